@@ -1,0 +1,223 @@
+//! The wire work shared by every generated route: reading and decoding bodies and parameters,
+//! turning validator findings into Matrix errors, and writing responses. Generated handlers are
+//! a few calls into this module, so the behaviour is written (and reviewed) once.
+
+use super::validate::Errors;
+use super::{ErrCode, MatrixError, RawResponse, ScalarKind};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::net::SocketAddr;
+
+/// Largest request body read by default; a server may put a smaller limit in front.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// What a handler may need about the request besides its typed parameters.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub method: Method,
+    /// Path and query exactly as sent (needed to verify signed requests).
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    /// The peer address, when the server was started with connect info.
+    pub remote_addr: Option<SocketAddr>,
+    /// The validated JSON body, when the operation has one.
+    pub body: Option<Value>,
+}
+
+impl RequestContext {
+    pub fn from_parts(parts: &Parts) -> Self {
+        Self {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+            remote_addr: parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+            body: None,
+        }
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+    pub fn bearer_token(&self) -> Option<&str> {
+        let value = self.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = value.trim().split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The deprecated `access_token` query parameter.
+    pub fn query_access_token(&self) -> Option<String> {
+        let query = self.uri.query()?;
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v)
+    }
+}
+
+fn bad_json(message: impl Into<String>) -> MatrixError {
+    MatrixError::new(400, ErrCode::BadJson, message)
+}
+
+/// Reads the body as a JSON value: JSON whatever the Content-Type says (clients need not send
+/// one), or form fields when the operation accepts `application/x-www-form-urlencoded` and the
+/// request says so. Form values are typed by `form_kinds` before validation.
+pub async fn read_body(
+    parts: &Parts,
+    body: Body,
+    form_kinds: Option<&[(&str, ScalarKind)]>,
+) -> Result<Value, MatrixError> {
+    let bytes = axum::body::to_bytes(body, DEFAULT_BODY_LIMIT)
+        .await
+        .map_err(|_| MatrixError::new(413, ErrCode::TooLarge, "Request body too large"))?;
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if is_form && let Some(kinds) = form_kinds {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| bad_json("Body is not valid form data"))?;
+        return Ok(typed_object(pairs, kinds));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad_json("Request body must be a JSON object"));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| bad_json(format!("Body is not valid JSON: {e}")))
+}
+
+/// Query string (and path) parameters as a JSON object, typed by `kinds`; a value that does not
+/// parse as its kind stays a string so the validator reports it with its path.
+pub fn read_params(
+    parts: &Parts,
+    path_params: &[(String, String)],
+    kinds: &[(&str, ScalarKind)],
+) -> Result<Value, MatrixError> {
+    let mut pairs: Vec<(String, String)> = match parts.uri.query() {
+        Some(q) => serde_urlencoded::from_str(q).map_err(|_| {
+            MatrixError::new(400, ErrCode::InvalidParam, "Query string is not valid")
+        })?,
+        None => Vec::new(),
+    };
+    pairs.extend(path_params.iter().cloned());
+    Ok(typed_object(pairs, kinds))
+}
+
+fn typed_object(pairs: Vec<(String, String)>, kinds: &[(&str, ScalarKind)]) -> Value {
+    let mut map = Map::new();
+    for (k, v) in pairs {
+        let kind = kinds
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map_or(ScalarKind::String, |(_, kind)| *kind);
+        let value = match kind {
+            ScalarKind::String => Value::String(v),
+            ScalarKind::Integer => v
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or(Value::String(v)),
+            ScalarKind::Number => v
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(Value::String(v), Value::Number),
+            ScalarKind::Boolean => match v.as_str() {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => Value::String(v),
+            },
+        };
+        map.insert(k, value);
+    }
+    Value::Object(map)
+}
+
+/// Validates then deserialises; the validator's findings become the spec's 400 errors.
+pub fn check_and_decode<T: DeserializeOwned>(
+    value: &Value,
+    validate: fn(&Value) -> Result<(), Errors>,
+) -> Result<T, MatrixError> {
+    validate(value).map_err(|e| MatrixError::from_validation(&e))?;
+    T::deserialize(value).map_err(|e| MatrixError::new(400, ErrCode::InvalidParam, e.to_string()))
+}
+
+/// Path parameters of the matched route, percent-decoded.
+pub async fn path_params(parts: &mut Parts) -> Result<Vec<(String, String)>, MatrixError> {
+    use axum::extract::FromRequestParts;
+    axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, &())
+        .await
+        .map(|p| p.0)
+        .map_err(|_| MatrixError::new(400, ErrCode::InvalidParam, "Invalid path parameter"))
+}
+
+/// A JSON success response (status 200).
+pub fn json_response<T: Serialize>(result: Result<T, MatrixError>) -> Response {
+    match result {
+        Ok(body) => match serde_json::to_vec(&body) {
+            Ok(bytes) => json_bytes(StatusCode::OK, bytes),
+            Err(_) => error_response(&MatrixError::new(500, ErrCode::Unknown, "Internal error")),
+        },
+        Err(e) => error_response(&e),
+    }
+}
+
+/// A non-JSON success response (HTML page or redirect).
+pub fn raw_response(result: Result<RawResponse, MatrixError>) -> Response {
+    match result {
+        Ok(raw) => {
+            let status = StatusCode::from_u16(raw.status).unwrap_or(StatusCode::OK);
+            let mut response = (status, raw.body).into_response();
+            let headers = response.headers_mut();
+            if let Some(ct) = raw
+                .content_type
+                .and_then(|c| HeaderValue::from_str(&c).ok())
+            {
+                headers.insert(header::CONTENT_TYPE, ct);
+            }
+            if let Some(loc) = raw.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                headers.insert(header::LOCATION, loc);
+            }
+            response
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
+fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
+    let mut response = (status, bytes).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+pub fn error_response(e: &MatrixError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let bytes = serde_json::to_vec(&e.body()).unwrap_or_default();
+    json_bytes(status, bytes)
+}
+
+impl IntoResponse for MatrixError {
+    fn into_response(self) -> Response {
+        error_response(&self)
+    }
+}
+
+/// Fallback for paths no operation has: `404 M_UNRECOGNIZED` (spec v1.6, MSC3743).
+pub async fn not_found() -> Response {
+    error_response(&MatrixError::not_found())
+}
+
+/// Fallback for a known path with a method it does not have: `405 M_UNRECOGNIZED`.
+pub async fn method_not_allowed() -> Response {
+    error_response(&MatrixError::method_not_allowed())
+}

@@ -1,0 +1,540 @@
+//! Runtime support for the JSON-schema validators emitted by `cargo xtask codegen`
+//! (`xtask/src/codegen/emit_validators.rs`). Hand-written; not generated.
+//!
+//! An emitted validator is a `pub fn NAME(v: &serde_json::Value) -> Result<(), Errors>`
+//! plus private helper functions generic over a [`Sink`]:
+//!
+//! * [`Collect`] gathers every error (used for the public entry point);
+//! * [`Check`] stops at the first error and records nothing (used for the branches of
+//!   `anyOf`/`oneOf`/`not`, where only validity matters).
+//!
+//! The success path allocates nothing: the instance location is tracked as a
+//! stack-allocated linked list ([`Path`]) and turned into a JSON pointer, like the error
+//! message, only when an error is recorded.
+
+use std::cmp::Ordering;
+use std::fmt::{self, Write as _};
+
+pub use regex::Regex;
+use serde_json::{Number, Value};
+
+/// What kind of constraint a [`ValidationError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A required property is missing; the error's pointer names the missing property.
+    Required,
+    /// The value has the wrong JSON type.
+    Type,
+    /// A string (or number) does not conform to its `format`.
+    Format,
+    /// A string does not match its `pattern`.
+    Pattern,
+    /// The value is not one of the `enum` values, or not the `const` value.
+    Enum,
+    /// A string, array or object is too short or too long.
+    Length,
+    /// A number is out of range, or not a multiple of `multipleOf`.
+    Range,
+    /// A property that the schema does not allow (`additionalProperties: false`); the
+    /// error's pointer names the property.
+    AdditionalProperty,
+    /// Anything else: `anyOf`, `oneOf`, `not`, `uniqueItems`, a `false` schema.
+    Other,
+}
+
+/// One validation failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    /// RFC 6901 JSON pointer of the offending instance (`""` for the root). For
+    /// [`ErrorKind::Required`] and [`ErrorKind::AdditionalProperty`] it is the pointer of
+    /// the missing or unexpected property itself, e.g. `/threepid/medium`.
+    pub pointer: String,
+    /// What kind of constraint failed.
+    pub kind: ErrorKind,
+    /// A short human-readable message, e.g. `expected string, found number`.
+    pub message: String,
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.pointer, self.message)
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+/// All the errors found in one instance, in schema evaluation order (never empty when
+/// returned by a validator).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Errors(pub Vec<ValidationError>);
+
+impl Errors {
+    /// Iterates over the errors.
+    pub fn iter(&self) -> std::slice::Iter<'_, ValidationError> {
+        self.0.iter()
+    }
+
+    /// Number of errors.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no errors.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Errors {
+    /// One `<pointer>: <message>` line per error.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_char('\n')?;
+            }
+            fmt::Display::fmt(e, f)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Errors {}
+
+impl IntoIterator for Errors {
+    type Item = ValidationError;
+    type IntoIter = std::vec::IntoIter<ValidationError>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Errors {
+    type Item = &'a ValidationError;
+    type IntoIter = std::slice::Iter<'a, ValidationError>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// Location of the instance being validated, as a linked list living on the stack of the
+/// validator's call chain. Costs nothing until [`Path::to_pointer`] is called.
+#[derive(Debug, Clone, Copy)]
+pub enum Path<'a> {
+    /// The document root.
+    Root,
+    /// A property of the object at the parent path.
+    Key(&'a Path<'a>, &'a str),
+    /// An element of the array at the parent path.
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    /// The RFC 6901 JSON pointer of this location (`""` for the root; `~` and `/` in keys
+    /// escaped as `~0` and `~1`).
+    #[must_use]
+    pub fn to_pointer(&self) -> String {
+        let mut out = String::new();
+        self.write_pointer(&mut out);
+        out
+    }
+
+    fn write_pointer(&self, out: &mut String) {
+        match *self {
+            Path::Root => {}
+            Path::Key(parent, key) => {
+                parent.write_pointer(out);
+                out.push('/');
+                for c in key.chars() {
+                    match c {
+                        '~' => out.push_str("~0"),
+                        '/' => out.push_str("~1"),
+                        c => out.push(c),
+                    }
+                }
+            }
+            Path::Index(parent, index) => {
+                parent.write_pointer(out);
+                // Writing to a String cannot fail.
+                let _ = write!(out, "/{index}");
+            }
+        }
+    }
+}
+
+/// Where emitted validators report errors.
+pub trait Sink {
+    /// `true` if validation should stop at the first error (only validity matters).
+    const STOP: bool;
+    /// Records an error at `path`; `message` is only called if the error is kept.
+    fn fail(&mut self, path: &Path<'_>, kind: ErrorKind, message: impl FnOnce() -> String);
+}
+
+/// A [`Sink`] for validity checks: stops at the first error, records nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Check;
+
+impl Sink for Check {
+    const STOP: bool = true;
+    #[inline(always)]
+    fn fail(&mut self, _path: &Path<'_>, _kind: ErrorKind, _message: impl FnOnce() -> String) {}
+}
+
+/// A [`Sink`] that records every error. Allocates only when an error is recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Collect(Vec<ValidationError>);
+
+impl Collect {
+    /// An empty collector.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// `Ok(())` if nothing was recorded, else all the recorded errors.
+    pub fn finish(self) -> Result<(), Errors> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Errors(self.0))
+        }
+    }
+}
+
+impl Sink for Collect {
+    const STOP: bool = false;
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, path: &Path<'_>, kind: ErrorKind, message: impl FnOnce() -> String) {
+        self.0.push(ValidationError {
+            pointer: path.to_pointer(),
+            kind,
+            message: message(),
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Checks used by emitted code.
+
+/// Whether a JSON number is an integer (JSON Schema: a number with a zero fractional part).
+#[inline]
+#[must_use]
+pub fn is_integer(n: &Number) -> bool {
+    n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+}
+
+/// Compares a JSON number with an integer bound, exactly.
+#[inline]
+#[must_use]
+pub fn cmp_i64(n: &Number, bound: i64) -> Ordering {
+    if let Some(i) = n.as_i64() {
+        i.cmp(&bound)
+    } else if n.is_u64() {
+        // Only u64 values above i64::MAX are not also i64.
+        Ordering::Greater
+    } else {
+        cmp_f64(n, bound as f64)
+    }
+}
+
+/// Compares a JSON number with a non-integer bound.
+#[inline]
+#[must_use]
+pub fn cmp_f64(n: &Number, bound: f64) -> Ordering {
+    // serde_json numbers are finite, so the comparison is total.
+    n.as_f64()
+        .and_then(|f| f.partial_cmp(&bound))
+        .unwrap_or(Ordering::Equal)
+}
+
+/// `multipleOf` with an integer divisor (`divisor > 0`).
+#[inline]
+#[must_use]
+pub fn is_multiple_of_i64(n: &Number, divisor: i64) -> bool {
+    if let Some(i) = n.as_i64() {
+        i % divisor == 0
+    } else if let Some(u) = n.as_u64() {
+        // `divisor > 0`, so the conversion cannot fail.
+        u % divisor.unsigned_abs() == 0
+    } else {
+        is_multiple_of_f64(n, divisor as f64)
+    }
+}
+
+/// `multipleOf` with a non-integer divisor (`divisor > 0`), tolerant of binary rounding
+/// (`0.3` is a multiple of `0.1`).
+#[must_use]
+pub fn is_multiple_of_f64(n: &Number, divisor: f64) -> bool {
+    let Some(x) = n.as_f64() else { return false };
+    if x == 0.0 {
+        return true;
+    }
+    let q = x / divisor;
+    if !q.is_finite() {
+        return false;
+    }
+    (q - q.round()).abs() <= 1e-9 * q.abs().max(1.0)
+}
+
+/// Whether `s` has fewer than `n` characters (Unicode scalar values), counting them only
+/// when the byte length does not decide.
+#[inline]
+#[must_use]
+pub fn chars_lt(s: &str, n: usize) -> bool {
+    // chars <= bytes <= 4 * chars
+    s.len() < n || (s.len() < n.saturating_mul(4) && s.chars().count() < n)
+}
+
+/// Whether `s` has more than `n` characters (Unicode scalar values), counting them only
+/// when the byte length does not decide.
+#[inline]
+#[must_use]
+pub fn chars_gt(s: &str, n: usize) -> bool {
+    s.len() > n && (s.len() > n.saturating_mul(4) || s.chars().count() > n)
+}
+
+/// JSON equality as JSON Schema defines it: numbers compare by value (`1 == 1.0`).
+#[must_use]
+pub fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => num_eq(x, y),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, a)| y.get(k).is_some_and(|b| json_eq(a, b)))
+        }
+        _ => a == b,
+    }
+}
+
+fn num_eq(x: &Number, y: &Number) -> bool {
+    if let Some(i) = y.as_i64() {
+        cmp_i64(x, i).is_eq()
+    } else if let (Some(a), Some(b)) = (x.as_u64(), y.as_u64()) {
+        a == b
+    } else {
+        match (x.as_f64(), y.as_f64()) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// `uniqueItems`: whether no two items are equal (by [`json_eq`]).
+#[must_use]
+pub fn all_unique(items: &[Value]) -> bool {
+    if items.len() > 32 && items.iter().all(Value::is_string) {
+        let mut strs: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+        strs.sort_unstable();
+        return strs.windows(2).all(|w| w[0] != w[1]);
+    }
+    items
+        .iter()
+        .enumerate()
+        .all(|(i, a)| items[i + 1..].iter().all(|b| !json_eq(a, b)))
+}
+
+/// Compiles a `pattern` for a `static LazyLock<Regex>` in emitted code.
+///
+/// # Panics
+/// If the pattern is not a valid `regex` pattern. Emitted patterns come from the API
+/// specification and are compiled by the tests of every generated validator.
+#[must_use]
+pub fn compile_regex(pattern: &str) -> Regex {
+    match Regex::new(pattern) {
+        Ok(re) => re,
+        Err(e) => panic!("invalid `pattern` in the API specification: {e}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Messages (only built when an error is recorded).
+
+const MAX_QUOTED_CHARS: usize = 64;
+
+/// A string as a JSON string literal, shortened to 64 characters.
+#[must_use]
+pub fn quote(s: &str) -> String {
+    let shortened: String;
+    let s = match s.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((cut, _)) => {
+            shortened = format!("{}…", &s[..cut]);
+            &shortened
+        }
+        None => s,
+    };
+    Value::from(s).to_string()
+}
+
+/// A value as compact JSON, shortened for messages.
+#[must_use]
+pub fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => quote(s),
+        Value::Array(a) if !a.is_empty() => format!("an array of {} items", a.len()),
+        Value::Object(o) if !o.is_empty() => format!("an object with {} properties", o.len()),
+        v => v.to_string(),
+    }
+}
+
+/// The JSON type name used in messages.
+#[must_use]
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// `expected <expected>, found <type of v>`.
+#[must_use]
+pub fn type_error(expected: &str, v: &Value) -> String {
+    format!("expected {expected}, found {}", type_name(v))
+}
+
+/// `"<s>" is not a valid <what>`.
+#[must_use]
+pub fn format_error(s: &str, what: &str) -> String {
+    format!("{} is not a valid {what}", quote(s))
+}
+
+/// `"<s>" does not match the pattern "<pattern>"`.
+#[must_use]
+pub fn pattern_error(s: &str, pattern: &str) -> String {
+    format!("{} does not match the pattern {}", quote(s), quote(pattern))
+}
+
+/// `<v> is not one of <allowed>`.
+#[must_use]
+pub fn enum_error(v: &Value, allowed: &str) -> String {
+    format!("{} is not one of {allowed}", describe(v))
+}
+
+/// `expected <expected>, found <v>`.
+#[must_use]
+pub fn const_error(v: &Value, expected: &str) -> String {
+    format!("expected {expected}, found {}", describe(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pointers_escape_tilde_and_slash() {
+        let root = Path::Root;
+        assert_eq!(root.to_pointer(), "");
+        let a = Path::Key(&root, "a/b");
+        let b = Path::Index(&a, 3);
+        let c = Path::Key(&b, "m~n");
+        assert_eq!(c.to_pointer(), "/a~1b/3/m~0n");
+        assert_eq!(Path::Key(&root, "").to_pointer(), "/");
+    }
+
+    #[test]
+    fn display_is_one_line_per_error() {
+        let errors = Errors(vec![
+            ValidationError {
+                pointer: "/threepid/medium".into(),
+                kind: ErrorKind::Required,
+                message: "missing required property \"medium\"".into(),
+            },
+            ValidationError {
+                pointer: "/sid".into(),
+                kind: ErrorKind::Type,
+                message: "expected string, found number".into(),
+            },
+        ]);
+        assert_eq!(
+            errors.to_string(),
+            "/threepid/medium: missing required property \"medium\"\n/sid: expected string, found number"
+        );
+    }
+
+    #[test]
+    fn collect_and_check() {
+        let mut c = Collect::new();
+        c.fail(&Path::Root, ErrorKind::Other, || "x".into());
+        let errs = c.finish().expect_err("one error");
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs.0[0].pointer, "");
+        assert!(Collect::new().finish().is_ok());
+        let mut check = Check;
+        check.fail(&Path::Root, ErrorKind::Other, || {
+            unreachable!("message built by Check")
+        });
+    }
+
+    #[test]
+    fn numbers() {
+        let n = |v: Value| match v {
+            Value::Number(n) => n,
+            _ => unreachable!(),
+        };
+        assert!(is_integer(&n(json!(1))));
+        assert!(is_integer(&n(json!(1.0))));
+        assert!(is_integer(&n(json!(u64::MAX))));
+        assert!(!is_integer(&n(json!(1.5))));
+        assert_eq!(cmp_i64(&n(json!(u64::MAX)), i64::MAX), Ordering::Greater);
+        assert_eq!(cmp_i64(&n(json!(-3)), -2), Ordering::Less);
+        assert_eq!(cmp_i64(&n(json!(2.5)), 2), Ordering::Greater);
+        assert_eq!(cmp_f64(&n(json!(2)), 2.5), Ordering::Less);
+        assert!(is_multiple_of_i64(&n(json!(10)), 5));
+        assert!(is_multiple_of_i64(&n(json!(10.0)), 5));
+        assert!(!is_multiple_of_i64(&n(json!(11)), 5));
+        assert!(is_multiple_of_f64(&n(json!(0.3)), 0.1));
+        assert!(!is_multiple_of_f64(&n(json!(0.35)), 0.1));
+    }
+
+    #[test]
+    fn lengths_count_chars() {
+        assert!(chars_lt("", 1));
+        assert!(!chars_lt("a", 1));
+        assert!(chars_lt("éé", 3)); // 4 bytes, 2 chars
+        assert!(!chars_lt("ééé", 3));
+        assert!(!chars_gt("ééé", 3)); // 6 bytes, 3 chars
+        assert!(chars_gt("éééé", 3));
+        assert!(chars_gt("abcd", 3));
+    }
+
+    #[test]
+    fn equality_and_uniqueness() {
+        assert!(json_eq(&json!([1, {"a": 2.0}]), &json!([1.0, {"a": 2}])));
+        assert!(!json_eq(&json!([1]), &json!(["1"])));
+        assert!(!all_unique(&[json!(1), json!(1.0)]));
+        assert!(all_unique(&[json!(1), json!("1")]));
+        let many: Vec<Value> = (0..100).map(|i| json!(format!("s{i}"))).collect();
+        assert!(all_unique(&many));
+        let mut dup = many.clone();
+        dup.push(json!("s42"));
+        assert!(!all_unique(&dup));
+    }
+
+    #[test]
+    fn messages() {
+        assert_eq!(
+            format_error("a@b@c", "email address"),
+            r#""a@b@c" is not a valid email address"#
+        );
+        assert_eq!(
+            type_error("string or null", &json!(1)),
+            "expected string or null, found number"
+        );
+        let long = "x".repeat(100);
+        assert_eq!(quote(&long), format!("\"{}…\"", "x".repeat(64)));
+        assert_eq!(
+            enum_error(&json!(3), r#""a", "b""#),
+            r#"3 is not one of "a", "b""#
+        );
+    }
+}

@@ -1,0 +1,419 @@
+//! Schema → Rust types (serde). Inline anonymous objects are named from their `title`, else
+//! from where they sit (`RequestBody` + `Threepid` → `RequestBodyThreepid`), so names are
+//! deterministic and readable; a clash with a different shape gets a numeric suffix.
+
+use heck::{ToPascalCase, ToSnakeCase};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Collects the named types one module needs.
+#[derive(Default)]
+pub struct TypeGen {
+    /// name → (definition tokens rendered as a string for comparison, tokens)
+    defs: BTreeMap<String, (String, TokenStream)>,
+    order: Vec<String>,
+}
+
+pub fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+/// A Rust field name for a JSON property; `None` means the JSON name must be kept via rename.
+fn field_ident(json_name: &str) -> Ident {
+    let mut snake = json_name.to_snake_case();
+    if snake.is_empty() || snake.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+        snake.insert_str(0, "field_");
+    }
+    if matches!(snake.as_str(), "self" | "crate" | "super" | "extra") {
+        snake.push('_');
+        return ident(&snake);
+    }
+    if super::model::is_keyword(&snake) && !matches!(snake.as_str(), "rt" | "server" | "validate") {
+        return Ident::new_raw(&snake, Span::call_site());
+    }
+    ident(&snake)
+}
+
+/// Rustdoc attributes from a spec description. Leading indentation is dropped and fences get
+/// a `text` tag, so no description can turn into a doctest.
+pub fn doc_attrs(text: &str) -> TokenStream {
+    let cleaned = clean_markup(text);
+    let mut out = TokenStream::new();
+    for line in cleaned.trim().lines() {
+        let mut line = line.trim_start().to_string();
+        if line.starts_with("```") {
+            line = "```text".to_string();
+        }
+        let line = format!(" {line}");
+        out.extend(quote!(#[doc = #line]));
+    }
+    out
+}
+
+/// Removes site-generator shortcodes (`{{% added-in v="1.18" %}}`) from upstream descriptions.
+pub fn clean_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("}}") {
+            Some(end) => rest = &rest[start + end + 2..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn types_of(schema: &Value) -> (Vec<String>, bool) {
+    let mut nullable = false;
+    let list: Vec<String> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => {
+            if schema.get("properties").is_some() || schema.get("additionalProperties").is_some() {
+                vec!["object".into()]
+            } else if schema.get("items").is_some() || schema.get("prefixItems").is_some() {
+                vec!["array".into()]
+            } else {
+                vec![]
+            }
+        }
+    };
+    let list = list
+        .into_iter()
+        .filter(|t| {
+            if t == "null" {
+                nullable = true;
+                false
+            } else {
+                true
+            }
+        })
+        .collect();
+    (list, nullable)
+}
+
+impl TypeGen {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// All collected definitions in first-use order.
+    pub fn into_tokens(self) -> TokenStream {
+        let mut defs = self.defs;
+        let mut out = TokenStream::new();
+        for name in self.order {
+            if let Some((_, t)) = defs.remove(&name) {
+                out.extend(t);
+            }
+        }
+        out
+    }
+
+    /// The Rust type for `schema`; named types are registered under `hint` (or the title).
+    pub fn type_for(&mut self, schema: &Value, hint: &str) -> TokenStream {
+        let (types, nullable) = types_of(schema);
+        let inner = if types.len() == 1 {
+            self.single_type(&types[0], schema, hint)
+        } else {
+            quote!(serde_json::Value)
+        };
+        if nullable && types.len() == 1 {
+            quote!(Option<#inner>)
+        } else {
+            inner
+        }
+    }
+
+    fn single_type(&mut self, ty: &str, schema: &Value, hint: &str) -> TokenStream {
+        match ty {
+            "string" => {
+                if let Some(values) = schema.get("enum").and_then(Value::as_array)
+                    && values.iter().all(Value::is_string)
+                    && !values.is_empty()
+                {
+                    return self.string_enum(schema, values, hint);
+                }
+                quote!(String)
+            }
+            "integer" => match schema.get("format").and_then(Value::as_str) {
+                Some("int32") => quote!(i32),
+                _ => quote!(i64),
+            },
+            "number" => quote!(f64),
+            "boolean" => quote!(bool),
+            "array" => {
+                if let Some(tuple) = schema.get("prefixItems").and_then(Value::as_array) {
+                    let parts: Vec<TokenStream> = tuple
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| self.type_for(s, &format!("{hint}Item{i}")))
+                        .collect();
+                    quote!(Vec<(#(#parts,)*)>)
+                } else if let Some(items) = schema.get("items") {
+                    let item = self.type_for(items, &format!("{hint}Item"));
+                    quote!(Vec<#item>)
+                } else {
+                    quote!(Vec<serde_json::Value>)
+                }
+            }
+            "object" => self.object(schema, hint),
+            _ => quote!(serde_json::Value),
+        }
+    }
+
+    fn name_for(&self, schema: &Value, hint: &str) -> String {
+        schema
+            .get("title")
+            .and_then(Value::as_str)
+            .map(|t| t.to_pascal_case())
+            .filter(|t| !t.is_empty() && t.chars().next().is_some_and(|c| c.is_alphabetic()))
+            .unwrap_or_else(|| hint.to_pascal_case())
+    }
+
+    /// Registers a definition; an identical one under the same name is shared, a different one
+    /// gets the first free numeric suffix.
+    fn register(&mut self, base: String, make: impl Fn(&Ident) -> TokenStream) -> Ident {
+        let mut n = 1;
+        loop {
+            let name = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}{n}")
+            };
+            let id = ident(&name);
+            let tokens = make(&id);
+            let key = tokens.to_string();
+            match self.defs.get(&name) {
+                Some((existing, _)) if *existing == key => return id,
+                Some(_) => n += 1,
+                None => {
+                    self.defs.insert(name.clone(), (key, tokens));
+                    self.order.push(name);
+                    return id;
+                }
+            }
+        }
+    }
+
+    fn string_enum(&mut self, schema: &Value, values: &[Value], hint: &str) -> TokenStream {
+        let base = self.name_for(schema, hint);
+        let docs = doc_attrs(
+            schema
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        );
+        let variants: Vec<(String, Ident)> = values
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|v| {
+                let mut name = v.to_pascal_case();
+                if name.is_empty() || name.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+                    name.insert(0, 'V');
+                }
+                (v.to_string(), ident(&name))
+            })
+            .collect();
+        let id = self.register(base, |id| {
+            let vs = variants.iter().map(|(json, v)| quote!(#[serde(rename = #json)] #v,));
+            let arms = variants.iter().map(|(json, v)| quote!(Self::#v => #json,));
+            quote! {
+                #docs
+                #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+                pub enum #id { #(#vs)* }
+                impl #id {
+                    /// The value as it appears on the wire.
+                    pub fn as_str(self) -> &'static str {
+                        match self { #(#arms)* }
+                    }
+                }
+            }
+        });
+        quote!(#id)
+    }
+
+    fn object(&mut self, schema: &Value, hint: &str) -> TokenStream {
+        let props = schema.get("properties").and_then(Value::as_object);
+        let additional = schema.get("additionalProperties");
+        let extra_ty: Option<TokenStream> = match additional {
+            Some(Value::Bool(true)) => Some(quote!(serde_json::Map<String, serde_json::Value>)),
+            Some(Value::Bool(false)) | None => None,
+            Some(s) => {
+                let base = self.name_for(schema, hint);
+                let t = self.type_for(s, &format!("{base}Value"));
+                Some(quote!(std::collections::BTreeMap<String, #t>))
+            }
+        };
+        let Some(props) = props.filter(|p| !p.is_empty()) else {
+            return match (additional, extra_ty) {
+                (Some(Value::Bool(false)), _) => {
+                    let base = self.name_for(schema, hint);
+                    let docs = doc_attrs(
+                        schema
+                            .get("description")
+                            .and_then(Value::as_str)
+                            .unwrap_or(""),
+                    );
+                    let id = self.register(base, |id| {
+                        quote! {
+                            #docs
+                            #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+                            pub struct #id {}
+                        }
+                    });
+                    quote!(#id)
+                }
+                (_, Some(t)) => t,
+                (_, None) => quote!(serde_json::Map<String, serde_json::Value>),
+            };
+        };
+        let base = self.name_for(schema, hint);
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut fields = Vec::new();
+        for (json_name, prop) in props {
+            let fid = field_ident(json_name);
+            let ty = self.type_for(prop, &format!("{base}{}", json_name.to_pascal_case()));
+            let mut docs = prop
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            if prop.get("deprecated").and_then(Value::as_bool) == Some(true) {
+                docs.push_str("\n\n**Deprecated** in the specification.");
+            }
+            let docs = doc_attrs(&docs);
+            let rename = if fid.to_string().trim_start_matches("r#") != json_name {
+                quote!(#[serde(rename = #json_name)])
+            } else {
+                quote!()
+            };
+            let is_required = required.contains(&json_name.as_str());
+            let already_option = ty.to_string().starts_with("Option <");
+            let field = if is_required {
+                quote!(#docs #rename pub #fid: #ty,)
+            } else if already_option {
+                quote!(#docs #rename #[serde(default, skip_serializing_if = "Option::is_none")] pub #fid: #ty,)
+            } else {
+                quote!(#docs #rename #[serde(default, skip_serializing_if = "Option::is_none")] pub #fid: Option<#ty>,)
+            };
+            fields.push(field);
+        }
+        if let Some(t) = &extra_ty {
+            fields.push(quote! {
+                /// Properties beyond the named ones, kept as sent.
+                #[serde(flatten)]
+                pub extra: #t,
+            });
+        }
+        let docs = doc_attrs(
+            schema
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        );
+        let id = self.register(base, |id| {
+            quote! {
+                #docs
+                #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+                pub struct #id { #(#fields)* }
+            }
+        });
+        quote!(#id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn render(schema: Value, hint: &str) -> String {
+        let mut g = TypeGen::new();
+        let ty = g.type_for(&schema, hint);
+        let defs = g.into_tokens();
+        let file: syn::File = match syn::parse2(quote!(pub type Root = #ty; #defs)) {
+            Ok(f) => f,
+            Err(e) => return format!("parse error: {e}"),
+        };
+        prettyplease::unparse(&file)
+    }
+
+    #[test]
+    fn object_with_optional_nullable_map_and_extra() {
+        let out = render(
+            json!({"type": "object", "additionalProperties": true, "required": ["medium"],
+                   "properties": {"medium": {"type": "string"},
+                                  "ts": {"type": ["integer", "null"], "format": "int64"},
+                                  "type": {"type": "string", "enum": ["a-b", "c"]},
+                                  "sigs": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}},
+                                  "pairs": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}]},
+                                  "key": {"title": "PublicKey", "type": "object", "properties": {"public_key": {"type": "string"}}, "required": ["public_key"]}}}),
+            "RequestBody",
+        );
+        expect_contains(
+            &out,
+            &[
+                "pub struct RequestBody {",
+                "pub medium: String,",
+                "pub ts: Option<i64>,",
+                "pub r#type: Option<RequestBodyType>,",
+                "pub sigs: Option<std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>>,",
+                "pub pairs: Option<Vec<(String, String)>>,",
+                "pub key: Option<PublicKey>,",
+                "#[serde(flatten)]\n    pub extra: serde_json::Map<String, serde_json::Value>,",
+                "pub enum RequestBodyType {",
+                "#[serde(rename = \"a-b\")]\n    AB,",
+            ],
+        );
+    }
+
+    fn expect_contains(out: &str, needles: &[&str]) {
+        for n in needles {
+            assert!(out.contains(n), "missing {n:?} in:\n{out}");
+        }
+    }
+
+    #[test]
+    fn clashing_titles_get_suffixes_and_equal_shapes_are_shared() {
+        let mut g = TypeGen::new();
+        let a = g.type_for(
+            &json!({"title": "K", "type": "object", "properties": {"a": {"type": "string"}}}),
+            "X",
+        );
+        let b = g.type_for(
+            &json!({"title": "K", "type": "object", "properties": {"b": {"type": "string"}}}),
+            "Y",
+        );
+        let c = g.type_for(
+            &json!({"title": "K", "type": "object", "properties": {"a": {"type": "string"}}}),
+            "Z",
+        );
+        assert_eq!(a.to_string(), "K");
+        assert_eq!(b.to_string(), "K2");
+        assert_eq!(c.to_string(), "K");
+    }
+
+    #[test]
+    fn descriptions_cannot_become_doctests() {
+        let docs =
+            doc_attrs("Intro {{% added-in v=\"1.2\" %}}\n\n    indented code\n```json\n{}\n```");
+        let s = docs.to_string();
+        assert!(!s.contains("added-in"));
+        assert!(s.contains("\" indented code\""));
+        assert!(s.contains("```text"));
+    }
+}

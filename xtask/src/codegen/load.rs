@@ -1,0 +1,245 @@
+//! Reads a tree of Swagger 2.0 / OpenAPI 3.x YAML (or JSON) files into `serde_json::Value`s with
+//! every `$ref` resolved inline.
+//!
+//! Upstream Matrix files reach across the tree (`../client-server/definitions/...`,
+//! `../../schemas/...`), put `$ref` beside other keywords, and even under `securityDefinitions`;
+//! resolving generically, before anything is interpreted, handles all of these the same way.
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// Parsed documents, cached by normalised path so each file is read once.
+#[derive(Default)]
+pub struct Loader {
+    docs: BTreeMap<PathBuf, Value>,
+}
+
+impl Loader {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads `path` and returns it with every `$ref` replaced by its target.
+    pub fn load_resolved(&mut self, path: &Path) -> Result<Value> {
+        let path = normalise(path);
+        let doc = self.doc(&path)?.clone();
+        let mut stack = Vec::new();
+        self.resolve(doc, &path, &mut stack)
+    }
+
+    fn doc(&mut self, path: &Path) -> Result<&Value> {
+        if !self.docs.contains_key(path) {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let value =
+                parse_document(&text).with_context(|| format!("parsing {}", path.display()))?;
+            self.docs.insert(path.to_path_buf(), value);
+        }
+        self.docs
+            .get(path)
+            .ok_or_else(|| anyhow!("document {} vanished from the cache", path.display()))
+    }
+
+    fn resolve(&mut self, value: Value, file: &Path, stack: &mut Vec<String>) -> Result<Value> {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("$ref") {
+                    let reference = reference.clone();
+                    let (target_file, pointer) = split_ref(&reference, file);
+                    let key = format!("{}#{}", target_file.display(), pointer);
+                    if stack.contains(&key) {
+                        bail!("cyclic $ref {reference} in {}", file.display());
+                    }
+                    let target = pointer_get(self.doc(&target_file)?, &pointer)
+                        .ok_or_else(|| {
+                            anyhow!("unresolved $ref {reference} in {}", file.display())
+                        })?
+                        .clone();
+                    stack.push(key);
+                    let resolved = self.resolve(target, &target_file, stack);
+                    stack.pop();
+                    let mut resolved = resolved?;
+                    // Keywords beside `$ref` refine the target (upstream relies on this).
+                    let siblings: Map<String, Value> =
+                        map.into_iter().filter(|(k, _)| k != "$ref").collect();
+                    if !siblings.is_empty() {
+                        let siblings = self.resolve(Value::Object(siblings), file, stack)?;
+                        if let (Value::Object(target), Value::Object(extra)) =
+                            (&mut resolved, siblings)
+                        {
+                            for (k, v) in extra {
+                                target.insert(k, v);
+                            }
+                        }
+                    }
+                    Ok(resolved)
+                } else {
+                    let mut out = Map::with_capacity(map.len());
+                    for (k, v) in map {
+                        out.insert(k, self.resolve(v, file, stack)?);
+                    }
+                    Ok(Value::Object(out))
+                }
+            }
+            Value::Array(items) => items
+                .into_iter()
+                .map(|v| self.resolve(v, file, stack))
+                .collect::<Result<Vec<_>>>()
+                .map(Value::Array),
+            other => Ok(other),
+        }
+    }
+}
+
+/// YAML is read through its own value type first: YAML mapping keys may be integers (`200:`),
+/// which `serde_json::Value` cannot hold as keys.
+pub fn parse_document(text: &str) -> Result<Value> {
+    let yaml: serde_yaml::Value = serde_yaml::from_str(text)?;
+    yaml_to_json(yaml)
+}
+
+fn yaml_to_json(v: serde_yaml::Value) -> Result<Value> {
+    use serde_yaml::Value as Y;
+    Ok(match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => {
+            Value::Array(items.into_iter().map(yaml_to_json).collect::<Result<_>>()?)
+        }
+        Y::Mapping(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                let key = match k {
+                    Y::String(s) => s,
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    other => bail!("unsupported mapping key {other:?}"),
+                };
+                out.insert(key, yaml_to_json(v)?);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(t) => yaml_to_json(t.value)?,
+    })
+}
+
+fn split_ref(reference: &str, file: &Path) -> (PathBuf, String) {
+    let (file_part, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+    let target = if file_part.is_empty() {
+        file.to_path_buf()
+    } else {
+        normalise(&file.parent().unwrap_or(Path::new(".")).join(file_part))
+    };
+    (target, pointer.to_string())
+}
+
+/// Lexical normalisation (no symlink resolution) so `a/../b` and `b` share a cache entry.
+pub fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// RFC 6901 pointer lookup, also accepting percent-encoded tokens as they appear in URIs.
+pub fn pointer_get<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let mut node = doc;
+    for raw in pointer.split('/').filter(|t| !t.is_empty()) {
+        let token = percent_decode(raw).replace("~1", "/").replace("~0", "~");
+        node = match node {
+            Value::Object(m) => m.get(&token)?,
+            Value::Array(a) => a.get(token.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_relative_refs_with_siblings_and_pointers() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("xtask-load-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("api/defs"))?;
+        std::fs::create_dir_all(dir.join("schemas"))?;
+        std::fs::write(
+            dir.join("api/main.yaml"),
+            "a:\n  $ref: defs/x.yaml#/things/one\n  description: over\nb:\n  $ref: '../schemas/s.yaml'\n200:\n  ok: true\n",
+        )?;
+        std::fs::write(
+            dir.join("api/defs/x.yaml"),
+            "things:\n  one:\n    type: string\n    description: under\n",
+        )?;
+        std::fs::write(dir.join("schemas/s.yaml"), "type: object\n")?;
+        let v = Loader::new().load_resolved(&dir.join("api/main.yaml"))?;
+        assert_eq!(
+            v,
+            serde_json::json!({"a": {"type": "string", "description": "over"}, "b": {"type": "object"}, "200": {"ok": true}})
+        );
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn detects_cycles() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("xtask-cycle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("c.yaml"), "a:\n  $ref: '#/b'\nb:\n  $ref: '#/a'\n")?;
+        let err = Loader::new().load_resolved(&dir.join("c.yaml"));
+        assert!(err.is_err_and(|e| e.to_string().contains("cyclic")));
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn pointer_escapes() {
+        let doc = serde_json::json!({"a/b": {"c~d": 1}, "sp ace": 2});
+        assert_eq!(pointer_get(&doc, "/a~1b/c~0d"), Some(&Value::from(1)));
+        assert_eq!(pointer_get(&doc, "/sp%20ace"), Some(&Value::from(2)));
+    }
+}

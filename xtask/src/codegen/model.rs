@@ -1,0 +1,699 @@
+//! One internal model for Swagger 2.0 and OpenAPI 3.0/3.1: every emitter (types, router,
+//! validators, bundle, docs) and `spec-diff` read this, never the raw documents.
+//!
+//! Schemas stay `serde_json::Value` (normalised to the JSON Schema 2020-12 dialect of OpenAPI
+//! 3.1) so the type generator and the validator generator see exactly the same data.
+
+use super::load::Loader;
+use anyhow::{Context, Result, bail};
+use heck::ToSnakeCase;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub files: Vec<SpecFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SpecFile {
+    /// Path relative to the spec root with `/` separators, e.g. `v2_associations.yaml`.
+    pub rel_path: String,
+    /// Rust module name derived from the path, e.g. `v2_associations`.
+    pub module: String,
+    pub title: String,
+    pub operations: Vec<Operation>,
+    /// Security scheme definitions by name (`securityDefinitions` / `components.securitySchemes`).
+    pub security_schemes: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub operation_id: String,
+    /// snake_case name, unique within the whole spec (namespaced by file when ids clash).
+    pub name: String,
+    pub method: String,
+    /// Full path including the base path, `{param}` style.
+    pub path: String,
+    pub summary: String,
+    pub description: String,
+    pub deprecated: bool,
+    pub params: Vec<Param>,
+    pub body: Option<Body>,
+    pub responses: Vec<Response>,
+    /// Security scheme alternatives, each a list of scheme names; empty = no authentication.
+    pub security: Vec<Vec<String>>,
+    /// Media types the operation produces (e.g. `text/html` for the human-facing pages).
+    pub produces: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ParamLocation {
+    Path,
+    Query,
+    Header,
+}
+
+impl ParamLocation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamLocation::Path => "path",
+            ParamLocation::Query => "query",
+            ParamLocation::Header => "header",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub location: ParamLocation,
+    pub required: bool,
+    pub description: String,
+    pub schema: Value,
+    pub example: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub required: bool,
+    #[allow(
+        dead_code,
+        reason = "part of the model; not every emitter shows it yet"
+    )]
+    pub description: String,
+    pub schema: Value,
+    /// Whether `application/x-www-form-urlencoded` is accepted besides JSON.
+    pub form: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// `200`, `302`, `4XX`, `default`, ... exactly as the spec keys it (upper-cased ranges).
+    pub status: String,
+    pub description: String,
+    pub schema: Option<Value>,
+    pub examples: Vec<Value>,
+}
+
+impl Response {
+    pub fn numeric_status(&self) -> Option<u16> {
+        self.status.parse().ok()
+    }
+}
+
+impl Operation {
+    /// The schema of the query and path parameters as one object, so they are validated like a
+    /// body and reported with `/name` pointers.
+    pub fn params_schema(&self) -> Option<Value> {
+        let params: Vec<&Param> = self
+            .params
+            .iter()
+            .filter(|p| p.location != ParamLocation::Header)
+            .collect();
+        if params.is_empty() {
+            return None;
+        }
+        let mut props = Map::new();
+        let mut required = Vec::new();
+        for p in params {
+            props.insert(p.name.clone(), p.schema.clone());
+            if p.required {
+                required.push(Value::String(p.name.clone()));
+            }
+        }
+        Some(json!({"type": "object", "properties": props, "required": required}))
+    }
+
+    /// The first 2xx response, whose body the handler returns.
+    pub fn success(&self) -> Option<&Response> {
+        self.responses
+            .iter()
+            .filter(|r| r.numeric_status().is_some_and(|s| (200..300).contains(&s)))
+            .min_by_key(|r| r.numeric_status())
+    }
+
+    pub fn is_html(&self) -> bool {
+        self.produces.iter().any(|p| p == "text/html")
+    }
+}
+
+const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
+
+/// Reads every API document (`*.yaml`, `*.yml`, `*.json` directly in `root`, or those listed
+/// in `only`) and builds the model.
+pub fn load_spec(root: &Path) -> Result<Spec> {
+    let mut entries: Vec<_> = std::fs::read_dir(root)
+        .with_context(|| format!("reading spec dir {}", root.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        })
+        .collect();
+    entries.sort();
+    let mut loader = Loader::new();
+    let mut files = Vec::new();
+    for path in entries {
+        let doc = loader.load_resolved(&path)?;
+        if doc.get("paths").is_none() {
+            continue; // a shared schema file placed beside the API files
+        }
+        let rel = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        files.push(read_file(&rel, &doc).with_context(|| format!("in {}", path.display()))?);
+    }
+    if files.is_empty() {
+        bail!("no API documents (with `paths`) in {}", root.display());
+    }
+    assign_names(&mut files);
+    Ok(Spec { files })
+}
+
+fn module_name(rel: &str) -> String {
+    let stem = rel.rsplit_once('.').map_or(rel, |(s, _)| s);
+    let mut m = stem.to_snake_case();
+    if m.chars().next().is_some_and(|c| c.is_ascii_digit()) || is_keyword(&m) {
+        m.insert_str(0, "api_");
+    }
+    m
+}
+
+pub fn is_keyword(s: &str) -> bool {
+    matches!(
+        s,
+        "as" | "break"
+            | "const"
+            | "continue"
+            | "crate"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "fn"
+            | "for"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "pub"
+            | "ref"
+            | "return"
+            | "self"
+            | "Self"
+            | "static"
+            | "struct"
+            | "super"
+            | "trait"
+            | "true"
+            | "type"
+            | "unsafe"
+            | "use"
+            | "where"
+            | "while"
+            | "async"
+            | "await"
+            | "dyn"
+            | "abstract"
+            | "become"
+            | "box"
+            | "do"
+            | "final"
+            | "macro"
+            | "override"
+            | "priv"
+            | "typeof"
+            | "unsized"
+            | "virtual"
+            | "yield"
+            | "try"
+            | "gen"
+            | "rt"
+            | "server"
+            | "validate"
+    )
+}
+
+/// Operation names must be unique crate-wide (they name trait methods); equal operationIds in
+/// different files (`logout`, `getVersions` across Matrix APIs) get the file's module prefix.
+fn assign_names(files: &mut [SpecFile]) {
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for f in files.iter() {
+        for op in &f.operations {
+            *count.entry(op.operation_id.to_snake_case()).or_default() += 1;
+        }
+    }
+    for f in files.iter_mut() {
+        let module = f.module.clone();
+        for op in &mut f.operations {
+            let base = op.operation_id.to_snake_case();
+            op.name = if count.get(&base).copied().unwrap_or(0) > 1 || is_keyword(&base) {
+                format!("{module}_{base}")
+            } else {
+                base
+            };
+        }
+    }
+}
+
+fn str_of(v: Option<&Value>) -> String {
+    v.and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
+    let swagger2 = doc.get("swagger").is_some();
+    let base_path = if swagger2 {
+        str_of(doc.get("basePath"))
+    } else {
+        openapi3_base_path(doc)
+    };
+    let file_consumes = string_list(doc.get("consumes"));
+    let file_produces = string_list(doc.get("produces"));
+    let file_security = doc.get("security").map(security_list);
+    let mut operations = Vec::new();
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        bail!("`paths` is not an object");
+    };
+    for (path, item) in paths {
+        let Some(item) = item.as_object() else {
+            continue;
+        };
+        let shared_params = item.get("parameters").cloned().unwrap_or(Value::Null);
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let operation_id = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{method}{path}").to_snake_case());
+            let ctx = || format!("operation {operation_id}");
+            let mut params = Vec::new();
+            let mut body = None;
+            let consumes = op
+                .get("consumes")
+                .map(|c| string_list(Some(c)))
+                .unwrap_or_else(|| file_consumes.clone());
+            let mut all_params: Vec<&Value> = Vec::new();
+            for list in [&shared_params, op.get("parameters").unwrap_or(&Value::Null)] {
+                if let Some(items) = list.as_array() {
+                    all_params.extend(items);
+                }
+            }
+            for p in all_params {
+                let location = str_of(p.get("in"));
+                let name = str_of(p.get("name"));
+                let description = str_of(p.get("description"));
+                let required = p.get("required").and_then(Value::as_bool).unwrap_or(false);
+                match location.as_str() {
+                    "body" => {
+                        let schema = p.get("schema").cloned().unwrap_or(json!({}));
+                        body = Some(Body {
+                            required,
+                            description,
+                            schema: normalise_schema(schema, swagger2),
+                            form: consumes
+                                .iter()
+                                .any(|c| c == "application/x-www-form-urlencoded"),
+                        });
+                    }
+                    "query" | "path" | "header" => {
+                        // A parameter with the same name and location overrides a path-level one.
+                        params.retain(|q: &Param| {
+                            !(q.name == name && q.location.as_str() == location)
+                        });
+                        let location = match location.as_str() {
+                            "query" => ParamLocation::Query,
+                            "path" => ParamLocation::Path,
+                            _ => ParamLocation::Header,
+                        };
+                        let schema = if let Some(s) = p.get("schema") {
+                            s.clone()
+                        } else {
+                            swagger2_param_schema(p)
+                        };
+                        let example = p.get("example").or_else(|| p.get("x-example")).cloned();
+                        params.push(Param {
+                            name,
+                            location,
+                            required: required || location == ParamLocation::Path,
+                            description,
+                            schema: normalise_schema(schema, swagger2),
+                            example,
+                        });
+                    }
+                    "cookie" => {}
+                    other => bail!("{}: unsupported parameter location `{other}`", ctx()),
+                }
+            }
+            if let Some(rb) = op.get("requestBody") {
+                let content = rb.get("content").and_then(Value::as_object);
+                let media = content.and_then(|c| {
+                    c.get("application/json")
+                        .or_else(|| c.get("application/x-www-form-urlencoded"))
+                        .or_else(|| c.values().next())
+                });
+                let schema = media
+                    .and_then(|m| m.get("schema"))
+                    .cloned()
+                    .unwrap_or(json!({}));
+                body = Some(Body {
+                    required: rb.get("required").and_then(Value::as_bool).unwrap_or(false),
+                    description: str_of(rb.get("description")),
+                    schema: normalise_schema(schema, false),
+                    form: content
+                        .is_some_and(|c| c.contains_key("application/x-www-form-urlencoded")),
+                });
+            }
+            let mut responses = Vec::new();
+            if let Some(rs) = op.get("responses").and_then(Value::as_object) {
+                for (status, r) in rs {
+                    responses.push(read_response(status, r, swagger2));
+                }
+            }
+            responses.sort_by(|a, b| a.status.cmp(&b.status));
+            let mut produces = op
+                .get("produces")
+                .map(|c| string_list(Some(c)))
+                .unwrap_or_else(|| file_produces.clone());
+            if !swagger2 {
+                produces = openapi3_produces(op);
+            }
+            let security = op
+                .get("security")
+                .map(security_list)
+                .or_else(|| file_security.clone())
+                .unwrap_or_default();
+            operations.push(Operation {
+                operation_id,
+                name: String::new(),
+                method: method.to_string(),
+                path: join_path(&base_path, path),
+                summary: str_of(op.get("summary")),
+                description: str_of(op.get("description")),
+                deprecated: op
+                    .get("deprecated")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                params,
+                body,
+                responses,
+                security,
+                produces,
+            });
+        }
+    }
+    operations.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+    Ok(SpecFile {
+        rel_path: rel.to_string(),
+        module: module_name(rel),
+        title: str_of(doc.pointer("/info/title")),
+        operations,
+        security_schemes: doc
+            .get("securityDefinitions")
+            .or_else(|| doc.pointer("/components/securitySchemes"))
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+    })
+}
+
+fn read_response(status: &str, r: &Value, swagger2: bool) -> Response {
+    let status = status.to_ascii_uppercase();
+    let mut examples = Vec::new();
+    let schema = if swagger2 {
+        if let Some(ex) = r.pointer("/examples/application~1json") {
+            examples.push(ex.clone());
+        }
+        r.get("schema").cloned()
+    } else {
+        let media = r
+            .get("content")
+            .and_then(Value::as_object)
+            .and_then(|c| c.get("application/json").or_else(|| c.values().next()));
+        if let Some(m) = media {
+            if let Some(ex) = m.get("example") {
+                examples.push(ex.clone());
+            }
+            if let Some(exs) = m.get("examples").and_then(Value::as_object) {
+                for ex in exs.values() {
+                    if let Some(v) = ex.get("value") {
+                        examples.push(v.clone());
+                    }
+                }
+            }
+        }
+        media.and_then(|m| m.get("schema")).cloned()
+    };
+    Response {
+        status,
+        description: str_of(r.get("description")),
+        schema: schema.map(|s| normalise_schema(s, swagger2)),
+        examples,
+    }
+}
+
+fn openapi3_produces(op: &Value) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    if let Some(rs) = op.get("responses").and_then(Value::as_object) {
+        for r in rs.values() {
+            if let Some(c) = r.get("content").and_then(Value::as_object) {
+                out.extend(c.keys().cloned());
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn openapi3_base_path(doc: &Value) -> String {
+    let Some(server) = doc.pointer("/servers/0") else {
+        return String::new();
+    };
+    let mut url = str_of(server.get("url"));
+    if let Some(vars) = server.get("variables").and_then(Value::as_object) {
+        for (name, var) in vars {
+            url = url.replace(&format!("{{{name}}}"), &str_of(var.get("default")));
+        }
+    }
+    // Keep only the path: strip `scheme://host`.
+    if let Some((_, rest)) = url.split_once("://") {
+        url = rest
+            .find('/')
+            .map_or(String::new(), |i| rest[i..].to_string());
+    }
+    url
+}
+
+fn join_path(base: &str, path: &str) -> String {
+    let base = base.trim_end_matches('/');
+    if path == "/" && !base.is_empty() {
+        return base.to_string();
+    }
+    format!("{base}{path}")
+}
+
+fn string_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn security_list(v: &Value) -> Vec<Vec<String>> {
+    v.as_array()
+        .map(|alts| {
+            alts.iter()
+                .filter_map(Value::as_object)
+                .map(|req| req.keys().cloned().collect())
+                .filter(|req: &Vec<String>| !req.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A Swagger 2.0 non-body parameter carries its schema keywords inline.
+fn swagger2_param_schema(p: &Value) -> Value {
+    const KEYS: [&str; 14] = [
+        "type",
+        "format",
+        "items",
+        "enum",
+        "pattern",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "default",
+    ];
+    let mut s = Map::new();
+    if let Some(obj) = p.as_object() {
+        for k in KEYS {
+            if let Some(v) = obj.get(k) {
+                s.insert(k.to_string(), v.clone());
+            }
+        }
+    }
+    Value::Object(s)
+}
+
+/// Brings a schema to the 2020-12 dialect: draft-4 tuple `items` become `prefixItems`,
+/// `nullable`/`x-nullable` become a `null` type, boolean `exclusiveMinimum` becomes numeric,
+/// and `allOf` is merged (the only use of `allOf` in these specs is refinement).
+pub fn normalise_schema(schema: Value, swagger2: bool) -> Value {
+    let Value::Object(mut map) = schema else {
+        return schema;
+    };
+    for key in ["items", "additionalProperties", "not", "additionalItems"] {
+        if let Some(v) = map.remove(key) {
+            if key == "items" {
+                if let Value::Array(tuple) = v {
+                    let tuple = tuple.into_iter().map(|s| normalise_schema(s, swagger2));
+                    map.insert("prefixItems".into(), Value::Array(tuple.collect()));
+                    if let Some(extra) = map.remove("additionalItems") {
+                        map.insert("items".into(), normalise_schema(extra, swagger2));
+                    }
+                    continue;
+                }
+            }
+            if key == "additionalItems" {
+                continue; // only meaningful beside tuple items (handled above)
+            }
+            map.insert(key.into(), normalise_schema(v, swagger2));
+        }
+    }
+    for key in ["properties", "patternProperties", "$defs", "definitions"] {
+        if let Some(Value::Object(props)) = map.remove(key) {
+            let props = props
+                .into_iter()
+                .map(|(k, v)| (k, normalise_schema(v, swagger2)))
+                .collect();
+            map.insert(key.into(), Value::Object(props));
+        }
+    }
+    for key in ["anyOf", "oneOf", "prefixItems"] {
+        if let Some(Value::Array(list)) = map.remove(key) {
+            let list = list.into_iter().map(|s| normalise_schema(s, swagger2));
+            map.insert(key.into(), Value::Array(list.collect()));
+        }
+    }
+    let nullable = map
+        .remove("nullable")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+        || map
+            .remove("x-nullable")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+    if nullable {
+        match map.get_mut("type") {
+            Some(Value::String(t)) => {
+                let t = t.clone();
+                map.insert("type".into(), json!([t, "null"]));
+            }
+            Some(Value::Array(ts)) if !ts.iter().any(|t| t == "null") => ts.push(json!("null")),
+            _ => {}
+        }
+    }
+    for (flag, bound) in [
+        ("exclusiveMinimum", "minimum"),
+        ("exclusiveMaximum", "maximum"),
+    ] {
+        if let Some(Value::Bool(b)) = map.get(flag).cloned() {
+            map.remove(flag);
+            if b && let Some(v) = map.remove(bound) {
+                map.insert(flag.into(), v);
+            }
+        }
+    }
+    if let Some(Value::Array(parts)) = map.remove("allOf") {
+        let mut merged = Map::new();
+        for part in parts {
+            if let Value::Object(p) = normalise_schema(part, swagger2) {
+                merge_into(&mut merged, p);
+            }
+        }
+        let own = std::mem::take(&mut map);
+        merge_into(&mut merged, own);
+        map = merged;
+    }
+    Value::Object(map)
+}
+
+fn merge_into(target: &mut Map<String, Value>, source: Map<String, Value>) {
+    for (k, v) in source {
+        match (k.as_str(), target.get_mut(&k), v) {
+            ("properties", Some(Value::Object(t)), Value::Object(s)) => {
+                for (pk, pv) in s {
+                    t.insert(pk, pv);
+                }
+            }
+            ("required", Some(Value::Array(t)), Value::Array(s)) => {
+                for r in s {
+                    if !t.contains(&r) {
+                        t.push(r);
+                    }
+                }
+            }
+            (_, _, v) => {
+                target.insert(k, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_draft4_constructs() {
+        let s = normalise_schema(
+            json!({"type": "array", "items": [{"type": "string"}, {"type": "string", "x-nullable": true}]}),
+            true,
+        );
+        assert_eq!(
+            s,
+            json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": ["string", "null"]}]})
+        );
+        let s = normalise_schema(
+            json!({"allOf": [{"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
+                             {"properties": {"b": {"type": "integer", "minimum": 0, "exclusiveMinimum": true}}, "required": ["b"]}]}),
+            true,
+        );
+        assert_eq!(
+            s,
+            json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer", "exclusiveMinimum": 0}}, "required": ["a", "b"]})
+        );
+    }
+
+    #[test]
+    fn base_path_from_servers() {
+        let doc = json!({"servers": [{"url": "{protocol}://{hostname}{basePath}", "variables": {
+            "protocol": {"default": "https"}, "hostname": {"default": "localhost:8090"},
+            "basePath": {"default": "/_matrix/identity/v2"}}}]});
+        assert_eq!(openapi3_base_path(&doc), "/_matrix/identity/v2");
+        assert_eq!(
+            join_path("/_matrix/identity/v2", "/"),
+            "/_matrix/identity/v2"
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! Project automation: `cargo xtask codegen [--check]`, `cargo xtask spec-diff <root>`.
+
+mod codegen;
+mod spec_diff;
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  cargo xtask codegen [--check] [--spec DIR] [--out DIR] [--crate-name NAME]
+  cargo xtask spec-diff <upstream root containing data/api/identity> [--spec DIR]";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn take_value(args: &mut Vec<String>, flag: &str) -> Result<Option<String>> {
+    match args.iter().position(|a| a == flag) {
+        Some(i) => {
+            if i + 1 >= args.len() {
+                bail!("{flag} needs a value\n{USAGE}");
+            }
+            let v = args.remove(i + 1);
+            args.remove(i);
+            Ok(Some(v))
+        }
+        None => Ok(None),
+    }
+}
+
+fn run() -> Result<ExitCode> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        bail!("{USAGE}");
+    }
+    let command = args.remove(0);
+    let root = workspace_root();
+    match command.as_str() {
+        "codegen" => {
+            let check = if let Some(i) = args.iter().position(|a| a == "--check") {
+                args.remove(i);
+                true
+            } else {
+                false
+            };
+            let spec = take_value(&mut args, "--spec")?;
+            let out = take_value(&mut args, "--out")?;
+            let crate_name = take_value(&mut args, "--crate-name")?;
+            if !args.is_empty() {
+                bail!("unexpected arguments {args:?}\n{USAGE}");
+            }
+            let standalone = out.is_some();
+            let out_dir = out.map_or_else(|| root.join("generated"), PathBuf::from);
+            let opts = codegen::Options {
+                spec_dir: spec.map_or_else(|| root.join("spec"), PathBuf::from),
+                docs_path: if standalone {
+                    out_dir.join("docs").join("api.md")
+                } else {
+                    root.join("docs").join("api.md")
+                },
+                crate_name: crate_name.unwrap_or_else(|| {
+                    if standalone {
+                        out_dir
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .unwrap_or("api")
+                            .to_string()
+                    } else {
+                        "oxident-api".to_string()
+                    }
+                }),
+                out_dir,
+                standalone,
+                check,
+            };
+            let started = std::time::Instant::now();
+            let stale = codegen::run(&opts).context("codegen failed")?;
+            if check && !stale.is_empty() {
+                eprintln!("generated files are stale; run `cargo xtask codegen`:");
+                for p in stale {
+                    eprintln!("  {}", p.strip_prefix(&root).unwrap_or(&p).display());
+                }
+                return Ok(ExitCode::from(1));
+            }
+            eprintln!(
+                "codegen {} in {:.0?}",
+                if check { "up to date" } else { "done" },
+                started.elapsed()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        "spec-diff" => {
+            let spec = take_value(&mut args, "--spec")?;
+            let [upstream] = args.as_slice() else {
+                bail!("{USAGE}");
+            };
+            let spec_dir = spec.map_or_else(|| root.join("spec"), PathBuf::from);
+            spec_diff::run(&spec_dir, Path::new(upstream))
+        }
+        other => bail!("unknown command `{other}`\n{USAGE}"),
+    }
+}
