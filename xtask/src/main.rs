@@ -1,21 +1,13 @@
 //! Project automation: `cargo xtask codegen [--check]`, `cargo xtask spec-diff <root>`.
 
-mod codegen;
-mod spec_diff;
-
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use xtask::{codegen, spec_diff, workspace_root};
 
 const USAGE: &str = "usage:
   cargo xtask codegen [--check] [--spec DIR] [--out DIR] [--crate-name NAME]
   cargo xtask spec-diff <upstream root containing data/api/identity> [--spec DIR]";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
 
 fn main() -> ExitCode {
     match run() {

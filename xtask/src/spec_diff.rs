@@ -231,7 +231,11 @@ pub fn run(spec_dir: &Path, upstream_root: &Path) -> Result<ExitCode> {
         .filter(|a| !diffs.iter().any(|d| matches_acceptance(a, d)))
         .collect();
     for d in &diffs {
-        let mark = if is_accepted(d) { "accepted " } else { "DIFFERS  " };
+        let mark = if is_accepted(d) {
+            "accepted "
+        } else {
+            "DIFFERS  "
+        };
         println!("{mark}{d}");
     }
     for u in &unused {
@@ -263,7 +267,13 @@ mod tests {
             vec!["c: upstream-only: d"]
         );
         assert!(accepted(md, "r0.3.0").contains("a: ours-only: b"));
-        assert!(matches_acceptance("bindV2: *", "bindV2: ours-only: status 401"));
-        assert!(!matches_acceptance("bindV2: *", "bind: ours-only: status 401"));
+        assert!(matches_acceptance(
+            "bindV2: *",
+            "bindV2: ours-only: status 401"
+        ));
+        assert!(!matches_acceptance(
+            "bindV2: *",
+            "bind: ours-only: status 401"
+        ));
     }
 }

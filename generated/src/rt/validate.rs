@@ -19,7 +19,7 @@ pub use regex::Regex;
 use serde_json::{Number, Value};
 
 /// What kind of constraint a [`ValidationError`] is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ErrorKind {
     /// A required property is missing; the error's pointer names the missing property.
     Required,

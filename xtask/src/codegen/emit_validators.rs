@@ -1,10 +1,2023 @@
-//! TEMPORARY STUB (integrator) — helper-2 replaces this file with the real emitter.
-use proc_macro2::TokenStream;
-use quote::quote;
+//! Emits a JSON-schema validator as Rust code (no schema is interpreted at run time).
+//!
+//! [`emit_validator`] turns one schema (OpenAPI 3.1 / JSON Schema 2020-12, `$ref`s already
+//! resolved into a tree) into `pub fn NAME(v: &serde_json::Value) -> Result<(), Errors>`
+//! plus private helpers named `NAME_node<N>` / `NAME_RE<N>` / `NAME_CONST<N>`, so several
+//! validators can share a module. The runtime they call is hand-written in
+//! `generated/src/rt/validate.rs` and `generated/src/rt/formats.rs`.
+//!
+//! Shape of the emitted code:
+//! * one helper fn per schema that must be checked on its own — the root, and the branches
+//!   of `anyOf`/`oneOf`/`not`/`if`/`contains` — generic over a `Sink`: `Collect` records all
+//!   errors, `Check` stops at the first one and records nothing;
+//! * everything else is inlined into that fn: a `match` on the JSON type, a single pass
+//!   over an object's entries that `match`es on the key and tracks required properties in
+//!   a bitmask, a loop over array items;
+//! * the instance location is a linked list of `Path`s on the stack; pointers and messages
+//!   are built in closures called only when an error is recorded, so the success path
+//!   does not allocate.
 
-pub fn emit_validator(fn_name: &str, _schema: &serde_json::Value) -> anyhow::Result<TokenStream> {
-    let id = proc_macro2::Ident::new(fn_name, proc_macro2::Span::call_site());
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result, bail, ensure};
+use proc_macro2::{Ident, Literal, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote};
+use serde_json::{Map, Value};
+
+/// `schema`: a JSON Schema (OpenAPI 3.1 / 2020-12 dialect) with every `$ref` already
+/// resolved inline (trees, no cycles).
+/// Returns Rust items: `pub fn #fn_name(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors>`
+/// plus any private helper fns, all with names prefixed by `#fn_name` so that several
+/// validators can live in one module.
+pub fn emit_validator(fn_name: &str, schema: &Value) -> Result<proc_macro2::TokenStream> {
+    let name: Ident = syn::parse_str(fn_name)
+        .with_context(|| format!("`{fn_name}` is not a valid function name"))?;
+    let mut e = Emitter {
+        fn_name: fn_name.to_owned(),
+        fns: Vec::new(),
+        statics: Vec::new(),
+        regexes: Vec::new(),
+    };
+    let root = e
+        .node_fn(schema)
+        .with_context(|| format!("emitting validator `{fn_name}`"))?;
+    let doc = match schema.get("title").and_then(Value::as_str) {
+        Some(title) => {
+            format!(" Validates a JSON value against the `{title}` schema, reporting every error.")
+        }
+        None => " Validates a JSON value against its schema, reporting every error.".to_owned(),
+    };
+    let statics = &e.statics;
+    let fns = e.fns.iter().flatten();
     Ok(quote! {
-        pub fn #id(_v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> { Ok(()) }
+        #[doc = #doc]
+        pub fn #name(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+            let mut s = crate::rt::validate::Collect::new();
+            #root(v, &crate::rt::validate::Path::Root, &mut s);
+            s.finish()
+        }
+        #(#statics)*
+        #(#fns)*
     })
+}
+
+/// Keywords that constrain instances but that this emitter does not implement: refusing
+/// them beats silently accepting invalid input.
+const UNSUPPORTED: &[&str] = &[
+    "$ref",
+    "$dynamicRef",
+    "$recursiveRef",
+    "propertyNames",
+    "dependentSchemas",
+    "dependencies",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+];
+
+/// String formats: (format, fn in `rt::formats`, what the message calls a valid value).
+const STRING_FORMATS: &[(&str, &str, &str)] = &[
+    ("email", "is_email", "email address"),
+    ("uri", "is_uri", "URI"),
+    ("ipv4", "is_ipv4", "IPv4 address"),
+    ("ipv6", "is_ipv6", "IPv6 address"),
+    ("uuid", "is_uuid", "UUID"),
+    ("mx-user-id", "is_mx_user_id", "Matrix user ID"),
+    ("mx-room-id", "is_mx_room_id", "Matrix room ID"),
+    ("mx-room-alias", "is_mx_room_alias", "Matrix room alias"),
+    ("mx-event-id", "is_mx_event_id", "Matrix event ID"),
+    ("mx-mxc-uri", "is_mx_mxc_uri", "Matrix content URI"),
+    ("mx-server-name", "is_mx_server_name", "Matrix server name"),
+    (
+        "mx-unpadded-base64",
+        "is_mx_unpadded_base64",
+        "unpadded Base64 string",
+    ),
+    (
+        "mx-urlsafe-unpadded-base64",
+        "is_mx_urlsafe_unpadded_base64",
+        "URL-safe unpadded Base64 string",
+    ),
+];
+
+/// Number formats, as [`STRING_FORMATS`].
+const NUMBER_FORMATS: &[(&str, &str, &str)] = &[
+    ("int32", "is_int32", "32-bit integer"),
+    ("int64", "is_int64", "64-bit integer"),
+];
+
+struct Emitter {
+    fn_name: String,
+    /// Helper fns, in order of allocation (slot reserved before the body is emitted).
+    fns: Vec<Option<TokenStream>>,
+    statics: Vec<TokenStream>,
+    /// (translated pattern, static name), to compile each pattern once per validator.
+    regexes: Vec<(String, Ident)>,
+}
+
+/// The JSON types a `type` keyword allows.
+#[derive(Clone, Copy, Default)]
+struct Types {
+    null: bool,
+    boolean: bool,
+    integer: bool,
+    number: bool,
+    string: bool,
+    array: bool,
+    object: bool,
+}
+
+impl Types {
+    fn parse(m: &Map<String, Value>) -> Result<Option<Types>> {
+        let Some(t) = m.get("type") else {
+            return Ok(None);
+        };
+        let names: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a
+                .iter()
+                .map(|n| n.as_str().context("`type` array entries must be strings"))
+                .collect::<Result<_>>()?,
+            other => bail!("`type` must be a string or an array, found {other}"),
+        };
+        let mut types = Types::default();
+        for n in names {
+            match n {
+                "null" => types.null = true,
+                "boolean" => types.boolean = true,
+                "integer" => types.integer = true,
+                "number" => types.number = true,
+                "string" => types.string = true,
+                "array" => types.array = true,
+                "object" => types.object = true,
+                other => bail!("unknown type `{other}`"),
+            }
+        }
+        if m.get("nullable") == Some(&Value::Bool(true)) {
+            types.null = true;
+        }
+        Ok(Some(types))
+    }
+
+    /// `string or null`, `object, array or null`.
+    fn describe(self) -> String {
+        let names: Vec<&str> = [
+            (self.object, "object"),
+            (self.array, "array"),
+            (self.string, "string"),
+            (self.number, "number"),
+            (self.integer && !self.number, "integer"),
+            (self.boolean, "boolean"),
+            (self.null, "null"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        match names.split_last() {
+            None => "nothing".to_owned(),
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        }
+    }
+}
+
+fn depth_ident(prefix: &str, d: usize) -> Ident {
+    if d == 0 {
+        format_ident!("{prefix}")
+    } else {
+        format_ident!("{prefix}{d}")
+    }
+}
+
+fn v_of(d: usize) -> Ident {
+    depth_ident("v", d)
+}
+
+fn p_of(d: usize) -> Ident {
+    depth_ident("p", d)
+}
+
+/// Statements recording an error at `path` (an expression of type `&Path`).
+fn fail_at(path: &TokenStream, kind: &str, message: &TokenStream) -> TokenStream {
+    let kind = format_ident!("{kind}");
+    quote! {
+        ok = false;
+        s.fail(#path, rt::ErrorKind::#kind, || #message);
+        if S::STOP {
+            return false;
+        }
+    }
+}
+
+fn fail(d: usize, kind: &str, message: &TokenStream) -> TokenStream {
+    let p = p_of(d);
+    fail_at(&quote!(#p), kind, message)
+}
+
+/// A message that is known at generation time.
+fn static_message(text: &str) -> TokenStream {
+    quote!(String::from(#text))
+}
+
+/// All identifiers in a token stream (to leave out unused bindings and imports).
+fn idents_in(ts: &TokenStream, out: &mut BTreeSet<String>) {
+    for tt in ts.clone() {
+        match tt {
+            TokenTree::Ident(i) => {
+                out.insert(i.to_string());
+            }
+            TokenTree::Group(g) => idents_in(&g.stream(), out),
+            TokenTree::Punct(_) | TokenTree::Literal(_) => {}
+        }
+    }
+}
+
+fn uses(ts: &TokenStream, ident: &Ident) -> bool {
+    let mut set = BTreeSet::new();
+    idents_in(ts, &mut set);
+    set.contains(&ident.to_string())
+}
+
+/// Compact JSON with sorted keys (independent of serde_json's `preserve_order`).
+fn json_text(v: &Value) -> String {
+    match v {
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(json_text).collect::<Vec<_>>().join(",")
+        ),
+        Value::Object(o) => {
+            let mut entries: Vec<(&String, &Value)> = o.iter().collect();
+            entries.sort_by_key(|(k, _)| *k);
+            let entries: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{}:{}", Value::from(k.as_str()), json_text(v)))
+                .collect();
+            format!("{{{}}}", entries.join(","))
+        }
+        v => v.to_string(),
+    }
+}
+
+fn as_count(m: &Map<String, Value>, key: &str) -> Result<Option<usize>> {
+    match m.get(key) {
+        None => Ok(None),
+        Some(v) => {
+            let n = v
+                .as_u64()
+                .with_context(|| format!("`{key}` must be a non-negative integer, found {v}"))?;
+            Ok(Some(usize::try_from(n)?))
+        }
+    }
+}
+
+/// A string literal, or a char literal if it is one character (clippy's preference for
+/// `starts_with` and friends).
+fn str_or_char(s: &str) -> TokenStream {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => quote!(#c),
+        _ => quote!(#s),
+    }
+}
+
+/// `len < n` / `len > n` without clippy's `len_zero` complaints.
+fn len_below(len_of: &TokenStream, n: usize) -> TokenStream {
+    if n == 1 {
+        quote!(#len_of.is_empty())
+    } else {
+        let n = lit(n);
+        quote!(#len_of.len() < #n)
+    }
+}
+
+fn len_above(len_of: &TokenStream, n: usize) -> TokenStream {
+    if n == 0 {
+        quote!(!#len_of.is_empty())
+    } else {
+        let n = lit(n);
+        quote!(#len_of.len() > #n)
+    }
+}
+
+fn lit(n: usize) -> Literal {
+    Literal::usize_unsuffixed(n)
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// A numeric bound as a comparison against `number` (yielding an `Ordering`).
+fn compare(number: &Ident, bound: &serde_json::Number) -> Result<TokenStream> {
+    if let Some(i) = bound.as_i64() {
+        let lit = Literal::i64_unsuffixed(i);
+        Ok(quote!(rt::cmp_i64(#number, #lit)))
+    } else {
+        let f = bound.as_f64().context("numeric bound out of range")?;
+        ensure!(f.is_finite(), "numeric bound must be finite");
+        let lit = Literal::f64_unsuffixed(f);
+        Ok(quote!(rt::cmp_f64(#number, #lit)))
+    }
+}
+
+/// How a `pattern` is checked: simple literal patterns avoid the regex engine.
+enum PatternPlan {
+    Always,
+    StartsWith(String),
+    EndsWith(String),
+    Equals(String),
+    Contains(String),
+    Regex(String),
+}
+
+/// Classifies an ECMA-262 pattern: `^lit`, `lit$`, `^lit$`, `lit`, or a real regex
+/// (translated to the `regex` crate's syntax).
+fn plan_pattern(pattern: &str) -> Result<PatternPlan> {
+    let (anchored_start, body) = match pattern.strip_prefix('^') {
+        Some(rest) => (true, rest),
+        None => (false, pattern),
+    };
+    let mut lit = String::new();
+    let mut chars = body.chars().peekable();
+    let mut anchored_end = false;
+    let mut literal = true;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_punctuation() => lit.push(e),
+                _ => {
+                    literal = false;
+                    break;
+                }
+            },
+            '$' if chars.peek().is_none() => anchored_end = true,
+            '.' | '^' | '$' | '|' | '?' | '*' | '+' | '(' | ')' | '[' | ']' | '{' | '}' => {
+                literal = false;
+                break;
+            }
+            c => lit.push(c),
+        }
+    }
+    if !literal {
+        return Ok(PatternPlan::Regex(translate_ecma_regex(pattern)?));
+    }
+    Ok(match (anchored_start, anchored_end) {
+        (true, true) => PatternPlan::Equals(lit),
+        (_, _) if lit.is_empty() => PatternPlan::Always,
+        (true, false) => PatternPlan::StartsWith(lit),
+        (false, true) => PatternPlan::EndsWith(lit),
+        (false, false) => PatternPlan::Contains(lit),
+    })
+}
+
+/// Translates the ECMA-262 regex features whose meaning differs in the `regex` crate
+/// (`\d`, `\w` are ASCII-only in ECMA) and refuses those it lacks (look-around,
+/// back-references).
+fn translate_ecma_regex(pattern: &str) -> Result<String> {
+    for unsupported in ["(?=", "(?!", "(?<=", "(?<!"] {
+        ensure!(
+            !pattern.contains(unsupported),
+            "pattern {pattern:?}: look-around is not supported"
+        );
+    }
+    let mut out = String::with_capacity(pattern.len());
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(e) = chars.next() else {
+                    bail!("pattern {pattern:?} ends with a backslash")
+                };
+                match (e, in_class) {
+                    ('d', false) => out.push_str("[0-9]"),
+                    ('d', true) => out.push_str("0-9"),
+                    ('D', _) => out.push_str("[^0-9]"),
+                    ('w', false) => out.push_str("[0-9A-Za-z_]"),
+                    ('w', true) => out.push_str("0-9A-Za-z_"),
+                    ('W', _) => out.push_str("[^0-9A-Za-z_]"),
+                    ('1'..='9', _) => {
+                        bail!("pattern {pattern:?}: back-references are not supported")
+                    }
+                    ('<' | '>', _) => out.push(e),
+                    _ => {
+                        out.push('\\');
+                        out.push(e);
+                    }
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+impl Emitter {
+    /// Emits a helper fn validating `schema` against its own instance; returns its name.
+    fn node_fn(&mut self, schema: &Value) -> Result<Ident> {
+        let index = self.fns.len();
+        self.fns.push(None);
+        let name = format_ident!("{}_node{}", self.fn_name, index);
+        let body = self.body(schema, 0)?;
+        self.fns[index] = Some(wrap_fn(&name, &body));
+        Ok(name)
+    }
+
+    fn static_name(&self, kind: &str, index: usize) -> Ident {
+        format_ident!("{}_{kind}{index}", self.fn_name.to_uppercase())
+    }
+
+    /// Statements validating the value `v{d}` at path `p{d}` against `schema`.
+    fn body(&mut self, schema: &Value, d: usize) -> Result<TokenStream> {
+        let m = match schema {
+            Value::Bool(true) => return Ok(TokenStream::new()),
+            Value::Bool(false) => {
+                return Ok(fail(
+                    d,
+                    "Other",
+                    &static_message("no value is allowed here"),
+                ));
+            }
+            Value::Object(m) => m,
+            other => bail!("a schema must be an object or a boolean, found {other}"),
+        };
+        if let Some(k) = UNSUPPORTED.iter().find(|k| m.contains_key(**k)) {
+            bail!("keyword `{k}` is not supported by the validator emitter");
+        }
+        let mut out = self.type_dispatch(m, d)?;
+        out.extend(self.enum_const(m, d)?);
+        out.extend(self.combinators(m, d)?);
+        Ok(out)
+    }
+
+    /// `type` plus the keywords that apply to one JSON type, as one `match` on the value.
+    fn type_dispatch(&mut self, m: &Map<String, Value>, d: usize) -> Result<TokenStream> {
+        let v = v_of(d);
+        let types = Types::parse(m)?;
+        let type_fail = match types {
+            Some(t) => {
+                let expected = t.describe();
+                fail(d, "Type", &quote!(rt::type_error(#expected, #v)))
+            }
+            None => TokenStream::new(),
+        };
+        let allows = |f: fn(&Types) -> bool| types.as_ref().is_none_or(f);
+
+        let number = depth_ident("number", d);
+        let mut number_checks = TokenStream::new();
+        if let Some(t) = types
+            && t.integer
+            && !t.number
+        {
+            let expected = t.describe();
+            let integer_fail = fail(d, "Type", &quote!(rt::type_error(#expected, #v)));
+            number_checks.extend(quote!(if !rt::is_integer(#number) { #integer_fail }));
+        }
+        number_checks.extend(self.number_checks(m, d)?);
+
+        let string = depth_ident("string", d);
+        let array = depth_ident("array", d);
+        let object = depth_ident("object", d);
+        // (pattern with binding, pattern without, binding, checks, allowed, is_* method)
+        let variants = [
+            (
+                None,
+                quote!(Value::Null),
+                TokenStream::new(),
+                allows(|t| t.null),
+                "is_null",
+            ),
+            (
+                None,
+                quote!(Value::Bool(_)),
+                TokenStream::new(),
+                allows(|t| t.boolean),
+                "is_boolean",
+            ),
+            (
+                Some(number),
+                quote!(Value::Number),
+                number_checks,
+                allows(|t| t.number || t.integer),
+                "is_number",
+            ),
+            (
+                Some(string.clone()),
+                quote!(Value::String),
+                self.string_checks(m, d)?,
+                allows(|t| t.string),
+                "is_string",
+            ),
+            (
+                Some(array.clone()),
+                quote!(Value::Array),
+                self.array_checks(m, d)?,
+                allows(|t| t.array),
+                "is_array",
+            ),
+            (
+                Some(object.clone()),
+                quote!(Value::Object),
+                self.object_checks(m, d)?,
+                allows(|t| t.object),
+                "is_object",
+            ),
+        ];
+
+        let mut arms = Vec::new(); // (pattern, body)
+        let mut empty_allowed = Vec::new(); // (pattern, is_* method)
+        let mut rejected = 0;
+        for (binding, ctor, checks, allowed, is_method) in variants {
+            let pattern = |bound: bool| match (&binding, bound) {
+                (Some(b), true) => quote!(#ctor(#b)),
+                (Some(_), false) => quote!(#ctor(_)),
+                (None, _) => ctor.clone(),
+            };
+            if checks.is_empty() {
+                if allowed {
+                    empty_allowed.push((pattern(false), is_method));
+                } else {
+                    rejected += 1;
+                }
+                continue;
+            }
+            let body = if allowed {
+                checks
+            } else {
+                quote!(#type_fail #checks)
+            };
+            let bound = binding.as_ref().is_some_and(|b| uses(&body, b));
+            arms.push((pattern(bound), body));
+        }
+
+        Ok(if arms.is_empty() {
+            if rejected == 0 {
+                TokenStream::new()
+            } else {
+                let conds = empty_allowed.iter().map(|(_, method)| {
+                    let method = format_ident!("{method}");
+                    quote!(#v.#method())
+                });
+                if empty_allowed.is_empty() {
+                    type_fail
+                } else {
+                    let any = quote!(#(#conds)||*);
+                    let cond = if empty_allowed.len() > 1 {
+                        quote!(!(#any))
+                    } else {
+                        quote!(!#any)
+                    };
+                    quote!(if #cond { #type_fail })
+                }
+            }
+        } else if arms.len() == 1 && (rejected == 0 || empty_allowed.is_empty()) {
+            let (pattern, body) = &arms[0];
+            if rejected == 0 {
+                quote!(if let #pattern = #v { #body })
+            } else {
+                quote!(if let #pattern = #v { #body } else { #type_fail })
+            }
+        } else {
+            let arms = arms
+                .iter()
+                .map(|(pattern, body)| quote!(#pattern => { #body }));
+            let rest = if rejected == 0 {
+                if empty_allowed.is_empty() {
+                    TokenStream::new()
+                } else {
+                    quote!(_ => {})
+                }
+            } else {
+                let allowed = empty_allowed.iter().map(|(pattern, _)| pattern);
+                let allowed_arm = if empty_allowed.is_empty() {
+                    TokenStream::new()
+                } else {
+                    quote!(#(#allowed)|* => {})
+                };
+                quote!(#allowed_arm _ => { #type_fail })
+            };
+            quote!(match #v { #(#arms)* #rest })
+        })
+    }
+
+    fn string_checks(&mut self, m: &Map<String, Value>, d: usize) -> Result<TokenStream> {
+        let string = depth_ident("string", d);
+        let mut out = TokenStream::new();
+        if let Some(n) = as_count(m, "minLength")?
+            && n > 0
+        {
+            let text = format!(
+                "must be at least {} long, found {{}}",
+                plural(n, "character", "characters")
+            );
+            let fail = fail(
+                d,
+                "Length",
+                &quote!(format!(#text, #string.chars().count())),
+            );
+            let n = lit(n);
+            out.extend(quote!(if rt::chars_lt(#string, #n) { #fail }));
+        }
+        if let Some(n) = as_count(m, "maxLength")? {
+            let text = format!(
+                "must be at most {} long, found {{}}",
+                plural(n, "character", "characters")
+            );
+            let fail = fail(
+                d,
+                "Length",
+                &quote!(format!(#text, #string.chars().count())),
+            );
+            let n = lit(n);
+            out.extend(quote!(if rt::chars_gt(#string, #n) { #fail }));
+        }
+        if let Some(pattern) = m.get("pattern") {
+            let pattern = pattern.as_str().context("`pattern` must be a string")?;
+            if let Some((_, fails)) = self.pattern_matches(pattern, &string)? {
+                let fail = fail(d, "Pattern", &quote!(rt::pattern_error(#string, #pattern)));
+                out.extend(quote!(if #fails { #fail }));
+            }
+        }
+        if let Some(format) = m.get("format").and_then(Value::as_str)
+            && let Some((_, check, what)) = STRING_FORMATS.iter().find(|(f, _, _)| *f == format)
+        {
+            let check = format_ident!("{check}");
+            let fail = fail(d, "Format", &quote!(rt::format_error(#string, #what)));
+            out.extend(quote!(if !formats::#check(#string) { #fail }));
+        }
+        Ok(out)
+    }
+
+    /// Expressions: whether `subject` (a `&String`) matches `pattern`, and whether it does
+    /// not; `None` if it always matches.
+    fn pattern_matches(
+        &mut self,
+        pattern: &str,
+        subject: &Ident,
+    ) -> Result<Option<(TokenStream, TokenStream)>> {
+        let call = match plan_pattern(pattern)? {
+            PatternPlan::Always => return Ok(None),
+            PatternPlan::Equals(lit) => {
+                return Ok(Some((
+                    quote!(#subject.as_str() == #lit),
+                    quote!(#subject.as_str() != #lit),
+                )));
+            }
+            PatternPlan::StartsWith(lit) => {
+                let lit = str_or_char(&lit);
+                quote!(#subject.starts_with(#lit))
+            }
+            PatternPlan::EndsWith(lit) => {
+                let lit = str_or_char(&lit);
+                quote!(#subject.ends_with(#lit))
+            }
+            PatternPlan::Contains(lit) => {
+                let lit = str_or_char(&lit);
+                quote!(#subject.contains(#lit))
+            }
+            PatternPlan::Regex(translated) => {
+                let name = match self.regexes.iter().find(|(p, _)| *p == translated) {
+                    Some((_, name)) => name.clone(),
+                    None => {
+                        let name = self.static_name("RE", self.regexes.len());
+                        self.statics.push(quote! {
+                            static #name: std::sync::LazyLock<crate::rt::validate::Regex> =
+                                std::sync::LazyLock::new(|| crate::rt::validate::compile_regex(#translated));
+                        });
+                        self.regexes.push((translated, name.clone()));
+                        name
+                    }
+                };
+                quote!(#name.is_match(#subject))
+            }
+        };
+        Ok(Some((call.clone(), quote!(!#call))))
+    }
+
+    fn number_checks(&mut self, m: &Map<String, Value>, d: usize) -> Result<TokenStream> {
+        let number = depth_ident("number", d);
+        let mut out = TokenStream::new();
+        let bound = |key: &str| -> Result<Option<&serde_json::Number>> {
+            match m.get(key) {
+                None | Some(Value::Bool(_)) => Ok(None),
+                Some(Value::Number(n)) => Ok(Some(n)),
+                Some(other) => bail!("`{key}` must be a number, found {other}"),
+            }
+        };
+        // OpenAPI 3.0 / draft 4: boolean `exclusiveMinimum` modifies `minimum`.
+        let legacy_exclusive = |key: &str| m.get(key) == Some(&Value::Bool(true));
+        let mut checks: Vec<(&serde_json::Number, &str, TokenStream)> = Vec::new();
+        if let Some(b) = bound("minimum")? {
+            if legacy_exclusive("exclusiveMinimum") {
+                checks.push((b, ">", quote!(is_le)));
+            } else {
+                checks.push((b, ">=", quote!(is_lt)));
+            }
+        }
+        if let Some(b) = bound("exclusiveMinimum")? {
+            checks.push((b, ">", quote!(is_le)));
+        }
+        if let Some(b) = bound("maximum")? {
+            if legacy_exclusive("exclusiveMaximum") {
+                checks.push((b, "<", quote!(is_ge)));
+            } else {
+                checks.push((b, "<=", quote!(is_gt)));
+            }
+        }
+        if let Some(b) = bound("exclusiveMaximum")? {
+            checks.push((b, "<", quote!(is_ge)));
+        }
+        for (b, op, fails_if) in checks {
+            let cmp = compare(&number, b)?;
+            let text = format!("must be {op} {b}, found {{{number}}}");
+            let fail = fail(d, "Range", &quote!(format!(#text)));
+            out.extend(quote!(if #cmp.#fails_if() { #fail }));
+        }
+        if let Some(b) = bound("multipleOf")? {
+            let text = format!("must be a multiple of {b}, found {{{number}}}");
+            let fail = fail(d, "Range", &quote!(format!(#text)));
+            let check = match b.as_i64() {
+                Some(i) => {
+                    ensure!(i > 0, "`multipleOf` must be positive");
+                    let lit = Literal::i64_unsuffixed(i);
+                    quote!(rt::is_multiple_of_i64(#number, #lit))
+                }
+                None => {
+                    let f = b.as_f64().context("`multipleOf` out of range")?;
+                    ensure!(f > 0.0 && f.is_finite(), "`multipleOf` must be positive");
+                    let lit = Literal::f64_unsuffixed(f);
+                    quote!(rt::is_multiple_of_f64(#number, #lit))
+                }
+            };
+            out.extend(quote!(if !#check { #fail }));
+        }
+        if let Some(format) = m.get("format").and_then(Value::as_str)
+            && let Some((_, check, what)) = NUMBER_FORMATS.iter().find(|(f, _, _)| *f == format)
+        {
+            let check = format_ident!("{check}");
+            let text = format!("{{{number}}} is not a valid {what}");
+            let fail = fail(d, "Format", &quote!(format!(#text)));
+            out.extend(quote!(if !formats::#check(#number) { #fail }));
+        }
+        Ok(out)
+    }
+
+    fn array_checks(&mut self, m: &Map<String, Value>, d: usize) -> Result<TokenStream> {
+        let array = depth_ident("array", d);
+        let (vi, pi, p) = (v_of(d + 1), p_of(d + 1), p_of(d));
+        let index = depth_ident("index", d + 1);
+        let mut out = TokenStream::new();
+        if let Some(n) = as_count(m, "minItems")?
+            && n > 0
+        {
+            let text = format!(
+                "must have at least {}, found {{}}",
+                plural(n, "item", "items")
+            );
+            let fail = fail(d, "Length", &quote!(format!(#text, #array.len())));
+            let cond = len_below(&quote!(#array), n);
+            out.extend(quote!(if #cond { #fail }));
+        }
+        if let Some(n) = as_count(m, "maxItems")? {
+            let text = format!(
+                "must have at most {}, found {{}}",
+                plural(n, "item", "items")
+            );
+            let fail = fail(d, "Length", &quote!(format!(#text, #array.len())));
+            let cond = len_above(&quote!(#array), n);
+            out.extend(quote!(if #cond { #fail }));
+        }
+        if m.get("uniqueItems") == Some(&Value::Bool(true)) {
+            let fail = fail(d, "Other", &static_message("array items must be unique"));
+            out.extend(quote!(if !rt::all_unique(#array) { #fail }));
+        }
+        // 2020-12 `prefixItems` + `items`; draft-4 style `items: [..]` + `additionalItems`.
+        let (prefix, rest): (&[Value], Option<&Value>) =
+            match (m.get("prefixItems"), m.get("items")) {
+                (Some(Value::Array(prefix)), rest) => (prefix, rest),
+                (Some(other), _) => bail!("`prefixItems` must be an array, found {other}"),
+                (None, Some(Value::Array(prefix))) => (prefix, m.get("additionalItems")),
+                (None, rest) => (&[], rest),
+            };
+        for (j, sub) in prefix.iter().enumerate() {
+            let inner = self
+                .body(sub, d + 1)
+                .with_context(|| format!("in prefixItems/{j}"))?;
+            if inner.is_empty() {
+                continue;
+            }
+            let j = lit(j);
+            let let_p = if uses(&inner, &pi) {
+                quote!(let #pi = &rt::Path::Index(#p, #j);)
+            } else {
+                quote!()
+            };
+            let bind = if uses(&inner, &vi) {
+                quote!(#vi)
+            } else {
+                quote!(_)
+            };
+            out.extend(quote!(if let Some(#bind) = #array.get(#j) { #let_p #inner }));
+        }
+        if let Some(rest) = rest {
+            let inner = self.body(rest, d + 1).context("in items")?;
+            if !inner.is_empty() {
+                let skip = if prefix.is_empty() {
+                    quote!()
+                } else {
+                    let k = lit(prefix.len());
+                    quote!(.skip(#k))
+                };
+                let bind = if uses(&inner, &vi) {
+                    quote!(#vi)
+                } else {
+                    quote!(_)
+                };
+                out.extend(if uses(&inner, &pi) {
+                    quote! {
+                        for (#index, #bind) in #array.iter().enumerate() #skip {
+                            let #pi = &rt::Path::Index(#p, #index);
+                            #inner
+                        }
+                    }
+                } else if prefix.is_empty() {
+                    quote!(for #bind in #array { #inner })
+                } else {
+                    quote!(for #bind in #array.iter() #skip { #inner })
+                });
+            }
+        }
+        if let Some(contains) = m.get("contains") {
+            let branch = self.node_fn(contains).context("in contains")?;
+            let min = as_count(m, "minContains")?.unwrap_or(1);
+            let max = as_count(m, "maxContains")?;
+            let count = format_ident!("count");
+            let mut checks = TokenStream::new();
+            if min > 0 {
+                let text = format!(
+                    "must contain at least {} matching the `contains` schema, found {{count}}",
+                    plural(min, "item", "items")
+                );
+                let fail = fail(d, "Other", &quote!(format!(#text)));
+                let min = lit(min);
+                checks.extend(quote!(if #count < #min { #fail }));
+            }
+            if let Some(max) = max {
+                let text = format!(
+                    "must contain at most {} matching the `contains` schema, found {{count}}",
+                    plural(max, "item", "items")
+                );
+                let fail = fail(d, "Other", &quote!(format!(#text)));
+                let max = lit(max);
+                checks.extend(quote!(if #count > #max { #fail }));
+            }
+            if !checks.is_empty() {
+                out.extend(quote! {{
+                    let #count = #array.iter().filter(|item| #branch(item, #p, &mut rt::Check)).count();
+                    #checks
+                }});
+            }
+        }
+        Ok(out)
+    }
+
+    fn object_checks(&mut self, m: &Map<String, Value>, d: usize) -> Result<TokenStream> {
+        let object = depth_ident("object", d);
+        let (vi, pi, p) = (v_of(d + 1), p_of(d + 1), p_of(d));
+        let key = depth_ident("key", d + 1);
+        let mut out = TokenStream::new();
+        if let Some(n) = as_count(m, "minProperties")?
+            && n > 0
+        {
+            let text = format!(
+                "must have at least {}, found {{}}",
+                plural(n, "property", "properties")
+            );
+            let fail = fail(d, "Length", &quote!(format!(#text, #object.len())));
+            let cond = len_below(&quote!(#object), n);
+            out.extend(quote!(if #cond { #fail }));
+        }
+        if let Some(n) = as_count(m, "maxProperties")? {
+            let text = format!(
+                "must have at most {}, found {{}}",
+                plural(n, "property", "properties")
+            );
+            let fail = fail(d, "Length", &quote!(format!(#text, #object.len())));
+            let cond = len_above(&quote!(#object), n);
+            out.extend(quote!(if #cond { #fail }));
+        }
+
+        let empty = Map::new();
+        let properties = match m.get("properties") {
+            None => &empty,
+            Some(Value::Object(p)) => p,
+            Some(other) => bail!("`properties` must be an object, found {other}"),
+        };
+        let pattern_properties = match m.get("patternProperties") {
+            None => &empty,
+            Some(Value::Object(p)) => p,
+            Some(other) => bail!("`patternProperties` must be an object, found {other}"),
+        };
+        let mut required: Vec<&str> = Vec::new();
+        if let Some(r) = m.get("required") {
+            let r = r.as_array().context("`required` must be an array")?;
+            for name in r {
+                let name = name
+                    .as_str()
+                    .context("`required` entries must be strings")?;
+                if !required.contains(&name) {
+                    required.push(name);
+                }
+            }
+        }
+        ensure!(required.len() <= 128, "more than 128 required properties");
+        let seen = depth_ident("seen", d);
+        let (seen_ty, seen_all) = if required.len() <= 64 {
+            let all = u64::MAX >> (64 - required.len().max(1));
+            (quote!(u64), Literal::u64_unsuffixed(all))
+        } else {
+            let all = u128::MAX >> (128 - required.len());
+            (quote!(u128), Literal::u128_unsuffixed(all))
+        };
+        let bit = |i: usize| Literal::u128_unsuffixed(1u128 << i);
+        let with_p = |inner: TokenStream| -> TokenStream {
+            if uses(&inner, &pi) {
+                quote!(let #pi = &rt::Path::Key(#p, #key); #inner)
+            } else {
+                inner
+            }
+        };
+
+        let mut additional = match m.get("additionalProperties") {
+            None | Some(Value::Bool(true)) => TokenStream::new(),
+            Some(Value::Bool(false)) => fail(
+                d + 1,
+                "AdditionalProperty",
+                &quote!(format!("unexpected property {}", rt::quote(#key))),
+            ),
+            Some(schema) => self
+                .body(schema, d + 1)
+                .context("in additionalProperties")?,
+        };
+        additional = with_p(additional);
+
+        // Named properties: (name, required bit, declared in `properties`, checks).
+        let mut names: Vec<(&str, Option<usize>, bool, TokenStream)> = Vec::new();
+        // Sorted, so that the output does not depend on serde_json's `preserve_order`.
+        let mut sorted_properties: Vec<(&String, &Value)> = properties.iter().collect();
+        sorted_properties.sort_by_key(|(name, _)| *name);
+        for (name, sub) in sorted_properties {
+            let inner = self
+                .body(sub, d + 1)
+                .with_context(|| format!("in properties/{name}"))?;
+            let bit = required.iter().position(|r| r == name);
+            names.push((name.as_str(), bit, true, inner));
+        }
+        for (i, name) in required.iter().enumerate() {
+            if !properties.contains_key(*name) {
+                names.push((name, Some(i), false, TokenStream::new()));
+            }
+        }
+        let mut patterns: Vec<(Option<TokenStream>, TokenStream)> = Vec::new();
+        let mut sorted_patterns: Vec<(&String, &Value)> = pattern_properties.iter().collect();
+        sorted_patterns.sort_by_key(|(pattern, _)| *pattern);
+        for (pattern, sub) in sorted_patterns {
+            let inner = self
+                .body(sub, d + 1)
+                .with_context(|| format!("in patternProperties/{pattern}"))?;
+            let matches = self
+                .pattern_matches(pattern, &key)?
+                .map(|(matches, _)| matches);
+            patterns.push((matches, with_p(inner)));
+        }
+        let track_matched = !patterns.is_empty() && !additional.is_empty();
+        let matched = depth_ident("matched", d + 1);
+
+        // A property needs looking at if it is required, has checks, or must be told apart
+        // from additional properties.
+        names.retain(|(_, bit, declared, inner)| {
+            bit.is_some() || !inner.is_empty() || (*declared && !additional.is_empty())
+        });
+        let single_lookup = names.len() == 1 && additional.is_empty() && patterns.is_empty();
+        if single_lookup {
+            // One property and nothing else to look at: a map lookup beats a pass.
+            let (name, bit, _, inner) = &names[0];
+            let inner = if uses(inner, &pi) {
+                quote!(let #pi = &rt::Path::Key(#p, #name); #inner)
+            } else {
+                inner.clone()
+            };
+            let bind = if uses(&inner, &vi) {
+                quote!(#vi)
+            } else {
+                quote!(_)
+            };
+            let missing = bit.map(|_| {
+                let text = format!(
+                    "missing required property {}",
+                    json_text(&Value::from(*name))
+                );
+                fail_at(
+                    &quote!(&rt::Path::Key(#p, #name)),
+                    "Required",
+                    &static_message(&text),
+                )
+            });
+            out.extend(match missing {
+                Some(missing) if inner.is_empty() => {
+                    quote!(if !#object.contains_key(#name) { #missing })
+                }
+                Some(missing) => {
+                    quote!(if let Some(#bind) = #object.get(#name) { #inner } else { #missing })
+                }
+                None if inner.is_empty() => quote!(),
+                None => quote!(if let Some(#bind) = #object.get(#name) { #inner }),
+            });
+        } else {
+            let mut arms = Vec::new();
+            for (name, required_bit, declared, inner) in &names {
+                let mark = required_bit.map(|i| {
+                    let b = bit(i);
+                    quote!(#seen |= #b;)
+                });
+                let set_matched = (track_matched && *declared).then(|| quote!(#matched = true;));
+                // A name that is only `required` is still an additional property.
+                let inner = if *declared || !patterns.is_empty() {
+                    with_p(inner.clone())
+                } else {
+                    additional.clone()
+                };
+                arms.push((*name, quote!(#mark #set_matched #inner)));
+            }
+            let dispatch = if arms.is_empty() {
+                if patterns.is_empty() {
+                    additional.clone()
+                } else {
+                    TokenStream::new()
+                }
+            } else {
+                let default = if patterns.is_empty() {
+                    additional.clone()
+                } else {
+                    TokenStream::new()
+                };
+                if arms.len() == 1 {
+                    let (name, body) = &arms[0];
+                    if default.is_empty() {
+                        quote!(if #key.as_str() == #name { #body })
+                    } else {
+                        quote!(if #key.as_str() == #name { #body } else { #default })
+                    }
+                } else {
+                    let arms = arms.iter().map(|(name, body)| quote!(#name => { #body }));
+                    quote!(match #key.as_str() { #(#arms)* _ => { #default } })
+                }
+            };
+            let mut loop_body = TokenStream::new();
+            if track_matched {
+                loop_body.extend(quote!(let mut #matched = false;));
+            }
+            loop_body.extend(dispatch);
+            for (matches, inner) in &patterns {
+                let set_matched = track_matched.then(|| quote!(#matched = true;));
+                if inner.is_empty() && set_matched.is_none() {
+                    continue;
+                }
+                loop_body.extend(match matches {
+                    Some(matches) => quote!(if #matches { #set_matched #inner }),
+                    None => quote!(#set_matched #inner),
+                });
+            }
+            if track_matched {
+                loop_body.extend(quote!(if !#matched { #additional }));
+            }
+            if !loop_body.is_empty() {
+                let bind = if uses(&loop_body, &vi) {
+                    quote!(#vi)
+                } else {
+                    quote!(_)
+                };
+                let declare_seen =
+                    (!required.is_empty()).then(|| quote!(let mut #seen: #seen_ty = 0;));
+                out.extend(quote! {
+                    #declare_seen
+                    for (#key, #bind) in #object { #loop_body }
+                });
+            }
+            if !required.is_empty() {
+                let mut missing = TokenStream::new();
+                for (i, name) in required.iter().enumerate() {
+                    let b = bit(i);
+                    let text = format!(
+                        "missing required property {}",
+                        json_text(&Value::from(*name))
+                    );
+                    let fail = fail_at(
+                        &quote!(&rt::Path::Key(#p, #name)),
+                        "Required",
+                        &static_message(&text),
+                    );
+                    missing.extend(quote!(if #seen & #b == 0 { #fail }));
+                }
+                out.extend(if required.len() == 1 {
+                    missing
+                } else {
+                    quote!(if #seen != #seen_all { #missing })
+                });
+            }
+        }
+
+        if let Some(deps) = m.get("dependentRequired") {
+            let deps = deps
+                .as_object()
+                .context("`dependentRequired` must be an object")?;
+            let mut deps: Vec<(&String, &Value)> = deps.iter().collect();
+            deps.sort_by_key(|(name, _)| *name);
+            for (name, needed) in deps {
+                let needed = needed
+                    .as_array()
+                    .context("`dependentRequired` values must be arrays")?;
+                let mut checks = TokenStream::new();
+                for n in needed {
+                    let n = n
+                        .as_str()
+                        .context("`dependentRequired` entries must be strings")?;
+                    let text = format!(
+                        "missing property {}, required when {} is present",
+                        json_text(&Value::from(n)),
+                        json_text(&Value::from(name.as_str()))
+                    );
+                    let fail = fail_at(
+                        &quote!(&rt::Path::Key(#p, #n)),
+                        "Required",
+                        &static_message(&text),
+                    );
+                    checks.extend(quote!(if !#object.contains_key(#n) { #fail }));
+                }
+                if !checks.is_empty() {
+                    out.extend(quote!(if #object.contains_key(#name) { #checks }));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// An expression: whether `v` (a `&Value`) equals none of `values` (JSON equality),
+    /// written as a conjunction of negated tests so that it needs no simplification.
+    fn equals_none(&mut self, v: &Ident, values: &[&Value]) -> Result<TokenStream> {
+        let mut parts = Vec::new();
+        let strings: Vec<&str> = values.iter().filter_map(|x| x.as_str()).collect();
+        match strings.as_slice() {
+            [] => {}
+            [one] => parts.push(quote!(#v.as_str() != Some(#one))),
+            many => parts.push(quote!(!matches!(#v.as_str(), Some(#(#many)|*)))),
+        }
+        for value in values {
+            parts.push(match value {
+                Value::String(_) => continue,
+                Value::Null => quote!(!#v.is_null()),
+                Value::Bool(b) => quote!(#v.as_bool() != Some(#b)),
+                Value::Number(n) => {
+                    let cmp = compare(&format_ident!("n"), n)?;
+                    quote!(!#v.as_number().is_some_and(|n| #cmp.is_eq()))
+                }
+                Value::Array(_) | Value::Object(_) => {
+                    let name = self.static_name("CONST", self.statics.len());
+                    let ctor = value_ctor(value);
+                    self.statics.push(quote! {
+                        static #name: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| #ctor);
+                    });
+                    quote!(!rt::json_eq(#v, &#name))
+                }
+            });
+        }
+        Ok(if parts.is_empty() {
+            quote!(true)
+        } else {
+            quote!(#(#parts)&&*)
+        })
+    }
+
+    fn enum_const(&mut self, m: &Map<String, Value>, d: usize) -> Result<TokenStream> {
+        let v = v_of(d);
+        let mut out = TokenStream::new();
+        let nullable = m.get("nullable") == Some(&Value::Bool(true));
+        if let Some(values) = m.get("enum") {
+            let values = values.as_array().context("`enum` must be an array")?;
+            let mut values: Vec<&Value> = values.iter().collect();
+            if nullable && !values.contains(&&Value::Null) {
+                values.push(&Value::Null);
+            }
+            let none = self.equals_none(&v, &values)?;
+            let mut listed: Vec<String> = values.iter().take(10).map(|x| json_text(x)).collect();
+            if values.len() > 10 {
+                listed.push("…".to_owned());
+            }
+            let listed = listed.join(", ");
+            let fail = fail(d, "Enum", &quote!(rt::enum_error(#v, #listed)));
+            out.extend(quote!(if #none { #fail }));
+        }
+        if let Some(value) = m.get("const") {
+            let none = self.equals_none(&v, &[value])?;
+            let text = json_text(value);
+            let fail = fail(d, "Enum", &quote!(rt::const_error(#v, #text)));
+            out.extend(quote!(if #none { #fail }));
+        }
+        Ok(out)
+    }
+
+    fn combinators(&mut self, m: &Map<String, Value>, d: usize) -> Result<TokenStream> {
+        let (v, p) = (v_of(d), p_of(d));
+        let mut out = TokenStream::new();
+        let branches = |key: &str| -> Result<Option<&Vec<Value>>> {
+            match m.get(key) {
+                None => Ok(None),
+                Some(Value::Array(a)) if !a.is_empty() => Ok(Some(a)),
+                Some(other) => bail!("`{key}` must be a non-empty array, found {other}"),
+            }
+        };
+        if let Some(all) = branches("allOf")? {
+            for (i, sub) in all.iter().enumerate() {
+                out.extend(self.body(sub, d).with_context(|| format!("in allOf/{i}"))?);
+            }
+        }
+        if let Some(any) = branches("anyOf")?
+            && !any.iter().any(is_trivially_true)
+        {
+            let mut calls = Vec::new();
+            for (i, sub) in any.iter().enumerate() {
+                if sub != &Value::Bool(false) {
+                    let f = self.node_fn(sub).with_context(|| format!("in anyOf/{i}"))?;
+                    calls.push(quote!(#f(#v, #p, &mut rt::Check)));
+                }
+            }
+            let fail = fail(
+                d,
+                "Other",
+                &static_message("does not match any of the schemas in anyOf"),
+            );
+            out.extend(match calls.as_slice() {
+                [] => fail,
+                [one] => quote!(if !#one { #fail }),
+                many => quote!(if !(#(#many)||*) { #fail }),
+            });
+        }
+        if let Some(one) = branches("oneOf")? {
+            let count = format_ident!("count");
+            let mut calls = Vec::new();
+            for (i, sub) in one.iter().enumerate() {
+                let f = self.node_fn(sub).with_context(|| format!("in oneOf/{i}"))?;
+                calls.push(quote!(usize::from(#f(#v, #p, &mut rt::Check))));
+            }
+            let fail = fail(
+                d,
+                "Other",
+                &quote! {
+                    if #count == 0 {
+                        String::from("does not match any of the schemas in oneOf")
+                    } else {
+                        format!("matches {count} of the schemas in oneOf, expected exactly one")
+                    }
+                },
+            );
+            out.extend(quote! {{
+                let #count = #(#calls)+*;
+                if #count != 1 { #fail }
+            }});
+        }
+        if let Some(not) = m.get("not") {
+            let f = self.node_fn(not).context("in not")?;
+            let fail = fail(
+                d,
+                "Other",
+                &static_message("must not match the schema in `not`"),
+            );
+            out.extend(quote!(if #f(#v, #p, &mut rt::Check) { #fail }));
+        }
+        if let Some(cond) = m.get("if") {
+            let then = m
+                .get("then")
+                .map(|s| self.body(s, d).context("in then"))
+                .transpose()?
+                .unwrap_or_default();
+            let otherwise = m
+                .get("else")
+                .map(|s| self.body(s, d).context("in else"))
+                .transpose()?
+                .unwrap_or_default();
+            if !then.is_empty() || !otherwise.is_empty() {
+                let f = self.node_fn(cond).context("in if")?;
+                out.extend(if otherwise.is_empty() {
+                    quote!(if #f(#v, #p, &mut rt::Check) { #then })
+                } else if then.is_empty() {
+                    quote!(if !#f(#v, #p, &mut rt::Check) { #otherwise })
+                } else {
+                    quote!(if #f(#v, #p, &mut rt::Check) { #then } else { #otherwise })
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether a schema accepts everything (`true`, `{}` or annotations only) — decided on
+/// the emitted code being empty would need an emitter; this is the syntactic check.
+fn is_trivially_true(schema: &Value) -> bool {
+    match schema {
+        Value::Bool(b) => *b,
+        Value::Object(m) => m.keys().all(|k| {
+            matches!(
+                k.as_str(),
+                "title"
+                    | "description"
+                    | "example"
+                    | "examples"
+                    | "deprecated"
+                    | "readOnly"
+                    | "writeOnly"
+                    | "default"
+                    | "externalDocs"
+                    | "$comment"
+                    | "$schema"
+                    | "$id"
+                    | "$defs"
+                    | "definitions"
+            ) || k.starts_with("x-")
+        }),
+        _ => false,
+    }
+}
+
+/// An expression constructing `value` (for `static LazyLock<Value>`s).
+fn value_ctor(value: &Value) -> TokenStream {
+    match value {
+        Value::Null => quote!(serde_json::Value::Null),
+        Value::Bool(b) => quote!(serde_json::Value::Bool(#b)),
+        Value::Number(n) => {
+            let lit = if let Some(i) = n.as_i64() {
+                Literal::i64_suffixed(i)
+            } else if let Some(u) = n.as_u64() {
+                Literal::u64_suffixed(u)
+            } else {
+                Literal::f64_suffixed(n.as_f64().unwrap_or_default())
+            };
+            quote!(serde_json::Value::from(#lit))
+        }
+        Value::String(s) => quote!(serde_json::Value::from(#s)),
+        Value::Array(a) => {
+            let items = a.iter().map(value_ctor);
+            quote!(serde_json::Value::Array(vec![#(#items),*]))
+        }
+        Value::Object(o) => {
+            let mut sorted: Vec<(&String, &Value)> = o.iter().collect();
+            sorted.sort_by_key(|(k, _)| *k);
+            let entries = sorted.into_iter().map(|(k, v)| {
+                let v = value_ctor(v);
+                quote!((String::from(#k), #v))
+            });
+            quote!(serde_json::Value::Object(serde_json::Map::from_iter([#(#entries),*])))
+        }
+    }
+}
+
+/// The helper fn around a node's statements, leaving out unused parameters and imports.
+fn wrap_fn(name: &Ident, body: &TokenStream) -> TokenStream {
+    let mut ids = BTreeSet::new();
+    idents_in(body, &mut ids);
+    let param = |n: &str| {
+        if ids.contains(n) {
+            Ident::new(n, Span::call_site())
+        } else {
+            format_ident!("_{n}")
+        }
+    };
+    let (v, p, s) = (param("v"), param("p"), param("s"));
+    let mut imports = TokenStream::new();
+    if ids.contains("rt") {
+        imports.extend(quote!(
+            use crate::rt::validate as rt;
+        ));
+    }
+    if ids.contains("formats") {
+        imports.extend(quote!(
+            use crate::rt::formats;
+        ));
+    }
+    if ids.contains("Value") {
+        imports.extend(quote!(
+            use serde_json::Value;
+        ));
+    }
+    let (init, result) = if ids.contains("ok") {
+        (quote!(let mut ok = true;), quote!(ok))
+    } else {
+        (quote!(), quote!(true))
+    };
+    quote! {
+        fn #name<S: crate::rt::validate::Sink>(#v: &serde_json::Value, #p: &crate::rt::validate::Path<'_>, #s: &mut S) -> bool {
+            #imports
+            #init
+            #body
+            #result
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::expect;
+    use serde_json::json;
+    use std::path::{Path, PathBuf};
+
+    fn pretty(tokens: TokenStream) -> String {
+        let file: syn::File = match syn::parse2(tokens) {
+            Ok(f) => f,
+            Err(e) => panic!("emitted code does not parse: {e}"),
+        };
+        prettyplease::unparse(&file)
+    }
+
+    fn emit(schema: Value) -> String {
+        match emit_validator("validate_x", &schema) {
+            Ok(tokens) => pretty(tokens),
+            Err(e) => panic!("emit failed: {e:#}"),
+        }
+    }
+
+    #[test]
+    fn snapshot_object_with_required_and_optional() {
+        let code = emit(json!({
+            "type": "object",
+            "properties": {
+                "sid": {"type": "string", "minLength": 1, "maxLength": 255},
+                "mxid": {"type": "string", "format": "mx-user-id"},
+                "n": {"type": "integer", "minimum": 0}
+            },
+            "required": ["sid", "mxid"]
+        }));
+        expect![[r#"
+            /// Validates a JSON value against its schema, reporting every error.
+            pub fn validate_x(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+                let mut s = crate::rt::validate::Collect::new();
+                validate_x_node0(v, &crate::rt::validate::Path::Root, &mut s);
+                s.finish()
+            }
+            fn validate_x_node0<S: crate::rt::validate::Sink>(
+                v: &serde_json::Value,
+                p: &crate::rt::validate::Path<'_>,
+                s: &mut S,
+            ) -> bool {
+                use crate::rt::validate as rt;
+                use crate::rt::formats;
+                use serde_json::Value;
+                let mut ok = true;
+                if let Value::Object(object) = v {
+                    let mut seen: u64 = 0;
+                    for (key1, v1) in object {
+                        match key1.as_str() {
+                            "mxid" => {
+                                seen |= 2;
+                                let p1 = &rt::Path::Key(p, key1);
+                                if let Value::String(string1) = v1 {
+                                    if !formats::is_mx_user_id(string1) {
+                                        ok = false;
+                                        s.fail(
+                                            p1,
+                                            rt::ErrorKind::Format,
+                                            || rt::format_error(string1, "Matrix user ID"),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                } else {
+                                    ok = false;
+                                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                            "n" => {
+                                let p1 = &rt::Path::Key(p, key1);
+                                if let Value::Number(number1) = v1 {
+                                    if !rt::is_integer(number1) {
+                                        ok = false;
+                                        s.fail(
+                                            p1,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("integer", v1),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                    if rt::cmp_i64(number1, 0).is_lt() {
+                                        ok = false;
+                                        s.fail(
+                                            p1,
+                                            rt::ErrorKind::Range,
+                                            || format!("must be >= 0, found {number1}"),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                } else {
+                                    ok = false;
+                                    s.fail(
+                                        p1,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("integer", v1),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                            "sid" => {
+                                seen |= 1;
+                                let p1 = &rt::Path::Key(p, key1);
+                                if let Value::String(string1) = v1 {
+                                    if rt::chars_lt(string1, 1) {
+                                        ok = false;
+                                        s.fail(
+                                            p1,
+                                            rt::ErrorKind::Length,
+                                            || {
+                                                format!(
+                                                    "must be at least 1 character long, found {}", string1
+                                                    .chars().count()
+                                                )
+                                            },
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                    if rt::chars_gt(string1, 255) {
+                                        ok = false;
+                                        s.fail(
+                                            p1,
+                                            rt::ErrorKind::Length,
+                                            || {
+                                                format!(
+                                                    "must be at most 255 characters long, found {}", string1
+                                                    .chars().count()
+                                                )
+                                            },
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                } else {
+                                    ok = false;
+                                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    if seen != 3 {
+                        if seen & 1 == 0 {
+                            ok = false;
+                            s.fail(
+                                &rt::Path::Key(p, "sid"),
+                                rt::ErrorKind::Required,
+                                || String::from("missing required property \"sid\""),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                        if seen & 2 == 0 {
+                            ok = false;
+                            s.fail(
+                                &rt::Path::Key(p, "mxid"),
+                                rt::ErrorKind::Required,
+                                || String::from("missing required property \"mxid\""),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                } else {
+                    ok = false;
+                    s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                ok
+            }
+        "#]].assert_eq(&code);
+    }
+
+    #[test]
+    fn snapshot_map_via_additional_properties() {
+        let code = emit(json!({
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string", "pattern": "^@"}}
+        }));
+        expect![[r#"
+            /// Validates a JSON value against its schema, reporting every error.
+            pub fn validate_x(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+                let mut s = crate::rt::validate::Collect::new();
+                validate_x_node0(v, &crate::rt::validate::Path::Root, &mut s);
+                s.finish()
+            }
+            fn validate_x_node0<S: crate::rt::validate::Sink>(
+                v: &serde_json::Value,
+                p: &crate::rt::validate::Path<'_>,
+                s: &mut S,
+            ) -> bool {
+                use crate::rt::validate as rt;
+                use serde_json::Value;
+                let mut ok = true;
+                if let Value::Object(object) = v {
+                    for (key1, v1) in object {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Array(array1) = v1 {
+                            for (index2, v2) in array1.iter().enumerate() {
+                                let p2 = &rt::Path::Index(p1, index2);
+                                if let Value::String(string2) = v2 {
+                                    if !string2.starts_with('@') {
+                                        ok = false;
+                                        s.fail(
+                                            p2,
+                                            rt::ErrorKind::Pattern,
+                                            || rt::pattern_error(string2, "^@"),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                } else {
+                                    ok = false;
+                                    s.fail(p2, rt::ErrorKind::Type, || rt::type_error("string", v2));
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                } else {
+                    ok = false;
+                    s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                ok
+            }
+        "#]].assert_eq(&code);
+    }
+
+    #[test]
+    fn snapshot_tuple_prefix_items() {
+        let code = emit(json!({
+            "type": "array",
+            "prefixItems": [{"type": "string"}, {"type": ["integer", "null"]}],
+            "items": false,
+            "minItems": 1
+        }));
+        expect![[r#"
+            /// Validates a JSON value against its schema, reporting every error.
+            pub fn validate_x(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+                let mut s = crate::rt::validate::Collect::new();
+                validate_x_node0(v, &crate::rt::validate::Path::Root, &mut s);
+                s.finish()
+            }
+            fn validate_x_node0<S: crate::rt::validate::Sink>(
+                v: &serde_json::Value,
+                p: &crate::rt::validate::Path<'_>,
+                s: &mut S,
+            ) -> bool {
+                use crate::rt::validate as rt;
+                use serde_json::Value;
+                let mut ok = true;
+                if let Value::Array(array) = v {
+                    if array.is_empty() {
+                        ok = false;
+                        s.fail(
+                            p,
+                            rt::ErrorKind::Length,
+                            || format!("must have at least 1 item, found {}", array.len()),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if let Some(v1) = array.get(0) {
+                        let p1 = &rt::Path::Index(p, 0);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    if let Some(v1) = array.get(1) {
+                        let p1 = &rt::Path::Index(p, 1);
+                        match v1 {
+                            Value::Number(number1) => {
+                                if !rt::is_integer(number1) {
+                                    ok = false;
+                                    s.fail(
+                                        p1,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("integer or null", v1),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                            Value::Null => {}
+                            _ => {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("integer or null", v1),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    }
+                    for (index1, _) in array.iter().enumerate().skip(2) {
+                        let p1 = &rt::Path::Index(p, index1);
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Other,
+                            || String::from("no value is allowed here"),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                } else {
+                    ok = false;
+                    s.fail(p, rt::ErrorKind::Type, || rt::type_error("array", v));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                ok
+            }
+        "#]]
+        .assert_eq(&code);
+    }
+
+    #[test]
+    fn snapshot_enum_and_format() {
+        let code = emit(json!({
+            "type": "object",
+            "properties": {
+                "medium": {"type": "string", "enum": ["email", "msisdn"]},
+                "address": {"type": "string", "format": "email", "pattern": "[a-z]+\\d"}
+            },
+            "required": ["medium"],
+            "additionalProperties": false
+        }));
+        expect![[r#"
+            /// Validates a JSON value against its schema, reporting every error.
+            pub fn validate_x(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+                let mut s = crate::rt::validate::Collect::new();
+                validate_x_node0(v, &crate::rt::validate::Path::Root, &mut s);
+                s.finish()
+            }
+            static VALIDATE_X_RE0: std::sync::LazyLock<crate::rt::validate::Regex> = std::sync::LazyLock::new(||
+            crate::rt::validate::compile_regex("[a-z]+[0-9]"));
+            fn validate_x_node0<S: crate::rt::validate::Sink>(
+                v: &serde_json::Value,
+                p: &crate::rt::validate::Path<'_>,
+                s: &mut S,
+            ) -> bool {
+                use crate::rt::validate as rt;
+                use crate::rt::formats;
+                use serde_json::Value;
+                let mut ok = true;
+                if let Value::Object(object) = v {
+                    let mut seen: u64 = 0;
+                    for (key1, v1) in object {
+                        match key1.as_str() {
+                            "address" => {
+                                let p1 = &rt::Path::Key(p, key1);
+                                if let Value::String(string1) = v1 {
+                                    if !VALIDATE_X_RE0.is_match(string1) {
+                                        ok = false;
+                                        s.fail(
+                                            p1,
+                                            rt::ErrorKind::Pattern,
+                                            || rt::pattern_error(string1, "[a-z]+\\d"),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                    if !formats::is_email(string1) {
+                                        ok = false;
+                                        s.fail(
+                                            p1,
+                                            rt::ErrorKind::Format,
+                                            || rt::format_error(string1, "email address"),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                } else {
+                                    ok = false;
+                                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                            "medium" => {
+                                seen |= 1;
+                                let p1 = &rt::Path::Key(p, key1);
+                                if !v1.is_string() {
+                                    ok = false;
+                                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                                if !matches!(v1.as_str(), Some("email" | "msisdn")) {
+                                    ok = false;
+                                    s.fail(
+                                        p1,
+                                        rt::ErrorKind::Enum,
+                                        || rt::enum_error(v1, "\"email\", \"msisdn\""),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                            _ => {
+                                let p1 = &rt::Path::Key(p, key1);
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::AdditionalProperty,
+                                    || format!("unexpected property {}", rt::quote(key1)),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    }
+                    if seen & 1 == 0 {
+                        ok = false;
+                        s.fail(
+                            &rt::Path::Key(p, "medium"),
+                            rt::ErrorKind::Required,
+                            || String::from("missing required property \"medium\""),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                } else {
+                    ok = false;
+                    s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                ok
+            }
+        "#]].assert_eq(&code);
+    }
+
+    #[test]
+    fn refuses_unsupported_keywords_and_bad_names() {
+        let err = emit_validator("validate_x", &json!({"properties": {"a": {"$ref": "#/x"}}}))
+            .expect_err("unresolved $ref");
+        assert!(format!("{err:#}").contains("$ref"), "{err:#}");
+        assert!(emit_validator("not a name", &json!({})).is_err());
+        assert!(emit_validator("validate_x", &json!({"type": "file"})).is_err());
+        assert!(emit_validator("validate_x", &json!({"pattern": "a(?=b)"})).is_err());
+        assert!(emit_validator("validate_x", &json!({"multipleOf": 0})).is_err());
+    }
+
+    #[test]
+    fn pattern_plans() {
+        let plan = |p: &str| match plan_pattern(p) {
+            Ok(PatternPlan::Always) => "always".to_owned(),
+            Ok(PatternPlan::StartsWith(l)) => format!("starts_with {l}"),
+            Ok(PatternPlan::EndsWith(l)) => format!("ends_with {l}"),
+            Ok(PatternPlan::Equals(l)) => format!("equals {l}"),
+            Ok(PatternPlan::Contains(l)) => format!("contains {l}"),
+            Ok(PatternPlan::Regex(r)) => format!("regex {r}"),
+            Err(e) => format!("error {e}"),
+        };
+        assert_eq!(plan("^@"), "starts_with @");
+        assert_eq!(plan("^mxc:\\/\\/"), "starts_with mxc://");
+        assert_eq!(plan("^abc$"), "equals abc");
+        assert_eq!(plan("\\.org$"), "ends_with .org");
+        assert_eq!(plan("foo"), "contains foo");
+        assert_eq!(plan("^"), "always");
+        assert_eq!(plan(""), "always");
+        assert_eq!(plan("^a.c"), "regex ^a.c");
+        assert_eq!(plan("^\\d+[\\w-]$"), "regex ^[0-9]+[0-9A-Za-z_-]$");
+        assert_eq!(
+            plan("(a)\\1"),
+            "error pattern \"(a)\\\\1\": back-references are not supported"
+        );
+    }
+
+    // ----- the checked-in fixture compiled and run by generated/tests/validators_differential.rs
+
+    fn workspace_root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// The fixture module: one validator per case of `validators_cases.json`, and a table.
+    fn fixture_module(cases: &Value) -> String {
+        let cases = cases
+            .as_array()
+            .unwrap_or_else(|| panic!("cases must be an array"));
+        let mut items = TokenStream::new();
+        let mut table = Vec::new();
+        for case in cases {
+            let name = case["name"]
+                .as_str()
+                .unwrap_or_else(|| panic!("case without a name"));
+            let fn_name = format!("validate_{name}");
+            items.extend(
+                emit_validator(&fn_name, &case["schema"])
+                    .unwrap_or_else(|e| panic!("case {name}: {e:#}")),
+            );
+            let ident = format_ident!("{fn_name}");
+            table.push(quote!((#name, #ident)));
+        }
+        items.extend(quote! {
+            /// Every fixture validator by case name.
+            pub const VALIDATORS: &[(&str, fn(&serde_json::Value) -> Result<(), crate::rt::validate::Errors>)] = &[#(#table),*];
+        });
+        format!(
+            "// @generated by `cargo test -p xtask` from validators_cases.json \
+             (xtask/src/codegen/emit_validators.rs) — do not edit.\n\n{}",
+            pretty(items)
+        )
+    }
+
+    /// Like rust-analyzer's sourcegen tests: the checked-in fixture must equal fresh
+    /// emitter output; if it does not, it is rewritten and the test fails once.
+    #[test]
+    fn validators_fixture_is_up_to_date() {
+        let dir = workspace_root().join("generated/tests/fixtures");
+        let cases_path = dir.join("validators_cases.json");
+        let cases = std::fs::read_to_string(&cases_path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", cases_path.display()));
+        let cases: Value =
+            serde_json::from_str(&cases).unwrap_or_else(|e| panic!("parsing cases: {e}"));
+        let fresh = fixture_module(&cases);
+        let fixture_path = dir.join("validators_fixture.rs");
+        let current = std::fs::read_to_string(&fixture_path).unwrap_or_default();
+        if current != fresh {
+            std::fs::write(&fixture_path, &fresh)
+                .unwrap_or_else(|e| panic!("writing fixture: {e}"));
+            panic!(
+                "{} was not up to date and has been updated; re-run the tests",
+                fixture_path.display()
+            );
+        }
+    }
 }

@@ -179,11 +179,7 @@ pub fn load_spec(root: &Path) -> Result<Spec> {
 
 fn module_name(rel: &str) -> String {
     let stem = rel.rsplit_once('.').map_or(rel, |(s, _)| s);
-    let mut m = stem.to_snake_case();
-    if m.chars().next().is_some_and(|c| c.is_ascii_digit()) || is_keyword(&m) {
-        m.insert_str(0, "api_");
-    }
-    m
+    snake_ident(stem, "api")
 }
 
 pub fn is_keyword(s: &str) -> bool {
@@ -246,24 +242,60 @@ pub fn is_keyword(s: &str) -> bool {
     )
 }
 
-/// Operation names must be unique crate-wide (they name trait methods); equal operationIds in
-/// different files (`logout`, `getVersions` across Matrix APIs) get the file's module prefix.
+/// snake_case words of any spec name: ASCII letters, digits and single `_` only (possibly
+/// empty, possibly starting with a digit).
+pub fn snake_words(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.to_snake_case().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+/// A snake_case identifier for `raw`, with `prefix_` put in front when it would start with a
+/// digit, be empty or be a keyword.
+pub fn snake_ident(raw: &str, prefix: &str) -> String {
+    let words = snake_words(raw);
+    if words.is_empty() || words.starts_with(|c: char| c.is_ascii_digit()) || is_keyword(&words) {
+        format!("{prefix}_{words}")
+            .trim_end_matches('_')
+            .to_string()
+    } else {
+        words
+    }
+}
+
+/// Operation names must be unique crate-wide (they name trait methods and router handlers);
+/// equal operationIds in different files (`logout`, `getVersions` across Matrix APIs) are
+/// namespaced by the file's module name. Anything still clashing gets a numeric suffix.
 fn assign_names(files: &mut [SpecFile]) {
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
     for f in files.iter() {
         for op in &f.operations {
-            *count.entry(op.operation_id.to_snake_case()).or_default() += 1;
+            *count.entry(snake_words(&op.operation_id)).or_default() += 1;
         }
     }
+    let mut taken = BTreeSet::new();
     for f in files.iter_mut() {
         let module = f.module.clone();
         for op in &mut f.operations {
-            let base = op.operation_id.to_snake_case();
-            op.name = if count.get(&base).copied().unwrap_or(0) > 1 || is_keyword(&base) {
+            let base = snake_words(&op.operation_id);
+            let name = if count.get(&base).copied().unwrap_or(0) > 1 || is_keyword(&base) {
                 format!("{module}_{base}")
             } else {
-                base
+                snake_ident(&base, "op")
             };
+            let mut unique = name.clone();
+            let mut n = 2;
+            while !taken.insert(unique.clone()) {
+                unique = format!("{name}_{n}");
+                n += 1;
+            }
+            op.name = unique;
         }
     }
 }
@@ -311,6 +343,9 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                     all_params.extend(items);
                 }
             }
+            // Swagger 2.0 `in: formData` parameters, gathered into one object body.
+            let mut form_fields = Map::new();
+            let mut form_required = Vec::new();
             for p in all_params {
                 let location = str_of(p.get("in"));
                 let name = str_of(p.get("name"));
@@ -338,12 +373,34 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                             "path" => ParamLocation::Path,
                             _ => ParamLocation::Header,
                         };
+                        // OpenAPI 3: `schema`, or `content: {<media>: {schema}}`; Swagger 2.0:
+                        // the schema keywords sit on the parameter itself.
                         let schema = if let Some(s) = p.get("schema") {
+                            s.clone()
+                        } else if let Some(s) = p
+                            .get("content")
+                            .and_then(Value::as_object)
+                            .and_then(|c| c.values().next())
+                            .and_then(|m| m.get("schema"))
+                        {
                             s.clone()
                         } else {
                             swagger2_param_schema(p)
                         };
-                        let example = p.get("example").or_else(|| p.get("x-example")).cloned();
+                        // Upstream gives string parameters integer `x-example`s (`1234`):
+                        // the example is shown as the string a client would send.
+                        let example =
+                            p.get("example")
+                                .or_else(|| p.get("x-example"))
+                                .map(|ex| match ex {
+                                    Value::Number(_) | Value::Bool(_)
+                                        if schema.get("type").and_then(Value::as_str)
+                                            == Some("string") =>
+                                    {
+                                        Value::String(ex.to_string())
+                                    }
+                                    _ => ex.clone(),
+                                });
                         params.push(Param {
                             name,
                             location,
@@ -353,9 +410,32 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                             example,
                         });
                     }
+                    "formData" => {
+                        let mut schema = swagger2_param_schema(p);
+                        if schema.get("type").and_then(Value::as_str) == Some("file") {
+                            schema = json!({"type": "string", "format": "binary"});
+                        }
+                        if !description.is_empty()
+                            && let Value::Object(m) = &mut schema
+                        {
+                            m.insert("description".into(), Value::String(description));
+                        }
+                        form_fields.insert(name.clone(), normalise_schema(schema, swagger2));
+                        if required {
+                            form_required.push(Value::String(name));
+                        }
+                    }
                     "cookie" => {}
                     other => bail!("{}: unsupported parameter location `{other}`", ctx()),
                 }
+            }
+            if !form_fields.is_empty() && body.is_none() {
+                body = Some(Body {
+                    required: !form_required.is_empty(),
+                    description: String::new(),
+                    schema: json!({"type": "object", "properties": form_fields, "required": form_required}),
+                    form: true,
+                });
             }
             if let Some(rb) = op.get("requestBody") {
                 let content = rb.get("content").and_then(Value::as_object);

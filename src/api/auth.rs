@@ -1,0 +1,60 @@
+//! Who is calling: the identity-server access token (header, or the deprecated query
+//! parameter when the operator allows it) and the terms-of-service gate.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use oxident_api::rt::server::RequestContext;
+
+/// The owner of a valid access token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    /// The presented token (needed by logout). Never logged.
+    pub token: String,
+}
+
+fn presented_token(state: &AppState, ctx: &RequestContext) -> Option<String> {
+    if let Some(t) = ctx.bearer_token() {
+        return Some(t.to_string());
+    }
+    if state.config.auth.accept_query_access_token {
+        return ctx.query_access_token().filter(|t| !t.is_empty());
+    }
+    None
+}
+
+/// A valid token, without the terms gate (logout, `POST /terms`).
+pub async fn caller(state: &AppState, ctx: &RequestContext) -> ApiResult<Caller> {
+    let token = presented_token(state, ctx).ok_or(ApiError::Unauthorized)?;
+    let owner = state
+        .store
+        .access_token_owner(&token)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Caller {
+        user_id: owner.user_id,
+        token,
+    })
+}
+
+/// A valid token whose user has accepted every current policy.
+pub async fn user(state: &AppState, ctx: &RequestContext) -> ApiResult<Caller> {
+    let caller = caller(state, ctx).await?;
+    require_terms(state, &caller).await?;
+    Ok(caller)
+}
+
+pub async fn require_terms(state: &AppState, caller: &Caller) -> ApiResult<()> {
+    if state.terms.is_empty() {
+        return Ok(());
+    }
+    let accepted = state.store.accepted_terms(&caller.user_id).await?;
+    if state
+        .terms
+        .all_accepted(accepted.iter().map(String::as_str))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::TermsNotSigned)
+    }
+}

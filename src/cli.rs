@@ -1,0 +1,275 @@
+//! Command-line interface: `oxident` (serve), `check-config`, `generate-key`, `import-key`
+//! and `validate`. Parsing lives here so `main.rs` stays a few lines.
+
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "oxident", version, about = "A Matrix identity server")]
+pub struct Cli {
+    /// TOML configuration file (every key can also be set as OXIDENT_<SECTION>__<KEY>).
+    #[arg(long, short, global = true, env = "OXIDENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Check the configuration and report every problem.
+    CheckConfig,
+    /// Write a new ed25519 signing key file.
+    GenerateKey {
+        /// Where to write it (default: keys.signing_key_path from the configuration).
+        #[arg(long)]
+        path: Option<PathBuf>,
+        /// Replace an existing key file (signatures made with the old key stop verifying).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Import a signing key in the reference server's (sydent) format, `ed25519 0 <seed>`.
+    ImportKey {
+        /// File holding the key (`-` for standard input).
+        input: String,
+        #[arg(long)]
+        path: Option<PathBuf>,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a JSON payload against an operation's request or response schema.
+    ///
+    /// Exit status: 0 valid, 1 invalid, 2 usage error or unreadable input.
+    Validate {
+        /// operationId (e.g. bindV2) or snake_case name (bind_v2).
+        operation: String,
+        /// `request` (body), `params` (query/path parameters as a JSON object) or
+        /// `response:<status>`.
+        part: String,
+        /// JSON file; `-` or nothing for standard input.
+        file: Option<String>,
+    },
+}
+
+/// Runs a non-server command; `None` means "serve".
+pub fn run_command(cli: &Cli) -> Option<ExitCode> {
+    match cli.command.as_ref()? {
+        Command::Serve => None,
+        Command::CheckConfig => Some(check_config(cli)),
+        Command::GenerateKey { path, force } => Some(generate_key(cli, path.clone(), *force)),
+        Command::ImportKey { input, path, force } => {
+            Some(import_key(cli, input, path.clone(), *force))
+        }
+        Command::Validate {
+            operation,
+            part,
+            file,
+        } => {
+            let stdout = &mut std::io::stdout();
+            let stderr = &mut std::io::stderr();
+            Some(ExitCode::from(validate(
+                operation,
+                part,
+                file.as_deref(),
+                stdout,
+                stderr,
+            )))
+        }
+    }
+}
+
+fn check_config(cli: &Cli) -> ExitCode {
+    match crate::config::Config::load(cli.config.as_deref()) {
+        Ok(_) => {
+            println!("configuration OK");
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            eprintln!("{} problem(s) in the configuration:", problems.len());
+            for p in problems {
+                eprintln!("  - {p}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn key_path(cli: &Cli, path: Option<PathBuf>) -> Result<PathBuf, ExitCode> {
+    if let Some(p) = path {
+        return Ok(p);
+    }
+    crate::config::Config::load(cli.config.as_deref())
+        .map(|c| c.keys.signing_key_path)
+        .map_err(|problems| {
+            for p in problems {
+                eprintln!("config: {p}");
+            }
+            ExitCode::from(2)
+        })
+}
+
+fn generate_key(cli: &Cli, path: Option<PathBuf>, force: bool) -> ExitCode {
+    let path = match key_path(cli, path) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    match crate::crypto::keyfile::generate_key_file(&path, force) {
+        Ok(key) => {
+            println!(
+                "wrote {} ({}, public key {})",
+                path.display(),
+                key.key_id(),
+                key.public_key().to_base64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn import_key(cli: &Cli, input: &str, path: Option<PathBuf>, force: bool) -> ExitCode {
+    let path = match key_path(cli, path) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let text = match read_input(Some(input)) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let key = match crate::crypto::keyfile::import_sydent_key(&text) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: not a key in the reference server's format: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match crate::crypto::keyfile::write_key_file(&path, &[key.clone()], force) {
+        Ok(()) => {
+            println!(
+                "imported {} into {} (public key {})",
+                key.key_id(),
+                path.display(),
+                key.public_key().to_base64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn read_input(file: Option<&str>) -> Result<String, String> {
+    match file {
+        None | Some("-") => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            Ok(s)
+        }
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}")),
+    }
+}
+
+/// The `validate` command, with its output streams passed in so tests can read them.
+pub fn validate(
+    operation: &str,
+    part: &str,
+    file: Option<&str>,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> u8 {
+    use oxident_api::validate;
+    let Some(op) = validate::operation(operation) else {
+        let mut close: Vec<(f64, &str)> = validate::OPERATIONS
+            .iter()
+            .flat_map(|o| [o.operation_id, o.name])
+            .map(|name| {
+                (
+                    strsim::jaro_winkler(&name.to_lowercase(), &operation.to_lowercase()),
+                    name,
+                )
+            })
+            .filter(|(score, _)| *score > 0.75)
+            .collect();
+        close.sort_by(|a, b| b.0.total_cmp(&a.0));
+        close.dedup_by(|a, b| a.1 == b.1);
+        let _ = writeln!(err, "error: unknown operation `{operation}`");
+        if !close.is_empty() {
+            let names: Vec<&str> = close.iter().take(5).map(|(_, n)| *n).collect();
+            let _ = writeln!(err, "did you mean: {}", names.join(", "));
+        }
+        return 2;
+    };
+    let validator = match part {
+        "request" | "body" => op.request_body.ok_or("this operation has no request body"),
+        "params" | "query" => op
+            .request_params
+            .ok_or("this operation has no query or path parameters"),
+        other => match other.strip_prefix("response:").map(str::parse::<u16>) {
+            Some(Ok(status)) => op
+                .response_validator(status)
+                .ok_or("this operation documents no JSON body for that status"),
+            _ => {
+                let _ = writeln!(
+                    err,
+                    "error: the part must be `request`, `params` or `response:<status>`, not `{other}`"
+                );
+                return 2;
+            }
+        },
+    };
+    let validator = match validator {
+        Ok(v) => v,
+        Err(why) => {
+            let _ = writeln!(
+                err,
+                "error: {why} (documented responses: {})",
+                op.responses.join(", ")
+            );
+            return 2;
+        }
+    };
+    let text = match read_input(file) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return 2;
+        }
+    };
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = writeln!(err, "error: input is not JSON: {e}");
+            return 2;
+        }
+    };
+    match validator(&value) {
+        Ok(()) => {
+            let _ = writeln!(out, "valid");
+            0
+        }
+        Err(errors) => {
+            for e in errors.iter() {
+                let _ = writeln!(
+                    out,
+                    "{}: {}",
+                    if e.pointer.is_empty() { "" } else { &e.pointer },
+                    e.message
+                );
+            }
+            1
+        }
+    }
+}

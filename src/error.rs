@@ -1,0 +1,192 @@
+//! `ApiError`: the one error type handlers and services return. Each variant names a rule
+//! that was broken; the errcode, the HTTP status and the client-facing text are decided in one
+//! place below, so no errcode is spelled at a raise site.
+
+use oxident_api::rt::{ErrCode, MatrixError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidParam(String),
+    #[error("{0}")]
+    MissingParams(String),
+    #[error("invalid email address")]
+    InvalidEmail,
+    #[error("could not send the email")]
+    EmailSendError,
+    #[error("invalid phone number")]
+    InvalidAddress,
+    #[error("could not send the message")]
+    SendError,
+    #[error("this destination is not allowed")]
+    DestinationRejected,
+    #[error("no valid session was found")]
+    NoValidSession,
+    #[error("the session has not been validated")]
+    SessionNotValidated,
+    #[error("the session has expired")]
+    SessionExpired,
+    #[error("the token is incorrect")]
+    TokenIncorrect,
+    #[error("no or invalid access token")]
+    Unauthorized,
+    #[error("unknown access token")]
+    UnknownToken,
+    #[error("the terms of service have not been accepted")]
+    TermsNotSigned,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unrecognized(String),
+    #[error("this address is already bound to a Matrix ID")]
+    ThreepidInUse { mxid: String },
+    #[error("unknown or old pepper")]
+    InvalidPepper { algorithm: String, pepper: String },
+    #[error("too many requests")]
+    LimitExceeded { retry_after_ms: u64 },
+    #[error("the homeserver could not be reached or verified")]
+    HomeserverUnavailable(String),
+    #[error("this operation is not implemented by this server")]
+    NotImplemented,
+    /// Anything the client cannot act on; the cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    pub fn errcode(&self) -> ErrCode {
+        match self {
+            ApiError::InvalidParam(_) => ErrCode::InvalidParam,
+            ApiError::MissingParams(_) => ErrCode::MissingParams,
+            ApiError::InvalidEmail => ErrCode::InvalidEmail,
+            ApiError::EmailSendError => ErrCode::EmailSendError,
+            ApiError::InvalidAddress => ErrCode::InvalidAddress,
+            ApiError::SendError => ErrCode::SendError,
+            ApiError::DestinationRejected => ErrCode::DestinationRejected,
+            ApiError::NoValidSession => ErrCode::NoValidSession,
+            ApiError::SessionNotValidated => ErrCode::SessionNotValidated,
+            ApiError::SessionExpired => ErrCode::SessionExpired,
+            ApiError::TokenIncorrect => ErrCode::TokenIncorrect,
+            ApiError::Unauthorized => ErrCode::Unauthorized,
+            ApiError::UnknownToken => ErrCode::UnknownToken,
+            ApiError::TermsNotSigned => ErrCode::TermsNotSigned,
+            ApiError::Forbidden(_) => ErrCode::Forbidden,
+            ApiError::NotFound(_) => ErrCode::NotFound,
+            ApiError::Unrecognized(_) => ErrCode::Unrecognized,
+            ApiError::ThreepidInUse { .. } => ErrCode::ThreepidInUse,
+            ApiError::InvalidPepper { .. } => ErrCode::InvalidPepper,
+            ApiError::LimitExceeded { .. } => ErrCode::LimitExceeded,
+            ApiError::NotImplemented => ErrCode::Unrecognized,
+            ApiError::HomeserverUnavailable(_) => ErrCode::Unknown,
+            ApiError::Internal(_) => ErrCode::Unknown,
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::InvalidParam(_)
+            | ApiError::MissingParams(_)
+            | ApiError::InvalidEmail
+            | ApiError::EmailSendError
+            | ApiError::InvalidAddress
+            | ApiError::SendError
+            | ApiError::DestinationRejected
+            | ApiError::SessionNotValidated
+            | ApiError::SessionExpired
+            | ApiError::TokenIncorrect
+            | ApiError::ThreepidInUse { .. }
+            | ApiError::InvalidPepper { .. }
+            | ApiError::Unrecognized(_) => 400,
+            ApiError::Unauthorized | ApiError::UnknownToken => 401,
+            ApiError::TermsNotSigned | ApiError::Forbidden(_) => 403,
+            ApiError::NoValidSession | ApiError::NotFound(_) => 404,
+            ApiError::LimitExceeded { .. } => 429,
+            ApiError::HomeserverUnavailable(_) => 502,
+            ApiError::Internal(_) => 500,
+            ApiError::NotImplemented => 501,
+        }
+    }
+}
+
+impl From<ApiError> for MatrixError {
+    fn from(e: ApiError) -> Self {
+        let status = e.status();
+        let errcode = e.errcode();
+        match e {
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                MatrixError::new(status, errcode, "Internal server error")
+            }
+            ApiError::HomeserverUnavailable(cause) => {
+                tracing::warn!(%cause, "homeserver call failed");
+                MatrixError::new(status, errcode, "Could not verify with the homeserver")
+            }
+            ApiError::ThreepidInUse { ref mxid } => {
+                let mxid = mxid.clone();
+                MatrixError::new(status, errcode, e.to_string()).with_field("mxid", mxid)
+            }
+            ApiError::InvalidPepper {
+                ref algorithm,
+                ref pepper,
+            } => {
+                let (algorithm, pepper) = (algorithm.clone(), pepper.clone());
+                MatrixError::new(status, errcode, e.to_string())
+                    .with_field("algorithm", algorithm)
+                    .with_field("lookup_pepper", pepper)
+            }
+            ApiError::LimitExceeded { retry_after_ms } => {
+                MatrixError::new(status, errcode, e.to_string())
+                    .with_field("retry_after_ms", retry_after_ms)
+            }
+            other => MatrixError::new(status, errcode, other.to_string()),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::crypto::CryptoError> for ApiError {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_causes_are_not_sent() {
+        let m: MatrixError = ApiError::internal("disk on fire at /secret/path").into();
+        assert_eq!((m.status, m.errcode), (500, ErrCode::Unknown));
+        assert!(!m.error.contains("secret"));
+    }
+
+    #[test]
+    fn extra_fields_are_attached() {
+        let m: MatrixError = ApiError::ThreepidInUse {
+            mxid: "@a:b".into(),
+        }
+        .into();
+        assert_eq!(m.body()["mxid"], "@a:b");
+        let m: MatrixError = ApiError::InvalidPepper {
+            algorithm: "sha256".into(),
+            pepper: "p".into(),
+        }
+        .into();
+        assert_eq!(m.body()["lookup_pepper"], "p");
+        assert_eq!(m.status, 400);
+    }
+}

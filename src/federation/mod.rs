@@ -1,0 +1,376 @@
+//! Outbound requests to homeservers. This is the only module that makes outbound HTTP requests:
+//! every destination is chosen by request data (`matrix_server_name`, an `mxid`, an X-Matrix
+//! origin), so every request goes through the SSRF guard here.
+//!
+//! * [`OutboundConfig`] — `[federation]` in the TOML configuration.
+//! * [`FederationClient`] — reqwest client: HTTPS only, no redirects, no proxy, timeouts, a DNS
+//!   resolver that drops denied addresses, and a pre-send check of IP-literal hosts (reqwest
+//!   does not run the resolver for those).
+//! * Server discovery: IP literal → `https://ip:port` (8448); host with port →
+//!   `https://host:port`; host without port → `/.well-known/matrix/server` (`m.server`, default
+//!   port 8448), else `https://host:8448`. SRV records are not looked up.
+//! * [`FederationClient::openid_userinfo`] — the `POST /account/register` check (§5.4).
+//!
+//! Access tokens never appear in logs or error messages: reqwest errors are stripped of their
+//! URL (which carries the token in its query) and tracing spans skip the token.
+
+mod ip_filter;
+mod resolver;
+mod server_name;
+mod tls;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
+
+pub use ip_filter::{AddressFilter, DEFAULT_DENIED_RANGES, default_denied};
+pub use resolver::DeniedAddress;
+pub use server_name::{
+    DEFAULT_FEDERATION_PORT, Host, InvalidServerName, ServerName, user_belongs_to,
+};
+
+/// Largest response body read from a homeserver (well-known, userinfo).
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// `[federation]`: outbound request policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboundConfig {
+    /// Drop the built-in deny list (loopback, private, link-local, …). Test set-ups only.
+    pub allow_private_addresses: bool,
+    /// Extra CIDR ranges to refuse, always applied.
+    pub extra_denied: Vec<IpNet>,
+    /// CIDR ranges to allow even when a deny list covers them.
+    pub extra_allowed: Vec<IpNet>,
+    /// Accept any TLS certificate (self-signed, X.509 v1, wrong name). For test homeservers only.
+    pub accept_invalid_certs: bool,
+    /// Connect and whole-request timeout, in seconds (integer or fraction).
+    #[serde(deserialize_with = "de_seconds")]
+    pub timeout: Duration,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_addresses: false,
+            extra_denied: Vec::new(),
+            extra_allowed: Vec::new(),
+            accept_invalid_certs: false,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+fn de_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let secs = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .ok_or_else(|| serde::de::Error::custom("timeout must be a positive number of seconds"))
+}
+
+/// Why an outbound call failed. Callers map these to Matrix errors (register: `InvalidServerName`
+/// → 400 `M_INVALID_PARAM`; `InvalidToken` → 401 `M_UNAUTHORIZED`; the rest → 500 `M_UNKNOWN`).
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    #[error(transparent)]
+    InvalidServerName(#[from] InvalidServerName),
+    /// The destination resolved only to denied addresses, or is a denied IP literal.
+    #[error("destination not allowed: {0}")]
+    Denied(String),
+    /// DNS failure, connection refused, timeout.
+    #[error("homeserver unreachable: {0}")]
+    Unreachable(String),
+    /// The TLS handshake failed (e.g. an untrusted certificate).
+    #[error("TLS failure: {0}")]
+    Tls(String),
+    /// 401/403 or `M_UNKNOWN_TOKEN` from the homeserver.
+    #[error("the homeserver rejected the access token")]
+    InvalidToken,
+    /// The homeserver's answer is not the expected one (status, JSON, `sub`).
+    #[error("bad response from homeserver: {0}")]
+    BadResponse(String),
+    /// The user ID returned does not belong to the server that was asked.
+    #[error("user ID {user_id} does not belong to {server_name}")]
+    ForeignUser {
+        user_id: String,
+        server_name: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("outbound client setup failed: {0}")]
+    Setup(String),
+}
+
+/// The outbound HTTP client. Cheap to clone.
+#[derive(Clone)]
+pub struct FederationClient {
+    http: reqwest::Client,
+    filter: Arc<AddressFilter>,
+    /// Port of `/.well-known/matrix/server` requests: 443; tests point it elsewhere.
+    well_known_port: u16,
+}
+
+impl std::fmt::Debug for FederationClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FederationClient")
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FederationClient {
+    pub fn new(cfg: &OutboundConfig) -> Result<Self, FederationError> {
+        let filter = Arc::new(AddressFilter::new(
+            cfg.allow_private_addresses,
+            &cfg.extra_denied,
+            &cfg.extra_allowed,
+        ));
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("oxident/", env!("CARGO_PKG_VERSION")))
+            .https_only(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout)
+            .dns_resolver(resolver::FilteringResolver {
+                filter: filter.clone(),
+            });
+        if cfg.accept_invalid_certs {
+            tracing::warn!(
+                "federation.accept_invalid_certs is on: homeserver TLS certificates are NOT verified"
+            );
+            let tls =
+                tls::insecure_client_config().map_err(|e| FederationError::Setup(e.to_string()))?;
+            builder = builder.tls_backend_preconfigured(tls);
+        }
+        if cfg.allow_private_addresses {
+            tracing::warn!("federation.allow_private_addresses is on: the SSRF guard is relaxed");
+        }
+        let http = builder
+            .build()
+            .map_err(|e| FederationError::Setup(e.without_url().to_string()))?;
+        Ok(Self {
+            http,
+            filter,
+            well_known_port: 443,
+        })
+    }
+
+    /// The address filter in force.
+    pub fn filter(&self) -> &AddressFilter {
+        &self.filter
+    }
+
+    /// Base URL (`https://host:port`) of the homeserver's federation API for `server_name`.
+    pub async fn resolve_server(&self, server_name: &str) -> Result<Url, FederationError> {
+        let name = ServerName::parse(server_name)?;
+        self.resolve(&name).await
+    }
+
+    async fn resolve(&self, name: &ServerName) -> Result<Url, FederationError> {
+        if name.is_ip_literal() || name.port.is_some() {
+            return base_url(&name.host_str(), name.port_or_default());
+        }
+        match self.well_known(name).await {
+            Ok(Some(delegated)) => {
+                tracing::debug!(server_name = %name, delegated = %delegated, "well-known delegation");
+                base_url(&delegated.host_str(), delegated.port_or_default())
+            }
+            Ok(None) => base_url(&name.host_str(), DEFAULT_FEDERATION_PORT),
+            Err(e @ FederationError::Denied(_)) => Err(e),
+            Err(e) => {
+                tracing::debug!(server_name = %name, error = %e, "no usable well-known");
+                base_url(&name.host_str(), DEFAULT_FEDERATION_PORT)
+            }
+        }
+    }
+
+    /// `GET https://<host>/.well-known/matrix/server` → the delegated server name, if valid.
+    async fn well_known(&self, name: &ServerName) -> Result<Option<ServerName>, FederationError> {
+        let mut url = base_url(&name.host_str(), self.well_known_port)?;
+        url.set_path("/.well-known/matrix/server");
+        let (status, body) = self.get_json(url).await?;
+        if status != StatusCode::OK {
+            return Ok(None);
+        }
+        let delegated = body
+            .as_ref()
+            .and_then(|v| v.get("m.server"))
+            .and_then(|v| v.as_str())
+            .and_then(|s| ServerName::parse(s).ok());
+        Ok(delegated)
+    }
+
+    /// Asks `server_name` who owns an OpenID `access_token`
+    /// (`GET /_matrix/federation/v1/openid/userinfo?access_token=…`) and returns `sub`. The
+    /// caller must still check [`user_belongs_to`]`(sub, server_name)`, or use
+    /// [`Self::openid_user_id`] which does.
+    #[tracing::instrument(level = "debug", skip(self, access_token), err(Display))]
+    pub async fn openid_userinfo(
+        &self,
+        server_name: &str,
+        access_token: &str,
+    ) -> Result<String, FederationError> {
+        let name = ServerName::parse(server_name)?;
+        let mut url = self.resolve(&name).await?;
+        url.set_path("/_matrix/federation/v1/openid/userinfo");
+        url.query_pairs_mut()
+            .append_pair("access_token", access_token);
+        let (status, body) = self.get_json(url).await?;
+        let errcode = body
+            .as_ref()
+            .and_then(|v| v.get("errcode"))
+            .and_then(|v| v.as_str());
+        if status == StatusCode::UNAUTHORIZED
+            || status == StatusCode::FORBIDDEN
+            || errcode == Some("M_UNKNOWN_TOKEN")
+        {
+            return Err(FederationError::InvalidToken);
+        }
+        if status != StatusCode::OK {
+            return Err(FederationError::BadResponse(match errcode {
+                Some(c) => format!("HTTP {} ({c})", status.as_u16()),
+                None => format!("HTTP {}", status.as_u16()),
+            }));
+        }
+        let sub = body
+            .as_ref()
+            .and_then(|v| v.get("sub"))
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| FederationError::BadResponse("no string `sub` in userinfo".into()))?;
+        if !looks_like_user_id(sub) {
+            return Err(FederationError::BadResponse(
+                "`sub` is not a user ID".into(),
+            ));
+        }
+        Ok(sub.to_owned())
+    }
+
+    /// [`Self::openid_userinfo`] plus the check that `sub` lives on `server_name`
+    /// (`@alice:matrix.org` returned by `example.com` is refused with `ForeignUser`).
+    pub async fn openid_user_id(
+        &self,
+        server_name: &str,
+        access_token: &str,
+    ) -> Result<String, FederationError> {
+        let sub = self.openid_userinfo(server_name, access_token).await?;
+        if !user_belongs_to(&sub, server_name) {
+            return Err(FederationError::ForeignUser {
+                user_id: sub,
+                server_name: server_name.to_owned(),
+            });
+        }
+        Ok(sub)
+    }
+
+    /// Sends a GET and reads at most [`MAX_RESPONSE_BYTES`]; the body is parsed as JSON whatever
+    /// the Content-Type (some homeservers send none), `None` when it is not JSON.
+    async fn get_json(
+        &self,
+        url: Url,
+    ) -> Result<(StatusCode, Option<serde_json::Value>), FederationError> {
+        self.check_literal_host(&url)?;
+        let mut resp = self.http.get(url).send().await.map_err(classify)?;
+        let status = resp.status();
+        let mut buf = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(FederationError::BadResponse("response too large".into()));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok((status, serde_json::from_slice(&buf).ok()))
+    }
+
+    /// reqwest skips the resolver for IP-literal hosts: check them here.
+    fn check_literal_host(&self, url: &Url) -> Result<(), FederationError> {
+        let host = url
+            .host_str()
+            .ok_or_else(|| FederationError::Denied("URL without host".into()))?;
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>()
+            && !self.filter.is_allowed(ip)
+        {
+            tracing::warn!(%ip, "outbound request refused: denied address");
+            return Err(FederationError::Denied(ip.to_string()));
+        }
+        Ok(())
+    }
+}
+
+fn base_url(host: &str, port: u16) -> Result<Url, FederationError> {
+    Url::parse(&format!("https://{host}:{port}/"))
+        .map_err(|_| FederationError::InvalidServerName(InvalidServerName("not usable in a URL")))
+}
+
+fn looks_like_user_id(s: &str) -> bool {
+    s.len() <= 255
+        && s.strip_prefix('@')
+            .and_then(|r| r.split_once(':'))
+            .is_some_and(|(local, server)| !local.is_empty() && ServerName::parse(server).is_ok())
+}
+
+/// Maps a reqwest error to a [`FederationError`] without its URL (which may carry a token).
+fn classify(e: reqwest::Error) -> FederationError {
+    if let Some(d) = find_in_chain::<DeniedAddress>(&e) {
+        return FederationError::Denied(d.host.clone());
+    }
+    if let Some(t) = find_in_chain::<rustls::Error>(&e) {
+        return FederationError::Tls(t.to_string());
+    }
+    let timeout = e.is_timeout();
+    let body = e.is_body() || e.is_decode();
+    let msg = chain_message(&e.without_url());
+    if timeout {
+        FederationError::Unreachable(format!("timed out: {msg}"))
+    } else if body {
+        FederationError::BadResponse(msg)
+    } else {
+        FederationError::Unreachable(msg)
+    }
+}
+
+/// Finds a `T` in the source chain, looking inside `io::Error`s too (whose `source()` skips the
+/// wrapped error).
+fn find_in_chain<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(t) = err.downcast_ref::<T>() {
+            return Some(t);
+        }
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            && let Some(t) = find_in_chain::<T>(inner)
+        {
+            return Some(t);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn chain_message(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let part = s.to_string();
+        if !msg.contains(&part) {
+            msg.push_str(": ");
+            msg.push_str(&part);
+        }
+        cur = s.source();
+    }
+    msg
+}

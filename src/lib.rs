@@ -1,0 +1,52 @@
+//! Oxident: a Matrix identity server. The library holds everything; `main.rs` only parses
+//! arguments and calls in, so tests drive the same code without a socket.
+
+pub mod api;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod federation;
+pub mod http;
+pub mod mail;
+pub mod service;
+pub mod state;
+pub mod store;
+
+pub use http::app;
+
+use std::sync::Arc;
+
+/// Runs the server until Ctrl-C / SIGTERM.
+pub async fn serve(config: config::Config) -> anyhow::Result<()> {
+    let addr = config.bind_addr();
+    let state = Arc::new(state::AppState::from_config(config).await?);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, server_name = %state.config.server.server_name, "oxident listening");
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

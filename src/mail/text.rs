@@ -1,0 +1,319 @@
+//! Small text helpers shared by the mail module: value sanitising, Jinja2/markupsafe
+//! compatible escaping, Python-compatible percent-encoding, RFC 2047 / RFC 2822 formatting.
+
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+
+/// Replaces every control character (C0 incl. CR, LF, TAB; DEL; C1 incl. NEL) and the Unicode
+/// line/paragraph separators with a space.
+///
+/// Applied to every value that reaches a template, so that no value can end a header line,
+/// start a new header or MIME part, or break out of a header into the body, wherever an
+/// operator template places it.
+pub(crate) fn single_line(value: &str) -> String {
+    if !value.chars().any(is_line_breaking) {
+        return value.to_owned();
+    }
+    value
+        .chars()
+        .map(|c| if is_line_breaking(c) { ' ' } else { c })
+        .collect()
+}
+
+fn is_line_breaking(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// Escapes exactly like Jinja2/markupsafe: `&`, `<`, `>`, `"` → `&#34;`, `'` → `&#39;`.
+/// (`/` is left alone, unlike minijinja's built-in HTML escaping.)
+pub(crate) fn write_markupsafe<W: std::fmt::Write>(out: &mut W, value: &str) -> std::fmt::Result {
+    let mut last = 0;
+    for (i, b) in value.bytes().enumerate() {
+        let rep = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&#34;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.write_str(&value[last..i])?;
+        out.write_str(rep)?;
+        last = i + 1;
+    }
+    out.write_str(&value[last..])
+}
+
+pub(crate) fn markupsafe(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    // Writing into a String cannot fail.
+    let _ = write_markupsafe(&mut out, value);
+    out
+}
+
+/// Percent-encodes like Python's `urllib.parse.quote(value, safe="/")`, which is what Jinja2's
+/// `urlencode` filter does for strings: UTF-8 bytes, keeping `A-Z a-z 0-9 _ . - ~ /`.
+pub(crate) fn python_quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for &b in value.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            // Writing into a String cannot fail.
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// A header value: kept as is when it is short printable ASCII, otherwise RFC 2047 encoded
+/// words (`=?utf-8?b?…?=`), folded onto continuation lines (`\n ` — the message is converted
+/// to CRLF afterwards). The input must already be [`single_line`].
+pub(crate) fn encode_header_value(value: &str) -> String {
+    let plain = value.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && !value.contains("=?")
+        && value.len() <= 900;
+    if plain {
+        return value.to_owned();
+    }
+    // Each encoded word: 12 characters of overhead + base64 of at most 45 bytes (60
+    // characters) = 72, within RFC 2047's 75. Split only on character boundaries.
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in value.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(encoded_word(&chunk));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() || words.is_empty() {
+        words.push(encoded_word(&chunk));
+    }
+    words.join("\n ")
+}
+
+fn encoded_word(chunk: &str) -> String {
+    format!(
+        "=?utf-8?b?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(chunk.as_bytes())
+    )
+}
+
+/// `len` random characters from `[A-Za-z0-9]` (or letters only), from the OS generator.
+pub(crate) fn random_token(len: usize, letters_only: bool) -> String {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let alphabet = if letters_only { &ALNUM[..52] } else { ALNUM };
+    // Rejection sampling keeps the distribution uniform.
+    let limit = 256 - (256 % alphabet.len());
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        if getrandom::fill(&mut buf).is_err() {
+            // The OS generator does not fail on supported platforms; fall back to the
+            // clock only so that a boundary is still produced (it is not a secret).
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = (nanos >> (i % 4 * 8)) as u8 ^ (i as u8);
+            }
+        }
+        for &b in &buf {
+            if out.len() == len {
+                break;
+            }
+            if (b as usize) < limit {
+                out.push(alphabet[b as usize % alphabet.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+/// RFC 2822 date in UTC as Python's `email.utils.formatdate(localtime=False)` writes it:
+/// `Fri, 09 Nov 2001 01:08:47 -0000`.
+pub(crate) fn rfc2822_date(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    // 1970-01-01 was a Thursday.
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+    let month_name = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(month - 1) as usize];
+    format!(
+        "{weekday}, {day:02} {month_name} {year:04} {:02}:{:02}:{:02} -0000",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month 1-12, day 1-31); Howard Hinnant's algorithm.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// A bare `local@domain` address that is safe in an envelope and a header: lettre accepts it
+/// and it holds no whitespace, control characters, quotes, brackets or list separators.
+pub(crate) fn is_bare_address(address: &str) -> bool {
+    !address.is_empty()
+        && address.len() <= 320
+        && !address
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c))
+        && address.parse::<lettre::Address>().is_ok()
+}
+
+/// Converts every line ending to CRLF and makes the text end with one.
+pub(crate) fn to_crlf(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 20 + 2);
+    let mut prev_cr = false;
+    for &b in text.as_bytes() {
+        match b {
+            b'\n' if prev_cr => {}
+            b'\n' | b'\r' => out.extend_from_slice(b"\r\n"),
+            _ => out.push(b),
+        }
+        prev_cr = b == b'\r';
+    }
+    if !out.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Normalises template source newlines to `\n`, as Jinja2's lexer does for template data.
+pub(crate) fn normalize_newlines(source: &str) -> String {
+    source.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// Shortens to `keep` characters plus `…` when longer than `max` characters (sydent's
+/// truncation of display names and room names in invites).
+pub(crate) fn truncate_chars(value: &str, max: usize, keep: usize) -> String {
+    if value.chars().count() > max {
+        let mut out: String = value.chars().take(keep).collect();
+        out.push('…');
+        out
+    } else {
+        value.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn single_line_removes_every_line_break() {
+        assert_eq!(
+            single_line("a\r\nBcc: x\u{85}y\u{2028}z\tw\0"),
+            "a  Bcc: x y z w "
+        );
+        assert_eq!(single_line("plain ünïcode"), "plain ünïcode");
+    }
+
+    #[test]
+    fn markupsafe_matches_jinja2() {
+        assert_eq!(
+            markupsafe(r#"<a href="x">'&'</a> https://x/y"#),
+            "&lt;a href=&#34;x&#34;&gt;&#39;&amp;&#39;&lt;/a&gt; https://x/y"
+        );
+    }
+
+    #[test]
+    fn python_quote_matches_urllib() {
+        // urllib.parse.quote("@bob:example.org !~/é+=&") == '%40bob%3Aexample.org%20%21~/%C3%A9%2B%3D%26'
+        assert_eq!(
+            python_quote("@bob:example.org !~/é+=&"),
+            "%40bob%3Aexample.org%20%21~/%C3%A9%2B%3D%26"
+        );
+    }
+
+    #[test]
+    fn header_encoding() {
+        assert_eq!(
+            encode_header_value("Alice invited you"),
+            "Alice invited you"
+        );
+        assert_eq!(encode_header_value("Zoë"), "=?utf-8?b?Wm/Dqw==?=");
+        let long = "é".repeat(40);
+        let enc = encode_header_value(&long);
+        assert!(
+            enc.split("\n ")
+                .all(|w| w.len() <= 75 && w.starts_with("=?utf-8?b?"))
+        );
+        assert_eq!(enc.split("\n ").count(), 2);
+    }
+
+    #[test]
+    fn dates() {
+        // email.utils.formatdate(1005268127) == 'Fri, 09 Nov 2001 01:08:47 -0000'
+        let t = UNIX_EPOCH + Duration::from_secs(1_005_268_127);
+        assert_eq!(rfc2822_date(t), "Fri, 09 Nov 2001 01:08:47 -0000");
+        let t = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(rfc2822_date(t), "Tue, 29 Feb 2000 00:00:00 -0000");
+    }
+
+    #[test]
+    fn tokens() {
+        let t = random_token(32, false);
+        assert_eq!(t.len(), 32);
+        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert!(
+            random_token(16, true)
+                .bytes()
+                .all(|b| b.is_ascii_alphabetic())
+        );
+        assert_ne!(random_token(32, false), t);
+    }
+
+    #[test]
+    fn addresses() {
+        assert!(is_bare_address("alice@example.org"));
+        assert!(is_bare_address("strauss@exämple.org"));
+        for bad in [
+            "",
+            "alice",
+            "alice@example.org\r\nBcc: evil@example.com",
+            "Alice <alice@example.org>",
+            "a@b.org, c@d.org",
+            "\"a b\"@example.org",
+        ] {
+            assert!(!is_bare_address(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn crlf() {
+        assert_eq!(to_crlf("a\nb\r\nc\rd"), b"a\r\nb\r\nc\r\nd\r\n");
+        assert_eq!(to_crlf("a\r\n"), b"a\r\n");
+    }
+
+    #[test]
+    fn truncation() {
+        assert_eq!(truncate_chars("abc", 20, 19), "abc");
+        assert_eq!(
+            truncate_chars(&"x".repeat(21), 20, 19),
+            format!("{}…", "x".repeat(19))
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! Everything a request may need, built once at start: configuration, storage, mail, keys,
+//! the clock and the random source. Tests build it with their own clock, RNG and mailer.
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::crypto::{OsRandom, RandomSource, SigningKey};
+use crate::federation::FederationClient;
+use crate::mail::{DirectoryMailer, Mailer, SmtpMailer, Templates};
+use crate::service::terms::Policies;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use anyhow::Context;
+use std::sync::Arc;
+
+pub struct AppState {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn Mailer>,
+    pub templates: Templates,
+    /// The long-term signing key in use (the first of the key file).
+    pub signing_key: SigningKey,
+    /// Every long-term key this server holds (all stay valid at `/pubkey/isvalid`).
+    pub keys: Vec<SigningKey>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn RandomSource>,
+    pub federation: FederationClient,
+    pub terms: Policies,
+    pub limits: crate::service::ratelimit::RateLimits,
+}
+
+/// The swappable parts; `AppState::assemble` fills the rest from the configuration.
+pub struct Parts {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn Mailer>,
+    pub keys: Vec<SigningKey>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn RandomSource>,
+}
+
+impl AppState {
+    /// Production wiring: SQLite, the key file (generated on first start), SMTP or the outbox
+    /// folder, the system clock and the OS random source.
+    pub async fn from_config(config: Config) -> anyhow::Result<Self> {
+        for path in [&config.storage.sqlite_path, &config.keys.signing_key_path] {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating folder {}", parent.display()))?;
+            }
+        }
+        let store = SqliteStore::open(&config.storage.sqlite_path)
+            .await
+            .with_context(|| {
+                format!("opening database {}", config.storage.sqlite_path.display())
+            })?;
+        let keys = crate::crypto::keyfile::load_or_generate_key_file(&config.keys.signing_key_path)
+            .with_context(|| {
+                format!(
+                    "loading signing key {}",
+                    config.keys.signing_key_path.display()
+                )
+            })?;
+        let mailer: Arc<dyn Mailer> = match &config.email.smtp {
+            Some(smtp) => Arc::new(SmtpMailer::new(smtp).context("configuring SMTP")?),
+            None => {
+                tracing::warn!(
+                    folder = %config.email.outbox_dir.display(),
+                    "NO SMTP SERVER CONFIGURED: emails are written as .eml files into this folder, not sent. Set [email.smtp] to deliver them."
+                );
+                Arc::new(DirectoryMailer::new(config.email.outbox_dir.clone()))
+            }
+        };
+        Self::assemble(Parts {
+            config,
+            store: Arc::new(store),
+            mailer,
+            keys,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+        })
+    }
+
+    pub fn assemble(parts: Parts) -> anyhow::Result<Self> {
+        let Parts {
+            config,
+            store,
+            mailer,
+            keys,
+            clock,
+            random,
+        } = parts;
+        let signing_key = keys
+            .first()
+            .cloned()
+            .context("the key file holds no signing key")?;
+        let mut templates_config = config.email.templates.clone();
+        if templates_config.identity_server_url
+            == crate::mail::TemplatesConfig::default().identity_server_url
+        {
+            templates_config.identity_server_url = config.server.public_base_url.clone();
+        }
+        let templates = Templates::load(templates_config).context("loading email templates")?;
+        let terms = match &config.terms.policies_file {
+            Some(path) => Policies::load(path).map_err(anyhow::Error::msg)?,
+            None => Policies::default(),
+        };
+        let federation = FederationClient::new(&config.federation)
+            .context("building the outbound HTTP client")?;
+        let limits = crate::service::ratelimit::RateLimits::new(&config.ratelimit);
+        Ok(Self {
+            config,
+            store,
+            mailer,
+            templates,
+            signing_key,
+            keys,
+            clock,
+            random,
+            federation,
+            terms,
+            limits,
+        })
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}

@@ -1,0 +1,1046 @@
+//! The SQLite backend.
+//!
+//! Connection setup ([`SqliteStore::open`]):
+//! * **WAL** journal: readers never block the writer nor each other.
+//! * **`synchronous = FULL`**: in WAL mode each commit is fsynced before it returns. With
+//!   `NORMAL`, a power loss or OS crash can roll back the last commits *after* the client was
+//!   told they succeeded (a bind, an invite, an accepted token) — this server must not lose
+//!   anything it acknowledged, and its write rate is small, so the fsync per commit is cheap.
+//! * **Two pools**: one writer connection and a few readers (`query_only`). Writers queue
+//!   in the pool, in order, instead of spinning on SQLite's lock, so `SQLITE_BUSY` does not
+//!   surface under write concurrency; write transactions also start with `BEGIN IMMEDIATE`
+//!   (no read-to-write lock upgrade, which `busy_timeout` cannot rescue). A `busy_timeout`
+//!   still covers other processes (backups, the sqlite3 shell).
+//! * `foreign_keys = ON`; embedded migrations from `src/store/migrations/sqlite`.
+//!
+//! Only runtime `sqlx::query` is used — no compile-time checked macros, so building needs no
+//! database. Batched lookups pass the keys as one JSON array and expand it with `json_each`,
+//! so the SQL text is static and there is one round trip per call.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row as _, Sqlite, Transaction};
+
+use super::{
+    AccessTokenOwner, Association, EphemeralKey, HashMatch, Invite, NewEphemeralKey, NewInvite,
+    NewSession, PendingDelivery, SessionRequest, SessionRequestOutcome, Store, StoreError,
+    StoreResult, Threepid, ValidationSession,
+};
+use crate::crypto::SecretString;
+use crate::crypto::hashing::lookup_hash;
+use crate::crypto::tokens::access_token_digest;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+
+/// Rows rehashed per statement batch during a pepper change.
+const REHASH_BATCH: i64 = 1000;
+
+/// Tuning for [`SqliteStore::open_with`].
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Reader connections (WAL lets them run in parallel with the writer).
+    pub readers: u32,
+    /// How long a connection waits for a lock held by another process before failing.
+    pub busy_timeout: Duration,
+    /// How long a caller waits for a free connection before failing with `Unavailable`.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            readers: 4,
+            busy_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// [`Store`] on one SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub async fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        Self::open_with(path, SqliteOptions::default()).await
+    }
+
+    pub async fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> StoreResult<Self> {
+        create_private_file(path.as_ref())?;
+        let connect = SqliteConnectOptions::new()
+            .filename(path.as_ref())
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(options.busy_timeout)
+            .foreign_keys(true);
+
+        // The writer connection stays open for the life of the store.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect.clone())
+            .await
+            .map_err(unavailable)?;
+        MIGRATOR.run(&writer).await.map_err(unavailable)?;
+
+        let reader = SqlitePoolOptions::new()
+            .max_connections(options.readers.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect.create_if_missing(false).pragma("query_only", "ON"))
+            .await
+            .map_err(unavailable)?;
+        Ok(Self { writer, reader })
+    }
+
+    /// Closes both pools, waiting for running queries. Later calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
+    }
+
+    /// `EXPLAIN QUERY PLAN` rows of the two batched lookups (for index tests).
+    #[cfg(test)]
+    pub(crate) async fn lookup_query_plans(&self) -> StoreResult<(Vec<String>, Vec<String>)> {
+        let mut plans = Vec::new();
+        for sql in [SQL_LOOKUP_HASHES, SQL_GET_ASSOCIATIONS] {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .bind("[]")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_err)?;
+            let mut details = Vec::new();
+            for row in rows {
+                details.push(row.try_get::<String, _>("detail").map_err(db_err)?);
+            }
+            plans.push(details);
+        }
+        let associations = plans.pop().unwrap_or_default();
+        let hashes = plans.pop().unwrap_or_default();
+        Ok((hashes, associations))
+    }
+}
+
+/// Creates the database file with mode 0600 if it does not exist yet: it holds client
+/// secrets, session tokens and ephemeral private keys. SQLite gives the `-wal` and `-shm`
+/// files the same permissions as the database file. An empty file is a valid empty database.
+fn create_private_file(path: &Path) -> StoreResult<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors and row decoding
+// ---------------------------------------------------------------------------------------------
+
+fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Unavailable(Box::new(e))
+}
+
+fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict("unique key exists")
+        }
+        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with extended codes in the high bits.
+        sqlx::Error::Database(d)
+            if d.code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| matches!(c & 0xff, 5 | 6)) =>
+        {
+            StoreError::Unavailable(Box::new(e))
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(Box::new(e))
+        }
+        _ => StoreError::Database(Box::new(e)),
+    }
+}
+
+fn json_array<T: serde::Serialize>(items: &[T]) -> StoreResult<String> {
+    serde_json::to_string(items).map_err(|e| StoreError::Database(Box::new(e)))
+}
+
+/// The columns [`session_from_row`] reads (a macro so SQL strings stay `&'static str`).
+macro_rules! session_select {
+    () => {
+        "SELECT sid, medium, address, client_secret, token, send_attempt, next_link, \
+         created_ms, modified_ms, validated_ms, failed_submits FROM validation_sessions "
+    };
+}
+
+fn session_from_row(row: &SqliteRow) -> StoreResult<ValidationSession> {
+    (|| {
+        Ok::<_, sqlx::Error>(ValidationSession {
+            sid: row.try_get("sid")?,
+            medium: row.try_get("medium")?,
+            address: row.try_get("address")?,
+            client_secret: row.try_get("client_secret")?,
+            token: row.try_get("token")?,
+            send_attempt: row.try_get("send_attempt")?,
+            next_link: row.try_get("next_link")?,
+            created_ms: row.try_get("created_ms")?,
+            modified_ms: row.try_get("modified_ms")?,
+            validated_ms: row.try_get("validated_ms")?,
+            failed_submits: row.try_get("failed_submits")?,
+        })
+    })()
+    .map_err(|_| StoreError::Corrupt("validation_sessions"))
+}
+
+fn association_from_row(row: &SqliteRow) -> StoreResult<Association> {
+    (|| {
+        Ok::<_, sqlx::Error>(Association {
+            medium: row.try_get("medium")?,
+            address: row.try_get("address")?,
+            mxid: row.try_get("mxid")?,
+            ts: row.try_get("ts")?,
+            not_before: row.try_get("not_before")?,
+            not_after: row.try_get("not_after")?,
+        })
+    })()
+    .map_err(|_| StoreError::Corrupt("associations"))
+}
+
+/// Columns of `invites i JOIN ephemeral_keys e`, as read by [`invite_from_row`].
+macro_rules! invite_columns {
+    () => {
+        "SELECT i.token, i.medium, i.address, i.room_id, i.sender, i.params, i.created_ms, \
+         i.delivered_ms, i.delivery_attempts, i.next_attempt_ms, e.public_key, e.private_key, \
+         e.created_ms AS key_created_ms, e.expires_ms AS key_expires_ms "
+    };
+}
+macro_rules! invite_from {
+    () => {
+        "FROM invites AS i JOIN ephemeral_keys AS e ON e.invite_token = i.token "
+    };
+}
+macro_rules! invite_select {
+    () => {
+        concat!(invite_columns!(), invite_from!())
+    };
+}
+
+fn invite_from_row(row: &SqliteRow) -> StoreResult<Invite> {
+    let corrupt = |_| StoreError::Corrupt("invites");
+    let params: String = row.try_get("params").map_err(corrupt)?;
+    let params =
+        serde_json::from_str(&params).map_err(|_| StoreError::Corrupt("invites.params"))?;
+    let private_key: Option<String> = row.try_get("private_key").map_err(corrupt)?;
+    Ok(Invite {
+        token: row.try_get("token").map_err(corrupt)?,
+        medium: row.try_get("medium").map_err(corrupt)?,
+        address: row.try_get("address").map_err(corrupt)?,
+        room_id: row.try_get("room_id").map_err(corrupt)?,
+        sender: row.try_get("sender").map_err(corrupt)?,
+        params,
+        created_ms: row.try_get("created_ms").map_err(corrupt)?,
+        delivered_ms: row.try_get("delivered_ms").map_err(corrupt)?,
+        delivery_attempts: row.try_get("delivery_attempts").map_err(corrupt)?,
+        next_attempt_ms: row.try_get("next_attempt_ms").map_err(corrupt)?,
+        ephemeral_key: EphemeralKey {
+            public_key: row.try_get("public_key").map_err(corrupt)?,
+            private_key: private_key.map(SecretString::from),
+            created_ms: row.try_get("key_created_ms").map_err(corrupt)?,
+            expires_ms: row.try_get("key_expires_ms").map_err(corrupt)?,
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQL
+// ---------------------------------------------------------------------------------------------
+
+const SQL_LOOKUP_HASHES: &str = "SELECT lookup_hash, mxid FROM associations \
+     WHERE lookup_hash IN (SELECT value FROM json_each(?1)) ORDER BY lookup_hash";
+
+const SQL_GET_ASSOCIATIONS: &str = "SELECT medium, address, mxid, ts, not_before, not_after \
+     FROM associations WHERE (medium, address) IN \
+     (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)) \
+     ORDER BY medium, address";
+
+/// Recomputes every association's lookup hash with `pepper`, in the caller's transaction,
+/// in key order, [`REHASH_BATCH`] rows at a time (bounded memory). Returns the row count.
+async fn rehash_all(tx: &mut Transaction<'static, Sqlite>, pepper: &str) -> StoreResult<u64> {
+    let mut done = 0u64;
+    let mut after: Option<(String, String)> = None;
+    loop {
+        let rows =
+            match &after {
+                None => sqlx::query(
+                    "SELECT medium, address FROM associations ORDER BY medium, address LIMIT ?1",
+                )
+                .bind(REHASH_BATCH)
+                .fetch_all(&mut **tx)
+                .await,
+                Some((medium, address)) => sqlx::query(
+                    "SELECT medium, address FROM associations WHERE (medium, address) > (?1, ?2) \
+                     ORDER BY medium, address LIMIT ?3",
+                )
+                .bind(medium)
+                .bind(address)
+                .bind(REHASH_BATCH)
+                .fetch_all(&mut **tx)
+                .await,
+            }
+            .map_err(db_err)?;
+        if rows.is_empty() {
+            return Ok(done);
+        }
+        let mut last = None;
+        for row in &rows {
+            let medium: String = row.try_get("medium").map_err(db_err)?;
+            let address: String = row.try_get("address").map_err(db_err)?;
+            sqlx::query(
+                "UPDATE associations SET lookup_hash = ?1 WHERE medium = ?2 AND address = ?3",
+            )
+            .bind(lookup_hash(&address, &medium, pepper))
+            .bind(&medium)
+            .bind(&address)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            done += 1;
+            last = Some((medium, address));
+        }
+        after = last;
+    }
+}
+
+async fn current_pepper(tx: &mut Transaction<'static, Sqlite>) -> StoreResult<Option<String>> {
+    sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The trait
+// ---------------------------------------------------------------------------------------------
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn request_session(
+        &self,
+        candidate: &NewSession,
+        stale_before_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<SessionRequest> {
+        let mut tx = self.write_tx().await?;
+        let existing = sqlx::query(concat!(
+            session_select!(),
+            "WHERE medium = ?1 AND address = ?2 AND client_secret = ?3"
+        ))
+        .bind(&candidate.medium)
+        .bind(&candidate.address)
+        .bind(&candidate.client_secret)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .map(|row| session_from_row(&row))
+        .transpose()?;
+
+        let result = match existing {
+            Some(mut session) if session.modified_ms >= stale_before_ms => {
+                if candidate.send_attempt > session.send_attempt {
+                    sqlx::query(
+                        "UPDATE validation_sessions SET send_attempt = ?1, modified_ms = ?2, \
+                         next_link = COALESCE(?3, next_link) WHERE sid = ?4",
+                    )
+                    .bind(candidate.send_attempt)
+                    .bind(now_ms)
+                    .bind(&candidate.next_link)
+                    .bind(&session.sid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    session.send_attempt = candidate.send_attempt;
+                    session.modified_ms = now_ms;
+                    if candidate.next_link.is_some() {
+                        session.next_link.clone_from(&candidate.next_link);
+                    }
+                    SessionRequest {
+                        session,
+                        outcome: SessionRequestOutcome::Resend,
+                    }
+                } else {
+                    SessionRequest {
+                        session,
+                        outcome: SessionRequestOutcome::Unchanged,
+                    }
+                }
+            }
+            stale => {
+                if let Some(stale) = stale {
+                    sqlx::query("DELETE FROM validation_sessions WHERE sid = ?1")
+                        .bind(&stale.sid)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                sqlx::query(
+                    "INSERT INTO validation_sessions (sid, medium, address, client_secret, token, \
+                     send_attempt, next_link, created_ms, modified_ms, validated_ms, failed_submits) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, NULL, 0)",
+                )
+                .bind(&candidate.sid)
+                .bind(&candidate.medium)
+                .bind(&candidate.address)
+                .bind(&candidate.client_secret)
+                .bind(&candidate.token)
+                .bind(candidate.send_attempt)
+                .bind(&candidate.next_link)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match db_err(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict("session id exists"),
+                    other => other,
+                })?;
+                SessionRequest {
+                    session: ValidationSession {
+                        sid: candidate.sid.clone(),
+                        medium: candidate.medium.clone(),
+                        address: candidate.address.clone(),
+                        client_secret: candidate.client_secret.clone(),
+                        token: candidate.token.clone(),
+                        send_attempt: candidate.send_attempt,
+                        next_link: candidate.next_link.clone(),
+                        created_ms: now_ms,
+                        modified_ms: now_ms,
+                        validated_ms: None,
+                        failed_submits: 0,
+                    },
+                    outcome: SessionRequestOutcome::Created,
+                }
+            }
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(result)
+    }
+
+    async fn get_session(&self, sid: &str) -> StoreResult<Option<ValidationSession>> {
+        sqlx::query(concat!(session_select!(), "WHERE sid = ?1"))
+            .bind(sid)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|row| session_from_row(&row))
+            .transpose()
+    }
+
+    async fn find_session(
+        &self,
+        medium: &str,
+        address: &str,
+        client_secret: &str,
+    ) -> StoreResult<Option<ValidationSession>> {
+        sqlx::query(concat!(
+            session_select!(),
+            "WHERE medium = ?1 AND address = ?2 AND client_secret = ?3"
+        ))
+        .bind(medium)
+        .bind(address)
+        .bind(client_secret)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?
+        .map(|row| session_from_row(&row))
+        .transpose()
+    }
+
+    async fn mark_session_validated(&self, sid: &str, now_ms: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE validation_sessions SET validated_ms = COALESCE(validated_ms, ?1), \
+             modified_ms = ?1 WHERE sid = ?2",
+        )
+        .bind(now_ms)
+        .bind(sid)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_failed_submit(&self, sid: &str) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar::<_, i64>(
+            "UPDATE validation_sessions SET failed_submits = failed_submits + 1 WHERE sid = ?1 \
+             RETURNING failed_submits",
+        )
+        .bind(sid)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn delete_sessions_modified_before(&self, cutoff_ms: i64) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM validation_sessions WHERE modified_ms < ?1")
+            .bind(cutoff_ms)
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn bind(&self, association: &Association) -> StoreResult<Option<Association>> {
+        let mut tx = self.write_tx().await?;
+        let pepper = current_pepper(&mut tx).await?;
+        let previous = sqlx::query(
+            "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
+             WHERE medium = ?1 AND address = ?2",
+        )
+        .bind(&association.medium)
+        .bind(&association.address)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .map(|row| association_from_row(&row))
+        .transpose()?;
+        let hash = pepper
+            .as_deref()
+            .map(|p| lookup_hash(&association.address, &association.medium, p));
+        sqlx::query(
+            "INSERT INTO associations (medium, address, mxid, ts, not_before, not_after, lookup_hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (medium, address) DO UPDATE SET mxid = excluded.mxid, ts = excluded.ts, \
+             not_before = excluded.not_before, not_after = excluded.not_after, \
+             lookup_hash = excluded.lookup_hash",
+        )
+        .bind(&association.medium)
+        .bind(&association.address)
+        .bind(&association.mxid)
+        .bind(association.ts)
+        .bind(association.not_before)
+        .bind(association.not_after)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(previous)
+    }
+
+    async fn unbind(&self, threepid: &Threepid, mxid: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "DELETE FROM associations WHERE medium = ?1 AND address = ?2 AND mxid = ?3",
+        )
+        .bind(&threepid.medium)
+        .bind(&threepid.address)
+        .bind(mxid)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn get_association(&self, threepid: &Threepid) -> StoreResult<Option<Association>> {
+        sqlx::query(
+            "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
+             WHERE medium = ?1 AND address = ?2",
+        )
+        .bind(&threepid.medium)
+        .bind(&threepid.address)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?
+        .map(|row| association_from_row(&row))
+        .transpose()
+    }
+
+    async fn get_associations(&self, threepids: &[Threepid]) -> StoreResult<Vec<Association>> {
+        if threepids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pairs: Vec<[&str; 2]> = threepids
+            .iter()
+            .map(|t| [t.medium.as_str(), t.address.as_str()])
+            .collect();
+        let rows = sqlx::query(SQL_GET_ASSOCIATIONS)
+            .bind(json_array(&pairs)?)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(association_from_row).collect()
+    }
+
+    async fn lookup_hashes(
+        &self,
+        pepper: &str,
+        hashes: &[String],
+    ) -> StoreResult<Option<Vec<HashMatch>>> {
+        // One read transaction: the pepper check and the lookup see the same snapshot.
+        let mut tx = self.reader.begin().await.map_err(db_err)?;
+        if current_pepper(&mut tx).await?.as_deref() != Some(pepper) {
+            return Ok(None);
+        }
+        if hashes.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let rows = sqlx::query(SQL_LOOKUP_HASHES)
+            .bind(json_array(hashes)?)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(HashMatch {
+                    lookup_hash: row.try_get("lookup_hash").map_err(db_err)?,
+                    mxid: row.try_get("mxid").map_err(db_err)?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()
+            .map(Some)
+    }
+
+    async fn lookup_pepper(&self) -> StoreResult<Option<String>> {
+        sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn get_or_create_lookup_pepper(&self, candidate: &str) -> StoreResult<String> {
+        if let Some(pepper) = self.lookup_pepper().await? {
+            return Ok(pepper);
+        }
+        let mut tx = self.write_tx().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(candidate)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            == 1;
+        if inserted {
+            rehash_all(&mut tx, candidate).await?;
+        }
+        let pepper = current_pepper(&mut tx)
+            .await?
+            .ok_or(StoreError::Corrupt("lookup_pepper"))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(pepper)
+    }
+
+    async fn rotate_lookup_pepper(&self, new_pepper: &str) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, ?1) \
+             ON CONFLICT (id) DO UPDATE SET pepper = excluded.pepper",
+        )
+        .bind(new_pepper)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let rehashed = rehash_all(&mut tx, new_pepper).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(rehashed)
+    }
+
+    async fn store_invite(
+        &self,
+        invite: &NewInvite,
+        key: &NewEphemeralKey,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let params =
+            serde_json::to_string(&invite.params).map_err(|e| StoreError::Database(Box::new(e)))?;
+        let conflict = |e| match db_err(e) {
+            StoreError::Conflict(_) => StoreError::Conflict("invite token or ephemeral key exists"),
+            other => other,
+        };
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO invites (token, medium, address, room_id, sender, params, created_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(&invite.token)
+        .bind(&invite.medium)
+        .bind(&invite.address)
+        .bind(&invite.room_id)
+        .bind(&invite.sender)
+        .bind(params)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict)?;
+        sqlx::query(
+            "INSERT INTO ephemeral_keys (public_key, invite_token, private_key, created_ms, expires_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(&key.public_key)
+        .bind(&invite.token)
+        .bind(key.private_key.as_ref().map(SecretString::expose))
+        .bind(now_ms)
+        .bind(key.expires_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_invite(&self, token: &str) -> StoreResult<Option<Invite>> {
+        sqlx::query(concat!(invite_select!(), "WHERE i.token = ?1"))
+            .bind(token)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .map(|row| invite_from_row(&row))
+            .transpose()
+    }
+
+    async fn undelivered_invites(&self, threepid: &Threepid) -> StoreResult<Vec<Invite>> {
+        let rows = sqlx::query(concat!(
+            invite_select!(),
+            "WHERE i.medium = ?1 AND i.address = ?2 AND i.delivered_ms IS NULL \
+             ORDER BY i.created_ms, i.token"
+        ))
+        .bind(&threepid.medium)
+        .bind(&threepid.address)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(invite_from_row).collect()
+    }
+
+    async fn pending_deliveries(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<PendingDelivery>> {
+        let rows = sqlx::query(concat!(
+            invite_columns!(),
+            ", a.mxid ",
+            invite_from!(),
+            "JOIN associations AS a ON a.medium = i.medium AND a.address = i.address \
+             WHERE i.delivered_ms IS NULL \
+             AND (i.next_attempt_ms IS NULL OR i.next_attempt_ms <= ?1) \
+             ORDER BY i.created_ms, i.token LIMIT ?2"
+        ))
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(PendingDelivery {
+                    invite: invite_from_row(row)?,
+                    mxid: row.try_get("mxid").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn mark_invites_delivered(&self, tokens: &[String], now_ms: i64) -> StoreResult<u64> {
+        if tokens.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE invites SET delivered_ms = ?1 \
+             WHERE delivered_ms IS NULL AND token IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(now_ms)
+        .bind(json_array(tokens)?)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn record_delivery_failure(
+        &self,
+        tokens: &[String],
+        next_attempt_ms: i64,
+    ) -> StoreResult<u64> {
+        if tokens.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE invites SET delivery_attempts = delivery_attempts + 1, next_attempt_ms = ?1 \
+             WHERE delivered_ms IS NULL AND token IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(next_attempt_ms)
+        .bind(json_array(tokens)?)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn is_ephemeral_key_valid(&self, public_key: &str, now_ms: i64) -> StoreResult<bool> {
+        let found = sqlx::query_scalar::<_, i64>(
+            "SELECT 1 FROM ephemeral_keys WHERE public_key = ?1 \
+             AND (expires_ms IS NULL OR expires_ms > ?2)",
+        )
+        .bind(public_key)
+        .bind(now_ms)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        Ok(found.is_some())
+    }
+
+    async fn create_access_token(
+        &self,
+        token: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("INSERT INTO accounts (user_id, created_ms) VALUES (?1, ?2) ON CONFLICT (user_id) DO NOTHING")
+            .bind(user_id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO access_tokens (token_hash, user_id, created_ms) VALUES (?1, ?2, ?3)",
+        )
+        .bind(access_token_digest(token))
+        .bind(user_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match db_err(e) {
+            StoreError::Conflict(_) => StoreError::Conflict("access token exists"),
+            other => other,
+        })?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn access_token_owner(&self, token: &str) -> StoreResult<Option<AccessTokenOwner>> {
+        let row =
+            sqlx::query("SELECT user_id, created_ms FROM access_tokens WHERE token_hash = ?1")
+                .bind(access_token_digest(token))
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(db_err)?;
+        row.map(|row| {
+            Ok(AccessTokenOwner {
+                user_id: row.try_get("user_id").map_err(db_err)?,
+                created_ms: row.try_get("created_ms").map_err(db_err)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_access_token(&self, token: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM access_tokens WHERE token_hash = ?1")
+            .bind(access_token_digest(token))
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn accept_terms(&self, user_id: &str, urls: &[String], now_ms: i64) -> StoreResult<()> {
+        if urls.is_empty() {
+            return Ok(());
+        }
+        // One statement, so all URLs land or none; `WHERE true` disambiguates the upsert.
+        sqlx::query(
+            "INSERT INTO accepted_terms (user_id, url, accepted_ms) \
+             SELECT ?1, value, ?2 FROM json_each(?3) WHERE true \
+             ON CONFLICT (user_id, url) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(now_ms)
+        .bind(json_array(urls)?)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn accepted_terms(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar::<_, String>(
+            "SELECT url FROM accepted_terms WHERE user_id = ?1 ORDER BY url",
+        )
+        .bind(user_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::conformance;
+
+    async fn open_temp() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path().join("oxident.db"))
+            .await
+            .expect("opens");
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn conformance_suite() {
+        let (_dir, store) = open_temp().await;
+        conformance::run_all(&store).await;
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn everything_survives_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("oxident.db");
+        let store = SqliteStore::open(&path).await.expect("opens");
+        conformance::write_every_kind(&store).await;
+        store.close().await;
+        drop(store);
+
+        let reopened = SqliteStore::open(&path)
+            .await
+            .expect("reopens (migrations are idempotent)");
+        conformance::check_every_kind(&reopened).await;
+        reopened.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writers_never_see_busy() {
+        let (_dir, store) = open_temp().await;
+        conformance::concurrent_writes(Arc::new(store.clone())).await;
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn batched_lookups_use_indexes() {
+        let (_dir, store) = open_temp().await;
+        let (hashes, associations) = store.lookup_query_plans().await.expect("plans");
+        let scans = |plan: &[String]| plan.iter().any(|d| d.starts_with("SCAN associations"));
+        assert!(
+            !scans(&hashes),
+            "v2 lookup must not scan associations: {hashes:?}"
+        );
+        assert!(
+            hashes
+                .iter()
+                .any(|d| d.contains("associations_lookup_hash")),
+            "v2 lookup uses the lookup_hash index: {hashes:?}"
+        );
+        assert!(
+            !scans(&associations),
+            "bulk lookup must not scan associations: {associations:?}"
+        );
+        store.close().await;
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let (dir, store) = open_temp().await;
+        store
+            .create_access_token("t", "@u:hs", 1)
+            .await
+            .expect("write");
+        for name in ["oxident.db", "oxident.db-wal", "oxident.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .expect(name)
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn opening_a_corrupt_file_is_unavailable_not_a_panic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("not-a-db");
+        std::fs::write(
+            &path,
+            b"this is not a database, just some text that is long enough",
+        )
+        .expect("write");
+        assert!(matches!(
+            SqliteStore::open(&path).await,
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn pragmas_are_applied() {
+        let (_dir, store) = open_temp().await;
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.writer)
+            .await
+            .expect("pragma");
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.writer)
+            .await
+            .expect("pragma");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&store.reader)
+            .await
+            .expect("pragma");
+        assert_eq!(
+            (journal.as_str(), sync, fk),
+            ("wal", 2, 1),
+            "WAL, synchronous=FULL, foreign keys"
+        );
+        // Readers cannot write.
+        assert!(
+            sqlx::query("DELETE FROM accounts")
+                .execute(&store.reader)
+                .await
+                .is_err()
+        );
+        store.ping().await.expect("ping");
+        store.close().await;
+        assert!(
+            matches!(store.ping().await, Err(StoreError::Unavailable(_))),
+            "closed"
+        );
+    }
+}

@@ -1,0 +1,305 @@
+//! `TestApp`: the real server on a loopback port, with a temp data folder, a fixed signing
+//! key, a manual clock, a seeded random source and a real SMTP sink — and a client that checks
+//! every response against the spec's schema for its operation and status.
+
+#![allow(dead_code)]
+
+use crate::smtp_sink::SmtpSink;
+use oxident::clock::ManualClock;
+use oxident::config::Config;
+use oxident::crypto::SigningKey;
+use oxident::crypto::tokens::DeterministicRandom;
+use oxident::mail::{SmtpConfig, SmtpMailer, SmtpTls};
+use oxident::state::{AppState, Parts};
+use oxident::store::Store;
+use oxident::store::sqlite::SqliteStore;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// 2026-01-01T00:00:00Z: a fixed start so timestamps in tests are exact.
+pub const START_MS: i64 = 1_767_225_600_000;
+pub const SERVER_NAME: &str = "is.test";
+
+pub fn test_key() -> SigningKey {
+    SigningKey::from_seed("0", &[7u8; 32]).expect("fixed test key")
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub smtp: SmtpSink,
+    pub dir: tempfile::TempDir,
+    pub clock: Arc<ManualClock>,
+    state: Option<Arc<AppState>>,
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// A response, already checked against the spec.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Reply {
+    pub fn errcode(&self) -> &str {
+        self.json["errcode"].as_str().unwrap_or("")
+    }
+}
+
+pub fn base_config(dir: &std::path::Path, smtp_port: u16) -> Config {
+    let mut c = Config::default();
+    c.server.server_name = SERVER_NAME.into();
+    c.storage.sqlite_path = dir.join("oxident.sqlite");
+    c.keys.signing_key_path = dir.join("signing.key");
+    c.email.outbox_dir = dir.join("outbox");
+    c.email.smtp = Some(SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: Some(smtp_port),
+        tls: SmtpTls::None,
+        from: "Oxident Test <noreply@is.test>".into(),
+        ..SmtpConfig::default()
+    });
+    c.email.templates.from = "Oxident Test <noreply@is.test>".into();
+    c.federation.allow_private_addresses = true;
+    c.federation.accept_invalid_certs = true;
+    c.ratelimit.request_token_per_ip_per_minute = 1000;
+    c.ratelimit.request_token_per_address_per_hour = 1000;
+    c.ratelimit.invite_per_ip_per_minute = 1000;
+    c.ratelimit.lookup_per_ip_per_second = 100_000;
+    c
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let smtp = SmtpSink::start().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = base_config(dir.path(), smtp.port());
+        adjust(&mut config);
+        let clock = Arc::new(ManualClock::new(START_MS));
+        let mut app = TestApp {
+            base: String::new(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            smtp,
+            dir,
+            clock,
+            state: None,
+            config,
+            shutdown: None,
+            task: None,
+        };
+        app.boot().await;
+        app
+    }
+
+    async fn boot(&mut self) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        self.addr = listener.local_addr().expect("addr");
+        self.base = format!("http://{}", self.addr);
+        self.config.server.public_base_url = self.base.clone();
+        let store = SqliteStore::open(&self.config.storage.sqlite_path)
+            .await
+            .expect("open store");
+        let smtp = self
+            .config
+            .email
+            .smtp
+            .clone()
+            .expect("smtp configured in tests");
+        let state = AppState::assemble(Parts {
+            config: self.config.clone(),
+            store: Arc::new(store),
+            mailer: Arc::new(SmtpMailer::new(&smtp).expect("smtp mailer")),
+            keys: vec![test_key()],
+            clock: self.clock.clone(),
+            random: Arc::new(DeterministicRandom::new(42)),
+        })
+        .expect("assemble state");
+        let state = Arc::new(state);
+        self.state = Some(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = oxident::app(state).into_make_service_with_connect_info::<SocketAddr>();
+        self.task = Some(tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        }));
+        self.shutdown = Some(tx);
+    }
+
+    /// Stops the server and starts a new one on the same data folder (a restart).
+    pub async fn restart(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.state = None;
+        self.boot().await;
+    }
+
+    pub fn state(&self) -> &AppState {
+        self.state.as_deref().expect("server is running")
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.state().store.as_ref()
+    }
+
+    /// Registers `user_id` directly in storage and returns a token for it.
+    pub async fn token_for(&self, user_id: &str) -> String {
+        let token = format!("tok_{}", user_id.trim_start_matches('@').replace(':', "_"));
+        self.store()
+            .create_access_token(&token, user_id, START_MS)
+            .await
+            .expect("create token");
+        token
+    }
+
+    /// Sends a request for operation `op` and checks the answer against the spec.
+    pub async fn call(
+        &self,
+        op: &str,
+        method: &str,
+        path_and_query: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Reply {
+        let url = format!("{}{}", self.base, path_and_query);
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, &url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let reply = read_reply(resp).await;
+        check_against_spec(op, &reply);
+        reply
+    }
+
+    pub async fn get(&self, op: &str, path_and_query: &str, token: Option<&str>) -> Reply {
+        self.call(op, "GET", path_and_query, None, token).await
+    }
+
+    pub async fn post(&self, op: &str, path: &str, body: Value, token: Option<&str>) -> Reply {
+        self.call(op, "POST", path, Some(body), token).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn read_reply(resp: reqwest::Response) -> Reply {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        text,
+        json,
+    }
+}
+
+/// Every JSON answer must match the schema documented for its operation and status; an
+/// undocumented error status must still be a Matrix error object.
+pub fn check_against_spec(op: &str, reply: &Reply) {
+    let info = oxident_api::validate::operation(op)
+        .unwrap_or_else(|| panic!("test names unknown operation {op}"));
+    let is_html = reply
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if is_html || reply.status == 302 {
+        assert!(
+            info.documents_status(reply.status),
+            "{op}: status {} is not documented",
+            reply.status
+        );
+        return;
+    }
+    let ct = reply
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        ct.starts_with("application/json"),
+        "{op}: status {} answered with content-type {ct:?}: {}",
+        reply.status,
+        reply.text
+    );
+    match info.response_validator(reply.status) {
+        Some(validate) => {
+            if let Err(errors) = validate(&reply.json) {
+                panic!(
+                    "{op}: {} response does not match the spec:\n{errors}\nbody: {}",
+                    reply.status, reply.text
+                );
+            }
+        }
+        None => {
+            assert!(
+                reply.status >= 400,
+                "{op}: success status {} is not documented",
+                reply.status
+            );
+            assert!(
+                reply.json["errcode"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("M_"))
+                    && reply.json["error"].is_string(),
+                "{op}: undocumented status {} without a Matrix error body: {}",
+                reply.status,
+                reply.text
+            );
+        }
+    }
+    if reply.status >= 400 {
+        assert!(
+            reply.json["error"].is_string(),
+            "{op}: error without an `error` text: {}",
+            reply.text
+        );
+    }
+}
+
+/// Extracts the first `token=` value from a validation mail.
+pub fn token_from_mail(text: &str) -> String {
+    let i = text.find("token=").expect("mail contains a token link") + "token=".len();
+    text[i..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect()
+}

@@ -1,0 +1,12 @@
+//! The one integration-test binary (one link step instead of one per file).
+mod common;
+mod smtp_sink;
+
+mod binding;
+mod cli;
+mod http;
+mod invites;
+mod lookup;
+mod mail;
+mod status;
+mod validation;
