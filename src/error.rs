@@ -18,10 +18,15 @@ pub enum ApiError {
     InvalidAddress,
     #[error("could not send the message")]
     SendError,
-    #[error("this destination is not allowed")]
-    DestinationRejected,
+    #[error("{0}")]
+    DestinationRejected(String),
     #[error("no valid session was found")]
     NoValidSession,
+    /// `M_NO_VALID_SESSION` with status 400, for operations whose spec documents only 400 for
+    /// failures (submitToken): unknown sid, wrong client secret, or a session locked after
+    /// too many wrong tokens.
+    #[error("{0}")]
+    SessionUnusable(String),
     #[error("the session has not been validated")]
     SessionNotValidated,
     #[error("the session has expired")]
@@ -36,10 +41,20 @@ pub enum ApiError {
     TermsNotSigned,
     #[error("{0}")]
     Forbidden(String),
+    /// 403 `M_UNAUTHORIZED`: the request names a Matrix ID other than the token's owner
+    /// (v2 bind; the reference server's answer).
+    #[error("{0}")]
+    NotTokenOwner(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
     Unrecognized(String),
+    /// No invitation is stored under the token (`sign-ed25519`).
+    #[error("unknown invitation token")]
+    UnknownInvite,
+    /// More items than the server accepts in one request.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("this address is already bound to a Matrix ID")]
     ThreepidInUse { mxid: String },
     #[error("unknown or old pepper")]
@@ -68,17 +83,18 @@ impl ApiError {
             ApiError::EmailSendError => ErrCode::EmailSendError,
             ApiError::InvalidAddress => ErrCode::InvalidAddress,
             ApiError::SendError => ErrCode::SendError,
-            ApiError::DestinationRejected => ErrCode::DestinationRejected,
-            ApiError::NoValidSession => ErrCode::NoValidSession,
+            ApiError::DestinationRejected(_) => ErrCode::DestinationRejected,
+            ApiError::NoValidSession | ApiError::SessionUnusable(_) => ErrCode::NoValidSession,
             ApiError::SessionNotValidated => ErrCode::SessionNotValidated,
             ApiError::SessionExpired => ErrCode::SessionExpired,
             ApiError::TokenIncorrect => ErrCode::TokenIncorrect,
-            ApiError::Unauthorized => ErrCode::Unauthorized,
+            ApiError::Unauthorized | ApiError::NotTokenOwner(_) => ErrCode::Unauthorized,
             ApiError::UnknownToken => ErrCode::UnknownToken,
             ApiError::TermsNotSigned => ErrCode::TermsNotSigned,
             ApiError::Forbidden(_) => ErrCode::Forbidden,
             ApiError::NotFound(_) => ErrCode::NotFound,
-            ApiError::Unrecognized(_) => ErrCode::Unrecognized,
+            ApiError::Unrecognized(_) | ApiError::UnknownInvite => ErrCode::Unrecognized,
+            ApiError::TooLarge(_) => ErrCode::TooLarge,
             ApiError::ThreepidInUse { .. } => ErrCode::ThreepidInUse,
             ApiError::InvalidPepper { .. } => ErrCode::InvalidPepper,
             ApiError::LimitExceeded { .. } => ErrCode::LimitExceeded,
@@ -96,16 +112,18 @@ impl ApiError {
             | ApiError::EmailSendError
             | ApiError::InvalidAddress
             | ApiError::SendError
-            | ApiError::DestinationRejected
+            | ApiError::DestinationRejected(_)
+            | ApiError::SessionUnusable(_)
             | ApiError::SessionNotValidated
             | ApiError::SessionExpired
             | ApiError::TokenIncorrect
             | ApiError::ThreepidInUse { .. }
             | ApiError::InvalidPepper { .. }
-            | ApiError::Unrecognized(_) => 400,
+            | ApiError::Unrecognized(_)
+            | ApiError::TooLarge(_) => 400,
             ApiError::Unauthorized | ApiError::UnknownToken => 401,
-            ApiError::TermsNotSigned | ApiError::Forbidden(_) => 403,
-            ApiError::NoValidSession | ApiError::NotFound(_) => 404,
+            ApiError::TermsNotSigned | ApiError::Forbidden(_) | ApiError::NotTokenOwner(_) => 403,
+            ApiError::NoValidSession | ApiError::NotFound(_) | ApiError::UnknownInvite => 404,
             ApiError::LimitExceeded { .. } => 429,
             ApiError::HomeserverUnavailable(_) => 502,
             ApiError::Internal(_) => 500,

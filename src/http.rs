@@ -68,20 +68,10 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         // The path only: query strings carry client secrets and (deprecated) access tokens.
         tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
     });
-    oxident_api::server::router(Arc::new(Api(state)))
-        .layer(axum::middleware::map_response(json_errors))
-        .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
-        .layer(CatchPanicLayer::new())
-        .layer(cors)
-        .layer(trace)
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            header::AUTHORIZATION,
-        ]))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+    // In a ServiceBuilder the first layer is the outermost; of two `Router::layer` calls the
+    // later one is outside. `json_errors` sits between the framework layers that answer in
+    // plain text (body limit, timeout, panic) and the ones that must see every answer.
+    let outer = tower::ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(
             REQUEST_ID.clone(),
             Counter {
@@ -89,6 +79,21 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
                 next: Arc::new(AtomicU64::new(1)),
             },
         ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+        ]))
+        .layer(trace)
+        .layer(cors);
+    oxident_api::server::router(Arc::new(Api(state)))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::map_response(json_errors))
+        .layer(outer)
 }
 
 /// Turns any error response that is not already JSON or a page of ours (framework 413, 408,

@@ -1,43 +1,55 @@
-//! account: stub implementations (to be filled in).
+//! Account registration, who-am-I, logout, and terms of service.
 
-use crate::error::{ApiError, ApiResult};
+use super::auth;
+use crate::error::ApiResult;
+use crate::service::accounts;
 use crate::state::AppState;
 use oxident_api::rt::server::RequestContext;
 use oxident_api::{v2_auth, v2_terms};
-
-pub async fn get_account(
-    _state: &AppState,
-    _ctx: RequestContext,
-) -> ApiResult<v2_auth::get_account::Response> {
-    Err(ApiError::NotImplemented)
-}
-
-pub async fn logout(
-    _state: &AppState,
-    _ctx: RequestContext,
-) -> ApiResult<v2_auth::logout::Response> {
-    Err(ApiError::NotImplemented)
-}
+use serde_json::Map;
 
 pub async fn register_account(
-    _state: &AppState,
+    state: &AppState,
     _ctx: RequestContext,
-    _body: v2_auth::register_account::RequestBody,
+    body: v2_auth::register_account::RequestBody,
 ) -> ApiResult<v2_auth::register_account::Response> {
-    Err(ApiError::NotImplemented)
+    let token = accounts::register(state, &body.matrix_server_name, &body.access_token).await?;
+    Ok(v2_auth::register_account::RegisterResponse { token })
+}
+
+pub async fn get_account(
+    state: &AppState,
+    ctx: RequestContext,
+) -> ApiResult<v2_auth::get_account::Response> {
+    let user = auth::user(state, &ctx).await?;
+    Ok(v2_auth::get_account::AccountInfo {
+        user_id: user.user_id,
+    })
+}
+
+/// Not terms-gated: a user must always be able to sign out.
+pub async fn logout(state: &AppState, ctx: RequestContext) -> ApiResult<v2_auth::logout::Response> {
+    let caller = auth::caller(state, &ctx).await?;
+    state.store.delete_access_token(&caller.token).await?;
+    Ok(Map::new())
 }
 
 pub async fn get_terms(
-    _state: &AppState,
+    state: &AppState,
     _ctx: RequestContext,
 ) -> ApiResult<v2_terms::get_terms::Response> {
-    Err(ApiError::NotImplemented)
+    let policies = serde_json::from_value(serde_json::Value::Object(state.terms.document.clone()))
+        .map_err(crate::error::ApiError::internal)?;
+    Ok(v2_terms::get_terms::TermsResponse { policies })
 }
 
+/// Not terms-gated (the spec asks servers not to answer M_TERMS_NOT_SIGNED here).
 pub async fn agree_to_terms(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: v2_terms::agree_to_terms::RequestBody,
+    state: &AppState,
+    ctx: RequestContext,
+    body: v2_terms::agree_to_terms::RequestBody,
 ) -> ApiResult<v2_terms::agree_to_terms::Response> {
-    Err(ApiError::NotImplemented)
+    let caller = auth::caller(state, &ctx).await?;
+    accounts::accept_terms(state, &caller.user_id, &body.user_accepts).await?;
+    Ok(Map::new())
 }

@@ -1,54 +1,122 @@
-//! associations: stub implementations (to be filled in).
+//! Associations over HTTP (`…/3pid/{getValidated3pid,bind,unbind}`, v1 and v2): decode, call
+//! `service::{sessions,binding}`, encode. v1 is unauthenticated (the session is the proof);
+//! v2 also needs an access token of a user who accepted the terms, and v2 `bind` only binds
+//! to that user (`403 M_UNAUTHORIZED` otherwise).
 
+use super::auth;
 use crate::error::{ApiError, ApiResult};
+use crate::service::binding::{self, UnbindProof};
+use crate::service::sessions::{self, ValidatedThreepid};
 use crate::state::AppState;
 use oxident_api::rt::server::RequestContext;
 use oxident_api::{associations, v2_associations};
+use serde::de::DeserializeOwned;
+use serde_json::Map;
+
+fn decode<T: DeserializeOwned>(value: serde_json::Value) -> ApiResult<T> {
+    serde_json::from_value(value).map_err(ApiError::internal)
+}
 
 pub async fn bind(
-    _state: &AppState,
+    state: &AppState,
     _ctx: RequestContext,
-    _body: associations::bind::RequestBody,
+    body: associations::bind::RequestBody,
 ) -> ApiResult<associations::bind::Response> {
-    Err(ApiError::NotImplemented)
+    decode(binding::bind(state, &body.sid, &body.client_secret, &body.mxid).await?)
 }
 
 pub async fn get_validated3pid(
-    _state: &AppState,
+    state: &AppState,
     _ctx: RequestContext,
-    _params: associations::get_validated3pid::Params,
+    params: associations::get_validated3pid::Params,
 ) -> ApiResult<associations::get_validated3pid::Response> {
-    Err(ApiError::NotImplemented)
+    let ValidatedThreepid {
+        medium,
+        address,
+        validated_at,
+    } = sessions::validated_threepid(state, &params.sid, &params.client_secret).await?;
+    Ok(associations::get_validated3pid::ValidatedThreePid {
+        medium,
+        address,
+        validated_at,
+    })
 }
 
 pub async fn unbind(
-    _state: &AppState,
+    state: &AppState,
     _ctx: RequestContext,
-    _body: associations::unbind::RequestBody,
+    body: associations::unbind::RequestBody,
 ) -> ApiResult<associations::unbind::Response> {
-    Err(ApiError::NotImplemented)
+    match UnbindProof::from_parts(body.sid.as_deref(), body.client_secret.as_deref())? {
+        UnbindProof::HomeserverSignature => Err(binding::refuse_signed_unbind()),
+        UnbindProof::Session { sid, client_secret } => {
+            binding::unbind_with_session(
+                state,
+                sid,
+                client_secret,
+                &body.threepid.medium,
+                &body.threepid.address,
+                &body.mxid,
+            )
+            .await?;
+            Ok(Map::new())
+        }
+    }
 }
 
 pub async fn bind_v2(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: v2_associations::bind_v2::RequestBody,
+    state: &AppState,
+    ctx: RequestContext,
+    body: v2_associations::bind_v2::RequestBody,
 ) -> ApiResult<v2_associations::bind_v2::Response> {
-    Err(ApiError::NotImplemented)
+    let caller = auth::user(state, &ctx).await?;
+    if caller.user_id != body.mxid {
+        return Err(ApiError::NotTokenOwner(
+            "mxid must be the user of the access token".into(),
+        ));
+    }
+    decode(binding::bind(state, &body.sid, &body.client_secret, &body.mxid).await?)
 }
 
 pub async fn get_validated3pid_v2(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _params: v2_associations::get_validated3pid_v2::Params,
+    state: &AppState,
+    ctx: RequestContext,
+    params: v2_associations::get_validated3pid_v2::Params,
 ) -> ApiResult<v2_associations::get_validated3pid_v2::Response> {
-    Err(ApiError::NotImplemented)
+    auth::user(state, &ctx).await?;
+    let ValidatedThreepid {
+        medium,
+        address,
+        validated_at,
+    } = sessions::validated_threepid(state, &params.sid, &params.client_secret).await?;
+    Ok(v2_associations::get_validated3pid_v2::ValidatedThreePid {
+        medium,
+        address,
+        validated_at,
+    })
 }
 
+/// A homeserver-signed request (no sid/secret) carries no access token, so it is answered
+/// before the token check: `403 M_FORBIDDEN`, signed unbind not being supported yet.
 pub async fn unbind_v2(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: v2_associations::unbind_v2::RequestBody,
+    state: &AppState,
+    ctx: RequestContext,
+    body: v2_associations::unbind_v2::RequestBody,
 ) -> ApiResult<v2_associations::unbind_v2::Response> {
-    Err(ApiError::NotImplemented)
+    match UnbindProof::from_parts(body.sid.as_deref(), body.client_secret.as_deref())? {
+        UnbindProof::HomeserverSignature => Err(binding::refuse_signed_unbind()),
+        UnbindProof::Session { sid, client_secret } => {
+            auth::user(state, &ctx).await?;
+            binding::unbind_with_session(
+                state,
+                sid,
+                client_secret,
+                &body.threepid.medium,
+                &body.threepid.address,
+                &body.mxid,
+            )
+            .await?;
+            Ok(Map::new())
+        }
+    }
 }

@@ -1,24 +1,42 @@
-//! status: stub implementations (to be filled in).
+//! Status checks and the supported-versions list.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 use oxident_api::rt::server::RequestContext;
 use oxident_api::{ping, v2_ping, versions};
+use serde_json::Map;
 
 pub async fn ping(_state: &AppState, _ctx: RequestContext) -> ApiResult<ping::ping::Response> {
-    Err(ApiError::NotImplemented)
+    Ok(Map::new())
 }
 
 pub async fn ping_v2(
     _state: &AppState,
     _ctx: RequestContext,
 ) -> ApiResult<v2_ping::ping_v2::Response> {
-    Err(ApiError::NotImplemented)
+    Ok(Map::new())
+}
+
+/// Spec versions whose rules this server follows. r0.x and v1.1–v1.19 require accepting the
+/// `access_token` query parameter, so they are advertised only while it is accepted; without
+/// it the server follows the header-only rule of the next version (MSC4127, "v1.20").
+pub fn supported_versions(accept_query_access_token: bool) -> Vec<String> {
+    if !accept_query_access_token {
+        return vec!["v1.20".to_string()];
+    }
+    let mut v: Vec<String> = ["r0.1.0", "r0.2.0", "r0.2.1", "r0.3.0"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    v.extend((1..=19).map(|minor| format!("v1.{minor}")));
+    v
 }
 
 pub async fn get_versions(
-    _state: &AppState,
+    state: &AppState,
     _ctx: RequestContext,
 ) -> ApiResult<versions::get_versions::Response> {
-    Err(ApiError::NotImplemented)
+    Ok(versions::get_versions::Versions {
+        versions: supported_versions(state.config.auth.accept_query_access_token),
+    })
 }

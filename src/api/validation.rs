@@ -1,34 +1,173 @@
-//! validation: stub implementations (to be filled in).
+//! Validation sessions over HTTP (`…/validate/{email,msisdn}/…`, v1 and v2): decode, call
+//! `service::sessions`, encode. v2 needs an access token of a user who accepted the terms —
+//! except `GET submitToken`, which a browser opens from the mail without any token
+//! (is-behaviour §9.5). SMS is not implemented: msisdn `requestToken` answers
+//! `400 M_DESTINATION_REJECTED`; msisdn `submitToken` shares the email code path (and so finds
+//! no session).
 
+use super::auth;
 use crate::error::{ApiError, ApiResult};
+use crate::mail::ResponseVars;
+use crate::service::address::{MEDIUM_EMAIL, MEDIUM_MSISDN, check_next_link};
+use crate::service::sessions::{self, EmailTokenRequest};
 use crate::state::AppState;
+use oxident_api::rt::RawResponse;
 use oxident_api::rt::server::RequestContext;
 use oxident_api::{
     email_associations, phone_associations, v2_email_associations, v2_phone_associations,
 };
+use std::net::IpAddr;
+
+const SMS_NOT_CONFIGURED: &str = "SMS is not configured on this server";
+
+/// The requester's address: the peer, or — when the peer is a trusted proxy — the last
+/// `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub(crate) fn client_ip(state: &AppState, ctx: &RequestContext) -> Option<IpAddr> {
+    let peer = ctx.remote_addr.map(|a| a.ip())?;
+    let trusted = &state.config.server.trusted_proxies;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = ctx
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .or(Some(peer))
+}
+
+/// A query-string parameter by name (used for the optional `brand`; brand names need no
+/// percent-decoding, and anything unusual selects the default brand anyway).
+fn query_param<'a>(ctx: &'a RequestContext, name: &str) -> Option<&'a str> {
+    ctx.uri
+        .query()?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+async fn request_email_token(
+    state: &AppState,
+    ctx: &RequestContext,
+    client_secret: &str,
+    email: &str,
+    next_link: Option<&str>,
+    send_attempt: i64,
+    submit_path: &str,
+) -> ApiResult<String> {
+    sessions::request_email_token(
+        state,
+        EmailTokenRequest {
+            client_secret,
+            email,
+            next_link,
+            send_attempt,
+            brand: query_param(ctx, "brand"),
+            client_ip: client_ip(state, ctx),
+            submit_path,
+        },
+    )
+    .await
+}
+
+/// `GET submitToken`: a page for the person who clicked the link, or a redirect to the
+/// session's `next_link` after a successful validation.
+async fn submit_token_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    medium: &str,
+    sid: &str,
+    client_secret: &str,
+    token: &str,
+) -> ApiResult<RawResponse> {
+    let brand = query_param(ctx, "brand");
+    let (status, vars) =
+        match sessions::submit_token(state, medium, sid, client_secret, token).await {
+            Ok(session) => {
+                // Checked at requestToken; checked again so a stored value can never redirect
+                // to another scheme.
+                if let Some(link) = session
+                    .next_link
+                    .filter(|link| check_next_link(link).is_ok())
+                {
+                    return Ok(RawResponse::redirect(link));
+                }
+                (200, ResponseVars::success())
+            }
+            Err(e @ ApiError::Internal(_)) => return Err(e),
+            Err(ApiError::SessionExpired) => (
+                400,
+                ResponseVars {
+                    message: "This link has expired. Ask your Matrix app for a new email.".into(),
+                    success: false,
+                },
+            ),
+            Err(_) => (400, ResponseVars::failure()),
+        };
+    let page = state
+        .templates
+        .render_verify_response(brand, &vars)
+        .map_err(ApiError::internal)?;
+    Ok(RawResponse::html(status, page))
+}
 
 pub async fn email_request_token(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: email_associations::email_request_token::RequestBody,
+    state: &AppState,
+    ctx: RequestContext,
+    body: email_associations::email_request_token::RequestBody,
 ) -> ApiResult<email_associations::email_request_token::Response> {
-    Err(ApiError::NotImplemented)
+    let sid = request_email_token(
+        state,
+        &ctx,
+        &body.client_secret,
+        &body.email,
+        body.next_link.as_deref(),
+        body.send_attempt,
+        email_associations::email_submit_token_get::PATH,
+    )
+    .await?;
+    Ok(email_associations::email_request_token::RequestTokenResponse { sid })
 }
 
 pub async fn email_submit_token_get(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _params: email_associations::email_submit_token_get::Params,
+    state: &AppState,
+    ctx: RequestContext,
+    params: email_associations::email_submit_token_get::Params,
 ) -> ApiResult<email_associations::email_submit_token_get::Response> {
-    Err(ApiError::NotImplemented)
+    submit_token_page(
+        state,
+        &ctx,
+        MEDIUM_EMAIL,
+        &params.sid,
+        &params.client_secret,
+        &params.token,
+    )
+    .await
 }
 
 pub async fn email_submit_token_post(
-    _state: &AppState,
+    state: &AppState,
     _ctx: RequestContext,
-    _body: email_associations::email_submit_token_post::RequestBody,
+    body: email_associations::email_submit_token_post::RequestBody,
 ) -> ApiResult<email_associations::email_submit_token_post::Response> {
-    Err(ApiError::NotImplemented)
+    sessions::submit_token(
+        state,
+        MEDIUM_EMAIL,
+        &body.sid,
+        &body.client_secret,
+        &body.token,
+    )
+    .await?;
+    Ok(email_associations::email_submit_token_post::SubmitTokenResponse { success: true })
 }
 
 pub async fn msisdn_request_token(
@@ -36,69 +175,133 @@ pub async fn msisdn_request_token(
     _ctx: RequestContext,
     _body: phone_associations::msisdn_request_token::RequestBody,
 ) -> ApiResult<phone_associations::msisdn_request_token::Response> {
-    Err(ApiError::NotImplemented)
+    Err(ApiError::DestinationRejected(SMS_NOT_CONFIGURED.into()))
 }
 
 pub async fn msisdn_submit_token_get(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _params: phone_associations::msisdn_submit_token_get::Params,
+    state: &AppState,
+    ctx: RequestContext,
+    params: phone_associations::msisdn_submit_token_get::Params,
 ) -> ApiResult<phone_associations::msisdn_submit_token_get::Response> {
-    Err(ApiError::NotImplemented)
+    submit_token_page(
+        state,
+        &ctx,
+        MEDIUM_MSISDN,
+        &params.sid,
+        &params.client_secret,
+        &params.token,
+    )
+    .await
 }
 
 pub async fn msisdn_submit_token_post(
-    _state: &AppState,
+    state: &AppState,
     _ctx: RequestContext,
-    _body: phone_associations::msisdn_submit_token_post::RequestBody,
+    body: phone_associations::msisdn_submit_token_post::RequestBody,
 ) -> ApiResult<phone_associations::msisdn_submit_token_post::Response> {
-    Err(ApiError::NotImplemented)
+    sessions::submit_token(
+        state,
+        MEDIUM_MSISDN,
+        &body.sid,
+        &body.client_secret,
+        &body.token,
+    )
+    .await?;
+    Ok(phone_associations::msisdn_submit_token_post::SubmitTokenResponse { success: true })
 }
 
 pub async fn email_request_token_v2(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: v2_email_associations::email_request_token_v2::RequestBody,
+    state: &AppState,
+    ctx: RequestContext,
+    body: v2_email_associations::email_request_token_v2::RequestBody,
 ) -> ApiResult<v2_email_associations::email_request_token_v2::Response> {
-    Err(ApiError::NotImplemented)
+    auth::user(state, &ctx).await?;
+    let sid = request_email_token(
+        state,
+        &ctx,
+        &body.client_secret,
+        &body.email,
+        body.next_link.as_deref(),
+        body.send_attempt,
+        v2_email_associations::email_submit_token_get_v2::PATH,
+    )
+    .await?;
+    Ok(v2_email_associations::email_request_token_v2::RequestTokenResponse { sid })
 }
 
+/// No access token: the browser following the emailed link has none (is-behaviour §9.5).
 pub async fn email_submit_token_get_v2(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _params: v2_email_associations::email_submit_token_get_v2::Params,
+    state: &AppState,
+    ctx: RequestContext,
+    params: v2_email_associations::email_submit_token_get_v2::Params,
 ) -> ApiResult<v2_email_associations::email_submit_token_get_v2::Response> {
-    Err(ApiError::NotImplemented)
+    submit_token_page(
+        state,
+        &ctx,
+        MEDIUM_EMAIL,
+        &params.sid,
+        &params.client_secret,
+        &params.token,
+    )
+    .await
 }
 
 pub async fn email_submit_token_post_v2(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: v2_email_associations::email_submit_token_post_v2::RequestBody,
+    state: &AppState,
+    ctx: RequestContext,
+    body: v2_email_associations::email_submit_token_post_v2::RequestBody,
 ) -> ApiResult<v2_email_associations::email_submit_token_post_v2::Response> {
-    Err(ApiError::NotImplemented)
+    auth::user(state, &ctx).await?;
+    sessions::submit_token(
+        state,
+        MEDIUM_EMAIL,
+        &body.sid,
+        &body.client_secret,
+        &body.token,
+    )
+    .await?;
+    Ok(v2_email_associations::email_submit_token_post_v2::SubmitTokenResponse { success: true })
 }
 
 pub async fn msisdn_request_token_v2(
-    _state: &AppState,
-    _ctx: RequestContext,
+    state: &AppState,
+    ctx: RequestContext,
     _body: v2_phone_associations::msisdn_request_token_v2::RequestBody,
 ) -> ApiResult<v2_phone_associations::msisdn_request_token_v2::Response> {
-    Err(ApiError::NotImplemented)
+    auth::user(state, &ctx).await?;
+    Err(ApiError::DestinationRejected(SMS_NOT_CONFIGURED.into()))
 }
 
+/// No access token, as for email.
 pub async fn msisdn_submit_token_get_v2(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _params: v2_phone_associations::msisdn_submit_token_get_v2::Params,
+    state: &AppState,
+    ctx: RequestContext,
+    params: v2_phone_associations::msisdn_submit_token_get_v2::Params,
 ) -> ApiResult<v2_phone_associations::msisdn_submit_token_get_v2::Response> {
-    Err(ApiError::NotImplemented)
+    submit_token_page(
+        state,
+        &ctx,
+        MEDIUM_MSISDN,
+        &params.sid,
+        &params.client_secret,
+        &params.token,
+    )
+    .await
 }
 
 pub async fn msisdn_submit_token_post_v2(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: v2_phone_associations::msisdn_submit_token_post_v2::RequestBody,
+    state: &AppState,
+    ctx: RequestContext,
+    body: v2_phone_associations::msisdn_submit_token_post_v2::RequestBody,
 ) -> ApiResult<v2_phone_associations::msisdn_submit_token_post_v2::Response> {
-    Err(ApiError::NotImplemented)
+    auth::user(state, &ctx).await?;
+    sessions::submit_token(
+        state,
+        MEDIUM_MSISDN,
+        &body.sid,
+        &body.client_secret,
+        &body.token,
+    )
+    .await?;
+    Ok(v2_phone_associations::msisdn_submit_token_post_v2::SubmitTokenResponse { success: true })
 }

@@ -148,9 +148,11 @@ pub struct InviteVars {
     /// `org.matrix.web_client_location` from the homeserver; used only if it is an
     /// `http(s)://` URL, else the configured default.
     pub web_client_location: Option<String>,
-    /// Every other string parameter of the request, available to templates under its own
-    /// name (as sydent does). Names must match `[A-Za-z0-9_.-]{1,64}`; names of the variables
-    /// above or of computed ones are ignored, never overriding them.
+    /// The request's other string parameters (or all of them), available to templates under
+    /// their own names, as sydent does. Names must match `[A-Za-z0-9_.-]{1,64}`. They never
+    /// override a computed variable or a field set above; a field above left `None` (or an
+    /// empty `room_id`/`sender`) is taken from here under the same name, and
+    /// `org.matrix.web_client_location` stands in for `web_client_location`.
     pub extra: BTreeMap<String, String>,
 }
 
@@ -315,7 +317,9 @@ impl Templates {
     /// `bracketed_room_name`, `bracketed_verified_sender`, `room_avatar_url`, `room_alias`,
     /// `room_join_rules`, `room_type`, `guest_user_id`, `guest_access_token`,
     /// `web_client_location`, every `extra` parameter, and Oxident's additions
-    /// `identity_server_url`, `sign_url`, `invite_link`, `is_space`.
+    /// `identity_server_url`, `sign_url`, `invite_link`, `is_space`. The subject is
+    /// `invite_subject` (`invite_subject_space` for `m.space`) with `%(name)s` replaced; an
+    /// empty display name is replaced by `sender` there.
     pub fn render_invite(
         &self,
         brand: Option<&str>,
@@ -358,13 +362,30 @@ impl Templates {
             }
         }
         ctx.extend(self.standard_vars(&vars.to)?);
-        let opt = |v: &Option<String>| single_line(v.as_deref().unwrap_or(""));
-        let display_name = truncate_chars(&opt(&vars.sender_display_name), 20, 19);
-        let room_name = truncate_chars(&opt(&vars.room_name), 30, 25);
-        let room_type = opt(&vars.room_type);
+        // A field left `None` (or empty, for the required ones) is taken from `extra`.
+        let from_extra = |name: &str| vars.extra.get(name).map(String::as_str);
+        let field = |v: &Option<String>, name: &str| {
+            single_line(v.as_deref().or_else(|| from_extra(name)).unwrap_or(""))
+        };
+        let required = |v: &str, name: &str| {
+            single_line(if v.is_empty() {
+                from_extra(name).unwrap_or("")
+            } else {
+                v
+            })
+        };
+        let display_name = truncate_chars(
+            &field(&vars.sender_display_name, "sender_display_name"),
+            20,
+            19,
+        );
+        let room_name = truncate_chars(&field(&vars.room_name, "room_name"), 30, 25);
+        let room_type = field(&vars.room_type, "room_type");
+        let sender = required(&vars.sender, "sender");
         let web_client = vars
             .web_client_location
             .as_deref()
+            .or_else(|| from_extra("org.matrix.web_client_location"))
             .map(single_line)
             .filter(|url| is_http_url(url))
             .unwrap_or_else(|| single_line(&self.config.default_web_client_location));
@@ -384,10 +405,14 @@ impl Templates {
         put(&mut ctx, "address", &vars.to);
         put(&mut ctx, "token", &token);
         put(&mut ctx, "ephemeral_private_key", &private_key);
-        put(&mut ctx, "room_id", &vars.room_id);
-        put(&mut ctx, "sender", &vars.sender);
+        put(&mut ctx, "room_id", &required(&vars.room_id, "room_id"));
+        put(&mut ctx, "sender", &sender);
         put(&mut ctx, "sender_display_name", &display_name);
-        put(&mut ctx, "sender_avatar_url", &opt(&vars.sender_avatar_url));
+        put(
+            &mut ctx,
+            "sender_avatar_url",
+            &field(&vars.sender_avatar_url, "sender_avatar_url"),
+        );
         put(&mut ctx, "room_name", &room_name);
         put(
             &mut ctx,
@@ -406,15 +431,31 @@ impl Templates {
                 None => String::new(),
             },
         );
-        put(&mut ctx, "room_avatar_url", &opt(&vars.room_avatar_url));
-        put(&mut ctx, "room_alias", &opt(&vars.room_alias));
-        put(&mut ctx, "room_join_rules", &opt(&vars.room_join_rules));
+        put(
+            &mut ctx,
+            "room_avatar_url",
+            &field(&vars.room_avatar_url, "room_avatar_url"),
+        );
+        put(
+            &mut ctx,
+            "room_alias",
+            &field(&vars.room_alias, "room_alias"),
+        );
+        put(
+            &mut ctx,
+            "room_join_rules",
+            &field(&vars.room_join_rules, "room_join_rules"),
+        );
         put(&mut ctx, "room_type", &room_type);
-        put(&mut ctx, "guest_user_id", &opt(&vars.guest_user_id));
+        put(
+            &mut ctx,
+            "guest_user_id",
+            &field(&vars.guest_user_id, "guest_user_id"),
+        );
         put(
             &mut ctx,
             "guest_access_token",
-            &opt(&vars.guest_access_token),
+            &field(&vars.guest_access_token, "guest_access_token"),
         );
         put(&mut ctx, "web_client_location", &web_client);
         put(&mut ctx, "identity_server_url", &base);
@@ -446,7 +487,15 @@ impl Templates {
         } else {
             &self.config.invite_subject
         };
-        let subject = single_line(&percent_format(subject_template, &ctx));
+        // A subject saying " has invited you" helps nobody: name the sender instead.
+        let subject = if display_name.is_empty() {
+            let mut with_sender = ctx.clone();
+            with_sender.insert("sender_display_name".to_owned(), sender.clone());
+            percent_format(subject_template, &with_sender)
+        } else {
+            percent_format(subject_template, &ctx)
+        };
+        let subject = single_line(&subject).trim().to_owned();
         ctx.insert(
             "subject_header_value".to_owned(),
             encode_header_value(&subject),
@@ -593,7 +642,7 @@ fn new_environment() -> Environment<'static> {
     env.set_formatter(markupsafe_formatter);
     env.set_undefined_behavior(UndefinedBehavior::Lenient);
     env.set_keep_trailing_newline(false);
-    #[cfg(debug_assertions)]
+    // Debug info in errors could quote variable values (tokens); errors are logged.
     env.set_debug(false);
     env.add_filter("urlencode", jinja_urlencode);
     env
@@ -605,20 +654,12 @@ fn markupsafe_formatter(
     state: &State,
     value: &Value,
 ) -> Result<(), minijinja::Error> {
-    let escape = matches!(
-        state.auto_escape(),
-        AutoEscape::Custom(MARKUPSAFE) | AutoEscape::Html
-    );
-    if value.is_safe() || !escape {
-        return match state.auto_escape() {
-            AutoEscape::Custom(_) | AutoEscape::Html => {
-                // Safe strings are written unchanged.
-                write_value(out, value, false)
-            }
-            _ => minijinja::escape_formatter(out, state, value),
-        };
+    match state.auto_escape() {
+        // Our mode (and explicit "html" blocks): markupsafe escaping unless marked safe.
+        AutoEscape::Custom(_) | AutoEscape::Html => write_value(out, value, !value.is_safe()),
+        // `{% autoescape false %}` blocks.
+        _ => minijinja::escape_formatter(out, state, value),
     }
-    write_value(out, value, true)
 }
 
 fn write_value(out: &mut Output, value: &Value, escape: bool) -> Result<(), minijinja::Error> {

@@ -502,6 +502,15 @@ fn invite_email_mentions_inviter_room_avatar_and_type() {
     let (head, body) = split_message(&message);
     assert_eq!(header(&head, "Subject"), "Bob has invited you to a space");
     assert!(body.contains("invited you to join a Matrix space: Tea club."));
+
+    // No display name: the subject names the sender's user ID.
+    vars.sender_display_name = None;
+    let message = templates.render_invite(None, &vars).expect("render");
+    let (head, _) = split_message(&message);
+    assert_eq!(
+        header(&head, "Subject"),
+        "@bob:example.org has invited you to a space"
+    );
 }
 
 #[test]
@@ -968,35 +977,32 @@ fn operator_folder_can_replace_the_builtin_brand() {
 }
 
 #[test]
-#[ignore]
-fn zz_print_samples() {
-    let t = builtin();
-    println!(
-        "{}",
-        String::from_utf8(
-            t.render_verification(None, &verification("alice@example.org"))
-                .unwrap()
-        )
-        .unwrap()
-    );
-    let mut v = invite();
-    v.room_avatar_url = Some("mxc://example.org/abc".into());
-    v.verified_sender = Some("@bob:example.org".into());
-    println!(
-        "{}",
-        String::from_utf8(t.render_invite(None, &v).unwrap()).unwrap()
-    );
-    let mut v = invite();
-    v.sender_display_name = None;
-    v.room_name = None;
-    v.room_type = Some("m.space".into());
-    println!(
-        "{}",
-        String::from_utf8(t.render_invite(None, &v).unwrap()).unwrap()
-    );
-    println!(
-        "{}",
-        t.render_verify_response(None, &ResponseVars::success())
-            .unwrap()
-    );
+fn invite_fields_can_come_from_the_request_parameters() {
+    // The caller may pass the request's string parameters as they came.
+    let params = [
+        ("room_id", "!r:example.org"),
+        ("sender", "@dan:example.org"),
+        ("sender_display_name", "Dan"),
+        ("room_name", "Book club"),
+        ("room_type", "m.space"),
+        ("org.matrix.web_client_location", "https://web.example.org"),
+        ("token", "NOT-OURS"),
+    ];
+    let vars = InviteVars {
+        to: "alice@example.org".to_owned(),
+        token: "OurToken".to_owned(),
+        ephemeral_private_key: "key".to_owned(),
+        extra: params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..InviteVars::default()
+    };
+    let message = builtin().render_invite(None, &vars).expect("render");
+    let (head, body) = split_message(&message);
+    assert_eq!(header(&head, "Subject"), "Dan has invited you to a space");
+    assert!(body.contains("Dan invited you to join a Matrix space: Book club."));
+    assert!(body.contains("https://web.example.org/#/room/%21r%3Aexample.org?"));
+    assert!(body.contains("token%3DOurToken"));
+    assert!(!body.contains("NOT-OURS"));
 }

@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link step instead of one per file).
 mod common;
+mod fake_homeserver;
 mod smtp_sink;
 
 mod binding;

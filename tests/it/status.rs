@@ -1,1 +1,276 @@
-//! Tests of the status area.
+//! Status, versions, account registration (OpenID via a fake homeserver), logout, terms.
+
+use crate::common::TestApp;
+use crate::fake_homeserver::FakeHomeserver;
+use serde_json::json;
+
+const REGISTER: &str = "/_matrix/identity/v2/account/register";
+
+fn openid_body(server_name: &str, token: &str) -> serde_json::Value {
+    json!({"access_token": token, "token_type": "Bearer", "matrix_server_name": server_name, "expires_in": 3600})
+}
+
+#[tokio::test]
+async fn status_endpoints_answer_empty_objects() {
+    let app = TestApp::start().await;
+    let r = app.get("pingV2", "/_matrix/identity/v2", None).await;
+    assert_eq!((r.status, r.json.clone()), (200, json!({})));
+    let r = app.get("ping", "/_matrix/identity/api/v1", None).await;
+    assert_eq!((r.status, r.json.clone()), (200, json!({})));
+}
+
+#[tokio::test]
+async fn versions_follow_the_query_token_setting() {
+    let app = TestApp::start().await;
+    let r = app
+        .get("getVersions", "/_matrix/identity/versions", None)
+        .await;
+    let versions: Vec<&str> = r.json["versions"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(versions.contains(&"r0.3.0") && versions.contains(&"v1.19"));
+    assert!(!versions.contains(&"v1.20"));
+
+    let strict = TestApp::start_with(|c| c.auth.accept_query_access_token = false).await;
+    let r = strict
+        .get("getVersions", "/_matrix/identity/versions", None)
+        .await;
+    assert_eq!(r.json["versions"], json!(["v1.20"]));
+}
+
+#[tokio::test]
+async fn register_with_openid_then_account_and_logout() {
+    let hs = FakeHomeserver::start().await;
+    hs.issue("openid-abc", &format!("@alice:{}", hs.server_name()));
+    let app = TestApp::start().await;
+
+    let r = app
+        .post(
+            "registerAccount",
+            REGISTER,
+            openid_body(&hs.server_name(), "openid-abc"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let token = r.json["token"].as_str().expect("token").to_string();
+
+    // Every register issues a new token.
+    let again = app
+        .post(
+            "registerAccount",
+            REGISTER,
+            openid_body(&hs.server_name(), "openid-abc"),
+            None,
+        )
+        .await;
+    assert_ne!(again.json["token"], r.json["token"]);
+
+    let me = app
+        .get("getAccount", "/_matrix/identity/v2/account", Some(&token))
+        .await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json["user_id"], format!("@alice:{}", hs.server_name()));
+
+    let out = app
+        .post(
+            "logout",
+            "/_matrix/identity/v2/account/logout",
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!((out.status, out.json.clone()), (200, json!({})));
+    let after = app
+        .get("getAccount", "/_matrix/identity/v2/account", Some(&token))
+        .await;
+    assert_eq!((after.status, after.errcode()), (401, "M_UNAUTHORIZED"));
+}
+
+#[tokio::test]
+async fn register_refuses_unknown_tokens_foreign_users_and_bad_names() {
+    let hs = FakeHomeserver::start().await;
+    hs.issue("foreign", "@mallory:evil.example");
+    let app = TestApp::start().await;
+    let r = app
+        .post(
+            "registerAccount",
+            REGISTER,
+            openid_body(&hs.server_name(), "nope"),
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.errcode()), (401, "M_UNAUTHORIZED"));
+    let r = app
+        .post(
+            "registerAccount",
+            REGISTER,
+            openid_body(&hs.server_name(), "foreign"),
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.errcode()), (403, "M_FORBIDDEN"));
+    let r = app
+        .post(
+            "registerAccount",
+            REGISTER,
+            openid_body("bad/name", "x"),
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.errcode()), (400, "M_INVALID_PARAM"));
+}
+
+#[tokio::test]
+async fn loopback_homeservers_are_refused_unless_allowed() {
+    let hs = FakeHomeserver::start().await;
+    hs.issue("t", &format!("@a:{}", hs.server_name()));
+    let app = TestApp::start_with(|c| c.federation.allow_private_addresses = false).await;
+    let r = app
+        .post(
+            "registerAccount",
+            REGISTER,
+            openid_body(&hs.server_name(), "t"),
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.errcode()), (403, "M_FORBIDDEN"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn access_token_in_query_only_when_allowed() {
+    let app = TestApp::start().await;
+    let token = app.token_for("@q:hs.test").await;
+    let path = format!("/_matrix/identity/v2/account?access_token={token}");
+    let r = app.get("getAccount", &path, None).await;
+    assert_eq!(
+        (r.status, r.json["user_id"].as_str()),
+        (200, Some("@q:hs.test"))
+    );
+
+    let strict = TestApp::start_with(|c| c.auth.accept_query_access_token = false).await;
+    let token = strict.token_for("@q:hs.test").await;
+    let r = strict
+        .get(
+            "getAccount",
+            &format!("/_matrix/identity/v2/account?access_token={token}"),
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.errcode()), (401, "M_UNAUTHORIZED"));
+    let r = strict
+        .get("getAccount", "/_matrix/identity/v2/account", Some(&token))
+        .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn missing_or_malformed_tokens_are_unauthorized() {
+    let app = TestApp::start().await;
+    let r = app
+        .get("getAccount", "/_matrix/identity/v2/account", None)
+        .await;
+    assert_eq!((r.status, r.errcode()), (401, "M_UNAUTHORIZED"));
+    let r = app
+        .get(
+            "getAccount",
+            "/_matrix/identity/v2/account",
+            Some("unknown"),
+        )
+        .await;
+    assert_eq!((r.status, r.errcode()), (401, "M_UNAUTHORIZED"));
+    let r = app
+        .post(
+            "logout",
+            "/_matrix/identity/v2/account/logout",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 401);
+}
+
+fn write_policies(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("policies.json");
+    std::fs::write(
+        &path,
+        json!({"policies": {
+            "privacy": {"version": "1.0",
+                        "en": {"name": "Privacy Policy", "url": "https://is.test/privacy/en/1.0"},
+                        "fr": {"name": "Politique", "url": "https://is.test/privacy/fr/1.0"}},
+            "tos": {"version": "2.0", "en": {"name": "Terms", "url": "https://is.test/tos/en/2.0"}}}})
+        .to_string(),
+    )
+    .expect("write policies");
+    path
+}
+
+#[tokio::test]
+async fn terms_gate_until_every_policy_is_accepted() {
+    let policies_dir = tempfile::tempdir().expect("tmp");
+    let file = write_policies(policies_dir.path());
+    let app = TestApp::start_with(|c| c.terms.policies_file = Some(file)).await;
+    let terms = app
+        .get("getTerms", "/_matrix/identity/v2/terms", None)
+        .await;
+    assert_eq!(terms.status, 200);
+    assert_eq!(terms.json["policies"]["tos"]["version"], "2.0");
+    assert_eq!(
+        terms.json["policies"]["privacy"]["fr"]["url"],
+        "https://is.test/privacy/fr/1.0"
+    );
+
+    let token = app.token_for("@t:hs.test").await;
+    let r = app
+        .get("getAccount", "/_matrix/identity/v2/account", Some(&token))
+        .await;
+    assert_eq!((r.status, r.errcode()), (403, "M_TERMS_NOT_SIGNED"));
+
+    // Piecemeal acceptance is appended; one language of a policy is enough.
+    let r = app
+        .post(
+            "agreeToTerms",
+            "/_matrix/identity/v2/terms",
+            json!({"user_accepts": ["https://is.test/privacy/fr/1.0"]}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!((r.status, r.json.clone()), (200, json!({})));
+    let r = app
+        .get("getAccount", "/_matrix/identity/v2/account", Some(&token))
+        .await;
+    assert_eq!(r.errcode(), "M_TERMS_NOT_SIGNED");
+    app.post(
+        "agreeToTerms",
+        "/_matrix/identity/v2/terms",
+        json!({"user_accepts": ["https://is.test/tos/en/2.0"]}),
+        Some(&token),
+    )
+    .await;
+    let r = app
+        .get("getAccount", "/_matrix/identity/v2/account", Some(&token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let r = app
+        .post(
+            "agreeToTerms",
+            "/_matrix/identity/v2/terms",
+            json!({"user_accepts": ["https://elsewhere/"]}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!((r.status, r.errcode()), (400, "M_INVALID_PARAM"));
+}
+
+#[tokio::test]
+async fn no_policies_means_no_gate_and_empty_terms() {
+    let app = TestApp::start().await;
+    let r = app
+        .get("getTerms", "/_matrix/identity/v2/terms", None)
+        .await;
+    assert_eq!(r.json, json!({"policies": {}}));
+}

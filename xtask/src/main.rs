@@ -82,8 +82,11 @@ fn run() -> Result<ExitCode> {
             let stale = codegen::run(&opts).context("codegen failed")?;
             if check && !stale.is_empty() {
                 eprintln!("generated files are stale; run `cargo xtask codegen`:");
-                for p in stale {
-                    eprintln!("  {}", p.strip_prefix(&root).unwrap_or(&p).display());
+                for (p, why) in stale {
+                    eprintln!(
+                        "  {why:8} {}",
+                        p.strip_prefix(&root).unwrap_or(&p).display()
+                    );
                 }
                 return Ok(ExitCode::from(1));
             }

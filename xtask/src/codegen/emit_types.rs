@@ -2,11 +2,11 @@
 //! from where they sit (`RequestBody` + `Threepid` → `RequestBodyThreepid`), so names are
 //! deterministic and readable; a clash with a different shape gets a numeric suffix.
 
-use heck::{ToPascalCase, ToSnakeCase};
+use heck::ToPascalCase;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Collects the named types one module needs.
 #[derive(Default)]
@@ -14,42 +14,105 @@ pub struct TypeGen {
     /// name → (definition tokens rendered as a string for comparison, tokens)
     defs: BTreeMap<String, (String, TokenStream)>,
     order: Vec<String>,
+    /// The root schema being named (see [`TypeGen::root`]) and the reserved name it may take.
+    root: Option<(Value, String)>,
+}
+
+/// Names no nested type may take: the fixed root names every operation module exports, and
+/// prelude/std names the generated code (validators included) uses unqualified.
+const RESERVED_TYPE_NAMES: [&str; 14] = [
+    "Params",
+    "RequestBody",
+    "Response",
+    "Option",
+    "Some",
+    "None",
+    "Result",
+    "Ok",
+    "Err",
+    "String",
+    "Vec",
+    "Box",
+    "Self",
+    "Value",
+];
+
+/// A PascalCase identifier of ASCII letters and digits (empty when `raw` has none).
+pub fn pascal_words(raw: &str) -> String {
+    raw.to_pascal_case()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect()
 }
 
 pub fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
 }
 
-/// A Rust field name for a JSON property; `None` means the JSON name must be kept via rename.
-fn field_ident(json_name: &str) -> Ident {
-    let mut snake = json_name.to_snake_case();
-    if snake.is_empty() || snake.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-        snake.insert_str(0, "field_");
+/// A Rust field name for a JSON property (the JSON name is kept by a serde rename when they
+/// differ).
+fn field_ident(json_name: &str) -> String {
+    let snake = super::model::snake_words(json_name);
+    if snake.is_empty() || snake.starts_with(|c: char| c.is_ascii_digit()) {
+        return format!("field_{snake}").trim_end_matches('_').to_string();
     }
     if matches!(snake.as_str(), "self" | "crate" | "super" | "extra") {
-        snake.push('_');
-        return ident(&snake);
+        return format!("{snake}_");
     }
-    if super::model::is_keyword(&snake) && !matches!(snake.as_str(), "rt" | "server" | "validate") {
-        return Ident::new_raw(&snake, Span::call_site());
+    snake
+}
+
+fn field_ident_tokens(name: &str) -> Ident {
+    if super::model::is_keyword(name) && !matches!(name, "rt" | "server" | "validate") {
+        Ident::new_raw(name, Span::call_site())
+    } else {
+        ident(name)
     }
-    ident(&snake)
 }
 
 /// Rustdoc attributes from a spec description. Leading indentation is dropped and fences get
-/// a `text` tag, so no description can turn into a doctest.
+/// a `text` tag, so no description can turn into a doctest; lines continuing a list item are
+/// indented under it (clippy's `doc_lazy_continuation`), tabs become spaces.
 pub fn doc_attrs(text: &str) -> TokenStream {
-    let cleaned = clean_markup(text);
+    let cleaned = clean_markup(text).replace('\t', "    ");
     let mut out = TokenStream::new();
-    for line in cleaned.trim().lines() {
-        let mut line = line.trim_start().to_string();
+    // The indentation of the list item being continued, if any.
+    let mut list_indent: Option<usize> = None;
+    let mut in_fence = false;
+    for raw in cleaned.trim().lines() {
+        let mut line = raw.trim_start().to_string();
         if line.starts_with("```") {
-            line = "```text".to_string();
+            if !in_fence {
+                line = "```text".to_string();
+            }
+            in_fence = !in_fence;
+            list_indent = None;
+        } else if in_fence {
+            line = raw.trim_end().to_string();
+        } else if line.is_empty() {
+            list_indent = None;
+        } else if let Some(marker) = list_marker(&line) {
+            list_indent = Some(marker);
+        } else if let Some(n) = list_indent {
+            line.insert_str(0, &" ".repeat(n));
         }
-        let line = format!(" {line}");
+        let line = if line.is_empty() {
+            String::new()
+        } else {
+            format!(" {line}")
+        };
         out.extend(quote!(#[doc = #line]));
     }
     out
+}
+
+/// The width of a Markdown list marker starting `line` (`- `, `* `, `+ `, `12. `).
+fn list_marker(line: &str) -> Option<usize> {
+    if line.starts_with("- ") || line.starts_with("* ") || line.starts_with("+ ") {
+        return Some(2);
+    }
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    (digits > 0 && line[digits..].starts_with(". ")).then_some(digits + 2)
 }
 
 /// Removes site-generator shortcodes (`{{% added-in v="1.18" %}}`) from upstream descriptions.
@@ -67,6 +130,37 @@ pub fn clean_markup(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Whether clippy's `enum_variant_names` would fire: three or more variants sharing their
+/// first or last camel-case word, or a variant starting or ending with the enum's name.
+fn variant_names_repeat<'a>(enum_name: &str, variants: impl Iterator<Item = &'a str>) -> bool {
+    fn words(s: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in s.chars() {
+            match out.last_mut() {
+                Some(w) if !c.is_ascii_uppercase() => w.push(c),
+                _ => out.push(c.to_string()),
+            }
+        }
+        out
+    }
+    let variants: Vec<&str> = variants.collect();
+    if variants
+        .iter()
+        .any(|v| v.starts_with(enum_name) || v.ends_with(enum_name))
+    {
+        return true;
+    }
+    if variants.len() < 3 {
+        return false;
+    }
+    let split: Vec<Vec<String>> = variants.iter().map(|v| words(v)).collect();
+    let shared = |pick: fn(&Vec<String>) -> Option<&String>| {
+        let first = pick(&split[0]);
+        first.is_some() && split.iter().all(|w| pick(w) == first)
+    };
+    shared(|w| w.first()) || shared(|w| w.last())
 }
 
 fn types_of(schema: &Value) -> (Vec<String>, bool) {
@@ -137,28 +231,55 @@ impl TypeGen {
     fn single_type(&mut self, ty: &str, schema: &Value, hint: &str) -> TokenStream {
         match ty {
             "string" => {
-                if let Some(values) = schema.get("enum").and_then(Value::as_array)
-                    && values.iter().all(Value::is_string)
-                    && !values.is_empty()
-                {
-                    return self.string_enum(schema, values, hint);
+                if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+                    // `null` in the list belongs to the nullable wrapper, not to the enum.
+                    let values: Vec<&str> = values
+                        .iter()
+                        .filter(|v| !v.is_null())
+                        .filter_map(Value::as_str)
+                        .collect();
+                    let all_strings = schema
+                        .get("enum")
+                        .and_then(Value::as_array)
+                        .is_some_and(|vs| vs.iter().all(|v| v.is_string() || v.is_null()));
+                    if all_strings && !values.is_empty() {
+                        return self.string_enum(schema, &values, hint);
+                    }
                 }
                 quote!(String)
             }
             "integer" => match schema.get("format").and_then(Value::as_str) {
+                Some("int8") => quote!(i8),
+                Some("int16") => quote!(i16),
                 Some("int32") => quote!(i32),
+                Some("uint8") => quote!(u8),
+                Some("uint16") => quote!(u16),
+                Some("uint32") => quote!(u32),
+                Some("uint64") => quote!(u64),
                 _ => quote!(i64),
             },
             "number" => quote!(f64),
             "boolean" => quote!(bool),
             "array" => {
-                if let Some(tuple) = schema.get("prefixItems").and_then(Value::as_array) {
+                if let Some(tuple) = schema
+                    .get("prefixItems")
+                    .and_then(Value::as_array)
+                    .filter(|t| !t.is_empty())
+                {
+                    // A tuple-form array (`items: [a, b]` in draft 4) is one Rust tuple; with
+                    // a schema for further items as well it stays a list of values.
+                    if schema
+                        .get("items")
+                        .is_some_and(|i| *i != Value::Bool(false))
+                    {
+                        return quote!(Vec<serde_json::Value>);
+                    }
                     let parts: Vec<TokenStream> = tuple
                         .iter()
                         .enumerate()
                         .map(|(i, s)| self.type_for(s, &format!("{hint}Item{i}")))
                         .collect();
-                    quote!(Vec<(#(#parts,)*)>)
+                    quote!((#(#parts,)*))
                 } else if let Some(items) = schema.get("items") {
                     let item = self.type_for(items, &format!("{hint}Item"));
                     quote!(Vec<#item>)
@@ -171,13 +292,39 @@ impl TypeGen {
         }
     }
 
+    /// The type for an operation's root schema (`Params`, `RequestBody`, `Response`): named
+    /// `name` unless its title gives it another; nested types never take the reserved names.
+    pub fn root(&mut self, schema: &Value, name: &str) -> TokenStream {
+        let mut s = schema.clone();
+        if let Value::Object(m) = &mut s
+            && !m.contains_key("title")
+        {
+            m.insert("title".into(), Value::String(name.into()));
+        }
+        self.root = Some((s.clone(), name.to_string()));
+        let ty = self.type_for(&s, name);
+        self.root = None;
+        ty
+    }
+
     fn name_for(&self, schema: &Value, hint: &str) -> String {
-        schema
+        let mut name = schema
             .get("title")
             .and_then(Value::as_str)
-            .map(|t| t.to_pascal_case())
-            .filter(|t| !t.is_empty() && t.chars().next().is_some_and(|c| c.is_alphabetic()))
-            .unwrap_or_else(|| hint.to_pascal_case())
+            .map(pascal_words)
+            .filter(|t| t.starts_with(|c: char| c.is_ascii_alphabetic()))
+            .unwrap_or_else(|| pascal_words(hint));
+        if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            name.insert_str(0, "Type");
+        }
+        let is_root = self
+            .root
+            .as_ref()
+            .is_some_and(|(root, root_name)| *root_name == name && root == schema);
+        if RESERVED_TYPE_NAMES.contains(&name.as_str()) && !is_root {
+            name.push_str("Object");
+        }
+        name
     }
 
     /// Registers a definition; an identical one under the same name is shared, a different one
@@ -205,7 +352,7 @@ impl TypeGen {
         }
     }
 
-    fn string_enum(&mut self, schema: &Value, values: &[Value], hint: &str) -> TokenStream {
+    fn string_enum(&mut self, schema: &Value, values: &[&str], hint: &str) -> TokenStream {
         let base = self.name_for(schema, hint);
         let docs = doc_attrs(
             schema
@@ -213,23 +360,39 @@ impl TypeGen {
                 .and_then(Value::as_str)
                 .unwrap_or(""),
         );
-        let variants: Vec<(String, Ident)> = values
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|v| {
-                let mut name = v.to_pascal_case();
-                if name.is_empty() || name.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-                    name.insert(0, 'V');
-                }
-                (v.to_string(), ident(&name))
-            })
-            .collect();
+        let mut used = BTreeSet::new();
+        let mut variants: Vec<(String, String)> = Vec::new();
+        for v in values {
+            let mut name = pascal_words(v);
+            if name.is_empty() {
+                name = "Empty".into();
+            } else if name.starts_with(|c: char| c.is_ascii_digit()) || name == "Self" {
+                name.insert(0, 'V');
+            }
+            let mut unique = name.clone();
+            let mut n = 2;
+            while !used.insert(unique.clone()) {
+                unique = format!("{name}{n}");
+                n += 1;
+            }
+            if !variants.iter().any(|(json, _)| json == v) {
+                variants.push(((*v).to_string(), unique));
+            }
+        }
+        let allow = if variant_names_repeat(&base, variants.iter().map(|(_, v)| v.as_str())) {
+            quote!(#[allow(clippy::enum_variant_names, reason = "variant names follow the wire values")])
+        } else {
+            quote!()
+        };
+        let variants: Vec<(String, Ident)> =
+            variants.into_iter().map(|(j, v)| (j, ident(&v))).collect();
         let id = self.register(base, |id| {
             let vs = variants.iter().map(|(json, v)| quote!(#[serde(rename = #json)] #v,));
             let arms = variants.iter().map(|(json, v)| quote!(Self::#v => #json,));
             quote! {
                 #docs
                 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+                #allow
                 pub enum #id { #(#vs)* }
                 impl #id {
                     /// The value as it appears on the wire.
@@ -284,9 +447,17 @@ impl TypeGen {
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         let mut fields = Vec::new();
+        let mut used = BTreeSet::new();
         for (json_name, prop) in props {
-            let fid = field_ident(json_name);
-            let ty = self.type_for(prop, &format!("{base}{}", json_name.to_pascal_case()));
+            let name = field_ident(json_name);
+            let mut unique = name.clone();
+            let mut n = 2;
+            while !used.insert(unique.clone()) {
+                unique = format!("{name}_{n}");
+                n += 1;
+            }
+            let fid = field_ident_tokens(&unique);
+            let ty = self.type_for(prop, &format!("{base}{}", pascal_words(json_name)));
             let mut docs = prop
                 .get("description")
                 .and_then(Value::as_str)

@@ -152,7 +152,10 @@ pub fn normalise(path: &Path) -> PathBuf {
     for c in path.components() {
         match c {
             Component::ParentDir => {
-                if !out.pop() {
+                // `a/..` cancels; leading `..`s (and `..` after the root) are kept as written.
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !matches!(out.components().next_back(), Some(Component::RootDir)) {
                     out.push("..");
                 }
             }
@@ -234,6 +237,16 @@ mod tests {
         assert!(err.is_err_and(|e| e.to_string().contains("cyclic")));
         std::fs::remove_dir_all(&dir)?;
         Ok(())
+    }
+
+    #[test]
+    fn normalise_keeps_leading_parent_dirs() {
+        assert_eq!(
+            normalise(Path::new("../../a/./b/../c")),
+            Path::new("../../a/c")
+        );
+        assert_eq!(normalise(Path::new("a/../../b")), Path::new("../b"));
+        assert_eq!(normalise(Path::new("/../a")), Path::new("/a"));
     }
 
     #[test]

@@ -1,0 +1,263 @@
+//! Third-party invitations (is-behaviour §10.2, §10.4): `store-invite` records a pending room
+//! invitation for an unbound email address, with a fresh ephemeral key, and mails the invitee;
+//! `sign-ed25519` signs `{mxid, sender, token}` with the ephemeral private key from that mail
+//! for clients that cannot do the crypto themselves.
+//!
+//! Ordering of store-invite: the mail is rendered and sent **before** the invite is stored.
+//! A mail that cannot be sent therefore leaves nothing behind (the homeserver gets an error
+//! and creates no `m.room.third_party_invite` event, so a stored invite would be junk that
+//! `onbind` would later deliver for nothing). The opposite failure — mail sent, then the
+//! database write fails — is a rare server fault; the homeserver then also gets an error and
+//! the invitee holds a link whose token this server does not know (`sign-ed25519` answers 404).
+
+use crate::crypto::tokens::{EMAIL_TOKEN_LEN, random_token_from};
+use crate::crypto::{PublicKey, SigningKey, sign_json};
+use crate::error::{ApiError, ApiResult};
+use crate::mail::{InviteVars, MailError};
+use crate::service::address::{MEDIUM_EMAIL, canonical_email, check_user_id};
+use crate::state::AppState;
+use crate::store::{NewEphemeralKey, NewInvite, Threepid};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// Key id of the ephemeral key in `sign-ed25519` signatures (sydent's).
+pub const EPHEMERAL_KEY_VERSION: &str = "0";
+/// Leading characters of the local part and of the domain kept in `display_name`.
+const REDACT_KEEP: usize = 3;
+/// Extra request parameters that fill named template variables.
+const WEB_CLIENT_LOCATION: &str = "org.matrix.web_client_location";
+
+/// A store-invite request, whichever API version it came from.
+#[derive(Debug, Clone)]
+pub struct InviteRequest {
+    pub medium: String,
+    pub address: String,
+    pub room_id: String,
+    pub sender: String,
+    /// The inviter as authenticated by an access token (v2).
+    pub verified_sender: Option<String>,
+    pub room_alias: Option<String>,
+    pub room_avatar_url: Option<String>,
+    pub room_join_rules: Option<String>,
+    pub room_name: Option<String>,
+    pub room_type: Option<String>,
+    pub sender_avatar_url: Option<String>,
+    pub sender_display_name: Option<String>,
+    /// The whole request body as received (stored with the invite).
+    pub params: Value,
+    /// Request properties beyond the named ones.
+    pub extra: Map<String, Value>,
+    /// `brand` query parameter: which template set renders the mail.
+    pub brand: Option<String>,
+}
+
+/// What store-invite answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredInvite {
+    pub token: String,
+    pub display_name: String,
+    /// The long-term server key (unpadded standard base64).
+    pub server_public_key: String,
+    /// The invite's ephemeral key, exactly as stored and compared at `ephemeral/isvalid`
+    /// (unpadded URL-safe base64, as sydent issues it; spec v1.15 allows either alphabet).
+    pub ephemeral_public_key: String,
+}
+
+pub async fn store_invite(state: &AppState, req: InviteRequest) -> ApiResult<StoredInvite> {
+    if req.medium != MEDIUM_EMAIL {
+        return Err(ApiError::Unrecognized(format!(
+            "medium `{}` is not supported for invitations; only `email` is",
+            req.medium
+        )));
+    }
+    let address = canonical_email(&req.address)?;
+    check_user_id(&req.sender)?;
+    if req.room_id.trim().is_empty() {
+        return Err(ApiError::InvalidParam("room_id must not be empty".into()));
+    }
+    if state.config.invites.refuse_bound_addresses
+        && let Some(bound) = state
+            .store
+            .get_association(&Threepid::new(MEDIUM_EMAIL, &address))
+            .await?
+    {
+        return Err(ApiError::ThreepidInUse { mxid: bound.mxid });
+    }
+
+    let rng = state.random.as_ref();
+    let token = random_token_from(rng, EMAIL_TOKEN_LEN)?;
+    let key = SigningKey::generate_from(rng, EPHEMERAL_KEY_VERSION)?;
+    let ephemeral_public_key = key.public_key().to_base64_url_safe();
+    // Unpadded standard → URL-safe is a per-character mapping; the key goes into a link.
+    let private_key: String = key
+        .seed_base64()
+        .expose()
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+
+    let vars = InviteVars {
+        to: address.clone(),
+        token: token.clone(),
+        ephemeral_private_key: private_key,
+        room_id: req.room_id.clone(),
+        sender: req.sender.clone(),
+        verified_sender: req.verified_sender.clone(),
+        sender_display_name: req.sender_display_name.clone(),
+        sender_avatar_url: req.sender_avatar_url.clone(),
+        room_name: req.room_name.clone(),
+        room_avatar_url: req.room_avatar_url.clone(),
+        room_alias: req.room_alias.clone(),
+        room_join_rules: req.room_join_rules.clone(),
+        room_type: req
+            .room_type
+            .clone()
+            .or_else(|| extra_string(&req.extra, "room_type")),
+        guest_user_id: extra_string(&req.extra, "guest_user_id"),
+        guest_access_token: extra_string(&req.extra, "guest_access_token"),
+        web_client_location: extra_string(&req.extra, WEB_CLIENT_LOCATION),
+        extra: template_extras(&req.extra),
+    };
+    let message = state
+        .templates
+        .render_invite(req.brand.as_deref(), &vars)
+        .map_err(mail_error)?;
+    state
+        .mailer
+        .send(&address, &message)
+        .await
+        .map_err(mail_error)?;
+
+    let invite = NewInvite {
+        token: token.clone(),
+        medium: MEDIUM_EMAIL.to_owned(),
+        address: address.clone(),
+        room_id: req.room_id,
+        sender: req.sender,
+        params: req.params,
+    };
+    let ephemeral = NewEphemeralKey {
+        public_key: ephemeral_public_key.clone(),
+        // Not kept: it travels only in the mail; a database leak must not leak it.
+        private_key: None,
+        // Never expires (sydent): the invite event references it for the room's lifetime.
+        expires_ms: None,
+    };
+    // Invite and key in one transaction.
+    state
+        .store
+        .store_invite(&invite, &ephemeral, state.now_ms())
+        .await?;
+
+    Ok(StoredInvite {
+        token,
+        display_name: redact_email(&address),
+        server_public_key: state.signing_key.public_key().to_base64(),
+        ephemeral_public_key,
+    })
+}
+
+fn mail_error(e: MailError) -> ApiError {
+    if e.is_invalid_address() {
+        ApiError::InvalidEmail
+    } else {
+        tracing::warn!(error = %e, "invitation mail not sent");
+        ApiError::EmailSendError
+    }
+}
+
+fn extra_string(extra: &Map<String, Value>, name: &str) -> Option<String> {
+    extra.get(name).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Extra parameters as template variables (sydent passes every request parameter through):
+/// strings as they are, numbers and booleans as text; objects, arrays and null are skipped.
+/// The templates make every value single-line and ignore names that clash with their own.
+fn template_extras(extra: &Map<String, Value>) -> BTreeMap<String, String> {
+    extra
+        .iter()
+        .filter_map(|(name, value)| {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            Some((name.clone(), text))
+        })
+        .collect()
+}
+
+/// `display_name` for the room state: a few leading characters of the local part and of the
+/// domain (sydent style, `ali...@exa...`), never a whole part, so the address cannot be read
+/// back even when it is short.
+pub fn redact_email(address: &str) -> String {
+    let (local, domain) = address.rsplit_once('@').unwrap_or((address, ""));
+    format!("{}@{}", redact_part(local), redact_part(domain))
+}
+
+fn redact_part(part: &str) -> String {
+    let len = part.chars().count();
+    let keep = REDACT_KEEP.min(len.saturating_sub(1));
+    let mut out: String = part.chars().take(keep).collect();
+    out.push_str("...");
+    out
+}
+
+/// `sign-ed25519`: `{mxid, sender, token}` signed with the invite's ephemeral private key
+/// (key id `ed25519:0`, entity = this server's name).
+pub async fn sign_invitation(
+    state: &AppState,
+    mxid: &str,
+    token: &str,
+    private_key: &str,
+) -> ApiResult<Value> {
+    check_user_id(mxid)?;
+    let key = SigningKey::from_base64_seed(EPHEMERAL_KEY_VERSION, private_key).map_err(|_| {
+        ApiError::InvalidParam("private_key must be a 32-byte ed25519 seed in base64".into())
+    })?;
+    let invite = state
+        .store
+        .get_invite(token)
+        .await?
+        .ok_or(ApiError::UnknownInvite)?;
+    // Only the key issued with this invite: the endpoint is no signing oracle for other keys,
+    // and a mistyped key fails here instead of in the homeserver.
+    let issued = PublicKey::from_base64(&invite.ephemeral_key.public_key)?;
+    if issued != key.public_key() {
+        return Err(ApiError::InvalidParam(
+            "private_key is not the key of this invitation".into(),
+        ));
+    }
+    let mut signed = json!({
+        "mxid": mxid,
+        "sender": invite.sender,
+        "token": invite.token,
+    });
+    sign_json(&mut signed, &state.config.server.server_name, &key)?;
+    Ok(signed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_never_shows_a_whole_part() {
+        assert_eq!(redact_email("alice@example.com"), "ali...@exa...");
+        assert_eq!(redact_email("al@ex.co"), "a...@ex...");
+        assert_eq!(redact_email("a@b.c"), "...@b....");
+        assert_eq!(redact_email("ßü@éxample.org"), "ß...@éxa...");
+        for address in ["alice@example.com", "a@b.c", "al@ex.co", "bob@x.io"] {
+            let shown = redact_email(address);
+            let (local, domain) = address.split_once('@').expect("address");
+            assert!(!shown.contains(address));
+            assert!(!shown.starts_with(&format!("{local}@")), "{shown}");
+            assert!(!shown.ends_with(&format!("@{domain}")), "{shown}");
+        }
+    }
+}

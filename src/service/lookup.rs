@@ -1,0 +1,161 @@
+//! Association lookup (is-behaviour §8): v1 single and bulk lookups in clear text, v2 hashed
+//! lookups (`sha256`, and `none` = `"<address> <medium>"` in clear), and the lookup pepper.
+//!
+//! Every address is put in its canonical form (email case-folded) before it is compared or
+//! hashed; answers echo the client's own strings so it can match them to its request. Each
+//! request costs one store call proportional to its size, never a scan.
+
+use crate::crypto::tokens::{PEPPER_LEN, random_token_from};
+use crate::error::{ApiError, ApiResult};
+use crate::service::address::canonical_address;
+use crate::state::AppState;
+use crate::store::{Association, Threepid};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub const ALGORITHM_NONE: &str = "none";
+pub const ALGORITHM_SHA256: &str = "sha256";
+/// What `/hash_details` offers. `none` is offered because this server's data is no secret to
+/// it either way (sydent offers it too); clients should prefer `sha256`.
+pub const ALGORITHMS: [&str; 2] = [ALGORITHM_NONE, ALGORITHM_SHA256];
+
+/// The current lookup pepper, created (and persisted, with every association hashed under it)
+/// on first use. Rotation is an operator action (`store.rotate_lookup_pepper`).
+pub async fn current_pepper(state: &AppState) -> ApiResult<String> {
+    if let Some(pepper) = state.store.lookup_pepper().await? {
+        return Ok(pepper);
+    }
+    let candidate = random_token_from(state.random.as_ref(), PEPPER_LEN)?;
+    Ok(state.store.get_or_create_lookup_pepper(&candidate).await?)
+}
+
+fn check_count(state: &AppState, count: usize) -> ApiResult<()> {
+    let max = state.config.lookup.max_addresses;
+    if count > max {
+        return Err(ApiError::TooLarge(format!(
+            "at most {max} addresses may be looked up at once"
+        )));
+    }
+    Ok(())
+}
+
+/// v1 `GET /lookup`: the association of one 3PID, if bound.
+pub async fn lookup_one(
+    state: &AppState,
+    medium: &str,
+    address: &str,
+) -> ApiResult<Option<Association>> {
+    let threepid = Threepid::new(medium, canonical_address(medium, address));
+    Ok(state.store.get_association(&threepid).await?)
+}
+
+/// v1 `POST /bulk_lookup`: `(medium, address, mxid)` for every bound 3PID among `threepids`,
+/// medium and address exactly as the client sent them, in request order (duplicates once).
+pub async fn lookup_many(
+    state: &AppState,
+    threepids: &[(String, String)],
+) -> ApiResult<Vec<(String, String, String)>> {
+    check_count(state, threepids.len())?;
+    let canonical: Vec<Threepid> = threepids
+        .iter()
+        .map(|(medium, address)| Threepid::new(medium, canonical_address(medium, address)))
+        .collect();
+    let owners = owners_of(state, &canonical).await?;
+    let mut seen = HashSet::new();
+    Ok(threepids
+        .iter()
+        .zip(&canonical)
+        .filter_map(|((medium, address), key)| {
+            let mxid = owners.get(key)?;
+            seen.insert((medium, address))
+                .then(|| (medium.clone(), address.clone(), mxid.clone()))
+        })
+        .collect())
+}
+
+/// One batched store call: canonical 3PID → owner.
+async fn owners_of(
+    state: &AppState,
+    threepids: &[Threepid],
+) -> ApiResult<HashMap<Threepid, String>> {
+    let mut distinct: Vec<Threepid> = threepids.to_vec();
+    distinct.sort();
+    distinct.dedup();
+    let found = state.store.get_associations(&distinct).await?;
+    Ok(found
+        .into_iter()
+        .map(|a| (Threepid::new(a.medium, a.address), a.mxid))
+        .collect())
+}
+
+/// v2 `POST /lookup`: entry (exactly as sent) → mxid for the entries that match a binding.
+pub async fn lookup_hashed(
+    state: &AppState,
+    algorithm: &str,
+    pepper: &str,
+    addresses: &[String],
+) -> ApiResult<BTreeMap<String, String>> {
+    check_count(state, addresses.len())?;
+    match algorithm {
+        ALGORITHM_SHA256 => lookup_sha256(state, pepper, addresses).await,
+        ALGORITHM_NONE => lookup_none(state, pepper, addresses).await,
+        other => Err(ApiError::InvalidParam(format!(
+            "unsupported algorithm `{other}`; see /hash_details"
+        ))),
+    }
+}
+
+async fn invalid_pepper(state: &AppState, algorithm: &str) -> ApiError {
+    match current_pepper(state).await {
+        Ok(pepper) => ApiError::InvalidPepper {
+            algorithm: algorithm.to_owned(),
+            pepper,
+        },
+        Err(e) => e,
+    }
+}
+
+async fn lookup_sha256(
+    state: &AppState,
+    pepper: &str,
+    addresses: &[String],
+) -> ApiResult<BTreeMap<String, String>> {
+    let mut hashes: Vec<String> = addresses.to_vec();
+    hashes.sort();
+    hashes.dedup();
+    // The store checks the pepper in the same transaction as the lookup.
+    let Some(found) = state.store.lookup_hashes(pepper, &hashes).await? else {
+        return Err(invalid_pepper(state, ALGORITHM_SHA256).await);
+    };
+    // Hashes are compared exactly, so each match is the client's own string.
+    Ok(found.into_iter().map(|m| (m.lookup_hash, m.mxid)).collect())
+}
+
+async fn lookup_none(
+    state: &AppState,
+    pepper: &str,
+    addresses: &[String],
+) -> ApiResult<BTreeMap<String, String>> {
+    // `none` ignores the pepper but the client must still send the current one (§8.2.2).
+    if current_pepper(state).await? != pepper {
+        return Err(invalid_pepper(state, ALGORITHM_NONE).await);
+    }
+    // `"<address> <medium>"`; an entry of another shape simply matches nothing.
+    let parsed: Vec<(&String, Threepid)> = addresses
+        .iter()
+        .filter_map(|entry| {
+            let (address, medium) = entry.rsplit_once(' ')?;
+            (!address.is_empty() && !medium.is_empty()).then(|| {
+                (
+                    entry,
+                    Threepid::new(medium, canonical_address(medium, address)),
+                )
+            })
+        })
+        .collect();
+    let threepids: Vec<Threepid> = parsed.iter().map(|(_, t)| t.clone()).collect();
+    let owners = owners_of(state, &threepids).await?;
+    Ok(parsed
+        .into_iter()
+        .filter_map(|(entry, key)| Some((entry.clone(), owners.get(&key)?.clone())))
+        .collect())
+}

@@ -1,0 +1,241 @@
+//! Validation sessions (is-behaviour §9): `requestToken` (open or reuse a session and mail its
+//! token), `submitToken` (prove control of the address), and the checks `getValidated3pid`,
+//! `bind` and `unbind` make before trusting a session.
+//!
+//! Rules kept here:
+//! * one session per (medium, canonical address, client_secret); the same `sid` and token come
+//!   back until the session expires; a mail goes out only when `send_attempt` grows;
+//! * a session expires `sessions.lifetime_ms()` after its last modification (creation, a new
+//!   send, a validation); expired sessions answer `M_SESSION_EXPIRED`;
+//! * secrets and tokens are compared in constant time; after `sessions.max_submit_attempts`
+//!   wrong tokens a session is locked (`400 M_NO_VALID_SESSION`, even for the right token);
+//! * the mail is sent before `requestToken` answers; a failed send leaves the session in
+//!   place, so the next higher `send_attempt` sends the same token again.
+
+use crate::crypto::constant_time_eq;
+use crate::crypto::tokens::{EMAIL_TOKEN_LEN, new_session_id, random_token_from};
+use crate::error::{ApiError, ApiResult};
+use crate::mail::{VerificationVars, verification_link};
+use crate::service::address::{
+    MEDIUM_EMAIL, canonical_email, check_client_secret, check_next_link, is_valid_opaque_id,
+};
+use crate::state::AppState;
+use crate::store::{NewSession, ValidationSession};
+use std::net::IpAddr;
+
+/// Path of the `GET …/validate/email/submitToken` operation the verification link names.
+/// The reference link shape (see [`verification_link`]) uses the v2 path.
+const V2_SUBMIT_PATH: &str = "/_matrix/identity/v2/validate/email/submitToken";
+
+/// A `requestToken` call for an email address, already decoded.
+#[derive(Debug, Clone)]
+pub struct EmailTokenRequest<'a> {
+    pub client_secret: &'a str,
+    pub email: &'a str,
+    pub next_link: Option<&'a str>,
+    pub send_attempt: i64,
+    /// The template brand asked for (`?brand=`); unknown brands select the default one.
+    pub brand: Option<&'a str>,
+    /// The requester, for rate limiting and the "requested from" line of the mail.
+    pub client_ip: Option<IpAddr>,
+    /// Path of the `GET submitToken` operation the mail links to (v1 or v2, matching the
+    /// request).
+    pub submit_path: &'a str,
+}
+
+/// A validated, unexpired session: what `getValidated3pid` reports and `bind` binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedThreepid {
+    pub medium: String,
+    pub address: String,
+    pub validated_at: i64,
+}
+
+fn is_expired(state: &AppState, session: &ValidationSession, now_ms: i64) -> bool {
+    now_ms.saturating_sub(session.modified_ms) > state.config.sessions.lifetime_ms()
+}
+
+fn check_sid(sid: &str) -> ApiResult<()> {
+    if is_valid_opaque_id(sid) {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidParam(
+            "sid must be 1-255 characters of [0-9a-zA-Z.=_-]".into(),
+        ))
+    }
+}
+
+fn secret_matches(session: &ValidationSession, client_secret: &str) -> bool {
+    constant_time_eq(session.client_secret.as_bytes(), client_secret.as_bytes())
+}
+
+/// `requestToken` for an email address: returns the session id, after the mail was sent when
+/// one was due.
+pub async fn request_email_token(
+    state: &AppState,
+    req: EmailTokenRequest<'_>,
+) -> ApiResult<String> {
+    check_client_secret(req.client_secret)?;
+    let address = canonical_email(req.email)?;
+    let next_link = req.next_link.filter(|l| !l.is_empty());
+    if let Some(link) = next_link {
+        check_next_link(link)?;
+    }
+    let now = state.now_ms();
+    let stale_before = now.saturating_sub(state.config.sessions.lifetime_ms());
+
+    // A retry that would send nothing answers at once and costs no rate-limit budget.
+    if let Some(existing) = state
+        .store
+        .find_session(MEDIUM_EMAIL, &address, req.client_secret)
+        .await?
+        && existing.modified_ms >= stale_before
+        && req.send_attempt <= existing.send_attempt
+    {
+        return Ok(existing.sid);
+    }
+
+    let ip_key = req
+        .client_ip
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    state.limits.request_token_per_ip.check(&ip_key)?;
+    state.limits.request_token_per_address.check(&address)?;
+
+    let candidate = NewSession {
+        sid: new_session_id(state.random.as_ref())?,
+        medium: MEDIUM_EMAIL.to_owned(),
+        address: address.clone(),
+        client_secret: req.client_secret.to_owned(),
+        token: random_token_from(state.random.as_ref(), EMAIL_TOKEN_LEN)?,
+        send_attempt: req.send_attempt,
+        next_link: next_link.map(str::to_owned),
+    };
+    let outcome = state
+        .store
+        .request_session(&candidate, stale_before, now)
+        .await?;
+    if outcome.should_send() {
+        send_verification_mail(state, &req, &outcome.session).await?;
+    }
+    Ok(outcome.session.sid)
+}
+
+/// The link placed in the mail: the reference shape, on the `GET submitToken` path of the API
+/// version the request came in on.
+fn submit_link(state: &AppState, session: &ValidationSession, submit_path: &str) -> String {
+    let base = state.config.server.public_base_url.trim_end_matches('/');
+    let link = verification_link(
+        base,
+        &session.sid,
+        &session.token,
+        &session.client_secret,
+        session.next_link.as_deref(),
+    );
+    match link.strip_prefix(&format!("{base}{V2_SUBMIT_PATH}")) {
+        Some(query) => format!("{base}{submit_path}{query}"),
+        None => link,
+    }
+}
+
+async fn send_verification_mail(
+    state: &AppState,
+    req: &EmailTokenRequest<'_>,
+    session: &ValidationSession,
+) -> ApiResult<()> {
+    let vars = VerificationVars {
+        to: session.address.clone(),
+        token: session.token.clone(),
+        link: submit_link(state, session, req.submit_path),
+        ipaddress: req.client_ip.map(|ip| ip.to_string()),
+    };
+    let message = state
+        .templates
+        .render_verification(req.brand, &vars)
+        .map_err(|e| mail_error(&e))?;
+    state
+        .mailer
+        .send(&session.address, &message)
+        .await
+        .map_err(|e| mail_error(&e))
+}
+
+fn mail_error(e: &crate::mail::MailError) -> ApiError {
+    if e.is_invalid_address() {
+        ApiError::InvalidEmail
+    } else {
+        tracing::warn!(error = %e, "validation mail not sent");
+        ApiError::EmailSendError
+    }
+}
+
+/// `submitToken` (POST or GET): validates the session of `medium` when `sid`,
+/// `client_secret` and `token` match. Returns the session as stored before this call (its
+/// `next_link` is where the GET form redirects).
+pub async fn submit_token(
+    state: &AppState,
+    medium: &str,
+    sid: &str,
+    client_secret: &str,
+    token: &str,
+) -> ApiResult<ValidationSession> {
+    check_sid(sid)?;
+    check_client_secret(client_secret)?;
+    let no_session = || {
+        ApiError::SessionUnusable("no validation session matches this sid and client_secret".into())
+    };
+    let session = state
+        .store
+        .get_session(sid)
+        .await?
+        .filter(|s| s.medium == medium)
+        .ok_or_else(no_session)?;
+    if !secret_matches(&session, client_secret) {
+        return Err(no_session());
+    }
+    let now = state.now_ms();
+    if is_expired(state, &session, now) {
+        return Err(ApiError::SessionExpired);
+    }
+    let max_failures = i64::from(state.config.sessions.max_submit_attempts);
+    if session.failed_submits >= max_failures {
+        return Err(ApiError::SessionUnusable(
+            "too many wrong tokens were submitted for this session; start a new one".into(),
+        ));
+    }
+    if !constant_time_eq(session.token.as_bytes(), token.as_bytes()) {
+        state.store.record_failed_submit(sid).await?;
+        return Err(ApiError::TokenIncorrect);
+    }
+    if !state.store.mark_session_validated(sid, now).await? {
+        return Err(no_session());
+    }
+    Ok(session)
+}
+
+/// The checks before a session is trusted (`getValidated3pid`, `bind`, `unbind`): it exists
+/// with this secret (`404 M_NO_VALID_SESSION`, the same answer for an unknown sid and a wrong
+/// secret), has not expired (`M_SESSION_EXPIRED`) and was validated
+/// (`M_SESSION_NOT_VALIDATED`).
+pub async fn validated_threepid(
+    state: &AppState,
+    sid: &str,
+    client_secret: &str,
+) -> ApiResult<ValidatedThreepid> {
+    check_sid(sid)?;
+    check_client_secret(client_secret)?;
+    let session = state
+        .store
+        .get_session(sid)
+        .await?
+        .filter(|s| secret_matches(s, client_secret))
+        .ok_or(ApiError::NoValidSession)?;
+    if is_expired(state, &session, state.now_ms()) {
+        return Err(ApiError::SessionExpired);
+    }
+    let validated_at = session.validated_ms.ok_or(ApiError::SessionNotValidated)?;
+    Ok(ValidatedThreepid {
+        medium: session.medium,
+        address: session.address,
+        validated_at,
+    })
+}
