@@ -327,12 +327,17 @@ struct EmptyDefaults {}
 mod tests {
     use super::*;
 
+    // Every test that reads the environment runs inside figment's Jail, which serialises
+    // them, so one test's OXIDENT_* variables never leak into another.
     #[test]
     fn defaults_run_without_a_file() {
-        let c = Config::load(None).expect("defaults are valid");
-        assert_eq!(c.server.bind, "127.0.0.1:8090");
-        assert!(c.email.smtp.is_none());
-        assert_eq!(c.sessions.lifetime_ms(), 24 * 3_600_000);
+        figment::Jail::expect_with(|_| {
+            let c = Config::load(None).expect("defaults are valid");
+            assert_eq!(c.server.bind, "127.0.0.1:8090");
+            assert!(c.email.smtp.is_none());
+            assert_eq!(c.sessions.lifetime_ms(), 24 * 3_600_000);
+            Ok(())
+        });
     }
 
     #[test]
@@ -344,8 +349,11 @@ mod tests {
             "[server]\nbind = \"nope\"\npublic_base_url = \"ftp://x\"\n[sessions]\nlifetime_hours = 0\n",
         )
         .expect("write");
-        let problems = Config::load(Some(&path)).expect_err("invalid");
-        assert_eq!(problems.len(), 3, "{problems:?}");
+        figment::Jail::expect_with(|_| {
+            let problems = Config::load(Some(&path)).expect_err("invalid");
+            assert_eq!(problems.len(), 3, "{problems:?}");
+            Ok(())
+        });
     }
 
     #[test]
@@ -353,7 +361,40 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("typo.toml");
         std::fs::write(&path, "[server]\nbnid = \"127.0.0.1:1\"\n").expect("write");
-        let problems = Config::load(Some(&path)).expect_err("typo");
-        assert!(problems[0].contains("bnid"), "{problems:?}");
+        figment::Jail::expect_with(|_| {
+            let problems = Config::load(Some(&path)).expect_err("typo");
+            assert!(problems[0].contains("bnid"), "{problems:?}");
+            Ok(())
+        });
+    }
+}
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    /// The documented example must stay loadable and describe the defaults.
+    #[test]
+    fn example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("oxident.example.toml");
+        figment::Jail::expect_with(|_| {
+            let c = Config::load(Some(&path)).expect("example config loads");
+            assert_eq!(c.server.bind, ServerConfig::default().bind);
+            assert_eq!(c.sessions.lifetime_hours, 24);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "[server]\nbind = \"127.0.0.1:1\"\n")?;
+            jail.set_env("OXIDENT_SERVER__BIND", "127.0.0.1:2");
+            jail.set_env("OXIDENT_SESSIONS__LIFETIME_HOURS", "48");
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+            assert_eq!(c.server.bind, "127.0.0.1:2");
+            assert_eq!(c.sessions.lifetime_hours, 48);
+            Ok(())
+        });
     }
 }

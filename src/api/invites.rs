@@ -1,38 +1,152 @@
-//! invites: stub implementations (to be filled in).
+//! Invitations over HTTP: `store-invite` and `sign-ed25519`, v1 (unauthenticated, deprecated)
+//! and v2 (access token of a user who accepted the terms). v2 store-invite also requires the
+//! `sender` to be the token's owner (`403 M_UNAUTHORIZED`, as sydent). store-invite is
+//! rate-limited per client address; the rules live in `service::invites`.
 
+use super::auth;
+use super::validation::client_ip;
 use crate::error::{ApiError, ApiResult};
+use crate::service::invites::{self, InviteRequest, StoredInvite};
 use crate::state::AppState;
 use oxident_api::rt::server::RequestContext;
 use oxident_api::{invitation_signing, store_invite, v2_invitation_signing, v2_store_invite};
+use serde::Serialize;
+use std::collections::HashMap;
 
-pub async fn blindly_sign_stuff(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: invitation_signing::blindly_sign_stuff::RequestBody,
-) -> ApiResult<invitation_signing::blindly_sign_stuff::Response> {
-    Err(ApiError::NotImplemented)
+fn rate_limit(state: &AppState, ctx: &RequestContext) -> ApiResult<()> {
+    let key = client_ip(state, ctx).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    state.limits.invite_per_ip.check(&key)
+}
+
+/// The `brand` query parameter (template set), if any.
+fn brand(ctx: &RequestContext) -> Option<String> {
+    axum::extract::Query::<HashMap<String, String>>::try_from_uri(&ctx.uri)
+        .ok()?
+        .0
+        .remove("brand")
+        .filter(|b| !b.is_empty())
+}
+
+fn params_of(body: &impl Serialize) -> ApiResult<serde_json::Value> {
+    serde_json::to_value(body).map_err(ApiError::internal)
+}
+
+fn validity_url(state: &AppState, path: &str) -> String {
+    format!(
+        "{}/_matrix/identity/v2/pubkey/{path}",
+        state.config.server.public_base_url.trim_end_matches('/')
+    )
 }
 
 pub async fn store_invite(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: store_invite::store_invite::RequestBody,
+    state: &AppState,
+    ctx: RequestContext,
+    body: store_invite::store_invite::RequestBody,
 ) -> ApiResult<store_invite::store_invite::Response> {
-    Err(ApiError::NotImplemented)
-}
-
-pub async fn blindly_sign_stuff_v2(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: v2_invitation_signing::blindly_sign_stuff_v2::RequestBody,
-) -> ApiResult<v2_invitation_signing::blindly_sign_stuff_v2::Response> {
-    Err(ApiError::NotImplemented)
+    rate_limit(state, &ctx)?;
+    let params = params_of(&body)?;
+    let request = InviteRequest {
+        medium: body.medium,
+        address: body.address,
+        room_id: body.room_id,
+        sender: body.sender,
+        verified_sender: None,
+        room_alias: body.room_alias,
+        room_avatar_url: body.room_avatar_url,
+        room_join_rules: body.room_join_rules,
+        room_name: body.room_name,
+        room_type: None,
+        sender_avatar_url: body.sender_avatar_url,
+        sender_display_name: body.sender_display_name,
+        params,
+        extra: body.extra,
+        brand: brand(&ctx),
+    };
+    let StoredInvite {
+        token,
+        display_name,
+        server_public_key,
+        ephemeral_public_key,
+    } = invites::store_invite(state, request).await?;
+    // r0.3.0's schema: the keys as plain strings, server key first.
+    Ok(store_invite::store_invite::StoreInviteResponseV1 {
+        display_name,
+        public_keys: vec![server_public_key, ephemeral_public_key],
+        token,
+    })
 }
 
 pub async fn store_invite_v2(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: v2_store_invite::store_invite_v2::RequestBody,
+    state: &AppState,
+    ctx: RequestContext,
+    body: v2_store_invite::store_invite_v2::RequestBody,
 ) -> ApiResult<v2_store_invite::store_invite_v2::Response> {
-    Err(ApiError::NotImplemented)
+    let caller = auth::user(state, &ctx).await?;
+    if body.sender != caller.user_id {
+        return Err(ApiError::NotTokenOwner(
+            "sender must be the user the access token belongs to".into(),
+        ));
+    }
+    rate_limit(state, &ctx)?;
+    let params = params_of(&body)?;
+    let request = InviteRequest {
+        medium: body.medium,
+        address: body.address,
+        room_id: body.room_id,
+        sender: body.sender,
+        verified_sender: Some(caller.user_id),
+        room_alias: body.room_alias,
+        room_avatar_url: body.room_avatar_url,
+        room_join_rules: body.room_join_rules,
+        room_name: body.room_name,
+        room_type: body.room_type,
+        sender_avatar_url: body.sender_avatar_url,
+        sender_display_name: body.sender_display_name,
+        params,
+        extra: body.extra,
+        brand: brand(&ctx),
+    };
+    let stored = invites::store_invite(state, request).await?;
+    use v2_store_invite::store_invite_v2::{PublicKey, StoreInviteResponse};
+    Ok(StoreInviteResponse {
+        display_name: stored.display_name,
+        public_keys: vec![
+            PublicKey {
+                public_key: stored.server_public_key,
+                key_validity_url: validity_url(state, "isvalid"),
+            },
+            PublicKey {
+                public_key: stored.ephemeral_public_key,
+                key_validity_url: validity_url(state, "ephemeral/isvalid"),
+            },
+        ],
+        token: stored.token,
+    })
+}
+
+async fn sign<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    mxid: &str,
+    token: &str,
+    private_key: &str,
+) -> ApiResult<T> {
+    let signed = invites::sign_invitation(state, mxid, token, private_key).await?;
+    serde_json::from_value(signed).map_err(ApiError::internal)
+}
+
+pub async fn blindly_sign_stuff(
+    state: &AppState,
+    _ctx: RequestContext,
+    body: invitation_signing::blindly_sign_stuff::RequestBody,
+) -> ApiResult<invitation_signing::blindly_sign_stuff::Response> {
+    sign(state, &body.mxid, &body.token, &body.private_key).await
+}
+
+pub async fn blindly_sign_stuff_v2(
+    state: &AppState,
+    ctx: RequestContext,
+    body: v2_invitation_signing::blindly_sign_stuff_v2::RequestBody,
+) -> ApiResult<v2_invitation_signing::blindly_sign_stuff_v2::Response> {
+    auth::user(state, &ctx).await?;
+    sign(state, &body.mxid, &body.token, &body.private_key).await
 }

@@ -1,37 +1,85 @@
-//! lookup: stub implementations (to be filled in).
+//! Association lookup over HTTP: v1 `GET /lookup` and `POST /bulk_lookup` (unauthenticated,
+//! deprecated), v2 `GET /hash_details` and `POST /lookup` (access token). Lookups are
+//! rate-limited per client address.
+//!
+//! Terms gate: the v2 lookup operations document no 403 in our spec, so they take any valid
+//! token (`auth::caller`); sydent does gate them (switch to `auth::user` to do the same).
 
+use super::auth;
+use super::validation::client_ip;
 use crate::error::{ApiError, ApiResult};
+use crate::service::lookup;
+use crate::service::signed::signed_association;
 use crate::state::AppState;
 use oxident_api::rt::server::RequestContext;
-use oxident_api::{lookup, v2_lookup};
+use oxident_api::{lookup as v1_lookup, v2_lookup};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
-pub async fn lookup_users(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: lookup::lookup_users::RequestBody,
-) -> ApiResult<lookup::lookup_users::Response> {
-    Err(ApiError::NotImplemented)
+fn rate_limit(state: &AppState, ctx: &RequestContext) -> ApiResult<()> {
+    let key = client_ip(state, ctx).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    state.limits.lookup_per_ip.check(&key)
+}
+
+/// Builds a generated response type from JSON; a shape mismatch is our bug.
+fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> ApiResult<T> {
+    serde_json::from_value(value).map_err(ApiError::internal)
 }
 
 pub async fn lookup_user(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _params: lookup::lookup_user::Params,
-) -> ApiResult<lookup::lookup_user::Response> {
-    Err(ApiError::NotImplemented)
+    state: &AppState,
+    ctx: RequestContext,
+    params: v1_lookup::lookup_user::Params,
+) -> ApiResult<v1_lookup::lookup_user::Response> {
+    rate_limit(state, &ctx)?;
+    match lookup::lookup_one(state, &params.medium, &params.address).await? {
+        Some(association) => from_json(signed_association(state, &association)?),
+        // The documented answer for an unbound 3PID is `{}`. While the generated response type
+        // cannot hold it (the spec's 200 schema requires every field), answer 404 instead.
+        None => serde_json::from_value(json!({}))
+            .map_err(|_| ApiError::NotFound("no Matrix ID is bound to this 3PID".into())),
+    }
+}
+
+/// `[medium, address]` pairs (decoded through JSON so this does not depend on how the
+/// generator spells a two-item tuple array).
+#[derive(Deserialize)]
+struct BulkRequest {
+    threepids: Vec<(String, String)>,
+}
+
+pub async fn lookup_users(
+    state: &AppState,
+    ctx: RequestContext,
+    body: v1_lookup::lookup_users::RequestBody,
+) -> ApiResult<v1_lookup::lookup_users::Response> {
+    rate_limit(state, &ctx)?;
+    let request: BulkRequest = serde_json::to_value(&body)
+        .and_then(serde_json::from_value)
+        .map_err(|e| ApiError::InvalidParam(format!("threepids: {e}")))?;
+    let found = lookup::lookup_many(state, &request.threepids).await?;
+    from_json(json!({ "threepids": found }))
 }
 
 pub async fn get_hash_details(
-    _state: &AppState,
-    _ctx: RequestContext,
+    state: &AppState,
+    ctx: RequestContext,
 ) -> ApiResult<v2_lookup::get_hash_details::Response> {
-    Err(ApiError::NotImplemented)
+    auth::caller(state, &ctx).await?;
+    Ok(v2_lookup::get_hash_details::HashDetails {
+        algorithms: lookup::ALGORITHMS.iter().map(|a| a.to_string()).collect(),
+        lookup_pepper: lookup::current_pepper(state).await?,
+    })
 }
 
 pub async fn lookup_users_v2(
-    _state: &AppState,
-    _ctx: RequestContext,
-    _body: v2_lookup::lookup_users_v2::RequestBody,
+    state: &AppState,
+    ctx: RequestContext,
+    body: v2_lookup::lookup_users_v2::RequestBody,
 ) -> ApiResult<v2_lookup::lookup_users_v2::Response> {
-    Err(ApiError::NotImplemented)
+    auth::caller(state, &ctx).await?;
+    rate_limit(state, &ctx)?;
+    let mappings =
+        lookup::lookup_hashed(state, &body.algorithm, &body.pepper, &body.addresses).await?;
+    Ok(v2_lookup::lookup_users_v2::LookupResponse { mappings })
 }

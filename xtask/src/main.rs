@@ -54,29 +54,32 @@ fn run() -> Result<ExitCode> {
             if !args.is_empty() {
                 bail!("unexpected arguments {args:?}\n{USAGE}");
             }
-            let standalone = out.is_some();
-            let out_dir = out.map_or_else(|| root.join("generated"), PathBuf::from);
-            let opts = codegen::Options {
-                spec_dir: spec.map_or_else(|| root.join("spec"), PathBuf::from),
-                docs_path: if standalone {
-                    out_dir.join("docs").join("api.md")
-                } else {
-                    root.join("docs").join("api.md")
-                },
-                crate_name: crate_name.unwrap_or_else(|| {
-                    if standalone {
-                        out_dir
-                            .file_name()
+            let opts = match out {
+                None => {
+                    let mut opts = codegen::Options::workspace(&root, check);
+                    if let Some(spec) = spec {
+                        opts.spec_dir = PathBuf::from(spec);
+                    }
+                    if let Some(name) = crate_name {
+                        opts.crate_name = name;
+                    }
+                    opts
+                }
+                Some(out) => {
+                    let out = PathBuf::from(out);
+                    let spec = spec.map_or_else(|| root.join("spec"), PathBuf::from);
+                    let name = crate_name.unwrap_or_else(|| {
+                        out.file_name()
                             .and_then(|n| n.to_str())
                             .unwrap_or("api")
                             .to_string()
-                    } else {
-                        "oxident-api".to_string()
+                    });
+                    let opts = codegen::Options::standalone(&spec, &out, &name, check);
+                    if opts.crate_name != name {
+                        eprintln!("note: crate name `{name}` is not a valid package name; using `{}`", opts.crate_name);
                     }
-                }),
-                out_dir,
-                standalone,
-                check,
+                    opts
+                }
             };
             let started = std::time::Instant::now();
             let stale = codegen::run(&opts).context("codegen failed")?;

@@ -236,7 +236,8 @@ pub fn file_module(file: &SpecFile) -> Result<String> {
     ))
 }
 
-pub fn lib_rs(spec: &Spec, crate_doc: &str, server_feature: bool) -> Result<String> {
+/// `source` names the spec tree in the header (`spec/`).
+pub fn lib_rs(spec: &Spec, crate_doc: &str, server_feature: bool, source: &str) -> Result<String> {
     let mods = spec.files.iter().map(|f| ident(&f.module));
     let doc: Vec<TokenStream> = crate_doc
         .lines()
@@ -262,12 +263,12 @@ pub fn lib_rs(spec: &Spec, crate_doc: &str, server_feature: bool) -> Result<Stri
         /// The whole API as one OpenAPI 3.1 document with every `$ref` resolved.
         pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
     };
-    Ok(with_header(&render(tokens, "lib.rs")?, "spec/"))
+    Ok(with_header(&render(tokens, "lib.rs")?, source))
 }
 
 /// The operation registry: every operation's facts and validators, by operationId.
 /// `lib_name` is the crate's Rust name (for the doctest).
-pub fn validate_rs(spec: &Spec, lib_name: &str) -> Result<String> {
+pub fn validate_rs(spec: &Spec, lib_name: &str, source: &str) -> Result<String> {
     let mut entries = Vec::new();
     for f in &spec.files {
         for op in &f.operations {
@@ -372,11 +373,11 @@ pub fn validate_rs(spec: &Spec, lib_name: &str) -> Result<String> {
             Ok(v(body))
         }
     };
-    Ok(with_header(&render(tokens, "validate.rs")?, "spec/"))
+    Ok(with_header(&render(tokens, "validate.rs")?, source))
 }
 
 /// The handler trait (one method per operation) and the router that does the wire work.
-pub fn server_rs(spec: &Spec, trait_name: &str) -> Result<String> {
+pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> {
     let trait_id = ident(trait_name);
     let mut methods = Vec::new();
     let mut handlers = Vec::new();
@@ -513,7 +514,7 @@ pub fn server_rs(spec: &Spec, trait_name: &str) -> Result<String> {
             #(#handlers)*
         }
     };
-    Ok(with_header(&render(tokens, "server.rs")?, "spec/"))
+    Ok(with_header(&render(tokens, "server.rs")?, source))
 }
 
 pub fn trait_name_for(crate_name: &str) -> String {

@@ -467,20 +467,26 @@ impl TypeGen {
                 docs.push_str("\n\n**Deprecated** in the specification.");
             }
             let docs = doc_attrs(&docs);
-            let rename = if fid.to_string().trim_start_matches("r#") != json_name {
-                quote!(#[serde(rename = #json_name)])
-            } else {
-                quote!()
-            };
             let is_required = required.contains(&json_name.as_str());
             let already_option = ty.to_string().starts_with("Option <");
-            let field = if is_required {
-                quote!(#docs #rename pub #fid: #ty,)
-            } else if already_option {
-                quote!(#docs #rename #[serde(default, skip_serializing_if = "Option::is_none")] pub #fid: #ty,)
+            let mut serde_args = Vec::new();
+            if unique != *json_name {
+                serde_args.push(quote!(rename = #json_name));
+            }
+            if !is_required {
+                serde_args.push(quote!(default, skip_serializing_if = "Option::is_none"));
+            }
+            let serde_attr = if serde_args.is_empty() {
+                quote!()
             } else {
-                quote!(#docs #rename #[serde(default, skip_serializing_if = "Option::is_none")] pub #fid: Option<#ty>,)
+                quote!(#[serde(#(#serde_args),*)])
             };
+            let ty = if is_required || already_option {
+                ty
+            } else {
+                quote!(Option<#ty>)
+            };
+            let field = quote!(#docs #serde_attr pub #fid: #ty,);
             fields.push(field);
         }
         if let Some(t) = &extra_ty {
@@ -543,7 +549,7 @@ mod tests {
                 "pub ts: Option<i64>,",
                 "pub r#type: Option<RequestBodyType>,",
                 "pub sigs: Option<std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>>,",
-                "pub pairs: Option<Vec<(String, String)>>,",
+                "pub pairs: Option<(String, String)>,",
                 "pub key: Option<PublicKey>,",
                 "#[serde(flatten)]\n    pub extra: serde_json::Map<String, serde_json::Value>,",
                 "pub enum RequestBodyType {",

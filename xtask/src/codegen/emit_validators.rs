@@ -330,12 +330,95 @@ enum PatternPlan {
     EndsWith(String),
     Equals(String),
     Contains(String),
+    /// `^[class]{min,max}$` over an ASCII class: a byte loop, no regex engine.
+    AsciiClass {
+        ranges: Vec<(u8, u8)>,
+        min: usize,
+        max: Option<usize>,
+    },
     Regex(String),
+}
+
+/// Parses `^[class]+$`, `^[class]*$`, `^[class]{n}$`, `^[class]{n,}$`, `^[class]{n,m}$`
+/// whose class is made of ASCII characters, ranges, `\d`, `\w` and escaped punctuation.
+fn plan_ascii_class(pattern: &str) -> Option<PatternPlan> {
+    let rest = pattern.strip_prefix("^[")?.strip_suffix('$')?;
+    let close = rest.rfind(']')?;
+    let (class, quantifier) = (&rest[..close], &rest[close + 1..]);
+    let (min, max) = match quantifier {
+        "+" => (1, None),
+        "*" => (0, None),
+        q => {
+            let q = q.strip_prefix('{')?.strip_suffix('}')?;
+            match q.split_once(',') {
+                None => {
+                    let n = q.parse().ok()?;
+                    (n, Some(n))
+                }
+                Some((lo, "")) => (lo.parse().ok()?, None),
+                Some((lo, hi)) => (lo.parse().ok()?, Some(hi.parse().ok()?)),
+            }
+        }
+    };
+    if class.starts_with('^') || !class.is_ascii() {
+        return None;
+    }
+    // Single characters first, then fold `a-z` ranges.
+    let mut atoms: Vec<Option<(u8, u8)>> = Vec::new(); // None = an unescaped '-'
+    let mut bytes = class.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\\' => match bytes.next()? {
+                b'd' => atoms.push(Some((b'0', b'9'))),
+                b'w' => {
+                    atoms.extend([
+                        Some((b'0', b'9')),
+                        Some((b'A', b'Z')),
+                        Some((b'a', b'z')),
+                        Some((b'_', b'_')),
+                    ]);
+                }
+                e if e.is_ascii_punctuation() => atoms.push(Some((e, e))),
+                _ => return None,
+            },
+            b'[' | b']' => return None,
+            b'-' => atoms.push(None),
+            b => atoms.push(Some((b, b))),
+        }
+    }
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < atoms.len() {
+        match (atoms[i], atoms.get(i + 1).copied(), atoms.get(i + 2).copied()) {
+            (Some((lo, lo2)), Some(None), Some(Some((hi, hi2)))) if lo == lo2 && hi == hi2 => {
+                if lo > hi {
+                    return None;
+                }
+                ranges.push((lo, hi));
+                i += 3;
+            }
+            (Some(r), _, _) => {
+                ranges.push(r);
+                i += 1;
+            }
+            (None, _, _) => {
+                ranges.push((b'-', b'-'));
+                i += 1;
+            }
+        }
+    }
+    if ranges.is_empty() || max.is_some_and(|max| max < min) {
+        return None;
+    }
+    Some(PatternPlan::AsciiClass { ranges, min, max })
 }
 
 /// Classifies an ECMA-262 pattern: `^lit`, `lit$`, `^lit$`, `lit`, or a real regex
 /// (translated to the `regex` crate's syntax).
 fn plan_pattern(pattern: &str) -> Result<PatternPlan> {
+    if let Some(plan) = plan_ascii_class(pattern) {
+        return Ok(plan);
+    }
     let (anchored_start, body) = match pattern.strip_prefix('^') {
         Some(rest) => (true, rest),
         None => (false, pattern),
@@ -685,6 +768,34 @@ impl Emitter {
             PatternPlan::Contains(lit) => {
                 let lit = str_or_char(&lit);
                 quote!(#subject.contains(#lit))
+            }
+            PatternPlan::AsciiClass { ranges, min, max } => {
+                // Only ASCII bytes pass, so the byte length is the character count.
+                let arms = ranges.iter().map(|&(lo, hi)| {
+                    let (lo_lit, hi_lit) =
+                        (Literal::byte_character(lo), Literal::byte_character(hi));
+                    if lo == hi {
+                        quote!(#lo_lit)
+                    } else {
+                        quote!(#lo_lit..=#hi_lit)
+                    }
+                });
+                let all = quote!(#subject.bytes().all(|b| matches!(b, #(#arms)|*)));
+                let min_lit = lit(min);
+                let len_ok = match max {
+                    None if min == 0 => None,
+                    None if min == 1 => Some(quote!(!#subject.is_empty())),
+                    None => Some(quote!(#subject.len() >= #min_lit)),
+                    Some(max) if max == min => Some(quote!(#subject.len() == #min_lit)),
+                    Some(max) => {
+                        let max_lit = lit(max);
+                        Some(quote!((#min_lit..=#max_lit).contains(&#subject.len())))
+                    }
+                };
+                return Ok(Some(match len_ok {
+                    None => (all.clone(), quote!(!#all)),
+                    Some(len_ok) => (quote!(#len_ok && #all), quote!(!(#len_ok && #all))),
+                }));
             }
             PatternPlan::Regex(translated) => {
                 let name = match self.regexes.iter().find(|(p, _)| *p == translated) {
@@ -1973,6 +2084,9 @@ mod tests {
             Ok(PatternPlan::Equals(l)) => format!("equals {l}"),
             Ok(PatternPlan::Contains(l)) => format!("contains {l}"),
             Ok(PatternPlan::Regex(r)) => format!("regex {r}"),
+            Ok(PatternPlan::AsciiClass { ranges, min, max }) => {
+                format!("class {ranges:?} {min}..{max:?}")
+            }
             Err(e) => format!("error {e}"),
         };
         assert_eq!(plan("^@"), "starts_with @");
@@ -1983,6 +2097,16 @@ mod tests {
         assert_eq!(plan("^"), "always");
         assert_eq!(plan(""), "always");
         assert_eq!(plan("^a.c"), "regex ^a.c");
+        assert_eq!(
+            plan("^[0-9a-zA-Z.=_-]+$"),
+            "class [(48, 57), (97, 122), (65, 90), (46, 46), (61, 61), (95, 95), (45, 45)] 1..None"
+        );
+        assert_eq!(
+            plan("^[\\w-]{2,5}$"),
+            "class [(48, 57), (65, 90), (97, 122), (95, 95), (45, 45)] 2..Some(5)"
+        );
+        assert_eq!(plan("^[^a]+$"), "regex ^[^a]+$");
+        assert_eq!(plan("^[a-z]+"), "regex ^[a-z]+");
         assert_eq!(plan("^\\d+[\\w-]$"), "regex ^[0-9]+[0-9A-Za-z_-]$");
         assert_eq!(
             plan("(a)\\1"),

@@ -118,7 +118,15 @@ impl Operation {
         let mut props = Map::new();
         let mut required = Vec::new();
         for p in params {
-            props.insert(p.name.clone(), p.schema.clone());
+            let mut schema = p.schema.clone();
+            // The parameter's description documents the field of the `Params` type.
+            if !p.description.is_empty()
+                && let Value::Object(m) = &mut schema
+                && !m.contains_key("description")
+            {
+                m.insert("description".into(), Value::String(p.description.clone()));
+            }
+            props.insert(p.name.clone(), schema);
             if p.required {
                 required.push(Value::String(p.name.clone()));
             }
