@@ -10,4 +10,5 @@ mod invites;
 mod lookup;
 mod mail;
 mod status;
+mod tidy;
 mod validation;
