@@ -152,7 +152,7 @@ fn import_key(cli: &Cli, input: &str, path: Option<PathBuf>, force: bool) -> Exi
             return ExitCode::from(1);
         }
     };
-    match crate::crypto::keyfile::write_key_file(&path, &[key.clone()], force) {
+    match crate::crypto::keyfile::write_key_file(&path, std::slice::from_ref(&key), force) {
         Ok(()) => {
             println!(
                 "imported {} into {} (public key {})",

@@ -324,6 +324,10 @@ impl Config {
 struct EmptyDefaults {}
 
 #[cfg(test)]
+#[allow(
+    clippy::result_large_err,
+    reason = "figment::Jail's closure signature returns figment::Error"
+)]
 mod tests {
     use super::*;
 
@@ -370,6 +374,10 @@ mod tests {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::result_large_err,
+    reason = "figment::Jail's closure signature returns figment::Error"
+)]
 mod example_file {
     use super::*;
 

@@ -2,7 +2,10 @@
 // Source: spec/
 #![cfg_attr(rustfmt, rustfmt::skip)]
 //! The handler trait and the axum router built from it.
-/// The operations of the API, one method each. The router validates and decodes every request before a method is called, so implementations see typed, schema-valid values only.
+
+/// The operations of the API, one method each. The router validates and decodes every
+/// request before a method is called, so implementations see typed, schema-valid values
+/// only.
 pub trait OxidentApi: Send + Sync + 'static {
     /// `POST /_matrix/identity/api/v1/3pid/bind` (`bind`) — deprecated
     ///
@@ -14,6 +17,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<crate::associations::bind::Response, crate::rt::MatrixError>,
     > + Send;
+
     /// `GET /_matrix/identity/api/v1/3pid/getValidated3pid` (`getValidated3pid`) — deprecated
     ///
     /// Report whether a validation session has been completed.
@@ -27,6 +31,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/api/v1/3pid/unbind` (`unbind`) — deprecated
     ///
     /// Remove the binding between a 3PID and a Matrix user ID.
@@ -37,6 +42,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<crate::associations::unbind::Response, crate::rt::MatrixError>,
     > + Send;
+
     /// `POST /_matrix/identity/api/v1/validate/email/requestToken` (`emailRequestToken`) — deprecated
     ///
     /// Start validating an email address.
@@ -50,6 +56,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/api/v1/validate/email/submitToken` (`emailSubmitTokenGet`) — deprecated
     ///
     /// Complete an email validation from the emailed link (browser form).
@@ -63,6 +70,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/api/v1/validate/email/submitToken` (`emailSubmitTokenPost`) — deprecated
     ///
     /// Complete an email validation with the emailed token (API form).
@@ -76,6 +84,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/api/v1/sign-ed25519` (`blindlySignStuff`) — deprecated
     ///
     /// Sign the acceptance of a stored invitation on the client's behalf.
@@ -89,6 +98,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/api/v1/bulk_lookup` (`lookupUsers`) — deprecated
     ///
     /// Find the Matrix user IDs bound to several 3PIDs.
@@ -99,6 +109,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<crate::lookup::lookup_users::Response, crate::rt::MatrixError>,
     > + Send;
+
     /// `GET /_matrix/identity/api/v1/lookup` (`lookupUser`) — deprecated
     ///
     /// Find the Matrix user ID bound to one 3PID.
@@ -109,6 +120,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<crate::lookup::lookup_user::Response, crate::rt::MatrixError>,
     > + Send;
+
     /// `POST /_matrix/identity/api/v1/validate/msisdn/requestToken` (`msisdnRequestToken`) — deprecated
     ///
     /// Start validating a phone number.
@@ -122,6 +134,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/api/v1/validate/msisdn/submitToken` (`msisdnSubmitTokenGet`) — deprecated
     ///
     /// Complete a phone number validation from a link (browser form).
@@ -135,6 +148,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/api/v1/validate/msisdn/submitToken` (`msisdnSubmitTokenPost`) — deprecated
     ///
     /// Complete a phone number validation with the texted token (API form).
@@ -148,6 +162,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/api/v1` (`ping`) — deprecated
     ///
     /// Report that a v1 identity service is running here.
@@ -157,6 +172,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<crate::ping::ping::Response, crate::rt::MatrixError>,
     > + Send;
+
     /// `GET /_matrix/identity/api/v1/pubkey/ephemeral/isvalid` (`isEphemeralPubKeyValid`) — deprecated
     ///
     /// Ask if a key is a valid ephemeral (invitation) key of this server.
@@ -170,6 +186,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/api/v1/pubkey/isvalid` (`isPubKeyValid`) — deprecated
     ///
     /// Ask if a key is one of the server's valid long-term keys.
@@ -183,6 +200,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/api/v1/pubkey/{keyId}` (`getPubKey`) — deprecated
     ///
     /// Fetch one of the server's public keys.
@@ -193,6 +211,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<crate::pubkey::get_pub_key::Response, crate::rt::MatrixError>,
     > + Send;
+
     /// `POST /_matrix/identity/api/v1/store-invite` (`storeInvite`) — deprecated
     ///
     /// Record a pending room invitation for a 3PID that is not bound yet.
@@ -206,6 +225,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/v2/3pid/bind` (`bindV2`)
     ///
     /// Bind the 3PID of a validated session to a Matrix user ID.
@@ -219,6 +239,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/v2/3pid/getValidated3pid` (`getValidated3pidV2`)
     ///
     /// Report whether a validation session has been completed.
@@ -232,6 +253,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/v2/3pid/unbind` (`unbindV2`)
     ///
     /// Remove the binding between a 3PID and a Matrix user ID.
@@ -245,6 +267,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/v2/account` (`getAccount`)
     ///
     /// Tell which user owns the presented access token.
@@ -254,6 +277,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<crate::v2_auth::get_account::Response, crate::rt::MatrixError>,
     > + Send;
+
     /// `POST /_matrix/identity/v2/account/logout` (`logout`)
     ///
     /// Invalidate the presented access token.
@@ -263,6 +287,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<crate::v2_auth::logout::Response, crate::rt::MatrixError>,
     > + Send;
+
     /// `POST /_matrix/identity/v2/account/register` (`registerAccount`)
     ///
     /// Trade an OpenID token for an identity-server access token.
@@ -276,6 +301,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/v2/validate/email/requestToken` (`emailRequestTokenV2`)
     ///
     /// Start validating an email address.
@@ -289,6 +315,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/v2/validate/email/submitToken` (`emailSubmitTokenGetV2`)
     ///
     /// Complete an email validation from the emailed link (browser form).
@@ -302,6 +329,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/v2/validate/email/submitToken` (`emailSubmitTokenPostV2`)
     ///
     /// Complete an email validation with the emailed token (API form).
@@ -315,6 +343,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/v2/sign-ed25519` (`blindlySignStuffV2`)
     ///
     /// Sign the acceptance of a stored invitation on the client's behalf.
@@ -328,6 +357,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/v2/hash_details` (`getHashDetails`)
     ///
     /// Get the pepper and hash algorithms used for lookups.
@@ -340,6 +370,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/v2/lookup` (`lookupUsersV2`)
     ///
     /// Find the Matrix user IDs bound to a set of hashed 3PIDs.
@@ -353,6 +384,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/v2/validate/msisdn/requestToken` (`msisdnRequestTokenV2`)
     ///
     /// Start validating a phone number.
@@ -366,6 +398,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/v2/validate/msisdn/submitToken` (`msisdnSubmitTokenGetV2`)
     ///
     /// Complete a phone number validation from a link (browser form).
@@ -379,6 +412,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/v2/validate/msisdn/submitToken` (`msisdnSubmitTokenPostV2`)
     ///
     /// Complete a phone number validation with the texted token (API form).
@@ -392,6 +426,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/v2` (`pingV2`)
     ///
     /// Report that a v2 identity service is running here.
@@ -401,6 +436,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<crate::v2_ping::ping_v2::Response, crate::rt::MatrixError>,
     > + Send;
+
     /// `GET /_matrix/identity/v2/pubkey/ephemeral/isvalid` (`isEphemeralPubKeyValidV2`)
     ///
     /// Ask if a key is a valid ephemeral (invitation) key of this server.
@@ -414,6 +450,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/v2/pubkey/isvalid` (`isPubKeyValidV2`)
     ///
     /// Ask if a key is one of the server's valid long-term keys.
@@ -427,6 +464,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/v2/pubkey/{keyId}` (`getPubKeyV2`)
     ///
     /// Fetch one of the server's public keys.
@@ -440,6 +478,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `POST /_matrix/identity/v2/store-invite` (`storeInviteV2`)
     ///
     /// Record a pending room invitation for a 3PID that is not bound yet.
@@ -453,6 +492,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/v2/terms` (`getTerms`)
     ///
     /// List the policies users must accept.
@@ -462,6 +502,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<crate::v2_terms::get_terms::Response, crate::rt::MatrixError>,
     > + Send;
+
     /// `POST /_matrix/identity/v2/terms` (`agreeToTerms`)
     ///
     /// Record that the user accepted some policies.
@@ -475,6 +516,7 @@ pub trait OxidentApi: Send + Sync + 'static {
             crate::rt::MatrixError,
         >,
     > + Send;
+
     /// `GET /_matrix/identity/versions` (`getVersions`)
     ///
     /// List the specification versions this server implements.
@@ -485,6 +527,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         Output = Result<crate::versions::get_versions::Response, crate::rt::MatrixError>,
     > + Send;
 }
+
 /// Every route of the specification, plus JSON `404`/`405` `M_UNRECOGNIZED` fallbacks.
 pub fn router<A: OxidentApi>(api: std::sync::Arc<A>) -> axum::Router {
     axum::Router::new()
@@ -706,8 +749,10 @@ pub fn router<A: OxidentApi>(api: std::sync::Arc<A>) -> axum::Router {
         .fallback(crate::rt::server::not_found)
         .with_state(api)
 }
+
 mod handlers {
     use super::OxidentApi;
+
     pub async fn bind<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -728,6 +773,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.bind(ctx, body).await)
     }
+
     pub async fn get_validated3pid<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -745,6 +791,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.get_validated3pid(ctx, params).await)
     }
+
     pub async fn unbind<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -765,6 +812,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.unbind(ctx, body).await)
     }
+
     pub async fn email_request_token<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -785,6 +833,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.email_request_token(ctx, body).await)
     }
+
     pub async fn email_submit_token_get<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -802,6 +851,7 @@ mod handlers {
         drop(body);
         crate::rt::server::raw_response(api.email_submit_token_get(ctx, params).await)
     }
+
     pub async fn email_submit_token_post<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -822,6 +872,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.email_submit_token_post(ctx, body).await)
     }
+
     pub async fn blindly_sign_stuff<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -842,6 +893,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.blindly_sign_stuff(ctx, body).await)
     }
+
     pub async fn lookup_users<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -862,6 +914,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.lookup_users(ctx, body).await)
     }
+
     pub async fn lookup_user<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -879,6 +932,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.lookup_user(ctx, params).await)
     }
+
     pub async fn msisdn_request_token<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -899,6 +953,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.msisdn_request_token(ctx, body).await)
     }
+
     pub async fn msisdn_submit_token_get<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -916,6 +971,7 @@ mod handlers {
         drop(body);
         crate::rt::server::raw_response(api.msisdn_submit_token_get(ctx, params).await)
     }
+
     pub async fn msisdn_submit_token_post<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -936,6 +992,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.msisdn_submit_token_post(ctx, body).await)
     }
+
     pub async fn ping<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -945,6 +1002,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.ping(ctx).await)
     }
+
     pub async fn is_ephemeral_pub_key_valid<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -964,6 +1022,7 @@ mod handlers {
             api.is_ephemeral_pub_key_valid(ctx, params).await,
         )
     }
+
     pub async fn is_pub_key_valid<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -981,6 +1040,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.is_pub_key_valid(ctx, params).await)
     }
+
     pub async fn get_pub_key<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1001,6 +1061,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.get_pub_key(ctx, params).await)
     }
+
     pub async fn store_invite<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1021,6 +1082,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.store_invite(ctx, body).await)
     }
+
     pub async fn bind_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1041,6 +1103,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.bind_v2(ctx, body).await)
     }
+
     pub async fn get_validated3pid_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1058,6 +1121,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.get_validated3pid_v2(ctx, params).await)
     }
+
     pub async fn unbind_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1078,6 +1142,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.unbind_v2(ctx, body).await)
     }
+
     pub async fn get_account<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1087,6 +1152,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.get_account(ctx).await)
     }
+
     pub async fn logout<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1096,6 +1162,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.logout(ctx).await)
     }
+
     pub async fn register_account<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1116,6 +1183,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.register_account(ctx, body).await)
     }
+
     pub async fn email_request_token_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1136,6 +1204,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.email_request_token_v2(ctx, body).await)
     }
+
     pub async fn email_submit_token_get_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1153,6 +1222,7 @@ mod handlers {
         drop(body);
         crate::rt::server::raw_response(api.email_submit_token_get_v2(ctx, params).await)
     }
+
     pub async fn email_submit_token_post_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1173,6 +1243,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.email_submit_token_post_v2(ctx, body).await)
     }
+
     pub async fn blindly_sign_stuff_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1193,6 +1264,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.blindly_sign_stuff_v2(ctx, body).await)
     }
+
     pub async fn get_hash_details<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1202,6 +1274,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.get_hash_details(ctx).await)
     }
+
     pub async fn lookup_users_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1222,6 +1295,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.lookup_users_v2(ctx, body).await)
     }
+
     pub async fn msisdn_request_token_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1242,6 +1316,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.msisdn_request_token_v2(ctx, body).await)
     }
+
     pub async fn msisdn_submit_token_get_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1261,6 +1336,7 @@ mod handlers {
             api.msisdn_submit_token_get_v2(ctx, params).await,
         )
     }
+
     pub async fn msisdn_submit_token_post_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1283,6 +1359,7 @@ mod handlers {
             api.msisdn_submit_token_post_v2(ctx, body).await,
         )
     }
+
     pub async fn ping_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1292,6 +1369,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.ping_v2(ctx).await)
     }
+
     pub async fn is_ephemeral_pub_key_valid_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1311,6 +1389,7 @@ mod handlers {
             api.is_ephemeral_pub_key_valid_v2(ctx, params).await,
         )
     }
+
     pub async fn is_pub_key_valid_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1328,6 +1407,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.is_pub_key_valid_v2(ctx, params).await)
     }
+
     pub async fn get_pub_key_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1348,6 +1428,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.get_pub_key_v2(ctx, params).await)
     }
+
     pub async fn store_invite_v2<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1368,6 +1449,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.store_invite_v2(ctx, body).await)
     }
+
     pub async fn get_terms<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1377,6 +1459,7 @@ mod handlers {
         drop(body);
         crate::rt::server::json_response(api.get_terms(ctx).await)
     }
+
     pub async fn agree_to_terms<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,
@@ -1397,6 +1480,7 @@ mod handlers {
         ctx.body = Some(value);
         crate::rt::server::json_response(api.agree_to_terms(ctx, body).await)
     }
+
     pub async fn get_versions<A: OxidentApi>(
         axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
         request: axum::extract::Request,

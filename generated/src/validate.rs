@@ -4,13 +4,16 @@
 //! Validation by operationId, for services that check payloads without serving the API.
 //!
 //! ```
-//! let body = serde_json::json!({"sid": "1", "client_secret": "s", "mxid": "@a:b"});
-//! assert!(oxident_api::validate::request(OPERATIONS_EXAMPLE_ID, &body).is_ok());
-//! # const OPERATIONS_EXAMPLE_ID: &str = "bindV2";
+//! let body = serde_json::json!({});
+//! // `Ok(verdict)`: the operation exists and has a body schema; the verdict lists
+//! // every violation with its JSON pointer.
+//! let verdict = oxident_api::validate::request("bind", &body);
+//! assert!(verdict.is_ok());
 //! ```
 use crate::rt::{LookupError, OperationInfo};
 use crate::rt::validate::Errors;
 use serde_json::Value;
+
 /// Every operation of the specification.
 pub static OPERATIONS: &[OperationInfo] = &[
     crate::rt::OperationInfo {
@@ -1102,6 +1105,7 @@ pub static OPERATIONS: &[OperationInfo] = &[
         ],
     },
 ];
+
 /// The operation with this operationId (or crate-wide snake_case name).
 pub fn operation(id: &str) -> Option<&'static OperationInfo> {
     OPERATIONS
@@ -1109,9 +1113,11 @@ pub fn operation(id: &str) -> Option<&'static OperationInfo> {
         .find(|o| o.operation_id == id)
         .or_else(|| OPERATIONS.iter().find(|o| o.name == id))
 }
+
 fn lookup(id: &str) -> Result<&'static OperationInfo, LookupError> {
     operation(id).ok_or_else(|| LookupError::UnknownOperation(id.to_string()))
 }
+
 /// Checks a request body. `Ok(Err(errors))` lists every violation with its JSON pointer.
 pub fn request(
     operation_id: &str,
@@ -1126,6 +1132,7 @@ pub fn request(
         })?;
     Ok(v(body))
 }
+
 /// Checks query and path parameters given as one JSON object.
 pub fn request_params(
     operation_id: &str,
@@ -1140,6 +1147,7 @@ pub fn request_params(
         })?;
     Ok(v(params))
 }
+
 /// Checks a response body against the schema documented for its status.
 pub fn response(
     operation_id: &str,

@@ -3,6 +3,9 @@
 //! `fixtures/validators_cases.json`, both agree on validity and report the same instance
 //! locations with corresponding kinds.
 //!
+//! Cases marked `"reference": false` use OpenAPI extras that jsonschema ignores
+//! (`nullable`, `int32`/`int64`); they are checked against their valid/invalid labels only.
+//!
 //! `fixtures/validators_fixture.rs` is emitter output for those cases, kept up to date by
 //! the `validators_fixture_is_up_to_date` test of xtask (`cargo test -p xtask`).
 
@@ -129,7 +132,9 @@ fn emitted_validators_agree_with_jsonschema() {
     for case in cases() {
         let name = case["name"].as_str().unwrap_or_default();
         let ours = validator(name);
-        let theirs = reference(&case["schema"]);
+        // Cases using what jsonschema does not know (`nullable`, int32/int64) are checked
+        // against their labels only.
+        let theirs = (case["reference"] != json!(false)).then(|| reference(&case["schema"]));
         for (label, expect_valid) in [("valid", true), ("invalid", false)] {
             let instances = case[label]
                 .as_array()
@@ -142,7 +147,10 @@ fn emitted_validators_agree_with_jsonschema() {
             for instance in instances {
                 compared += 1;
                 let mine = our_errors(ours(instance));
-                let reference = their_errors(&theirs, instance);
+                let reference = match &theirs {
+                    Some(theirs) => their_errors(theirs, instance),
+                    None => mine.clone(),
+                };
                 if mine.is_empty() != expect_valid
                     || reference.is_empty() != expect_valid
                     || mine != reference

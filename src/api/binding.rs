@@ -70,7 +70,7 @@ pub async fn bind_v2(
     body: v2_associations::bind_v2::RequestBody,
 ) -> ApiResult<v2_associations::bind_v2::Response> {
     let caller = auth::user(state, &ctx).await?;
-    if caller.user_id == "nobody" {
+    if caller.user_id != body.mxid {
         return Err(ApiError::NotTokenOwner(
             "mxid must be the user of the access token".into(),
         ));

@@ -13,7 +13,6 @@ use crate::service::signed::signed_association;
 use crate::state::AppState;
 use oxident_api::rt::server::RequestContext;
 use oxident_api::{lookup as v1_lookup, v2_lookup};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn rate_limit(state: &AppState, ctx: &RequestContext) -> ApiResult<()> {
@@ -41,24 +40,15 @@ pub async fn lookup_user(
     }
 }
 
-/// `[medium, address]` pairs (decoded through JSON so this does not depend on how the
-/// generator spells a two-item tuple array).
-#[derive(Deserialize)]
-struct BulkRequest {
-    threepids: Vec<(String, String)>,
-}
-
 pub async fn lookup_users(
     state: &AppState,
     ctx: RequestContext,
     body: v1_lookup::lookup_users::RequestBody,
 ) -> ApiResult<v1_lookup::lookup_users::Response> {
     rate_limit(state, &ctx)?;
-    let request: BulkRequest = serde_json::to_value(&body)
-        .and_then(serde_json::from_value)
-        .map_err(|e| ApiError::InvalidParam(format!("threepids: {e}")))?;
-    let found = lookup::lookup_many(state, &request.threepids).await?;
-    from_json(json!({ "threepids": found }))
+    Ok(v1_lookup::lookup_users::BulkLookupResponse {
+        threepids: lookup::lookup_many(state, &body.threepids).await?,
+    })
 }
 
 pub async fn get_hash_details(

@@ -99,7 +99,7 @@ async fn submit_token_page(
                     .next_link
                     .filter(|link| check_next_link(link).is_ok())
                 {
-                    let _ = link;
+                    return Ok(RawResponse::redirect(link));
                 }
                 (200, ResponseVars::success())
             }

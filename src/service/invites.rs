@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn redaction_never_shows_a_whole_part() {
         assert_eq!(redact_email("alice@example.com"), "ali...@exa...");
-        assert_eq!(redact_email("al@ex.co"), "a...@ex...");
+        assert_eq!(redact_email("al@ex.co"), "a...@ex....");
         assert_eq!(redact_email("a@b.c"), "...@b....");
         assert_eq!(redact_email("ßü@éxample.org"), "ß...@éxa...");
         for address in ["alice@example.com", "a@b.c", "al@ex.co", "bob@x.io"] {

@@ -197,7 +197,7 @@ pub async fn submit_token(
         return Err(ApiError::SessionExpired);
     }
     let max_failures = i64::from(state.config.sessions.max_submit_attempts);
-    if session.failed_submits >= max_failures + 100 {
+    if session.failed_submits >= max_failures {
         return Err(ApiError::SessionUnusable(
             "too many wrong tokens were submitted for this session; start a new one".into(),
         ));

@@ -6,17 +6,22 @@
 //! Bind the 3PID of a validated session to a Matrix user ID.
 //!
 //! **Deprecated** in the specification.
+
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "bind";
 pub const METHOD: &str = "POST";
 pub const PATH: &str = "/_matrix/identity/api/v1/3pid/bind";
 pub const DEPRECATED: bool = true;
+
 /// Whether the specification attaches a security requirement.
 pub const AUTHENTICATED: bool = false;
+
 /// The spec file this operation comes from.
 pub const SOURCE: &str = "associations.yaml";
+
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200", "400", "404"];
+
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some(
     &[
@@ -27,6 +32,7 @@ pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some(
 );
 pub type RequestBody = BindRequest;
 pub type Response = SignedAssociation;
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BindRequest {
     /// Client secret that was given to `requestToken`.
@@ -36,6 +42,7 @@ pub struct BindRequest {
     /// Session ID returned by `requestToken`.
     pub sid: String,
 }
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SignedAssociation {
     /// Address of the bound 3PID.
@@ -56,21 +63,523 @@ pub struct SignedAssociation {
     /// When the association was verified (ms since the epoch).
     pub ts: i64,
 }
-pub fn validate_body(_v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+
+/// Validates a JSON value against the `BindRequest` schema, reporting every error.
+pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_body_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_body_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "client_secret" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "mxid" => {
+                    seen |= 4;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "sid" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 7 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "sid"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"sid\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "client_secret"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"client_secret\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 4 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "mxid"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"mxid\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `SignedAssociation` schema, reporting every error.
 pub fn validate_response_200(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "address" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "medium" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "mxid" => {
+                    seen |= 4;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "not_after" => {
+                    seen |= 16;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Number(number1) = v1 {
+                        if !rt::is_integer(number1) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Type,
+                            || rt::type_error("integer", v1),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "not_before" => {
+                    seen |= 8;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Number(number1) = v1 {
+                        if !rt::is_integer(number1) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Type,
+                            || rt::type_error("integer", v1),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "signatures" => {
+                    seen |= 64;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Object(object1) = v1 {
+                        for (key2, v2) in object1 {
+                            let p2 = &rt::Path::Key(p1, key2);
+                            if let Value::Object(object2) = v2 {
+                                for (key3, v3) in object2 {
+                                    let p3 = &rt::Path::Key(p2, key3);
+                                    if !v3.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p3,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v3),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                            } else {
+                                ok = false;
+                                s.fail(
+                                    p2,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("object", v2),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "ts" => {
+                    seen |= 32;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Number(number1) = v1 {
+                        if !rt::is_integer(number1) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Type,
+                            || rt::type_error("integer", v1),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 127 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "address"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"address\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "medium"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"medium\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 4 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "mxid"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"mxid\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 8 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "not_before"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"not_before\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 16 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "not_after"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"not_after\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 32 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "ts"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"ts\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 64 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "signatures"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"signatures\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_response_400(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_400_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_400_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_response_404(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_404_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_404_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
 }

@@ -6,36 +6,289 @@
 //! Find the Matrix user IDs bound to several 3PIDs.
 //!
 //! **Deprecated** in the specification.
+
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "lookupUsers";
 pub const METHOD: &str = "POST";
 pub const PATH: &str = "/_matrix/identity/api/v1/bulk_lookup";
 pub const DEPRECATED: bool = true;
+
 /// Whether the specification attaches a security requirement.
 pub const AUTHENTICATED: bool = false;
+
 /// The spec file this operation comes from.
 pub const SOURCE: &str = "lookup.yaml";
+
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200"];
+
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = BulkLookupRequest;
 pub type Response = BulkLookupResponse;
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BulkLookupRequest {
     /// 3PIDs to look up, each a `[medium, address]` pair.
-    pub threepids: Vec<Vec<(String, String)>>,
+    pub threepids: Vec<(String, String)>,
 }
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BulkLookupResponse {
     /// One `[medium, address, mxid]` triple per bound 3PID.
-    pub threepids: Vec<Vec<(String, String, String)>>,
+    pub threepids: Vec<(String, String, String)>,
 }
-pub fn validate_body(_v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+
+/// Validates a JSON value against the `BulkLookupRequest` schema, reporting every error.
+pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_body_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_body_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some(v1) = object.get("threepids") {
+            let p1 = &rt::Path::Key(p, "threepids");
+            if let Value::Array(array1) = v1 {
+                for (index2, v2) in array1.iter().enumerate() {
+                    let p2 = &rt::Path::Index(p1, index2);
+                    if let Value::Array(array2) = v2 {
+                        if array2.len() < 2 {
+                            ok = false;
+                            s.fail(
+                                p2,
+                                rt::ErrorKind::Length,
+                                || {
+                                    format!(
+                                        "must have at least 2 items, found {}", array2.len()
+                                    )
+                                },
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                        if array2.len() > 2 {
+                            ok = false;
+                            s.fail(
+                                p2,
+                                rt::ErrorKind::Length,
+                                || {
+                                    format!("must have at most 2 items, found {}", array2.len())
+                                },
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                        if let Some(v3) = array2.first() {
+                            let p3 = &rt::Path::Index(p2, 0);
+                            if !v3.is_string() {
+                                ok = false;
+                                s.fail(
+                                    p3,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("string", v3),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                        if let Some(v3) = array2.get(1) {
+                            let p3 = &rt::Path::Index(p2, 1);
+                            if !v3.is_string() {
+                                ok = false;
+                                s.fail(
+                                    p3,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("string", v3),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p2, rt::ErrorKind::Type, || rt::type_error("array", v2));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+            } else {
+                ok = false;
+                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
+                if S::STOP {
+                    return false;
+                }
+            }
+        } else {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "threepids"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"threepids\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `BulkLookupResponse` schema, reporting every error.
 pub fn validate_response_200(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some(v1) = object.get("threepids") {
+            let p1 = &rt::Path::Key(p, "threepids");
+            if let Value::Array(array1) = v1 {
+                for (index2, v2) in array1.iter().enumerate() {
+                    let p2 = &rt::Path::Index(p1, index2);
+                    if let Value::Array(array2) = v2 {
+                        if array2.len() < 3 {
+                            ok = false;
+                            s.fail(
+                                p2,
+                                rt::ErrorKind::Length,
+                                || {
+                                    format!(
+                                        "must have at least 3 items, found {}", array2.len()
+                                    )
+                                },
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                        if array2.len() > 3 {
+                            ok = false;
+                            s.fail(
+                                p2,
+                                rt::ErrorKind::Length,
+                                || {
+                                    format!("must have at most 3 items, found {}", array2.len())
+                                },
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                        if let Some(v3) = array2.first() {
+                            let p3 = &rt::Path::Index(p2, 0);
+                            if !v3.is_string() {
+                                ok = false;
+                                s.fail(
+                                    p3,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("string", v3),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                        if let Some(v3) = array2.get(1) {
+                            let p3 = &rt::Path::Index(p2, 1);
+                            if !v3.is_string() {
+                                ok = false;
+                                s.fail(
+                                    p3,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("string", v3),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                        if let Some(v3) = array2.get(2) {
+                            let p3 = &rt::Path::Index(p2, 2);
+                            if !v3.is_string() {
+                                ok = false;
+                                s.fail(
+                                    p3,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("string", v3),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p2, rt::ErrorKind::Type, || rt::type_error("array", v2));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+            } else {
+                ok = false;
+                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
+                if S::STOP {
+                    return false;
+                }
+            }
+        } else {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "threepids"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"threepids\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
 }

@@ -6,44 +6,214 @@
 //! Fetch one of the server's public keys.
 //!
 //! **Deprecated** in the specification.
+
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "getPubKey";
 pub const METHOD: &str = "GET";
 pub const PATH: &str = "/_matrix/identity/api/v1/pubkey/{keyId}";
 pub const DEPRECATED: bool = true;
+
 /// Whether the specification attaches a security requirement.
 pub const AUTHENTICATED: bool = false;
+
 /// The spec file this operation comes from.
 pub const SOURCE: &str = "pubkey.yaml";
+
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200", "404"];
+
 /// How query and path parameters are typed before validation.
 pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("keyId", crate::rt::ScalarKind::String),
 ];
 pub type Response = PubKeyResponse;
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
+    /// Key identifier of the form `algorithm:identifier`; the identifier part is opaque.
     #[serde(rename = "keyId")]
     pub key_id: String,
 }
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PubKeyResponse {
     /// The public key, unpadded Base64.
     pub public_key: String,
 }
+
+/// Validates a JSON value against its schema, reporting every error.
 pub fn validate_params(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_params_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_params_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some(v1) = object.get("keyId") {
+            let p1 = &rt::Path::Key(p, "keyId");
+            if !v1.is_string() {
+                ok = false;
+                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                if S::STOP {
+                    return false;
+                }
+            }
+        } else {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "keyId"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"keyId\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `PubKeyResponse` schema, reporting every error.
 pub fn validate_response_200(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some(v1) = object.get("public_key") {
+            let p1 = &rt::Path::Key(p, "public_key");
+            if !v1.is_string() {
+                ok = false;
+                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                if S::STOP {
+                    return false;
+                }
+            }
+        } else {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "public_key"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"public_key\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_response_404(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_404_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_404_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
 }

@@ -107,12 +107,15 @@ impl MatrixError {
     }
 
     /// Maps validator findings to the spec's errcodes: a missing field is `M_MISSING_PARAMS`,
-    /// a body that is not an object is `M_BAD_JSON`, anything else `M_INVALID_PARAM`.
+    /// a malformed email address `M_INVALID_EMAIL`, a body that is not an object `M_BAD_JSON`,
+    /// anything else `M_INVALID_PARAM`.
     pub fn from_validation(errors: &super::validate::Errors) -> Self {
         use super::validate::ErrorKind;
         let list = &errors.0;
         let errcode = if list.iter().any(|e| e.kind == ErrorKind::Required) {
             ErrCode::MissingParams
+        } else if list.iter().all(|e| e.is_invalid_email()) {
+            ErrCode::InvalidEmail
         } else if list
             .iter()
             .any(|e| e.pointer.is_empty() && e.kind == ErrorKind::Type)

@@ -538,3 +538,11 @@ mod tests {
         );
     }
 }
+
+impl ValidationError {
+    /// A `format: email` failure: the Identity Service answers these with `M_INVALID_EMAIL`
+    /// rather than the generic `M_INVALID_PARAM`.
+    pub fn is_invalid_email(&self) -> bool {
+        self.kind == ErrorKind::Format && self.message.ends_with(" is not a valid email address")
+    }
+}

@@ -6,21 +6,27 @@
 //! Record a pending room invitation for a 3PID that is not bound yet.
 //!
 //! **Deprecated** in the specification.
+
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "storeInvite";
 pub const METHOD: &str = "POST";
 pub const PATH: &str = "/_matrix/identity/api/v1/store-invite";
 pub const DEPRECATED: bool = true;
+
 /// Whether the specification attaches a security requirement.
 pub const AUTHENTICATED: bool = false;
+
 /// The spec file this operation comes from.
 pub const SOURCE: &str = "store_invite.yaml";
+
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200", "400"];
+
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = StoreInviteRequestV1;
 pub type Response = StoreInviteResponseV1;
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoreInviteRequestV1 {
     /// Email address of the invitee.
@@ -53,6 +59,7 @@ pub struct StoreInviteRequestV1 {
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoreInviteResponseV1 {
     /// Redacted form of `address` for display.
@@ -62,16 +69,383 @@ pub struct StoreInviteResponseV1 {
     /// The new invitation token: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
     pub token: String,
 }
-pub fn validate_body(_v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+
+/// Validates a JSON value against the `StoreInviteRequestV1` schema, reporting every error.
+pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_body_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_body_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "address" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "medium" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "room_alias" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "room_avatar_url" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "room_id" => {
+                    seen |= 4;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "room_join_rules" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "room_name" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "sender" => {
+                    seen |= 8;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "sender_avatar_url" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "sender_display_name" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 15 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "medium"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"medium\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "address"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"address\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 4 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "room_id"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"room_id\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 8 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "sender"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"sender\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `StoreInviteResponseV1` schema, reporting every error.
 pub fn validate_response_200(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "display_name" => {
+                    seen |= 4;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "public_keys" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Array(array1) = v1 {
+                        for (index2, v2) in array1.iter().enumerate() {
+                            let p2 = &rt::Path::Index(p1, index2);
+                            if !v2.is_string() {
+                                ok = false;
+                                s.fail(
+                                    p2,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("string", v2),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "token" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 7 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "token"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"token\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "public_keys"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"public_keys\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 4 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "display_name"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"display_name\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_response_400(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_400_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_400_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
 }

@@ -4,21 +4,27 @@
 //! `POST /_matrix/identity/v2/account/register` (`registerAccount`)
 //!
 //! Trade an OpenID token for an identity-server access token.
+
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "registerAccount";
 pub const METHOD: &str = "POST";
 pub const PATH: &str = "/_matrix/identity/v2/account/register";
 pub const DEPRECATED: bool = false;
+
 /// Whether the specification attaches a security requirement.
 pub const AUTHENTICATED: bool = false;
+
 /// The spec file this operation comes from.
 pub const SOURCE: &str = "v2_auth.yaml";
+
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200"];
+
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = OpenIdCredentials;
 pub type Response = RegisterResponse;
+
 /// OpenID credentials exactly as the user's homeserver issued them from the Client-Server `/openid/request_token` endpoint.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenIdCredentials {
@@ -31,16 +37,205 @@ pub struct OpenIdCredentials {
     /// Always the string `Bearer`.
     pub token_type: String,
 }
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegisterResponse {
     /// Opaque access token to authenticate later requests with.
     pub token: String,
 }
-pub fn validate_body(_v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+
+/// Validates a JSON value against the `OpenIdCredentials` schema, reporting every error.
+pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_body_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_body_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "access_token" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "expires_in" => {
+                    seen |= 8;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Number(number1) = v1 {
+                        if !rt::is_integer(number1) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Type,
+                            || rt::type_error("integer", v1),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "matrix_server_name" => {
+                    seen |= 4;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "token_type" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 15 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "access_token"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"access_token\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "token_type"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"token_type\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 4 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "matrix_server_name"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"matrix_server_name\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 8 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "expires_in"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"expires_in\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `RegisterResponse` schema, reporting every error.
 pub fn validate_response_200(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some(v1) = object.get("token") {
+            let p1 = &rt::Path::Key(p, "token");
+            if !v1.is_string() {
+                ok = false;
+                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                if S::STOP {
+                    return false;
+                }
+            }
+        } else {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "token"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"token\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
 }

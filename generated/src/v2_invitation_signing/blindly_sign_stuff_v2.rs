@@ -4,21 +4,27 @@
 //! `POST /_matrix/identity/v2/sign-ed25519` (`blindlySignStuffV2`)
 //!
 //! Sign the acceptance of a stored invitation on the client's behalf.
+
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "blindlySignStuffV2";
 pub const METHOD: &str = "POST";
 pub const PATH: &str = "/_matrix/identity/v2/sign-ed25519";
 pub const DEPRECATED: bool = false;
+
 /// Whether the specification attaches a security requirement.
 pub const AUTHENTICATED: bool = true;
+
 /// The spec file this operation comes from.
 pub const SOURCE: &str = "v2_invitation_signing.yaml";
+
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200", "401", "403", "404"];
+
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = SignInvitationRequest;
 pub type Response = SignedInvitation;
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SignInvitationRequest {
     /// Matrix user ID of the invitee accepting the invitation.
@@ -28,6 +34,7 @@ pub struct SignInvitationRequest {
     /// Invitation token returned by `store-invite`.
     pub token: String,
 }
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SignedInvitation {
     /// Matrix user ID of the invitee.
@@ -42,26 +49,480 @@ pub struct SignedInvitation {
     /// The invitation token.
     pub token: String,
 }
-pub fn validate_body(_v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+
+/// Validates a JSON value against the `SignInvitationRequest` schema, reporting every error.
+pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_body_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_body_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "mxid" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "private_key" => {
+                    seen |= 4;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "token" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 7 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "mxid"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"mxid\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "token"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"token\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 4 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "private_key"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"private_key\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `SignedInvitation` schema, reporting every error.
 pub fn validate_response_200(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "mxid" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "sender" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "signatures" => {
+                    seen |= 4;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Object(object1) = v1 {
+                        for (key2, v2) in object1 {
+                            let p2 = &rt::Path::Key(p1, key2);
+                            if let Value::Object(object2) = v2 {
+                                for (key3, v3) in object2 {
+                                    let p3 = &rt::Path::Key(p2, key3);
+                                    if !v3.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p3,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v3),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                            } else {
+                                ok = false;
+                                s.fail(
+                                    p2,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("object", v2),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "token" => {
+                    seen |= 8;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 15 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "mxid"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"mxid\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "sender"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"sender\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 4 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "signatures"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"signatures\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 8 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "token"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"token\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_response_401(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_401_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_401_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_response_403(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_403_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_403_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_response_404(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_404_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_404_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
 }

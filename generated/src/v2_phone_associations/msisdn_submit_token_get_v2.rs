@@ -4,43 +4,287 @@
 //! `GET /_matrix/identity/v2/validate/msisdn/submitToken` (`msisdnSubmitTokenGetV2`)
 //!
 //! Complete a phone number validation from a link (browser form).
+
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "msisdnSubmitTokenGetV2";
 pub const METHOD: &str = "GET";
 pub const PATH: &str = "/_matrix/identity/v2/validate/msisdn/submitToken";
 pub const DEPRECATED: bool = false;
+
 /// Whether the specification attaches a security requirement.
 pub const AUTHENTICATED: bool = true;
+
 /// The spec file this operation comes from.
 pub const SOURCE: &str = "v2_phone_associations.yaml";
+
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200", "302", "400", "401", "403"];
+
 /// How query and path parameters are typed before validation.
 pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("client_secret", crate::rt::ScalarKind::String),
     ("sid", crate::rt::ScalarKind::String),
     ("token", crate::rt::ScalarKind::String),
 ];
+
 /// This operation answers with a page or a redirect rather than JSON.
 pub type Response = crate::rt::RawResponse;
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
+    /// Client secret that was given to `requestToken`.
     pub client_secret: String,
+    /// Session ID returned by `requestToken`.
     pub sid: String,
+    /// Token the server texted to the user.
     pub token: String,
 }
+
+/// Validates a JSON value against its schema, reporting every error.
 pub fn validate_params(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_params_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_params_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "client_secret" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "sid" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "token" => {
+                    seen |= 4;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 7 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "sid"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"sid\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "client_secret"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"client_secret\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 4 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "token"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"token\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_response_401(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_401_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_401_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_response_403(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_403_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_403_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
 }

@@ -4,21 +4,27 @@
 //! `POST /_matrix/identity/v2/validate/msisdn/submitToken` (`msisdnSubmitTokenPostV2`)
 //!
 //! Complete a phone number validation with the texted token (API form).
+
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "msisdnSubmitTokenPostV2";
 pub const METHOD: &str = "POST";
 pub const PATH: &str = "/_matrix/identity/v2/validate/msisdn/submitToken";
 pub const DEPRECATED: bool = false;
+
 /// Whether the specification attaches a security requirement.
 pub const AUTHENTICATED: bool = true;
+
 /// The spec file this operation comes from.
 pub const SOURCE: &str = "v2_phone_associations.yaml";
+
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200", "400", "401", "403"];
+
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = SubmitTokenRequest;
 pub type Response = SubmitTokenResponse;
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SubmitTokenRequest {
     /// Client secret that was given to `requestToken`.
@@ -28,31 +34,380 @@ pub struct SubmitTokenRequest {
     /// Token the server sent to the 3PID.
     pub token: String,
 }
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SubmitTokenResponse {
     /// True when the session is now validated.
     pub success: bool,
 }
-pub fn validate_body(_v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+
+/// Validates a JSON value against the `SubmitTokenRequest` schema, reporting every error.
+pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_body_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_body_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "client_secret" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "sid" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "token" => {
+                    seen |= 4;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 7 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "sid"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"sid\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "client_secret"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"client_secret\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 4 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "token"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"token\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `SubmitTokenResponse` schema, reporting every error.
 pub fn validate_response_200(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some(v1) = object.get("success") {
+            let p1 = &rt::Path::Key(p, "success");
+            if !v1.is_boolean() {
+                ok = false;
+                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("boolean", v1));
+                if S::STOP {
+                    return false;
+                }
+            }
+        } else {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "success"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"success\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_response_400(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_400_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_400_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_response_401(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_401_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_401_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_response_403(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_403_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_403_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
 }

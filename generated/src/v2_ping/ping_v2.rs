@@ -4,20 +4,50 @@
 //! `GET /_matrix/identity/v2` (`pingV2`)
 //!
 //! Report that a v2 identity service is running here.
+
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "pingV2";
 pub const METHOD: &str = "GET";
 pub const PATH: &str = "/_matrix/identity/v2";
 pub const DEPRECATED: bool = false;
+
 /// Whether the specification attaches a security requirement.
 pub const AUTHENTICATED: bool = false;
+
 /// The spec file this operation comes from.
 pub const SOURCE: &str = "v2_ping.yaml";
+
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200"];
 pub type Response = serde_json::Map<String, serde_json::Value>;
+
+/// Validates a JSON value against its schema, reporting every error.
 pub fn validate_response_200(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    let mut ok = true;
+    if !v.is_object() {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
 }

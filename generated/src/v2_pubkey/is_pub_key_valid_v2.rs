@@ -4,38 +4,142 @@
 //! `GET /_matrix/identity/v2/pubkey/isvalid` (`isPubKeyValidV2`)
 //!
 //! Ask if a key is one of the server's valid long-term keys.
+
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "isPubKeyValidV2";
 pub const METHOD: &str = "GET";
 pub const PATH: &str = "/_matrix/identity/v2/pubkey/isvalid";
 pub const DEPRECATED: bool = false;
+
 /// Whether the specification attaches a security requirement.
 pub const AUTHENTICATED: bool = false;
+
 /// The spec file this operation comes from.
 pub const SOURCE: &str = "v2_pubkey.yaml";
+
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200"];
+
 /// How query and path parameters are typed before validation.
 pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("public_key", crate::rt::ScalarKind::String),
 ];
 pub type Response = KeyValidity;
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
+    /// The key to check, unpadded Base64.
     pub public_key: String,
 }
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KeyValidity {
     /// True when the server knows the key and it is currently valid.
     pub valid: bool,
 }
+
+/// Validates a JSON value against its schema, reporting every error.
 pub fn validate_params(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_params_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
 }
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_params_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some(v1) = object.get("public_key") {
+            let p1 = &rt::Path::Key(p, "public_key");
+            if !v1.is_string() {
+                ok = false;
+                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                if S::STOP {
+                    return false;
+                }
+            }
+        } else {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "public_key"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"public_key\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `KeyValidity` schema, reporting every error.
 pub fn validate_response_200(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some(v1) = object.get("valid") {
+            let p1 = &rt::Path::Key(p, "valid");
+            if !v1.is_boolean() {
+                ok = false;
+                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("boolean", v1));
+                if S::STOP {
+                    return false;
+                }
+            }
+        } else {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "valid"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"valid\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
 }

@@ -4,18 +4,23 @@
 //! `GET /_matrix/identity/v2/terms` (`getTerms`)
 //!
 //! List the policies users must accept.
+
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "getTerms";
 pub const METHOD: &str = "GET";
 pub const PATH: &str = "/_matrix/identity/v2/terms";
 pub const DEPRECATED: bool = false;
+
 /// Whether the specification attaches a security requirement.
 pub const AUTHENTICATED: bool = false;
+
 /// The spec file this operation comes from.
 pub const SOURCE: &str = "v2_terms.yaml";
+
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200"];
 pub type Response = TermsResponse;
+
 /// The policy in one language.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InternationalisedPolicy {
@@ -24,6 +29,7 @@ pub struct InternationalisedPolicy {
     /// Address of the policy text. It should contain the policy ID, version and language, so that a new version always gets a new URL (clients remember accepted URLs in `m.accepted_terms`).
     pub url: String,
 }
+
 /// One policy: its `version` plus one entry per language code (ISO 639-2) holding the translated name and URL.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PolicyObject {
@@ -33,13 +39,177 @@ pub struct PolicyObject {
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, InternationalisedPolicy>,
 }
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TermsResponse {
     /// Policy ID (arbitrary, not otherwise used) → policy.
     pub policies: std::collections::BTreeMap<String, PolicyObject>,
 }
+
+/// Validates a JSON value against the `TermsResponse` schema, reporting every error.
 pub fn validate_response_200(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some(v1) = object.get("policies") {
+            let p1 = &rt::Path::Key(p, "policies");
+            if let Value::Object(object1) = v1 {
+                for (key2, v2) in object1 {
+                    let p2 = &rt::Path::Key(p1, key2);
+                    if let Value::Object(object2) = v2 {
+                        let mut seen2: u64 = 0;
+                        for (key3, v3) in object2 {
+                            if key3.as_str() == "version" {
+                                seen2 |= 1;
+                                let p3 = &rt::Path::Key(p2, key3);
+                                if !v3.is_string() {
+                                    ok = false;
+                                    s.fail(
+                                        p3,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("string", v3),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            } else {
+                                let p3 = &rt::Path::Key(p2, key3);
+                                if let Value::Object(object3) = v3 {
+                                    let mut seen3: u64 = 0;
+                                    for (key4, v4) in object3 {
+                                        match key4.as_str() {
+                                            "name" => {
+                                                seen3 |= 1;
+                                                let p4 = &rt::Path::Key(p3, key4);
+                                                if !v4.is_string() {
+                                                    ok = false;
+                                                    s.fail(
+                                                        p4,
+                                                        rt::ErrorKind::Type,
+                                                        || rt::type_error("string", v4),
+                                                    );
+                                                    if S::STOP {
+                                                        return false;
+                                                    }
+                                                }
+                                            }
+                                            "url" => {
+                                                seen3 |= 2;
+                                                let p4 = &rt::Path::Key(p3, key4);
+                                                if !v4.is_string() {
+                                                    ok = false;
+                                                    s.fail(
+                                                        p4,
+                                                        rt::ErrorKind::Type,
+                                                        || rt::type_error("string", v4),
+                                                    );
+                                                    if S::STOP {
+                                                        return false;
+                                                    }
+                                                }
+                                            }
+                                            _ => {}
+                                        }
+                                    }
+                                    if seen3 != 3 {
+                                        if seen3 & 1 == 0 {
+                                            ok = false;
+                                            s.fail(
+                                                &rt::Path::Key(p3, "name"),
+                                                rt::ErrorKind::Required,
+                                                || String::from("missing required property \"name\""),
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                        if seen3 & 2 == 0 {
+                                            ok = false;
+                                            s.fail(
+                                                &rt::Path::Key(p3, "url"),
+                                                rt::ErrorKind::Required,
+                                                || String::from("missing required property \"url\""),
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                    }
+                                } else {
+                                    ok = false;
+                                    s.fail(
+                                        p3,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("object", v3),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                        }
+                        if seen2 & 1 == 0 {
+                            ok = false;
+                            s.fail(
+                                &rt::Path::Key(p2, "version"),
+                                rt::ErrorKind::Required,
+                                || String::from("missing required property \"version\""),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p2, rt::ErrorKind::Type, || rt::type_error("object", v2));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+            } else {
+                ok = false;
+                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
+                if S::STOP {
+                    return false;
+                }
+            }
+        } else {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "policies"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"policies\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
 }

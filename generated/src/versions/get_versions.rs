@@ -4,25 +4,89 @@
 //! `GET /_matrix/identity/versions` (`getVersions`)
 //!
 //! List the specification versions this server implements.
+
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "getVersions";
 pub const METHOD: &str = "GET";
 pub const PATH: &str = "/_matrix/identity/versions";
 pub const DEPRECATED: bool = false;
+
 /// Whether the specification attaches a security requirement.
 pub const AUTHENTICATED: bool = false;
+
 /// The spec file this operation comes from.
 pub const SOURCE: &str = "versions.yaml";
+
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200"];
 pub type Response = Versions;
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Versions {
     /// One entry per supported specification version.
     pub versions: Vec<String>,
 }
+
+/// Validates a JSON value against the `Versions` schema, reporting every error.
 pub fn validate_response_200(
-    _v: &serde_json::Value,
+    v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    Ok(())
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some(v1) = object.get("versions") {
+            let p1 = &rt::Path::Key(p, "versions");
+            if let Value::Array(array1) = v1 {
+                for (index2, v2) in array1.iter().enumerate() {
+                    let p2 = &rt::Path::Index(p1, index2);
+                    if !v2.is_string() {
+                        ok = false;
+                        s.fail(p2, rt::ErrorKind::Type, || rt::type_error("string", v2));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+            } else {
+                ok = false;
+                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
+                if S::STOP {
+                    return false;
+                }
+            }
+        } else {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "versions"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"versions\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
 }

@@ -20,8 +20,11 @@ pub fn render(tokens: TokenStream, what: &str) -> Result<String> {
 
 /// prettyplease puts no blank lines between items; this puts one before every top-level
 /// (column 0) item, its doc comment or its attributes — except between consecutive one-line
-/// items (`pub mod a;` / `pub mod b;`), which read better as a block.
+/// items (`pub mod a;` / `pub mod b;`), which read better as a block — and before items one
+/// level in (trait methods, the router's handlers) that follow the end of another.
 pub fn space_items(code: &str) -> String {
+    const NESTED: [&str; 5] = ["    ///", "    #[", "    pub ", "    fn ", "    async fn "];
+    let level_one = |l: &str| l.starts_with("    ") && !l.starts_with("     ");
     const STARTS: [&str; 14] = [
         "pub ",
         "pub(",
@@ -52,7 +55,10 @@ pub fn space_items(code: &str) -> String {
                 && line.ends_with(';')
                 && !line.starts_with("///")
                 && !line.starts_with("#[");
-            if starts_item && !p.is_empty() && !prev_is_preamble && !one_liners {
+            let nested = NESTED.iter().any(|s| line.starts_with(s))
+                && level_one(p)
+                && (p == "    }" || p.ends_with(';'));
+            if (starts_item && !p.is_empty() && !prev_is_preamble && !one_liners) || nested {
                 out.push('\n');
             }
         }
@@ -491,12 +497,11 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         }
         quote!(.route(#path, #chain.fallback(crate::rt::server::method_not_allowed)))
     });
-    let trait_doc = format!(
-        " The operations of the API, one method each. The router validates and decodes every request before a method is called, so implementations see typed, schema-valid values only."
-    );
     let tokens = quote! {
         //! The handler trait and the axum router built from it.
-        #[doc = #trait_doc]
+        /// The operations of the API, one method each. The router validates and decodes every
+        /// request before a method is called, so implementations see typed, schema-valid values
+        /// only.
         pub trait #trait_id: Send + Sync + 'static {
             #(#methods)*
         }

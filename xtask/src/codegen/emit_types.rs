@@ -520,7 +520,7 @@ mod tests {
 
     fn render(schema: Value, hint: &str) -> String {
         let mut g = TypeGen::new();
-        let ty = g.type_for(&schema, hint);
+        let ty = g.root(&schema, hint);
         let defs = g.into_tokens();
         let file: syn::File = match syn::parse2(quote!(pub type Root = #ty; #defs)) {
             Ok(f) => f,
@@ -548,7 +548,7 @@ mod tests {
                 "pub medium: String,",
                 "pub ts: Option<i64>,",
                 "pub r#type: Option<RequestBodyType>,",
-                "pub sigs: Option<std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>>,",
+                "pub sigs: Option<\n        std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,\n    >,",
                 "pub pairs: Option<(String, String)>,",
                 "pub key: Option<PublicKey>,",
                 "#[serde(flatten)]\n    pub extra: serde_json::Map<String, serde_json::Value>,",

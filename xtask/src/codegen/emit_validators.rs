@@ -298,6 +298,75 @@ fn len_above(len_of: &TokenStream, n: usize) -> TokenStream {
     }
 }
 
+/// A test of the byte `b` against an ASCII class, using the `u8::is_ascii_*` methods for
+/// the classes they cover (clippy's `manual_is_ascii_check`).
+fn ascii_class_test(ranges: &[(u8, u8)]) -> TokenStream {
+    let mut set = [false; 128];
+    for &(lo, hi) in ranges {
+        for b in lo..=hi {
+            set[usize::from(b & 0x7f)] = true;
+        }
+    }
+    let members =
+        |f: fn(&u8) -> bool| -> Vec<usize> { (0u8..128).filter(f).map(usize::from).collect() };
+    let mut tests = Vec::new();
+    let hex = members(u8::is_ascii_hexdigit);
+    if (0..128).all(|b| set[b] == hex.contains(&b)) {
+        tests.push(quote!(b.is_ascii_hexdigit()));
+        set = [false; 128];
+    }
+    for (method, f) in [
+        (
+            "is_ascii_alphanumeric",
+            u8::is_ascii_alphanumeric as fn(&u8) -> bool,
+        ),
+        ("is_ascii_alphabetic", u8::is_ascii_alphabetic),
+        ("is_ascii_digit", u8::is_ascii_digit),
+        ("is_ascii_lowercase", u8::is_ascii_lowercase),
+        ("is_ascii_uppercase", u8::is_ascii_uppercase),
+    ] {
+        let class = members(f);
+        if class.iter().all(|&b| set[b]) {
+            let method = format_ident!("{method}");
+            tests.push(quote!(b.#method()));
+            for b in class {
+                set[b] = false;
+            }
+        }
+    }
+    // What is left, as ranges of consecutive bytes.
+    let mut arms = Vec::new();
+    let mut b = 0;
+    while b < 128 {
+        if !set[b] {
+            b += 1;
+            continue;
+        }
+        let lo = b;
+        while b + 1 < 128 && set[b + 1] {
+            b += 1;
+        }
+        if b - lo < 2 {
+            // `b'-' | b'.'` reads better than `b'-'..=b'.'`.
+            arms.extend((lo..=b).map(|x| {
+                let x = Literal::byte_character(x as u8);
+                quote!(#x)
+            }));
+        } else {
+            let (lo_lit, hi_lit) = (
+                Literal::byte_character(lo as u8),
+                Literal::byte_character(b as u8),
+            );
+            arms.push(quote!(#lo_lit..=#hi_lit));
+        }
+        b += 1;
+    }
+    if !arms.is_empty() {
+        tests.push(quote!(matches!(b, #(#arms)|*)));
+    }
+    quote!(#(#tests)||*)
+}
+
 fn lit(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
 }
@@ -389,7 +458,11 @@ fn plan_ascii_class(pattern: &str) -> Option<PatternPlan> {
     let mut ranges = Vec::new();
     let mut i = 0;
     while i < atoms.len() {
-        match (atoms[i], atoms.get(i + 1).copied(), atoms.get(i + 2).copied()) {
+        match (
+            atoms[i],
+            atoms.get(i + 1).copied(),
+            atoms.get(i + 2).copied(),
+        ) {
             (Some((lo, lo2)), Some(None), Some(Some((hi, hi2)))) if lo == lo2 && hi == hi2 => {
                 if lo > hi {
                     return None;
@@ -771,30 +844,34 @@ impl Emitter {
             }
             PatternPlan::AsciiClass { ranges, min, max } => {
                 // Only ASCII bytes pass, so the byte length is the character count.
-                let arms = ranges.iter().map(|&(lo, hi)| {
-                    let (lo_lit, hi_lit) =
-                        (Literal::byte_character(lo), Literal::byte_character(hi));
-                    if lo == hi {
-                        quote!(#lo_lit)
-                    } else {
-                        quote!(#lo_lit..=#hi_lit)
-                    }
-                });
-                let all = quote!(#subject.bytes().all(|b| matches!(b, #(#arms)|*)));
+                let byte_ok = ascii_class_test(&ranges);
+                let all = quote!(#subject.bytes().all(|b| #byte_ok));
                 let min_lit = lit(min);
-                let len_ok = match max {
+                // (length ok, length wrong)
+                let len = match max {
                     None if min == 0 => None,
-                    None if min == 1 => Some(quote!(!#subject.is_empty())),
-                    None => Some(quote!(#subject.len() >= #min_lit)),
-                    Some(max) if max == min => Some(quote!(#subject.len() == #min_lit)),
+                    None if min == 1 => {
+                        Some((quote!(!#subject.is_empty()), quote!(#subject.is_empty())))
+                    }
+                    None => Some((
+                        quote!(#subject.len() >= #min_lit),
+                        quote!(#subject.len() < #min_lit),
+                    )),
+                    Some(max) if max == min => Some((
+                        quote!(#subject.len() == #min_lit),
+                        quote!(#subject.len() != #min_lit),
+                    )),
                     Some(max) => {
                         let max_lit = lit(max);
-                        Some(quote!((#min_lit..=#max_lit).contains(&#subject.len())))
+                        let ok = quote!((#min_lit..=#max_lit).contains(&#subject.len()));
+                        Some((ok.clone(), quote!(!#ok)))
                     }
                 };
-                return Ok(Some(match len_ok {
+                return Ok(Some(match len {
                     None => (all.clone(), quote!(!#all)),
-                    Some(len_ok) => (quote!(#len_ok && #all), quote!(!(#len_ok && #all))),
+                    Some((len_ok, len_wrong)) => {
+                        (quote!(#len_ok && #all), quote!(#len_wrong || !#all))
+                    }
                 }));
             }
             PatternPlan::Regex(translated) => {
@@ -2150,7 +2227,9 @@ mod tests {
         });
         format!(
             "// @generated by `cargo test -p xtask` from validators_cases.json \
-             (xtask/src/codegen/emit_validators.rs) — do not edit.\n\n{}",
+             (xtask/src/codegen/emit_validators.rs) — do not edit.\n\
+             // prettyplease output, compared byte for byte: keep rustfmt away.\n\
+             #![cfg_attr(rustfmt, rustfmt::skip)]\n\n{}",
             pretty(items)
         )
     }

@@ -1,0 +1,495 @@
+#![cfg_attr(rustfmt, rustfmt::skip)]
+//! `POST /_fixture/invites/v3/invite` (`storeInvite`)
+//!
+//! Store an invite.
+
+/// The operationId in the specification.
+pub const OPERATION_ID: &str = "storeInvite";
+pub const METHOD: &str = "POST";
+pub const PATH: &str = "/_fixture/invites/v3/invite";
+pub const DEPRECATED: bool = false;
+
+/// Whether the specification attaches a security requirement.
+pub const AUTHENTICATED: bool = true;
+
+/// The spec file this operation comes from.
+pub const SOURCE: &str = "invites.yaml";
+
+/// Documented response keys.
+pub const RESPONSES: &[&str] = &["200", "400"];
+
+/// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
+pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum RequestBodyMedium {
+    #[serde(rename = "email")]
+    Email,
+}
+
+impl RequestBodyMedium {
+    /// The value as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+        }
+    }
+}
+
+/// An invite to store (allOf refines the base).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RequestBody {
+    pub address: String,
+    pub medium: RequestBodyMedium,
+    pub room_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PublicKey {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_validity_url: Option<String>,
+    /// Unpadded base64.
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Response {
+    /// Shown in the invite, if known.
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u32>,
+    pub public_keys: Vec<PublicKey>,
+    pub token: String,
+}
+
+/// Validates a JSON value against its schema, reporting every error.
+pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_body_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_body_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use crate::rt::formats;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "address" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "medium" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if v1.as_str() != Some("email") {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Enum,
+                            || rt::enum_error(v1, "\"email\""),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "room_id" => {
+                    seen |= 4;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::String(string1) = v1 {
+                        if !formats::is_mx_room_id(string1) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Format,
+                                || rt::format_error(string1, "Matrix room ID"),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "sender_display_name" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !(v1.is_null() || v1.is_string()) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Type,
+                            || rt::type_error("string or null", v1),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 7 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "medium"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"medium\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "address"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"address\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 4 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "room_id"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"room_id\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against its schema, reporting every error.
+pub fn validate_response_200(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use crate::rt::formats;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "display_name" => {
+                    seen |= 4;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !(v1.is_null() || v1.is_string()) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Type,
+                            || rt::type_error("string or null", v1),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "expires_in" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Number(number1) = v1 {
+                        if !rt::is_integer(number1) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Type,
+                            || rt::type_error("integer", v1),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "public_keys" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Array(array1) = v1 {
+                        for (index2, v2) in array1.iter().enumerate() {
+                            let p2 = &rt::Path::Index(p1, index2);
+                            if let Value::Object(object2) = v2 {
+                                let mut seen2: u64 = 0;
+                                for (key3, v3) in object2 {
+                                    match key3.as_str() {
+                                        "key_validity_url" => {
+                                            let p3 = &rt::Path::Key(p2, key3);
+                                            match v3 {
+                                                Value::String(string3) => {
+                                                    if !formats::is_uri(string3) {
+                                                        ok = false;
+                                                        s.fail(
+                                                            p3,
+                                                            rt::ErrorKind::Format,
+                                                            || rt::format_error(string3, "URI"),
+                                                        );
+                                                        if S::STOP {
+                                                            return false;
+                                                        }
+                                                    }
+                                                }
+                                                Value::Null => {}
+                                                _ => {
+                                                    ok = false;
+                                                    s.fail(
+                                                        p3,
+                                                        rt::ErrorKind::Type,
+                                                        || rt::type_error("string or null", v3),
+                                                    );
+                                                    if S::STOP {
+                                                        return false;
+                                                    }
+                                                }
+                                            }
+                                        }
+                                        "public_key" => {
+                                            seen2 |= 1;
+                                            let p3 = &rt::Path::Key(p2, key3);
+                                            if !v3.is_string() {
+                                                ok = false;
+                                                s.fail(
+                                                    p3,
+                                                    rt::ErrorKind::Type,
+                                                    || rt::type_error("string", v3),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                                if seen2 & 1 == 0 {
+                                    ok = false;
+                                    s.fail(
+                                        &rt::Path::Key(p2, "public_key"),
+                                        rt::ErrorKind::Required,
+                                        || String::from("missing required property \"public_key\""),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            } else {
+                                ok = false;
+                                s.fail(
+                                    p2,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("object", v2),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "token" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 7 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "token"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"token\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "public_keys"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"public_keys\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 4 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "display_name"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"display_name\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against its schema, reporting every error.
+pub fn validate_response_400(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_400_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_400_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}

@@ -1,0 +1,136 @@
+#![cfg_attr(rustfmt, rustfmt::skip)]
+//! `GET /_fixture/legacy/status` (`getStatus`)
+//!
+//! Legacy status.
+//!
+//! **Deprecated** in the specification.
+
+/// The operationId in the specification.
+pub const OPERATION_ID: &str = "getStatus";
+pub const METHOD: &str = "GET";
+pub const PATH: &str = "/_fixture/legacy/status";
+pub const DEPRECATED: bool = true;
+
+/// Whether the specification attaches a security requirement.
+pub const AUTHENTICATED: bool = false;
+
+/// The spec file this operation comes from.
+pub const SOURCE: &str = "legacy.yaml";
+
+/// Documented response keys.
+pub const RESPONSES: &[&str] = &["200"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum ResponseMode {
+    #[serde(rename = "on")]
+    On,
+    #[serde(rename = "off")]
+    Off,
+}
+
+impl ResponseMode {
+    /// The value as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::On => "on",
+            Self::Off => "off",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Response {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<ResponseMode>,
+    pub note: Option<String>,
+}
+
+/// Validates a JSON value against its schema, reporting every error.
+pub fn validate_response_200(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "mode" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !(v1.is_null() || v1.is_string()) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Type,
+                            || rt::type_error("string or null", v1),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if !matches!(v1.as_str(), Some("on" | "off")) && !v1.is_null() {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Enum,
+                            || rt::enum_error(v1, "\"on\", \"off\", null"),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "note" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !(v1.is_null() || v1.is_string()) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Type,
+                            || rt::type_error("string or null", v1),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "note"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"note\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}

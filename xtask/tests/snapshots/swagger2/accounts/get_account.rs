@@ -1,0 +1,525 @@
+#![cfg_attr(rustfmt, rustfmt::skip)]
+//! `GET /_fixture/api/v1/account/{userId}` (`getAccount`)
+//!
+//! Get an account.
+
+/// The operationId in the specification.
+pub const OPERATION_ID: &str = "getAccount";
+pub const METHOD: &str = "GET";
+pub const PATH: &str = "/_fixture/api/v1/account/{userId}";
+pub const DEPRECATED: bool = false;
+
+/// Whether the specification attaches a security requirement.
+pub const AUTHENTICATED: bool = true;
+
+/// The spec file this operation comes from.
+pub const SOURCE: &str = "accounts.yaml";
+
+/// Documented response keys.
+pub const RESPONSES: &[&str] = &["200", "4XX"];
+
+/// How query and path parameters are typed before validation.
+pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
+    ("limit", crate::rt::ScalarKind::Integer),
+    ("sid", crate::rt::ScalarKind::String),
+    ("userId", crate::rt::ScalarKind::String),
+];
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Params {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i32>,
+    /// A session ID (upstream gives these integer examples).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(rename = "userId")]
+    pub user_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum ResponseStatus {
+    #[serde(rename = "active")]
+    Active,
+    #[serde(rename = "deactivated")]
+    Deactivated,
+    #[serde(rename = "3pid-only")]
+    V3pidOnly,
+}
+
+impl ResponseStatus {
+    /// The value as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Deactivated => "deactivated",
+            Self::V3pidOnly => "3pid-only",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Response {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deactivated_ts: Option<i64>,
+    /// A map of device ID to display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<std::collections::BTreeMap<String, String>>,
+    pub status: ResponseStatus,
+    /// Tuple-form items, draft-4 style.
+    pub threepids: Vec<(String, String)>,
+    /// A user ID in the fixture's own custom format.
+    pub user_id: String,
+}
+
+/// Validates a JSON value against its schema, reporting every error.
+pub fn validate_params(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_params_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_params_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use crate::rt::formats;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "limit" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Number(number1) = v1 {
+                        if !rt::is_integer(number1) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                        if rt::cmp_i64(number1, 1).is_lt() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Range,
+                                || format!("must be >= 1, found {number1}"),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                        if !formats::is_int32(number1) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Format,
+                                || format!("{number1} is not a valid 32-bit integer"),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Type,
+                            || rt::type_error("integer", v1),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "sid" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "userId" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "userId"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"userId\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against its schema, reporting every error.
+pub fn validate_response_200(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use crate::rt::formats;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "deactivated_ts" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    match v1 {
+                        Value::Number(number1) => {
+                            if !rt::is_integer(number1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("integer or null", v1),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if !formats::is_int64(number1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Format,
+                                    || format!("{number1} is not a valid 64-bit integer"),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                        Value::Null => {}
+                        _ => {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer or null", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                }
+                "devices" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Object(object1) = v1 {
+                        for (key2, v2) in object1 {
+                            let p2 = &rt::Path::Key(p1, key2);
+                            if !v2.is_string() {
+                                ok = false;
+                                s.fail(
+                                    p2,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("string", v2),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "status" => {
+                    seen |= 4;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if !matches!(
+                        v1.as_str(), Some("active" | "deactivated" | "3pid-only")
+                    ) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Enum,
+                            || rt::enum_error(
+                                v1,
+                                "\"active\", \"deactivated\", \"3pid-only\"",
+                            ),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "threepids" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Array(array1) = v1 {
+                        for (index2, v2) in array1.iter().enumerate() {
+                            let p2 = &rt::Path::Index(p1, index2);
+                            if let Value::Array(array2) = v2 {
+                                if array2.len() < 2 {
+                                    ok = false;
+                                    s.fail(
+                                        p2,
+                                        rt::ErrorKind::Length,
+                                        || {
+                                            format!(
+                                                "must have at least 2 items, found {}", array2.len()
+                                            )
+                                        },
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                                if array2.len() > 2 {
+                                    ok = false;
+                                    s.fail(
+                                        p2,
+                                        rt::ErrorKind::Length,
+                                        || {
+                                            format!("must have at most 2 items, found {}", array2.len())
+                                        },
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                                if let Some(v3) = array2.first() {
+                                    let p3 = &rt::Path::Index(p2, 0);
+                                    if !v3.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p3,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v3),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                                if let Some(v3) = array2.get(1) {
+                                    let p3 = &rt::Path::Index(p2, 1);
+                                    if !v3.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p3,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v3),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                            } else {
+                                ok = false;
+                                s.fail(
+                                    p2,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("array", v2),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "user_id" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 7 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "user_id"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"user_id\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "threepids"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"threepids\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 4 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "status"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"status\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `Error` schema, reporting every error.
+pub fn validate_response_4xx(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_4xx_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_4xx_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "error" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen & 1 == 0 {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "errcode"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"errcode\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}

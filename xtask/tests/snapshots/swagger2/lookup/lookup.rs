@@ -1,0 +1,338 @@
+#![cfg_attr(rustfmt, rustfmt::skip)]
+//! `POST /_fixture/api/v2/lookup` (`lookup`)
+//!
+//! Look addresses up.
+
+/// The operationId in the specification.
+pub const OPERATION_ID: &str = "lookup";
+pub const METHOD: &str = "POST";
+pub const PATH: &str = "/_fixture/api/v2/lookup";
+pub const DEPRECATED: bool = false;
+
+/// Whether the specification attaches a security requirement.
+pub const AUTHENTICATED: bool = false;
+
+/// The spec file this operation comes from.
+pub const SOURCE: &str = "lookup.yaml";
+
+/// Documented response keys.
+pub const RESPONSES: &[&str] = &["200"];
+
+/// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
+pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum RequestBodyAlgorithm {
+    #[serde(rename = "sha256")]
+    Sha256,
+    #[serde(rename = "none")]
+    None,
+}
+
+impl RequestBodyAlgorithm {
+    /// The value as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The medium.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum RequestBodyThreepidMedium {
+    #[serde(rename = "email")]
+    Email,
+    #[serde(rename = "msisdn")]
+    Msisdn,
+}
+
+impl RequestBodyThreepidMedium {
+    /// The value as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Msisdn => "msisdn",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RequestBodyThreepid {
+    pub address: String,
+    /// The medium.
+    pub medium: RequestBodyThreepidMedium,
+}
+
+/// Extra fields are allowed and kept.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RequestBody {
+    pub addresses: Vec<String>,
+    pub algorithm: RequestBodyAlgorithm,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threepid: Option<RequestBodyThreepid>,
+    /// Properties beyond the named ones, kept as sent.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Response {
+    pub mappings: std::collections::BTreeMap<String, String>,
+}
+
+/// Validates a JSON value against its schema, reporting every error.
+pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_body_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_body_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "addresses" => {
+                    seen |= 2;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Array(array1) = v1 {
+                        for (index2, v2) in array1.iter().enumerate() {
+                            let p2 = &rt::Path::Index(p1, index2);
+                            if !v2.is_string() {
+                                ok = false;
+                                s.fail(
+                                    p2,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("string", v2),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "algorithm" => {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if !matches!(v1.as_str(), Some("sha256" | "none")) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Enum,
+                            || rt::enum_error(v1, "\"sha256\", \"none\""),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "threepid" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Object(object1) = v1 {
+                        let mut seen1: u64 = 0;
+                        for (key2, v2) in object1 {
+                            match key2.as_str() {
+                                "address" => {
+                                    seen1 |= 2;
+                                    let p2 = &rt::Path::Key(p1, key2);
+                                    if !v2.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p2,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v2),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                                "medium" => {
+                                    seen1 |= 1;
+                                    let p2 = &rt::Path::Key(p1, key2);
+                                    if !v2.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p2,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v2),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                    if !matches!(v2.as_str(), Some("email" | "msisdn")) {
+                                        ok = false;
+                                        s.fail(
+                                            p2,
+                                            rt::ErrorKind::Enum,
+                                            || rt::enum_error(v2, "\"email\", \"msisdn\""),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                        if seen1 != 3 {
+                            if seen1 & 1 == 0 {
+                                ok = false;
+                                s.fail(
+                                    &rt::Path::Key(p1, "medium"),
+                                    rt::ErrorKind::Required,
+                                    || String::from("missing required property \"medium\""),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if seen1 & 2 == 0 {
+                                ok = false;
+                                s.fail(
+                                    &rt::Path::Key(p1, "address"),
+                                    rt::ErrorKind::Required,
+                                    || String::from("missing required property \"address\""),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if seen != 3 {
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "algorithm"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"algorithm\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+            if seen & 2 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "addresses"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"addresses\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against its schema, reporting every error.
+pub fn validate_response_200(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    let mut s = crate::rt::validate::Collect::new();
+    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
+    s.finish()
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some(v1) = object.get("mappings") {
+            let p1 = &rt::Path::Key(p, "mappings");
+            if let Value::Object(object1) = v1 {
+                for (key2, v2) in object1 {
+                    let p2 = &rt::Path::Key(p1, key2);
+                    if !v2.is_string() {
+                        ok = false;
+                        s.fail(p2, rt::ErrorKind::Type, || rt::type_error("string", v2));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+            } else {
+                ok = false;
+                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
+                if S::STOP {
+                    return false;
+                }
+            }
+        } else {
+            ok = false;
+            s.fail(
+                &rt::Path::Key(p, "mappings"),
+                rt::ErrorKind::Required,
+                || String::from("missing required property \"mappings\""),
+            );
+            if S::STOP {
+                return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
