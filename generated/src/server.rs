@@ -771,7 +771,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.bind(ctx, body).await)
+        crate::rt::server::json_response(A::bind(&api, ctx, body).await)
     }
 
     pub async fn get_validated3pid<A: OxidentApi>(
@@ -789,7 +789,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        crate::rt::server::json_response(api.get_validated3pid(ctx, params).await)
+        crate::rt::server::json_response(A::get_validated3pid(&api, ctx, params).await)
     }
 
     pub async fn unbind<A: OxidentApi>(
@@ -810,7 +810,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.unbind(ctx, body).await)
+        crate::rt::server::json_response(A::unbind(&api, ctx, body).await)
     }
 
     pub async fn email_request_token<A: OxidentApi>(
@@ -831,7 +831,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.email_request_token(ctx, body).await)
+        crate::rt::server::json_response(A::email_request_token(&api, ctx, body).await)
     }
 
     pub async fn email_submit_token_get<A: OxidentApi>(
@@ -849,7 +849,9 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        crate::rt::server::raw_response(api.email_submit_token_get(ctx, params).await)
+        crate::rt::server::raw_response(
+            A::email_submit_token_get(&api, ctx, params).await,
+        )
     }
 
     pub async fn email_submit_token_post<A: OxidentApi>(
@@ -870,7 +872,9 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.email_submit_token_post(ctx, body).await)
+        crate::rt::server::json_response(
+            A::email_submit_token_post(&api, ctx, body).await,
+        )
     }
 
     pub async fn blindly_sign_stuff<A: OxidentApi>(
@@ -891,7 +895,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.blindly_sign_stuff(ctx, body).await)
+        crate::rt::server::json_response(A::blindly_sign_stuff(&api, ctx, body).await)
     }
 
     pub async fn lookup_users<A: OxidentApi>(
@@ -912,7 +916,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.lookup_users(ctx, body).await)
+        crate::rt::server::json_response(A::lookup_users(&api, ctx, body).await)
     }
 
     pub async fn lookup_user<A: OxidentApi>(
@@ -930,7 +934,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        crate::rt::server::json_response(api.lookup_user(ctx, params).await)
+        crate::rt::server::json_response(A::lookup_user(&api, ctx, params).await)
     }
 
     pub async fn msisdn_request_token<A: OxidentApi>(
@@ -951,7 +955,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.msisdn_request_token(ctx, body).await)
+        crate::rt::server::json_response(A::msisdn_request_token(&api, ctx, body).await)
     }
 
     pub async fn msisdn_submit_token_get<A: OxidentApi>(
@@ -969,7 +973,9 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        crate::rt::server::raw_response(api.msisdn_submit_token_get(ctx, params).await)
+        crate::rt::server::raw_response(
+            A::msisdn_submit_token_get(&api, ctx, params).await,
+        )
     }
 
     pub async fn msisdn_submit_token_post<A: OxidentApi>(
@@ -990,7 +996,9 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.msisdn_submit_token_post(ctx, body).await)
+        crate::rt::server::json_response(
+            A::msisdn_submit_token_post(&api, ctx, body).await,
+        )
     }
 
     pub async fn ping<A: OxidentApi>(
@@ -1000,7 +1008,7 @@ mod handlers {
         let (parts, body) = request.into_parts();
         let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
-        crate::rt::server::json_response(api.ping(ctx).await)
+        crate::rt::server::json_response(A::ping(&api, ctx).await)
     }
 
     pub async fn is_ephemeral_pub_key_valid<A: OxidentApi>(
@@ -1019,7 +1027,7 @@ mod handlers {
         };
         drop(body);
         crate::rt::server::json_response(
-            api.is_ephemeral_pub_key_valid(ctx, params).await,
+            A::is_ephemeral_pub_key_valid(&api, ctx, params).await,
         )
     }
 
@@ -1038,7 +1046,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        crate::rt::server::json_response(api.is_pub_key_valid(ctx, params).await)
+        crate::rt::server::json_response(A::is_pub_key_valid(&api, ctx, params).await)
     }
 
     pub async fn get_pub_key<A: OxidentApi>(
@@ -1059,7 +1067,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        crate::rt::server::json_response(api.get_pub_key(ctx, params).await)
+        crate::rt::server::json_response(A::get_pub_key(&api, ctx, params).await)
     }
 
     pub async fn store_invite<A: OxidentApi>(
@@ -1080,7 +1088,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.store_invite(ctx, body).await)
+        crate::rt::server::json_response(A::store_invite(&api, ctx, body).await)
     }
 
     pub async fn bind_v2<A: OxidentApi>(
@@ -1101,7 +1109,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.bind_v2(ctx, body).await)
+        crate::rt::server::json_response(A::bind_v2(&api, ctx, body).await)
     }
 
     pub async fn get_validated3pid_v2<A: OxidentApi>(
@@ -1119,7 +1127,9 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        crate::rt::server::json_response(api.get_validated3pid_v2(ctx, params).await)
+        crate::rt::server::json_response(
+            A::get_validated3pid_v2(&api, ctx, params).await,
+        )
     }
 
     pub async fn unbind_v2<A: OxidentApi>(
@@ -1140,7 +1150,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.unbind_v2(ctx, body).await)
+        crate::rt::server::json_response(A::unbind_v2(&api, ctx, body).await)
     }
 
     pub async fn get_account<A: OxidentApi>(
@@ -1150,7 +1160,7 @@ mod handlers {
         let (parts, body) = request.into_parts();
         let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
-        crate::rt::server::json_response(api.get_account(ctx).await)
+        crate::rt::server::json_response(A::get_account(&api, ctx).await)
     }
 
     pub async fn logout<A: OxidentApi>(
@@ -1160,7 +1170,7 @@ mod handlers {
         let (parts, body) = request.into_parts();
         let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
-        crate::rt::server::json_response(api.logout(ctx).await)
+        crate::rt::server::json_response(A::logout(&api, ctx).await)
     }
 
     pub async fn register_account<A: OxidentApi>(
@@ -1181,7 +1191,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.register_account(ctx, body).await)
+        crate::rt::server::json_response(A::register_account(&api, ctx, body).await)
     }
 
     pub async fn email_request_token_v2<A: OxidentApi>(
@@ -1202,7 +1212,9 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.email_request_token_v2(ctx, body).await)
+        crate::rt::server::json_response(
+            A::email_request_token_v2(&api, ctx, body).await,
+        )
     }
 
     pub async fn email_submit_token_get_v2<A: OxidentApi>(
@@ -1220,7 +1232,9 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        crate::rt::server::raw_response(api.email_submit_token_get_v2(ctx, params).await)
+        crate::rt::server::raw_response(
+            A::email_submit_token_get_v2(&api, ctx, params).await,
+        )
     }
 
     pub async fn email_submit_token_post_v2<A: OxidentApi>(
@@ -1241,7 +1255,9 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.email_submit_token_post_v2(ctx, body).await)
+        crate::rt::server::json_response(
+            A::email_submit_token_post_v2(&api, ctx, body).await,
+        )
     }
 
     pub async fn blindly_sign_stuff_v2<A: OxidentApi>(
@@ -1262,7 +1278,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.blindly_sign_stuff_v2(ctx, body).await)
+        crate::rt::server::json_response(A::blindly_sign_stuff_v2(&api, ctx, body).await)
     }
 
     pub async fn get_hash_details<A: OxidentApi>(
@@ -1272,7 +1288,7 @@ mod handlers {
         let (parts, body) = request.into_parts();
         let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
-        crate::rt::server::json_response(api.get_hash_details(ctx).await)
+        crate::rt::server::json_response(A::get_hash_details(&api, ctx).await)
     }
 
     pub async fn lookup_users_v2<A: OxidentApi>(
@@ -1293,7 +1309,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.lookup_users_v2(ctx, body).await)
+        crate::rt::server::json_response(A::lookup_users_v2(&api, ctx, body).await)
     }
 
     pub async fn msisdn_request_token_v2<A: OxidentApi>(
@@ -1314,7 +1330,9 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.msisdn_request_token_v2(ctx, body).await)
+        crate::rt::server::json_response(
+            A::msisdn_request_token_v2(&api, ctx, body).await,
+        )
     }
 
     pub async fn msisdn_submit_token_get_v2<A: OxidentApi>(
@@ -1333,7 +1351,7 @@ mod handlers {
         };
         drop(body);
         crate::rt::server::raw_response(
-            api.msisdn_submit_token_get_v2(ctx, params).await,
+            A::msisdn_submit_token_get_v2(&api, ctx, params).await,
         )
     }
 
@@ -1356,7 +1374,7 @@ mod handlers {
         };
         ctx.body = Some(value);
         crate::rt::server::json_response(
-            api.msisdn_submit_token_post_v2(ctx, body).await,
+            A::msisdn_submit_token_post_v2(&api, ctx, body).await,
         )
     }
 
@@ -1367,7 +1385,7 @@ mod handlers {
         let (parts, body) = request.into_parts();
         let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
-        crate::rt::server::json_response(api.ping_v2(ctx).await)
+        crate::rt::server::json_response(A::ping_v2(&api, ctx).await)
     }
 
     pub async fn is_ephemeral_pub_key_valid_v2<A: OxidentApi>(
@@ -1386,7 +1404,7 @@ mod handlers {
         };
         drop(body);
         crate::rt::server::json_response(
-            api.is_ephemeral_pub_key_valid_v2(ctx, params).await,
+            A::is_ephemeral_pub_key_valid_v2(&api, ctx, params).await,
         )
     }
 
@@ -1405,7 +1423,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        crate::rt::server::json_response(api.is_pub_key_valid_v2(ctx, params).await)
+        crate::rt::server::json_response(A::is_pub_key_valid_v2(&api, ctx, params).await)
     }
 
     pub async fn get_pub_key_v2<A: OxidentApi>(
@@ -1426,7 +1444,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        crate::rt::server::json_response(api.get_pub_key_v2(ctx, params).await)
+        crate::rt::server::json_response(A::get_pub_key_v2(&api, ctx, params).await)
     }
 
     pub async fn store_invite_v2<A: OxidentApi>(
@@ -1447,7 +1465,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.store_invite_v2(ctx, body).await)
+        crate::rt::server::json_response(A::store_invite_v2(&api, ctx, body).await)
     }
 
     pub async fn get_terms<A: OxidentApi>(
@@ -1457,7 +1475,7 @@ mod handlers {
         let (parts, body) = request.into_parts();
         let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
-        crate::rt::server::json_response(api.get_terms(ctx).await)
+        crate::rt::server::json_response(A::get_terms(&api, ctx).await)
     }
 
     pub async fn agree_to_terms<A: OxidentApi>(
@@ -1478,7 +1496,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.agree_to_terms(ctx, body).await)
+        crate::rt::server::json_response(A::agree_to_terms(&api, ctx, body).await)
     }
 
     pub async fn get_versions<A: OxidentApi>(
@@ -1488,6 +1506,6 @@ mod handlers {
         let (parts, body) = request.into_parts();
         let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
-        crate::rt::server::json_response(api.get_versions(ctx).await)
+        crate::rt::server::json_response(A::get_versions(&api, ctx).await)
     }
 }

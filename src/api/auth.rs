@@ -4,6 +4,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use oxident_api::rt::server::RequestContext;
+use std::net::IpAddr;
 
 /// The owner of a valid access token.
 #[derive(Debug, Clone)]
@@ -57,4 +58,32 @@ pub async fn require_terms(state: &AppState, caller: &Caller) -> ApiResult<()> {
     } else {
         Err(ApiError::TermsNotSigned)
     }
+}
+
+/// The requester's address: the peer, or — when the peer is a trusted proxy — the last
+/// `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(state: &AppState, ctx: &RequestContext) -> Option<IpAddr> {
+    let peer = ctx.remote_addr.map(|a| a.ip())?;
+    let trusted = &state.config.server.trusted_proxies;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = ctx
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .or(Some(peer))
+}
+
+/// The key per-client rate limits count under.
+pub fn rate_limit_key(state: &AppState, ctx: &RequestContext) -> String {
+    client_ip(state, ctx).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }

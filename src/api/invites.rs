@@ -4,7 +4,6 @@
 //! rate-limited per client address; the rules live in `service::invites`.
 
 use super::auth;
-use super::validation::client_ip;
 use crate::error::{ApiError, ApiResult};
 use crate::service::invites::{self, InviteRequest, StoredInvite};
 use crate::state::AppState;
@@ -14,7 +13,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 fn rate_limit(state: &AppState, ctx: &RequestContext) -> ApiResult<()> {
-    let key = client_ip(state, ctx).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let key = auth::rate_limit_key(state, ctx);
     state.limits.invite_per_ip.check(&key)
 }
 

@@ -16,32 +16,8 @@ use oxident_api::rt::server::RequestContext;
 use oxident_api::{
     email_associations, phone_associations, v2_email_associations, v2_phone_associations,
 };
-use std::net::IpAddr;
 
 const SMS_NOT_CONFIGURED: &str = "SMS is not configured on this server";
-
-/// The requester's address: the peer, or — when the peer is a trusted proxy — the last
-/// `X-Forwarded-For` entry that is not itself a trusted proxy.
-pub(crate) fn client_ip(state: &AppState, ctx: &RequestContext) -> Option<IpAddr> {
-    let peer = ctx.remote_addr.map(|a| a.ip())?;
-    let trusted = &state.config.server.trusted_proxies;
-    if !trusted.contains(&peer) {
-        return Some(peer);
-    }
-    let forwarded: Vec<IpAddr> = ctx
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|part| part.trim().parse::<IpAddr>().ok())
-        .collect();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .or(Some(peer))
-}
 
 /// A query-string parameter by name (used for the optional `brand`; brand names need no
 /// percent-decoding, and anything unusual selects the default brand anyway).
@@ -72,7 +48,7 @@ async fn request_email_token(
             next_link,
             send_attempt,
             brand: query_param(ctx, "brand"),
-            client_ip: client_ip(state, ctx),
+            client_ip: auth::client_ip(state, ctx),
             submit_path,
         },
     )

@@ -31,7 +31,11 @@ fn only_the_owning_module_names_its_library() {
     rust_files(&root().join("src"), &mut files);
     let mut offences = Vec::new();
     for f in &files {
-        let rel = f.strip_prefix(root()).expect("under root").to_string_lossy().into_owned();
+        let rel = f
+            .strip_prefix(root())
+            .expect("under root")
+            .to_string_lossy()
+            .into_owned();
         let text = std::fs::read_to_string(f).expect("read");
         for (name, owner) in OWNERS {
             if text.contains(name) && !rel.starts_with(owner) {
@@ -78,7 +82,11 @@ fn no_errcode_literals_outside_the_error_type() {
     let mut files = Vec::new();
     rust_files(&root().join("src"), &mut files);
     for f in files {
-        let rel = f.strip_prefix(root()).expect("under root").to_string_lossy().into_owned();
+        let rel = f
+            .strip_prefix(root())
+            .expect("under root")
+            .to_string_lossy()
+            .into_owned();
         if rel == "src/error.rs" || rel.contains("/tests") {
             continue;
         }

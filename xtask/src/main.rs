@@ -76,7 +76,10 @@ fn run() -> Result<ExitCode> {
                     });
                     let opts = codegen::Options::standalone(&spec, &out, &name, check);
                     if opts.crate_name != name {
-                        eprintln!("note: crate name `{name}` is not a valid package name; using `{}`", opts.crate_name);
+                        eprintln!(
+                            "note: crate name `{name}` is not a valid package name; using `{}`",
+                            opts.crate_name
+                        );
                     }
                     opts
                 }

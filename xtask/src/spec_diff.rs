@@ -69,6 +69,15 @@ fn schema_facts(schema: &Value, at: &str, required: bool, out: &mut BTreeSet<Str
     if let Some(items) = schema.get("items") {
         schema_facts(items, &format!("{at}/[]"), false, out);
     }
+    // Alternatives are compared branch by branch at the same place: a schema that widens
+    // upstream's (`anyOf: [upstream, {}]`) then differs by that one line, not by every field.
+    for key in ["anyOf", "oneOf"] {
+        if let Some(branches) = schema.get(key).and_then(Value::as_array) {
+            for b in branches {
+                schema_facts(b, at, required, out);
+            }
+        }
+    }
     if let Some(tuple) = schema.get("prefixItems").and_then(Value::as_array) {
         for (i, s) in tuple.iter().enumerate() {
             schema_facts(s, &format!("{at}/[{i}]"), false, out);

@@ -27,7 +27,7 @@ pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("address", crate::rt::ScalarKind::String),
     ("medium", crate::rt::ScalarKind::String),
 ];
-pub type Response = SignedAssociation;
+pub type Response = serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
@@ -35,27 +35,6 @@ pub struct Params {
     pub address: String,
     /// 3PID medium, e.g. `email` or `msisdn` (see the 3PID Types appendix).
     pub medium: String,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SignedAssociation {
-    /// The 3PID address; equals the one asked for.
-    pub address: String,
-    /// The 3PID medium; equals the one asked for.
-    pub medium: String,
-    /// Matrix user ID bound to the 3PID.
-    pub mxid: String,
-    /// End of the period in which the association is known to hold (ms since the epoch).
-    pub not_after: i64,
-    /// Start of the period in which the association is known to hold (ms since the epoch).
-    pub not_before: i64,
-    /// Signatures of the identity servers vouching for this association.
-    pub signatures: std::collections::BTreeMap<
-        String,
-        std::collections::BTreeMap<String, String>,
-    >,
-    /// When the association was verified (ms since the epoch).
-    pub ts: i64,
 }
 
 /// Validates a JSON value against its schema, reporting every error.
@@ -143,7 +122,7 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
-/// Validates a JSON value against the `SignedAssociation` schema, reporting every error.
+/// Validates a JSON value against the `LookupResult` schema, reporting every error.
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
@@ -158,6 +137,34 @@ pub fn validate_response_200(
     reason = "generated: one `if` per schema keyword reads better than merged conditions"
 )]
 fn validate_response_200_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    let mut ok = true;
+    if !(validate_response_200_node1(v, p, &mut rt::Check)
+        || validate_response_200_node2(v, p, &mut rt::Check))
+    {
+        ok = false;
+        s.fail(
+            p,
+            rt::ErrorKind::Other,
+            || String::from("does not match any of the schemas in anyOf"),
+        );
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node1<S: crate::rt::validate::Sink>(
     v: &serde_json::Value,
     p: &crate::rt::validate::Path<'_>,
     s: &mut S,
@@ -404,6 +411,41 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                 if S::STOP {
                     return false;
                 }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_response_200_node2<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if !object.is_empty() {
+            ok = false;
+            s.fail(
+                p,
+                rt::ErrorKind::Length,
+                || format!("must have at most 0 properties, found {}", object.len()),
+            );
+            if S::STOP {
+                return false;
             }
         }
     } else {

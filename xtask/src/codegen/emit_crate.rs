@@ -4,7 +4,7 @@
 use super::emit_types::{TypeGen, doc_attrs, ident};
 use super::emit_validators::emit_validator;
 use super::model::{Operation, ParamLocation, Spec, SpecFile};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use heck::ToPascalCase;
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -477,13 +477,25 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                     let (#parts_mut parts, body) = request.into_parts();
                     let #ctx_mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
                     #steps
-                    #respond(api.#name(#(#call_args),*).await)
+                    // Fully qualified: an operation may be named like a method of `Arc` (`clone`).
+                    #respond(A::#name(&api, #(#call_args),*).await)
                 }
             });
             let axum_path = op.path.clone();
             let handler = quote!(handlers::#name::<A>);
             match routes.iter_mut().find(|(p, _)| *p == axum_path) {
-                Some((_, list)) => list.push((op.method.clone(), handler)),
+                Some((_, list)) => {
+                    if list.iter().any(|(m, _)| *m == op.method) {
+                        bail!(
+                            "two operations route `{} {}` (the second is `{}` in {})",
+                            op.method.to_ascii_uppercase(),
+                            op.path,
+                            op.operation_id,
+                            f.rel_path
+                        );
+                    }
+                    list.push((op.method.clone(), handler));
+                }
                 None => routes.push((axum_path, vec![(op.method.clone(), handler)])),
             }
         }

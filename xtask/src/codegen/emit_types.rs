@@ -96,6 +96,9 @@ pub fn doc_attrs(text: &str) -> TokenStream {
         } else if let Some(n) = list_indent {
             line.insert_str(0, &" ".repeat(n));
         }
+        if !in_fence && !line.starts_with("```") {
+            line = link_bare_urls(&line);
+        }
         let line = if line.is_empty() {
             String::new()
         } else {
@@ -103,6 +106,39 @@ pub fn doc_attrs(text: &str) -> TokenStream {
         };
         out.extend(quote!(#[doc = #line]));
     }
+    out
+}
+
+/// Wraps bare `http(s)://` URLs in `<…>` (rustdoc's `bare_urls`), leaving those already in a
+/// link, an autolink or inline code alone.
+fn link_bare_urls(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut rest = line;
+    while let Some(at) = ["https://", "http://"]
+        .iter()
+        .filter_map(|scheme| rest.find(scheme))
+        .min()
+    {
+        let before = &rest[..at];
+        out.push_str(before);
+        let preceding = out.chars().next_back();
+        let in_code = out.matches('`').count() % 2 == 1;
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')' | '`'))
+            .map_or(rest.len(), |i| at + i);
+        let mut url = &rest[at..end];
+        url = url.trim_end_matches(['.', ',', ';', ':', '!', '?']);
+        let end = at + url.len();
+        if in_code || matches!(preceding, Some('<' | '(')) || before.ends_with("]: ") {
+            out.push_str(url);
+        } else {
+            out.push('<');
+            out.push_str(url);
+            out.push('>');
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -582,6 +618,24 @@ mod tests {
         assert_eq!(a.to_string(), "K");
         assert_eq!(b.to_string(), "K2");
         assert_eq!(c.to_string(), "K");
+    }
+
+    #[test]
+    fn bare_urls_become_autolinks() {
+        assert_eq!(
+            link_bare_urls(
+                "see \"https://a.org/t.html\", https://b.org. [x](https://c.org) <https://d.org> `https://e.org`"
+            ),
+            "see \"<https://a.org/t.html>\", <https://b.org>. [x](https://c.org) <https://d.org> `https://e.org`"
+        );
+    }
+
+    #[test]
+    fn list_continuations_are_indented() {
+        let docs = doc_attrs("Either:\n- one, or\nstill one\n\nafter").to_string();
+        assert!(docs.contains("\" - one, or\""));
+        assert!(docs.contains("\"   still one\""));
+        assert!(docs.contains("\" after\""));
     }
 
     #[test]

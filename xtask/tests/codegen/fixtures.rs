@@ -28,7 +28,10 @@ fn swagger2_model() {
         .map(|f| (f.rel_path.as_str(), f.module.as_str()))
         .collect();
     // definitions/ holds no API document; only the two API files become modules.
-    assert_eq!(files, [("accounts.yaml", "accounts"), ("lookup.yaml", "lookup")]);
+    assert_eq!(
+        files,
+        [("accounts.yaml", "accounts"), ("lookup.yaml", "lookup")]
+    );
 
     // Equal operationIds in different files are namespaced by file; the rest keep their name.
     let names: Vec<(&str, &str)> = spec
@@ -54,11 +57,20 @@ fn swagger2_model() {
     let register = op(&spec, "accounts", "register");
     let body = register.body.as_ref().expect("register has a body");
     assert!(body.form && body.required);
-    assert!(!op(&spec, "lookup", "lookup").body.as_ref().expect("body").form);
+    assert!(
+        !op(&spec, "lookup", "lookup")
+            .body
+            .as_ref()
+            .expect("body")
+            .form
+    );
     let submit = op(&spec, "lookup", "submitForm");
     let form = submit.body.as_ref().expect("formData becomes a body");
     assert!(form.form);
-    assert_eq!(form.schema["properties"]["attempt"], json!({"type": "integer"}));
+    assert_eq!(
+        form.schema["properties"]["attempt"],
+        json!({"type": "integer"})
+    );
     assert_eq!(form.schema["required"], json!(["token"]));
     assert!(submit.is_html());
 
@@ -73,13 +85,22 @@ fn swagger2_model() {
                "x-changedInVersion": "1.2"})
     );
     // `x-nullable` becomes a `null` type; `deprecated` is kept on the field.
-    assert_eq!(body.schema["properties"]["display-name"]["type"], json!(["string", "null"]));
-    assert_eq!(body.schema["properties"]["legacy_token"]["deprecated"], json!(true));
+    assert_eq!(
+        body.schema["properties"]["display-name"]["type"],
+        json!(["string", "null"])
+    );
+    assert_eq!(
+        body.schema["properties"]["legacy_token"]["deprecated"],
+        json!(true)
+    );
 
     // Response keys as written (ranges upper-cased); examples by media type.
     assert_eq!(statuses(register), ["200", "3XX", "400"]);
     assert_eq!(register.success().map(|r| r.status.as_str()), Some("200"));
-    assert_eq!(register.responses[0].examples, [json!({"user_id": "@a:b", "token": "abc"})]);
+    assert_eq!(
+        register.responses[0].examples,
+        [json!({"user_id": "@a:b", "token": "abc"})]
+    );
 
     let account = op(&spec, "accounts", "getAccount");
     assert_eq!(account.path, "/_fixture/api/v1/account/{userId}");
@@ -106,7 +127,10 @@ fn swagger2_model() {
     assert!(params_schema["properties"].get("X-Trace").is_none());
     assert_eq!(params_schema["properties"]["limit"]["format"], "int32");
     // Tuple-form `items` becomes `prefixItems`.
-    let response = account.success().and_then(|r| r.schema.as_ref()).expect("schema");
+    let response = account
+        .success()
+        .and_then(|r| r.schema.as_ref())
+        .expect("schema");
     assert_eq!(
         response["properties"]["threepids"]["items"]["prefixItems"],
         json!([{"type": "string"}, {"type": "string"}])
@@ -114,7 +138,10 @@ fn swagger2_model() {
     assert!(op(&spec, "accounts", "logout").deprecated);
     // Security schemes reached through `$ref` under `securityDefinitions`.
     let accounts = &spec.files[0];
-    assert_eq!(accounts.security_schemes["accessTokenBearer"]["in"], "header");
+    assert_eq!(
+        accounts.security_schemes["accessTokenBearer"]["in"],
+        "header"
+    );
 }
 
 #[test]
@@ -123,17 +150,26 @@ fn openapi3_model() {
     let store = op(&spec, "invites", "storeInvite");
     // The base path comes from the server URL's variables.
     assert_eq!(store.path, "/_fixture/invites/v3/invite");
-    assert_eq!(op(&spec, "legacy", "getStatus").path, "/_fixture/legacy/status");
+    assert_eq!(
+        op(&spec, "legacy", "getStatus").path,
+        "/_fixture/legacy/status"
+    );
     // requestBody with a components ref whose allOf is merged into one object.
     let body = store.body.as_ref().expect("body");
     assert!(body.required && !body.form);
     assert!(body.schema.get("allOf").is_none());
-    assert_eq!(body.schema["required"], json!(["medium", "address", "room_id"]));
+    assert_eq!(
+        body.schema["required"],
+        json!(["medium", "address", "room_id"])
+    );
     assert_eq!(
         body.schema["properties"]["sender_display_name"]["type"],
         json!(["string", "null"])
     );
-    assert_eq!(body.schema["description"], "An invite to store (allOf refines the base).");
+    assert_eq!(
+        body.schema["description"],
+        "An invite to store (allOf refines the base)."
+    );
     // Response examples (`examples: {name: {value}}`) and a relative-file ref in components.
     let ok = store.success().expect("200");
     assert_eq!(ok.examples.len(), 1);
@@ -146,8 +182,14 @@ fn openapi3_model() {
     assert_eq!(get.params[1].example, Some(json!(true)));
     // OpenAPI 3.0 `nullable`.
     let status = op(&spec, "legacy", "getStatus");
-    let schema = status.success().and_then(|r| r.schema.as_ref()).expect("schema");
-    assert_eq!(schema["properties"]["note"]["type"], json!(["string", "null"]));
+    let schema = status
+        .success()
+        .and_then(|r| r.schema.as_ref())
+        .expect("schema");
+    assert_eq!(
+        schema["properties"]["note"]["type"],
+        json!(["string", "null"])
+    );
     assert!(status.deprecated);
     // An operationId that is no Rust identifier.
     assert_eq!(op(&spec, "invites", "2faStatus").name, "op_2fa_status");
@@ -177,15 +219,26 @@ fn swagger2_generated_rust() {
         assert!(account.contains(needle), "get_account.rs lacks {needle:?}");
     }
     let lookup = &files["src/lookup/lookup.rs"];
-    assert!(lookup.contains("#[serde(flatten)]\n    pub extra: serde_json::Map<String, serde_json::Value>,"));
+    assert!(
+        lookup.contains(
+            "#[serde(flatten)]\n    pub extra: serde_json::Map<String, serde_json::Value>,"
+        )
+    );
     let register = &files["src/accounts/register.rs"];
     assert!(register.contains("pub type RequestBody = RegistrationRequest;"));
     assert!(register.contains("**Deprecated** in the specification."));
-    assert!(!register.contains("added-in"), "shortcodes are removed from descriptions");
-    assert!(register.contains("pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some("));
+    assert!(
+        !register.contains("added-in"),
+        "shortcodes are removed from descriptions"
+    );
+    assert!(
+        register.contains("pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some(")
+    );
     let server = &files["src/server.rs"];
     assert!(server.contains("pub trait FixtureSwagger2Api"));
-    assert!(server.contains("fn accounts_get_versions(") && server.contains("fn lookup_get_versions("));
+    assert!(
+        server.contains("fn accounts_get_versions(") && server.contains("fn lookup_get_versions(")
+    );
 }
 
 #[test]

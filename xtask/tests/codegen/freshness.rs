@@ -29,7 +29,10 @@ fn check_mode_names_stale_files() {
     let write = Options::standalone(&spec, &out, "fixture-api", false);
     assert!(codegen::run(&write).expect("writes").is_empty());
     let check = Options::standalone(&spec, &out, "fixture-api", true);
-    assert!(codegen::run(&check).expect("checks").is_empty(), "fresh after writing");
+    assert!(
+        codegen::run(&check).expect("checks").is_empty(),
+        "fresh after writing"
+    );
 
     // One file edited, one deleted, one the spec no longer produces.
     let edited = out.join("src/lookup/lookup.rs");
@@ -50,7 +53,10 @@ fn check_mode_names_stale_files() {
         got,
         [
             ("src/accounts/logout.rs".to_string(), Staleness::Missing),
-            ("src/accounts/old_operation.rs".to_string(), Staleness::Obsolete),
+            (
+                "src/accounts/old_operation.rs".to_string(),
+                Staleness::Obsolete
+            ),
             ("src/lookup/lookup.rs".to_string(), Staleness::Differs),
         ]
     );

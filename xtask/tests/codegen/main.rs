@@ -46,7 +46,10 @@ pub fn body(text: &str) -> String {
         "missing header: {first}"
     );
     let second = lines.next().unwrap_or_default();
-    assert!(second.starts_with("// Source: "), "missing source line: {second}");
+    assert!(
+        second.starts_with("// Source: "),
+        "missing source line: {second}"
+    );
     let mut out = lines.collect::<Vec<_>>().join("\n");
     out.push('\n');
     out

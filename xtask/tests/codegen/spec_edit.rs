@@ -33,7 +33,10 @@ fn changing_a_field_type_changes_type_router_facts_and_validator() {
         "  send_attempt:\n    type: string",
         1,
     );
-    assert_ne!(text, changed, "the spec no longer has an integer send_attempt");
+    assert_ne!(
+        text, changed,
+        "the spec no longer has an integer send_attempt"
+    );
     std::fs::write(&def, changed).expect("write");
 
     let before = generate(&original);

@@ -38,14 +38,20 @@ fn manifest_carries_every_dependency_of_the_generated_crate() {
         .nth(1)
         .and_then(|rest| rest.split("\n[").next())
         .expect("a [dependencies] section");
-    for line in deps.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+    for line in deps
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
         let name = line.split(['=', '.']).next().expect("name").trim();
         assert!(
             manifest.contains(&format!("\n{name} = ")),
             "standalone manifest lacks `{name}`:\n{manifest}"
         );
     }
-    assert_eq!(codegen::package_name("upstream-r0.3.0-api"), "upstream-r0-3-0-api");
+    assert_eq!(
+        codegen::package_name("upstream-r0.3.0-api"),
+        "upstream-r0-3-0-api"
+    );
     assert_eq!(codegen::package_name("3pid"), "api-3pid");
 }
 
@@ -72,7 +78,12 @@ fn cargo(dir: &Path, args: &[&str]) {
         .env("CARGO_TARGET_DIR", target_dir())
         .output()
         .expect("cargo runs");
-    eprintln!("cargo {} {}: {:.1?}", args.join(" "), dir.display(), started.elapsed());
+    eprintln!(
+        "cargo {} {}: {:.1?}",
+        args.join(" "),
+        dir.display(),
+        started.elapsed()
+    );
     assert!(
         output.status.success(),
         "cargo {args:?} failed for {}:\n{}",
@@ -86,14 +97,22 @@ fn cargo(dir: &Path, args: &[&str]) {
 fn build_standalone(fixture_name: &str) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let out = tmp.path().join(format!("fixture-{fixture_name}-api"));
-    let opts = Options::standalone(&fixture(fixture_name), &out, &format!("fixture-{fixture_name}-api"), false);
+    let opts = Options::standalone(
+        &fixture(fixture_name),
+        &out,
+        &format!("fixture-{fixture_name}-api"),
+        false,
+    );
     codegen::run(&opts).expect("codegen writes the crate");
     let lock = xtask::workspace_root().join("Cargo.lock");
     if lock.exists() {
         std::fs::copy(&lock, out.join("Cargo.lock")).expect("copy Cargo.lock");
     }
     cargo(&out, &["build", "--quiet"]);
-    cargo(&out, &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"]);
+    cargo(
+        &out,
+        &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
+    );
 }
 
 #[test]

@@ -89,7 +89,7 @@ mod handlers {
         let (parts, body) = request.into_parts();
         let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
-        crate::rt::server::json_response(api.op_2fa_status(ctx).await)
+        crate::rt::server::json_response(A::op_2fa_status(&api, ctx).await)
     }
 
     pub async fn store_invite<A: FixtureOpenapi31Api>(
@@ -110,7 +110,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.store_invite(ctx, body).await)
+        crate::rt::server::json_response(A::store_invite(&api, ctx, body).await)
     }
 
     pub async fn get_invite<A: FixtureOpenapi31Api>(
@@ -131,7 +131,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        crate::rt::server::json_response(api.get_invite(ctx, params).await)
+        crate::rt::server::json_response(A::get_invite(&api, ctx, params).await)
     }
 
     pub async fn get_status<A: FixtureOpenapi31Api>(
@@ -141,6 +141,6 @@ mod handlers {
         let (parts, body) = request.into_parts();
         let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
-        crate::rt::server::json_response(api.get_status(ctx).await)
+        crate::rt::server::json_response(A::get_status(&api, ctx).await)
     }
 }

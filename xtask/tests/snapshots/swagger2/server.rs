@@ -145,7 +145,7 @@ mod handlers {
         let (parts, body) = request.into_parts();
         let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
-        crate::rt::server::json_response(api.logout(ctx).await)
+        crate::rt::server::json_response(A::logout(&api, ctx).await)
     }
 
     pub async fn register<A: FixtureSwagger2Api>(
@@ -166,7 +166,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.register(ctx, body).await)
+        crate::rt::server::json_response(A::register(&api, ctx, body).await)
     }
 
     pub async fn get_account<A: FixtureSwagger2Api>(
@@ -187,7 +187,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        crate::rt::server::json_response(api.get_account(ctx, params).await)
+        crate::rt::server::json_response(A::get_account(&api, ctx, params).await)
     }
 
     pub async fn accounts_get_versions<A: FixtureSwagger2Api>(
@@ -197,7 +197,7 @@ mod handlers {
         let (parts, body) = request.into_parts();
         let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
-        crate::rt::server::json_response(api.accounts_get_versions(ctx).await)
+        crate::rt::server::json_response(A::accounts_get_versions(&api, ctx).await)
     }
 
     pub async fn lookup<A: FixtureSwagger2Api>(
@@ -218,7 +218,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::json_response(api.lookup(ctx, body).await)
+        crate::rt::server::json_response(A::lookup(&api, ctx, body).await)
     }
 
     pub async fn submit_form<A: FixtureSwagger2Api>(
@@ -239,7 +239,7 @@ mod handlers {
             Err(e) => return crate::rt::server::error_response(&e),
         };
         ctx.body = Some(value);
-        crate::rt::server::raw_response(api.submit_form(ctx, body).await)
+        crate::rt::server::raw_response(A::submit_form(&api, ctx, body).await)
     }
 
     pub async fn lookup_get_versions<A: FixtureSwagger2Api>(
@@ -249,6 +249,6 @@ mod handlers {
         let (parts, body) = request.into_parts();
         let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
-        crate::rt::server::json_response(api.lookup_get_versions(ctx).await)
+        crate::rt::server::json_response(A::lookup_get_versions(&api, ctx).await)
     }
 }

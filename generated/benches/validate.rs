@@ -1,0 +1,62 @@
+//! Request validation speed: the emitted validators on an already-parsed body, and
+//! `serde_json` parsing of the bind body for reference.
+//!
+//! Run with `scripts/bench-validate.sh` (which also runs ajv on the same payloads and
+//! prints a comparison) or `cargo bench -p oxident-api --bench validate`.
+//! The payloads must stay identical to those of `benches/ajv/bench.mjs`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::{Value, json};
+
+const BIND: &str =
+    r#"{"sid":"1234","client_secret":"monkeys_are_GREAT","mxid":"@ears:matrix.org"}"#;
+
+/// 1000 distinct 43-character URL-safe base64 strings (the length of an unpadded
+/// SHA-256 digest); same generator as `ajv/bench.mjs`.
+fn lookup_body() -> Value {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut x: u32 = 0x1234_5678;
+    let addresses: Vec<String> = (0..1000)
+        .map(|_| {
+            (0..43)
+                .map(|_| {
+                    // xorshift32
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    ALPHABET[(x & 63) as usize] as char
+                })
+                .collect()
+        })
+        .collect();
+    json!({"addresses": addresses, "algorithm": "sha256", "pepper": "matrixrocks"})
+}
+
+fn bench(c: &mut Criterion) {
+    let bind: Value = serde_json::from_str(BIND).expect("bind body parses");
+    assert!(oxident_api::v2_associations::bind_v2::validate_body(&bind).is_ok());
+    let lookup = lookup_body();
+    assert!(oxident_api::v2_lookup::lookup_users_v2::validate_body(&lookup).is_ok());
+
+    c.bench_function("validate/bind_v2", |b| {
+        b.iter(|| oxident_api::v2_associations::bind_v2::validate_body(black_box(&bind)))
+    });
+    c.bench_function("validate/lookup_v2_1000", |b| {
+        b.iter(|| oxident_api::v2_lookup::lookup_users_v2::validate_body(black_box(&lookup)))
+    });
+    c.bench_function("parse/bind_v2", |b| {
+        b.iter(|| serde_json::from_str::<Value>(black_box(BIND)).expect("parses"))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = bench
+}
+criterion_main!(benches);
