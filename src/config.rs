@@ -215,12 +215,23 @@ impl Default for RateLimitConfig {
 pub struct LoggingConfig {
     /// A tracing filter, e.g. `info` or `oxident=debug,tower_http=info`. `RUST_LOG` wins.
     pub filter: String,
+    /// `text` for people, `json` (one object per line) for log collectors.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for LoggingConfig {
     fn default() -> Self {
         Self {
             filter: "info".into(),
+            format: LogFormat::Text,
         }
     }
 }

@@ -83,3 +83,80 @@ fn usage_errors_exit_two_with_suggestions() {
     let (code, _, _) = run(&["validate", "pingV2", "request"], "{}");
     assert_eq!(code, 2, "an operation without a body");
 }
+
+#[test]
+fn generate_key_writes_a_loadable_key_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("k.key");
+    let p = path.to_str().expect("utf-8 path");
+    let (code, out, err) = run(&["generate-key", "--path", p], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ed25519:0"), "{out}");
+    let keys = oxident::crypto::keyfile::load_key_file(&path).expect("loads");
+    assert_eq!(keys.len(), 1);
+    let (code, _, err) = run(&["generate-key", "--path", p], "");
+    assert_eq!(code, 1, "refuses to overwrite: {err}");
+    let (code, _, _) = run(&["generate-key", "--path", p, "--force"], "");
+    assert_eq!(code, 0);
+    let again = oxident::crypto::keyfile::load_key_file(&path).expect("loads");
+    assert_ne!(
+        again[0].public_key().to_base64(),
+        keys[0].public_key().to_base64()
+    );
+}
+
+#[test]
+fn import_key_takes_the_reference_servers_format() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("imported.key");
+    // sydent.conf style: `ed25519.signingkey = ed25519 0 <unpadded base64 seed>`.
+    let conf =
+        "[crypto]\ned25519.signingkey = ed25519 0 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1\n";
+    let (code, out, err) = run(
+        &["import-key", "-", "--path", path.to_str().expect("utf-8")],
+        conf,
+    );
+    assert_eq!(code, 0, "{err}");
+    let keys = oxident::crypto::keyfile::load_key_file(&path).expect("loads");
+    let expected = oxident::crypto::SigningKey::from_base64_seed(
+        "0",
+        "YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1",
+    )
+    .expect("seed");
+    assert_eq!(
+        keys[0].public_key().to_base64(),
+        expected.public_key().to_base64()
+    );
+    assert!(out.contains(&expected.public_key().to_base64()));
+    let (code, _, _) = run(&["import-key", "-", "--path", "/dev/null/x"], "not a key");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn check_config_reports_every_problem() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[server]\nbind = \"nope\"\npublic_base_url = \"ftp://x\"\n[sessions]\nmax_submit_attempts = 0\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(
+        &["--config", path.to_str().expect("utf-8"), "check-config"],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("3 problem(s)"), "{err}");
+    assert!(
+        err.contains("server.bind")
+            && err.contains("public_base_url")
+            && err.contains("max_submit_attempts")
+    );
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "[server]\nbind = \"127.0.0.1:9999\"\n").expect("write");
+    let (code, out, _) = run(
+        &["--config", good.to_str().expect("utf-8"), "check-config"],
+        "",
+    );
+    assert_eq!((code, out.trim()), (0, "configuration OK"));
+}

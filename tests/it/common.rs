@@ -118,16 +118,18 @@ impl TestApp {
         let store = SqliteStore::open(&self.config.storage.sqlite_path)
             .await
             .expect("open store");
-        let smtp = self
-            .config
-            .email
-            .smtp
-            .clone()
-            .expect("smtp configured in tests");
+        // With `email.smtp` removed the server writes mails into the outbox folder, as it does
+        // for a newcomer running it with no configuration.
+        let mailer: Arc<dyn oxident::mail::Mailer> = match &self.config.email.smtp {
+            Some(smtp) => Arc::new(SmtpMailer::new(smtp).expect("smtp mailer")),
+            None => Arc::new(oxident::mail::DirectoryMailer::new(
+                self.config.email.outbox_dir.clone(),
+            )),
+        };
         let state = AppState::assemble(Parts {
             config: self.config.clone(),
             store: Arc::new(store),
-            mailer: Arc::new(SmtpMailer::new(&smtp).expect("smtp mailer")),
+            mailer,
             keys: vec![test_key()],
             clock: self.clock.clone(),
             random: Arc::new(DeterministicRandom::new(42)),
@@ -293,6 +295,18 @@ pub fn check_against_spec(op: &str, reply: &Reply) {
             reply.text
         );
     }
+}
+
+/// The `.eml` files in the outbox folder, oldest first.
+pub fn outbox(app: &TestApp) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(&app.config.email.outbox_dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).expect("read mail"))
+        .collect()
 }
 
 /// Extracts the first `token=` value from a validation mail.

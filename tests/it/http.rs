@@ -186,3 +186,73 @@ async fn everything_written_survives_a_restart() {
         (200, Some("@keep:hs.test"))
     );
 }
+
+#[tokio::test]
+async fn v1_accepts_form_bodies_and_json_labelled_as_form() {
+    let app = TestApp::start().await;
+    let url = format!(
+        "{}/_matrix/identity/api/v1/validate/email/requestToken",
+        app.base
+    );
+    // A real form body: send_attempt arrives as text and is typed by the schema.
+    let resp = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=form%40example.org&client_secret=form-1&send_attempt=1")
+        .send()
+        .await
+        .expect("send");
+    let r = read_reply(resp).await;
+    crate::common::check_against_spec("emailRequestToken", &r);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.json["sid"].is_string());
+    // `curl -d '{...}'` sends JSON with the form content type.
+    let resp = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(r#"{"email": "curl@example.org", "client_secret": "curl-1", "send_attempt": 1}"#)
+        .send()
+        .await
+        .expect("send");
+    let r = read_reply(resp).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // A form value that is not an integer is reported with its path.
+    let resp = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=form%40example.org&client_secret=form-1&send_attempt=first")
+        .send()
+        .await
+        .expect("send");
+    let r = read_reply(resp).await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (400, "M_INVALID_PARAM"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("/send_attempt"));
+}
+
+#[tokio::test]
+async fn v2_does_not_take_form_bodies() {
+    let app = TestApp::start().await;
+    let token = app.token_for("@f:hs.test").await;
+    let resp = app
+        .client
+        .post(format!(
+            "{}/_matrix/identity/v2/validate/email/requestToken",
+            app.base
+        ))
+        .bearer_auth(&token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=form%40example.org&client_secret=form-1&send_attempt=1")
+        .send()
+        .await
+        .expect("send");
+    let r = read_reply(resp).await;
+    assert_eq!((r.status, r.errcode()), (400, "M_BAD_JSON"), "{}", r.text);
+}

@@ -12,3 +12,4 @@ mod mail;
 mod status;
 mod tidy;
 mod validation;
+mod walkthrough;

@@ -6,7 +6,13 @@ use std::process::ExitCode;
 use xtask::{codegen, spec_diff, workspace_root};
 
 const USAGE: &str = "usage:
-  cargo xtask codegen [--check] [--spec DIR] [--out DIR] [--crate-name NAME]
+  cargo xtask codegen [--check]
+      spec/ -> generated/ (crate oxident-api) and docs/api.md
+  cargo xtask codegen --spec DIR --out DIR [--crate-name NAME] [--check]
+      any Swagger 2.0 / OpenAPI 3.x tree (API files directly in DIR, $refs anywhere) -> a
+      standalone crate in --out with its own [workspace] and a copy of the runtime; a new
+      crate gets our Cargo.lock (build it with CARGO_TARGET_DIR=<workspace>/target to share
+      compiled dependencies)
   cargo xtask spec-diff <upstream root containing data/api/identity> [--spec DIR]";
 
 fn main() -> ExitCode {
@@ -87,7 +93,7 @@ fn run() -> Result<ExitCode> {
             let started = std::time::Instant::now();
             let stale = codegen::run(&opts).context("codegen failed")?;
             if check && !stale.is_empty() {
-                eprintln!("generated files are stale; run `cargo xtask codegen`:");
+                eprintln!("generated files are stale; run the same command without --check:");
                 for (p, why) in stale {
                     eprintln!(
                         "  {why:8} {}",

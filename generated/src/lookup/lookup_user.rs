@@ -64,7 +64,7 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
         for (key1, v1) in object {
             match key1.as_str() {
                 "address" => {
-                    seen |= 2;
+                    seen |= 1;
                     let p1 = &rt::Path::Key(p, key1);
                     if !v1.is_string() {
                         ok = false;
@@ -75,7 +75,7 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
                     }
                 }
                 "medium" => {
-                    seen |= 1;
+                    seen |= 2;
                     let p1 = &rt::Path::Key(p, key1);
                     if !v1.is_string() {
                         ok = false;
@@ -92,9 +92,9 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
             if seen & 1 == 0 {
                 ok = false;
                 s.fail(
-                    &rt::Path::Key(p, "medium"),
+                    &rt::Path::Key(p, "address"),
                     rt::ErrorKind::Required,
-                    || String::from("missing required property \"medium\""),
+                    || String::from("missing required property \"address\""),
                 );
                 if S::STOP {
                     return false;
@@ -103,9 +103,9 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
             if seen & 2 == 0 {
                 ok = false;
                 s.fail(
-                    &rt::Path::Key(p, "address"),
+                    &rt::Path::Key(p, "medium"),
                     rt::ErrorKind::Required,
-                    || String::from("missing required property \"address\""),
+                    || String::from("missing required property \"medium\""),
                 );
                 if S::STOP {
                     return false;

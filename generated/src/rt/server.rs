@@ -83,7 +83,15 @@ pub async fn read_body(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if is_form && let Some(kinds) = form_kinds {
+    // `curl -d '{...}'` labels JSON as a form; a body that opens like a JSON object is JSON.
+    let looks_like_json = bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    if is_form
+        && !looks_like_json
+        && let Some(kinds) = form_kinds
+    {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| bad_json("Body is not valid form data"))?;
         return Ok(typed_object(pairs, kinds));

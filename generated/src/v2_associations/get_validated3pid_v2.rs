@@ -72,7 +72,7 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
         for (key1, v1) in object {
             match key1.as_str() {
                 "client_secret" => {
-                    seen |= 2;
+                    seen |= 1;
                     let p1 = &rt::Path::Key(p, key1);
                     if !v1.is_string() {
                         ok = false;
@@ -83,7 +83,7 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
                     }
                 }
                 "sid" => {
-                    seen |= 1;
+                    seen |= 2;
                     let p1 = &rt::Path::Key(p, key1);
                     if !v1.is_string() {
                         ok = false;
@@ -100,9 +100,9 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
             if seen & 1 == 0 {
                 ok = false;
                 s.fail(
-                    &rt::Path::Key(p, "sid"),
+                    &rt::Path::Key(p, "client_secret"),
                     rt::ErrorKind::Required,
-                    || String::from("missing required property \"sid\""),
+                    || String::from("missing required property \"client_secret\""),
                 );
                 if S::STOP {
                     return false;
@@ -111,9 +111,9 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
             if seen & 2 == 0 {
                 ok = false;
                 s.fail(
-                    &rt::Path::Key(p, "client_secret"),
+                    &rt::Path::Key(p, "sid"),
                     rt::ErrorKind::Required,
-                    || String::from("missing required property \"client_secret\""),
+                    || String::from("missing required property \"sid\""),
                 );
                 if S::STOP {
                     return false;

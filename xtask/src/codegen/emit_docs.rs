@@ -95,6 +95,8 @@ pub fn bundle(spec: &Spec, title: &str) -> String {
         "paths": paths,
         "components": {"securitySchemes": schemes},
     });
+    let mut doc = doc;
+    super::model::sort_keys(&mut doc);
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s

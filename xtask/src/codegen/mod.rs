@@ -247,7 +247,7 @@ pub enum Staleness {
 
 impl std::fmt::Display for Staleness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Staleness::Missing => "missing",
             Staleness::Differs => "differs",
             Staleness::Obsolete => "obsolete",
@@ -286,6 +286,14 @@ pub fn run(opts: &Options) -> Result<Vec<(PathBuf, Staleness)>> {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))?;
+    }
+    // A new standalone crate starts from our lock file: the dependency versions the runtime
+    // is built and tested with, already compiled in a shared CARGO_TARGET_DIR. Cargo drops
+    // the entries it does not need on the first build.
+    let lock = opts.out_dir.join("Cargo.lock");
+    let ours = crate::workspace_root().join("Cargo.lock");
+    if opts.standalone && !opts.check && !lock.exists() && ours.is_file() {
+        std::fs::copy(&ours, &lock).with_context(|| format!("seeding {}", lock.display()))?;
     }
     // Generated files the spec no longer produces (an operation or file was removed).
     for old in generated_files_under(&opts.out_dir.join("src"))? {

@@ -131,7 +131,9 @@ impl Operation {
                 required.push(Value::String(p.name.clone()));
             }
         }
-        Some(json!({"type": "object", "properties": props, "required": required}))
+        let mut schema = json!({"type": "object", "properties": props, "required": required});
+        sort_keys(&mut schema);
+        Some(schema)
     }
 
     /// The first 2xx response, whose body the handler returns.
@@ -182,7 +184,38 @@ pub fn load_spec(root: &Path) -> Result<Spec> {
         bail!("no API documents (with `paths`) in {}", root.display());
     }
     assign_names(&mut files);
+    for op in files.iter_mut().flat_map(|f| f.operations.iter_mut()) {
+        for p in &mut op.params {
+            sort_keys(&mut p.schema);
+        }
+        if let Some(b) = &mut op.body {
+            sort_keys(&mut b.schema);
+        }
+        for r in &mut op.responses {
+            r.schema.iter_mut().for_each(sort_keys);
+            r.examples.iter_mut().for_each(sort_keys);
+        }
+    }
     Ok(Spec { files })
+}
+
+/// Puts every object's keys in sorted order. `serde_json::Map` is sorted anyway unless some
+/// crate in the build switches on `serde_json/preserve_order` (feature unification), which
+/// would make every property list follow insertion order instead; sorting explicitly keeps
+/// the generated code the same either way.
+pub fn sort_keys(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (k, mut item) in entries {
+                sort_keys(&mut item);
+                map.insert(k, item);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
 }
 
 fn module_name(rel: &str) -> String {
@@ -365,7 +398,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                         body = Some(Body {
                             required,
                             description,
-                            schema: normalise_schema(schema, swagger2),
+                            schema: normalise_schema(schema),
                             form: consumes
                                 .iter()
                                 .any(|c| c == "application/x-www-form-urlencoded"),
@@ -414,7 +447,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                             location,
                             required: required || location == ParamLocation::Path,
                             description,
-                            schema: normalise_schema(schema, swagger2),
+                            schema: normalise_schema(schema),
                             example,
                         });
                     }
@@ -428,7 +461,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                         {
                             m.insert("description".into(), Value::String(description));
                         }
-                        form_fields.insert(name.clone(), normalise_schema(schema, swagger2));
+                        form_fields.insert(name.clone(), normalise_schema(schema));
                         if required {
                             form_required.push(Value::String(name));
                         }
@@ -459,7 +492,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                 body = Some(Body {
                     required: rb.get("required").and_then(Value::as_bool).unwrap_or(false),
                     description: str_of(rb.get("description")),
-                    schema: normalise_schema(schema, false),
+                    schema: normalise_schema(schema),
                     form: content
                         .is_some_and(|c| c.contains_key("application/x-www-form-urlencoded")),
                 });
@@ -547,7 +580,7 @@ fn read_response(status: &str, r: &Value, swagger2: bool) -> Response {
     Response {
         status,
         description: str_of(r.get("description")),
-        schema: schema.map(|s| normalise_schema(s, swagger2)),
+        schema: schema.map(normalise_schema),
         examples,
     }
 }
@@ -646,40 +679,40 @@ fn swagger2_param_schema(p: &Value) -> Value {
 /// Brings a schema to the 2020-12 dialect: draft-4 tuple `items` become `prefixItems`,
 /// `nullable`/`x-nullable` become a `null` type, boolean `exclusiveMinimum` becomes numeric,
 /// and `allOf` is merged (the only use of `allOf` in these specs is refinement).
-pub fn normalise_schema(schema: Value, swagger2: bool) -> Value {
+pub fn normalise_schema(schema: Value) -> Value {
     let Value::Object(mut map) = schema else {
         return schema;
     };
     for key in ["items", "additionalProperties", "not", "additionalItems"] {
         if let Some(v) = map.remove(key) {
-            if key == "items" {
-                if let Value::Array(tuple) = v {
-                    let tuple = tuple.into_iter().map(|s| normalise_schema(s, swagger2));
-                    map.insert("prefixItems".into(), Value::Array(tuple.collect()));
-                    if let Some(extra) = map.remove("additionalItems") {
-                        map.insert("items".into(), normalise_schema(extra, swagger2));
-                    }
-                    continue;
+            if key == "items"
+                && let Value::Array(tuple) = v
+            {
+                let tuple = tuple.into_iter().map(normalise_schema);
+                map.insert("prefixItems".into(), Value::Array(tuple.collect()));
+                if let Some(extra) = map.remove("additionalItems") {
+                    map.insert("items".into(), normalise_schema(extra));
                 }
+                continue;
             }
             if key == "additionalItems" {
                 continue; // only meaningful beside tuple items (handled above)
             }
-            map.insert(key.into(), normalise_schema(v, swagger2));
+            map.insert(key.into(), normalise_schema(v));
         }
     }
     for key in ["properties", "patternProperties", "$defs", "definitions"] {
         if let Some(Value::Object(props)) = map.remove(key) {
             let props = props
                 .into_iter()
-                .map(|(k, v)| (k, normalise_schema(v, swagger2)))
+                .map(|(k, v)| (k, normalise_schema(v)))
                 .collect();
             map.insert(key.into(), Value::Object(props));
         }
     }
     for key in ["anyOf", "oneOf", "prefixItems"] {
         if let Some(Value::Array(list)) = map.remove(key) {
-            let list = list.into_iter().map(|s| normalise_schema(s, swagger2));
+            let list = list.into_iter().map(normalise_schema);
             map.insert(key.into(), Value::Array(list.collect()));
         }
     }
@@ -715,7 +748,7 @@ pub fn normalise_schema(schema: Value, swagger2: bool) -> Value {
     if let Some(Value::Array(parts)) = map.remove("allOf") {
         let mut merged = Map::new();
         for part in parts {
-            if let Value::Object(p) = normalise_schema(part, swagger2) {
+            if let Value::Object(p) = normalise_schema(part) {
                 merge_into(&mut merged, p);
             }
         }
@@ -756,7 +789,6 @@ mod tests {
     fn normalises_draft4_constructs() {
         let s = normalise_schema(
             json!({"type": "array", "items": [{"type": "string"}, {"type": "string", "x-nullable": true}]}),
-            true,
         );
         assert_eq!(
             s,
@@ -765,7 +797,6 @@ mod tests {
         let s = normalise_schema(
             json!({"allOf": [{"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
                              {"properties": {"b": {"type": "integer", "minimum": 0, "exclusiveMinimum": true}}, "required": ["b"]}]}),
-            true,
         );
         assert_eq!(
             s,
