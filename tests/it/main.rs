@@ -7,6 +7,7 @@ mod binding;
 mod cli;
 mod http;
 mod invites;
+mod logs;
 mod lookup;
 mod mail;
 mod status;

@@ -1,0 +1,89 @@
+//! Secrets never reach the logs: access tokens (header and query), client secrets, validation
+//! tokens and keys, with logging at its most verbose.
+
+use crate::common::{TestApp, token_from_mail};
+use serde_json::json;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        // Another test may have installed one first; then this test captures nothing and fails
+        // loudly below rather than passing vacuously.
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        capture
+    })
+}
+
+#[tokio::test]
+async fn no_secret_is_logged_even_at_trace_level() {
+    let logs = capture();
+    let app = TestApp::start().await;
+    let access = app.token_for("@secretive:hs.test").await;
+    let secret = "cl1ent-SECRET-value";
+    let r = app
+        .post(
+            "emailRequestTokenV2",
+            "/_matrix/identity/v2/validate/email/requestToken",
+            json!({"email": "quiet@example.org", "client_secret": secret, "send_attempt": 1}),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mail = app.smtp.wait_for(1).await;
+    let token = token_from_mail(&mail[0].text());
+    let sid = r.json["sid"].as_str().expect("sid").to_string();
+    let r = app
+        .post(
+            "emailSubmitTokenPostV2",
+            "/_matrix/identity/v2/validate/email/submitToken",
+            json!({"sid": sid, "client_secret": secret, "token": token}),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    // The deprecated query form and a wrong bearer token.
+    app.get("getAccount", &format!("/_matrix/identity/v2/account?access_token={access}"), None)
+        .await;
+    app.get("getAccount", "/_matrix/identity/v2/account", Some("WRONG-bearer-token-xyz"))
+        .await;
+
+    let text = String::from_utf8_lossy(&logs.0.lock().expect("logs").clone()).into_owned();
+    assert!(
+        text.contains("/_matrix/identity/v2/validate/email/requestToken"),
+        "the capture saw the requests (otherwise this test proves nothing)"
+    );
+    let seed = oxident::crypto::keyfile::format_key_line(&crate::common::test_key());
+    for (what, value) in [
+        ("access token", access.as_str()),
+        ("client secret", secret),
+        ("validation token", token.as_str()),
+        ("rejected bearer token", "WRONG-bearer-token-xyz"),
+        ("signing key seed", seed.expose().rsplit(' ').next().unwrap_or("")),
+    ] {
+        assert!(!text.contains(value), "the {what} appears in the logs");
+    }
+}
