@@ -4,9 +4,11 @@
 //! An emitted validator is a `pub fn NAME(v: &serde_json::Value) -> Result<(), Errors>`
 //! plus private helper functions generic over a [`Sink`]:
 //!
-//! * [`Collect`] gathers every error (used for the public entry point);
-//! * [`Check`] stops at the first error and records nothing (used for the branches of
-//!   `anyOf`/`oneOf`/`not`, where only validity matters).
+//! * [`Check`] stops at the first error and records nothing: the public entry point runs
+//!   it first (valid input, the common case, is decided by this lean pass alone), and the
+//!   branches of `anyOf`/`oneOf`/`not` use it, where only validity matters;
+//! * [`Collect`] gathers every error: the entry point runs it, through [`collect`], only
+//!   when the check pass failed.
 //!
 //! The success path allocates nothing: the instance location is tracked as a
 //! stack-allocated linked list ([`Path`]) and turned into a JSON pointer, like the error
@@ -200,6 +202,21 @@ impl Collect {
             Err(Errors(self.0))
         }
     }
+}
+
+/// The second pass of an emitted validator, run only when its [`Check`] pass failed:
+/// validates again, recording every error. Out of line and cold, so the fast pass stays
+/// small.
+#[cold]
+#[inline(never)]
+pub fn collect(validate: impl FnOnce(&mut Collect)) -> Result<(), Errors> {
+    let mut s = Collect::new();
+    validate(&mut s);
+    debug_assert!(
+        !s.0.is_empty(),
+        "the check pass failed but the collecting pass found no error"
+    );
+    s.finish()
 }
 
 impl Sink for Collect {
@@ -425,6 +442,14 @@ pub fn const_error(v: &Value, expected: &str) -> String {
     format!("expected {expected}, found {}", describe(v))
 }
 
+impl ValidationError {
+    /// A `format: email` failure: the Identity Service answers these with `M_INVALID_EMAIL`
+    /// rather than the generic `M_INVALID_PARAM`.
+    pub fn is_invalid_email(&self) -> bool {
+        self.kind == ErrorKind::Format && self.message.ends_with(" is not a valid email address")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,13 +561,5 @@ mod tests {
             enum_error(&json!(3), r#""a", "b""#),
             r#"3 is not one of "a", "b""#
         );
-    }
-}
-
-impl ValidationError {
-    /// A `format: email` failure: the Identity Service answers these with `M_INVALID_EMAIL`
-    /// rather than the generic `M_INVALID_PARAM`.
-    pub fn is_invalid_email(&self) -> bool {
-        self.kind == ErrorKind::Format && self.message.ends_with(" is not a valid email address")
     }
 }
