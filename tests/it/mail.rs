@@ -8,10 +8,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use oxident::mail::{
     DirectoryMailer, InviteVars, MailError, Mailer, ResponseVars, SmtpConfig, SmtpMailer,
-    SmtpPassword, Templates, TemplatesConfig, VerificationVars,
+    SmtpPassword, SmtpTls, Templates, TemplatesConfig, VerificationVars,
 };
 
-use crate::smtp_sink::{Failure, SmtpSink};
+use crate::smtp_sink::{Failure, SinkTls, SmtpSink};
 
 const FROM: &str = "Identity <noreply@is.test>";
 
@@ -326,6 +326,237 @@ fn smtp_config_is_checked_and_deserialises() {
     assert_eq!(config.timeout, Duration::from_secs(12));
     assert_eq!(config.password.expose(), "p");
     assert!(!format!("{config:?}").contains("\"p\""));
+}
+
+// ---------------------------------------------------------------------------------------
+// SMTP over TLS (STARTTLS and implicit), against the sink's self-signed certificate
+// ---------------------------------------------------------------------------------------
+
+/// A config for a TLS sink that trusts its self-signed certificate.
+fn tls_config(sink: &SmtpSink, tls: SmtpTls) -> SmtpConfig {
+    SmtpConfig {
+        tls,
+        accept_invalid_certs: true,
+        ..smtp_config(sink)
+    }
+}
+
+#[tokio::test]
+async fn smtp_start_tls_upgrades_before_sending() {
+    // The sink refuses MAIL until STARTTLS: delivery proves the client upgraded.
+    let sink = SmtpSink::builder()
+        .tls(SinkTls::RequireStartTls)
+        .start()
+        .await;
+    let mailer = SmtpMailer::new(&tls_config(&sink, SmtpTls::StartTls)).expect("mailer");
+    let message = builtin()
+        .render_verification(None, &verification("alice@example.org"))
+        .expect("render");
+
+    mailer
+        .send("alice@example.org", &message)
+        .await
+        .expect("sent over STARTTLS");
+
+    let mail = sink.wait_for(1).await.remove(0);
+    assert!(mail.tls, "the message came over TLS");
+    assert_eq!(mail.mail_from, "noreply@is.test");
+    assert_eq!(mail.rcpt_to, vec!["alice@example.org".to_owned()]);
+    assert_eq!(
+        mail.data, message,
+        "the relay gets exactly the rendered bytes"
+    );
+    assert_eq!(sink.starttls_upgrades(), 1);
+    assert_eq!(sink.tls_handshakes(), 1);
+    assert_eq!(sink.connections(), 1);
+}
+
+#[tokio::test]
+async fn smtp_start_tls_is_used_even_when_optional() {
+    // A relay that merely offers STARTTLS still gets an upgraded session.
+    let sink = SmtpSink::builder().tls(SinkTls::StartTls).start().await;
+    let mailer = SmtpMailer::new(&tls_config(&sink, SmtpTls::StartTls)).expect("mailer");
+
+    mailer
+        .send("bob@example.org", b"Subject: hi\r\n\r\nhello\r\n")
+        .await
+        .expect("sent");
+
+    let mail = sink.wait_for(1).await.remove(0);
+    assert!(mail.tls);
+    assert_eq!(sink.starttls_upgrades(), 1);
+}
+
+#[tokio::test]
+async fn smtp_implicit_tls_delivers_intact_bytes() {
+    let sink = SmtpSink::builder().tls(SinkTls::Implicit).start().await;
+    let mailer = SmtpMailer::new(&tls_config(&sink, SmtpTls::Implicit)).expect("mailer");
+    let message = "Subject: dots\r\n\r\n.\r\n..two\r\n.leading\r\nünïcödé → ok\r\n".as_bytes();
+
+    mailer
+        .send("bob@example.org", message)
+        .await
+        .expect("sent over implicit TLS");
+
+    let mail = sink.wait_for(1).await.remove(0);
+    assert!(mail.tls);
+    assert_eq!(mail.mail_from, "noreply@is.test");
+    assert_eq!(mail.rcpt_to, vec!["bob@example.org".to_owned()]);
+    assert_eq!(mail.data, message);
+    assert_eq!(sink.tls_handshakes(), 1);
+    assert_eq!(sink.starttls_upgrades(), 0);
+}
+
+#[tokio::test]
+async fn smtp_authenticates_with_plain_and_login_over_tls() {
+    for (sink_tls, client_tls) in [
+        (SinkTls::RequireStartTls, SmtpTls::StartTls),
+        (SinkTls::Implicit, SmtpTls::Implicit),
+    ] {
+        for mechanism in ["PLAIN", "LOGIN"] {
+            let case = format!("{client_tls:?} {mechanism}");
+            let sink = SmtpSink::builder()
+                .tls(sink_tls)
+                .auth("is-user", "pa55 wörd")
+                .mechanisms(&[mechanism])
+                .start()
+                .await;
+            let mut config = tls_config(&sink, client_tls);
+            config.username = Some("is-user".to_owned());
+            config.password = SmtpPassword::new("pa55 wörd");
+            let mailer = SmtpMailer::new(&config).expect("mailer");
+
+            mailer
+                .send("carol@example.org", b"Subject: hi\r\n\r\nhello\r\n")
+                .await
+                .unwrap_or_else(|e| panic!("{case}: {e:?}"));
+
+            let mail = sink.wait_for(1).await.remove(0);
+            assert!(mail.tls, "{case}");
+            assert_eq!(mail.authenticated_as.as_deref(), Some("is-user"), "{case}");
+            assert_eq!(mail.auth_mechanism.as_deref(), Some(mechanism), "{case}");
+            assert_eq!(mail.data, b"Subject: hi\r\n\r\nhello\r\n", "{case}");
+            assert_eq!(sink.failed_logins(), 0, "{case}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn smtp_wrong_password_over_tls_is_an_auth_error() {
+    let sink = SmtpSink::builder()
+        .tls(SinkTls::RequireStartTls)
+        .auth("is-user", "right")
+        .start()
+        .await;
+    let mut config = tls_config(&sink, SmtpTls::StartTls);
+    config.username = Some("is-user".to_owned());
+    config.password = SmtpPassword::new("wrong-s3cret");
+
+    let error = SmtpMailer::new(&config)
+        .expect("mailer")
+        .send("carol@example.org", b"Subject: hi\r\n\r\nhello\r\n")
+        .await
+        .expect_err("refused");
+
+    assert!(matches!(error, MailError::Auth(_)), "{error:?}");
+    assert!(!format!("{error:?}").contains("wrong-s3cret"));
+    assert_eq!(
+        sink.starttls_upgrades(),
+        1,
+        "AUTH happened after the upgrade"
+    );
+    assert_eq!(sink.failed_logins(), 1);
+    assert!(sink.received().is_empty());
+}
+
+#[tokio::test]
+async fn smtp_refuses_a_self_signed_certificate_unless_told_otherwise() {
+    for (sink_tls, client_tls) in [
+        (SinkTls::StartTls, SmtpTls::StartTls),
+        (SinkTls::Implicit, SmtpTls::Implicit),
+    ] {
+        let sink = SmtpSink::builder().tls(sink_tls).start().await;
+        let config = SmtpConfig {
+            accept_invalid_certs: false,
+            ..tls_config(&sink, client_tls)
+        };
+
+        let error = SmtpMailer::new(&config)
+            .expect("mailer")
+            .send("dave@example.org", b"Subject: x\r\n\r\nbody\r\n")
+            .await
+            .expect_err("the self-signed certificate is not trusted");
+
+        assert!(
+            matches!(error, MailError::Connection(_)),
+            "{client_tls:?}: {error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .to_ascii_lowercase()
+                .contains("certificate"),
+            "{client_tls:?}: {error}"
+        );
+        sink.wait_until("the handshake failed", |s| s.tls_failures() == 1)
+            .await;
+        assert_eq!(sink.tls_handshakes(), 0, "{client_tls:?}");
+        assert!(sink.received().is_empty(), "{client_tls:?}");
+    }
+}
+
+#[tokio::test]
+async fn smtp_plain_client_fails_cleanly_when_the_relay_requires_start_tls() {
+    let sink = SmtpSink::builder()
+        .tls(SinkTls::RequireStartTls)
+        .start()
+        .await;
+    let mailer = SmtpMailer::new(&smtp_config(&sink)).expect("mailer");
+
+    let error = mailer
+        .send("erin@example.org", b"Subject: x\r\n\r\nbody\r\n")
+        .await
+        .expect_err("530 before STARTTLS");
+    // 530: encryption (or authentication) required.
+    assert!(matches!(error, MailError::Auth(_)), "{error:?}");
+    assert!(error.to_string().contains("STARTTLS"), "{error}");
+
+    // With credentials: the relay offers no AUTH before the upgrade.
+    let mut config = smtp_config(&sink);
+    config.username = Some("is-user".to_owned());
+    config.password = SmtpPassword::new("pw");
+    let error = SmtpMailer::new(&config)
+        .expect("mailer")
+        .send("erin@example.org", b"Subject: x\r\n\r\nbody\r\n")
+        .await
+        .expect_err("no AUTH offered in plain text");
+    assert!(matches!(error, MailError::Auth(_)), "{error:?}");
+
+    assert_eq!(sink.starttls_upgrades(), 0);
+    assert!(sink.received().is_empty());
+}
+
+#[tokio::test]
+async fn smtp_tls_modes_never_fall_back_to_plain_text() {
+    let sink = SmtpSink::start().await;
+
+    // STARTTLS configured, but the relay does not offer it.
+    let error = SmtpMailer::new(&tls_config(&sink, SmtpTls::StartTls))
+        .expect("mailer")
+        .send("frank@example.org", b"Subject: x\r\n\r\nbody\r\n")
+        .await
+        .expect_err("no STARTTLS offered");
+    assert!(matches!(error, MailError::Connection(_)), "{error:?}");
+
+    // Implicit TLS configured, but the relay speaks plain SMTP.
+    let error = SmtpMailer::new(&tls_config(&sink, SmtpTls::Implicit))
+        .expect("mailer")
+        .send("frank@example.org", b"Subject: x\r\n\r\nbody\r\n")
+        .await
+        .expect_err("plain text is no TLS");
+    assert!(matches!(error, MailError::Connection(_)), "{error:?}");
+
+    assert!(sink.received().is_empty());
 }
 
 // ---------------------------------------------------------------------------------------

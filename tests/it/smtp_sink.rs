@@ -1,16 +1,27 @@
 //! A tiny real SMTP server for tests, on 127.0.0.1 with a free port.
 //!
 //! Speaks enough ESMTP for lettre and most clients: EHLO/HELO (advertising 8BITMIME,
-//! SMTPUTF8 and, when credentials are set, AUTH PLAIN LOGIN), AUTH PLAIN/LOGIN, MAIL FROM,
-//! RCPT TO, DATA (with dot-unstuffing), RSET, NOOP, QUIT. Stores every accepted message with
-//! its envelope. [`SmtpSink::fail`] makes it answer a chosen step with an error code, to test
-//! the send-failure paths (`M_EMAIL_SEND_ERROR`). No TLS.
+//! SMTPUTF8, STARTTLS when offered and, when credentials are set, AUTH), STARTTLS, AUTH
+//! PLAIN/LOGIN, MAIL FROM, RCPT TO, DATA (with dot-unstuffing), RSET, NOOP, QUIT. Stores every
+//! accepted message with its envelope. [`SmtpSink::fail`] makes it answer a chosen step with
+//! an error code, to test the send-failure paths (`M_EMAIL_SEND_ERROR`).
+//!
+//! TLS ([`SinkTls`]): plain only (the default), STARTTLS offered, STARTTLS required before
+//! AUTH and MAIL, or implicit TLS from the first byte. The certificate is self-signed,
+//! generated per sink for `localhost` and `127.0.0.1`, so clients must accept invalid
+//! certificates.
 //!
 //! ```ignore
 //! let sink = SmtpSink::start().await;
 //! // … point the server's SMTP config at sink.port() …
 //! let mail = sink.wait_for(1).await.remove(0);
 //! assert_eq!(mail.rcpt_to, ["alice@example.org"]);
+//!
+//! let tls_sink = SmtpSink::builder()
+//!     .tls(SinkTls::RequireStartTls)
+//!     .auth("user", "password")
+//!     .start()
+//!     .await;
 //! ```
 
 #![allow(dead_code)]
@@ -20,10 +31,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use base64::Engine as _;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt as _, AsyncWriteExt, BufReader};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt, BufReader,
+};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 /// One message accepted by the sink.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +54,10 @@ pub struct Received {
     pub data: Vec<u8>,
     /// The user name the session authenticated as, if it did.
     pub authenticated_as: Option<String>,
+    /// The SASL mechanism of that authentication (`PLAIN` or `LOGIN`).
+    pub auth_mechanism: Option<String>,
+    /// Whether the message came over TLS (implicit, or after STARTTLS).
+    pub tls: bool,
 }
 
 impl Received {
@@ -58,6 +77,27 @@ pub enum Failure {
     Data(u16),
 }
 
+/// How the sink uses TLS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SinkTls {
+    /// Plain SMTP; STARTTLS is neither advertised nor accepted.
+    #[default]
+    None,
+    /// STARTTLS is advertised and accepted; plain sessions may still send.
+    StartTls,
+    /// STARTTLS is advertised and must be used: AUTH and MAIL get `530` until the session
+    /// upgraded, and AUTH is only advertised after the upgrade.
+    RequireStartTls,
+    /// TLS from the first byte ("SMTPS"); STARTTLS is not offered.
+    Implicit,
+}
+
+impl SinkTls {
+    fn offers_starttls(self) -> bool {
+        matches!(self, Self::StartTls | Self::RequireStartTls)
+    }
+}
+
 #[derive(Default)]
 struct State {
     received: Vec<Received>,
@@ -65,11 +105,18 @@ struct State {
     credentials: Option<(String, String)>,
     connections: usize,
     failed_logins: usize,
+    tls_handshakes: usize,
+    tls_failures: usize,
+    starttls_upgrades: usize,
 }
 
 struct Shared {
     state: Mutex<State>,
     notify: Notify,
+    tls: SinkTls,
+    /// Advertised (and accepted) SASL mechanisms.
+    mechanisms: Vec<String>,
+    acceptor: Option<TlsAcceptor>,
 }
 
 impl Shared {
@@ -78,35 +125,91 @@ impl Shared {
     }
 }
 
+/// Settings of a sink; see [`SmtpSink::builder`].
+#[derive(Debug, Clone)]
+pub struct SinkBuilder {
+    tls: SinkTls,
+    credentials: Option<(String, String)>,
+    mechanisms: Vec<String>,
+}
+
+impl Default for SinkBuilder {
+    fn default() -> Self {
+        Self {
+            tls: SinkTls::None,
+            credentials: None,
+            mechanisms: vec!["PLAIN".to_owned(), "LOGIN".to_owned()],
+        }
+    }
+}
+
+impl SinkBuilder {
+    pub fn tls(mut self, tls: SinkTls) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Requires AUTH with these credentials before MAIL FROM.
+    pub fn auth(mut self, user: &str, password: &str) -> Self {
+        self.credentials = Some((user.to_owned(), password.to_owned()));
+        self
+    }
+
+    /// The SASL mechanisms advertised and accepted (default `PLAIN LOGIN`).
+    pub fn mechanisms(mut self, mechanisms: &[&str]) -> Self {
+        self.mechanisms = mechanisms.iter().map(|m| m.to_ascii_uppercase()).collect();
+        self
+    }
+
+    pub async fn start(self) -> SmtpSink {
+        SmtpSink::start_with(self).await
+    }
+}
+
 /// The running server; stopped when dropped.
 pub struct SmtpSink {
     addr: SocketAddr,
     shared: Arc<Shared>,
     task: JoinHandle<()>,
+    certificate: Option<CertificateDer<'static>>,
 }
 
 impl SmtpSink {
-    /// Starts a sink that accepts everything without authentication.
+    /// Starts a plain sink that accepts everything without authentication.
     pub async fn start() -> Self {
-        Self::start_with(None).await
+        Self::builder().start().await
     }
 
-    /// Starts a sink that requires AUTH with these credentials before MAIL FROM.
+    /// Starts a plain sink that requires AUTH with these credentials before MAIL FROM.
     pub async fn with_auth(user: &str, password: &str) -> Self {
-        Self::start_with(Some((user.to_owned(), password.to_owned()))).await
+        Self::builder().auth(user, password).start().await
     }
 
-    async fn start_with(credentials: Option<(String, String)>) -> Self {
+    pub fn builder() -> SinkBuilder {
+        SinkBuilder::default()
+    }
+
+    async fn start_with(options: SinkBuilder) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the SMTP sink");
         let addr = listener.local_addr().expect("sink address");
+        let (acceptor, certificate) = match options.tls {
+            SinkTls::None => (None, None),
+            _ => {
+                let (acceptor, certificate) = tls_acceptor();
+                (Some(acceptor), Some(certificate))
+            }
+        };
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                credentials,
+                credentials: options.credentials,
                 ..State::default()
             }),
             notify: Notify::new(),
+            tls: options.tls,
+            mechanisms: options.mechanisms,
+            acceptor,
         });
         let accept_shared = Arc::clone(&shared);
         let task = tokio::spawn(async move {
@@ -119,7 +222,12 @@ impl SmtpSink {
                 });
             }
         });
-        Self { addr, shared, task }
+        Self {
+            addr,
+            shared,
+            task,
+            certificate,
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -150,6 +258,39 @@ impl SmtpSink {
         self.shared.lock().failed_logins
     }
 
+    /// How many TLS handshakes completed (implicit or after STARTTLS).
+    pub fn tls_handshakes(&self) -> usize {
+        self.shared.lock().tls_handshakes
+    }
+
+    /// How many TLS handshakes failed (e.g. the client refused the certificate).
+    pub fn tls_failures(&self) -> usize {
+        self.shared.lock().tls_failures
+    }
+
+    /// How many sessions were upgraded with STARTTLS.
+    pub fn starttls_upgrades(&self) -> usize {
+        self.shared.lock().starttls_upgrades
+    }
+
+    /// The self-signed certificate (DER) of a TLS sink.
+    pub fn certificate(&self) -> Option<&CertificateDer<'static>> {
+        self.certificate.as_ref()
+    }
+
+    /// Waits (up to 10 s) until `check` holds for the sink, e.g. for a counter that the
+    /// server side updates after the client already returned.
+    pub async fn wait_until(&self, what: &str, check: impl Fn(&Self) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !check(self) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the SMTP sink never reached: {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Waits (up to 10 s) until at least `count` messages arrived and returns all of them.
     pub async fn wait_for(&self, count: usize) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -175,24 +316,51 @@ impl Drop for SmtpSink {
     }
 }
 
+/// A self-signed certificate for `localhost` and `127.0.0.1`, served with aws-lc-rs.
+fn tls_acceptor() -> (TlsAcceptor, CertificateDer<'static>) {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("generate a self-signed certificate");
+    let certificate = cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![certificate.clone()], key)
+        .expect("sink certificate");
+    (TlsAcceptor::from(Arc::new(config)), certificate)
+}
+
 const MAX_LINE: usize = 64 * 1024;
 
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
 struct Conn {
-    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    writer: tokio::net::tcp::OwnedWriteHalf,
+    io: BufReader<Box<dyn Io>>,
+    tls: bool,
 }
 
 impl Conn {
+    fn new(io: Box<dyn Io>, tls: bool) -> Self {
+        Self {
+            io: BufReader::new(io),
+            tls,
+        }
+    }
+
     async fn reply(&mut self, text: &str) -> std::io::Result<()> {
-        self.writer.write_all(text.as_bytes()).await?;
-        self.writer.write_all(b"\r\n").await?;
-        self.writer.flush().await
+        self.io.write_all(text.as_bytes()).await?;
+        self.io.write_all(b"\r\n").await?;
+        self.io.flush().await
     }
 
     /// One line including its line ending; `None` at end of stream.
     async fn line(&mut self) -> std::io::Result<Option<Vec<u8>>> {
         let mut line = Vec::new();
-        let n = (&mut self.reader)
+        let n = (&mut self.io)
             .take(MAX_LINE as u64)
             .read_until(b'\n', &mut line)
             .await?;
@@ -206,17 +374,36 @@ impl Conn {
                 .to_owned()
         }))
     }
+
+    /// Runs the server side of a TLS handshake on the connection. Whatever the client
+    /// pipelined in plain text after STARTTLS is dropped with the buffer (RFC 3207 §4.2).
+    async fn upgrade(self, shared: &Shared) -> std::io::Result<Self> {
+        let acceptor = shared
+            .acceptor
+            .clone()
+            .ok_or_else(|| std::io::Error::other("no TLS acceptor"))?;
+        match acceptor.accept(self.io.into_inner()).await {
+            Ok(stream) => {
+                shared.lock().tls_handshakes += 1;
+                Ok(Self::new(Box::new(stream), true))
+            }
+            Err(error) => {
+                shared.lock().tls_failures += 1;
+                Err(error)
+            }
+        }
+    }
 }
 
 async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
-    let (read, writer) = stream.into_split();
-    let mut conn = Conn {
-        reader: BufReader::new(read),
-        writer,
-    };
+    let mut conn = Conn::new(Box::new(stream), false);
+    if shared.tls == SinkTls::Implicit {
+        conn = conn.upgrade(&shared).await?;
+    }
     conn.reply("220 sink.test ESMTP test sink").await?;
 
-    let mut authenticated_as: Option<String> = None;
+    let mut greeted = false;
+    let mut authenticated_as: Option<(String, String)> = None;
     let mut mail_from: Option<(String, Vec<String>)> = None;
     let mut rcpt_to: Vec<String> = Vec::new();
 
@@ -229,8 +416,10 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
             let state = shared.lock();
             (state.failure, state.credentials.is_some())
         };
+        let needs_starttls = shared.tls == SinkTls::RequireStartTls && !conn.tls;
         match verb.as_str() {
             "EHLO" => {
+                greeted = true;
                 mail_from = None;
                 rcpt_to.clear();
                 let mut lines = vec![
@@ -238,16 +427,47 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
                     "250-8BITMIME".to_owned(),
                     "250-SMTPUTF8".to_owned(),
                 ];
-                if needs_auth {
-                    lines.push("250-AUTH PLAIN LOGIN".to_owned());
+                if shared.tls.offers_starttls() && !conn.tls {
+                    lines.push("250-STARTTLS".to_owned());
+                }
+                if needs_auth && !needs_starttls {
+                    lines.push(format!("250-AUTH {}", shared.mechanisms.join(" ")));
                 }
                 lines.push("250 SIZE 10485760".to_owned());
                 conn.reply(&lines.join("\r\n")).await?;
             }
             "HELO" => {
+                greeted = true;
                 mail_from = None;
                 rcpt_to.clear();
                 conn.reply("250 sink.test").await?;
+            }
+            "STARTTLS" => {
+                if !shared.tls.offers_starttls() {
+                    conn.reply("502 5.5.1 STARTTLS not offered").await?;
+                } else if conn.tls {
+                    conn.reply("503 5.5.1 TLS already active").await?;
+                } else if !arg.is_empty() {
+                    conn.reply("501 5.5.4 Syntax: STARTTLS").await?;
+                } else {
+                    conn.reply("220 2.0.0 Ready to start TLS").await?;
+                    conn = conn.upgrade(&shared).await?;
+                    shared.lock().starttls_upgrades += 1;
+                    // RFC 3207 §4.2: forget everything learnt before the upgrade; the
+                    // client must greet again.
+                    greeted = false;
+                    authenticated_as = None;
+                    mail_from = None;
+                    rcpt_to.clear();
+                }
+            }
+            "AUTH" if !greeted => conn.reply("503 5.5.1 EHLO first").await?,
+            "AUTH" if needs_starttls => {
+                conn.reply("530 5.7.0 Must issue a STARTTLS command first")
+                    .await?;
+            }
+            "AUTH" if authenticated_as.is_some() => {
+                conn.reply("503 5.5.1 Already authenticated").await?;
             }
             "AUTH" => {
                 let user = auth(&mut conn, &arg, &shared).await?;
@@ -264,7 +484,12 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
                 }
             }
             "MAIL" => {
-                if needs_auth && authenticated_as.is_none() {
+                if !greeted {
+                    conn.reply("503 5.5.1 EHLO first").await?;
+                } else if needs_starttls {
+                    conn.reply("530 5.7.0 Must issue a STARTTLS command first")
+                        .await?;
+                } else if needs_auth && authenticated_as.is_none() {
                     conn.reply("530 5.7.0 Authentication required").await?;
                 } else if let Failure::Mail(code) = failure {
                     conn.reply(&format!("{code} sender refused by the test sink"))
@@ -326,7 +551,9 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
                             mail_params: params,
                             rcpt_to: std::mem::take(&mut rcpt_to),
                             data,
-                            authenticated_as: authenticated_as.clone(),
+                            authenticated_as: authenticated_as.as_ref().map(|a| a.0.clone()),
+                            auth_mechanism: authenticated_as.as_ref().map(|a| a.1.clone()),
+                            tls: conn.tls,
                         });
                     }
                     shared.notify.notify_waiters();
@@ -368,8 +595,12 @@ fn parse_path(arg: &str, prefix: &str) -> Option<(String, Vec<String>)> {
     Some((address, params))
 }
 
-/// Runs an AUTH exchange; the user name when the credentials match.
-async fn auth(conn: &mut Conn, arg: &str, shared: &Shared) -> std::io::Result<Option<String>> {
+/// Runs an AUTH exchange; (user name, mechanism) when the credentials match.
+async fn auth(
+    conn: &mut Conn,
+    arg: &str,
+    shared: &Shared,
+) -> std::io::Result<Option<(String, String)>> {
     let decode = |s: &str| {
         base64::engine::general_purpose::STANDARD
             .decode(s.trim())
@@ -380,6 +611,9 @@ async fn auth(conn: &mut Conn, arg: &str, shared: &Shared) -> std::io::Result<Op
         Some((m, i)) => (m.to_ascii_uppercase(), Some(i.to_owned())),
         None => (arg.to_ascii_uppercase(), None),
     };
+    if !shared.mechanisms.contains(&mechanism) {
+        return Ok(None);
+    }
     let (user, password) = match mechanism.as_str() {
         "PLAIN" => {
             let response = match initial {
@@ -418,7 +652,7 @@ async fn auth(conn: &mut Conn, arg: &str, shared: &Shared) -> std::io::Result<Op
     };
     let expected = shared.lock().credentials.clone();
     Ok(match expected {
-        Some((u, p)) if u == user && p == password => Some(user),
+        Some((u, p)) if u == user && p == password => Some((user, mechanism)),
         _ => None,
     })
 }
