@@ -3,17 +3,24 @@
 # ajv (generated/benches/ajv/bench.mjs) on the same schemas and payloads, in one run, with a
 # comparison. Needs node and npm (installs ajv + ajv-formats into generated/benches/ajv).
 #
-#   scripts/bench-validate.sh
+#   scripts/bench-validate.sh          # both pinned to CPU $BENCH_CPU (default 1)
+#
+# criterion's figure is its estimate of the mean; ajv's is the median of 15 timed batches of
+# a warm loop (see bench.mjs). Both include their loop's overhead (under 0.5 ns).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 (cd generated/benches/ajv && { [ -d node_modules/ajv ] || npm ci --no-audit --no-fund --silent; })
 
+PIN=()
+command -v taskset >/dev/null && PIN=(taskset -c "${BENCH_CPU:-1}")
+cargo bench --quiet -p oxident-api --bench validate --no-run 2>/dev/null
+
 rust="$(mktemp)"; js="$(mktemp)"
 trap 'rm -f "$rust" "$js"' EXIT
-cargo bench --quiet -p oxident-api --bench validate 2>/dev/null | tee "$rust" | grep -E '^[a-z]|time:'
-node generated/benches/ajv/bench.mjs | tee "$js"
+"${PIN[@]}" cargo bench --quiet -p oxident-api --bench validate 2>/dev/null | tee "$rust" | grep -E '^[a-z]|time:'
+"${PIN[@]}" node generated/benches/ajv/bench.mjs | tee "$js"
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # criterion: "<name>   time:   [low mid high]" (mid = estimate) → ns

@@ -41,9 +41,16 @@ pub struct Params {
 pub fn validate_params(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_params_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_params_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_params_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -64,7 +71,7 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
         for (key1, v1) in object {
             match key1.as_str() {
                 "address" => {
-                    seen |= 1;
+                    seen |= 2;
                     let p1 = &rt::Path::Key(p, key1);
                     if !v1.is_string() {
                         ok = false;
@@ -75,7 +82,7 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
                     }
                 }
                 "medium" => {
-                    seen |= 2;
+                    seen |= 1;
                     let p1 = &rt::Path::Key(p, key1);
                     if !v1.is_string() {
                         ok = false;
@@ -92,9 +99,9 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
             if seen & 1 == 0 {
                 ok = false;
                 s.fail(
-                    &rt::Path::Key(p, "address"),
+                    &rt::Path::Key(p, "medium"),
                     rt::ErrorKind::Required,
-                    || String::from("missing required property \"address\""),
+                    || String::from("missing required property \"medium\""),
                 );
                 if S::STOP {
                     return false;
@@ -103,9 +110,9 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
             if seen & 2 == 0 {
                 ok = false;
                 s.fail(
-                    &rt::Path::Key(p, "medium"),
+                    &rt::Path::Key(p, "address"),
                     rt::ErrorKind::Required,
-                    || String::from("missing required property \"medium\""),
+                    || String::from("missing required property \"address\""),
                 );
                 if S::STOP {
                     return false;
@@ -126,9 +133,16 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_200_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(

@@ -58,9 +58,16 @@ pub struct SignedAssociation {
 
 /// Validates a JSON value against the `BindRequest` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_body_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_body_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -165,9 +172,16 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_200_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -472,9 +486,16 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_400(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_400_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_400_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_400_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -543,9 +564,16 @@ fn validate_response_400_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_401(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_401_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_401_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_401_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -614,9 +642,16 @@ fn validate_response_401_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_403(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_403_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_403_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_403_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -685,9 +720,16 @@ fn validate_response_403_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_404(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_404_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_404_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_404_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(

@@ -49,9 +49,16 @@ pub struct ValidatedThreePid {
 pub fn validate_params(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_params_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_params_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_params_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -72,7 +79,7 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
         for (key1, v1) in object {
             match key1.as_str() {
                 "client_secret" => {
-                    seen |= 1;
+                    seen |= 2;
                     let p1 = &rt::Path::Key(p, key1);
                     if !v1.is_string() {
                         ok = false;
@@ -83,7 +90,7 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
                     }
                 }
                 "sid" => {
-                    seen |= 2;
+                    seen |= 1;
                     let p1 = &rt::Path::Key(p, key1);
                     if !v1.is_string() {
                         ok = false;
@@ -100,9 +107,9 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
             if seen & 1 == 0 {
                 ok = false;
                 s.fail(
-                    &rt::Path::Key(p, "client_secret"),
+                    &rt::Path::Key(p, "sid"),
                     rt::ErrorKind::Required,
-                    || String::from("missing required property \"client_secret\""),
+                    || String::from("missing required property \"sid\""),
                 );
                 if S::STOP {
                     return false;
@@ -111,9 +118,9 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
             if seen & 2 == 0 {
                 ok = false;
                 s.fail(
-                    &rt::Path::Key(p, "sid"),
+                    &rt::Path::Key(p, "client_secret"),
                     rt::ErrorKind::Required,
-                    || String::from("missing required property \"sid\""),
+                    || String::from("missing required property \"client_secret\""),
                 );
                 if S::STOP {
                     return false;
@@ -134,9 +141,16 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_200_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -269,9 +283,16 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_400(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_400_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_400_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_400_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -340,9 +361,16 @@ fn validate_response_400_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_401(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_401_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_401_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_401_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -411,9 +439,16 @@ fn validate_response_401_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_403(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_403_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_403_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_403_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -482,9 +517,16 @@ fn validate_response_403_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_404(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_404_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_404_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_404_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(

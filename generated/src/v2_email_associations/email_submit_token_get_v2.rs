@@ -44,9 +44,16 @@ pub struct Params {
 pub fn validate_params(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_params_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_params_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_params_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -67,7 +74,7 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
         for (key1, v1) in object {
             match key1.as_str() {
                 "client_secret" => {
-                    seen |= 1;
+                    seen |= 2;
                     let p1 = &rt::Path::Key(p, key1);
                     if !v1.is_string() {
                         ok = false;
@@ -78,7 +85,7 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
                     }
                 }
                 "sid" => {
-                    seen |= 2;
+                    seen |= 1;
                     let p1 = &rt::Path::Key(p, key1);
                     if !v1.is_string() {
                         ok = false;
@@ -106,9 +113,9 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
             if seen & 1 == 0 {
                 ok = false;
                 s.fail(
-                    &rt::Path::Key(p, "client_secret"),
+                    &rt::Path::Key(p, "sid"),
                     rt::ErrorKind::Required,
-                    || String::from("missing required property \"client_secret\""),
+                    || String::from("missing required property \"sid\""),
                 );
                 if S::STOP {
                     return false;
@@ -117,9 +124,9 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
             if seen & 2 == 0 {
                 ok = false;
                 s.fail(
-                    &rt::Path::Key(p, "sid"),
+                    &rt::Path::Key(p, "client_secret"),
                     rt::ErrorKind::Required,
-                    || String::from("missing required property \"sid\""),
+                    || String::from("missing required property \"client_secret\""),
                 );
                 if S::STOP {
                     return false;
@@ -151,9 +158,16 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_401(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_401_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_401_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_401_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -222,9 +236,16 @@ fn validate_response_401_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_403(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_403_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_403_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_403_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(

@@ -52,9 +52,16 @@ pub struct SignedInvitation {
 
 /// Validates a JSON value against the `SignInvitationRequest` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_body_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_body_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -159,9 +166,16 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_200_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -318,9 +332,16 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_401(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_401_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_401_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_401_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -389,9 +410,16 @@ fn validate_response_401_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_403(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_403_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_403_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_403_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -460,9 +488,16 @@ fn validate_response_403_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_404(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_404_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_404_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_404_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(

@@ -25,9 +25,16 @@ pub type Response = serde_json::Map<String, serde_json::Value>;
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_200_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(

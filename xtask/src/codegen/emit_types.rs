@@ -621,6 +621,39 @@ mod tests {
     }
 
     #[test]
+    fn names_are_rust_identifiers_and_unique() {
+        let out = render(
+            json!({"type": "object", "properties": {
+                "fooBar": {"type": "string"}, "foo_bar": {"type": "string"}, "$ref": {"type": "string"},
+                "self": {"type": "string"}, "9lives": {"type": "string"},
+                "inner": {"title": "Result", "type": "object", "properties": {"a": {"type": "string"}}},
+                "kind": {"type": ["string", "null"], "enum": ["a-b", "a_b", "Self", "", null]},
+                "login": {"type": "string", "enum": ["m.login.x", "m.login.y", "m.login.z"]}}}),
+            "Response",
+        );
+        expect_contains(
+            &out,
+            &[
+                "pub struct Response {",
+                "pub foo_bar: Option<String>,",
+                "#[serde(rename = \"foo_bar\", default, skip_serializing_if = \"Option::is_none\")]\n    pub foo_bar_2: Option<String>,",
+                "pub r#ref: Option<String>,",
+                "pub self_: Option<String>,",
+                "pub field_9lives: Option<String>,",
+                // A title that would shadow `Result` in the module is renamed.
+                "pub inner: Option<ResultObject>,",
+                "pub kind: Option<ResponseKind>,",
+                "AB,",
+                "AB2,",
+                "VSelf,",
+                "Empty,",
+                "MLoginX,",
+                "#[allow(clippy::enum_variant_names, reason = \"variant names follow the wire values\")]\npub enum ResponseLogin {",
+            ],
+        );
+    }
+
+    #[test]
     fn bare_urls_become_autolinks() {
         assert_eq!(
             link_bare_urls(

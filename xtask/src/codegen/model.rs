@@ -805,6 +805,54 @@ mod tests {
     }
 
     #[test]
+    fn operation_names_are_identifiers_namespaced_on_clash() {
+        let op = |id: &str| Operation {
+            operation_id: id.into(),
+            name: String::new(),
+            method: "get".into(),
+            path: "/".into(),
+            summary: String::new(),
+            description: String::new(),
+            deprecated: false,
+            params: vec![],
+            body: None,
+            responses: vec![],
+            security: vec![],
+            produces: vec![],
+        };
+        let file = |module: &str, ids: &[&str]| SpecFile {
+            rel_path: format!("{module}.yaml"),
+            module: module.into(),
+            title: String::new(),
+            operations: ids.iter().map(|id| op(id)).collect(),
+            security_schemes: BTreeMap::new(),
+        };
+        let mut files = vec![
+            file("a", &["getVersions", "logout", "2fa", "type", "b_x"]),
+            file("b", &["getVersions", "x"]),
+        ];
+        assign_names(&mut files);
+        let names: Vec<&str> = files
+            .iter()
+            .flat_map(|f| f.operations.iter().map(|o| o.name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "a_get_versions",
+                "logout",
+                "op_2fa",
+                "a_type",
+                "b_x",
+                "b_get_versions",
+                "x"
+            ]
+        );
+        assert_eq!(module_name("3pid-api.yaml"), "api_3pid_api");
+        assert_eq!(module_name("server.yaml"), "api_server");
+    }
+
+    #[test]
     fn base_path_from_servers() {
         let doc = json!({"servers": [{"url": "{protocol}://{hostname}{basePath}", "variables": {
             "protocol": {"default": "https"}, "hostname": {"default": "localhost:8090"},

@@ -46,6 +46,13 @@ pub struct RequestBody {
     pub sender_display_name: Option<String>,
 }
 
+/// A title that would shadow `Result` in the module.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResultObject {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PublicKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,15 +67,25 @@ pub struct Response {
     pub display_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u32>,
+    /// A title that would shadow `Result` in the module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<ResultObject>,
     pub public_keys: Vec<PublicKey>,
     pub token: String,
 }
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_body_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_body_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -211,9 +228,16 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_200_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -270,6 +294,31 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                             rt::ErrorKind::Type,
                             || rt::type_error("integer", v1),
                         );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "outcome" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if let Value::Object(object1) = v1 {
+                        if let Some(v2) = object1.get("ok") {
+                            let p2 = &rt::Path::Key(p1, "ok");
+                            if !v2.is_boolean() {
+                                ok = false;
+                                s.fail(
+                                    p2,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("boolean", v2),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    } else {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
                         if S::STOP {
                             return false;
                         }
@@ -427,9 +476,16 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_400(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_400_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_400_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_400_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(

@@ -39,6 +39,29 @@ impl RequestBodyAlgorithm {
     }
 }
 
+/// Variants sharing a prefix (clippy's enum_variant_names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[allow(clippy::enum_variant_names, reason = "variant names follow the wire values")]
+pub enum RequestBodyLoginType {
+    #[serde(rename = "m.login.password")]
+    MLoginPassword,
+    #[serde(rename = "m.login.token")]
+    MLoginToken,
+    #[serde(rename = "m.login.sso")]
+    MLoginSso,
+}
+
+impl RequestBodyLoginType {
+    /// The value as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MLoginPassword => "m.login.password",
+            Self::MLoginToken => "m.login.token",
+            Self::MLoginSso => "m.login.sso",
+        }
+    }
+}
+
 /// The medium.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RequestBodyThreepidMedium {
@@ -70,6 +93,9 @@ pub struct RequestBodyThreepid {
 pub struct RequestBody {
     pub addresses: Vec<String>,
     pub algorithm: RequestBodyAlgorithm,
+    /// Variants sharing a prefix (clippy's enum_variant_names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_type: Option<RequestBodyLoginType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threepid: Option<RequestBodyThreepid>,
     /// Properties beyond the named ones, kept as sent.
@@ -84,9 +110,16 @@ pub struct Response {
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_body_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_body_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
@@ -148,6 +181,33 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                             p1,
                             rt::ErrorKind::Enum,
                             || rt::enum_error(v1, "\"sha256\", \"none\""),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                }
+                "login_type" => {
+                    let p1 = &rt::Path::Key(p, key1);
+                    if !v1.is_string() {
+                        ok = false;
+                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if !matches!(
+                        v1.as_str(), Some("m.login.password" | "m.login.token" |
+                        "m.login.sso")
+                    ) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Enum,
+                            || rt::enum_error(
+                                v1,
+                                "\"m.login.password\", \"m.login.token\", \"m.login.sso\"",
+                            ),
                         );
                         if S::STOP {
                             return false;
@@ -277,9 +337,16 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    let mut s = crate::rt::validate::Collect::new();
-    validate_response_200_node0(v, &crate::rt::validate::Path::Root, &mut s);
-    s.finish()
+    if validate_response_200_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
+    })
 }
 
 #[allow(
