@@ -8,7 +8,10 @@ fn operations() -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for (_, item) in doc["paths"].as_object().expect("paths") {
         for (_, op) in item.as_object().expect("path item") {
-            out.push((op["operationId"].as_str().expect("id").to_string(), op.clone()));
+            out.push((
+                op["operationId"].as_str().expect("id").to_string(),
+                op.clone(),
+            ));
         }
     }
     out
@@ -25,7 +28,10 @@ fn response_examples_validate() {
             let status: u16 = status.parse().expect("numeric status in our spec");
             let verdict = oxident_api::validate::response(&id, status, example)
                 .unwrap_or_else(|e| panic!("{id} {status}: {e}"));
-            assert!(verdict.is_ok(), "{id} {status}: example is invalid: {verdict:?}");
+            assert!(
+                verdict.is_ok(),
+                "{id} {status}: example is invalid: {verdict:?}"
+            );
             checked += 1;
         }
     }
@@ -38,7 +44,10 @@ fn request_examples_validate() {
     for (id, op) in operations() {
         if let Some(example) = op.pointer("/requestBody/content/application~1json/schema/example") {
             let verdict = oxident_api::validate::request(&id, example).expect("has a body");
-            assert!(verdict.is_ok(), "{id}: request example is invalid: {verdict:?}");
+            assert!(
+                verdict.is_ok(),
+                "{id}: request example is invalid: {verdict:?}"
+            );
             checked += 1;
         }
         let params: serde_json::Map<String, Value> = op["parameters"]
@@ -50,7 +59,10 @@ fn request_examples_validate() {
         if !params.is_empty() {
             let verdict = oxident_api::validate::request_params(&id, &Value::Object(params))
                 .expect("has params");
-            assert!(verdict.is_ok(), "{id}: parameter examples are invalid: {verdict:?}");
+            assert!(
+                verdict.is_ok(),
+                "{id}: parameter examples are invalid: {verdict:?}"
+            );
             checked += 1;
         }
     }
@@ -63,5 +75,8 @@ fn a_broken_example_would_be_caught() {
     let verdict = oxident_api::validate::request("bindV2", &bad).expect("known op");
     let errors = verdict.expect_err("invalid");
     let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
-    assert!(pointers.contains(&"/sid") && pointers.contains(&"/mxid"), "{pointers:?}");
+    assert!(
+        pointers.contains(&"/sid") && pointers.contains(&"/mxid"),
+        "{pointers:?}"
+    );
 }

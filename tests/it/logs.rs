@@ -66,10 +66,18 @@ async fn no_secret_is_logged_even_at_trace_level() {
         .await;
     assert_eq!(r.status, 200);
     // The deprecated query form and a wrong bearer token.
-    app.get("getAccount", &format!("/_matrix/identity/v2/account?access_token={access}"), None)
-        .await;
-    app.get("getAccount", "/_matrix/identity/v2/account", Some("WRONG-bearer-token-xyz"))
-        .await;
+    app.get(
+        "getAccount",
+        &format!("/_matrix/identity/v2/account?access_token={access}"),
+        None,
+    )
+    .await;
+    app.get(
+        "getAccount",
+        "/_matrix/identity/v2/account",
+        Some("WRONG-bearer-token-xyz"),
+    )
+    .await;
 
     let text = String::from_utf8_lossy(&logs.0.lock().expect("logs").clone()).into_owned();
     assert!(
@@ -82,7 +90,10 @@ async fn no_secret_is_logged_even_at_trace_level() {
         ("client secret", secret),
         ("validation token", token.as_str()),
         ("rejected bearer token", "WRONG-bearer-token-xyz"),
-        ("signing key seed", seed.expose().rsplit(' ').next().unwrap_or("")),
+        (
+            "signing key seed",
+            seed.expose().rsplit(' ').next().unwrap_or(""),
+        ),
     ] {
         assert!(!text.contains(value), "the {what} appears in the logs");
     }
