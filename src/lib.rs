@@ -24,11 +24,25 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
     let state = Arc::new(state::AppState::from_config(config).await?);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, server_name = %state.config.server.server_name, "oxident listening");
+    tokio::spawn(housekeeping(state.clone()));
     let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// Hourly chores that keep storage small: deleting long-expired validation sessions.
+async fn housekeeping(state: Arc<state::AppState>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match service::sessions::purge_old_sessions(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "purged long-expired validation sessions"),
+            Err(e) => tracing::warn!(error = %e, "session purge failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

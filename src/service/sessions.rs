@@ -239,3 +239,19 @@ pub async fn validated_threepid(
         validated_at,
     })
 }
+
+/// Expired sessions are kept for a while (so a late click still reads "expired" rather than
+/// "unknown"), then deleted: after this many lifetimes, as the reference server does.
+pub const KEEP_EXPIRED_LIFETIMES: i64 = 5;
+
+/// Deletes sessions older than [`KEEP_EXPIRED_LIFETIMES`] lifetimes; returns how many.
+pub async fn purge_old_sessions(state: &AppState) -> ApiResult<u64> {
+    let cutoff = state.now_ms().saturating_sub(
+        state
+            .config
+            .sessions
+            .lifetime_ms()
+            .saturating_mul(KEEP_EXPIRED_LIFETIMES),
+    );
+    Ok(state.store.delete_sessions_modified_before(cutoff).await?)
+}

@@ -12,13 +12,21 @@
 //!   (no read-to-write lock upgrade, which `busy_timeout` cannot rescue). A `busy_timeout`
 //!   still covers other processes (backups, the sqlite3 shell).
 //! * `foreign_keys = ON`; embedded migrations from `src/store/migrations/sqlite`.
+//! * No ping before handing out a pooled connection (`test_before_acquire(false)`): an SQLite
+//!   connection is an open file in this process and cannot go stale like a network socket,
+//!   and sqlx's ping is a round trip to the connection's worker thread on every query.
+//! * Access-token owners are cached in memory ([`TokenCache`]), so authenticated requests
+//!   do not query the database each time; logout through this store invalidates at once.
 //!
 //! Only runtime `sqlx::query` is used — no compile-time checked macros, so building needs no
 //! database. Batched lookups pass the keys as one JSON array and expand it with `json_each`,
 //! so the SQL text is static and there is one round trip per call.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -67,6 +75,54 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    tokens: Arc<TokenCache>,
+}
+
+/// Entries kept by [`TokenCache`] before it starts over.
+const TOKEN_CACHE_CAPACITY: usize = 4096;
+/// How long a cached token owner is believed without asking the database again. Bounds how
+/// long a token deleted by *another* process (the sqlite3 shell, a second server on the same
+/// file) stays usable here; logout through this store takes effect immediately.
+const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// Owners of recently presented access tokens, keyed by token digest (the cache holds no
+/// token). Bounded: when full it is cleared, which costs one query per token afterwards.
+/// Only found tokens are cached, so random tokens cannot fill it with misses.
+///
+/// A lookup that races with a deletion must not re-insert the deleted token: every deletion
+/// bumps `generation`, and a lookup only caches its result if no deletion happened since it
+/// started reading.
+#[derive(Debug, Default)]
+struct TokenCache {
+    generation: AtomicU64,
+    entries: Mutex<HashMap<String, (AccessTokenOwner, Instant)>>,
+}
+
+impl TokenCache {
+    fn get(&self, digest: &str) -> Option<AccessTokenOwner> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let (owner, cached_at) = entries.get(digest)?;
+        (cached_at.elapsed() < TOKEN_CACHE_TTL).then(|| owner.clone())
+    }
+
+    /// Caches `owner` unless a deletion happened after `generation` was read.
+    fn insert(&self, generation: u64, digest: String, owner: AccessTokenOwner) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::Acquire) != generation {
+            return;
+        }
+        if entries.len() >= TOKEN_CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(digest, (owner, Instant::now()));
+    }
+
+    /// Forgets `digest`; called after the row was deleted.
+    fn remove(&self, digest: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.remove(digest);
+    }
 }
 
 impl SqliteStore {
@@ -87,6 +143,7 @@ impl SqliteStore {
 
         // The writer connection stays open for the life of the store.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -98,12 +155,17 @@ impl SqliteStore {
         MIGRATOR.run(&writer).await.map_err(unavailable)?;
 
         let reader = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(options.readers.max(1))
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect.create_if_missing(false).pragma("query_only", "ON"))
             .await
             .map_err(unavailable)?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            tokens: Arc::default(),
+        })
     }
 
     /// Closes both pools, waiting for running queries. Later calls fail with `Unavailable`.
@@ -123,12 +185,13 @@ impl SqliteStore {
     #[cfg(test)]
     pub(crate) async fn lookup_query_plans(&self) -> StoreResult<(Vec<String>, Vec<String>)> {
         let mut plans = Vec::new();
-        for sql in [SQL_LOOKUP_HASHES, SQL_GET_ASSOCIATIONS] {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
-                .bind("[]")
-                .fetch_all(&self.reader)
-                .await
-                .map_err(db_err)?;
+        for (sql, params) in [(SQL_LOOKUP_HASHES, 2), (SQL_GET_ASSOCIATIONS, 1)] {
+            let mut query =
+                sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).bind("[]");
+            if params == 2 {
+                query = query.bind("");
+            }
+            let rows = query.fetch_all(&self.reader).await.map_err(db_err)?;
             let mut details = Vec::new();
             for row in rows {
                 details.push(row.try_get::<String, _>("detail").map_err(db_err)?);
@@ -281,8 +344,15 @@ fn invite_from_row(row: &SqliteRow) -> StoreResult<Invite> {
 // SQL
 // ---------------------------------------------------------------------------------------------
 
-const SQL_LOOKUP_HASHES: &str = "SELECT lookup_hash, mxid FROM associations \
-     WHERE lookup_hash IN (SELECT value FROM json_each(?1)) ORDER BY lookup_hash";
+/// v2 lookup in one statement, hence one snapshot: no row if there is no pepper; else
+/// whether `?2` is the current pepper and, only if it is, the matches of the hashes in the
+/// JSON array `?1` as one JSON array of `[hash, mxid]` pairs. One row instead of one per
+/// match: sqlx hands every row over from its worker thread separately.
+const SQL_LOOKUP_HASHES: &str = "SELECT p.pepper = ?2 AS current, \
+     CASE WHEN p.pepper = ?2 THEN (SELECT json_group_array(json_array(lookup_hash, mxid)) \
+     FROM (SELECT lookup_hash, mxid FROM associations \
+     WHERE lookup_hash IN (SELECT value FROM json_each(?1)) ORDER BY lookup_hash)) END AS matches \
+     FROM lookup_pepper AS p WHERE p.id = 1";
 
 const SQL_GET_ASSOCIATIONS: &str = "SELECT medium, address, mxid, ts, not_before, not_after \
      FROM associations WHERE (medium, address) IN \
@@ -610,29 +680,31 @@ impl Store for SqliteStore {
         pepper: &str,
         hashes: &[String],
     ) -> StoreResult<Option<Vec<HashMatch>>> {
-        // One read transaction: the pepper check and the lookup see the same snapshot.
-        let mut tx = self.reader.begin().await.map_err(db_err)?;
-        if current_pepper(&mut tx).await?.as_deref() != Some(pepper) {
+        // One statement: the pepper check and the lookup see the same snapshot.
+        let Some(row) = sqlx::query(SQL_LOOKUP_HASHES)
+            .bind(json_array(hashes)?)
+            .bind(pepper)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        if !row.try_get::<bool, _>("current").map_err(db_err)? {
             return Ok(None);
         }
-        if hashes.is_empty() {
-            return Ok(Some(Vec::new()));
+        let matches: String = row.try_get("matches").map_err(db_err)?;
+        let pairs: Vec<(String, String)> = serde_json::from_str(&matches)
+            .map_err(|_| StoreError::Corrupt("associations.lookup_hash"))?;
+        let mut found: Vec<HashMatch> = pairs
+            .into_iter()
+            .map(|(lookup_hash, mxid)| HashMatch { lookup_hash, mxid })
+            .collect();
+        // SQLite returns them in index order already; the order is part of the contract.
+        if !found.is_sorted_by(|a, b| a.lookup_hash <= b.lookup_hash) {
+            found.sort_by(|a, b| a.lookup_hash.cmp(&b.lookup_hash));
         }
-        let rows = sqlx::query(SQL_LOOKUP_HASHES)
-            .bind(json_array(hashes)?)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        rows.iter()
-            .map(|row| {
-                Ok(HashMatch {
-                    lookup_hash: row.try_get("lookup_hash").map_err(db_err)?,
-                    mxid: row.try_get("mxid").map_err(db_err)?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()
-            .map(Some)
+        Ok(Some(found))
     }
 
     async fn lookup_pepper(&self) -> StoreResult<Option<String>> {
@@ -854,28 +926,40 @@ impl Store for SqliteStore {
     }
 
     async fn access_token_owner(&self, token: &str) -> StoreResult<Option<AccessTokenOwner>> {
+        let digest = access_token_digest(token);
+        if let Some(owner) = self.tokens.get(&digest) {
+            return Ok(Some(owner));
+        }
+        let generation = self.tokens.generation.load(Ordering::Acquire);
         let row =
             sqlx::query("SELECT user_id, created_ms FROM access_tokens WHERE token_hash = ?1")
-                .bind(access_token_digest(token))
+                .bind(&digest)
                 .fetch_optional(&self.reader)
                 .await
                 .map_err(db_err)?;
-        row.map(|row| {
-            Ok(AccessTokenOwner {
-                user_id: row.try_get("user_id").map_err(db_err)?,
-                created_ms: row.try_get("created_ms").map_err(db_err)?,
+        let owner = row
+            .map(|row| {
+                Ok(AccessTokenOwner {
+                    user_id: row.try_get("user_id").map_err(db_err)?,
+                    created_ms: row.try_get("created_ms").map_err(db_err)?,
+                })
             })
-        })
-        .transpose()
+            .transpose()?;
+        if let Some(owner) = &owner {
+            self.tokens.insert(generation, digest, owner.clone());
+        }
+        Ok(owner)
     }
 
     async fn delete_access_token(&self, token: &str) -> StoreResult<bool> {
+        let digest = access_token_digest(token);
         let done = sqlx::query("DELETE FROM access_tokens WHERE token_hash = ?1")
-            .bind(access_token_digest(token))
+            .bind(&digest)
             .execute(&self.writer)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
+            .await;
+        // Forget it even if the DELETE failed: the next request asks the database.
+        self.tokens.remove(&digest);
+        Ok(done.map_err(db_err)?.rows_affected() == 1)
     }
 
     async fn accept_terms(&self, user_id: &str, urls: &[String], now_ms: i64) -> StoreResult<()> {
@@ -950,6 +1034,52 @@ mod tests {
     async fn concurrent_writers_never_see_busy() {
         let (_dir, store) = open_temp().await;
         conformance::concurrent_writes(Arc::new(store.clone())).await;
+        store.close().await;
+    }
+
+    #[test]
+    fn token_cache_does_not_resurrect_a_deleted_token() {
+        let cache = TokenCache::default();
+        let owner = AccessTokenOwner {
+            user_id: "@u:hs".into(),
+            created_ms: 1,
+        };
+        // A lookup reads the generation, then a logout deletes the token before the lookup
+        // caches what it read: the stale result is not cached.
+        let generation = cache.generation.load(Ordering::Acquire);
+        cache.remove("d");
+        cache.insert(generation, "d".into(), owner.clone());
+        assert_eq!(cache.get("d"), None);
+        let generation = cache.generation.load(Ordering::Acquire);
+        cache.insert(generation, "d".into(), owner.clone());
+        assert_eq!(cache.get("d"), Some(owner));
+        cache.remove("d");
+        assert_eq!(cache.get("d"), None);
+    }
+
+    #[tokio::test]
+    async fn cached_token_owner_is_forgotten_on_logout() {
+        let (_dir, store) = open_temp().await;
+        store
+            .create_access_token("t", "@u:hs", 1)
+            .await
+            .expect("create");
+        assert!(
+            store
+                .access_token_owner("t")
+                .await
+                .expect("owner")
+                .is_some()
+        );
+        assert!(
+            store
+                .access_token_owner("t")
+                .await
+                .expect("cached")
+                .is_some()
+        );
+        assert!(store.delete_access_token("t").await.expect("logout"));
+        assert_eq!(store.access_token_owner("t").await.expect("owner"), None);
         store.close().await;
     }
 

@@ -643,3 +643,39 @@ async fn sms_is_not_configured() {
     let r = validated_v1(&app, &sid, "s3cret").await;
     assert_eq!((r.status, r.errcode()), (400, "M_SESSION_NOT_VALIDATED"));
 }
+
+#[tokio::test]
+async fn long_expired_sessions_are_purged_but_recent_ones_kept() {
+    let app = crate::common::TestApp::start().await;
+    let request = |secret: &'static str| {
+        app.post(
+            "emailRequestToken",
+            "/_matrix/identity/api/v1/validate/email/requestToken",
+            serde_json::json!({"email": "purge@example.org", "client_secret": secret, "send_attempt": 1}),
+            None,
+        )
+    };
+    let old = request("old-1").await.json["sid"]
+        .as_str()
+        .expect("sid")
+        .to_string();
+    let lifetime = app.state().config.sessions.lifetime_ms();
+    app.clock
+        .advance_ms(lifetime * oxident::service::sessions::KEEP_EXPIRED_LIFETIMES + 1);
+    let fresh = request("new-1").await.json["sid"]
+        .as_str()
+        .expect("sid")
+        .to_string();
+    let purged = oxident::service::sessions::purge_old_sessions(app.state())
+        .await
+        .expect("purge");
+    assert_eq!(purged, 1);
+    assert!(app.store().get_session(&old).await.expect("read").is_none());
+    assert!(
+        app.store()
+            .get_session(&fresh)
+            .await
+            .expect("read")
+            .is_some()
+    );
+}
