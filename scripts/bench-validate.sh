@@ -44,6 +44,9 @@ for c in validate/bind_v2 validate/lookup_v2_1000; do
     best = (a < e) ? a : e
     printf "%-22s %14.2f %16.2f %16.2f %9.2fx\n", c, o, a, e, o / best }'
 done
+for c in bind_v2 lookup_v2_1000; do
+  awk -v c="jsonschema/$c" -v o="$(ns_rust "jsonschema/$c")" 'BEGIN { printf "%-26s %10.2f   (the jsonschema crate, for reference)\n", c, o }'
+done
 o="$(ns_rust parse/bind_v2)"; a="$(ns_js 'parse/bind_v2[JSON.parse]')"
 awk -v o="$o" -v a="$a" 'BEGIN { printf "%-22s %14.2f %16s %16s   (JSON.parse %.2f)\n", "parse/bind_v2", o, "-", "-", a }'
 echo "ours/ajv < 1 means we are faster than ajv's faster configuration."

@@ -1,5 +1,6 @@
-//! Request validation speed: the emitted validators on an already-parsed body, and
-//! `serde_json` parsing of the bind body for reference.
+//! Request validation speed: the emitted validators on an already-parsed body; for
+//! reference, the jsonschema crate (a schema interpreter) on the same schemas, and
+//! `serde_json` parsing of the bind body.
 //!
 //! Run with `scripts/bench-validate.sh` (which also runs ajv on the same payloads and
 //! prints a comparison) or `cargo bench -p oxident-api --bench validate`.
@@ -35,6 +36,21 @@ fn lookup_body() -> Value {
     json!({"addresses": addresses, "algorithm": "sha256", "pepper": "matrixrocks"})
 }
 
+/// The request-body schema of `path` in the bundled spec (as ajv gets it in bench.mjs).
+fn body_schema(path: &str) -> Value {
+    let spec: Value =
+        serde_json::from_str(include_str!("../openapi.json")).expect("openapi.json parses");
+    spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"].clone()
+}
+
+/// For reference: the jsonschema crate, a schema interpreter, on the same schemas.
+fn interpreter(path: &str) -> jsonschema::Validator {
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&body_schema(path))
+        .expect("schema compiles")
+}
+
 fn bench(c: &mut Criterion) {
     let bind: Value = serde_json::from_str(BIND).expect("bind body parses");
     assert!(oxident_api::v2_associations::bind_v2::validate_body(&bind).is_ok());
@@ -52,6 +68,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             oxident_api::v2_lookup::lookup_users_v2::validate_body(black_box(&lookup)).is_ok()
         })
+    });
+    let bind_schema = interpreter("/_matrix/identity/v2/3pid/bind");
+    let lookup_schema = interpreter("/_matrix/identity/v2/lookup");
+    assert!(bind_schema.is_valid(&bind) && lookup_schema.is_valid(&lookup));
+    c.bench_function("jsonschema/bind_v2", |b| {
+        b.iter(|| bind_schema.is_valid(black_box(&bind)))
+    });
+    c.bench_function("jsonschema/lookup_v2_1000", |b| {
+        b.iter(|| lookup_schema.is_valid(black_box(&lookup)))
     });
     c.bench_function("parse/bind_v2", |b| {
         b.iter(|| serde_json::from_str::<Value>(black_box(BIND)).expect("parses"))

@@ -119,11 +119,9 @@ async fn lookup_sha256(
     pepper: &str,
     addresses: &[String],
 ) -> ApiResult<BTreeMap<String, String>> {
-    let mut hashes: Vec<String> = addresses.to_vec();
-    hashes.sort();
-    hashes.dedup();
-    // The store checks the pepper in the same transaction as the lookup.
-    let Some(found) = state.store.lookup_hashes(pepper, &hashes).await? else {
+    // The store checks the pepper in the same snapshot as the lookup, and treats repeated
+    // entries once (no sorted copy here: a 1000-entry request would copy every string).
+    let Some(found) = state.store.lookup_hashes(pepper, addresses).await? else {
         return Err(invalid_pepper(state, ALGORITHM_SHA256).await);
     };
     // Hashes are compared exactly, so each match is the client's own string.

@@ -92,77 +92,133 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "client_secret" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 3
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next(), entries1.next())
+            } && k1_0 == "client_secret" && k1_1 == "mxid" && k1_2 == "sid"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "mxid" => {
-                    seen |= 4;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "sid" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+            }
+            {
+                let v1 = v1_2;
+                let key1 = k1_2;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                _ => {}
             }
-        }
-        if seen != 7 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "sid"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"sid\""),
-                );
-                if S::STOP {
-                    return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "client_secret" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "mxid" => {
+                        seen |= 4;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "sid" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "client_secret"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"client_secret\""),
-                );
-                if S::STOP {
-                    return false;
+            if seen != 7 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "sid"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"sid\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
-            }
-            if seen & 4 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "mxid"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"mxid\""),
-                );
-                if S::STOP {
-                    return false;
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "client_secret"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"client_secret\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 4 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "mxid"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"mxid\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }
@@ -206,85 +262,72 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "address" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 7
+            && let (
+                Some((k1_0, v1_0)),
+                Some((k1_1, v1_1)),
+                Some((k1_2, v1_2)),
+                Some((k1_3, v1_3)),
+                Some((k1_4, v1_4)),
+                Some((k1_5, v1_5)),
+                Some((k1_6, v1_6)),
+            ) = {
+                let mut entries1 = object.iter();
+                (
+                    entries1.next(),
+                    entries1.next(),
+                    entries1.next(),
+                    entries1.next(),
+                    entries1.next(),
+                    entries1.next(),
+                    entries1.next(),
+                )
+            } && k1_0 == "address" && k1_1 == "medium" && k1_2 == "mxid"
+            && k1_3 == "not_after" && k1_4 == "not_before" && k1_5 == "signatures"
+            && k1_6 == "ts"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "medium" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "mxid" => {
-                    seen |= 4;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+            }
+            {
+                let v1 = v1_2;
+                let key1 = k1_2;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "not_after" => {
-                    seen |= 16;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Number(number1) = v1 {
-                        if !rt::is_integer(number1) {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    } else {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                "not_before" => {
-                    seen |= 8;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Number(number1) = v1 {
-                        if !rt::is_integer(number1) {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    } else {
+            }
+            {
+                let v1 = v1_3;
+                let key1 = k1_3;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::Number(number1) = v1 {
+                    if !rt::is_integer(number1) {
                         ok = false;
                         s.fail(
                             p1,
@@ -295,53 +338,169 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                             return false;
                         }
                     }
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
+                    if S::STOP {
+                        return false;
+                    }
                 }
-                "signatures" => {
-                    seen |= 64;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Object(object1) = v1 {
-                        for (key2, v2) in object1 {
-                            let p2 = &rt::Path::Key(p1, key2);
-                            if let Value::Object(object2) = v2 {
-                                for (key3, v3) in object2 {
-                                    let p3 = &rt::Path::Key(p2, key3);
-                                    if !v3.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p3,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v3),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
+            }
+            {
+                let v1 = v1_4;
+                let key1 = k1_4;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::Number(number1) = v1 {
+                    if !rt::is_integer(number1) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Type,
+                            || rt::type_error("integer", v1),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+            {
+                let v1 = v1_5;
+                let key1 = k1_5;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::Object(object1) = v1 {
+                    for (key2, v2) in object1 {
+                        let p2 = &rt::Path::Key(p1, key2);
+                        if let Value::Object(object2) = v2 {
+                            for (key3, v3) in object2 {
+                                let p3 = &rt::Path::Key(p2, key3);
+                                if !v3.is_string() {
+                                    ok = false;
+                                    s.fail(
+                                        p3,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("string", v3),
+                                    );
+                                    if S::STOP {
+                                        return false;
                                     }
                                 }
-                            } else {
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p2,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("object", v2),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+            {
+                let v1 = v1_6;
+                let key1 = k1_6;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::Number(number1) = v1 {
+                    if !rt::is_integer(number1) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Type,
+                            || rt::type_error("integer", v1),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "address" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "medium" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "mxid" => {
+                        seen |= 4;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "not_after" => {
+                        seen |= 16;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Number(number1) = v1 {
+                            if !rt::is_integer(number1) {
                                 ok = false;
                                 s.fail(
-                                    p2,
+                                    p1,
                                     rt::ErrorKind::Type,
-                                    || rt::type_error("object", v2),
+                                    || rt::type_error("integer", v1),
                                 );
                                 if S::STOP {
                                     return false;
                                 }
                             }
-                        }
-                    } else {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                "ts" => {
-                    seen |= 32;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Number(number1) = v1 {
-                        if !rt::is_integer(number1) {
+                        } else {
                             ok = false;
                             s.fail(
                                 p1,
@@ -352,97 +511,186 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                                 return false;
                             }
                         }
-                    } else {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
+                    }
+                    "not_before" => {
+                        seen |= 8;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Number(number1) = v1 {
+                            if !rt::is_integer(number1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("integer", v1),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
                         }
                     }
+                    "signatures" => {
+                        seen |= 64;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Object(object1) = v1 {
+                            for (key2, v2) in object1 {
+                                let p2 = &rt::Path::Key(p1, key2);
+                                if let Value::Object(object2) = v2 {
+                                    for (key3, v3) in object2 {
+                                        let p3 = &rt::Path::Key(p2, key3);
+                                        if !v3.is_string() {
+                                            ok = false;
+                                            s.fail(
+                                                p3,
+                                                rt::ErrorKind::Type,
+                                                || rt::type_error("string", v3),
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                    }
+                                } else {
+                                    ok = false;
+                                    s.fail(
+                                        p2,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("object", v2),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("object", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "ts" => {
+                        seen |= 32;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Number(number1) = v1 {
+                            if !rt::is_integer(number1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("integer", v1),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-        }
-        if seen != 127 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "address"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"address\""),
-                );
-                if S::STOP {
-                    return false;
+            if seen != 127 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "address"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"address\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
-            }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "medium"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"medium\""),
-                );
-                if S::STOP {
-                    return false;
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "medium"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"medium\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
-            }
-            if seen & 4 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "mxid"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"mxid\""),
-                );
-                if S::STOP {
-                    return false;
+                if seen & 4 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "mxid"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"mxid\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
-            }
-            if seen & 8 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "not_before"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"not_before\""),
-                );
-                if S::STOP {
-                    return false;
+                if seen & 8 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "not_before"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"not_before\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
-            }
-            if seen & 16 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "not_after"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"not_after\""),
-                );
-                if S::STOP {
-                    return false;
+                if seen & 16 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "not_after"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"not_after\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
-            }
-            if seen & 32 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "ts"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"ts\""),
-                );
-                if S::STOP {
-                    return false;
+                if seen & 32 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "ts"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"ts\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
-            }
-            if seen & 64 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "signatures"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"signatures\""),
-                );
-                if S::STOP {
-                    return false;
+                if seen & 64 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "signatures"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"signatures\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }
@@ -486,42 +734,67 @@ fn validate_response_400_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "errcode" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "errcode"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "error" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if seen & 1 == 0 {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "errcode"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"errcode\""),
-            );
-            if S::STOP {
-                return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "errcode" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "error" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "errcode"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"errcode\""),
+                );
+                if S::STOP {
+                    return false;
+                }
             }
         }
     } else {
@@ -564,42 +837,67 @@ fn validate_response_404_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "errcode" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "errcode"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "error" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if seen & 1 == 0 {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "errcode"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"errcode\""),
-            );
-            if S::STOP {
-                return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "errcode" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "error" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "errcode"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"errcode\""),
+                );
+                if S::STOP {
+                    return false;
+                }
             }
         }
     } else {

@@ -77,55 +77,95 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "client_secret" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 2
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next())
+            } && k1_0 == "client_secret" && k1_1 == "sid"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "sid" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                _ => {}
             }
-        }
-        if seen != 3 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "sid"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"sid\""),
-                );
-                if S::STOP {
-                    return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "client_secret" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "sid" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "client_secret"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"client_secret\""),
-                );
-                if S::STOP {
-                    return false;
+            if seen != 3 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "sid"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"sid\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "client_secret"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"client_secret\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }
@@ -169,47 +209,42 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "address" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 3
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next(), entries1.next())
+            } && k1_0 == "address" && k1_1 == "medium" && k1_2 == "validated_at"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "medium" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "validated_at" => {
-                    seen |= 4;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Number(number1) = v1 {
-                        if !rt::is_integer(number1) {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    } else {
+            }
+            {
+                let v1 = v1_2;
+                let key1 = k1_2;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::Number(number1) = v1 {
+                    if !rt::is_integer(number1) {
                         ok = false;
                         s.fail(
                             p1,
@@ -220,42 +255,111 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                             return false;
                         }
                     }
-                }
-                _ => {}
-            }
-        }
-        if seen != 7 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "medium"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"medium\""),
-                );
-                if S::STOP {
-                    return false;
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "address"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"address\""),
-                );
-                if S::STOP {
-                    return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "address" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "medium" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "validated_at" => {
+                        seen |= 4;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Number(number1) = v1 {
+                            if !rt::is_integer(number1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("integer", v1),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
-            if seen & 4 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "validated_at"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"validated_at\""),
-                );
-                if S::STOP {
-                    return false;
+            if seen != 7 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "medium"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"medium\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "address"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"address\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 4 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "validated_at"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"validated_at\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }
@@ -299,42 +403,67 @@ fn validate_response_400_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "errcode" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "errcode"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "error" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if seen & 1 == 0 {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "errcode"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"errcode\""),
-            );
-            if S::STOP {
-                return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "errcode" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "error" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "errcode"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"errcode\""),
+                );
+                if S::STOP {
+                    return false;
+                }
             }
         }
     } else {
@@ -377,42 +506,67 @@ fn validate_response_404_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "errcode" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "errcode"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "error" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if seen & 1 == 0 {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "errcode"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"errcode\""),
-            );
-            if S::STOP {
-                return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "errcode" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "error" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "errcode"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"errcode\""),
+                );
+                if S::STOP {
+                    return false;
+                }
             }
         }
     } else {

@@ -76,44 +76,68 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "client_secret" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 2
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next())
+            } && k1_0 == "mxid" && k1_1 == "threepid"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "mxid" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::Object(object1) = v1 {
+                    if object1.len() == 2
+                        && let (Some((k2_0, v2_0)), Some((k2_1, v2_1))) = {
+                            let mut entries2 = object1.iter();
+                            (entries2.next(), entries2.next())
+                        } && k2_0 == "address" && k2_1 == "medium"
+                    {
+                        {
+                            let v2 = v2_0;
+                            let key2 = k2_0;
+                            let p2 = &rt::Path::Key(p1, key2);
+                            if !v2.is_string() {
+                                ok = false;
+                                s.fail(
+                                    p2,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("string", v2),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
                         }
-                    }
-                }
-                "sid" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
+                        {
+                            let v2 = v2_1;
+                            let key2 = k2_1;
+                            let p2 = &rt::Path::Key(p1, key2);
+                            if !v2.is_string() {
+                                ok = false;
+                                s.fail(
+                                    p2,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("string", v2),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
                         }
-                    }
-                }
-                "threepid" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Object(object1) = v1 {
+                    } else {
                         let mut seen1: u64 = 0;
                         for (key2, v2) in object1 {
                             match key2.as_str() {
@@ -174,38 +198,203 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                                 }
                             }
                         }
-                    } else {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
-                        if S::STOP {
-                            return false;
-                        }
+                    }
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                _ => {}
             }
-        }
-        if seen != 3 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "threepid"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"threepid\""),
-                );
-                if S::STOP {
-                    return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "client_secret" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "mxid" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "sid" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "threepid" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Object(object1) = v1 {
+                            if object1.len() == 2
+                                && let (Some((k2_0, v2_0)), Some((k2_1, v2_1))) = {
+                                    let mut entries2 = object1.iter();
+                                    (entries2.next(), entries2.next())
+                                } && k2_0 == "address" && k2_1 == "medium"
+                            {
+                                {
+                                    let v2 = v2_0;
+                                    let key2 = k2_0;
+                                    let p2 = &rt::Path::Key(p1, key2);
+                                    if !v2.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p2,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v2),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                                {
+                                    let v2 = v2_1;
+                                    let key2 = k2_1;
+                                    let p2 = &rt::Path::Key(p1, key2);
+                                    if !v2.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p2,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v2),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                            } else {
+                                let mut seen1: u64 = 0;
+                                for (key2, v2) in object1 {
+                                    match key2.as_str() {
+                                        "address" => {
+                                            seen1 |= 2;
+                                            let p2 = &rt::Path::Key(p1, key2);
+                                            if !v2.is_string() {
+                                                ok = false;
+                                                s.fail(
+                                                    p2,
+                                                    rt::ErrorKind::Type,
+                                                    || rt::type_error("string", v2),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                        }
+                                        "medium" => {
+                                            seen1 |= 1;
+                                            let p2 = &rt::Path::Key(p1, key2);
+                                            if !v2.is_string() {
+                                                ok = false;
+                                                s.fail(
+                                                    p2,
+                                                    rt::ErrorKind::Type,
+                                                    || rt::type_error("string", v2),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                                if seen1 != 3 {
+                                    if seen1 & 1 == 0 {
+                                        ok = false;
+                                        s.fail(
+                                            &rt::Path::Key(p1, "medium"),
+                                            rt::ErrorKind::Required,
+                                            || String::from("missing required property \"medium\""),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                    if seen1 & 2 == 0 {
+                                        ok = false;
+                                        s.fail(
+                                            &rt::Path::Key(p1, "address"),
+                                            rt::ErrorKind::Required,
+                                            || String::from("missing required property \"address\""),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("object", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "mxid"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"mxid\""),
-                );
-                if S::STOP {
-                    return false;
+            if seen != 3 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "threepid"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"threepid\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "mxid"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"mxid\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }
@@ -287,42 +476,67 @@ fn validate_response_401_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "errcode" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "errcode"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "error" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if seen & 1 == 0 {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "errcode"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"errcode\""),
-            );
-            if S::STOP {
-                return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "errcode" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "error" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "errcode"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"errcode\""),
+                );
+                if S::STOP {
+                    return false;
+                }
             }
         }
     } else {
@@ -365,42 +579,67 @@ fn validate_response_403_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "errcode" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "errcode"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "error" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if seen & 1 == 0 {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "errcode"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"errcode\""),
-            );
-            if S::STOP {
-                return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "errcode" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "error" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "errcode"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"errcode\""),
+                );
+                if S::STOP {
+                    return false;
+                }
             }
         }
     } else {

@@ -72,36 +72,36 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "access_token" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 4
+            && let (
+                Some((k1_0, v1_0)),
+                Some((k1_1, v1_1)),
+                Some((k1_2, v1_2)),
+                Some((k1_3, v1_3)),
+            ) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next(), entries1.next(), entries1.next())
+            } && k1_0 == "access_token" && k1_1 == "expires_in"
+            && k1_2 == "matrix_server_name" && k1_3 == "token_type"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "expires_in" => {
-                    seen |= 8;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Number(number1) = v1 {
-                        if !rt::is_integer(number1) {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    } else {
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::Number(number1) = v1 {
+                    if !rt::is_integer(number1) {
                         ok = false;
                         s.fail(
                             p1,
@@ -112,75 +112,163 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                             return false;
                         }
                     }
-                }
-                "matrix_server_name" => {
-                    seen |= 4;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "token_type" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+            }
+            {
+                let v1 = v1_2;
+                let key1 = k1_2;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                _ => {}
             }
-        }
-        if seen != 15 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "access_token"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"access_token\""),
-                );
-                if S::STOP {
-                    return false;
+            {
+                let v1 = v1_3;
+                let key1 = k1_3;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "token_type"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"token_type\""),
-                );
-                if S::STOP {
-                    return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "access_token" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "expires_in" => {
+                        seen |= 8;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Number(number1) = v1 {
+                            if !rt::is_integer(number1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("integer", v1),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "matrix_server_name" => {
+                        seen |= 4;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "token_type" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
-            if seen & 4 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "matrix_server_name"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"matrix_server_name\""),
-                );
-                if S::STOP {
-                    return false;
+            if seen != 15 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "access_token"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"access_token\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
-            }
-            if seen & 8 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "expires_in"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"expires_in\""),
-                );
-                if S::STOP {
-                    return false;
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "token_type"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"token_type\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 4 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "matrix_server_name"),
+                        rt::ErrorKind::Required,
+                        || String::from(
+                            "missing required property \"matrix_server_name\"",
+                        ),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 8 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "expires_in"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"expires_in\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }

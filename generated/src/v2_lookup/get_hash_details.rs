@@ -59,70 +59,125 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "algorithms" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Array(array1) = v1 {
-                        for (index2, v2) in array1.iter().enumerate() {
-                            let p2 = &rt::Path::Index(p1, index2);
-                            if !v2.is_string() {
-                                ok = false;
-                                s.fail(
-                                    p2,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("string", v2),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
+        if object.len() == 2
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next())
+            } && k1_0 == "algorithms" && k1_1 == "lookup_pepper"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::Array(array1) = v1 {
+                    for (index2, v2) in array1.iter().enumerate() {
+                        let p2 = &rt::Path::Index(p1, index2);
+                        if !v2.is_string() {
+                            ok = false;
+                            s.fail(
+                                p2,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v2),
+                            );
+                            if S::STOP {
+                                return false;
                             }
                         }
-                    } else {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                        if S::STOP {
-                            return false;
-                        }
+                    }
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "lookup_pepper" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                _ => {}
             }
-        }
-        if seen != 3 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "lookup_pepper"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"lookup_pepper\""),
-                );
-                if S::STOP {
-                    return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "algorithms" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Array(array1) = v1 {
+                            for (index2, v2) in array1.iter().enumerate() {
+                                let p2 = &rt::Path::Index(p1, index2);
+                                if !v2.is_string() {
+                                    ok = false;
+                                    s.fail(
+                                        p2,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("string", v2),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("array", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "lookup_pepper" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "algorithms"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"algorithms\""),
-                );
-                if S::STOP {
-                    return false;
+            if seen != 3 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "lookup_pepper"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"lookup_pepper\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "algorithms"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"algorithms\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }
@@ -166,42 +221,67 @@ fn validate_response_401_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "errcode" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "errcode"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "error" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if seen & 1 == 0 {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "errcode"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"errcode\""),
-            );
-            if S::STOP {
-                return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "errcode" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "error" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "errcode"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"errcode\""),
+                );
+                if S::STOP {
+                    return false;
+                }
             }
         }
     } else {

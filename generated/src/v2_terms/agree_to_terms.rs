@@ -168,42 +168,67 @@ fn validate_response_401_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "errcode" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "errcode"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "error" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if seen & 1 == 0 {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "errcode"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"errcode\""),
-            );
-            if S::STOP {
-                return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "errcode" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "error" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "errcode"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"errcode\""),
+                );
+                if S::STOP {
+                    return false;
+                }
             }
         }
     } else {

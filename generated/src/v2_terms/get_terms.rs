@@ -82,10 +82,13 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                 for (key2, v2) in object1 {
                     let p2 = &rt::Path::Key(p1, key2);
                     if let Value::Object(object2) = v2 {
-                        let mut seen2: u64 = 0;
-                        for (key3, v3) in object2 {
-                            if key3.as_str() == "version" {
-                                seen2 |= 1;
+                        if object2.len() == 1
+                            && let Some((k3_0, v3_0)) = object2.iter().next()
+                            && k3_0 == "version"
+                        {
+                            {
+                                let v3 = v3_0;
+                                let key3 = k3_0;
                                 let p3 = &rt::Path::Key(p2, key3);
                                 if !v3.is_string() {
                                     ok = false;
@@ -98,91 +101,150 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                                         return false;
                                     }
                                 }
-                            } else {
-                                let p3 = &rt::Path::Key(p2, key3);
-                                if let Value::Object(object3) = v3 {
-                                    let mut seen3: u64 = 0;
-                                    for (key4, v4) in object3 {
-                                        match key4.as_str() {
-                                            "name" => {
-                                                seen3 |= 1;
-                                                let p4 = &rt::Path::Key(p3, key4);
-                                                if !v4.is_string() {
-                                                    ok = false;
-                                                    s.fail(
-                                                        p4,
-                                                        rt::ErrorKind::Type,
-                                                        || rt::type_error("string", v4),
-                                                    );
-                                                    if S::STOP {
-                                                        return false;
-                                                    }
-                                                }
-                                            }
-                                            "url" => {
-                                                seen3 |= 2;
-                                                let p4 = &rt::Path::Key(p3, key4);
-                                                if !v4.is_string() {
-                                                    ok = false;
-                                                    s.fail(
-                                                        p4,
-                                                        rt::ErrorKind::Type,
-                                                        || rt::type_error("string", v4),
-                                                    );
-                                                    if S::STOP {
-                                                        return false;
-                                                    }
-                                                }
-                                            }
-                                            _ => {}
-                                        }
-                                    }
-                                    if seen3 != 3 {
-                                        if seen3 & 1 == 0 {
-                                            ok = false;
-                                            s.fail(
-                                                &rt::Path::Key(p3, "name"),
-                                                rt::ErrorKind::Required,
-                                                || String::from("missing required property \"name\""),
-                                            );
-                                            if S::STOP {
-                                                return false;
-                                            }
-                                        }
-                                        if seen3 & 2 == 0 {
-                                            ok = false;
-                                            s.fail(
-                                                &rt::Path::Key(p3, "url"),
-                                                rt::ErrorKind::Required,
-                                                || String::from("missing required property \"url\""),
-                                            );
-                                            if S::STOP {
-                                                return false;
-                                            }
+                            }
+                        } else {
+                            let mut seen2: u64 = 0;
+                            for (key3, v3) in object2 {
+                                if key3.as_str() == "version" {
+                                    seen2 |= 1;
+                                    let p3 = &rt::Path::Key(p2, key3);
+                                    if !v3.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p3,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v3),
+                                        );
+                                        if S::STOP {
+                                            return false;
                                         }
                                     }
                                 } else {
-                                    ok = false;
-                                    s.fail(
-                                        p3,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("object", v3),
-                                    );
-                                    if S::STOP {
-                                        return false;
+                                    let p3 = &rt::Path::Key(p2, key3);
+                                    if let Value::Object(object3) = v3 {
+                                        if object3.len() == 2
+                                            && let (Some((k4_0, v4_0)), Some((k4_1, v4_1))) = {
+                                                let mut entries4 = object3.iter();
+                                                (entries4.next(), entries4.next())
+                                            } && k4_0 == "name" && k4_1 == "url"
+                                        {
+                                            {
+                                                let v4 = v4_0;
+                                                let key4 = k4_0;
+                                                let p4 = &rt::Path::Key(p3, key4);
+                                                if !v4.is_string() {
+                                                    ok = false;
+                                                    s.fail(
+                                                        p4,
+                                                        rt::ErrorKind::Type,
+                                                        || rt::type_error("string", v4),
+                                                    );
+                                                    if S::STOP {
+                                                        return false;
+                                                    }
+                                                }
+                                            }
+                                            {
+                                                let v4 = v4_1;
+                                                let key4 = k4_1;
+                                                let p4 = &rt::Path::Key(p3, key4);
+                                                if !v4.is_string() {
+                                                    ok = false;
+                                                    s.fail(
+                                                        p4,
+                                                        rt::ErrorKind::Type,
+                                                        || rt::type_error("string", v4),
+                                                    );
+                                                    if S::STOP {
+                                                        return false;
+                                                    }
+                                                }
+                                            }
+                                        } else {
+                                            let mut seen3: u64 = 0;
+                                            for (key4, v4) in object3 {
+                                                match key4.as_str() {
+                                                    "name" => {
+                                                        seen3 |= 1;
+                                                        let p4 = &rt::Path::Key(p3, key4);
+                                                        if !v4.is_string() {
+                                                            ok = false;
+                                                            s.fail(
+                                                                p4,
+                                                                rt::ErrorKind::Type,
+                                                                || rt::type_error("string", v4),
+                                                            );
+                                                            if S::STOP {
+                                                                return false;
+                                                            }
+                                                        }
+                                                    }
+                                                    "url" => {
+                                                        seen3 |= 2;
+                                                        let p4 = &rt::Path::Key(p3, key4);
+                                                        if !v4.is_string() {
+                                                            ok = false;
+                                                            s.fail(
+                                                                p4,
+                                                                rt::ErrorKind::Type,
+                                                                || rt::type_error("string", v4),
+                                                            );
+                                                            if S::STOP {
+                                                                return false;
+                                                            }
+                                                        }
+                                                    }
+                                                    _ => {}
+                                                }
+                                            }
+                                            if seen3 != 3 {
+                                                if seen3 & 1 == 0 {
+                                                    ok = false;
+                                                    s.fail(
+                                                        &rt::Path::Key(p3, "name"),
+                                                        rt::ErrorKind::Required,
+                                                        || String::from("missing required property \"name\""),
+                                                    );
+                                                    if S::STOP {
+                                                        return false;
+                                                    }
+                                                }
+                                                if seen3 & 2 == 0 {
+                                                    ok = false;
+                                                    s.fail(
+                                                        &rt::Path::Key(p3, "url"),
+                                                        rt::ErrorKind::Required,
+                                                        || String::from("missing required property \"url\""),
+                                                    );
+                                                    if S::STOP {
+                                                        return false;
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    } else {
+                                        ok = false;
+                                        s.fail(
+                                            p3,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("object", v3),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
                                     }
                                 }
                             }
-                        }
-                        if seen2 & 1 == 0 {
-                            ok = false;
-                            s.fail(
-                                &rt::Path::Key(p2, "version"),
-                                rt::ErrorKind::Required,
-                                || String::from("missing required property \"version\""),
-                            );
-                            if S::STOP {
-                                return false;
+                            if seen2 & 1 == 0 {
+                                ok = false;
+                                s.fail(
+                                    &rt::Path::Key(p2, "version"),
+                                    rt::ErrorKind::Required,
+                                    || String::from("missing required property \"version\""),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
                             }
                         }
                     } else {

@@ -225,6 +225,17 @@ fn static_message(text: &str) -> TokenStream {
     quote!(String::from(#text))
 }
 
+/// Number of token trees in `ts`, groups included (a measure of emitted code size).
+fn token_count(ts: &TokenStream) -> usize {
+    ts.clone()
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => 1 + token_count(&g.stream()),
+            _ => 1,
+        })
+        .sum()
+}
+
 /// All identifiers in a token stream (to leave out unused bindings and imports).
 fn idents_in(ts: &TokenStream, out: &mut BTreeSet<String>) {
     for tt in ts.clone() {
@@ -1303,6 +1314,7 @@ impl Emitter {
             if track_matched {
                 loop_body.extend(quote!(if !#matched { #additional }));
             }
+            let mut general = TokenStream::new();
             if !loop_body.is_empty() {
                 let bind = if uses(&loop_body, &vi) {
                     quote!(#vi)
@@ -1311,7 +1323,7 @@ impl Emitter {
                 };
                 let declare_seen =
                     (!required.is_empty()).then(|| quote!(let mut #seen: #seen_ty = 0;));
-                out.extend(quote! {
+                general.extend(quote! {
                     #declare_seen
                     for (#key, #bind) in #object { #loop_body }
                 });
@@ -1331,12 +1343,21 @@ impl Emitter {
                     );
                     missing.extend(quote!(if #seen & #b == 0 { #fail }));
                 }
-                out.extend(if required.len() == 1 {
+                general.extend(if required.len() == 1 {
                     missing
                 } else {
                     quote!(if #seen != #seen_all { #missing })
                 });
             }
+            let fast = if patterns.is_empty() {
+                Self::exact_required_fast_path(&object, &required, properties, &names, d)
+            } else {
+                None
+            };
+            out.extend(match fast {
+                Some((condition, checks)) => quote!(if #condition { #checks } else { #general }),
+                None => general,
+            });
         }
 
         if let Some(deps) = m.get("dependentRequired") {
@@ -1372,6 +1393,95 @@ impl Emitter {
             }
         }
         Ok(out)
+    }
+
+    /// The fast path of an object whose entries are exactly its required properties (the
+    /// usual shape of a valid request body): `(condition, checks)`, where `condition`
+    /// takes the `object.len()` entries in key order with one `next()` each — no loop, no
+    /// `match` on the key, no bitmask — and compares each key with the expected name, and
+    /// `checks` are the properties' own checks in that order (the order of the general
+    /// loop, so errors come out the same). Measured on the bind body: 3.4 ns against 8.4 ns
+    /// for the general loop, which stays for every other shape.
+    ///
+    /// `None` when it does not apply: no required property, more than 12, one that is only
+    /// `required` (not declared, so also an additional property), or checks too large to
+    /// emit twice (the fast path repeats them; the bound keeps nested objects from
+    /// doubling at every level).
+    fn exact_required_fast_path(
+        object: &Ident,
+        required: &[&str],
+        properties: &Map<String, Value>,
+        names: &[(&str, Option<usize>, bool, TokenStream)],
+        d: usize,
+    ) -> Option<(TokenStream, TokenStream)> {
+        const MAX_REQUIRED: usize = 12;
+        const MAX_TOKENS: usize = 1500;
+        if required.is_empty()
+            || required.len() > MAX_REQUIRED
+            || !required.iter().all(|r| properties.contains_key(*r))
+        {
+            return None;
+        }
+        let (vi, pi, p) = (v_of(d + 1), p_of(d + 1), p_of(d));
+        let key = depth_ident("key", d + 1);
+        let mut sorted: Vec<&str> = required.to_vec();
+        sorted.sort_unstable();
+        let mut patterns = Vec::new();
+        let mut key_checks = Vec::new();
+        let mut checks = TokenStream::new();
+        let mut tokens = 0;
+        for (i, name) in sorted.iter().enumerate() {
+            let inner = names
+                .iter()
+                .find(|(n, ..)| n == name)
+                .map(|(.., inner)| inner.clone())
+                .unwrap_or_default();
+            tokens += token_count(&inner);
+            let inner = if uses(&inner, &pi) {
+                quote!(let #pi = &rt::Path::Key(#p, #key); #inner)
+            } else {
+                inner
+            };
+            let (k_i, v_i) = (
+                format_ident!("k{}_{}", d + 1, i),
+                format_ident!("v{}_{}", d + 1, i),
+            );
+            let v_pat = if uses(&inner, &vi) {
+                quote!(#v_i)
+            } else {
+                quote!(_)
+            };
+            patterns.push(quote!(Some((#k_i, #v_pat))));
+            key_checks.push(quote!(#k_i == #name));
+            if !inner.is_empty() {
+                let let_v = uses(&inner, &vi).then(|| quote!(let #vi = #v_i;));
+                let let_key = uses(&inner, &key).then(|| quote!(let #key = #k_i;));
+                checks.extend(quote!({ #let_v #let_key #inner }));
+            }
+        }
+        if tokens > MAX_TOKENS {
+            return None;
+        }
+        let len = lit(sorted.len());
+        let entries = depth_ident("entries", d + 1);
+        let (pattern, first_entries) = if let [pattern] = patterns.as_slice() {
+            (pattern.clone(), quote!(#object.iter().next()))
+        } else {
+            let nexts = (0..sorted.len()).map(|_| quote!(#entries.next()));
+            (
+                quote!((#(#patterns),*)),
+                quote!({
+                    let mut #entries = #object.iter();
+                    (#(#nexts),*)
+                }),
+            )
+        };
+        let condition = quote! {
+            #object.len() == #len
+                && let #pattern = #first_entries
+                && #(#key_checks)&&*
+        };
+        Some((condition, checks))
     }
 
     /// An expression: whether `v` (a `&Value`) equals none of `values` (JSON equality),
@@ -1702,36 +1812,138 @@ mod tests {
                 use serde_json::Value;
                 let mut ok = true;
                 if let Value::Object(object) = v {
-                    let mut seen: u64 = 0;
-                    for (key1, v1) in object {
-                        match key1.as_str() {
-                            "mxid" => {
-                                seen |= 2;
-                                let p1 = &rt::Path::Key(p, key1);
-                                if let Value::String(string1) = v1 {
-                                    if !formats::is_mx_user_id(string1) {
+                    if object.len() == 2
+                        && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
+                            let mut entries1 = object.iter();
+                            (entries1.next(), entries1.next())
+                        } && k1_0 == "mxid" && k1_1 == "sid"
+                    {
+                        {
+                            let v1 = v1_0;
+                            let key1 = k1_0;
+                            let p1 = &rt::Path::Key(p, key1);
+                            if let Value::String(string1) = v1 {
+                                if !formats::is_mx_user_id(string1) {
+                                    ok = false;
+                                    s.fail(
+                                        p1,
+                                        rt::ErrorKind::Format,
+                                        || rt::format_error(string1, "Matrix user ID"),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            } else {
+                                ok = false;
+                                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                        {
+                            let v1 = v1_1;
+                            let key1 = k1_1;
+                            let p1 = &rt::Path::Key(p, key1);
+                            if let Value::String(string1) = v1 {
+                                if rt::chars_lt(string1, 1) {
+                                    ok = false;
+                                    s.fail(
+                                        p1,
+                                        rt::ErrorKind::Length,
+                                        || {
+                                            format!(
+                                                "must be at least 1 character long, found {}", string1
+                                                .chars().count()
+                                            )
+                                        },
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                                if rt::chars_gt(string1, 255) {
+                                    ok = false;
+                                    s.fail(
+                                        p1,
+                                        rt::ErrorKind::Length,
+                                        || {
+                                            format!(
+                                                "must be at most 255 characters long, found {}", string1
+                                                .chars().count()
+                                            )
+                                        },
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            } else {
+                                ok = false;
+                                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        }
+                    } else {
+                        let mut seen: u64 = 0;
+                        for (key1, v1) in object {
+                            match key1.as_str() {
+                                "mxid" => {
+                                    seen |= 2;
+                                    let p1 = &rt::Path::Key(p, key1);
+                                    if let Value::String(string1) = v1 {
+                                        if !formats::is_mx_user_id(string1) {
+                                            ok = false;
+                                            s.fail(
+                                                p1,
+                                                rt::ErrorKind::Format,
+                                                || rt::format_error(string1, "Matrix user ID"),
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                    } else {
                                         ok = false;
                                         s.fail(
                                             p1,
-                                            rt::ErrorKind::Format,
-                                            || rt::format_error(string1, "Matrix user ID"),
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v1),
                                         );
                                         if S::STOP {
                                             return false;
                                         }
                                     }
-                                } else {
-                                    ok = false;
-                                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                                    if S::STOP {
-                                        return false;
-                                    }
                                 }
-                            }
-                            "n" => {
-                                let p1 = &rt::Path::Key(p, key1);
-                                if let Value::Number(number1) = v1 {
-                                    if !rt::is_integer(number1) {
+                                "n" => {
+                                    let p1 = &rt::Path::Key(p, key1);
+                                    if let Value::Number(number1) = v1 {
+                                        if !rt::is_integer(number1) {
+                                            ok = false;
+                                            s.fail(
+                                                p1,
+                                                rt::ErrorKind::Type,
+                                                || rt::type_error("integer", v1),
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                        if rt::cmp_i64(number1, 0).is_lt() {
+                                            ok = false;
+                                            s.fail(
+                                                p1,
+                                                rt::ErrorKind::Range,
+                                                || format!("must be >= 0, found {number1}"),
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                    } else {
                                         ok = false;
                                         s.fail(
                                             p1,
@@ -1742,97 +1954,80 @@ mod tests {
                                             return false;
                                         }
                                     }
-                                    if rt::cmp_i64(number1, 0).is_lt() {
+                                }
+                                "sid" => {
+                                    seen |= 1;
+                                    let p1 = &rt::Path::Key(p, key1);
+                                    if let Value::String(string1) = v1 {
+                                        if rt::chars_lt(string1, 1) {
+                                            ok = false;
+                                            s.fail(
+                                                p1,
+                                                rt::ErrorKind::Length,
+                                                || {
+                                                    format!(
+                                                        "must be at least 1 character long, found {}", string1
+                                                        .chars().count()
+                                                    )
+                                                },
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                        if rt::chars_gt(string1, 255) {
+                                            ok = false;
+                                            s.fail(
+                                                p1,
+                                                rt::ErrorKind::Length,
+                                                || {
+                                                    format!(
+                                                        "must be at most 255 characters long, found {}", string1
+                                                        .chars().count()
+                                                    )
+                                                },
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                    } else {
                                         ok = false;
                                         s.fail(
                                             p1,
-                                            rt::ErrorKind::Range,
-                                            || format!("must be >= 0, found {number1}"),
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v1),
                                         );
                                         if S::STOP {
                                             return false;
                                         }
-                                    }
-                                } else {
-                                    ok = false;
-                                    s.fail(
-                                        p1,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("integer", v1),
-                                    );
-                                    if S::STOP {
-                                        return false;
                                     }
                                 }
+                                _ => {}
                             }
-                            "sid" => {
-                                seen |= 1;
-                                let p1 = &rt::Path::Key(p, key1);
-                                if let Value::String(string1) = v1 {
-                                    if rt::chars_lt(string1, 1) {
-                                        ok = false;
-                                        s.fail(
-                                            p1,
-                                            rt::ErrorKind::Length,
-                                            || {
-                                                format!(
-                                                    "must be at least 1 character long, found {}", string1
-                                                    .chars().count()
-                                                )
-                                            },
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                    if rt::chars_gt(string1, 255) {
-                                        ok = false;
-                                        s.fail(
-                                            p1,
-                                            rt::ErrorKind::Length,
-                                            || {
-                                                format!(
-                                                    "must be at most 255 characters long, found {}", string1
-                                                    .chars().count()
-                                                )
-                                            },
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                } else {
-                                    ok = false;
-                                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                                    if S::STOP {
-                                        return false;
-                                    }
+                        }
+                        if seen != 3 {
+                            if seen & 1 == 0 {
+                                ok = false;
+                                s.fail(
+                                    &rt::Path::Key(p, "sid"),
+                                    rt::ErrorKind::Required,
+                                    || String::from("missing required property \"sid\""),
+                                );
+                                if S::STOP {
+                                    return false;
                                 }
                             }
-                            _ => {}
-                        }
-                    }
-                    if seen != 3 {
-                        if seen & 1 == 0 {
-                            ok = false;
-                            s.fail(
-                                &rt::Path::Key(p, "sid"),
-                                rt::ErrorKind::Required,
-                                || String::from("missing required property \"sid\""),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                        if seen & 2 == 0 {
-                            ok = false;
-                            s.fail(
-                                &rt::Path::Key(p, "mxid"),
-                                rt::ErrorKind::Required,
-                                || String::from("missing required property \"mxid\""),
-                            );
-                            if S::STOP {
-                                return false;
+                            if seen & 2 == 0 {
+                                ok = false;
+                                s.fail(
+                                    &rt::Path::Key(p, "mxid"),
+                                    rt::ErrorKind::Required,
+                                    || String::from("missing required property \"mxid\""),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
                             }
                         }
                     }
@@ -2081,87 +2276,123 @@ mod tests {
                 use serde_json::Value;
                 let mut ok = true;
                 if let Value::Object(object) = v {
-                    let mut seen: u64 = 0;
-                    for (key1, v1) in object {
-                        match key1.as_str() {
-                            "address" => {
-                                let p1 = &rt::Path::Key(p, key1);
-                                if let Value::String(string1) = v1 {
-                                    if !VALIDATE_X_RE0.is_match(string1) {
-                                        ok = false;
-                                        s.fail(
-                                            p1,
-                                            rt::ErrorKind::Pattern,
-                                            || rt::pattern_error(string1, "[a-z]+\\d"),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                    if !formats::is_email(string1) {
-                                        ok = false;
-                                        s.fail(
-                                            p1,
-                                            rt::ErrorKind::Format,
-                                            || rt::format_error(string1, "email address"),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                } else {
-                                    ok = false;
-                                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                                    if S::STOP {
-                                        return false;
-                                    }
+                    if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+                        && k1_0 == "medium"
+                    {
+                        {
+                            let v1 = v1_0;
+                            let key1 = k1_0;
+                            let p1 = &rt::Path::Key(p, key1);
+                            if !v1.is_string() {
+                                ok = false;
+                                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                                if S::STOP {
+                                    return false;
                                 }
                             }
-                            "medium" => {
-                                seen |= 1;
-                                let p1 = &rt::Path::Key(p, key1);
-                                if !v1.is_string() {
-                                    ok = false;
-                                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                                if !matches!(v1.as_str(), Some("email" | "msisdn")) {
-                                    ok = false;
-                                    s.fail(
-                                        p1,
-                                        rt::ErrorKind::Enum,
-                                        || rt::enum_error(v1, "\"email\", \"msisdn\""),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                            }
-                            _ => {
-                                let p1 = &rt::Path::Key(p, key1);
+                            if !matches!(v1.as_str(), Some("email" | "msisdn")) {
                                 ok = false;
                                 s.fail(
                                     p1,
-                                    rt::ErrorKind::AdditionalProperty,
-                                    || format!("unexpected property {}", rt::quote(key1)),
+                                    rt::ErrorKind::Enum,
+                                    || rt::enum_error(v1, "\"email\", \"msisdn\""),
                                 );
                                 if S::STOP {
                                     return false;
                                 }
                             }
                         }
-                    }
-                    if seen & 1 == 0 {
-                        ok = false;
-                        s.fail(
-                            &rt::Path::Key(p, "medium"),
-                            rt::ErrorKind::Required,
-                            || String::from("missing required property \"medium\""),
-                        );
-                        if S::STOP {
-                            return false;
+                    } else {
+                        let mut seen: u64 = 0;
+                        for (key1, v1) in object {
+                            match key1.as_str() {
+                                "address" => {
+                                    let p1 = &rt::Path::Key(p, key1);
+                                    if let Value::String(string1) = v1 {
+                                        if !VALIDATE_X_RE0.is_match(string1) {
+                                            ok = false;
+                                            s.fail(
+                                                p1,
+                                                rt::ErrorKind::Pattern,
+                                                || rt::pattern_error(string1, "[a-z]+\\d"),
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                        if !formats::is_email(string1) {
+                                            ok = false;
+                                            s.fail(
+                                                p1,
+                                                rt::ErrorKind::Format,
+                                                || rt::format_error(string1, "email address"),
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                    } else {
+                                        ok = false;
+                                        s.fail(
+                                            p1,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v1),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                                "medium" => {
+                                    seen |= 1;
+                                    let p1 = &rt::Path::Key(p, key1);
+                                    if !v1.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p1,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v1),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                    if !matches!(v1.as_str(), Some("email" | "msisdn")) {
+                                        ok = false;
+                                        s.fail(
+                                            p1,
+                                            rt::ErrorKind::Enum,
+                                            || rt::enum_error(v1, "\"email\", \"msisdn\""),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                                _ => {
+                                    let p1 = &rt::Path::Key(p, key1);
+                                    ok = false;
+                                    s.fail(
+                                        p1,
+                                        rt::ErrorKind::AdditionalProperty,
+                                        || format!("unexpected property {}", rt::quote(key1)),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                        }
+                        if seen & 1 == 0 {
+                            ok = false;
+                            s.fail(
+                                &rt::Path::Key(p, "medium"),
+                                rt::ErrorKind::Required,
+                                || String::from("missing required property \"medium\""),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
                         }
                     }
                 } else {

@@ -103,114 +103,189 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "address" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 3
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next(), entries1.next())
+            } && k1_0 == "address" && k1_1 == "medium" && k1_2 == "room_id"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "medium" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
-                    if v1.as_str() != Some("email") {
+                }
+                if v1.as_str() != Some("email") {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Enum, || rt::enum_error(v1, "\"email\""));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+            {
+                let v1 = v1_2;
+                let key1 = k1_2;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::String(string1) = v1 {
+                    if !formats::is_mx_room_id(string1) {
                         ok = false;
                         s.fail(
                             p1,
-                            rt::ErrorKind::Enum,
-                            || rt::enum_error(v1, "\"email\""),
+                            rt::ErrorKind::Format,
+                            || rt::format_error(string1, "Matrix room ID"),
                         );
                         if S::STOP {
                             return false;
                         }
                     }
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
                 }
-                "room_id" => {
-                    seen |= 4;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::String(string1) = v1 {
-                        if !formats::is_mx_room_id(string1) {
+            }
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "address" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
                             ok = false;
                             s.fail(
                                 p1,
-                                rt::ErrorKind::Format,
-                                || rt::format_error(string1, "Matrix room ID"),
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
                             );
                             if S::STOP {
                                 return false;
                             }
                         }
-                    } else {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
+                    }
+                    "medium" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                        if v1.as_str() != Some("email") {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Enum,
+                                || rt::enum_error(v1, "\"email\""),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
                         }
                     }
-                }
-                "sender_display_name" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !(v1.is_null() || v1.is_string()) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("string or null", v1),
-                        );
-                        if S::STOP {
-                            return false;
+                    "room_id" => {
+                        seen |= 4;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::String(string1) = v1 {
+                            if !formats::is_mx_room_id(string1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Format,
+                                    || rt::format_error(string1, "Matrix room ID"),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
                         }
                     }
-                }
-                _ => {}
-            }
-        }
-        if seen != 7 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "medium"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"medium\""),
-                );
-                if S::STOP {
-                    return false;
-                }
-            }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "address"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"address\""),
-                );
-                if S::STOP {
-                    return false;
+                    "sender_display_name" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !(v1.is_null() || v1.is_string()) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string or null", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
-            if seen & 4 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "room_id"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"room_id\""),
-                );
-                if S::STOP {
-                    return false;
+            if seen != 7 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "medium"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"medium\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "address"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"address\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 4 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "room_id"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"room_id\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }
@@ -255,82 +330,57 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "display_name" => {
-                    seen |= 4;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !(v1.is_null() || v1.is_string()) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("string or null", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 3
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next(), entries1.next())
+            } && k1_0 == "display_name" && k1_1 == "public_keys" && k1_2 == "token"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !(v1.is_null() || v1.is_string()) {
+                    ok = false;
+                    s.fail(
+                        p1,
+                        rt::ErrorKind::Type,
+                        || rt::type_error("string or null", v1),
+                    );
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "expires_in" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Number(number1) = v1 {
-                        if !rt::is_integer(number1) {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    } else {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                "outcome" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Object(object1) = v1 {
-                        if let Some(v2) = object1.get("ok") {
-                            let p2 = &rt::Path::Key(p1, "ok");
-                            if !v2.is_boolean() {
-                                ok = false;
-                                s.fail(
-                                    p2,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("boolean", v2),
-                                );
-                                if S::STOP {
-                                    return false;
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::Array(array1) = v1 {
+                    for (index2, v2) in array1.iter().enumerate() {
+                        let p2 = &rt::Path::Index(p1, index2);
+                        if let Value::Object(object2) = v2 {
+                            if object2.len() == 1
+                                && let Some((k3_0, v3_0)) = object2.iter().next()
+                                && k3_0 == "public_key"
+                            {
+                                {
+                                    let v3 = v3_0;
+                                    let key3 = k3_0;
+                                    let p3 = &rt::Path::Key(p2, key3);
+                                    if !v3.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p3,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v3),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
                                 }
-                            }
-                        }
-                    } else {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                "public_keys" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Array(array1) = v1 {
-                        for (index2, v2) in array1.iter().enumerate() {
-                            let p2 = &rt::Path::Index(p1, index2);
-                            if let Value::Object(object2) = v2 {
+                            } else {
                                 let mut seen2: u64 = 0;
                                 for (key3, v3) in object2 {
                                     match key3.as_str() {
@@ -393,72 +443,279 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                                         return false;
                                     }
                                 }
-                            } else {
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p2,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("object", v2),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+            {
+                let v1 = v1_2;
+                let key1 = k1_2;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "display_name" => {
+                        seen |= 4;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !(v1.is_null() || v1.is_string()) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string or null", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "expires_in" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Number(number1) = v1 {
+                            if !rt::is_integer(number1) {
                                 ok = false;
                                 s.fail(
-                                    p2,
+                                    p1,
                                     rt::ErrorKind::Type,
-                                    || rt::type_error("object", v2),
+                                    || rt::type_error("integer", v1),
                                 );
                                 if S::STOP {
                                     return false;
                                 }
                             }
-                        }
-                    } else {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                "token" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
                         }
                     }
+                    "outcome" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Object(object1) = v1 {
+                            if let Some(v2) = object1.get("ok") {
+                                let p2 = &rt::Path::Key(p1, "ok");
+                                if !v2.is_boolean() {
+                                    ok = false;
+                                    s.fail(
+                                        p2,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("boolean", v2),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("object", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "public_keys" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Array(array1) = v1 {
+                            for (index2, v2) in array1.iter().enumerate() {
+                                let p2 = &rt::Path::Index(p1, index2);
+                                if let Value::Object(object2) = v2 {
+                                    if object2.len() == 1
+                                        && let Some((k3_0, v3_0)) = object2.iter().next()
+                                        && k3_0 == "public_key"
+                                    {
+                                        {
+                                            let v3 = v3_0;
+                                            let key3 = k3_0;
+                                            let p3 = &rt::Path::Key(p2, key3);
+                                            if !v3.is_string() {
+                                                ok = false;
+                                                s.fail(
+                                                    p3,
+                                                    rt::ErrorKind::Type,
+                                                    || rt::type_error("string", v3),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                        }
+                                    } else {
+                                        let mut seen2: u64 = 0;
+                                        for (key3, v3) in object2 {
+                                            match key3.as_str() {
+                                                "key_validity_url" => {
+                                                    let p3 = &rt::Path::Key(p2, key3);
+                                                    match v3 {
+                                                        Value::String(string3) => {
+                                                            if !formats::is_uri(string3) {
+                                                                ok = false;
+                                                                s.fail(
+                                                                    p3,
+                                                                    rt::ErrorKind::Format,
+                                                                    || rt::format_error(string3, "URI"),
+                                                                );
+                                                                if S::STOP {
+                                                                    return false;
+                                                                }
+                                                            }
+                                                        }
+                                                        Value::Null => {}
+                                                        _ => {
+                                                            ok = false;
+                                                            s.fail(
+                                                                p3,
+                                                                rt::ErrorKind::Type,
+                                                                || rt::type_error("string or null", v3),
+                                                            );
+                                                            if S::STOP {
+                                                                return false;
+                                                            }
+                                                        }
+                                                    }
+                                                }
+                                                "public_key" => {
+                                                    seen2 |= 1;
+                                                    let p3 = &rt::Path::Key(p2, key3);
+                                                    if !v3.is_string() {
+                                                        ok = false;
+                                                        s.fail(
+                                                            p3,
+                                                            rt::ErrorKind::Type,
+                                                            || rt::type_error("string", v3),
+                                                        );
+                                                        if S::STOP {
+                                                            return false;
+                                                        }
+                                                    }
+                                                }
+                                                _ => {}
+                                            }
+                                        }
+                                        if seen2 & 1 == 0 {
+                                            ok = false;
+                                            s.fail(
+                                                &rt::Path::Key(p2, "public_key"),
+                                                rt::ErrorKind::Required,
+                                                || String::from("missing required property \"public_key\""),
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                    }
+                                } else {
+                                    ok = false;
+                                    s.fail(
+                                        p2,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("object", v2),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("array", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "token" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-        }
-        if seen != 7 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "token"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"token\""),
-                );
-                if S::STOP {
-                    return false;
+            if seen != 7 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "token"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"token\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
-            }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "public_keys"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"public_keys\""),
-                );
-                if S::STOP {
-                    return false;
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "public_keys"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"public_keys\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
-            }
-            if seen & 4 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "display_name"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"display_name\""),
-                );
-                if S::STOP {
-                    return false;
+                if seen & 4 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "display_name"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"display_name\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }
@@ -502,42 +759,67 @@ fn validate_response_400_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "errcode" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "errcode"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "error" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if seen & 1 == 0 {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "errcode"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"errcode\""),
-            );
-            if S::STOP {
-                return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "errcode" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "error" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "errcode"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"errcode\""),
+                );
+                if S::STOP {
+                    return false;
+                }
             }
         }
     } else {

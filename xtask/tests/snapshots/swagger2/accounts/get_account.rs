@@ -102,13 +102,62 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "limit" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Number(number1) = v1 {
-                        if !rt::is_integer(number1) {
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "userId"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "limit" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Number(number1) = v1 {
+                            if !rt::is_integer(number1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("integer", v1),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if rt::cmp_i64(number1, 1).is_lt() {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Range,
+                                    || format!("must be >= 1, found {number1}"),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if !formats::is_int32(number1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Format,
+                                    || format!("{number1} is not a valid 32-bit integer"),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
                             ok = false;
                             s.fail(
                                 p1,
@@ -119,73 +168,49 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
                                 return false;
                             }
                         }
-                        if rt::cmp_i64(number1, 1).is_lt() {
+                    }
+                    "sid" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
                             ok = false;
                             s.fail(
                                 p1,
-                                rt::ErrorKind::Range,
-                                || format!("must be >= 1, found {number1}"),
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
                             );
                             if S::STOP {
                                 return false;
                             }
                         }
-                        if !formats::is_int32(number1) {
+                    }
+                    "userId" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
                             ok = false;
                             s.fail(
                                 p1,
-                                rt::ErrorKind::Format,
-                                || format!("{number1} is not a valid 32-bit integer"),
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
                             );
                             if S::STOP {
                                 return false;
                             }
                         }
-                    } else {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
                     }
+                    _ => {}
                 }
-                "sid" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                "userId" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if seen & 1 == 0 {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "userId"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"userId\""),
-            );
-            if S::STOP {
-                return false;
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "userId"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"userId\""),
+                );
+                if S::STOP {
+                    return false;
+                }
             }
         }
     } else {
@@ -229,14 +254,167 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "deactivated_ts" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    match v1 {
-                        Value::Number(number1) => {
-                            if !rt::is_integer(number1) {
+        if object.len() == 3
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next(), entries1.next())
+            } && k1_0 == "status" && k1_1 == "threepids" && k1_2 == "user_id"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if !matches!(v1.as_str(), Some("active" | "deactivated" | "3pid-only")) {
+                    ok = false;
+                    s.fail(
+                        p1,
+                        rt::ErrorKind::Enum,
+                        || rt::enum_error(
+                            v1,
+                            "\"active\", \"deactivated\", \"3pid-only\"",
+                        ),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::Array(array1) = v1 {
+                    for (index2, v2) in array1.iter().enumerate() {
+                        let p2 = &rt::Path::Index(p1, index2);
+                        if let Value::Array(array2) = v2 {
+                            if array2.len() < 2 {
+                                ok = false;
+                                s.fail(
+                                    p2,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must have at least 2 items, found {}", array2.len()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if array2.len() > 2 {
+                                ok = false;
+                                s.fail(
+                                    p2,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!("must have at most 2 items, found {}", array2.len())
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if let Some(v3) = array2.first() {
+                                let p3 = &rt::Path::Index(p2, 0);
+                                if !v3.is_string() {
+                                    ok = false;
+                                    s.fail(
+                                        p3,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("string", v3),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                            if let Some(v3) = array2.get(1) {
+                                let p3 = &rt::Path::Index(p2, 1);
+                                if !v3.is_string() {
+                                    ok = false;
+                                    s.fail(
+                                        p3,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("string", v3),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p2,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("array", v2),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+            {
+                let v1 = v1_2;
+                let key1 = k1_2;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "deactivated_ts" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        match v1 {
+                            Value::Number(number1) => {
+                                if !rt::is_integer(number1) {
+                                    ok = false;
+                                    s.fail(
+                                        p1,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("integer or null", v1),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                                if !formats::is_int64(number1) {
+                                    ok = false;
+                                    s.fail(
+                                        p1,
+                                        rt::ErrorKind::Format,
+                                        || format!("{number1} is not a valid 64-bit integer"),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                            Value::Null => {}
+                            _ => {
                                 ok = false;
                                 s.fail(
                                     p1,
@@ -247,213 +425,206 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                                     return false;
                                 }
                             }
-                            if !formats::is_int64(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || format!("{number1} is not a valid 64-bit integer"),
-                                );
-                                if S::STOP {
-                                    return false;
+                        }
+                    }
+                    "devices" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Object(object1) = v1 {
+                            for (key2, v2) in object1 {
+                                let p2 = &rt::Path::Key(p1, key2);
+                                if !v2.is_string() {
+                                    ok = false;
+                                    s.fail(
+                                        p2,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("string", v2),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
                                 }
                             }
-                        }
-                        Value::Null => {}
-                        _ => {
+                        } else {
                             ok = false;
                             s.fail(
                                 p1,
                                 rt::ErrorKind::Type,
-                                || rt::type_error("integer or null", v1),
+                                || rt::type_error("object", v1),
                             );
                             if S::STOP {
                                 return false;
                             }
                         }
                     }
-                }
-                "devices" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Object(object1) = v1 {
-                        for (key2, v2) in object1 {
-                            let p2 = &rt::Path::Key(p1, key2);
-                            if !v2.is_string() {
-                                ok = false;
-                                s.fail(
-                                    p2,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("string", v2),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
+                    "status" => {
+                        seen |= 4;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
                             }
                         }
-                    } else {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
-                        if S::STOP {
-                            return false;
+                        if !matches!(
+                            v1.as_str(), Some("active" | "deactivated" | "3pid-only")
+                        ) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Enum,
+                                || rt::enum_error(
+                                    v1,
+                                    "\"active\", \"deactivated\", \"3pid-only\"",
+                                ),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
                         }
                     }
-                }
-                "status" => {
-                    seen |= 4;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if !matches!(
-                        v1.as_str(), Some("active" | "deactivated" | "3pid-only")
-                    ) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Enum,
-                            || rt::enum_error(
-                                v1,
-                                "\"active\", \"deactivated\", \"3pid-only\"",
-                            ),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                "threepids" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Array(array1) = v1 {
-                        for (index2, v2) in array1.iter().enumerate() {
-                            let p2 = &rt::Path::Index(p1, index2);
-                            if let Value::Array(array2) = v2 {
-                                if array2.len() < 2 {
-                                    ok = false;
-                                    s.fail(
-                                        p2,
-                                        rt::ErrorKind::Length,
-                                        || {
-                                            format!(
-                                                "must have at least 2 items, found {}", array2.len()
-                                            )
-                                        },
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                                if array2.len() > 2 {
-                                    ok = false;
-                                    s.fail(
-                                        p2,
-                                        rt::ErrorKind::Length,
-                                        || {
-                                            format!("must have at most 2 items, found {}", array2.len())
-                                        },
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                                if let Some(v3) = array2.first() {
-                                    let p3 = &rt::Path::Index(p2, 0);
-                                    if !v3.is_string() {
+                    "threepids" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Array(array1) = v1 {
+                            for (index2, v2) in array1.iter().enumerate() {
+                                let p2 = &rt::Path::Index(p1, index2);
+                                if let Value::Array(array2) = v2 {
+                                    if array2.len() < 2 {
                                         ok = false;
                                         s.fail(
-                                            p3,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v3),
+                                            p2,
+                                            rt::ErrorKind::Length,
+                                            || {
+                                                format!(
+                                                    "must have at least 2 items, found {}", array2.len()
+                                                )
+                                            },
                                         );
                                         if S::STOP {
                                             return false;
                                         }
                                     }
-                                }
-                                if let Some(v3) = array2.get(1) {
-                                    let p3 = &rt::Path::Index(p2, 1);
-                                    if !v3.is_string() {
+                                    if array2.len() > 2 {
                                         ok = false;
                                         s.fail(
-                                            p3,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v3),
+                                            p2,
+                                            rt::ErrorKind::Length,
+                                            || {
+                                                format!("must have at most 2 items, found {}", array2.len())
+                                            },
                                         );
                                         if S::STOP {
                                             return false;
                                         }
                                     }
-                                }
-                            } else {
-                                ok = false;
-                                s.fail(
-                                    p2,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("array", v2),
-                                );
-                                if S::STOP {
-                                    return false;
+                                    if let Some(v3) = array2.first() {
+                                        let p3 = &rt::Path::Index(p2, 0);
+                                        if !v3.is_string() {
+                                            ok = false;
+                                            s.fail(
+                                                p3,
+                                                rt::ErrorKind::Type,
+                                                || rt::type_error("string", v3),
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                    }
+                                    if let Some(v3) = array2.get(1) {
+                                        let p3 = &rt::Path::Index(p2, 1);
+                                        if !v3.is_string() {
+                                            ok = false;
+                                            s.fail(
+                                                p3,
+                                                rt::ErrorKind::Type,
+                                                || rt::type_error("string", v3),
+                                            );
+                                            if S::STOP {
+                                                return false;
+                                            }
+                                        }
+                                    }
+                                } else {
+                                    ok = false;
+                                    s.fail(
+                                        p2,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("array", v2),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
                                 }
                             }
-                        }
-                    } else {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                "user_id" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("array", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
                         }
                     }
-                }
-                _ => {}
-            }
-        }
-        if seen != 7 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "user_id"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"user_id\""),
-                );
-                if S::STOP {
-                    return false;
-                }
-            }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "threepids"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"threepids\""),
-                );
-                if S::STOP {
-                    return false;
+                    "user_id" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
-            if seen & 4 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "status"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"status\""),
-                );
-                if S::STOP {
-                    return false;
+            if seen != 7 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "user_id"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"user_id\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "threepids"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"threepids\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 4 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "status"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"status\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }
@@ -497,42 +668,67 @@ fn validate_response_4xx_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "errcode" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "errcode"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "error" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if seen & 1 == 0 {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "errcode"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"errcode\""),
-            );
-            if S::STOP {
-                return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "errcode" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "error" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "errcode"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"errcode\""),
+                );
+                if S::STOP {
+                    return false;
+                }
             }
         }
     } else {

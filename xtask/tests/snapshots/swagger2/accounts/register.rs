@@ -83,49 +83,18 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "display-name" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !(v1.is_null() || v1.is_string()) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("string or null", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                "legacy_token" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                "send_attempt" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Number(number1) = v1 {
-                        if !rt::is_integer(number1) {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    } else {
+        if object.len() == 2
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next())
+            } && k1_0 == "send_attempt" && k1_1 == "user_id"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::Number(number1) = v1 {
+                    if !rt::is_integer(number1) {
                         ok = false;
                         s.fail(
                             p1,
@@ -136,42 +105,125 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                             return false;
                         }
                     }
-                }
-                "user_id" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                _ => {}
             }
-        }
-        if seen != 3 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "user_id"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"user_id\""),
-                );
-                if S::STOP {
-                    return false;
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "send_attempt"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"send_attempt\""),
-                );
-                if S::STOP {
-                    return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "display-name" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !(v1.is_null() || v1.is_string()) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string or null", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "legacy_token" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "send_attempt" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Number(number1) = v1 {
+                            if !rt::is_integer(number1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Type,
+                                    || rt::type_error("integer", v1),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("integer", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "user_id" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen != 3 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "user_id"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"user_id\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "send_attempt"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"send_attempt\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }
@@ -215,55 +267,95 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "token" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 2
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next())
+            } && k1_0 == "token" && k1_1 == "user_id"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "user_id" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                _ => {}
             }
-        }
-        if seen != 3 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "user_id"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"user_id\""),
-                );
-                if S::STOP {
-                    return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "token" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "user_id" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "token"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"token\""),
-                );
-                if S::STOP {
-                    return false;
+            if seen != 3 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "user_id"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"user_id\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "token"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"token\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }
@@ -307,42 +399,67 @@ fn validate_response_400_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "errcode" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "errcode"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "error" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if seen & 1 == 0 {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "errcode"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"errcode\""),
-            );
-            if S::STOP {
-                return false;
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "errcode" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "error" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "errcode"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"errcode\""),
+                );
+                if S::STOP {
+                    return false;
+                }
             }
         }
     } else {

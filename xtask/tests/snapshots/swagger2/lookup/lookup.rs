@@ -136,92 +136,165 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        let mut seen: u64 = 0;
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "addresses" => {
-                    seen |= 2;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Array(array1) = v1 {
-                        for (index2, v2) in array1.iter().enumerate() {
-                            let p2 = &rt::Path::Index(p1, index2);
-                            if !v2.is_string() {
-                                ok = false;
-                                s.fail(
-                                    p2,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("string", v2),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
+        if object.len() == 2
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next())
+            } && k1_0 == "addresses" && k1_1 == "algorithm"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if let Value::Array(array1) = v1 {
+                    for (index2, v2) in array1.iter().enumerate() {
+                        let p2 = &rt::Path::Index(p1, index2);
+                        if !v2.is_string() {
+                            ok = false;
+                            s.fail(
+                                p2,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v2),
+                            );
+                            if S::STOP {
+                                return false;
                             }
                         }
-                    } else {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                        if S::STOP {
-                            return false;
-                        }
+                    }
+                } else {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "algorithm" => {
-                    seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if !matches!(v1.as_str(), Some("sha256" | "none")) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Enum,
-                            || rt::enum_error(v1, "\"sha256\", \"none\""),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "login_type" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if !v1.is_string() {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if !matches!(
-                        v1.as_str(), Some("m.login.password" | "m.login.token" |
-                        "m.login.sso")
-                    ) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Enum,
-                            || rt::enum_error(
-                                v1,
-                                "\"m.login.password\", \"m.login.token\", \"m.login.sso\"",
-                            ),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
+                if !matches!(v1.as_str(), Some("sha256" | "none")) {
+                    ok = false;
+                    s.fail(
+                        p1,
+                        rt::ErrorKind::Enum,
+                        || rt::enum_error(v1, "\"sha256\", \"none\""),
+                    );
+                    if S::STOP {
+                        return false;
                     }
                 }
-                "threepid" => {
-                    let p1 = &rt::Path::Key(p, key1);
-                    if let Value::Object(object1) = v1 {
-                        let mut seen1: u64 = 0;
-                        for (key2, v2) in object1 {
-                            match key2.as_str() {
-                                "address" => {
-                                    seen1 |= 2;
+            }
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "addresses" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Array(array1) = v1 {
+                            for (index2, v2) in array1.iter().enumerate() {
+                                let p2 = &rt::Path::Index(p1, index2);
+                                if !v2.is_string() {
+                                    ok = false;
+                                    s.fail(
+                                        p2,
+                                        rt::ErrorKind::Type,
+                                        || rt::type_error("string", v2),
+                                    );
+                                    if S::STOP {
+                                        return false;
+                                    }
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("array", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "algorithm" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                        if !matches!(v1.as_str(), Some("sha256" | "none")) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Enum,
+                                || rt::enum_error(v1, "\"sha256\", \"none\""),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "login_type" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                        if !matches!(
+                            v1.as_str(), Some("m.login.password" | "m.login.token" |
+                            "m.login.sso")
+                        ) {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Enum,
+                                || rt::enum_error(
+                                    v1,
+                                    "\"m.login.password\", \"m.login.token\", \"m.login.sso\"",
+                                ),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "threepid" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::Object(object1) = v1 {
+                            if object1.len() == 2
+                                && let (Some((k2_0, v2_0)), Some((k2_1, v2_1))) = {
+                                    let mut entries2 = object1.iter();
+                                    (entries2.next(), entries2.next())
+                                } && k2_0 == "address" && k2_1 == "medium"
+                            {
+                                {
+                                    let v2 = v2_0;
+                                    let key2 = k2_0;
                                     let p2 = &rt::Path::Key(p1, key2);
                                     if !v2.is_string() {
                                         ok = false;
@@ -235,8 +308,9 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                                         }
                                     }
                                 }
-                                "medium" => {
-                                    seen1 |= 1;
+                                {
+                                    let v2 = v2_1;
+                                    let key2 = k2_1;
                                     let p2 = &rt::Path::Key(p1, key2);
                                     if !v2.is_string() {
                                         ok = false;
@@ -261,65 +335,116 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                                         }
                                     }
                                 }
-                                _ => {}
-                            }
-                        }
-                        if seen1 != 3 {
-                            if seen1 & 1 == 0 {
-                                ok = false;
-                                s.fail(
-                                    &rt::Path::Key(p1, "medium"),
-                                    rt::ErrorKind::Required,
-                                    || String::from("missing required property \"medium\""),
-                                );
-                                if S::STOP {
-                                    return false;
+                            } else {
+                                let mut seen1: u64 = 0;
+                                for (key2, v2) in object1 {
+                                    match key2.as_str() {
+                                        "address" => {
+                                            seen1 |= 2;
+                                            let p2 = &rt::Path::Key(p1, key2);
+                                            if !v2.is_string() {
+                                                ok = false;
+                                                s.fail(
+                                                    p2,
+                                                    rt::ErrorKind::Type,
+                                                    || rt::type_error("string", v2),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                        }
+                                        "medium" => {
+                                            seen1 |= 1;
+                                            let p2 = &rt::Path::Key(p1, key2);
+                                            if !v2.is_string() {
+                                                ok = false;
+                                                s.fail(
+                                                    p2,
+                                                    rt::ErrorKind::Type,
+                                                    || rt::type_error("string", v2),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                            if !matches!(v2.as_str(), Some("email" | "msisdn")) {
+                                                ok = false;
+                                                s.fail(
+                                                    p2,
+                                                    rt::ErrorKind::Enum,
+                                                    || rt::enum_error(v2, "\"email\", \"msisdn\""),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                                if seen1 != 3 {
+                                    if seen1 & 1 == 0 {
+                                        ok = false;
+                                        s.fail(
+                                            &rt::Path::Key(p1, "medium"),
+                                            rt::ErrorKind::Required,
+                                            || String::from("missing required property \"medium\""),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                    if seen1 & 2 == 0 {
+                                        ok = false;
+                                        s.fail(
+                                            &rt::Path::Key(p1, "address"),
+                                            rt::ErrorKind::Required,
+                                            || String::from("missing required property \"address\""),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
                                 }
                             }
-                            if seen1 & 2 == 0 {
-                                ok = false;
-                                s.fail(
-                                    &rt::Path::Key(p1, "address"),
-                                    rt::ErrorKind::Required,
-                                    || String::from("missing required property \"address\""),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("object", v1),
+                            );
+                            if S::STOP {
+                                return false;
                             }
-                        }
-                    } else {
-                        ok = false;
-                        s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
-                        if S::STOP {
-                            return false;
                         }
                     }
-                }
-                _ => {}
-            }
-        }
-        if seen != 3 {
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "algorithm"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"algorithm\""),
-                );
-                if S::STOP {
-                    return false;
+                    _ => {}
                 }
             }
-            if seen & 2 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "addresses"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"addresses\""),
-                );
-                if S::STOP {
-                    return false;
+            if seen != 3 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "algorithm"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"algorithm\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "addresses"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"addresses\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         }
