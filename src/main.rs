@@ -21,7 +21,11 @@ fn main() -> ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.logging.filter));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colour codes only for a terminal: they cost time per line and garble log files.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
     match config.logging.format {
         oxident::config::LogFormat::Json => logs.json().init(),
         oxident::config::LogFormat::Text => logs.init(),

@@ -759,7 +759,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::associations::bind as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -770,7 +770,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::bind(&api, ctx, body).await)
     }
 
@@ -819,7 +819,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::email_associations::email_request_token as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -830,7 +830,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::email_request_token(&api, ctx, body).await)
     }
 
@@ -860,7 +860,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::email_associations::email_submit_token_post as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -871,7 +871,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(
             A::email_submit_token_post(&api, ctx, body).await,
         )
@@ -883,7 +883,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::invitation_signing::blindly_sign_stuff as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -894,7 +894,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::blindly_sign_stuff(&api, ctx, body).await)
     }
 
@@ -904,7 +904,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::lookup::lookup_users as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -915,7 +915,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::lookup_users(&api, ctx, body).await)
     }
 
@@ -943,7 +943,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::phone_associations::msisdn_request_token as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -954,7 +954,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::msisdn_request_token(&api, ctx, body).await)
     }
 
@@ -984,7 +984,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::phone_associations::msisdn_submit_token_post as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -995,7 +995,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(
             A::msisdn_submit_token_post(&api, ctx, body).await,
         )
@@ -1076,7 +1076,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::store_invite::store_invite as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -1087,7 +1087,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::store_invite(&api, ctx, body).await)
     }
 
@@ -1097,7 +1097,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_associations::bind_v2 as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -1108,7 +1108,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::bind_v2(&api, ctx, body).await)
     }
 
@@ -1179,7 +1179,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_auth::register_account as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -1190,7 +1190,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::register_account(&api, ctx, body).await)
     }
 
@@ -1200,7 +1200,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_email_associations::email_request_token_v2 as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -1211,7 +1211,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(
             A::email_request_token_v2(&api, ctx, body).await,
         )
@@ -1243,7 +1243,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_email_associations::email_submit_token_post_v2 as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -1254,7 +1254,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(
             A::email_submit_token_post_v2(&api, ctx, body).await,
         )
@@ -1266,7 +1266,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_invitation_signing::blindly_sign_stuff_v2 as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -1277,7 +1277,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::blindly_sign_stuff_v2(&api, ctx, body).await)
     }
 
@@ -1297,7 +1297,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_lookup::lookup_users_v2 as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -1308,7 +1308,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::lookup_users_v2(&api, ctx, body).await)
     }
 
@@ -1318,7 +1318,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_phone_associations::msisdn_request_token_v2 as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -1329,7 +1329,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(
             A::msisdn_request_token_v2(&api, ctx, body).await,
         )
@@ -1361,7 +1361,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_phone_associations::msisdn_submit_token_post_v2 as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -1372,7 +1372,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(
             A::msisdn_submit_token_post_v2(&api, ctx, body).await,
         )
@@ -1453,7 +1453,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_store_invite::store_invite_v2 as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -1464,7 +1464,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::store_invite_v2(&api, ctx, body).await)
     }
 
@@ -1484,7 +1484,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_terms::agree_to_terms as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -1495,7 +1495,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::agree_to_terms(&api, ctx, body).await)
     }
 

@@ -431,6 +431,12 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 });
             }
             if op.body.is_some() {
+                // Only operations that ask for it keep the raw body alive during the call.
+                let keep = if op.keep_raw_body {
+                    quote!(ctx.body = Some(value);)
+                } else {
+                    quote!(drop(value);)
+                };
                 args.push(quote!(body: crate::#m::#o::RequestBody));
                 call_args.push(quote!(body));
                 steps.extend(quote! {
@@ -442,7 +448,7 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                         Ok(b) => b,
                         Err(e) => return crate::rt::server::error_response(&e),
                     };
-                    ctx.body = Some(value);
+                    #keep
                 });
             } else {
                 steps.extend(quote!(drop(body);));
@@ -457,7 +463,7 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 #docs
                 fn #name(&self, #(#args),*) -> impl std::future::Future<Output = Result<crate::#m::#o::Response, crate::rt::MatrixError>> + Send;
             });
-            let ctx_mut = if op.body.is_some() {
+            let ctx_mut = if op.body.is_some() && op.keep_raw_body {
                 quote!(mut)
             } else {
                 quote!()

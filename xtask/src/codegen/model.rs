@@ -46,6 +46,9 @@ pub struct Operation {
     pub security: Vec<Vec<String>>,
     /// Media types the operation produces (e.g. `text/html` for the human-facing pages).
     pub produces: Vec<String>,
+    /// `x-keep-raw-body: true`: the handler also gets the body as sent (as JSON), e.g. to verify
+    /// a signature over it. Otherwise the raw value is dropped once decoded.
+    pub keep_raw_body: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -532,6 +535,10 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                 responses,
                 security,
                 produces,
+                keep_raw_body: op
+                    .get("x-keep-raw-body")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
             });
         }
     }
@@ -819,6 +826,7 @@ mod tests {
             responses: vec![],
             security: vec![],
             produces: vec![],
+            keep_raw_body: false,
         };
         let file = |module: &str, ids: &[&str]| SpecFile {
             rel_path: format!("{module}.yaml"),

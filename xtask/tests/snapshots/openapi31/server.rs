@@ -98,7 +98,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::invites::store_invite as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -109,7 +109,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::store_invite(&api, ctx, body).await)
     }
 

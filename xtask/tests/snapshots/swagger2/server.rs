@@ -206,7 +206,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::lookup::lookup as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -217,7 +217,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::json_response(A::lookup(&api, ctx, body).await)
     }
 
@@ -227,7 +227,7 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::lookup::submit_form as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
+        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -238,7 +238,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        ctx.body = Some(value);
+        drop(value);
         crate::rt::server::raw_response(A::submit_form(&api, ctx, body).await)
     }
 
