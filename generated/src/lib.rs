@@ -9,6 +9,7 @@ pub mod rt;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod validate;
+pub mod shared;
 pub mod associations;
 pub mod email_associations;
 pub mod invitation_signing;

@@ -21,246 +21,26 @@ pub const SOURCE: &str = "v2_auth.yaml";
 pub const RESPONSES: &[&str] = &["200", "401", "403"];
 pub type Response = serde_json::Map<String, serde_json::Value>;
 
-/// Validates a JSON value against its schema, reporting every error.
+/// Validates against a schema other operations use too (`crate::shared::validate_shared_16`).
+#[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+    crate::shared::validate_shared_16(v)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
-    let mut ok = true;
-    if !v.is_object() {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
-    }
-    ok
-}
-
-/// Validates a JSON value against the `Error` schema, reporting every error.
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
 pub fn validate_response_401(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_401_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_401_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+    crate::shared::validate_error(v)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_401_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
-    use serde_json::Value;
-    let mut ok = true;
-    if let Value::Object(object) = v {
-        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
-            && k1_0 == "errcode"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "errcode" => {
-                        seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    "error" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "errcode"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"errcode\""),
-                );
-                if S::STOP {
-                    return false;
-                }
-            }
-        }
-    } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
-    }
-    ok
-}
-
-/// Validates a JSON value against the `Error` schema, reporting every error.
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
 pub fn validate_response_403(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_403_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_403_node0(v, &crate::rt::validate::Path::Root, s);
-    })
-}
-
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_403_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
-    use serde_json::Value;
-    let mut ok = true;
-    if let Value::Object(object) = v {
-        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
-            && k1_0 == "errcode"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "errcode" => {
-                        seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    "error" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "errcode"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"errcode\""),
-                );
-                if S::STOP {
-                    return false;
-                }
-            }
-        }
-    } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
-    }
-    ok
+    crate::shared::validate_error(v)
 }

@@ -21,40 +21,10 @@ pub const SOURCE: &str = "v2_ping.yaml";
 pub const RESPONSES: &[&str] = &["200"];
 pub type Response = serde_json::Map<String, serde_json::Value>;
 
-/// Validates a JSON value against its schema, reporting every error.
+/// Validates against a schema other operations use too (`crate::shared::validate_shared_16`).
+#[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
-}
-
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
-    let mut ok = true;
-    if !v.is_object() {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
-    }
-    ok
+    crate::shared::validate_shared_16(v)
 }

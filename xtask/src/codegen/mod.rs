@@ -104,6 +104,7 @@ pub fn generate(opts: &Options) -> Result<BTreeMap<PathBuf, String>> {
     let mut files = BTreeMap::new();
     let src = opts.out_dir.join("src");
     let title = format!("{} — generated API", opts.crate_name);
+    let shared = emit_crate::SharedValidators::collect(&spec);
     for f in &spec.files {
         files.insert(
             src.join(&f.module).join("mod.rs"),
@@ -112,7 +113,7 @@ pub fn generate(opts: &Options) -> Result<BTreeMap<PathBuf, String>> {
         for op in &f.operations {
             files.insert(
                 src.join(&f.module).join(format!("{}.rs", op.name)),
-                emit_crate::operation_module(f, op)?,
+                emit_crate::operation_module(f, op, &shared)?,
             );
         }
     }
@@ -127,8 +128,11 @@ pub fn generate(opts: &Options) -> Result<BTreeMap<PathBuf, String>> {
     );
     files.insert(
         src.join("lib.rs"),
-        emit_crate::lib_rs(&spec, &crate_doc, true, &source)?,
+        emit_crate::lib_rs(&spec, &crate_doc, true, !shared.is_empty(), &source)?,
     );
+    if !shared.is_empty() {
+        files.insert(src.join("shared.rs"), shared.module(&source)?);
+    }
     let lib_name = package_name(&opts.crate_name).replace('-', "_");
     files.insert(
         src.join("validate.rs"),

@@ -282,6 +282,7 @@ pub fn is_keyword(s: &str) -> bool {
             | "gen"
             | "rt"
             | "server"
+            | "shared"
             | "validate"
     )
 }
