@@ -4,107 +4,6 @@
 //! Validators for schemas that several operations share; each operation's own
 //! validator calls one of these.
 
-/// Validates a JSON value against the `Error` schema, reporting every error.
-pub fn validate_error(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    if validate_error_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_error_node0(v, &crate::rt::validate::Path::Root, s);
-    })
-}
-
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_error_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
-    use serde_json::Value;
-    let mut ok = true;
-    if let Value::Object(object) = v {
-        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
-            && k1_0 == "errcode"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "errcode" => {
-                        seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    "error" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "errcode"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"errcode\""),
-                );
-                if S::STOP {
-                    return false;
-                }
-            }
-        }
-    } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
-    }
-    ok
-}
-
 /// Validates a JSON value against the `UnbindRequest` schema, reporting every error.
 pub fn validate_unbind_request(
     v: &serde_json::Value,
@@ -807,176 +706,6 @@ fn validate_submit_token_request_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
-/// Validates a JSON value against the `SignInvitationRequest` schema, reporting every error.
-pub fn validate_sign_invitation_request(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_sign_invitation_request_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_sign_invitation_request_node0(v, &crate::rt::validate::Path::Root, s);
-    })
-}
-
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_sign_invitation_request_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
-    use serde_json::Value;
-    let mut ok = true;
-    if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "mxid" && k1_1 == "private_key" && k1_2 == "token"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "mxid" => {
-                        seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    "private_key" => {
-                        seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    "token" => {
-                        seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if seen != 7 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "mxid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"mxid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "token"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"token\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "private_key"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"private_key\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-        }
-    } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
-    }
-    ok
-}
-
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_client_secret_sid_token(
     v: &serde_json::Value,
@@ -999,176 +728,6 @@ pub fn validate_client_secret_sid_token(
     reason = "generated: one `if` per schema keyword reads better than merged conditions"
 )]
 fn validate_client_secret_sid_token_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
-    use serde_json::Value;
-    let mut ok = true;
-    if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "client_secret" && k1_1 == "sid" && k1_2 == "token"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "client_secret" => {
-                        seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    "sid" => {
-                        seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    "token" => {
-                        seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if seen != 7 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "sid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"sid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "client_secret"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"client_secret\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "token"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"token\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-        }
-    } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
-    }
-    ok
-}
-
-/// Validates a JSON value against its schema, reporting every error.
-pub fn validate_client_secret_sid_token_2(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_client_secret_sid_token_2_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_client_secret_sid_token_2_node0(v, &crate::rt::validate::Path::Root, s);
-    })
-}
-
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_client_secret_sid_token_2_node0<S: crate::rt::validate::Sink>(
     v: &serde_json::Value,
     p: &crate::rt::validate::Path<'_>,
     s: &mut S,
@@ -1449,6 +1008,107 @@ fn validate_client_secret_sid_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
+/// Validates a JSON value against the `Error` schema, reporting every error.
+pub fn validate_error(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    if validate_error_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_error_node0(v, &crate::rt::validate::Path::Root, s);
+    })
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_error_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "errcode"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "errcode" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "error" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "errcode"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"errcode\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_key_id(
     v: &serde_json::Value,
@@ -1497,6 +1157,176 @@ fn validate_key_id_node0<S: crate::rt::validate::Sink>(
             );
             if S::STOP {
                 return false;
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against the `SignInvitationRequest` schema, reporting every error.
+pub fn validate_sign_invitation_request(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    if validate_sign_invitation_request_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_sign_invitation_request_node0(v, &crate::rt::validate::Path::Root, s);
+    })
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+fn validate_sign_invitation_request_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if object.len() == 3
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next(), entries1.next())
+            } && k1_0 == "mxid" && k1_1 == "private_key" && k1_2 == "token"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+            {
+                let v1 = v1_2;
+                let key1 = k1_2;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "mxid" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "private_key" => {
+                        seen |= 4;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "token" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen != 7 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "mxid"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"mxid\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "token"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"token\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 4 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "private_key"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"private_key\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
             }
         }
     } else {
@@ -1783,11 +1613,11 @@ fn validate_signed_invitation_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
-/// Validates a JSON value against its schema, reporting every error.
-pub fn validate_public_key(
+/// Validates a JSON value against the `PubKeyResponse` schema, reporting every error.
+pub fn validate_pub_key_response(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    if validate_public_key_node0(
+    if validate_pub_key_response_node0(
         v,
         &crate::rt::validate::Path::Root,
         &mut crate::rt::validate::Check,
@@ -1795,7 +1625,7 @@ pub fn validate_public_key(
         return Ok(());
     }
     crate::rt::validate::collect(|s| {
-        validate_public_key_node0(v, &crate::rt::validate::Path::Root, s);
+        validate_pub_key_response_node0(v, &crate::rt::validate::Path::Root, s);
     })
 }
 
@@ -1804,7 +1634,7 @@ pub fn validate_public_key(
     clippy::collapsible_match,
     reason = "generated: one `if` per schema keyword reads better than merged conditions"
 )]
-fn validate_public_key_node0<S: crate::rt::validate::Sink>(
+fn validate_pub_key_response_node0<S: crate::rt::validate::Sink>(
     v: &serde_json::Value,
     p: &crate::rt::validate::Path<'_>,
     s: &mut S,
@@ -1843,11 +1673,11 @@ fn validate_public_key_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
-/// Validates a JSON value against the `PubKeyResponse` schema, reporting every error.
-pub fn validate_pub_key_response(
+/// Validates a JSON value against its schema, reporting every error.
+pub fn validate_public_key(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    if validate_pub_key_response_node0(
+    if validate_public_key_node0(
         v,
         &crate::rt::validate::Path::Root,
         &mut crate::rt::validate::Check,
@@ -1855,7 +1685,7 @@ pub fn validate_pub_key_response(
         return Ok(());
     }
     crate::rt::validate::collect(|s| {
-        validate_pub_key_response_node0(v, &crate::rt::validate::Path::Root, s);
+        validate_public_key_node0(v, &crate::rt::validate::Path::Root, s);
     })
 }
 
@@ -1864,7 +1694,7 @@ pub fn validate_pub_key_response(
     clippy::collapsible_match,
     reason = "generated: one `if` per schema keyword reads better than merged conditions"
 )]
-fn validate_pub_key_response_node0<S: crate::rt::validate::Sink>(
+fn validate_public_key_node0<S: crate::rt::validate::Sink>(
     v: &serde_json::Value,
     p: &crate::rt::validate::Path<'_>,
     s: &mut S,
@@ -2083,71 +1913,11 @@ fn validate_key_validity_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
-/// Validates a JSON value against the `KeyValidity` schema, reporting every error.
-pub fn validate_key_validity_2(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_key_validity_2_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_key_validity_2_node0(v, &crate::rt::validate::Path::Root, s);
-    })
-}
-
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_key_validity_2_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
-    use serde_json::Value;
-    let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some(v1) = object.get("valid") {
-            let p1 = &rt::Path::Key(p, "valid");
-            if !v1.is_boolean() {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("boolean", v1));
-                if S::STOP {
-                    return false;
-                }
-            }
-        } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "valid"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"valid\""),
-            );
-            if S::STOP {
-                return false;
-            }
-        }
-    } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
-    }
-    ok
-}
-
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_shared_16(
+pub fn validate_any_object(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    if validate_shared_16_node0(
+    if validate_any_object_node0(
         v,
         &crate::rt::validate::Path::Root,
         &mut crate::rt::validate::Check,
@@ -2155,7 +1925,7 @@ pub fn validate_shared_16(
         return Ok(());
     }
     crate::rt::validate::collect(|s| {
-        validate_shared_16_node0(v, &crate::rt::validate::Path::Root, s);
+        validate_any_object_node0(v, &crate::rt::validate::Path::Root, s);
     })
 }
 
@@ -2164,7 +1934,7 @@ pub fn validate_shared_16(
     clippy::collapsible_match,
     reason = "generated: one `if` per schema keyword reads better than merged conditions"
 )]
-fn validate_shared_16_node0<S: crate::rt::validate::Sink>(
+fn validate_any_object_node0<S: crate::rt::validate::Sink>(
     v: &serde_json::Value,
     p: &crate::rt::validate::Path<'_>,
     s: &mut S,

@@ -48,10 +48,10 @@ pub fn validate_params(
     crate::shared::validate_public_key(v)
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_key_validity_2`).
+/// Validates against a schema other operations use too (`crate::shared::validate_key_validity`).
 #[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_key_validity_2(v)
+    crate::shared::validate_key_validity(v)
 }

@@ -54,12 +54,12 @@ pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::E
     crate::shared::validate_unbind_request(v)
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_shared_16`).
+/// Validates against a schema other operations use too (`crate::shared::validate_any_object`).
 #[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_shared_16(v)
+    crate::shared::validate_any_object(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).

@@ -40,12 +40,12 @@ pub struct Params {
     pub token: String,
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_client_secret_sid_token_2`).
+/// Validates against a schema other operations use too (`crate::shared::validate_client_secret_sid_token`).
 #[inline]
 pub fn validate_params(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_client_secret_sid_token_2(v)
+    crate::shared::validate_client_secret_sid_token(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).

@@ -38,64 +38,12 @@ pub struct KeyValidity {
     pub valid: bool,
 }
 
-/// Validates a JSON value against its schema, reporting every error.
+/// Validates against a schema other operations use too (`crate::shared::validate_public_key`).
+#[inline]
 pub fn validate_params(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    if validate_params_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_params_node0(v, &crate::rt::validate::Path::Root, s);
-    })
-}
-
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_params_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
-    use serde_json::Value;
-    let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some(v1) = object.get("public_key") {
-            let p1 = &rt::Path::Key(p, "public_key");
-            if !v1.is_string() {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                if S::STOP {
-                    return false;
-                }
-            }
-        } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "public_key"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"public_key\""),
-            );
-            if S::STOP {
-                return false;
-            }
-        }
-    } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
-    }
-    ok
+    crate::shared::validate_public_key(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_key_validity`).

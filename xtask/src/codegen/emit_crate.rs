@@ -266,7 +266,7 @@ impl SharedValidators {
                 .chain(op.body.iter().map(|b| b.schema.clone()))
                 .chain(op.responses.iter().filter_map(|r| r.schema.clone()));
             for schema in roots {
-                let key = schema.to_string();
+                let key = validation_key(&schema);
                 count.entry(key).or_insert((0, schema)).0 += 1;
             }
         }
@@ -294,6 +294,11 @@ impl SharedValidators {
                         .collect();
                     (!names.is_empty()).then(|| format!("validate_{}", names.join("_")))
                 })
+                .or_else(|| {
+                    // Bare shapes such as `{type: object}` (the `{}` answers).
+                    let ty = schema.get("type").and_then(Value::as_str)?;
+                    Some(format!("validate_any_{ty}"))
+                })
                 .filter(|n| syn::parse_str::<syn::Ident>(n).is_ok())
                 .unwrap_or_else(|| format!("validate_shared_{i}"));
             let mut name = base.clone();
@@ -314,7 +319,7 @@ impl SharedValidators {
 
     /// `pub fn <name>` for `schema`: the full validator, or a call to the shared one.
     pub fn validator(&self, name: &str, schema: &Value) -> Result<TokenStream> {
-        let Some(shared) = self.by_schema.get(&schema.to_string()) else {
+        let Some(shared) = self.by_schema.get(&validation_key(schema)) else {
             return emit_validator(name, schema);
         };
         let id = ident(name);
@@ -342,6 +347,42 @@ impl SharedValidators {
         }
         Ok(with_header(&render(tokens, "shared.rs")?, source))
     }
+}
+
+/// What a validator depends on: the schema without its annotations (descriptions, examples,
+/// vendor extensions), so schemas that differ only in wording share one validator.
+fn validation_key(schema: &Value) -> String {
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "description" | "example" | "examples" | "deprecated"
+                        ) && !k.starts_with("x-")
+                    })
+                    .map(|(k, v)| {
+                        // Property names are data, not keywords: keep every one.
+                        let v = if k == "properties" {
+                            match v {
+                                Value::Object(props) => Value::Object(
+                                    props.iter().map(|(n, s)| (n.clone(), strip(s))).collect(),
+                                ),
+                                other => strip(other),
+                            }
+                        } else {
+                            strip(v)
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    strip(schema).to_string()
 }
 
 /// `source` names the spec tree in the header (`spec/`).
