@@ -759,18 +759,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::associations::bind as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::bind(&api, ctx, body).await)
     }
 
@@ -780,15 +779,15 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::associations::get_validated3pid as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path: Vec<(String, String)> = Vec::new();
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::get_validated3pid(&api, ctx, params).await)
     }
 
@@ -798,7 +797,6 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::associations::unbind as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -809,6 +807,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
+        let mut ctx = crate::rt::server::RequestContext::from_parts(parts);
         ctx.body = Some(value);
         crate::rt::server::json_response(A::unbind(&api, ctx, body).await)
     }
@@ -819,18 +818,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::email_associations::email_request_token as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::email_request_token(&api, ctx, body).await)
     }
 
@@ -840,15 +838,15 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::email_associations::email_submit_token_get as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path: Vec<(String, String)> = Vec::new();
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::raw_response(
             A::email_submit_token_get(&api, ctx, params).await,
         )
@@ -860,18 +858,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::email_associations::email_submit_token_post as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(
             A::email_submit_token_post(&api, ctx, body).await,
         )
@@ -883,18 +880,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::invitation_signing::blindly_sign_stuff as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::blindly_sign_stuff(&api, ctx, body).await)
     }
 
@@ -904,18 +900,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::lookup::lookup_users as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::lookup_users(&api, ctx, body).await)
     }
 
@@ -925,15 +920,15 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::lookup::lookup_user as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path: Vec<(String, String)> = Vec::new();
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::lookup_user(&api, ctx, params).await)
     }
 
@@ -943,18 +938,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::phone_associations::msisdn_request_token as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::msisdn_request_token(&api, ctx, body).await)
     }
 
@@ -964,15 +958,15 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::phone_associations::msisdn_submit_token_get as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path: Vec<(String, String)> = Vec::new();
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::raw_response(
             A::msisdn_submit_token_get(&api, ctx, params).await,
         )
@@ -984,18 +978,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::phone_associations::msisdn_submit_token_post as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(
             A::msisdn_submit_token_post(&api, ctx, body).await,
         )
@@ -1006,8 +999,8 @@ mod handlers {
         request: axum::extract::Request,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::ping(&api, ctx).await)
     }
 
@@ -1017,15 +1010,15 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::pubkey::is_ephemeral_pub_key_valid as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path: Vec<(String, String)> = Vec::new();
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(
             A::is_ephemeral_pub_key_valid(&api, ctx, params).await,
         )
@@ -1037,15 +1030,15 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::pubkey::is_pub_key_valid as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path: Vec<(String, String)> = Vec::new();
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::is_pub_key_valid(&api, ctx, params).await)
     }
 
@@ -1055,18 +1048,18 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::pubkey::get_pub_key as op;
         let (mut parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path = match crate::rt::server::path_params(&mut parts).await {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::get_pub_key(&api, ctx, params).await)
     }
 
@@ -1076,18 +1069,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::store_invite::store_invite as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::store_invite(&api, ctx, body).await)
     }
 
@@ -1097,18 +1089,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_associations::bind_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::bind_v2(&api, ctx, body).await)
     }
 
@@ -1118,15 +1109,15 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_associations::get_validated3pid_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path: Vec<(String, String)> = Vec::new();
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(
             A::get_validated3pid_v2(&api, ctx, params).await,
         )
@@ -1138,7 +1129,6 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_associations::unbind_v2 as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -1149,6 +1139,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
+        let mut ctx = crate::rt::server::RequestContext::from_parts(parts);
         ctx.body = Some(value);
         crate::rt::server::json_response(A::unbind_v2(&api, ctx, body).await)
     }
@@ -1158,8 +1149,8 @@ mod handlers {
         request: axum::extract::Request,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::get_account(&api, ctx).await)
     }
 
@@ -1168,8 +1159,8 @@ mod handlers {
         request: axum::extract::Request,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::logout(&api, ctx).await)
     }
 
@@ -1179,18 +1170,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_auth::register_account as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::register_account(&api, ctx, body).await)
     }
 
@@ -1200,18 +1190,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_email_associations::email_request_token_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(
             A::email_request_token_v2(&api, ctx, body).await,
         )
@@ -1223,15 +1212,15 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_email_associations::email_submit_token_get_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path: Vec<(String, String)> = Vec::new();
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::raw_response(
             A::email_submit_token_get_v2(&api, ctx, params).await,
         )
@@ -1243,18 +1232,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_email_associations::email_submit_token_post_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(
             A::email_submit_token_post_v2(&api, ctx, body).await,
         )
@@ -1266,18 +1254,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_invitation_signing::blindly_sign_stuff_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::blindly_sign_stuff_v2(&api, ctx, body).await)
     }
 
@@ -1286,8 +1273,8 @@ mod handlers {
         request: axum::extract::Request,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::get_hash_details(&api, ctx).await)
     }
 
@@ -1297,18 +1284,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_lookup::lookup_users_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::lookup_users_v2(&api, ctx, body).await)
     }
 
@@ -1318,18 +1304,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_phone_associations::msisdn_request_token_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(
             A::msisdn_request_token_v2(&api, ctx, body).await,
         )
@@ -1341,15 +1326,15 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_phone_associations::msisdn_submit_token_get_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path: Vec<(String, String)> = Vec::new();
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::raw_response(
             A::msisdn_submit_token_get_v2(&api, ctx, params).await,
         )
@@ -1361,18 +1346,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_phone_associations::msisdn_submit_token_post_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(
             A::msisdn_submit_token_post_v2(&api, ctx, body).await,
         )
@@ -1383,8 +1367,8 @@ mod handlers {
         request: axum::extract::Request,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::ping_v2(&api, ctx).await)
     }
 
@@ -1394,15 +1378,15 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_pubkey::is_ephemeral_pub_key_valid_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path: Vec<(String, String)> = Vec::new();
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(
             A::is_ephemeral_pub_key_valid_v2(&api, ctx, params).await,
         )
@@ -1414,15 +1398,15 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_pubkey::is_pub_key_valid_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path: Vec<(String, String)> = Vec::new();
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::is_pub_key_valid_v2(&api, ctx, params).await)
     }
 
@@ -1432,18 +1416,18 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_pubkey::get_pub_key_v2 as op;
         let (mut parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path = match crate::rt::server::path_params(&mut parts).await {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::get_pub_key_v2(&api, ctx, params).await)
     }
 
@@ -1453,18 +1437,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_store_invite::store_invite_v2 as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::store_invite_v2(&api, ctx, body).await)
     }
 
@@ -1473,8 +1456,8 @@ mod handlers {
         request: axum::extract::Request,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::get_terms(&api, ctx).await)
     }
 
@@ -1484,18 +1467,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_terms::agree_to_terms as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::agree_to_terms(&api, ctx, body).await)
     }
 
@@ -1504,8 +1486,8 @@ mod handlers {
         request: axum::extract::Request,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::get_versions(&api, ctx).await)
     }
 }

@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::crypto::SecretString;
 
 pub mod conformance;
+mod lookup_index;
 pub mod sqlite;
 
 pub use sqlite::SqliteStore;

@@ -7,7 +7,7 @@
 //!   told they succeeded (a bind, an invite, an accepted token) — this server must not lose
 //!   anything it acknowledged, and its write rate is small, so the fsync per commit is cheap.
 //! * **Two pools**: one writer connection and a few readers (`query_only`, one per core
-//!   between 2 and 4, with a 4 MiB page cache each). Writers queue
+//!   between 2 and 4, with a 2 MiB page cache each). Writers queue
 //!   in the pool, in order, instead of spinning on SQLite's lock, so `SQLITE_BUSY` does not
 //!   surface under write concurrency; write transactions also start with `BEGIN IMMEDIATE`
 //!   (no read-to-write lock upgrade, which `busy_timeout` cannot rescue). A `busy_timeout`
@@ -18,6 +18,12 @@
 //!   and sqlx's ping is a round trip to the connection's worker thread on every query.
 //! * Access-token owners are cached in memory ([`TokenCache`]), so authenticated requests
 //!   do not query the database each time; logout through this store invalidates at once.
+//! * The v2 lookup hashes are kept in memory ([`LookupIndex`], unless
+//!   [`SqliteOptions::lookup_index`] is off): loaded at open, changed after each commit that
+//!   changes associations, under a lock that serialises those writes so the index applies
+//!   them in commit order. The database stays the truth: if the index cannot follow (a failed
+//!   commit whose outcome is unknown, an arena too large), it is dropped and lookups go to
+//!   SQL.
 //!
 //! Only runtime `sqlx::query` is used — no compile-time checked macros, so building needs no
 //! database. Batched lookups pass the keys as one JSON array and expand it with `json_each`,
@@ -26,7 +32,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -34,8 +40,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row as _, Sqlite, Transaction};
+use sqlx::{ConnectOptions as _, Connection as _, Row as _, Sqlite, Transaction};
 
+use super::lookup_index::LookupIndex;
 use super::{
     AccessTokenOwner, Association, EphemeralKey, HashMatch, Invite, NewEphemeralKey, NewInvite,
     NewSession, PendingDelivery, SessionRequest, SessionRequestOutcome, Store, StoreError,
@@ -50,13 +57,13 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/
 /// Rows rehashed per statement batch during a pepper change.
 const REHASH_BATCH: i64 = 1000;
 
-/// Page cache of each reader connection, as SQLite's `cache_size` (negative: KiB). SQLite's
-/// default is 2 MiB. Measured with 100 000 associations on one core (docs/benchmarks.md):
-/// 1000-hash lookups ran at ~675 req/s with 4 readers × 2 MiB (peak RSS 47 MiB), ~540 with
-/// 2 × 2 MiB, ~840 with 2 × 4 MiB (RSS 41 MiB): a larger cache per connection hits more
-/// often than the same memory spread over more connections, which each cache the same
-/// upper B-tree pages.
-const READER_CACHE_SIZE: &str = "-4096";
+/// Page cache of each reader connection, as SQLite's `cache_size` (negative: KiB): SQLite's
+/// default of 2 MiB, stated. v2 lookups are answered from the in-memory index, so readers
+/// serve point reads (v1 lookups, sessions, invites), for which the upper B-tree pages are
+/// what matters. Before the index, 1000-hash lookups in SQL ran best with one larger cache
+/// per connection (2 × 4 MiB; docs/benchmarks.md); with the index off, that is still the
+/// trade to consider.
+const READER_CACHE_SIZE: &str = "-2048";
 
 /// Reader connections by default: one per core the process may run on, at least 2 (so one
 /// long read does not hold up the others) and at most 4. Reads of cached pages are CPU-bound,
@@ -76,6 +83,9 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// How long a caller waits for a free connection before failing with `Unavailable`.
     pub acquire_timeout: Duration,
+    /// Keep the v2 lookup hashes in memory (~60 bytes per association) rather than asking
+    /// SQLite for each. Default: on.
+    pub lookup_index: bool,
 }
 
 impl Default for SqliteOptions {
@@ -84,6 +94,7 @@ impl Default for SqliteOptions {
             readers: default_readers(),
             busy_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(30),
+            lookup_index: true,
         }
     }
 }
@@ -93,7 +104,14 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// For short-lived connections of their own (loading the lookup index).
+    connect: SqliteConnectOptions,
     tokens: Arc<TokenCache>,
+    /// `None` inside: no index (switched off, or dropped after it could not follow a write).
+    index: Arc<RwLock<Option<LookupIndex>>>,
+    /// Held by every write that changes associations or the pepper, from `BEGIN` until the
+    /// index has applied it: commits and index updates happen in the same order.
+    association_writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Entries kept by [`TokenCache`] before it starts over.
@@ -172,23 +190,145 @@ impl SqliteStore {
             .map_err(unavailable)?;
         MIGRATOR.run(&writer).await.map_err(unavailable)?;
 
+        let connect = connect
+            .create_if_missing(false)
+            .pragma("query_only", "ON")
+            .pragma("cache_size", READER_CACHE_SIZE);
         let reader = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(options.readers.max(1))
             .acquire_timeout(options.acquire_timeout)
-            .connect_with(
-                connect
-                    .create_if_missing(false)
-                    .pragma("query_only", "ON")
-                    .pragma("cache_size", READER_CACHE_SIZE),
-            )
+            .connect_with(connect.clone())
             .await
             .map_err(unavailable)?;
-        Ok(Self {
+        let store = Self {
             writer,
             reader,
+            connect,
             tokens: Arc::default(),
-        })
+            index: Arc::default(),
+            association_writes: Arc::default(),
+        };
+        if options.lookup_index {
+            let index = store.load_index().await?;
+            tracing::info!(
+                hashes = index.len(),
+                kib = index.heap_bytes() / 1024,
+                "v2 lookup hashes loaded into memory"
+            );
+            *store.index_mut() = Some(index);
+        }
+        Ok(store)
+    }
+
+    /// Reads every association's lookup hash and owner, in one snapshot, a batch at a time
+    /// along the covering index (no row list of the whole table in memory at once), on a
+    /// connection of its own with a small page cache: through a pooled reader, the scan would
+    /// leave that reader's whole cache filled with index pages nobody reads again.
+    async fn load_index(&self) -> StoreResult<LookupIndex> {
+        let mut conn = self
+            .connect
+            .clone()
+            .pragma("cache_size", "-256")
+            .connect()
+            .await
+            .map_err(unavailable)?;
+        let index = Self::load_index_on(&mut conn).await;
+        conn.close().await.map_err(db_err)?;
+        index
+    }
+
+    async fn load_index_on(conn: &mut sqlx::SqliteConnection) -> StoreResult<LookupIndex> {
+        let mut tx = conn.begin().await.map_err(db_err)?;
+        let pepper = current_pepper(&mut tx).await?;
+        let (count, name_bytes): (i64, i64) = sqlx::query_as(
+            "SELECT count(*), coalesce(sum(length(CAST(mxid AS BLOB))), 0) FROM associations \
+             WHERE lookup_hash IS NOT NULL",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let mut index = LookupIndex::with_capacity(
+            pepper,
+            usize::try_from(count).unwrap_or(0),
+            usize::try_from(name_bytes).unwrap_or(0),
+        );
+        let mut after = String::new();
+        loop {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT lookup_hash, mxid FROM associations WHERE lookup_hash > ?1 \
+                 ORDER BY lookup_hash LIMIT ?2",
+            )
+            .bind(&after)
+            .bind(REHASH_BATCH)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let Some((last, _)) = rows.last() else {
+                break;
+            };
+            after.clone_from(last);
+            for (hash, mxid) in &rows {
+                index
+                    .insert(hash, mxid)
+                    .map_err(|_| StoreError::Corrupt("lookup index: too many associations"))?;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(index)
+    }
+
+    fn index_ref(&self) -> std::sync::RwLockReadGuard<'_, Option<LookupIndex>> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Option<LookupIndex>> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies a committed change to the index; drops the index if it cannot.
+    fn update_index(&self, change: impl FnOnce(&mut LookupIndex) -> Result<(), ()>) {
+        let mut guard = self.index_mut();
+        if let Some(index) = guard.as_mut()
+            && change(index).is_err()
+        {
+            tracing::warn!("the in-memory lookup index was dropped; v2 lookups now query SQLite");
+            *guard = None;
+        }
+    }
+
+    /// After a commit that failed with an unknown outcome, or changed every hash: reloads the
+    /// index from the database (if there is one), or drops it if that fails.
+    async fn reload_index(&self) {
+        if self.index_ref().is_none() {
+            return;
+        }
+        let loaded = self.load_index().await;
+        let mut guard = self.index_mut();
+        match loaded {
+            Ok(index) => *guard = Some(index),
+            Err(e) => {
+                tracing::warn!(error = %e, "the in-memory lookup index could not be reloaded; v2 lookups now query SQLite");
+                *guard = None;
+            }
+        }
+    }
+
+    /// Commits `tx`; if the commit fails, the index is reloaded (the outcome is unknown).
+    async fn commit_associations(&self, tx: Transaction<'static, Sqlite>) -> StoreResult<()> {
+        match tx.commit().await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.reload_index().await;
+                Err(db_err(e))
+            }
+        }
+    }
+
+    /// Number of entries in the in-memory lookup index, `None` without one (tests).
+    #[cfg(test)]
+    pub(crate) fn indexed_hashes(&self) -> Option<usize> {
+        self.index_ref().as_ref().map(LookupIndex::len)
     }
 
     /// Closes both pools, waiting for running queries. Later calls fail with `Unavailable`.
@@ -436,9 +576,9 @@ async fn rehash_all(tx: &mut Transaction<'static, Sqlite>, pepper: &str) -> Stor
     }
 }
 
-async fn current_pepper(tx: &mut Transaction<'static, Sqlite>) -> StoreResult<Option<String>> {
+async fn current_pepper(conn: &mut sqlx::SqliteConnection) -> StoreResult<Option<String>> {
     sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
-        .fetch_optional(&mut **tx)
+        .fetch_optional(conn)
         .await
         .map_err(db_err)
 }
@@ -624,6 +764,7 @@ impl Store for SqliteStore {
     }
 
     async fn bind(&self, association: &Association) -> StoreResult<Option<Association>> {
+        let _order = self.association_writes.lock().await;
         let mut tx = self.write_tx().await?;
         let pepper = current_pepper(&mut tx).await?;
         let previous = sqlx::query(
@@ -653,25 +794,38 @@ impl Store for SqliteStore {
         .bind(association.ts)
         .bind(association.not_before)
         .bind(association.not_after)
-        .bind(hash)
+        .bind(&hash)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        self.commit_associations(tx).await?;
+        if let Some(hash) = &hash {
+            self.update_index(|index| index.insert(hash, &association.mxid).map_err(|_| ()));
+        }
         Ok(previous)
     }
 
     async fn unbind(&self, threepid: &Threepid, mxid: &str) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "DELETE FROM associations WHERE medium = ?1 AND address = ?2 AND mxid = ?3",
+        let _order = self.association_writes.lock().await;
+        let mut tx = self.write_tx().await?;
+        let removed: Option<Option<String>> = sqlx::query_scalar(
+            "DELETE FROM associations WHERE medium = ?1 AND address = ?2 AND mxid = ?3 \
+             RETURNING lookup_hash",
         )
         .bind(&threepid.medium)
         .bind(&threepid.address)
         .bind(mxid)
-        .execute(&self.writer)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
+        self.commit_associations(tx).await?;
+        if let Some(Some(hash)) = &removed {
+            self.update_index(|index| {
+                index.remove(hash);
+                Ok(())
+            });
+        }
+        Ok(removed.is_some())
     }
 
     async fn get_association(&self, threepid: &Threepid) -> StoreResult<Option<Association>> {
@@ -709,6 +863,23 @@ impl Store for SqliteStore {
         pepper: &str,
         hashes: &[String],
     ) -> StoreResult<Option<Vec<HashMatch>>> {
+        if let Some(index) = self.index_ref().as_ref() {
+            if index.pepper() != Some(pepper) {
+                return Ok(None);
+            }
+            let mut found: Vec<HashMatch> = hashes
+                .iter()
+                .filter_map(|hash| {
+                    index.get(hash).map(|mxid| HashMatch {
+                        lookup_hash: hash.clone(),
+                        mxid: mxid.to_owned(),
+                    })
+                })
+                .collect();
+            found.sort_unstable_by(|a, b| a.lookup_hash.cmp(&b.lookup_hash));
+            found.dedup_by(|a, b| a.lookup_hash == b.lookup_hash);
+            return Ok(Some(found));
+        }
         // Sorted and distinct, as the statement expects (callers usually send them so).
         let mut keys: Vec<&str> = hashes.iter().map(String::as_str).collect();
         if !keys.is_sorted_by(|a, b| a < b) {
@@ -743,6 +914,9 @@ impl Store for SqliteStore {
     }
 
     async fn lookup_pepper(&self) -> StoreResult<Option<String>> {
+        if let Some(index) = self.index_ref().as_ref() {
+            return Ok(index.pepper().map(str::to_owned));
+        }
         sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
             .fetch_optional(&self.reader)
             .await
@@ -753,6 +927,7 @@ impl Store for SqliteStore {
         if let Some(pepper) = self.lookup_pepper().await? {
             return Ok(pepper);
         }
+        let _order = self.association_writes.lock().await;
         let mut tx = self.write_tx().await?;
         let inserted = sqlx::query(
             "INSERT INTO lookup_pepper (id, pepper) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING",
@@ -769,11 +944,15 @@ impl Store for SqliteStore {
         let pepper = current_pepper(&mut tx)
             .await?
             .ok_or(StoreError::Corrupt("lookup_pepper"))?;
-        tx.commit().await.map_err(db_err)?;
+        self.commit_associations(tx).await?;
+        if inserted {
+            self.reload_index().await;
+        }
         Ok(pepper)
     }
 
     async fn rotate_lookup_pepper(&self, new_pepper: &str) -> StoreResult<u64> {
+        let _order = self.association_writes.lock().await;
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO lookup_pepper (id, pepper) VALUES (1, ?1) \
@@ -784,7 +963,8 @@ impl Store for SqliteStore {
         .await
         .map_err(db_err)?;
         let rehashed = rehash_all(&mut tx, new_pepper).await?;
-        tx.commit().await.map_err(db_err)?;
+        self.commit_associations(tx).await?;
+        self.reload_index().await;
         Ok(rehashed)
     }
 
@@ -1046,6 +1226,169 @@ mod tests {
     async fn conformance_suite() {
         let (_dir, store) = open_temp().await;
         conformance::run_all(&store).await;
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn conformance_suite_without_lookup_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open_with(dir.path().join("oxident.db"), without_index())
+            .await
+            .expect("opens");
+        assert_eq!(store.indexed_hashes(), None);
+        conformance::run_all(&store).await;
+        store.close().await;
+    }
+
+    fn without_index() -> SqliteOptions {
+        SqliteOptions {
+            lookup_index: false,
+            ..SqliteOptions::default()
+        }
+    }
+
+    fn association(i: usize, mxid: &str) -> Association {
+        Association {
+            medium: "email".into(),
+            address: format!("u{i}@example.org"),
+            mxid: mxid.into(),
+            ts: 1,
+            not_before: 1,
+            not_after: 2,
+        }
+    }
+
+    /// Every hash of `0..n` (and some that never existed) answers the same from the index
+    /// as from SQL, read by a second store without an index on the same file.
+    async fn assert_index_agrees(indexed: &SqliteStore, path: &Path, n: usize) {
+        let plain = SqliteStore::open_with(path, without_index())
+            .await
+            .expect("opens");
+        let pepper = plain.lookup_pepper().await.expect("pepper");
+        assert_eq!(indexed.lookup_pepper().await.expect("pepper"), pepper);
+        let pepper = pepper.expect("a pepper exists");
+        let mut hashes: Vec<String> = (0..n + 5)
+            .map(|i| lookup_hash(&format!("u{i}@example.org"), "email", &pepper))
+            .collect();
+        hashes.push("not-a-hash".into());
+        hashes.push(hashes[0].clone());
+        let from_index = indexed
+            .lookup_hashes(&pepper, &hashes)
+            .await
+            .expect("lookup");
+        let from_sql = plain.lookup_hashes(&pepper, &hashes).await.expect("lookup");
+        assert_eq!(from_index, from_sql);
+        let bound: i64 = sqlx::query_scalar("SELECT count(*) FROM associations")
+            .fetch_one(&plain.reader)
+            .await
+            .expect("count");
+        assert_eq!(indexed.indexed_hashes(), usize::try_from(bound).ok());
+        assert_eq!(
+            indexed
+                .lookup_hashes("other", &hashes)
+                .await
+                .expect("lookup"),
+            None
+        );
+        plain.close().await;
+    }
+
+    #[tokio::test]
+    async fn lookup_index_follows_binds_unbinds_and_pepper_changes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("oxident.db");
+        let store = SqliteStore::open(&path).await.expect("opens");
+        assert_eq!(store.indexed_hashes(), Some(0));
+        // Bindings before any pepper have no hash; creating the pepper hashes them all.
+        for i in 0..20 {
+            store
+                .bind(&association(i, &format!("@a{i}:hs")))
+                .await
+                .expect("bind");
+        }
+        assert_eq!(store.indexed_hashes(), Some(0));
+        store
+            .get_or_create_lookup_pepper("p1")
+            .await
+            .expect("pepper");
+        assert_index_agrees(&store, &path, 40).await;
+        // Rebinds replace, unbinds remove (only the owner's), new binds add.
+        for i in 0..40 {
+            match i % 4 {
+                0 => {
+                    store
+                        .bind(&association(i, &format!("@b{i}:hs")))
+                        .await
+                        .expect("bind");
+                }
+                1 => {
+                    store
+                        .unbind(
+                            &Threepid::new("email", format!("u{i}@example.org")),
+                            &format!("@a{i}:hs"),
+                        )
+                        .await
+                        .expect("unbind");
+                }
+                2 => {
+                    store
+                        .unbind(
+                            &Threepid::new("email", format!("u{i}@example.org")),
+                            "@someone-else:hs",
+                        )
+                        .await
+                        .expect("unbind");
+                }
+                _ => {
+                    store
+                        .bind(&association(i, &format!("@c{i}:hs")))
+                        .await
+                        .expect("bind");
+                }
+            }
+        }
+        assert_index_agrees(&store, &path, 40).await;
+        store.rotate_lookup_pepper("p2").await.expect("rotate");
+        assert_index_agrees(&store, &path, 40).await;
+        store.close().await;
+        // After a restart the index is rebuilt from the file.
+        let reopened = SqliteStore::open(&path).await.expect("reopens");
+        assert_index_agrees(&reopened, &path, 40).await;
+        reopened.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn lookup_index_applies_concurrent_binds_in_commit_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("oxident.db");
+        let store = Arc::new(SqliteStore::open(&path).await.expect("opens"));
+        store
+            .get_or_create_lookup_pepper("p")
+            .await
+            .expect("pepper");
+        let mut tasks = Vec::new();
+        for t in 0..16 {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                for round in 0..5 {
+                    for i in 0..3 {
+                        let mxid = format!("@t{t}r{round}:hs");
+                        if (t + round) % 3 == 0 {
+                            store
+                                .unbind(&Threepid::new("email", format!("u{i}@example.org")), &mxid)
+                                .await
+                                .expect("unbind");
+                        } else {
+                            store.bind(&association(i, &mxid)).await.expect("bind");
+                        }
+                    }
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("task");
+        }
+        assert_index_agrees(&store, &path, 3).await;
         store.close().await;
     }
 

@@ -29,15 +29,18 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    pub fn from_parts(parts: &Parts) -> Self {
+    /// Takes the request head over (no copy of the header map: handlers build the context
+    /// after reading what they need from `parts`).
+    pub fn from_parts(parts: Parts) -> Self {
+        let remote_addr = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
         Self {
-            method: parts.method.clone(),
-            uri: parts.uri.clone(),
-            headers: parts.headers.clone(),
-            remote_addr: parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            remote_addr,
             body: None,
         }
     }
@@ -146,6 +149,17 @@ fn typed_object(pairs: Vec<(String, String)>, kinds: &[(&str, ScalarKind)]) -> V
         map.insert(k, value);
     }
     Value::Object(map)
+}
+
+/// [`check_and_decode`] for a value the caller no longer needs: strings move into the typed
+/// body instead of being copied (a 1000-address lookup would otherwise hold both).
+pub fn decode_owned<T: DeserializeOwned>(
+    value: Value,
+    validate: fn(&Value) -> Result<(), Errors>,
+) -> Result<T, MatrixError> {
+    validate(&value).map_err(|e| MatrixError::from_validation(&e))?;
+    serde_json::from_value(value)
+        .map_err(|e| MatrixError::new(400, ErrCode::InvalidParam, e.to_string()))
 }
 
 /// Validates then deserialises; the validator's findings become the spec's 400 errors.

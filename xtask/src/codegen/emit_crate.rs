@@ -581,18 +581,22 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 steps.extend(quote! {
                     #path_step
                     let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-                        .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params)) {
+                        .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params)) {
                         Ok(p) => p,
                         Err(e) => return crate::rt::server::error_response(&e),
                     };
                 });
             }
             if op.body.is_some() {
-                // Only operations that ask for it keep the raw body alive during the call.
-                let keep = if op.keep_raw_body {
-                    quote!(ctx.body = Some(value);)
+                // Only operations that ask for it keep the raw body alive during the call;
+                // the others move its strings into the typed body.
+                let decode = if op.keep_raw_body {
+                    quote!(crate::rt::server::check_and_decode(
+                        &value,
+                        op::validate_body
+                    ))
                 } else {
-                    quote!(drop(value);)
+                    quote!(crate::rt::server::decode_owned(value, op::validate_body))
                 };
                 args.push(quote!(body: crate::#m::#o::RequestBody));
                 call_args.push(quote!(body));
@@ -601,11 +605,10 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                         Ok(v) => v,
                         Err(e) => return crate::rt::server::error_response(&e),
                     };
-                    let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+                    let body = match #decode {
                         Ok(b) => b,
                         Err(e) => return crate::rt::server::error_response(&e),
                     };
-                    #keep
                 });
             } else {
                 steps.extend(quote!(drop(body);));
@@ -620,10 +623,13 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 #docs
                 fn #name(&self, #(#args),*) -> impl std::future::Future<Output = Result<crate::#m::#o::Response, crate::rt::MatrixError>> + Send;
             });
-            let ctx_mut = if op.body.is_some() && op.keep_raw_body {
-                quote!(mut)
+            let make_ctx = if op.body.is_some() && op.keep_raw_body {
+                quote! {
+                    let mut ctx = crate::rt::server::RequestContext::from_parts(parts);
+                    ctx.body = Some(value);
+                }
             } else {
-                quote!()
+                quote!(let ctx = crate::rt::server::RequestContext::from_parts(parts);)
             };
             let parts_mut = if has_path { quote!(mut) } else { quote!() };
             let use_op = if op.body.is_some() || op.params_schema().is_some() {
@@ -638,8 +644,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 ) -> axum::response::Response {
                     #use_op
                     let (#parts_mut parts, body) = request.into_parts();
-                    let #ctx_mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
                     #steps
+                    #make_ctx
                     // Fully qualified: an operation may be named like a method of `Arc` (`clone`).
                     #respond(A::#name(&api, #(#call_args),*).await)
                 }

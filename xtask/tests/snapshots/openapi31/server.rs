@@ -87,8 +87,8 @@ mod handlers {
         request: axum::extract::Request,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::op_2fa_status(&api, ctx).await)
     }
 
@@ -98,18 +98,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::invites::store_invite as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::store_invite(&api, ctx, body).await)
     }
 
@@ -119,18 +118,18 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::invites::get_invite as op;
         let (mut parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path = match crate::rt::server::path_params(&mut parts).await {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::get_invite(&api, ctx, params).await)
     }
 
@@ -139,8 +138,8 @@ mod handlers {
         request: axum::extract::Request,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::get_status(&api, ctx).await)
     }
 }

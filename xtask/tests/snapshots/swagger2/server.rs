@@ -143,8 +143,8 @@ mod handlers {
         request: axum::extract::Request,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::logout(&api, ctx).await)
     }
 
@@ -154,7 +154,6 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::accounts::register as op;
         let (parts, body) = request.into_parts();
-        let mut ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
@@ -165,6 +164,7 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
+        let mut ctx = crate::rt::server::RequestContext::from_parts(parts);
         ctx.body = Some(value);
         crate::rt::server::json_response(A::register(&api, ctx, body).await)
     }
@@ -175,18 +175,18 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::accounts::get_account as op;
         let (mut parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let path = match crate::rt::server::path_params(&mut parts).await {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::check_and_decode(&v, op::validate_params))
+            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::get_account(&api, ctx, params).await)
     }
 
@@ -195,8 +195,8 @@ mod handlers {
         request: axum::extract::Request,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::accounts_get_versions(&api, ctx).await)
     }
 
@@ -206,18 +206,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::lookup::lookup as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::lookup(&api, ctx, body).await)
     }
 
@@ -227,18 +226,17 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::lookup::submit_form as op;
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
             Ok(v) => v,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        drop(value);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::raw_response(A::submit_form(&api, ctx, body).await)
     }
 
@@ -247,8 +245,8 @@ mod handlers {
         request: axum::extract::Request,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
-        let ctx = crate::rt::server::RequestContext::from_parts(&parts);
         drop(body);
+        let ctx = crate::rt::server::RequestContext::from_parts(parts);
         crate::rt::server::json_response(A::lookup_get_versions(&api, ctx).await)
     }
 }

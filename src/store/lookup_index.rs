@@ -1,0 +1,293 @@
+//! The v2 lookup hashes of every association, in memory: lookup hash → mxid.
+//!
+//! Why: a v2 lookup is the hottest read an identity server serves, up to 1000 hashes a request.
+//! In SQLite each hash is a B-tree search (~1 µs with every page cached, plus the statement and
+//! JSON plumbing around it); here it is one hash-table probe (docs/benchmarks.md). The index is
+//! private to [`super::sqlite::SqliteStore`], which owns its database file: it is loaded at
+//! open and changed by the same store calls that change associations, so it never disagrees
+//! with the committed data. A backend shared by several server processes (PostgreSQL) must not
+//! keep one.
+//!
+//! Memory is what this costs, so the layout is compact: one byte arena holds, per
+//! association, the 32 decoded digest bytes (not the 43-character base64 text), a length and
+//! the mxid; the hash table holds only 4-byte offsets into it (no allocation per entry). About
+//! 60 bytes per association (docs/benchmarks.md).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hashbrown::HashTable;
+
+/// A SHA-256 digest as stored in the table.
+type Digest = [u8; 32];
+
+const DIGEST_LEN: usize = 32;
+
+/// The table hash of a digest: its first eight bytes. Stored digests are SHA-256 outputs of
+/// inputs nobody can choose in bulk (each one is a validated 3PID), so they are already
+/// uniform; SipHash over them would only add time. A probe with an attacker-chosen key costs
+/// at most the probe length the stored keys produce.
+fn table_hash(digest: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(word)
+}
+
+/// Decodes a lookup hash as the store writes it (unpadded URL-safe base64 of 32 bytes).
+/// Anything else — padding, non-canonical trailing bits, another length — is `None`, so a
+/// probe matches exactly the strings an exact text comparison would.
+pub(super) fn decode_digest(text: &str) -> Option<Digest> {
+    if text.len() != 43 {
+        return None;
+    }
+    let mut out = [0u8; DIGEST_LEN];
+    match URL_SAFE_NO_PAD.decode_slice(text, &mut out) {
+        Ok(DIGEST_LEN) => Some(out),
+        _ => None,
+    }
+}
+
+/// Lookup hash → mxid for every association that has a lookup hash, and the pepper those
+/// hashes were computed with.
+#[derive(Default)]
+pub(super) struct LookupIndex {
+    pepper: Option<String>,
+    /// Offsets into `arena`, one per association.
+    table: HashTable<u32>,
+    /// Entries: the digest, the mxid's length (LEB128), the mxid.
+    arena: Vec<u8>,
+    /// Bytes of `arena` no offset points at any more (replaced or removed bindings).
+    garbage: usize,
+}
+
+impl std::fmt::Debug for LookupIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Neither the pepper nor the mappings: counts only.
+        f.debug_struct("LookupIndex")
+            .field("entries", &self.table.len())
+            .field("arena_bytes", &self.arena.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The arena is rebuilt when at least this many of its bytes are garbage and they are more
+/// than half of it. (Small in unit tests, so they reach it.)
+const COMPACT_AFTER: usize = if cfg!(test) { 4096 } else { 1 << 20 };
+
+/// The arena would outgrow `u32` offsets.
+#[derive(Debug)]
+pub(super) struct IndexFull;
+
+/// The entry of `arena` at `offset`: `(digest, mxid, bytes the entry takes)`.
+fn entry_at(arena: &[u8], offset: u32) -> (&[u8], &[u8], usize) {
+    let start = offset as usize;
+    let digest = &arena[start..start + DIGEST_LEN];
+    let mut length = 0usize;
+    let mut prefix = 0usize;
+    for (i, byte) in arena[start + DIGEST_LEN..].iter().enumerate() {
+        length |= usize::from(byte & 0x7f) << (7 * i);
+        prefix = i + 1;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    let name_start = start + DIGEST_LEN + prefix;
+    let name = &arena[name_start..name_start + length];
+    (digest, name, DIGEST_LEN + prefix + length)
+}
+
+impl LookupIndex {
+    pub(super) fn new(pepper: Option<String>) -> Self {
+        Self {
+            pepper,
+            ..Self::default()
+        }
+    }
+
+    /// With room for `count` entries whose mxids take about `name_bytes` bytes.
+    pub(super) fn with_capacity(pepper: Option<String>, count: usize, name_bytes: usize) -> Self {
+        let mut index = Self::new(pepper);
+        index.table.reserve(count, |_| 0);
+        index.arena.reserve(count * (DIGEST_LEN + 1) + name_bytes);
+        index
+    }
+
+    pub(super) fn pepper(&self) -> Option<&str> {
+        self.pepper.as_deref()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn find(&self, digest: &[u8]) -> Option<u32> {
+        let arena = &self.arena;
+        self.table
+            .find(table_hash(digest), |&offset| {
+                entry_at(arena, offset).0 == digest
+            })
+            .copied()
+    }
+
+    /// The mxid bound to `hash` (in its stored text form), if any.
+    pub(super) fn get(&self, hash: &str) -> Option<&str> {
+        let offset = self.find(&decode_digest(hash)?)?;
+        // Every entry was written whole from a `&str`, so this is always valid UTF-8.
+        std::str::from_utf8(entry_at(&self.arena, offset).1).ok()
+    }
+
+    /// Binds `hash` to `mxid`, replacing any earlier owner. A `hash` that is not a digest in
+    /// the stored form is ignored: no lookup could ask for it.
+    pub(super) fn insert(&mut self, hash: &str, mxid: &str) -> Result<(), IndexFull> {
+        let Some(digest) = decode_digest(hash) else {
+            return Ok(());
+        };
+        let offset = u32::try_from(self.arena.len()).map_err(|_| IndexFull)?;
+        self.arena.extend_from_slice(&digest);
+        let mut length = mxid.len();
+        loop {
+            let low = (length & 0x7f) as u8;
+            length >>= 7;
+            if length == 0 {
+                self.arena.push(low);
+                break;
+            }
+            self.arena.push(low | 0x80);
+        }
+        self.arena.extend_from_slice(mxid.as_bytes());
+        let arena = &self.arena;
+        let hash = table_hash(&digest);
+        let eq = |&o: &u32| o != offset && entry_at(arena, o).0 == digest;
+        match self.table.find_mut(hash, eq) {
+            Some(slot) => {
+                self.garbage += entry_at(arena, *slot).2;
+                *slot = offset;
+            }
+            None => {
+                self.table
+                    .insert_unique(hash, offset, |&o| table_hash(entry_at(arena, o).0));
+            }
+        }
+        self.maybe_compact();
+        Ok(())
+    }
+
+    /// Forgets `hash`.
+    pub(super) fn remove(&mut self, hash: &str) {
+        let Some(digest) = decode_digest(hash) else {
+            return;
+        };
+        let arena = &self.arena;
+        if let Ok(found) = self
+            .table
+            .find_entry(table_hash(&digest), |&o| entry_at(arena, o).0 == digest)
+        {
+            let (offset, _) = found.remove();
+            self.garbage += entry_at(arena, offset).2;
+            self.maybe_compact();
+        }
+    }
+
+    fn maybe_compact(&mut self) {
+        if self.garbage < COMPACT_AFTER || self.garbage * 2 < self.arena.len() {
+            return;
+        }
+        let mut arena = Vec::with_capacity(self.arena.len() - self.garbage);
+        for offset in &mut self.table {
+            let (_, _, size) = entry_at(&self.arena, *offset);
+            let start = *offset as usize;
+            // The new arena is smaller than the old one, whose offsets fit in u32.
+            *offset = u32::try_from(arena.len()).unwrap_or(u32::MAX);
+            arena.extend_from_slice(&self.arena[start..start + size]);
+        }
+        self.arena = arena;
+        self.garbage = 0;
+    }
+
+    /// Bytes held (table and arena), for the log line at start.
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.table.capacity() * (size_of::<u32>() + 1) + self.arena.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::lookup_hash;
+
+    fn hash(i: usize) -> String {
+        lookup_hash(&format!("user{i}@example.org"), "email", "pepper")
+    }
+
+    #[test]
+    fn finds_exactly_what_was_inserted() {
+        let mut index = LookupIndex::new(Some("pepper".into()));
+        index.insert(&hash(1), "@one:example.org").expect("room");
+        index.insert(&hash(2), "@two:example.org").expect("room");
+        assert_eq!(index.get(&hash(1)), Some("@one:example.org"));
+        assert_eq!(index.get(&hash(2)), Some("@two:example.org"));
+        assert_eq!(index.get(&hash(3)), None);
+        assert_eq!(index.pepper(), Some("pepper"));
+        // Only the exact stored text matches: padding or another alphabet does not.
+        assert_eq!(index.get(&format!("{}=", hash(1))), None);
+        assert_eq!(index.get(""), None);
+        assert_eq!(
+            index.get("not base64 at all, but 43 characters long!!"),
+            None
+        );
+    }
+
+    #[test]
+    fn non_canonical_trailing_bits_do_not_match() {
+        let mut index = LookupIndex::new(None);
+        let stored = hash(7);
+        index.insert(&stored, "@seven:example.org").expect("room");
+        // The last character carries 4 data bits and 2 padding bits; flipping a padding bit
+        // decodes (leniently) to the same digest, which an exact comparison would reject.
+        let last = stored.as_bytes()[42];
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let position = alphabet.iter().position(|&c| c == last).expect("alphabet");
+        let twin = char::from(alphabet[position ^ 1]);
+        let mut other = stored[..42].to_owned();
+        other.push(twin);
+        assert_ne!(other, stored);
+        assert_eq!(index.get(&other), None);
+    }
+
+    #[test]
+    fn replacing_and_removing_keeps_answers_and_compacts() {
+        let mut index = LookupIndex::new(None);
+        let long = format!("@{}:example.org", "x".repeat(300));
+        for round in 0..40 {
+            for i in 0..1000 {
+                let mxid = if i % 10 == 0 {
+                    long.clone()
+                } else {
+                    format!("@user{i}-{round}:example.org")
+                };
+                index.insert(&hash(i), &mxid).expect("room");
+            }
+        }
+        assert_eq!(index.len(), 1000);
+        assert_eq!(index.get(&hash(5)), Some("@user5-39:example.org"));
+        assert_eq!(index.get(&hash(10)), Some(long.as_str()));
+        // 40 rounds of ~86 kB each: compaction must have kept the arena near one round.
+        assert!(
+            index.arena.len() < 3 * 90_000,
+            "arena {} bytes",
+            index.arena.len()
+        );
+        for i in (0..1000).step_by(2) {
+            index.remove(&hash(i));
+        }
+        assert_eq!(index.len(), 500);
+        assert_eq!(index.get(&hash(4)), None);
+        assert_eq!(index.get(&hash(5)), Some("@user5-39:example.org"));
+    }
+
+    #[test]
+    fn hashes_not_in_stored_form_are_ignored() {
+        let mut index = LookupIndex::new(None);
+        index.insert("short", "@a:example.org").expect("room");
+        assert_eq!(index.len(), 0);
+    }
+}
