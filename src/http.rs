@@ -3,6 +3,7 @@
 //! rule that every error leaves as Matrix JSON.
 
 use crate::api::Api;
+use crate::logging::{InRequest, RequestInfo};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -13,12 +14,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
+use std::time::Instant;
 use tower::{Layer, Service};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::TraceLayer;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -27,20 +28,13 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Per-request cost matters here (docs/benchmarks.md): the layers are composed with two
 /// `ServiceBuilder`s, so a request goes through two boxed services instead of one per layer,
 /// and four layers are replaced by leaner equivalents below ([`RequestIdLayer`],
-/// [`DeadlineLayer`], [`CorsFastLayer`], [`JsonErrorsLayer`]) whose answers are the same.
+/// [`DeadlineLayer`], [`CorsFastLayer`], [`JsonErrorsLayer`]) whose answers are the same, and
+/// tower-http's `TraceLayer` and its span per request by [`RequestScopeLayer`] (see
+/// `logging.rs`).
 pub fn app(state: Arc<AppState>) -> axum::Router {
     let body_limit = state.config.server.body_limit_bytes;
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
     let prefix = u32::try_from(state.now_ms().rem_euclid(1 << 31)).unwrap_or(0);
-    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
-        let id = req
-            .headers()
-            .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        // The path only: query strings carry client secrets and (deprecated) access tokens.
-        tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
-    });
     // In a ServiceBuilder the first layer is the outermost; of two `Router::layer` calls the
     // later one is outside. `json_errors` sits between the framework layers that answer in
     // plain text (body limit, timeout, panic) and the ones that must see every answer.
@@ -49,7 +43,7 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
         ]))
-        .layer(trace)
+        .layer(RequestScopeLayer)
         .layer(CorsFastLayer::new(cors()))
         .layer(JsonErrorsLayer);
     let inner = tower::ServiceBuilder::new()
@@ -201,6 +195,84 @@ where
 }
 
 // ---------------------------------------------------------------------------------------------
+// The request in logs
+// ---------------------------------------------------------------------------------------------
+
+/// Makes the request (id, method, path) known to every log line written while it is handled
+/// ([`crate::logging::in_request`]); logs `5xx` answers at `error` and, when `debug` is on,
+/// every answer with its latency — what tower-http's `TraceLayer` logged, without creating a
+/// span per request.
+#[derive(Clone, Copy)]
+struct RequestScopeLayer;
+
+impl<S> Layer<S> for RequestScopeLayer {
+    type Service = RequestScope<S>;
+    fn layer(&self, inner: S) -> RequestScope<S> {
+        RequestScope(inner)
+    }
+}
+
+#[derive(Clone)]
+struct RequestScope<S>(S);
+
+impl<S, B, R> Service<Request<B>> for RequestScope<S>
+where
+    S: Service<Request<B>, Response = Response<R>>,
+    S::Future: Unpin,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = InRequest<Outcome<S::Future>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let info = RequestInfo {
+            id: req.headers().get(&REQUEST_ID).cloned(),
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+        };
+        let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+        crate::logging::in_request(
+            info,
+            Outcome {
+                inner: self.0.call(req),
+                started,
+            },
+        )
+    }
+}
+
+/// Logs how a request ended (inside its [`InRequest`], so the line names it).
+struct Outcome<F> {
+    inner: F,
+    started: Option<Instant>,
+}
+
+impl<F, R, E> Future for Outcome<F>
+where
+    F: Future<Output = Result<Response<R>, E>> + Unpin,
+{
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let out = std::task::ready!(Pin::new(&mut self.inner).poll(cx));
+        if let Ok(response) = &out {
+            let status = response.status().as_u16();
+            let latency_us = self.started.map(|t| t.elapsed().as_micros());
+            if response.status().is_server_error() {
+                tracing::error!(status, latency_us, "request failed");
+            } else {
+                tracing::debug!(status, latency_us, "request finished");
+            }
+        }
+        Poll::Ready(out)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Timeout
 // ---------------------------------------------------------------------------------------------
 
@@ -295,12 +367,15 @@ static ANY_ORIGIN: HeaderValue = HeaderValue::from_static("*");
 /// origin, no credentials, nothing exposed): `vary` appended, `access-control-allow-origin:
 /// *` set. `Cors` builds a header map, a `vary` value and a vector for each request;
 /// here both values are static. A test checks that the headers are the same.
+///
+/// The configuration is shared (`Arc`): axum clones a route's whole service stack for every
+/// request, and a `CorsLayer` clone copies its header lists.
 #[derive(Clone)]
-struct CorsFastLayer(CorsLayer);
+struct CorsFastLayer(Arc<CorsLayer>);
 
 impl CorsFastLayer {
     fn new(cors: CorsLayer) -> Self {
-        Self(cors)
+        Self(Arc::new(cors))
     }
 }
 
@@ -308,7 +383,7 @@ impl<S: Clone> Layer<S> for CorsFastLayer {
     type Service = CorsFast<S>;
     fn layer(&self, inner: S) -> CorsFast<S> {
         CorsFast {
-            preflight: self.0.layer(inner.clone()),
+            cors: Arc::clone(&self.0),
             inner,
         }
     }
@@ -317,12 +392,12 @@ impl<S: Clone> Layer<S> for CorsFastLayer {
 #[derive(Clone)]
 struct CorsFast<S> {
     inner: S,
-    preflight: tower_http::cors::Cors<S>,
+    cors: Arc<CorsLayer>,
 }
 
 impl<S, B, R> Service<Request<B>> for CorsFast<S>
 where
-    S: Service<Request<B>, Response = Response<R>>,
+    S: Service<Request<B>, Response = Response<R>> + Clone,
     S::Future: Unpin,
     R: Default,
 {
@@ -338,7 +413,7 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         if req.method() == Method::OPTIONS {
-            CorsFuture::Preflight(self.preflight.call(req))
+            CorsFuture::Preflight(self.cors.layer(self.inner.clone()).call(req))
         } else {
             CorsFuture::Simple(self.inner.call(req))
         }

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod error;
 pub mod federation;
 pub mod http;
+pub mod logging;
 pub mod mail;
 pub mod service;
 pub mod state;

@@ -19,17 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.logging.filter));
-    // Colour codes only for a terminal: they cost time per line and garble log files.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi);
-    match config.logging.format {
-        oxident::config::LogFormat::Json => logs.json().init(),
-        oxident::config::LogFormat::Text => logs.init(),
-    }
+    oxident::logging::init(&config.logging);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -110,7 +110,12 @@ pub enum FederationError {
 /// The outbound HTTP client. Cheap to clone.
 #[derive(Clone)]
 pub struct FederationClient {
-    http: reqwest::Client,
+    /// Built on first use: most requests never leave this server, and setting up TLS (root
+    /// certificates, the crypto provider) maps in code and memory an identity server that only
+    /// answers lookups never needs (peak RSS is a target, docs/benchmarks.md).
+    http: Arc<std::sync::OnceLock<reqwest::Client>>,
+    timeout: std::time::Duration,
+    accept_invalid_certs: bool,
     filter: Arc<AddressFilter>,
     /// Port of `/.well-known/matrix/server` requests: 443; tests point it elsewhere.
     well_known_port: u16,
@@ -131,35 +136,50 @@ impl FederationClient {
             &cfg.extra_denied,
             &cfg.extra_allowed,
         ));
+        if cfg.accept_invalid_certs {
+            tracing::warn!(
+                "federation.accept_invalid_certs is on: homeserver TLS certificates are NOT verified"
+            );
+        }
+        if cfg.allow_private_addresses {
+            tracing::warn!("federation.allow_private_addresses is on: the SSRF guard is relaxed");
+        }
+        Ok(Self {
+            http: Arc::default(),
+            timeout: cfg.timeout,
+            accept_invalid_certs: cfg.accept_invalid_certs,
+            filter,
+            well_known_port: 443,
+        })
+    }
+
+    /// The HTTP client, built the first time it is needed.
+    fn http(&self) -> Result<&reqwest::Client, FederationError> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("oxident/", env!("CARGO_PKG_VERSION")))
             .https_only(true)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .timeout(cfg.timeout)
-            .connect_timeout(cfg.timeout)
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout)
             .dns_resolver(resolver::FilteringResolver {
-                filter: filter.clone(),
+                filter: self.filter.clone(),
             });
-        if cfg.accept_invalid_certs {
-            tracing::warn!(
-                "federation.accept_invalid_certs is on: homeserver TLS certificates are NOT verified"
-            );
+        if self.accept_invalid_certs {
             let tls =
                 tls::insecure_client_config().map_err(|e| FederationError::Setup(e.to_string()))?;
             builder = builder.tls_backend_preconfigured(tls);
         }
-        if cfg.allow_private_addresses {
-            tracing::warn!("federation.allow_private_addresses is on: the SSRF guard is relaxed");
-        }
-        let http = builder
-            .build()
-            .map_err(|e| FederationError::Setup(e.without_url().to_string()))?;
-        Ok(Self {
-            http,
-            filter,
-            well_known_port: 443,
-        })
+        let client = builder.build().map_err(|e| {
+            let e = FederationError::Setup(e.without_url().to_string());
+            tracing::error!(error = %e, "cannot build the outbound HTTP client");
+            e
+        })?;
+        // Two first uses may race; either client is as good, one is kept.
+        Ok(self.http.get_or_init(|| client))
     }
 
     /// The address filter in force.
@@ -276,7 +296,7 @@ impl FederationClient {
         url: Url,
     ) -> Result<(StatusCode, Option<serde_json::Value>), FederationError> {
         self.check_literal_host(&url)?;
-        let mut resp = self.http.get(url).send().await.map_err(classify)?;
+        let mut resp = self.http()?.get(url).send().await.map_err(classify)?;
         let status = resp.status();
         let mut buf = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(classify)? {

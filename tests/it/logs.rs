@@ -26,11 +26,11 @@ fn capture() -> &'static Capture {
     CAPTURE.get_or_init(|| {
         let capture = Capture::default();
         let writer = capture.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
+        // The server's own line format (which adds each line's request), at its most verbose.
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::TRACE)
+            .with(oxident::logging::text_layer(move || writer.clone(), false));
         // Another test may have installed one first; then this test captures nothing and fails
         // loudly below rather than passing vacuously.
         let _ = tracing::subscriber::set_global_default(subscriber);
@@ -81,8 +81,12 @@ async fn no_secret_is_logged_even_at_trace_level() {
 
     let text = String::from_utf8_lossy(&logs.0.lock().expect("logs").clone()).into_owned();
     assert!(
-        text.contains("/_matrix/identity/v2/validate/email/requestToken"),
+        text.contains("path=\"/_matrix/identity/v2/validate/email/requestToken\""),
         "the capture saw the requests (otherwise this test proves nothing)"
+    );
+    assert!(
+        text.contains("path=\"/_matrix/identity/v2/account\""),
+        "lines of a request with a query string name its path"
     );
     let seed = oxident::crypto::keyfile::format_key_line(&crate::common::test_key());
     for (what, value) in [

@@ -1,0 +1,329 @@
+//! Logs: the subscriber (filter and format from `[logging]`), and the request a log line
+//! belongs to.
+//!
+//! Every line logged while a request is handled carries that request's id, method and path
+//! (never its query string: it can hold client secrets and access tokens). They come from the
+//! [`RequestInfo`] that `http.rs` puts in place while it polls the request's future
+//! ([`InRequest`], a task-local in effect), and are added when a line is written. A tracing span per request would do the same, but the fmt subscriber
+//! formats a span's fields when the span is *created* — for every request, although most
+//! requests log nothing: measured at about 10 % of the CPU time of a status request
+//! (docs/benchmarks.md). Here a request that logs nothing pays for two swaps of a
+//! thread-local per poll.
+
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::str::FromStr as _;
+use std::task::{Context, Poll};
+
+use axum::http::{HeaderValue, Method, Uri};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::{EnvFilter, Targets};
+use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, MakeWriter};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+use crate::config::{LogFormat, LoggingConfig};
+
+/// The request being handled, as log lines show it.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub id: Option<HeaderValue>,
+    pub method: Method,
+    /// The request target; only its path is ever written.
+    pub uri: Uri,
+}
+
+thread_local! {
+    /// The request whose future this thread is polling, if any.
+    static CURRENT: RefCell<Option<RequestInfo>> = const { RefCell::new(None) };
+}
+
+/// Polls `future` as the handling of `info`'s request: lines it logs name the request.
+pub fn in_request<F: Future + Unpin>(info: RequestInfo, future: F) -> InRequest<F> {
+    InRequest {
+        info: Some(info),
+        inner: future,
+    }
+}
+
+/// See [`in_request`]. Puts its request in [`CURRENT`] for the length of each poll (a
+/// futures-agnostic task-local: `tokio::task_local!`'s future is not `Unpin`, and the layers
+/// around this one need it to be).
+pub struct InRequest<F> {
+    info: Option<RequestInfo>,
+    inner: F,
+}
+
+/// Puts the previous value back when the poll ends, also by unwinding.
+struct Restore<'a> {
+    info: &'a mut Option<RequestInfo>,
+    previous: Option<RequestInfo>,
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        *self.info = CURRENT.with(|c| c.replace(previous));
+    }
+}
+
+impl<F: Future + Unpin> Future for InRequest<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let previous = CURRENT.with(|c| c.replace(this.info.take()));
+        let _restore = Restore {
+            info: &mut this.info,
+            previous,
+        };
+        Pin::new(&mut this.inner).poll(cx)
+    }
+}
+
+/// Installs the global subscriber. `RUST_LOG`, when set, replaces `config.filter`.
+pub fn init(config: &LoggingConfig) {
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or_else(|| config.filter.clone());
+    // Colour codes only for a terminal: they cost time per line and garble log files.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let (targets, env_filter) = parse_filter(&filter);
+    let registry = tracing_subscriber::registry()
+        .with(targets)
+        .with(env_filter);
+    match config.format {
+        LogFormat::Json => registry.with(json_layer(std::io::stdout)).init(),
+        LogFormat::Text => registry.with(text_layer(std::io::stdout, ansi)).init(),
+    }
+}
+
+/// A filter of `target=level` directives as [`Targets`], which matches without regular
+/// expressions; anything richer (span and field filters) as an [`EnvFilter`]. Exactly one of
+/// the two is `Some`.
+pub fn parse_filter(text: &str) -> (Option<Targets>, Option<EnvFilter>) {
+    match Targets::from_str(text) {
+        Ok(targets) => (Some(targets), None),
+        Err(_) => (None, Some(EnvFilter::new(text))),
+    }
+}
+
+/// The human-readable format, with the request appended to lines logged during one.
+pub fn text_layer<S, W>(writer: W, ansi: bool) -> impl tracing_subscriber::Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .with_ansi(ansi)
+        .with_writer(writer)
+        .event_format(WithRequest {
+            inner: format::Format::default().with_ansi(ansi),
+            json: false,
+        })
+        .boxed()
+}
+
+/// One JSON object per line, with a `request` object on lines logged during one.
+pub fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .with_writer(writer)
+        .event_format(WithRequest {
+            inner: format::Format::default().json(),
+            json: true,
+        })
+        .boxed()
+}
+
+/// Formats with `inner`, then adds the current request (if any) to the line: ` request{id=…
+/// method=… path=…}` at the end of a text line, a `"request"` member in a JSON object.
+struct WithRequest<F> {
+    inner: F,
+    json: bool,
+}
+
+impl<S, N, F> FormatEvent<S, N> for WithRequest<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let suffix = CURRENT
+            .try_with(|c| {
+                c.try_borrow()
+                    .ok()
+                    .and_then(|r| r.as_ref().and_then(|r| request_suffix(r, self.json)))
+            })
+            .ok()
+            .flatten();
+        let Some(suffix) = suffix else {
+            return self.inner.format_event(ctx, writer, event);
+        };
+        let mut line = String::new();
+        self.inner
+            .format_event(ctx, Writer::new(&mut line), event)?;
+        let newline = line.ends_with('\n');
+        let body = line.trim_end_matches('\n');
+        if self.json {
+            match body.strip_suffix('}') {
+                Some(open) => {
+                    let comma = if open.trim_end().ends_with('{') {
+                        ""
+                    } else {
+                        ","
+                    };
+                    write!(writer, "{open}{comma}\"request\":{suffix}}}")?;
+                }
+                None => writer.write_str(body)?,
+            }
+        } else {
+            write!(writer, "{body} {suffix}")?;
+        }
+        if newline {
+            writer.write_char('\n')?;
+        }
+        Ok(())
+    }
+}
+
+/// The request as text (`request{id=… method=… path=…}`) or as a JSON object.
+fn request_suffix(request: &RequestInfo, json: bool) -> Option<String> {
+    let id = request
+        .id
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let path = request.uri.path();
+    if json {
+        serde_json::to_string(&serde_json::json!({
+            "id": id,
+            "method": request.method.as_str(),
+            "path": path,
+        }))
+        .ok()
+    } else {
+        Some(format!(
+            "request{{id={id:?} method={} path={path:?}}}",
+            request.method
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Capture {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().expect("lock").clone()).expect("utf-8")
+        }
+    }
+
+    fn info() -> RequestInfo {
+        RequestInfo {
+            id: Some(HeaderValue::from_static("abc-1")),
+            method: Method::POST,
+            uri: Uri::from_static("/_matrix/identity/v2/lookup?access_token=SECRET"),
+        }
+    }
+
+    async fn log_inside_and_outside(json: bool) -> String {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let make = move || writer.clone();
+        let subscriber = tracing_subscriber::registry().with(if json {
+            json_layer(make).boxed()
+        } else {
+            text_layer(make, false).boxed()
+        });
+        let _guard = tracing::subscriber::set_default(subscriber);
+        tracing::info!(n = 1, "outside");
+        in_request(
+            info(),
+            Box::pin(async {
+                tracing::warn!(n = 2, "inside");
+            }),
+        )
+        .await;
+        tracing::info!(n = 3, "after");
+        capture.text()
+    }
+
+    #[tokio::test]
+    async fn text_lines_name_their_request_without_the_query() {
+        let text = log_inside_and_outside(false).await;
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].ends_with("outside n=1"), "{text}");
+        assert!(lines[2].ends_with("after n=3"), "{text}");
+        assert!(
+            lines[1].ends_with(
+                "inside n=2 request{id=\"abc-1\" method=POST path=\"/_matrix/identity/v2/lookup\"}"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("SECRET"));
+    }
+
+    #[tokio::test]
+    async fn json_lines_carry_a_request_object() {
+        let text = log_inside_and_outside(true).await;
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+            .collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[0].get("request"), None);
+        assert_eq!(lines[2].get("request"), None);
+        assert_eq!(lines[0]["fields"]["message"], "outside");
+        assert_eq!(
+            lines[1]["request"],
+            serde_json::json!({"id": "abc-1", "method": "POST", "path": "/_matrix/identity/v2/lookup"})
+        );
+        assert_eq!(lines[1]["fields"]["n"], 2);
+        assert!(!text.contains("SECRET"));
+    }
+
+    #[test]
+    fn simple_filters_need_no_env_filter() {
+        for simple in [
+            "info",
+            "oxident=debug,tower_http=info",
+            "warn,oxident::store=trace",
+        ] {
+            let (targets, env) = parse_filter(simple);
+            assert!(targets.is_some() && env.is_none(), "{simple}");
+        }
+        let (targets, env) = parse_filter("info,[request{path=/x}]=debug");
+        assert!(targets.is_none() && env.is_some());
+    }
+}
