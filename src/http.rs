@@ -357,19 +357,18 @@ where
 // CORS
 // ---------------------------------------------------------------------------------------------
 
-static VARY: HeaderValue = HeaderValue::from_static(
-    "origin, access-control-request-method, access-control-request-headers",
-);
-static ANY_ORIGIN: HeaderValue = HeaderValue::from_static("*");
+/// The spec's recommended CORS headers "on all requests" (IS §Web browser clients), which is
+/// what [`cors()`] answers to preflights too.
+static ALLOW_ORIGIN: HeaderValue = HeaderValue::from_static("*");
+static ALLOW_METHODS: HeaderValue = HeaderValue::from_static("GET,POST,PUT,DELETE,OPTIONS");
+static ALLOW_HEADERS: HeaderValue =
+    HeaderValue::from_static("origin,x-requested-with,content-type,accept,authorization");
 
-/// [`cors()`] with a fast path: preflight (`OPTIONS`) requests go to tower-http's `Cors`;
-/// any other request gets the two headers `Cors` would add for our configuration (any
-/// origin, no credentials, nothing exposed): `vary` appended, `access-control-allow-origin:
-/// *` set. `Cors` builds a header map, a `vary` value and a vector for each request;
-/// here both values are static. A test checks that the headers are the same.
-///
-/// The configuration is shared (`Arc`): axum clones a route's whole service stack for every
-/// request, and a `CorsLayer` clone copies its header lists.
+/// [`cors()`] with a fast path: preflight (`OPTIONS`) requests go to tower-http's `Cors`; every
+/// other response gets the three headers the spec recommends on all responses, as static
+/// values. (tower-http's `Cors` would add only `access-control-allow-origin` and a `vary`
+/// there — which a `*` origin does not need — building a header map, a `vary` value and a
+/// vector per request.) Tests check both paths.
 #[derive(Clone)]
 struct CorsFastLayer(Arc<CorsLayer>);
 
@@ -441,8 +440,9 @@ where
                     other => return other,
                 };
                 let headers = response.headers_mut();
-                headers.append(header::VARY, VARY.clone());
-                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, ANY_ORIGIN.clone());
+                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW_ORIGIN.clone());
+                headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS.clone());
+                headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS.clone());
                 Poll::Ready(Ok(response))
             }
         }
@@ -572,40 +572,75 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn cors_fast_path_answers_like_tower_http() {
-        let cases = [
-            (Method::GET, StatusCode::OK, vec![]),
-            (
-                Method::POST,
-                StatusCode::UNAUTHORIZED,
-                vec![("origin", "https://app.example")],
-            ),
-            (
-                Method::OPTIONS,
-                StatusCode::OK,
-                vec![
-                    ("origin", "https://app.example"),
-                    ("access-control-request-method", "POST"),
-                    (
-                        "access-control-request-headers",
-                        "authorization,content-type",
-                    ),
-                ],
-            ),
-        ];
-        for (method, status, headers) in cases {
+    async fn cors_headers_on_every_response_and_preflights_as_tower_http() {
+        // Not a preflight: the spec's three headers, whatever the status.
+        for (method, status) in [
+            (Method::GET, StatusCode::OK),
+            (Method::POST, StatusCode::UNAUTHORIZED),
+            (Method::DELETE, StatusCode::NOT_FOUND),
+        ] {
             let ours = CorsFastLayer::new(cors())
                 .layer(answer(status))
-                .oneshot(request(method.clone(), &headers))
+                .oneshot(request(
+                    method.clone(),
+                    &[("origin", "https://app.example")],
+                ))
                 .await
                 .expect("ours");
-            let theirs = cors()
-                .layer(answer(status))
-                .oneshot(request(method.clone(), &headers))
-                .await
-                .expect("theirs");
-            assert_eq!(ours.status(), theirs.status(), "{method}");
-            assert_eq!(header_list(&ours), header_list(&theirs), "{method}");
+            assert_eq!(ours.status(), status);
+            assert_eq!(
+                header_list(&ours),
+                vec![
+                    ("access-control-allow-origin".into(), "*".into()),
+                    (
+                        "access-control-allow-methods".into(),
+                        "GET,POST,PUT,DELETE,OPTIONS".into()
+                    ),
+                    (
+                        "access-control-allow-headers".into(),
+                        "origin,x-requested-with,content-type,accept,authorization".into()
+                    ),
+                ],
+                "{method}"
+            );
+        }
+        // A preflight: exactly what tower-http's `Cors` answers, with the same lists.
+        let headers = [
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+            (
+                "access-control-request-headers",
+                "authorization,content-type",
+            ),
+        ];
+        let ours = CorsFastLayer::new(cors())
+            .layer(answer(StatusCode::OK))
+            .oneshot(request(Method::OPTIONS, &headers))
+            .await
+            .expect("ours");
+        let theirs = cors()
+            .layer(answer(StatusCode::OK))
+            .oneshot(request(Method::OPTIONS, &headers))
+            .await
+            .expect("theirs");
+        assert_eq!(ours.status(), theirs.status());
+        assert_eq!(header_list(&ours), header_list(&theirs));
+        let preflight: Vec<(String, String)> = header_list(&ours)
+            .into_iter()
+            .filter(|(name, _)| name != "vary")
+            .collect();
+        assert_eq!(preflight.len(), 3, "{preflight:?}");
+        for (name, value) in preflight {
+            let value = value.replace(' ', "").to_ascii_lowercase();
+            let expected = match name.as_str() {
+                "access-control-allow-origin" => "*",
+                "access-control-allow-methods" => "get,post,put,delete,options",
+                "access-control-allow-headers" => {
+                    "origin,x-requested-with,content-type,accept,authorization"
+                }
+                other => panic!("unexpected header {other}"),
+            };
+            assert_eq!(value, expected, "{name}");
         }
     }
 

@@ -149,6 +149,26 @@ async fn cors_on_preflight_and_on_errors() {
         .expect("send");
     assert_eq!(resp.status(), 401);
     assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    // The spec's recommended set on every response, not only on preflights.
+    for resp in [
+        resp,
+        app.client
+            .get(format!("{}/_matrix/identity/v2", app.base))
+            .send()
+            .await
+            .expect("send"),
+    ] {
+        let h = resp.headers();
+        assert_eq!(h["access-control-allow-origin"], "*");
+        assert_eq!(
+            h["access-control-allow-methods"],
+            "GET,POST,PUT,DELETE,OPTIONS"
+        );
+        assert_eq!(
+            h["access-control-allow-headers"],
+            "origin,x-requested-with,content-type,accept,authorization"
+        );
+    }
 }
 
 #[tokio::test]
