@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark on loopback: the release server with 100 000 seeded email associations,
-# measured with wrk, against a bare axum server answering `{}` (examples/bare.rs).
+# measured with wrk, against a bare hyper server answering `{}` (examples/bare_hyper.rs, the
+# issue's baseline) and a bare axum one (examples/bare.rs, for reference).
 #
 #   scripts/load.sh                  # DURATION=10s WARMUP=3s COUNT=100000 by default
 #
@@ -19,6 +20,7 @@ SERVER_CPU="${SERVER_CPU:-0}"
 LOAD_CPU="${LOAD_CPU:-1}"
 PORT="${PORT:-8097}"
 BARE_PORT="${BARE_PORT:-8098}"
+HYPER_PORT="${HYPER_PORT:-8099}"
 WRK=(taskset -c "$LOAD_CPU" wrk -t2 -c32 --latency)
 
 for tool in wrk taskset curl; do
@@ -26,7 +28,7 @@ for tool in wrk taskset curl; do
 done
 
 echo "== build (release)" >&2
-cargo build --release --quiet --bin oxident --example seed --example bare
+cargo build --release --quiet --bin oxident --example seed --example bare --example bare_hyper
 
 work="$(mktemp -d)"
 shm="$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)"
@@ -127,6 +129,14 @@ run bare_status "http://127.0.0.1:$BARE_PORT/_matrix/identity/v2"
 bare_hwm="$(vmhwm "$bare")"
 kill "$bare"; wait "$bare" 2>/dev/null || true
 
+echo "== bare hyper (CPU $SERVER_CPU)" >&2
+taskset -c "$SERVER_CPU" target/release/examples/bare_hyper "127.0.0.1:$HYPER_PORT" &
+hyper=$!
+pids+=("$hyper")
+wait_up "http://127.0.0.1:$HYPER_PORT/_matrix/identity/v2"
+run bare_hyper_status "http://127.0.0.1:$HYPER_PORT/_matrix/identity/v2"
+kill "$hyper"; wait "$hyper" 2>/dev/null || true
+
 echo
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  cpus: $(nproc)  cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 echo "load average before the summary: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -136,8 +146,9 @@ while read -r name rps p50 p99; do
   printf '%-16s %12s %10s %10s\n' "$name" "$rps" "$p50" "$p99"
 done <"$results"
 rps_of() { awk -v n="$1" '$1 == n {print $2}' "$results"; }
-awk -v s="$(rps_of status)" -v b="$(rps_of bare_status)" -v l="$(rps_of lookup_v2_1)" 'BEGIN {
-  printf "status / bare:          %.1f %% (target >= 80 %%)\n", 100 * s / b
+awk -v s="$(rps_of status)" -v b="$(rps_of bare_status)" -v h="$(rps_of bare_hyper_status)" -v l="$(rps_of lookup_v2_1)" 'BEGIN {
+  printf "status / bare hyper:    %.1f %% (target >= 80 %%)\n", 100 * s / h
+  printf "status / bare axum:     %.1f %% (for reference)\n", 100 * s / b
   printf "lookup_v2_1 / status:   %.1f %% (target >= 70 %%)\n", 100 * l / s
 }'
 echo "peak RSS (VmHWM): oxident $server_hwm (target <= 22 MiB = 22528 kB), bare $bare_hwm"

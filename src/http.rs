@@ -8,6 +8,7 @@ use crate::state::AppState;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use oxident_api::rt::{ErrCode, MatrixError};
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tower::{Layer, Service};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::map_response_body::MapResponseBodyLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -31,28 +33,33 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// [`DeadlineLayer`], [`CorsFastLayer`], [`JsonErrorsLayer`]) whose answers are the same, and
 /// tower-http's `TraceLayer` and its span per request by [`RequestScopeLayer`] (see
 /// `logging.rs`).
-pub fn app(state: Arc<AppState>) -> axum::Router {
+pub fn app(
+    state: Arc<AppState>,
+) -> impl Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ Sync
++ 'static {
     let body_limit = state.config.server.body_limit_bytes;
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
     let prefix = u32::try_from(state.now_ms().rem_euclid(1 << 31)).unwrap_or(0);
-    // In a ServiceBuilder the first layer is the outermost; of two `Router::layer` calls the
-    // later one is outside. `json_errors` sits between the framework layers that answer in
-    // plain text (body limit, timeout, panic) and the ones that must see every answer.
-    let outer = tower::ServiceBuilder::new()
+    // One stack around the whole router (first layer outermost), not `Router::layer`, which
+    // wraps every route separately and so clones and re-boxes the whole stack per request.
+    // `json_errors` sits between the framework layers that answer in plain text (body limit,
+    // timeout, panic) and the ones that must see every answer.
+    tower::ServiceBuilder::new()
         .layer(RequestIdLayer::new(prefix))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
         ]))
         .layer(RequestScopeLayer)
         .layer(CorsFastLayer::new(cors()))
-        .layer(JsonErrorsLayer);
-    let inner = tower::ServiceBuilder::new()
+        .layer(JsonErrorsLayer)
+        .layer(MapResponseBodyLayer::new(Body::new))
         .layer(CatchPanicLayer::new())
         .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(DeadlineLayer(timeout));
-    oxident_api::server::router(Arc::new(Api(state)))
-        .layer(inner)
-        .layer(outer)
+        .layer(DeadlineLayer(timeout))
+        .service(oxident_api::server::router(Arc::new(Api(state))))
 }
 
 /// Any origin; the methods and headers Matrix clients use.

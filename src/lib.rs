@@ -11,6 +11,7 @@ pub mod federation;
 pub mod http;
 pub mod logging;
 pub mod mail;
+pub mod serve;
 pub mod service;
 pub mod state;
 pub mod store;
@@ -26,11 +27,15 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, server_name = %state.config.server.server_name, "oxident listening");
     tokio::spawn(housekeeping(state.clone()));
-    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let header_timeout = header_read_timeout(&state.config);
+    serve::serve(listener, app(state), header_timeout, shutdown_signal()).await?;
     Ok(())
+}
+
+/// How long a client may take to send a request head: the request timeout (slow clients
+/// holding connections open without finishing a request are cut off).
+pub fn header_read_timeout(config: &config::Config) -> std::time::Duration {
+    std::time::Duration::from_secs(config.server.request_timeout_secs.max(1))
 }
 
 /// Hourly chores that keep storage small: deleting long-expired validation sessions.

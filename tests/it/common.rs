@@ -138,13 +138,13 @@ impl TestApp {
         let state = Arc::new(state);
         self.state = Some(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
-        let app = oxident::app(state).into_make_service_with_connect_info::<SocketAddr>();
+        let header_timeout = oxident::header_read_timeout(&state.config);
+        let app = oxident::app(state);
         self.task = Some(tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let _ = oxident::serve::serve(listener, app, header_timeout, async {
+                let _ = rx.await;
+            })
+            .await;
         }));
         self.shutdown = Some(tx);
     }

@@ -276,3 +276,32 @@ async fn v2_does_not_take_form_bodies() {
     let r = read_reply(resp).await;
     assert_eq!((r.status, r.errcode()), (400, "M_BAD_JSON"), "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_request_head_is_disconnected() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = TestApp::start_with(|c| c.server.request_timeout_secs = 1).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    slow.write_all(b"GET /_matrix/identity/v2 HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), slow.read(&mut buf))
+        .await
+        .expect("the server closes the connection well before 10 s");
+    // Closed (EOF or reset), without an answer to the unfinished request.
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    // A client that finishes its head in time is answered on the same server.
+    let resp = app
+        .client
+        .get(format!("{}/_matrix/identity/v2", app.base))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 200);
+}
