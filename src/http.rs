@@ -1,38 +1,41 @@
-//! The axum application: the generated router around our `Api`, plus the cross-cutting layers
-//! (CORS, request ids, tracing without secrets, timeouts, body limits, panic safety) and the
-//! rule that every error leaves as Matrix JSON.
+//! The axum application: the generated router inside one edge layer ([`Edge`]) that does
+//! every cross-cutting job — request ids, redaction of `Authorization`, the request's scope
+//! in logs, CORS, body limits, timeouts, panic safety — and the rule that every error leaves
+//! as Matrix JSON.
+//!
+//! Why one layer and not a tower-http stack: a request's service stack is cloned per
+//! request, and every layer adds a future around the inner one that is moved and polled
+//! through, and a response that is moved out through it. With nine layers that was a third of
+//! the user-space CPU of a status request (docs/benchmarks.md); the work itself is a few
+//! header operations. Each job below says what it replaced; unit tests pin the answers.
 
 use crate::api::Api;
-use crate::logging::{InRequest, RequestInfo};
+use crate::logging::RequestInfo;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use oxident_api::rt::{ErrCode, MatrixError};
 use std::convert::Infallible;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tower::{Layer, Service};
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::map_response_body::MapResponseBodyLayer;
-use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole application; tests call this without a socket.
-///
-/// Per-request cost matters here (docs/benchmarks.md): the layers are composed with two
-/// `ServiceBuilder`s, so a request goes through two boxed services instead of one per layer,
-/// and four layers are replaced by leaner equivalents below ([`RequestIdLayer`],
-/// [`DeadlineLayer`], [`CorsFastLayer`], [`JsonErrorsLayer`]) whose answers are the same, and
-/// tower-http's `TraceLayer` and its span per request by [`RequestScopeLayer`] (see
-/// `logging.rs`).
+/// The spec's recommended CORS headers "on all requests" (IS §Web browser clients), which is
+/// what [`cors()`] answers to preflights too.
+static ALLOW_ORIGIN: HeaderValue = HeaderValue::from_static("*");
+static ALLOW_METHODS: HeaderValue = HeaderValue::from_static("GET,POST,PUT,DELETE,OPTIONS");
+static ALLOW_HEADERS: HeaderValue =
+    HeaderValue::from_static("origin,x-requested-with,content-type,accept,authorization");
+
+/// The whole application, as the accept loop (`serve.rs`) and tests run it.
 pub fn app(
     state: Arc<AppState>,
 ) -> impl Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send + 'static>
@@ -40,26 +43,13 @@ pub fn app(
 + Send
 + Sync
 + 'static {
-    let body_limit = state.config.server.body_limit_bytes;
-    let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
     let prefix = u32::try_from(state.now_ms().rem_euclid(1 << 31)).unwrap_or(0);
-    // One stack around the whole router (first layer outermost), not `Router::layer`, which
-    // wraps every route separately and so clones and re-boxes the whole stack per request.
-    // `json_errors` sits between the framework layers that answer in plain text (body limit,
-    // timeout, panic) and the ones that must see every answer.
-    tower::ServiceBuilder::new()
-        .layer(RequestIdLayer::new(prefix))
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            header::AUTHORIZATION,
-        ]))
-        .layer(RequestScopeLayer)
-        .layer(CorsFastLayer::new(cors()))
-        .layer(JsonErrorsLayer)
-        .layer(MapResponseBodyLayer::new(Body::new))
-        .layer(CatchPanicLayer::new())
-        .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(DeadlineLayer(timeout))
-        .service(oxident_api::server::router(Arc::new(Api(state))))
+    let edge = EdgeLayer::new(
+        prefix,
+        state.config.server.body_limit_bytes,
+        Duration::from_secs(state.config.server.request_timeout_secs.max(1)),
+    );
+    edge.layer(oxident_api::server::router(Arc::new(Api(state))))
 }
 
 /// Any origin; the methods and headers Matrix clients use.
@@ -82,29 +72,18 @@ fn cors() -> CorsLayer {
         ])
 }
 
-// ---------------------------------------------------------------------------------------------
-// Request ids
-// ---------------------------------------------------------------------------------------------
-
-/// Gives every request an `x-request-id` (the client's own if it sent one; else a
-/// per-process prefix and a counter: cheap, unique, not secret) and copies it onto the
-/// response unless the response has one. What tower-http's `SetRequestId` +
-/// `PropagateRequestId` do, without their two extension-map allocations (nothing reads the
-/// id from extensions) and without `format!`.
-#[derive(Clone)]
-struct RequestIdLayer {
+/// What [`Edge`] needs, shared by every clone.
+struct EdgeConfig {
+    /// Request ids: `{prefix:08x}-{n}`.
     prefix: u32,
-    next: Arc<AtomicU64>,
+    next: AtomicU64,
+    /// Preflights are answered by tower-http's `Cors` with this configuration.
+    cors: CorsLayer,
+    body_limit: usize,
+    timeout: Duration,
 }
 
-impl RequestIdLayer {
-    fn new(prefix: u32) -> Self {
-        Self {
-            prefix,
-            next: Arc::new(AtomicU64::new(1)),
-        }
-    }
-
+impl EdgeConfig {
     /// `{prefix:08x}-{n}`.
     fn make(&self) -> Option<HeaderValue> {
         const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -131,378 +110,284 @@ impl RequestIdLayer {
     }
 }
 
-impl<S> Layer<S> for RequestIdLayer {
-    type Service = RequestIds<S>;
-    fn layer(&self, inner: S) -> RequestIds<S> {
-        RequestIds {
+#[derive(Clone)]
+pub struct EdgeLayer(Arc<EdgeConfig>);
+
+impl EdgeLayer {
+    pub fn new(id_prefix: u32, body_limit: usize, timeout: Duration) -> Self {
+        Self(Arc::new(EdgeConfig {
+            prefix: id_prefix,
+            next: AtomicU64::new(1),
+            cors: cors(),
+            body_limit,
+            timeout,
+        }))
+    }
+}
+
+impl<S> Layer<S> for EdgeLayer {
+    type Service = Edge<S>;
+    fn layer(&self, inner: S) -> Edge<S> {
+        Edge {
             inner,
-            ids: self.clone(),
+            config: Arc::clone(&self.0),
         }
     }
 }
 
+/// The edge of the application; see the module documentation. Per request:
+/// * **request id** (was tower-http `SetRequestId` + `PropagateRequestId`): the client's
+///   `x-request-id`, else a per-process prefix and a counter (cheap, unique, not secret), set
+///   on the request and copied onto the response unless it has one — without extension-map
+///   allocations or `format!`;
+/// * **redaction** (was `SetSensitiveRequestHeaders`): `Authorization` values are marked
+///   sensitive, so no `Debug` of the request shows them;
+/// * **logs** (was `TraceLayer`): the request is in scope for log lines while its future is
+///   polled ([`crate::logging`]); 5xx answers are logged at `error`, all at `debug`;
+/// * **body limit** (was `RequestBodyLimit`): a `Content-Length` above the limit is answered
+///   413 at once; a body that may come (a length, or chunked) is read through
+///   `http_body_util::Limited`, which the handler's read turns into 413;
+/// * **CORS** (was tower-http `Cors` on every request): preflights go to `Cors`; every other
+///   response gets the spec's three headers as static values;
+/// * **timeout** (was `Timeout`): 408 when the answer is not ready `timeout` after the
+///   request's first poll; the timer is armed only if that poll is not ready (registering one
+///   costs a wake-up of tokio's driver);
+/// * **panics** (was `CatchPanic`): a panic while calling or polling becomes a 500;
+/// * **JSON errors**: any error response that is not JSON (or an HTML page of ours) gets a
+///   Matrix error body with the same status.
 #[derive(Clone)]
-struct RequestIds<S> {
+pub struct Edge<S> {
     inner: S,
-    ids: RequestIdLayer,
+    config: Arc<EdgeConfig>,
 }
 
-impl<S, B, R> Service<Request<B>> for RequestIds<S>
+impl<S> Service<Request<Body>> for Edge<S>
 where
-    S: Service<Request<B>, Response = Response<R>>,
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone,
     S::Future: Unpin,
 {
-    type Response = Response<R>;
-    type Error = S::Error;
-    type Future = RequestIdFuture<S::Future>;
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = EdgeFuture<S::Future>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let config = &self.config;
         let id = match req.headers().get(&REQUEST_ID) {
             Some(id) => Some(id.clone()),
             None => {
-                let id = self.ids.make();
+                let id = config.make();
                 if let Some(id) = &id {
                     req.headers_mut().insert(REQUEST_ID.clone(), id.clone());
                 }
                 id
             }
         };
-        RequestIdFuture {
-            inner: self.inner.call(req),
-            id,
+        if let header::Entry::Occupied(mut auth) = req.headers_mut().entry(header::AUTHORIZATION) {
+            for value in auth.iter_mut() {
+                value.set_sensitive(true);
+            }
         }
-    }
-}
-
-struct RequestIdFuture<F> {
-    inner: F,
-    id: Option<HeaderValue>,
-}
-
-impl<F, R, E> Future for RequestIdFuture<F>
-where
-    F: Future<Output = Result<Response<R>, E>> + Unpin,
-{
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut response = match Pin::new(&mut self.inner).poll(cx) {
-            Poll::Ready(Ok(response)) => response,
-            other => return other,
-        };
-        if let Some(id) = self.id.take() {
-            response.headers_mut().entry(&REQUEST_ID).or_insert(id);
-        }
-        Poll::Ready(Ok(response))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The request in logs
-// ---------------------------------------------------------------------------------------------
-
-/// Makes the request (id, method, path) known to every log line written while it is handled
-/// ([`crate::logging::in_request`]); logs `5xx` answers at `error` and, when `debug` is on,
-/// every answer with its latency — what tower-http's `TraceLayer` logged, without creating a
-/// span per request.
-#[derive(Clone, Copy)]
-struct RequestScopeLayer;
-
-impl<S> Layer<S> for RequestScopeLayer {
-    type Service = RequestScope<S>;
-    fn layer(&self, inner: S) -> RequestScope<S> {
-        RequestScope(inner)
-    }
-}
-
-#[derive(Clone)]
-struct RequestScope<S>(S);
-
-impl<S, B, R> Service<Request<B>> for RequestScope<S>
-where
-    S: Service<Request<B>, Response = Response<R>>,
-    S::Future: Unpin,
-{
-    type Response = Response<R>;
-    type Error = S::Error;
-    type Future = InRequest<Outcome<S::Future>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
         let info = RequestInfo {
-            id: req.headers().get(&REQUEST_ID).cloned(),
+            id: id.clone(),
             method: req.method().clone(),
             uri: req.uri().clone(),
         };
         let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
-        crate::logging::in_request(
-            info,
-            Outcome {
-                inner: self.0.call(req),
-                started,
-            },
-        )
-    }
-}
-
-/// Logs how a request ended (inside its [`InRequest`], so the line names it).
-struct Outcome<F> {
-    inner: F,
-    started: Option<Instant>,
-}
-
-impl<F, R, E> Future for Outcome<F>
-where
-    F: Future<Output = Result<Response<R>, E>> + Unpin,
-{
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let out = std::task::ready!(Pin::new(&mut self.inner).poll(cx));
-        if let Ok(response) = &out {
-            let status = response.status().as_u16();
-            let latency_us = self.started.map(|t| t.elapsed().as_micros());
-            if response.status().is_server_error() {
-                tracing::error!(status, latency_us, "request failed");
-            } else {
-                tracing::debug!(status, latency_us, "request finished");
+        let mut future = EdgeFuture {
+            state: State::Done,
+            info: Some(info),
+            id,
+            started,
+            timeout: config.timeout,
+            sleep: None,
+            preflight: false,
+        };
+        match body_length(&req) {
+            BodyLength::Over(limit) if limit > config.body_limit => {
+                future.state = State::Ready(too_large());
+                return future;
+            }
+            BodyLength::None => {}
+            BodyLength::Over(_) | BodyLength::Unknown => {
+                let limit = config.body_limit;
+                req = req.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
             }
         }
-        Poll::Ready(out)
+        let preflight = req.method() == Method::OPTIONS;
+        let called = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            if preflight {
+                State::Preflight(config.cors.layer(self.inner.clone()).call(req))
+            } else {
+                State::Inner(self.inner.call(req))
+            }
+        }));
+        future.preflight = preflight;
+        future.state = called.unwrap_or_else(|panic| State::Ready(panicked(&*panic)));
+        future
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Timeout
-// ---------------------------------------------------------------------------------------------
+enum BodyLength {
+    /// No body can follow (no length, not chunked, or a length of 0).
+    None,
+    /// `Content-Length`.
+    Over(usize),
+    /// Chunked, or a length that does not parse (hyper refuses those before us).
+    Unknown,
+}
 
-/// Answers `408` (empty body; `json_errors` makes it JSON) when the inner service has not
-/// answered `timeout` after the request arrived, like tower-http's `TimeoutLayer`, but arms
-/// the timer only if the answer is not ready at the first poll: registering a tokio timer
-/// costs a wake-up of the I/O driver (a syscall) per request.
-#[derive(Clone, Copy)]
-struct DeadlineLayer(Duration);
-
-impl<S> Layer<S> for DeadlineLayer {
-    type Service = Deadline<S>;
-    fn layer(&self, inner: S) -> Deadline<S> {
-        Deadline {
-            inner,
-            timeout: self.0,
-        }
+fn body_length<B>(req: &Request<B>) -> BodyLength {
+    let headers = req.headers();
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        return BodyLength::Unknown;
+    }
+    match headers.get(header::CONTENT_LENGTH) {
+        None => BodyLength::None,
+        Some(value) => match value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            Some(0) => BodyLength::None,
+            Some(n) => BodyLength::Over(usize::try_from(n).unwrap_or(usize::MAX)),
+            None => BodyLength::Unknown,
+        },
     }
 }
 
-#[derive(Clone)]
-struct Deadline<S> {
-    inner: S,
+fn too_large() -> Response<Body> {
+    oxident_api::rt::server::error_response(&MatrixError::new(
+        413,
+        ErrCode::TooLarge,
+        "Request body too large",
+    ))
+}
+
+fn panicked(payload: &(dyn std::any::Any + Send)) -> Response<Body> {
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "request handler panicked");
+    oxident_api::rt::server::error_response(&MatrixError::new(
+        500,
+        ErrCode::Unknown,
+        "Internal server error",
+    ))
+}
+
+enum State<F> {
+    Inner(F),
+    Preflight(tower_http::cors::ResponseFuture<F>),
+    Ready(Response<Body>),
+    Done,
+}
+
+pub struct EdgeFuture<F> {
+    state: State<F>,
+    /// The request as log lines name it; in the logging thread-local while polling.
+    info: Option<RequestInfo>,
+    id: Option<HeaderValue>,
+    started: Option<Instant>,
     timeout: Duration,
-}
-
-impl<S, B, R> Service<Request<B>> for Deadline<S>
-where
-    S: Service<Request<B>, Response = Response<R>>,
-    S::Future: Unpin,
-    R: Default,
-{
-    type Response = Response<R>;
-    type Error = S::Error;
-    type Future = DeadlineFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        DeadlineFuture {
-            deadline: tokio::time::Instant::now() + self.timeout,
-            inner: self.inner.call(req),
-            sleep: None,
-        }
-    }
-}
-
-struct DeadlineFuture<F> {
-    inner: F,
-    deadline: tokio::time::Instant,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    preflight: bool,
 }
 
-impl<F, R, E> Future for DeadlineFuture<F>
+impl<F> Future for EdgeFuture<F>
 where
-    F: Future<Output = Result<Response<R>, E>> + Unpin,
-    R: Default,
+    F: Future<Output = Result<Response<Body>, Infallible>> + Unpin,
 {
-    type Output = F::Output;
+    type Output = Result<Response<Body>, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        if let Poll::Ready(out) = Pin::new(&mut this.inner).poll(cx) {
-            return Poll::Ready(out);
-        }
-        let deadline = this.deadline;
-        let sleep = this
-            .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if sleep.as_mut().poll(cx).is_ready() {
-            let mut response = Response::new(R::default());
-            *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
-            return Poll::Ready(Ok(response));
-        }
-        Poll::Pending
+        let mut info = this.info.take();
+        let polled = crate::logging::with_request(&mut info, || {
+            let response = match this.poll_inner(cx) {
+                Poll::Ready(response) => response,
+                Poll::Pending => return Poll::Pending,
+            };
+            Poll::Ready(Ok(this.finish(response)))
+        });
+        this.info = info;
+        polled
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// CORS
-// ---------------------------------------------------------------------------------------------
-
-/// The spec's recommended CORS headers "on all requests" (IS §Web browser clients), which is
-/// what [`cors()`] answers to preflights too.
-static ALLOW_ORIGIN: HeaderValue = HeaderValue::from_static("*");
-static ALLOW_METHODS: HeaderValue = HeaderValue::from_static("GET,POST,PUT,DELETE,OPTIONS");
-static ALLOW_HEADERS: HeaderValue =
-    HeaderValue::from_static("origin,x-requested-with,content-type,accept,authorization");
-
-/// [`cors()`] with a fast path: preflight (`OPTIONS`) requests go to tower-http's `Cors`; every
-/// other response gets the three headers the spec recommends on all responses, as static
-/// values. (tower-http's `Cors` would add only `access-control-allow-origin` and a `vary`
-/// there — which a `*` origin does not need — building a header map, a `vary` value and a
-/// vector per request.) Tests check both paths.
-#[derive(Clone)]
-struct CorsFastLayer(Arc<CorsLayer>);
-
-impl CorsFastLayer {
-    fn new(cors: CorsLayer) -> Self {
-        Self(Arc::new(cors))
-    }
-}
-
-impl<S: Clone> Layer<S> for CorsFastLayer {
-    type Service = CorsFast<S>;
-    fn layer(&self, inner: S) -> CorsFast<S> {
-        CorsFast {
-            cors: Arc::clone(&self.0),
-            inner,
-        }
-    }
-}
-
-#[derive(Clone)]
-struct CorsFast<S> {
-    inner: S,
-    cors: Arc<CorsLayer>,
-}
-
-impl<S, B, R> Service<Request<B>> for CorsFast<S>
+impl<F> EdgeFuture<F>
 where
-    S: Service<Request<B>, Response = Response<R>> + Clone,
-    S::Future: Unpin,
-    R: Default,
+    F: Future<Output = Result<Response<Body>, Infallible>> + Unpin,
 {
-    type Response = Response<R>;
-    type Error = S::Error;
-    type Future = CorsFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        // `Cors` answers preflights itself and never calls its copy of the service, so
-        // readiness is the inner service's.
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        if req.method() == Method::OPTIONS {
-            CorsFuture::Preflight(self.cors.layer(self.inner.clone()).call(req))
-        } else {
-            CorsFuture::Simple(self.inner.call(req))
-        }
-    }
-}
-
-enum CorsFuture<F> {
-    Preflight(tower_http::cors::ResponseFuture<F>),
-    Simple(F),
-}
-
-impl<F, R, E> Future for CorsFuture<F>
-where
-    F: Future<Output = Result<Response<R>, E>> + Unpin,
-    R: Default,
-{
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut *self {
-            CorsFuture::Preflight(f) => Pin::new(f).poll(cx),
-            CorsFuture::Simple(f) => {
-                let mut response = match Pin::new(f).poll(cx) {
-                    Poll::Ready(Ok(response)) => response,
-                    other => return other,
-                };
-                let headers = response.headers_mut();
-                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW_ORIGIN.clone());
-                headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS.clone());
-                headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS.clone());
-                Poll::Ready(Ok(response))
+    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Response<Body>> {
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| match &mut self.state {
+            State::Inner(f) => Pin::new(f)
+                .poll(cx)
+                .map(|r| r.unwrap_or_else(|e| match e {})),
+            State::Preflight(f) => Pin::new(f)
+                .poll(cx)
+                .map(|r| r.unwrap_or_else(|e| match e {})),
+            State::Ready(_) | State::Done => {
+                match std::mem::replace(&mut self.state, State::Done) {
+                    State::Ready(response) => Poll::Ready(response),
+                    _ => Poll::Ready(json_errors(empty(StatusCode::INTERNAL_SERVER_ERROR))),
+                }
+            }
+        }));
+        match polled {
+            Ok(Poll::Ready(response)) => {
+                self.state = State::Done;
+                Poll::Ready(response)
+            }
+            Ok(Poll::Pending) => {
+                let timeout = self.timeout;
+                let sleep = self
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                if sleep.as_mut().poll(cx).is_ready() {
+                    self.state = State::Done;
+                    return Poll::Ready(empty(StatusCode::REQUEST_TIMEOUT));
+                }
+                Poll::Pending
+            }
+            Err(panic) => {
+                self.state = State::Done;
+                Poll::Ready(panicked(&*panic))
             }
         }
     }
-}
 
-/// Applies [`json_errors`] to every response. The same as
-/// `axum::middleware::map_response(json_errors)`, which also clones the inner service and
-/// boxes a future per request.
-#[derive(Clone, Copy)]
-struct JsonErrorsLayer;
-
-impl<S> Layer<S> for JsonErrorsLayer {
-    type Service = JsonErrors<S>;
-    fn layer(&self, inner: S) -> JsonErrors<S> {
-        JsonErrors(inner)
+    fn finish(&mut self, response: Response<Body>) -> Response<Body> {
+        let mut response = json_errors(response);
+        let status = response.status();
+        let headers = response.headers_mut();
+        if !self.preflight {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW_ORIGIN.clone());
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS.clone());
+            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS.clone());
+        }
+        if let Some(id) = self.id.take() {
+            headers.entry(&REQUEST_ID).or_insert(id);
+        }
+        let latency_us = self.started.map(|t| t.elapsed().as_micros());
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), latency_us, "request failed");
+        } else {
+            tracing::debug!(status = status.as_u16(), latency_us, "request finished");
+        }
+        response
     }
 }
 
-#[derive(Clone)]
-struct JsonErrors<S>(S);
-
-impl<S, B> Service<Request<B>> for JsonErrors<S>
-where
-    S: Service<Request<B>, Response = Response<Body>>,
-    S::Future: Unpin,
-{
-    type Response = Response<Body>;
-    type Error = S::Error;
-    type Future = JsonErrorsFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        JsonErrorsFuture(self.0.call(req))
-    }
-}
-
-struct JsonErrorsFuture<F>(F);
-
-impl<F, E> Future for JsonErrorsFuture<F>
-where
-    F: Future<Output = Result<Response<Body>, E>> + Unpin,
-{
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0)
-            .poll(cx)
-            .map(|result| result.map(json_errors))
-    }
+fn empty(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
 }
 
 /// Turns any error response that is not already JSON or a page of ours (framework 413, 408,
@@ -535,13 +420,17 @@ fn json_errors(response: Response<Body>) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::convert::Infallible;
     use tower::ServiceExt as _;
 
     type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
+    /// [`Edge`] as `app` builds it, with a 1 KiB body limit and a 50 ms timeout.
+    fn edge<S>(inner: S) -> Edge<S> {
+        EdgeLayer::new(0x0abc_def1, 1024, Duration::from_millis(50)).layer(inner)
+    }
+
     /// An inner service answering `status` at once, echoing any `x-request-id` it saw in
-    /// `seen-id`.
+    /// `seen-id` and whether `Authorization` was marked sensitive in `seen-sensitive`.
     fn answer(
         status: StatusCode,
     ) -> impl Service<
@@ -555,6 +444,12 @@ mod tests {
             *response.status_mut() = status;
             if let Some(id) = req.headers().get(&REQUEST_ID) {
                 response.headers_mut().insert("seen-id", id.clone());
+            }
+            if let Some(auth) = req.headers().get(header::AUTHORIZATION) {
+                let sensitive = if auth.is_sensitive() { "yes" } else { "no" };
+                response
+                    .headers_mut()
+                    .insert("seen-sensitive", HeaderValue::from_static(sensitive));
             }
             std::future::ready(Ok(response))
         })
@@ -578,6 +473,26 @@ mod tests {
             .collect()
     }
 
+    async fn errcode(response: Response<Body>) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON body");
+        json["errcode"].as_str().unwrap_or("").to_owned()
+    }
+
+    const SPEC_CORS: [(&str, &str); 3] = [
+        ("access-control-allow-origin", "*"),
+        (
+            "access-control-allow-methods",
+            "GET,POST,PUT,DELETE,OPTIONS",
+        ),
+        (
+            "access-control-allow-headers",
+            "origin,x-requested-with,content-type,accept,authorization",
+        ),
+    ];
+
     #[tokio::test]
     async fn cors_headers_on_every_response_and_preflights_as_tower_http() {
         // Not a preflight: the spec's three headers, whatever the status.
@@ -586,30 +501,23 @@ mod tests {
             (Method::POST, StatusCode::UNAUTHORIZED),
             (Method::DELETE, StatusCode::NOT_FOUND),
         ] {
-            let ours = CorsFastLayer::new(cors())
-                .layer(answer(status))
+            let ours = edge(answer(status))
                 .oneshot(request(
                     method.clone(),
-                    &[("origin", "https://app.example")],
+                    &[("origin", "https://app.example"), ("x-request-id", "r")],
                 ))
                 .await
                 .expect("ours");
             assert_eq!(ours.status(), status);
-            assert_eq!(
-                header_list(&ours),
-                vec![
-                    ("access-control-allow-origin".into(), "*".into()),
-                    (
-                        "access-control-allow-methods".into(),
-                        "GET,POST,PUT,DELETE,OPTIONS".into()
-                    ),
-                    (
-                        "access-control-allow-headers".into(),
-                        "origin,x-requested-with,content-type,accept,authorization".into()
-                    ),
-                ],
-                "{method}"
-            );
+            let cors: Vec<(String, String)> = header_list(&ours)
+                .into_iter()
+                .filter(|(name, _)| name.starts_with("access-control-"))
+                .collect();
+            let expected: Vec<(String, String)> = SPEC_CORS
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect();
+            assert_eq!(cors, expected, "{method}");
         }
         // A preflight: exactly what tower-http's `Cors` answers, with the same lists.
         let headers = [
@@ -619,9 +527,9 @@ mod tests {
                 "access-control-request-headers",
                 "authorization,content-type",
             ),
+            ("x-request-id", "r"),
         ];
-        let ours = CorsFastLayer::new(cors())
-            .layer(answer(StatusCode::OK))
+        let ours = edge(answer(StatusCode::OK))
             .oneshot(request(Method::OPTIONS, &headers))
             .await
             .expect("ours");
@@ -631,31 +539,24 @@ mod tests {
             .await
             .expect("theirs");
         assert_eq!(ours.status(), theirs.status());
-        assert_eq!(header_list(&ours), header_list(&theirs));
-        let preflight: Vec<(String, String)> = header_list(&ours)
-            .into_iter()
-            .filter(|(name, _)| name != "vary")
-            .collect();
-        assert_eq!(preflight.len(), 3, "{preflight:?}");
-        for (name, value) in preflight {
-            let value = value.replace(' ', "").to_ascii_lowercase();
-            let expected = match name.as_str() {
-                "access-control-allow-origin" => "*",
-                "access-control-allow-methods" => "get,post,put,delete,options",
-                "access-control-allow-headers" => {
-                    "origin,x-requested-with,content-type,accept,authorization"
-                }
-                other => panic!("unexpected header {other}"),
-            };
-            assert_eq!(value, expected, "{name}");
+        let mut expected = header_list(&theirs);
+        expected.push(("x-request-id".into(), "r".into()));
+        assert_eq!(header_list(&ours), expected);
+        for (name, value) in SPEC_CORS {
+            let sent = ours.headers()[name]
+                .to_str()
+                .unwrap_or("")
+                .replace(' ', "")
+                .to_ascii_lowercase();
+            assert_eq!(sent, value.to_ascii_lowercase(), "{name}");
         }
     }
 
     #[tokio::test]
     async fn request_ids_are_made_kept_and_propagated() {
-        let layer = RequestIdLayer::new(0x0abc_def1);
-        let response = layer
-            .layer(answer(StatusCode::OK))
+        let service = edge(answer(StatusCode::OK));
+        let response = service
+            .clone()
             .oneshot(request(Method::GET, &[]))
             .await
             .expect("call");
@@ -665,15 +566,15 @@ mod tests {
             "0abcdef1-1",
             "handlers see it"
         );
-        let response = layer
-            .layer(answer(StatusCode::OK))
+        let response = service
+            .clone()
             .oneshot(request(Method::GET, &[]))
             .await
             .expect("call");
         assert_eq!(response.headers()["x-request-id"], "0abcdef1-2");
         // The client's own id is kept, and the counter is not used.
-        let response = layer
-            .layer(answer(StatusCode::OK))
+        let response = service
+            .clone()
             .oneshot(request(Method::GET, &[("x-request-id", "client-7")]))
             .await
             .expect("call");
@@ -687,21 +588,25 @@ mod tests {
                 .insert("x-request-id", HeaderValue::from_static("from-handler"));
             std::future::ready(Ok::<_, Infallible>(response))
         });
-        let response = layer
-            .layer(own)
+        let response = edge(own)
             .oneshot(request(Method::GET, &[]))
             .await
             .expect("call");
         assert_eq!(response.headers()["x-request-id"], "from-handler");
-        assert_eq!(response.headers().get_all("x-request-id").iter().count(), 1);
-        let big = RequestIdLayer {
-            prefix: 0xffff_ffff,
-            next: Arc::new(AtomicU64::new(u64::MAX)),
-        };
-        assert_eq!(
-            big.make().expect("id"),
-            format!("ffffffff-{}", u64::MAX).as_str()
-        );
+        let response = service
+            .oneshot(request(Method::GET, &[]))
+            .await
+            .expect("call");
+        assert_eq!(response.headers()["x-request-id"], "0abcdef1-3");
+    }
+
+    #[tokio::test]
+    async fn authorization_is_marked_sensitive() {
+        let response = edge(answer(StatusCode::OK))
+            .oneshot(request(Method::GET, &[("authorization", "Bearer secret")]))
+            .await
+            .expect("call");
+        assert_eq!(response.headers()["seen-sensitive"], "yes");
     }
 
     #[tokio::test]
@@ -714,24 +619,86 @@ mod tests {
                 })
             })
         };
-        let layer = DeadlineLayer(Duration::from_millis(50));
-        let late = layer
-            .layer(slow(Duration::from_secs(5)))
+        let late = edge(slow(Duration::from_secs(5)))
             .oneshot(request(Method::GET, &[]))
             .await
             .expect("call");
         assert_eq!(late.status(), StatusCode::REQUEST_TIMEOUT);
-        let pending_but_in_time = layer
-            .layer(slow(Duration::from_millis(1)))
+        assert_eq!(errcode(late).await, "M_UNKNOWN");
+        let pending_but_in_time = edge(slow(Duration::from_millis(1)))
             .oneshot(request(Method::GET, &[]))
             .await
             .expect("call");
         assert_eq!(pending_but_in_time.status(), StatusCode::OK);
-        let at_once = layer
-            .layer(answer(StatusCode::NOT_FOUND))
+        let at_once = edge(answer(StatusCode::NOT_FOUND))
             .oneshot(request(Method::GET, &[]))
             .await
             .expect("call");
         assert_eq!(at_once.status(), StatusCode::NOT_FOUND);
+        assert_eq!(errcode(at_once).await, "M_UNRECOGNIZED");
+    }
+
+    #[tokio::test]
+    async fn panics_become_json_500s() {
+        let in_call = tower::service_fn(|_req: Request<Body>| -> BoxFuture {
+            panic!("boom in call");
+        });
+        let in_poll = tower::service_fn(|_req: Request<Body>| -> BoxFuture {
+            Box::pin(async {
+                tokio::task::yield_now().await;
+                panic!("boom in poll");
+            })
+        });
+        let response = edge(in_call)
+            .oneshot(request(Method::GET, &[]))
+            .await
+            .expect("call");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        assert_eq!(errcode(response).await, "M_UNKNOWN");
+        let response = edge(in_poll)
+            .oneshot(request(Method::GET, &[]))
+            .await
+            .expect("call");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(errcode(response).await, "M_UNKNOWN");
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_are_refused() {
+        // A declared length over the limit: 413 without calling the handler.
+        let never = tower::service_fn(|_req: Request<Body>| -> BoxFuture {
+            panic!("the handler must not be called");
+        });
+        let req = Request::post("/x")
+            .header("content-length", "5000")
+            .body(Body::from(vec![b'x'; 5000]))
+            .expect("request");
+        let response = edge(never).oneshot(req).await.expect("call");
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(errcode(response).await, "M_TOO_LARGE");
+        // A streamed body: the handler's read stops at the limit.
+        let reads = tower::service_fn(|req: Request<Body>| -> BoxFuture {
+            Box::pin(async move {
+                let status = match axum::body::to_bytes(req.into_body(), usize::MAX).await {
+                    Ok(_) => StatusCode::OK,
+                    Err(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                };
+                Ok(empty(status))
+            })
+        });
+        let chunked = |size: usize| {
+            Request::post("/x")
+                .header("transfer-encoding", "chunked")
+                .body(Body::from(vec![b'x'; size]))
+                .expect("request")
+        };
+        let response = edge(reads.clone())
+            .oneshot(chunked(5000))
+            .await
+            .expect("call");
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let response = edge(reads).oneshot(chunked(1000)).await.expect("call");
+        assert_eq!(response.status(), StatusCode::OK);
     }
 }

@@ -4,16 +4,14 @@
 //! Every line logged while a request is handled carries that request's id, method and path
 //! (never its query string: it can hold client secrets and access tokens). They come from the
 //! [`RequestInfo`] that `http.rs` puts in place while it polls the request's future
-//! ([`InRequest`], a task-local in effect), and are added when a line is written. A tracing span per request would do the same, but the fmt subscriber
+//! ([`with_request`], a task-local in effect), and are added when a line is written. A tracing span per request would do the same, but the fmt subscriber
 //! formats a span's fields when the span is *created* — for every request, although most
 //! requests log nothing: measured at about 10 % of the CPU time of a status request
 //! (docs/benchmarks.md). Here a request that logs nothing pays for two swaps of a
 //! thread-local per poll.
 
 use std::cell::RefCell;
-use std::pin::Pin;
 use std::str::FromStr as _;
-use std::task::{Context, Poll};
 
 use axum::http::{HeaderValue, Method, Uri};
 use tracing::{Event, Subscriber};
@@ -41,20 +39,13 @@ thread_local! {
     static CURRENT: RefCell<Option<RequestInfo>> = const { RefCell::new(None) };
 }
 
-/// Polls `future` as the handling of `info`'s request: lines it logs name the request.
-pub fn in_request<F: Future + Unpin>(info: RequestInfo, future: F) -> InRequest<F> {
-    InRequest {
-        info: Some(info),
-        inner: future,
-    }
-}
-
-/// See [`in_request`]. Puts its request in [`CURRENT`] for the length of each poll (a
-/// futures-agnostic task-local: `tokio::task_local!`'s future is not `Unpin`, and the layers
-/// around this one need it to be).
-pub struct InRequest<F> {
-    info: Option<RequestInfo>,
-    inner: F,
+/// Runs `f` (a poll of a request's future) with `info`'s request in scope for log lines,
+/// then takes it back into `info` — also when `f` unwinds. A task-local in effect, without
+/// wrapping the future (`tokio::task_local!`'s wrapper is not `Unpin`).
+pub fn with_request<R>(info: &mut Option<RequestInfo>, f: impl FnOnce() -> R) -> R {
+    let previous = CURRENT.with(|c| c.replace(info.take()));
+    let _restore = Restore { info, previous };
+    f()
 }
 
 /// Puts the previous value back when the poll ends, also by unwinding.
@@ -67,20 +58,6 @@ impl Drop for Restore<'_> {
     fn drop(&mut self) {
         let previous = self.previous.take();
         *self.info = CURRENT.with(|c| c.replace(previous));
-    }
-}
-
-impl<F: Future + Unpin> Future for InRequest<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = &mut *self;
-        let previous = CURRENT.with(|c| c.replace(this.info.take()));
-        let _restore = Restore {
-            info: &mut this.info,
-            previous,
-        };
-        Pin::new(&mut this.inner).poll(cx)
     }
 }
 
@@ -256,7 +233,7 @@ mod tests {
         }
     }
 
-    async fn log_inside_and_outside(json: bool) -> String {
+    fn log_inside_and_outside(json: bool) -> String {
         let capture = Capture::default();
         let writer = capture.clone();
         let make = move || writer.clone();
@@ -267,20 +244,19 @@ mod tests {
         });
         let _guard = tracing::subscriber::set_default(subscriber);
         tracing::info!(n = 1, "outside");
-        in_request(
-            info(),
-            Box::pin(async {
-                tracing::warn!(n = 2, "inside");
-            }),
-        )
-        .await;
+        let mut request = Some(info());
+        with_request(&mut request, || tracing::warn!(n = 2, "inside"));
+        assert!(
+            request.is_some(),
+            "the request is handed back after the poll"
+        );
         tracing::info!(n = 3, "after");
         capture.text()
     }
 
-    #[tokio::test]
-    async fn text_lines_name_their_request_without_the_query() {
-        let text = log_inside_and_outside(false).await;
+    #[test]
+    fn text_lines_name_their_request_without_the_query() {
+        let text = log_inside_and_outside(false);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
         assert!(lines[0].ends_with("outside n=1"), "{text}");
@@ -294,9 +270,9 @@ mod tests {
         assert!(!text.contains("SECRET"));
     }
 
-    #[tokio::test]
-    async fn json_lines_carry_a_request_object() {
-        let text = log_inside_and_outside(true).await;
+    #[test]
+    fn json_lines_carry_a_request_object() {
+        let text = log_inside_and_outside(true);
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).expect("each line is JSON"))
