@@ -693,10 +693,7 @@ mod tests {
                 .body(Body::from(vec![b'x'; size]))
                 .expect("request")
         };
-        let response = edge(reads.clone())
-            .oneshot(chunked(5000))
-            .await
-            .expect("call");
+        let response = edge(reads).oneshot(chunked(5000)).await.expect("call");
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let response = edge(reads).oneshot(chunked(1000)).await.expect("call");
         assert_eq!(response.status(), StatusCode::OK);
