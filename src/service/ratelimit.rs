@@ -46,7 +46,13 @@ impl Limiter {
                 retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
             });
         }
-        map.insert(key.to_string(), tat + self.interval);
+        // The key is copied only the first time it is seen.
+        match map.get_mut(key) {
+            Some(slot) => *slot = tat + self.interval,
+            None => {
+                map.insert(key.to_string(), tat + self.interval);
+            }
+        }
         Ok(())
     }
 }
