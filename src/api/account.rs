@@ -29,8 +29,9 @@ pub async fn get_account(
 
 /// Not terms-gated: a user must always be able to sign out.
 pub async fn logout(state: &AppState, ctx: RequestContext) -> ApiResult<v2_auth::logout::Response> {
-    let caller = auth::caller(state, &ctx).await?;
-    state.store.delete_access_token(&caller.token).await?;
+    auth::caller(state, &ctx).await?;
+    let token = auth::presented_token(state, &ctx).ok_or(crate::error::ApiError::Unauthorized)?;
+    state.store.delete_access_token(&token).await?;
     Ok(Map::new())
 }
 

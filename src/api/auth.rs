@@ -4,22 +4,26 @@
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use oxident_api::rt::server::RequestContext;
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// The owner of a valid access token.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: String,
-    /// The presented token (needed by logout). Never logged.
-    pub token: String,
 }
 
-fn presented_token(state: &AppState, ctx: &RequestContext) -> Option<String> {
+/// The token the request presents (borrowed from the header, or decoded from the query).
+/// Never logged.
+pub fn presented_token<'a>(state: &AppState, ctx: &'a RequestContext) -> Option<Cow<'a, str>> {
     if let Some(t) = ctx.bearer_token() {
-        return Some(t.to_string());
+        return Some(Cow::Borrowed(t));
     }
     if state.config.auth.accept_query_access_token {
-        return ctx.query_access_token().filter(|t| !t.is_empty());
+        return ctx
+            .query_access_token()
+            .filter(|t| !t.is_empty())
+            .map(Cow::Owned);
     }
     None
 }
@@ -34,7 +38,6 @@ pub async fn caller(state: &AppState, ctx: &RequestContext) -> ApiResult<Caller>
         .ok_or(ApiError::Unauthorized)?;
     Ok(Caller {
         user_id: owner.user_id,
-        token,
     })
 }
 
@@ -84,6 +87,6 @@ pub fn client_ip(state: &AppState, ctx: &RequestContext) -> Option<IpAddr> {
 }
 
 /// The key per-client rate limits count under.
-pub fn rate_limit_key(state: &AppState, ctx: &RequestContext) -> String {
-    client_ip(state, ctx).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+pub fn rate_limit_key(state: &AppState, ctx: &RequestContext) -> Option<IpAddr> {
+    client_ip(state, ctx)
 }

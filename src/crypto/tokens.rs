@@ -134,7 +134,12 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// The store keeps only this, so a leaked database does not leak usable tokens, and finding a
 /// token by digest through an index reveals nothing useful about the token.
 pub fn access_token_digest(token: &str) -> String {
-    b64::encode_url_safe(&Sha256::digest(token.as_bytes()))
+    b64::encode_url_safe(&access_token_sha256(token))
+}
+
+/// The raw SHA-256 behind [`access_token_digest`] (in-memory caches key on it: no encoding).
+pub fn access_token_sha256(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 #[cfg(test)]

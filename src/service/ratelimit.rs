@@ -4,20 +4,25 @@
 
 use crate::config::RateLimitConfig;
 use crate::error::ApiError;
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// `burst` events, refilled evenly over `period`.
+/// `burst` events per key `K`, refilled evenly over `period`. Keys are client addresses
+/// (`Option<IpAddr>`: `None` when unknown, which then share one budget — no allocation or
+/// formatting per request) or destination addresses (`String`).
 #[derive(Debug)]
-pub struct Limiter {
+pub struct Limiter<K = String> {
     interval: Duration,
     burst: u32,
     /// key → theoretical arrival time of the next event.
-    tat: Mutex<HashMap<String, Instant>>,
+    tat: Mutex<HashMap<K, Instant>>,
 }
 
-impl Limiter {
+impl<K: Hash + Eq> Limiter<K> {
     pub fn new(burst: u32, period: Duration) -> Self {
         let burst = burst.max(1);
         Self {
@@ -28,11 +33,19 @@ impl Limiter {
     }
 
     /// Counts one event for `key`; `Err` carries how long to wait.
-    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+    pub fn check<Q>(&self, key: &Q) -> Result<(), ApiError>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         self.check_at(key, Instant::now())
     }
 
-    fn check_at(&self, key: &str, now: Instant) -> Result<(), ApiError> {
+    fn check_at<Q>(&self, key: &Q, now: Instant) -> Result<(), ApiError>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         let mut map = self.tat.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 100_000 {
             map.retain(|_, tat| *tat > now);
@@ -50,7 +63,7 @@ impl Limiter {
         match map.get_mut(key) {
             Some(slot) => *slot = tat + self.interval,
             None => {
-                map.insert(key.to_string(), tat + self.interval);
+                map.insert(key.to_owned(), tat + self.interval);
             }
         }
         Ok(())
@@ -60,10 +73,10 @@ impl Limiter {
 /// The limits the server applies.
 #[derive(Debug)]
 pub struct RateLimits {
-    pub request_token_per_ip: Limiter,
+    pub request_token_per_ip: Limiter<Option<IpAddr>>,
     pub request_token_per_address: Limiter,
-    pub invite_per_ip: Limiter,
-    pub lookup_per_ip: Limiter,
+    pub invite_per_ip: Limiter<Option<IpAddr>>,
+    pub lookup_per_ip: Limiter<Option<IpAddr>>,
 }
 
 impl RateLimits {
@@ -88,8 +101,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn client_addresses_are_keys_and_unknown_ones_share_a_budget() {
+        let l: Limiter<Option<IpAddr>> = Limiter::new(1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let a: IpAddr = [192, 0, 2, 1].into();
+        let b: IpAddr = [192, 0, 2, 2].into();
+        assert!(l.check_at(&Some(a), t0).is_ok());
+        assert!(l.check_at(&Some(a), t0).is_err());
+        assert!(l.check_at(&Some(b), t0).is_ok());
+        assert!(l.check_at(&None, t0).is_ok());
+        assert!(l.check_at(&None, t0).is_err());
+    }
+
+    #[test]
     fn burst_then_refill() {
-        let l = Limiter::new(3, Duration::from_secs(3));
+        let l: Limiter = Limiter::new(3, Duration::from_secs(3));
         let t0 = Instant::now();
         for _ in 0..3 {
             assert!(l.check_at("a", t0).is_ok());

@@ -95,10 +95,7 @@ pub async fn request_email_token(
         return Ok(existing.sid);
     }
 
-    let ip_key = req
-        .client_ip
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-    state.limits.request_token_per_ip.check(&ip_key)?;
+    state.limits.request_token_per_ip.check(&req.client_ip)?;
     state.limits.request_token_per_address.check(&address)?;
 
     let candidate = NewSession {

@@ -9,9 +9,10 @@
 //! keep one.
 //!
 //! Memory is what this costs, so the layout is compact: one byte arena holds, per
-//! association, the 32 decoded digest bytes (not the 43-character base64 text), a length and
-//! the mxid; the hash table holds only 4-byte offsets into it (no allocation per entry). About
-//! 60 bytes per association (docs/benchmarks.md).
+//! association, the 32 decoded digest bytes (not the 43-character base64 text), the mxid's
+//! localpart and the number of its server name — server names are few and shared, kept once
+//! in a small table; the hash table holds only 4-byte offsets into the arena (no allocation
+//! per entry). About 50 bytes per association (docs/benchmarks.md).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -53,8 +54,12 @@ pub(super) struct LookupIndex {
     pepper: Option<String>,
     /// Offsets into `arena`, one per association.
     table: HashTable<u32>,
-    /// Entries: the digest, the mxid's length (LEB128), the mxid.
+    /// Entries: the digest, the length of the mxid's `@localpart` (LEB128), the localpart,
+    /// the server name's number in `servers` (LEB128; 0 for an mxid without `:`).
     arena: Vec<u8>,
+    /// Server names by number − 1, and numbers by name.
+    servers: Vec<Box<str>>,
+    server_numbers: std::collections::HashMap<Box<str>, usize>,
     /// Bytes of `arena` no offset points at any more (replaced or removed bindings).
     garbage: usize,
 }
@@ -77,22 +82,41 @@ const COMPACT_AFTER: usize = if cfg!(test) { 4096 } else { 1 << 20 };
 #[derive(Debug)]
 pub(super) struct IndexFull;
 
-/// The entry of `arena` at `offset`: `(digest, mxid, bytes the entry takes)`.
-fn entry_at(arena: &[u8], offset: u32) -> (&[u8], &[u8], usize) {
-    let start = offset as usize;
-    let digest = &arena[start..start + DIGEST_LEN];
-    let mut length = 0usize;
-    let mut prefix = 0usize;
-    for (i, byte) in arena[start + DIGEST_LEN..].iter().enumerate() {
-        length |= usize::from(byte & 0x7f) << (7 * i);
-        prefix = i + 1;
+/// Reads a LEB128 number at `at`: `(value, bytes it took)`.
+fn read_number(arena: &[u8], at: usize) -> (usize, usize) {
+    let mut value = 0usize;
+    let mut used = 0usize;
+    for (i, byte) in arena[at..].iter().enumerate() {
+        value |= usize::from(byte & 0x7f) << (7 * i);
+        used = i + 1;
         if byte & 0x80 == 0 {
             break;
         }
     }
-    let name_start = start + DIGEST_LEN + prefix;
-    let name = &arena[name_start..name_start + length];
-    (digest, name, DIGEST_LEN + prefix + length)
+    (value, used)
+}
+
+fn push_number(arena: &mut Vec<u8>, mut value: usize) {
+    loop {
+        let low = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            arena.push(low);
+            return;
+        }
+        arena.push(low | 0x80);
+    }
+}
+
+/// The entry of `arena` at `offset`: `(digest, localpart, server number, bytes it takes)`.
+fn entry_at(arena: &[u8], offset: u32) -> (&[u8], &[u8], usize, usize) {
+    let start = offset as usize;
+    let digest = &arena[start..start + DIGEST_LEN];
+    let (length, prefix) = read_number(arena, start + DIGEST_LEN);
+    let local_start = start + DIGEST_LEN + prefix;
+    let local = &arena[local_start..local_start + length];
+    let (server, used) = read_number(arena, local_start + length);
+    (digest, local, server, DIGEST_LEN + prefix + length + used)
 }
 
 impl LookupIndex {
@@ -103,11 +127,11 @@ impl LookupIndex {
         }
     }
 
-    /// With room for `count` entries whose mxids take about `name_bytes` bytes.
+    /// With room for `count` entries whose localparts take about `name_bytes` bytes.
     pub(super) fn with_capacity(pepper: Option<String>, count: usize, name_bytes: usize) -> Self {
         let mut index = Self::new(pepper);
         index.table.reserve(count, |_| 0);
-        index.arena.reserve(count * (DIGEST_LEN + 1) + name_bytes);
+        index.arena.reserve(count * (DIGEST_LEN + 2) + name_bytes);
         index
     }
 
@@ -117,6 +141,17 @@ impl LookupIndex {
 
     pub(super) fn len(&self) -> usize {
         self.table.len()
+    }
+
+    /// The number of `server`, added to the table if new.
+    fn server_number(&mut self, server: &str) -> usize {
+        if let Some(&n) = self.server_numbers.get(server) {
+            return n;
+        }
+        self.servers.push(server.into());
+        let n = self.servers.len();
+        self.server_numbers.insert(server.into(), n);
+        n
     }
 
     fn find(&self, digest: &[u8]) -> Option<u32> {
@@ -129,10 +164,17 @@ impl LookupIndex {
     }
 
     /// The mxid bound to `hash` (in its stored text form), if any.
-    pub(super) fn get(&self, hash: &str) -> Option<&str> {
+    pub(super) fn get(&self, hash: &str) -> Option<String> {
         let offset = self.find(&decode_digest(hash)?)?;
-        // Every entry was written whole from a `&str`, so this is always valid UTF-8.
-        std::str::from_utf8(entry_at(&self.arena, offset).1).ok()
+        let (_, local, server, _) = entry_at(&self.arena, offset);
+        // Every localpart was cut from a `&str` at a `:`, so it is valid UTF-8.
+        let local = std::str::from_utf8(local).ok()?;
+        Some(
+            match server.checked_sub(1).and_then(|n| self.servers.get(n)) {
+                Some(server) => format!("{local}:{server}"),
+                None => local.to_owned(),
+            },
+        )
     }
 
     /// Binds `hash` to `mxid`, replacing any earlier owner. A `hash` that is not a digest in
@@ -142,24 +184,21 @@ impl LookupIndex {
             return Ok(());
         };
         let offset = u32::try_from(self.arena.len()).map_err(|_| IndexFull)?;
+        // `@localpart:server.name[:port]`: localparts have no `:`, server names may.
+        let (local, server) = match mxid.split_once(':') {
+            Some((local, server)) => (local, self.server_number(server)),
+            None => (mxid, 0),
+        };
         self.arena.extend_from_slice(&digest);
-        let mut length = mxid.len();
-        loop {
-            let low = (length & 0x7f) as u8;
-            length >>= 7;
-            if length == 0 {
-                self.arena.push(low);
-                break;
-            }
-            self.arena.push(low | 0x80);
-        }
-        self.arena.extend_from_slice(mxid.as_bytes());
+        push_number(&mut self.arena, local.len());
+        self.arena.extend_from_slice(local.as_bytes());
+        push_number(&mut self.arena, server);
         let arena = &self.arena;
         let hash = table_hash(&digest);
         let eq = |&o: &u32| o != offset && entry_at(arena, o).0 == digest;
         match self.table.find_mut(hash, eq) {
             Some(slot) => {
-                self.garbage += entry_at(arena, *slot).2;
+                self.garbage += entry_at(arena, *slot).3;
                 *slot = offset;
             }
             None => {
@@ -182,7 +221,7 @@ impl LookupIndex {
             .find_entry(table_hash(&digest), |&o| entry_at(arena, o).0 == digest)
         {
             let (offset, _) = found.remove();
-            self.garbage += entry_at(arena, offset).2;
+            self.garbage += entry_at(arena, offset).3;
             self.maybe_compact();
         }
     }
@@ -193,7 +232,7 @@ impl LookupIndex {
         }
         let mut arena = Vec::with_capacity(self.arena.len() - self.garbage);
         for offset in &mut self.table {
-            let (_, _, size) = entry_at(&self.arena, *offset);
+            let (_, _, _, size) = entry_at(&self.arena, *offset);
             let start = *offset as usize;
             // The new arena is smaller than the old one, whose offsets fit in u32.
             *offset = u32::try_from(arena.len()).unwrap_or(u32::MAX);
@@ -223,8 +262,8 @@ mod tests {
         let mut index = LookupIndex::new(Some("pepper".into()));
         index.insert(&hash(1), "@one:example.org").expect("room");
         index.insert(&hash(2), "@two:example.org").expect("room");
-        assert_eq!(index.get(&hash(1)), Some("@one:example.org"));
-        assert_eq!(index.get(&hash(2)), Some("@two:example.org"));
+        assert_eq!(index.get(&hash(1)).as_deref(), Some("@one:example.org"));
+        assert_eq!(index.get(&hash(2)).as_deref(), Some("@two:example.org"));
         assert_eq!(index.get(&hash(3)), None);
         assert_eq!(index.pepper(), Some("pepper"));
         // Only the exact stored text matches: padding or another alphabet does not.
@@ -268,8 +307,11 @@ mod tests {
             }
         }
         assert_eq!(index.len(), 1000);
-        assert_eq!(index.get(&hash(5)), Some("@user5-39:example.org"));
-        assert_eq!(index.get(&hash(10)), Some(long.as_str()));
+        assert_eq!(
+            index.get(&hash(5)).as_deref(),
+            Some("@user5-39:example.org")
+        );
+        assert_eq!(index.get(&hash(10)), Some(long.clone()));
         // 40 rounds of ~86 kB each: compaction must have kept the arena near one round.
         assert!(
             index.arena.len() < 3 * 90_000,
@@ -281,7 +323,36 @@ mod tests {
         }
         assert_eq!(index.len(), 500);
         assert_eq!(index.get(&hash(4)), None);
-        assert_eq!(index.get(&hash(5)), Some("@user5-39:example.org"));
+        assert_eq!(
+            index.get(&hash(5)).as_deref(),
+            Some("@user5-39:example.org")
+        );
+    }
+
+    #[test]
+    fn server_names_are_stored_once_and_mxids_come_back_whole() {
+        let mut index = LookupIndex::new(None);
+        let mxids = [
+            "@a:example.org",
+            "@b:example.org",
+            "@c:matrix.example.com:8448",
+            "@d:[2001:db8::1]:8448",
+            "no-colon-at-all",
+            "@e:",
+            "@ü:exämple.org",
+        ];
+        for (i, mxid) in mxids.iter().enumerate() {
+            index.insert(&hash(i), mxid).expect("room");
+        }
+        for (i, mxid) in mxids.iter().enumerate() {
+            assert_eq!(index.get(&hash(i)).as_deref(), Some(*mxid));
+        }
+        assert_eq!(
+            index.servers.len(),
+            5,
+            "example.org once: {:?}",
+            index.servers
+        );
     }
 
     #[test]

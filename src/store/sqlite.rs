@@ -49,8 +49,9 @@ use super::{
     StoreResult, Threepid, ValidationSession,
 };
 use crate::crypto::SecretString;
+use crate::crypto::b64;
 use crate::crypto::hashing::lookup_hash;
-use crate::crypto::tokens::access_token_digest;
+use crate::crypto::tokens::{access_token_digest, access_token_sha256};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 
@@ -131,18 +132,19 @@ const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
 #[derive(Debug, Default)]
 struct TokenCache {
     generation: AtomicU64,
-    entries: Mutex<HashMap<String, (AccessTokenOwner, Instant)>>,
+    /// Keyed by the token's raw SHA-256 (the stored digest before encoding).
+    entries: Mutex<HashMap<[u8; 32], (AccessTokenOwner, Instant)>>,
 }
 
 impl TokenCache {
-    fn get(&self, digest: &str) -> Option<AccessTokenOwner> {
+    fn get(&self, digest: &[u8; 32]) -> Option<AccessTokenOwner> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let (owner, cached_at) = entries.get(digest)?;
         (cached_at.elapsed() < TOKEN_CACHE_TTL).then(|| owner.clone())
     }
 
     /// Caches `owner` unless a deletion happened after `generation` was read.
-    fn insert(&self, generation: u64, digest: String, owner: AccessTokenOwner) {
+    fn insert(&self, generation: u64, digest: [u8; 32], owner: AccessTokenOwner) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if self.generation.load(Ordering::Acquire) != generation {
             return;
@@ -154,7 +156,7 @@ impl TokenCache {
     }
 
     /// Forgets `digest`; called after the row was deleted.
-    fn remove(&self, digest: &str) {
+    fn remove(&self, digest: &[u8; 32]) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.remove(digest);
@@ -242,8 +244,8 @@ impl SqliteStore {
         let mut tx = conn.begin().await.map_err(db_err)?;
         let pepper = current_pepper(&mut tx).await?;
         let (count, name_bytes): (i64, i64) = sqlx::query_as(
-            "SELECT count(*), coalesce(sum(length(CAST(mxid AS BLOB))), 0) FROM associations \
-             WHERE lookup_hash IS NOT NULL",
+            "SELECT count(*), coalesce(sum(instr(CAST(mxid AS BLOB), ':')), 0) \
+             FROM associations WHERE lookup_hash IS NOT NULL",
         )
         .fetch_one(&mut *tx)
         .await
@@ -872,7 +874,7 @@ impl Store for SqliteStore {
                 .filter_map(|hash| {
                     index.get(hash).map(|mxid| HashMatch {
                         lookup_hash: hash.clone(),
-                        mxid: mxid.to_owned(),
+                        mxid,
                     })
                 })
                 .collect();
@@ -1141,10 +1143,11 @@ impl Store for SqliteStore {
     }
 
     async fn access_token_owner(&self, token: &str) -> StoreResult<Option<AccessTokenOwner>> {
-        let digest = access_token_digest(token);
-        if let Some(owner) = self.tokens.get(&digest) {
+        let raw = access_token_sha256(token);
+        if let Some(owner) = self.tokens.get(&raw) {
             return Ok(Some(owner));
         }
+        let digest = b64::encode_url_safe(&raw);
         let generation = self.tokens.generation.load(Ordering::Acquire);
         let row =
             sqlx::query("SELECT user_id, created_ms FROM access_tokens WHERE token_hash = ?1")
@@ -1161,7 +1164,7 @@ impl Store for SqliteStore {
             })
             .transpose()?;
         if let Some(owner) = &owner {
-            self.tokens.insert(generation, digest, owner.clone());
+            self.tokens.insert(generation, raw, owner.clone());
         }
         Ok(owner)
     }
@@ -1173,7 +1176,7 @@ impl Store for SqliteStore {
             .execute(&self.writer)
             .await;
         // Forget it even if the DELETE failed: the next request asks the database.
-        self.tokens.remove(&digest);
+        self.tokens.remove(&access_token_sha256(token));
         Ok(done.map_err(db_err)?.rows_affected() == 1)
     }
 
@@ -1425,14 +1428,15 @@ mod tests {
         // A lookup reads the generation, then a logout deletes the token before the lookup
         // caches what it read: the stale result is not cached.
         let generation = cache.generation.load(Ordering::Acquire);
-        cache.remove("d");
-        cache.insert(generation, "d".into(), owner.clone());
-        assert_eq!(cache.get("d"), None);
+        let d = [7u8; 32];
+        cache.remove(&d);
+        cache.insert(generation, d, owner.clone());
+        assert_eq!(cache.get(&d), None);
         let generation = cache.generation.load(Ordering::Acquire);
-        cache.insert(generation, "d".into(), owner.clone());
-        assert_eq!(cache.get("d"), Some(owner));
-        cache.remove("d");
-        assert_eq!(cache.get("d"), None);
+        cache.insert(generation, d, owner.clone());
+        assert_eq!(cache.get(&d), Some(owner));
+        cache.remove(&d);
+        assert_eq!(cache.get(&d), None);
     }
 
     #[tokio::test]
