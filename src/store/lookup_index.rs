@@ -169,12 +169,15 @@ impl LookupIndex {
         let (_, local, server, _) = entry_at(&self.arena, offset);
         // Every localpart was cut from a `&str` at a `:`, so it is valid UTF-8.
         let local = std::str::from_utf8(local).ok()?;
-        Some(
-            match server.checked_sub(1).and_then(|n| self.servers.get(n)) {
-                Some(server) => format!("{local}:{server}"),
-                None => local.to_owned(),
-            },
-        )
+        let Some(server) = server.checked_sub(1).and_then(|n| self.servers.get(n)) else {
+            return Some(local.to_owned());
+        };
+        // Not `format!`: this runs for every match of a 1000-address lookup.
+        let mut mxid = String::with_capacity(local.len() + 1 + server.len());
+        mxid.push_str(local);
+        mxid.push(':');
+        mxid.push_str(server);
+        Some(mxid)
     }
 
     /// Binds `hash` to `mxid`, replacing any earlier owner. A `hash` that is not a digest in
