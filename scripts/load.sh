@@ -120,22 +120,20 @@ run lookup_v1 "$v1_url"
 server_hwm="$(vmhwm "$server")"
 kill "$server"; wait "$server" 2>/dev/null || true
 
-echo "== bare axum (CPU $SERVER_CPU)" >&2
-taskset -c "$SERVER_CPU" target/release/examples/bare "127.0.0.1:$BARE_PORT" &
-bare=$!
-pids+=("$bare")
-wait_up "http://127.0.0.1:$BARE_PORT/_matrix/identity/v2"
-run bare_status "http://127.0.0.1:$BARE_PORT/_matrix/identity/v2"
-bare_hwm="$(vmhwm "$bare")"
-kill "$bare"; wait "$bare" 2>/dev/null || true
-
-echo "== bare hyper (CPU $SERVER_CPU)" >&2
-taskset -c "$SERVER_CPU" target/release/examples/bare_hyper "127.0.0.1:$HYPER_PORT" &
-hyper=$!
-pids+=("$hyper")
-wait_up "http://127.0.0.1:$HYPER_PORT/_matrix/identity/v2"
-run bare_hyper_status "http://127.0.0.1:$HYPER_PORT/_matrix/identity/v2"
-kill "$hyper"; wait "$hyper" 2>/dev/null || true
+# A baseline server on the server's CPU: name, binary, port. Sets `baseline_hwm`.
+baseline() {
+  echo "== $1 (CPU $SERVER_CPU)" >&2
+  taskset -c "$SERVER_CPU" "$2" "127.0.0.1:$3" &
+  local pid=$!
+  pids+=("$pid")
+  wait_up "http://127.0.0.1:$3/_matrix/identity/v2"
+  run "${1}_status" "http://127.0.0.1:$3/_matrix/identity/v2"
+  baseline_hwm="$(vmhwm "$pid")"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+baseline bare target/release/examples/bare "$BARE_PORT"
+bare_hwm="$baseline_hwm"
+baseline bare_hyper target/release/examples/bare_hyper "$HYPER_PORT"
 
 echo
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  cpus: $(nproc)  cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
