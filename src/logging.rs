@@ -4,11 +4,12 @@
 //! Every line logged while a request is handled carries that request's id, method and path
 //! (never its query string: it can hold client secrets and access tokens). They come from the
 //! [`RequestInfo`] that `http.rs` puts in place while it polls the request's future
-//! ([`with_request`], a task-local in effect), and are added when a line is written. A tracing span per request would do the same, but the fmt subscriber
-//! formats a span's fields when the span is *created* — for every request, although most
-//! requests log nothing: measured at about 10 % of the CPU time of a status request
-//! (docs/benchmarks.md). Here a request that logs nothing pays for two swaps of a
-//! thread-local per poll.
+//! ([`with_request`], a task-local in effect), and are added when a line is written.
+//!
+//! A tracing span per request would do the same, but the fmt subscriber formats a span's
+//! fields when the span is *created* — for every request, although most requests log nothing:
+//! measured at about 8 % of the CPU time of a status request (docs/benchmarks.md). Here a
+//! request that logs nothing pays for two swaps of a thread-local per poll.
 
 use std::cell::RefCell;
 use std::str::FromStr as _;
