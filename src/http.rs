@@ -52,24 +52,31 @@ pub fn app(
     edge.layer(oxident_api::server::router(Arc::new(Api(state))))
 }
 
-/// Any origin; the methods and headers Matrix clients use.
+/// Preflight answers: any origin, and the same methods and headers as [`ALLOW_METHODS`] and
+/// [`ALLOW_HEADERS`] (read from them, so the two answers cannot drift apart).
 fn cors() -> CorsLayer {
+    let list = |value: &HeaderValue| -> Vec<String> {
+        value
+            .to_str()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::to_owned)
+            .collect()
+    };
     CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
-        .allow_headers([
-            header::ORIGIN,
-            HeaderName::from_static("x-requested-with"),
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            header::AUTHORIZATION,
-        ])
+        .allow_methods(
+            list(&ALLOW_METHODS)
+                .iter()
+                .filter_map(|m| Method::from_bytes(m.as_bytes()).ok())
+                .collect::<Vec<_>>(),
+        )
+        .allow_headers(
+            list(&ALLOW_HEADERS)
+                .iter()
+                .filter_map(|h| HeaderName::from_bytes(h.as_bytes()).ok())
+                .collect::<Vec<_>>(),
+        )
 }
 
 /// What [`Edge`] needs, shared by every clone.
@@ -473,6 +480,17 @@ mod tests {
             .collect()
     }
 
+    /// `GET /_matrix/identity/v2` through `service`.
+    async fn get<S>(service: S) -> Response<Body>
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
+    {
+        service
+            .oneshot(request(Method::GET, &[]))
+            .await
+            .expect("call")
+    }
+
     async fn errcode(response: Response<Body>) -> String {
         let bytes = axum::body::to_bytes(response.into_body(), 4096)
             .await
@@ -555,22 +573,14 @@ mod tests {
     #[tokio::test]
     async fn request_ids_are_made_kept_and_propagated() {
         let service = edge(answer(StatusCode::OK));
-        let response = service
-            .clone()
-            .oneshot(request(Method::GET, &[]))
-            .await
-            .expect("call");
+        let response = get(service.clone()).await;
         assert_eq!(response.headers()["x-request-id"], "0abcdef1-1");
         assert_eq!(
             response.headers()["seen-id"],
             "0abcdef1-1",
             "handlers see it"
         );
-        let response = service
-            .clone()
-            .oneshot(request(Method::GET, &[]))
-            .await
-            .expect("call");
+        let response = get(service.clone()).await;
         assert_eq!(response.headers()["x-request-id"], "0abcdef1-2");
         // The client's own id is kept, and the counter is not used.
         let response = service
@@ -588,15 +598,9 @@ mod tests {
                 .insert("x-request-id", HeaderValue::from_static("from-handler"));
             std::future::ready(Ok::<_, Infallible>(response))
         });
-        let response = edge(own)
-            .oneshot(request(Method::GET, &[]))
-            .await
-            .expect("call");
+        let response = get(edge(own)).await;
         assert_eq!(response.headers()["x-request-id"], "from-handler");
-        let response = service
-            .oneshot(request(Method::GET, &[]))
-            .await
-            .expect("call");
+        let response = get(service).await;
         assert_eq!(response.headers()["x-request-id"], "0abcdef1-3");
     }
 
@@ -619,21 +623,12 @@ mod tests {
                 })
             })
         };
-        let late = edge(slow(Duration::from_secs(5)))
-            .oneshot(request(Method::GET, &[]))
-            .await
-            .expect("call");
+        let late = get(edge(slow(Duration::from_secs(5)))).await;
         assert_eq!(late.status(), StatusCode::REQUEST_TIMEOUT);
         assert_eq!(errcode(late).await, "M_UNKNOWN");
-        let pending_but_in_time = edge(slow(Duration::from_millis(1)))
-            .oneshot(request(Method::GET, &[]))
-            .await
-            .expect("call");
+        let pending_but_in_time = get(edge(slow(Duration::from_millis(1)))).await;
         assert_eq!(pending_but_in_time.status(), StatusCode::OK);
-        let at_once = edge(answer(StatusCode::NOT_FOUND))
-            .oneshot(request(Method::GET, &[]))
-            .await
-            .expect("call");
+        let at_once = get(edge(answer(StatusCode::NOT_FOUND))).await;
         assert_eq!(at_once.status(), StatusCode::NOT_FOUND);
         assert_eq!(errcode(at_once).await, "M_UNRECOGNIZED");
     }
@@ -649,17 +644,11 @@ mod tests {
                 panic!("boom in poll");
             })
         });
-        let response = edge(in_call)
-            .oneshot(request(Method::GET, &[]))
-            .await
-            .expect("call");
+        let response = get(edge(in_call)).await;
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()["access-control-allow-origin"], "*");
         assert_eq!(errcode(response).await, "M_UNKNOWN");
-        let response = edge(in_poll)
-            .oneshot(request(Method::GET, &[]))
-            .await
-            .expect("call");
+        let response = get(edge(in_poll)).await;
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(errcode(response).await, "M_UNKNOWN");
     }
