@@ -42,7 +42,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions as _, Connection as _, Row as _, Sqlite, Transaction};
 
-use super::lookup_index::LookupIndex;
+use super::lookup_index::{IndexFull, LookupIndex};
 use super::{
     AccessTokenOwner, Association, EphemeralKey, HashMatch, Invite, NewEphemeralKey, NewInvite,
     NewSession, PendingDelivery, SessionRequest, SessionRequestOutcome, Store, StoreError,
@@ -289,7 +289,7 @@ impl SqliteStore {
     }
 
     /// Applies a committed change to the index; drops the index if it cannot.
-    fn update_index(&self, change: impl FnOnce(&mut LookupIndex) -> Result<(), ()>) {
+    fn update_index(&self, change: impl FnOnce(&mut LookupIndex) -> Result<(), IndexFull>) {
         let mut guard = self.index_mut();
         if let Some(index) = guard.as_mut()
             && change(index).is_err()
@@ -310,7 +310,10 @@ impl SqliteStore {
         match loaded {
             Ok(index) => *guard = Some(index),
             Err(e) => {
-                tracing::warn!(error = %e, "the in-memory lookup index could not be reloaded; v2 lookups now query SQLite");
+                tracing::warn!(
+                    error = %e,
+                    "the in-memory lookup index could not be reloaded; v2 lookups now query SQLite"
+                );
                 *guard = None;
             }
         }
@@ -802,7 +805,7 @@ impl Store for SqliteStore {
         .map_err(db_err)?;
         self.commit_associations(tx).await?;
         if let Some(hash) = &hash {
-            self.update_index(|index| index.insert(hash, &association.mxid).map_err(|_| ()));
+            self.update_index(|index| index.insert(hash, &association.mxid));
         }
         Ok(previous)
     }
