@@ -213,7 +213,7 @@ impl Default for RateLimitConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoggingConfig {
-    /// A tracing filter, e.g. `info` or `oxident=debug,tower_http=info`. `RUST_LOG` wins.
+    /// A tracing filter, e.g. `info` or `oxident=debug,sqlx=warn`. `RUST_LOG` wins.
     pub filter: String,
     /// `text` for people, `json` (one object per line) for log collectors.
     pub format: LogFormat,

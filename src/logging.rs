@@ -36,14 +36,15 @@ pub struct RequestInfo {
 }
 
 thread_local! {
-    /// The request whose future this thread is polling, if any.
-    static CURRENT: RefCell<Option<RequestInfo>> = const { RefCell::new(None) };
+    /// The request whose future this thread is polling, if any. Boxed, so that putting it in
+    /// place and taking it back at every poll moves a pointer, not the request's head.
+    static CURRENT: RefCell<Option<Box<RequestInfo>>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` (a poll of a request's future) with `info`'s request in scope for log lines,
 /// then takes it back into `info` — also when `f` unwinds. A task-local in effect, without
 /// wrapping the future (`tokio::task_local!`'s wrapper is not `Unpin`).
-pub fn with_request<R>(info: &mut Option<RequestInfo>, f: impl FnOnce() -> R) -> R {
+pub fn with_request<R>(info: &mut Option<Box<RequestInfo>>, f: impl FnOnce() -> R) -> R {
     let previous = CURRENT.with(|c| c.replace(info.take()));
     let _restore = Restore { info, previous };
     f()
@@ -51,8 +52,8 @@ pub fn with_request<R>(info: &mut Option<RequestInfo>, f: impl FnOnce() -> R) ->
 
 /// Puts the previous value back when the poll ends, also by unwinding.
 struct Restore<'a> {
-    info: &'a mut Option<RequestInfo>,
-    previous: Option<RequestInfo>,
+    info: &'a mut Option<Box<RequestInfo>>,
+    previous: Option<Box<RequestInfo>>,
 }
 
 impl Drop for Restore<'_> {
@@ -245,7 +246,7 @@ mod tests {
         });
         let _guard = tracing::subscriber::set_default(subscriber);
         tracing::info!(n = 1, "outside");
-        let mut request = Some(info());
+        let mut request = Some(Box::new(info()));
         with_request(&mut request, || tracing::warn!(n = 2, "inside"));
         assert!(
             request.is_some(),
@@ -294,7 +295,7 @@ mod tests {
     fn simple_filters_need_no_env_filter() {
         for simple in [
             "info",
-            "oxident=debug,tower_http=info",
+            "oxident=debug,sqlx=warn",
             "warn,oxident::store=trace",
         ] {
             let (targets, env) = parse_filter(simple);

@@ -3,42 +3,35 @@
 //!
 //! Why not `axum::serve`: it detects HTTP/2 on every connection, clones the service for every
 //! request through two adapters, and adds the peer address with a layer of its own; this loop
-//! hands each request straight to one cheap-to-clone stack (docs/benchmarks.md). It also arms
-//! hyper's header-read timeout, which `axum::serve` does not: a client that opens connections
-//! and never finishes a request head (slowloris) is disconnected.
+//! hands each request straight to the application (docs/benchmarks.md). It also guards
+//! against stalled connections, which `axum::serve` does not: a client that opens
+//! connections and never finishes a request head (slowloris) is disconnected ([`stalled`]).
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{Request, Response};
+use axum::http::Request;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower::{Service, ServiceExt as _};
+
+use crate::http::App;
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, asks every
 /// connection to close after its current request, and waits for them.
 ///
-/// Each request carries its peer address as `ConnectInfo<SocketAddr>` (what axum's
-/// `into_make_service_with_connect_info` provides), which the rate limits read.
-pub async fn serve<S>(
+/// Each connection's requests are handed to [`App::handle`] with the connection's peer
+/// address, which the rate limits read: no per-request extension map, clone or readiness
+/// check (what `Oneshot` and `ConnectInfo` cost per request before).
+pub async fn serve(
     listener: TcpListener,
-    app: S,
+    app: App,
     header_read_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send,
-) -> std::io::Result<()>
-where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+) -> std::io::Result<()> {
     // `closing` tells connections to wind down; `open` is dropped by each connection task
     // when it ends, so `open_tx.closed()` resolves once all are gone.
     let (closing_tx, closing_rx) = watch::channel(false);
@@ -62,24 +55,30 @@ where
         let mut closing = closing_rx.clone();
         let open = open_rx.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let mut req = req.map(Body::new);
-                req.extensions_mut().insert(ConnectInfo(peer));
-                app.clone().oneshot(req)
+            // Request heads received on this connection, for the stall guard.
+            let heads = AtomicU64::new(0);
+            let service = hyper::service::service_fn(|req: Request<Incoming>| {
+                heads.fetch_add(1, Ordering::Relaxed);
+                app.handle(req.map(Body::new), Some(peer))
             });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new());
-            if !header_read_timeout.is_zero() {
-                builder.header_read_timeout(header_read_timeout);
-            }
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = async { closing.wait_for(|c| *c).await.is_ok() } => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
+                _ = connection.as_mut() => {
+                    drop(open);
+                    return;
                 }
+                () = stalled(&heads, header_read_timeout) => {}
+                _ = closing.wait_for(|c| *c) => {}
+            }
+            // Finish the request in hand, if any, then close; a response the client does
+            // not read gets one more period, not forever.
+            connection.as_mut().graceful_shutdown();
+            if header_read_timeout.is_zero() {
+                let _ = connection.await;
+            } else {
+                let _ = tokio::time::timeout(header_read_timeout, connection).await;
             }
             drop(open);
         });
@@ -89,4 +88,31 @@ where
     drop(open_rx);
     open_tx.closed().await;
     Ok(())
+}
+
+/// Resolves when a whole `period` has passed without a new request head on the connection
+/// (never, for a zero period). That is the slowloris guard: a client that opens a connection
+/// and dribbles a request head, or sends nothing, is disconnected within one to two periods;
+/// so is a keep-alive connection left idle. A request being answered cannot trip it: the
+/// edge answers within the request timeout (the same period), so a head counted in one
+/// period has its answer before the next period ends.
+///
+/// Why not hyper's `header_read_timeout`: it allocates, registers and cancels a timer for
+/// every request head; this is one timer per connection and one relaxed add per request
+/// (docs/benchmarks.md).
+async fn stalled(heads: &AtomicU64, period: Duration) {
+    if period.is_zero() {
+        return std::future::pending().await;
+    }
+    let mut seen = heads.load(Ordering::Relaxed);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = heads.load(Ordering::Relaxed);
+        if now == seen {
+            return;
+        }
+        seen = now;
+    }
 }

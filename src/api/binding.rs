@@ -19,7 +19,7 @@ fn decode<T: DeserializeOwned>(value: serde_json::Value) -> ApiResult<T> {
 
 pub async fn bind(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     body: associations::bind::RequestBody,
 ) -> ApiResult<associations::bind::Response> {
     decode(binding::bind(state, &body.sid, &body.client_secret, &body.mxid).await?)
@@ -27,7 +27,7 @@ pub async fn bind(
 
 pub async fn get_validated3pid(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     params: associations::get_validated3pid::Params,
 ) -> ApiResult<associations::get_validated3pid::Response> {
     let ValidatedThreepid {
@@ -44,7 +44,7 @@ pub async fn get_validated3pid(
 
 pub async fn unbind(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     body: associations::unbind::RequestBody,
 ) -> ApiResult<associations::unbind::Response> {
     match UnbindProof::from_parts(body.sid.as_deref(), body.client_secret.as_deref())? {
@@ -66,10 +66,10 @@ pub async fn unbind(
 
 pub async fn bind_v2(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     body: v2_associations::bind_v2::RequestBody,
 ) -> ApiResult<v2_associations::bind_v2::Response> {
-    let caller = auth::user(state, &ctx).await?;
+    let caller = auth::user(state, ctx).await?;
     if caller.user_id != body.mxid {
         return Err(ApiError::NotTokenOwner(
             "mxid must be the user of the access token".into(),
@@ -80,10 +80,10 @@ pub async fn bind_v2(
 
 pub async fn get_validated3pid_v2(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     params: v2_associations::get_validated3pid_v2::Params,
 ) -> ApiResult<v2_associations::get_validated3pid_v2::Response> {
-    auth::user(state, &ctx).await?;
+    auth::user(state, ctx).await?;
     let ValidatedThreepid {
         medium,
         address,
@@ -100,13 +100,13 @@ pub async fn get_validated3pid_v2(
 /// before the token check: `403 M_FORBIDDEN`, signed unbind not being supported yet.
 pub async fn unbind_v2(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     body: v2_associations::unbind_v2::RequestBody,
 ) -> ApiResult<v2_associations::unbind_v2::Response> {
     match UnbindProof::from_parts(body.sid.as_deref(), body.client_secret.as_deref())? {
         UnbindProof::HomeserverSignature => Err(binding::refuse_signed_unbind()),
         UnbindProof::Session { sid, client_secret } => {
-            auth::user(state, &ctx).await?;
+            auth::user(state, ctx).await?;
             binding::unbind_with_session(
                 state,
                 sid,

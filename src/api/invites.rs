@@ -39,10 +39,10 @@ fn validity_url(state: &AppState, path: &str) -> String {
 
 pub async fn store_invite(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     body: store_invite::store_invite::RequestBody,
 ) -> ApiResult<store_invite::store_invite::Response> {
-    rate_limit(state, &ctx)?;
+    rate_limit(state, ctx)?;
     let params = params_of(&body)?;
     let request = InviteRequest {
         medium: body.medium,
@@ -59,7 +59,7 @@ pub async fn store_invite(
         sender_display_name: body.sender_display_name,
         params,
         extra: body.extra,
-        brand: brand(&ctx),
+        brand: brand(ctx),
     };
     let StoredInvite {
         token,
@@ -77,16 +77,16 @@ pub async fn store_invite(
 
 pub async fn store_invite_v2(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     body: v2_store_invite::store_invite_v2::RequestBody,
 ) -> ApiResult<v2_store_invite::store_invite_v2::Response> {
-    let caller = auth::user(state, &ctx).await?;
+    let caller = auth::user(state, ctx).await?;
     if body.sender != caller.user_id {
         return Err(ApiError::NotTokenOwner(
             "sender must be the user the access token belongs to".into(),
         ));
     }
-    rate_limit(state, &ctx)?;
+    rate_limit(state, ctx)?;
     let params = params_of(&body)?;
     let request = InviteRequest {
         medium: body.medium,
@@ -103,7 +103,7 @@ pub async fn store_invite_v2(
         sender_display_name: body.sender_display_name,
         params,
         extra: body.extra,
-        brand: brand(&ctx),
+        brand: brand(ctx),
     };
     let stored = invites::store_invite(state, request).await?;
     use v2_store_invite::store_invite_v2::{PublicKey, StoreInviteResponse};
@@ -135,7 +135,7 @@ async fn sign<T: serde::de::DeserializeOwned>(
 
 pub async fn blindly_sign_stuff(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     body: invitation_signing::blindly_sign_stuff::RequestBody,
 ) -> ApiResult<invitation_signing::blindly_sign_stuff::Response> {
     sign(state, &body.mxid, &body.token, &body.private_key).await
@@ -143,9 +143,9 @@ pub async fn blindly_sign_stuff(
 
 pub async fn blindly_sign_stuff_v2(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     body: v2_invitation_signing::blindly_sign_stuff_v2::RequestBody,
 ) -> ApiResult<v2_invitation_signing::blindly_sign_stuff_v2::Response> {
-    auth::user(state, &ctx).await?;
+    auth::user(state, ctx).await?;
     sign(state, &body.mxid, &body.token, &body.private_key).await
 }

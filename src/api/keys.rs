@@ -58,7 +58,7 @@ async fn is_ephemeral_key(state: &AppState, public_key: &str) -> ApiResult<bool>
 
 pub async fn get_pub_key(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     params: pubkey::get_pub_key::Params,
 ) -> ApiResult<pubkey::get_pub_key::Response> {
     Ok(pubkey::get_pub_key::PubKeyResponse {
@@ -68,7 +68,7 @@ pub async fn get_pub_key(
 
 pub async fn get_pub_key_v2(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     params: v2_pubkey::get_pub_key_v2::Params,
 ) -> ApiResult<v2_pubkey::get_pub_key_v2::Response> {
     Ok(v2_pubkey::get_pub_key_v2::PubKeyResponse {
@@ -78,7 +78,7 @@ pub async fn get_pub_key_v2(
 
 pub async fn is_pub_key_valid(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     params: pubkey::is_pub_key_valid::Params,
 ) -> ApiResult<pubkey::is_pub_key_valid::Response> {
     Ok(pubkey::is_pub_key_valid::KeyValidity {
@@ -88,7 +88,7 @@ pub async fn is_pub_key_valid(
 
 pub async fn is_pub_key_valid_v2(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     params: v2_pubkey::is_pub_key_valid_v2::Params,
 ) -> ApiResult<v2_pubkey::is_pub_key_valid_v2::Response> {
     Ok(v2_pubkey::is_pub_key_valid_v2::KeyValidity {
@@ -98,7 +98,7 @@ pub async fn is_pub_key_valid_v2(
 
 pub async fn is_ephemeral_pub_key_valid(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     params: pubkey::is_ephemeral_pub_key_valid::Params,
 ) -> ApiResult<pubkey::is_ephemeral_pub_key_valid::Response> {
     Ok(pubkey::is_ephemeral_pub_key_valid::KeyValidity {
@@ -108,7 +108,7 @@ pub async fn is_ephemeral_pub_key_valid(
 
 pub async fn is_ephemeral_pub_key_valid_v2(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     params: v2_pubkey::is_ephemeral_pub_key_valid_v2::Params,
 ) -> ApiResult<v2_pubkey::is_ephemeral_pub_key_valid_v2::Response> {
     Ok(v2_pubkey::is_ephemeral_pub_key_valid_v2::KeyValidity {

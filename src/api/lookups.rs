@@ -21,10 +21,10 @@ fn rate_limit(state: &AppState, ctx: &RequestContext) -> ApiResult<()> {
 
 pub async fn lookup_user(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     params: v1_lookup::lookup_user::Params,
 ) -> ApiResult<v1_lookup::lookup_user::Response> {
-    rate_limit(state, &ctx)?;
+    rate_limit(state, ctx)?;
     // The signed association, or `{}` when nothing is bound (the spec's 200 allows both).
     match lookup::lookup_one(state, &params.medium, &params.address).await? {
         Some(association) => signed_association(state, &association),
@@ -34,10 +34,10 @@ pub async fn lookup_user(
 
 pub async fn lookup_users(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     body: v1_lookup::lookup_users::RequestBody,
 ) -> ApiResult<v1_lookup::lookup_users::Response> {
-    rate_limit(state, &ctx)?;
+    rate_limit(state, ctx)?;
     Ok(v1_lookup::lookup_users::BulkLookupResponse {
         threepids: lookup::lookup_many(state, &body.threepids).await?,
     })
@@ -45,9 +45,9 @@ pub async fn lookup_users(
 
 pub async fn get_hash_details(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
 ) -> ApiResult<v2_lookup::get_hash_details::Response> {
-    auth::caller(state, &ctx).await?;
+    auth::caller(state, ctx).await?;
     Ok(v2_lookup::get_hash_details::HashDetails {
         algorithms: lookup::ALGORITHMS.iter().map(|a| a.to_string()).collect(),
         lookup_pepper: lookup::current_pepper(state).await?,
@@ -56,11 +56,11 @@ pub async fn get_hash_details(
 
 pub async fn lookup_users_v2(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     body: v2_lookup::lookup_users_v2::RequestBody,
 ) -> ApiResult<v2_lookup::lookup_users_v2::Response> {
-    auth::caller(state, &ctx).await?;
-    rate_limit(state, &ctx)?;
+    auth::caller(state, ctx).await?;
+    rate_limit(state, ctx)?;
     let mappings =
         lookup::lookup_hashed(state, &body.algorithm, &body.pepper, &body.addresses).await?;
     Ok(v2_lookup::lookup_users_v2::LookupResponse { mappings })

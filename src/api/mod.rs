@@ -29,7 +29,7 @@ pub struct Api(pub Arc<AppState>);
 impl OxidentApi for Api {
     async fn bind(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: associations::bind::RequestBody,
     ) -> Result<associations::bind::Response, MatrixError> {
         binding::bind(&self.0, ctx, body)
@@ -38,7 +38,7 @@ impl OxidentApi for Api {
     }
     async fn get_validated3pid(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: associations::get_validated3pid::Params,
     ) -> Result<associations::get_validated3pid::Response, MatrixError> {
         binding::get_validated3pid(&self.0, ctx, params)
@@ -47,7 +47,7 @@ impl OxidentApi for Api {
     }
     async fn unbind(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: associations::unbind::RequestBody,
     ) -> Result<associations::unbind::Response, MatrixError> {
         binding::unbind(&self.0, ctx, body)
@@ -56,7 +56,7 @@ impl OxidentApi for Api {
     }
     async fn email_request_token(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: email_associations::email_request_token::RequestBody,
     ) -> Result<email_associations::email_request_token::Response, MatrixError> {
         validation::email_request_token(&self.0, ctx, body)
@@ -65,7 +65,7 @@ impl OxidentApi for Api {
     }
     async fn email_submit_token_get(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: email_associations::email_submit_token_get::Params,
     ) -> Result<email_associations::email_submit_token_get::Response, MatrixError> {
         validation::email_submit_token_get(&self.0, ctx, params)
@@ -74,7 +74,7 @@ impl OxidentApi for Api {
     }
     async fn email_submit_token_post(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: email_associations::email_submit_token_post::RequestBody,
     ) -> Result<email_associations::email_submit_token_post::Response, MatrixError> {
         validation::email_submit_token_post(&self.0, ctx, body)
@@ -83,7 +83,7 @@ impl OxidentApi for Api {
     }
     async fn blindly_sign_stuff(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: invitation_signing::blindly_sign_stuff::RequestBody,
     ) -> Result<invitation_signing::blindly_sign_stuff::Response, MatrixError> {
         invites::blindly_sign_stuff(&self.0, ctx, body)
@@ -92,7 +92,7 @@ impl OxidentApi for Api {
     }
     async fn lookup_users(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: lookup::lookup_users::RequestBody,
     ) -> Result<lookup::lookup_users::Response, MatrixError> {
         lookups::lookup_users(&self.0, ctx, body)
@@ -101,7 +101,7 @@ impl OxidentApi for Api {
     }
     async fn lookup_user(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: lookup::lookup_user::Params,
     ) -> Result<lookup::lookup_user::Response, MatrixError> {
         lookups::lookup_user(&self.0, ctx, params)
@@ -110,7 +110,7 @@ impl OxidentApi for Api {
     }
     async fn msisdn_request_token(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: phone_associations::msisdn_request_token::RequestBody,
     ) -> Result<phone_associations::msisdn_request_token::Response, MatrixError> {
         validation::msisdn_request_token(&self.0, ctx, body)
@@ -119,7 +119,7 @@ impl OxidentApi for Api {
     }
     async fn msisdn_submit_token_get(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: phone_associations::msisdn_submit_token_get::Params,
     ) -> Result<phone_associations::msisdn_submit_token_get::Response, MatrixError> {
         validation::msisdn_submit_token_get(&self.0, ctx, params)
@@ -128,19 +128,19 @@ impl OxidentApi for Api {
     }
     async fn msisdn_submit_token_post(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: phone_associations::msisdn_submit_token_post::RequestBody,
     ) -> Result<phone_associations::msisdn_submit_token_post::Response, MatrixError> {
         validation::msisdn_submit_token_post(&self.0, ctx, body)
             .await
             .map_err(MatrixError::from)
     }
-    async fn ping(&self, ctx: RequestContext) -> Result<ping::ping::Response, MatrixError> {
+    async fn ping(&self, ctx: &RequestContext) -> Result<ping::ping::Response, MatrixError> {
         status::ping(&self.0, ctx).await.map_err(MatrixError::from)
     }
     async fn is_ephemeral_pub_key_valid(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: pubkey::is_ephemeral_pub_key_valid::Params,
     ) -> Result<pubkey::is_ephemeral_pub_key_valid::Response, MatrixError> {
         keys::is_ephemeral_pub_key_valid(&self.0, ctx, params)
@@ -149,7 +149,7 @@ impl OxidentApi for Api {
     }
     async fn is_pub_key_valid(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: pubkey::is_pub_key_valid::Params,
     ) -> Result<pubkey::is_pub_key_valid::Response, MatrixError> {
         keys::is_pub_key_valid(&self.0, ctx, params)
@@ -158,7 +158,7 @@ impl OxidentApi for Api {
     }
     async fn get_pub_key(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: pubkey::get_pub_key::Params,
     ) -> Result<pubkey::get_pub_key::Response, MatrixError> {
         keys::get_pub_key(&self.0, ctx, params)
@@ -167,7 +167,7 @@ impl OxidentApi for Api {
     }
     async fn store_invite(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: store_invite::store_invite::RequestBody,
     ) -> Result<store_invite::store_invite::Response, MatrixError> {
         invites::store_invite(&self.0, ctx, body)
@@ -176,7 +176,7 @@ impl OxidentApi for Api {
     }
     async fn bind_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: v2_associations::bind_v2::RequestBody,
     ) -> Result<v2_associations::bind_v2::Response, MatrixError> {
         binding::bind_v2(&self.0, ctx, body)
@@ -185,7 +185,7 @@ impl OxidentApi for Api {
     }
     async fn get_validated3pid_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: v2_associations::get_validated3pid_v2::Params,
     ) -> Result<v2_associations::get_validated3pid_v2::Response, MatrixError> {
         binding::get_validated3pid_v2(&self.0, ctx, params)
@@ -194,7 +194,7 @@ impl OxidentApi for Api {
     }
     async fn unbind_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: v2_associations::unbind_v2::RequestBody,
     ) -> Result<v2_associations::unbind_v2::Response, MatrixError> {
         binding::unbind_v2(&self.0, ctx, body)
@@ -203,20 +203,20 @@ impl OxidentApi for Api {
     }
     async fn get_account(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
     ) -> Result<v2_auth::get_account::Response, MatrixError> {
         account::get_account(&self.0, ctx)
             .await
             .map_err(MatrixError::from)
     }
-    async fn logout(&self, ctx: RequestContext) -> Result<v2_auth::logout::Response, MatrixError> {
+    async fn logout(&self, ctx: &RequestContext) -> Result<v2_auth::logout::Response, MatrixError> {
         account::logout(&self.0, ctx)
             .await
             .map_err(MatrixError::from)
     }
     async fn register_account(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: v2_auth::register_account::RequestBody,
     ) -> Result<v2_auth::register_account::Response, MatrixError> {
         account::register_account(&self.0, ctx, body)
@@ -225,7 +225,7 @@ impl OxidentApi for Api {
     }
     async fn email_request_token_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: v2_email_associations::email_request_token_v2::RequestBody,
     ) -> Result<v2_email_associations::email_request_token_v2::Response, MatrixError> {
         validation::email_request_token_v2(&self.0, ctx, body)
@@ -234,7 +234,7 @@ impl OxidentApi for Api {
     }
     async fn email_submit_token_get_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: v2_email_associations::email_submit_token_get_v2::Params,
     ) -> Result<v2_email_associations::email_submit_token_get_v2::Response, MatrixError> {
         validation::email_submit_token_get_v2(&self.0, ctx, params)
@@ -243,7 +243,7 @@ impl OxidentApi for Api {
     }
     async fn email_submit_token_post_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: v2_email_associations::email_submit_token_post_v2::RequestBody,
     ) -> Result<v2_email_associations::email_submit_token_post_v2::Response, MatrixError> {
         validation::email_submit_token_post_v2(&self.0, ctx, body)
@@ -252,7 +252,7 @@ impl OxidentApi for Api {
     }
     async fn blindly_sign_stuff_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: v2_invitation_signing::blindly_sign_stuff_v2::RequestBody,
     ) -> Result<v2_invitation_signing::blindly_sign_stuff_v2::Response, MatrixError> {
         invites::blindly_sign_stuff_v2(&self.0, ctx, body)
@@ -261,7 +261,7 @@ impl OxidentApi for Api {
     }
     async fn get_hash_details(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
     ) -> Result<v2_lookup::get_hash_details::Response, MatrixError> {
         lookups::get_hash_details(&self.0, ctx)
             .await
@@ -269,7 +269,7 @@ impl OxidentApi for Api {
     }
     async fn lookup_users_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: v2_lookup::lookup_users_v2::RequestBody,
     ) -> Result<v2_lookup::lookup_users_v2::Response, MatrixError> {
         lookups::lookup_users_v2(&self.0, ctx, body)
@@ -278,7 +278,7 @@ impl OxidentApi for Api {
     }
     async fn msisdn_request_token_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: v2_phone_associations::msisdn_request_token_v2::RequestBody,
     ) -> Result<v2_phone_associations::msisdn_request_token_v2::Response, MatrixError> {
         validation::msisdn_request_token_v2(&self.0, ctx, body)
@@ -287,7 +287,7 @@ impl OxidentApi for Api {
     }
     async fn msisdn_submit_token_get_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: v2_phone_associations::msisdn_submit_token_get_v2::Params,
     ) -> Result<v2_phone_associations::msisdn_submit_token_get_v2::Response, MatrixError> {
         validation::msisdn_submit_token_get_v2(&self.0, ctx, params)
@@ -296,7 +296,7 @@ impl OxidentApi for Api {
     }
     async fn msisdn_submit_token_post_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: v2_phone_associations::msisdn_submit_token_post_v2::RequestBody,
     ) -> Result<v2_phone_associations::msisdn_submit_token_post_v2::Response, MatrixError> {
         validation::msisdn_submit_token_post_v2(&self.0, ctx, body)
@@ -305,7 +305,7 @@ impl OxidentApi for Api {
     }
     async fn ping_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
     ) -> Result<v2_ping::ping_v2::Response, MatrixError> {
         status::ping_v2(&self.0, ctx)
             .await
@@ -313,7 +313,7 @@ impl OxidentApi for Api {
     }
     async fn is_ephemeral_pub_key_valid_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: v2_pubkey::is_ephemeral_pub_key_valid_v2::Params,
     ) -> Result<v2_pubkey::is_ephemeral_pub_key_valid_v2::Response, MatrixError> {
         keys::is_ephemeral_pub_key_valid_v2(&self.0, ctx, params)
@@ -322,7 +322,7 @@ impl OxidentApi for Api {
     }
     async fn is_pub_key_valid_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: v2_pubkey::is_pub_key_valid_v2::Params,
     ) -> Result<v2_pubkey::is_pub_key_valid_v2::Response, MatrixError> {
         keys::is_pub_key_valid_v2(&self.0, ctx, params)
@@ -331,7 +331,7 @@ impl OxidentApi for Api {
     }
     async fn get_pub_key_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         params: v2_pubkey::get_pub_key_v2::Params,
     ) -> Result<v2_pubkey::get_pub_key_v2::Response, MatrixError> {
         keys::get_pub_key_v2(&self.0, ctx, params)
@@ -340,7 +340,7 @@ impl OxidentApi for Api {
     }
     async fn store_invite_v2(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: v2_store_invite::store_invite_v2::RequestBody,
     ) -> Result<v2_store_invite::store_invite_v2::Response, MatrixError> {
         invites::store_invite_v2(&self.0, ctx, body)
@@ -349,7 +349,7 @@ impl OxidentApi for Api {
     }
     async fn get_terms(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
     ) -> Result<v2_terms::get_terms::Response, MatrixError> {
         account::get_terms(&self.0, ctx)
             .await
@@ -357,7 +357,7 @@ impl OxidentApi for Api {
     }
     async fn agree_to_terms(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
         body: v2_terms::agree_to_terms::RequestBody,
     ) -> Result<v2_terms::agree_to_terms::Response, MatrixError> {
         account::agree_to_terms(&self.0, ctx, body)
@@ -366,7 +366,7 @@ impl OxidentApi for Api {
     }
     async fn get_versions(
         &self,
-        ctx: RequestContext,
+        ctx: &RequestContext,
     ) -> Result<versions::get_versions::Response, MatrixError> {
         status::get_versions(&self.0, ctx)
             .await

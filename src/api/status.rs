@@ -6,13 +6,13 @@ use oxident_api::rt::server::RequestContext;
 use oxident_api::{ping, v2_ping, versions};
 use serde_json::Map;
 
-pub async fn ping(_state: &AppState, _ctx: RequestContext) -> ApiResult<ping::ping::Response> {
+pub async fn ping(_state: &AppState, _ctx: &RequestContext) -> ApiResult<ping::ping::Response> {
     Ok(Map::new())
 }
 
 pub async fn ping_v2(
     _state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
 ) -> ApiResult<v2_ping::ping_v2::Response> {
     Ok(Map::new())
 }
@@ -34,7 +34,7 @@ pub fn supported_versions(accept_query_access_token: bool) -> Vec<String> {
 
 pub async fn get_versions(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
 ) -> ApiResult<versions::get_versions::Response> {
     Ok(versions::get_versions::Versions {
         versions: supported_versions(state.config.auth.accept_query_access_token),

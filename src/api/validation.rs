@@ -98,12 +98,12 @@ async fn submit_token_page(
 
 pub async fn email_request_token(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     body: email_associations::email_request_token::RequestBody,
 ) -> ApiResult<email_associations::email_request_token::Response> {
     let sid = request_email_token(
         state,
-        &ctx,
+        ctx,
         &body.client_secret,
         &body.email,
         body.next_link.as_deref(),
@@ -116,12 +116,12 @@ pub async fn email_request_token(
 
 pub async fn email_submit_token_get(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     params: email_associations::email_submit_token_get::Params,
 ) -> ApiResult<email_associations::email_submit_token_get::Response> {
     submit_token_page(
         state,
-        &ctx,
+        ctx,
         MEDIUM_EMAIL,
         &params.sid,
         &params.client_secret,
@@ -132,7 +132,7 @@ pub async fn email_submit_token_get(
 
 pub async fn email_submit_token_post(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     body: email_associations::email_submit_token_post::RequestBody,
 ) -> ApiResult<email_associations::email_submit_token_post::Response> {
     sessions::submit_token(
@@ -148,7 +148,7 @@ pub async fn email_submit_token_post(
 
 pub async fn msisdn_request_token(
     _state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     _body: phone_associations::msisdn_request_token::RequestBody,
 ) -> ApiResult<phone_associations::msisdn_request_token::Response> {
     Err(ApiError::DestinationRejected(SMS_NOT_CONFIGURED.into()))
@@ -156,12 +156,12 @@ pub async fn msisdn_request_token(
 
 pub async fn msisdn_submit_token_get(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     params: phone_associations::msisdn_submit_token_get::Params,
 ) -> ApiResult<phone_associations::msisdn_submit_token_get::Response> {
     submit_token_page(
         state,
-        &ctx,
+        ctx,
         MEDIUM_MSISDN,
         &params.sid,
         &params.client_secret,
@@ -172,7 +172,7 @@ pub async fn msisdn_submit_token_get(
 
 pub async fn msisdn_submit_token_post(
     state: &AppState,
-    _ctx: RequestContext,
+    _ctx: &RequestContext,
     body: phone_associations::msisdn_submit_token_post::RequestBody,
 ) -> ApiResult<phone_associations::msisdn_submit_token_post::Response> {
     sessions::submit_token(
@@ -188,13 +188,13 @@ pub async fn msisdn_submit_token_post(
 
 pub async fn email_request_token_v2(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     body: v2_email_associations::email_request_token_v2::RequestBody,
 ) -> ApiResult<v2_email_associations::email_request_token_v2::Response> {
-    auth::user(state, &ctx).await?;
+    auth::user(state, ctx).await?;
     let sid = request_email_token(
         state,
-        &ctx,
+        ctx,
         &body.client_secret,
         &body.email,
         body.next_link.as_deref(),
@@ -208,12 +208,12 @@ pub async fn email_request_token_v2(
 /// No access token: the browser following the emailed link has none (is-behaviour §9.5).
 pub async fn email_submit_token_get_v2(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     params: v2_email_associations::email_submit_token_get_v2::Params,
 ) -> ApiResult<v2_email_associations::email_submit_token_get_v2::Response> {
     submit_token_page(
         state,
-        &ctx,
+        ctx,
         MEDIUM_EMAIL,
         &params.sid,
         &params.client_secret,
@@ -224,10 +224,10 @@ pub async fn email_submit_token_get_v2(
 
 pub async fn email_submit_token_post_v2(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     body: v2_email_associations::email_submit_token_post_v2::RequestBody,
 ) -> ApiResult<v2_email_associations::email_submit_token_post_v2::Response> {
-    auth::user(state, &ctx).await?;
+    auth::user(state, ctx).await?;
     sessions::submit_token(
         state,
         MEDIUM_EMAIL,
@@ -241,22 +241,22 @@ pub async fn email_submit_token_post_v2(
 
 pub async fn msisdn_request_token_v2(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     _body: v2_phone_associations::msisdn_request_token_v2::RequestBody,
 ) -> ApiResult<v2_phone_associations::msisdn_request_token_v2::Response> {
-    auth::user(state, &ctx).await?;
+    auth::user(state, ctx).await?;
     Err(ApiError::DestinationRejected(SMS_NOT_CONFIGURED.into()))
 }
 
 /// No access token, as for email.
 pub async fn msisdn_submit_token_get_v2(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     params: v2_phone_associations::msisdn_submit_token_get_v2::Params,
 ) -> ApiResult<v2_phone_associations::msisdn_submit_token_get_v2::Response> {
     submit_token_page(
         state,
-        &ctx,
+        ctx,
         MEDIUM_MSISDN,
         &params.sid,
         &params.client_secret,
@@ -267,10 +267,10 @@ pub async fn msisdn_submit_token_get_v2(
 
 pub async fn msisdn_submit_token_post_v2(
     state: &AppState,
-    ctx: RequestContext,
+    ctx: &RequestContext,
     body: v2_phone_associations::msisdn_submit_token_post_v2::RequestBody,
 ) -> ApiResult<v2_phone_associations::msisdn_submit_token_post_v2::Response> {
-    auth::user(state, &ctx).await?;
+    auth::user(state, ctx).await?;
     sessions::submit_token(
         state,
         MEDIUM_MSISDN,

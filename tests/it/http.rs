@@ -37,6 +37,82 @@ async fn unknown_paths_and_wrong_methods_are_json_unrecognized() {
     assert_eq!((r.status, r.errcode()), (404, "M_UNRECOGNIZED"));
 }
 
+/// The generated dispatcher keeps the routing rules of axum's router, which it replaced.
+#[tokio::test]
+async fn routing_follows_the_rules_of_the_router_it_replaced() {
+    let app = TestApp::start().await;
+    let send = |method: reqwest::Method, path: &str| {
+        app.client
+            .request(method, format!("{}{path}", app.base))
+            .send()
+    };
+    // HEAD on a GET route: the GET answer's status and headers, no body.
+    let head = send(reqwest::Method::HEAD, "/_matrix/identity/v2")
+        .await
+        .expect("send");
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "application/json");
+    assert_eq!(head.headers()["access-control-allow-origin"], "*");
+    assert!(head.text().await.expect("body").is_empty());
+    // A literal path wins over a template that would also match it; its other methods are 405.
+    let r = app
+        .get(
+            "isPubKeyValidV2",
+            "/_matrix/identity/v2/pubkey/isvalid?public_key=x",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json["valid"].as_bool()),
+        (200, Some(false)),
+        "{}",
+        r.text
+    );
+    let r = read_reply(
+        send(reqwest::Method::POST, "/_matrix/identity/v2/pubkey/isvalid")
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!((r.status, r.errcode()), (405, "M_UNRECOGNIZED"));
+    // A parameter is one non-empty segment; no trailing slashes are added or removed.
+    for path in [
+        "/_matrix/identity/v2/pubkey/",
+        "/_matrix/identity/v2/pubkey/a/b",
+        "/_matrix/identity/v2/",
+        "/_matrix/identity/v2/hash_details/",
+        "//_matrix/identity/v2",
+    ] {
+        let r = read_reply(send(reqwest::Method::GET, path).await.expect("send")).await;
+        assert_eq!((r.status, r.errcode()), (404, "M_UNRECOGNIZED"), "{path}");
+        assert!(r.json["error"].is_string(), "{path}");
+    }
+    // A parameter that does not decode to UTF-8 is a bad parameter, answered as the spec's
+    // error for the operation.
+    let r = app
+        .get(
+            "getPubKeyV2",
+            "/_matrix/identity/v2/pubkey/ed25519%FF0",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (400, "M_INVALID_PARAM"),
+        "{}",
+        r.text
+    );
+    // Escapes decode before the handler sees the parameter (a key id with `:` is found).
+    let r = app
+        .get(
+            "getPubKeyV2",
+            "/_matrix/identity/v2/pubkey/ed25519%3a0",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
 #[tokio::test]
 async fn bad_bodies_get_the_spec_errcodes_with_paths() {
     let app = TestApp::start().await;
@@ -304,4 +380,38 @@ async fn a_client_that_never_finishes_its_request_head_is_disconnected() {
         .await
         .expect("send");
     assert_eq!(resp.status(), 200);
+}
+
+/// The stall guard counts request heads: a connection that keeps sending requests stays
+/// open across many periods, and one left idle is closed within two.
+#[tokio::test]
+async fn busy_connections_stay_open_and_idle_ones_are_closed() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = TestApp::start_with(|c| c.server.request_timeout_secs = 1).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut conn = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let mut buf = vec![0u8; 4096];
+    // Six requests, 400 ms apart: 2.4 s, over two periods of 1 s, on one connection.
+    for i in 0..6 {
+        conn.write_all(b"GET /_matrix/identity/v2 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .expect("an answer")
+            .expect("read");
+        let head = String::from_utf8_lossy(&buf[..n]);
+        assert!(head.starts_with("HTTP/1.1 200"), "request {i}: {head}");
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
+    // Now idle: closed within two periods (and not at once).
+    let started = std::time::Instant::now();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut buf))
+        .await
+        .expect("the server closes an idle connection well before 10 s");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    let idle = started.elapsed();
+    assert!(idle <= std::time::Duration::from_millis(2500), "{idle:?}");
 }

@@ -10,10 +10,21 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 
 /// Largest request body read by default; a server may put a smaller limit in front.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The answer of `server::dispatch`: the matched handler's future, boxed once so the
+/// caller holds one small, nameable future whatever the operation.
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
+
+/// A response that is known before any handler runs (404, 405, a bad path parameter).
+pub fn ready(response: Response) -> ResponseFuture {
+    Box::pin(std::future::ready(response))
+}
 
 /// What a handler may need about the request besides its typed parameters.
 #[derive(Debug, Clone)]
@@ -22,7 +33,7 @@ pub struct RequestContext {
     /// Path and query exactly as sent (needed to verify signed requests).
     pub uri: Uri,
     pub headers: HeaderMap,
-    /// The peer address, when the server was started with connect info.
+    /// The peer address, when the server knows it.
     pub remote_addr: Option<SocketAddr>,
     /// The validated JSON body, when the operation has one.
     pub body: Option<Value>,
@@ -30,12 +41,9 @@ pub struct RequestContext {
 
 impl RequestContext {
     /// Takes the request head over (no copy of the header map: handlers build the context
-    /// after reading what they need from `parts`).
-    pub fn from_parts(parts: Parts) -> Self {
-        let remote_addr = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|c| c.0);
+    /// after reading what they need from `parts`). The peer comes from the accept loop, not
+    /// from a request extension, so no request pays for an extension map.
+    pub fn from_parts(parts: Parts, remote_addr: Option<SocketAddr>) -> Self {
         Self {
             method: parts.method,
             uri: parts.uri,
@@ -109,7 +117,7 @@ pub async fn read_body(
 /// parse as its kind stays a string so the validator reports it with its path.
 pub fn read_params(
     parts: &Parts,
-    path_params: &[(String, String)],
+    path_params: Vec<(String, String)>,
     kinds: &[(&str, ScalarKind)],
 ) -> Result<Value, MatrixError> {
     let mut pairs: Vec<(String, String)> = match parts.uri.query() {
@@ -118,7 +126,7 @@ pub fn read_params(
         })?,
         None => Vec::new(),
     };
-    pairs.extend(path_params.iter().cloned());
+    pairs.extend(path_params);
     Ok(typed_object(pairs, kinds))
 }
 
@@ -171,13 +179,69 @@ pub fn check_and_decode<T: DeserializeOwned>(
     T::deserialize(value).map_err(|e| MatrixError::new(400, ErrCode::InvalidParam, e.to_string()))
 }
 
-/// Path parameters of the matched route, percent-decoded.
-pub async fn path_params(parts: &mut Parts) -> Result<Vec<(String, String)>, MatrixError> {
-    use axum::extract::FromRequestParts;
-    axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, &())
-        .await
-        .map(|p| p.0)
-        .map_err(|_| MatrixError::new(400, ErrCode::InvalidParam, "Invalid path parameter"))
+/// Matches `path` (as sent, percent-encoded) against a route template such as
+/// `/a/{id}/b`: literal segments compare byte for byte, each `{name}` takes one non-empty
+/// segment. `None` when the path does not fit; otherwise the parameters, percent-decoded,
+/// or `400 M_INVALID_PARAM` when one does not decode to UTF-8. The same rules as axum's
+/// router (matchit), which the generated dispatcher replaces.
+pub fn match_template(
+    path: &str,
+    template: &str,
+) -> Option<Result<Vec<(String, String)>, MatrixError>> {
+    let mut given = path.strip_prefix('/')?.split('/');
+    let mut captured = Vec::new();
+    for expected in template.strip_prefix('/')?.split('/') {
+        let segment = given.next()?;
+        match expected
+            .strip_prefix('{')
+            .and_then(|name| name.strip_suffix('}'))
+        {
+            Some(name) if !segment.is_empty() => captured.push((name, segment)),
+            Some(_) => return None,
+            None if segment == expected => {}
+            None => return None,
+        }
+    }
+    if given.next().is_some() {
+        return None;
+    }
+    Some(
+        captured
+            .into_iter()
+            .map(|(name, raw)| {
+                percent_decode(raw)
+                    .map(|value| (name.to_owned(), value))
+                    .ok_or_else(|| {
+                        MatrixError::new(400, ErrCode::InvalidParam, "Invalid path parameter")
+                    })
+            })
+            .collect(),
+    )
+}
+
+/// `%XX` escapes decoded; `None` when the result is not UTF-8. A `%` not followed by two hex
+/// digits stays as it is, as in the URL standard.
+fn percent_decode(raw: &str) -> Option<String> {
+    if !raw.contains('%') {
+        return Some(raw.to_owned());
+    }
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h)? * 16 + hex(l)?) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// A JSON success response (status 200).
@@ -213,8 +277,11 @@ pub fn raw_response(result: Result<RawResponse, MatrixError>) -> Response {
     }
 }
 
+/// Built by hand: `(status, bytes).into_response()` would insert an octet-stream
+/// content type first, only for it to be replaced.
 fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
-    let mut response = (status, bytes).into_response();
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -234,12 +301,43 @@ impl IntoResponse for MatrixError {
     }
 }
 
-/// Fallback for paths no operation has: `404 M_UNRECOGNIZED` (spec v1.6, MSC3743).
-pub async fn not_found() -> Response {
-    error_response(&MatrixError::not_found())
-}
+#[cfg(test)]
+mod tests {
+    use super::match_template;
 
-/// Fallback for a known path with a method it does not have: `405 M_UNRECOGNIZED`.
-pub async fn method_not_allowed() -> Response {
-    error_response(&MatrixError::method_not_allowed())
+    fn params(path: &str, template: &str) -> Option<Result<Vec<(String, String)>, u16>> {
+        match_template(path, template).map(|r| r.map_err(|e| e.status))
+    }
+
+    fn found(pairs: &[(&str, &str)]) -> Option<Result<Vec<(String, String)>, u16>> {
+        Some(Ok(pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()))
+    }
+
+    #[test]
+    fn templates_match_whole_segments() {
+        let t = "/v2/pubkey/{keyId}";
+        assert_eq!(
+            params("/v2/pubkey/ed25519:0", t),
+            found(&[("keyId", "ed25519:0")])
+        );
+        assert_eq!(
+            params("/v2/pubkey/ed25519%3A0", t),
+            found(&[("keyId", "ed25519:0")])
+        );
+        assert_eq!(params("/v2/pubkey/a%2Fb", t), found(&[("keyId", "a/b")]));
+        assert_eq!(params("/v2/pubkey/%zz", t), found(&[("keyId", "%zz")]));
+        assert_eq!(params("/v2/pubkey/", t), None);
+        assert_eq!(params("/v2/pubkey", t), None);
+        assert_eq!(params("/v2/pubkey/a/b", t), None);
+        assert_eq!(params("/v2/pubkey/a/", t), None);
+        assert_eq!(params("/v2/pubkeys/a", t), None);
+        assert_eq!(params("v2/pubkey/a", t), None);
+        assert_eq!(params("/v2/pubkey/%FF", t), Some(Err(400)));
+        let two = "/a/{x}/b/{y}";
+        assert_eq!(params("/a/1/b/2", two), found(&[("x", "1"), ("y", "2")]));
+        assert_eq!(params("/a/1/c/2", two), None);
+    }
 }

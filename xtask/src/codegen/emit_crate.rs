@@ -539,17 +539,23 @@ pub fn validate_rs(spec: &Spec, lib_name: &str, source: &str) -> Result<String> 
     Ok(with_header(&render(tokens, "validate.rs")?, source))
 }
 
-/// The handler trait (one method per operation) and the router that does the wire work.
+/// The handler trait (one method per operation), the dispatcher that routes a request to its
+/// handler and does the wire work, and an axum router built on the dispatcher.
 pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> {
     let trait_id = ident(trait_name);
     let mut methods = Vec::new();
     let mut handlers = Vec::new();
+    let mut variants = Vec::new();
+    let mut calls = Vec::new();
+    // Path template → (method, route variant); templates with parameters are matched after
+    // every literal path, as axum's router does.
     let mut routes: Vec<(String, Vec<(String, TokenStream)>)> = Vec::new();
     for f in &spec.files {
         for op in &f.operations {
             let m = ident(&f.module);
             let o = ident(&op.name);
             let name = ident(&op.name);
+            let variant = ident(&op.name.to_pascal_case());
             let mut doc = format!(
                 "`{} {}` (`{}`){}",
                 op.method.to_ascii_uppercase(),
@@ -561,26 +567,20 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 doc.push_str(&format!("\n\n{}", op.summary.trim()));
             }
             let docs = doc_attrs(&doc);
-            let mut args = vec![quote!(ctx: crate::rt::server::RequestContext)];
-            let mut call_args = vec![quote!(ctx)];
+            let mut args = vec![quote!(ctx: &crate::rt::server::RequestContext)];
+            let mut call_args = vec![quote!(&ctx)];
             let mut steps = TokenStream::new();
             let has_path = op.params.iter().any(|p| p.location == ParamLocation::Path);
             if op.params_schema().is_some() {
                 args.push(quote!(params: crate::#m::#o::Params));
                 call_args.push(quote!(params));
-                let path_step = if has_path {
-                    quote! {
-                        let path = match crate::rt::server::path_params(&mut parts).await {
-                            Ok(p) => p,
-                            Err(e) => return crate::rt::server::error_response(&e),
-                        };
-                    }
+                let path = if has_path {
+                    quote!(path)
                 } else {
-                    quote!(let path: Vec<(String, String)> = Vec::new();)
+                    quote!(Vec::new())
                 };
                 steps.extend(quote! {
-                    #path_step
-                    let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
+                    let params = match crate::rt::server::read_params(&parts, #path, op::PARAM_KINDS)
                         .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params)) {
                         Ok(p) => p,
                         Err(e) => return crate::rt::server::error_response(&e),
@@ -625,34 +625,44 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             });
             let make_ctx = if op.body.is_some() && op.keep_raw_body {
                 quote! {
-                    let mut ctx = crate::rt::server::RequestContext::from_parts(parts);
+                    let mut ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
                     ctx.body = Some(value);
                 }
             } else {
-                quote!(let ctx = crate::rt::server::RequestContext::from_parts(parts);)
+                quote!(let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);)
             };
-            let parts_mut = if has_path { quote!(mut) } else { quote!() };
             let use_op = if op.body.is_some() || op.params_schema().is_some() {
                 quote!(use crate::#m::#o as op;)
             } else {
                 quote!()
             };
+            let (path_arg, path_pass) = if has_path {
+                (quote!(path: Vec<(String, String)>,), quote!(path_params))
+            } else {
+                (quote!(), quote!())
+            };
             handlers.push(quote! {
                 pub async fn #name<A: #trait_id>(
-                    axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
+                    api: std::sync::Arc<A>,
                     request: axum::extract::Request,
+                    peer: Option<std::net::SocketAddr>,
+                    #path_arg
                 ) -> axum::response::Response {
                     #use_op
-                    let (#parts_mut parts, body) = request.into_parts();
+                    let (parts, body) = request.into_parts();
                     #steps
                     #make_ctx
                     // Fully qualified: an operation may be named like a method of `Arc` (`clone`).
                     #respond(A::#name(&api, #(#call_args),*).await)
                 }
             });
-            let axum_path = op.path.clone();
-            let handler = quote!(handlers::#name::<A>);
-            match routes.iter_mut().find(|(p, _)| *p == axum_path) {
+            let route_doc = format!(" `{} {}`", op.method.to_ascii_uppercase(), op.path);
+            variants.push(quote!(#[doc = #route_doc] #variant,));
+            calls.push(quote! {
+                Route::#variant => Box::pin(handlers::#name(api, request, peer, #path_pass)),
+            });
+            let found = quote!(Route::#variant);
+            match routes.iter_mut().find(|(p, _)| *p == op.path) {
                 Some((_, list)) => {
                     if list.iter().any(|(m, _)| *m == op.method) {
                         bail!(
@@ -663,36 +673,131 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                             f.rel_path
                         );
                     }
-                    list.push((op.method.clone(), handler));
+                    list.push((op.method.clone(), found));
                 }
-                None => routes.push((axum_path, vec![(op.method.clone(), handler)])),
+                None => routes.push((op.path.clone(), vec![(op.method.clone(), found)])),
             }
         }
     }
-    routes.sort_by(|a, b| a.0.cmp(&b.0));
-    let route_calls = routes.iter().map(|(path, list)| {
-        let mut chain = quote!(axum::routing::MethodRouter::new());
-        for (method, handler) in list {
-            let m = ident(method);
-            chain = quote!(#chain.#m(#handler));
+    // Literal paths first (a `match` on the whole path), then templates: more literal
+    // segments first, then by text, so the order never depends on the spec's file order.
+    let literal_segments = |p: &str| p.split('/').filter(|s| !s.starts_with('{')).count();
+    let order = |p: &str| {
+        let templated = p.contains('{');
+        (
+            templated,
+            if templated {
+                usize::MAX - literal_segments(p)
+            } else {
+                0
+            },
+        )
+    };
+    routes.sort_by(|a, b| order(&a.0).cmp(&order(&b.0)).then_with(|| a.0.cmp(&b.0)));
+    let method_checks = |list: &[(String, TokenStream)]| {
+        let has_head = list.iter().any(|(m, _)| m == "head");
+        let checks = list.iter().map(|(method, found)| {
+            let m = ident(&method.to_ascii_uppercase());
+            // As axum's `MethodRouter::get`: a GET route answers HEAD too (hyper sends no body).
+            if method == "get" && !has_head {
+                quote!(if *method == Method::GET || *method == Method::HEAD { return Ok((#found, path_params)); })
+            } else {
+                quote!(if *method == Method::#m { return Ok((#found, path_params)); })
+            }
+        });
+        quote! {
+            #(#checks)*
+            return Err(crate::rt::MatrixError::method_not_allowed());
         }
-        quote!(.route(#path, #chain.fallback(crate::rt::server::method_not_allowed)))
-    });
+    };
+    let literal_arms = routes
+        .iter()
+        .filter(|(p, _)| !p.contains('{'))
+        .map(|(path, list)| {
+            let checks = method_checks(list);
+            quote!(#path => { let path_params = Vec::new(); #checks })
+        });
+    let templates = routes
+        .iter()
+        .filter(|(p, _)| p.contains('{'))
+        .map(|(path, list)| {
+            let checks = method_checks(list);
+            quote! {
+                if let Some(found) = crate::rt::server::match_template(path, #path) {
+                    let path_params = found?;
+                    #checks
+                }
+            }
+        });
+    let templates: Vec<_> = templates.collect();
+    let path_unused = if templates.is_empty() {
+        quote!(let _ = path_params;)
+    } else {
+        quote!()
+    };
     let tokens = quote! {
-        //! The handler trait and the axum router built from it.
-        /// The operations of the API, one method each. The router validates and decodes every
-        /// request before a method is called, so implementations see typed, schema-valid values
-        /// only.
+        //! The handler trait, the dispatcher that routes requests to it, and an axum router
+        //! built on the dispatcher.
+        use axum::http::Method;
+
+        /// The operations of the API, one method each. The dispatcher validates and decodes
+        /// every request before a method is called, so implementations see typed, schema-valid
+        /// values only.
         pub trait #trait_id: Send + Sync + 'static {
             #(#methods)*
         }
 
-        /// Every route of the specification, plus JSON `404`/`405` `M_UNRECOGNIZED` fallbacks.
+        /// The operation a request is for, as [`route`] finds it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Route {
+            #(#variants)*
+        }
+
+        /// The operation for `method` and `path` (as sent, still percent-encoded) and its
+        /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
+        /// with another method `405 M_UNRECOGNIZED`, a path parameter that is not UTF-8 once
+        /// decoded `400 M_INVALID_PARAM`. Literal paths are one `match`; templated ones are
+        /// tried after them.
+        pub fn route(method: &Method, path: &str) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
+            match path {
+                #(#literal_arms)*
+                _ => {}
+            }
+            #(#templates)*
+            Err(crate::rt::MatrixError::not_found())
+        }
+
+        /// Answers `request` with its operation's handler: decoding, validation, the call,
+        /// and the JSON (or page) written back. `peer` is the client's address as the accept
+        /// loop knows it. One allocation per request (the handler's boxed future); nothing
+        /// about the API is cloned.
+        pub fn dispatch<A: #trait_id>(
+            api: &std::sync::Arc<A>,
+            request: axum::extract::Request,
+            peer: Option<std::net::SocketAddr>,
+        ) -> crate::rt::server::ResponseFuture {
+            let (route, path_params) = match route(request.method(), request.uri().path()) {
+                Ok(found) => found,
+                Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
+            };
+            #path_unused
+            let api = std::sync::Arc::clone(api);
+            match route {
+                #(#calls)*
+            }
+        }
+
+        /// Every route of the specification as an axum router (for services that mount the
+        /// API beside routes of their own): [`dispatch`] as its fallback, with the peer
+        /// address from `ConnectInfo` when the server provides it.
         pub fn router<A: #trait_id>(api: std::sync::Arc<A>) -> axum::Router {
-            axum::Router::new()
-                #(#route_calls)*
-                .fallback(crate::rt::server::not_found)
-                .with_state(api)
+            axum::Router::new().fallback(move |request: axum::extract::Request| {
+                let peer = request
+                    .extensions()
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0);
+                dispatch(&api, request, peer)
+            })
         }
 
         mod handlers {

@@ -1,16 +1,18 @@
 #![cfg_attr(rustfmt, rustfmt::skip)]
-//! The handler trait and the axum router built from it.
+//! The handler trait, the dispatcher that routes requests to it, and an axum router
+//! built on the dispatcher.
+use axum::http::Method;
 
-/// The operations of the API, one method each. The router validates and decodes every
-/// request before a method is called, so implementations see typed, schema-valid values
-/// only.
+/// The operations of the API, one method each. The dispatcher validates and decodes
+/// every request before a method is called, so implementations see typed, schema-valid
+/// values only.
 pub trait FixtureOpenapi31Api: Send + Sync + 'static {
     /// `GET /_fixture/invites/v3/2fa` (`2faStatus`)
     ///
     /// An operationId that starts with a digit.
     fn op_2fa_status(
         &self,
-        ctx: crate::rt::server::RequestContext,
+        ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
         Output = Result<crate::invites::op_2fa_status::Response, crate::rt::MatrixError>,
     > + Send;
@@ -20,7 +22,7 @@ pub trait FixtureOpenapi31Api: Send + Sync + 'static {
     /// Store an invite.
     fn store_invite(
         &self,
-        ctx: crate::rt::server::RequestContext,
+        ctx: &crate::rt::server::RequestContext,
         body: crate::invites::store_invite::RequestBody,
     ) -> impl std::future::Future<
         Output = Result<crate::invites::store_invite::Response, crate::rt::MatrixError>,
@@ -31,7 +33,7 @@ pub trait FixtureOpenapi31Api: Send + Sync + 'static {
     /// Look an invite up.
     fn get_invite(
         &self,
-        ctx: crate::rt::server::RequestContext,
+        ctx: &crate::rt::server::RequestContext,
         params: crate::invites::get_invite::Params,
     ) -> impl std::future::Future<
         Output = Result<crate::invites::get_invite::Response, crate::rt::MatrixError>,
@@ -42,59 +44,127 @@ pub trait FixtureOpenapi31Api: Send + Sync + 'static {
     /// Legacy status.
     fn get_status(
         &self,
-        ctx: crate::rt::server::RequestContext,
+        ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
         Output = Result<crate::legacy::get_status::Response, crate::rt::MatrixError>,
     > + Send;
 }
 
-/// Every route of the specification, plus JSON `404`/`405` `M_UNRECOGNIZED` fallbacks.
+/// The operation a request is for, as [`route`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /_fixture/invites/v3/2fa`
+    Op2faStatus,
+    /// `POST /_fixture/invites/v3/invite`
+    StoreInvite,
+    /// `GET /_fixture/invites/v3/invite/{token}`
+    GetInvite,
+    /// `GET /_fixture/legacy/status`
+    GetStatus,
+}
+
+/// The operation for `method` and `path` (as sent, still percent-encoded) and its
+/// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
+/// with another method `405 M_UNRECOGNIZED`, a path parameter that is not UTF-8 once
+/// decoded `400 M_INVALID_PARAM`. Literal paths are one `match`; templated ones are
+/// tried after them.
+pub fn route(
+    method: &Method,
+    path: &str,
+) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
+    match path {
+        "/_fixture/invites/v3/2fa" => {
+            let path_params = Vec::new();
+            if *method == Method::GET || *method == Method::HEAD {
+                return Ok((Route::Op2faStatus, path_params));
+            }
+            return Err(crate::rt::MatrixError::method_not_allowed());
+        }
+        "/_fixture/invites/v3/invite" => {
+            let path_params = Vec::new();
+            if *method == Method::POST {
+                return Ok((Route::StoreInvite, path_params));
+            }
+            return Err(crate::rt::MatrixError::method_not_allowed());
+        }
+        "/_fixture/legacy/status" => {
+            let path_params = Vec::new();
+            if *method == Method::GET || *method == Method::HEAD {
+                return Ok((Route::GetStatus, path_params));
+            }
+            return Err(crate::rt::MatrixError::method_not_allowed());
+        }
+        _ => {}
+    }
+    if let Some(found) = crate::rt::server::match_template(
+        path,
+        "/_fixture/invites/v3/invite/{token}",
+    ) {
+        let path_params = found?;
+        if *method == Method::GET || *method == Method::HEAD {
+            return Ok((Route::GetInvite, path_params));
+        }
+        return Err(crate::rt::MatrixError::method_not_allowed());
+    }
+    Err(crate::rt::MatrixError::not_found())
+}
+
+/// Answers `request` with its operation's handler: decoding, validation, the call,
+/// and the JSON (or page) written back. `peer` is the client's address as the accept
+/// loop knows it. One allocation per request (the handler's boxed future); nothing
+/// about the API is cloned.
+pub fn dispatch<A: FixtureOpenapi31Api>(
+    api: &std::sync::Arc<A>,
+    request: axum::extract::Request,
+    peer: Option<std::net::SocketAddr>,
+) -> crate::rt::server::ResponseFuture {
+    let (route, path_params) = match route(request.method(), request.uri().path()) {
+        Ok(found) => found,
+        Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
+    };
+    let api = std::sync::Arc::clone(api);
+    match route {
+        Route::Op2faStatus => Box::pin(handlers::op_2fa_status(api, request, peer)),
+        Route::StoreInvite => Box::pin(handlers::store_invite(api, request, peer)),
+        Route::GetInvite => {
+            Box::pin(handlers::get_invite(api, request, peer, path_params))
+        }
+        Route::GetStatus => Box::pin(handlers::get_status(api, request, peer)),
+    }
+}
+
+/// Every route of the specification as an axum router (for services that mount the
+/// API beside routes of their own): [`dispatch`] as its fallback, with the peer
+/// address from `ConnectInfo` when the server provides it.
 pub fn router<A: FixtureOpenapi31Api>(api: std::sync::Arc<A>) -> axum::Router {
     axum::Router::new()
-        .route(
-            "/_fixture/invites/v3/2fa",
-            axum::routing::MethodRouter::new()
-                .get(handlers::op_2fa_status::<A>)
-                .fallback(crate::rt::server::method_not_allowed),
-        )
-        .route(
-            "/_fixture/invites/v3/invite",
-            axum::routing::MethodRouter::new()
-                .post(handlers::store_invite::<A>)
-                .fallback(crate::rt::server::method_not_allowed),
-        )
-        .route(
-            "/_fixture/invites/v3/invite/{token}",
-            axum::routing::MethodRouter::new()
-                .get(handlers::get_invite::<A>)
-                .fallback(crate::rt::server::method_not_allowed),
-        )
-        .route(
-            "/_fixture/legacy/status",
-            axum::routing::MethodRouter::new()
-                .get(handlers::get_status::<A>)
-                .fallback(crate::rt::server::method_not_allowed),
-        )
-        .fallback(crate::rt::server::not_found)
-        .with_state(api)
+        .fallback(move |request: axum::extract::Request| {
+            let peer = request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0);
+            dispatch(&api, request, peer)
+        })
 }
 
 mod handlers {
     use super::FixtureOpenapi31Api;
 
     pub async fn op_2fa_status<A: FixtureOpenapi31Api>(
-        axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
+        api: std::sync::Arc<A>,
         request: axum::extract::Request,
+        peer: Option<std::net::SocketAddr>,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
         drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts);
-        crate::rt::server::json_response(A::op_2fa_status(&api, ctx).await)
+        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
+        crate::rt::server::json_response(A::op_2fa_status(&api, &ctx).await)
     }
 
     pub async fn store_invite<A: FixtureOpenapi31Api>(
-        axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
+        api: std::sync::Arc<A>,
         request: axum::extract::Request,
+        peer: Option<std::net::SocketAddr>,
     ) -> axum::response::Response {
         use crate::invites::store_invite as op;
         let (parts, body) = request.into_parts();
@@ -108,38 +178,37 @@ mod handlers {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts);
-        crate::rt::server::json_response(A::store_invite(&api, ctx, body).await)
+        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
+        crate::rt::server::json_response(A::store_invite(&api, &ctx, body).await)
     }
 
     pub async fn get_invite<A: FixtureOpenapi31Api>(
-        axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
+        api: std::sync::Arc<A>,
         request: axum::extract::Request,
+        peer: Option<std::net::SocketAddr>,
+        path: Vec<(String, String)>,
     ) -> axum::response::Response {
         use crate::invites::get_invite as op;
-        let (mut parts, body) = request.into_parts();
-        let path = match crate::rt::server::path_params(&mut parts).await {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let params = match crate::rt::server::read_params(&parts, &path, op::PARAM_KINDS)
+        let (parts, body) = request.into_parts();
+        let params = match crate::rt::server::read_params(&parts, path, op::PARAM_KINDS)
             .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
         {
             Ok(p) => p,
             Err(e) => return crate::rt::server::error_response(&e),
         };
         drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts);
-        crate::rt::server::json_response(A::get_invite(&api, ctx, params).await)
+        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
+        crate::rt::server::json_response(A::get_invite(&api, &ctx, params).await)
     }
 
     pub async fn get_status<A: FixtureOpenapi31Api>(
-        axum::extract::State(api): axum::extract::State<std::sync::Arc<A>>,
+        api: std::sync::Arc<A>,
         request: axum::extract::Request,
+        peer: Option<std::net::SocketAddr>,
     ) -> axum::response::Response {
         let (parts, body) = request.into_parts();
         drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts);
-        crate::rt::server::json_response(A::get_status(&api, ctx).await)
+        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
+        crate::rt::server::json_response(A::get_status(&api, &ctx).await)
     }
 }
