@@ -2,8 +2,9 @@
 //! §Checking for a Signature).
 
 use std::fmt;
+use std::sync::Arc;
 
-use ed25519_dalek::Signer as _;
+use aws_lc_rs::signature::Ed25519KeyPair;
 use serde_json::{Map, Value};
 
 use super::canonical_json::canonical_object_without;
@@ -18,10 +19,16 @@ const UNSIGNED_KEYS: [&str; 2] = ["signatures", "unsigned"];
 
 /// An ed25519 signing key with its key id (`ed25519:<version>`). The seed is only reachable
 /// through [`SigningKey::seed_base64`]; `Debug` shows the key id and public key only.
+///
+/// Signatures are made by aws-lc (already linked for TLS), whose ed25519 is several times
+/// faster than ed25519-dalek's portable field arithmetic; ed25519 signatures are
+/// deterministic, so both give the same bytes (a test checks that against dalek). Every v1
+/// lookup signs, so this is on a hot path (docs/benchmarks.md).
 #[derive(Clone)]
 pub struct SigningKey {
     key_id: String,
     inner: ed25519_dalek::SigningKey,
+    signer: Arc<Ed25519KeyPair>,
 }
 
 impl SigningKey {
@@ -29,9 +36,14 @@ impl SigningKey {
     /// non-empty and match `[a-zA-Z0-9_]+` (S2S key id grammar).
     pub fn from_seed(version: &str, seed: &[u8; 32]) -> Result<Self, CryptoError> {
         check_version(version)?;
+        let inner = ed25519_dalek::SigningKey::from_bytes(seed);
+        let signer =
+            Ed25519KeyPair::from_seed_and_public_key(seed, inner.verifying_key().as_bytes())
+                .map_err(|_| CryptoError::InvalidKey("aws-lc refused the ed25519 seed"))?;
         Ok(Self {
             key_id: format!("{ED25519}:{version}"),
-            inner: ed25519_dalek::SigningKey::from_bytes(seed),
+            inner,
+            signer: Arc::new(signer),
         })
     }
 
@@ -81,7 +93,7 @@ impl SigningKey {
 
     /// The raw ed25519 signature of `message`, unpadded standard base64.
     pub fn sign_bytes(&self, message: &[u8]) -> String {
-        b64::encode(&self.inner.sign(message).to_bytes())
+        b64::encode(self.signer.sign(message).as_ref())
     }
 }
 
@@ -236,6 +248,28 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// aws-lc signs; ed25519 is deterministic, so its signatures must be dalek's, byte for
+    /// byte, for every seed and message.
+    #[test]
+    fn aws_lc_signatures_are_dalek_signatures() {
+        use ed25519_dalek::Signer as _;
+        let mut seed = [7u8; 32];
+        for round in 0u8..32 {
+            seed[usize::from(round)] = round.wrapping_mul(37).wrapping_add(11);
+            let key = SigningKey::from_seed("1", &seed).expect("key");
+            let message: Vec<u8> = (0..usize::from(round) * 13).map(|i| i as u8).collect();
+            let dalek = ed25519_dalek::SigningKey::from_bytes(&seed).sign(&message);
+            assert_eq!(
+                key.sign_bytes(&message),
+                b64::encode(&dalek.to_bytes()),
+                "round {round}"
+            );
+            key.public_key()
+                .verify_bytes(&message, &key.sign_bytes(&message))
+                .expect("verifies");
+        }
+    }
 
     /// App §Cryptographic Test Vectors → Signing Key.
     fn spec_key() -> SigningKey {

@@ -14,8 +14,6 @@
 //! in a small table; the hash table holds only 4-byte offsets into the arena (no allocation
 //! per entry). About 50 bytes per association (docs/benchmarks.md).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hashbrown::HashTable;
 
 /// A SHA-256 digest as stored in the table.
@@ -36,16 +34,56 @@ fn table_hash(digest: &[u8]) -> u64 {
 /// Decodes a lookup hash as the store writes it (unpadded URL-safe base64 of 32 bytes).
 /// Anything else — padding, non-canonical trailing bits, another length — is `None`, so a
 /// probe matches exactly the strings an exact text comparison would.
+///
+/// Hand-written rather than the base64 crate's general decoder: this runs for every address
+/// of a 1000-address lookup, and one fixed shape (ten 4-character groups, then 3 characters
+/// for the last 2 bytes) decodes in a third of the time. A test checks it against the crate.
 pub(super) fn decode_digest(text: &str) -> Option<Digest> {
+    let text = text.as_bytes();
     if text.len() != 43 {
         return None;
     }
+    let sextet = |c: u8| u32::from(URL_SAFE_SEXTETS[usize::from(c)]);
     let mut out = [0u8; DIGEST_LEN];
-    match URL_SAFE_NO_PAD.decode_slice(text, &mut out) {
-        Ok(DIGEST_LEN) => Some(out),
-        _ => None,
+    // Valid sextets are below 64; `INVALID` has bit 7 set, and so does the OR of any group
+    // that holds one.
+    let mut seen = 0u32;
+    for (group, bytes) in text[..40].chunks_exact(4).zip(out.chunks_exact_mut(3)) {
+        let (a, b, c, d) = (
+            sextet(group[0]),
+            sextet(group[1]),
+            sextet(group[2]),
+            sextet(group[3]),
+        );
+        seen |= a | b | c | d;
+        let n = a << 18 | b << 12 | c << 6 | d;
+        bytes.copy_from_slice(&n.to_be_bytes()[1..]);
     }
+    let (a, b, c) = (sextet(text[40]), sextet(text[41]), sextet(text[42]));
+    seen |= a | b | c;
+    // The last character carries 4 bits of data and 2 that must be zero (canonical form).
+    if seen >= 64 || c & 0b11 != 0 {
+        return None;
+    }
+    let n = a << 12 | b << 6 | c;
+    out[30] = (n >> 10) as u8;
+    out[31] = (n >> 2) as u8;
+    Some(out)
 }
+
+const INVALID: u8 = 0xff;
+
+/// Character → its 6-bit value in the URL-safe base64 alphabet, [`INVALID`] for the rest.
+static URL_SAFE_SEXTETS: [u8; 256] = {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// Lookup hash → mxid for every association that has a lookup hash, and the pepper those
 /// hashes were computed with.
@@ -255,6 +293,51 @@ impl LookupIndex {
 mod tests {
     use super::*;
     use crate::crypto::lookup_hash;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    /// The hand-written decoder against the base64 crate's strict URL-safe decoder: real
+    /// hashes, every single-character change of one, and other shapes.
+    #[test]
+    fn digest_decoding_agrees_with_the_base64_crate() {
+        let reference = |text: &str| -> Option<Digest> {
+            let mut out = [0u8; DIGEST_LEN];
+            match URL_SAFE_NO_PAD.decode_slice(text, &mut out) {
+                Ok(DIGEST_LEN) if text.len() == 43 => Some(out),
+                _ => None,
+            }
+        };
+        let mut cases: Vec<String> = (0..64).map(hash).collect();
+        let base = hash(7);
+        for position in 0..43 {
+            for c in (0u8..=255).step_by(3) {
+                let mut bytes = base.clone().into_bytes();
+                bytes[position] = c;
+                if let Ok(text) = String::from_utf8(bytes) {
+                    cases.push(text);
+                }
+            }
+        }
+        cases.extend(
+            [
+                &base[..42],
+                &format!("{base}="),
+                &format!("{base}A"),
+                "",
+                "+/",
+            ]
+            .map(str::to_owned),
+        );
+        let mut accepted = 0;
+        for text in &cases {
+            assert_eq!(decode_digest(text), reference(text), "{text:?}");
+            accepted += usize::from(decode_digest(text).is_some());
+        }
+        assert!(
+            accepted > 64 * 2,
+            "most real-shaped cases decode ({accepted})"
+        );
+    }
 
     fn hash(i: usize) -> String {
         lookup_hash(&format!("user{i}@example.org"), "email", "pepper")

@@ -418,6 +418,15 @@ fn db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// The first eight bytes of `s` as a big-endian number, zero-padded: ordering by it agrees
+/// with ordering the strings, except that strings equal in it still need a string compare.
+fn prefix_key(s: &str) -> u64 {
+    let mut word = [0u8; 8];
+    let n = s.len().min(8);
+    word[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u64::from_be_bytes(word)
+}
+
 fn json_array<T: serde::Serialize>(items: &[T]) -> StoreResult<String> {
     serde_json::to_string(items).map_err(|e| StoreError::Database(Box::new(e)))
 }
@@ -881,7 +890,13 @@ impl Store for SqliteStore {
                     })
                 })
                 .collect();
-            found.sort_unstable_by(|a, b| a.lookup_hash.cmp(&b.lookup_hash));
+            // By an 8-byte prefix first: an integer compare instead of a string compare for
+            // all but ties (a 1000-hash sort took ~20 % of the request with string compares).
+            found.sort_unstable_by(|a, b| {
+                prefix_key(&a.lookup_hash)
+                    .cmp(&prefix_key(&b.lookup_hash))
+                    .then_with(|| a.lookup_hash.cmp(&b.lookup_hash))
+            });
             found.dedup_by(|a, b| a.lookup_hash == b.lookup_hash);
             return Ok(Some(found));
         }
@@ -1216,6 +1231,30 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    /// Sorting by the prefix key, then the string, is sorting by the string.
+    #[test]
+    fn prefix_key_order_is_string_order() {
+        let mut words: Vec<String> = [
+            "",
+            "a",
+            "a\0",
+            "a\0b",
+            "ab",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefgi",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        words.extend((0..200u32).map(|i| crate::crypto::lookup_hash(&i.to_string(), "email", "p")));
+        words.extend((0..50u32).map(|i| format!("abcdefgh{}", 50 - i)));
+        let mut by_key = words.clone();
+        by_key.sort_unstable_by(|a, b| prefix_key(a).cmp(&prefix_key(b)).then_with(|| a.cmp(b)));
+        words.sort_unstable();
+        assert_eq!(by_key, words);
+    }
 
     use super::*;
     use crate::store::conformance;
