@@ -421,9 +421,12 @@ fn db_err(e: sqlx::Error) -> StoreError {
 /// The first eight bytes of `s` as a big-endian number, zero-padded: ordering by it agrees
 /// with ordering the strings, except that strings equal in it still need a string compare.
 fn prefix_key(s: &str) -> u64 {
+    if let Some(head) = s.as_bytes().first_chunk::<8>() {
+        // The usual case (hashes are 43 characters): one load, no copy loop.
+        return u64::from_be_bytes(*head);
+    }
     let mut word = [0u8; 8];
-    let n = s.len().min(8);
-    word[..n].copy_from_slice(&s.as_bytes()[..n]);
+    word[..s.len()].copy_from_slice(s.as_bytes());
     u64::from_be_bytes(word)
 }
 
