@@ -4,6 +4,7 @@
 # issue's baseline) and a bare axum one (examples/bare.rs, for reference).
 #
 #   scripts/load.sh                  # DURATION=10s WARMUP=3s COUNT=100000 by default
+#   BENCH_SERVER=../old/target/release/oxident scripts/load.sh    # another build, same seed
 #
 # Pinning (2-core machine): the server runs on CPU $SERVER_CPU (default 0) and wrk on
 # CPU $LOAD_CPU (default 1), both with `taskset -c`, so they never compete for a core.
@@ -21,6 +22,9 @@ LOAD_CPU="${LOAD_CPU:-1}"
 PORT="${PORT:-8097}"
 BARE_PORT="${BARE_PORT:-8098}"
 HYPER_PORT="${HYPER_PORT:-8099}"
+# Another build of the server to measure (an earlier commit's, say) against the same seed. Not
+# named OXIDENT_*: the server reads every OXIDENT_* variable as configuration.
+BENCH_SERVER="${BENCH_SERVER:-target/release/oxident}"
 WRK=(taskset -c "$LOAD_CPU" wrk -t2 -c32 --latency)
 
 for tool in wrk taskset curl; do
@@ -63,11 +67,12 @@ lookup_per_ip_per_second = 1000000000
 TOML
 
 wait_up() { # url
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
     sleep 0.1
   done
   echo "server did not come up at $1" >&2
+  tail -n 20 "$work/server.log" >&2 2>/dev/null || true
   exit 1
 }
 
@@ -97,7 +102,7 @@ run() { # name, wrk arguments...
 vmhwm() { awk '/^VmHWM/ {print $2 " " $3}' "/proc/$1/status"; }
 
 echo "== oxident (CPU $SERVER_CPU) vs wrk (CPU $LOAD_CPU), $DURATION per case after $WARMUP warm-up" >&2
-taskset -c "$SERVER_CPU" target/release/oxident --config "$work/oxident.toml" \
+taskset -c "$SERVER_CPU" "$BENCH_SERVER" --config "$work/oxident.toml" \
   >"$work/server.log" 2>&1 &
 server=$!
 pids+=("$server")
