@@ -10,18 +10,9 @@ N="${N:-5000}"
 cargo build --release --quiet --bin oxident --example bare_hyper
 work="$(mktemp -d)"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-cat >"$work/oxident.toml" <<TOML
-[server]
-bind = "127.0.0.1:8097"
-server_name = "localhost:8097"
-public_base_url = "http://127.0.0.1:8097"
-[storage]
-sqlite_path = "$work/oxident.sqlite"
-[keys]
-signing_key_path = "$work/signing.key"
-[email]
-outbox_dir = "$work/outbox"
-TOML
+# shellcheck source=status-config.sh
+. scripts/status-config.sh
+write_status_config "$work"
 if [ -n "${BARE:-}" ]; then
   cmd=(target/release/examples/bare_hyper 127.0.0.1:8097)
 else

@@ -102,15 +102,6 @@ async fn routing_follows_the_rules_of_the_router_it_replaced() {
         "{}",
         r.text
     );
-    // Escapes decode before the handler sees the parameter (a key id with `:` is found).
-    let r = app
-        .get(
-            "getPubKeyV2",
-            "/_matrix/identity/v2/pubkey/ed25519%3a0",
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 #[tokio::test]
