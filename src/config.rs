@@ -39,7 +39,8 @@ pub struct ServerConfig {
     pub public_base_url: String,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
-    /// Requests taking longer are answered `M_UNKNOWN` 504-style and dropped, in seconds.
+    /// Requests taking longer are answered 408 `M_UNKNOWN`, in seconds; also the stall period
+    /// after which a connection that sends no new request head is closed (`serve.rs`).
     pub request_timeout_secs: u64,
     /// Proxies whose `X-Forwarded-For` is believed for the client address (rate limits).
     pub trusted_proxies: Vec<IpAddr>,

@@ -27,14 +27,15 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, server_name = %state.config.server.server_name, "oxident listening");
     tokio::spawn(housekeeping(state.clone()));
-    let header_timeout = header_read_timeout(&state.config);
-    serve::serve(listener, app(state), header_timeout, shutdown_signal()).await?;
+    let stall = stall_period(&state.config);
+    serve::serve(listener, app(state), stall, shutdown_signal()).await?;
     Ok(())
 }
 
-/// How long a client may take to send a request head: the request timeout (slow clients
-/// holding connections open without finishing a request are cut off).
-pub fn header_read_timeout(config: &config::Config) -> std::time::Duration {
+/// The accept loop's stall period: the request timeout. A connection that sends no new request
+/// head for that long is closed (slowloris clients, idle keep-alive connections); it must be
+/// at least the edge's request timeout, so an answer in progress never trips it.
+pub fn stall_period(config: &config::Config) -> std::time::Duration {
     std::time::Duration::from_secs(config.server.request_timeout_secs.max(1))
 }
 

@@ -8,13 +8,13 @@
 //! connections and never finishes a request head (slowloris) is disconnected ([`stalled`]).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -29,7 +29,7 @@ use crate::http::App;
 pub async fn serve(
     listener: TcpListener,
     app: App,
-    header_read_timeout: Duration,
+    stall_period: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     // `closing` tells connections to wind down; `open` is dropped by each connection task
@@ -69,16 +69,16 @@ pub async fn serve(
                     drop(open);
                     return;
                 }
-                () = stalled(&heads, header_read_timeout) => {}
+                () = stalled(&heads, stall_period) => {}
                 _ = closing.wait_for(|c| *c) => {}
             }
             // Finish the request in hand, if any, then close; a response the client does
             // not read gets one more period, not forever.
             connection.as_mut().graceful_shutdown();
-            if header_read_timeout.is_zero() {
+            if stall_period.is_zero() {
                 let _ = connection.await;
             } else {
-                let _ = tokio::time::timeout(header_read_timeout, connection).await;
+                let _ = tokio::time::timeout(stall_period, connection).await;
             }
             drop(open);
         });
@@ -97,7 +97,7 @@ pub async fn serve(
 /// edge answers within the request timeout (the same period), so a head counted in one
 /// period has its answer before the next period ends.
 ///
-/// Why not hyper's `header_read_timeout`: it allocates, registers and cancels a timer for
+/// Why not hyper's `stall_period`: it allocates, registers and cancels a timer for
 /// every request head; this is one timer per connection and one relaxed add per request
 /// (docs/benchmarks.md).
 async fn stalled(heads: &AtomicU64, period: Duration) {

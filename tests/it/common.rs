@@ -138,10 +138,10 @@ impl TestApp {
         let state = Arc::new(state);
         self.state = Some(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
-        let header_timeout = oxident::header_read_timeout(&state.config);
+        let stall = oxident::stall_period(&state.config);
         let app = oxident::app(state);
         self.task = Some(tokio::spawn(async move {
-            let _ = oxident::serve::serve(listener, app, header_timeout, async {
+            let _ = oxident::serve::serve(listener, app, stall, async {
                 let _ = rx.await;
             })
             .await;
