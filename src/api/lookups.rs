@@ -62,6 +62,6 @@ pub async fn lookup_users_v2(
     auth::caller(state, ctx).await?;
     rate_limit(state, ctx)?;
     let mappings =
-        lookup::lookup_hashed(state, &body.algorithm, &body.pepper, &body.addresses).await?;
+        lookup::lookup_hashed(state, &body.algorithm, &body.pepper, body.addresses).await?;
     Ok(v2_lookup::lookup_users_v2::LookupResponse { mappings })
 }

@@ -10,13 +10,19 @@ use super::b64;
 
 /// The lookup hash of one 3PID under `pepper`.
 pub fn lookup_hash(address: &str, medium: &str, pepper: &str) -> String {
+    b64::encode_url_safe(&lookup_digest(address, medium, pepper))
+}
+
+/// The SHA-256 digest that [`lookup_hash`] encodes: what the in-memory lookup index is keyed
+/// by, so a clear-text lookup probes it without a base64 round trip.
+pub fn lookup_digest(address: &str, medium: &str, pepper: &str) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(address.as_bytes());
     hasher.update(b" ");
     hasher.update(medium.as_bytes());
     hasher.update(b" ");
     hasher.update(pepper.as_bytes());
-    b64::encode_url_safe(&hasher.finalize())
+    hasher.finalize().into()
 }
 
 #[cfg(test)]

@@ -92,12 +92,12 @@ pub async fn lookup_hashed(
     state: &AppState,
     algorithm: &str,
     pepper: &str,
-    addresses: &[String],
+    addresses: Vec<String>,
 ) -> ApiResult<BTreeMap<String, String>> {
     check_count(state, addresses.len())?;
     match algorithm {
         ALGORITHM_SHA256 => lookup_sha256(state, pepper, addresses).await,
-        ALGORITHM_NONE => lookup_none(state, pepper, addresses).await,
+        ALGORITHM_NONE => lookup_none(state, pepper, &addresses).await,
         other => Err(ApiError::InvalidParam(format!(
             "unsupported algorithm `{other}`; see /hash_details"
         ))),
@@ -117,7 +117,7 @@ async fn invalid_pepper(state: &AppState, algorithm: &str) -> ApiError {
 async fn lookup_sha256(
     state: &AppState,
     pepper: &str,
-    addresses: &[String],
+    addresses: Vec<String>,
 ) -> ApiResult<BTreeMap<String, String>> {
     // The store checks the pepper in the same snapshot as the lookup, and treats repeated
     // entries once (no sorted copy here: a 1000-entry request would copy every string).

@@ -82,7 +82,7 @@ pub async fn pepper_created_after_bindings(store: &dyn Store) {
     let hash = lookup_hash("early@example.com", "email", "pepper-1");
     assert_eq!(
         store
-            .lookup_hashes("pepper-1", std::slice::from_ref(&hash))
+            .lookup_hashes("pepper-1", vec![hash.clone()])
             .await
             .expect("lookup"),
         Some(vec![HashMatch {
@@ -339,7 +339,7 @@ pub async fn associations(store: &dyn Store) {
     let h_unknown = lookup_hash("nobody@example.com", "email", &pepper);
     assert_eq!(
         store
-            .lookup_hashes(&pepper, &[h_unknown.clone(), h_alice.clone()])
+            .lookup_hashes(&pepper, vec![h_unknown.clone(), h_alice.clone()])
             .await
             .expect("lookup"),
         Some(vec![HashMatch {
@@ -349,13 +349,16 @@ pub async fn associations(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .lookup_hashes("wrong-pepper", std::slice::from_ref(&h_alice))
+            .lookup_hashes("wrong-pepper", vec![h_alice.clone()])
             .await
             .expect("lookup"),
         None
     );
     assert_eq!(
-        store.lookup_hashes(&pepper, &[]).await.expect("lookup"),
+        store
+            .lookup_hashes(&pepper, Vec::new())
+            .await
+            .expect("lookup"),
         Some(vec![])
     );
 
@@ -370,7 +373,7 @@ pub async fn associations(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .lookup_hashes(&pepper, std::slice::from_ref(&h_alice))
+            .lookup_hashes(&pepper, vec![h_alice.clone()])
             .await
             .expect("lookup"),
         Some(vec![HashMatch {
@@ -428,7 +431,7 @@ pub async fn associations(store: &dyn Store) {
     assert_eq!(store.get_association(&alice).await.expect("get"), None);
     assert_eq!(
         store
-            .lookup_hashes(&pepper, std::slice::from_ref(&h_alice))
+            .lookup_hashes(&pepper, vec![h_alice.clone()])
             .await
             .expect("lookup"),
         Some(vec![])
@@ -448,21 +451,21 @@ pub async fn associations(store: &dyn Store) {
     let h_bob = lookup_hash("18005552067", "msisdn", "pepper-2");
     assert_eq!(
         store
-            .lookup_hashes(&pepper, std::slice::from_ref(&h_bob_old))
+            .lookup_hashes(&pepper, vec![h_bob_old.clone()])
             .await
             .expect("old"),
         None
     );
     assert_eq!(
         store
-            .lookup_hashes("pepper-2", &[h_bob_old])
+            .lookup_hashes("pepper-2", vec![h_bob_old])
             .await
             .expect("stale hash"),
         Some(vec![])
     );
     assert_eq!(
         store
-            .lookup_hashes("pepper-2", std::slice::from_ref(&h_bob))
+            .lookup_hashes("pepper-2", vec![h_bob.clone()])
             .await
             .expect("new"),
         Some(vec![HashMatch {
@@ -477,7 +480,7 @@ pub async fn associations(store: &dyn Store) {
     let h_carol = lookup_hash("carol@example.com", "email", "pepper-2");
     assert_eq!(
         store
-            .lookup_hashes("pepper-2", std::slice::from_ref(&h_carol))
+            .lookup_hashes("pepper-2", vec![h_carol.clone()])
             .await
             .expect("carol"),
         Some(vec![HashMatch {
@@ -947,7 +950,7 @@ pub async fn check_every_kind(store: &dyn Store) {
     let h = lookup_hash("restart@example.com", "email", "r-pepper");
     assert_eq!(
         store
-            .lookup_hashes("r-pepper", std::slice::from_ref(&h))
+            .lookup_hashes("r-pepper", vec![h.clone()])
             .await
             .expect("lookup"),
         Some(vec![HashMatch {
@@ -1079,7 +1082,7 @@ pub async fn concurrent_writes(store: Arc<dyn Store>) {
                     .expect("pepper")
                     .expect("exists");
                 store
-                    .lookup_hashes(&pepper, &[lookup_hash(&address, "email", &pepper)])
+                    .lookup_hashes(&pepper, vec![lookup_hash(&address, "email", &pepper)])
                     .await
                     .expect("lookup");
             }
@@ -1120,7 +1123,7 @@ pub async fn concurrent_writes(store: Arc<dyn Store>) {
         .map(|t| lookup_hash(&t.address, &t.medium, &pepper))
         .collect();
     let found = store
-        .lookup_hashes(&pepper, &hashes)
+        .lookup_hashes(&pepper, hashes.clone())
         .await
         .expect("lookup")
         .expect("current pepper");

@@ -1,8 +1,12 @@
-//! The v2 lookup hashes of every association, in memory: lookup hash → mxid.
+//! Every association, in memory, keyed by its v2 lookup hash: lookup hash → mxid and the
+//! association's timestamps.
 //!
 //! Why: a v2 lookup is the hottest read an identity server serves, up to 1000 hashes a request.
 //! In SQLite each hash is a B-tree search (~1 µs with every page cached, plus the statement and
-//! JSON plumbing around it); here it is one hash-table probe (docs/benchmarks.md). The index is
+//! JSON plumbing around it); here it is one hash-table probe (docs/benchmarks.md). A v1
+//! (clear-text) lookup hashes the address it is given and probes the same table: with the
+//! timestamps here too, it needs no SQL either — through sqlx every query is a round trip to a
+//! connection's worker thread, which was most of a v1 lookup's latency. The index is
 //! private to [`super::sqlite::SqliteStore`], which owns its database file: it is loaded at
 //! open and changed by the same store calls that change associations, so it never disagrees
 //! with the committed data. A backend shared by several server processes (PostgreSQL) must not
@@ -10,9 +14,11 @@
 //!
 //! Memory is what this costs, so the layout is compact: one byte arena holds, per
 //! association, the 32 decoded digest bytes (not the 43-character base64 text), the mxid's
-//! localpart and the number of its server name — server names are few and shared, kept once
-//! in a small table; the hash table holds only 4-byte offsets into the arena (no allocation
-//! per entry). About 50 bytes per association (docs/benchmarks.md).
+//! localpart, the number of its server name — server names are few and shared, kept once
+//! in a small table — the timestamp `ts`, and the number of its validity shape (`not_before`
+//! and `not_after` relative to `ts`: every bind this server makes has the same one). The hash
+//! table holds only 4-byte offsets into the arena (no allocation per entry). About 57 bytes
+//! per association (docs/benchmarks.md).
 
 use hashbrown::HashTable;
 
@@ -85,19 +91,58 @@ static URL_SAFE_SEXTETS: [u8; 256] = {
     table
 };
 
-/// Lookup hash → mxid for every association that has a lookup hash, and the pepper those
-/// hashes were computed with.
+/// The timestamps of an association, as the signed v1 answer carries them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct Times {
+    pub ts: i64,
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+/// `not_before` and `not_after` as offsets from `ts` (wrapping, so any `i64`s round-trip).
+type Shape = (i64, i64);
+
+impl Times {
+    fn shape(self) -> Shape {
+        (
+            self.not_before.wrapping_sub(self.ts),
+            self.not_after.wrapping_sub(self.ts),
+        )
+    }
+
+    fn from_shape(ts: i64, (before, after): Shape) -> Self {
+        Self {
+            ts,
+            not_before: ts.wrapping_add(before),
+            not_after: ts.wrapping_add(after),
+        }
+    }
+}
+
+/// What the index holds for one lookup hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Found {
+    pub mxid: String,
+    pub times: Times,
+}
+
+/// Lookup hash → mxid and timestamps for every association that has a lookup hash, and the
+/// pepper those hashes were computed with.
 #[derive(Default)]
 pub(super) struct LookupIndex {
     pepper: Option<String>,
     /// Offsets into `arena`, one per association.
     table: HashTable<u32>,
     /// Entries: the digest, the length of the mxid's `@localpart` (LEB128), the localpart,
-    /// the server name's number in `servers` (LEB128; 0 for an mxid without `:`).
+    /// the server name's number in `servers` (LEB128; 0 for an mxid without `:`), `ts`
+    /// (zigzag LEB128), the shape's number in `shapes` (LEB128).
     arena: Vec<u8>,
     /// Server names by number − 1, and numbers by name.
     servers: Vec<Box<str>>,
     server_numbers: std::collections::HashMap<Box<str>, usize>,
+    /// Validity shapes by number, and numbers by shape.
+    shapes: Vec<Shape>,
+    shape_numbers: std::collections::HashMap<Shape, usize>,
     /// Bytes of `arena` no offset points at any more (replaced or removed bindings).
     garbage: usize,
 }
@@ -120,21 +165,8 @@ const COMPACT_AFTER: usize = if cfg!(test) { 4096 } else { 1 << 20 };
 #[derive(Debug)]
 pub(super) struct IndexFull;
 
-/// Reads a LEB128 number at `at`: `(value, bytes it took)`.
-fn read_number(arena: &[u8], at: usize) -> (usize, usize) {
-    let mut value = 0usize;
-    let mut used = 0usize;
-    for (i, byte) in arena[at..].iter().enumerate() {
-        value |= usize::from(byte & 0x7f) << (7 * i);
-        used = i + 1;
-        if byte & 0x80 == 0 {
-            break;
-        }
-    }
-    (value, used)
-}
-
-fn push_number(arena: &mut Vec<u8>, mut value: usize) {
+/// Appends `value` as LEB128.
+fn push_number(arena: &mut Vec<u8>, mut value: u64) {
     loop {
         let low = (value & 0x7f) as u8;
         value >>= 7;
@@ -146,15 +178,80 @@ fn push_number(arena: &mut Vec<u8>, mut value: usize) {
     }
 }
 
-/// The entry of `arena` at `offset`: `(digest, localpart, server number, bytes it takes)`.
-fn entry_at(arena: &[u8], offset: u32) -> (&[u8], &[u8], usize, usize) {
+/// Reads a LEB128 number at `at`: `(value, bytes it took)`.
+fn read_number(arena: &[u8], at: usize) -> (u64, usize) {
+    let mut value = 0u64;
+    let mut used = 0usize;
+    for (i, byte) in arena[at..].iter().take(10).enumerate() {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        used = i + 1;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    (value, used)
+}
+
+/// Appends `value` zigzag-encoded: timestamps near zero of either sign stay short.
+fn push_signed(arena: &mut Vec<u8>, value: i64) {
+    push_number(arena, ((value << 1) ^ (value >> 63)) as u64);
+}
+
+fn read_signed(arena: &[u8], at: usize) -> (i64, usize) {
+    let (zigzag, used) = read_number(arena, at);
+    (((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64), used)
+}
+
+/// A number read back from the arena as an index. Only this module writes the arena, from
+/// `usize` values, so the conversion cannot fail on the platforms that wrote it.
+fn read_index(arena: &[u8], at: usize) -> (usize, usize) {
+    let (value, used) = read_number(arena, at);
+    (usize::try_from(value).unwrap_or(usize::MAX), used)
+}
+
+/// The digest of the entry at `offset`: all a probe compares.
+fn digest_at(arena: &[u8], offset: u32) -> &[u8] {
     let start = offset as usize;
-    let digest = &arena[start..start + DIGEST_LEN];
-    let (length, prefix) = read_number(arena, start + DIGEST_LEN);
-    let local_start = start + DIGEST_LEN + prefix;
-    let local = &arena[local_start..local_start + length];
-    let (server, used) = read_number(arena, local_start + length);
-    (digest, local, server, DIGEST_LEN + prefix + length + used)
+    &arena[start..start + DIGEST_LEN]
+}
+
+/// One decoded arena entry.
+struct Entry<'a> {
+    local: &'a [u8],
+    /// In `servers`, plus one; 0 for an mxid without `:`.
+    server: usize,
+    ts: i64,
+    shape: usize,
+    /// Bytes the entry takes in the arena.
+    size: usize,
+}
+
+/// The owner of the entry at `offset`: `(localpart, server number, where the rest starts)`.
+/// Apart from [`entry_at`] because a v2 lookup needs no more than this.
+fn owner_at(arena: &[u8], offset: u32) -> (&[u8], usize, usize) {
+    let mut at = offset as usize + DIGEST_LEN;
+    let (length, used) = read_index(arena, at);
+    at += used;
+    let local = &arena[at..at + length];
+    at += length;
+    let (server, used) = read_index(arena, at);
+    (local, server, at + used)
+}
+
+fn entry_at(arena: &[u8], offset: u32) -> Entry<'_> {
+    let start = offset as usize;
+    let (local, server, mut at) = owner_at(arena, offset);
+    let (ts, used) = read_signed(arena, at);
+    at += used;
+    let (shape, used) = read_index(arena, at);
+    at += used;
+    Entry {
+        local,
+        server,
+        ts,
+        shape,
+        size: at - start,
+    }
 }
 
 impl LookupIndex {
@@ -169,7 +266,11 @@ impl LookupIndex {
     pub(super) fn with_capacity(pepper: Option<String>, count: usize, name_bytes: usize) -> Self {
         let mut index = Self::new(pepper);
         index.table.reserve(count, |_| 0);
-        index.arena.reserve(count * (DIGEST_LEN + 2) + name_bytes);
+        // Per entry besides the localpart: two length and number bytes, a 6-byte `ts` (a
+        // millisecond time of this century), one shape byte.
+        index
+            .arena
+            .reserve(count * (DIGEST_LEN + 2 + 7) + name_bytes);
         index
     }
 
@@ -192,19 +293,28 @@ impl LookupIndex {
         n
     }
 
+    /// The number of `shape`, added to the table if new.
+    fn shape_number(&mut self, shape: Shape) -> usize {
+        if let Some(&n) = self.shape_numbers.get(&shape) {
+            return n;
+        }
+        self.shapes.push(shape);
+        let n = self.shapes.len() - 1;
+        self.shape_numbers.insert(shape, n);
+        n
+    }
+
     fn find(&self, digest: &[u8]) -> Option<u32> {
         let arena = &self.arena;
         self.table
             .find(table_hash(digest), |&offset| {
-                entry_at(arena, offset).0 == digest
+                digest_at(arena, offset) == digest
             })
             .copied()
     }
 
-    /// The mxid bound to `hash` (in its stored text form), if any.
-    pub(super) fn get(&self, hash: &str) -> Option<String> {
-        let offset = self.find(&decode_digest(hash)?)?;
-        let (_, local, server, _) = entry_at(&self.arena, offset);
+    /// The mxid of `local` and server number `server`, whole again.
+    fn mxid(&self, local: &[u8], server: usize) -> Option<String> {
         // Every localpart was cut from a `&str` at a `:`, so it is valid UTF-8.
         let local = std::str::from_utf8(local).ok()?;
         let Some(server) = server.checked_sub(1).and_then(|n| self.servers.get(n)) else {
@@ -218,9 +328,28 @@ impl LookupIndex {
         Some(mxid)
     }
 
-    /// Binds `hash` to `mxid`, replacing any earlier owner. A `hash` that is not a digest in
-    /// the stored form is ignored: no lookup could ask for it.
-    pub(super) fn insert(&mut self, hash: &str, mxid: &str) -> Result<(), IndexFull> {
+    /// The mxid bound to `hash` (in its stored text form), if any.
+    pub(super) fn get(&self, hash: &str) -> Option<String> {
+        let offset = self.find(&decode_digest(hash)?)?;
+        let (local, server, _) = owner_at(&self.arena, offset);
+        self.mxid(local, server)
+    }
+
+    /// The association of the 3PID whose lookup hash (under this index's pepper) is
+    /// `digest`: its owner and timestamps.
+    pub(super) fn get_digest(&self, digest: &Digest) -> Option<Found> {
+        let offset = self.find(digest)?;
+        let entry = entry_at(&self.arena, offset);
+        let shape = *self.shapes.get(entry.shape)?;
+        Some(Found {
+            mxid: self.mxid(entry.local, entry.server)?,
+            times: Times::from_shape(entry.ts, shape),
+        })
+    }
+
+    /// Binds `hash` to `mxid` with `times`, replacing any earlier owner. A `hash` that is not
+    /// a digest in the stored form is ignored: no lookup could ask for it.
+    pub(super) fn insert(&mut self, hash: &str, mxid: &str, times: Times) -> Result<(), IndexFull> {
         let Some(digest) = decode_digest(hash) else {
             return Ok(());
         };
@@ -230,21 +359,24 @@ impl LookupIndex {
             Some((local, server)) => (local, self.server_number(server)),
             None => (mxid, 0),
         };
+        let shape = self.shape_number(times.shape());
         self.arena.extend_from_slice(&digest);
-        push_number(&mut self.arena, local.len());
+        push_number(&mut self.arena, local.len() as u64);
         self.arena.extend_from_slice(local.as_bytes());
-        push_number(&mut self.arena, server);
+        push_number(&mut self.arena, server as u64);
+        push_signed(&mut self.arena, times.ts);
+        push_number(&mut self.arena, shape as u64);
         let arena = &self.arena;
         let hash = table_hash(&digest);
-        let eq = |&o: &u32| o != offset && entry_at(arena, o).0 == digest;
+        let eq = |&o: &u32| o != offset && digest_at(arena, o) == digest;
         match self.table.find_mut(hash, eq) {
             Some(slot) => {
-                self.garbage += entry_at(arena, *slot).3;
+                self.garbage += entry_at(arena, *slot).size;
                 *slot = offset;
             }
             None => {
                 self.table
-                    .insert_unique(hash, offset, |&o| table_hash(entry_at(arena, o).0));
+                    .insert_unique(hash, offset, |&o| table_hash(digest_at(arena, o)));
             }
         }
         self.maybe_compact();
@@ -259,10 +391,10 @@ impl LookupIndex {
         let arena = &self.arena;
         if let Ok(found) = self
             .table
-            .find_entry(table_hash(&digest), |&o| entry_at(arena, o).0 == digest)
+            .find_entry(table_hash(&digest), |&o| digest_at(arena, o) == digest)
         {
             let (offset, _) = found.remove();
-            self.garbage += entry_at(arena, offset).3;
+            self.garbage += entry_at(arena, offset).size;
             self.maybe_compact();
         }
     }
@@ -273,7 +405,7 @@ impl LookupIndex {
         }
         let mut arena = Vec::with_capacity(self.arena.len() - self.garbage);
         for offset in &mut self.table {
-            let (_, _, _, size) = entry_at(&self.arena, *offset);
+            let size = entry_at(&self.arena, *offset).size;
             let start = *offset as usize;
             // The new arena is smaller than the old one, whose offsets fit in u32.
             *offset = u32::try_from(arena.len()).unwrap_or(u32::MAX);
@@ -339,6 +471,12 @@ mod tests {
         );
     }
 
+    const TIMES: Times = Times {
+        ts: 1_700_000_000_000,
+        not_before: 1_700_000_000_000,
+        not_after: 1_700_000_000_000 + 100 * 365 * 86_400_000,
+    };
+
     fn hash(i: usize) -> String {
         lookup_hash(&format!("user{i}@example.org"), "email", "pepper")
     }
@@ -346,8 +484,12 @@ mod tests {
     #[test]
     fn finds_exactly_what_was_inserted() {
         let mut index = LookupIndex::new(Some("pepper".into()));
-        index.insert(&hash(1), "@one:example.org").expect("room");
-        index.insert(&hash(2), "@two:example.org").expect("room");
+        index
+            .insert(&hash(1), "@one:example.org", TIMES)
+            .expect("room");
+        index
+            .insert(&hash(2), "@two:example.org", TIMES)
+            .expect("room");
         assert_eq!(index.get(&hash(1)).as_deref(), Some("@one:example.org"));
         assert_eq!(index.get(&hash(2)).as_deref(), Some("@two:example.org"));
         assert_eq!(index.get(&hash(3)), None);
@@ -365,7 +507,9 @@ mod tests {
     fn non_canonical_trailing_bits_do_not_match() {
         let mut index = LookupIndex::new(None);
         let stored = hash(7);
-        index.insert(&stored, "@seven:example.org").expect("room");
+        index
+            .insert(&stored, "@seven:example.org", TIMES)
+            .expect("room");
         // The last character carries 4 data bits and 2 padding bits; flipping a padding bit
         // decodes (leniently) to the same digest, which an exact comparison would reject.
         let last = stored.as_bytes()[42];
@@ -389,7 +533,7 @@ mod tests {
                 } else {
                     format!("@user{i}-{round}:example.org")
                 };
-                index.insert(&hash(i), &mxid).expect("room");
+                index.insert(&hash(i), &mxid, TIMES).expect("room");
             }
         }
         assert_eq!(index.len(), 1000);
@@ -428,7 +572,7 @@ mod tests {
             "@ü:exämple.org",
         ];
         for (i, mxid) in mxids.iter().enumerate() {
-            index.insert(&hash(i), mxid).expect("room");
+            index.insert(&hash(i), mxid, TIMES).expect("room");
         }
         for (i, mxid) in mxids.iter().enumerate() {
             assert_eq!(index.get(&hash(i)).as_deref(), Some(*mxid));
@@ -444,7 +588,67 @@ mod tests {
     #[test]
     fn hashes_not_in_stored_form_are_ignored() {
         let mut index = LookupIndex::new(None);
-        index.insert("short", "@a:example.org").expect("room");
+        index
+            .insert("short", "@a:example.org", TIMES)
+            .expect("room");
         assert_eq!(index.len(), 0);
+    }
+
+    #[test]
+    fn timestamps_come_back_exactly_and_shapes_are_stored_once() {
+        let mut index = LookupIndex::new(None);
+        let cases = [
+            TIMES,
+            Times {
+                ts: 0,
+                not_before: 0,
+                not_after: 0,
+            },
+            Times {
+                ts: -5,
+                not_before: 7,
+                not_after: -9,
+            },
+            Times {
+                ts: i64::MIN,
+                not_before: i64::MAX,
+                not_after: i64::MIN,
+            },
+            Times {
+                ts: i64::MAX,
+                not_before: i64::MIN,
+                not_after: 0,
+            },
+        ];
+        for (i, times) in cases.iter().enumerate() {
+            index
+                .insert(&hash(i), "@a:example.org", *times)
+                .expect("room");
+        }
+        // Many binds of this server's own shape (not_before = ts, a fixed validity).
+        for i in 100..200 {
+            let ts = 1_700_000_000_000 + i64::try_from(i).expect("small") * 977;
+            let times = Times {
+                ts,
+                not_before: ts,
+                not_after: ts + 100 * 365 * 86_400_000,
+            };
+            index
+                .insert(&hash(i), "@b:example.org", times)
+                .expect("room");
+            assert_eq!(
+                index.get_digest(&decode_digest(&hash(i)).expect("digest")),
+                Some(Found {
+                    mxid: "@b:example.org".into(),
+                    times
+                })
+            );
+        }
+        for (i, times) in cases.iter().enumerate() {
+            let found = index.get_digest(&decode_digest(&hash(i)).expect("digest"));
+            assert_eq!(found.map(|f| f.times), Some(*times), "case {i}");
+        }
+        assert_eq!(index.shapes.len(), cases.len(), "{:?}", index.shapes);
+        assert_eq!(index.get_digest(&[0u8; DIGEST_LEN]), None);
     }
 }

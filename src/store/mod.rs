@@ -286,13 +286,14 @@ pub trait Store: Send + Sync {
     async fn get_associations(&self, threepids: &[Threepid]) -> StoreResult<Vec<Association>>;
 
     /// v2 lookup: the bindings whose lookup hash is one of `hashes`, through an index (cost
-    /// proportional to `hashes.len()`), ordered by hash. `None` if `pepper` is not the current
+    /// proportional to `hashes.len()`), ordered by hash, each once. `hashes` is taken whole so
+    /// that a match can keep the caller's string instead of a copy. `None` if `pepper` is not the current
     /// pepper — checked in the same transaction as the lookup, so a concurrent rotation cannot
     /// pair an old pepper with new hashes.
     async fn lookup_hashes(
         &self,
         pepper: &str,
-        hashes: &[String],
+        hashes: Vec<String>,
     ) -> StoreResult<Option<Vec<HashMatch>>>;
 
     /// The current lookup pepper, if one was created.
