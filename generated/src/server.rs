@@ -1022,13 +1022,11 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::associations::bind as op;
         let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
+        let body = match crate::rt::server::read_typed_body::<
+            op::RequestBody,
+        >(&parts, body, op::FORM_KINDS, op::validate_body)
             .await
         {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1132,13 +1130,11 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::email_associations::email_submit_token_post as op;
         let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
+        let body = match crate::rt::server::read_typed_body::<
+            op::RequestBody,
+        >(&parts, body, op::FORM_KINDS, op::validate_body)
             .await
         {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1155,13 +1151,11 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::invitation_signing::blindly_sign_stuff as op;
         let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
+        let body = match crate::rt::server::read_typed_body::<
+            op::RequestBody,
+        >(&parts, body, op::FORM_KINDS, op::validate_body)
             .await
         {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1264,13 +1258,11 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::phone_associations::msisdn_submit_token_post as op;
         let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
+        let body = match crate::rt::server::read_typed_body::<
+            op::RequestBody,
+        >(&parts, body, op::FORM_KINDS, op::validate_body)
             .await
         {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1384,13 +1376,11 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_associations::bind_v2 as op;
         let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
+        let body = match crate::rt::server::read_typed_body::<
+            op::RequestBody,
+        >(&parts, body, op::FORM_KINDS, op::validate_body)
             .await
         {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1473,13 +1463,11 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_auth::register_account as op;
         let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
+        let body = match crate::rt::server::read_typed_body::<
+            op::RequestBody,
+        >(&parts, body, op::FORM_KINDS, op::validate_body)
             .await
         {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1541,13 +1529,11 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_email_associations::email_submit_token_post_v2 as op;
         let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
+        let body = match crate::rt::server::read_typed_body::<
+            op::RequestBody,
+        >(&parts, body, op::FORM_KINDS, op::validate_body)
             .await
         {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1564,13 +1550,11 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_invitation_signing::blindly_sign_stuff_v2 as op;
         let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
+        let body = match crate::rt::server::read_typed_body::<
+            op::RequestBody,
+        >(&parts, body, op::FORM_KINDS, op::validate_body)
             .await
         {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1598,13 +1582,11 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_lookup::lookup_users_v2 as op;
         let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
+        let body = match crate::rt::server::read_typed_body::<
+            op::RequestBody,
+        >(&parts, body, op::FORM_KINDS, op::validate_body)
             .await
         {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1666,13 +1648,11 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_phone_associations::msisdn_submit_token_post_v2 as op;
         let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
+        let body = match crate::rt::server::read_typed_body::<
+            op::RequestBody,
+        >(&parts, body, op::FORM_KINDS, op::validate_body)
             .await
         {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1799,13 +1779,11 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_terms::agree_to_terms as op;
         let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
+        let body = match crate::rt::server::read_typed_body::<
+            op::RequestBody,
+        >(&parts, body, op::FORM_KINDS, op::validate_body)
             .await
         {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };

@@ -50,8 +50,14 @@ impl<K: Hash + Eq> Limiter<K> {
         if map.len() > 100_000 {
             map.retain(|_, tat| *tat > now);
         }
+        // One hash of the key for a known key (the steady state), two only on first sight.
+        let Some(slot) = map.get_mut(key) else {
+            // A fresh key starts with a full burst: this request is allowed.
+            map.insert(key.to_owned(), now + self.interval);
+            return Ok(());
+        };
         let tolerance = self.interval * (self.burst - 1);
-        let tat = map.get(key).copied().unwrap_or(now).max(now);
+        let tat = (*slot).max(now);
         let allow_at = tat.checked_sub(tolerance).unwrap_or(now);
         if allow_at > now {
             let wait = allow_at - now;
@@ -59,13 +65,7 @@ impl<K: Hash + Eq> Limiter<K> {
                 retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
             });
         }
-        // The key is copied only the first time it is seen.
-        match map.get_mut(key) {
-            Some(slot) => *slot = tat + self.interval,
-            None => {
-                map.insert(key.to_owned(), tat + self.interval);
-            }
-        }
+        *slot = tat + self.interval;
         Ok(())
     }
 }
