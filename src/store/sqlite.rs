@@ -18,12 +18,12 @@
 //!   and sqlx's ping is a round trip to the connection's worker thread on every query.
 //! * Access-token owners are cached in memory ([`TokenCache`]), so authenticated requests
 //!   do not query the database each time; logout through this store invalidates at once.
-//! * The v2 lookup hashes are kept in memory ([`LookupIndex`], unless
+//! * Every association is kept in memory by its lookup hash ([`LookupIndex`], unless
 //!   [`SqliteOptions::lookup_index`] is off): loaded at open, changed after each commit that
 //!   changes associations, under a lock that serialises those writes so the index applies
 //!   them in commit order. The database stays the truth: if the index cannot follow (a failed
 //!   commit whose outcome is unknown, an arena too large), it is dropped and lookups go to
-//!   SQL.
+//!   SQL. Both v2 (hashed) and v1 (clear-text, hashed here) lookups are answered from it.
 //!
 //! Only runtime `sqlx::query` is used — no compile-time checked macros, so building needs no
 //! database. Batched lookups pass the keys as one JSON array and expand it with `json_each`,
@@ -353,7 +353,7 @@ impl SqliteStore {
         if let Some(index) = guard.as_mut()
             && change(index).is_err()
         {
-            tracing::warn!("the in-memory lookup index was dropped; v2 lookups now query SQLite");
+            tracing::warn!("the in-memory lookup index was dropped; lookups now query SQLite");
             *guard = None;
         }
     }
@@ -371,7 +371,7 @@ impl SqliteStore {
             Err(e) => {
                 tracing::warn!(
                     error = %e,
-                    "the in-memory lookup index could not be reloaded; v2 lookups now query SQLite"
+                    "the in-memory lookup index could not be reloaded; lookups now query SQLite"
                 );
                 *guard = None;
             }
