@@ -20,6 +20,8 @@
 //! table holds only 4-byte offsets into the arena (no allocation per entry). About 57 bytes
 //! per association (docs/benchmarks.md).
 
+use super::{Association, Threepid};
+use crate::crypto::hashing::lookup_digest;
 use hashbrown::HashTable;
 
 /// A SHA-256 digest as stored in the table.
@@ -103,6 +105,14 @@ pub(super) struct Times {
 type Shape = (i64, i64);
 
 impl Times {
+    pub(super) fn of(a: &Association) -> Self {
+        Self {
+            ts: a.ts,
+            not_before: a.not_before,
+            not_after: a.not_after,
+        }
+    }
+
     fn shape(self) -> Shape {
         (
             self.not_before.wrapping_sub(self.ts),
@@ -345,6 +355,23 @@ impl LookupIndex {
             mxid: self.mxid(entry.local, entry.server)?,
             times: Times::from_shape(entry.ts, shape),
         })
+    }
+
+    /// The association of `threepid`, from its lookup hash under this index's pepper: `None`
+    /// when the index cannot say (no pepper yet, so no association has a hash), else the
+    /// answer — every association has its hash under the current pepper, so a miss means
+    /// unbound. A hash match is the 3PID itself: `"<address> <medium> <pepper>"` with a
+    /// medium without spaces splits one way only, and SHA-256 has no known collisions.
+    pub(super) fn association(&self, threepid: &Threepid) -> Option<Option<Association>> {
+        let digest = lookup_digest(&threepid.address, &threepid.medium, self.pepper()?);
+        Some(self.get_digest(&digest).map(|found| Association {
+            medium: threepid.medium.clone(),
+            address: threepid.address.clone(),
+            mxid: found.mxid,
+            ts: found.times.ts,
+            not_before: found.times.not_before,
+            not_after: found.times.not_after,
+        }))
     }
 
     /// Binds `hash` to `mxid` with `times`, replacing any earlier owner. A `hash` that is not

@@ -50,7 +50,7 @@ use super::{
 };
 use crate::crypto::SecretString;
 use crate::crypto::b64;
-use crate::crypto::hashing::{lookup_digest, lookup_hash};
+use crate::crypto::hashing::lookup_hash;
 use crate::crypto::tokens::{access_token_digest, access_token_sha256};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
@@ -326,25 +326,6 @@ impl SqliteStore {
 
     fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Option<LookupIndex>> {
         self.index.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The association of `threepid` from the in-memory index: `None` when the index cannot
-    /// say (there is none, or no pepper yet, so no association has a lookup hash), else the
-    /// answer — every association has its hash under the current pepper, so a miss means
-    /// unbound. A hash match is the 3PID itself: `"<address> <medium> <pepper>"` with a
-    /// medium without spaces splits one way only, and SHA-256 has no known collisions.
-    fn indexed_association(&self, threepid: &Threepid) -> Option<Option<Association>> {
-        let guard = self.index_ref();
-        let index = guard.as_ref()?;
-        let digest = lookup_digest(&threepid.address, &threepid.medium, index.pepper()?);
-        Some(index.get_digest(&digest).map(|found| Association {
-            medium: threepid.medium.clone(),
-            address: threepid.address.clone(),
-            mxid: found.mxid,
-            ts: found.times.ts,
-            not_before: found.times.not_before,
-            not_after: found.times.not_after,
-        }))
     }
 
     /// Applies a committed change to the index; drops the index if it cannot.
@@ -896,11 +877,7 @@ impl Store for SqliteStore {
         .map_err(db_err)?;
         self.commit_associations(tx).await?;
         if let Some(hash) = &hash {
-            let times = Times {
-                ts: association.ts,
-                not_before: association.not_before,
-                not_after: association.not_after,
-            };
+            let times = Times::of(association);
             self.update_index(|index| index.insert(hash, &association.mxid, times));
         }
         Ok(previous)
@@ -930,7 +907,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_association(&self, threepid: &Threepid) -> StoreResult<Option<Association>> {
-        if let Some(answer) = self.indexed_association(threepid) {
+        if let Some(answer) = self
+            .index_ref()
+            .as_ref()
+            .and_then(|i| i.association(threepid))
+        {
             return Ok(answer);
         }
         sqlx::query(
@@ -950,11 +931,14 @@ impl Store for SqliteStore {
         if threepids.is_empty() {
             return Ok(Vec::new());
         }
-        if let Some(answers) = threepids
-            .iter()
-            .map(|t| self.indexed_association(t))
-            .collect::<Option<Vec<_>>>()
-        {
+        // One read lock for the whole batch, released before any await below.
+        let answers = self.index_ref().as_ref().and_then(|index| {
+            threepids
+                .iter()
+                .map(|t| index.association(t))
+                .collect::<Option<Vec<_>>>()
+        });
+        if let Some(answers) = answers {
             // The order and distinctness the statement below gives.
             let mut found: Vec<Association> = answers.into_iter().flatten().collect();
             fn key(a: &Association) -> (&str, &str) {

@@ -130,17 +130,17 @@ fn parse_body(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let first = first_byte(bytes);
     // `curl -d '{...}'` labels JSON as a form; a body that opens like a JSON object is JSON.
-    let looks_like_json = first_byte(bytes) == Some(b'{');
     if is_form
-        && !looks_like_json
+        && first != Some(b'{')
         && let Some(kinds) = form_kinds
     {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
             .map_err(|_| bad_json("Body is not valid form data"))?;
         return Ok(typed_object(pairs, kinds));
     }
-    if first_byte(bytes).is_none() {
+    if first.is_none() {
         return Err(bad_json("Request body must be a JSON object"));
     }
     serde_json::from_slice(bytes).map_err(|e| bad_json(format!("Body is not valid JSON: {e}")))

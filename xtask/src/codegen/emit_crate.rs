@@ -660,14 +660,6 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             if op.body.is_some() {
                 // Only operations that ask for it keep the raw body alive during the call;
                 // the others move its strings into the typed body.
-                let decode = if op.keep_raw_body {
-                    quote!(crate::rt::server::check_and_decode(
-                        &value,
-                        op::validate_body
-                    ))
-                } else {
-                    quote!(crate::rt::server::decode_owned(value, op::validate_body))
-                };
                 args.push(quote!(body: crate::#m::#o::RequestBody));
                 call_args.push(quote!(body));
                 let exact = op
@@ -684,6 +676,14 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                         };
                     });
                 } else {
+                    let decode = if op.keep_raw_body {
+                        quote!(crate::rt::server::check_and_decode(
+                            &value,
+                            op::validate_body
+                        ))
+                    } else {
+                        quote!(crate::rt::server::decode_owned(value, op::validate_body))
+                    };
                     steps.extend(quote! {
                         let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS).await {
                             Ok(v) => v,
