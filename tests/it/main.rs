@@ -12,5 +12,6 @@ mod lookup;
 mod mail;
 mod status;
 mod tidy;
+mod tls;
 mod validation;
 mod walkthrough;
