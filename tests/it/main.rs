@@ -11,6 +11,7 @@ mod logs;
 mod lookup;
 mod mail;
 mod status;
+mod synapse;
 mod tidy;
 mod tls;
 mod validation;
