@@ -8,7 +8,7 @@
 //! whole test binary (which statics never drop), when the test binary exits: a watcher thread
 //! in the Python process ends it once its stdin — a pipe from this process — closes.
 
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -46,7 +46,12 @@ pub fn venv_or_skip(test: &str) -> Option<PathBuf> {
     if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
         panic!("{test}: no Synapse venv, and CI must not skip the Synapse tests; run {how}");
     }
-    eprintln!("SKIPPED {test}: no Synapse venv; to run it: {how}");
+    // Straight to stderr: libtest captures `eprintln!` of passing tests, and this line is
+    // for whoever runs `cargo test` without the venv.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: no Synapse venv; to run it: {how}"
+    );
     None
 }
 
@@ -82,12 +87,17 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-static SHARED: tokio::sync::OnceCell<Synapse> = tokio::sync::OnceCell::const_new();
+/// The shared instance, or why it did not start (remembered, so the other tests fail at
+/// once instead of each waiting for a start-up of its own).
+static SHARED: tokio::sync::OnceCell<Result<Synapse, String>> = tokio::sync::OnceCell::const_new();
 
 /// The Synapse shared by every test of this binary, started on first use.
 pub async fn shared(test: &str) -> Option<&'static Synapse> {
     let venv = venv_or_skip(test)?;
-    Some(SHARED.get_or_init(|| Synapse::start(venv)).await)
+    match SHARED.get_or_init(|| Synapse::try_start(venv)).await {
+        Ok(hs) => Some(hs),
+        Err(why) => panic!("the shared Synapse did not start: {why}"),
+    }
 }
 
 /// Python run instead of `python -m synapse.app.homeserver`: the same module as `__main__`,
@@ -106,6 +116,12 @@ impl Synapse {
     /// Writes the config, certificate and signing key, starts Synapse and waits until it
     /// answers.
     pub async fn start(venv: PathBuf) -> Self {
+        Self::try_start(venv)
+            .await
+            .unwrap_or_else(|why| panic!("{why}"))
+    }
+
+    async fn try_start(venv: PathBuf) -> Result<Self, String> {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let server_name = format!("localhost:{port}");
@@ -124,14 +140,15 @@ impl Synapse {
             .stdin(Stdio::null())
             .output()
             .expect("run synapse --generate-keys");
-        assert!(
-            status.status.success(),
-            "synapse --generate-keys failed:\n{}\n{}",
-            String::from_utf8_lossy(&status.stdout),
-            String::from_utf8_lossy(&status.stderr)
-        );
-        hs.start_again().await;
-        hs
+        if !status.status.success() {
+            return Err(format!(
+                "synapse --generate-keys failed:\n{}\n{}",
+                String::from_utf8_lossy(&status.stdout),
+                String::from_utf8_lossy(&status.stderr)
+            ));
+        }
+        hs.try_start_again().await?;
+        Ok(hs)
     }
 
     fn python(&self) -> PathBuf {
@@ -152,6 +169,12 @@ impl Synapse {
 
     /// (Re)starts the process on the same config and database; waits until it answers.
     pub async fn start_again(&self) {
+        self.try_start_again()
+            .await
+            .unwrap_or_else(|why| panic!("{why}"));
+    }
+
+    async fn try_start_again(&self) -> Result<(), String> {
         let stdout = std::fs::File::create(self.dir.path().join("stdout.log")).expect("stdout");
         let stderr = stdout.try_clone().expect("stderr");
         let child = Command::new(self.python())
@@ -169,39 +192,40 @@ impl Synapse {
             .spawn()
             .expect("start synapse");
         *self.lock() = Some(child);
-        self.wait_ready().await;
+        self.wait_ready().await
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Child>> {
         self.child.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn wait_ready(&self) {
+    async fn wait_ready(&self) -> Result<(), String> {
         let client = client();
         let url = format!("{}/_matrix/client/versions", self.base());
         let deadline = Instant::now() + READY_WITHIN;
         loop {
-            if let Some(status) = self
+            let exited = self
                 .lock()
                 .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!(
+                .and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                return Err(format!(
                     "synapse exited during start-up ({status}):\n{}\n{}",
                     self.tail(&self.dir.path().join("stdout.log"), 0),
                     self.tail(&self.log_path(), 0)
-                );
+                ));
             }
             if let Ok(r) = client.get(&url).send().await
                 && r.status().is_success()
             {
-                return;
+                return Ok(());
             }
             if Instant::now() > deadline {
-                panic!(
+                self.stop();
+                return Err(format!(
                     "synapse did not answer {url} within {READY_WITHIN:?}:\n{}",
                     self.tail(&self.log_path(), 0)
-                );
+                ));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
