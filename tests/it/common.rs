@@ -40,6 +40,8 @@ pub struct TestApp {
     task: Option<JoinHandle<()>>,
     /// The TLS listener's certificate handle when started with [`TestApp::start_tls`].
     pub tls: Option<Arc<oxident::tls::Tls>>,
+    /// Invite delivery and housekeeping, as `oxident::serve` runs them.
+    background: Option<oxident::Background>,
 }
 
 /// A response, already checked against the spec.
@@ -125,6 +127,7 @@ impl TestApp {
             shutdown: None,
             task: None,
             tls: None,
+            background: None,
         };
         app.boot().await;
         app
@@ -165,6 +168,7 @@ impl TestApp {
         let state = Arc::new(state);
         self.state = Some(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
+        self.background = Some(oxident::spawn_background(state.clone()));
         let stall = oxident::stall_period(&state.config);
         let app = oxident::app(state);
         let tls = self.tls.clone();
@@ -179,6 +183,7 @@ impl TestApp {
 
     /// Stops the server and starts a new one on the same data folder (a restart).
     pub async fn restart(&mut self) {
+        self.background = None;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
