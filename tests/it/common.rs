@@ -137,6 +137,10 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
+        self.boot_on(listener).await;
+    }
+
+    async fn boot_on(&mut self, listener: tokio::net::TcpListener) {
         self.addr = listener.local_addr().expect("addr");
         self.tls =
             self.config.server.tls.as_ref().map(|c| {
@@ -192,6 +196,34 @@ impl TestApp {
         }
         self.state = None;
         self.boot().await;
+    }
+
+    /// A restart on the same address, as a real deployment restarts: what the server
+    /// handed out before (a homeserver's `key_validity_url`s, its `id_server`) stays valid.
+    pub async fn restart_in_place(&mut self) {
+        self.background = None;
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.state = None;
+        // The old listener is closed once the serve task has ended; the port is free again
+        // at once (the listener sets SO_REUSEADDR), but allow a moment all the same.
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot listen on {} again: {e}", self.addr),
+            }
+        };
+        self.boot_on(listener).await;
     }
 
     pub fn state(&self) -> &AppState {
