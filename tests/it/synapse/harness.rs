@@ -23,11 +23,11 @@ pub const SYNAPSE_PACKAGE: &str = "matrix-synapse==1.163.2";
 /// How long Synapse may take to answer `/_matrix/client/versions` after it was started.
 const READY_WITHIN: Duration = Duration::from_secs(90);
 
-/// The Synapse venv: `OXIDENT_SYNAPSE_VENV`, else the peer-venv script's default place.
+/// The Synapse venv: `PEER_SYNAPSE_VENV`, else the peer-venv script's default place.
 /// `None` (the test is skipped, with one line saying how to enable it) when there is none,
 /// unless `CI` is set: CI must never skip these tests.
 pub fn venv_or_skip(test: &str) -> Option<PathBuf> {
-    let venv = match std::env::var_os("OXIDENT_SYNAPSE_VENV") {
+    let venv = match std::env::var_os("PEER_SYNAPSE_VENV") {
         Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
         _ => {
             let root = std::env::var_os("OXIDENT_PEERS_DIR")
@@ -42,7 +42,7 @@ pub fn venv_or_skip(test: &str) -> Option<PathBuf> {
         return Some(v);
     }
     let how =
-        format!("scripts/peer-venv.sh synapse '{SYNAPSE_PACKAGE}' (or set OXIDENT_SYNAPSE_VENV)");
+        format!("scripts/peer-venv.sh synapse '{SYNAPSE_PACKAGE}' (or set PEER_SYNAPSE_VENV)");
     if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
         panic!("{test}: no Synapse venv, and CI must not skip the Synapse tests; run {how}");
     }
