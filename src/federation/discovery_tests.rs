@@ -500,3 +500,76 @@ async fn dns_servers_answer_the_filtering_resolver_too() {
         .await;
     assert!(matches!(e, Err(FederationError::Unreachable(_))), "{e:?}");
 }
+
+fn redirect(to: String) -> Fake {
+    Fake {
+        well_known_redirect: Some(to),
+        ..Fake::default()
+    }
+}
+
+#[tokio::test]
+async fn well_known_redirects_followed_within_the_guard() {
+    let hs = homeserver();
+    let port = start(hs.clone()).await;
+    let last = start(well_known(&format!("deleg.test:{port}"))).await;
+    let zone = Zone::default();
+    zone.a("origin.test", [127, 0, 0, 1])
+        .a("moved.test", [127, 0, 0, 1])
+        .a("deleg.test", [127, 0, 0, 1]);
+    let dns = start_dns(zone).await;
+    // origin.test → (relative) → moved.test → the delegation.
+    let hop2 = start(redirect(format!(
+        "https://moved.test:{last}/.well-known/matrix/server"
+    )))
+    .await;
+    let hop1 = start(redirect(format!(
+        "https://127.0.0.1:{hop2}/.well-known/matrix/server"
+    )))
+    .await;
+    let c = client(dns, hop1, 1);
+    let host = format!("deleg.test:{port}");
+    assert_reaches(&c, "origin.test", &hs, &host, Some("deleg.test")).await;
+
+    // Plain HTTP, loops and long chains are failed well-knowns: no delegation.
+    let plain = start(redirect(
+        "http://moved.test/.well-known/matrix/server".into(),
+    ))
+    .await;
+    let looping = start(redirect("/.well-known/matrix/server".into())).await;
+    for wk in [plain, looping] {
+        let d = client(dns, wk, 1)
+            .resolve_server("origin.test")
+            .await
+            .expect("resolve");
+        assert_eq!(url_of(&d), "https://origin.test:1/");
+    }
+    let mut next = format!("https://127.0.0.1:{last}/.well-known/matrix/server");
+    let mut first = 0;
+    for _ in 0..6 {
+        first = start(redirect(next)).await;
+        next = format!("https://127.0.0.1:{first}/.well-known/matrix/server");
+    }
+    let d = client(dns, first, 1)
+        .resolve_server("origin.test")
+        .await
+        .expect("resolve");
+    assert_eq!(
+        url_of(&d),
+        "https://origin.test:1/",
+        "six redirects are too many"
+    );
+
+    // A redirect to a denied address refuses the name.
+    let cfg = OutboundConfig {
+        extra_allowed: vec!["127.0.0.1/32".parse().expect("net")],
+        ..test_cfg(false, true)
+    };
+    let to_denied = start(redirect(
+        "https://127.0.0.2:1/.well-known/matrix/server".into(),
+    ))
+    .await;
+    let c = client_with(dns, to_denied, 1, Arc::new(SystemClock), cfg);
+    let e = c.resolve_server("origin.test").await;
+    assert!(matches!(e, Err(FederationError::Denied(_))), "{e:?}");
+}

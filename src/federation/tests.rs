@@ -34,6 +34,8 @@ pub(super) struct Fake {
     pub(super) well_known: Option<String>,
     /// Extra header lines (`Name: value\r\n`) of well-known answers.
     pub(super) well_known_headers: String,
+    /// Answer well-known requests with a 302 to this URL.
+    pub(super) well_known_redirect: Option<String>,
     /// `sub` returned for the good token.
     pub(super) sub: String,
     /// Status and body for userinfo, overriding the token logic.
@@ -43,6 +45,9 @@ pub(super) struct Fake {
 impl Fake {
     fn respond(&self, target: &str) -> (u16, String) {
         if target == "/.well-known/matrix/server" {
+            if self.well_known_redirect.is_some() {
+                return (302, String::new());
+            }
             return match &self.well_known {
                 Some(s) => (200, serde_json::json!({ "m.server": s }).to_string()),
                 None => (404, String::new()),
@@ -137,10 +142,10 @@ pub(super) async fn start(fake: Fake) -> u16 {
                     });
                 }
                 let (status, body) = fake.respond(&target);
-                let extra = if target == "/.well-known/matrix/server" {
-                    fake.well_known_headers.as_str()
-                } else {
-                    ""
+                let extra = match &fake.well_known_redirect {
+                    _ if target != "/.well-known/matrix/server" => String::new(),
+                    Some(to) => format!("{}Location: {to}\r\n", fake.well_known_headers),
+                    None => fake.well_known_headers.clone(),
                 };
                 // HTTP/1.0, no Content-Type, no Content-Length: the body ends at close.
                 let resp =

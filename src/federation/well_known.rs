@@ -4,11 +4,12 @@
 //! failures (non-200, not JSON, no valid `m.server`, unreachable) are kept 1 h, so a server
 //! without delegation is not asked again for every request. Time is the state's `Clock`.
 //!
-//! Not done: the exponential back-off on repeated failures the spec encourages (a failure
-//! costs one request an hour), and redirects (the client follows none, for every request:
-//! a 30x is a failure like any non-200 answer, so no redirect can lead past the guard).
-//! A name whose well-known host resolves only to denied addresses is refused outright and
-//! not cached: its own name is on the deny list.
+//! Redirects are followed here, not by the client (which follows none for any request):
+//! at most [`MAX_REDIRECTS`], HTTPS only, no loops, each hop through the same guard (IP
+//! literals checked before the request, names by the filtering resolver). A name whose
+//! well-known (or a hop of its redirects) is a denied address is refused outright and not
+//! cached. Not done: the exponential back-off on repeated failures the spec encourages (a
+//! failure costs one request an hour).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,6 +27,8 @@ pub(crate) const DEFAULT_TTL_MS: i64 = 24 * HOUR_MS;
 pub(crate) const MAX_TTL_MS: i64 = 48 * HOUR_MS;
 /// Lifetime of a failure.
 pub(crate) const ERROR_TTL_MS: i64 = HOUR_MS;
+/// Redirects followed for one well-known.
+pub(crate) const MAX_REDIRECTS: usize = 5;
 /// Cached names at most; expired entries go first when it is reached.
 const MAX_ENTRIES: usize = 10_000;
 
@@ -131,12 +134,35 @@ impl FederationClient {
     ) -> Result<(Option<ServerName>, i64), FederationError> {
         let mut url = base_url(hostname, self.well_known_port)?;
         url.set_path("/.well-known/matrix/server");
-        let resp = self
-            .http()?
-            .get(url)
-            .send()
-            .await
-            .map_err(super::classify)?;
+        let mut visited = vec![url.clone()];
+        let resp = loop {
+            self.check_literal_host(&url)?;
+            let resp = self
+                .http()?
+                .get(url.clone())
+                .send()
+                .await
+                .map_err(super::classify)?;
+            if !resp.status().is_redirection() {
+                break resp;
+            }
+            let next = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| url.join(l).ok())
+                .ok_or_else(|| FederationError::BadResponse("redirect without Location".into()))?;
+            if next.scheme() != "https" {
+                return Err(FederationError::BadResponse(
+                    "redirect to plain HTTP".into(),
+                ));
+            }
+            if visited.contains(&next) || visited.len() > MAX_REDIRECTS {
+                return Err(FederationError::BadResponse("too many redirects".into()));
+            }
+            visited.push(next.clone());
+            url = next;
+        };
         let ttl_ms = cache_lifetime_ms(resp.headers(), now_ms);
         let (status, body) = read_json(resp).await?;
         if status != StatusCode::OK {
