@@ -353,18 +353,23 @@ impl FederationClient {
     }
 
     /// `POST https://<server_name's federation address><path>` with a JSON body; the answer's
-    /// status and JSON body (`None` when it is not JSON), read up to [`MAX_RESPONSE_BYTES`].
+    /// status and JSON body (`None` when it is not JSON), read up to [`MAX_RESPONSE_BYTES`];
+    /// `timeout` replaces the configured one for calls the peer is known to answer slowly.
     pub async fn post_json(
         &self,
         server_name: &str,
         path: &str,
         body: &serde_json::Value,
+        timeout: Option<Duration>,
     ) -> Result<(StatusCode, Option<serde_json::Value>), FederationError> {
         let name = ServerName::parse(server_name)?;
         let dest = self.resolve(&name).await?;
         let url = dest.url_for(path);
-        let resp = self
-            .request(reqwest::Method::POST, &dest, url)?
+        let mut request = self.request(reqwest::Method::POST, &dest, url)?;
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        let resp = request
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(serde_json::to_vec(body).map_err(|e| FederationError::Setup(e.to_string()))?)
             .send()

@@ -28,6 +28,10 @@ pub const ONBIND_PATH: &str = "/_matrix/federation/v1/3pid/onbind";
 /// First retry after a failure; doubled per further failure up to [`MAX_RETRY_MS`].
 pub const FIRST_RETRY_MS: i64 = 30_000;
 pub const MAX_RETRY_MS: i64 = 3_600_000;
+/// How long a homeserver may take to answer an onbind: it creates and sends the member
+/// event before it answers (Synapse took ~20 s under load right after a restart), and an
+/// answer cut off by a shorter timeout means a delivery made twice.
+const ONBIND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Invites taken per pass.
 const BATCH: u32 = 100;
 /// How often the worker looks for due retries when nobody wakes it.
@@ -143,7 +147,7 @@ async fn attempt(
         .ok_or("the bound Matrix ID has no server name")?;
     let (status, answer) = state
         .federation
-        .post_json(server, ONBIND_PATH, &body)
+        .post_json(server, ONBIND_PATH, &body, Some(ONBIND_TIMEOUT))
         .await
         .map_err(|e| e.to_string())?;
     if status.is_success() {
