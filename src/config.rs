@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+/// `OXIDENT_CONFIG` as figment sees it once the prefix is stripped (keys are lower-cased).
+const CONFIG_FILE_VARIABLE_KEY: &str = "config";
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -244,7 +247,13 @@ impl Config {
         if let Some(path) = file {
             f = f.merge(Toml::file_exact(path));
         }
-        f.merge(Env::prefixed("OXIDENT_").split("__"))
+        // `OXIDENT_CONFIG` names the file itself (the `--config` flag's variable), it is no
+        // configuration key: read as one, `deny_unknown_fields` refused to start the server.
+        f.merge(
+            Env::prefixed("OXIDENT_")
+                .ignore(&[CONFIG_FILE_VARIABLE_KEY])
+                .split("__"),
+        )
     }
 
     /// Loads and checks the configuration; every problem is reported, not just the first.
@@ -401,6 +410,21 @@ mod example_file {
             let c = Config::load(Some(&path)).expect("example config loads");
             assert_eq!(c.server.bind, ServerConfig::default().bind);
             assert_eq!(c.sessions.lifetime_hours, 24);
+            Ok(())
+        });
+    }
+
+    /// `OXIDENT_CONFIG` (the `--config` flag's variable, shown by `--help`) names the file; it
+    /// must not be read as a configuration key of its own.
+    #[test]
+    fn config_file_variable_is_not_a_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "[server]\nbind = \"127.0.0.1:3\"\n")?;
+            jail.set_env("OXIDENT_CONFIG", "c.toml");
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+            assert_eq!(c.server.bind, "127.0.0.1:3");
+            let c = Config::load(None).map_err(|p| p.join("; "))?;
+            assert_eq!(c.server.bind, ServerConfig::default().bind);
             Ok(())
         });
     }

@@ -165,9 +165,10 @@ pub struct ResponseVars {
 }
 
 impl ResponseVars {
+    /// sydent's words, so an operator's sydent page renders byte for byte as it did there.
     pub fn success() -> Self {
         Self {
-            message: "Your email address is confirmed. You can go back to your Matrix app."
+            message: "Verification successful! Please return to your Matrix client to continue."
                 .to_owned(),
             success: true,
         }
@@ -175,8 +176,7 @@ impl ResponseVars {
 
     pub fn failure() -> Self {
         Self {
-            message: "This email address could not be confirmed: the link may be wrong, \
-                      expired or already used. Ask your Matrix app for a new email."
+            message: "Verification failed: you may need to request another verification email"
                 .to_owned(),
             success: false,
         }
@@ -348,9 +348,15 @@ impl Templates {
             .env
             .get_template(&name)
             .map_err(|e| MailError::Template(e.to_string()))?;
-        template
+        let mut page = template
             .render(minijinja::context! { message => message, success => vars.success })
-            .map_err(|e| MailError::Template(e.to_string()))
+            .map_err(|e| MailError::Template(e.to_string()))?;
+        // The page is served as the file is written (sydent sends its template's bytes), so
+        // the final newline Jinja drops from a template's source is put back.
+        if template.source().ends_with('\n') {
+            page.push('\n');
+        }
+        Ok(page)
     }
 
     fn invite_context(&self, vars: &InviteVars) -> Result<BTreeMap<String, String>, MailError> {
@@ -718,18 +724,21 @@ fn add_template(
 ) -> Result<(), MailError> {
     let name = format!("{brand}/{file}");
     let source = normalize_newlines(source);
-    if file == VERIFY_RESPONSE_TEMPLATE
-        && source.contains("%(message)s")
-        && !source.contains("{{")
-        && !source.contains("{%")
-    {
-        // sydent's response pages are Python `%` templates, not Jinja.
+    if file == VERIFY_RESPONSE_TEMPLATE && !is_jinja_source(&source) {
+        // sydent's response pages are Python `%` templates, not Jinja: a page without any
+        // Jinja markup is one, `%(message)s` or not (a static page is sent as it is).
         legacy_pages.insert(name, source);
         return Ok(());
     }
     legacy_pages.remove(&name);
     env.add_template_owned(name.clone(), source)
         .map_err(|e| MailError::Template(format!("{name}: {e}")))
+}
+
+/// Whether a page is written for Jinja: any Jinja delimiter decides it; sydent's `%`
+/// pages never contain one.
+fn is_jinja_source(source: &str) -> bool {
+    source.contains("{{") || source.contains("{%") || source.contains("{#")
 }
 
 fn load_folder(

@@ -1237,3 +1237,51 @@ fn invite_fields_can_come_from_the_request_parameters() {
     assert!(body.contains("token%3DOurToken"));
     assert!(!body.contains("NOT-OURS"));
 }
+
+/// sydent sends its response page as the file is written, `%(message)s` replaced: the final
+/// newline and every other byte stay, whichever syntax the file uses.
+#[test]
+fn response_pages_keep_every_byte_of_the_file() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let percent = "<html>\n<p>%(message)s</p>\n<p>100%% sure</p>\n</html>\n\n";
+    write(
+        &root.path().join("pct/verify_response_template.html"),
+        percent,
+    );
+    // A static page (no placeholder at all) is a `%` page too, as in sydent.
+    write(
+        &root.path().join("plain/verify_response_template.html"),
+        "<p>done</p>\r\n",
+    );
+    write(
+        &root.path().join("jinja/verify_response_template.html"),
+        "<p>{{ message }}</p>\n{% if success %}ok{% endif %}\n",
+    );
+    let templates = Templates::load(config(Some(root.path()))).expect("load");
+    let ok = ResponseVars::success();
+    let page = |brand| {
+        templates
+            .render_verify_response(Some(brand), &ok)
+            .expect("render")
+    };
+    assert_eq!(
+        page("pct"),
+        format!(
+            "<html>\n<p>{}</p>\n<p>100% sure</p>\n</html>\n\n",
+            ok.message
+        )
+    );
+    assert_eq!(page("plain"), "<p>done</p>\n");
+    assert_eq!(page("jinja"), format!("<p>{}</p>\nok\n", ok.message));
+    assert_eq!(
+        ok.message,
+        "Verification successful! Please return to your Matrix client to continue."
+    );
+    // The built-in page ends with its newline as well.
+    assert!(
+        templates
+            .render_verify_response(None, &ok)
+            .expect("render")
+            .ends_with("</html>\n")
+    );
+}
