@@ -22,8 +22,10 @@ use serde_json::Value;
 use crate::crypto::SecretString;
 
 pub mod conformance;
+pub mod import;
 mod lookup_index;
 pub mod sqlite;
+pub mod sydent_db;
 
 pub use sqlite::SqliteStore;
 

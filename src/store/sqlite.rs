@@ -53,6 +53,8 @@ use crate::crypto::b64;
 use crate::crypto::hashing::lookup_hash;
 use crate::crypto::tokens::{access_token_digest, access_token_sha256};
 
+mod import;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 
 /// Rows rehashed per statement batch during a pepper change.
@@ -1208,7 +1210,8 @@ impl Store for SqliteStore {
     async fn is_ephemeral_key_valid(&self, public_key: &str, now_ms: i64) -> StoreResult<bool> {
         let found = sqlx::query_scalar::<_, i64>(
             "SELECT 1 FROM ephemeral_keys WHERE public_key = ?1 \
-             AND (expires_ms IS NULL OR expires_ms > ?2)",
+             AND (expires_ms IS NULL OR expires_ms > ?2) \
+             UNION ALL SELECT 1 FROM unowned_ephemeral_keys WHERE public_key = ?1 LIMIT 1",
         )
         .bind(public_key)
         .bind(now_ms)
