@@ -11,6 +11,8 @@ mod logs;
 mod lookup;
 mod mail;
 mod status;
+mod sydent_import;
+mod sydent_peer;
 mod tidy;
 mod validation;
 mod walkthrough;
