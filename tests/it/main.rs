@@ -11,6 +11,7 @@ mod logs;
 mod lookup;
 mod mail;
 mod status;
+mod sydent_diff;
 mod sydent_import;
 mod sydent_peer;
 mod tidy;

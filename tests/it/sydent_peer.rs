@@ -90,17 +90,25 @@ pub const SYDENT_SERVER_NAME: &str = "sydent.test";
 pub fn write_sydent_templates(root: &Path) {
     let brand = root.join("matrix-org");
     std::fs::create_dir_all(&brand).expect("template folder");
+    // Every variable both servers document, one `name=value` line each.
     std::fs::write(
         brand.join("verification_template.eml.j2"),
         "From: {{ from|safe }}\nTo: {{ to|safe }}\nSubject: {{ subject_header_value|safe }}\n\
-         Message-ID: {{ messageid|safe }}\n\ntoken={{ token }}\n",
+         Message-ID: {{ messageid|safe }}\n\ntoken={{ token }}\nlink={{ link|safe }}\n\
+         ipaddress={{ ipaddress }}\nto={{ to }}\n",
     )
     .expect("template");
     std::fs::write(
         brand.join("invite_template.eml.j2"),
         "From: {{ from|safe }}\nTo: {{ to|safe }}\nSubject: {{ subject_header_value|safe }}\n\
          Message-ID: {{ messageid|safe }}\n\ntoken={{ token }}\n\
-         private_key={{ ephemeral_private_key }}\nroom={{ room_name }}\n",
+         private_key={{ ephemeral_private_key }}\nroom={{ room_name }}\n\
+         bracketed_room_name={{ bracketed_room_name }}\nroom_id={{ room_id }}\n\
+         sender={{ sender }}\nsender_display_name={{ sender_display_name }}\n\
+         bracketed_verified_sender={{ bracketed_verified_sender }}\n\
+         web_client_location={{ web_client_location }}\nroom_type={{ room_type }}\n\
+         room_avatar_url={{ room_avatar_url }}\nsender_avatar_url={{ sender_avatar_url }}\n\
+         guest_user_id={{ guest_user_id }}\nextra={{ extra_param }}\n",
     )
     .expect("template");
     std::fs::write(
@@ -134,7 +142,7 @@ pub async fn start_sydent(venv: &Path, dir: &Path, options: &SydentOptions<'_>) 
          ip.whitelist = 127.0.0.0/8\n{general}\
          [db]\ndb.file = {db}\n\
          [http]\nclientapi.http.bind_address = 127.0.0.1\nclientapi.http.port = {port}\n\
-         federation.verifycerts = false\n{http}\
+         federation.verifycerts = false\nclient_http_base = http://127.0.0.1:{port}\n{http}\
          [email]\nemail.smtphost = 127.0.0.1\nemail.smtpport = {smtp}\n\
          email.from = Sydent <noreply@sydent.test>\nemail.hostname = sydent.test\n{email}\
          [crypto]\ned25519.signingkey = {SYDENT_KEY}\n",
