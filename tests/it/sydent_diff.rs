@@ -208,6 +208,27 @@ fn script() -> Vec<Step> {
         )
     });
     add(Step {
+        body: Body::Json(
+            r#"{"email": "lee@example.org", "client_secret": "sec9", "send_attempt": 1}"#,
+        ),
+        capture: &[("sid9", "/sid")],
+        mail: &[("token9", "token")],
+        ..step(
+            "v1 requestToken legacy template",
+            "emailRequestToken",
+            "POST",
+            v1!("/validate/email/requestToken?brand=legacy"),
+        )
+    });
+    add(step(
+        "v1 submitToken GET legacy page",
+        "emailSubmitTokenGet",
+        "GET",
+        v1!(
+            "/validate/email/submitToken?sid={sid9}&client_secret=sec9&token={token9}&brand=legacy"
+        ),
+    ));
+    add(Step {
         body: Body::Json(r#"{"sid": "{sid1}", "client_secret": "sec1", "token": "wrong"}"#),
         ..step(
             "v1 submitToken wrong token",
@@ -336,6 +357,19 @@ fn script() -> Vec<Step> {
             "storeInvite",
             "POST",
             v1!("/store-invite"),
+        )
+    });
+    add(Step {
+        body: Body::Json(
+            r#"{"medium": "email", "address": "gina@example.org", "room_id": "!room:hs.test", "sender": "@alice:hs.test", "room_name": "<Tea> & \"biscuits\"", "sender_display_name": "Alice", "org.matrix.web_client_location": "https://chat.example.org/tea?x=1&y=2"}"#,
+        ),
+        capture: &[("invite_token4", "/token")],
+        mail: &[("invite_sk4", "private_key")],
+        ..step(
+            "v1 store-invite legacy template",
+            "storeInvite",
+            "POST",
+            v1!("/store-invite?brand=legacy"),
         )
     });
     add(Step {
@@ -938,6 +972,9 @@ async fn oxident_answers_like_sydent() {
         let openid = format!("openid-{i}");
         homeserver.issue(&openid, &user);
         target.vars.insert("base".into(), target.base.clone());
+        target
+            .vars
+            .insert("base_forurl".into(), target.base.replace(':', "%3A"));
         target.vars.insert("openid".into(), openid);
         target.vars.insert("hs".into(), homeserver.server_name());
         target.vars.insert("user".into(), user);

@@ -116,6 +116,29 @@ pub fn write_sydent_templates(root: &Path) {
         "<html><body><p>%(message)s</p></body></html>\n",
     )
     .expect("template");
+    // sydent's older `%` templates (`.eml`, no `.j2`), with the `_forhtml`/`_forurl` twins.
+    let legacy = root.join("legacy");
+    std::fs::create_dir_all(&legacy).expect("template folder");
+    std::fs::write(
+        legacy.join("verification_template.eml"),
+        "From: %(from)s\nTo: %(to)s\nSubject: Legacy check\nMessage-ID: %(messageid)s\n\n\
+         token=%(token)s\nlink=%(link)s\nlink_forhtml=%(link_forhtml)s\n\
+         link_forurl=%(link_forurl)s\nipaddress=%(ipaddress)s\npercent=100%%\n",
+    )
+    .expect("template");
+    std::fs::write(
+        legacy.join("invite_template.eml"),
+        "From: %(from)s\nTo: %(to)s\nSubject: %(subject_header_value)s\n\
+         Message-ID: %(messageid)s\n\ntoken=%(token)s\nprivate_key=%(ephemeral_private_key)s\n\
+         room=%(room_name)s\nroom_forhtml=%(room_name_forhtml)s\n\
+         web_client_forurl=%(web_client_location_forurl)s\nsender=%(sender)s\n",
+    )
+    .expect("template");
+    std::fs::write(
+        legacy.join("verify_response_template.html"),
+        "<p>%(message)s</p>\n",
+    )
+    .expect("template");
 }
 
 pub struct SydentOptions<'a> {
