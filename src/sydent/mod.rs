@@ -4,6 +4,7 @@
 
 pub mod conf;
 pub mod import;
+pub mod terms;
 
 use std::io::Write;
 use std::path::Path;

@@ -189,13 +189,13 @@ async fn a_real_sydent_database_is_served_after_import() {
     std::fs::write(
         &config,
         format!(
-            "[server]\nbind = \"127.0.0.1:{port}\"\nserver_name = \"{SYDENT_SERVER_NAME}\"\n\
-             public_base_url = \"http://127.0.0.1:{port}\"\n\
-             [storage]\nsqlite_path = \"{db}\"\n[keys]\nsigning_key_path = \"{key}\"\n\
-             [email]\noutbox_dir = \"{outbox}\"\n",
+            // The server name, templates, terms (sydent's YAML) and SMTP come from sydent.conf.
+            "[sydent]\nconfig_file = \"{conf}\"\n\
+             [server]\nbind = \"127.0.0.1:{port}\"\npublic_base_url = \"http://127.0.0.1:{port}\"\n\
+             [storage]\nsqlite_path = \"{db}\"\n[keys]\nsigning_key_path = \"{key}\"\n",
+            conf = dir.path().join("sydent.conf").display(),
             db = data.join("oxident.sqlite").display(),
             key = data.join("signing.key").display(),
-            outbox = data.join("outbox").display(),
         ),
     )
     .expect("config");
@@ -293,7 +293,15 @@ async fn a_real_sydent_database_is_served_after_import() {
     .await;
     assert_eq!(bob.json["mxid"], "@bob:hs.test", "{}", bob.text);
 
-    // v2: the imported token works, the pepper and the hashes are sydent's.
+    // v2: the imported token works (its terms acceptance came along: the same YAML terms
+    // gate v2 here), the pepper and the hashes are sydent's.
+    let terms = get("getTerms", "/_matrix/identity/v2/terms".into(), None).await;
+    assert_eq!(
+        terms.json["policies"]["privacy_policy"]["en"]["url"],
+        TERMS_URL,
+        "{}",
+        terms.text
+    );
     let account = get(
         "getAccount",
         "/_matrix/identity/v2/account".into(),
