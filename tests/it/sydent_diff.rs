@@ -229,6 +229,27 @@ fn script() -> Vec<Step> {
         ),
     ));
     add(Step {
+        body: Body::Json(
+            r#"{"email": "nina@example.org", "client_secret": "sec8", "send_attempt": 1, "next_link": "https://app.example.org/after"}"#,
+        ),
+        capture: &[("sid8", "/sid")],
+        mail: &[("token8", "token"), ("link8", "link")],
+        ..step(
+            "v1 requestToken next_link",
+            "emailRequestToken",
+            "POST",
+            v1!("/validate/email/requestToken"),
+        )
+    });
+    add(step(
+        "v1 submitToken GET next_link",
+        "emailSubmitTokenGet",
+        "GET",
+        v1!(
+            "/validate/email/submitToken?sid={sid8}&client_secret=sec8&token={token8}&nextLink=https%3A%2F%2Fapp.example.org%2Fafter"
+        ),
+    ));
+    add(Step {
         body: Body::Json(r#"{"sid": "{sid1}", "client_secret": "sec1", "token": "wrong"}"#),
         ..step(
             "v1 submitToken wrong token",
@@ -500,6 +521,44 @@ fn script() -> Vec<Step> {
     });
     add(Step {
         auth: true,
+        ..step(
+            "v2 account before terms",
+            "getAccount",
+            "GET",
+            v2!("/account"),
+        )
+    });
+    add(Step {
+        auth: true,
+        body: Body::Json(r#"{"user_accepts": ["https://terms.test/unknown.html"]}"#),
+        ..step(
+            "v2 terms accept unknown",
+            "agreeToTerms",
+            "POST",
+            v2!("/terms"),
+        )
+    });
+    add(Step {
+        auth: true,
+        body: Body::Json(r#"{"user_accepts": "nope"}"#),
+        ..step("v2 terms accept bad", "agreeToTerms", "POST", v2!("/terms"))
+    });
+    add(Step {
+        auth: true,
+        body: Body::Json(r#"{"user_accepts": ["https://terms.test/privacy-1.0-en.html"]}"#),
+        ..step("v2 terms accept", "agreeToTerms", "POST", v2!("/terms"))
+    });
+    add(Step {
+        body: Body::Json(r#"{"user_accepts": ["https://terms.test/privacy-1.0-en.html"]}"#),
+        ..step(
+            "v2 terms accept no token",
+            "agreeToTerms",
+            "POST",
+            v2!("/terms"),
+        )
+    });
+    add(Step {
+        auth: true,
         ..step("v2 account", "getAccount", "GET", v2!("/account"))
     });
     add(step(
@@ -750,6 +809,7 @@ struct Observed {
     shape: String,
     mails: usize,
     mail: Vec<String>,
+    location: String,
 }
 
 impl Target<'_> {
@@ -834,7 +894,14 @@ impl Target<'_> {
                 serde_json::from_str(&self.normalise(&reply.text)).unwrap_or(Value::Null);
             shape(&normalised).to_string()
         };
+        let location = reply
+            .headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(|l| self.normalise(l))
+            .unwrap_or_default();
         Observed {
+            location,
             status: reply.status,
             errcode: reply.json["errcode"].as_str().unwrap_or("").to_owned(),
             shape,
@@ -926,13 +993,25 @@ async fn oxident_answers_like_sydent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let homeserver = FakeHomeserver::start().await;
     let sydent_mail = SmtpSink::start().await;
+    // One terms file, sydent's YAML, for both.
+    let terms = dir.path().join("terms.yaml");
+    std::fs::write(
+        &terms,
+        "master_version: \"1.0\"\ndocs:\n  privacy_policy:\n    version: \"1.0\"\n    langs:\n      \
+         en:\n        name: Privacy Policy\n        url: https://terms.test/privacy-1.0-en.html\n",
+    )
+    .expect("terms");
+    let terms_line = format!("terms.path = {}", terms.display());
     let sydent: Peer = sydent_peer::start_sydent(
         &venv,
         dir.path(),
         &SydentOptions {
             smtp_port: sydent_mail.port(),
             // Oxident's test limits are as high (common::base_config).
-            extra: &[("email", "email.ratelimit_sender.burst = 1000")],
+            extra: &[
+                ("email", "email.ratelimit_sender.burst = 1000"),
+                ("general", &terms_line),
+            ],
         },
     )
     .await;
@@ -940,6 +1019,7 @@ async fn oxident_answers_like_sydent() {
     let oxident = TestApp::start_with(|c| {
         c.server.server_name = SYDENT_SERVER_NAME.into();
         c.email.templates.folder = Some(templates.clone());
+        c.terms.policies_file = Some(terms.clone());
         c.email.templates.from = "Sydent <noreply@sydent.test>".into();
         if let Some(smtp) = c.email.smtp.as_mut() {
             smtp.from = "noreply@sydent.test".into();
@@ -1006,6 +1086,7 @@ async fn oxident_answers_like_sydent() {
             differ("shape", s.shape.clone(), o.shape.clone());
         }
         differ("mails", s.mails.to_string(), o.mails.to_string());
+        differ("location", s.location.clone(), o.location.clone());
         if s.mails > 0 && o.mails > 0 {
             let (sm, om) = (mail_fields(&s.mail), mail_fields(&o.mail));
             for key in sm.keys().chain(om.keys()).collect::<BTreeSet<_>>() {

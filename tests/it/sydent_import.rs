@@ -297,8 +297,7 @@ async fn a_real_sydent_database_is_served_after_import() {
     // gate v2 here), the pepper and the hashes are sydent's.
     let terms = get("getTerms", "/_matrix/identity/v2/terms".into(), None).await;
     assert_eq!(
-        terms.json["policies"]["privacy_policy"]["en"]["url"],
-        TERMS_URL,
+        terms.json["policies"]["privacy_policy"]["en"]["url"], TERMS_URL,
         "{}",
         terms.text
     );
