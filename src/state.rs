@@ -26,6 +26,8 @@ pub struct AppState {
     pub federation: FederationClient,
     pub terms: Policies,
     pub limits: crate::service::ratelimit::RateLimits,
+    /// Wakes the invite delivery worker (`service::invite_delivery`).
+    pub deliveries: crate::service::invite_delivery::DeliveryWaker,
 }
 
 /// The swappable parts; `AppState::assemble` fills the rest from the configuration.
@@ -104,7 +106,7 @@ impl AppState {
             Some(path) => Policies::load(path).map_err(anyhow::Error::msg)?,
             None => Policies::default(),
         };
-        let federation = FederationClient::new(&config.federation)
+        let federation = FederationClient::new(&config.federation, clock.clone())
             .context("building the outbound HTTP client")?;
         let limits = crate::service::ratelimit::RateLimits::new(&config.ratelimit);
         Ok(Self {
@@ -119,6 +121,7 @@ impl AppState {
             federation,
             terms,
             limits,
+            deliveries: Default::default(),
         })
     }
 
