@@ -31,7 +31,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -115,6 +115,8 @@ pub struct SqliteStore {
     /// Held by every write that changes associations or the pepper, from `BEGIN` until the
     /// index has applied it: commits and index updates happen in the same order.
     association_writes: Arc<tokio::sync::Mutex<()>>,
+    /// Whether any signed association was imported: v1 lookups only ask for one then.
+    imported_signatures: Arc<AtomicBool>,
 }
 
 /// Entries kept by [`TokenCache`] before it starts over.
@@ -247,7 +249,9 @@ impl SqliteStore {
             tokens: Arc::default(),
             index: Arc::default(),
             association_writes: Arc::default(),
+            imported_signatures: Arc::default(),
         };
+        store.note_imported_signatures().await?;
         if options.lookup_index {
             let index = store.load_index().await?;
             tracing::info!(
@@ -1304,6 +1308,22 @@ impl Store for SqliteStore {
         .await
         .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn original_signed_association(
+        &self,
+        association: &Association,
+    ) -> StoreResult<Option<String>> {
+        if !self.imported_signatures.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        self.imported_signed_association(
+            &association.medium,
+            &association.address,
+            &association.mxid,
+            association.ts,
+        )
+        .await
     }
 
     async fn accepted_terms(&self, user_id: &str) -> StoreResult<Vec<String>> {

@@ -412,3 +412,76 @@ fn an_unknown_sydent_schema_is_refused() {
     assert!(err.contains("unknown sydent schema version 3"), "{err}");
     assert!(!dir.path().join("ox.sqlite").exists(), "nothing is written");
 }
+
+/// A binding sydent got from a replication peer carries the peer's signature, which cannot be
+/// made again here: after import, a v1 lookup answers the object as sydent served it, with
+/// this server's signature added (as sydent adds its own).
+#[tokio::test]
+async fn replicated_associations_keep_their_original_signatures() {
+    use crate::common::{SERVER_NAME, TestApp, test_key};
+    use oxident::store::import::{ImportedAssociation, OriginalSignature};
+    use oxident::store::sqlite::SqliteStore;
+    use oxident::store::{Association, Threepid};
+
+    let mut app = TestApp::start().await;
+    let peer = SigningKey::from_seed("1", &[3u8; 32]).expect("peer key");
+    let association = Association {
+        medium: "email".into(),
+        address: "ivy@example.org".into(),
+        mxid: "@ivy:hs.test".into(),
+        ts: 1_700_000_000_000,
+        not_before: 1_700_000_000_000,
+        not_after: 4_853_600_000_000,
+    };
+    let mut original = json!({
+        "medium": "email", "address": "ivy@example.org", "mxid": "@ivy:hs.test",
+        "ts": association.ts, "not_before": association.not_before,
+        "not_after": association.not_after,
+    });
+    oxident::crypto::sign_json(&mut original, "peer.test", &peer).expect("sign");
+    {
+        let store = SqliteStore::open(&app.config.storage.sqlite_path)
+            .await
+            .expect("open");
+        let rows = [ImportedAssociation {
+            association: association.clone(),
+            signed: Some(OriginalSignature {
+                origin_server: "peer.test".into(),
+                origin_id: 7,
+                signed_json: original.to_string(),
+            }),
+        }];
+        let count = store.import_associations(&rows).await.expect("import");
+        assert_eq!((count.written, count.unchanged), (1, 0));
+        let again = store.import_associations(&rows).await.expect("import");
+        assert_eq!((again.written, again.unchanged), (0, 1));
+        store.close().await;
+    }
+    app.restart().await;
+    let found = app
+        .store()
+        .get_association(&Threepid::new("email", "ivy@example.org"))
+        .await
+        .expect("read")
+        .expect("imported association is found");
+    assert_eq!(found, association);
+    let answer = oxident::service::signed::signed_association_for_lookup(app.state(), &found)
+        .await
+        .expect("signed");
+    verify_json(&answer, "peer.test", "ed25519:1", &peer.public_key()).expect("peer's signature");
+    verify_json(&answer, SERVER_NAME, "ed25519:0", &test_key().public_key())
+        .expect("our signature added");
+
+    // A binding made here is signed afresh.
+    let own = Association {
+        address: "jo@example.org".into(),
+        mxid: "@jo:hs.test".into(),
+        ..association
+    };
+    app.store().bind(&own).await.expect("bind");
+    let answer = oxident::service::signed::signed_association_for_lookup(app.state(), &own)
+        .await
+        .expect("signed");
+    assert!(answer["signatures"].get("peer.test").is_none(), "{answer}");
+    verify_json(&answer, SERVER_NAME, "ed25519:0", &test_key().public_key()).expect("ours");
+}

@@ -1,6 +1,8 @@
 //! [`SqliteStore`]'s writes for carrying data over from sydent: one transaction per area,
 //! idempotent by natural key (a second run writes nothing), original values kept.
 
+use std::sync::atomic::Ordering;
+
 use super::{SqliteStore, current_pepper, db_err, json_array};
 use crate::crypto::SecretString;
 use crate::crypto::hashing::lookup_hash;
@@ -71,10 +73,23 @@ impl SqliteStore {
             }
         }
         self.commit_associations(tx).await?;
+        self.note_imported_signatures().await?;
         if written > 0 {
             self.reload_index().await;
         }
         Ok(ImportCount::of(rows.len(), written))
+    }
+
+    /// Remembers whether any signed association was imported (checked at open and after an
+    /// import), so v1 lookups of a server that never imported cost no extra query.
+    pub(super) async fn note_imported_signatures(&self) -> StoreResult<()> {
+        let any: i64 =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM imported_signed_associations)")
+                .fetch_one(&self.reader)
+                .await
+                .map_err(db_err)?;
+        self.imported_signatures.store(any != 0, Ordering::Release);
+        Ok(())
     }
 
     /// The original signed object of the binding of `(medium, address)` to `mxid` with this
