@@ -47,7 +47,8 @@ pub enum Command {
         /// sydent's SQLite database (`db.file` of sydent.conf); only read.
         #[arg(long)]
         db: PathBuf,
-        /// sydent.conf, for the signing key and the server name.
+        /// sydent.conf, for the signing key and the server name. `--config sydent.conf` works
+        /// too: a sydent.conf given there is recognised and then configures this server.
         #[arg(long = "sydent-config", alias = "sydent-conf")]
         sydent_config: Option<PathBuf>,
         /// Replace a different signing key already in keys.signing_key_path.
@@ -194,7 +195,17 @@ fn import_sydent(
     sydent_config: Option<&std::path::Path>,
     force: bool,
 ) -> ExitCode {
-    let config = match crate::config::Config::load(cli.config.as_deref()) {
+    // `import-sydent --config sydent.conf`: the file is sydent's, and is then the
+    // configuration of this server too (as `[sydent] config_file`).
+    let given_sydent_conf = match (cli.config.as_deref(), sydent_config) {
+        (Some(path), None) if crate::sydent::conf::SydentConf::is_sydent_conf(path) => Some(path),
+        _ => None,
+    };
+    let loaded = match given_sydent_conf {
+        Some(path) => crate::config::Config::load_from_sydent_conf(path),
+        None => crate::config::Config::load(cli.config.as_deref()),
+    };
+    let config = match loaded {
         Ok(c) => c,
         Err(problems) => {
             for p in problems {
@@ -203,6 +214,7 @@ fn import_sydent(
             return ExitCode::from(2);
         }
     };
+    let sydent_config = sydent_config.or(given_sydent_conf);
     match crate::sydent::run_import(&config, db, sydent_config, force, &mut std::io::stdout()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -276,6 +276,16 @@ impl Config {
 
     /// Loads and checks the configuration; every problem is reported, not just the first.
     pub fn load(file: Option<&Path>) -> Result<Self, Vec<String>> {
+        Self::load_layers(file, None)
+    }
+
+    /// The configuration of a server replacing sydent that has no TOML file: `sydent_conf`'s
+    /// options (as with `[sydent] config_file`), defaults and the environment.
+    pub fn load_from_sydent_conf(sydent_conf: &Path) -> Result<Self, Vec<String>> {
+        Self::load_layers(None, Some(sydent_conf))
+    }
+
+    fn load_layers(file: Option<&Path>, sydent_conf: Option<&Path>) -> Result<Self, Vec<String>> {
         if let Some(path) = file
             && !path.is_file()
         {
@@ -285,10 +295,12 @@ impl Config {
             )]);
         }
         let mut figment = Self::figment(file);
-        let sydent_file = figment
-            .extract_inner::<Option<PathBuf>>("sydent.config_file")
-            .ok()
-            .flatten();
+        let sydent_file = sydent_conf.map(Path::to_path_buf).or_else(|| {
+            figment
+                .extract_inner::<Option<PathBuf>>("sydent.config_file")
+                .ok()
+                .flatten()
+        });
         if let Some(path) = sydent_file {
             let conf = crate::sydent::conf::SydentConf::load(&path).map_err(|e| vec![e])?;
             let base = path.parent().unwrap_or(Path::new("."));

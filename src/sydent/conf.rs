@@ -68,6 +68,21 @@ impl SydentConf {
         Ok(Self { sections })
     }
 
+    /// Whether `path` holds a sydent.conf rather than Oxident's TOML: it is not TOML, and it
+    /// reads as an INI file with one of sydent's sections. (The spelling
+    /// `import-sydent --config sydent.conf` passes it where the TOML file usually goes.)
+    pub fn is_sydent_conf(path: &Path) -> bool {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return false;
+        };
+        toml::from_str::<toml::Table>(&text).is_err()
+            && Self::parse(&text).is_ok_and(|conf| {
+                ["general", "db", "http", "email", "crypto"]
+                    .iter()
+                    .any(|s| conf.sections.contains_key(*s))
+            })
+    }
+
     /// The value of `key` in `section` (or in `[DEFAULT]`), if set.
     pub fn get(&self, section: &str, key: &str) -> Option<&str> {
         let key = key.to_lowercase();

@@ -213,6 +213,21 @@ pub fn oxident(config: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Runs the `oxident` binary with `args` only, and `env` set.
+pub fn oxident_with_env(args: &[&str], env: &[(&str, &Path)]) -> (bool, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_oxident"));
+    command.args(args);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output().expect("run oxident");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Starts `oxident` serving with `config` on `port` and waits until it answers.
 pub async fn start_oxident(config: &Path, port: u16, dir: &Path) -> Peer {
     let log = dir.join("oxident.log");
