@@ -16,6 +16,7 @@ pub mod service;
 pub mod state;
 pub mod store;
 pub mod sydent;
+pub mod tls;
 
 pub use http::app;
 
@@ -25,11 +26,24 @@ use std::sync::Arc;
 pub async fn serve(config: config::Config) -> anyhow::Result<()> {
     let addr = config.bind_addr();
     let state = Arc::new(state::AppState::from_config(config).await?);
+    let tls = match &state.config.server.tls {
+        Some(c) => {
+            let tls = Arc::new(tls::Tls::load(c)?);
+            tls::reload_on_sighup(tls.clone());
+            Some(tls)
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, server_name = %state.config.server.server_name, "oxident listening");
+    tracing::info!(
+        %addr,
+        tls = tls.is_some(),
+        server_name = %state.config.server.server_name,
+        "oxident listening"
+    );
     let _background = spawn_background(state.clone());
     let stall = stall_period(&state.config);
-    serve::serve(listener, app(state), stall, shutdown_signal()).await?;
+    serve::serve_with_tls(listener, app(state), stall, tls, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -15,6 +15,8 @@ mod status;
 mod sydent_diff;
 mod sydent_import;
 mod sydent_peer;
+mod synapse;
 mod tidy;
+mod tls;
 mod validation;
 mod walkthrough;
