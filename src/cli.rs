@@ -1,5 +1,5 @@
-//! Command-line interface: `oxident` (serve), `check-config`, `generate-key`, `import-key`
-//! and `validate`. Parsing lives here so `main.rs` stays a few lines.
+//! Command-line interface: `oxident` (serve), `check-config`, `generate-key`, `import-key`,
+//! `import-sydent` and `validate`. Parsing lives here so `main.rs` stays a few lines.
 
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -40,6 +40,21 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Carry a sydent over: associations, invites and ephemeral keys, accounts and tokens,
+    /// accepted terms, the lookup pepper and (with --sydent-config) the signing key. Safe to run
+    /// again: rows already imported are left as they are. Run it while the server is stopped.
+    ImportSydent {
+        /// sydent's SQLite database (`db.file` of sydent.conf); only read.
+        #[arg(long)]
+        db: PathBuf,
+        /// sydent.conf, for the signing key and the server name. `--config sydent.conf` works
+        /// too: a sydent.conf given there is recognised and then configures this server.
+        #[arg(long = "sydent-config", alias = "sydent-conf")]
+        sydent_config: Option<PathBuf>,
+        /// Replace a different signing key already in keys.signing_key_path.
+        #[arg(long)]
+        force: bool,
+    },
     /// Check a JSON payload against an operation's request or response schema.
     ///
     /// Exit status: 0 valid, 1 invalid, 2 usage error or unreadable input.
@@ -63,6 +78,11 @@ pub fn run_command(cli: &Cli) -> Option<ExitCode> {
         Command::ImportKey { input, path, force } => {
             Some(import_key(cli, input, path.clone(), *force))
         }
+        Command::ImportSydent {
+            db,
+            sydent_config,
+            force,
+        } => Some(import_sydent(cli, db, sydent_config.as_deref(), *force)),
         Command::Validate {
             operation,
             part,
@@ -162,6 +182,41 @@ fn import_key(cli: &Cli, input: &str, path: Option<PathBuf>, force: bool) -> Exi
             );
             ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn import_sydent(
+    cli: &Cli,
+    db: &std::path::Path,
+    sydent_config: Option<&std::path::Path>,
+    force: bool,
+) -> ExitCode {
+    // `import-sydent --config sydent.conf`: the file is sydent's, and is then the
+    // configuration of this server too (as `[sydent] config_file`).
+    let given_sydent_conf = match (cli.config.as_deref(), sydent_config) {
+        (Some(path), None) if crate::sydent::conf::SydentConf::is_sydent_conf(path) => Some(path),
+        _ => None,
+    };
+    let loaded = match given_sydent_conf {
+        Some(path) => crate::config::Config::load_from_sydent_conf(path),
+        None => crate::config::Config::load(cli.config.as_deref()),
+    };
+    let config = match loaded {
+        Ok(c) => c,
+        Err(problems) => {
+            for p in problems {
+                eprintln!("config: {p}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let sydent_config = sydent_config.or(given_sydent_conf);
+    match crate::sydent::run_import(&config, db, sydent_config, force, &mut std::io::stdout()) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(1)

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+/// `OXIDENT_CONFIG` as figment sees it once the prefix is stripped (keys are lower-cased).
+const CONFIG_FILE_VARIABLE_KEY: &str = "config";
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -26,6 +29,16 @@ pub struct Config {
     pub ratelimit: RateLimitConfig,
     pub federation: crate::federation::OutboundConfig,
     pub logging: LoggingConfig,
+    pub sydent: SydentSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SydentSection {
+    /// A `sydent.conf` to take settings from, for a server replacing sydent: its options
+    /// that mean something here become their TOML twins (README, "Moving from sydent"),
+    /// below this file and the environment, which win.
+    pub config_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -244,15 +257,39 @@ impl Default for LoggingConfig {
 impl Config {
     /// Defaults, then the file (when given), then `OXIDENT_*` environment variables.
     pub fn figment(file: Option<&Path>) -> Figment {
+        Self::layered(file, None)
+    }
+
+    /// Defaults, then values taken from a sydent.conf, then the file, then the environment.
+    fn layered(file: Option<&Path>, sydent: Option<serde_json::Value>) -> Figment {
         let mut f = Figment::from(Serialized::defaults(EmptyDefaults {}));
+        if let Some(values) = sydent {
+            f = f.merge(Serialized::defaults(values));
+        }
         if let Some(path) = file {
             f = f.merge(Toml::file_exact(path));
         }
-        f.merge(Env::prefixed("OXIDENT_").split("__"))
+        // `OXIDENT_CONFIG` names the file itself (the `--config` flag's variable), it is no
+        // configuration key: read as one, `deny_unknown_fields` refused to start the server.
+        f.merge(
+            Env::prefixed("OXIDENT_")
+                .ignore(&[CONFIG_FILE_VARIABLE_KEY])
+                .split("__"),
+        )
     }
 
     /// Loads and checks the configuration; every problem is reported, not just the first.
     pub fn load(file: Option<&Path>) -> Result<Self, Vec<String>> {
+        Self::load_layers(file, None)
+    }
+
+    /// The configuration of a server replacing sydent that has no TOML file: `sydent_conf`'s
+    /// options (as with `[sydent] config_file`), defaults and the environment.
+    pub fn load_from_sydent_conf(sydent_conf: &Path) -> Result<Self, Vec<String>> {
+        Self::load_layers(None, Some(sydent_conf))
+    }
+
+    fn load_layers(file: Option<&Path>, sydent_conf: Option<&Path>) -> Result<Self, Vec<String>> {
         if let Some(path) = file
             && !path.is_file()
         {
@@ -261,7 +298,26 @@ impl Config {
                 path.display()
             )]);
         }
-        let config: Config = Self::figment(file)
+        let mut figment = Self::figment(file);
+        let sydent_file = sydent_conf.map(Path::to_path_buf).or_else(|| {
+            figment
+                .extract_inner::<Option<PathBuf>>("sydent.config_file")
+                .ok()
+                .flatten()
+        });
+        if let Some(path) = sydent_file {
+            let conf = crate::sydent::conf::SydentConf::load(&path).map_err(|e| vec![e])?;
+            let base = path.parent().unwrap_or(Path::new("."));
+            let (values, problems) = conf.oxident_values(base);
+            if !problems.is_empty() {
+                return Err(problems
+                    .into_iter()
+                    .map(|p| format!("sydent.config_file {}: {p}", path.display()))
+                    .collect());
+            }
+            figment = Self::layered(file, Some(values));
+        }
+        let config: Config = figment
             .extract()
             .map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
         let problems = config.problems();
@@ -430,6 +486,65 @@ mod example_file {
             let c = Config::load(Some(&path)).expect("example config loads");
             assert_eq!(c.server.bind, ServerConfig::default().bind);
             assert_eq!(c.sessions.lifetime_hours, 24);
+            Ok(())
+        });
+    }
+
+    /// `OXIDENT_CONFIG` (the `--config` flag's variable, shown by `--help`) names the file; it
+    /// must not be read as a configuration key of its own.
+    #[test]
+    fn config_file_variable_is_not_a_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "[server]\nbind = \"127.0.0.1:3\"\n")?;
+            jail.set_env("OXIDENT_CONFIG", "c.toml");
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+            assert_eq!(c.server.bind, "127.0.0.1:3");
+            let c = Config::load(None).map_err(|p| p.join("; "))?;
+            assert_eq!(c.server.bind, ServerConfig::default().bind);
+            Ok(())
+        });
+    }
+
+    /// A sydent.conf named by `sydent.config_file` supplies what it sets; the TOML file and
+    /// the environment still win.
+    #[test]
+    fn sydent_conf_values_sit_below_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "sydent.conf",
+                "[general]\nserver.name = is.example\nbrand.default = matrix-org\n\
+                 address_lookup_limit = 77\nterms.path = terms.yaml\n\
+                 [http]\nclientapi.http.bind_address = 127.0.0.1\nclientapi.http.port = 9999\n\
+                 client_http_base = https://is.example\nfederation.verifycerts = false\n\
+                 [email]\nemail.smtphost = mail.example\nemail.smtpport = 2525\n\
+                 email.tlsmode = STARTTLS\nemail.from = Identity <id@{hostname}>\n\
+                 email.hostname = is.example\nemail.invite.subject = %(sender)s invites you\n",
+            )?;
+            jail.create_file(
+                "terms.yaml",
+                "master_version: m\ndocs:\n  p:\n    version: '1'\n    langs:\n      en:\n        \
+                 name: P\n        url: https://t/p\n",
+            )?;
+            jail.create_file(
+                "c.toml",
+                "[sydent]\nconfig_file = \"sydent.conf\"\n[lookup]\nmax_addresses = 5\n",
+            )?;
+            jail.set_env("OXIDENT_SERVER__SERVER_NAME", "env.example");
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+            assert_eq!(c.server.server_name, "env.example");
+            assert_eq!(c.lookup.max_addresses, 5);
+            assert_eq!(c.server.bind, "127.0.0.1:9999");
+            assert_eq!(c.server.public_base_url, "https://is.example");
+            assert!(c.federation.accept_invalid_certs);
+            let smtp = c.email.smtp.as_ref().ok_or("smtp from sydent.conf")?;
+            assert_eq!(
+                (smtp.host.as_str(), smtp.port),
+                ("mail.example", Some(2525))
+            );
+            assert_eq!(smtp.tls, crate::mail::SmtpTls::StartTls);
+            assert_eq!(c.email.templates.from, "Identity <id@is.example>");
+            assert_eq!(c.email.templates.invite_subject, "%(sender)s invites you");
+            assert!(c.terms.policies_file.is_some());
             Ok(())
         });
     }

@@ -15,6 +15,7 @@ pub mod serve;
 pub mod service;
 pub mod state;
 pub mod store;
+pub mod sydent;
 pub mod tls;
 
 pub use http::app;

@@ -165,9 +165,10 @@ pub struct ResponseVars {
 }
 
 impl ResponseVars {
+    /// sydent's words, so an operator's sydent page renders byte for byte as it did there.
     pub fn success() -> Self {
         Self {
-            message: "Your email address is confirmed. You can go back to your Matrix app."
+            message: "Verification successful! Please return to your Matrix client to continue."
                 .to_owned(),
             success: true,
         }
@@ -175,8 +176,7 @@ impl ResponseVars {
 
     pub fn failure() -> Self {
         Self {
-            message: "This email address could not be confirmed: the link may be wrong, \
-                      expired or already used. Ask your Matrix app for a new email."
+            message: "Verification failed: you may need to request another verification email"
                 .to_owned(),
             success: false,
         }
@@ -213,8 +213,9 @@ pub fn verification_link(
 pub struct Templates {
     env: Environment<'static>,
     brands: BTreeSet<String>,
-    /// Templates written for Python `%` formatting (sydent's `%(message)s` response pages).
-    legacy_pages: BTreeMap<String, String>,
+    /// Templates written for Python `%` formatting: sydent's `%(message)s` response pages and
+    /// its older `.eml` mails (`%(token)s`, `%(link_forhtml)s`, …). The file decides.
+    percent_templates: BTreeMap<String, String>,
     config: TemplatesConfig,
 }
 
@@ -233,13 +234,20 @@ impl Templates {
     pub fn load(config: TemplatesConfig) -> Result<Self, MailError> {
         let mut env = new_environment();
         let mut brands = BTreeSet::new();
-        let mut legacy_pages = BTreeMap::new();
+        let mut percent_templates = BTreeMap::new();
         for (file, source) in BUILTIN {
-            add_template(&mut env, &mut legacy_pages, BUILTIN_BRAND, file, source)?;
+            add_template(
+                &mut env,
+                &mut percent_templates,
+                BUILTIN_BRAND,
+                file,
+                source,
+                false,
+            )?;
         }
         brands.insert(BUILTIN_BRAND.to_owned());
         if let Some(folder) = &config.folder {
-            load_folder(folder, &mut env, &mut brands, &mut legacy_pages)?;
+            load_folder(folder, &mut env, &mut brands, &mut percent_templates)?;
         }
         if !brands.contains(&config.default_brand) {
             return Err(MailError::Config(format!(
@@ -251,7 +259,7 @@ impl Templates {
         Ok(Self {
             env,
             brands,
-            legacy_pages,
+            percent_templates,
             config,
         })
     }
@@ -339,7 +347,7 @@ impl Templates {
     ) -> Result<String, MailError> {
         let name = self.template_name(brand, VERIFY_RESPONSE_TEMPLATE);
         let message = single_line(&vars.message);
-        if let Some(source) = self.legacy_pages.get(&name) {
+        if let Some(source) = self.percent_templates.get(&name) {
             let mut values = BTreeMap::new();
             values.insert("message".to_owned(), markupsafe(&message));
             return Ok(percent_format(source, &values));
@@ -348,9 +356,15 @@ impl Templates {
             .env
             .get_template(&name)
             .map_err(|e| MailError::Template(e.to_string()))?;
-        template
+        let mut page = template
             .render(minijinja::context! { message => message, success => vars.success })
-            .map_err(|e| MailError::Template(e.to_string()))
+            .map_err(|e| MailError::Template(e.to_string()))?;
+        // The page is served as the file is written (sydent sends its template's bytes), so
+        // the final newline Jinja drops from a template's source is put back.
+        if template.source().ends_with('\n') {
+            page.push('\n');
+        }
+        Ok(page)
     }
 
     fn invite_context(&self, vars: &InviteVars) -> Result<BTreeMap<String, String>, MailError> {
@@ -539,7 +553,7 @@ impl Templates {
             .iter()
             .map(|b| format!("{b}/{file}"))
             .find(|name| {
-                self.legacy_pages.contains_key(name) || self.env.get_template(name).is_ok()
+                self.percent_templates.contains_key(name) || self.env.get_template(name).is_ok()
             })
             .unwrap_or_else(|| format!("{BUILTIN_BRAND}/{file}"))
     }
@@ -551,6 +565,9 @@ impl Templates {
         ctx: &BTreeMap<String, String>,
     ) -> Result<String, MailError> {
         let name = self.template_name(brand, file);
+        if let Some(source) = self.percent_templates.get(&name) {
+            return Ok(percent_format(source, &with_percent_variants(ctx)));
+        }
         let template = self
             .env
             .get_template(&name)
@@ -559,6 +576,34 @@ impl Templates {
             .render(ctx)
             .map_err(|e| MailError::Template(e.to_string()))
     }
+}
+
+/// sydent's variables for `%` mail templates: each value as it is, `<name>_forhtml`
+/// (Python's `html.escape`) and `<name>_forurl` (`urllib.parse.quote`).
+fn with_percent_variants(ctx: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut all = BTreeMap::new();
+    for (name, value) in ctx {
+        all.insert(format!("{name}_forhtml"), python_html_escape(value));
+        all.insert(format!("{name}_forurl"), python_quote(value));
+        all.insert(name.clone(), value.clone());
+    }
+    all
+}
+
+/// Python's `html.escape(value, quote=True)`.
+fn python_html_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn put(ctx: &mut BTreeMap<String, String>, name: &str, value: &str) {
@@ -711,32 +756,43 @@ fn quote_for_query(value: &str) -> String {
 
 fn add_template(
     env: &mut Environment<'static>,
-    legacy_pages: &mut BTreeMap<String, String>,
+    percent_templates: &mut BTreeMap<String, String>,
     brand: &str,
     file: &str,
     source: &str,
+    older_eml: bool,
 ) -> Result<(), MailError> {
     let name = format!("{brand}/{file}");
     let source = normalize_newlines(source);
-    if file == VERIFY_RESPONSE_TEMPLATE
-        && source.contains("%(message)s")
-        && !source.contains("{{")
-        && !source.contains("{%")
-    {
-        // sydent's response pages are Python `%` templates, not Jinja.
-        legacy_pages.insert(name, source);
+    let percent = if file == VERIFY_RESPONSE_TEMPLATE || older_eml {
+        // sydent's response pages and `.eml` mails are Python `%` templates, not Jinja: a
+        // file without Jinja markup is one, placeholders or not (a static page is sent as
+        // it is, final newline included).
+        !is_jinja_source(&source)
+    } else {
+        // A mail written for `%` (sydent's older `.eml` files) says so with a placeholder.
+        !is_jinja_source(&source) && source.contains("%(")
+    };
+    if percent {
+        percent_templates.insert(name, source);
         return Ok(());
     }
-    legacy_pages.remove(&name);
+    percent_templates.remove(&name);
     env.add_template_owned(name.clone(), source)
         .map_err(|e| MailError::Template(format!("{name}: {e}")))
+}
+
+/// Whether a page is written for Jinja: any Jinja delimiter decides it; sydent's `%`
+/// pages never contain one.
+fn is_jinja_source(source: &str) -> bool {
+    source.contains("{{") || source.contains("{%") || source.contains("{#")
 }
 
 fn load_folder(
     folder: &Path,
     env: &mut Environment<'static>,
     brands: &mut BTreeSet<String>,
-    legacy_pages: &mut BTreeMap<String, String>,
+    percent_templates: &mut BTreeMap<String, String>,
 ) -> Result<(), MailError> {
     let entries = std::fs::read_dir(folder)
         .map_err(|e| MailError::Config(format!("template folder {}: {e}", folder.display())))?;
@@ -760,24 +816,23 @@ fn load_folder(
         }
         let mut found = 0;
         for file in TEMPLATE_FILES {
-            let file_path = path.join(file);
+            // As sydent: the Jinja file (`.eml.j2`) when there is one, else the older `.eml`.
+            let mut file_path = path.join(file);
+            let mut older_eml = false;
+            if !file_path.is_file()
+                && let Some(older) = file.strip_suffix(".j2").map(|f| path.join(f))
+                && older.is_file()
+            {
+                file_path = older;
+                older_eml = true;
+            }
             if !file_path.is_file() {
-                let legacy = file.strip_suffix(".j2").map(|f| path.join(f));
-                if legacy.as_ref().is_some_and(|p| p.is_file()) {
-                    tracing::warn!(
-                        brand,
-                        file,
-                        "only the legacy %-format template exists; it is not supported: \
-                         convert it to Jinja ({file}). Using the default brand's template."
-                    );
-                } else {
-                    tracing::warn!(brand, file, "template missing; using the default brand's");
-                }
+                tracing::warn!(brand, file, "template missing; using the default brand's");
                 continue;
             }
             let source = std::fs::read_to_string(&file_path)
                 .map_err(|e| MailError::Config(format!("template {}: {e}", file_path.display())))?;
-            add_template(env, legacy_pages, &brand, file, &source)?;
+            add_template(env, percent_templates, &brand, file, &source, older_eml)?;
             found += 1;
         }
         if found > 0 {

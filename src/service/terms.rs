@@ -16,11 +16,15 @@ pub struct Policies {
 
 impl Policies {
     /// Reads a TOML or JSON file shaped like the `/v2/terms` response (`{policies: {...}}`,
-    /// or just the inner map).
+    /// or just the inner map), or sydent's YAML terms file (`.yaml`/`.yml`).
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let value: Value = if path.extension().is_some_and(|e| e == "json") {
+        let value: Value = if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            // sydent's terms file, as it is (`terms.path`).
+            crate::sydent::terms::policies_from_yaml(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        } else if path.extension().is_some_and(|e| e == "json") {
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
         } else {
             let yaml: toml::Value = toml::from_str(&text)

@@ -22,8 +22,10 @@ use serde_json::Value;
 use crate::crypto::SecretString;
 
 pub mod conformance;
+pub mod import;
 mod lookup_index;
 pub mod sqlite;
+pub mod sydent_db;
 
 pub use sqlite::SqliteStore;
 
@@ -371,6 +373,18 @@ pub trait Store: Send + Sync {
 
     /// The policy URLs `user_id` has accepted, sorted.
     async fn accepted_terms(&self, user_id: &str) -> StoreResult<Vec<String>>;
+
+    // ----- carried over from another server -----
+
+    /// The signed association object another server (sydent, or the replication peer that
+    /// made the binding) served for exactly this association, verbatim, if it was carried
+    /// over (`oxident import-sydent`). Backends without imports keep the default.
+    async fn original_signed_association(
+        &self,
+        _association: &Association,
+    ) -> StoreResult<Option<String>> {
+        Ok(None)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

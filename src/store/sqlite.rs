@@ -31,7 +31,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,8 @@ use crate::crypto::SecretString;
 use crate::crypto::b64;
 use crate::crypto::hashing::lookup_hash;
 use crate::crypto::tokens::{access_token_digest, access_token_sha256};
+
+mod import;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 
@@ -113,6 +115,8 @@ pub struct SqliteStore {
     /// Held by every write that changes associations or the pepper, from `BEGIN` until the
     /// index has applied it: commits and index updates happen in the same order.
     association_writes: Arc<tokio::sync::Mutex<()>>,
+    /// Whether any signed association was imported: v1 lookups only ask for one then.
+    imported_signatures: Arc<AtomicBool>,
 }
 
 /// Entries kept by [`TokenCache`] before it starts over.
@@ -245,7 +249,9 @@ impl SqliteStore {
             tokens: Arc::default(),
             index: Arc::default(),
             association_writes: Arc::default(),
+            imported_signatures: Arc::default(),
         };
+        store.note_imported_signatures().await?;
         if options.lookup_index {
             let index = store.load_index().await?;
             tracing::info!(
@@ -1208,7 +1214,8 @@ impl Store for SqliteStore {
     async fn is_ephemeral_key_valid(&self, public_key: &str, now_ms: i64) -> StoreResult<bool> {
         let found = sqlx::query_scalar::<_, i64>(
             "SELECT 1 FROM ephemeral_keys WHERE public_key = ?1 \
-             AND (expires_ms IS NULL OR expires_ms > ?2)",
+             AND (expires_ms IS NULL OR expires_ms > ?2) \
+             UNION ALL SELECT 1 FROM unowned_ephemeral_keys WHERE public_key = ?1 LIMIT 1",
         )
         .bind(public_key)
         .bind(now_ms)
@@ -1301,6 +1308,22 @@ impl Store for SqliteStore {
         .await
         .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn original_signed_association(
+        &self,
+        association: &Association,
+    ) -> StoreResult<Option<String>> {
+        if !self.imported_signatures.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        self.imported_signed_association(
+            &association.medium,
+            &association.address,
+            &association.mxid,
+            association.ts,
+        )
+        .await
     }
 
     async fn accepted_terms(&self, user_id: &str) -> StoreResult<Vec<String>> {

@@ -163,3 +163,32 @@ fn check_config_reports_every_problem() {
     );
     assert_eq!((code, out.trim()), (0, "configuration OK"));
 }
+
+/// `--help` documents `OXIDENT_CONFIG` as the variable of `--config`: setting it must load
+/// that file, not make the server refuse to start over an unknown key `config`.
+#[test]
+fn oxident_config_variable_names_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("oxident.toml");
+    std::fs::write(&file, "[server]\nbind = \"127.0.0.1:1\"\n").expect("write config");
+    let out = Command::new(env!("CARGO_BIN_EXE_oxident"))
+        .arg("check-config")
+        .env("OXIDENT_CONFIG", &file)
+        .output()
+        .expect("run oxident");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "configuration OK"
+    );
+    // The variable really selects the file: a broken one is reported.
+    std::fs::write(&file, "[server]\nbind = \"nope\"\n").expect("write config");
+    let out = Command::new(env!("CARGO_BIN_EXE_oxident"))
+        .arg("check-config")
+        .env("OXIDENT_CONFIG", &file)
+        .output()
+        .expect("run oxident");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.bind"));
+}

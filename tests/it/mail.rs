@@ -1237,3 +1237,106 @@ fn invite_fields_can_come_from_the_request_parameters() {
     assert!(body.contains("token%3DOurToken"));
     assert!(!body.contains("NOT-OURS"));
 }
+
+/// sydent sends its response page as the file is written, `%(message)s` replaced: the final
+/// newline and every other byte stay, whichever syntax the file uses.
+#[test]
+fn response_pages_keep_every_byte_of_the_file() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let percent = "<html>\n<p>%(message)s</p>\n<p>100%% sure</p>\n</html>\n\n";
+    write(
+        &root.path().join("pct/verify_response_template.html"),
+        percent,
+    );
+    // A static page (no placeholder at all) is a `%` page too, as in sydent.
+    write(
+        &root.path().join("plain/verify_response_template.html"),
+        "<p>done</p>\r\n",
+    );
+    write(
+        &root.path().join("jinja/verify_response_template.html"),
+        "<p>{{ message }}</p>\n{% if success %}ok{% endif %}\n",
+    );
+    let templates = Templates::load(config(Some(root.path()))).expect("load");
+    let ok = ResponseVars::success();
+    let page = |brand| {
+        templates
+            .render_verify_response(Some(brand), &ok)
+            .expect("render")
+    };
+    assert_eq!(
+        page("pct"),
+        format!(
+            "<html>\n<p>{}</p>\n<p>100% sure</p>\n</html>\n\n",
+            ok.message
+        )
+    );
+    assert_eq!(page("plain"), "<p>done</p>\n");
+    assert_eq!(page("jinja"), format!("<p>{}</p>\nok\n", ok.message));
+    assert_eq!(
+        ok.message,
+        "Verification successful! Please return to your Matrix client to continue."
+    );
+    // The built-in page ends with its newline as well.
+    assert!(
+        templates
+            .render_verify_response(None, &ok)
+            .expect("render")
+            .ends_with("</html>\n")
+    );
+}
+
+/// sydent's older `.eml` templates (Python `%`, with `_forhtml`/`_forurl` twins) are rendered,
+/// not refused: the Jinja file wins when both exist, as in sydent.
+#[test]
+fn percent_mail_templates_render_like_sydent() {
+    let root = tempfile::tempdir().expect("tempdir");
+    write(
+        &root.path().join("old/verification_template.eml"),
+        "To: %(to)s\nSubject: Check\n\ncode %(token)s (100%%)\n%(link_forhtml)s\n%(to_forurl)s\n\n",
+    );
+    write(
+        &root.path().join("old/invite_template.eml"),
+        "To: %(to)s\nSubject: %(subject_header_value)s\n\n%(room_name_forhtml)s %(nope)s\n",
+    );
+    write(
+        &root.path().join("both/verification_template.eml"),
+        "To: %(to)s\n\nPERCENT\n",
+    );
+    write(
+        &root.path().join("both/verification_template.eml.j2"),
+        "To: {{ to|safe }}\n\nJINJA\n",
+    );
+    let templates = Templates::load(config(Some(root.path()))).expect("load");
+    let vars = verification("o'neil@example.org");
+    let mail = String::from_utf8(
+        templates
+            .render_verification(Some("old"), &vars)
+            .expect("render"),
+    )
+    .expect("utf8");
+    let link_html = vars.link.replace('&', "&amp;");
+    assert_eq!(
+        mail,
+        format!(
+            "To: o'neil@example.org\r\nSubject: Check\r\n\r\ncode tOkEn123 (100%)\r\n{link_html}\r\n\
+             o%27neil%40example.org\r\n\r\n"
+        )
+    );
+    let mut invite = invite();
+    invite.room_name = Some("<Tea> & \"cake\"".to_owned());
+    let mail = String::from_utf8(
+        templates
+            .render_invite(Some("old"), &invite)
+            .expect("render"),
+    )
+    .expect("utf8");
+    assert!(
+        mail.ends_with("\r\n\r\n&lt;Tea&gt; &amp; &quot;cake&quot; \r\n"),
+        "{mail}"
+    );
+    let mail = templates
+        .render_verification(Some("both"), &vars)
+        .expect("render");
+    assert!(String::from_utf8_lossy(&mail).contains("JINJA"));
+}
