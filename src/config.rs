@@ -30,6 +30,28 @@ pub struct Config {
     pub federation: crate::federation::OutboundConfig,
     pub logging: LoggingConfig,
     pub sydent: SydentSection,
+    pub api: ApiConfig,
+}
+
+/// `[api]`: which API generations are served (sydent's `enable_v1_access` and
+/// `enable_v1_associations`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Serve the deprecated v1 API (`/_matrix/identity/api/v1/…`). Off: every v1 path is
+    /// `404 M_UNRECOGNIZED`, as on a server that never had it.
+    pub enable_v1_access: bool,
+    /// Serve v1 `/3pid/bind` (unauthenticated binding). Off whenever v1 is off.
+    pub enable_v1_associations: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            enable_v1_access: true,
+            enable_v1_associations: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -171,12 +193,20 @@ impl Default for EmailConfig {
 pub struct InvitesConfig {
     /// Refuse store-invite for an address that is already bound (`M_THREEPID_IN_USE`).
     pub refuse_bound_addresses: bool,
+    /// Leading characters of the local part shown in an invite's `display_name` (sydent's
+    /// `email.third_party_invite_username_obfuscate_characters`).
+    pub username_reveal_characters: usize,
+    /// Leading characters of the domain shown there (sydent's
+    /// `email.third_party_invite_domain_obfuscate_characters`).
+    pub domain_reveal_characters: usize,
 }
 
 impl Default for InvitesConfig {
     fn default() -> Self {
         Self {
             refuse_bound_addresses: true,
+            username_reveal_characters: 3,
+            domain_reveal_characters: 3,
         }
     }
 }

@@ -7,7 +7,7 @@
 use super::auth;
 use crate::error::ApiResult;
 use crate::service::lookup;
-use crate::service::signed::signed_association;
+use crate::service::signed::signed_association_for_lookup;
 use crate::state::AppState;
 use oxident_api::rt::server::RequestContext;
 use oxident_api::{lookup as v1_lookup, v2_lookup};
@@ -26,7 +26,9 @@ pub async fn lookup_user(
     rate_limit(state, ctx)?;
     // The signed association, or `{}` when nothing is bound (the spec's 200 allows both).
     match lookup::lookup_one(state, &params.medium, &params.address).await? {
-        Some(association) => signed_association(state, &association),
+        // Associations carried over from sydent keep the object it served (a replication
+        // peer's signature cannot be made again here).
+        Some(association) => signed_association_for_lookup(state, &association).await,
         None => Ok(json!({})),
     }
 }

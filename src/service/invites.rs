@@ -22,8 +22,6 @@ use std::collections::BTreeMap;
 
 /// Key id of the ephemeral key in `sign-ed25519` signatures (sydent's).
 pub const EPHEMERAL_KEY_VERSION: &str = "0";
-/// Leading characters of the local part and of the domain kept in `display_name`.
-const REDACT_KEEP: usize = 3;
 /// Extra request parameters that fill named template variables.
 const WEB_CLIENT_LOCATION: &str = "org.matrix.web_client_location";
 
@@ -155,7 +153,13 @@ pub async fn store_invite(state: &AppState, req: InviteRequest) -> ApiResult<Sto
 
     Ok(StoredInvite {
         token,
-        display_name: redact_email(&address),
+        display_name: redact_email(
+            &address,
+            (
+                state.config.invites.username_reveal_characters,
+                state.config.invites.domain_reveal_characters,
+            ),
+        ),
         server_public_key: state.signing_key.public_key().to_base64(),
         ephemeral_public_key,
     })
@@ -192,17 +196,30 @@ fn template_extras(extra: &Map<String, Value>) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// `display_name` for the room state: a few leading characters of the local part and of the
-/// domain (sydent style, `ali...@exa...`), never a whole part, so the address cannot be read
-/// back even when it is short.
-pub fn redact_email(address: &str) -> String {
-    let (local, domain) = address.rsplit_once('@').unwrap_or((address, ""));
-    format!("{}@{}", redact_part(local), redact_part(domain))
+/// `display_name` for the room state, as sydent makes it: the first `reveal.0` characters
+/// of the local part and `reveal.1` of the domain, each followed by `...`; a part no longer
+/// than its count shows 3 characters if it has over 5, 1 if over 1, else none — so the
+/// address cannot be read back even when it is short.
+pub fn redact_email(address: &str, reveal: (usize, usize)) -> String {
+    let (local, domain) = address.split_once('@').unwrap_or((address, ""));
+    format!(
+        "{}@{}",
+        redact_part(local, reveal.0),
+        redact_part(domain, reveal.1)
+    )
 }
 
-fn redact_part(part: &str) -> String {
+fn redact_part(part: &str, reveal: usize) -> String {
     let len = part.chars().count();
-    let keep = REDACT_KEEP.min(len.saturating_sub(1));
+    let keep = if len > reveal {
+        reveal
+    } else if len > 5 {
+        3
+    } else if len > 1 {
+        1
+    } else {
+        0
+    };
     let mut out: String = part.chars().take(keep).collect();
     out.push_str("...");
     out
@@ -247,17 +264,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redaction_never_shows_a_whole_part() {
-        assert_eq!(redact_email("alice@example.com"), "ali...@exa...");
-        assert_eq!(redact_email("al@ex.co"), "a...@ex....");
-        assert_eq!(redact_email("a@b.c"), "...@b....");
-        assert_eq!(redact_email("ßü@éxample.org"), "ß...@éxa...");
-        for address in ["alice@example.com", "a@b.c", "al@ex.co", "bob@x.io"] {
-            let shown = redact_email(address);
-            let (local, domain) = address.split_once('@').expect("address");
-            assert!(!shown.contains(address));
-            assert!(!shown.starts_with(&format!("{local}@")), "{shown}");
-            assert!(!shown.ends_with(&format!("@{domain}")), "{shown}");
+    fn redaction_follows_sydent_and_never_shows_a_whole_part() {
+        let three = (3, 3);
+        assert_eq!(redact_email("alice@example.com", three), "ali...@exa...");
+        assert_eq!(redact_email("al@ex.co", three), "a...@ex....");
+        assert_eq!(redact_email("a@b.c", three), "...@b...");
+        assert_eq!(redact_email("ßü@éxample.org", three), "ß...@éxa...");
+        // Counts from the configuration; parts no longer than their count.
+        assert_eq!(redact_email("alice@example.com", (1, 0)), "a...@...");
+        assert_eq!(redact_email("alexander@ex.com", (20, 20)), "ale...@ex....");
+        for reveal in [(3, 3), (0, 0), (10, 10), (1, 5)] {
+            for address in ["alice@example.com", "a@b.c", "al@ex.co", "bob@x.io"] {
+                let shown = redact_email(address, reveal);
+                let (local, domain) = address.split_once('@').expect("address");
+                assert!(!shown.contains(address));
+                assert!(!shown.starts_with(&format!("{local}@")), "{shown}");
+                assert!(!shown.ends_with(&format!("@{domain}")), "{shown}");
+            }
         }
     }
 }

@@ -155,6 +155,34 @@ impl SydentConf {
                 set(twin, Value::Array(list));
             }
         }
+        for (key, twin) in [
+            ("enable_v1_access", "api.enable_v1_access"),
+            ("enable_v1_associations", "api.enable_v1_associations"),
+        ] {
+            if let Some(v) = self.get_set("general", key) {
+                match parse_bool(v) {
+                    Some(on) => set(twin, on.into()),
+                    None => problems.push(format!("general.{key}: `{v}` is not a boolean")),
+                }
+            }
+        }
+        for (key, twin) in [
+            (
+                "email.third_party_invite_username_obfuscate_characters",
+                "invites.username_reveal_characters",
+            ),
+            (
+                "email.third_party_invite_domain_obfuscate_characters",
+                "invites.domain_reveal_characters",
+            ),
+        ] {
+            if let Some(v) = self.get_set("email", key) {
+                match v.parse::<u64>() {
+                    Ok(n) => set(twin, n.into()),
+                    Err(_) => problems.push(format!("email.{key}: `{v}` is not a number")),
+                }
+            }
+        }
         let port = self.get_set("http", "clientapi.http.port");
         let address = self.get_set("http", "clientapi.http.bind_address");
         if port.is_some() || address.is_some() {
@@ -297,5 +325,24 @@ mod tests {
         assert_eq!(conf.get("email", "shared"), Some("d"));
         assert_eq!(conf.get("email", "nope"), None);
         assert!(SydentConf::parse("key = before section\n").is_err());
+    }
+
+    #[test]
+    fn v1_switches_and_redaction_lengths_have_twins() {
+        let conf = SydentConf::parse(
+            "[general]\nenable_v1_access = false\nenable_v1_associations = yes\n\
+             [email]\nemail.third_party_invite_username_obfuscate_characters = 5\n\
+             email.third_party_invite_domain_obfuscate_characters = 1\n",
+        )
+        .expect("parses");
+        let (values, problems) = conf.oxident_values(Path::new("/etc/sydent"));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(values["api"]["enable_v1_access"], false);
+        assert_eq!(values["api"]["enable_v1_associations"], true);
+        assert_eq!(values["invites"]["username_reveal_characters"], 5);
+        assert_eq!(values["invites"]["domain_reveal_characters"], 1);
+        let bad = SydentConf::parse("[general]\nenable_v1_access = maybe\n").expect("parses");
+        let (_, problems) = bad.oxident_values(Path::new("/"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
     }
 }

@@ -329,3 +329,41 @@ async fn no_policies_means_no_gate_and_empty_terms() {
         .await;
     assert_eq!(r.json, json!({"policies": {}}));
 }
+
+/// sydent's `enable_v1_access` / `enable_v1_associations`: switched-off v1 paths answer as
+/// unknown paths; v2 is untouched.
+#[tokio::test]
+async fn v1_can_be_switched_off_whole_or_bind_only() {
+    let app = TestApp::start_with(|c| c.api.enable_v1_access = false).await;
+    let r = app.get("ping", "/_matrix/identity/api/v1", None).await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (404, "M_UNRECOGNIZED"),
+        "{}",
+        r.text
+    );
+    let r = app
+        .get(
+            "lookupUser",
+            "/_matrix/identity/api/v1/lookup?medium=email&address=a@b.c",
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.errcode()), (404, "M_UNRECOGNIZED"));
+    let r = app.get("pingV2", "/_matrix/identity/v2", None).await;
+    assert_eq!(r.status, 200);
+
+    let app = TestApp::start_with(|c| c.api.enable_v1_associations = false).await;
+    let bind = json!({"sid": "1", "client_secret": "s", "mxid": "@a:b.c"});
+    let r = app
+        .post("bind", "/_matrix/identity/api/v1/3pid/bind", bind, None)
+        .await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (404, "M_UNRECOGNIZED"),
+        "{}",
+        r.text
+    );
+    let r = app.get("ping", "/_matrix/identity/api/v1", None).await;
+    assert_eq!(r.status, 200);
+}
