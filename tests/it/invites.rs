@@ -562,3 +562,29 @@ async fn store_invite_is_rate_limited_per_client() {
     assert_eq!((r.status, r.errcode()), (429, "M_LIMIT_EXCEEDED"));
     assert_eq!(app.smtp.wait_for(1).await.len(), 1);
 }
+
+/// Homeservers of the v1 era sent store-invite form-encoded (sydent accepts it).
+#[tokio::test]
+async fn v1_store_invite_takes_a_form_body() {
+    let app = TestApp::start().await;
+    let resp = app
+        .client
+        .post(format!("{}{V1_STORE}", app.base))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("medium=email&address=form%40example.org&room_id=%21r%3Aexample.org&sender=%40bob%3Aexample.org&room_name=Form+room")
+        .send()
+        .await
+        .expect("sent");
+    let r = crate::common::read_reply(resp).await;
+    crate::common::check_against_spec("storeInvite", &r);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mail = app.smtp.wait_for(1).await[0].text();
+    assert!(mail.contains("Form room"), "{mail}");
+    let stored = app
+        .store()
+        .get_invite(r.json["token"].as_str().expect("token"))
+        .await
+        .expect("store")
+        .expect("stored");
+    assert_eq!(stored.room_id, "!r:example.org");
+}

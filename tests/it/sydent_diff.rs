@@ -397,6 +397,7 @@ fn script() -> Vec<Step> {
         body: Body::Form(
             "medium=email&address=dave%40example.org&room_id=%21room%3Ahs.test&sender=%40alice%3Ahs.test",
         ),
+        capture: &[("invite_token5", "/token")],
         mail: &[("invite_sk2", "private_key")],
         ..step(
             "v1 store-invite form",

@@ -23,7 +23,20 @@ pub const SOURCE: &str = "store_invite.yaml";
 pub const RESPONSES: &[&str] = &["200", "400"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
-pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
+pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some(
+    &[
+        ("address", crate::rt::ScalarKind::String),
+        ("medium", crate::rt::ScalarKind::String),
+        ("room_alias", crate::rt::ScalarKind::String),
+        ("room_avatar_url", crate::rt::ScalarKind::String),
+        ("room_id", crate::rt::ScalarKind::String),
+        ("room_join_rules", crate::rt::ScalarKind::String),
+        ("room_name", crate::rt::ScalarKind::String),
+        ("sender", crate::rt::ScalarKind::String),
+        ("sender_avatar_url", crate::rt::ScalarKind::String),
+        ("sender_display_name", crate::rt::ScalarKind::String),
+    ],
+);
 pub type RequestBody = StoreInviteRequestV1;
 pub type Response = StoreInviteResponseV1;
 
