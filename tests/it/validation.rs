@@ -368,6 +368,43 @@ async fn wrong_tokens_are_counted_and_lock_the_session() {
     assert_eq!((r.status, r.errcode()), (400, "M_SESSION_NOT_VALIDATED"));
 }
 
+/// 200 wrong tokens at once for one session: the cap holds however they interleave (the
+/// check and the count are one statement), and the right token sent among them cannot
+/// validate a session they locked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_tokens_never_pass_the_cap() {
+    const CAP: u32 = 10;
+    let app =
+        std::sync::Arc::new(TestApp::start_with(|c| c.sessions.max_submit_attempts = CAP).await);
+    let sid = sid_of(&request_v1(&app, "race@example.org", "s3cret", 1).await);
+    let right = token_from_mail(&app.smtp.wait_for(1).await.remove(0).text());
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let (app, sid) = (app.clone(), sid.clone());
+        tasks.spawn(async move { submit_v1(&app, &sid, "s3cret", &format!("wrong{i}")).await });
+    }
+    let mut incorrect = 0;
+    while let Some(r) = tasks.join_next().await {
+        let r = r.expect("task");
+        match (r.status, r.errcode()) {
+            (400, "M_TOKEN_INCORRECT") => incorrect += 1,
+            (400, "M_NO_VALID_SESSION") => {}
+            other => panic!("unexpected answer {other:?}: {}", r.text),
+        }
+    }
+    assert_eq!(incorrect, CAP, "wrong tokens answered M_TOKEN_INCORRECT");
+    let r = submit_v1(&app, &sid, "s3cret", &right).await;
+    assert_eq!((r.status, r.errcode()), (400, "M_NO_VALID_SESSION"));
+    let stored = app
+        .store()
+        .get_session(&sid)
+        .await
+        .expect("get")
+        .expect("session");
+    assert_eq!(stored.failed_submits, i64::from(CAP));
+}
+
 #[tokio::test]
 async fn unknown_sessions_and_wrong_secrets_look_the_same() {
     let app = TestApp::start().await;
