@@ -26,6 +26,31 @@ async fn unknown_paths_and_wrong_methods_are_json_unrecognized() {
     )
     .await;
     assert_eq!((r.status, r.errcode()), (405, "M_UNRECOGNIZED"));
+    // RFC 9110 §15.5.6: a 405 lists the methods the path answers.
+    assert_eq!(r.headers["allow"], "OPTIONS, POST");
+    let r = read_reply(
+        app.client
+            .delete(format!(
+                "{}/_matrix/identity/v2/validate/email/submitToken",
+                app.base
+            ))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!((r.status, r.errcode()), (405, "M_UNRECOGNIZED"));
+    assert_eq!(r.headers["allow"], "GET, HEAD, OPTIONS, POST");
+    let r = read_reply(
+        app.client
+            .put(format!("{}/_matrix/identity/v2/pubkey/ed25519:0", app.base))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!((r.status, r.errcode()), (405, "M_UNRECOGNIZED"));
+    assert_eq!(r.headers["allow"], "GET, HEAD, OPTIONS");
     let r = read_reply(
         app.client
             .get(format!("{}/", app.base))

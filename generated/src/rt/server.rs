@@ -333,7 +333,13 @@ fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
 pub fn error_response(e: &MatrixError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let bytes = to_json(&e.body()).unwrap_or_default();
-    json_bytes(status, bytes)
+    let mut response = json_bytes(status, bytes);
+    if let Some(allow) = e.allow {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    response
 }
 
 impl IntoResponse for MatrixError {
