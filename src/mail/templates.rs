@@ -32,6 +32,7 @@ use super::text::{
     encode_header_value, is_bare_address, markupsafe, normalize_newlines, python_quote,
     random_token, rfc2822_date, single_line, to_crlf, truncate_chars, write_markupsafe,
 };
+use super::transfer_encoding::fit_lines;
 
 /// The built-in brand, also the default brand (the reference server's default name).
 pub const BUILTIN_BRAND: &str = "matrix-org";
@@ -305,7 +306,7 @@ impl Templates {
         let subject = encode_header_value(&single_line(&self.config.verification_subject));
         ctx.insert("subject_header_value".to_owned(), subject);
         let text = self.render(brand, VERIFICATION_TEMPLATE, &ctx)?;
-        Ok(to_crlf(&text))
+        Ok(fit_lines(to_crlf(&text)))
     }
 
     /// Renders the complete invitation email (CRLF line endings, ends with CRLF).
@@ -327,7 +328,7 @@ impl Templates {
     ) -> Result<Vec<u8>, MailError> {
         let ctx = self.invite_context(vars)?;
         let text = self.render(brand, INVITE_TEMPLATE, &ctx)?;
-        Ok(to_crlf(&text))
+        Ok(fit_lines(to_crlf(&text)))
     }
 
     /// Renders the page shown after a browser followed the validation link.
