@@ -299,6 +299,9 @@ impl Config {
             if smtp.host.trim().is_empty() {
                 p.push("email.smtp.host: must not be empty".into());
             }
+            if let Some(problem) = smtp.plaintext_auth_problem() {
+                p.push(format!("email.smtp: {problem}"));
+            }
             if smtp.from.trim().is_empty() && self.email.templates.from.trim().is_empty() {
                 p.push("email.smtp.from: a sender address is needed".into());
             }

@@ -191,6 +191,13 @@ async fn smtp_authenticates_when_credentials_are_configured() {
     let mut config = smtp_config(&sink);
     config.username = Some("is-user".to_owned());
     config.password = SmtpPassword::new("pa55 word");
+    // Credentials over a plain connection are refused unless the operator allows them.
+    let refused = SmtpMailer::new(&config).expect_err("plaintext auth refused");
+    assert!(
+        matches!(&refused, MailError::Config(m) if m.contains("allow_plaintext_auth")),
+        "{refused:?}"
+    );
+    config.allow_plaintext_auth = true;
     let mailer = SmtpMailer::new(&config).expect("mailer");
 
     mailer
@@ -209,6 +216,7 @@ async fn smtp_wrong_password_is_an_auth_error_without_the_password() {
     let mut config = smtp_config(&sink);
     config.username = Some("is-user".to_owned());
     config.password = SmtpPassword::new("wrong-s3cret");
+    config.allow_plaintext_auth = true;
     assert!(
         !format!("{config:?}").contains("wrong-s3cret"),
         "Debug redacts the password"
@@ -451,6 +459,7 @@ async fn smtp_wrong_password_over_tls_is_an_auth_error() {
     let mut config = tls_config(&sink, SmtpTls::StartTls);
     config.username = Some("is-user".to_owned());
     config.password = SmtpPassword::new("wrong-s3cret");
+    config.allow_plaintext_auth = true;
 
     let error = SmtpMailer::new(&config)
         .expect("mailer")
@@ -521,10 +530,12 @@ async fn smtp_plain_client_fails_cleanly_when_the_relay_requires_start_tls() {
     assert!(matches!(error, MailError::Auth(_)), "{error:?}");
     assert!(error.to_string().contains("STARTTLS"), "{error}");
 
-    // With credentials: the relay offers no AUTH before the upgrade.
+    // With credentials (plain text explicitly allowed): the relay offers no AUTH before the
+    // upgrade.
     let mut config = smtp_config(&sink);
     config.username = Some("is-user".to_owned());
     config.password = SmtpPassword::new("pw");
+    config.allow_plaintext_auth = true;
     let error = SmtpMailer::new(&config)
         .expect("mailer")
         .send("erin@example.org", b"Subject: x\r\n\r\nbody\r\n")
