@@ -11,6 +11,7 @@ pub mod federation;
 pub mod http;
 pub mod logging;
 pub mod mail;
+pub mod private_files;
 pub mod serve;
 pub mod service;
 pub mod state;

@@ -595,6 +595,18 @@ async fn directory_transport_writes_one_eml_file_per_message() {
         .collect();
     files.sort();
     assert_eq!(files.len(), 2);
+    // Tokens are in there: the folder and the files are the server user's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode =
+            |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&folder), 0o700);
+        assert_eq!(mode(&root.path().join("not")), 0o700);
+        for f in &files {
+            assert_eq!(mode(f), 0o600);
+        }
+    }
     let mut contents: Vec<Vec<u8>> = files
         .iter()
         .map(|p| {
@@ -1247,4 +1259,33 @@ fn invite_fields_can_come_from_the_request_parameters() {
     assert!(body.contains("https://web.example.org/#/room/%21r%3Aexample.org?"));
     assert!(body.contains("token%3DOurToken"));
     assert!(!body.contains("NOT-OURS"));
+}
+
+/// Production wiring creates the data folders for the server's user alone, whatever the
+/// umask (under `umask 000` they were world-writable).
+#[cfg(unix)]
+#[tokio::test]
+async fn data_folders_are_created_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let root = tempfile::tempdir().expect("tempdir");
+    let mut config = crate::common::base_config(root.path(), 9);
+    config.storage.sqlite_path = root.path().join("data/db/oxident.sqlite");
+    config.keys.signing_key_path = root.path().join("data/keys/signing.key");
+    config.email.smtp = None;
+    config.email.outbox_dir = root.path().join("data/outbox");
+    let state = oxident::state::AppState::from_config(config)
+        .await
+        .expect("state");
+    let mode = |p: &str| {
+        std::fs::metadata(root.path().join(p))
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for dir in ["data", "data/db", "data/keys"] {
+        assert_eq!(mode(dir), 0o700, "{dir}");
+    }
+    assert_eq!(mode("data/db/oxident.sqlite"), 0o600);
+    drop(state);
 }
