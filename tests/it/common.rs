@@ -165,6 +165,11 @@ impl TestApp {
         self.state.as_deref().expect("server is running")
     }
 
+    /// The running state, shared (to build an `App` and call it without a socket).
+    pub fn shared_state(&self) -> Arc<AppState> {
+        self.state.clone().expect("server is running")
+    }
+
     pub fn store(&self) -> &dyn Store {
         self.state().store.as_ref()
     }

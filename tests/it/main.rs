@@ -10,6 +10,7 @@ mod invites;
 mod logs;
 mod lookup;
 mod mail;
+mod properties;
 mod status;
 mod tidy;
 mod validation;
