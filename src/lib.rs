@@ -27,7 +27,7 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
     let state = Arc::new(state::AppState::from_config(config).await?);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, server_name = %state.config.server.server_name, "oxident listening");
-    tokio::spawn(housekeeping(state.clone()));
+    let _background = spawn_background(state.clone());
     let stall = stall_period(&state.config);
     serve::serve(listener, app(state), stall, shutdown_signal()).await?;
     Ok(())
@@ -38,6 +38,27 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
 /// at least the edge's request timeout, so an answer in progress never trips it.
 pub fn stall_period(config: &config::Config) -> std::time::Duration {
     std::time::Duration::from_secs(config.server.request_timeout_secs.max(1))
+}
+
+/// The server's background tasks; dropping this stops them.
+pub struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Starts what runs beside the request handlers: invite delivery (whose first pass picks up
+/// whatever a previous run left undelivered) and housekeeping. Production and the
+/// integration tests both start the server's tasks here.
+pub fn spawn_background(state: Arc<state::AppState>) -> Background {
+    Background(vec![
+        tokio::spawn(service::invite_delivery::run(state.clone())),
+        tokio::spawn(housekeeping(state)),
+    ])
 }
 
 /// Hourly chores that keep storage small: deleting long-expired validation sessions.

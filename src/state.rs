@@ -26,6 +26,8 @@ pub struct AppState {
     pub federation: FederationClient,
     pub terms: Policies,
     pub limits: crate::service::ratelimit::RateLimits,
+    /// Wakes the invite delivery worker (`service::invite_delivery`).
+    pub deliveries: crate::service::invite_delivery::DeliveryWaker,
 }
 
 /// The swappable parts; `AppState::assemble` fills the rest from the configuration.
@@ -120,6 +122,7 @@ impl AppState {
             federation,
             terms,
             limits,
+            deliveries: Default::default(),
         })
     }
 

@@ -1473,11 +1473,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_auth::register_account as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };

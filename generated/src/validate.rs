@@ -774,6 +774,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
                 crate::v2_lookup::get_hash_details::validate_response_401
                     as crate::rt::Validator,
             ),
+            (
+                "403",
+                crate::v2_lookup::get_hash_details::validate_response_403
+                    as crate::rt::Validator,
+            ),
         ],
     },
     crate::rt::OperationInfo {
@@ -803,6 +808,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
             (
                 "401",
                 crate::v2_lookup::lookup_users_v2::validate_response_401
+                    as crate::rt::Validator,
+            ),
+            (
+                "403",
+                crate::v2_lookup::lookup_users_v2::validate_response_403
                     as crate::rt::Validator,
             ),
         ],

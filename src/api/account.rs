@@ -14,7 +14,12 @@ pub async fn register_account(
     body: v2_auth::register_account::RequestBody,
 ) -> ApiResult<v2_auth::register_account::Response> {
     let token = accounts::register(state, &body.matrix_server_name, &body.access_token).await?;
-    Ok(v2_auth::register_account::RegisterResponse { token })
+    // Both keys, as the reference server answers: clients written against it read
+    // `access_token`, the spec names `token`.
+    Ok(v2_auth::register_account::RegisterResponse {
+        access_token: token.clone(),
+        token,
+    })
 }
 
 pub async fn get_account(

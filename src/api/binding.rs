@@ -13,6 +13,22 @@ use oxident_api::{associations, v2_associations};
 use serde::de::DeserializeOwned;
 use serde_json::Map;
 
+/// What a homeserver's X-Matrix signature covers, from the request as it arrived.
+fn signed_request(ctx: &RequestContext) -> binding::SignedRequest<'_> {
+    binding::SignedRequest {
+        authorization: ctx
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+        method: ctx.method.as_str(),
+        uri: ctx
+            .uri
+            .path_and_query()
+            .map_or(ctx.uri.path(), |pq| pq.as_str()),
+        content: ctx.body.as_ref(),
+    }
+}
+
 fn decode<T: DeserializeOwned>(value: serde_json::Value) -> ApiResult<T> {
     serde_json::from_value(value).map_err(ApiError::internal)
 }
@@ -44,11 +60,21 @@ pub async fn get_validated3pid(
 
 pub async fn unbind(
     state: &AppState,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     body: associations::unbind::RequestBody,
 ) -> ApiResult<associations::unbind::Response> {
     match UnbindProof::from_parts(body.sid.as_deref(), body.client_secret.as_deref())? {
-        UnbindProof::HomeserverSignature => Err(binding::refuse_signed_unbind()),
+        UnbindProof::HomeserverSignature => {
+            binding::unbind_signed(
+                state,
+                signed_request(ctx),
+                &body.threepid.medium,
+                &body.threepid.address,
+                &body.mxid,
+            )
+            .await?;
+            Ok(Map::new())
+        }
         UnbindProof::Session { sid, client_secret } => {
             binding::unbind_with_session(
                 state,
@@ -96,15 +122,25 @@ pub async fn get_validated3pid_v2(
     })
 }
 
-/// A homeserver-signed request (no sid/secret) carries no access token, so it is answered
-/// before the token check: `403 M_FORBIDDEN`, signed unbind not being supported yet.
+/// A homeserver-signed request (no sid/secret) carries no access token and is not terms-gated:
+/// the homeserver acts for its user (account deactivation, `/account/3pid/delete`).
 pub async fn unbind_v2(
     state: &AppState,
     ctx: &RequestContext,
     body: v2_associations::unbind_v2::RequestBody,
 ) -> ApiResult<v2_associations::unbind_v2::Response> {
     match UnbindProof::from_parts(body.sid.as_deref(), body.client_secret.as_deref())? {
-        UnbindProof::HomeserverSignature => Err(binding::refuse_signed_unbind()),
+        UnbindProof::HomeserverSignature => {
+            binding::unbind_signed(
+                state,
+                signed_request(ctx),
+                &body.threepid.medium,
+                &body.threepid.address,
+                &body.mxid,
+            )
+            .await?;
+            Ok(Map::new())
+        }
         UnbindProof::Session { sid, client_secret } => {
             auth::user(state, ctx).await?;
             binding::unbind_with_session(

@@ -61,18 +61,39 @@ pub async fn store_invite(
         extra: body.extra,
         brand: brand(ctx),
     };
-    let StoredInvite {
-        token,
-        display_name,
-        server_public_key,
-        ephemeral_public_key,
-    } = invites::store_invite(state, request).await?;
-    // r0.3.0's schema: the keys as plain strings, server key first.
-    Ok(store_invite::store_invite::StoreInviteResponseV1 {
-        display_name,
-        public_keys: vec![server_public_key, ephemeral_public_key],
-        token,
+    let stored = invites::store_invite(state, request).await?;
+    // The reference server answers v1 like v2 (objects with validity URLs, plus the
+    // top-level `public_key`), and clients read that shape; r0.3.0's plain strings are
+    // what nobody sends (spec/UPSTREAM.md).
+    use store_invite::store_invite::{PublicKey, StoreInviteResponseV1};
+    let [server, ephemeral] = key_entries(state, &stored);
+    Ok(StoreInviteResponseV1 {
+        display_name: stored.display_name,
+        public_key: stored.server_public_key,
+        public_keys: [server, ephemeral]
+            .map(|(public_key, key_validity_url)| PublicKey {
+                public_key,
+                key_validity_url,
+            })
+            .into(),
+        token: stored.token,
     })
+}
+
+/// The two `public_keys` entries of a store-invite answer: the long-term key, then the
+/// invite's ephemeral key, each with the v2 URL that answers for it (v2, because an
+/// operator may switch the v1 API off and homeservers fetch these URLs for years).
+fn key_entries(state: &AppState, stored: &StoredInvite) -> [(String, String); 2] {
+    [
+        (
+            stored.server_public_key.clone(),
+            validity_url(state, "isvalid"),
+        ),
+        (
+            stored.ephemeral_public_key.clone(),
+            validity_url(state, "ephemeral/isvalid"),
+        ),
+    ]
 }
 
 pub async fn store_invite_v2(
@@ -107,18 +128,16 @@ pub async fn store_invite_v2(
     };
     let stored = invites::store_invite(state, request).await?;
     use v2_store_invite::store_invite_v2::{PublicKey, StoreInviteResponse};
+    let [server, ephemeral] = key_entries(state, &stored);
     Ok(StoreInviteResponse {
         display_name: stored.display_name,
-        public_keys: vec![
-            PublicKey {
-                public_key: stored.server_public_key,
-                key_validity_url: validity_url(state, "isvalid"),
-            },
-            PublicKey {
-                public_key: stored.ephemeral_public_key,
-                key_validity_url: validity_url(state, "ephemeral/isvalid"),
-            },
-        ],
+        public_key: stored.server_public_key,
+        public_keys: [server, ephemeral]
+            .map(|(public_key, key_validity_url)| PublicKey {
+                public_key,
+                key_validity_url,
+            })
+            .into(),
         token: stored.token,
     })
 }

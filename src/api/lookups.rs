@@ -2,8 +2,7 @@
 //! deprecated), v2 `GET /hash_details` and `POST /lookup` (access token). Lookups are
 //! rate-limited per client address.
 //!
-//! Terms gate: the v2 lookup operations document no 403 in our spec, so they take any valid
-//! token (`auth::caller`); sydent does gate them (switch to `auth::user` to do the same).
+//! The v2 lookups are terms-gated (`403 M_TERMS_NOT_SIGNED`), as in the reference server.
 
 use super::auth;
 use crate::error::ApiResult;
@@ -47,7 +46,7 @@ pub async fn get_hash_details(
     state: &AppState,
     ctx: &RequestContext,
 ) -> ApiResult<v2_lookup::get_hash_details::Response> {
-    auth::caller(state, ctx).await?;
+    auth::user(state, ctx).await?;
     Ok(v2_lookup::get_hash_details::HashDetails {
         algorithms: lookup::ALGORITHMS.iter().map(|a| a.to_string()).collect(),
         lookup_pepper: lookup::current_pepper(state).await?,
@@ -59,7 +58,7 @@ pub async fn lookup_users_v2(
     ctx: &RequestContext,
     body: v2_lookup::lookup_users_v2::RequestBody,
 ) -> ApiResult<v2_lookup::lookup_users_v2::Response> {
-    auth::caller(state, ctx).await?;
+    auth::user(state, ctx).await?;
     rate_limit(state, ctx)?;
     let mappings =
         lookup::lookup_hashed(state, &body.algorithm, &body.pepper, body.addresses).await?;

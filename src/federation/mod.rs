@@ -16,8 +16,10 @@
 
 mod ip_filter;
 mod resolver;
+mod server_keys;
 mod server_name;
 mod tls;
+pub mod xmatrix;
 
 #[cfg(test)]
 mod tests;
@@ -119,6 +121,8 @@ pub struct FederationClient {
     filter: Arc<AddressFilter>,
     /// Port of `/.well-known/matrix/server` requests: 443; tests point it elsewhere.
     well_known_port: u16,
+    /// Homeservers' signing keys (X-Matrix verification).
+    keys: Arc<server_keys::KeyCache>,
 }
 
 impl std::fmt::Debug for FederationClient {
@@ -150,6 +154,7 @@ impl FederationClient {
             accept_invalid_certs: cfg.accept_invalid_certs,
             filter,
             well_known_port: 443,
+            keys: Arc::default(),
         })
     }
 
@@ -296,16 +301,31 @@ impl FederationClient {
         url: Url,
     ) -> Result<(StatusCode, Option<serde_json::Value>), FederationError> {
         self.check_literal_host(&url)?;
-        let mut resp = self.http()?.get(url).send().await.map_err(classify)?;
-        let status = resp.status();
-        let mut buf = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-            if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(FederationError::BadResponse("response too large".into()));
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok((status, serde_json::from_slice(&buf).ok()))
+        let resp = self.http()?.get(url).send().await.map_err(classify)?;
+        read_json(resp).await
+    }
+
+    /// `POST https://<server_name's federation address><path>` with a JSON body; the answer's
+    /// status and JSON body (`None` when it is not JSON), read up to [`MAX_RESPONSE_BYTES`].
+    pub async fn post_json(
+        &self,
+        server_name: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(StatusCode, Option<serde_json::Value>), FederationError> {
+        let name = ServerName::parse(server_name)?;
+        let mut url = self.resolve(&name).await?;
+        url.set_path(path);
+        self.check_literal_host(&url)?;
+        let resp = self
+            .http()?
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(body).map_err(|e| FederationError::Setup(e.to_string()))?)
+            .send()
+            .await
+            .map_err(classify)?;
+        read_json(resp).await
     }
 
     /// reqwest skips the resolver for IP-literal hosts: check them here.
@@ -325,6 +345,22 @@ impl FederationClient {
         }
         Ok(())
     }
+}
+
+/// Reads at most [`MAX_RESPONSE_BYTES`] of an answer; the body is parsed as JSON whatever the
+/// Content-Type (some homeservers send none), `None` when it is not JSON.
+async fn read_json(
+    mut resp: reqwest::Response,
+) -> Result<(StatusCode, Option<serde_json::Value>), FederationError> {
+    let status = resp.status();
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+        if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(FederationError::BadResponse("response too large".into()));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok((status, serde_json::from_slice(&buf).ok()))
 }
 
 fn base_url(host: &str, port: u16) -> Result<Url, FederationError> {

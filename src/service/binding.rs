@@ -33,22 +33,10 @@ pub async fn bind(
     if let Some(old) = replaced.filter(|old| old.mxid != association.mxid) {
         tracing::info!(medium = %old.medium, "a 3PID binding moved to another Matrix ID");
     }
-    deliver_pending_invites(state, &association).await?;
+    // Invites waiting for this 3PID go to the new owner's homeserver in the background
+    // (service::invite_delivery): a slow or absent homeserver never slows a bind down.
+    state.deliveries.wake();
     signed_association(state, &association)
-}
-
-/// Hands invites stored for the newly bound 3PID to the homeserver of its new owner
-/// (`POST /_matrix/federation/v1/3pid/onbind`, is-behaviour §10.3).
-///
-/// Not done yet — federation issue: the onbind call, its signed `invites` and the retrier
-/// that survives restarts belong to the federation work. Until then this deliberately does
-/// nothing: the invites stay undelivered in the store (`Store::pending_deliveries` lists
-/// them), so the retrier can deliver them once it exists. It does not pretend to deliver.
-pub async fn deliver_pending_invites(
-    _state: &AppState,
-    _association: &Association,
-) -> ApiResult<()> {
-    Ok(())
 }
 
 /// How the caller of `unbind` proves its right.
@@ -76,14 +64,119 @@ impl<'a> UnbindProof<'a> {
     }
 }
 
-/// Refuses homeserver-signed unbind, which is not supported yet (federation issue). The
-/// answer is a Matrix error, so homeservers relay it rather than conclude "unsupported".
-pub fn refuse_signed_unbind() -> ApiError {
-    ApiError::Forbidden(
-        "unbinding with a homeserver signature is not supported by this server yet; \
-         use the sid and client_secret of a validated session"
-            .into(),
+/// A homeserver-signed request as it arrived: what the signature covers.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest<'a> {
+    /// The `Authorization` header, if any.
+    pub authorization: Option<&'a str>,
+    pub method: &'a str,
+    /// Path and query exactly as sent.
+    pub uri: &'a str,
+    /// The JSON body as sent (the signature covers every key of it, known or not).
+    pub content: Option<&'a serde_json::Value>,
+}
+
+/// Removes the binding `threepid` → `mxid` on behalf of `mxid`'s homeserver, proven by its
+/// federation signature (X-Matrix, is-behaviour §11.3): the header's key is fetched from the
+/// origin, the signature must cover this request addressed to this identity server, and the
+/// origin must be the server of `mxid`. Already unbound (or bound to someone else): success,
+/// nothing changes. Every refusal is a Matrix error, so homeservers relay it instead of
+/// concluding "unsupported" (they read only 400/404/501 without one that way).
+pub async fn unbind_signed(
+    state: &AppState,
+    request: SignedRequest<'_>,
+    medium: &str,
+    address: &str,
+    mxid: &str,
+) -> ApiResult<()> {
+    use crate::federation::{ServerName, xmatrix};
+    let header = request.authorization.ok_or_else(|| {
+        ApiError::Forbidden(
+            "give the sid and client_secret of a validated session, or sign the request as \
+             the homeserver of mxid (X-Matrix)"
+                .into(),
+        )
+    })?;
+    let header = xmatrix::parse(header).map_err(|e| ApiError::Forbidden(e.to_string()))?;
+    ServerName::parse(&header.origin).map_err(|e| {
+        ApiError::InvalidParam(format!("the X-Matrix origin is not a server name: {e}"))
+    })?;
+    check_user_id(mxid)?;
+    if !crate::federation::user_belongs_to(mxid, &header.origin) {
+        return Err(ApiError::Forbidden(
+            "a homeserver may only unbind its own users".into(),
+        ));
+    }
+    if medium != MEDIUM_EMAIL && medium != MEDIUM_MSISDN {
+        return Err(ApiError::InvalidParam(format!(
+            "unsupported medium `{medium}`"
+        )));
+    }
+    let key = state
+        .federation
+        .server_key(&header.origin, &header.key, state.now_ms())
+        .await
+        .map_err(|e| {
+            tracing::warn!(origin = %header.origin, error = %e, "cannot fetch a homeserver's signing keys");
+            ApiError::Forbidden(format!(
+                "could not fetch the signing keys of {}: {e}",
+                header.origin
+            ))
+        })?
+        .ok_or_else(|| ApiError::Forbidden(format!("{} has no key {}", header.origin, header.key)))?;
+    let names = own_names(state);
+    let candidates: Vec<&str> = match header.destination.as_deref() {
+        // Synapse names what it signed as `destination_is`; it must be us.
+        Some(destination) => names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| n.eq_ignore_ascii_case(destination))
+            .map(|_| destination)
+            .take(1)
+            .collect(),
+        None => names.iter().map(String::as_str).collect(),
+    };
+    if candidates.is_empty() {
+        return Err(ApiError::Forbidden(
+            "the request is addressed to another identity server".into(),
+        ));
+    }
+    xmatrix::verify(
+        &header,
+        request.method,
+        request.uri,
+        request.content,
+        candidates,
+        &key,
     )
+    .ok_or_else(|| ApiError::Forbidden("the X-Matrix signature does not verify".into()))?;
+    let threepid = Threepid::new(medium, canonical_address(medium, address));
+    if state.store.unbind(&threepid, mxid).await? {
+        tracing::info!(origin = %header.origin, "a homeserver unbound a 3PID of its user");
+    }
+    Ok(())
+}
+
+/// The names homeservers may address this server by (their `destination_is`: the
+/// `id_server` a client gave them, host and port): the server name and the public URL's
+/// authority, with and without the default port.
+fn own_names(state: &AppState) -> Vec<String> {
+    let mut names = vec![state.config.server.server_name.clone()];
+    let public = &state.config.server.public_base_url;
+    if let Some(rest) = public
+        .strip_prefix("https://")
+        .or_else(|| public.strip_prefix("http://"))
+    {
+        let authority = rest.split('/').next().unwrap_or(rest).to_owned();
+        if !authority.contains(':') || authority.ends_with(']') {
+            names.push(format!("{authority}:443"));
+        } else if let Some(host) = authority.strip_suffix(":443") {
+            names.push(host.to_owned());
+        }
+        names.push(authority);
+    }
+    names.dedup();
+    names
 }
 
 /// Removes the binding `threepid` → `mxid`, proven by a validated session for that 3PID.

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod address;
 pub mod binding;
+pub mod invite_delivery;
 pub mod invites;
 pub mod lookup;
 pub mod ratelimit;

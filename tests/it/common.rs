@@ -38,6 +38,8 @@ pub struct TestApp {
     pub config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Invite delivery and housekeeping, as `oxident::serve` runs them.
+    background: Option<oxident::Background>,
 }
 
 /// A response, already checked against the spec.
@@ -103,6 +105,7 @@ impl TestApp {
             config,
             shutdown: None,
             task: None,
+            background: None,
         };
         app.boot().await;
         app
@@ -138,6 +141,7 @@ impl TestApp {
         let state = Arc::new(state);
         self.state = Some(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
+        self.background = Some(oxident::spawn_background(state.clone()));
         let stall = oxident::stall_period(&state.config);
         let app = oxident::app(state);
         self.task = Some(tokio::spawn(async move {
@@ -151,6 +155,7 @@ impl TestApp {
 
     /// Stops the server and starts a new one on the same data folder (a restart).
     pub async fn restart(&mut self) {
+        self.background = None;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

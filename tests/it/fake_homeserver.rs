@@ -1,6 +1,9 @@
-//! A fake homeserver for OpenID checks: HTTPS with a self-signed X.509 v1 certificate
-//! (tests/fixtures/tls), answering `/_matrix/federation/v1/openid/userinfo` in HTTP/1.0
-//! without a Content-Type, as some test homeservers do.
+//! A fake homeserver: HTTPS with a self-signed X.509 v1 certificate (tests/fixtures/tls),
+//! answering in HTTP/1.0 without a Content-Type, as some test homeservers do:
+//! * `GET /_matrix/federation/v1/openid/userinfo` — OpenID checks;
+//! * `GET /_matrix/key/v2/server` — its federation signing key ([`FakeHomeserver::key`]);
+//! * `POST /_matrix/federation/v1/3pid/onbind` — recorded ([`FakeHomeserver::onbinds`]),
+//!   answered 200, or 503 while [`FakeHomeserver::set_down`] is on.
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -14,8 +17,22 @@ const KEY_PEM: &[u8] = include_bytes!("../fixtures/tls/homeserver-v1.key.pem");
 
 pub struct FakeHomeserver {
     pub port: u16,
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
     /// OpenID token → `sub` it belongs to.
-    tokens: Arc<Mutex<HashMap<String, String>>>,
+    tokens: Mutex<HashMap<String, String>>,
+    onbinds: Mutex<Vec<serde_json::Value>>,
+    down: std::sync::atomic::AtomicBool,
+    /// The server name it signs its key answer as (its `server_name()`).
+    name: Mutex<String>,
+}
+
+/// The fake homeserver's federation signing key.
+pub fn hs_key() -> oxident::crypto::SigningKey {
+    oxident::crypto::SigningKey::from_seed("fake1", &[9u8; 32]).expect("fixed key")
 }
 
 impl FakeHomeserver {
@@ -25,9 +42,37 @@ impl FakeHomeserver {
     }
 
     pub fn issue(&self, openid_token: &str, user_id: &str) {
-        if let Ok(mut t) = self.tokens.lock() {
+        if let Ok(mut t) = self.shared.tokens.lock() {
             t.insert(openid_token.to_string(), user_id.to_string());
         }
+    }
+
+    /// Bodies of the onbind requests it accepted (not those answered 503).
+    pub fn onbinds(&self) -> Vec<serde_json::Value> {
+        self.shared
+            .onbinds
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default()
+    }
+
+    /// Waits (bounded) until `n` onbind requests were accepted.
+    pub async fn wait_for_onbinds(&self, n: usize) -> Vec<serde_json::Value> {
+        for _ in 0..200 {
+            let got = self.onbinds();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("expected {n} onbind requests, got {:?}", self.onbinds());
+    }
+
+    /// While down, onbind requests are answered 503 (and not recorded).
+    pub fn set_down(&self, down: bool) {
+        self.shared
+            .down
+            .store(down, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub async fn start() -> Self {
@@ -47,38 +92,89 @@ impl FakeHomeserver {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let tokens: Arc<Mutex<HashMap<String, String>>> = Arc::default();
-        let shared = tokens.clone();
+        let shared = Arc::new(Shared::default());
+        if let Ok(mut name) = shared.name.lock() {
+            *name = format!("127.0.0.1:{port}");
+        }
+        let state = shared.clone();
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
-                let tokens = shared.clone();
+                let state = state.clone();
                 tokio::spawn(async move {
                     let Ok(mut tls) = acceptor.accept(tcp).await else {
                         return;
                     };
                     let mut req = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 16 * 1024 {
+                    let mut buf = [0u8; 4096];
+                    let head_end = loop {
+                        if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        if req.len() > 64 * 1024 {
+                            return;
+                        }
+                        match tls.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => req.extend_from_slice(&buf[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&req[..head_end]).to_string();
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            let (name, value) = l.split_once(':')?;
+                            name.trim()
+                                .eq_ignore_ascii_case("content-length")
+                                .then(|| value.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    while req.len() < head_end + length {
                         match tls.read(&mut buf).await {
                             Ok(0) | Err(_) => return,
                             Ok(n) => req.extend_from_slice(&buf[..n]),
                         }
                     }
-                    let text = String::from_utf8_lossy(&req);
-                    let target = text.split(' ').nth(1).unwrap_or("").to_owned();
-                    let (status, body) = respond(&target, &tokens);
+                    let mut words = head.split(' ');
+                    let method = words.next().unwrap_or("").to_owned();
+                    let target = words.next().unwrap_or("").to_owned();
+                    let body = &req[head_end..head_end + length];
+                    let (status, body) = respond(&method, &target, body, &state);
                     let resp = format!("HTTP/1.0 {status} X\r\nServer: fake\r\n\r\n{body}");
                     let _ = tls.write_all(resp.as_bytes()).await;
                     let _ = tls.shutdown().await;
                 });
             }
         });
-        Self { port, tokens }
+        Self { port, shared }
     }
 }
 
-fn respond(target: &str, tokens: &Mutex<HashMap<String, String>>) -> (u16, String) {
+fn respond(method: &str, target: &str, body: &[u8], state: &Shared) -> (u16, String) {
+    if method == "GET" && target == "/_matrix/key/v2/server" {
+        let name = state.name.lock().map(|n| n.clone()).unwrap_or_default();
+        let key = hs_key();
+        let mut answer = serde_json::json!({
+            "server_name": name,
+            "valid_until_ts": 4_000_000_000_000_i64,
+            "verify_keys": {key.key_id(): {"key": key.public_key().to_base64()}},
+            "old_verify_keys": {},
+        });
+        oxident::crypto::sign_json(&mut answer, &name, &key).expect("sign");
+        return (200, answer.to_string());
+    }
+    if method == "POST" && target == "/_matrix/federation/v1/3pid/onbind" {
+        if state.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return (503, r#"{"errcode":"M_UNKNOWN","error":"down"}"#.into());
+        }
+        let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return (400, r#"{"errcode":"M_NOT_JSON","error":"no"}"#.into());
+        };
+        if let Ok(mut seen) = state.onbinds.lock() {
+            seen.push(json);
+        }
+        return (200, "{}".into());
+    }
     let Some(query) = target.strip_prefix("/_matrix/federation/v1/openid/userinfo?") else {
         return (404, r#"{"errcode":"M_UNRECOGNIZED","error":"no"}"#.into());
     };
@@ -86,7 +182,7 @@ fn respond(target: &str, tokens: &Mutex<HashMap<String, String>>) -> (u16, Strin
         .split('&')
         .find_map(|kv| kv.strip_prefix("access_token="))
         .unwrap_or("");
-    let sub = tokens.lock().ok().and_then(|t| t.get(token).cloned());
+    let sub = state.tokens.lock().ok().and_then(|t| t.get(token).cloned());
     match sub {
         Some(sub) => (200, serde_json::json!({ "sub": sub }).to_string()),
         None => (

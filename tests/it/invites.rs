@@ -163,7 +163,7 @@ async fn v2_store_invite_answers_keys_sends_mail_and_keeps_the_key_valid() {
 }
 
 #[tokio::test]
-async fn v1_store_invite_is_unauthenticated_with_string_keys() {
+async fn v1_store_invite_is_unauthenticated_and_answers_like_v2() {
     let app = TestApp::start().await;
     let r = app
         .post(
@@ -174,13 +174,56 @@ async fn v1_store_invite_is_unauthenticated_with_string_keys() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+    // The reference server's shape on v1 too: objects with validity URLs and `public_key`.
     let keys = r.json["public_keys"].as_array().expect("public_keys");
     assert_eq!(keys.len(), 2);
-    assert_eq!(keys[0], test_key().public_key().to_base64());
-    let ephemeral = keys[1].as_str().expect("string key");
+    assert_eq!(
+        keys[0],
+        json!({
+            "public_key": test_key().public_key().to_base64(),
+            "key_validity_url": format!("{}/_matrix/identity/v2/pubkey/isvalid", app.base),
+        })
+    );
+    assert_eq!(r.json["public_key"], test_key().public_key().to_base64());
+    let ephemeral = keys[1]["public_key"].as_str().expect("string key");
     assert_eq!(ephemeral_valid(&app, ephemeral).await, (true, true));
     assert_eq!(r.json["display_name"], "car...@exa...");
     assert_eq!(app.smtp.wait_for(1).await[0].rcpt_to, ["carol@example.org"]);
+}
+
+/// What Synapse sends for a fresh room and a user without avatar: empty strings for the
+/// display fields, and (room version 12) a room ID without a server part.
+#[tokio::test]
+async fn store_invite_accepts_what_homeservers_send() {
+    let app = TestApp::start().await;
+    let token = app.token_for(SENDER).await;
+    let mut body = invite_body("erin@example.org");
+    body["room_alias"] = json!("");
+    body["room_avatar_url"] = json!("");
+    body["sender_avatar_url"] = json!("");
+    body["room_join_rules"] = json!("invite");
+    body["room_id"] = json!("!OGEhHVWSdvArJzumhm7qbdqT2vhgyiVXeR7NYJdE7q8");
+    let r = store_v2(&app, &token, body.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["public_key"], test_key().public_key().to_base64());
+    let r = app.post("storeInvite", V1_STORE, body.clone(), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // An empty room ID is still refused, on both versions.
+    body["room_id"] = json!("");
+    let r = store_v2(&app, &token, body.clone()).await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (400, "M_INVALID_PARAM"),
+        "{}",
+        r.text
+    );
+    let r = app.post("storeInvite", V1_STORE, body, None).await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (400, "M_INVALID_PARAM"),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -390,8 +433,12 @@ async fn sign_ed25519_signs_with_the_ephemeral_key_from_the_mail() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let invite_token = r.json["token"].as_str().expect("token").to_owned();
-    let ephemeral = PublicKey::from_base64(r.json["public_keys"][1].as_str().expect("key"))
-        .expect("ephemeral key");
+    let ephemeral = PublicKey::from_base64(
+        r.json["public_keys"][1]["public_key"]
+            .as_str()
+            .expect("key"),
+    )
+    .expect("ephemeral key");
     let mail = app.smtp.wait_for(1).await[0].text();
     let private_key = field(&mail, "KEY");
     assert_eq!(field(&mail, "TOKEN"), invite_token);

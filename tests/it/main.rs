@@ -5,6 +5,7 @@ mod smtp_sink;
 
 mod binding;
 mod cli;
+mod homeserver;
 mod http;
 mod invites;
 mod logs;

@@ -57,6 +57,7 @@ async fn register_with_openid_then_account_and_logout() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let token = r.json["token"].as_str().expect("token").to_string();
+    assert_eq!(r.json["access_token"], r.json["token"]);
 
     // Every register issues a new token.
     let again = app
@@ -88,6 +89,33 @@ async fn register_with_openid_then_account_and_logout() {
         .get("getAccount", "/_matrix/identity/v2/account", Some(&token))
         .await;
     assert_eq!((after.status, after.errcode()), (401, "M_UNAUTHORIZED"));
+}
+
+/// sydent and the clients written against it send only these two fields.
+#[tokio::test]
+async fn register_needs_only_the_token_and_server_name() {
+    let hs = FakeHomeserver::start().await;
+    hs.issue("openid-min", &format!("@min:{}", hs.server_name()));
+    let app = TestApp::start().await;
+    let body = json!({"access_token": "openid-min", "matrix_server_name": hs.server_name()});
+    let r = app.post("registerAccount", REGISTER, body, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let token = r.json["access_token"].as_str().expect("access_token");
+    assert_eq!(r.json["token"], token);
+    let me = app
+        .get("getAccount", "/_matrix/identity/v2/account", Some(token))
+        .await;
+    assert_eq!(me.json["user_id"], format!("@min:{}", hs.server_name()));
+    // A token_type that is given must still be Bearer.
+    let body = json!({"access_token": "openid-min", "matrix_server_name": hs.server_name(),
+                      "token_type": "MAC"});
+    let r = app.post("registerAccount", REGISTER, body, None).await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (400, "M_INVALID_PARAM"),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -228,6 +256,25 @@ async fn terms_gate_until_every_policy_is_accepted() {
         .get("getAccount", "/_matrix/identity/v2/account", Some(&token))
         .await;
     assert_eq!((r.status, r.errcode()), (403, "M_TERMS_NOT_SIGNED"));
+    // Lookups are gated too, as in the reference server.
+    let r = app
+        .get(
+            "getHashDetails",
+            "/_matrix/identity/v2/hash_details",
+            Some(&token),
+        )
+        .await;
+    assert_eq!((r.status, r.errcode()), (403, "M_TERMS_NOT_SIGNED"));
+    let lookup = json!({"algorithm": "none", "pepper": "p", "addresses": ["a@b.c email"]});
+    let r = app
+        .post(
+            "lookupUsersV2",
+            "/_matrix/identity/v2/lookup",
+            lookup.clone(),
+            Some(&token),
+        )
+        .await;
+    assert_eq!((r.status, r.errcode()), (403, "M_TERMS_NOT_SIGNED"));
 
     // Piecemeal acceptance is appended; one language of a policy is enough.
     let r = app
@@ -252,6 +299,14 @@ async fn terms_gate_until_every_policy_is_accepted() {
     .await;
     let r = app
         .get("getAccount", "/_matrix/identity/v2/account", Some(&token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app
+        .get(
+            "getHashDetails",
+            "/_matrix/identity/v2/hash_details",
+            Some(&token),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 

@@ -61,11 +61,21 @@ pub struct StoreInviteRequestV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PublicKey {
+    /// Endpoint that reports whether this key is still valid when given it as the `public_key` query parameter.
+    pub key_validity_url: String,
+    /// The key, as standard or URL-safe unpadded Base64.
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoreInviteResponseV1 {
     /// Redacted form of `address` for display.
     pub display_name: String,
-    /// Two keys, in this order: the server's long-term public key, then the new ephemeral public key.
-    pub public_keys: Vec<String>,
+    /// The server's long-term public key again (the first entry of `public_keys`), as the reference server answers.
+    pub public_key: String,
+    /// Two keys, in this order: the server's long-term public key, then the new ephemeral public key, each with the URL that tells whether it is still valid.
+    pub public_keys: Vec<PublicKey>,
     /// The new invitation token: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
     pub token: String,
 }
@@ -396,11 +406,17 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
+        if object.len() == 4
+            && let (
+                Some((k1_0, v1_0)),
+                Some((k1_1, v1_1)),
+                Some((k1_2, v1_2)),
+                Some((k1_3, v1_3)),
+            ) = {
                 let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "display_name" && k1_1 == "public_keys" && k1_2 == "token"
+                (entries1.next(), entries1.next(), entries1.next(), entries1.next())
+            } && k1_0 == "display_name" && k1_1 == "public_key" && k1_2 == "public_keys"
+            && k1_3 == "token"
         {
             {
                 let v1 = v1_0;
@@ -418,15 +434,130 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                 let v1 = v1_1;
                 let key1 = k1_1;
                 let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+            {
+                let v1 = v1_2;
+                let key1 = k1_2;
+                let p1 = &rt::Path::Key(p, key1);
                 if let Value::Array(array1) = v1 {
                     for (index2, v2) in array1.iter().enumerate() {
                         let p2 = &rt::Path::Index(p1, index2);
-                        if !v2.is_string() {
+                        if let Value::Object(object2) = v2 {
+                            if object2.len() == 2
+                                && let (Some((k3_0, v3_0)), Some((k3_1, v3_1))) = {
+                                    let mut entries3 = object2.iter();
+                                    (entries3.next(), entries3.next())
+                                } && k3_0 == "key_validity_url" && k3_1 == "public_key"
+                            {
+                                {
+                                    let v3 = v3_0;
+                                    let key3 = k3_0;
+                                    let p3 = &rt::Path::Key(p2, key3);
+                                    if !v3.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p3,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v3),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                                {
+                                    let v3 = v3_1;
+                                    let key3 = k3_1;
+                                    let p3 = &rt::Path::Key(p2, key3);
+                                    if !v3.is_string() {
+                                        ok = false;
+                                        s.fail(
+                                            p3,
+                                            rt::ErrorKind::Type,
+                                            || rt::type_error("string", v3),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                            } else {
+                                let mut seen2: u64 = 0;
+                                for (key3, v3) in object2 {
+                                    match key3.as_str() {
+                                        "key_validity_url" => {
+                                            seen2 |= 2;
+                                            let p3 = &rt::Path::Key(p2, key3);
+                                            if !v3.is_string() {
+                                                ok = false;
+                                                s.fail(
+                                                    p3,
+                                                    rt::ErrorKind::Type,
+                                                    || rt::type_error("string", v3),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                        }
+                                        "public_key" => {
+                                            seen2 |= 1;
+                                            let p3 = &rt::Path::Key(p2, key3);
+                                            if !v3.is_string() {
+                                                ok = false;
+                                                s.fail(
+                                                    p3,
+                                                    rt::ErrorKind::Type,
+                                                    || rt::type_error("string", v3),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                                if seen2 != 3 {
+                                    if seen2 & 1 == 0 {
+                                        ok = false;
+                                        s.fail(
+                                            &rt::Path::Key(p2, "public_key"),
+                                            rt::ErrorKind::Required,
+                                            || String::from("missing required property \"public_key\""),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                    if seen2 & 2 == 0 {
+                                        ok = false;
+                                        s.fail(
+                                            &rt::Path::Key(p2, "key_validity_url"),
+                                            rt::ErrorKind::Required,
+                                            || String::from(
+                                                "missing required property \"key_validity_url\"",
+                                            ),
+                                        );
+                                        if S::STOP {
+                                            return false;
+                                        }
+                                    }
+                                }
+                            }
+                        } else {
                             ok = false;
                             s.fail(
                                 p2,
                                 rt::ErrorKind::Type,
-                                || rt::type_error("string", v2),
+                                || rt::type_error("object", v2),
                             );
                             if S::STOP {
                                 return false;
@@ -442,8 +573,8 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                 }
             }
             {
-                let v1 = v1_2;
-                let key1 = k1_2;
+                let v1 = v1_3;
+                let key1 = k1_3;
                 let p1 = &rt::Path::Key(p, key1);
                 if !v1.is_string() {
                     ok = false;
@@ -472,18 +603,136 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                             }
                         }
                     }
+                    "public_key" => {
+                        seen |= 8;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
                     "public_keys" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Array(array1) = v1 {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
-                                if !v2.is_string() {
+                                if let Value::Object(object2) = v2 {
+                                    if object2.len() == 2
+                                        && let (Some((k3_0, v3_0)), Some((k3_1, v3_1))) = {
+                                            let mut entries3 = object2.iter();
+                                            (entries3.next(), entries3.next())
+                                        } && k3_0 == "key_validity_url" && k3_1 == "public_key"
+                                    {
+                                        {
+                                            let v3 = v3_0;
+                                            let key3 = k3_0;
+                                            let p3 = &rt::Path::Key(p2, key3);
+                                            if !v3.is_string() {
+                                                ok = false;
+                                                s.fail(
+                                                    p3,
+                                                    rt::ErrorKind::Type,
+                                                    || rt::type_error("string", v3),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                        }
+                                        {
+                                            let v3 = v3_1;
+                                            let key3 = k3_1;
+                                            let p3 = &rt::Path::Key(p2, key3);
+                                            if !v3.is_string() {
+                                                ok = false;
+                                                s.fail(
+                                                    p3,
+                                                    rt::ErrorKind::Type,
+                                                    || rt::type_error("string", v3),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                        }
+                                    } else {
+                                        let mut seen2: u64 = 0;
+                                        for (key3, v3) in object2 {
+                                            match key3.as_str() {
+                                                "key_validity_url" => {
+                                                    seen2 |= 2;
+                                                    let p3 = &rt::Path::Key(p2, key3);
+                                                    if !v3.is_string() {
+                                                        ok = false;
+                                                        s.fail(
+                                                            p3,
+                                                            rt::ErrorKind::Type,
+                                                            || rt::type_error("string", v3),
+                                                        );
+                                                        if S::STOP {
+                                                            return false;
+                                                        }
+                                                    }
+                                                }
+                                                "public_key" => {
+                                                    seen2 |= 1;
+                                                    let p3 = &rt::Path::Key(p2, key3);
+                                                    if !v3.is_string() {
+                                                        ok = false;
+                                                        s.fail(
+                                                            p3,
+                                                            rt::ErrorKind::Type,
+                                                            || rt::type_error("string", v3),
+                                                        );
+                                                        if S::STOP {
+                                                            return false;
+                                                        }
+                                                    }
+                                                }
+                                                _ => {}
+                                            }
+                                        }
+                                        if seen2 != 3 {
+                                            if seen2 & 1 == 0 {
+                                                ok = false;
+                                                s.fail(
+                                                    &rt::Path::Key(p2, "public_key"),
+                                                    rt::ErrorKind::Required,
+                                                    || String::from("missing required property \"public_key\""),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                            if seen2 & 2 == 0 {
+                                                ok = false;
+                                                s.fail(
+                                                    &rt::Path::Key(p2, "key_validity_url"),
+                                                    rt::ErrorKind::Required,
+                                                    || String::from(
+                                                        "missing required property \"key_validity_url\"",
+                                                    ),
+                                                );
+                                                if S::STOP {
+                                                    return false;
+                                                }
+                                            }
+                                        }
+                                    }
+                                } else {
                                     ok = false;
                                     s.fail(
                                         p2,
                                         rt::ErrorKind::Type,
-                                        || rt::type_error("string", v2),
+                                        || rt::type_error("object", v2),
                                     );
                                     if S::STOP {
                                         return false;
@@ -520,7 +769,7 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                     _ => {}
                 }
             }
-            if seen != 7 {
+            if seen != 15 {
                 if seen & 1 == 0 {
                     ok = false;
                     s.fail(
@@ -549,6 +798,17 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                         &rt::Path::Key(p, "display_name"),
                         rt::ErrorKind::Required,
                         || String::from("missing required property \"display_name\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 8 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "public_key"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"public_key\""),
                     );
                     if S::STOP {
                         return false;

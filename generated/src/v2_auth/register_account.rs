@@ -25,21 +25,41 @@ pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = OpenIdCredentials;
 pub type Response = RegisterResponse;
 
+/// Always the string `Bearer`. Optional here: the reference server and the clients written against it send only `access_token` and `matrix_server_name`, and the server needs nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum OpenIdCredentialsTokenType {
+    #[serde(rename = "Bearer")]
+    Bearer,
+}
+
+impl OpenIdCredentialsTokenType {
+    /// The value as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bearer => "Bearer",
+        }
+    }
+}
+
 /// OpenID credentials exactly as the user's homeserver issued them from the Client-Server `/openid/request_token` endpoint.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenIdCredentials {
     /// Opaque token that the identity server passes to the homeserver's federation `GET /openid/userinfo` endpoint to learn who the user is.
     pub access_token: String,
-    /// Lifetime of the token, in seconds.
-    pub expires_in: i64,
+    /// Lifetime of the token, in seconds. Optional here, as for `token_type`; the homeserver, not this field, decides whether the token is valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
     /// Server name of the homeserver that must be asked to verify the token.
     pub matrix_server_name: String,
-    /// Always the string `Bearer`.
-    pub token_type: String,
+    /// Always the string `Bearer`. Optional here: the reference server and the clients written against it send only `access_token` and `matrix_server_name`, and the server needs nothing else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<OpenIdCredentialsTokenType>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegisterResponse {
+    /// The same token again under the name the reference server also uses; clients written against it read this key.
+    pub access_token: String,
     /// Opaque access token to authenticate later requests with.
     pub token: String,
 }
@@ -72,17 +92,11 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 4
-            && let (
-                Some((k1_0, v1_0)),
-                Some((k1_1, v1_1)),
-                Some((k1_2, v1_2)),
-                Some((k1_3, v1_3)),
-            ) = {
+        if object.len() == 2
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
                 let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "access_token" && k1_1 == "expires_in"
-            && k1_2 == "matrix_server_name" && k1_3 == "token_type"
+                (entries1.next(), entries1.next())
+            } && k1_0 == "access_token" && k1_1 == "matrix_server_name"
         {
             {
                 let v1 = v1_0;
@@ -99,42 +113,6 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
             {
                 let v1 = v1_1;
                 let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Number(number1) = v1 {
-                    if !rt::is_integer(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_3;
-                let key1 = k1_3;
                 let p1 = &rt::Path::Key(p, key1);
                 if !v1.is_string() {
                     ok = false;
@@ -164,7 +142,6 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                         }
                     }
                     "expires_in" => {
-                        seen |= 8;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
                             if !rt::is_integer(number1) {
@@ -191,21 +168,6 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                         }
                     }
                     "matrix_server_name" => {
-                        seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                    "token_type" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
                         if !v1.is_string() {
@@ -220,10 +182,35 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                             }
                         }
                     }
+                    "token_type" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                        if v1.as_str() != Some("Bearer") {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Enum,
+                                || rt::enum_error(v1, "\"Bearer\""),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
                     _ => {}
                 }
             }
-            if seen != 15 {
+            if seen != 3 {
                 if seen & 1 == 0 {
                     ok = false;
                     s.fail(
@@ -238,33 +225,11 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                 if seen & 2 == 0 {
                     ok = false;
                     s.fail(
-                        &rt::Path::Key(p, "token_type"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"token_type\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
                         &rt::Path::Key(p, "matrix_server_name"),
                         rt::ErrorKind::Required,
                         || String::from(
                             "missing required property \"matrix_server_name\"",
                         ),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 8 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "expires_in"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"expires_in\""),
                     );
                     if S::STOP {
                         return false;
@@ -312,24 +277,96 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if let Some(v1) = object.get("token") {
-            let p1 = &rt::Path::Key(p, "token");
-            if !v1.is_string() {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                if S::STOP {
-                    return false;
+        if object.len() == 2
+            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
+                let mut entries1 = object.iter();
+                (entries1.next(), entries1.next())
+            } && k1_0 == "access_token" && k1_1 == "token"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+            {
+                let v1 = v1_1;
+                let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
                 }
             }
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "token"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"token\""),
-            );
-            if S::STOP {
-                return false;
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "access_token" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "token" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen != 3 {
+                if seen & 1 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "token"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"token\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 2 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "access_token"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"access_token\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
             }
         }
     } else {

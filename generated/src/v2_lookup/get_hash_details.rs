@@ -18,7 +18,7 @@ pub const AUTHENTICATED: bool = true;
 pub const SOURCE: &str = "v2_lookup.yaml";
 
 /// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "401"];
+pub const RESPONSES: &[&str] = &["200", "401", "403"];
 pub type Response = HashDetails;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -194,6 +194,14 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).
 #[inline]
 pub fn validate_response_401(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    crate::shared::validate_error(v)
+}
+
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
+pub fn validate_response_403(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
     crate::shared::validate_error(v)

@@ -31,13 +31,13 @@ pub struct StoreInviteRequest {
     pub address: String,
     /// Must be `email`.
     pub medium: String,
-    /// Canonical alias of the room (from `m.room.canonical_alias`).
+    /// Canonical alias of the room (from `m.room.canonical_alias`); homeservers send an empty string when the room has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_alias: Option<String>,
-    /// Content URI of the room avatar (from `m.room.avatar`).
+    /// Content URI of the room avatar (from `m.room.avatar`); homeservers send an empty string when the room has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_avatar_url: Option<String>,
-    /// Room the invitee is invited to.
+    /// Room the invitee is invited to. Any non-empty string: room versions 12 and later have IDs without a `:server` part, and the identity server only carries the value into the invite.
     pub room_id: String,
     /// The room's `join_rule` (from `m.room.join_rules`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,7 +50,7 @@ pub struct StoreInviteRequest {
     pub room_type: Option<String>,
     /// Matrix user ID of the inviter.
     pub sender: String,
-    /// Content URI of the inviter's avatar.
+    /// Content URI of the inviter's avatar; homeservers send an empty string when the inviter has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender_avatar_url: Option<String>,
     /// Display name of the inviter.
@@ -73,6 +73,8 @@ pub struct PublicKey {
 pub struct StoreInviteResponse {
     /// Redacted form of `address` for display.
     pub display_name: String,
+    /// The server's long-term public key again (the first entry of `public_keys`), as the reference server answers; older homeservers read it from here.
+    pub public_key: String,
     /// Two keys, in this order: the server's long-term public key, then the new ephemeral public key.
     pub public_keys: Vec<PublicKey>,
     /// The new invitation token: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
@@ -149,23 +151,17 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                 let key1 = k1_2;
                 let p1 = &rt::Path::Key(p, key1);
                 if let Value::String(string1) = v1 {
-                    if !string1.starts_with('!') {
+                    if rt::chars_lt(string1, 1) {
                         ok = false;
                         s.fail(
                             p1,
-                            rt::ErrorKind::Pattern,
-                            || rt::pattern_error(string1, "^!"),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if !formats::is_mx_room_id(string1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Format,
-                            || rt::format_error(string1, "Matrix room ID"),
+                            rt::ErrorKind::Length,
+                            || {
+                                format!(
+                                    "must be at least 1 character long, found {}", string1
+                                    .chars().count()
+                                )
+                            },
                         );
                         if S::STOP {
                             return false;
@@ -250,30 +246,7 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                     }
                     "room_alias" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if let Value::String(string1) = v1 {
-                            if !string1.starts_with('#') {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Pattern,
-                                    || rt::pattern_error(string1, "^#"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if !formats::is_mx_room_alias(string1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || rt::format_error(string1, "Matrix room alias"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                        } else {
+                        if !v1.is_string() {
                             ok = false;
                             s.fail(
                                 p1,
@@ -287,30 +260,7 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                     }
                     "room_avatar_url" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if let Value::String(string1) = v1 {
-                            if !string1.starts_with("mxc://") {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Pattern,
-                                    || rt::pattern_error(string1, "^mxc:\\/\\/"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if !formats::is_mx_mxc_uri(string1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || rt::format_error(string1, "Matrix content URI"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                        } else {
+                        if !v1.is_string() {
                             ok = false;
                             s.fail(
                                 p1,
@@ -326,23 +276,17 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if !string1.starts_with('!') {
+                            if rt::chars_lt(string1, 1) {
                                 ok = false;
                                 s.fail(
                                     p1,
-                                    rt::ErrorKind::Pattern,
-                                    || rt::pattern_error(string1, "^!"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if !formats::is_mx_room_id(string1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || rt::format_error(string1, "Matrix room ID"),
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at least 1 character long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
                                 );
                                 if S::STOP {
                                     return false;
@@ -442,30 +386,7 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                     }
                     "sender_avatar_url" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if let Value::String(string1) = v1 {
-                            if !string1.starts_with("mxc://") {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Pattern,
-                                    || rt::pattern_error(string1, "^mxc:\\/\\/"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if !formats::is_mx_mxc_uri(string1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || rt::format_error(string1, "Matrix content URI"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                        } else {
+                        if !v1.is_string() {
                             ok = false;
                             s.fail(
                                 p1,
@@ -581,11 +502,17 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
+        if object.len() == 4
+            && let (
+                Some((k1_0, v1_0)),
+                Some((k1_1, v1_1)),
+                Some((k1_2, v1_2)),
+                Some((k1_3, v1_3)),
+            ) = {
                 let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "display_name" && k1_1 == "public_keys" && k1_2 == "token"
+                (entries1.next(), entries1.next(), entries1.next(), entries1.next())
+            } && k1_0 == "display_name" && k1_1 == "public_key" && k1_2 == "public_keys"
+            && k1_3 == "token"
         {
             {
                 let v1 = v1_0;
@@ -602,6 +529,18 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
             {
                 let v1 = v1_1;
                 let key1 = k1_1;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+            {
+                let v1 = v1_2;
+                let key1 = k1_2;
                 let p1 = &rt::Path::Key(p, key1);
                 if let Value::Array(array1) = v1 {
                     for (index2, v2) in array1.iter().enumerate() {
@@ -730,8 +669,8 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                 }
             }
             {
-                let v1 = v1_2;
-                let key1 = k1_2;
+                let v1 = v1_3;
+                let key1 = k1_3;
                 let p1 = &rt::Path::Key(p, key1);
                 if !v1.is_string() {
                     ok = false;
@@ -747,6 +686,21 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                 match key1.as_str() {
                     "display_name" => {
                         seen |= 4;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "public_key" => {
+                        seen |= 8;
                         let p1 = &rt::Path::Key(p, key1);
                         if !v1.is_string() {
                             ok = false;
@@ -911,7 +865,7 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                     _ => {}
                 }
             }
-            if seen != 7 {
+            if seen != 15 {
                 if seen & 1 == 0 {
                     ok = false;
                     s.fail(
@@ -940,6 +894,17 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                         &rt::Path::Key(p, "display_name"),
                         rt::ErrorKind::Required,
                         || String::from("missing required property \"display_name\""),
+                    );
+                    if S::STOP {
+                        return false;
+                    }
+                }
+                if seen & 8 == 0 {
+                    ok = false;
+                    s.fail(
+                        &rt::Path::Key(p, "public_key"),
+                        rt::ErrorKind::Required,
+                        || String::from("missing required property \"public_key\""),
                     );
                     if S::STOP {
                         return false;

@@ -1,0 +1,201 @@
+//! Homeservers' federation signing keys (`GET /_matrix/key/v2/server`), fetched directly
+//! from the homeserver (no notary) and cached until the answer's `valid_until_ts`.
+//!
+//! An answer is used only if it names the server that was asked and each key we keep has
+//! signed the answer itself, so a delegated or intercepted response cannot slip in a key of
+//! another server. A key id the cache does not know triggers at most one fetch per origin
+//! per [`REFETCH_AFTER_MS`]: a stream of requests with made-up key ids cannot make this
+//! server hammer a homeserver.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::{FederationClient, FederationError};
+use crate::crypto::{PublicKey, verify_json};
+
+/// Longest time an answer is trusted, whatever its `valid_until_ts` says.
+const MAX_CACHE_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Shortest time an answer is kept, even if it claims to expire sooner (a fetch per request
+/// otherwise).
+const MIN_CACHE_MS: i64 = 5 * 60 * 1000;
+/// A key id missing from a cached answer is looked for again no sooner than this.
+pub const REFETCH_AFTER_MS: i64 = 30 * 1000;
+/// Homeservers kept in the cache; the oldest fetch is dropped past this.
+const MAX_ORIGINS: usize = 4096;
+
+#[derive(Debug, Clone)]
+struct Entry {
+    keys: HashMap<String, PublicKey>,
+    fetched_ms: i64,
+    expires_ms: i64,
+}
+
+/// The cache; one per [`FederationClient`].
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl KeyCache {
+    fn get(&self, origin: &str, now_ms: i64) -> Option<Entry> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(origin)
+            .filter(|e| e.expires_ms > now_ms)
+            .cloned()
+    }
+
+    fn put(&self, origin: &str, entry: Entry) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= MAX_ORIGINS
+            && !entries.contains_key(origin)
+            && let Some(oldest) = entries
+                .iter()
+                .min_by_key(|(_, e)| e.fetched_ms)
+                .map(|(k, _)| k.clone())
+        {
+            entries.remove(&oldest);
+        }
+        entries.insert(origin.to_owned(), entry);
+    }
+}
+
+impl FederationClient {
+    /// The current key `key_id` of homeserver `origin`, from the cache or the homeserver.
+    /// `Ok(None)`: the homeserver answered, but has no such key.
+    pub async fn server_key(
+        &self,
+        origin: &str,
+        key_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<PublicKey>, FederationError> {
+        if let Some(entry) = self.keys.get(origin, now_ms) {
+            if let Some(key) = entry.keys.get(key_id) {
+                return Ok(Some(*key));
+            }
+            if now_ms - entry.fetched_ms < REFETCH_AFTER_MS {
+                return Ok(None);
+            }
+        }
+        let entry = self.fetch_keys(origin, now_ms).await?;
+        let key = entry.keys.get(key_id).copied();
+        self.keys.put(origin, entry);
+        Ok(key)
+    }
+
+    async fn fetch_keys(&self, origin: &str, now_ms: i64) -> Result<Entry, FederationError> {
+        let name = super::ServerName::parse(origin)?;
+        let mut url = self.resolve(&name).await?;
+        url.set_path("/_matrix/key/v2/server");
+        let (status, body) = self.get_json(url).await?;
+        if !status.is_success() {
+            return Err(FederationError::BadResponse(format!(
+                "key request answered HTTP {}",
+                status.as_u16()
+            )));
+        }
+        let body = body.ok_or_else(|| FederationError::BadResponse("keys are not JSON".into()))?;
+        let keys = self_signed_keys(&body, origin)?;
+        let valid_until = body
+            .get("valid_until_ts")
+            .and_then(Value::as_i64)
+            .unwrap_or(now_ms);
+        Ok(Entry {
+            keys,
+            fetched_ms: now_ms,
+            expires_ms: valid_until.clamp(now_ms + MIN_CACHE_MS, now_ms + MAX_CACHE_MS),
+        })
+    }
+}
+
+/// The `verify_keys` of a key answer from `origin` that signed the answer themselves.
+fn self_signed_keys(
+    body: &Value,
+    origin: &str,
+) -> Result<HashMap<String, PublicKey>, FederationError> {
+    if body.get("server_name").and_then(Value::as_str) != Some(origin) {
+        return Err(FederationError::BadResponse(
+            "key answer names another server".into(),
+        ));
+    }
+    let verify_keys = body
+        .get("verify_keys")
+        .and_then(Value::as_object)
+        .ok_or_else(|| FederationError::BadResponse("no verify_keys".into()))?;
+    let mut keys = HashMap::new();
+    for (key_id, entry) in verify_keys {
+        if !key_id.starts_with("ed25519:") {
+            continue;
+        }
+        let Some(key) = entry
+            .get("key")
+            .and_then(Value::as_str)
+            .and_then(|k| PublicKey::from_base64(k).ok())
+        else {
+            continue;
+        };
+        if verify_json(body, origin, key_id, &key).is_ok() {
+            keys.insert(key_id.clone(), key);
+        }
+    }
+    if keys.is_empty() {
+        return Err(FederationError::BadResponse(
+            "no self-signed ed25519 key in the key answer".into(),
+        ));
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{SigningKey, sign_json};
+    use serde_json::json;
+
+    fn answer(origin: &str, key: &SigningKey, signer: &SigningKey) -> Value {
+        let mut body = json!({
+            "server_name": origin,
+            "valid_until_ts": 1_000_000,
+            "verify_keys": {key.key_id(): {"key": key.public_key().to_base64()}},
+            "old_verify_keys": {},
+        });
+        sign_json(&mut body, origin, signer).expect("sign");
+        body
+    }
+
+    #[test]
+    fn keeps_only_self_signed_keys_of_the_server_asked() {
+        let key = SigningKey::from_seed("a", &[1u8; 32]).expect("key");
+        let keys = self_signed_keys(&answer("hs.example", &key, &key), "hs.example").expect("ok");
+        assert_eq!(keys.get("ed25519:a"), Some(&key.public_key()));
+        // Another server's name, or signed by some other key: refused.
+        assert!(self_signed_keys(&answer("hs.example", &key, &key), "evil.example").is_err());
+        let other = SigningKey::from_seed("a", &[2u8; 32]).expect("key");
+        assert!(self_signed_keys(&answer("hs.example", &key, &other), "hs.example").is_err());
+    }
+
+    #[test]
+    fn cache_expiry_and_eviction() {
+        let cache = KeyCache::default();
+        let entry = Entry {
+            keys: HashMap::new(),
+            fetched_ms: 0,
+            expires_ms: 100,
+        };
+        cache.put("a", entry.clone());
+        assert!(cache.get("a", 99).is_some());
+        assert!(cache.get("a", 100).is_none());
+        for i in 0..MAX_ORIGINS + 10 {
+            let mut e = entry.clone();
+            e.fetched_ms = i64::try_from(i).expect("small") + 1;
+            cache.put(&format!("o{i}"), e);
+        }
+        let len = cache.entries.lock().expect("lock").len();
+        assert_eq!(len, MAX_ORIGINS);
+        assert!(cache.get("a", 0).is_none(), "the oldest fetch went first");
+    }
+}

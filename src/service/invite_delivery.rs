@@ -1,0 +1,211 @@
+//! Delivering stored invites on bind (is-behaviour §10.3): when a 3PID with pending invites is
+//! bound, the homeserver of the new owner is told with `POST /_matrix/federation/v1/3pid/onbind`
+//! so it can turn each third-party invite into a real one.
+//!
+//! Durability: the store is the queue. An invite stays "undelivered" until a homeserver has
+//! accepted it (2xx); [`Store::pending_deliveries`](crate::store::Store::pending_deliveries)
+//! lists those whose 3PID is bound and whose retry is due, so a restart loses nothing — the
+//! worker's first pass after start delivers whatever was left. A bind never waits for a
+//! homeserver: it only wakes the worker ([`DeliveryWaker::wake`]).
+//!
+//! Each invite goes in a request of its own: Synapse answers an error for the whole request
+//! if one invite in it fails (a room that no longer exists, say), and one bad invite must not
+//! hold back the others. Failures are retried with exponential back-off
+//! ([`retry_delay_ms`]), for as long as the invite is pending.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+use crate::store::{Association, PendingDelivery, Threepid};
+
+/// The federation path homeservers serve for this (Synapse routes POST only).
+pub const ONBIND_PATH: &str = "/_matrix/federation/v1/3pid/onbind";
+/// First retry after a failure; doubled per further failure up to [`MAX_RETRY_MS`].
+pub const FIRST_RETRY_MS: i64 = 30_000;
+pub const MAX_RETRY_MS: i64 = 3_600_000;
+/// Invites taken per pass.
+const BATCH: u32 = 100;
+/// How often the worker looks for due retries when nobody wakes it.
+const POLL: Duration = Duration::from_secs(15);
+
+/// Wakes the delivery worker (after a bind, or in tests after moving the clock).
+#[derive(Debug, Default, Clone)]
+pub struct DeliveryWaker(Arc<Notify>);
+
+impl DeliveryWaker {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Delay before the next attempt after `failures` failed ones (1 → 30 s, 2 → 60 s, …, ≤ 1 h).
+pub fn retry_delay_ms(failures: i64) -> i64 {
+    let doublings = u32::try_from(failures.clamp(1, 20) - 1).unwrap_or(0);
+    FIRST_RETRY_MS
+        .saturating_mul(1_i64 << doublings)
+        .min(MAX_RETRY_MS)
+}
+
+/// Runs until the task is dropped: a pass at start, then one whenever woken or every
+/// [`POLL`].
+pub async fn run(state: Arc<AppState>) {
+    loop {
+        match deliver_due(&state).await {
+            // A full batch: there may be more due right now.
+            Ok(n) if n >= BATCH as usize => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "invite delivery pass failed"),
+        }
+        let _ = tokio::time::timeout(POLL, state.deliveries.0.notified()).await;
+    }
+}
+
+/// One pass: every due delivery is attempted (concurrently, each homeserver's answer
+/// recorded as it comes). Returns how many invites were attempted.
+pub async fn deliver_due(state: &Arc<AppState>) -> ApiResult<usize> {
+    let due = state
+        .store
+        .pending_deliveries(state.now_ms(), BATCH)
+        .await?;
+    let count = due.len();
+    let mut attempts = tokio::task::JoinSet::new();
+    for delivery in due {
+        let state = state.clone();
+        attempts.spawn(async move { deliver_one(&state, delivery).await });
+    }
+    while let Some(done) = attempts.join_next().await {
+        if let Err(e) = done {
+            tracing::error!(error = %e, "invite delivery task failed");
+        }
+    }
+    Ok(count)
+}
+
+async fn deliver_one(state: &AppState, delivery: PendingDelivery) {
+    let PendingDelivery { invite, mxid } = delivery;
+    let token = invite.token.clone();
+    let outcome = attempt(state, &invite, &mxid).await;
+    let now = state.now_ms();
+    let recorded = match outcome {
+        Ok(()) => {
+            tracing::info!(room_id = %invite.room_id, "invite delivered to the homeserver");
+            state
+                .store
+                .mark_invites_delivered(std::slice::from_ref(&token), now)
+                .await
+        }
+        Err(why) => {
+            let failures = invite.delivery_attempts.saturating_add(1);
+            let delay = retry_delay_ms(failures);
+            tracing::warn!(
+                room_id = %invite.room_id,
+                failures,
+                retry_in_s = delay / 1000,
+                reason = %why,
+                "invite delivery failed; will retry"
+            );
+            state
+                .store
+                .record_delivery_failure(std::slice::from_ref(&token), now.saturating_add(delay))
+                .await
+        }
+    };
+    if let Err(e) = recorded {
+        // The invite stays pending: at worst it is delivered twice, which homeservers
+        // tolerate (the member event already exists).
+        tracing::error!(error = %e, "could not record an invite delivery outcome");
+    }
+}
+
+/// Builds, signs and sends one onbind request. `Err` holds a reason for the log.
+async fn attempt(
+    state: &AppState,
+    invite: &crate::store::Invite,
+    mxid: &str,
+) -> Result<(), String> {
+    let threepid = Threepid::new(&invite.medium, &invite.address);
+    let association = state
+        .store
+        .get_association(&threepid)
+        .await
+        .map_err(|e| e.to_string())?
+        .filter(|a| a.mxid == mxid)
+        .ok_or("the binding changed before delivery")?;
+    let body = onbind_body(state, &association, invite).map_err(|e| e.to_string())?;
+    let server = mxid
+        .split_once(':')
+        .map(|(_, server)| server)
+        .ok_or("the bound Matrix ID has no server name")?;
+    let (status, answer) = state
+        .federation
+        .post_json(server, ONBIND_PATH, &body)
+        .await
+        .map_err(|e| e.to_string())?;
+    if status.is_success() {
+        return Ok(());
+    }
+    let errcode = answer
+        .as_ref()
+        .and_then(|v| v.get("errcode"))
+        .and_then(Value::as_str)
+        .unwrap_or("-");
+    Err(format!(
+        "homeserver answered HTTP {} ({errcode})",
+        status.as_u16()
+    ))
+}
+
+/// The onbind body: the association with this invite under `invites`, the whole signed with
+/// the long-term key (as the reference server does), and each invite's `signed` block —
+/// `{mxid, token}` — signed with the long-term key too: the homeserver checks it against the
+/// keys store-invite returned, which it copied into the room's third-party-invite event.
+pub fn onbind_body(
+    state: &AppState,
+    association: &Association,
+    invite: &crate::store::Invite,
+) -> ApiResult<Value> {
+    let server_name = &state.config.server.server_name;
+    let mut signed = json!({"mxid": association.mxid, "token": invite.token});
+    crate::crypto::sign_json(&mut signed, server_name, &state.signing_key)?;
+    let mut body = json!({
+        "medium": association.medium,
+        "address": association.address,
+        "mxid": association.mxid,
+        "ts": association.ts,
+        "not_before": association.not_before,
+        "not_after": association.not_after,
+        "invites": [{
+            "medium": invite.medium,
+            "address": invite.address,
+            "room_id": invite.room_id,
+            "sender": invite.sender,
+            "token": invite.token,
+            "mxid": association.mxid,
+            "signed": signed,
+        }],
+    });
+    crate::crypto::sign_json(&mut body, server_name, &state.signing_key)?;
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_up_to_an_hour() {
+        assert_eq!(retry_delay_ms(1), 30_000);
+        assert_eq!(retry_delay_ms(2), 60_000);
+        assert_eq!(retry_delay_ms(3), 120_000);
+        assert_eq!(retry_delay_ms(7), 1_920_000);
+        assert_eq!(retry_delay_ms(8), MAX_RETRY_MS);
+        assert_eq!(retry_delay_ms(1_000_000), MAX_RETRY_MS);
+        assert_eq!(retry_delay_ms(0), 30_000);
+        assert_eq!(retry_delay_ms(-5), 30_000);
+    }
+}
