@@ -188,3 +188,44 @@ fn every_operation_is_drawn_from() {
     assert_eq!(distinct.len(), routes.len());
     assert!(routes.len() >= 30, "{}", routes.len());
 }
+
+fn quote(value: &str) -> String {
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+proptest! {
+    /// Any header value parses or is refused; it never panics.
+    #[test]
+    fn x_matrix_parser_takes_any_input(header in ".{0,80}", tail in "[ -~]{0,80}") {
+        let _ = oxident::federation::xmatrix::parse(&header);
+        let _ = oxident::federation::xmatrix::parse(&format!("X-Matrix {tail}"));
+    }
+
+    /// A header written from parameters (quoted values with escapes, any name case, any
+    /// order, spaces around commas) parses back to the same parameters.
+    #[test]
+    fn x_matrix_header_round_trips(
+        origin in "[!-~]{1,20}",
+        key in "[ -~]{1,20}",
+        sig in "[ -~]{1,40}",
+        destination in prop::option::of("[ -~]{1,20}"),
+        upper in any::<[bool; 4]>(),
+        order in Just([0usize, 1, 2, 3]).prop_shuffle(),
+        spaces in "[ \t]{0,2}",
+    ) {
+        let name = |n: &str, up: bool| if up { n.to_ascii_uppercase() } else { n.to_owned() };
+        let params = [
+            Some(format!("{}={}", name("origin", upper[0]), quote(&origin))),
+            Some(format!("{}={}", name("key", upper[1]), quote(&key))),
+            Some(format!("{}={}", name("sig", upper[2]), quote(&sig))),
+            destination.as_ref().map(|d| format!("{}={}", name("destination", upper[3]), quote(d))),
+        ];
+        let list: Vec<String> = order.iter().filter_map(|&i| params[i].clone()).collect();
+        let header = format!("X-Matrix {}", list.join(&format!("{spaces},{spaces}")));
+        let parsed = oxident::federation::xmatrix::parse(&header).expect("parses");
+        prop_assert_eq!(
+            parsed,
+            oxident::federation::xmatrix::XMatrix { origin, key, sig, destination }
+        );
+    }
+}
