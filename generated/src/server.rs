@@ -1032,11 +1032,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::associations::bind as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1140,11 +1142,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::email_associations::email_submit_token_post as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1268,11 +1272,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::phone_associations::msisdn_submit_token_post as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1386,11 +1392,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_associations::bind_v2 as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1541,11 +1549,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_email_associations::email_submit_token_post_v2 as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1660,11 +1670,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_phone_associations::msisdn_submit_token_post_v2 as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };

@@ -12,6 +12,7 @@ mod logs;
 mod lookup;
 mod mail;
 mod properties;
+mod schemathesis;
 mod status;
 mod tidy;
 mod validation;

@@ -384,6 +384,18 @@ pub fn error_response(e: &MatrixError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let bytes = to_json(&e.body()).unwrap_or_default();
     let mut response = json_bytes(status, bytes);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        // RFC 9110 §10.2.3 in whole seconds, rounded up from `retry_after_ms` (at least 1).
+        let ms = e
+            .extra
+            .get("retry_after_ms")
+            .and_then(Value::as_u64)
+            .unwrap_or(1000);
+        let secs = ms.div_ceil(1000).max(1);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     if let Some(allow) = e.allow {
         response
             .headers_mut()
