@@ -630,13 +630,18 @@ async fn request_token_is_rate_limited() {
         "{}",
         r.text
     );
-    assert!(r.json["retry_after_ms"].as_u64().is_some_and(|ms| ms > 0));
+    let ms = r.json["retry_after_ms"].as_u64().expect("retry_after_ms");
+    assert!(ms > 0);
+    // RFC 9110: every 429 says when to come back, in whole seconds rounded up.
+    let retry_after = r.headers.get("retry-after").and_then(|v| v.to_str().ok());
+    assert_eq!(retry_after, Some(ms.div_ceil(1000).to_string().as_str()));
     assert_eq!(app.smtp.received().len(), 2);
 
     let app = TestApp::start_with(|c| c.ratelimit.request_token_per_address_per_hour = 1).await;
     assert_eq!(request_v1(&app, "a@example.org", "s1", 1).await.status, 200);
     let r = request_v1(&app, "A@Example.org", "s2", 1).await;
     assert_eq!((r.status, r.errcode()), (429, "M_LIMIT_EXCEEDED"));
+    assert!(r.headers.contains_key("retry-after"));
     assert_eq!(request_v1(&app, "b@example.org", "s2", 1).await.status, 200);
     assert_eq!(app.smtp.received().len(), 2);
 }
