@@ -787,7 +787,11 @@ fn invite_truncates_names_and_encodes_non_ascii_subjects() {
 
 #[test]
 fn invite_web_client_location_must_be_http() {
-    let templates = builtin();
+    let templates = Templates::load(TemplatesConfig {
+        web_client_hosts: vec!["chat.example.org".to_owned(), "app.element.io".to_owned()],
+        ..config(None)
+    })
+    .expect("templates");
     let mut vars = invite();
     vars.web_client_location = Some("https://chat.example.org/".to_owned());
     let body =
@@ -805,6 +809,50 @@ fn invite_web_client_location_must_be_http() {
         assert!(body.contains("https://app.element.io/#/room/"), "{bad}");
         assert!(!body.contains(bad), "{bad}");
     }
+}
+
+/// `org.matrix.web_client_location` comes from the homeserver: invite links open only on the
+/// configured client hosts (by default the brand's own web client), never on any https site.
+#[test]
+fn invite_web_client_location_must_be_a_configured_host() {
+    let link_host = |templates: &Templates, location: &str| {
+        let mut vars = invite();
+        vars.web_client_location = Some(location.to_owned());
+        let body =
+            String::from_utf8(templates.render_invite(None, &vars).expect("render")).expect("utf8");
+        body.contains(&format!("{}/#/room/", location.trim_end_matches('/')))
+    };
+    let default = builtin();
+    assert!(link_host(&default, "https://app.element.io"));
+    assert!(link_host(&default, "https://APP.element.io:443/"));
+    for foreign in [
+        "https://evil.example",
+        "https://app.element.io.evil.example",
+        "https://app.element.io@evil.example",
+        "https://evil.example/app.element.io",
+    ] {
+        assert!(
+            !link_host(&default, foreign),
+            "{foreign} accepted by default"
+        );
+    }
+    // Through the extra parameter, as homeservers send it.
+    let mut vars = invite();
+    vars.extra.insert(
+        "org.matrix.web_client_location".to_owned(),
+        "https://evil.example".to_owned(),
+    );
+    let body =
+        String::from_utf8(default.render_invite(None, &vars).expect("render")).expect("utf8");
+    assert!(!body.contains("evil.example") && body.contains("https://app.element.io/#/room/"));
+
+    let configured = Templates::load(TemplatesConfig {
+        web_client_hosts: vec!["chat.example.org".to_owned()],
+        ..config(None)
+    })
+    .expect("templates");
+    assert!(link_host(&configured, "https://chat.example.org/"));
+    assert!(!link_host(&configured, "https://evil.example"));
 }
 
 #[test]
@@ -1032,7 +1080,11 @@ Content-Type: text/html; charset=UTF-8
         &root.path().join("legacy-style/invite_template.eml.j2"),
         TEMPLATE,
     );
-    let templates = Templates::load(config(Some(root.path()))).expect("load");
+    let templates = Templates::load(TemplatesConfig {
+        web_client_hosts: vec!["chat.example.org".to_owned()],
+        ..config(Some(root.path()))
+    })
+    .expect("load");
     let vars = InviteVars {
         to: "alice@example.org".to_owned(),
         token: "aBcD".to_owned(),
@@ -1252,7 +1304,12 @@ fn invite_fields_can_come_from_the_request_parameters() {
             .collect(),
         ..InviteVars::default()
     };
-    let message = builtin().render_invite(None, &vars).expect("render");
+    let templates = Templates::load(TemplatesConfig {
+        web_client_hosts: vec!["web.example.org".to_owned()],
+        ..config(None)
+    })
+    .expect("templates");
+    let message = templates.render_invite(None, &vars).expect("render");
     let (head, body) = split_message(&message);
     assert_eq!(header(&head, "Subject"), "Dan has invited you to a space");
     assert!(body.contains("Dan invited you to join a Matrix space: Book club."));
