@@ -196,6 +196,9 @@ pub struct RateLimitConfig {
     pub request_token_per_address_per_hour: u32,
     /// Invitation mails a client address may trigger per minute.
     pub invite_per_ip_per_minute: u32,
+    /// Invitation mails one email address may receive per hour, whoever sends them (many
+    /// senders or homeservers cannot flood one inbox).
+    pub invite_per_address_per_hour: u32,
     /// Lookups (v1 and v2) a client address may make per second.
     pub lookup_per_ip_per_second: u32,
 }
@@ -206,6 +209,7 @@ impl Default for RateLimitConfig {
             request_token_per_ip_per_minute: 10,
             request_token_per_address_per_hour: 5,
             invite_per_ip_per_minute: 10,
+            invite_per_address_per_hour: 10,
             lookup_per_ip_per_second: 100,
         }
     }

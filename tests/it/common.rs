@@ -76,6 +76,7 @@ pub fn base_config(dir: &std::path::Path, smtp_port: u16) -> Config {
     c.ratelimit.request_token_per_ip_per_minute = 1000;
     c.ratelimit.request_token_per_address_per_hour = 1000;
     c.ratelimit.invite_per_ip_per_minute = 1000;
+    c.ratelimit.invite_per_address_per_hour = 1000;
     c.ratelimit.lookup_per_ip_per_second = 100_000;
     c
 }
