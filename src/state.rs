@@ -107,7 +107,7 @@ impl AppState {
             Some(path) => Policies::load(path).map_err(anyhow::Error::msg)?,
             None => Policies::default(),
         };
-        let federation = FederationClient::new(&config.federation)
+        let federation = FederationClient::new(&config.federation, clock.clone())
             .context("building the outbound HTTP client")?;
         let limits = crate::service::ratelimit::RateLimits::new(&config.ratelimit);
         Ok(Self {

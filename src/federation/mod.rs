@@ -5,32 +5,42 @@
 //! * [`OutboundConfig`] — `[federation]` in the TOML configuration.
 //! * [`FederationClient`] — reqwest client: HTTPS only, no redirects, no proxy, timeouts, a DNS
 //!   resolver that drops denied addresses, and a pre-send check of IP-literal hosts (reqwest
-//!   does not run the resolver for those).
-//! * Server discovery: IP literal → `https://ip:port` (8448); host with port →
-//!   `https://host:port`; host without port → `/.well-known/matrix/server` (`m.server`, default
-//!   port 8448), else `https://host:8448`. SRV records are not looked up.
+//!   does not run the resolver for those). Requests to an SRV target go through a client
+//!   pinned to the target's addresses, filtered before (`discovery.rs`).
+//! * Server discovery (`discovery.rs`): the spec's steps — IP literal, explicit port,
+//!   `/.well-known/matrix/server` (cached, `well_known.rs`), SRV `_matrix-fed._tcp` then
+//!   `_matrix._tcp`, port 8448 — giving a [`Destination`]: URL (the TLS name), `Host` header,
+//!   and the addresses to connect to when SRV chose them.
 //! * [`FederationClient::openid_userinfo`] — the `POST /account/register` check (§5.4).
 //!
 //! Access tokens never appear in logs or error messages: reqwest errors are stripped of their
 //! URL (which carries the token in its query) and tracing spans skip the token.
 
+mod discovery;
 mod ip_filter;
 mod resolver;
 mod server_keys;
 mod server_name;
 mod tls;
+mod well_known;
 pub mod xmatrix;
 
 #[cfg(test)]
+mod discovery_tests;
+#[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ipnet::IpNet;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
+use crate::clock::Clock;
+
+pub use discovery::Destination;
 pub use ip_filter::{AddressFilter, DEFAULT_DENIED_RANGES, default_denied};
 pub use resolver::DeniedAddress;
 pub use server_name::{
@@ -55,6 +65,8 @@ pub struct OutboundConfig {
     /// Connect and whole-request timeout, in seconds (integer or fraction).
     #[serde(deserialize_with = "de_seconds")]
     pub timeout: Duration,
+    /// DNS servers (`ip:port`) for every lookup (A, AAAA, SRV). Empty: the system's resolvers.
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 impl Default for OutboundConfig {
@@ -65,6 +77,7 @@ impl Default for OutboundConfig {
             extra_allowed: Vec::new(),
             accept_invalid_certs: false,
             timeout: Duration::from_secs(10),
+            dns_servers: Vec::new(),
         }
     }
 }
@@ -119,10 +132,27 @@ pub struct FederationClient {
     timeout: std::time::Duration,
     accept_invalid_certs: bool,
     filter: Arc<AddressFilter>,
+    dns: Arc<resolver::Dns>,
+    clock: Arc<dyn Clock>,
     /// Port of `/.well-known/matrix/server` requests: 443; tests point it elsewhere.
     well_known_port: u16,
+    /// Port when discovery finds none: 8448; tests point it elsewhere.
+    federation_port: u16,
+    well_known: Arc<well_known::WellKnownCache>,
+    /// Clients pinned to SRV targets' addresses (reqwest takes address overrides only when
+    /// a client is built), newest last; a few destinations at most.
+    pinned: Arc<Mutex<Vec<PinnedClient>>>,
     /// Homeservers' signing keys (X-Matrix verification).
     keys: Arc<server_keys::KeyCache>,
+}
+
+/// Most clients pinned to SRV targets kept at once.
+const MAX_PINNED_CLIENTS: usize = 16;
+
+struct PinnedClient {
+    host: String,
+    addrs: Vec<SocketAddr>,
+    client: reqwest::Client,
 }
 
 impl std::fmt::Debug for FederationClient {
@@ -134,7 +164,7 @@ impl std::fmt::Debug for FederationClient {
 }
 
 impl FederationClient {
-    pub fn new(cfg: &OutboundConfig) -> Result<Self, FederationError> {
+    pub fn new(cfg: &OutboundConfig, clock: Arc<dyn Clock>) -> Result<Self, FederationError> {
         let filter = Arc::new(AddressFilter::new(
             cfg.allow_private_addresses,
             &cfg.extra_denied,
@@ -153,7 +183,12 @@ impl FederationClient {
             timeout: cfg.timeout,
             accept_invalid_certs: cfg.accept_invalid_certs,
             filter,
+            dns: Arc::new(resolver::Dns::new(cfg.dns_servers.clone(), cfg.timeout)),
+            clock,
             well_known_port: 443,
+            federation_port: DEFAULT_FEDERATION_PORT,
+            well_known: Arc::default(),
+            pinned: Arc::default(),
             keys: Arc::default(),
         })
     }
@@ -163,6 +198,40 @@ impl FederationClient {
         if let Some(client) = self.http.get() {
             return Ok(client);
         }
+        let client = self.build_client(|b| b)?;
+        // Two first uses may race; either client is as good, one is kept.
+        Ok(self.http.get_or_init(|| client))
+    }
+
+    /// The client for `dest`: the shared one, or one pinned to its SRV target's addresses.
+    fn client_for(&self, dest: &Destination) -> Result<reqwest::Client, FederationError> {
+        let Some(addrs) = &dest.addrs else {
+            return self.http().cloned();
+        };
+        let host = dest.url.host_str().unwrap_or_default();
+        let mut pinned = self
+            .pinned
+            .lock()
+            .map_err(|_| FederationError::Setup("pinned clients lock poisoned".into()))?;
+        if let Some(p) = pinned.iter().find(|p| p.host == host && &p.addrs == addrs) {
+            return Ok(p.client.clone());
+        }
+        let client = self.build_client(|b| b.resolve_to_addrs(host, addrs))?;
+        if pinned.len() >= MAX_PINNED_CLIENTS {
+            pinned.remove(0);
+        }
+        pinned.push(PinnedClient {
+            host: host.to_owned(),
+            addrs: addrs.clone(),
+            client: client.clone(),
+        });
+        Ok(client)
+    }
+
+    fn build_client(
+        &self,
+        customise: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+    ) -> Result<reqwest::Client, FederationError> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("oxident/", env!("CARGO_PKG_VERSION")))
             .https_only(true)
@@ -172,64 +241,23 @@ impl FederationClient {
             .connect_timeout(self.timeout)
             .dns_resolver(resolver::FilteringResolver {
                 filter: self.filter.clone(),
+                dns: self.dns.clone(),
             });
         if self.accept_invalid_certs {
             let tls =
                 tls::insecure_client_config().map_err(|e| FederationError::Setup(e.to_string()))?;
             builder = builder.tls_backend_preconfigured(tls);
         }
-        let client = builder.build().map_err(|e| {
+        customise(builder).build().map_err(|e| {
             let e = FederationError::Setup(e.without_url().to_string());
             tracing::error!(error = %e, "cannot build the outbound HTTP client");
             e
-        })?;
-        // Two first uses may race; either client is as good, one is kept.
-        Ok(self.http.get_or_init(|| client))
+        })
     }
 
     /// The address filter in force.
     pub fn filter(&self) -> &AddressFilter {
         &self.filter
-    }
-
-    /// Base URL (`https://host:port`) of the homeserver's federation API for `server_name`.
-    pub async fn resolve_server(&self, server_name: &str) -> Result<Url, FederationError> {
-        let name = ServerName::parse(server_name)?;
-        self.resolve(&name).await
-    }
-
-    async fn resolve(&self, name: &ServerName) -> Result<Url, FederationError> {
-        if name.is_ip_literal() || name.port.is_some() {
-            return base_url(&name.host_str(), name.port_or_default());
-        }
-        match self.well_known(name).await {
-            Ok(Some(delegated)) => {
-                tracing::debug!(server_name = %name, delegated = %delegated, "well-known delegation");
-                base_url(&delegated.host_str(), delegated.port_or_default())
-            }
-            Ok(None) => base_url(&name.host_str(), DEFAULT_FEDERATION_PORT),
-            Err(e @ FederationError::Denied(_)) => Err(e),
-            Err(e) => {
-                tracing::debug!(server_name = %name, error = %e, "no usable well-known");
-                base_url(&name.host_str(), DEFAULT_FEDERATION_PORT)
-            }
-        }
-    }
-
-    /// `GET https://<host>/.well-known/matrix/server` → the delegated server name, if valid.
-    async fn well_known(&self, name: &ServerName) -> Result<Option<ServerName>, FederationError> {
-        let mut url = base_url(&name.host_str(), self.well_known_port)?;
-        url.set_path("/.well-known/matrix/server");
-        let (status, body) = self.get_json(url).await?;
-        if status != StatusCode::OK {
-            return Ok(None);
-        }
-        let delegated = body
-            .as_ref()
-            .and_then(|v| v.get("m.server"))
-            .and_then(|v| v.as_str())
-            .and_then(|s| ServerName::parse(s).ok());
-        Ok(delegated)
     }
 
     /// Asks `server_name` who owns an OpenID `access_token`
@@ -249,11 +277,11 @@ impl FederationClient {
         access_token: &str,
     ) -> Result<String, FederationError> {
         let name = ServerName::parse(server_name)?;
-        let mut url = self.resolve(&name).await?;
-        url.set_path("/_matrix/federation/v1/openid/userinfo");
+        let dest = self.resolve(&name).await?;
+        let mut url = dest.url_for("/_matrix/federation/v1/openid/userinfo");
         url.query_pairs_mut()
             .append_pair("access_token", access_token);
-        let (status, body) = self.get_json(url).await?;
+        let (status, body) = self.get_json(&dest, url).await?;
         let errcode = body
             .as_ref()
             .and_then(|v| v.get("errcode"))
@@ -304,11 +332,30 @@ impl FederationClient {
     /// the Content-Type (some homeservers send none), `None` when it is not JSON.
     async fn get_json(
         &self,
+        dest: &Destination,
         url: Url,
     ) -> Result<(StatusCode, Option<serde_json::Value>), FederationError> {
-        self.check_literal_host(&url)?;
-        let resp = self.http()?.get(url).send().await.map_err(classify)?;
+        let resp = self
+            .request(reqwest::Method::GET, dest, url)?
+            .send()
+            .await
+            .map_err(classify)?;
         read_json(resp).await
+    }
+
+    /// A request to `url` (on `dest`) through the guard: IP literals checked here, host names
+    /// by the resolver or, for SRV targets, by discovery.
+    fn request(
+        &self,
+        method: reqwest::Method,
+        dest: &Destination,
+        url: Url,
+    ) -> Result<reqwest::RequestBuilder, FederationError> {
+        self.check_literal_host(&url)?;
+        Ok(self
+            .client_for(dest)?
+            .request(method, url)
+            .header(reqwest::header::HOST, dest.host_header.as_str()))
     }
 
     /// `POST https://<server_name's federation address><path>` with a JSON body; the answer's
@@ -320,12 +367,10 @@ impl FederationClient {
         body: &serde_json::Value,
     ) -> Result<(StatusCode, Option<serde_json::Value>), FederationError> {
         let name = ServerName::parse(server_name)?;
-        let mut url = self.resolve(&name).await?;
-        url.set_path(path);
-        self.check_literal_host(&url)?;
+        let dest = self.resolve(&name).await?;
+        let url = dest.url_for(path);
         let resp = self
-            .http()?
-            .post(url)
+            .request(reqwest::Method::POST, &dest, url)?
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(serde_json::to_vec(body).map_err(|e| FederationError::Setup(e.to_string()))?)
             .send()
@@ -367,11 +412,6 @@ async fn read_json(
         buf.extend_from_slice(&chunk);
     }
     Ok((status, serde_json::from_slice(&buf).ok()))
-}
-
-fn base_url(host: &str, port: u16) -> Result<Url, FederationError> {
-    Url::parse(&format!("https://{host}:{port}/"))
-        .map_err(|_| FederationError::InvalidServerName(InvalidServerName("not usable in a URL")))
 }
 
 fn looks_like_user_id(s: &str) -> bool {

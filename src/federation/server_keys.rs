@@ -89,9 +89,9 @@ impl FederationClient {
 
     async fn fetch_keys(&self, origin: &str, now_ms: i64) -> Result<Entry, FederationError> {
         let name = super::ServerName::parse(origin)?;
-        let mut url = self.resolve(&name).await?;
-        url.set_path("/_matrix/key/v2/server");
-        let (status, body) = self.get_json(url).await?;
+        let dest = self.resolve(&name).await?;
+        let url = dest.url_for("/_matrix/key/v2/server");
+        let (status, body) = self.get_json(&dest, url).await?;
         if !status.is_success() {
             return Err(FederationError::BadResponse(format!(
                 "key request answered HTTP {}",

@@ -14,23 +14,40 @@ use super::*;
 
 const CERT_PEM: &[u8] = include_bytes!("../../tests/fixtures/tls/homeserver-v1.cert.pem");
 const KEY_PEM: &[u8] = include_bytes!("../../tests/fixtures/tls/homeserver-v1.key.pem");
-const GOOD_TOKEN: &str = "good tok+en&x=é";
+pub(super) const GOOD_TOKEN: &str = "good tok+en&x=é";
+
+/// What the fake homeserver saw of one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Seen {
+    /// Path and query.
+    pub(super) target: String,
+    /// The `Host` header.
+    pub(super) host: Option<String>,
+    /// The TLS server name the client asked for (none for IP literals).
+    pub(super) sni: Option<String>,
+}
 
 #[derive(Clone, Default)]
-struct Fake {
-    /// Request targets seen (path + query).
-    seen: Arc<Mutex<Vec<String>>>,
+pub(super) struct Fake {
+    pub(super) requests: Arc<Mutex<Vec<Seen>>>,
     /// `m.server` served at /.well-known/matrix/server (404 when None).
-    well_known: Option<String>,
+    pub(super) well_known: Option<String>,
+    /// Extra header lines (`Name: value\r\n`) of well-known answers.
+    pub(super) well_known_headers: String,
+    /// Answer well-known requests with a 302 to this URL.
+    pub(super) well_known_redirect: Option<String>,
     /// `sub` returned for the good token.
-    sub: String,
+    pub(super) sub: String,
     /// Status and body for userinfo, overriding the token logic.
-    userinfo_override: Option<(u16, String)>,
+    pub(super) userinfo_override: Option<(u16, String)>,
 }
 
 impl Fake {
     fn respond(&self, target: &str) -> (u16, String) {
         if target == "/.well-known/matrix/server" {
+            if self.well_known_redirect.is_some() {
+                return (302, String::new());
+            }
             return match &self.well_known {
                 Some(s) => (200, serde_json::json!({ "m.server": s }).to_string()),
                 None => (404, String::new()),
@@ -58,8 +75,13 @@ impl Fake {
         (404, r#"{"errcode":"M_UNRECOGNIZED"}"#.into())
     }
 
-    fn seen(&self) -> Vec<String> {
-        self.seen.lock().map(|v| v.clone()).unwrap_or_default()
+    /// Request targets seen (path + query).
+    pub(super) fn seen(&self) -> Vec<String> {
+        self.requests().into_iter().map(|r| r.target).collect()
+    }
+
+    pub(super) fn requests(&self) -> Vec<Seen> {
+        self.requests.lock().map(|v| v.clone()).unwrap_or_default()
     }
 }
 
@@ -82,7 +104,7 @@ fn server_config() -> Arc<rustls::ServerConfig> {
 }
 
 /// Starts the fake homeserver on 127.0.0.1; returns its port.
-async fn start(fake: Fake) -> u16 {
+pub(super) async fn start(fake: Fake) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let acceptor = tokio_rustls::TlsAcceptor::from(server_config());
@@ -107,12 +129,27 @@ async fn start(fake: Fake) -> u16 {
                 }
                 let text = String::from_utf8_lossy(&req);
                 let target = text.split(' ').nth(1).unwrap_or("").to_owned();
-                if let Ok(mut seen) = fake.seen.lock() {
-                    seen.push(target.clone());
+                let host = text.lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("host").then(|| v.trim().to_owned())
+                });
+                let sni = tls.get_ref().1.server_name().map(str::to_owned);
+                if let Ok(mut seen) = fake.requests.lock() {
+                    seen.push(Seen {
+                        target: target.clone(),
+                        host,
+                        sni,
+                    });
                 }
                 let (status, body) = fake.respond(&target);
+                let extra = match &fake.well_known_redirect {
+                    _ if target != "/.well-known/matrix/server" => String::new(),
+                    Some(to) => format!("{}Location: {to}\r\n", fake.well_known_headers),
+                    None => fake.well_known_headers.clone(),
+                };
                 // HTTP/1.0, no Content-Type, no Content-Length: the body ends at close.
-                let resp = format!("HTTP/1.0 {status} Whatever\r\nServer: fake\r\n\r\n{body}");
+                let resp =
+                    format!("HTTP/1.0 {status} Whatever\r\nServer: fake\r\n{extra}\r\n{body}");
                 let _ = tls.write_all(resp.as_bytes()).await;
                 let _ = tls.shutdown().await;
             });
@@ -121,7 +158,7 @@ async fn start(fake: Fake) -> u16 {
     port
 }
 
-fn test_cfg(allow_private: bool, accept_invalid: bool) -> OutboundConfig {
+pub(super) fn test_cfg(allow_private: bool, accept_invalid: bool) -> OutboundConfig {
     OutboundConfig {
         allow_private_addresses: allow_private,
         accept_invalid_certs: accept_invalid,
@@ -131,7 +168,11 @@ fn test_cfg(allow_private: bool, accept_invalid: bool) -> OutboundConfig {
 }
 
 fn client(allow_private: bool, accept_invalid: bool) -> FederationClient {
-    FederationClient::new(&test_cfg(allow_private, accept_invalid)).expect("client")
+    FederationClient::new(
+        &test_cfg(allow_private, accept_invalid),
+        Arc::new(crate::clock::SystemClock),
+    )
+    .expect("client")
 }
 
 #[tokio::test]
@@ -238,7 +279,7 @@ async fn loopback_denied_without_allow_private() {
         extra_allowed: vec!["127.0.0.1/32".parse().expect("net")],
         ..test_cfg(false, true)
     };
-    let c = FederationClient::new(&cfg).expect("client");
+    let c = FederationClient::new(&cfg, Arc::new(crate::clock::SystemClock)).expect("client");
     let ok = c
         .openid_userinfo(&format!("127.0.0.1:{port}"), GOOD_TOKEN)
         .await;
@@ -261,73 +302,6 @@ async fn invalid_cert_rejected_without_accept_invalid_certs() {
 }
 
 #[tokio::test]
-async fn well_known_delegation() {
-    let target = start(Fake {
-        sub: "@alice:localhost".into(),
-        ..Fake::default()
-    })
-    .await;
-    let wk = start(Fake {
-        well_known: Some(format!("127.0.0.1:{target}")),
-        ..Fake::default()
-    })
-    .await;
-    let mut c = client(true, true);
-    c.well_known_port = wk;
-    assert_eq!(
-        c.resolve_server("localhost")
-            .await
-            .expect("resolve")
-            .as_str(),
-        format!("https://127.0.0.1:{target}/")
-    );
-    let sub = c
-        .openid_user_id("localhost", GOOD_TOKEN)
-        .await
-        .expect("userinfo via delegation");
-    assert_eq!(sub, "@alice:localhost");
-
-    // No well-known (404) → port 8448 on the name itself.
-    let nowk = start(Fake::default()).await;
-    c.well_known_port = nowk;
-    assert_eq!(
-        c.resolve_server("localhost")
-            .await
-            .expect("resolve")
-            .as_str(),
-        "https://localhost:8448/"
-    );
-    // Delegation to a name without a port → 8448.
-    let wk2 = start(Fake {
-        well_known: Some("hs.localhost".into()),
-        ..Fake::default()
-    })
-    .await;
-    c.well_known_port = wk2;
-    assert_eq!(
-        c.resolve_server("localhost")
-            .await
-            .expect("resolve")
-            .as_str(),
-        "https://hs.localhost:8448/"
-    );
-    // Invalid delegated name → ignored.
-    let wk3 = start(Fake {
-        well_known: Some("bad name:0".into()),
-        ..Fake::default()
-    })
-    .await;
-    c.well_known_port = wk3;
-    assert_eq!(
-        c.resolve_server("localhost")
-            .await
-            .expect("resolve")
-            .as_str(),
-        "https://localhost:8448/"
-    );
-}
-
-#[tokio::test]
 async fn delegation_to_denied_literal_is_refused() {
     // The well-known host (127.0.0.1 via "localhost") is allowed; the delegated literal
     // 127.0.0.2 is not.
@@ -340,7 +314,7 @@ async fn delegation_to_denied_literal_is_refused() {
         ..Fake::default()
     })
     .await;
-    let mut c = FederationClient::new(&cfg).expect("client");
+    let mut c = FederationClient::new(&cfg, Arc::new(crate::clock::SystemClock)).expect("client");
     c.well_known_port = wk;
     let e = c.openid_userinfo("localhost", GOOD_TOKEN).await;
     assert!(matches!(e, Err(FederationError::Denied(_))), "{e:?}");
@@ -387,16 +361,26 @@ fn config_defaults_and_parsing() {
     assert!(!d.allow_private_addresses);
     assert!(!d.accept_invalid_certs);
     assert!(d.extra_denied.is_empty() && d.extra_allowed.is_empty());
+    assert!(d.dns_servers.is_empty());
     assert_eq!(d.timeout, Duration::from_secs(10));
     let c: OutboundConfig = serde_json::from_value(serde_json::json!({
         "allow_private_addresses": true,
         "extra_denied": ["8.8.8.0/24", "2001:4860::/32"],
         "extra_allowed": ["10.1.0.0/16"],
         "accept_invalid_certs": true,
-        "timeout": 2.5
+        "timeout": 2.5,
+        "dns_servers": ["127.0.0.1:5353", "[::1]:53"]
     }))
     .expect("full config");
     assert_eq!(c.timeout, Duration::from_millis(2500));
+    assert_eq!(
+        c.dns_servers,
+        vec![
+            "127.0.0.1:5353".parse::<SocketAddr>().expect("addr"),
+            "[::1]:53".parse().expect("addr")
+        ]
+    );
+    assert!(serde_json::from_str::<OutboundConfig>(r#"{"dns_servers": ["127.0.0.1"]}"#).is_err());
     assert_eq!(c.extra_denied.len(), 2);
     assert!(serde_json::from_str::<OutboundConfig>(r#"{"timeout": 0}"#).is_err());
     assert!(serde_json::from_str::<OutboundConfig>(r#"{"extra_denied": ["nope"]}"#).is_err());
