@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod early_errors;
 pub mod error;
 pub mod federation;
 pub mod http;

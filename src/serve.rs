@@ -18,6 +18,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::early_errors::JsonEarlyErrors;
 use crate::http::App;
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, asks every
@@ -62,7 +63,7 @@ pub async fn serve(
                 app.handle(req.map(Body::new), Some(peer))
             });
             let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(TokioIo::new(JsonEarlyErrors::new(stream)), service);
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {

@@ -431,3 +431,79 @@ async fn busy_connections_stay_open_and_idle_ones_are_closed() {
     let idle = started.elapsed();
     assert!(idle <= std::time::Duration::from_millis(2500), "{idle:?}");
 }
+
+/// Sends raw bytes on a new connection and reads the whole answer (the server closes it).
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    // The server may answer and close before reading everything: a failed write is fine.
+    let _ = stream.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers and closes");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Answers hyper makes before the app — a request it cannot parse — are Matrix JSON too.
+#[tokio::test]
+async fn answers_made_before_the_app_are_matrix_json() {
+    let app = TestApp::start().await;
+    let long_uri = format!(
+        "GET /_matrix/identity/v2?{} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let big_headers = format!(
+        "GET /_matrix/identity/v2 HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        "X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".repeat(12_000)
+    );
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("bad request line", b"GARBAGE\r\n\r\n".to_vec(), "400"),
+        (
+            "duplicate Content-Length",
+            b"POST /_matrix/identity/v2/lookup HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}".to_vec(),
+            "400",
+        ),
+        (
+            "invalid Content-Length",
+            b"POST /_matrix/identity/v2/lookup HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n".to_vec(),
+            "400",
+        ),
+        (
+            "invalid UTF-8 in the path",
+            b"GET /_matrix/identity/v2/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            "400",
+        ),
+        ("URI too long", long_uri.into_bytes(), "414"),
+        ("header fields too large", big_headers.into_bytes(), "431"),
+    ];
+    for (what, request, status) in cases {
+        let answer = raw_exchange(&app, &request).await;
+        let (head, body) = answer
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("{what}: no answer: {answer:?}"));
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{what}: {head}"
+        );
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{what}: {head}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{what}: {e}: {body:?}"));
+        assert!(
+            json["errcode"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("M_")),
+            "{what}: {json}"
+        );
+        assert!(json["error"].is_string(), "{what}: {json}");
+    }
+}
