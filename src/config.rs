@@ -43,7 +43,13 @@ pub struct ServerConfig {
     /// after which a connection that sends no new request head is closed (`serve.rs`).
     pub request_timeout_secs: u64,
     /// Proxies whose `X-Forwarded-For` is believed for the client address (rate limits).
+    /// They are also exempt from `max_connections_per_ip`.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Open connections in total (0: as many as the open-files limit allows); kept below
+    /// the open-files limit, which is raised to its hard limit at start.
+    pub max_connections: usize,
+    /// Open connections from one client address (0: no cap).
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +61,8 @@ impl Default for ServerConfig {
             body_limit_bytes: 256 * 1024,
             request_timeout_secs: 30,
             trusted_proxies: Vec::new(),
+            max_connections: 10_000,
+            max_connections_per_ip: 256,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod connection_limits;
 pub mod crypto;
 pub mod early_errors;
 pub mod error;
@@ -26,11 +27,24 @@ use std::sync::Arc;
 pub async fn serve(config: config::Config) -> anyhow::Result<()> {
     let addr = config.bind_addr();
     let state = Arc::new(state::AppState::from_config(config).await?);
+    let fd_limit = connection_limits::raise_fd_limit();
+    let limits = connection_limits::ConnectionLimits {
+        total: connection_limits::effective_total(state.config.server.max_connections, fd_limit),
+        per_ip: state.config.server.max_connections_per_ip,
+        exempt: state.config.server.trusted_proxies.clone(),
+    };
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, server_name = %state.config.server.server_name, "oxident listening");
+    tracing::info!(
+        %addr,
+        server_name = %state.config.server.server_name,
+        max_connections = limits.total,
+        max_connections_per_ip = limits.per_ip,
+        open_files_limit = fd_limit,
+        "oxident listening"
+    );
     let _background = spawn_background(state.clone());
     let stall = stall_period(&state.config);
-    serve::serve(listener, app(state), stall, shutdown_signal()).await?;
+    serve::serve_limited(listener, app(state), stall, limits, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -18,6 +18,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::connection_limits::{ConnectionCounter, ConnectionLimits};
 use crate::early_errors::JsonEarlyErrors;
 use crate::http::App;
 
@@ -33,6 +34,26 @@ pub async fn serve(
     stall_period: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    serve_limited(
+        listener,
+        app,
+        stall_period,
+        ConnectionLimits::unlimited(),
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve`] with caps on open connections: a connection over a cap is answered at once
+/// (429 or 503, Matrix JSON) and closed, so others keep being served ([`crate::connection_limits`]).
+pub async fn serve_limited(
+    listener: TcpListener,
+    app: App,
+    stall_period: Duration,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let counter = ConnectionCounter::new(limits);
     // `closing` tells connections to wind down; `open` is dropped by each connection task
     // when it ends, so `open_tx.closed()` resolves once all are gone.
     let (closing_tx, closing_rx) = watch::channel(false);
@@ -51,11 +72,20 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let admitted = match counter.admit(peer) {
+            Ok(admitted) => admitted,
+            Err(why) => {
+                counter.refuse(stream, why);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let mut closing = closing_rx.clone();
         let open = open_rx.clone();
         tokio::spawn(async move {
+            // Holds this connection's place under the caps until the task ends.
+            let _admitted = admitted;
             // Request heads received on this connection, for the stall guard.
             let heads = AtomicU64::new(0);
             let service = hyper::service::service_fn(|req: Request<Incoming>| {
