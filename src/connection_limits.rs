@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use oxident_api::rt::ErrCode;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
@@ -157,17 +158,18 @@ pub fn refusal_answer(why: Refusal) -> Vec<u8> {
     let (status, errcode, error) = match why {
         Refusal::AddressFull => (
             "429 Too Many Requests",
-            "M_LIMIT_EXCEEDED",
+            ErrCode::LimitExceeded,
             "Too many connections from your address",
         ),
         Refusal::ServerFull => (
             "503 Service Unavailable",
-            "M_UNKNOWN",
+            ErrCode::Unknown,
             "The server has too many connections; try again shortly",
         ),
     };
     let body =
-        serde_json::json!({"errcode": errcode, "error": error, "retry_after_ms": 1000}).to_string();
+        serde_json::json!({"errcode": errcode.as_str(), "error": error, "retry_after_ms": 1000})
+            .to_string();
     format!(
         "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
          retry-after: 1\r\nconnection: close\r\n\r\n{body}",
