@@ -4,7 +4,7 @@
 //! what the server does, and the server does what the contract says.
 //!
 //! The venv comes from `scripts/peer-venv.sh` (`.ci/run` exports its path as
-//! `SCHEMATHESIS_VENV` — not `OXIDENT_…`: the configuration reads every `OXIDENT_*` variable
+//! `PEER_SCHEMATHESIS_VENV` — not `OXIDENT_…`: the configuration reads every `OXIDENT_*` variable
 //! and refuses unknown ones). Without it the test is skipped with one line saying how to
 //! enable it — unless `CI` is set, where a missing venv fails.
 
@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const VENV_ENV: &str = "SCHEMATHESIS_VENV";
+const VENV_ENV: &str = "PEER_SCHEMATHESIS_VENV";
 const SETUP: &str =
-    "export SCHEMATHESIS_VENV=$(scripts/peer-venv.sh schemathesis 'schemathesis==4.32.5')";
+    "export PEER_SCHEMATHESIS_VENV=$(scripts/peer-venv.sh schemathesis 'schemathesis==4.32.5')";
 /// The whole run is bounded: schemathesis gets this long, then it is killed and the test fails.
 const RUN_LIMIT: Duration = Duration::from_secs(900);
 
