@@ -50,6 +50,9 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Open connections from one client address (0: no cap).
     pub max_connections_per_ip: usize,
+    /// `[server.tls]`: serve HTTPS on `bind` (reloaded on SIGHUP); plain HTTP without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +66,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             max_connections: 10_000,
             max_connections_per_ip: 256,
+            tls: None,
         }
     }
 }
@@ -298,6 +302,11 @@ impl Config {
                 "server.public_base_url: `{url}` must start with http:// or https://"
             ));
         }
+        if let Some(tls) = &self.server.tls
+            && let Err(e) = crate::tls::check(tls)
+        {
+            p.push(format!("server.tls: {e}"));
+        }
         if self.server.body_limit_bytes < 1024 {
             p.push("server.body_limit_bytes: must be at least 1024".into());
         }
@@ -383,6 +392,26 @@ mod tests {
         figment::Jail::expect_with(|_| {
             let problems = Config::load(Some(&path)).expect_err("invalid");
             assert_eq!(problems.len(), 3, "{problems:?}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn tls_files_are_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tls.toml");
+        std::fs::write(
+            &path,
+            "[server.tls]\ncert_path = \"/nonexistent/cert.pem\"\nkey_path = \"/nonexistent/key.pem\"\n",
+        )
+        .expect("write");
+        figment::Jail::expect_with(|_| {
+            let problems = Config::load(Some(&path)).expect_err("missing files");
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(
+                problems[0].starts_with("server.tls: cannot read /nonexistent/cert.pem"),
+                "{problems:?}"
+            );
             Ok(())
         });
     }

@@ -18,6 +18,7 @@ pub mod serve;
 pub mod service;
 pub mod state;
 pub mod store;
+pub mod tls;
 
 pub use http::app;
 
@@ -27,6 +28,14 @@ use std::sync::Arc;
 pub async fn serve(config: config::Config) -> anyhow::Result<()> {
     let addr = config.bind_addr();
     let state = Arc::new(state::AppState::from_config(config).await?);
+    let tls = match &state.config.server.tls {
+        Some(c) => {
+            let tls = Arc::new(tls::Tls::load(c)?);
+            tls::reload_on_sighup(tls.clone());
+            Some(tls)
+        }
+        None => None,
+    };
     let fd_limit = connection_limits::raise_fd_limit();
     let limits = connection_limits::ConnectionLimits {
         total: connection_limits::effective_total(state.config.server.max_connections, fd_limit),
@@ -36,6 +45,7 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
         %addr,
+        tls = tls.is_some(),
         server_name = %state.config.server.server_name,
         max_connections = limits.total,
         max_connections_per_ip = limits.per_ip,
@@ -44,7 +54,7 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
     );
     let _background = spawn_background(state.clone());
     let stall = stall_period(&state.config);
-    serve::serve_limited(listener, app(state), stall, limits, shutdown_signal()).await?;
+    serve::serve_limited(listener, app(state), stall, tls, limits, shutdown_signal()).await?;
     Ok(())
 }
 

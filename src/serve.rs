@@ -8,6 +8,8 @@
 //! connections and never finishes a request head (slowloris) is disconnected ([`stalled`]).
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -15,12 +17,14 @@ use axum::body::Body;
 use axum::http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::connection_limits::{ConnectionCounter, ConnectionLimits};
 use crate::early_errors::JsonEarlyErrors;
 use crate::http::App;
+use crate::tls::Tls;
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, asks every
 /// connection to close after its current request, and waits for them.
@@ -34,22 +38,40 @@ pub async fn serve(
     stall_period: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    serve_with_tls(listener, app, stall_period, None, shutdown).await
+}
+
+/// [`serve`], speaking TLS on every connection when `tls` is given (`[server.tls]`).
+///
+/// The handshake runs in the connection's own task, bounded by the stall period (10 s when
+/// that is zero) and cut short by shutdown, so a client that connects and never finishes a
+/// handshake holds neither the accept loop nor the shutdown.
+pub async fn serve_with_tls(
+    listener: TcpListener,
+    app: App,
+    stall_period: Duration,
+    tls: Option<Arc<Tls>>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     serve_limited(
         listener,
         app,
         stall_period,
+        tls,
         ConnectionLimits::unlimited(),
         shutdown,
     )
     .await
 }
 
-/// [`serve`] with caps on open connections: a connection over a cap is answered at once
-/// (429 or 503, Matrix JSON) and closed, so others keep being served ([`crate::connection_limits`]).
+/// [`serve_with_tls`] with caps on open connections ([`crate::connection_limits`]): a plain
+/// HTTP connection over a cap is answered at once (429 or 503, Matrix JSON) and closed, a TLS
+/// one closed, so slow connections cannot make `accept` fail for everyone else.
 pub async fn serve_limited(
     listener: TcpListener,
     app: App,
     stall_period: Duration,
+    tls: Option<Arc<Tls>>,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
@@ -75,7 +97,10 @@ pub async fn serve_limited(
         let admitted = match counter.admit(peer) {
             Ok(admitted) => admitted,
             Err(why) => {
-                counter.refuse(stream, why);
+                // A refusal in plain HTTP means nothing to a TLS client: it is just closed.
+                if tls.is_none() {
+                    counter.refuse(stream, why);
+                }
                 continue;
             }
         };
@@ -83,42 +108,87 @@ pub async fn serve_limited(
         let app = app.clone();
         let mut closing = closing_rx.clone();
         let open = open_rx.clone();
-        tokio::spawn(async move {
-            // Holds this connection's place under the caps until the task ends.
-            let _admitted = admitted;
-            // Request heads received on this connection, for the stall guard.
-            let heads = AtomicU64::new(0);
-            let service = hyper::service::service_fn(|req: Request<Incoming>| {
-                heads.fetch_add(1, Ordering::Relaxed);
-                app.handle(req.map(Body::new), Some(peer))
-            });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(JsonEarlyErrors::new(stream)), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {
+        match &tls {
+            None => {
+                tokio::spawn(async move {
+                    connection(stream, app, peer, stall_period, closing).await;
+                    drop((open, admitted));
+                });
+            }
+            Some(tls) => {
+                let acceptor = tls.acceptor().clone();
+                tokio::spawn(async move {
+                    // Holds this connection's place under the caps until the task ends.
+                    let _admitted = admitted;
+                    let limit = if stall_period.is_zero() {
+                        HANDSHAKE_TIMEOUT_WITHOUT_STALL_PERIOD
+                    } else {
+                        stall_period
+                    };
+                    let handshake = tokio::select! {
+                        done = tokio::time::timeout(limit, acceptor.accept(stream)) => done,
+                        _ = closing.wait_for(|c| *c) => {
+                            drop(open);
+                            return;
+                        }
+                    };
+                    match handshake {
+                        Ok(Ok(stream)) => {
+                            connection(stream, app, peer, stall_period, closing).await;
+                        }
+                        // Plain HTTP on the TLS port, scanners, expired client patience:
+                        // nothing the operator can act on per connection.
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
                     drop(open);
-                    return;
-                }
-                () = stalled(&heads, stall_period) => {}
-                _ = closing.wait_for(|c| *c) => {}
+                });
             }
-            // Finish the request in hand, if any, then close; a response the client does
-            // not read gets one more period, not forever.
-            connection.as_mut().graceful_shutdown();
-            if stall_period.is_zero() {
-                let _ = connection.await;
-            } else {
-                let _ = tokio::time::timeout(stall_period, connection).await;
-            }
-            drop(open);
-        });
+        }
     }
     drop(listener);
     let _ = closing_tx.send(true);
     drop(open_rx);
     open_tx.closed().await;
     Ok(())
+}
+
+/// How long a TLS handshake may take when the stall guard is off (a zero stall period).
+const HANDSHAKE_TIMEOUT_WITHOUT_STALL_PERIOD: Duration = Duration::from_secs(10);
+
+/// Serves one connection's requests until the client closes it, it stalls, or the server
+/// shuts down.
+async fn connection<IO>(
+    stream: IO,
+    app: App,
+    peer: SocketAddr,
+    stall_period: Duration,
+    mut closing: watch::Receiver<bool>,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // Request heads received on this connection, for the stall guard.
+    let heads = AtomicU64::new(0);
+    let service = hyper::service::service_fn(|req: Request<Incoming>| {
+        heads.fetch_add(1, Ordering::Relaxed);
+        app.handle(req.map(Body::new), Some(peer))
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(JsonEarlyErrors::new(stream)), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        () = stalled(&heads, stall_period) => {}
+        _ = closing.wait_for(|c| *c) => {}
+    }
+    // Finish the request in hand, if any, then close; a response the client does
+    // not read gets one more period, not forever.
+    connection.as_mut().graceful_shutdown();
+    if stall_period.is_zero() {
+        let _ = connection.await;
+    } else {
+        let _ = tokio::time::timeout(stall_period, connection).await;
+    }
 }
 
 /// Resolves when a whole `period` has passed without a new request head on the connection

@@ -38,6 +38,8 @@ pub struct TestApp {
     pub config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// The TLS listener's certificate handle when started with [`TestApp::start_tls`].
+    pub tls: Option<Arc<oxident::tls::Tls>>,
     /// Invite delivery and housekeeping, as `oxident::serve` runs them.
     background: Option<oxident::Background>,
 }
@@ -87,18 +89,37 @@ impl TestApp {
     }
 
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_inner(false, adjust).await
+    }
+
+    /// Like [`start`](Self::start), serving HTTPS (`[server.tls]`) with a fresh self-signed
+    /// certificate for `localhost` and `127.0.0.1` (`tls_cert.pem` / `tls_key.pem` in the
+    /// data folder); `client` trusts exactly that certificate, `base` is `https://…`.
+    pub async fn start_tls() -> Self {
+        Self::start_tls_with(|_| {}).await
+    }
+
+    pub async fn start_tls_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_inner(true, adjust).await
+    }
+
+    async fn start_inner(tls: bool, adjust: impl FnOnce(&mut Config)) -> Self {
         let smtp = SmtpSink::start().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = base_config(dir.path(), smtp.port());
+        let mut client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        if tls {
+            let (tls_config, cert_der) = write_self_signed(dir.path(), "tls");
+            config.server.tls = Some(tls_config);
+            client =
+                client.tls_certs_only([reqwest::Certificate::from_der(&cert_der).expect("cert")]);
+        }
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new(START_MS));
         let mut app = TestApp {
             base: String::new(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
+            client: client.build().expect("client"),
             smtp,
             dir,
             clock,
@@ -106,6 +127,7 @@ impl TestApp {
             config,
             shutdown: None,
             task: None,
+            tls: None,
             background: None,
         };
         app.boot().await;
@@ -116,8 +138,17 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
+        self.boot_on(listener).await;
+    }
+
+    async fn boot_on(&mut self, listener: tokio::net::TcpListener) {
         self.addr = listener.local_addr().expect("addr");
-        self.base = format!("http://{}", self.addr);
+        self.tls =
+            self.config.server.tls.as_ref().map(|c| {
+                Arc::new(oxident::tls::Tls::load(c).expect("TLS certificate and key load"))
+            });
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        self.base = format!("{scheme}://{}", self.addr);
         self.config.server.public_base_url = self.base.clone();
         let store = SqliteStore::open(&self.config.storage.sqlite_path)
             .await
@@ -145,8 +176,9 @@ impl TestApp {
         self.background = Some(oxident::spawn_background(state.clone()));
         let stall = oxident::stall_period(&state.config);
         let app = oxident::app(state);
+        let tls = self.tls.clone();
         self.task = Some(tokio::spawn(async move {
-            let _ = oxident::serve::serve(listener, app, stall, async {
+            let _ = oxident::serve::serve_with_tls(listener, app, stall, tls, async {
                 let _ = rx.await;
             })
             .await;
@@ -165,6 +197,34 @@ impl TestApp {
         }
         self.state = None;
         self.boot().await;
+    }
+
+    /// A restart on the same address, as a real deployment restarts: what the server
+    /// handed out before (a homeserver's `key_validity_url`s, its `id_server`) stays valid.
+    pub async fn restart_in_place(&mut self) {
+        self.background = None;
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.state = None;
+        // The old listener is closed once the serve task has ended; the port is free again
+        // at once (the listener sets SO_REUSEADDR), but allow a moment all the same.
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot listen on {} again: {e}", self.addr),
+            }
+        };
+        self.boot_on(listener).await;
     }
 
     pub fn state(&self) -> &AppState {
@@ -229,6 +289,39 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// Writes a fresh self-signed certificate for `localhost` and `127.0.0.1` and its key as
+/// `<stem>_cert.pem` / `<stem>_key.pem` in `dir`; returns the `[server.tls]` section naming
+/// them and the certificate's DER bytes.
+pub fn write_self_signed(dir: &std::path::Path, stem: &str) -> (oxident::tls::TlsConfig, Vec<u8>) {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("generate a self-signed certificate");
+    let cert_path = dir.join(format!("{stem}_cert.pem"));
+    let key_path = dir.join(format!("{stem}_key.pem"));
+    std::fs::write(&cert_path, pem("CERTIFICATE", cert.der())).expect("write cert");
+    std::fs::write(&key_path, pem("PRIVATE KEY", &signing_key.serialize_der())).expect("write key");
+    (
+        oxident::tls::TlsConfig {
+            cert_path,
+            key_path,
+        },
+        cert.der().to_vec(),
+    )
+}
+
+/// PEM armour (RFC 7468) around DER bytes; rcgen's own needs a feature we do not build.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }
 
 pub async fn read_reply(resp: reqwest::Response) -> Reply {

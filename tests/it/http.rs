@@ -561,6 +561,7 @@ async fn connection_caps_keep_serving_others() {
         listener,
         edge,
         std::time::Duration::from_secs(60),
+        None,
         limits,
         std::future::pending(),
     ));

@@ -14,6 +14,8 @@ mod mail;
 mod properties;
 mod schemathesis;
 mod status;
+mod synapse;
 mod tidy;
+mod tls;
 mod validation;
 mod walkthrough;

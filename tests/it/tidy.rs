@@ -22,6 +22,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("sqlx::", "src/store"),
     ("lettre::", "src/mail"),
     ("reqwest::", "src/federation"),
+    ("hickory_", "src/federation"),
     ("ed25519_dalek::", "src/crypto"),
 ];
 
