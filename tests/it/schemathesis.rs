@@ -79,6 +79,8 @@ async fn run(bin: &Path, base: &str, token: &str, report: &Path, args: &[&str]) 
         ])
         .args(["--max-failures", "50", "--suppress-health-check", "all"])
         .args(args)
+        // Its cache (`.schemathesis/`) goes to the temporary folder, not into the clone.
+        .current_dir(report.parent().unwrap_or(Path::new(".")))
         .env("NO_COLOR", "1")
         .env("SCHEMATHESIS_HOOKS", "")
         .stdin(Stdio::null())
