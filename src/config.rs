@@ -78,7 +78,13 @@ pub struct ServerConfig {
     /// after which a connection that sends no new request head is closed (`serve.rs`).
     pub request_timeout_secs: u64,
     /// Proxies whose `X-Forwarded-For` is believed for the client address (rate limits).
+    /// They are also exempt from `max_connections_per_ip`.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Open connections in total (0: as many as the open-files limit allows); kept below
+    /// the open-files limit, which is raised to its hard limit at start.
+    pub max_connections: usize,
+    /// Open connections from one client address (0: no cap).
+    pub max_connections_per_ip: usize,
     /// `[server.tls]`: serve HTTPS on `bind` (reloaded on SIGHUP); plain HTTP without it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::tls::TlsConfig>,
@@ -93,6 +99,8 @@ impl Default for ServerConfig {
             body_limit_bytes: 256 * 1024,
             request_timeout_secs: 30,
             trusted_proxies: Vec::new(),
+            max_connections: 10_000,
+            max_connections_per_ip: 256,
             tls: None,
         }
     }
@@ -243,6 +251,9 @@ pub struct RateLimitConfig {
     pub request_token_per_address_per_hour: u32,
     /// Invitation mails a client address may trigger per minute.
     pub invite_per_ip_per_minute: u32,
+    /// Invitation mails one email address may receive per hour, whoever sends them (many
+    /// senders or homeservers cannot flood one inbox).
+    pub invite_per_address_per_hour: u32,
     /// Lookups (v1 and v2) a client address may make per second.
     pub lookup_per_ip_per_second: u32,
 }
@@ -253,6 +264,7 @@ impl Default for RateLimitConfig {
             request_token_per_ip_per_minute: 10,
             request_token_per_address_per_hour: 5,
             invite_per_ip_per_minute: 10,
+            invite_per_address_per_hour: 10,
             lookup_per_ip_per_second: 100,
         }
     }
@@ -393,6 +405,9 @@ impl Config {
         if let Some(smtp) = &self.email.smtp {
             if smtp.host.trim().is_empty() {
                 p.push("email.smtp.host: must not be empty".into());
+            }
+            if let Some(problem) = smtp.plaintext_auth_problem() {
+                p.push(format!("email.smtp: {problem}"));
             }
             if smtp.from.trim().is_empty() && self.email.templates.from.trim().is_empty() {
                 p.push("email.smtp.from: a sender address is needed".into());

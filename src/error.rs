@@ -142,7 +142,8 @@ impl From<ApiError> for MatrixError {
                 MatrixError::new(status, errcode, "Internal server error")
             }
             ApiError::HomeserverUnavailable(cause) => {
-                tracing::warn!(%cause, "homeserver call failed");
+                // The client named the homeserver: its failure is no fault of ours (`debug`).
+                tracing::debug!(%cause, "homeserver call failed");
                 MatrixError::new(status, errcode, "Could not verify with the homeserver")
             }
             ApiError::ThreepidInUse { ref mxid } => {

@@ -394,7 +394,9 @@ impl EdgeFuture {
             headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS.clone());
         }
         let latency_us = self.started.map(|t| t.elapsed().as_micros());
-        if status.is_server_error() {
+        // 502 is a peer the request itself named failing (a client's `matrix_server_name`):
+        // no fault of this server, and logging it at `error` would let anyone fill the log.
+        if status.is_server_error() && status != StatusCode::BAD_GATEWAY {
             tracing::error!(status = status.as_u16(), latency_us, "request failed");
         } else {
             tracing::debug!(status = status.as_u16(), latency_us, "request finished");

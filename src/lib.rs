@@ -5,12 +5,15 @@ pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod connection_limits;
 pub mod crypto;
+pub mod early_errors;
 pub mod error;
 pub mod federation;
 pub mod http;
 pub mod logging;
 pub mod mail;
+pub mod private_files;
 pub mod serve;
 pub mod service;
 pub mod state;
@@ -34,16 +37,25 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let fd_limit = connection_limits::raise_fd_limit();
+    let limits = connection_limits::ConnectionLimits {
+        total: connection_limits::effective_total(state.config.server.max_connections, fd_limit),
+        per_ip: state.config.server.max_connections_per_ip,
+        exempt: state.config.server.trusted_proxies.clone(),
+    };
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
         %addr,
         tls = tls.is_some(),
         server_name = %state.config.server.server_name,
+        max_connections = limits.total,
+        max_connections_per_ip = limits.per_ip,
+        open_files_limit = fd_limit,
         "oxident listening"
     );
     let _background = spawn_background(state.clone());
     let stall = stall_period(&state.config);
-    serve::serve_with_tls(listener, app(state), stall, tls, shutdown_signal()).await?;
+    serve::serve_limited(listener, app(state), stall, tls, limits, shutdown_signal()).await?;
     Ok(())
 }
 

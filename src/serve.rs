@@ -21,6 +21,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::connection_limits::{ConnectionCounter, ConnectionLimits};
+use crate::early_errors::JsonEarlyErrors;
 use crate::http::App;
 use crate::tls::Tls;
 
@@ -51,6 +53,29 @@ pub async fn serve_with_tls(
     tls: Option<Arc<Tls>>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    serve_limited(
+        listener,
+        app,
+        stall_period,
+        tls,
+        ConnectionLimits::unlimited(),
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve_with_tls`] with caps on open connections ([`crate::connection_limits`]): a plain
+/// HTTP connection over a cap is answered at once (429 or 503, Matrix JSON) and closed, a TLS
+/// one closed, so slow connections cannot make `accept` fail for everyone else.
+pub async fn serve_limited(
+    listener: TcpListener,
+    app: App,
+    stall_period: Duration,
+    tls: Option<Arc<Tls>>,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let counter = ConnectionCounter::new(limits);
     // `closing` tells connections to wind down; `open` is dropped by each connection task
     // when it ends, so `open_tx.closed()` resolves once all are gone.
     let (closing_tx, closing_rx) = watch::channel(false);
@@ -69,6 +94,16 @@ pub async fn serve_with_tls(
             },
             () = &mut shutdown => break,
         };
+        let admitted = match counter.admit(peer) {
+            Ok(admitted) => admitted,
+            Err(why) => {
+                // A refusal in plain HTTP means nothing to a TLS client: it is just closed.
+                if tls.is_none() {
+                    counter.refuse(stream, why);
+                }
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let mut closing = closing_rx.clone();
@@ -77,12 +112,14 @@ pub async fn serve_with_tls(
             None => {
                 tokio::spawn(async move {
                     connection(stream, app, peer, stall_period, closing).await;
-                    drop(open);
+                    drop((open, admitted));
                 });
             }
             Some(tls) => {
                 let acceptor = tls.acceptor().clone();
                 tokio::spawn(async move {
+                    // Holds this connection's place under the caps until the task ends.
+                    let _admitted = admitted;
                     let limit = if stall_period.is_zero() {
                         HANDSHAKE_TIMEOUT_WITHOUT_STALL_PERIOD
                     } else {
@@ -136,8 +173,8 @@ async fn connection<IO>(
         heads.fetch_add(1, Ordering::Relaxed);
         app.handle(req.map(Body::new), Some(peer))
     });
-    let connection =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(JsonEarlyErrors::new(stream)), service);
     tokio::pin!(connection);
     tokio::select! {
         _ = connection.as_mut() => return,

@@ -46,7 +46,7 @@ impl AppState {
     pub async fn from_config(config: Config) -> anyhow::Result<Self> {
         for path in [&config.storage.sqlite_path, &config.keys.signing_key_path] {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
+                crate::private_files::create_private_dir_all(parent)
                     .with_context(|| format!("creating folder {}", parent.display()))?;
             }
         }
@@ -55,6 +55,7 @@ impl AppState {
             .with_context(|| {
                 format!("opening database {}", config.storage.sqlite_path.display())
             })?;
+        crate::private_files::warn_if_shared(&config.storage.sqlite_path, "database file");
         let keys = crate::crypto::keyfile::load_or_generate_key_file(&config.keys.signing_key_path)
             .with_context(|| {
                 format!(

@@ -617,7 +617,7 @@ pub enum Route {
 
 /// The operation for `method` and `path` (as sent, still percent-encoded) and its
 /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
-/// with another method `405 M_UNRECOGNIZED`, a path parameter that is not UTF-8 once
+/// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter that is not UTF-8 once
 /// decoded `400 M_INVALID_PARAM`. Literal paths are one `match`; templated ones are
 /// tried after them.
 pub fn route(
@@ -630,77 +630,77 @@ pub fn route(
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::Ping, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_matrix/identity/api/v1/3pid/bind" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::Bind, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/api/v1/3pid/getValidated3pid" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::GetValidated3pid, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_matrix/identity/api/v1/3pid/unbind" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::Unbind, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/api/v1/bulk_lookup" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::LookupUsers, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/api/v1/lookup" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::LookupUser, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_matrix/identity/api/v1/pubkey/ephemeral/isvalid" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::IsEphemeralPubKeyValid, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_matrix/identity/api/v1/pubkey/isvalid" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::IsPubKeyValid, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_matrix/identity/api/v1/sign-ed25519" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::BlindlySignStuff, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/api/v1/store-invite" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::StoreInvite, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/api/v1/validate/email/requestToken" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::EmailRequestToken, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/api/v1/validate/email/submitToken" => {
             let path_params = Vec::new();
@@ -710,14 +710,16 @@ pub fn route(
             if *method == Method::POST {
                 return Ok((Route::EmailSubmitTokenPost, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(
+                crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS, POST"),
+            );
         }
         "/_matrix/identity/api/v1/validate/msisdn/requestToken" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::MsisdnRequestToken, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/api/v1/validate/msisdn/submitToken" => {
             let path_params = Vec::new();
@@ -727,98 +729,100 @@ pub fn route(
             if *method == Method::POST {
                 return Ok((Route::MsisdnSubmitTokenPost, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(
+                crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS, POST"),
+            );
         }
         "/_matrix/identity/v2" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::PingV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_matrix/identity/v2/3pid/bind" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::BindV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/v2/3pid/getValidated3pid" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::GetValidated3pidV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_matrix/identity/v2/3pid/unbind" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::UnbindV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/v2/account" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::GetAccount, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_matrix/identity/v2/account/logout" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::Logout, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/v2/account/register" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::RegisterAccount, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/v2/hash_details" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::GetHashDetails, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_matrix/identity/v2/lookup" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::LookupUsersV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/v2/pubkey/ephemeral/isvalid" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::IsEphemeralPubKeyValidV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_matrix/identity/v2/pubkey/isvalid" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::IsPubKeyValidV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_matrix/identity/v2/sign-ed25519" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::BlindlySignStuffV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/v2/store-invite" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::StoreInviteV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/v2/terms" => {
             let path_params = Vec::new();
@@ -828,14 +832,16 @@ pub fn route(
             if *method == Method::POST {
                 return Ok((Route::AgreeToTerms, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(
+                crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS, POST"),
+            );
         }
         "/_matrix/identity/v2/validate/email/requestToken" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::EmailRequestTokenV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/v2/validate/email/submitToken" => {
             let path_params = Vec::new();
@@ -845,14 +851,16 @@ pub fn route(
             if *method == Method::POST {
                 return Ok((Route::EmailSubmitTokenPostV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(
+                crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS, POST"),
+            );
         }
         "/_matrix/identity/v2/validate/msisdn/requestToken" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::MsisdnRequestTokenV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_matrix/identity/v2/validate/msisdn/submitToken" => {
             let path_params = Vec::new();
@@ -862,14 +870,16 @@ pub fn route(
             if *method == Method::POST {
                 return Ok((Route::MsisdnSubmitTokenPostV2, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(
+                crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS, POST"),
+            );
         }
         "/_matrix/identity/versions" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::GetVersions, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         _ => {}
     }
@@ -881,7 +891,7 @@ pub fn route(
         if *method == Method::GET || *method == Method::HEAD {
             return Ok((Route::GetPubKey, path_params));
         }
-        return Err(crate::rt::MatrixError::method_not_allowed());
+        return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
     }
     if let Some(found) = crate::rt::server::match_template(
         path,
@@ -891,7 +901,7 @@ pub fn route(
         if *method == Method::GET || *method == Method::HEAD {
             return Ok((Route::GetPubKeyV2, path_params));
         }
-        return Err(crate::rt::MatrixError::method_not_allowed());
+        return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
     }
     Err(crate::rt::MatrixError::not_found())
 }
@@ -1022,11 +1032,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::associations::bind as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1130,11 +1142,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::email_associations::email_submit_token_post as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1258,11 +1272,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::phone_associations::msisdn_submit_token_post as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1376,11 +1392,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_associations::bind_v2 as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1531,11 +1549,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_email_associations::email_submit_token_post_v2 as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };
@@ -1650,11 +1670,13 @@ mod handlers {
     ) -> axum::response::Response {
         use crate::v2_phone_associations::msisdn_submit_token_post_v2 as op;
         let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
+        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
             .await
         {
+            Ok(v) => v,
+            Err(e) => return crate::rt::server::error_response(&e),
+        };
+        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
             Ok(b) => b,
             Err(e) => return crate::rt::server::error_response(&e),
         };

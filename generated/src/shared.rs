@@ -171,7 +171,58 @@ fn validate_unbind_request_node0<S: crate::rt::validate::Sink>(
                 match key1.as_str() {
                     "client_secret" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
+                        if let Value::String(string1) = v1 {
+                            if rt::chars_lt(string1, 1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at least 1 character long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if rt::chars_gt(string1, 255) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at most 255 characters long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if string1.is_empty()
+                                || !string1
+                                    .bytes()
+                                    .all(|b| {
+                                        b.is_ascii_alphanumeric()
+                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                    })
+                            {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Pattern,
+                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
                             ok = false;
                             s.fail(
                                 p1,
@@ -406,7 +457,58 @@ fn validate_bind_request_node0<S: crate::rt::validate::Sink>(
                 let v1 = v1_0;
                 let key1 = k1_0;
                 let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
+                if let Value::String(string1) = v1 {
+                    if rt::chars_lt(string1, 1) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Length,
+                            || {
+                                format!(
+                                    "must be at least 1 character long, found {}", string1
+                                    .chars().count()
+                                )
+                            },
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if rt::chars_gt(string1, 255) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Length,
+                            || {
+                                format!(
+                                    "must be at most 255 characters long, found {}", string1
+                                    .chars().count()
+                                )
+                            },
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if string1.is_empty()
+                        || !string1
+                            .bytes()
+                            .all(|b| {
+                                b.is_ascii_alphanumeric()
+                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
+                            })
+                    {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Pattern,
+                            || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                } else {
                     ok = false;
                     s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
                     if S::STOP {
@@ -445,7 +547,58 @@ fn validate_bind_request_node0<S: crate::rt::validate::Sink>(
                     "client_secret" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
+                        if let Value::String(string1) = v1 {
+                            if rt::chars_lt(string1, 1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at least 1 character long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if rt::chars_gt(string1, 255) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at most 255 characters long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if string1.is_empty()
+                                || !string1
+                                    .bytes()
+                                    .all(|b| {
+                                        b.is_ascii_alphanumeric()
+                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                    })
+                            {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Pattern,
+                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
                             ok = false;
                             s.fail(
                                 p1,
@@ -576,7 +729,58 @@ fn validate_submit_token_request_node0<S: crate::rt::validate::Sink>(
                 let v1 = v1_0;
                 let key1 = k1_0;
                 let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
+                if let Value::String(string1) = v1 {
+                    if rt::chars_lt(string1, 1) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Length,
+                            || {
+                                format!(
+                                    "must be at least 1 character long, found {}", string1
+                                    .chars().count()
+                                )
+                            },
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if rt::chars_gt(string1, 255) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Length,
+                            || {
+                                format!(
+                                    "must be at most 255 characters long, found {}", string1
+                                    .chars().count()
+                                )
+                            },
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if string1.is_empty()
+                        || !string1
+                            .bytes()
+                            .all(|b| {
+                                b.is_ascii_alphanumeric()
+                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
+                            })
+                    {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Pattern,
+                            || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                } else {
                     ok = false;
                     s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
                     if S::STOP {
@@ -615,7 +819,58 @@ fn validate_submit_token_request_node0<S: crate::rt::validate::Sink>(
                     "client_secret" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
+                        if let Value::String(string1) = v1 {
+                            if rt::chars_lt(string1, 1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at least 1 character long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if rt::chars_gt(string1, 255) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at most 255 characters long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if string1.is_empty()
+                                || !string1
+                                    .bytes()
+                                    .all(|b| {
+                                        b.is_ascii_alphanumeric()
+                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                    })
+                            {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Pattern,
+                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
                             ok = false;
                             s.fail(
                                 p1,
@@ -746,7 +1001,58 @@ fn validate_client_secret_sid_token_node0<S: crate::rt::validate::Sink>(
                 let v1 = v1_0;
                 let key1 = k1_0;
                 let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
+                if let Value::String(string1) = v1 {
+                    if rt::chars_lt(string1, 1) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Length,
+                            || {
+                                format!(
+                                    "must be at least 1 character long, found {}", string1
+                                    .chars().count()
+                                )
+                            },
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if rt::chars_gt(string1, 255) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Length,
+                            || {
+                                format!(
+                                    "must be at most 255 characters long, found {}", string1
+                                    .chars().count()
+                                )
+                            },
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if string1.is_empty()
+                        || !string1
+                            .bytes()
+                            .all(|b| {
+                                b.is_ascii_alphanumeric()
+                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
+                            })
+                    {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Pattern,
+                            || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                } else {
                     ok = false;
                     s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
                     if S::STOP {
@@ -785,7 +1091,58 @@ fn validate_client_secret_sid_token_node0<S: crate::rt::validate::Sink>(
                     "client_secret" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
+                        if let Value::String(string1) = v1 {
+                            if rt::chars_lt(string1, 1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at least 1 character long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if rt::chars_gt(string1, 255) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at most 255 characters long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if string1.is_empty()
+                                || !string1
+                                    .bytes()
+                                    .all(|b| {
+                                        b.is_ascii_alphanumeric()
+                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                    })
+                            {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Pattern,
+                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
                             ok = false;
                             s.fail(
                                 p1,
@@ -916,7 +1273,58 @@ fn validate_client_secret_sid_node0<S: crate::rt::validate::Sink>(
                 let v1 = v1_0;
                 let key1 = k1_0;
                 let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
+                if let Value::String(string1) = v1 {
+                    if rt::chars_lt(string1, 1) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Length,
+                            || {
+                                format!(
+                                    "must be at least 1 character long, found {}", string1
+                                    .chars().count()
+                                )
+                            },
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if rt::chars_gt(string1, 255) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Length,
+                            || {
+                                format!(
+                                    "must be at most 255 characters long, found {}", string1
+                                    .chars().count()
+                                )
+                            },
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if string1.is_empty()
+                        || !string1
+                            .bytes()
+                            .all(|b| {
+                                b.is_ascii_alphanumeric()
+                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
+                            })
+                    {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Pattern,
+                            || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                } else {
                     ok = false;
                     s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
                     if S::STOP {
@@ -943,7 +1351,58 @@ fn validate_client_secret_sid_node0<S: crate::rt::validate::Sink>(
                     "client_secret" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
+                        if let Value::String(string1) = v1 {
+                            if rt::chars_lt(string1, 1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at least 1 character long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if rt::chars_gt(string1, 255) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at most 255 characters long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if string1.is_empty()
+                                || !string1
+                                    .bytes()
+                                    .all(|b| {
+                                        b.is_ascii_alphanumeric()
+                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                    })
+                            {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Pattern,
+                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
                             ok = false;
                             s.fail(
                                 p1,

@@ -127,6 +127,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
                 crate::email_associations::email_request_token::validate_response_400
                     as crate::rt::Validator,
             ),
+            (
+                "429",
+                crate::email_associations::email_request_token::validate_response_429
+                    as crate::rt::Validator,
+            ),
         ],
     },
     crate::rt::OperationInfo {
@@ -167,6 +172,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
                 crate::email_associations::email_submit_token_post::validate_response_200
                     as crate::rt::Validator,
             ),
+            (
+                "400",
+                crate::email_associations::email_submit_token_post::validate_response_400
+                    as crate::rt::Validator,
+            ),
         ],
     },
     crate::rt::OperationInfo {
@@ -186,6 +196,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
             (
                 "200",
                 crate::invitation_signing::blindly_sign_stuff::validate_response_200
+                    as crate::rt::Validator,
+            ),
+            (
+                "400",
+                crate::invitation_signing::blindly_sign_stuff::validate_response_400
                     as crate::rt::Validator,
             ),
             (
@@ -214,6 +229,16 @@ pub static OPERATIONS: &[OperationInfo] = &[
                 crate::lookup::lookup_users::validate_response_200
                     as crate::rt::Validator,
             ),
+            (
+                "400",
+                crate::lookup::lookup_users::validate_response_400
+                    as crate::rt::Validator,
+            ),
+            (
+                "429",
+                crate::lookup::lookup_users::validate_response_429
+                    as crate::rt::Validator,
+            ),
         ],
     },
     crate::rt::OperationInfo {
@@ -233,6 +258,14 @@ pub static OPERATIONS: &[OperationInfo] = &[
             (
                 "200",
                 crate::lookup::lookup_user::validate_response_200 as crate::rt::Validator,
+            ),
+            (
+                "400",
+                crate::lookup::lookup_user::validate_response_400 as crate::rt::Validator,
+            ),
+            (
+                "429",
+                crate::lookup::lookup_user::validate_response_429 as crate::rt::Validator,
             ),
         ],
     },
@@ -302,6 +335,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
                 crate::phone_associations::msisdn_submit_token_post::validate_response_200
                     as crate::rt::Validator,
             ),
+            (
+                "400",
+                crate::phone_associations::msisdn_submit_token_post::validate_response_400
+                    as crate::rt::Validator,
+            ),
         ],
     },
     crate::rt::OperationInfo {
@@ -340,6 +378,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
                 crate::pubkey::is_ephemeral_pub_key_valid::validate_response_200
                     as crate::rt::Validator,
             ),
+            (
+                "400",
+                crate::pubkey::is_ephemeral_pub_key_valid::validate_response_400
+                    as crate::rt::Validator,
+            ),
         ],
     },
     crate::rt::OperationInfo {
@@ -361,6 +404,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
                 crate::pubkey::is_pub_key_valid::validate_response_200
                     as crate::rt::Validator,
             ),
+            (
+                "400",
+                crate::pubkey::is_pub_key_valid::validate_response_400
+                    as crate::rt::Validator,
+            ),
         ],
     },
     crate::rt::OperationInfo {
@@ -380,6 +428,10 @@ pub static OPERATIONS: &[OperationInfo] = &[
             (
                 "200",
                 crate::pubkey::get_pub_key::validate_response_200 as crate::rt::Validator,
+            ),
+            (
+                "400",
+                crate::pubkey::get_pub_key::validate_response_400 as crate::rt::Validator,
             ),
             (
                 "404",
@@ -409,6 +461,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
             (
                 "400",
                 crate::store_invite::store_invite::validate_response_400
+                    as crate::rt::Validator,
+            ),
+            (
+                "429",
+                crate::store_invite::store_invite::validate_response_429
                     as crate::rt::Validator,
             ),
         ],
@@ -606,6 +663,16 @@ pub static OPERATIONS: &[OperationInfo] = &[
                 crate::v2_auth::register_account::validate_response_200
                     as crate::rt::Validator,
             ),
+            (
+                "400",
+                crate::v2_auth::register_account::validate_response_400
+                    as crate::rt::Validator,
+            ),
+            (
+                "502",
+                crate::v2_auth::register_account::validate_response_502
+                    as crate::rt::Validator,
+            ),
         ],
     },
     crate::rt::OperationInfo {
@@ -642,6 +709,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
             (
                 "403",
                 crate::v2_email_associations::email_request_token_v2::validate_response_403
+                    as crate::rt::Validator,
+            ),
+            (
+                "429",
+                crate::v2_email_associations::email_request_token_v2::validate_response_429
                     as crate::rt::Validator,
             ),
         ],
@@ -734,6 +806,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
                     as crate::rt::Validator,
             ),
             (
+                "400",
+                crate::v2_invitation_signing::blindly_sign_stuff_v2::validate_response_400
+                    as crate::rt::Validator,
+            ),
+            (
                 "401",
                 crate::v2_invitation_signing::blindly_sign_stuff_v2::validate_response_401
                     as crate::rt::Validator,
@@ -813,6 +890,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
             (
                 "403",
                 crate::v2_lookup::lookup_users_v2::validate_response_403
+                    as crate::rt::Validator,
+            ),
+            (
+                "429",
+                crate::v2_lookup::lookup_users_v2::validate_response_429
                     as crate::rt::Validator,
             ),
         ],
@@ -962,6 +1044,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
                 crate::v2_pubkey::is_ephemeral_pub_key_valid_v2::validate_response_200
                     as crate::rt::Validator,
             ),
+            (
+                "400",
+                crate::v2_pubkey::is_ephemeral_pub_key_valid_v2::validate_response_400
+                    as crate::rt::Validator,
+            ),
         ],
     },
     crate::rt::OperationInfo {
@@ -983,6 +1070,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
                 crate::v2_pubkey::is_pub_key_valid_v2::validate_response_200
                     as crate::rt::Validator,
             ),
+            (
+                "400",
+                crate::v2_pubkey::is_pub_key_valid_v2::validate_response_400
+                    as crate::rt::Validator,
+            ),
         ],
     },
     crate::rt::OperationInfo {
@@ -1002,6 +1094,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
             (
                 "200",
                 crate::v2_pubkey::get_pub_key_v2::validate_response_200
+                    as crate::rt::Validator,
+            ),
+            (
+                "400",
+                crate::v2_pubkey::get_pub_key_v2::validate_response_400
                     as crate::rt::Validator,
             ),
             (
@@ -1045,6 +1142,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
                 crate::v2_store_invite::store_invite_v2::validate_response_403
                     as crate::rt::Validator,
             ),
+            (
+                "429",
+                crate::v2_store_invite::store_invite_v2::validate_response_429
+                    as crate::rt::Validator,
+            ),
         ],
     },
     crate::rt::OperationInfo {
@@ -1084,6 +1186,11 @@ pub static OPERATIONS: &[OperationInfo] = &[
             (
                 "200",
                 crate::v2_terms::agree_to_terms::validate_response_200
+                    as crate::rt::Validator,
+            ),
+            (
+                "400",
+                crate::v2_terms::agree_to_terms::validate_response_400
                     as crate::rt::Validator,
             ),
             (

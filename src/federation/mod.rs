@@ -264,7 +264,13 @@ impl FederationClient {
     /// (`GET /_matrix/federation/v1/openid/userinfo?access_token=…`) and returns `sub`. The
     /// caller must still check [`user_belongs_to`]`(sub, server_name)`, or use
     /// [`Self::openid_user_id`] which does.
-    #[tracing::instrument(level = "debug", skip(self, access_token), err(Display))]
+    // The server name comes from an unauthenticated client: its failures are `debug`, never
+    // `error` (anyone could fill the error log).
+    #[tracing::instrument(
+        level = "debug",
+        skip(self, access_token),
+        err(level = "debug", Display)
+    )]
     pub async fn openid_userinfo(
         &self,
         server_name: &str,

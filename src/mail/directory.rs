@@ -30,8 +30,11 @@ impl DirectoryMailer {
         if !is_bare_address(to) {
             return Err(MailError::InvalidAddress);
         }
-        tokio::fs::create_dir_all(&self.folder)
+        // The mails carry validation tokens and invite keys: only the server's user reads them.
+        let folder = self.folder.clone();
+        tokio::task::spawn_blocking(move || crate::private_files::create_private_dir_all(&folder))
             .await
+            .map_err(|e| MailError::Io(e.to_string()))?
             .map_err(|e| MailError::Io(format!("creating {}: {e}", self.folder.display())))?;
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -40,9 +43,13 @@ impl DirectoryMailer {
         let path = self
             .folder
             .join(format!("{millis}-{}.eml", random_token(12, false)));
-        tokio::fs::write(&path, message)
-            .await
-            .map_err(|e| MailError::Io(format!("writing {}: {e}", path.display())))?;
+        let (file, bytes) = (path.clone(), message.to_vec());
+        tokio::task::spawn_blocking(move || {
+            crate::private_files::write_private_file(&file, &bytes)
+        })
+        .await
+        .map_err(|e| MailError::Io(e.to_string()))?
+        .map_err(|e| MailError::Io(format!("writing {}: {e}", path.display())))?;
         tracing::warn!(
             path = %path.display(),
             to,

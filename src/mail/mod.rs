@@ -15,6 +15,7 @@ pub mod memory;
 pub mod smtp;
 pub mod templates;
 mod text;
+pub mod transfer_encoding;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -83,6 +83,10 @@ pub struct SmtpConfig {
     pub timeout: Duration,
     /// Accept any certificate (tests against a self-signed relay only).
     pub accept_invalid_certs: bool,
+    /// Authenticate even with `tls = "none"`, which sends the password in the clear. Only
+    /// for a relay reached over a trusted path (same host, private network); refused
+    /// otherwise.
+    pub allow_plaintext_auth: bool,
 }
 
 impl Default for SmtpConfig {
@@ -97,11 +101,27 @@ impl Default for SmtpConfig {
             hello_name: None,
             timeout: Duration::from_secs(30),
             accept_invalid_certs: false,
+            allow_plaintext_auth: false,
         }
     }
 }
 
 impl SmtpConfig {
+    /// Whether credentials are configured (a non-empty user name).
+    pub fn authenticates(&self) -> bool {
+        self.username.as_ref().is_some_and(|u| !u.is_empty())
+    }
+
+    /// Why these settings must not be used, if they must not: credentials over a plain
+    /// connection, unless the operator said the path to the relay is trusted.
+    pub fn plaintext_auth_problem(&self) -> Option<&'static str> {
+        (self.authenticates() && self.tls == SmtpTls::None && !self.allow_plaintext_auth).then_some(
+            "a username with tls = \"none\" would send the password in the clear: \
+             use tls = \"start_tls\" or \"implicit\", or set allow_plaintext_auth = true \
+             for a relay on a trusted network",
+        )
+    }
+
     /// The port actually used.
     pub fn effective_port(&self) -> u16 {
         self.port.unwrap_or(match self.tls {
@@ -143,6 +163,9 @@ impl SmtpMailer {
         let from = parse_sender(&config.from)?;
         if config.host.is_empty() {
             return Err(MailError::Config("the SMTP host is empty".to_owned()));
+        }
+        if let Some(problem) = config.plaintext_auth_problem() {
+            return Err(MailError::Config(problem.to_owned()));
         }
         let tls = match config.tls {
             SmtpTls::None => Tls::None,

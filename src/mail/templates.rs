@@ -32,6 +32,7 @@ use super::text::{
     encode_header_value, is_bare_address, markupsafe, normalize_newlines, python_quote,
     random_token, rfc2822_date, single_line, to_crlf, truncate_chars, write_markupsafe,
 };
+use super::transfer_encoding::fit_lines;
 
 /// The built-in brand, also the default brand (the reference server's default name).
 pub const BUILTIN_BRAND: &str = "matrix-org";
@@ -89,6 +90,10 @@ pub struct TemplatesConfig {
     pub invite_subject_space: String,
     /// Web client that invitation links open, unless the homeserver names one.
     pub default_web_client_location: String,
+    /// Hosts a homeserver's `org.matrix.web_client_location` may name (invite links open
+    /// there); empty: only the host of `default_web_client_location`. Anything else falls
+    /// back to the default, so a homeserver cannot point invite mails at any site it likes.
+    pub web_client_hosts: Vec<String>,
     /// Public base URL of this identity server (for `sign_url` in invitations).
     pub identity_server_url: String,
 }
@@ -104,6 +109,7 @@ impl Default for TemplatesConfig {
             invite_subject: "%(sender_display_name)s has invited you to chat".to_owned(),
             invite_subject_space: "%(sender_display_name)s has invited you to a space".to_owned(),
             default_web_client_location: "https://app.element.io".to_owned(),
+            web_client_hosts: Vec::new(),
             identity_server_url: "http://localhost:8090".to_owned(),
         }
     }
@@ -313,7 +319,7 @@ impl Templates {
         let subject = encode_header_value(&single_line(&self.config.verification_subject));
         ctx.insert("subject_header_value".to_owned(), subject);
         let text = self.render(brand, VERIFICATION_TEMPLATE, &ctx)?;
-        Ok(to_crlf(&text))
+        Ok(fit_lines(to_crlf(&text)))
     }
 
     /// Renders the complete invitation email (CRLF line endings, ends with CRLF).
@@ -335,7 +341,7 @@ impl Templates {
     ) -> Result<Vec<u8>, MailError> {
         let ctx = self.invite_context(vars)?;
         let text = self.render(brand, INVITE_TEMPLATE, &ctx)?;
-        Ok(to_crlf(&text))
+        Ok(fit_lines(to_crlf(&text)))
     }
 
     /// Renders the page shown after a browser followed the validation link.
@@ -401,7 +407,7 @@ impl Templates {
             .as_deref()
             .or_else(|| from_extra("org.matrix.web_client_location"))
             .map(single_line)
-            .filter(|url| is_http_url(url))
+            .filter(|url| is_http_url(url) && self.is_allowed_web_client(url))
             .unwrap_or_else(|| single_line(&self.config.default_web_client_location));
         let web_client = web_client.trim_end_matches('/').to_owned();
         let base = single_line(&self.config.identity_server_url)
@@ -628,6 +634,42 @@ fn is_valid_param_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The host of an http(s) URL, lower-cased and without port; `None` when the authority has
+/// user information (`https://app.element.io@evil.example` goes to `evil.example`).
+fn url_host(url: &str) -> Option<String> {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains(['@', '\\']) {
+        return None;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    (!host.is_empty()).then(|| host.trim_end_matches('.').to_owned())
+}
+
+impl Templates {
+    /// Whether invite links may open `url`: its host is one of `web_client_hosts` (default:
+    /// the default web client's host).
+    fn is_allowed_web_client(&self, url: &str) -> bool {
+        let Some(host) = url_host(url) else {
+            return false;
+        };
+        if self.config.web_client_hosts.is_empty() {
+            url_host(&self.config.default_web_client_location).is_some_and(|d| d == host)
+        } else {
+            self.config
+                .web_client_hosts
+                .iter()
+                .any(|h| h.trim().trim_end_matches('.').eq_ignore_ascii_case(&host))
+        }
+    }
 }
 
 fn is_http_url(url: &str) -> bool {

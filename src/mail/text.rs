@@ -6,13 +6,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 
+/// Longest value (in bytes) a template receives; longer ones are cut at a character
+/// boundary. Values come from clients and homeservers (room names, display names, links):
+/// this bounds the size of every mail whatever they send. The longest legitimate value, the
+/// validation link with a maximal `next_link` percent-encoded inside it, stays below it.
+pub(crate) const MAX_VALUE_LEN: usize = 8 * 1024;
+
 /// Replaces every control character (C0 incl. CR, LF, TAB; DEL; C1 incl. NEL) and the Unicode
-/// line/paragraph separators with a space.
+/// line/paragraph separators with a space, and cuts the value to [`MAX_VALUE_LEN`] bytes.
 ///
 /// Applied to every value that reaches a template, so that no value can end a header line,
 /// start a new header or MIME part, or break out of a header into the body, wherever an
 /// operator template places it.
 pub(crate) fn single_line(value: &str) -> String {
+    let value = cut(value, MAX_VALUE_LEN);
     if !value.chars().any(is_line_breaking) {
         return value.to_owned();
     }
@@ -20,6 +27,18 @@ pub(crate) fn single_line(value: &str) -> String {
         .chars()
         .map(|c| if is_line_breaking(c) { ' ' } else { c })
         .collect()
+}
+
+/// The longest prefix of `value` of at most `max` bytes that ends on a character boundary.
+fn cut(value: &str, max: usize) -> &str {
+    if value.len() <= max {
+        return value;
+    }
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
 }
 
 fn is_line_breaking(c: char) -> bool {
@@ -229,6 +248,12 @@ mod tests {
             "a  Bcc: x y z w "
         );
         assert_eq!(single_line("plain ünïcode"), "plain ünïcode");
+        let long = format!("{}é", "a".repeat(MAX_VALUE_LEN - 1));
+        assert_eq!(single_line(&long), "a".repeat(MAX_VALUE_LEN - 1));
+        assert_eq!(
+            single_line(&long[..MAX_VALUE_LEN - 1]).len(),
+            MAX_VALUE_LEN - 1
+        );
     }
 
     #[test]

@@ -67,9 +67,20 @@ pub fn check_client_secret(s: &str) -> ApiResult<()> {
     }
 }
 
-/// `next_link` must be an absolute http(s) URL: anything else (`javascript:`, `file:`,
-/// relative paths) would make the submitToken page an open redirect to other schemes.
+/// Longest `next_link` accepted, in bytes: browsers and proxies handle URLs this long, and it
+/// bounds what a client can put into a mail (the link is repeated, percent-encoded, in the
+/// validation mail).
+pub const MAX_NEXT_LINK_LEN: usize = 2048;
+
+/// `next_link` must be an absolute http(s) URL of at most [`MAX_NEXT_LINK_LEN`] bytes:
+/// anything else (`javascript:`, `file:`, relative paths) would make the submitToken page an
+/// open redirect to other schemes.
 pub fn check_next_link(link: &str) -> ApiResult<()> {
+    if link.len() > MAX_NEXT_LINK_LEN {
+        return Err(ApiError::InvalidParam(format!(
+            "next_link must be at most {MAX_NEXT_LINK_LEN} bytes long"
+        )));
+    }
     let lower = link.to_ascii_lowercase();
     let rest = lower
         .strip_prefix("https://")
@@ -140,6 +151,9 @@ mod tests {
         assert!(!is_valid_opaque_id("a/b"));
         assert!(!is_valid_opaque_id(&"a".repeat(256)));
         assert!(check_next_link("https://example.org/done?x=1").is_ok());
+        let longest = format!("https://e.org/{}", "a".repeat(MAX_NEXT_LINK_LEN - 14));
+        assert!(check_next_link(&longest).is_ok());
+        assert!(check_next_link(&format!("{longest}a")).is_err());
         for bad in [
             "javascript:alert(1)",
             "file:///etc/passwd",

@@ -81,6 +81,8 @@ pub async fn store_invite(state: &AppState, req: InviteRequest) -> ApiResult<Sto
     {
         return Err(ApiError::ThreepidInUse { mxid: bound.mxid });
     }
+    // Per recipient, like requestToken's per-address limit: one inbox, whoever is asking.
+    state.limits.invite_per_address.check(&address)?;
 
     let rng = state.random.as_ref();
     let token = random_token_from(rng, EMAIL_TOKEN_LEN)?;

@@ -76,6 +76,7 @@ pub struct RateLimits {
     pub request_token_per_ip: Limiter<Option<IpAddr>>,
     pub request_token_per_address: Limiter,
     pub invite_per_ip: Limiter<Option<IpAddr>>,
+    pub invite_per_address: Limiter,
     pub lookup_per_ip: Limiter<Option<IpAddr>>,
 }
 
@@ -91,6 +92,10 @@ impl RateLimits {
                 Duration::from_secs(3600),
             ),
             invite_per_ip: Limiter::new(c.invite_per_ip_per_minute, Duration::from_secs(60)),
+            invite_per_address: Limiter::new(
+                c.invite_per_address_per_hour,
+                Duration::from_secs(3600),
+            ),
             lookup_per_ip: Limiter::new(c.lookup_per_ip_per_second, Duration::from_secs(1)),
         }
     }

@@ -194,19 +194,47 @@ pub async fn submit_token(
         return Err(ApiError::SessionExpired);
     }
     let max_failures = i64::from(state.config.sessions.max_submit_attempts);
-    if session.failed_submits >= max_failures {
-        return Err(ApiError::SessionUnusable(
+    let locked = || {
+        ApiError::SessionUnusable(
             "too many wrong tokens were submitted for this session; start a new one".into(),
-        ));
+        )
+    };
+    if session.failed_submits >= max_failures {
+        return Err(locked());
     }
+    // The read above may be stale under concurrent submissions: the store re-checks the cap
+    // in the same statement that counts the failure or validates, so no more than
+    // `max_failures` wrong tokens are ever answered `M_TOKEN_INCORRECT`.
     if !constant_time_eq(session.token.as_bytes(), token.as_bytes()) {
-        state.store.record_failed_submit(sid).await?;
-        return Err(ApiError::TokenIncorrect);
+        return match state.store.record_failed_submit(sid, max_failures).await? {
+            Some(_) => Err(ApiError::TokenIncorrect),
+            None => Err(locked()),
+        };
     }
-    if !state.store.mark_session_validated(sid, now).await? {
-        return Err(no_session());
+    if !state
+        .store
+        .mark_session_validated(sid, now, max_failures)
+        .await?
+    {
+        return Err(locked_or_gone(state, sid, max_failures, locked, no_session).await);
     }
     Ok(session)
+}
+
+/// Why a validation that matched the token changed nothing: the session was locked meanwhile,
+/// or it is gone (purged or replaced).
+async fn locked_or_gone(
+    state: &AppState,
+    sid: &str,
+    max_failures: i64,
+    locked: impl FnOnce() -> ApiError,
+    gone: impl FnOnce() -> ApiError,
+) -> ApiError {
+    match state.store.get_session(sid).await {
+        Ok(Some(s)) if s.failed_submits >= max_failures => locked(),
+        Ok(_) => gone(),
+        Err(e) => e.into(),
+    }
 }
 
 /// The checks before a session is trusted (`getValidated3pid`, `bind`, `unbind`): it exists

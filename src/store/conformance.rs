@@ -223,36 +223,47 @@ pub async fn sessions(store: &dyn Store) {
         (SessionRequestOutcome::Created, "s3")
     );
 
-    // Wrong tokens are counted.
+    // Wrong tokens are counted up to the cap, and not past it.
     assert_eq!(
-        store.record_failed_submit("s1").await.expect("fail"),
+        store.record_failed_submit("s1", 3).await.expect("fail"),
         Some(1)
     );
     assert_eq!(
-        store.record_failed_submit("s1").await.expect("fail"),
+        store.record_failed_submit("s1", 3).await.expect("fail"),
         Some(2)
     );
     assert_eq!(
-        store.record_failed_submit("nope").await.expect("fail"),
+        store.record_failed_submit("s1", 2).await.expect("fail"),
         None
+    );
+    assert_eq!(
+        store.record_failed_submit("nope", 3).await.expect("fail"),
+        None
+    );
+    // A session at its cap cannot be validated.
+    assert!(
+        !store
+            .mark_session_validated("s1", 4_000, 2)
+            .await
+            .expect("validate locked")
     );
 
     // Validation keeps the first validation time and refreshes the modification time.
     assert!(
         store
-            .mark_session_validated("s1", 4_000)
+            .mark_session_validated("s1", 4_000, 10)
             .await
             .expect("validate")
     );
     assert!(
         store
-            .mark_session_validated("s1", 5_000)
+            .mark_session_validated("s1", 5_000, 10)
             .await
             .expect("validate again")
     );
     assert!(
         !store
-            .mark_session_validated("nope", 5_000)
+            .mark_session_validated("nope", 5_000, 10)
             .await
             .expect("validate unknown")
     );
@@ -869,9 +880,9 @@ pub async fn write_every_kind(store: &dyn Store) {
     let mut s = session("r-sid", "restart@example.com", "r-secret", "r-token", 3);
     s.next_link = Some("https://example.org/after".to_owned());
     store.request_session(&s, 0, 1_000).await.expect("session");
-    store.record_failed_submit("r-sid").await.expect("fail");
+    store.record_failed_submit("r-sid", 10).await.expect("fail");
     store
-        .mark_session_validated("r-sid", 2_000)
+        .mark_session_validated("r-sid", 2_000, 10)
         .await
         .expect("validate");
 
@@ -1052,7 +1063,7 @@ pub async fn concurrent_writes(store: Arc<dyn Store>) {
                     .await
                     .expect("session");
                 store
-                    .mark_session_validated(&sid, now)
+                    .mark_session_validated(&sid, now, 10)
                     .await
                     .expect("validate");
                 store

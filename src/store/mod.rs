@@ -261,11 +261,20 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Option<ValidationSession>>;
 
     /// Marks the session validated: `validated_ms` is set if it was not (the first validation
-    /// time is kept) and `modified_ms = now_ms`. `false` if there is no such session.
-    async fn mark_session_validated(&self, sid: &str, now_ms: i64) -> StoreResult<bool>;
+    /// time is kept) and `modified_ms = now_ms`. `false` if there is no such session or it
+    /// already counts `max_failures` wrong tokens (checked in the same statement, so a right
+    /// token racing wrong ones cannot validate a session they locked).
+    async fn mark_session_validated(
+        &self,
+        sid: &str,
+        now_ms: i64,
+        max_failures: i64,
+    ) -> StoreResult<bool>;
 
-    /// Counts one wrong token; returns the new count (`None` if there is no such session).
-    async fn record_failed_submit(&self, sid: &str) -> StoreResult<Option<i64>>;
+    /// Counts one wrong token unless `max_failures` are already counted; returns the new
+    /// count, `None` if there is no such session or it is locked. The check and the increment
+    /// are one atomic step: concurrent wrong tokens can never count past the cap.
+    async fn record_failed_submit(&self, sid: &str, max_failures: i64) -> StoreResult<Option<i64>>;
 
     /// Deletes sessions last modified before `cutoff_ms`; returns how many.
     async fn delete_sessions_modified_before(&self, cutoff_ms: i64) -> StoreResult<u64>;

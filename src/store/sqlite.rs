@@ -813,25 +813,32 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn mark_session_validated(&self, sid: &str, now_ms: i64) -> StoreResult<bool> {
+    async fn mark_session_validated(
+        &self,
+        sid: &str,
+        now_ms: i64,
+        max_failures: i64,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE validation_sessions SET validated_ms = COALESCE(validated_ms, ?1), \
-             modified_ms = ?1 WHERE sid = ?2",
+             modified_ms = ?1 WHERE sid = ?2 AND failed_submits < ?3",
         )
         .bind(now_ms)
         .bind(sid)
+        .bind(max_failures)
         .execute(&self.writer)
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
 
-    async fn record_failed_submit(&self, sid: &str) -> StoreResult<Option<i64>> {
+    async fn record_failed_submit(&self, sid: &str, max_failures: i64) -> StoreResult<Option<i64>> {
         sqlx::query_scalar::<_, i64>(
-            "UPDATE validation_sessions SET failed_submits = failed_submits + 1 WHERE sid = ?1 \
-             RETURNING failed_submits",
+            "UPDATE validation_sessions SET failed_submits = failed_submits + 1 \
+             WHERE sid = ?1 AND failed_submits < ?2 RETURNING failed_submits",
         )
         .bind(sid)
+        .bind(max_failures)
         .fetch_optional(&self.writer)
         .await
         .map_err(db_err)

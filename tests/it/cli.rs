@@ -162,6 +162,29 @@ fn check_config_reports_every_problem() {
         "",
     );
     assert_eq!((code, out.trim()), (0, "configuration OK"));
+
+    // SMTP credentials over a plain connection: refused unless explicitly allowed.
+    let smtp = "[email.smtp]\nhost = \"mail.example.org\"\nfrom = \"is@example.org\"\n\
+                username = \"is\"\npassword = \"s3cret\"\n";
+    let plain = dir.path().join("plain.toml");
+    std::fs::write(&plain, smtp).expect("write");
+    let (code, _, err) = run(
+        &["--config", plain.to_str().expect("utf-8"), "check-config"],
+        "",
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("in the clear") && !err.contains("s3cret"),
+        "{err}"
+    );
+    for fix in ["tls = \"start_tls\"\n", "allow_plaintext_auth = true\n"] {
+        std::fs::write(&plain, format!("{smtp}{fix}")).expect("write");
+        let (code, out, err) = run(
+            &["--config", plain.to_str().expect("utf-8"), "check-config"],
+            "",
+        );
+        assert_eq!((code, out.trim()), (0, "configuration OK"), "{fix}: {err}");
+    }
 }
 
 /// `--help` documents `OXIDENT_CONFIG` as the variable of `--config`: setting it must load

@@ -78,6 +78,7 @@ pub fn base_config(dir: &std::path::Path, smtp_port: u16) -> Config {
     c.ratelimit.request_token_per_ip_per_minute = 1000;
     c.ratelimit.request_token_per_address_per_hour = 1000;
     c.ratelimit.invite_per_ip_per_minute = 1000;
+    c.ratelimit.invite_per_address_per_hour = 1000;
     c.ratelimit.lookup_per_ip_per_second = 100_000;
     c
 }
@@ -228,6 +229,11 @@ impl TestApp {
 
     pub fn state(&self) -> &AppState {
         self.state.as_deref().expect("server is running")
+    }
+
+    /// The running state, shared (to build an `App` and call it without a socket).
+    pub fn shared_state(&self) -> Arc<AppState> {
+        self.state.clone().expect("server is running")
     }
 
     pub fn store(&self) -> &dyn Store {

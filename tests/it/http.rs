@@ -26,6 +26,31 @@ async fn unknown_paths_and_wrong_methods_are_json_unrecognized() {
     )
     .await;
     assert_eq!((r.status, r.errcode()), (405, "M_UNRECOGNIZED"));
+    // RFC 9110 §15.5.6: a 405 lists the methods the path answers.
+    assert_eq!(r.headers["allow"], "OPTIONS, POST");
+    let r = read_reply(
+        app.client
+            .delete(format!(
+                "{}/_matrix/identity/v2/validate/email/submitToken",
+                app.base
+            ))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!((r.status, r.errcode()), (405, "M_UNRECOGNIZED"));
+    assert_eq!(r.headers["allow"], "GET, HEAD, OPTIONS, POST");
+    let r = read_reply(
+        app.client
+            .put(format!("{}/_matrix/identity/v2/pubkey/ed25519:0", app.base))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!((r.status, r.errcode()), (405, "M_UNRECOGNIZED"));
+    assert_eq!(r.headers["allow"], "GET, HEAD, OPTIONS");
     let r = read_reply(
         app.client
             .get(format!("{}/", app.base))
@@ -405,4 +430,188 @@ async fn busy_connections_stay_open_and_idle_ones_are_closed() {
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
     let idle = started.elapsed();
     assert!(idle <= std::time::Duration::from_millis(2500), "{idle:?}");
+}
+
+/// Sends raw bytes on a new connection and reads the whole answer (the server closes it).
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    // The server may answer and close before reading everything: a failed write is fine.
+    let _ = stream.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers and closes");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Answers hyper makes before the app — a request it cannot parse — are Matrix JSON too.
+#[tokio::test]
+async fn answers_made_before_the_app_are_matrix_json() {
+    let app = TestApp::start().await;
+    let long_uri = format!(
+        "GET /_matrix/identity/v2?{} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let big_headers = format!(
+        "GET /_matrix/identity/v2 HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        "X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".repeat(12_000)
+    );
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("bad request line", b"GARBAGE\r\n\r\n".to_vec(), "400"),
+        (
+            "duplicate Content-Length",
+            b"POST /_matrix/identity/v2/lookup HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}".to_vec(),
+            "400",
+        ),
+        (
+            "invalid Content-Length",
+            b"POST /_matrix/identity/v2/lookup HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n".to_vec(),
+            "400",
+        ),
+        (
+            "invalid UTF-8 in the path",
+            b"GET /_matrix/identity/v2/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            "400",
+        ),
+        ("URI too long", long_uri.into_bytes(), "414"),
+        ("header fields too large", big_headers.into_bytes(), "431"),
+    ];
+    for (what, request, status) in cases {
+        let answer = raw_exchange(&app, &request).await;
+        let (head, body) = answer
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("{what}: no answer: {answer:?}"));
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{what}: {head}"
+        );
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{what}: {head}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{what}: {e}: {body:?}"));
+        assert!(
+            json["errcode"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("M_")),
+            "{what}: {json}"
+        );
+        assert!(json["error"].is_string(), "{what}: {json}");
+    }
+}
+
+/// A connection to `addr` from the loopback address `from` (127.0.0.x are all loopback).
+async fn connect_from(from: [u8; 4], addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::from((from, 0)))
+        .expect("bind");
+    socket.connect(addr).await.expect("connect")
+}
+
+/// Reads until the peer closes (bounded).
+async fn read_all(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered and closed in time");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A status request with `Connection: close`, from `from`; the whole answer.
+async fn status_from(from: [u8; 4], addr: std::net::SocketAddr) -> String {
+    use tokio::io::AsyncWriteExt as _;
+    let mut stream = connect_from(from, addr).await;
+    stream
+        .write_all(b"GET /_matrix/identity/v2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("send");
+    read_all(&mut stream).await
+}
+
+/// Slow connections cannot starve everyone: one address holds at most its share (further
+/// connections get 429 at once), the server as a whole at most its total (503 at once), both
+/// Matrix JSON with Retry-After, and other clients keep being served.
+#[tokio::test]
+async fn connection_caps_keep_serving_others() {
+    let app = TestApp::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let limits = oxident::connection_limits::ConnectionLimits {
+        total: 8,
+        per_ip: 3,
+        exempt: Vec::new(),
+    };
+    let edge = oxident::app(app.shared_state());
+    let server = tokio::spawn(oxident::serve::serve_limited(
+        listener,
+        edge,
+        std::time::Duration::from_secs(60),
+        None,
+        limits,
+        std::future::pending(),
+    ));
+
+    // An attacker's slow connections: three are held, the fourth is refused at once.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(connect_from([127, 0, 0, 1], addr).await);
+    }
+    // Let the server count them before the next one arrives.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut refused = connect_from([127, 0, 0, 1], addr).await;
+    let answer = read_all(&mut refused).await;
+    assert!(answer.starts_with("HTTP/1.1 429 "), "{answer}");
+    assert!(answer.contains("retry-after: 1") && answer.contains("\"M_LIMIT_EXCEEDED\""));
+
+    // Everyone else is still served.
+    let answer = status_from([127, 0, 0, 2], addr).await;
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+
+    // Fill the server from more addresses: then it is full for everyone (503).
+    for from in [
+        [127, 0, 0, 3],
+        [127, 0, 0, 3],
+        [127, 0, 0, 3],
+        [127, 0, 0, 4],
+        [127, 0, 0, 4],
+    ] {
+        held.push(connect_from(from, addr).await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let answer = status_from([127, 0, 0, 5], addr).await;
+    assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let json: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    assert!(json["errcode"].is_string() && json["error"].is_string());
+
+    // Places come back when connections close.
+    held.clear();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let answer = status_from([127, 0, 0, 1], addr).await;
+        if answer.starts_with("HTTP/1.1 200 ") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "places not freed: {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    server.abort();
 }

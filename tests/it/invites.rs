@@ -588,3 +588,45 @@ async fn v1_store_invite_takes_a_form_body() {
         .expect("stored");
     assert_eq!(stored.room_id, "!r:example.org");
 }
+
+/// Many senders (30 addresses, the attack seen) cannot flood one recipient: invitations to one
+/// address are limited per hour whoever sends them, like requestToken's per-address limit;
+/// other recipients are unaffected, and every 429 says when to retry.
+#[tokio::test]
+async fn store_invite_is_rate_limited_per_recipient() {
+    let app = TestApp::start_with(|c| c.ratelimit.invite_per_address_per_hour = 3).await;
+    let mut answered = Vec::new();
+    for sender in 0..30 {
+        let mut body = invite_body("Victim@Example.org");
+        body["sender"] = json!(format!("@spammer{sender}:example.org"));
+        let r = app.post("storeInvite", V1_STORE, body, None).await;
+        if r.status == 429 {
+            assert_eq!(r.errcode(), "M_LIMIT_EXCEEDED");
+            assert!(
+                r.headers.contains_key("retry-after"),
+                "429 without Retry-After"
+            );
+        }
+        answered.push(r.status);
+    }
+    assert_eq!(
+        answered.iter().filter(|s| **s == 200).count(),
+        3,
+        "{answered:?}"
+    );
+    assert_eq!(
+        answered.iter().filter(|s| **s == 429).count(),
+        27,
+        "{answered:?}"
+    );
+    let r = app
+        .post(
+            "storeInvite",
+            V1_STORE,
+            invite_body("other@example.org"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(app.smtp.wait_for(4).await.len(), 4);
+}

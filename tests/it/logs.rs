@@ -102,3 +102,33 @@ async fn no_secret_is_logged_even_at_trace_level() {
         assert!(!text.contains(value), "the {what} appears in the logs");
     }
 }
+
+/// Unauthenticated clients choose `matrix_server_name`: a name that is invalid, does not
+/// resolve or does not answer is their problem, not the operator's, and must not reach the
+/// logs above `debug` (anyone could fill the error log).
+#[tokio::test]
+async fn bad_homeserver_names_from_clients_are_not_errors() {
+    let logs = capture();
+    let app = TestApp::start().await;
+    for name in ["not a name!", "nonexistent.invalid", "127.0.0.1:1"] {
+        let r = app
+            .post(
+                "registerAccount",
+                "/_matrix/identity/v2/account/register",
+                json!({"access_token": "openid", "matrix_server_name": name}),
+                None,
+            )
+            .await;
+        assert!(r.status == 400 || r.status == 502, "{name}: {}", r.text);
+    }
+    let text = String::from_utf8_lossy(&logs.0.lock().expect("logs").clone()).into_owned();
+    assert!(
+        text.contains("path=\"/_matrix/identity/v2/account/register\""),
+        "the capture saw the requests (otherwise this test proves nothing)"
+    );
+    let loud: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("/account/register") && (l.contains("ERROR") || l.contains("WARN")))
+        .collect();
+    assert!(loud.is_empty(), "logged above debug:\n{}", loud.join("\n"));
+}

@@ -191,6 +191,13 @@ async fn smtp_authenticates_when_credentials_are_configured() {
     let mut config = smtp_config(&sink);
     config.username = Some("is-user".to_owned());
     config.password = SmtpPassword::new("pa55 word");
+    // Credentials over a plain connection are refused unless the operator allows them.
+    let refused = SmtpMailer::new(&config).expect_err("plaintext auth refused");
+    assert!(
+        matches!(&refused, MailError::Config(m) if m.contains("allow_plaintext_auth")),
+        "{refused:?}"
+    );
+    config.allow_plaintext_auth = true;
     let mailer = SmtpMailer::new(&config).expect("mailer");
 
     mailer
@@ -209,6 +216,7 @@ async fn smtp_wrong_password_is_an_auth_error_without_the_password() {
     let mut config = smtp_config(&sink);
     config.username = Some("is-user".to_owned());
     config.password = SmtpPassword::new("wrong-s3cret");
+    config.allow_plaintext_auth = true;
     assert!(
         !format!("{config:?}").contains("wrong-s3cret"),
         "Debug redacts the password"
@@ -451,6 +459,7 @@ async fn smtp_wrong_password_over_tls_is_an_auth_error() {
     let mut config = tls_config(&sink, SmtpTls::StartTls);
     config.username = Some("is-user".to_owned());
     config.password = SmtpPassword::new("wrong-s3cret");
+    config.allow_plaintext_auth = true;
 
     let error = SmtpMailer::new(&config)
         .expect("mailer")
@@ -521,10 +530,12 @@ async fn smtp_plain_client_fails_cleanly_when_the_relay_requires_start_tls() {
     assert!(matches!(error, MailError::Auth(_)), "{error:?}");
     assert!(error.to_string().contains("STARTTLS"), "{error}");
 
-    // With credentials: the relay offers no AUTH before the upgrade.
+    // With credentials (plain text explicitly allowed): the relay offers no AUTH before the
+    // upgrade.
     let mut config = smtp_config(&sink);
     config.username = Some("is-user".to_owned());
     config.password = SmtpPassword::new("pw");
+    config.allow_plaintext_auth = true;
     let error = SmtpMailer::new(&config)
         .expect("mailer")
         .send("erin@example.org", b"Subject: x\r\n\r\nbody\r\n")
@@ -584,6 +595,18 @@ async fn directory_transport_writes_one_eml_file_per_message() {
         .collect();
     files.sort();
     assert_eq!(files.len(), 2);
+    // Tokens are in there: the folder and the files are the server user's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode =
+            |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&folder), 0o700);
+        assert_eq!(mode(&root.path().join("not")), 0o700);
+        for f in &files {
+            assert_eq!(mode(f), 0o600);
+        }
+    }
     let mut contents: Vec<Vec<u8>> = files
         .iter()
         .map(|p| {
@@ -764,7 +787,11 @@ fn invite_truncates_names_and_encodes_non_ascii_subjects() {
 
 #[test]
 fn invite_web_client_location_must_be_http() {
-    let templates = builtin();
+    let templates = Templates::load(TemplatesConfig {
+        web_client_hosts: vec!["chat.example.org".to_owned(), "app.element.io".to_owned()],
+        ..config(None)
+    })
+    .expect("templates");
     let mut vars = invite();
     vars.web_client_location = Some("https://chat.example.org/".to_owned());
     let body =
@@ -782,6 +809,50 @@ fn invite_web_client_location_must_be_http() {
         assert!(body.contains("https://app.element.io/#/room/"), "{bad}");
         assert!(!body.contains(bad), "{bad}");
     }
+}
+
+/// `org.matrix.web_client_location` comes from the homeserver: invite links open only on the
+/// configured client hosts (by default the brand's own web client), never on any https site.
+#[test]
+fn invite_web_client_location_must_be_a_configured_host() {
+    let link_host = |templates: &Templates, location: &str| {
+        let mut vars = invite();
+        vars.web_client_location = Some(location.to_owned());
+        let body =
+            String::from_utf8(templates.render_invite(None, &vars).expect("render")).expect("utf8");
+        body.contains(&format!("{}/#/room/", location.trim_end_matches('/')))
+    };
+    let default = builtin();
+    assert!(link_host(&default, "https://app.element.io"));
+    assert!(link_host(&default, "https://APP.element.io:443/"));
+    for foreign in [
+        "https://evil.example",
+        "https://app.element.io.evil.example",
+        "https://app.element.io@evil.example",
+        "https://evil.example/app.element.io",
+    ] {
+        assert!(
+            !link_host(&default, foreign),
+            "{foreign} accepted by default"
+        );
+    }
+    // Through the extra parameter, as homeservers send it.
+    let mut vars = invite();
+    vars.extra.insert(
+        "org.matrix.web_client_location".to_owned(),
+        "https://evil.example".to_owned(),
+    );
+    let body =
+        String::from_utf8(default.render_invite(None, &vars).expect("render")).expect("utf8");
+    assert!(!body.contains("evil.example") && body.contains("https://app.element.io/#/room/"));
+
+    let configured = Templates::load(TemplatesConfig {
+        web_client_hosts: vec!["chat.example.org".to_owned()],
+        ..config(None)
+    })
+    .expect("templates");
+    assert!(link_host(&configured, "https://chat.example.org/"));
+    assert!(!link_host(&configured, "https://evil.example"));
 }
 
 #[test]
@@ -1009,7 +1080,11 @@ Content-Type: text/html; charset=UTF-8
         &root.path().join("legacy-style/invite_template.eml.j2"),
         TEMPLATE,
     );
-    let templates = Templates::load(config(Some(root.path()))).expect("load");
+    let templates = Templates::load(TemplatesConfig {
+        web_client_hosts: vec!["chat.example.org".to_owned()],
+        ..config(Some(root.path()))
+    })
+    .expect("load");
     let vars = InviteVars {
         to: "alice@example.org".to_owned(),
         token: "aBcD".to_owned(),
@@ -1229,7 +1304,12 @@ fn invite_fields_can_come_from_the_request_parameters() {
             .collect(),
         ..InviteVars::default()
     };
-    let message = builtin().render_invite(None, &vars).expect("render");
+    let templates = Templates::load(TemplatesConfig {
+        web_client_hosts: vec!["web.example.org".to_owned()],
+        ..config(None)
+    })
+    .expect("templates");
+    let message = templates.render_invite(None, &vars).expect("render");
     let (head, body) = split_message(&message);
     assert_eq!(header(&head, "Subject"), "Dan has invited you to a space");
     assert!(body.contains("Dan invited you to join a Matrix space: Book club."));
@@ -1339,4 +1419,33 @@ fn percent_mail_templates_render_like_sydent() {
         .render_verification(Some("both"), &vars)
         .expect("render");
     assert!(String::from_utf8_lossy(&mail).contains("JINJA"));
+}
+
+/// Production wiring creates the data folders for the server's user alone, whatever the
+/// umask (under `umask 000` they were world-writable).
+#[cfg(unix)]
+#[tokio::test]
+async fn data_folders_are_created_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let root = tempfile::tempdir().expect("tempdir");
+    let mut config = crate::common::base_config(root.path(), 9);
+    config.storage.sqlite_path = root.path().join("data/db/oxident.sqlite");
+    config.keys.signing_key_path = root.path().join("data/keys/signing.key");
+    config.email.smtp = None;
+    config.email.outbox_dir = root.path().join("data/outbox");
+    let state = oxident::state::AppState::from_config(config)
+        .await
+        .expect("state");
+    let mode = |p: &str| {
+        std::fs::metadata(root.path().join(p))
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for dir in ["data", "data/db", "data/keys"] {
+        assert_eq!(mode(dir), 0o700, "{dir}");
+    }
+    assert_eq!(mode("data/db/oxident.sqlite"), 0o600);
+    drop(state);
 }

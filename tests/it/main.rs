@@ -11,6 +11,8 @@ mod invites;
 mod logs;
 mod lookup;
 mod mail;
+mod properties;
+mod schemathesis;
 mod status;
 mod sydent_diff;
 mod sydent_import;

@@ -368,6 +368,43 @@ async fn wrong_tokens_are_counted_and_lock_the_session() {
     assert_eq!((r.status, r.errcode()), (400, "M_SESSION_NOT_VALIDATED"));
 }
 
+/// 200 wrong tokens at once for one session: the cap holds however they interleave (the
+/// check and the count are one statement), and the right token sent among them cannot
+/// validate a session they locked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_tokens_never_pass_the_cap() {
+    const CAP: u32 = 10;
+    let app =
+        std::sync::Arc::new(TestApp::start_with(|c| c.sessions.max_submit_attempts = CAP).await);
+    let sid = sid_of(&request_v1(&app, "race@example.org", "s3cret", 1).await);
+    let right = token_from_mail(&app.smtp.wait_for(1).await.remove(0).text());
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let (app, sid) = (app.clone(), sid.clone());
+        tasks.spawn(async move { submit_v1(&app, &sid, "s3cret", &format!("wrong{i}")).await });
+    }
+    let mut incorrect = 0;
+    while let Some(r) = tasks.join_next().await {
+        let r = r.expect("task");
+        match (r.status, r.errcode()) {
+            (400, "M_TOKEN_INCORRECT") => incorrect += 1,
+            (400, "M_NO_VALID_SESSION") => {}
+            other => panic!("unexpected answer {other:?}: {}", r.text),
+        }
+    }
+    assert_eq!(incorrect, CAP, "wrong tokens answered M_TOKEN_INCORRECT");
+    let r = submit_v1(&app, &sid, "s3cret", &right).await;
+    assert_eq!((r.status, r.errcode()), (400, "M_NO_VALID_SESSION"));
+    let stored = app
+        .store()
+        .get_session(&sid)
+        .await
+        .expect("get")
+        .expect("session");
+    assert_eq!(stored.failed_submits, i64::from(CAP));
+}
+
 #[tokio::test]
 async fn unknown_sessions_and_wrong_secrets_look_the_same() {
     let app = TestApp::start().await;
@@ -497,6 +534,88 @@ async fn get_submit_token_redirects_to_next_link() {
     assert_eq!(validated_v1(&app, &sid, "s3cret").await.status, 200);
 }
 
+/// Decodes a quoted-printable body (soft breaks and `=XX` escapes).
+fn decode_quoted_printable(encoded: &str) -> String {
+    let bytes = encoded.replace("=\r\n", "").into_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("hex");
+            out.push(u8::from_str_radix(hex, 16).expect("hex digit"));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("utf-8")
+}
+
+/// A `next_link` is at most 2048 bytes; the longest one, full of characters that
+/// percent-encoding triples, still makes a mail whose lines fit RFC 5322 (quoted-printable),
+/// and the redirect to it is a valid, percent-encoded `Location`.
+#[tokio::test]
+async fn long_and_non_ascii_next_links_make_valid_mails_and_redirects() {
+    let app = TestApp::start().await;
+    let mut body = request_body("alice@example.org", "s3cret", 1);
+    body["next_link"] = json!(format!("https://app.example.org/{}", "a".repeat(5000)));
+    let r = app.post("emailRequestToken", V1_REQUEST, body, None).await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (400, "M_INVALID_PARAM"),
+        "{}",
+        r.text
+    );
+
+    let prefix = "https://app.example.org/dé jà?q=";
+    let next = format!("{prefix}{}", "\u{fc} ".repeat((2048 - prefix.len()) / 3));
+    assert!(next.len() <= 2048);
+    let mut body = request_body("alice@example.org", "s3cret", 1);
+    body["next_link"] = json!(next);
+    let sid = sid_of(&app.post("emailRequestToken", V1_REQUEST, body, None).await);
+    let mail = app.smtp.wait_for(1).await.remove(0).text();
+    let longest = mail.split("\r\n").map(str::len).max().unwrap_or(0);
+    assert!(longest <= 998, "a mail line has {longest} characters");
+    let qp_part = mail
+        .split("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\r\n--").next())
+        .expect("a quoted-printable part");
+    let decoded = decode_quoted_printable(qp_part);
+    let encoded_next = decoded
+        .split("&nextLink=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the link names next_link");
+    assert!(
+        encoded_next.len() > 2048 * 2,
+        "next_link was cut: {encoded_next}"
+    );
+
+    let token = app
+        .store()
+        .get_session(&sid)
+        .await
+        .expect("get")
+        .expect("session")
+        .token;
+    let r = app
+        .get(
+            "emailSubmitTokenGet",
+            &format!("{V1_SUBMIT}?sid={sid}&client_secret=s3cret&token={token}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    let location = r.headers.get("location").and_then(|v| v.to_str().ok());
+    let expected = format!(
+        "https://app.example.org/d%C3%A9%20j%C3%A0?q={}",
+        "%C3%BC%20".repeat((2048 - prefix.len()) / 3)
+    );
+    assert_eq!(location, Some(expected.as_str()));
+}
+
 #[tokio::test]
 async fn request_token_is_rate_limited() {
     let app = TestApp::start_with(|c| c.ratelimit.request_token_per_ip_per_minute = 2).await;
@@ -511,13 +630,18 @@ async fn request_token_is_rate_limited() {
         "{}",
         r.text
     );
-    assert!(r.json["retry_after_ms"].as_u64().is_some_and(|ms| ms > 0));
+    let ms = r.json["retry_after_ms"].as_u64().expect("retry_after_ms");
+    assert!(ms > 0);
+    // RFC 9110: every 429 says when to come back, in whole seconds rounded up.
+    let retry_after = r.headers.get("retry-after").and_then(|v| v.to_str().ok());
+    assert_eq!(retry_after, Some(ms.div_ceil(1000).to_string().as_str()));
     assert_eq!(app.smtp.received().len(), 2);
 
     let app = TestApp::start_with(|c| c.ratelimit.request_token_per_address_per_hour = 1).await;
     assert_eq!(request_v1(&app, "a@example.org", "s1", 1).await.status, 200);
     let r = request_v1(&app, "A@Example.org", "s2", 1).await;
     assert_eq!((r.status, r.errcode()), (429, "M_LIMIT_EXCEEDED"));
+    assert!(r.headers.contains_key("retry-after"));
     assert_eq!(request_v1(&app, "b@example.org", "s2", 1).await.status, 200);
     assert_eq!(app.smtp.received().len(), 2);
 }

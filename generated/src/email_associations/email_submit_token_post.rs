@@ -20,7 +20,7 @@ pub const AUTHENTICATED: bool = false;
 pub const SOURCE: &str = "email_associations.yaml";
 
 /// Documented response keys.
-pub const RESPONSES: &[&str] = &["200"];
+pub const RESPONSES: &[&str] = &["200", "400"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some(
@@ -61,4 +61,12 @@ pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
     crate::shared::validate_submit_token_response(v)
+}
+
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
+pub fn validate_response_400(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    crate::shared::validate_error(v)
 }

@@ -20,7 +20,7 @@ pub const AUTHENTICATED: bool = false;
 pub const SOURCE: &str = "invitation_signing.yaml";
 
 /// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "404"];
+pub const RESPONSES: &[&str] = &["200", "400", "404"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
@@ -64,6 +64,14 @@ pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
     crate::shared::validate_signed_invitation(v)
+}
+
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
+pub fn validate_response_400(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    crate::shared::validate_error(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).

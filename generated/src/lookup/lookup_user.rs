@@ -20,7 +20,7 @@ pub const AUTHENTICATED: bool = false;
 pub const SOURCE: &str = "lookup.yaml";
 
 /// Documented response keys.
-pub const RESPONSES: &[&str] = &["200"];
+pub const RESPONSES: &[&str] = &["200", "400", "429"];
 
 /// How query and path parameters are typed before validation.
 pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
@@ -702,4 +702,20 @@ fn validate_response_200_node2<S: crate::rt::validate::Sink>(
         }
     }
     ok
+}
+
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
+pub fn validate_response_400(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    crate::shared::validate_error(v)
+}
+
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
+pub fn validate_response_429(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    crate::shared::validate_error(v)
 }

@@ -20,7 +20,7 @@ pub const AUTHENTICATED: bool = false;
 pub const SOURCE: &str = "pubkey.yaml";
 
 /// Documented response keys.
-pub const RESPONSES: &[&str] = &["200"];
+pub const RESPONSES: &[&str] = &["200", "400"];
 
 /// How query and path parameters are typed before validation.
 pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
@@ -54,4 +54,12 @@ pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
     crate::shared::validate_key_validity(v)
+}
+
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
+pub fn validate_response_400(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    crate::shared::validate_error(v)
 }

@@ -68,6 +68,9 @@ pub struct MatrixError {
     pub error: String,
     /// Extra top-level fields some errors carry (e.g. `mxid` with `M_THREEPID_IN_USE`).
     pub extra: Map<String, Value>,
+    /// The `Allow` header of a 405 (RFC 9110 §15.5.6 requires it): the methods the path
+    /// answers, as the dispatcher knows them.
+    pub allow: Option<&'static str>,
 }
 
 impl MatrixError {
@@ -77,6 +80,7 @@ impl MatrixError {
             errcode,
             error: error.into(),
             extra: Map::new(),
+            allow: None,
         }
     }
 
@@ -98,12 +102,16 @@ impl MatrixError {
         Self::new(404, ErrCode::Unrecognized, "Unrecognized request")
     }
 
-    pub fn method_not_allowed() -> Self {
-        Self::new(
+    /// A known path asked with a method it does not answer; `allow` lists those it does
+    /// (the `Allow` header's value).
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        let mut e = Self::new(
             405,
             ErrCode::Unrecognized,
             "Method not allowed for this endpoint",
-        )
+        );
+        e.allow = Some(allow);
+        e
     }
 
     /// Maps validator findings to the spec's errcodes: a missing field is `M_MISSING_PARAMS`,

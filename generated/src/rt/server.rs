@@ -309,13 +309,63 @@ pub fn raw_response(result: Result<RawResponse, MatrixError>) -> Response {
             {
                 headers.insert(header::CONTENT_TYPE, ct);
             }
-            if let Some(loc) = raw.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            if let Some(loc) = raw
+                .location
+                .and_then(|l| HeaderValue::from_str(&location_value(&l)).ok())
+            {
                 headers.insert(header::LOCATION, loc);
             }
             response
         }
         Err(e) => error_response(&e),
     }
+}
+
+/// A URI reference fit for `Location` (RFC 3986 characters only): every byte outside the
+/// unreserved and reserved sets and `%` is percent-encoded (UTF-8), so a link with spaces or
+/// non-ASCII text still redirects where it says instead of being dropped or sent raw. Existing
+/// `%XX` escapes are kept.
+pub fn location_value(link: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let keep = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b':'
+                    | b'/'
+                    | b'?'
+                    | b'#'
+                    | b'['
+                    | b']'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'%'
+            )
+    };
+    let mut out = String::with_capacity(link.len());
+    for &b in link.as_bytes() {
+        if keep(b) {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+    }
+    out
 }
 
 /// Built by hand: `(status, bytes).into_response()` would insert an octet-stream
@@ -333,7 +383,25 @@ fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
 pub fn error_response(e: &MatrixError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let bytes = to_json(&e.body()).unwrap_or_default();
-    json_bytes(status, bytes)
+    let mut response = json_bytes(status, bytes);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        // RFC 9110 §10.2.3 in whole seconds, rounded up from `retry_after_ms` (at least 1).
+        let ms = e
+            .extra
+            .get("retry_after_ms")
+            .and_then(Value::as_u64)
+            .unwrap_or(1000);
+        let secs = ms.div_ceil(1000).max(1);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Some(allow) = e.allow {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    response
 }
 
 impl IntoResponse for MatrixError {
@@ -344,7 +412,21 @@ impl IntoResponse for MatrixError {
 
 #[cfg(test)]
 mod tests {
-    use super::match_template;
+    use super::{location_value, match_template};
+
+    #[test]
+    fn locations_are_percent_encoded() {
+        assert_eq!(
+            location_value("https://example.org/a b?q=ü&x=%20"),
+            "https://example.org/a%20b?q=%C3%BC&x=%20"
+        );
+        assert_eq!(
+            location_value("https://x/\"<>^`{|}\n"),
+            "https://x/%22%3C%3E%5E%60%7B%7C%7D%0A"
+        );
+        let plain = "https://example.org/p?a=1&b=[x]#frag";
+        assert_eq!(location_value(plain), plain);
+    }
 
     fn params(path: &str, template: &str) -> Option<Result<Vec<(String, String)>, u16>> {
         match_template(path, template).map(|r| r.map_err(|e| e.status))

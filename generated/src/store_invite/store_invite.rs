@@ -20,7 +20,7 @@ pub const AUTHENTICATED: bool = false;
 pub const SOURCE: &str = "store_invite.yaml";
 
 /// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "400"];
+pub const RESPONSES: &[&str] = &["200", "400", "429"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some(
@@ -842,6 +842,14 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).
 #[inline]
 pub fn validate_response_400(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    crate::shared::validate_error(v)
+}
+
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
+pub fn validate_response_429(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
     crate::shared::validate_error(v)

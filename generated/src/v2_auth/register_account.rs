@@ -18,7 +18,7 @@ pub const AUTHENTICATED: bool = false;
 pub const SOURCE: &str = "v2_auth.yaml";
 
 /// Documented response keys.
-pub const RESPONSES: &[&str] = &["200"];
+pub const RESPONSES: &[&str] = &["200", "400", "502"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
@@ -377,4 +377,20 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
         }
     }
     ok
+}
+
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
+pub fn validate_response_400(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    crate::shared::validate_error(v)
+}
+
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
+pub fn validate_response_502(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    crate::shared::validate_error(v)
 }

@@ -18,7 +18,7 @@ pub const AUTHENTICATED: bool = true;
 pub const SOURCE: &str = "v2_email_associations.yaml";
 
 /// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "400", "401", "403"];
+pub const RESPONSES: &[&str] = &["200", "400", "401", "403", "429"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
@@ -83,7 +83,58 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                 let v1 = v1_0;
                 let key1 = k1_0;
                 let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
+                if let Value::String(string1) = v1 {
+                    if rt::chars_lt(string1, 1) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Length,
+                            || {
+                                format!(
+                                    "must be at least 1 character long, found {}", string1
+                                    .chars().count()
+                                )
+                            },
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if rt::chars_gt(string1, 255) {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Length,
+                            || {
+                                format!(
+                                    "must be at most 255 characters long, found {}", string1
+                                    .chars().count()
+                                )
+                            },
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                    if string1.is_empty()
+                        || !string1
+                            .bytes()
+                            .all(|b| {
+                                b.is_ascii_alphanumeric()
+                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
+                            })
+                    {
+                        ok = false;
+                        s.fail(
+                            p1,
+                            rt::ErrorKind::Pattern,
+                            || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
+                        );
+                        if S::STOP {
+                            return false;
+                        }
+                    }
+                } else {
                     ok = false;
                     s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
                     if S::STOP {
@@ -146,7 +197,58 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                     "client_secret" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
+                        if let Value::String(string1) = v1 {
+                            if rt::chars_lt(string1, 1) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at least 1 character long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if rt::chars_gt(string1, 255) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at most 255 characters long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                            if string1.is_empty()
+                                || !string1
+                                    .bytes()
+                                    .all(|b| {
+                                        b.is_ascii_alphanumeric()
+                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                    })
+                            {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Pattern,
+                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
                             ok = false;
                             s.fail(
                                 p1,
@@ -188,6 +290,22 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                     "next_link" => {
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
+                            if rt::chars_gt(string1, 2048) {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Length,
+                                    || {
+                                        format!(
+                                            "must be at most 2048 characters long, found {}", string1
+                                            .chars().count()
+                                        )
+                                    },
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
                             if !formats::is_uri(string1) {
                                 ok = false;
                                 s.fail(
@@ -314,6 +432,14 @@ pub fn validate_response_401(
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).
 #[inline]
 pub fn validate_response_403(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    crate::shared::validate_error(v)
+}
+
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
+pub fn validate_response_429(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
     crate::shared::validate_error(v)

@@ -18,7 +18,7 @@ pub const AUTHENTICATED: bool = true;
 pub const SOURCE: &str = "v2_invitation_signing.yaml";
 
 /// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "401", "403", "404"];
+pub const RESPONSES: &[&str] = &["200", "400", "401", "403", "404"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
@@ -62,6 +62,14 @@ pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
     crate::shared::validate_signed_invitation(v)
+}
+
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
+#[inline]
+pub fn validate_response_400(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    crate::shared::validate_error(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).

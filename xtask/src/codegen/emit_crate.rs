@@ -779,6 +779,9 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         )
     };
     routes.sort_by(|a, b| order(&a.0).cmp(&order(&b.0)).then_with(|| a.0.cmp(&b.0)));
+    let has_get_without_head = |list: &[(String, TokenStream)]| {
+        list.iter().any(|(m, _)| m == "get") && !list.iter().any(|(m, _)| m == "head")
+    };
     let method_checks = |list: &[(String, TokenStream)]| {
         let has_head = list.iter().any(|(m, _)| m == "head");
         let checks = list.iter().map(|(method, found)| {
@@ -790,9 +793,20 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 quote!(if *method == Method::#m { return Ok((#found, path_params)); })
             }
         });
+        // The `Allow` header of this path's 405: its methods, HEAD where GET answers it, and
+        // OPTIONS, which the server's edge answers on every path (CORS preflight).
+        let mut allow: Vec<String> = list.iter().map(|(m, _)| m.to_ascii_uppercase()).collect();
+        if has_get_without_head(list) {
+            allow.push("HEAD".to_owned());
+        }
+        if !allow.iter().any(|m| m == "OPTIONS") {
+            allow.push("OPTIONS".to_owned());
+        }
+        allow.sort();
+        let allow = allow.join(", ");
         quote! {
             #(#checks)*
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed(#allow));
         }
     };
     let literal_arms = routes
@@ -840,7 +854,7 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
 
         /// The operation for `method` and `path` (as sent, still percent-encoded) and its
         /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
-        /// with another method `405 M_UNRECOGNIZED`, a path parameter that is not UTF-8 once
+        /// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter that is not UTF-8 once
         /// decoded `400 M_INVALID_PARAM`. Literal paths are one `match`; templated ones are
         /// tried after them.
         pub fn route(method: &Method, path: &str) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {

@@ -96,10 +96,38 @@ pub fn bundle(spec: &Spec, title: &str) -> String {
         "components": {"securitySchemes": schemes},
     });
     let mut doc = doc;
+    uniform_tuples_as_items(&mut doc);
     super::model::sort_keys(&mut doc);
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// A tuple whose members all have one schema (`prefixItems: [s, s, s]`, bulk lookup's
+/// `[medium, address, mxid]`) is written as `items: s` with its fixed length: the same
+/// constraint, in the form every OpenAPI tool reads (schemathesis refuses `prefixItems` inside
+/// `items` of a response schema).
+fn uniform_tuples_as_items(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let uniform = match map.get("prefixItems") {
+                Some(Value::Array(members)) => members
+                    .first()
+                    .filter(|first| members.iter().all(|m| m == *first))
+                    .cloned(),
+                _ => None,
+            };
+            if let Some(member) = uniform
+                && !map.contains_key("items")
+            {
+                map.remove("prefixItems");
+                map.insert("items".into(), member);
+            }
+            map.values_mut().for_each(uniform_tuples_as_items);
+        }
+        Value::Array(items) => items.iter_mut().for_each(uniform_tuples_as_items),
+        _ => {}
+    }
 }
 
 fn env_version() -> &'static str {

@@ -65,7 +65,7 @@ pub enum Route {
 
 /// The operation for `method` and `path` (as sent, still percent-encoded) and its
 /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
-/// with another method `405 M_UNRECOGNIZED`, a path parameter that is not UTF-8 once
+/// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter that is not UTF-8 once
 /// decoded `400 M_INVALID_PARAM`. Literal paths are one `match`; templated ones are
 /// tried after them.
 pub fn route(
@@ -78,21 +78,21 @@ pub fn route(
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::Op2faStatus, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_fixture/invites/v3/invite" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::StoreInvite, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_fixture/legacy/status" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::GetStatus, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         _ => {}
     }
@@ -104,7 +104,7 @@ pub fn route(
         if *method == Method::GET || *method == Method::HEAD {
             return Ok((Route::GetInvite, path_params));
         }
-        return Err(crate::rt::MatrixError::method_not_allowed());
+        return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
     }
     Err(crate::rt::MatrixError::not_found())
 }

@@ -109,7 +109,7 @@ pub enum Route {
 
 /// The operation for `method` and `path` (as sent, still percent-encoded) and its
 /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
-/// with another method `405 M_UNRECOGNIZED`, a path parameter that is not UTF-8 once
+/// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter that is not UTF-8 once
 /// decoded `400 M_INVALID_PARAM`. Literal paths are one `match`; templated ones are
 /// tried after them.
 pub fn route(
@@ -122,42 +122,42 @@ pub fn route(
             if *method == Method::POST {
                 return Ok((Route::Logout, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_fixture/api/v1/account/register" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::Register, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_fixture/api/v1/versions" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::AccountsGetVersions, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         "/_fixture/api/v2/lookup" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::Lookup, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_fixture/api/v2/submit" => {
             let path_params = Vec::new();
             if *method == Method::POST {
                 return Ok((Route::SubmitForm, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
         }
         "/_fixture/api/v2/versions" => {
             let path_params = Vec::new();
             if *method == Method::GET || *method == Method::HEAD {
                 return Ok((Route::LookupGetVersions, path_params));
             }
-            return Err(crate::rt::MatrixError::method_not_allowed());
+            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
         }
         _ => {}
     }
@@ -169,7 +169,7 @@ pub fn route(
         if *method == Method::GET || *method == Method::HEAD {
             return Ok((Route::GetAccount, path_params));
         }
-        return Err(crate::rt::MatrixError::method_not_allowed());
+        return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
     }
     Err(crate::rt::MatrixError::not_found())
 }

@@ -1,0 +1,202 @@
+//! Answers made before the app as Matrix JSON.
+//!
+//! When a request head cannot be parsed (a bad request line, a URI over hyper's limit, header
+//! fields too large, a duplicate or invalid `Content-Length`, bytes a URI may not hold) hyper
+//! answers by itself — 400, 414 or 431 with an empty body — and closes the connection. It
+//! offers no hook for that answer, so the connection's writer recognises it: a response head
+//! with an error status and `content-length: 0`, which the app never sends (every answer of
+//! the edge carries a JSON body), and writes it again with a Matrix error body.
+//!
+//! Cost on the hot path: one prefix comparison per write.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use oxident_api::rt::ErrCode;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// A connection stream whose parse-error answers are rewritten as Matrix JSON.
+#[derive(Debug)]
+pub struct JsonEarlyErrors<S> {
+    inner: S,
+    /// A rewritten answer not yet handed to `inner` (the caller was told it was written).
+    pending: Vec<u8>,
+    sent: usize,
+}
+
+impl<S> JsonEarlyErrors<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            pending: Vec::new(),
+            sent: 0,
+        }
+    }
+}
+
+/// The Matrix answer for a response head hyper wrote on its own, if `head` is one.
+pub fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
+    let status_line_end = head.windows(2).position(|w| w == b"\r\n")?;
+    let status_line = std::str::from_utf8(&head[..status_line_end]).ok()?;
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next()?;
+    if !version.starts_with("HTTP/1.") {
+        return None;
+    }
+    let status: u16 = parts.next()?.parse().ok()?;
+    if !(400..600).contains(&status) || !head.ends_with(b"\r\n\r\n") {
+        return None;
+    }
+    let text = std::str::from_utf8(head).ok()?;
+    let mut has_empty_length = false;
+    let mut kept = String::with_capacity(text.len() + 160);
+    kept.push_str(status_line);
+    kept.push_str("\r\n");
+    for line in text[status_line_end + 2..]
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+    {
+        let (name, value) = line.split_once(':')?;
+        if name.eq_ignore_ascii_case("content-length") {
+            if value.trim() != "0" {
+                return None;
+            }
+            has_empty_length = true;
+            continue;
+        }
+        if name.eq_ignore_ascii_case("content-type") {
+            return None;
+        }
+        kept.push_str(line);
+        kept.push_str("\r\n");
+    }
+    if !has_empty_length {
+        return None;
+    }
+    let (errcode, error) = match status {
+        414 => (ErrCode::TooLarge, "Request URI too long"),
+        431 => (ErrCode::TooLarge, "Request header fields too large"),
+        400..=499 => (
+            ErrCode::Unrecognized,
+            "Malformed HTTP request (request line, header or Content-Length)",
+        ),
+        _ => (ErrCode::Unknown, "Internal server error"),
+    };
+    let body = serde_json::json!({"errcode": errcode.as_str(), "error": error}).to_string();
+    kept.push_str("content-type: application/json\r\n");
+    kept.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    kept.push_str(&body);
+    Some(kept.into_bytes())
+}
+
+impl<S: AsyncWrite + Unpin> JsonEarlyErrors<S> {
+    /// Hands the rewritten answer to the stream; `Ready(Ok)` once all of it is written.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.sent < self.pending.len() {
+            let n = match Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.sent..]) {
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.sent += n;
+        }
+        self.pending.clear();
+        self.sent = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for JsonEarlyErrors<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for JsonEarlyErrors<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        match this.drain(cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+        // hyper writes its own answer as one head-only buffer; the app's answers never match.
+        if buf.len() < 1024
+            && (buf.starts_with(b"HTTP/1.1 4")
+                || buf.starts_with(b"HTTP/1.1 5")
+                || buf.starts_with(b"HTTP/1.0 4")
+                || buf.starts_with(b"HTTP/1.0 5"))
+            && let Some(rewritten) = rewrite(buf)
+        {
+            this.pending = rewritten;
+            this.sent = 0;
+            // Best effort now; the rest goes out on the next write, flush or shutdown.
+            if let Poll::Ready(Err(e)) = this.drain(cx) {
+                return Poll::Ready(Err(e));
+            }
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        match this.drain(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut this.inner).poll_flush(cx),
+            other => other,
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        match this.drain(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut this.inner).poll_shutdown(cx),
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite;
+
+    #[test]
+    fn hyper_answers_become_matrix_json() {
+        let head = b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\ndate: Wed, 02 Dec 2026 11:00:00 GMT\r\n\r\n";
+        let out = String::from_utf8(rewrite(head).expect("rewritten")).expect("utf-8");
+        let (head, body) = out.split_once("\r\n\r\n").expect("head");
+        assert!(head.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+        assert!(
+            head.contains("connection: close\r\n")
+                && head.contains("content-type: application/json")
+        );
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        let json: serde_json::Value = serde_json::from_str(body).expect("json");
+        assert_eq!(json["errcode"], "M_TOO_LARGE");
+        assert!(json["error"].is_string());
+    }
+
+    #[test]
+    fn app_answers_are_left_alone() {
+        for head in [
+            &b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"[..],
+            b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n",
+            b"HTTP/1.1 400 Bad Request\r\ncontent-length: 12\r\n\r\n",
+            b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n",
+        ] {
+            assert_eq!(rewrite(head), None, "{}", String::from_utf8_lossy(head));
+        }
+    }
+}
