@@ -2,11 +2,11 @@
 # Creates (once) and prints the path of a Python virtualenv holding real peers the tests run
 # against (Synapse, sydent, schemathesis). Venvs live outside the clone so CI reuses them:
 #   scripts/peer-venv.sh NAME 'package==version' [more packages…]
-# prints  ${OXIDENT_PEERS_DIR:-$HOME/.cache/oxident/peers}/NAME
+# prints  ${PEER_VENV_DIR:-$HOME/.cache/oxident/peers}/NAME
 # A venv is rebuilt when the package list changes (it is recorded in the venv as .packages).
 set -euo pipefail
 name="$1"; shift
-root="${OXIDENT_PEERS_DIR:-$HOME/.cache/oxident/peers}"
+root="${PEER_VENV_DIR:-$HOME/.cache/oxident/peers}"
 venv="$root/$name"
 want="$(printf '%s\n' "$@")"
 if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.packages" 2>/dev/null)" = "$want" ]; then

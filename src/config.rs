@@ -242,6 +242,7 @@ pub struct TermsConfig {
     pub policies_file: Option<PathBuf>,
 }
 
+/// Each limit is a burst refilled evenly over its period; 0 switches that limit off.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimitConfig {

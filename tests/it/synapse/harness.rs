@@ -30,7 +30,7 @@ pub fn venv_or_skip(test: &str) -> Option<PathBuf> {
     let venv = match std::env::var_os("PEER_SYNAPSE_VENV") {
         Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
         _ => {
-            let root = std::env::var_os("OXIDENT_PEERS_DIR")
+            let root = std::env::var_os("PEER_VENV_DIR")
                 .map(PathBuf::from)
                 .or_else(|| {
                     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/oxident/peers"))
