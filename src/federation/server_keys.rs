@@ -17,9 +17,6 @@ use crate::crypto::{PublicKey, verify_json};
 
 /// Longest time an answer is trusted, whatever its `valid_until_ts` says.
 const MAX_CACHE_MS: i64 = 7 * 24 * 3600 * 1000;
-/// Shortest time an answer is kept, even if it claims to expire sooner (a fetch per request
-/// otherwise).
-const MIN_CACHE_MS: i64 = 5 * 60 * 1000;
 /// A key id missing from a cached answer is looked for again no sooner than this.
 pub const REFETCH_AFTER_MS: i64 = 30 * 1000;
 /// Homeservers kept in the cache; the oldest fetch is dropped past this.
@@ -99,17 +96,29 @@ impl FederationClient {
             )));
         }
         let body = body.ok_or_else(|| FederationError::BadResponse("keys are not JSON".into()))?;
-        let keys = self_signed_keys(&body, origin)?;
-        let valid_until = body
-            .get("valid_until_ts")
-            .and_then(Value::as_i64)
-            .unwrap_or(now_ms);
-        Ok(Entry {
-            keys,
-            fetched_ms: now_ms,
-            expires_ms: valid_until.clamp(now_ms + MIN_CACHE_MS, now_ms + MAX_CACHE_MS),
-        })
+        entry_from_answer(&body, origin, now_ms)
     }
+}
+
+/// A key answer as a cache entry: its self-signed keys, kept until its `valid_until_ts`
+/// (at most [`MAX_CACHE_MS`]). An answer whose validity has passed is refused: a key is
+/// only good for requests signed while it is valid, and these requests are signed now.
+fn entry_from_answer(body: &Value, origin: &str, now_ms: i64) -> Result<Entry, FederationError> {
+    let keys = self_signed_keys(body, origin)?;
+    let valid_until = body
+        .get("valid_until_ts")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| FederationError::BadResponse("no valid_until_ts".into()))?;
+    if valid_until <= now_ms {
+        return Err(FederationError::BadResponse(
+            "the homeserver's keys have expired".into(),
+        ));
+    }
+    Ok(Entry {
+        keys,
+        fetched_ms: now_ms,
+        expires_ms: valid_until.min(now_ms.saturating_add(MAX_CACHE_MS)),
+    })
 }
 
 /// The `verify_keys` of a key answer from `origin` that signed the answer themselves.
@@ -176,6 +185,24 @@ mod tests {
         assert!(self_signed_keys(&answer("hs.example", &key, &key), "evil.example").is_err());
         let other = SigningKey::from_seed("a", &[2u8; 32]).expect("key");
         assert!(self_signed_keys(&answer("hs.example", &key, &other), "hs.example").is_err());
+    }
+
+    #[test]
+    fn expired_answers_are_refused_and_entries_end_with_their_validity() {
+        let key = SigningKey::from_seed("a", &[1u8; 32]).expect("key");
+        let body = answer("hs.example", &key, &key); // valid_until_ts 1_000_000
+        let entry = entry_from_answer(&body, "hs.example", 10).expect("valid");
+        assert_eq!(entry.expires_ms, 1_000_000);
+        assert!(entry_from_answer(&body, "hs.example", 1_000_000).is_err());
+        assert!(entry_from_answer(&body, "hs.example", 2_000_000).is_err());
+        let far = entry_from_answer(&body, "hs.example", -MAX_CACHE_MS).expect("valid");
+        assert_eq!(far.expires_ms, 0, "capped at seven days");
+        let mut unsigned_validity = body.clone();
+        unsigned_validity
+            .as_object_mut()
+            .expect("object")
+            .remove("valid_until_ts");
+        assert!(entry_from_answer(&unsigned_validity, "hs.example", 10).is_err());
     }
 
     #[test]
