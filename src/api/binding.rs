@@ -13,6 +13,18 @@ use oxident_api::{associations, v2_associations};
 use serde::de::DeserializeOwned;
 use serde_json::Map;
 
+/// v1 and v2 alike: the homeserver's signature covers the request as it arrived.
+async fn unbind_signed(
+    state: &AppState,
+    ctx: &RequestContext,
+    medium: &str,
+    address: &str,
+    mxid: &str,
+) -> ApiResult<Map<String, serde_json::Value>> {
+    binding::unbind_signed(state, signed_request(ctx), medium, address, mxid).await?;
+    Ok(Map::new())
+}
+
 /// What a homeserver's X-Matrix signature covers, from the request as it arrived.
 fn signed_request(ctx: &RequestContext) -> binding::SignedRequest<'_> {
     binding::SignedRequest {
@@ -65,15 +77,14 @@ pub async fn unbind(
 ) -> ApiResult<associations::unbind::Response> {
     match UnbindProof::from_parts(body.sid.as_deref(), body.client_secret.as_deref())? {
         UnbindProof::HomeserverSignature => {
-            binding::unbind_signed(
+            unbind_signed(
                 state,
-                signed_request(ctx),
+                ctx,
                 &body.threepid.medium,
                 &body.threepid.address,
                 &body.mxid,
             )
-            .await?;
-            Ok(Map::new())
+            .await
         }
         UnbindProof::Session { sid, client_secret } => {
             binding::unbind_with_session(
@@ -131,15 +142,14 @@ pub async fn unbind_v2(
 ) -> ApiResult<v2_associations::unbind_v2::Response> {
     match UnbindProof::from_parts(body.sid.as_deref(), body.client_secret.as_deref())? {
         UnbindProof::HomeserverSignature => {
-            binding::unbind_signed(
+            unbind_signed(
                 state,
-                signed_request(ctx),
+                ctx,
                 &body.threepid.medium,
                 &body.threepid.address,
                 &body.mxid,
             )
-            .await?;
-            Ok(Map::new())
+            .await
         }
         UnbindProof::Session { sid, client_secret } => {
             auth::user(state, ctx).await?;

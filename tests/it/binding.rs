@@ -27,7 +27,8 @@ fn unbind_body(sid: &str, secret: &str, address: &str, mxid: &str) -> Value {
            "threepid": {"medium": "email", "address": address}})
 }
 
-async fn bound_to(app: &TestApp, address: &str) -> Option<String> {
+/// The Matrix ID `address` is bound to, read from storage.
+pub async fn bound_to(app: &TestApp, address: &str) -> Option<String> {
     app.store()
         .get_association(&Threepid::new("email", address))
         .await

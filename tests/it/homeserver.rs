@@ -2,11 +2,11 @@
 //! (`/3pid/onbind`, durable across outages and restarts) and unbind signed by the homeserver
 //! (X-Matrix, keys fetched from `/_matrix/key/v2/server`).
 
+use crate::binding::bound_to;
 use crate::common::{Reply, SERVER_NAME, TestApp, check_against_spec, read_reply, test_key};
 use crate::fake_homeserver::{FakeHomeserver, hs_key};
 use crate::validation::validated_session;
 use oxident::crypto::{SigningKey, sign_json, verify_json};
-use oxident::store::Threepid;
 use serde_json::{Value, json};
 
 const V1_STORE: &str = "/_matrix/identity/api/v1/store-invite";
@@ -180,14 +180,6 @@ async fn signed_unbind(
     let reply = read_reply(req.send().await.expect("sent")).await;
     check_against_spec(op, &reply);
     reply
-}
-
-async fn bound_to(app: &TestApp, address: &str) -> Option<String> {
-    app.store()
-        .get_association(&Threepid::new("email", address))
-        .await
-        .expect("store")
-        .map(|a| a.mxid)
 }
 
 #[tokio::test]
