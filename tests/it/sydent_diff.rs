@@ -1022,6 +1022,9 @@ async fn oxident_answers_like_sydent() {
         c.email.templates.folder = Some(templates.clone());
         c.terms.policies_file = Some(terms.clone());
         c.email.templates.from = "Sydent <noreply@sydent.test>".into();
+        // sydent links invite mails to any web client a homeserver names; Oxident only to
+        // configured hosts (hardening), so the script's host is configured here.
+        c.email.templates.web_client_hosts = vec!["chat.example.org".into()];
         if let Some(smtp) = c.email.smtp.as_mut() {
             smtp.from = "noreply@sydent.test".into();
         }
