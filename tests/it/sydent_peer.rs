@@ -22,7 +22,7 @@ pub fn venv(test: &str) -> Option<PathBuf> {
             std::env::var_os("CI").is_none(),
             "{test}: PEER_SYDENT_VENV must name a venv with sydent in CI ({VENV_COMMAND})"
         );
-        eprintln!("{test}: skipped, no sydent venv; to run it: export {VENV_COMMAND}");
+        eprintln!("SKIPPED {test}: no sydent venv; to run it: export {VENV_COMMAND}");
     }
     found
 }
