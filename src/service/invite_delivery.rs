@@ -60,7 +60,9 @@ pub fn retry_delay_ms(failures: i64) -> i64 {
 pub async fn run(state: Arc<AppState>) {
     loop {
         match deliver_due(&state).await {
-            // A full batch: there may be more due right now.
+            // A full batch, every outcome recorded: there may be more due right now. (An
+            // outcome the store could not record leaves its invite due; going round at once
+            // would then call the homeserver again in a loop.)
             Ok(n) if n >= BATCH as usize => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "invite delivery pass failed"),
@@ -70,27 +72,30 @@ pub async fn run(state: Arc<AppState>) {
 }
 
 /// One pass: every due delivery is attempted (concurrently, each homeserver's answer
-/// recorded as it comes). Returns how many invites were attempted.
+/// recorded as it comes). Returns how many outcomes were recorded.
 pub async fn deliver_due(state: &Arc<AppState>) -> ApiResult<usize> {
     let due = state
         .store
         .pending_deliveries(state.now_ms(), BATCH)
         .await?;
-    let count = due.len();
     let mut attempts = tokio::task::JoinSet::new();
     for delivery in due {
         let state = state.clone();
         attempts.spawn(async move { deliver_one(&state, delivery).await });
     }
+    let mut recorded = 0;
     while let Some(done) = attempts.join_next().await {
-        if let Err(e) = done {
-            tracing::error!(error = %e, "invite delivery task failed");
+        match done {
+            Ok(true) => recorded += 1,
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "invite delivery task failed"),
         }
     }
-    Ok(count)
+    Ok(recorded)
 }
 
-async fn deliver_one(state: &AppState, delivery: PendingDelivery) {
+/// Attempts one delivery; `true` when its outcome (delivered, or the next retry) is stored.
+async fn deliver_one(state: &AppState, delivery: PendingDelivery) -> bool {
     let PendingDelivery { invite, mxid } = delivery;
     let token = invite.token.clone();
     let outcome = attempt(state, &invite, &mxid).await;
@@ -119,10 +124,14 @@ async fn deliver_one(state: &AppState, delivery: PendingDelivery) {
                 .await
         }
     };
-    if let Err(e) = recorded {
-        // The invite stays pending: at worst it is delivered twice, which homeservers
-        // tolerate (the member event already exists).
-        tracing::error!(error = %e, "could not record an invite delivery outcome");
+    match recorded {
+        Ok(_) => true,
+        Err(e) => {
+            // The invite stays pending: at worst it is delivered twice, which homeservers
+            // tolerate (the member event already exists).
+            tracing::error!(error = %e, "could not record an invite delivery outcome");
+            false
+        }
     }
 }
 
