@@ -10,6 +10,7 @@ pub mod rt;
 pub mod server;
 pub mod validate;
 pub mod shared;
+pub mod types;
 pub mod associations;
 pub mod email_associations;
 pub mod invitation_signing;

@@ -24,33 +24,10 @@ pub const RESPONSES: &[&str] = &["200", "400", "404"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = SignInvitationRequest;
-pub type Response = SignedInvitation;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SignInvitationRequest {
-    /// Matrix user ID of the invitee accepting the invitation.
-    pub mxid: String,
-    /// Ephemeral private key, unpadded Base64.
-    pub private_key: String,
-    /// Invitation token returned by `store-invite`.
-    pub token: String,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SignedInvitation {
-    /// Matrix user ID of the invitee.
-    pub mxid: String,
-    /// Matrix user ID of the inviter.
-    pub sender: String,
-    /// Signature over `mxid`, `sender` and `token`.
-    pub signatures: std::collections::BTreeMap<
-        String,
-        std::collections::BTreeMap<String, String>,
-    >,
-    /// The invitation token.
-    pub token: String,
-}
+pub type RequestBody = crate::types::SignInvitationRequest;
+pub type Response = crate::types::SignedInvitation;
+pub use crate::types::SignInvitationRequest;
+pub use crate::types::SignedInvitation;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_sign_invitation_request`).
 #[inline]

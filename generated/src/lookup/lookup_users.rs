@@ -24,20 +24,10 @@ pub const RESPONSES: &[&str] = &["200", "400", "429"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = BulkLookupRequest;
-pub type Response = BulkLookupResponse;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BulkLookupRequest {
-    /// 3PIDs to look up, each a `[medium, address]` pair.
-    pub threepids: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BulkLookupResponse {
-    /// One `[medium, address, mxid]` triple per bound 3PID.
-    pub threepids: Vec<(String, String, String)>,
-}
+pub type RequestBody = crate::types::BulkLookupRequest;
+pub type Response = crate::types::BulkLookupResponse;
+pub use crate::types::BulkLookupRequest;
+pub use crate::types::BulkLookupResponse;
 
 /// Validates a JSON value against the `BulkLookupRequest` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {

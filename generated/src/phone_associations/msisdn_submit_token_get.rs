@@ -28,19 +28,11 @@ pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("sid", crate::rt::ScalarKind::String),
     ("token", crate::rt::ScalarKind::String),
 ];
+pub type Params = crate::types::EmailSubmitTokenGetParams;
 
 /// This operation answers with a page or a redirect rather than JSON.
 pub type Response = crate::rt::RawResponse;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Params {
-    /// Client secret that was given to `requestToken`.
-    pub client_secret: String,
-    /// Session ID returned by `requestToken`.
-    pub sid: String,
-    /// Token the server texted to the user.
-    pub token: String,
-}
+pub use crate::types::EmailSubmitTokenGetParams;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_client_secret_sid_token`).
 #[inline]

@@ -23,10 +23,10 @@ pub const SOURCE: &str = "ping.yaml";
 pub const RESPONSES: &[&str] = &["200"];
 pub type Response = serde_json::Map<String, serde_json::Value>;
 
-/// Validates against a schema other operations use too (`crate::shared::validate_any_object`).
+/// Validates against a schema other operations use too (`crate::shared::validate_any_object_2`).
 #[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_any_object(v)
+    crate::shared::validate_any_object_2(v)
 }

@@ -26,20 +26,10 @@ pub const RESPONSES: &[&str] = &["200", "400", "404"];
 pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("keyId", crate::rt::ScalarKind::String),
 ];
-pub type Response = PubKeyResponse;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Params {
-    /// Key identifier of the form `algorithm:identifier`; the identifier part is opaque.
-    #[serde(rename = "keyId")]
-    pub key_id: String,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PubKeyResponse {
-    /// The public key, unpadded Base64.
-    pub public_key: String,
-}
+pub type Params = crate::types::GetPubKeyParams;
+pub type Response = crate::types::PubKeyResponse;
+pub use crate::types::GetPubKeyParams;
+pub use crate::types::PubKeyResponse;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_key_id`).
 #[inline]

@@ -25,25 +25,10 @@ pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("client_secret", crate::rt::ScalarKind::String),
     ("sid", crate::rt::ScalarKind::String),
 ];
-pub type Response = ValidatedThreePid;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Params {
-    /// Client secret that was given to `requestToken`.
-    pub client_secret: String,
-    /// Session ID returned by `requestToken`.
-    pub sid: String,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ValidatedThreePid {
-    /// Address of the validated 3PID.
-    pub address: String,
-    /// Medium of the validated 3PID.
-    pub medium: String,
-    /// When validation happened (ms since the epoch).
-    pub validated_at: i64,
-}
+pub type Params = crate::types::GetValidated3pidParams;
+pub type Response = crate::types::ValidatedThreePid2;
+pub use crate::types::GetValidated3pidParams;
+pub use crate::types::ValidatedThreePid2 as ValidatedThreePid;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_client_secret_sid`).
 #[inline]

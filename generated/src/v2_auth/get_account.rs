@@ -19,13 +19,8 @@ pub const SOURCE: &str = "v2_auth.yaml";
 
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200", "401", "403"];
-pub type Response = AccountInfo;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AccountInfo {
-    /// Matrix user ID that registered the token.
-    pub user_id: String,
-}
+pub type Response = crate::types::AccountInfo;
+pub use crate::types::AccountInfo;
 
 /// Validates a JSON value against the `AccountInfo` schema, reporting every error.
 pub fn validate_response_200(

@@ -22,24 +22,10 @@ pub const RESPONSES: &[&str] = &["200", "400", "401", "403"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = SubmitTokenRequest;
-pub type Response = SubmitTokenResponse;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SubmitTokenRequest {
-    /// Client secret that was given to `requestToken`.
-    pub client_secret: String,
-    /// Session ID returned by `requestToken`.
-    pub sid: String,
-    /// Token the server sent to the 3PID.
-    pub token: String,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SubmitTokenResponse {
-    /// True when the session is now validated.
-    pub success: bool,
-}
+pub type RequestBody = crate::types::SubmitTokenRequest;
+pub type Response = crate::types::SubmitTokenResponse;
+pub use crate::types::SubmitTokenRequest;
+pub use crate::types::SubmitTokenResponse;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_submit_token_request`).
 #[inline]

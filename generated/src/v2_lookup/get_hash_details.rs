@@ -19,15 +19,8 @@ pub const SOURCE: &str = "v2_lookup.yaml";
 
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200", "401", "403"];
-pub type Response = HashDetails;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct HashDetails {
-    /// Supported algorithms; always includes `sha256`.
-    pub algorithms: Vec<String>,
-    /// Pepper the client must hash with and must send back to `/lookup`. Servers should rotate it often.
-    pub lookup_pepper: String,
-}
+pub type Response = crate::types::HashDetails;
+pub use crate::types::HashDetails;
 
 /// Validates a JSON value against the `HashDetails` schema, reporting every error.
 pub fn validate_response_200(

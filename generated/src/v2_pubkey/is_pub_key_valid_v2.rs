@@ -24,26 +24,17 @@ pub const RESPONSES: &[&str] = &["200", "400"];
 pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("public_key", crate::rt::ScalarKind::String),
 ];
-pub type Response = KeyValidity;
+pub type Params = crate::types::IsEphemeralPubKeyValidParams;
+pub type Response = crate::types::KeyValidity;
+pub use crate::types::IsEphemeralPubKeyValidParams;
+pub use crate::types::KeyValidity;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Params {
-    /// The key to check, unpadded Base64.
-    pub public_key: String,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct KeyValidity {
-    /// True when the server knows the key and it is currently valid.
-    pub valid: bool,
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_public_key`).
+/// Validates against a schema other operations use too (`crate::shared::validate_public_key_2`).
 #[inline]
 pub fn validate_params(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_public_key(v)
+    crate::shared::validate_public_key_2(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_key_validity`).

@@ -19,13 +19,8 @@ pub const SOURCE: &str = "versions.yaml";
 
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200"];
-pub type Response = Versions;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Versions {
-    /// One entry per supported specification version.
-    pub versions: Vec<String>,
-}
+pub type Response = crate::types::Versions;
+pub use crate::types::Versions;
 
 /// Validates a JSON value against the `Versions` schema, reporting every error.
 pub fn validate_response_200(

@@ -2,7 +2,10 @@
 //! (types + validators + facts), the handler trait and router, and the operation registry.
 
 use super::emit_types::{TypeGen, doc_attrs, ident};
-use super::emit_validators::emit_validator;
+use super::emit_validators::{
+    SharedIndex, emit_validator_with, subschemas, validation_key, worth_sharing,
+};
+use super::load;
 use super::model::{Operation, ParamLocation, Spec, SpecFile};
 use anyhow::{Context, Result, bail};
 use heck::ToPascalCase;
@@ -116,8 +119,8 @@ pub fn operation_module(
     file: &SpecFile,
     op: &Operation,
     shared: &SharedValidators,
+    types: &mut TypeGen,
 ) -> Result<String> {
-    let mut types = TypeGen::new();
     let mut validators = TokenStream::new();
     let op_id = &op.operation_id;
     let method = op.method.to_ascii_uppercase();
@@ -142,7 +145,7 @@ pub fn operation_module(
 
     let mut items = TokenStream::new();
     if let Some(params) = op.params_schema() {
-        let ty = types.root(&params, "Params");
+        let ty = types.root(&params, "Params", &op.name);
         let kinds = kinds_table(&params);
         validators.extend(shared.validator("validate_params", &params)?);
         items.extend(quote! {
@@ -152,7 +155,7 @@ pub fn operation_module(
         items.extend(alias("Params", &ty));
     }
     if let Some(body) = &op.body {
-        let ty = types.root(&body.schema, "RequestBody");
+        let ty = types.root(&body.schema, "RequestBody", &op.name);
         validators.extend(shared.validator("validate_body", &body.schema)?);
         let form = if body.form {
             let kinds = kinds_table(&body.schema);
@@ -170,7 +173,7 @@ pub fn operation_module(
     let success = op.success().and_then(|r| r.schema.as_ref().map(|s| (r, s)));
     match success {
         Some((_, schema)) if !op.is_html() => {
-            let ty = types.root(schema, "Response");
+            let ty = types.root(schema, "Response", &op.name);
             items.extend(alias("Response", &ty));
         }
         _ => items.extend(quote! {
@@ -187,7 +190,17 @@ pub fn operation_module(
         }
         response_keys.push(key);
     }
-    let types = types.into_tokens();
+    // The named types this operation uses, under the names its module always had.
+    let uses = types.take_used().into_iter().map(|(name, local)| {
+        let id = ident(&name);
+        if name == local {
+            quote!(pub use crate::types::#id;)
+        } else {
+            let local = ident(&local);
+            quote!(pub use crate::types::#id as #local;)
+        }
+    });
+    let types = quote!(#(#uses)*);
     let source = &file.rel_path;
     let tokens = quote! {
         #(#module_doc)*
@@ -213,9 +226,6 @@ pub fn operation_module(
 /// A fixed name (`Params`, `RequestBody`, `Response`) for the root type, whatever its title,
 /// so the router and implementations can always name it.
 fn alias(name: &str, ty: &TokenStream) -> TokenStream {
-    if ty.to_string() == name {
-        return quote!();
-    }
     let id = ident(name);
     quote!(pub type #id = #ty;)
 }
@@ -247,18 +257,52 @@ pub fn file_module(file: &SpecFile) -> Result<String> {
     ))
 }
 
-/// Validators for schemas that several operations use (the error body above all), emitted
-/// once in `shared.rs`; each operation's validator calls the shared one. Keyed by the
-/// schema's JSON (key order is normalised by the loader), so only identical schemas merge.
+/// Validators for schemas that occur more than once in the emitted code (the error body
+/// above all, and every component used in several places), emitted once in `shared.rs`;
+/// operations' validators, and other shared ones, call them. Keyed by the schema's
+/// structure ([`validation_key`]), so only identical schemas merge; a schema that contains
+/// itself always gets one (the recursion goes through it).
 #[derive(Debug, Default)]
 pub struct SharedValidators {
-    by_schema: BTreeMap<String, String>,
+    index: SharedIndex,
     schemas: Vec<(String, Value)>,
 }
 
 impl SharedValidators {
     pub fn collect(spec: &Spec) -> Self {
+        // Occurrences in the code as it would be emitted with sharing: a shape seen before
+        // is counted again, but its insides are not (they are emitted once, with it).
+        fn visit(
+            schema: &Value,
+            root: bool,
+            count: &mut BTreeMap<String, (usize, Value)>,
+            components: &mut BTreeMap<String, Value>,
+            recursive: &mut BTreeSet<String>,
+        ) {
+            if let Some(Value::String(key)) = schema.get(load::REF_KEY) {
+                if schema.get(load::REF_CYCLE).is_some() {
+                    recursive.insert(key.clone());
+                    return;
+                }
+                components
+                    .entry(key.clone())
+                    .or_insert_with(|| schema.clone());
+            }
+            if root || worth_sharing(schema) {
+                let key = validation_key(schema);
+                let entry = count.entry(key).or_insert((0, schema.clone()));
+                entry.0 += 1;
+                if entry.0 > 1 {
+                    return;
+                }
+            }
+            for sub in subschemas(schema) {
+                visit(sub, false, count, components, recursive);
+            }
+        }
         let mut count: BTreeMap<String, (usize, Value)> = BTreeMap::new();
+        let mut components = BTreeMap::new();
+        let mut recursive = BTreeSet::new();
         for op in spec.files.iter().flat_map(|f| f.operations.iter()) {
             let roots = op
                 .params_schema()
@@ -266,31 +310,39 @@ impl SharedValidators {
                 .chain(op.body.iter().map(|b| b.schema.clone()))
                 .chain(op.responses.iter().filter_map(|r| r.schema.clone()));
             for schema in roots {
-                let key = validation_key(&schema);
-                count.entry(key).or_insert((0, schema)).0 += 1;
+                visit(&schema, true, &mut count, &mut components, &mut recursive);
+            }
+        }
+        // A recursive component is shared even where it occurs once.
+        let mut by_ref_key = BTreeMap::new();
+        for reference in &recursive {
+            if let Some(schema) = components.get(reference) {
+                let key = validation_key(schema);
+                count.entry(key.clone()).or_insert((0, schema.clone())).0 += 2;
+                by_ref_key.insert(reference.clone(), key);
             }
         }
         let mut shared = Self::default();
-        let mut taken = std::collections::BTreeSet::new();
-        // Deterministic: by first name candidate, then by key.
-        let mut repeated: Vec<(String, Value)> = count
+        let mut taken = BTreeSet::new();
+        // Deterministic: by key.
+        let repeated: Vec<(String, Value)> = count
             .into_iter()
             .filter(|(_, (n, _))| *n > 1)
             .map(|(k, (_, v))| (k, v))
             .collect();
-        repeated.sort_by(|a, b| a.0.cmp(&b.0));
         for (i, (key, schema)) in repeated.into_iter().enumerate() {
             let base = schema
                 .get("title")
+                .or_else(|| schema.get(load::REF_NAME))
                 .and_then(Value::as_str)
-                .map(|t| format!("validate_{}", heck::ToSnakeCase::to_snake_case(t)))
+                .map(|t| format!("validate_{}", super::model::snake_words(t)))
                 .or_else(|| {
                     // Untitled (query parameters): named after the properties it lists.
                     let props = schema.get("properties").and_then(Value::as_object)?;
                     let names: Vec<String> = props
                         .keys()
                         .take(4)
-                        .map(|k| heck::ToSnakeCase::to_snake_case(k.as_str()))
+                        .map(|k| super::model::snake_words(k))
                         .collect();
                     (!names.is_empty()).then(|| format!("validate_{}", names.join("_")))
                 })
@@ -299,7 +351,7 @@ impl SharedValidators {
                     let ty = schema.get("type").and_then(Value::as_str)?;
                     Some(format!("validate_any_{ty}"))
                 })
-                .filter(|n| syn::parse_str::<syn::Ident>(n).is_ok())
+                .filter(|n| syn::parse_str::<syn::Ident>(n).is_ok() && n.len() < 80)
                 .unwrap_or_else(|| format!("validate_shared_{i}"));
             let mut name = base.clone();
             let mut n = 2;
@@ -307,8 +359,13 @@ impl SharedValidators {
                 name = format!("{base}_{n}");
                 n += 1;
             }
-            shared.by_schema.insert(key, name.clone());
+            shared.index.by_key.insert(key, name.clone());
             shared.schemas.push((name, schema));
+        }
+        for (reference, key) in by_ref_key {
+            if let Some(name) = shared.index.by_key.get(&key) {
+                shared.index.by_ref.insert(reference, name.clone());
+            }
         }
         shared
     }
@@ -317,10 +374,14 @@ impl SharedValidators {
         self.schemas.is_empty()
     }
 
+    pub fn index(&self) -> &SharedIndex {
+        &self.index
+    }
+
     /// `pub fn <name>` for `schema`: the full validator, or a call to the shared one.
     pub fn validator(&self, name: &str, schema: &Value) -> Result<TokenStream> {
-        let Some(shared) = self.by_schema.get(&validation_key(schema)) else {
-            return emit_validator(name, schema);
+        let Some(shared) = self.index.by_key.get(&validation_key(schema)) else {
+            return emit_validator_with(name, schema, &self.index);
         };
         let id = ident(name);
         let shared_id = ident(shared);
@@ -336,53 +397,29 @@ impl SharedValidators {
         })
     }
 
-    /// `shared.rs`: one validator per repeated schema.
+    /// `shared.rs`: one validator per repeated schema; other validators call its root
+    /// helper (`NAME_node0`, generic over the sink as theirs are).
     pub fn module(&self, source: &str) -> Result<String> {
         let mut tokens = quote! {
-            //! Validators for schemas that several operations share; each operation's own
-            //! validator calls one of these.
+            //! Validators for schemas that occur in several places; operations' validators
+            //! (and these, for nested and recursive shapes) call them.
         };
         for (name, schema) in &self.schemas {
-            tokens.extend(emit_validator(name, schema)?);
+            tokens.extend(emit_validator_with(name, schema, &self.index)?);
         }
         Ok(with_header(&render(tokens, "shared.rs")?, source))
     }
 }
 
-/// What a validator depends on: the schema without its annotations (descriptions, examples,
-/// vendor extensions), so schemas that differ only in wording share one validator.
-fn validation_key(schema: &Value) -> String {
-    fn strip(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .filter(|(k, _)| {
-                        !matches!(
-                            k.as_str(),
-                            "description" | "example" | "examples" | "deprecated"
-                        ) && !k.starts_with("x-")
-                    })
-                    .map(|(k, v)| {
-                        // Property names are data, not keywords: keep every one.
-                        let v = if k == "properties" {
-                            match v {
-                                Value::Object(props) => Value::Object(
-                                    props.iter().map(|(n, s)| (n.clone(), strip(s))).collect(),
-                                ),
-                                other => strip(other),
-                            }
-                        } else {
-                            strip(v)
-                        };
-                        (k.clone(), v)
-                    })
-                    .collect(),
-            ),
-            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
-            other => other.clone(),
-        }
-    }
-    strip(schema).to_string()
+/// `types.rs`: every named type of the crate (components, titled and operation root shapes).
+pub fn types_module(types: TypeGen, source: &str) -> Result<String> {
+    let defs = types.into_tokens();
+    let tokens = quote! {
+        //! The API's named types: one per schema component and per titled shape, whichever
+        //! operations use it. Operation modules alias and re-export them.
+        #defs
+    };
+    Ok(with_header(&render(tokens, "types.rs")?, source))
 }
 
 /// `source` names the spec tree in the header (`spec/`).
@@ -391,6 +428,7 @@ pub fn lib_rs(
     crate_doc: &str,
     server_feature: bool,
     shared_module: bool,
+    types_module: bool,
     source: &str,
 ) -> Result<String> {
     let mods = spec.files.iter().map(|f| ident(&f.module));
@@ -416,12 +454,20 @@ pub fn lib_rs(
     } else {
         quote!()
     };
+    let types = if types_module {
+        quote!(
+            pub mod types;
+        )
+    } else {
+        quote!()
+    };
     let tokens = quote! {
         #(#doc)*
         pub mod rt;
         #server
         pub mod validate;
         #shared
+        #types
         #(pub mod #mods;)*
         /// The whole API as one OpenAPI 3.1 document with every `$ref` resolved.
         pub const OPENAPI_JSON: &str = include_str!("../openapi.json");

@@ -28,12 +28,122 @@ use proc_macro2::{Ident, Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use serde_json::{Map, Value};
 
+use super::load;
+
 /// `schema`: a JSON Schema (OpenAPI 3.1 / 2020-12 dialect) with every `$ref` already
 /// resolved inline (trees, no cycles).
 /// Returns Rust items: `pub fn #fn_name(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors>`
 /// plus any private helper fns, all with names prefixed by `#fn_name` so that several
 /// validators can live in one module.
 pub fn emit_validator(fn_name: &str, schema: &Value) -> Result<proc_macro2::TokenStream> {
+    emit_validator_with(fn_name, schema, &SharedIndex::default())
+}
+
+/// Validators other validators call instead of repeating the checks: the shapes that occur
+/// more than once in the emitted code, and every schema that contains itself.
+#[derive(Debug, Default)]
+pub struct SharedIndex {
+    /// [`validation_key`] → the shared validator's name (`crate::shared::NAME`).
+    pub by_key: std::collections::BTreeMap<String, String>,
+    /// A component's reference (the loader's `x-oxident-ref`) → its shared validator, for
+    /// the stubs where a schema recurses.
+    pub by_ref: std::collections::BTreeMap<String, String>,
+}
+
+/// What a validator depends on: the schema without its annotations (descriptions, examples,
+/// vendor extensions), so schemas that differ only in wording share one validator. A
+/// recursion stub keeps the component it stands for.
+pub fn validation_key(schema: &Value) -> String {
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(m) if m.contains_key(load::REF_CYCLE) => {
+                serde_json::json!({"$cycle": m.get(load::REF_KEY)})
+            }
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "description" | "example" | "examples" | "deprecated"
+                        ) && !k.starts_with("x-")
+                    })
+                    .map(|(k, v)| {
+                        // Property names are data, not keywords: keep every one.
+                        let v = if k == "properties" {
+                            match v {
+                                Value::Object(props) => Value::Object(
+                                    props.iter().map(|(n, s)| (n.clone(), strip(s))).collect(),
+                                ),
+                                other => strip(other),
+                            }
+                        } else {
+                            strip(v)
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    strip(schema).to_string()
+}
+
+/// Whether checking `schema` takes enough code that a shared validator beats a copy.
+pub fn worth_sharing(schema: &Value) -> bool {
+    let Value::Object(m) = schema else {
+        return false;
+    };
+    // Objects and alternatives; an array of them shares its items' validator instead, and
+    // scalars and arrays of scalars are cheaper checked in place than called.
+    m.contains_key("properties")
+        || m.contains_key("patternProperties")
+        || m.get("additionalProperties").is_some_and(Value::is_object)
+        || ["anyOf", "oneOf", "allOf", "not", "if"]
+            .iter()
+            .any(|k| m.contains_key(*k))
+}
+
+/// The schemas directly inside `schema` (every keyword holding subschemas).
+pub fn subschemas(schema: &Value) -> Vec<&Value> {
+    let mut out = Vec::new();
+    let Value::Object(m) = schema else {
+        return out;
+    };
+    for key in [
+        "items",
+        "additionalProperties",
+        "not",
+        "if",
+        "then",
+        "else",
+        "contains",
+    ] {
+        if let Some(v @ Value::Object(_)) = m.get(key) {
+            out.push(v);
+        }
+    }
+    for key in ["properties", "patternProperties"] {
+        if let Some(Value::Object(props)) = m.get(key) {
+            out.extend(props.values());
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf", "prefixItems"] {
+        if let Some(Value::Array(list)) = m.get(key) {
+            out.extend(list.iter());
+        }
+    }
+    out
+}
+
+/// Like [`emit_validator`], calling the validators in `shared` for the subschemas they
+/// cover (the name of the shared validator being emitted is never called from itself).
+pub fn emit_validator_with(
+    fn_name: &str,
+    schema: &Value,
+    shared: &SharedIndex,
+) -> Result<proc_macro2::TokenStream> {
     let name: Ident = syn::parse_str(fn_name)
         .with_context(|| format!("`{fn_name}` is not a valid function name"))?;
     let mut e = Emitter {
@@ -41,6 +151,7 @@ pub fn emit_validator(fn_name: &str, schema: &Value) -> Result<proc_macro2::Toke
         fns: Vec::new(),
         statics: Vec::new(),
         regexes: Vec::new(),
+        shared,
     };
     let root = e
         .node_fn(schema)
@@ -112,8 +223,9 @@ const NUMBER_FORMATS: &[(&str, &str, &str)] = &[
     ("int64", "is_int64", "64-bit integer"),
 ];
 
-struct Emitter {
+struct Emitter<'a> {
     fn_name: String,
+    shared: &'a SharedIndex,
     /// Helper fns, in order of allocation (slot reserved before the body is emitted).
     fns: Vec<Option<TokenStream>>,
     statics: Vec<TokenStream>,
@@ -597,15 +709,49 @@ fn translate_ecma_regex(pattern: &str) -> Result<String> {
     Ok(out)
 }
 
-impl Emitter {
+impl Emitter<'_> {
     /// Emits a helper fn validating `schema` against its own instance; returns its name.
     fn node_fn(&mut self, schema: &Value) -> Result<Ident> {
         let index = self.fns.len();
         self.fns.push(None);
         let name = format_ident!("{}_node{}", self.fn_name, index);
         let body = self.body(schema, 0)?;
-        self.fns[index] = Some(wrap_fn(&name, &body));
+        let mut f = wrap_fn(&name, &body);
+        // A shared validator's root is what other validators call.
+        if index == 0 && self.shared.by_key.values().any(|n| *n == self.fn_name) {
+            f = quote!(pub(crate) #f);
+            f = move_attrs_before_vis(f);
+        }
+        self.fns[index] = Some(f);
         Ok(name)
+    }
+
+    /// A call to the shared validator covering `schema`, if one does (not from itself).
+    fn shared_call(&self, schema: &Value, d: usize) -> Result<Option<TokenStream>> {
+        let shared =
+            if let Some(reference) = schema.get(load::REF_CYCLE).and(schema.get(load::REF_KEY)) {
+                let Some(f) = reference.as_str().and_then(|r| self.shared.by_ref.get(r)) else {
+                    bail!("recursive schema {reference} has no shared validator");
+                };
+                f
+            } else if worth_sharing(schema)
+                && let Some(f) = self.shared.by_key.get(&validation_key(schema))
+                && *f != self.fn_name
+            {
+                f
+            } else {
+                return Ok(None);
+            };
+        let f = format_ident!("{shared}_node0");
+        let (v, p) = (v_of(d), p_of(d));
+        Ok(Some(quote! {
+            if !crate::shared::#f(#v, #p, &mut *s) {
+                ok = false;
+                if S::STOP {
+                    return false;
+                }
+            }
+        }))
     }
 
     fn static_name(&self, kind: &str, index: usize) -> Ident {
@@ -626,6 +772,9 @@ impl Emitter {
             Value::Object(m) => m,
             other => bail!("a schema must be an object or a boolean, found {other}"),
         };
+        if let Some(call) = self.shared_call(schema, d)? {
+            return Ok(call);
+        }
         if let Some(k) = UNSUPPORTED.iter().find(|k| m.contains_key(**k)) {
             bail!("keyword `{k}` is not supported by the validator emitter");
         }
@@ -1700,6 +1849,20 @@ fn value_ctor(value: &Value) -> TokenStream {
             quote!(serde_json::Value::Object(serde_json::Map::from_iter([#(#entries),*])))
         }
     }
+}
+
+/// `pub(crate) #[attr] fn …` → `#[attr] pub(crate) fn …` (attributes go first).
+fn move_attrs_before_vis(f: TokenStream) -> TokenStream {
+    let tts: Vec<TokenTree> = f.into_iter().collect();
+    // [pub, (crate), #, [..], fn, ...]
+    if tts.len() > 4 && matches!(&tts[2], TokenTree::Punct(p) if p.as_char() == '#') {
+        let mut out = TokenStream::new();
+        out.extend(tts[2..4].iter().cloned());
+        out.extend(tts[0..2].iter().cloned());
+        out.extend(tts[4..].iter().cloned());
+        return out;
+    }
+    tts.into_iter().collect()
 }
 
 /// The helper fn around a node's statements, leaving out unused parameters and imports.

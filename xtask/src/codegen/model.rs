@@ -4,7 +4,7 @@
 //! Schemas stay `serde_json::Value` (normalised to the JSON Schema 2020-12 dialect of OpenAPI
 //! 3.1) so the type generator and the validator generator see exactly the same data.
 
-use super::load::Loader;
+use super::load::{self, Loader};
 use anyhow::{Context, Result, bail};
 use heck::ToSnakeCase;
 use serde_json::{Map, Value, json};
@@ -732,16 +732,6 @@ pub fn normalise_schema(schema: Value) -> Value {
             .remove("x-nullable")
             .and_then(|v| v.as_bool())
             .unwrap_or(false);
-    if nullable {
-        match map.get_mut("type") {
-            Some(Value::String(t)) => {
-                let t = t.clone();
-                map.insert("type".into(), json!([t, "null"]));
-            }
-            Some(Value::Array(ts)) if !ts.iter().any(|t| t == "null") => ts.push(json!("null")),
-            _ => {}
-        }
-    }
     for (flag, bound) in [
         ("exclusiveMinimum", "minimum"),
         ("exclusiveMaximum", "maximum"),
@@ -754,15 +744,39 @@ pub fn normalise_schema(schema: Value) -> Value {
         }
     }
     if let Some(Value::Array(parts)) = map.remove("allOf") {
+        // `allOf: [$ref]` with annotations beside it (OpenAPI 3.0's way to describe or make
+        // nullable a reference) is still that component; any other merge is a new shape.
+        let same_component = parts.len() == 1
+            && !map.contains_key(load::REF_KEY)
+            && map.keys().all(|k| load::is_annotation(k));
         let mut merged = Map::new();
         for part in parts {
             if let Value::Object(p) = normalise_schema(part) {
                 merge_into(&mut merged, p);
             }
         }
+        if !same_component {
+            merged.remove(load::REF_KEY);
+            merged.remove(load::REF_NAME);
+        }
         let own = std::mem::take(&mut map);
         merge_into(&mut merged, own);
         map = merged;
+    }
+    // After the merge: `nullable` beside `allOf` applies to the merged type.
+    if nullable {
+        let has_properties = map.contains_key("properties");
+        match map.get_mut("type") {
+            Some(Value::String(t)) => {
+                let t = t.clone();
+                map.insert("type".into(), json!([t, "null"]));
+            }
+            Some(Value::Array(ts)) if !ts.iter().any(|t| t == "null") => ts.push(json!("null")),
+            None if has_properties => {
+                map.insert("type".into(), json!(["object", "null"]));
+            }
+            _ => {}
+        }
     }
     Value::Object(map)
 }

@@ -19,31 +19,9 @@ pub const SOURCE: &str = "legacy.yaml";
 
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200"];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum ResponseMode {
-    #[serde(rename = "on")]
-    On,
-    #[serde(rename = "off")]
-    Off,
-}
-
-impl ResponseMode {
-    /// The value as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::On => "on",
-            Self::Off => "off",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Response {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<ResponseMode>,
-    pub note: Option<String>,
-}
+pub type Response = crate::types::GetStatusResponse;
+pub use crate::types::GetStatusResponse;
+pub use crate::types::GetStatusResponseMode;
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_response_200(

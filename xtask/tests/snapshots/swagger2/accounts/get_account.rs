@@ -24,52 +24,11 @@ pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("sid", crate::rt::ScalarKind::String),
     ("userId", crate::rt::ScalarKind::String),
 ];
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Params {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i32>,
-    /// A session ID (upstream gives these integer examples).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    #[serde(rename = "userId")]
-    pub user_id: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum ResponseStatus {
-    #[serde(rename = "active")]
-    Active,
-    #[serde(rename = "deactivated")]
-    Deactivated,
-    #[serde(rename = "3pid-only")]
-    V3pidOnly,
-}
-
-impl ResponseStatus {
-    /// The value as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Deactivated => "deactivated",
-            Self::V3pidOnly => "3pid-only",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Response {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deactivated_ts: Option<i64>,
-    /// A map of device ID to display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devices: Option<std::collections::BTreeMap<String, String>>,
-    pub status: ResponseStatus,
-    /// Tuple-form items, draft-4 style.
-    pub threepids: Vec<(String, String)>,
-    /// A user ID in the fixture's own custom format.
-    pub user_id: String,
-}
+pub type Params = crate::types::GetAccountParams;
+pub type Response = crate::types::GetAccountResponse;
+pub use crate::types::GetAccountParams;
+pub use crate::types::GetAccountResponse;
+pub use crate::types::GetAccountResponseStatus;
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_params(
@@ -429,28 +388,8 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                     }
                     "devices" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if let Value::Object(object1) = v1 {
-                            for (key2, v2) in object1 {
-                                let p2 = &rt::Path::Key(p1, key2);
-                                if !v2.is_string() {
-                                    ok = false;
-                                    s.fail(
-                                        p2,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("string", v2),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                            }
-                        } else {
+                        if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
                             ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("object", v1),
-                            );
                             if S::STOP {
                                 return false;
                             }
