@@ -618,6 +618,11 @@ fn plan_ascii_class(pattern: &str) -> Option<PatternPlan> {
 
 /// Classifies an ECMA-262 pattern: `^lit`, `lit$`, `^lit$`, `lit`, or a real regex
 /// (translated to the `regex` crate's syntax).
+/// Whether the emitter can check `pattern` (the degrade pass asks before emission).
+pub fn check_pattern(pattern: &str) -> Result<()> {
+    plan_pattern(pattern).map(|_| ())
+}
+
 fn plan_pattern(pattern: &str) -> Result<PatternPlan> {
     if let Some(plan) = plan_ascii_class(pattern) {
         return Ok(plan);

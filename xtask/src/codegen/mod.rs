@@ -2,6 +2,7 @@
 //! OpenAPI document, API reference). Deterministic output; `--check` compares instead of
 //! writing, as rust-analyzer's sourcegen does.
 
+pub mod degrade;
 pub mod emit_crate;
 pub mod emit_docs;
 pub mod emit_types;
@@ -23,6 +24,8 @@ pub struct Options {
     /// A standalone crate (`--out`): also writes Cargo.toml and a copy of the runtime.
     pub standalone: bool,
     pub check: bool,
+    /// Warnings (a construct left unchecked) are errors.
+    pub strict: bool,
 }
 
 impl Options {
@@ -35,6 +38,7 @@ impl Options {
             docs_path: root.join("docs").join("api.md"),
             standalone: false,
             check,
+            strict: false,
         }
     }
 
@@ -48,6 +52,7 @@ impl Options {
             docs_path: out_dir.join("docs").join("api.md"),
             standalone: true,
             check,
+            strict: false,
         }
     }
 }
@@ -100,7 +105,19 @@ pub fn package_name(raw: &str) -> String {
 
 /// Every file the spec produces, by absolute path.
 pub fn generate(opts: &Options) -> Result<BTreeMap<PathBuf, String>> {
-    let spec = model::load_spec(&opts.spec_dir)?;
+    let mut spec = model::load_spec(&opts.spec_dir)?;
+    let warnings = degrade::degrade(&mut spec);
+    if opts.strict && !warnings.is_empty() {
+        let list: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        bail!(
+            "{} construct(s) the generator cannot check (--strict):\n{}",
+            list.len(),
+            list.join("\n")
+        );
+    }
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     let mut files = BTreeMap::new();
     let src = opts.out_dir.join("src");
     let title = format!("{} — generated API", opts.crate_name);
