@@ -238,8 +238,55 @@ impl Ctx {
 /// YAML is read through its own value type first: YAML mapping keys may be integers (`200:`),
 /// which `serde_json::Value` cannot hold as keys.
 pub fn parse_document(text: &str) -> Result<Value> {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(text)?;
+    let yaml: serde_yaml::Value = match serde_yaml::from_str(text) {
+        Ok(v) => v,
+        // An integer beyond 64 bits (a bound such as `maximum: 2^128-1`) has no YAML value;
+        // read it as the float it is closest to, keeping it a number.
+        Err(e) if e.to_string().contains("128") => serde_yaml::from_str(&widen_big_integers(text))?,
+        Err(e) => return Err(e.into()),
+    };
     yaml_to_json(yaml)
+}
+
+/// Appends `.0` to every integer literal of more than 19 digits that stands alone as a
+/// scalar (after `: `, `- `, `[` or `, `; before the end of the line, `,`, `]`, `}` or ` #`).
+fn widen_big_integers(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        let start = i;
+        let digits_from = if bytes[i] == b'-' { i + 1 } else { i };
+        let mut end = digits_from;
+        while end < bytes.len() && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        let long = end - digits_from > 19;
+        let before = &text[..start];
+        let opens = before.ends_with(": ")
+            || before.ends_with("- ")
+            || before.ends_with('[')
+            || before.ends_with(", ")
+            || before.ends_with(',');
+        let rest = &text[end..];
+        let closes = rest.is_empty()
+            || rest.starts_with(['\n', '\r', ',', ']', '}'])
+            || rest.starts_with(" #")
+            || rest
+                .trim_start_matches(' ')
+                .starts_with(['\n', ',', ']', '}']);
+        if long && opens && closes {
+            out.push_str(&text[copied..end]);
+            out.push_str(".0");
+            copied = end;
+            i = end;
+        } else {
+            i = if end > start { end } else { i + 1 };
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 fn yaml_to_json(v: serde_yaml::Value) -> Result<Value> {
@@ -398,6 +445,17 @@ mod tests {
         let err = Loader::new().load_resolved(&dir.join("c.yaml"));
         assert!(err.is_err_and(|e| e.to_string().contains("cyclic")));
         std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_stay_numbers() -> Result<()> {
+        let v = parse_document(
+            "a: 340282366920938463463374607431768211455\nb: [1, 18446744073709551616]\nc: '99999999999999999999999'\n",
+        )?;
+        assert_eq!(v["a"].as_f64(), Some(3.402_823_669_209_385e38));
+        assert_eq!(v["b"][1].as_f64(), Some(1.844_674_407_370_955_2e19));
+        assert_eq!(v["c"], "99999999999999999999999");
         Ok(())
     }
 
