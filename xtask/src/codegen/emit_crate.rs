@@ -463,7 +463,8 @@ pub fn lib_rs(
     };
     let tokens = quote! {
         #(#doc)*
-        pub mod rt;
+        /// The hand-written runtime (crate `oxident-rt`), under the name emitted code uses.
+        pub use oxident_rt as rt;
         #server
         pub mod validate;
         #shared

@@ -4,7 +4,7 @@
 //! resolved into a tree) into `pub fn NAME(v: &serde_json::Value) -> Result<(), Errors>`
 //! plus private helpers named `NAME_node<N>` / `NAME_RE<N>` / `NAME_CONST<N>`, so several
 //! validators can share a module. The runtime they call is hand-written in
-//! `generated/src/rt/validate.rs` and `generated/src/rt/formats.rs`.
+//! `rt/src/validate.rs` and `rt/src/formats.rs` (crate `oxident-rt`).
 //!
 //! Shape of the emitted code:
 //! * one helper fn per schema that must be checked on its own — the root, and the branches

@@ -21,7 +21,7 @@ pub struct Options {
     pub crate_name: String,
     /// Where the Markdown reference goes (our crate: `docs/api.md` at the workspace root).
     pub docs_path: PathBuf,
-    /// A standalone crate (`--out`): also writes Cargo.toml and a copy of the runtime.
+    /// A standalone crate (`--out`): also writes Cargo.toml (depending on `oxident-rt`).
     pub standalone: bool,
     pub check: bool,
     /// Warnings (a construct left unchecked) are errors.
@@ -43,7 +43,7 @@ impl Options {
     }
 
     /// Any Swagger 2.0 / OpenAPI 3.x tree → a standalone crate in `out_dir` (its own
-    /// `[workspace]`, a copy of the runtime, the reference in `docs/api.md`).
+    /// `[workspace]`, the runtime crate as a dependency, the reference in `docs/api.md`).
     pub fn standalone(spec_dir: &Path, out_dir: &Path, crate_name: &str, check: bool) -> Self {
         Self {
             spec_dir: spec_dir.to_path_buf(),
@@ -56,28 +56,6 @@ impl Options {
         }
     }
 }
-
-/// The hand-written runtime, copied into standalone crates so they need nothing of ours. A
-/// test checks that this list is exactly the contents of `generated/src/rt/`.
-pub const RUNTIME: [(&str, &str); 5] = [
-    (
-        "error.rs",
-        include_str!("../../../generated/src/rt/error.rs"),
-    ),
-    (
-        "formats.rs",
-        include_str!("../../../generated/src/rt/formats.rs"),
-    ),
-    ("mod.rs", include_str!("../../../generated/src/rt/mod.rs")),
-    (
-        "server.rs",
-        include_str!("../../../generated/src/rt/server.rs"),
-    ),
-    (
-        "validate.rs",
-        include_str!("../../../generated/src/rt/validate.rs"),
-    ),
-];
 
 /// Our generated crate's manifest and the workspace's: the standalone manifest takes its
 /// features, dependencies and lints from them, so it cannot fall behind what `rt/` needs.
@@ -195,9 +173,6 @@ pub fn generate(opts: &Options) -> Result<BTreeMap<PathBuf, String>> {
         emit_docs::api_markdown(&spec, &title),
     );
     if opts.standalone {
-        for (name, text) in RUNTIME {
-            files.insert(src.join("rt").join(name), text.to_string());
-        }
         files.insert(
             opts.out_dir.join("Cargo.toml"),
             standalone_manifest(&package_name(&opts.crate_name)),
@@ -259,6 +234,15 @@ pub fn standalone_manifest(name: &str) -> String {
     out.push_str("\n[dependencies]\n");
     for line in manifest_section(GENERATED_MANIFEST, "dependencies") {
         let key = line.split('=').next().unwrap_or_default().trim();
+        if key == "oxident-rt" {
+            // The runtime from this workspace, at the version our crate uses.
+            let rt = crate::workspace_root().join("rt");
+            out.push_str(&format!(
+                "oxident-rt = {{ version = \"0.1\", path = {:?} }}\n",
+                rt.display().to_string()
+            ));
+            continue;
+        }
         match key.strip_suffix(".workspace").and_then(inherited) {
             Some(spelled) => out.push_str(&spelled),
             None => out.push_str(line.trim()),
@@ -363,9 +347,6 @@ fn generated_files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            if path.file_name().is_some_and(|n| n == "rt") {
-                continue;
-            }
             out.extend(generated_files_under(&path)?);
         } else if path.extension().is_some_and(|e| e == "rs")
             && std::fs::read_to_string(&path).is_ok_and(|s| s.starts_with(emit_crate::HEADER))
