@@ -42,6 +42,47 @@ pub struct OperationInfo {
     pub response_validators: &'static [(&'static str, Validator)],
 }
 
+/// How an operation takes its request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyMode {
+    /// No body: whatever is sent is ignored.
+    None,
+    /// Parsed, validated, then decoded (strings move into the typed body).
+    Validated,
+    /// Parsed straight into the type when serde's derive checks the schema exactly
+    /// (`typed_decode_is_exact` in the generator); a body serde refuses is validated for
+    /// the error.
+    Typed,
+    /// As `Validated`, and the parsed JSON is kept in `RequestContext::body` (a signature
+    /// covers the exact body).
+    KeepRaw,
+}
+
+/// What one generated operation module tells the generic handler (`server::accept`): its
+/// types, facts and validators. Implemented by each module's `Op`.
+pub trait Operation {
+    /// The query/path parameters (`()` when the operation has none).
+    type Params: serde::de::DeserializeOwned + Send;
+    /// The request body (`()` when the operation has none).
+    type Body: serde::de::DeserializeOwned + Send;
+    /// What the handler answers with.
+    type Response;
+    const OPERATION_ID: &'static str;
+    const METHOD: &'static str;
+    const PATH: &'static str;
+    /// How parameters are typed before validation; `None` when the operation has none.
+    const PARAM_KINDS: Option<&'static [(&'static str, ScalarKind)]> = None;
+    /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
+    const FORM_KINDS: Option<&'static [(&'static str, ScalarKind)]> = None;
+    const BODY: BodyMode = BodyMode::None;
+    fn validate_params(_: &serde_json::Value) -> Result<(), validate::Errors> {
+        Ok(())
+    }
+    fn validate_body(_: &serde_json::Value) -> Result<(), validate::Errors> {
+        Ok(())
+    }
+}
+
 /// A compiled-in validator: no schema is parsed at run time.
 pub type Validator = fn(&serde_json::Value) -> Result<(), validate::Errors>;
 

@@ -3,7 +3,7 @@
 //! a few calls into this module, so the behaviour is written (and reviewed) once.
 
 use super::validate::Errors;
-use super::{ErrCode, MatrixError, RawResponse, ScalarKind};
+use super::{BodyMode, ErrCode, MatrixError, Operation, RawResponse, ScalarKind};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header, request::Parts};
 use axum::response::{IntoResponse, Response};
@@ -210,6 +210,78 @@ pub fn check_and_decode<T: DeserializeOwned>(
 ) -> Result<T, MatrixError> {
     validate(value).map_err(|e| MatrixError::from_validation(&e))?;
     T::deserialize(value).map_err(|e| MatrixError::new(400, ErrCode::InvalidParam, e.to_string()))
+}
+
+/// Everything a handler needs before the implementation is called, for any operation: the
+/// parameters (query, then path) typed, validated and decoded, the body read, validated and
+/// decoded as the operation says ([`BodyMode`]), and the request context. An error is the
+/// spec's answer to send as it is.
+pub async fn accept<Op: Operation>(
+    request: axum::extract::Request,
+    peer: Option<SocketAddr>,
+    path_params: Vec<(String, String)>,
+) -> Result<(RequestContext, Op::Params, Op::Body), MatrixError> {
+    let (parts, body) = request.into_parts();
+    let params = match Op::PARAM_KINDS {
+        Some(kinds) => decode_owned(
+            read_params(&parts, path_params, kinds)?,
+            Op::validate_params,
+        )?,
+        None => unit()?,
+    };
+    let mut raw = None;
+    let body = match Op::BODY {
+        BodyMode::None => {
+            drop(body);
+            unit()?
+        }
+        BodyMode::Typed => read_typed_body(&parts, body, Op::FORM_KINDS, Op::validate_body).await?,
+        BodyMode::Validated => decode_owned(
+            read_body(&parts, body, Op::FORM_KINDS).await?,
+            Op::validate_body,
+        )?,
+        BodyMode::KeepRaw => {
+            let value = read_body(&parts, body, Op::FORM_KINDS).await?;
+            let decoded = check_and_decode(&value, Op::validate_body)?;
+            raw = Some(value);
+            decoded
+        }
+    };
+    let mut ctx = RequestContext::from_parts(parts, peer);
+    ctx.body = raw;
+    Ok((ctx, params, body))
+}
+
+/// One request of the operation `Op`, start to finish, as the one boxed future the
+/// dispatcher returns: [`accept`], then `call` (the implementation, given the context,
+/// parameters and body), then `respond` ([`json_response`] or [`raw_response`]). Every
+/// generated route is this function with its `Op`.
+pub fn handle<Op, T, Fut, F>(
+    _op: Op,
+    request: axum::extract::Request,
+    peer: Option<SocketAddr>,
+    path_params: Vec<(String, String)>,
+    respond: fn(Result<T, MatrixError>) -> Response,
+    call: F,
+) -> ResponseFuture
+where
+    Op: Operation + 'static,
+    T: 'static,
+    F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, MatrixError>> + Send + 'static,
+{
+    Box::pin(async move {
+        match accept::<Op>(request, peer, path_params).await {
+            Ok((ctx, params, body)) => respond(call(ctx, params, body).await),
+            Err(e) => error_response(&e),
+        }
+    })
+}
+
+/// The value of an absent part (`()`): what a unit deserialises from.
+fn unit<T: DeserializeOwned>() -> Result<T, MatrixError> {
+    serde_json::from_value(Value::Null)
+        .map_err(|e| MatrixError::new(500, ErrCode::Unknown, e.to_string()))
 }
 
 /// Matches `path` (as sent, percent-encoded) against a route template such as
@@ -462,5 +534,168 @@ mod tests {
         let two = "/a/{x}/b/{y}";
         assert_eq!(params("/a/1/b/2", two), found(&[("x", "1"), ("y", "2")]));
         assert_eq!(params("/a/1/c/2", two), None);
+    }
+
+    mod generic_handler {
+        use super::super::{accept, handle, json_response};
+        use crate::validate::{ErrorKind, Errors, Path, Sink, collect};
+        use crate::{BodyMode, MatrixError, Operation, ScalarKind};
+        use axum::body::Body;
+        use axum::http::{Request, StatusCode};
+        use serde_json::{Value, json};
+
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Params {
+            n: i64,
+            id: String,
+        }
+
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Payload {
+            a: String,
+        }
+
+        fn require(v: &Value, key: &'static str) -> Result<(), Errors> {
+            if v.get(key).is_some() {
+                return Ok(());
+            }
+            collect(|s| {
+                s.fail(&Path::Key(&Path::Root, key), ErrorKind::Required, || {
+                    format!("missing required property {key:?}")
+                })
+            })
+        }
+
+        struct Both;
+        impl Operation for Both {
+            type Params = Params;
+            type Body = Payload;
+            type Response = Value;
+            const OPERATION_ID: &'static str = "both";
+            const METHOD: &'static str = "POST";
+            const PATH: &'static str = "/things/{id}";
+            const PARAM_KINDS: Option<&'static [(&'static str, ScalarKind)]> =
+                Some(&[("n", ScalarKind::Integer)]);
+            const BODY: BodyMode = BodyMode::Validated;
+            fn validate_params(v: &Value) -> Result<(), Errors> {
+                require(v, "n")
+            }
+            fn validate_body(v: &Value) -> Result<(), Errors> {
+                require(v, "a")
+            }
+        }
+
+        struct Raw;
+        impl Operation for Raw {
+            type Params = ();
+            type Body = Payload;
+            type Response = Value;
+            const OPERATION_ID: &'static str = "raw";
+            const METHOD: &'static str = "POST";
+            const PATH: &'static str = "/raw";
+            const BODY: BodyMode = BodyMode::KeepRaw;
+            fn validate_body(v: &Value) -> Result<(), Errors> {
+                require(v, "a")
+            }
+        }
+
+        struct Nothing;
+        impl Operation for Nothing {
+            type Params = ();
+            type Body = ();
+            type Response = Value;
+            const OPERATION_ID: &'static str = "nothing";
+            const METHOD: &'static str = "GET";
+            const PATH: &'static str = "/nothing";
+        }
+
+        fn post(uri: &str, body: &str) -> axum::extract::Request {
+            Request::post(uri)
+                .body(Body::from(body.to_owned()))
+                .unwrap_or_default()
+        }
+
+        fn path() -> Vec<(String, String)> {
+            vec![("id".to_owned(), "x1".to_owned())]
+        }
+
+        #[tokio::test]
+        async fn accept_types_validates_and_decodes_params_and_body() {
+            let (ctx, params, body) =
+                accept::<Both>(post("/things/x1?n=7", r#"{"a":"b"}"#), None, path())
+                    .await
+                    .map_err(|e| e.status)
+                    .unwrap_or_else(|s| panic!("refused with {s}"));
+            assert_eq!(
+                params,
+                Params {
+                    n: 7,
+                    id: "x1".into()
+                }
+            );
+            assert_eq!(body, Payload { a: "b".into() });
+            assert_eq!(
+                ctx.body, None,
+                "only KeepRaw operations keep the parsed body"
+            );
+        }
+
+        #[tokio::test]
+        async fn accept_answers_with_the_spec_errors() {
+            let status =
+                |r: Result<_, MatrixError>| r.err().map(|e| (e.status, e.errcode.as_str()));
+            let missing = accept::<Both>(post("/things/x1", r#"{"a":"b"}"#), None, path()).await;
+            assert_eq!(status(missing), Some((400, "M_MISSING_PARAMS")));
+            let bad_json = accept::<Both>(post("/things/x1?n=1", "{"), None, path()).await;
+            assert_eq!(status(bad_json), Some((400, "M_BAD_JSON")));
+            let no_field = accept::<Both>(post("/things/x1?n=1", "{}"), None, path()).await;
+            assert_eq!(status(no_field), Some((400, "M_MISSING_PARAMS")));
+        }
+
+        #[tokio::test]
+        async fn keep_raw_keeps_the_parsed_body_and_nothing_ignores_input() {
+            let (ctx, (), body) =
+                accept::<Raw>(post("/raw", r#"{"a":"b","x":1}"#), None, Vec::new())
+                    .await
+                    .map_err(|e| e.status)
+                    .unwrap_or_else(|s| panic!("refused with {s}"));
+            assert_eq!(body, Payload { a: "b".into() });
+            assert_eq!(ctx.body, Some(json!({"a": "b", "x": 1})));
+            let got = accept::<Nothing>(post("/nothing?junk", "not json"), None, Vec::new()).await;
+            assert!(got.is_ok());
+        }
+
+        #[tokio::test]
+        async fn handle_calls_the_implementation_only_for_accepted_requests() {
+            let ok = handle(
+                Both,
+                post("/things/x1?n=2", r#"{"a":"z"}"#),
+                None,
+                path(),
+                json_response,
+                |_ctx, p: Params, b: Payload| async move { Ok(json!({"n": p.n, "a": b.a})) },
+            )
+            .await;
+            assert_eq!(ok.status(), StatusCode::OK);
+            let bytes = axum::body::to_bytes(ok.into_body(), 1024)
+                .await
+                .unwrap_or_default();
+            assert_eq!(
+                serde_json::from_slice::<Value>(&bytes).ok(),
+                Some(json!({"n": 2, "a": "z"}))
+            );
+            let refused = handle(
+                Both,
+                post("/things/x1", "{}"),
+                None,
+                path(),
+                json_response,
+                |_ctx, _p: Params, _b: Payload| async move {
+                    Err::<Value, _>(MatrixError::new(500, crate::ErrCode::Unknown, "called"))
+                },
+            )
+            .await;
+            assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        }
     }
 }

@@ -24,6 +24,26 @@ pub const RESPONSES: &[&str] = &["200", "400", "401", "403", "404", "501"];
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = crate::types::UnbindRequest;
 pub type Response = serde_json::Map<String, serde_json::Value>;
+
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::KeepRaw;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
+}
+
 pub use crate::types::ThreePid;
 pub use crate::types::UnbindRequest;
 

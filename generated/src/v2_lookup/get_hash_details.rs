@@ -20,6 +20,20 @@ pub const SOURCE: &str = "v2_lookup.yaml";
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200", "401", "403"];
 pub type Response = crate::types::HashDetails;
+
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = ();
+}
+
 pub use crate::types::HashDetails;
 
 /// Validates a JSON value against the `HashDetails` schema, reporting every error.

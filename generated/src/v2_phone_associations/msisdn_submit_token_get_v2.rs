@@ -30,6 +30,29 @@ pub type Params = crate::types::EmailSubmitTokenGetParams;
 
 /// This operation answers with a page or a redirect rather than JSON.
 pub type Response = crate::rt::RawResponse;
+
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = self::Params;
+    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
+        self::PARAM_KINDS,
+    );
+
+    fn validate_params(
+        v: &serde_json::Value,
+    ) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_params(v)
+    }
+    type Body = ();
+}
+
 pub use crate::types::EmailSubmitTokenGetParams;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_client_secret_sid_token`).

@@ -20,6 +20,20 @@ pub const SOURCE: &str = "v2_terms.yaml";
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200"];
 pub type Response = crate::types::TermsResponse;
+
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = ();
+}
+
 pub use crate::types::InternationalisedPolicy;
 pub use crate::types::PolicyObject;
 pub use crate::types::TermsResponse;

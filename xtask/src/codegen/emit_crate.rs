@@ -6,7 +6,7 @@ use super::emit_validators::{
     SharedIndex, emit_validator_with, subschemas, validation_key, worth_sharing,
 };
 use super::load;
-use super::model::{Operation, ParamLocation, Spec, SpecFile};
+use super::model::{Operation, Spec, SpecFile};
 use anyhow::{Context, Result, bail};
 use heck::ToPascalCase;
 use proc_macro2::TokenStream;
@@ -181,6 +181,54 @@ pub fn operation_module(
             pub type Response = crate::rt::RawResponse;
         }),
     }
+    // The operation for the generic handler (`rt::server::accept`).
+    let mut op_items = TokenStream::new();
+    if op.params_schema().is_some() {
+        op_items.extend(quote! {
+            type Params = self::Params;
+            const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(self::PARAM_KINDS);
+            fn validate_params(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+                self::validate_params(v)
+            }
+        });
+    } else {
+        op_items.extend(quote!(
+            type Params = ();
+        ));
+    }
+    if let Some(body) = &op.body {
+        let mode = if op.keep_raw_body {
+            quote!(KeepRaw)
+        } else if typed_decode_is_exact(&body.schema) {
+            quote!(Typed)
+        } else {
+            quote!(Validated)
+        };
+        op_items.extend(quote! {
+            type Body = self::RequestBody;
+            const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+            const BODY: crate::rt::BodyMode = crate::rt::BodyMode::#mode;
+            fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+                self::validate_body(v)
+            }
+        });
+    } else {
+        op_items.extend(quote!(
+            type Body = ();
+        ));
+    }
+    items.extend(quote! {
+        /// This operation, for code generic over operations (the dispatcher's
+        /// `rt::server::accept`).
+        pub struct Op;
+        impl crate::rt::Operation for Op {
+            type Response = self::Response;
+            const OPERATION_ID: &'static str = self::OPERATION_ID;
+            const METHOD: &'static str = self::METHOD;
+            const PATH: &'static str = self::PATH;
+            #op_items
+        }
+    });
     let mut response_keys = Vec::new();
     for r in &op.responses {
         let key = r.status.clone();
@@ -661,9 +709,9 @@ pub(crate) fn typed_decode_is_exact(schema: &Value) -> bool {
 pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> {
     let trait_id = ident(trait_name);
     let mut methods = Vec::new();
-    let mut handlers = Vec::new();
     let mut variants = Vec::new();
     let mut calls = Vec::new();
+    let mut responders: Vec<TokenStream> = Vec::new();
     // Path template → (method, route variant); templates with parameters are matched after
     // every literal path, as axum's router does.
     let mut routes: Vec<(String, Vec<(String, TokenStream)>)> = Vec::new();
@@ -686,112 +734,40 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             let docs = doc_attrs(&doc);
             let mut args = vec![quote!(ctx: &crate::rt::server::RequestContext)];
             let mut call_args = vec![quote!(&ctx)];
-            let mut steps = TokenStream::new();
-            let has_path = op.params.iter().any(|p| p.location == ParamLocation::Path);
+            let (mut params_pat, mut body_pat) = (quote!(_), quote!(_));
             if op.params_schema().is_some() {
                 args.push(quote!(params: crate::#m::#o::Params));
                 call_args.push(quote!(params));
-                let path = if has_path {
-                    quote!(path)
-                } else {
-                    quote!(Vec::new())
-                };
-                steps.extend(quote! {
-                    let params = match crate::rt::server::read_params(&parts, #path, op::PARAM_KINDS)
-                        .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params)) {
-                        Ok(p) => p,
-                        Err(e) => return crate::rt::server::error_response(&e),
-                    };
-                });
+                params_pat = quote!(params);
             }
             if op.body.is_some() {
-                // Only operations that ask for it keep the raw body alive during the call;
-                // the others move its strings into the typed body.
                 args.push(quote!(body: crate::#m::#o::RequestBody));
                 call_args.push(quote!(body));
-                let exact = op
-                    .body
-                    .as_ref()
-                    .is_some_and(|b| typed_decode_is_exact(&b.schema));
-                if exact && !op.keep_raw_body {
-                    steps.extend(quote! {
-                        let body = match crate::rt::server::read_typed_body::<op::RequestBody>(
-                            &parts, body, op::FORM_KINDS, op::validate_body,
-                        ).await {
-                            Ok(b) => b,
-                            Err(e) => return crate::rt::server::error_response(&e),
-                        };
-                    });
-                } else {
-                    let decode = if op.keep_raw_body {
-                        quote!(crate::rt::server::check_and_decode(
-                            &value,
-                            op::validate_body
-                        ))
-                    } else {
-                        quote!(crate::rt::server::decode_owned(value, op::validate_body))
-                    };
-                    steps.extend(quote! {
-                        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS).await {
-                            Ok(v) => v,
-                            Err(e) => return crate::rt::server::error_response(&e),
-                        };
-                        let body = match #decode {
-                            Ok(b) => b,
-                            Err(e) => return crate::rt::server::error_response(&e),
-                        };
-                    });
-                }
-            } else {
-                steps.extend(quote!(drop(body);));
+                body_pat = quote!(body);
             }
             let respond = if op.is_html() || op.success().and_then(|r| r.schema.as_ref()).is_none()
             {
-                quote!(crate::rt::server::raw_response)
+                quote!(raw_response)
             } else {
-                quote!(crate::rt::server::json_response)
+                quote!(json_response)
             };
+            if !responders
+                .iter()
+                .any(|r| r.to_string() == respond.to_string())
+            {
+                responders.push(respond.clone());
+            }
             methods.push(quote! {
                 #docs
                 fn #name(&self, #(#args),*) -> impl std::future::Future<Output = Result<crate::#m::#o::Response, crate::rt::MatrixError>> + Send;
             });
-            let make_ctx = if op.body.is_some() && op.keep_raw_body {
-                quote! {
-                    let mut ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-                    ctx.body = Some(value);
-                }
-            } else {
-                quote!(let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);)
-            };
-            let use_op = if op.body.is_some() || op.params_schema().is_some() {
-                quote!(use crate::#m::#o as op;)
-            } else {
-                quote!()
-            };
-            let (path_arg, path_pass) = if has_path {
-                (quote!(path: Vec<(String, String)>,), quote!(path_params))
-            } else {
-                (quote!(), quote!())
-            };
-            handlers.push(quote! {
-                pub async fn #name<A: #trait_id>(
-                    api: std::sync::Arc<A>,
-                    request: axum::extract::Request,
-                    peer: Option<std::net::SocketAddr>,
-                    #path_arg
-                ) -> axum::response::Response {
-                    #use_op
-                    let (parts, body) = request.into_parts();
-                    #steps
-                    #make_ctx
-                    // Fully qualified: an operation may be named like a method of `Arc` (`clone`).
-                    #respond(A::#name(&api, #(#call_args),*).await)
-                }
-            });
             let route_doc = format!(" `{} {}`", op.method.to_ascii_uppercase(), op.path);
             variants.push(quote!(#[doc = #route_doc] #variant,));
             calls.push(quote! {
-                Route::#variant => Box::pin(handlers::#name(api, request, peer, #path_pass)),
+                Route::#variant => handle(
+                    crate::#m::#o::Op, request, peer, path_params, #respond,
+                    move |ctx, #params_pat, #body_pat| async move { A::#name(&api, #(#call_args),*).await },
+                ),
             });
             let found = quote!(Route::#variant);
             match routes.iter_mut().find(|(p, _)| *p == op.path) {
@@ -876,11 +852,6 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             }
         });
     let templates: Vec<_> = templates.collect();
-    let path_unused = if templates.is_empty() {
-        quote!(let _ = path_params;)
-    } else {
-        quote!()
-    };
     let tokens = quote! {
         //! The handler trait, the dispatcher that routes requests to it, and an axum router
         //! built on the dispatcher.
@@ -926,8 +897,9 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 Ok(found) => found,
                 Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
             };
-            #path_unused
+            use crate::rt::server::{handle, #(#responders),*};
             let api = std::sync::Arc::clone(api);
+            // `A::method`, fully qualified: an operation may be named like a method of `Arc`.
             match route {
                 #(#calls)*
             }
@@ -946,10 +918,6 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             })
         }
 
-        mod handlers {
-            use super::#trait_id;
-            #(#handlers)*
-        }
     };
     Ok(with_header(&render(tokens, "server.rs")?, source))
 }

@@ -26,6 +26,29 @@ pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
 ];
 pub type Params = crate::types::GetAccountParams;
 pub type Response = crate::types::GetAccountResponse;
+
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = self::Params;
+    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
+        self::PARAM_KINDS,
+    );
+
+    fn validate_params(
+        v: &serde_json::Value,
+    ) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_params(v)
+    }
+    type Body = ();
+}
+
 pub use crate::types::GetAccountParams;
 pub use crate::types::GetAccountResponse;
 pub use crate::types::GetAccountResponseStatus;
