@@ -15,6 +15,9 @@ const USAGE: &str = "usage:
       compiled dependencies). A construct the generator cannot check (a look-around
       pattern, an unknown keyword) is left out with a warning naming file, operation and
       JSON pointer; --strict makes that an error
+  cargo xtask corpus <DIR> [--out DIR]
+      every spec folder of DIR (and DIR/gaps/*) -> a standalone crate in --out (default
+      target/corpus), built and tested (its examples against its validators) with no warnings
   cargo xtask spec-diff <upstream root containing data/api/identity> [--spec DIR]";
 
 fn main() -> ExitCode {
@@ -25,6 +28,10 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn codegen_corpus(corpus: &Path, out: &Path, target: &Path) -> Result<()> {
+    xtask::corpus::run(corpus, out, target)
 }
 
 fn take_value(args: &mut Vec<String>, flag: &str) -> Result<Option<String>> {
@@ -116,6 +123,17 @@ fn run() -> Result<ExitCode> {
                 if check { "up to date" } else { "done" },
                 started.elapsed()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        "corpus" => {
+            let out = take_value(&mut args, "--out")?
+                .map_or_else(|| root.join("target/corpus"), PathBuf::from);
+            let [corpus] = args.as_slice() else {
+                bail!("{USAGE}");
+            };
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| root.join("target"), PathBuf::from);
+            codegen_corpus(Path::new(corpus), &out, &target)?;
             Ok(ExitCode::SUCCESS)
         }
         "spec-diff" => {

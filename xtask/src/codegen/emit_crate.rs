@@ -838,7 +838,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         .map(|(path, list)| {
             let checks = method_checks(list);
             quote!(#path => { let path_params = Vec::new(); #checks })
-        });
+        })
+        .collect::<Vec<_>>();
     let templates = routes
         .iter()
         .filter(|(p, _)| p.contains('{'))
@@ -852,6 +853,45 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             }
         });
     let templates: Vec<_> = templates.collect();
+    let literal_match = if literal_arms.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            match path {
+                #(#literal_arms)*
+                _ => {}
+            }
+        }
+    };
+    // An API without operations (webhooks only) routes nothing.
+    let (no_method, dispatch_body) = if calls.is_empty() {
+        (
+            quote!(let _ = (method, path);),
+            quote! {
+                let _ = (api, peer);
+                match route(request.method(), request.uri().path()) {
+                    Ok((route, _)) => match route {},
+                    Err(e) => crate::rt::server::ready(crate::rt::server::error_response(&e)),
+                }
+            },
+        )
+    } else {
+        (
+            quote!(),
+            quote! {
+                let (route, path_params) = match route(request.method(), request.uri().path()) {
+                    Ok(found) => found,
+                    Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
+                };
+                use crate::rt::server::{handle, #(#responders),*};
+                let api = std::sync::Arc::clone(api);
+                // `A::method`, fully qualified: an operation may be named like a method of `Arc`.
+                match route {
+                    #(#calls)*
+                }
+            },
+        )
+    };
     let tokens = quote! {
         //! The handler trait, the dispatcher that routes requests to it, and an axum router
         //! built on the dispatcher.
@@ -876,10 +916,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         /// decoded `400 M_INVALID_PARAM`. Literal paths are one `match`; templated ones are
         /// tried after them.
         pub fn route(method: &Method, path: &str) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
-            match path {
-                #(#literal_arms)*
-                _ => {}
-            }
+            #no_method
+            #literal_match
             #(#templates)*
             Err(crate::rt::MatrixError::not_found())
         }
@@ -893,16 +931,7 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             request: axum::extract::Request,
             peer: Option<std::net::SocketAddr>,
         ) -> crate::rt::server::ResponseFuture {
-            let (route, path_params) = match route(request.method(), request.uri().path()) {
-                Ok(found) => found,
-                Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
-            };
-            use crate::rt::server::{handle, #(#responders),*};
-            let api = std::sync::Arc::clone(api);
-            // `A::method`, fully qualified: an operation may be named like a method of `Arc`.
-            match route {
-                #(#calls)*
-            }
+            #dispatch_body
         }
 
         /// Every route of the specification as an axum router (for services that mount the

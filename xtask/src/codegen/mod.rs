@@ -110,8 +110,18 @@ pub fn generate(opts: &Options) -> Result<BTreeMap<PathBuf, String>> {
                 .chain(op.body.iter().map(|b| b.schema.clone()))
                 .chain(op.responses.iter().filter_map(|r| r.schema.clone()))
         })
+        .chain(
+            spec.files
+                .iter()
+                .flat_map(|f| f.events.iter().map(|e| e.schema.clone())),
+        )
         .collect();
     let mut types = emit_types::TypeGen::for_crate(&roots);
+    // Webhook and callback bodies: types (`{Name}Payload`), not routes.
+    for event in spec.files.iter().flat_map(|f| f.events.iter()) {
+        types.root(&event.schema, "Payload", &event.name);
+        types.take_used();
+    }
     for f in &spec.files {
         files.insert(
             src.join(&f.module).join("mod.rs"),

@@ -26,6 +26,18 @@ pub struct SpecFile {
     pub operations: Vec<Operation>,
     /// Security scheme definitions by name (`securityDefinitions` / `components.securitySchemes`).
     pub security_schemes: BTreeMap<String, Value>,
+    /// Requests the API sends rather than serves (OpenAPI 3.1 `webhooks`, operations'
+    /// `callbacks`): their bodies become types.
+    pub events: Vec<Event>,
+}
+
+/// A request the API provider makes (a webhook or a callback).
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The operationId, else the webhook or callback name with the method.
+    pub name: String,
+    /// The request body's schema (normalised).
+    pub schema: Value,
 }
 
 #[derive(Debug, Clone)]
@@ -152,7 +164,9 @@ impl Operation {
     }
 }
 
-const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
 
 /// Reads every API document (`*.yaml`, `*.yml`, `*.json` directly in `root`, or those listed
 /// in `only`) and builds the model.
@@ -173,7 +187,7 @@ pub fn load_spec(root: &Path) -> Result<Spec> {
     let mut files = Vec::new();
     for path in entries {
         let doc = loader.load_resolved(&path)?;
-        if doc.get("paths").is_none() {
+        if doc.get("paths").is_none() && doc.get("webhooks").is_none() {
             continue; // a shared schema file placed beside the API files
         }
         let rel = path
@@ -360,9 +374,14 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
     let file_produces = string_list(doc.get("produces"));
     let file_security = doc.get("security").map(security_list);
     let mut operations = Vec::new();
-    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
-        bail!("`paths` is not an object");
+    let empty = Map::new();
+    let paths = match doc.get("paths") {
+        Some(Value::Object(p)) => p,
+        // OpenAPI 3.1: a document may describe webhooks only.
+        None if doc.get("webhooks").is_some() => &empty,
+        _ => bail!("`paths` is not an object"),
     };
+    let events = read_events(doc);
     for (path, item) in paths {
         let Some(item) = item.as_object() else {
             continue;
@@ -549,6 +568,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
         module: module_name(rel),
         title: str_of(doc.pointer("/info/title")),
         operations,
+        events,
         security_schemes: doc
             .get("securityDefinitions")
             .or_else(|| doc.pointer("/components/securitySchemes"))
@@ -556,6 +576,48 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
     })
+}
+
+/// The webhooks of a document and the callbacks of its operations, each with a JSON body.
+fn read_events(doc: &Value) -> Vec<Event> {
+    fn from_item(prefix: &str, item: &Value, out: &mut Vec<Event>) {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let name = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("{prefix} {method}"), str::to_string);
+            let schema = op
+                .pointer("/requestBody/content/application~1json/schema")
+                .cloned();
+            if let Some(schema) = schema {
+                let mut schema = normalise_schema(schema);
+                sort_keys(&mut schema);
+                out.push(Event { name, schema });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(hooks) = doc.get("webhooks").and_then(Value::as_object) {
+        for (name, item) in hooks {
+            from_item(name, item, &mut out);
+        }
+    }
+    if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
+        for item in paths.values() {
+            for method in METHODS {
+                let Some(cbs) = item.pointer(&format!("/{method}/callbacks")) else {
+                    continue;
+                };
+                for (cb_name, cb) in cbs.as_object().into_iter().flatten() {
+                    for item in cb.as_object().into_iter().flat_map(|m| m.values()) {
+                        from_item(cb_name, item, &mut out);
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn read_response(status: &str, r: &Value, swagger2: bool) -> Response {
@@ -849,6 +911,7 @@ mod tests {
             title: String::new(),
             operations: ids.iter().map(|id| op(id)).collect(),
             security_schemes: BTreeMap::new(),
+            events: Vec::new(),
         };
         let mut files = vec![
             file("a", &["getVersions", "logout", "2fa", "type", "b_x"]),

@@ -2,9 +2,9 @@
 //! (snapshots), standalone crates that must build, freshness of `generated/`, and the effect of
 //! editing the spec. One test binary; `UPDATE_EXPECT=1 cargo test -p xtask` refreshes snapshots.
 
-mod degrade;
 mod fixtures;
 mod freshness;
+mod gaps;
 mod spec_edit;
 mod standalone;
 

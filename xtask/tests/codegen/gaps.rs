@@ -99,3 +99,54 @@ fn recursive_component_is_one_boxed_type_and_one_validator() {
     );
     assert!(!bundle.contains("x-oxident"), "{bundle}");
 }
+
+#[test]
+fn webhooks_and_callbacks_become_types_and_trace_routes() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        tmp.path().join("api.yaml"),
+        "openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /debug:
+    trace:
+      operationId: traceDebug
+      responses: {'200': {description: ok}}
+    get:
+      operationId: getDebug
+      callbacks:
+        onEvent:
+          '{$request.query.url}':
+            post:
+              operationId: eventCallback
+              requestBody:
+                content: {application/json: {schema: {type: object, properties: {event: {type: string}}}}}
+              responses: {'200': {description: ok}}
+      responses: {'200': {description: ok}}
+webhooks:
+  newPet:
+    post:
+      requestBody:
+        content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}
+      responses: {'200': {description: ok}}
+",
+    )
+    .expect("write spec");
+    let opts = Options::standalone(tmp.path(), &tmp.path().join("out"), "t", false);
+    let files = codegen::generate(&opts).expect("codegen succeeds");
+    let get = |suffix: &str| {
+        files
+            .iter()
+            .find(|(p, _)| p.ends_with(suffix))
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    };
+    let types = get("src/types.rs");
+    assert!(types.contains("pub struct NewPetPostPayload {"), "{types}");
+    assert!(
+        types.contains("pub struct EventCallbackPayload {"),
+        "{types}"
+    );
+    let server = get("src/server.rs");
+    assert!(server.contains("Method::TRACE"), "{server}");
+}
