@@ -18,6 +18,9 @@ pub enum ScalarKind {
     Integer,
     Number,
     Boolean,
+    /// An array parameter: its values typed as the item kind, sent one parameter per value
+    /// (`?t=a&t=b`, `None`) or joined with a delimiter (`?t=a,b`, `Some(',')`).
+    Array(&'static ScalarKind, Option<char>),
 }
 
 /// Facts about one operation, for tools that work by operationId (the validate CLI, tests).
@@ -72,6 +75,10 @@ pub trait Operation {
     const PATH: &'static str;
     /// How parameters are typed before validation; `None` when the operation has none.
     const PARAM_KINDS: Option<&'static [(&'static str, ScalarKind)]> = None;
+    /// Parameters read from request headers (by name, case-insensitively).
+    const HEADERS: &'static [&'static str] = &[];
+    /// Parameters read from the `Cookie` header.
+    const COOKIES: &'static [&'static str] = &[];
     /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
     const FORM_KINDS: Option<&'static [(&'static str, ScalarKind)]> = None;
     const BODY: BodyMode = BodyMode::None;

@@ -163,6 +163,67 @@ pub fn read_params(
     Ok(typed_object(pairs, kinds))
 }
 
+/// Parameters from the query string, the path, and the named headers and cookies, typed by
+/// `kinds` (as [`read_params`]).
+pub fn read_all_params(
+    parts: &Parts,
+    path_params: Vec<(String, String)>,
+    kinds: &[(&str, ScalarKind)],
+    headers: &[&str],
+    cookies: &[&str],
+) -> Result<Value, MatrixError> {
+    if headers.is_empty() && cookies.is_empty() {
+        return read_params(parts, path_params, kinds);
+    }
+    let mut pairs = path_params;
+    for name in headers {
+        for value in parts.headers.get_all(*name) {
+            if let Ok(v) = value.to_str() {
+                pairs.push(((*name).to_owned(), v.to_owned()));
+            }
+        }
+    }
+    if !cookies.is_empty() {
+        for header in parts.headers.get_all(header::COOKIE) {
+            let Ok(text) = header.to_str() else { continue };
+            for pair in text.split(';') {
+                if let Some((k, v)) = pair.trim().split_once('=')
+                    && cookies.contains(&k)
+                {
+                    pairs.push((k.to_owned(), v.to_owned()));
+                }
+            }
+        }
+    }
+    let Value::Object(mut map) = read_params(parts, Vec::new(), kinds)? else {
+        return Ok(Value::Object(Map::new()));
+    };
+    if let Value::Object(extra) = typed_object(pairs, kinds) {
+        map.extend(extra);
+    }
+    Ok(Value::Object(map))
+}
+
+fn typed_scalar(kind: ScalarKind, v: String) -> Value {
+    match kind {
+        ScalarKind::String | ScalarKind::Array(..) => Value::String(v),
+        ScalarKind::Integer => v
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or(Value::String(v)),
+        ScalarKind::Number => v
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::String(v), Value::Number),
+        ScalarKind::Boolean => match v.as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(v),
+        },
+    }
+}
+
 fn typed_object(pairs: Vec<(String, String)>, kinds: &[(&str, ScalarKind)]) -> Value {
     let mut map = Map::new();
     for (k, v) in pairs {
@@ -170,23 +231,20 @@ fn typed_object(pairs: Vec<(String, String)>, kinds: &[(&str, ScalarKind)]) -> V
             .iter()
             .find(|(name, _)| *name == k)
             .map_or(ScalarKind::String, |(_, kind)| *kind);
-        let value = match kind {
-            ScalarKind::String => Value::String(v),
-            ScalarKind::Integer => v
-                .parse::<i64>()
-                .map(Value::from)
-                .unwrap_or(Value::String(v)),
-            ScalarKind::Number => v
-                .parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
-                .map_or(Value::String(v), Value::Number),
-            ScalarKind::Boolean => match v.as_str() {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                _ => Value::String(v),
-            },
-        };
+        if let ScalarKind::Array(item, delimiter) = kind {
+            // Every occurrence adds to the array; a delimited one adds each of its parts.
+            let values: Vec<String> = match delimiter {
+                Some(_) if v.is_empty() => Vec::new(),
+                Some(d) => v.split(d).map(str::to_owned).collect(),
+                None => vec![v],
+            };
+            let entry = map.entry(k).or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(list) = entry {
+                list.extend(values.into_iter().map(|v| typed_scalar(*item, v)));
+            }
+            continue;
+        }
+        let value = typed_scalar(kind, v);
         map.insert(k, value);
     }
     Value::Object(map)
@@ -224,7 +282,7 @@ pub async fn accept<Op: Operation>(
     let (parts, body) = request.into_parts();
     let params = match Op::PARAM_KINDS {
         Some(kinds) => decode_owned(
-            read_params(&parts, path_params, kinds)?,
+            read_all_params(&parts, path_params, kinds, Op::HEADERS, Op::COOKIES)?,
             Op::validate_params,
         )?,
         None => unit()?,
@@ -297,14 +355,14 @@ pub fn match_template(
     let mut captured = Vec::new();
     for expected in template.strip_prefix('/')?.split('/') {
         let segment = given.next()?;
-        match expected
-            .strip_prefix('{')
-            .and_then(|name| name.strip_suffix('}'))
-        {
-            Some(name) if !segment.is_empty() => captured.push((name, segment)),
-            Some(_) => return None,
-            None if segment == expected => {}
-            None => return None,
+        if !expected.contains('{') {
+            if segment != expected {
+                return None;
+            }
+            continue;
+        }
+        if !match_segment(segment, expected, &mut captured) {
+            return None;
         }
     }
     if given.next().is_some() {
@@ -322,6 +380,52 @@ pub fn match_template(
             })
             .collect(),
     )
+}
+
+/// One segment against a segment template mixing literals and parameters (`{id}`,
+/// `{name}:cancel`, `{stem}.{ext}`): literals compare byte for byte, each parameter takes a
+/// non-empty run; where a literal could end a parameter at several places the last one that
+/// lets the rest match wins (`a.b.c` against `{stem}.{ext}`: `a.b` and `c`).
+fn match_segment<'t, 's>(
+    segment: &'s str,
+    template: &'t str,
+    captured: &mut Vec<(&'t str, &'s str)>,
+) -> bool {
+    let Some(open) = template.find('{') else {
+        return segment == template;
+    };
+    let (literal, rest) = template.split_at(open);
+    let Some(segment) = segment.strip_prefix(literal) else {
+        return false;
+    };
+    let Some(close) = rest.find('}') else {
+        return false;
+    };
+    let name = &rest[1..close];
+    let after = &rest[close + 1..];
+    let next_literal_len = after.find('{').unwrap_or(after.len());
+    if next_literal_len == 0 && !after.is_empty() {
+        return false; // two parameters side by side cannot be told apart
+    }
+    if after.is_empty() {
+        if segment.is_empty() {
+            return false;
+        }
+        captured.push((name, segment));
+        return true;
+    }
+    let literal = &after[..next_literal_len];
+    let mut ends: Vec<usize> = segment.match_indices(literal).map(|(i, _)| i).collect();
+    ends.retain(|i| *i > 0);
+    for end in ends.into_iter().rev() {
+        let mark = captured.len();
+        captured.push((name, &segment[..end]));
+        if match_segment(&segment[end..], after, captured) {
+            return true;
+        }
+        captured.truncate(mark);
+    }
+    false
 }
 
 /// `%XX` escapes decoded; `None` when the result is not UTF-8. A `%` not followed by two hex
@@ -531,6 +635,20 @@ mod tests {
         assert_eq!(params("/v2/pubkeys/a", t), None);
         assert_eq!(params("v2/pubkey/a", t), None);
         assert_eq!(params("/v2/pubkey/%FF", t), Some(Err(400)));
+        let cancel = "/operations/{name}:cancel";
+        assert_eq!(
+            params("/operations/op1:cancel", cancel),
+            found(&[("name", "op1")])
+        );
+        assert_eq!(params("/operations/:cancel", cancel), None);
+        assert_eq!(params("/operations/op1:stop", cancel), None);
+        let file = "/files/{stem}.{ext}";
+        assert_eq!(
+            params("/files/a.b.c", file),
+            found(&[("stem", "a.b"), ("ext", "c")])
+        );
+        assert_eq!(params("/files/readme", file), None);
+        assert_eq!(params("/files/.c", file), None);
         let two = "/a/{x}/b/{y}";
         assert_eq!(params("/a/1/b/2", two), found(&[("x", "1"), ("y", "2")]));
         assert_eq!(params("/a/1/c/2", two), None);
@@ -597,6 +715,61 @@ mod tests {
             fn validate_body(v: &Value) -> Result<(), Errors> {
                 require(v, "a")
             }
+        }
+
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Query {
+            tags: Vec<String>,
+            ids: Vec<i64>,
+            session: String,
+            #[serde(rename = "X-Request-Id")]
+            request_id: String,
+        }
+
+        struct Everywhere;
+        impl Operation for Everywhere {
+            type Params = Query;
+            type Body = ();
+            type Response = Value;
+            const OPERATION_ID: &'static str = "everywhere";
+            const METHOD: &'static str = "GET";
+            const PATH: &'static str = "/q";
+            const PARAM_KINDS: Option<&'static [(&'static str, ScalarKind)]> = Some(&[
+                ("tags", ScalarKind::Array(&ScalarKind::String, None)),
+                ("ids", ScalarKind::Array(&ScalarKind::Integer, Some(','))),
+            ]);
+            const HEADERS: &'static [&'static str] = &["X-Request-Id"];
+            const COOKIES: &'static [&'static str] = &["session"];
+            fn validate_params(v: &Value) -> Result<(), Errors> {
+                require(v, "X-Request-Id")
+            }
+        }
+
+        #[tokio::test]
+        async fn arrays_headers_and_cookies_are_parameters() {
+            let request = Request::get("/q?tags=a&tags=b&ids=1,2,3")
+                .header("x-request-id", "r1")
+                .header("cookie", "other=1; session=s3")
+                .body(Body::empty())
+                .unwrap_or_default();
+            let (_, params, ()) = accept::<Everywhere>(request, None, Vec::new())
+                .await
+                .map_err(|e| e.status)
+                .unwrap_or_else(|s| panic!("refused with {s}"));
+            assert_eq!(
+                params,
+                Query {
+                    tags: vec!["a".into(), "b".into()],
+                    ids: vec![1, 2, 3],
+                    session: "s3".into(),
+                    request_id: "r1".into(),
+                }
+            );
+            let no_header = Request::get("/q?tags=a&ids=1")
+                .body(Body::empty())
+                .unwrap_or_default();
+            let refused = accept::<Everywhere>(no_header, None, Vec::new()).await;
+            assert_eq!(refused.err().map(|e| e.status), Some(400));
         }
 
         struct Nothing;

@@ -6,7 +6,7 @@ use super::emit_validators::{
     SharedIndex, emit_validator_with, subschemas, validation_key, worth_sharing,
 };
 use super::load;
-use super::model::{Operation, Spec, SpecFile};
+use super::model::{Operation, ParamLocation, Spec, SpecFile};
 use anyhow::{Context, Result, bail};
 use heck::ToPascalCase;
 use proc_macro2::TokenStream;
@@ -96,6 +96,62 @@ fn scalar_kind(schema: &Value) -> TokenStream {
     }
 }
 
+/// `PARAM_KINDS`: each parameter's typing; an array's items typed by their schema, with
+/// the delimiter its values are joined with (`None`: one parameter per value).
+fn param_kinds(op: &Operation) -> TokenStream {
+    let mut params: Vec<&super::model::Param> = op.params.iter().collect();
+    params.sort_by(|a, b| a.name.cmp(&b.name));
+    let entries = params
+        .into_iter()
+        .filter(|p| {
+            op.params_schema()
+                .and_then(|s| {
+                    s.pointer(&format!(
+                        "/properties/{}",
+                        p.name.replace('~', "~0").replace('/', "~1")
+                    ))
+                    .cloned()
+                })
+                .is_some()
+        })
+        .map(|p| {
+            let name = &p.name;
+            let is_array = match p.schema.get("type") {
+                Some(Value::String(t)) => t == "array",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "array"),
+                _ => false,
+            };
+            let kind = if is_array {
+                let item = scalar_kind(p.schema.get("items").unwrap_or(&Value::Null));
+                let delimiter = match p.delimiter {
+                    Some(c) => quote!(Some(#c)),
+                    None => quote!(None),
+                };
+                quote!(crate::rt::ScalarKind::Array(&#item, #delimiter))
+            } else {
+                scalar_kind(&p.schema)
+            };
+            quote!((#name, #kind),)
+        });
+    quote!(&[#(#entries)*])
+}
+
+/// The names of the parameters of one location (headers, cookies).
+fn names_in(op: &Operation, location: ParamLocation) -> Vec<String> {
+    let in_params = op.params_schema();
+    op.params
+        .iter()
+        .filter(|p| p.location == location)
+        .filter(|p| {
+            in_params
+                .as_ref()
+                .and_then(|s| s.get("properties"))
+                .is_some_and(|props| props.get(&p.name).is_some())
+        })
+        .map(|p| p.name.clone())
+        .collect()
+}
+
 fn kinds_table(schema: &Value) -> TokenStream {
     let entries = schema
         .get("properties")
@@ -146,7 +202,7 @@ pub fn operation_module(
     let mut items = TokenStream::new();
     if let Some(params) = op.params_schema() {
         let ty = types.root(&params, "Params", &op.name);
-        let kinds = kinds_table(&params);
+        let kinds = param_kinds(op);
         validators.extend(shared.validator("validate_params", &params)?);
         items.extend(quote! {
             /// How query and path parameters are typed before validation.
@@ -183,6 +239,14 @@ pub fn operation_module(
     }
     // The operation for the generic handler (`rt::server::accept`).
     let mut op_items = TokenStream::new();
+    let headers = names_in(op, ParamLocation::Header);
+    if !headers.is_empty() {
+        op_items.extend(quote!(const HEADERS: &'static [&'static str] = &[#(#headers),*];));
+    }
+    let cookies = names_in(op, ParamLocation::Cookie);
+    if !cookies.is_empty() {
+        op_items.extend(quote!(const COOKIES: &'static [&'static str] = &[#(#cookies),*];));
+    }
     if op.params_schema().is_some() {
         op_items.extend(quote! {
             type Params = self::Params;

@@ -68,6 +68,7 @@ pub enum ParamLocation {
     Path,
     Query,
     Header,
+    Cookie,
 }
 
 impl ParamLocation {
@@ -76,6 +77,7 @@ impl ParamLocation {
             ParamLocation::Path => "path",
             ParamLocation::Query => "query",
             ParamLocation::Header => "header",
+            ParamLocation::Cookie => "cookie",
         }
     }
 }
@@ -88,6 +90,9 @@ pub struct Param {
     pub description: String,
     pub schema: Value,
     pub example: Option<Value>,
+    /// For an array parameter: the character its values are joined with (`?t=a,b`), or
+    /// `None` when each value is a parameter of its own (`?t=a&t=b`).
+    pub delimiter: Option<char>,
 }
 
 #[derive(Debug, Clone)]
@@ -125,7 +130,7 @@ impl Operation {
         let params: Vec<&Param> = self
             .params
             .iter()
-            .filter(|p| p.location != ParamLocation::Header)
+            .filter(|p| p.location != ParamLocation::Header || !is_security_header(&p.name))
             .collect();
         if params.is_empty() {
             return None;
@@ -427,7 +432,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                                 .any(|c| c == "application/x-www-form-urlencoded"),
                         });
                     }
-                    "query" | "path" | "header" => {
+                    "query" | "path" | "header" | "cookie" => {
                         // A parameter with the same name and location overrides a path-level one.
                         params.retain(|q: &Param| {
                             !(q.name == name && q.location.as_str() == location)
@@ -435,6 +440,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                         let location = match location.as_str() {
                             "query" => ParamLocation::Query,
                             "path" => ParamLocation::Path,
+                            "cookie" => ParamLocation::Cookie,
                             _ => ParamLocation::Header,
                         };
                         // OpenAPI 3: `schema`, or `content: {<media>: {schema}}`; Swagger 2.0:
@@ -472,6 +478,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                             description,
                             schema: normalise_schema(schema),
                             example,
+                            delimiter: array_delimiter(p, swagger2),
                         });
                     }
                     "formData" => {
@@ -489,7 +496,6 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                             form_required.push(Value::String(name));
                         }
                     }
-                    "cookie" => {}
                     other => bail!("{}: unsupported parameter location `{other}`", ctx()),
                 }
             }
@@ -618,6 +624,37 @@ fn read_events(doc: &Value) -> Vec<Event> {
         }
     }
     out
+}
+
+/// How an array parameter's values arrive: OpenAPI 3 `style`/`explode` (query default: form,
+/// exploded — one parameter per value), Swagger 2.0 `collectionFormat` (default `csv`).
+fn array_delimiter(p: &Value, swagger2: bool) -> Option<char> {
+    if swagger2 {
+        return match p.get("collectionFormat").and_then(Value::as_str) {
+            Some("multi") => None,
+            Some("ssv") => Some(' '),
+            Some("tsv") => Some('\t'),
+            Some("pipes") => Some('|'),
+            _ => Some(','),
+        };
+    }
+    let location = p.get("in").and_then(Value::as_str).unwrap_or("query");
+    let style = p.get("style").and_then(Value::as_str);
+    let explode = p
+        .get("explode")
+        .and_then(Value::as_bool)
+        .unwrap_or(matches!(style, None | Some("form")) && matches!(location, "query" | "cookie"));
+    match style {
+        Some("spaceDelimited") => Some(' '),
+        Some("pipeDelimited") => Some('|'),
+        _ if explode => None,
+        _ => Some(','),
+    }
+}
+
+/// Headers the security schemes read (`Authorization`): credentials, not parameters.
+fn is_security_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("authorization")
 }
 
 fn read_response(status: &str, r: &Value, swagger2: bool) -> Response {

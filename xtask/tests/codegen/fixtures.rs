@@ -122,9 +122,10 @@ fn swagger2_model() {
     );
     // An integer `x-example` for a string parameter is shown as the string a client sends.
     assert_eq!(account.params[1].example, Some(json!("1234")));
-    // Header parameters are not part of the validated/decoded `Params`.
+    // Header parameters are typed, validated and decoded with the others (credentials in
+    // `Authorization` are the security schemes' business, not a parameter).
     let params_schema = account.params_schema().expect("params");
-    assert!(params_schema["properties"].get("X-Trace").is_none());
+    assert!(params_schema["properties"].get("X-Trace").is_some());
     assert_eq!(params_schema["properties"]["limit"]["format"], "int32");
     // Tuple-form `items` becomes `prefixItems`.
     let response = account

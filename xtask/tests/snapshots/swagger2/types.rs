@@ -30,6 +30,8 @@ pub struct RegisterResponse {
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAccountParams {
+    #[serde(rename = "X-Trace", default, skip_serializing_if = "Option::is_none")]
+    pub x_trace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i32>,
     /// A session ID (upstream gives these integer examples).

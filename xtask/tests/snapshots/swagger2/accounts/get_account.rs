@@ -20,6 +20,7 @@ pub const RESPONSES: &[&str] = &["200", "4XX"];
 
 /// How query and path parameters are typed before validation.
 pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
+    ("X-Trace", crate::rt::ScalarKind::String),
     ("limit", crate::rt::ScalarKind::Integer),
     ("sid", crate::rt::ScalarKind::String),
     ("userId", crate::rt::ScalarKind::String),
@@ -36,6 +37,7 @@ impl crate::rt::Operation for Op {
     const OPERATION_ID: &'static str = self::OPERATION_ID;
     const METHOD: &'static str = self::METHOD;
     const PATH: &'static str = self::PATH;
+    const HEADERS: &'static [&'static str] = &["X-Trace"];
     type Params = self::Params;
     const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
         self::PARAM_KINDS,
@@ -103,6 +105,20 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
+                    "X-Trace" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
                     "limit" => {
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
