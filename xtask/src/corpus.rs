@@ -92,10 +92,114 @@ const WRONG_UPSTREAM: &[(&str, &str, &str, &str)] = &[(
     "the example gives a string; the schema says `type: array`",
 )];
 
+/// Run-time cases for the gap fragments (spec folder, operation, response status or `None`
+/// for the request body, value, where the validator must refuse it or `None`): each gap
+/// behaves as its schema says.
+type GapCase = (
+    &'static str,
+    &'static str,
+    Option<u16>,
+    &'static str,
+    Option<&'static str>,
+);
+
+const GAP_CASES: &[GapCase] = &[
+    (
+        "gaps-discriminator",
+        "add_pet",
+        None,
+        r#"{"petType": "Cat", "hunts": true}"#,
+        None,
+    ),
+    (
+        "gaps-discriminator",
+        "add_pet",
+        None,
+        r#"{"petType": "Dog", "bark": "woof"}"#,
+        None,
+    ),
+    (
+        "gaps-discriminator",
+        "add_pet",
+        None,
+        r#"{"petType": "Cow"}"#,
+        Some("/petType"),
+    ),
+    (
+        "gaps-discriminator",
+        "add_pet",
+        None,
+        r#"{"petType": "Cat", "hunts": 1}"#,
+        Some("/hunts"),
+    ),
+    (
+        "gaps-nullable-ref",
+        "add_order",
+        None,
+        r#"{"owner": null, "note": null}"#,
+        None,
+    ),
+    (
+        "gaps-nullable-ref",
+        "add_order",
+        None,
+        r#"{"owner": {"name": "a"}, "note": "n"}"#,
+        None,
+    ),
+    (
+        "gaps-nullable-ref",
+        "add_order",
+        None,
+        r#"{"owner": {"name": 1}, "note": "n"}"#,
+        Some("/owner/name"),
+    ),
+    (
+        "gaps-recursive",
+        "get_tree",
+        Some(200),
+        r#"{"name": "a", "children": [{"children": [{"name": "b"}]}]}"#,
+        None,
+    ),
+    (
+        "gaps-recursive",
+        "get_tree",
+        Some(200),
+        r#"{"children": [{"children": [{"name": 2}]}]}"#,
+        Some("/children/0/children/0/name"),
+    ),
+    (
+        "gaps-multi-status",
+        "put_item",
+        Some(201),
+        r#"{"location": "/items/1"}"#,
+        None,
+    ),
+    (
+        "gaps-multi-status",
+        "put_item",
+        Some(500),
+        r#"{"code": 1}"#,
+        Some("/message"),
+    ),
+];
+
 /// The examples of a spec: response examples by status, and `example` on request-body and
-/// response schemas.
+/// response schemas; for the gap fragments, their run-time cases.
 fn examples(name: &str, spec: &model::Spec) -> Vec<Value> {
     let mut out = Vec::new();
+    for (gap, operation, status, value, refused_at) in GAP_CASES {
+        if *gap != name {
+            continue;
+        }
+        let mut case = json!({"operation": operation, "value": serde_json::from_str::<Value>(value).unwrap_or_default()});
+        if let Some(status) = status {
+            case["status"] = json!(status);
+        }
+        if let Some(pointer) = refused_at {
+            case["refused_at"] = json!(pointer);
+        }
+        out.push(case);
+    }
     for op in spec.files.iter().flat_map(|f| f.operations.iter()) {
         if let Some(b) = &op.body
             && let Some(ex) = b.schema.get("example")

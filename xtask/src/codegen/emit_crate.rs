@@ -921,6 +921,7 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         quote!()
     } else {
         quote! {
+            #[allow(clippy::single_match, reason = "generated: one arm per literal path")]
             match path {
                 #(#literal_arms)*
                 _ => {}

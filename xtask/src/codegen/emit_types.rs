@@ -226,6 +226,54 @@ fn variant_names_repeat<'a>(enum_name: &str, variants: impl Iterator<Item = &'a 
     shared(|w| w.first()) || shared(|w| w.last())
 }
 
+/// A `oneOf`/`anyOf` whose branches a `discriminator` tells apart: the tag property and,
+/// per branch, the tag value, the branch's name and schema.
+pub struct Discriminated<'a> {
+    pub property: &'a str,
+    pub branches: Vec<(String, String, &'a Value)>,
+}
+
+/// The branches of `schema` by discriminator value, when every branch is a named component
+/// (its name, or the `mapping` entry pointing at it, is the tag value).
+pub fn discriminated(schema: &Value) -> Option<Discriminated<'_>> {
+    let property = schema.pointer("/discriminator/propertyName")?.as_str()?;
+    let list = schema
+        .get("oneOf")
+        .or_else(|| schema.get("anyOf"))?
+        .as_array()?;
+    let mapping = schema
+        .pointer("/discriminator/mapping")
+        .and_then(Value::as_object);
+    let mut branches = Vec::new();
+    for branch in list {
+        let name = branch.get(load::REF_NAME)?.as_str()?;
+        let key = branch
+            .get(load::REF_KEY)
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let mapped: Vec<String> = mapping
+            .into_iter()
+            .flatten()
+            .filter(|(_, target)| {
+                target.as_str().is_some_and(|t| {
+                    t == name
+                        || (t.contains('#') && key.ends_with(t.rsplit('#').next().unwrap_or(t)))
+                        || t.rsplit('/').next() == Some(name)
+                })
+            })
+            .map(|(tag, _)| tag.clone())
+            .collect();
+        if mapped.is_empty() {
+            branches.push((name.to_string(), name.to_string(), branch));
+        } else {
+            for tag in mapped {
+                branches.push((tag, name.to_string(), branch));
+            }
+        }
+    }
+    (!branches.is_empty()).then_some(Discriminated { property, branches })
+}
+
 fn types_of(schema: &Value) -> (Vec<String>, bool) {
     let mut nullable = false;
     let list: Vec<String> = match schema.get("type") {
@@ -392,6 +440,9 @@ impl TypeGen {
                 None => quote!(serde_json::Value),
             };
         }
+        if let Some(branches) = discriminated(schema) {
+            return self.tagged_enum(schema, &branches, hint);
+        }
         let (types, nullable) = types_of(schema);
         let inner = if types.len() == 1 {
             self.single_type(&types[0], schema, hint)
@@ -537,6 +588,61 @@ impl TypeGen {
         if let Some(entry) = self.defs.get_mut(name) {
             entry.1 = tokens;
         }
+    }
+
+    /// `oneOf`/`anyOf` of named objects with a `discriminator`: an enum with one variant per
+    /// branch, serialised as the branch is (its own tag property included), deserialised by
+    /// the tag's value.
+    fn tagged_enum(
+        &mut self,
+        schema: &Value,
+        branches: &Discriminated<'_>,
+        hint: &str,
+    ) -> TokenStream {
+        let base = self.name_for(schema, hint);
+        let (name, fresh) = self.reserve(base, schema);
+        if fresh {
+            self.defining.push(name.clone());
+            let id = ident(&name);
+            let docs = doc_attrs(
+                schema
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+            );
+            let mut variants = Vec::new();
+            let mut arms = Vec::new();
+            for (tag, branch_name, branch) in &branches.branches {
+                let v = ident(&pascal_words(branch_name));
+                let ty = self.type_for(branch, &format!("{name}{}", pascal_words(branch_name)));
+                variants.push(quote!(#v(#ty),));
+                arms.push(quote! {
+                    Some(#tag) => serde_json::from_value(v).map(Self::#v).map_err(serde::de::Error::custom),
+                });
+            }
+            let property = branches.property;
+            let unknown = format!("`{property}` names none of the schemas of this value");
+            self.define(
+                &name,
+                quote! {
+                    #docs
+                    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+                    #[serde(untagged)]
+                    pub enum #id { #(#variants)* }
+                    impl<'de> serde::Deserialize<'de> for #id {
+                        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                            let v = serde_json::Value::deserialize(d)?;
+                            match v.get(#property).and_then(serde_json::Value::as_str) {
+                                #(#arms)*
+                                _ => Err(serde::de::Error::custom(#unknown)),
+                            }
+                        }
+                    }
+                },
+            );
+            self.defining.pop();
+        }
+        self.reference(&name)
     }
 
     fn string_enum(&mut self, schema: &Value, values: &[&str], hint: &str) -> TokenStream {

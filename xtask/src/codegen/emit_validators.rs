@@ -1717,6 +1717,40 @@ impl Emitter<'_> {
                 out.extend(self.body(sub, d).with_context(|| format!("in allOf/{i}"))?);
             }
         }
+        if let Some(d) = super::emit_types::discriminated(&Value::Object(m.clone())) {
+            // The tag picks the one branch to check (with its errors), as the discriminator
+            // says; plain `oneOf` would refuse a value that several branches accept.
+            let property = d.property;
+            let mut arms = Vec::new();
+            let mut tags = Vec::new();
+            for (tag, _, branch) in &d.branches {
+                let f = self
+                    .node_fn(branch)
+                    .with_context(|| format!("in the {tag} branch"))?;
+                arms.push(quote! {
+                    Some(#tag) => if !#f(#v, #p, &mut *s) {
+                        ok = false;
+                        if S::STOP { return false; }
+                    },
+                });
+                tags.push(tag.clone());
+            }
+            let message = format!("`{property}` must be one of {}", tags.join(", "));
+            let fail = fail_at(
+                &quote!(&rt::Path::Key(#p, #property)),
+                "Enum",
+                &static_message(&message),
+            );
+            out.extend(quote! {
+                if #v.is_object() {
+                    match #v.get(#property).and_then(Value::as_str) {
+                        #(#arms)*
+                        _ => { #fail }
+                    }
+                }
+            });
+            return Ok(out);
+        }
         if let Some(any) = branches("anyOf")?
             && !any.iter().any(is_trivially_true)
         {

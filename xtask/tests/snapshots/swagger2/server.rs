@@ -116,6 +116,7 @@ pub fn route(
     method: &Method,
     path: &str,
 ) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
+    #[allow(clippy::single_match, reason = "generated: one arm per literal path")]
     match path {
         "/_fixture/api/v1/account/logout" => {
             let path_params = Vec::new();
