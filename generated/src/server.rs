@@ -9,6 +9,13 @@ use axum::http::Method;
 /// every request before a method is called, so implementations see typed, schema-valid
 /// values only.
 pub trait OxidentApi: Send + Sync + 'static {
+    /// How every error answer is written (validation, routing and the methods' own):
+    /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
+    /// shape instead.
+    fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+        crate::rt::server::error_response(error)
+    }
+
     /// `POST /_matrix/identity/api/v1/3pid/bind` (`bind`) — deprecated
     ///
     /// Bind the 3PID of a validated session to a Matrix user ID.
@@ -918,7 +925,7 @@ pub fn dispatch<A: OxidentApi>(
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
-        Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
+        Err(e) => return crate::rt::server::ready(A::write_error(&e)),
     };
     use crate::rt::server::{handle, json_response, raw_response};
     let api = std::sync::Arc::clone(api);
@@ -930,6 +937,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move { A::bind(&api, &ctx, body).await },
             )
         }
@@ -940,6 +948,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::get_validated3pid(&api, &ctx, params).await
                 },
@@ -952,6 +961,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move { A::unbind(&api, &ctx, body).await },
             )
         }
@@ -962,6 +972,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::email_request_token(&api, &ctx, body).await
                 },
@@ -974,6 +985,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 raw_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::email_submit_token_get(&api, &ctx, params).await
                 },
@@ -986,6 +998,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::email_submit_token_post(&api, &ctx, body).await
                 },
@@ -998,6 +1011,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::blindly_sign_stuff(&api, &ctx, body).await
                 },
@@ -1010,6 +1024,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::lookup_users(&api, &ctx, body).await
                 },
@@ -1022,6 +1037,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::lookup_user(&api, &ctx, params).await
                 },
@@ -1034,6 +1050,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::msisdn_request_token(&api, &ctx, body).await
                 },
@@ -1046,6 +1063,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 raw_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::msisdn_submit_token_get(&api, &ctx, params).await
                 },
@@ -1058,6 +1076,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::msisdn_submit_token_post(&api, &ctx, body).await
                 },
@@ -1070,6 +1089,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, _| async move { A::ping(&api, &ctx).await },
             )
         }
@@ -1080,6 +1100,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::is_ephemeral_pub_key_valid(&api, &ctx, params).await
                 },
@@ -1092,6 +1113,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::is_pub_key_valid(&api, &ctx, params).await
                 },
@@ -1104,6 +1126,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::get_pub_key(&api, &ctx, params).await
                 },
@@ -1116,6 +1139,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::store_invite(&api, &ctx, body).await
                 },
@@ -1128,6 +1152,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move { A::bind_v2(&api, &ctx, body).await },
             )
         }
@@ -1138,6 +1163,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::get_validated3pid_v2(&api, &ctx, params).await
                 },
@@ -1150,6 +1176,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move { A::unbind_v2(&api, &ctx, body).await },
             )
         }
@@ -1160,6 +1187,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, _| async move { A::get_account(&api, &ctx).await },
             )
         }
@@ -1170,6 +1198,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, _| async move { A::logout(&api, &ctx).await },
             )
         }
@@ -1180,6 +1209,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::register_account(&api, &ctx, body).await
                 },
@@ -1192,6 +1222,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::email_request_token_v2(&api, &ctx, body).await
                 },
@@ -1204,6 +1235,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 raw_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::email_submit_token_get_v2(&api, &ctx, params).await
                 },
@@ -1216,6 +1248,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::email_submit_token_post_v2(&api, &ctx, body).await
                 },
@@ -1228,6 +1261,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::blindly_sign_stuff_v2(&api, &ctx, body).await
                 },
@@ -1240,6 +1274,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, _| async move { A::get_hash_details(&api, &ctx).await },
             )
         }
@@ -1250,6 +1285,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::lookup_users_v2(&api, &ctx, body).await
                 },
@@ -1262,6 +1298,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::msisdn_request_token_v2(&api, &ctx, body).await
                 },
@@ -1274,6 +1311,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 raw_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::msisdn_submit_token_get_v2(&api, &ctx, params).await
                 },
@@ -1286,6 +1324,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::msisdn_submit_token_post_v2(&api, &ctx, body).await
                 },
@@ -1298,6 +1337,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, _| async move { A::ping_v2(&api, &ctx).await },
             )
         }
@@ -1308,6 +1348,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::is_ephemeral_pub_key_valid_v2(&api, &ctx, params).await
                 },
@@ -1320,6 +1361,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::is_pub_key_valid_v2(&api, &ctx, params).await
                 },
@@ -1332,6 +1374,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::get_pub_key_v2(&api, &ctx, params).await
                 },
@@ -1344,6 +1387,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::store_invite_v2(&api, &ctx, body).await
                 },
@@ -1356,6 +1400,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, _| async move { A::get_terms(&api, &ctx).await },
             )
         }
@@ -1366,6 +1411,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::agree_to_terms(&api, &ctx, body).await
                 },
@@ -1378,6 +1424,7 @@ pub fn dispatch<A: OxidentApi>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, _| async move { A::get_versions(&api, &ctx).await },
             )
         }

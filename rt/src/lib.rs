@@ -82,6 +82,8 @@ pub trait Operation {
     /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
     const FORM_KINDS: Option<&'static [(&'static str, ScalarKind)]> = None;
     const BODY: BodyMode = BodyMode::None;
+    /// The status of a successful answer: the spec's first 2xx (`201` for a create).
+    const SUCCESS: u16 = 200;
     fn validate_params(_: &serde_json::Value) -> Result<(), validate::Errors> {
         Ok(())
     }

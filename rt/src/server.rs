@@ -312,14 +312,16 @@ pub async fn accept<Op: Operation>(
 
 /// One request of the operation `Op`, start to finish, as the one boxed future the
 /// dispatcher returns: [`accept`], then `call` (the implementation, given the context,
-/// parameters and body), then `respond` ([`json_response`] or [`raw_response`]). Every
-/// generated route is this function with its `Op`.
+/// parameters and body), then `respond` ([`json_response`] or [`raw_response`]) with the
+/// operation's success status; any error is written by `on_error` (the API's error shape:
+/// [`error_response`] for Matrix's). Every generated route is this function with its `Op`.
 pub fn handle<Op, T, Fut, F>(
     _op: Op,
     request: axum::extract::Request,
     peer: Option<SocketAddr>,
     path_params: Vec<(String, String)>,
     respond: fn(Result<T, MatrixError>) -> Response,
+    on_error: fn(&MatrixError) -> Response,
     call: F,
 ) -> ResponseFuture
 where
@@ -330,8 +332,20 @@ where
 {
     Box::pin(async move {
         match accept::<Op>(request, peer, path_params).await {
-            Ok((ctx, params, body)) => respond(call(ctx, params, body).await),
-            Err(e) => error_response(&e),
+            Ok((ctx, params, body)) => match call(ctx, params, body).await {
+                Ok(answer) => {
+                    let mut response = respond(Ok(answer));
+                    if Op::SUCCESS != 200
+                        && response.status() == StatusCode::OK
+                        && let Ok(status) = StatusCode::from_u16(Op::SUCCESS)
+                    {
+                        *response.status_mut() = status;
+                    }
+                    response
+                }
+                Err(e) => on_error(&e),
+            },
+            Err(e) => on_error(&e),
         }
     })
 }
@@ -655,11 +669,12 @@ mod tests {
     }
 
     mod generic_handler {
-        use super::super::{accept, handle, json_response};
+        use super::super::{accept, error_response, handle, json_response};
         use crate::validate::{ErrorKind, Errors, Path, Sink, collect};
         use crate::{BodyMode, MatrixError, Operation, ScalarKind};
         use axum::body::Body;
         use axum::http::{Request, StatusCode};
+        use axum::response::IntoResponse;
         use serde_json::{Value, json};
 
         #[derive(Debug, PartialEq, serde::Deserialize)]
@@ -846,6 +861,7 @@ mod tests {
                 None,
                 path(),
                 json_response,
+                error_response,
                 |_ctx, p: Params, b: Payload| async move { Ok(json!({"n": p.n, "a": b.a})) },
             )
             .await;
@@ -863,12 +879,59 @@ mod tests {
                 None,
                 path(),
                 json_response,
+                error_response,
                 |_ctx, _p: Params, _b: Payload| async move {
                     Err::<Value, _>(MatrixError::new(500, crate::ErrCode::Unknown, "called"))
                 },
             )
             .await;
             assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+            // Another API's error shape, and a create answered 201.
+            struct Created;
+            impl Operation for Created {
+                type Params = ();
+                type Body = ();
+                type Response = Value;
+                const OPERATION_ID: &'static str = "created";
+                const METHOD: &'static str = "POST";
+                const PATH: &'static str = "/c";
+                const SUCCESS: u16 = 201;
+            }
+            fn problem(e: &MatrixError) -> axum::response::Response {
+                (
+                    StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+                    "problem",
+                )
+                    .into_response()
+            }
+            let created = handle(
+                Created,
+                post("/c", ""),
+                None,
+                Vec::new(),
+                json_response,
+                problem,
+                |_ctx, (), ()| async move { Ok(json!({"id": 1})) },
+            )
+            .await;
+            assert_eq!(created.status(), StatusCode::CREATED);
+            let failed = handle(
+                Created,
+                post("/c", ""),
+                None,
+                Vec::new(),
+                json_response,
+                problem,
+                |_ctx, (), ()| async move {
+                    Err::<Value, _>(MatrixError::new(409, crate::ErrCode::Unknown, "taken"))
+                },
+            )
+            .await;
+            assert_eq!(failed.status(), StatusCode::CONFLICT);
+            let text = axum::body::to_bytes(failed.into_body(), 1024)
+                .await
+                .unwrap_or_default();
+            assert_eq!(&text[..], b"problem");
         }
     }
 }

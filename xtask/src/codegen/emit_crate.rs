@@ -281,6 +281,13 @@ pub fn operation_module(
             type Body = ();
         ));
     }
+    if let Some(status) = op
+        .success()
+        .and_then(|r| r.numeric_status())
+        .filter(|s| *s != 200)
+    {
+        op_items.extend(quote!(const SUCCESS: u16 = #status;));
+    }
     items.extend(quote! {
         /// This operation, for code generic over operations (the dispatcher's
         /// `rt::server::accept`).
@@ -829,7 +836,7 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             variants.push(quote!(#[doc = #route_doc] #variant,));
             calls.push(quote! {
                 Route::#variant => handle(
-                    crate::#m::#o::Op, request, peer, path_params, #respond,
+                    crate::#m::#o::Op, request, peer, path_params, #respond, A::write_error,
                     move |ctx, #params_pat, #body_pat| async move { A::#name(&api, #(#call_args),*).await },
                 ),
             });
@@ -936,7 +943,7 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 let _ = (api, peer);
                 match route(request.method(), request.uri().path()) {
                     Ok((route, _)) => match route {},
-                    Err(e) => crate::rt::server::ready(crate::rt::server::error_response(&e)),
+                    Err(e) => crate::rt::server::ready(A::write_error(&e)),
                 }
             },
         )
@@ -946,7 +953,7 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             quote! {
                 let (route, path_params) = match route(request.method(), request.uri().path()) {
                     Ok(found) => found,
-                    Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
+                    Err(e) => return crate::rt::server::ready(A::write_error(&e)),
                 };
                 use crate::rt::server::{handle, #(#responders),*};
                 let api = std::sync::Arc::clone(api);
@@ -966,6 +973,12 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         /// every request before a method is called, so implementations see typed, schema-valid
         /// values only.
         pub trait #trait_id: Send + Sync + 'static {
+            /// How every error answer is written (validation, routing and the methods' own):
+            /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
+            /// shape instead.
+            fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+                crate::rt::server::error_response(error)
+            }
             #(#methods)*
         }
 

@@ -7,6 +7,13 @@ use axum::http::Method;
 /// every request before a method is called, so implementations see typed, schema-valid
 /// values only.
 pub trait FixtureOpenapi31Api: Send + Sync + 'static {
+    /// How every error answer is written (validation, routing and the methods' own):
+    /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
+    /// shape instead.
+    fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+        crate::rt::server::error_response(error)
+    }
+
     /// `GET /_fixture/invites/v3/2fa` (`2faStatus`)
     ///
     /// An operationId that starts with a digit.
@@ -121,7 +128,7 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
-        Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
+        Err(e) => return crate::rt::server::ready(A::write_error(&e)),
     };
     use crate::rt::server::{handle, json_response};
     let api = std::sync::Arc::clone(api);
@@ -133,6 +140,7 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, _| async move { A::op_2fa_status(&api, &ctx).await },
             )
         }
@@ -143,6 +151,7 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move {
                     A::store_invite(&api, &ctx, body).await
                 },
@@ -155,6 +164,7 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::get_invite(&api, &ctx, params).await
                 },
@@ -167,6 +177,7 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, _| async move { A::get_status(&api, &ctx).await },
             )
         }

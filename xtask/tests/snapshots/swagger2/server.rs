@@ -7,6 +7,13 @@ use axum::http::Method;
 /// every request before a method is called, so implementations see typed, schema-valid
 /// values only.
 pub trait FixtureSwagger2Api: Send + Sync + 'static {
+    /// How every error answer is written (validation, routing and the methods' own):
+    /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
+    /// shape instead.
+    fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+        crate::rt::server::error_response(error)
+    }
+
     /// `POST /_fixture/api/v1/account/logout` (`logout`) — deprecated
     ///
     /// Log out (deprecated).
@@ -186,7 +193,7 @@ pub fn dispatch<A: FixtureSwagger2Api>(
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
-        Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
+        Err(e) => return crate::rt::server::ready(A::write_error(&e)),
     };
     use crate::rt::server::{handle, json_response, raw_response};
     let api = std::sync::Arc::clone(api);
@@ -198,6 +205,7 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, _| async move { A::logout(&api, &ctx).await },
             )
         }
@@ -208,6 +216,7 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move { A::register(&api, &ctx, body).await },
             )
         }
@@ -218,6 +227,7 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, params, _| async move {
                     A::get_account(&api, &ctx, params).await
                 },
@@ -230,6 +240,7 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, _| async move {
                     A::accounts_get_versions(&api, &ctx).await
                 },
@@ -242,6 +253,7 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, body| async move { A::lookup(&api, &ctx, body).await },
             )
         }
@@ -252,6 +264,7 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 peer,
                 path_params,
                 raw_response,
+                A::write_error,
                 move |ctx, _, body| async move { A::submit_form(&api, &ctx, body).await },
             )
         }
@@ -262,6 +275,7 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 peer,
                 path_params,
                 json_response,
+                A::write_error,
                 move |ctx, _, _| async move { A::lookup_get_versions(&api, &ctx).await },
             )
         }
