@@ -59,6 +59,9 @@ pub enum BodyMode {
     /// As `Validated`, and the parsed JSON is kept in `RequestContext::body` (a signature
     /// covers the exact body).
     KeepRaw,
+    /// The bytes as sent (`application/octet-stream` and other non-JSON media), through
+    /// [`Operation::body_from_bytes`].
+    Bytes,
 }
 
 /// What one generated operation module tells the generic handler (`server::accept`): its
@@ -89,6 +92,10 @@ pub trait Operation {
     }
     fn validate_body(_: &serde_json::Value) -> Result<(), validate::Errors> {
         Ok(())
+    }
+    /// The body of a [`BodyMode::Bytes`] operation from the bytes sent.
+    fn body_from_bytes(_: Vec<u8>) -> Option<Self::Body> {
+        None
     }
 }
 

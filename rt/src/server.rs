@@ -298,6 +298,11 @@ pub async fn accept<Op: Operation>(
             read_body(&parts, body, Op::FORM_KINDS).await?,
             Op::validate_body,
         )?,
+        BodyMode::Bytes => {
+            Op::body_from_bytes(body_bytes(body).await?.to_vec()).ok_or_else(|| {
+                MatrixError::new(500, ErrCode::Unknown, "The operation takes no raw body")
+            })?
+        }
         BodyMode::KeepRaw => {
             let value = read_body(&parts, body, Op::FORM_KINDS).await?;
             let decoded = check_and_decode(&value, Op::validate_body)?;
@@ -785,6 +790,33 @@ mod tests {
                 .unwrap_or_default();
             let refused = accept::<Everywhere>(no_header, None, Vec::new()).await;
             assert_eq!(refused.err().map(|e| e.status), Some(400));
+        }
+
+        struct Upload;
+        impl Operation for Upload {
+            type Params = ();
+            type Body = Vec<u8>;
+            type Response = Value;
+            const OPERATION_ID: &'static str = "upload";
+            const METHOD: &'static str = "POST";
+            const PATH: &'static str = "/upload";
+            const BODY: BodyMode = BodyMode::Bytes;
+            fn body_from_bytes(bytes: Vec<u8>) -> Option<Vec<u8>> {
+                Some(bytes)
+            }
+        }
+
+        #[tokio::test]
+        async fn bytes_bodies_are_handed_over_unparsed() {
+            let request = Request::post("/upload")
+                .header("content-type", "application/octet-stream")
+                .body(Body::from(vec![0_u8, 159, 146, 150]))
+                .unwrap_or_default();
+            let (_, (), body) = accept::<Upload>(request, None, Vec::new())
+                .await
+                .map_err(|e| e.status)
+                .unwrap_or_else(|s| panic!("refused with {s}"));
+            assert_eq!(body, vec![0_u8, 159, 146, 150]);
         }
 
         struct Nothing;

@@ -210,7 +210,12 @@ pub fn operation_module(
         });
         items.extend(alias("Params", &ty));
     }
-    if let Some(body) = &op.body {
+    if op.body.as_ref().is_some_and(|b| b.binary) {
+        items.extend(quote! {
+            /// The request body as sent (raw bytes, not JSON).
+            pub type RequestBody = Vec<u8>;
+        });
+    } else if let Some(body) = &op.body {
         let ty = types.root(&body.schema, "RequestBody", &op.name);
         validators.extend(shared.validator("validate_body", &body.schema)?);
         let form = if body.form {
@@ -260,7 +265,15 @@ pub fn operation_module(
             type Params = ();
         ));
     }
-    if let Some(body) = &op.body {
+    if op.body.as_ref().is_some_and(|b| b.binary) {
+        op_items.extend(quote! {
+            type Body = Vec<u8>;
+            const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Bytes;
+            fn body_from_bytes(bytes: Vec<u8>) -> Option<Vec<u8>> {
+                Some(bytes)
+            }
+        });
+    } else if let Some(body) = &op.body {
         let mode = if op.keep_raw_body {
             quote!(KeepRaw)
         } else if typed_decode_is_exact(&body.schema) {
@@ -426,7 +439,12 @@ impl SharedValidators {
             let roots = op
                 .params_schema()
                 .into_iter()
-                .chain(op.body.iter().map(|b| b.schema.clone()))
+                .chain(
+                    op.body
+                        .iter()
+                        .filter(|b| !b.binary)
+                        .map(|b| b.schema.clone()),
+                )
                 .chain(op.responses.iter().filter_map(|r| r.schema.clone()));
             for schema in roots {
                 visit(&schema, true, &mut count, &mut components, &mut recursive);
@@ -610,7 +628,7 @@ pub fn validate_rs(spec: &Spec, lib_name: &str, source: &str) -> Result<String> 
             } else {
                 quote!(None)
             };
-            let body = if op.body.is_some() {
+            let body = if op.body.as_ref().is_some_and(|b| !b.binary) {
                 quote!(Some(crate::#m::#o::validate_body))
             } else {
                 quote!(None)
@@ -643,8 +661,9 @@ pub fn validate_rs(spec: &Spec, lib_name: &str, source: &str) -> Result<String> 
     }
     // The doctest needs an operation of this spec; one with a body shows `request`.
     let all = || spec.files.iter().flat_map(|f| f.operations.iter());
-    let example = match all().find(|op| op.body.is_some()).or_else(|| all().next()) {
-        Some(op) if op.body.is_some() => format!(
+    let json_body = |op: &&Operation| op.body.as_ref().is_some_and(|b| !b.binary);
+    let example = match all().find(json_body).or_else(|| all().next()) {
+        Some(op) if json_body(&op) => format!(
             "```\nlet body = serde_json::json!({{}});\n// `Ok(verdict)`: the operation exists and has a body schema; the verdict lists\n// every violation with its JSON pointer.\nlet verdict = {lib_name}::validate::request({:?}, &body);\nassert!(verdict.is_ok());\n```",
             op.operation_id
         ),

@@ -106,6 +106,9 @@ pub struct Body {
     pub schema: Value,
     /// Whether `application/x-www-form-urlencoded` is accepted besides JSON.
     pub form: bool,
+    /// Raw bytes (`application/octet-stream` and other non-JSON media with a string schema):
+    /// handed over as `Vec<u8>`, not parsed.
+    pub binary: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -430,6 +433,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                             form: consumes
                                 .iter()
                                 .any(|c| c == "application/x-www-form-urlencoded"),
+                            binary: false,
                         });
                     }
                     "query" | "path" | "header" | "cookie" => {
@@ -505,6 +509,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                     description: String::new(),
                     schema: json!({"type": "object", "properties": form_fields, "required": form_required}),
                     form: true,
+                    binary: false,
                 });
             }
             if let Some(rb) = op.get("requestBody") {
@@ -518,12 +523,20 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                     .and_then(|m| m.get("schema"))
                     .cloned()
                     .unwrap_or(json!({}));
+                let json_like = content.is_some_and(|c| {
+                    c.keys()
+                        .any(|k| k.contains("json") || k == "application/x-www-form-urlencoded")
+                });
+                let binary = !json_like
+                    && content.is_some_and(|c| c.keys().any(|k| !k.starts_with("multipart/")))
+                    && schema.get("type").and_then(Value::as_str) == Some("string");
                 body = Some(Body {
                     required: rb.get("required").and_then(Value::as_bool).unwrap_or(false),
                     description: str_of(rb.get("description")),
                     schema: normalise_schema(schema),
                     form: content
                         .is_some_and(|c| c.contains_key("application/x-www-form-urlencoded")),
+                    binary,
                 });
             }
             let mut responses = Vec::new();
