@@ -43,11 +43,14 @@ static PREFLIGHT_VARY: HeaderValue = HeaderValue::from_static(
 
 /// The whole application, as the accept loop (`serve.rs`) and tests run it.
 pub fn app(state: Arc<AppState>) -> App {
-    let prefix = u32::try_from(state.now_ms().rem_euclid(1 << 31)).unwrap_or(0);
+    let prefix = u32::try_from(state.clock.now_ms().rem_euclid(1 << 31)).unwrap_or(0);
     let body_limit = state.config.server.body_limit_bytes;
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
     let v1 = V1Access::of(&state.config.api);
-    let api = Arc::new(Api(state));
+    let api = Arc::new(Api::new(
+        state.services.clone(),
+        crate::api::request::HttpRules::from_config(&state.config),
+    ));
     App::new(prefix, body_limit, timeout, move |request, peer| {
         if v1.refuses(request.uri().path()) {
             // An empty 404: the edge answers it as Matrix JSON, `M_UNRECOGNIZED`.
