@@ -26,7 +26,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -198,7 +198,7 @@ impl App {
         let mut future = EdgeFuture {
             state: State::Done,
             info: Some(Box::new(info)),
-            started: tracing::enabled!(tracing::Level::DEBUG).then(Instant::now),
+            started: tracing::enabled!(tracing::Level::DEBUG).then(crate::clock::monotonic_now),
             timeout: edge.timeout,
             sleep: None,
             preflight,
@@ -322,7 +322,7 @@ pub struct EdgeFuture {
     /// The request as log lines name it (and its id, for the response); in the logging
     /// thread-local while polling.
     info: Option<Box<RequestInfo>>,
-    started: Option<Instant>,
+    started: Option<Duration>,
     timeout: Duration,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     preflight: bool,
@@ -396,7 +396,9 @@ impl EdgeFuture {
             headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS.clone());
             headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS.clone());
         }
-        let latency_us = self.started.map(|t| t.elapsed().as_micros());
+        let latency_us = self
+            .started
+            .map(|t| crate::clock::monotonic_now().saturating_sub(t).as_micros());
         // 502 is a peer the request itself named failing (a client's `matrix_server_name`):
         // no fault of this server, and logging it at `error` would let anyone fill the log.
         if status.is_server_error() && status != StatusCode::BAD_GATEWAY {

@@ -982,6 +982,38 @@ mod tests {
     }
 
     #[test]
+    fn mails_are_exact_under_an_injected_clock_and_generator() {
+        use crate::clock::ManualClock;
+        use crate::crypto::tokens::DeterministicRandom;
+        let render = || {
+            let templates = Templates::load(TemplatesConfig::default())
+                .expect("built-ins load")
+                .with_sources(
+                    Arc::new(ManualClock::new(1_005_268_127_000)),
+                    Arc::new(DeterministicRandom::new(7)),
+                );
+            let vars = VerificationVars {
+                to: "alice@example.org".into(),
+                token: "tok".into(),
+                link: "https://is.example/x".into(),
+                ipaddress: None,
+            };
+            templates.render_verification(None, &vars).expect("renders")
+        };
+        let first = render();
+        assert_eq!(first, render(), "same clock and seed, same bytes");
+        let text = String::from_utf8_lossy(&first);
+        assert!(
+            text.contains("Date: Fri, 09 Nov 2001 01:08:47 -0000\r\n"),
+            "the Date header comes from the injected clock:\n{text}"
+        );
+        assert!(
+            text.contains("<1005268127000"),
+            "Message-ID time from the clock"
+        );
+    }
+
+    #[test]
     fn builtin_templates_compile() {
         let templates = Templates::load(TemplatesConfig::default()).expect("built-ins load");
         assert_eq!(templates.brands().collect::<Vec<_>>(), vec![BUILTIN_BRAND]);
