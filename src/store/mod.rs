@@ -30,6 +30,7 @@ pub mod conformance;
 pub mod import;
 mod invites;
 mod lookup_index;
+pub mod postgres;
 mod sessions;
 pub mod sqlite;
 pub mod sydent_db;
@@ -37,6 +38,7 @@ pub mod sydent_db;
 pub use accounts::{AccessTokenOwner, AccountStore};
 pub use associations::{Association, AssociationStore, HashMatch, Threepid};
 pub use invites::{EphemeralKey, Invite, InviteStore, NewEphemeralKey, NewInvite, PendingDelivery};
+pub use postgres::PostgresStore;
 pub use sessions::{
     NewSession, SessionRequest, SessionRequestOutcome, SessionStore, ValidationSession,
 };
