@@ -124,6 +124,7 @@ impl Services {
         });
         let invites = Arc::new(InviteService {
             store: store.clone(),
+            associations: store.clone(),
             mailer,
             templates,
             random: random.clone(),
@@ -147,6 +148,7 @@ impl Services {
             clock: clock.clone(),
         });
         let deliveries = Arc::new(DeliveryService {
+            associations: store.clone(),
             store,
             signer,
             federation,
