@@ -26,6 +26,8 @@ pub struct AppState {
     pub federation: FederationClient,
     pub terms: Policies,
     pub limits: crate::service::ratelimit::RateLimits,
+    /// Texting codes (`[sms]`); `None` while no gateway is configured.
+    pub sms: Option<crate::sms::Sms>,
     /// Wakes the invite delivery worker (`service::invite_delivery`).
     pub deliveries: crate::service::invite_delivery::DeliveryWaker,
 }
@@ -110,6 +112,10 @@ impl AppState {
         let federation = FederationClient::new(&config.federation, clock.clone())
             .context("building the outbound HTTP client")?;
         let limits = crate::service::ratelimit::RateLimits::new(&config.ratelimit);
+        let sms =
+            crate::sms::Sms::from_config(&config.sms, config.email.templates.folder.as_deref())
+                .map_err(anyhow::Error::msg)
+                .context("setting up SMS")?;
         Ok(Self {
             config,
             store,
@@ -122,6 +128,7 @@ impl AppState {
             federation,
             terms,
             limits,
+            sms,
             deliveries: Default::default(),
         })
     }

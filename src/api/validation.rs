@@ -1,14 +1,13 @@
 //! Validation sessions over HTTP (`…/validate/{email,msisdn}/…`, v1 and v2): decode, call
 //! `service::sessions`, encode. v2 needs an access token of a user who accepted the terms —
 //! except `GET submitToken`, which a browser opens from the mail without any token
-//! (is-behaviour §9.5). SMS is not implemented: msisdn `requestToken` answers
-//! `400 M_DESTINATION_REJECTED`; msisdn `submitToken` shares the email code path (and so finds
-//! no session).
+//! (is-behaviour §9.5). Phone numbers go through `service::msisdn`.
 
 use super::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::ResponseVars;
 use crate::service::address::{MEDIUM_EMAIL, MEDIUM_MSISDN, check_next_link};
+use crate::service::msisdn::{self, MsisdnTokenRequest};
 use crate::service::sessions::{self, EmailTokenRequest};
 use crate::state::AppState;
 use oxident_api::rt::RawResponse;
@@ -16,8 +15,6 @@ use oxident_api::rt::server::RequestContext;
 use oxident_api::{
     email_associations, phone_associations, v2_email_associations, v2_phone_associations,
 };
-
-const SMS_NOT_CONFIGURED: &str = "SMS is not configured on this server";
 
 /// A query-string parameter by name (used for the optional `brand`; brand names need no
 /// percent-decoding, and anything unusual selects the default brand anyway).
@@ -66,29 +63,33 @@ async fn submit_token_page(
     token: &str,
 ) -> ApiResult<RawResponse> {
     let brand = query_param(ctx, "brand");
-    let (status, vars) =
-        match sessions::submit_token(state, medium, sid, client_secret, token).await {
-            Ok(session) => {
-                // Checked at requestToken; checked again so a stored value can never redirect
-                // to another scheme.
-                if let Some(link) = session
-                    .next_link
-                    .filter(|link| check_next_link(link).is_ok())
-                {
-                    return Ok(RawResponse::redirect(link));
-                }
-                (200, ResponseVars::success())
+    let outcome = if medium == MEDIUM_MSISDN {
+        msisdn::submit_token(state, sid, client_secret, token).await
+    } else {
+        sessions::submit_token(state, medium, sid, client_secret, token).await
+    };
+    let (status, vars) = match outcome {
+        Ok(session) => {
+            // Checked at requestToken; checked again so a stored value can never redirect
+            // to another scheme.
+            if let Some(link) = session
+                .next_link
+                .filter(|link| check_next_link(link).is_ok())
+            {
+                return Ok(RawResponse::redirect(link));
             }
-            Err(e @ ApiError::Internal(_)) => return Err(e),
-            Err(ApiError::SessionExpired) => (
-                400,
-                ResponseVars {
-                    message: "This link has expired. Ask your Matrix app for a new email.".into(),
-                    success: false,
-                },
-            ),
-            Err(_) => (400, ResponseVars::failure()),
-        };
+            (200, ResponseVars::success())
+        }
+        Err(e @ ApiError::Internal(_)) => return Err(e),
+        Err(ApiError::SessionExpired) => (
+            400,
+            ResponseVars {
+                message: "This link has expired. Ask your Matrix app for a new email.".into(),
+                success: false,
+            },
+        ),
+        Err(_) => (400, ResponseVars::failure()),
+    };
     let page = state
         .templates
         .render_verify_response(brand, &vars)
@@ -146,12 +147,47 @@ pub async fn email_submit_token_post(
     Ok(email_associations::email_submit_token_post::SubmitTokenResponse { success: true })
 }
 
+/// The decoded msisdn `requestToken` body (v1 and v2 have the same fields).
+async fn request_msisdn_token(
+    state: &AppState,
+    ctx: &RequestContext,
+    client_secret: &str,
+    country: &str,
+    phone_number: &str,
+    next_link: Option<&str>,
+    send_attempt: i64,
+) -> ApiResult<msisdn::MsisdnSession> {
+    msisdn::request_msisdn_token(
+        state,
+        MsisdnTokenRequest {
+            client_secret,
+            country,
+            phone_number,
+            next_link,
+            send_attempt,
+            brand: query_param(ctx, "brand"),
+            client_ip: auth::client_ip(state, ctx),
+        },
+    )
+    .await
+}
+
 pub async fn msisdn_request_token(
-    _state: &AppState,
-    _ctx: &RequestContext,
-    _body: phone_associations::msisdn_request_token::RequestBody,
+    state: &AppState,
+    ctx: &RequestContext,
+    body: phone_associations::msisdn_request_token::RequestBody,
 ) -> ApiResult<phone_associations::msisdn_request_token::Response> {
-    Err(ApiError::DestinationRejected(SMS_NOT_CONFIGURED.into()))
+    let session = request_msisdn_token(
+        state,
+        ctx,
+        &body.client_secret,
+        &body.country,
+        &body.phone_number,
+        body.next_link.as_deref(),
+        body.send_attempt,
+    )
+    .await?;
+    Ok(phone_associations::msisdn_request_token::RequestTokenResponse { sid: session.sid })
 }
 
 pub async fn msisdn_submit_token_get(
@@ -175,14 +211,7 @@ pub async fn msisdn_submit_token_post(
     _ctx: &RequestContext,
     body: phone_associations::msisdn_submit_token_post::RequestBody,
 ) -> ApiResult<phone_associations::msisdn_submit_token_post::Response> {
-    sessions::submit_token(
-        state,
-        MEDIUM_MSISDN,
-        &body.sid,
-        &body.client_secret,
-        &body.token,
-    )
-    .await?;
+    msisdn::submit_token(state, &body.sid, &body.client_secret, &body.token).await?;
     Ok(phone_associations::msisdn_submit_token_post::SubmitTokenResponse { success: true })
 }
 
@@ -242,10 +271,20 @@ pub async fn email_submit_token_post_v2(
 pub async fn msisdn_request_token_v2(
     state: &AppState,
     ctx: &RequestContext,
-    _body: v2_phone_associations::msisdn_request_token_v2::RequestBody,
+    body: v2_phone_associations::msisdn_request_token_v2::RequestBody,
 ) -> ApiResult<v2_phone_associations::msisdn_request_token_v2::Response> {
     auth::user(state, ctx).await?;
-    Err(ApiError::DestinationRejected(SMS_NOT_CONFIGURED.into()))
+    let session = request_msisdn_token(
+        state,
+        ctx,
+        &body.client_secret,
+        &body.country,
+        &body.phone_number,
+        body.next_link.as_deref(),
+        body.send_attempt,
+    )
+    .await?;
+    Ok(v2_phone_associations::msisdn_request_token_v2::RequestTokenResponse { sid: session.sid })
 }
 
 /// No access token, as for email.
@@ -271,13 +310,6 @@ pub async fn msisdn_submit_token_post_v2(
     body: v2_phone_associations::msisdn_submit_token_post_v2::RequestBody,
 ) -> ApiResult<v2_phone_associations::msisdn_submit_token_post_v2::Response> {
     auth::user(state, ctx).await?;
-    sessions::submit_token(
-        state,
-        MEDIUM_MSISDN,
-        &body.sid,
-        &body.client_secret,
-        &body.token,
-    )
-    .await?;
+    msisdn::submit_token(state, &body.sid, &body.client_secret, &body.token).await?;
     Ok(v2_phone_associations::msisdn_submit_token_post_v2::SubmitTokenResponse { success: true })
 }

@@ -7,6 +7,7 @@ pub mod binding;
 pub mod invite_delivery;
 pub mod invites;
 pub mod lookup;
+pub mod msisdn;
 pub mod ratelimit;
 pub mod sessions;
 pub mod signed;

@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link step instead of one per file).
 mod common;
 mod fake_homeserver;
+mod fake_sms_gateway;
 mod smtp_sink;
 
 mod binding;
@@ -13,6 +14,7 @@ mod lookup;
 mod mail;
 mod properties;
 mod schemathesis;
+mod sms;
 mod status;
 mod sydent_diff;
 mod sydent_import;
