@@ -261,6 +261,35 @@ mod tests {
         assert!(p.iter().any(|m| m.starts_with("sms.webhook.url")), "{p:?}");
     }
 
+    /// sydent.conf's `[sms]` through the whole loader: its OpenMarket account switches the
+    /// gateway on, country keys survive as keys.
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure signature returns figment::Error"
+    )]
+    fn sydent_conf_sms_section_loads() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "sydent.conf",
+                "[sms]\nbodyTemplate = Code: {token}\nusername = u\npassword = p\n\
+                 originators.44 = long:447700900123,alpha:Matrix\nsmsRule.1 = reject\n",
+            )?;
+            let c =
+                crate::config::Config::load_from_sydent_conf(std::path::Path::new("sydent.conf"))
+                    .map_err(|p| p.join("; "))?;
+            assert_eq!(c.sms.gateway, Some(GatewayKind::Openmarket));
+            assert_eq!(c.sms.openmarket.username, "u");
+            assert_eq!(c.sms.openmarket.password.expose(), "p");
+            assert_eq!(c.sms.openmarket.url, OPENMARKET_URL);
+            assert_eq!(c.sms.body_template.as_deref(), Some("Code: {token}"));
+            assert_eq!(c.sms.parsed_originators().map(|o| o["44"].len()), Ok(2));
+            assert_eq!(c.sms.parsed_rules().map(|r| r["1"]), Ok(Rule::Reject));
+            assert_eq!(format!("{:?}", c.sms.openmarket.password), "[redacted]");
+            Ok(())
+        });
+    }
+
     #[test]
     fn originators_and_rules_parse() {
         let c = SmsConfig {
