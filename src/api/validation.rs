@@ -187,7 +187,14 @@ pub async fn msisdn_request_token(
         body.send_attempt,
     )
     .await?;
-    Ok(phone_associations::msisdn_request_token::RequestTokenResponse { sid: session.sid })
+    Ok(
+        phone_associations::msisdn_request_token::MsisdnRequestTokenResponse {
+            sid: session.sid,
+            msisdn: Some(session.msisdn),
+            intl_fmt: Some(session.intl_fmt),
+            success: Some(true),
+        },
+    )
 }
 
 pub async fn msisdn_submit_token_get(
@@ -284,7 +291,14 @@ pub async fn msisdn_request_token_v2(
         body.send_attempt,
     )
     .await?;
-    Ok(v2_phone_associations::msisdn_request_token_v2::RequestTokenResponse { sid: session.sid })
+    Ok(
+        v2_phone_associations::msisdn_request_token_v2::MsisdnRequestTokenResponse {
+            sid: session.sid,
+            msisdn: Some(session.msisdn),
+            intl_fmt: Some(session.intl_fmt),
+            success: Some(true),
+        },
+    )
 }
 
 /// No access token, as for email.

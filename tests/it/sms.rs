@@ -99,7 +99,12 @@ async fn v1_phone_number_life_over_openmarket() {
     let gw = FakeSmsGateway::start().await;
     let app = TestApp::start_with(openmarket(&gw)).await;
 
-    let sid = sid_of(&request_v1(&app, "s3cret", UK_NATIONAL, 1).await);
+    let r = request_v1(&app, "s3cret", UK_NATIONAL, 1).await;
+    let sid = sid_of(&r);
+    assert_eq!(
+        r.json,
+        json!({"sid": sid, "msisdn": UK_MSISDN, "intl_fmt": "+44 7400 123456", "success": true})
+    );
     let got = gw.received();
     assert_eq!(got.len(), 1);
     let sent = &got[0];
@@ -192,9 +197,17 @@ async fn v2_phone_number_life_over_a_webhook() {
         .await;
     assert_eq!((r.status, r.errcode()), (401, "M_UNAUTHORIZED"));
     assert!(gw.received().is_empty());
-    let sid = sid_of(
-        &app.post("msisdnRequestTokenV2", V2_REQUEST, body, Some(&token))
-            .await,
+    let r = app
+        .post("msisdnRequestTokenV2", V2_REQUEST, body, Some(&token))
+        .await;
+    let sid = sid_of(&r);
+    assert_eq!(
+        (&r.json["msisdn"], &r.json["intl_fmt"], &r.json["success"]),
+        (
+            &json!("18005552067"),
+            &json!("+1 800-555-2067"),
+            &json!(true)
+        )
     );
     let got = gw.received();
     assert_eq!(got.len(), 1);
