@@ -525,3 +525,20 @@ async fn the_text_comes_from_the_brand_template() {
         "the default brand has no file: the configured text"
     );
 }
+
+#[tokio::test]
+async fn sessions_expire_like_email_sessions() {
+    let gw = FakeSmsGateway::start().await;
+    let app = TestApp::start_with(openmarket(&gw)).await;
+    let sid = sid_of(&request_v1(&app, "s3cret", UK_NATIONAL, 1).await);
+    let code = gw.last_code();
+    app.clock.advance_ms(app.config.sessions.lifetime_ms() + 1);
+    let r = submit_v1(&app, &sid, "s3cret", &code).await;
+    assert_eq!((r.status, r.errcode()), (400, "M_SESSION_EXPIRED"));
+    // The same request again opens a new session and texts it, whatever the send_attempt.
+    let again = sid_of(&request_v1(&app, "s3cret", UK_NATIONAL, 1).await);
+    assert_ne!(again, sid);
+    assert_eq!(gw.received().len(), 2);
+    let r = submit_v1(&app, &again, "s3cret", &gw.last_code()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
