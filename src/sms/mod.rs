@@ -105,6 +105,7 @@ impl Sms {
         gateway: Arc<dyn SmsGateway>,
     ) -> Result<Self, String> {
         let routing = Routing::new(config.parsed_rules()?, config.parsed_originators()?);
+        phone::warm_up();
         let templates = SmsTemplates::load(templates_folder, config.body_template.as_deref())?;
         Ok(Self {
             gateway,

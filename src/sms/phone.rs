@@ -51,6 +51,12 @@ pub fn parse(country: &str, phone_number: &str) -> Result<ParsedNumber, PhoneErr
     Ok(describe(&number))
 }
 
+/// Loads libphonenumber's metadata (decoded on first use, a noticeable pause in a debug
+/// build), so the first client to ask for a text does not wait for it.
+pub fn warm_up() {
+    let _ = phonenumber::parse(None, "+447400123456");
+}
+
 fn describe(number: &PhoneNumber) -> ParsedNumber {
     let e164 = number.format().mode(Mode::E164).to_string();
     ParsedNumber {
