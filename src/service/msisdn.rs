@@ -13,14 +13,29 @@
 //! * Codes and message bodies are never logged.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
-use crate::crypto::tokens::{new_session_id, random_digits_from};
+use crate::clock::Clock;
+use crate::crypto::tokens::{RandomSource, new_session_id, random_digits_from};
 use crate::error::{ApiError, ApiResult};
 use crate::service::address::{MEDIUM_MSISDN, check_client_secret, check_next_link};
-use crate::service::sessions;
+use crate::service::sessions::SessionService;
 use crate::sms::{OutgoingSms, ParsedNumber, Sms, phone};
-use crate::state::AppState;
-use crate::store::{NewSession, ValidationSession};
+use crate::store::{NewSession, Store, ValidationSession};
+
+/// Phone number sessions and what they need: the email sessions (submitToken and the
+/// session rules are theirs), the store, time, randomness, and SMS when it is configured.
+pub struct MsisdnService {
+    pub(crate) sessions: Arc<SessionService>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) random: Arc<dyn RandomSource>,
+    /// `None` while `[sms]` names no gateway.
+    pub(crate) sms: Option<Sms>,
+    /// The brand whose `sms_template.txt` is used when the request's has none.
+    pub(crate) default_brand: String,
+    pub(crate) session_lifetime_ms: i64,
+}
 
 /// A `requestToken` call for a phone number, already decoded.
 #[derive(Debug, Clone)]
@@ -49,115 +64,117 @@ pub struct MsisdnSession {
 const NOT_CONFIGURED: &str = "SMS is not configured on this server";
 const COUNTRY_REJECTED: &str = "Phone numbers in this country are not currently supported";
 
-fn sms(state: &AppState) -> ApiResult<&Sms> {
-    state
-        .sms
-        .as_ref()
-        .ok_or_else(|| ApiError::DestinationRejected(NOT_CONFIGURED.into()))
-}
-
-/// `requestToken` for a phone number: the session, after the text was sent when one was due.
-pub async fn request_msisdn_token(
-    state: &AppState,
-    req: MsisdnTokenRequest<'_>,
-) -> ApiResult<MsisdnSession> {
-    check_client_secret(req.client_secret)?;
-    let sms = sms(state)?;
-    let number = phone::parse(req.country, req.phone_number).map_err(|e| {
-        tracing::debug!(error = %e, "phone number refused");
-        ApiError::InvalidAddress
-    })?;
-    if !sms.routing.allows(&number) {
-        return Err(ApiError::DestinationRejected(COUNTRY_REJECTED.into()));
-    }
-    let next_link = req.next_link.filter(|l| !l.is_empty());
-    if let Some(link) = next_link {
-        check_next_link(link)?;
-    }
-    let answer = |sid: String| MsisdnSession {
-        sid,
-        msisdn: number.msisdn.clone(),
-        intl_fmt: number.intl_fmt.clone(),
-    };
-    let now = state.now_ms();
-    let stale_before = now.saturating_sub(state.config.sessions.lifetime_ms());
-
-    // A retry that would send nothing answers at once and costs no text budget.
-    if let Some(existing) = state
-        .store
-        .find_session(MEDIUM_MSISDN, &number.msisdn, req.client_secret)
-        .await?
-        && existing.modified_ms >= stale_before
-        && req.send_attempt <= existing.send_attempt
-    {
-        return Ok(answer(existing.sid));
+impl MsisdnService {
+    fn sms(&self) -> ApiResult<&Sms> {
+        self.sms
+            .as_ref()
+            .ok_or_else(|| ApiError::DestinationRejected(NOT_CONFIGURED.into()))
     }
 
-    // The number first: a refusal for a flooded number costs the client no budget.
-    sms.per_number.check(number.msisdn.as_str())?;
-    sms.per_ip.check(&req.client_ip)?;
-
-    let candidate = NewSession {
-        sid: new_session_id(state.random.as_ref())?,
-        medium: MEDIUM_MSISDN.to_owned(),
-        address: number.msisdn.clone(),
-        client_secret: req.client_secret.to_owned(),
-        token: random_digits_from(state.random.as_ref(), sms.token_length)?,
-        send_attempt: req.send_attempt,
-        next_link: next_link.map(str::to_owned),
-    };
-    let outcome = state
-        .store
-        .request_session(&candidate, stale_before, now)
-        .await?;
-    if outcome.should_send() {
-        send_code(state, sms, &number, req.brand, &outcome.session).await?;
-    }
-    Ok(answer(outcome.session.sid))
-}
-
-async fn send_code(
-    state: &AppState,
-    sms: &Sms,
-    number: &ParsedNumber,
-    brand: Option<&str>,
-    session: &ValidationSession,
-) -> ApiResult<()> {
-    let text = OutgoingSms {
-        msisdn: number.msisdn.clone(),
-        body: sms
-            .templates
-            .render(brand, state.templates.default_brand(), &session.token),
-        originator: sms.routing.originator(number).clone(),
-    };
-    match sms.gateway.send(&text).await {
-        Ok(answer) => {
-            tracing::debug!(
-                status = answer.status,
-                reference = answer.reference.as_deref().unwrap_or("-"),
-                "validation SMS handed to the gateway"
-            );
-            Ok(())
+    /// `requestToken` for a phone number: the session, after the text was sent when one was
+    /// due.
+    pub async fn request_token(&self, req: MsisdnTokenRequest<'_>) -> ApiResult<MsisdnSession> {
+        check_client_secret(req.client_secret)?;
+        let sms = self.sms()?;
+        let number = phone::parse(req.country, req.phone_number).map_err(|e| {
+            tracing::debug!(error = %e, "phone number refused");
+            ApiError::InvalidAddress
+        })?;
+        if !sms.routing.allows(&number) {
+            return Err(ApiError::DestinationRejected(COUNTRY_REJECTED.into()));
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "validation SMS not sent");
-            Err(ApiError::SendError)
+        let next_link = req.next_link.filter(|l| !l.is_empty());
+        if let Some(link) = next_link {
+            check_next_link(link)?;
+        }
+        let answer = |sid: String| MsisdnSession {
+            sid,
+            msisdn: number.msisdn.clone(),
+            intl_fmt: number.intl_fmt.clone(),
+        };
+        let now = self.clock.now_ms();
+        let stale_before = now.saturating_sub(self.session_lifetime_ms);
+
+        // A retry that would send nothing answers at once and costs no text budget.
+        if let Some(existing) = self
+            .store
+            .find_session(MEDIUM_MSISDN, &number.msisdn, req.client_secret)
+            .await?
+            && existing.modified_ms >= stale_before
+            && req.send_attempt <= existing.send_attempt
+        {
+            return Ok(answer(existing.sid));
+        }
+
+        // The number first: a refusal for a flooded number costs the client no budget.
+        sms.per_number.check(number.msisdn.as_str())?;
+        sms.per_ip.check(&req.client_ip)?;
+
+        let candidate = NewSession {
+            sid: new_session_id(self.random.as_ref())?,
+            medium: MEDIUM_MSISDN.to_owned(),
+            address: number.msisdn.clone(),
+            client_secret: req.client_secret.to_owned(),
+            token: random_digits_from(self.random.as_ref(), sms.token_length)?,
+            send_attempt: req.send_attempt,
+            next_link: next_link.map(str::to_owned),
+        };
+        let outcome = self
+            .store
+            .request_session(&candidate, stale_before, now)
+            .await?;
+        if outcome.should_send() {
+            self.send_code(sms, &number, req.brand, &outcome.session)
+                .await?;
+        }
+        Ok(answer(outcome.session.sid))
+    }
+
+    async fn send_code(
+        &self,
+        sms: &Sms,
+        number: &ParsedNumber,
+        brand: Option<&str>,
+        session: &ValidationSession,
+    ) -> ApiResult<()> {
+        let text = OutgoingSms {
+            msisdn: number.msisdn.clone(),
+            body: sms
+                .templates
+                .render(brand, &self.default_brand, &session.token),
+            originator: sms.routing.originator(number).clone(),
+        };
+        match sms.gateway.send(&text).await {
+            Ok(answer) => {
+                tracing::debug!(
+                    status = answer.status,
+                    reference = answer.reference.as_deref().unwrap_or("-"),
+                    "validation SMS handed to the gateway"
+                );
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "validation SMS not sent");
+                Err(ApiError::SendError)
+            }
         }
     }
-}
 
-/// `submitToken` (POST or GET) for a phone number session. People copy codes with spaces or
-/// dashes (`123 456`); those are dropped before the comparison (the spec lets a server
-/// normalise tokens).
-pub async fn submit_token(
-    state: &AppState,
-    sid: &str,
-    client_secret: &str,
-    token: &str,
-) -> ApiResult<ValidationSession> {
-    let code: String = token
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
-    sessions::submit_token(state, MEDIUM_MSISDN, sid, client_secret, &code).await
+    /// `submitToken` (POST or GET) for a phone number session. People copy codes with spaces
+    /// or dashes (`123 456`); those are dropped before the comparison (the spec lets a server
+    /// normalise tokens).
+    pub async fn submit_token(
+        &self,
+        sid: &str,
+        client_secret: &str,
+        token: &str,
+    ) -> ApiResult<ValidationSession> {
+        let code: String = token
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
+        self.sessions
+            .submit_token(MEDIUM_MSISDN, sid, client_secret, &code)
+            .await
+    }
 }

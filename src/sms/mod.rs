@@ -3,7 +3,7 @@
 //! (`routing`), their text per brand (`templates`) and `[sms]` (`config`).
 //!
 //! The msisdn validation rules (sessions, `send_attempt`, limits) are
-//! `service::msisdn`'s; this module only turns "text this code to this number" into a
+//! `service::msisdn`'s (`MsisdnService`); this module only turns "text this code to this number" into a
 //! gateway request. A text's body holds a code, so neither bodies nor codes are ever logged,
 //! and [`OutgoingSms`]'s `Debug` leaves the body out.
 
@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::clock::Clock;
 use crate::service::ratelimit::Limiter;
 pub use config::{GatewayKind, SmsConfig};
 pub use http::Answer;
@@ -84,6 +85,7 @@ impl Sms {
     pub fn from_config(
         config: &SmsConfig,
         templates_folder: Option<&std::path::Path>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Option<Self>, String> {
         let Some(kind) = config.gateway else {
             return Ok(None);
@@ -95,7 +97,7 @@ impl Sms {
             }
             GatewayKind::Webhook => Arc::new(webhook::Webhook::new(config.webhook.clone(), http)),
         };
-        Self::with_gateway(config, templates_folder, gateway).map(Some)
+        Self::with_gateway(config, templates_folder, gateway, clock).map(Some)
     }
 
     /// As [`Self::from_config`] with a gateway of the caller's (tests, embedding).
@@ -103,6 +105,7 @@ impl Sms {
         config: &SmsConfig,
         templates_folder: Option<&std::path::Path>,
         gateway: Arc<dyn SmsGateway>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, String> {
         let routing = Routing::new(config.parsed_rules()?, config.parsed_originators()?);
         phone::warm_up();
@@ -112,8 +115,12 @@ impl Sms {
             routing,
             templates,
             token_length: config.token_length,
-            per_ip: Limiter::new(config.per_ip_per_minute, Duration::from_secs(60)),
-            per_number: Limiter::new(config.per_number_per_hour, Duration::from_secs(3600)),
+            per_ip: Limiter::new(
+                config.per_ip_per_minute,
+                Duration::from_secs(60),
+                clock.clone(),
+            ),
+            per_number: Limiter::new(config.per_number_per_hour, Duration::from_secs(3600), clock),
         })
     }
 }

@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -137,7 +137,7 @@ const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
 struct TokenCache {
     generation: AtomicU64,
     /// Keyed by the token's raw SHA-256 (the stored digest before encoding).
-    entries: Mutex<HashMap<[u8; 32], (AccessTokenOwner, Instant), DigestHash>>,
+    entries: Mutex<HashMap<[u8; 32], (AccessTokenOwner, Duration), DigestHash>>,
 }
 
 /// Hashes a SHA-256 digest by taking 8 of its bytes: digests are uniform already, and SipHash
@@ -179,7 +179,8 @@ impl TokenCache {
     fn get(&self, digest: &[u8; 32]) -> Option<AccessTokenOwner> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let (owner, cached_at) = entries.get(digest)?;
-        (cached_at.elapsed() < TOKEN_CACHE_TTL).then(|| owner.clone())
+        (crate::clock::monotonic_now().saturating_sub(*cached_at) < TOKEN_CACHE_TTL)
+            .then(|| owner.clone())
     }
 
     /// Caches `owner` unless a deletion happened after `generation` was read.
@@ -191,7 +192,7 @@ impl TokenCache {
         if entries.len() >= TOKEN_CACHE_CAPACITY {
             entries.clear();
         }
-        entries.insert(digest, (owner, Instant::now()));
+        entries.insert(digest, (owner, crate::clock::monotonic_now()));
     }
 
     /// Forgets `digest`; called after the row was deleted.
