@@ -32,6 +32,7 @@ pub struct Config {
     pub logging: LoggingConfig,
     pub sydent: SydentSection,
     pub api: ApiConfig,
+    pub sms: crate::sms::SmsConfig,
 }
 
 /// `[api]`: which API generations are served (sydent's `enable_v1_access` and
@@ -470,6 +471,7 @@ impl Config {
         if self.lookup.max_addresses == 0 {
             p.push("lookup.max_addresses: must be at least 1".into());
         }
+        p.extend(self.sms.problems());
         p
     }
 

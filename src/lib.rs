@@ -16,6 +16,7 @@ pub mod mail;
 pub mod private_files;
 pub mod serve;
 pub mod service;
+pub mod sms;
 pub mod state;
 pub mod store;
 pub mod sydent;

@@ -33,7 +33,7 @@ use oxident_api::{
 use request::HttpRules;
 use serde_json::Map;
 use std::sync::Arc;
-use validation::EmailRequest;
+use validation::{EmailRequest, MsisdnRequest};
 
 /// The API as the generated dispatcher sees it: the services and the rules for reading
 /// requests, nothing else. Cloning is a few reference counts.
@@ -222,16 +222,46 @@ impl OxidentApi for Api {
     async fn msisdn_request_token(
         &self,
         ctx: &RequestContext,
-        _b: phone_associations::msisdn_request_token::RequestBody,
+        b: phone_associations::msisdn_request_token::RequestBody,
     ) -> Answer<phone_associations::msisdn_request_token::Response> {
-        Ok(validation::msisdn_request_token(self, V1, ctx).await?)
+        let req = MsisdnRequest {
+            client_secret: &b.client_secret,
+            country: &b.country,
+            phone_number: &b.phone_number,
+            next_link: b.next_link.as_deref(),
+            send_attempt: b.send_attempt,
+        };
+        let s = validation::msisdn_request_token(self, V1, ctx, req).await?;
+        Ok(
+            phone_associations::msisdn_request_token::MsisdnRequestTokenResponse {
+                sid: s.sid,
+                msisdn: Some(s.msisdn),
+                intl_fmt: Some(s.intl_fmt),
+                success: Some(true),
+            },
+        )
     }
     async fn msisdn_request_token_v2(
         &self,
         ctx: &RequestContext,
-        _b: v2_phone_associations::msisdn_request_token_v2::RequestBody,
+        b: v2_phone_associations::msisdn_request_token_v2::RequestBody,
     ) -> Answer<v2_phone_associations::msisdn_request_token_v2::Response> {
-        Ok(validation::msisdn_request_token(self, V2, ctx).await?)
+        let req = MsisdnRequest {
+            client_secret: &b.client_secret,
+            country: &b.country,
+            phone_number: &b.phone_number,
+            next_link: b.next_link.as_deref(),
+            send_attempt: b.send_attempt,
+        };
+        let s = validation::msisdn_request_token(self, V2, ctx, req).await?;
+        Ok(
+            v2_phone_associations::msisdn_request_token_v2::MsisdnRequestTokenResponse {
+                sid: s.sid,
+                msisdn: Some(s.msisdn),
+                intl_fmt: Some(s.intl_fmt),
+                success: Some(true),
+            },
+        )
     }
     async fn msisdn_submit_token_get(
         &self,

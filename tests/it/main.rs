@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)]
 mod common;
 mod fake_homeserver;
+mod fake_sms_gateway;
 mod smtp_sink;
 
 mod binding;
@@ -16,6 +17,7 @@ mod lookup;
 mod mail;
 mod properties;
 mod schemathesis;
+mod sms;
 mod status;
 mod sydent_diff;
 mod sydent_import;

@@ -23,7 +23,7 @@ pub const RESPONSES: &[&str] = &["200", "400", "401", "403"];
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = RequestMsisdnValidation;
-pub type Response = RequestTokenResponse;
+pub type Response = MsisdnRequestTokenResponse;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RequestMsisdnValidation {
@@ -41,9 +41,18 @@ pub struct RequestMsisdnValidation {
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RequestTokenResponse {
+pub struct MsisdnRequestTokenResponse {
+    /// The same number in international format, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intl_fmt: Option<String>,
+    /// The number the code was texted to, as the server stores it: E.164 digits without `+`. Clients show it to the user and use it as the 3PID address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msisdn: Option<String>,
     /// Server-generated, opaque session ID: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
     pub sid: String,
+    /// Always `true` (the reference server sends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
 }
 
 /// Validates a JSON value against the `RequestMsisdnValidation` schema, reporting every error.
@@ -427,12 +436,12 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_request_token_response`).
+/// Validates against a schema other operations use too (`crate::shared::validate_msisdn_request_token_response`).
 #[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_request_token_response(v)
+    crate::shared::validate_msisdn_request_token_response(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).
