@@ -89,7 +89,7 @@ pub struct ServerConfig {
     pub max_connections_per_ip: usize,
     /// `[server.tls]`: serve HTTPS on `bind` (reloaded on SIGHUP); plain HTTP without it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls: Option<crate::tls::TlsConfig>,
+    pub tls: Option<crate::edge::tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -422,7 +422,7 @@ impl Config {
             ));
         }
         if let Some(tls) = &self.server.tls
-            && let Err(e) = crate::tls::check(tls)
+            && let Err(e) = crate::edge::tls::check(tls)
         {
             p.push(format!("server.tls: {e}"));
         }
