@@ -10,7 +10,6 @@ use crate::mail::ResponseVars;
 use crate::service::address::{MEDIUM_MSISDN, check_next_link};
 use crate::service::msisdn::{MsisdnSession, MsisdnTokenRequest};
 use crate::service::sessions::EmailTokenRequest;
-use crate::store::ValidationSession;
 use oxident_api::rt::RawResponse;
 use oxident_api::rt::server::RequestContext;
 
@@ -77,25 +76,27 @@ pub async fn msisdn_request_token(
         .await
 }
 
-/// Validates a session of either medium (phone codes are normalised by their service).
+/// Validates a session of either medium (phone codes are normalised by their service);
+/// returns the session's `next_link`.
 async fn validate(
     api: &Api,
     medium: &str,
     sid: &str,
     client_secret: &str,
     token: &str,
-) -> ApiResult<ValidationSession> {
-    if medium == MEDIUM_MSISDN {
+) -> ApiResult<Option<String>> {
+    let session = if medium == MEDIUM_MSISDN {
         api.services
             .msisdn
             .submit_token(sid, client_secret, token)
-            .await
+            .await?
     } else {
         api.services
             .sessions
             .submit_token(medium, sid, client_secret, token)
-            .await
-    }
+            .await?
+    };
+    Ok(session.next_link)
 }
 
 /// `POST submitToken` (either medium).
@@ -125,13 +126,10 @@ pub async fn submit_token_page(
 ) -> ApiResult<RawResponse> {
     let sessions = &api.services.sessions;
     let (status, vars) = match validate(api, medium, sid, client_secret, token).await {
-        Ok(session) => {
+        Ok(next_link) => {
             // Checked at requestToken; checked again so a stored value can never redirect
             // to another scheme.
-            if let Some(link) = session
-                .next_link
-                .filter(|link| check_next_link(link).is_ok())
-            {
+            if let Some(link) = next_link.filter(|link| check_next_link(link).is_ok()) {
                 return Ok(RawResponse::redirect(link));
             }
             (200, ResponseVars::success())
