@@ -41,9 +41,11 @@ pub fn run_import(
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     if config.database.url.is_some() {
-        return Err("import-sydent writes the SQLite database only: import into SQLite \
+        return Err(
+            "import-sydent writes the SQLite database only: import into SQLite \
                     (without [database] url) first"
-            .into());
+                .into(),
+        );
     }
     runtime.block_on(async {
         let data = crate::store::sydent_db::read(db)

@@ -11,6 +11,7 @@ mod invites;
 mod logs;
 mod lookup;
 mod mail;
+mod multi_instance;
 mod properties;
 mod schemathesis;
 mod status;
