@@ -17,6 +17,9 @@
 //! Each bind is its own `synchronous = FULL` transaction, so seed on a fast file system
 //! (tmpfs) and copy the file; `scripts/load.sh` does that.
 
+// A benchmark tool: it stamps rows with the real time and times itself.
+#![allow(clippy::disallowed_methods)]
+
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 

@@ -26,7 +26,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -43,11 +43,14 @@ static PREFLIGHT_VARY: HeaderValue = HeaderValue::from_static(
 
 /// The whole application, as the accept loop (`serve.rs`) and tests run it.
 pub fn app(state: Arc<AppState>) -> App {
-    let prefix = u32::try_from(state.now_ms().rem_euclid(1 << 31)).unwrap_or(0);
+    let prefix = u32::try_from(state.clock.now_ms().rem_euclid(1 << 31)).unwrap_or(0);
     let body_limit = state.config.server.body_limit_bytes;
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
     let v1 = V1Access::of(&state.config.api);
-    let api = Arc::new(Api(state));
+    let api = Arc::new(Api::new(
+        state.services.clone(),
+        crate::api::request::HttpRules::from_config(&state.config),
+    ));
     App::new(prefix, body_limit, timeout, move |request, peer| {
         if v1.refuses(request.uri().path()) {
             // An empty 404: the edge answers it as Matrix JSON, `M_UNRECOGNIZED`.
@@ -195,7 +198,7 @@ impl App {
         let mut future = EdgeFuture {
             state: State::Done,
             info: Some(Box::new(info)),
-            started: tracing::enabled!(tracing::Level::DEBUG).then(Instant::now),
+            started: tracing::enabled!(tracing::Level::DEBUG).then(crate::clock::monotonic_now),
             timeout: edge.timeout,
             sleep: None,
             preflight,
@@ -319,7 +322,7 @@ pub struct EdgeFuture {
     /// The request as log lines name it (and its id, for the response); in the logging
     /// thread-local while polling.
     info: Option<Box<RequestInfo>>,
-    started: Option<Instant>,
+    started: Option<Duration>,
     timeout: Duration,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     preflight: bool,
@@ -393,7 +396,9 @@ impl EdgeFuture {
             headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS.clone());
             headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS.clone());
         }
-        let latency_us = self.started.map(|t| t.elapsed().as_micros());
+        let latency_us = self
+            .started
+            .map(|t| crate::clock::monotonic_now().saturating_sub(t).as_micros());
         // 502 is a peer the request itself named failing (a client's `matrix_server_name`):
         // no fault of this server, and logging it at `error` would let anyone fill the log.
         if status.is_server_error() && status != StatusCode::BAD_GATEWAY {

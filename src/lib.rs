@@ -82,17 +82,17 @@ impl Drop for Background {
 /// integration tests both start the server's tasks here.
 pub fn spawn_background(state: Arc<state::AppState>) -> Background {
     Background(vec![
-        tokio::spawn(service::invite_delivery::run(state.clone())),
-        tokio::spawn(housekeeping(state)),
+        tokio::spawn(state.services.deliveries.clone().run()),
+        tokio::spawn(housekeeping(state.services.sessions.clone())),
     ])
 }
 
 /// Hourly chores that keep storage small: deleting long-expired validation sessions.
-async fn housekeeping(state: Arc<state::AppState>) {
+async fn housekeeping(sessions: Arc<service::sessions::SessionService>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        match service::sessions::purge_old_sessions(&state).await {
+        match sessions.purge_old_sessions().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "purged long-expired validation sessions"),
             Err(e) => tracing::warn!(error = %e, "session purge failed"),

@@ -1,12 +1,16 @@
-//! Everything a request may need, built once at start: configuration, storage, mail, keys,
-//! the clock and the random source. Tests build it with their own clock, RNG and mailer.
+//! The wiring, built once at start: configuration, storage, mail, keys, the clock and the
+//! random source go in; per-area services ([`Services`]) come out. Request handlers see only
+//! the services (`api::Api`); this struct is for the process around them (accept loop,
+//! background tasks, tests). Tests build it with their own clock, RNG and mailer.
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::{OsRandom, RandomSource, SigningKey};
 use crate::federation::FederationClient;
 use crate::mail::{DirectoryMailer, Mailer, SmtpMailer, Templates};
+use crate::service::invite_delivery::DeliveryWaker;
 use crate::service::terms::Policies;
+use crate::service::{Services, Wiring};
 use crate::store::Store;
 use crate::store::postgres::{PostgresOptions, PostgresStore};
 use crate::store::sqlite::SqliteStore;
@@ -16,19 +20,10 @@ use std::sync::Arc;
 pub struct AppState {
     pub config: Config,
     pub store: Arc<dyn Store>,
-    pub mailer: Arc<dyn Mailer>,
-    pub templates: Templates,
-    /// The long-term signing key in use (the first of the key file).
-    pub signing_key: SigningKey,
-    /// Every long-term key this server holds (all stay valid at `/pubkey/isvalid`).
-    pub keys: Vec<SigningKey>,
     pub clock: Arc<dyn Clock>,
-    pub random: Arc<dyn RandomSource>,
-    pub federation: FederationClient,
-    pub terms: Policies,
-    pub limits: crate::service::ratelimit::RateLimits,
+    pub services: Services,
     /// Wakes the invite delivery worker (`service::invite_delivery`).
-    pub deliveries: crate::service::invite_delivery::DeliveryWaker,
+    pub deliveries: DeliveryWaker,
 }
 
 /// The swappable parts; `AppState::assemble` fills the rest from the configuration.
@@ -88,37 +83,41 @@ impl AppState {
             clock,
             random,
         } = parts;
-        let signing_key = keys
-            .first()
-            .cloned()
-            .context("the key file holds no signing key")?;
         let mut templates_config = config.email.templates.clone();
         if templates_config.identity_server_url
             == crate::mail::TemplatesConfig::default().identity_server_url
         {
             templates_config.identity_server_url = config.server.public_base_url.clone();
         }
-        let templates = Templates::load(templates_config).context("loading email templates")?;
+        let templates = Templates::load(templates_config)
+            .context("loading email templates")?
+            .with_sources(clock.clone(), random.clone());
         let terms = match &config.terms.policies_file {
             Some(path) => Policies::load(path).map_err(anyhow::Error::msg)?,
             None => Policies::default(),
         };
         let federation = FederationClient::new(&config.federation, clock.clone())
             .context("building the outbound HTTP client")?;
-        let limits = crate::service::ratelimit::RateLimits::new(&config.ratelimit);
-        Ok(Self {
-            config,
-            store,
+        let deliveries = DeliveryWaker::default();
+        let services = Services::build(Wiring {
+            config: &config,
+            store: store.clone(),
             mailer,
-            templates,
-            signing_key,
+            templates: Arc::new(templates),
             keys,
-            clock,
+            clock: clock.clone(),
             random,
             federation,
             terms,
-            limits,
-            deliveries: Default::default(),
+            deliveries: deliveries.clone(),
+        })
+        .context("the key file holds no signing key")?;
+        Ok(Self {
+            config,
+            store,
+            clock,
+            services,
+            deliveries,
         })
     }
 

@@ -1,4 +1,7 @@
 //! The one integration-test binary (one link step instead of one per file).
+// Tests wait on real processes and sockets (Synapse, sydent, slow clients) with deadlines in
+// real time; the server under test still runs on its injected test clock.
+#![allow(clippy::disallowed_methods)]
 mod common;
 mod fake_homeserver;
 mod smtp_sink;

@@ -483,7 +483,11 @@ async fn replicated_associations_keep_their_original_signatures() {
         .expect("read")
         .expect("imported association is found");
     assert_eq!(found, association);
-    let answer = oxident::service::signed::signed_association_for_lookup(app.state(), &found)
+    let answer = app
+        .state()
+        .services
+        .lookup
+        .lookup_signed("email", "ivy@example.org")
         .await
         .expect("signed");
     verify_json(&answer, "peer.test", "ed25519:1", &peer.public_key()).expect("peer's signature");
@@ -497,7 +501,11 @@ async fn replicated_associations_keep_their_original_signatures() {
         ..association
     };
     app.store().bind(&own).await.expect("bind");
-    let answer = oxident::service::signed::signed_association_for_lookup(app.state(), &own)
+    let answer = app
+        .state()
+        .services
+        .lookup
+        .lookup_signed("email", "jo@example.org")
         .await
         .expect("signed");
     assert!(answer["signatures"].get("peer.test").is_none(), "{answer}");

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Row as _;
@@ -31,7 +31,7 @@ const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
 pub(super) struct TokenCache {
     pub(super) generation: AtomicU64,
     /// Keyed by the token's raw SHA-256 (the stored digest before encoding).
-    entries: Mutex<HashMap<[u8; 32], (AccessTokenOwner, Instant), DigestHash>>,
+    entries: Mutex<HashMap<[u8; 32], (AccessTokenOwner, Duration), DigestHash>>,
 }
 
 /// Hashes a SHA-256 digest by taking 8 of its bytes: digests are uniform already, and SipHash
@@ -73,7 +73,8 @@ impl TokenCache {
     pub(super) fn get(&self, digest: &[u8; 32]) -> Option<AccessTokenOwner> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let (owner, cached_at) = entries.get(digest)?;
-        (cached_at.elapsed() < TOKEN_CACHE_TTL).then(|| owner.clone())
+        (crate::clock::monotonic_now().saturating_sub(*cached_at) < TOKEN_CACHE_TTL)
+            .then(|| owner.clone())
     }
 
     /// Caches `owner` unless a deletion happened after `generation` was read.
@@ -85,7 +86,7 @@ impl TokenCache {
         if entries.len() >= TOKEN_CACHE_CAPACITY {
             entries.clear();
         }
-        entries.insert(digest, (owner, Instant::now()));
+        entries.insert(digest, (owner, crate::clock::monotonic_now()));
     }
 
     /// Forgets `digest`; called after the row was deleted.
