@@ -115,10 +115,14 @@ impl PostgresStore {
         let store = Self { inner };
         if options.lookup_index {
             let _guard = store.inner.index_writes.lock().await;
+            let started = crate::clock::monotonic_now();
             let (index, seq) = store.load_index().await?;
             tracing::info!(
                 hashes = index.len(),
                 kib = index.heap_bytes() / 1024,
+                ms = crate::clock::monotonic_now()
+                    .saturating_sub(started)
+                    .as_millis(),
                 "v2 lookup hashes loaded into memory"
             );
             *store.index_mut() = Some(index);
