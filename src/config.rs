@@ -525,6 +525,27 @@ mod tests {
     }
 
     #[test]
+    fn database_url_is_checked_read_from_the_environment_and_never_printed() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Config::load(None).expect("defaults").database.url, None);
+            jail.set_env("OXIDENT_DATABASE__URL", "postgres://u:hunter2@db/oxident");
+            jail.set_env("OXIDENT_DATABASE__MAX_CONNECTIONS", "4");
+            let c = Config::load(None).expect("valid");
+            assert_eq!(
+                c.database.url.as_deref(),
+                Some("postgres://u:hunter2@db/oxident")
+            );
+            assert_eq!(c.database.max_connections, 4);
+            assert!(!format!("{c:?}").contains("hunter2"));
+            jail.set_env("OXIDENT_DATABASE__URL", "mysql://db/oxident");
+            jail.set_env("OXIDENT_DATABASE__MAX_CONNECTIONS", "1");
+            let problems = Config::load(None).expect_err("invalid");
+            assert_eq!(problems.len(), 2, "{problems:?}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn tls_files_are_checked() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("tls.toml");

@@ -15,6 +15,7 @@ mod invites;
 mod logs;
 mod lookup;
 mod mail;
+mod multi_instance;
 mod properties;
 mod schemathesis;
 mod sms;

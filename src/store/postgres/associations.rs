@@ -463,10 +463,11 @@ impl AssociationStore for PostgresStore {
         pepper: &str,
         hashes: Vec<String>,
     ) -> StoreResult<Option<Vec<HashMatch>>> {
-        if let Some(index) = self.index_ref().as_ref() {
-            if index.pepper() != Some(pepper) {
-                return Ok(None);
-            }
+        // An index on another pepper may be behind a pepper change made by another
+        // instance: SQL then gives the answer (and checks the pepper itself).
+        if let Some(index) = self.index_ref().as_ref()
+            && index.pepper() == Some(pepper)
+        {
             let mut found: Vec<HashMatch> = hashes
                 .into_iter()
                 .filter_map(|hash| {

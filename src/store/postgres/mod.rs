@@ -115,10 +115,14 @@ impl PostgresStore {
         let store = Self { inner };
         if options.lookup_index {
             let _guard = store.inner.index_writes.lock().await;
+            let started = crate::clock::monotonic_now();
             let (index, seq) = store.load_index().await?;
             tracing::info!(
                 hashes = index.len(),
                 kib = index.heap_bytes() / 1024,
+                ms = crate::clock::monotonic_now()
+                    .saturating_sub(started)
+                    .as_millis(),
                 "v2 lookup hashes loaded into memory"
             );
             *store.index_mut() = Some(index);
@@ -202,6 +206,7 @@ impl Store for PostgresStore {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use std::io::Write as _;
     use std::sync::Arc;
 
     use super::*;
@@ -212,12 +217,18 @@ pub(crate) mod tests {
     pub(crate) async fn fresh_database(test: &str) -> Option<String> {
         let Ok(admin) = std::env::var("TEST_POSTGRES_URL") else {
             assert!(
-                std::env::var_os("CI").is_none(),
+                std::env::var_os("CI").is_none_or(|v| v.is_empty()),
                 "CI is set but TEST_POSTGRES_URL is not: the PostgreSQL tests must run in CI"
             );
-            println!(
-                "SKIPPED {test}: no PostgreSQL (set TEST_POSTGRES_URL=\"$(scripts/pg-cluster.sh start /tmp/pg)\")"
-            );
+            // Once, straight to stderr: libtest captures `eprintln!` of passing tests.
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            ONCE.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED the PostgreSQL store tests ({test}, …): no PostgreSQL; \
+                     to run them: scripts/test-postgres.sh"
+                );
+            });
             return None;
         };
         let name = format!(
@@ -290,5 +301,156 @@ pub(crate) mod tests {
         let store = PostgresStore::open(&url).await.expect("opens");
         conformance::concurrent_writes(Arc::new(store.clone())).await;
         store.close().await;
+    }
+
+    /// A second store on the same database follows the first one's pepper creation, binds,
+    /// rebinds, unbinds and pepper rotation through the change log.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_second_instance_follows_the_change_log() {
+        use crate::crypto::hashing::lookup_hash;
+        use crate::store::{Association, AssociationStore as _, Threepid};
+        let Some(url) = fresh_database("postgres_follow").await else {
+            return;
+        };
+        let a = PostgresStore::open(&url).await.expect("opens");
+        let b = PostgresStore::open(&url).await.expect("opens");
+        let assoc = |address: &str, mxid: &str| Association {
+            medium: "email".into(),
+            address: address.into(),
+            mxid: mxid.into(),
+            ts: 10,
+            not_before: 10,
+            not_after: 20,
+        };
+        // Waits until `b` answers `expected` for `address` (v2 and v1), at most 2 s.
+        async fn converges(b: &PostgresStore, pepper: &str, address: &str, expected: Option<&str>) {
+            for _ in 0..200 {
+                let hash = lookup_hash(address, "email", pepper);
+                let v2 = b.lookup_hashes(pepper, vec![hash]).await.expect("lookup");
+                let v1 = b
+                    .get_association(&Threepid::new("email", address))
+                    .await
+                    .expect("lookup");
+                let v2 = v2.map(|m| m.first().map(|m| m.mxid.clone()));
+                if v2 == Some(expected.map(str::to_owned))
+                    && v1.map(|a| a.mxid).as_deref() == expected
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("{address}: the second instance did not converge on {expected:?}");
+        }
+        a.bind(&assoc("early@x", "@early:hs")).await.expect("bind");
+        let pepper = a.get_or_create_lookup_pepper("p1").await.expect("pepper");
+        assert_eq!(
+            b.get_or_create_lookup_pepper("p-other")
+                .await
+                .expect("pepper"),
+            "p1"
+        );
+        converges(&b, "p1", "early@x", Some("@early:hs")).await;
+        a.bind(&assoc("u@x", "@u:hs")).await.expect("bind");
+        converges(&b, &pepper, "u@x", Some("@u:hs")).await;
+        b.bind(&assoc("u@x", "@v:hs")).await.expect("rebind");
+        converges(&a, &pepper, "u@x", Some("@v:hs")).await;
+        assert!(
+            a.unbind(&Threepid::new("email", "u@x"), "@v:hs")
+                .await
+                .expect("unbind")
+        );
+        converges(&b, &pepper, "u@x", None).await;
+        a.rotate_lookup_pepper("p2").await.expect("rotate");
+        converges(&b, "p2", "early@x", Some("@early:hs")).await;
+        assert_eq!(b.lookup_hashes("p1", vec![]).await.expect("lookup"), None);
+        a.close().await;
+        b.close().await;
+    }
+
+    /// Delivery work is claimed: while one instance holds an invite, another does not get
+    /// it; the holder gets it again; after the lease, or a recorded failure, another may.
+    #[tokio::test]
+    async fn delivery_claims_keep_two_instances_apart() {
+        use crate::crypto::SecretString;
+        use crate::store::{
+            Association, AssociationStore as _, InviteStore as _, NewEphemeralKey, NewInvite,
+        };
+        let Some(url) = fresh_database("postgres_claims").await else {
+            return;
+        };
+        let a = PostgresStore::open(&url).await.expect("opens");
+        let b = PostgresStore::open(&url).await.expect("opens");
+        let invite = NewInvite {
+            token: "inv".into(),
+            medium: "email".into(),
+            address: "d@x".into(),
+            room_id: "!r:hs".into(),
+            sender: "@s:hs".into(),
+            params: serde_json::json!({}),
+        };
+        let key = NewEphemeralKey {
+            public_key: "pk".into(),
+            private_key: Some(SecretString::new("sk".to_owned())),
+            expires_ms: None,
+        };
+        a.store_invite(&invite, &key, 100).await.expect("store");
+        b.bind(&Association {
+            medium: "email".into(),
+            address: "d@x".into(),
+            mxid: "@d:hs".into(),
+            ts: 100,
+            not_before: 100,
+            not_after: 200,
+        })
+        .await
+        .expect("bind");
+        let tokens = |v: Vec<crate::store::PendingDelivery>| {
+            v.into_iter().map(|p| p.invite.token).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            tokens(a.pending_deliveries(1_000, 10).await.expect("a")),
+            ["inv"]
+        );
+        assert!(b.pending_deliveries(1_000, 10).await.expect("b").is_empty());
+        assert_eq!(
+            tokens(a.pending_deliveries(1_001, 10).await.expect("a")),
+            ["inv"]
+        );
+        let after_lease = 1_001 + 30 * 60 * 1000;
+        assert_eq!(
+            tokens(b.pending_deliveries(after_lease, 10).await.expect("b")),
+            ["inv"]
+        );
+        assert!(
+            a.pending_deliveries(after_lease, 10)
+                .await
+                .expect("a")
+                .is_empty()
+        );
+        // B failed: the retry is due later and open to any instance.
+        assert_eq!(
+            b.record_delivery_failure(&["inv".to_owned()], after_lease + 10)
+                .await
+                .expect("failure"),
+            1
+        );
+        assert_eq!(
+            tokens(a.pending_deliveries(after_lease + 10, 10).await.expect("a")),
+            ["inv"]
+        );
+        assert_eq!(
+            a.mark_invites_delivered(&["inv".to_owned()], after_lease + 20)
+                .await
+                .expect("delivered"),
+            1
+        );
+        assert!(
+            b.pending_deliveries(i64::MAX / 2, 10)
+                .await
+                .expect("b")
+                .is_empty()
+        );
+        a.close().await;
+        b.close().await;
     }
 }

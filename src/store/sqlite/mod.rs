@@ -164,10 +164,14 @@ impl SqliteStore {
         };
         store.note_imported_signatures().await?;
         if options.lookup_index {
+            let started = crate::clock::monotonic_now();
             let index = store.load_index().await?;
             tracing::info!(
                 hashes = index.len(),
                 kib = index.heap_bytes() / 1024,
+                ms = crate::clock::monotonic_now()
+                    .saturating_sub(started)
+                    .as_millis(),
                 "v2 lookup hashes loaded into memory"
             );
             *store.index_mut() = Some(index);
