@@ -177,9 +177,18 @@ impl SmsConfig {
         Ok(out)
     }
 
-    /// Semantic checks, one message per problem (`Config::problems` adds them).
-    pub fn problems(&self) -> Vec<String> {
+    /// Semantic checks, one message per problem (`Config::problems` adds them). With a
+    /// gateway, the brands' `sms_template.txt` files in `templates_folder` are checked too, so
+    /// `oxident check-config` finds a broken one before a start does.
+    pub fn problems(&self, templates_folder: Option<&std::path::Path>) -> Vec<String> {
         let mut p = Vec::new();
+        if self.gateway.is_some()
+            && let Some(folder) = templates_folder
+            && folder.is_dir()
+            && let Err(e) = super::templates::SmsTemplates::load(Some(folder), None)
+        {
+            p.push(format!("sms templates: {e}"));
+        }
         if let Err(e) = self.parsed_originators() {
             p.push(e);
         }
@@ -243,7 +252,7 @@ mod tests {
     fn defaults_switch_sms_off_and_pass_the_checks() {
         let c = SmsConfig::default();
         assert!(c.gateway.is_none());
-        assert!(c.problems().is_empty(), "{:?}", c.problems());
+        assert!(c.problems(None).is_empty(), "{:?}", c.problems(None));
     }
 
     #[test]
@@ -256,9 +265,29 @@ mod tests {
             body_template: Some("code {tokn}".into()),
             ..SmsConfig::default()
         };
-        let p = c.problems();
+        let p = c.problems(None);
         assert_eq!(p.len(), 5, "{p:?}");
         assert!(p.iter().any(|m| m.starts_with("sms.webhook.url")), "{p:?}");
+    }
+
+    #[test]
+    fn a_broken_brand_template_is_a_problem_once_sms_is_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("b")).expect("mkdir");
+        std::fs::write(dir.path().join("b/sms_template.txt"), "no code here").expect("write");
+        let off = SmsConfig::default();
+        assert!(off.problems(Some(dir.path())).is_empty());
+        let on = SmsConfig {
+            gateway: Some(GatewayKind::Webhook),
+            webhook: WebhookConfig {
+                url: "https://sms.example/send".into(),
+                ..WebhookConfig::default()
+            },
+            ..SmsConfig::default()
+        };
+        let p = on.problems(Some(dir.path()));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("sms_template.txt"), "{p:?}");
     }
 
     /// sydent.conf's `[sms]` through the whole loader: its OpenMarket account switches the
@@ -310,6 +339,6 @@ mod tests {
         };
         assert_eq!(c.parsed_originators().map(|o| o["44"].len()), Ok(2));
         assert_eq!(c.parsed_rules().map(|r| r["1"]), Ok(Rule::Reject));
-        assert!(c.problems().is_empty());
+        assert!(c.problems(None).is_empty());
     }
 }
