@@ -542,3 +542,23 @@ async fn sessions_expire_like_email_sessions() {
     let r = submit_v1(&app, &again, "s3cret", &gw.last_code()).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+/// v1 clients may send the form-encoded body r0.3.0 allows.
+#[tokio::test]
+async fn v1_request_token_takes_a_form_body() {
+    let gw = FakeSmsGateway::start().await;
+    let app = TestApp::start_with(openmarket(&gw)).await;
+    let resp = app
+        .client
+        .post(format!("{}{V1_REQUEST}", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("client_secret=f0rm&country=GB&phone_number=07400%20123456&send_attempt=1")
+        .send()
+        .await
+        .expect("request sent");
+    let r = crate::common::read_reply(resp).await;
+    crate::common::check_against_spec("msisdnRequestToken", &r);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["msisdn"], UK_MSISDN);
+    assert_eq!(gw.received().len(), 1);
+}
