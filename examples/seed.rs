@@ -27,7 +27,7 @@ use anyhow::Context as _;
 use oxident::crypto::lookup_hash;
 use oxident::crypto::tokens::{ACCESS_TOKEN_LEN, PEPPER_LEN, random_token};
 use oxident::store::sqlite::SqliteStore;
-use oxident::store::{Association, Store};
+use oxident::store::{AccountStore, Association, AssociationStore};
 
 /// Progress is reported every this many binds.
 const BATCH: usize = 1000;

@@ -19,6 +19,7 @@ const CONFIG_FILE_VARIABLE_KEY: &str = "config";
 pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
+    pub database: DatabaseConfig,
     pub keys: KeysConfig,
     pub auth: AuthConfig,
     pub sessions: SessionsConfig,
@@ -104,6 +105,36 @@ impl Default for ServerConfig {
             max_connections_per_ip: 256,
             tls: None,
         }
+    }
+}
+
+/// `[database]`: PostgreSQL, for several instances on one database. When `url` is set it wins
+/// over `[storage] sqlite_path` (which is then not opened).
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://user:password@host:port/database` (`?sslmode=require` for TLS).
+    pub url: Option<String>,
+    /// Connections in this instance's pool (each instance has its own).
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 16,
+        }
+    }
+}
+
+/// The URL holds a password: never printed.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("max_connections", &self.max_connections)
+            .finish()
     }
 }
 
@@ -397,6 +428,14 @@ impl Config {
         }
         if self.server.body_limit_bytes < 1024 {
             p.push("server.body_limit_bytes: must be at least 1024".into());
+        }
+        if let Some(url) = &self.database.url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            p.push("database.url: must start with postgres:// (or postgresql://)".into());
+        }
+        if self.database.max_connections < 2 {
+            p.push("database.max_connections: must be at least 2".into());
         }
         if self.sessions.lifetime_hours == 0 {
             p.push("sessions.lifetime_hours: must be at least 1".into());

@@ -12,6 +12,7 @@ use crate::service::invite_delivery::DeliveryWaker;
 use crate::service::terms::Policies;
 use crate::service::{Services, Wiring};
 use crate::store::Store;
+use crate::store::postgres::{PostgresOptions, PostgresStore};
 use crate::store::sqlite::SqliteStore;
 use anyhow::Context;
 use std::sync::Arc;
@@ -45,12 +46,7 @@ impl AppState {
                     .with_context(|| format!("creating folder {}", parent.display()))?;
             }
         }
-        let store = SqliteStore::open(&config.storage.sqlite_path)
-            .await
-            .with_context(|| {
-                format!("opening database {}", config.storage.sqlite_path.display())
-            })?;
-        crate::private_files::warn_if_shared(&config.storage.sqlite_path, "database file");
+        let store = open_store(&config).await?;
         let keys = crate::crypto::keyfile::load_or_generate_key_file(&config.keys.signing_key_path)
             .with_context(|| {
                 format!(
@@ -70,7 +66,7 @@ impl AppState {
         };
         Self::assemble(Parts {
             config,
-            store: Arc::new(store),
+            store,
             mailer,
             keys,
             clock: Arc::new(SystemClock),
@@ -136,4 +132,23 @@ impl AppState {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
+}
+
+/// The configured backend: PostgreSQL when `[database] url` is set, else the SQLite file.
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = &config.database.url {
+        let options = PostgresOptions {
+            max_connections: config.database.max_connections,
+            ..PostgresOptions::default()
+        };
+        let store = PostgresStore::open_with(url, options)
+            .await
+            .context("connecting to the PostgreSQL database (database.url)")?;
+        return Ok(Arc::new(store));
+    }
+    let store = SqliteStore::open(&config.storage.sqlite_path)
+        .await
+        .with_context(|| format!("opening database {}", config.storage.sqlite_path.display()))?;
+    crate::private_files::warn_if_shared(&config.storage.sqlite_path, "database file");
+    Ok(Arc::new(store))
 }

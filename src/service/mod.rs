@@ -139,6 +139,7 @@ impl Services {
         });
         let invites = Arc::new(InviteService {
             store: store.clone(),
+            associations: store.clone(),
             mailer,
             templates,
             random: random.clone(),
@@ -162,6 +163,7 @@ impl Services {
             clock: clock.clone(),
         });
         let deliveries = Arc::new(DeliveryService {
+            associations: store.clone(),
             store,
             signer,
             federation,

@@ -21,13 +21,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::address::{MEDIUM_MSISDN, check_client_secret, check_next_link};
 use crate::service::sessions::SessionService;
 use crate::sms::{OutgoingSms, ParsedNumber, Sms, phone};
-use crate::store::{NewSession, Store, ValidationSession};
+use crate::store::{NewSession, SessionStore, ValidationSession};
 
 /// Phone number sessions and what they need: the email sessions (submitToken and the
 /// session rules are theirs), the store, time, randomness, and SMS when it is configured.
 pub struct MsisdnService {
     pub(crate) sessions: Arc<SessionService>,
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn RandomSource>,
     /// `None` while `[sms]` names no gateway.
