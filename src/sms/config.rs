@@ -20,8 +20,11 @@ pub const OPENMARKET_URL: &str = "https://smsc.openmarket.com/sms/v4/mt";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmsConfig {
-    /// `openmarket`, `webhook`, or absent: SMS switched off.
+    /// `openmarket`, `webhook`, `outbox` (development: texts become files in `outbox_dir`),
+    /// or absent: SMS switched off.
     pub gateway: Option<GatewayKind>,
+    /// Where `gateway = "outbox"` writes texts.
+    pub outbox_dir: std::path::PathBuf,
     pub openmarket: OpenMarketConfig,
     pub webhook: WebhookConfig,
     /// The text sent when the brand has no `sms_template.txt`: `{token}` is the code
@@ -50,6 +53,7 @@ impl Default for SmsConfig {
     fn default() -> Self {
         Self {
             gateway: None,
+            outbox_dir: std::path::PathBuf::from("data/sms-outbox"),
             openmarket: OpenMarketConfig::default(),
             webhook: WebhookConfig::default(),
             body_template: None,
@@ -90,6 +94,7 @@ impl std::fmt::Debug for Secret {
 pub enum GatewayKind {
     Openmarket,
     Webhook,
+    Outbox,
 }
 
 /// `[sms.openmarket]`: HTTP Basic credentials (sydent's `username`, `password`).
@@ -204,7 +209,7 @@ impl SmsConfig {
             p.push(format!("sms.body_template: {e}"));
         }
         match self.gateway {
-            None => {}
+            None | Some(GatewayKind::Outbox) => {}
             Some(GatewayKind::Openmarket) => {
                 if !is_http_url(&self.openmarket.url) {
                     p.push("sms.openmarket.url: must be an http(s) URL".into());

@@ -562,3 +562,38 @@ async fn v1_request_token_takes_a_form_body() {
     assert_eq!(r.json["msisdn"], UK_MSISDN);
     assert_eq!(gw.received().len(), 1);
 }
+
+/// Development: `gateway = "outbox"` writes each text into a private file instead.
+#[tokio::test]
+async fn the_outbox_gateway_writes_texts_into_files() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    let outbox = folder.path().join("sms-outbox");
+    let dir = outbox.clone();
+    let app = TestApp::start_with(move |c| {
+        c.sms.gateway = Some(GatewayKind::Outbox);
+        c.sms.outbox_dir = dir;
+    })
+    .await;
+    let sid = sid_of(&request_v1(&app, "s3cret", UK_NATIONAL, 1).await);
+    let files: Vec<_> = std::fs::read_dir(&outbox)
+        .expect("the outbox exists")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&files[0])
+        .expect("stat")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "only the server's user reads a code");
+    let text = std::fs::read_to_string(&files[0]).expect("read");
+    assert!(
+        text.starts_with("To: +447400123456\nFrom: alpha:Matrix\n\n"),
+        "{text}"
+    );
+    let code: String = text.rsplit(' ').next().unwrap_or("").trim().to_owned();
+    assert_eq!(code.len(), 6, "{text}");
+    let r = submit_v1(&app, &sid, "s3cret", &code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
