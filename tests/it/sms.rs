@@ -434,6 +434,30 @@ async fn an_unreachable_gateway_is_a_send_error() {
 }
 
 #[tokio::test]
+async fn a_gateway_that_does_not_answer_is_a_send_error_after_the_timeout() {
+    let gw = FakeSmsGateway::start().await;
+    let open = openmarket(&gw);
+    let app = TestApp::start_with(|c| {
+        open(c);
+        c.sms.timeout_secs = 1;
+    })
+    .await;
+    gw.delay_ms(5_000);
+    let started = std::time::Instant::now();
+    let r = request_v1(&app, "s3cret", UK_NATIONAL, 1).await;
+    assert_eq!((r.status, r.errcode()), (400, "M_SEND_ERROR"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    gw.delay_ms(0);
+    let sid = sid_of(&request_v1(&app, "s3cret", UK_NATIONAL, 2).await);
+    let r = submit_v1(&app, &sid, "s3cret", &gw.last_code()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
 async fn wrong_codes_are_counted_and_capped() {
     let gw = FakeSmsGateway::start().await;
     let open = openmarket(&gw);
