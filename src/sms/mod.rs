@@ -91,12 +91,15 @@ impl Sms {
         let Some(kind) = config.gateway else {
             return Ok(None);
         };
-        let http = http::HttpTransport::new(config.timeout()).map_err(|e| e.to_string())?;
+        let http = || http::HttpTransport::new(config.timeout()).map_err(|e| e.to_string());
         let gateway: Arc<dyn SmsGateway> = match kind {
-            GatewayKind::Openmarket => {
-                Arc::new(openmarket::OpenMarket::new(config.openmarket.clone(), http))
+            GatewayKind::Openmarket => Arc::new(openmarket::OpenMarket::new(
+                config.openmarket.clone(),
+                http()?,
+            )),
+            GatewayKind::Webhook => {
+                Arc::new(webhook::Webhook::new(config.webhook.clone(), http()?))
             }
-            GatewayKind::Webhook => Arc::new(webhook::Webhook::new(config.webhook.clone(), http)),
             GatewayKind::Outbox => {
                 tracing::warn!(
                     folder = %config.outbox_dir.display(),
