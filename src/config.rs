@@ -471,7 +471,7 @@ impl Config {
         if self.lookup.max_addresses == 0 {
             p.push("lookup.max_addresses: must be at least 1".into());
         }
-        p.extend(self.sms.problems());
+        p.extend(self.sms.problems(self.email.templates.folder.as_deref()));
         p
     }
 

@@ -20,8 +20,11 @@ pub const OPENMARKET_URL: &str = "https://smsc.openmarket.com/sms/v4/mt";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmsConfig {
-    /// `openmarket`, `webhook`, or absent: SMS switched off.
+    /// `openmarket`, `webhook`, `outbox` (development: texts become files in `outbox_dir`),
+    /// or absent: SMS switched off.
     pub gateway: Option<GatewayKind>,
+    /// Where `gateway = "outbox"` writes texts.
+    pub outbox_dir: std::path::PathBuf,
     pub openmarket: OpenMarketConfig,
     pub webhook: WebhookConfig,
     /// The text sent when the brand has no `sms_template.txt`: `{token}` is the code
@@ -50,6 +53,7 @@ impl Default for SmsConfig {
     fn default() -> Self {
         Self {
             gateway: None,
+            outbox_dir: std::path::PathBuf::from("data/sms-outbox"),
             openmarket: OpenMarketConfig::default(),
             webhook: WebhookConfig::default(),
             body_template: None,
@@ -90,6 +94,7 @@ impl std::fmt::Debug for Secret {
 pub enum GatewayKind {
     Openmarket,
     Webhook,
+    Outbox,
 }
 
 /// `[sms.openmarket]`: HTTP Basic credentials (sydent's `username`, `password`).
@@ -177,9 +182,18 @@ impl SmsConfig {
         Ok(out)
     }
 
-    /// Semantic checks, one message per problem (`Config::problems` adds them).
-    pub fn problems(&self) -> Vec<String> {
+    /// Semantic checks, one message per problem (`Config::problems` adds them). With a
+    /// gateway, the brands' `sms_template.txt` files in `templates_folder` are checked too, so
+    /// `oxident check-config` finds a broken one before a start does.
+    pub fn problems(&self, templates_folder: Option<&std::path::Path>) -> Vec<String> {
         let mut p = Vec::new();
+        if self.gateway.is_some()
+            && let Some(folder) = templates_folder
+            && folder.is_dir()
+            && let Err(e) = super::templates::SmsTemplates::load(Some(folder), None)
+        {
+            p.push(format!("sms templates: {e}"));
+        }
         if let Err(e) = self.parsed_originators() {
             p.push(e);
         }
@@ -195,7 +209,7 @@ impl SmsConfig {
             p.push(format!("sms.body_template: {e}"));
         }
         match self.gateway {
-            None => {}
+            None | Some(GatewayKind::Outbox) => {}
             Some(GatewayKind::Openmarket) => {
                 if !is_http_url(&self.openmarket.url) {
                     p.push("sms.openmarket.url: must be an http(s) URL".into());
@@ -243,7 +257,7 @@ mod tests {
     fn defaults_switch_sms_off_and_pass_the_checks() {
         let c = SmsConfig::default();
         assert!(c.gateway.is_none());
-        assert!(c.problems().is_empty(), "{:?}", c.problems());
+        assert!(c.problems(None).is_empty(), "{:?}", c.problems(None));
     }
 
     #[test]
@@ -256,9 +270,29 @@ mod tests {
             body_template: Some("code {tokn}".into()),
             ..SmsConfig::default()
         };
-        let p = c.problems();
+        let p = c.problems(None);
         assert_eq!(p.len(), 5, "{p:?}");
         assert!(p.iter().any(|m| m.starts_with("sms.webhook.url")), "{p:?}");
+    }
+
+    #[test]
+    fn a_broken_brand_template_is_a_problem_once_sms_is_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("b")).expect("mkdir");
+        std::fs::write(dir.path().join("b/sms_template.txt"), "no code here").expect("write");
+        let off = SmsConfig::default();
+        assert!(off.problems(Some(dir.path())).is_empty());
+        let on = SmsConfig {
+            gateway: Some(GatewayKind::Webhook),
+            webhook: WebhookConfig {
+                url: "https://sms.example/send".into(),
+                ..WebhookConfig::default()
+            },
+            ..SmsConfig::default()
+        };
+        let p = on.problems(Some(dir.path()));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("sms_template.txt"), "{p:?}");
     }
 
     /// sydent.conf's `[sms]` through the whole loader: its OpenMarket account switches the
@@ -310,6 +344,6 @@ mod tests {
         };
         assert_eq!(c.parsed_originators().map(|o| o["44"].len()), Ok(2));
         assert_eq!(c.parsed_rules().map(|r| r["1"]), Ok(Rule::Reject));
-        assert!(c.problems().is_empty());
+        assert!(c.problems(None).is_empty());
     }
 }

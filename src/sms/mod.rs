@@ -1,5 +1,5 @@
 //! Texting validation codes: phone numbers (`phone`), the gateways that send texts
-//! (`openmarket`, `webhook`, over `http`), where texts may go and who they come from
+//! (`openmarket`, `webhook`, over `http`; `outbox` writes them into files for development), where texts may go and who they come from
 //! (`routing`), their text per brand (`templates`) and `[sms]` (`config`).
 //!
 //! The msisdn validation rules (sessions, `send_attempt`, limits) are
@@ -10,6 +10,7 @@
 pub mod config;
 pub mod http;
 pub mod openmarket;
+pub mod outbox;
 pub mod phone;
 pub mod routing;
 pub mod templates;
@@ -90,12 +91,25 @@ impl Sms {
         let Some(kind) = config.gateway else {
             return Ok(None);
         };
-        let http = http::HttpTransport::new(config.timeout()).map_err(|e| e.to_string())?;
+        let http = || http::HttpTransport::new(config.timeout()).map_err(|e| e.to_string());
         let gateway: Arc<dyn SmsGateway> = match kind {
-            GatewayKind::Openmarket => {
-                Arc::new(openmarket::OpenMarket::new(config.openmarket.clone(), http))
+            GatewayKind::Openmarket => Arc::new(openmarket::OpenMarket::new(
+                config.openmarket.clone(),
+                http()?,
+            )),
+            GatewayKind::Webhook => {
+                Arc::new(webhook::Webhook::new(config.webhook.clone(), http()?))
             }
-            GatewayKind::Webhook => Arc::new(webhook::Webhook::new(config.webhook.clone(), http)),
+            GatewayKind::Outbox => {
+                tracing::warn!(
+                    folder = %config.outbox_dir.display(),
+                    "SMS GATEWAY IS THE OUTBOX: texts are written as .txt files into this folder, not sent"
+                );
+                Arc::new(outbox::Outbox::new(
+                    config.outbox_dir.clone(),
+                    clock.clone(),
+                ))
+            }
         };
         Self::with_gateway(config, templates_folder, gateway, clock).map(Some)
     }

@@ -100,6 +100,38 @@ mod tests {
         );
     }
 
+    /// The MSISDN must be the one sydent stored for the same input (its associations are
+    /// imported and looked up by it). Expected values: Python `phonenumbers` 9.x, which sydent
+    /// uses (E.164 without `+`, and INTERNATIONAL).
+    #[test]
+    fn same_msisdn_and_international_format_as_sydent() {
+        for (country, input, msisdn, intl) in [
+            ("FR", "06 12 34 56 78", "33612345678", "+33 6 12 34 56 78"),
+            ("DE", "030 1234567", "49301234567", "+49 30 1234567"),
+            ("IT", "06 1234 5678", "390612345678", "+39 06 1234 5678"),
+            ("JP", "090-1234-5678", "819012345678", "+81 90-1234-5678"),
+            ("IN", "98765 43210", "919876543210", "+91 98765 43210"),
+            (
+                "BR",
+                "(11) 91234-5678",
+                "5511912345678",
+                "+55 11 91234-5678",
+            ),
+            ("AU", "0412 345 678", "61412345678", "+61 412 345 678"),
+            ("CA", "416 555 0123", "14165550123", "+1 416-555-0123"),
+            ("US", "(800) 555-2067", "18005552067", "+1 800-555-2067"),
+        ] {
+            let n = parse(country, input).unwrap_or_else(|e| panic!("{country} {input}: {e}"));
+            assert_eq!(
+                (n.msisdn.as_str(), n.intl_fmt.as_str()),
+                (msisdn, intl),
+                "{country} {input}"
+            );
+        }
+        // sydent would text this one (it only parses); the metadata knows no such range.
+        assert_eq!(parse("GB", "07700 900123"), Err(PhoneError::Invalid));
+    }
+
     #[test]
     fn nonsense_is_refused() {
         assert_eq!(parse("XX", "07400123456"), Err(PhoneError::UnknownCountry));

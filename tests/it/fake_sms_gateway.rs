@@ -1,6 +1,7 @@
 //! A fake SMS gateway on loopback (plain HTTP) that records every request it receives —
 //! path, `Authorization` header, JSON body — and answers `202` with a `Location` (as
-//! OpenMarket does), or the status set by [`FakeSmsGateway::fail_with`].
+//! OpenMarket does), or the status set by [`FakeSmsGateway::fail_with`], after the delay set
+//! by [`FakeSmsGateway::delay_ms`].
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -23,6 +24,8 @@ struct Shared {
     received: Mutex<Vec<Received>>,
     /// 0: accept; otherwise the status to answer.
     fail_status: AtomicU16,
+    /// Milliseconds to wait before answering.
+    delay_ms: std::sync::atomic::AtomicU64,
 }
 
 pub struct FakeSmsGateway {
@@ -48,6 +51,10 @@ impl FakeSmsGateway {
         let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
             let state = state.clone();
             async move {
+                let delay = state.delay_ms.load(Ordering::SeqCst);
+                if delay > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                }
                 let fail = state.fail_status.load(Ordering::SeqCst);
                 let answered = if fail == 0 { 202 } else { fail };
                 let received = Received {
@@ -96,6 +103,11 @@ impl FakeSmsGateway {
     /// Answer every following request with `status` (0: accept again).
     pub fn fail_with(&self, status: u16) {
         self.shared.fail_status.store(status, Ordering::SeqCst);
+    }
+
+    /// Answer every following request only after `ms` milliseconds.
+    pub fn delay_ms(&self, ms: u64) {
+        self.shared.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// The text of the last request: OpenMarket's `mobileTerminate.message.content`, else a

@@ -434,6 +434,30 @@ async fn an_unreachable_gateway_is_a_send_error() {
 }
 
 #[tokio::test]
+async fn a_gateway_that_does_not_answer_is_a_send_error_after_the_timeout() {
+    let gw = FakeSmsGateway::start().await;
+    let open = openmarket(&gw);
+    let app = TestApp::start_with(|c| {
+        open(c);
+        c.sms.timeout_secs = 1;
+    })
+    .await;
+    gw.delay_ms(5_000);
+    let started = std::time::Instant::now();
+    let r = request_v1(&app, "s3cret", UK_NATIONAL, 1).await;
+    assert_eq!((r.status, r.errcode()), (400, "M_SEND_ERROR"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    gw.delay_ms(0);
+    let sid = sid_of(&request_v1(&app, "s3cret", UK_NATIONAL, 2).await);
+    let r = submit_v1(&app, &sid, "s3cret", &gw.last_code()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
 async fn wrong_codes_are_counted_and_capped() {
     let gw = FakeSmsGateway::start().await;
     let open = openmarket(&gw);
@@ -540,5 +564,60 @@ async fn sessions_expire_like_email_sessions() {
     assert_ne!(again, sid);
     assert_eq!(gw.received().len(), 2);
     let r = submit_v1(&app, &again, "s3cret", &gw.last_code()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// v1 clients may send the form-encoded body r0.3.0 allows.
+#[tokio::test]
+async fn v1_request_token_takes_a_form_body() {
+    let gw = FakeSmsGateway::start().await;
+    let app = TestApp::start_with(openmarket(&gw)).await;
+    let resp = app
+        .client
+        .post(format!("{}{V1_REQUEST}", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("client_secret=f0rm&country=GB&phone_number=07400%20123456&send_attempt=1")
+        .send()
+        .await
+        .expect("request sent");
+    let r = crate::common::read_reply(resp).await;
+    crate::common::check_against_spec("msisdnRequestToken", &r);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["msisdn"], UK_MSISDN);
+    assert_eq!(gw.received().len(), 1);
+}
+
+/// Development: `gateway = "outbox"` writes each text into a private file instead.
+#[tokio::test]
+async fn the_outbox_gateway_writes_texts_into_files() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    let outbox = folder.path().join("sms-outbox");
+    let dir = outbox.clone();
+    let app = TestApp::start_with(move |c| {
+        c.sms.gateway = Some(GatewayKind::Outbox);
+        c.sms.outbox_dir = dir;
+    })
+    .await;
+    let sid = sid_of(&request_v1(&app, "s3cret", UK_NATIONAL, 1).await);
+    let files: Vec<_> = std::fs::read_dir(&outbox)
+        .expect("the outbox exists")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&files[0])
+        .expect("stat")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "only the server's user reads a code");
+    let text = std::fs::read_to_string(&files[0]).expect("read");
+    assert!(
+        text.starts_with("To: +447400123456\nFrom: alpha:Matrix\n\n"),
+        "{text}"
+    );
+    let code: String = text.rsplit(' ').next().unwrap_or("").trim().to_owned();
+    assert_eq!(code.len(), 6, "{text}");
+    let r = submit_v1(&app, &sid, "s3cret", &code).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
