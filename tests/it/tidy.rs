@@ -354,3 +354,20 @@ fn each_backend_has_one_file_per_area() {
         }
     }
 }
+
+#[test]
+fn both_backends_run_the_conformance_stories() {
+    for backend in ["sqlite", "postgres"] {
+        let dir = root().join(format!("src/store/{backend}"));
+        let mut files = Vec::new();
+        rust_files(&dir, &mut files);
+        let runs = files
+            .iter()
+            .any(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains("conformance::")));
+        assert!(runs, "src/store/{backend} runs store::conformance");
+    }
+    assert!(
+        root().join("scripts/test-postgres.sh").exists(),
+        "the PostgreSQL half of the suite has its script"
+    );
+}
