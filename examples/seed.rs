@@ -17,6 +17,9 @@
 //! Each bind is its own `synchronous = FULL` transaction, so seed on a fast file system
 //! (tmpfs) and copy the file; `scripts/load.sh` does that.
 
+// A benchmark tool: it stamps rows with the real time and times itself.
+#![allow(clippy::disallowed_methods)]
+
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,7 +27,7 @@ use anyhow::Context as _;
 use oxident::crypto::lookup_hash;
 use oxident::crypto::tokens::{ACCESS_TOKEN_LEN, PEPPER_LEN, random_token};
 use oxident::store::sqlite::SqliteStore;
-use oxident::store::{Association, Store};
+use oxident::store::{AccountStore, Association, AssociationStore};
 
 /// Progress is reported every this many binds.
 const BATCH: usize = 1000;

@@ -1,22 +1,44 @@
 //! Time as a dependency: services ask the state's clock, so tests can move time exactly
-//! (session expiry, signature validity windows) instead of sleeping.
+//! (session expiry, signature validity windows, rate limits, mail dates) instead of sleeping.
+//!
+//! Architecture Invariant: this is the only file that reads the system's clocks
+//! (`SystemTime::now`, `Instant::now`); clippy's `disallowed-methods` (clippy.toml) refuses
+//! them everywhere else.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 
 pub trait Clock: Send + Sync {
     /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> i64;
+
+    /// Time on a scale that never goes backwards (from an arbitrary start): for intervals
+    /// such as rate-limit budgets, which a wall-clock step must not reset or stretch.
+    fn monotonic(&self) -> Duration;
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)]
     fn now_ms(&self) -> i64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     }
+
+    fn monotonic(&self) -> Duration {
+        monotonic_now()
+    }
+}
+
+/// The process's monotonic time since its first reading.
+#[allow(clippy::disallowed_methods)]
+pub fn monotonic_now() -> Duration {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
 }
 
 /// A clock that only moves when told to (tests).
@@ -36,5 +58,10 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
+    }
+
+    /// The manual time itself (it only moves forward unless a test moves it back).
+    fn monotonic(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.now_ms()).unwrap_or(0))
     }
 }

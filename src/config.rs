@@ -19,6 +19,7 @@ const CONFIG_FILE_VARIABLE_KEY: &str = "config";
 pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
+    pub database: DatabaseConfig,
     pub keys: KeysConfig,
     pub auth: AuthConfig,
     pub sessions: SessionsConfig,
@@ -31,6 +32,7 @@ pub struct Config {
     pub logging: LoggingConfig,
     pub sydent: SydentSection,
     pub api: ApiConfig,
+    pub sms: crate::sms::SmsConfig,
 }
 
 /// `[api]`: which API generations are served (sydent's `enable_v1_access` and
@@ -87,7 +89,7 @@ pub struct ServerConfig {
     pub max_connections_per_ip: usize,
     /// `[server.tls]`: serve HTTPS on `bind` (reloaded on SIGHUP); plain HTTP without it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls: Option<crate::tls::TlsConfig>,
+    pub tls: Option<crate::edge::tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -103,6 +105,36 @@ impl Default for ServerConfig {
             max_connections_per_ip: 256,
             tls: None,
         }
+    }
+}
+
+/// `[database]`: PostgreSQL, for several instances on one database. When `url` is set it wins
+/// over `[storage] sqlite_path` (which is then not opened).
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://user:password@host:port/database` (`?sslmode=require` for TLS).
+    pub url: Option<String>,
+    /// Connections in this instance's pool (each instance has its own).
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 16,
+        }
+    }
+}
+
+/// The URL holds a password: never printed.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("max_connections", &self.max_connections)
+            .finish()
     }
 }
 
@@ -390,12 +422,20 @@ impl Config {
             ));
         }
         if let Some(tls) = &self.server.tls
-            && let Err(e) = crate::tls::check(tls)
+            && let Err(e) = crate::edge::tls::check(tls)
         {
             p.push(format!("server.tls: {e}"));
         }
         if self.server.body_limit_bytes < 1024 {
             p.push("server.body_limit_bytes: must be at least 1024".into());
+        }
+        if let Some(url) = &self.database.url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            p.push("database.url: must start with postgres:// (or postgresql://)".into());
+        }
+        if self.database.max_connections < 2 {
+            p.push("database.max_connections: must be at least 2".into());
         }
         if self.sessions.lifetime_hours == 0 {
             p.push("sessions.lifetime_hours: must be at least 1".into());
@@ -431,6 +471,7 @@ impl Config {
         if self.lookup.max_addresses == 0 {
             p.push("lookup.max_addresses: must be at least 1".into());
         }
+        p.extend(self.sms.problems(self.email.templates.folder.as_deref()));
         p
     }
 
@@ -479,6 +520,27 @@ mod tests {
         figment::Jail::expect_with(|_| {
             let problems = Config::load(Some(&path)).expect_err("invalid");
             assert_eq!(problems.len(), 3, "{problems:?}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn database_url_is_checked_read_from_the_environment_and_never_printed() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Config::load(None).expect("defaults").database.url, None);
+            jail.set_env("OXIDENT_DATABASE__URL", "postgres://u:hunter2@db/oxident");
+            jail.set_env("OXIDENT_DATABASE__MAX_CONNECTIONS", "4");
+            let c = Config::load(None).expect("valid");
+            assert_eq!(
+                c.database.url.as_deref(),
+                Some("postgres://u:hunter2@db/oxident")
+            );
+            assert_eq!(c.database.max_connections, 4);
+            assert!(!format!("{c:?}").contains("hunter2"));
+            jail.set_env("OXIDENT_DATABASE__URL", "mysql://db/oxident");
+            jail.set_env("OXIDENT_DATABASE__MAX_CONNECTIONS", "1");
+            let problems = Config::load(None).expect_err("invalid");
+            assert_eq!(problems.len(), 2, "{problems:?}");
             Ok(())
         });
     }

@@ -2,26 +2,26 @@
 //! arguments and calls in, so tests drive the same code without a socket.
 
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod connection_limits;
 pub mod crypto;
-pub mod early_errors;
+pub mod edge;
 pub mod error;
 pub mod federation;
-pub mod http;
 pub mod logging;
 pub mod mail;
 pub mod private_files;
-pub mod serve;
 pub mod service;
+pub mod sms;
 pub mod state;
 pub mod store;
 pub mod sydent;
-pub mod tls;
 
-pub use http::app;
+pub use app::app;
+/// The edge's listener parts, at the paths embedders and tests have used.
+pub use edge::{connection_limits, serve, tls};
 
 use std::sync::Arc;
 
@@ -82,17 +82,17 @@ impl Drop for Background {
 /// integration tests both start the server's tasks here.
 pub fn spawn_background(state: Arc<state::AppState>) -> Background {
     Background(vec![
-        tokio::spawn(service::invite_delivery::run(state.clone())),
-        tokio::spawn(housekeeping(state)),
+        tokio::spawn(state.services.deliveries.clone().run()),
+        tokio::spawn(housekeeping(state.services.sessions.clone())),
     ])
 }
 
 /// Hourly chores that keep storage small: deleting long-expired validation sessions.
-async fn housekeeping(state: Arc<state::AppState>) {
+async fn housekeeping(sessions: Arc<service::sessions::SessionService>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        match service::sessions::purge_old_sessions(&state).await {
+        match sessions.purge_old_sessions().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "purged long-expired validation sessions"),
             Err(e) => tracing::warn!(error = %e, "session purge failed"),

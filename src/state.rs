@@ -1,13 +1,18 @@
-//! Everything a request may need, built once at start: configuration, storage, mail, keys,
-//! the clock and the random source. Tests build it with their own clock, RNG and mailer.
+//! The wiring, built once at start: configuration, storage, mail, keys, the clock and the
+//! random source go in; per-area services ([`Services`]) come out. Request handlers see only
+//! the services (`api::Api`); this struct is for the process around them (accept loop,
+//! background tasks, tests). Tests build it with their own clock, RNG and mailer.
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::{OsRandom, RandomSource, SigningKey};
 use crate::federation::FederationClient;
 use crate::mail::{DirectoryMailer, Mailer, SmtpMailer, Templates};
+use crate::service::invite_delivery::DeliveryWaker;
 use crate::service::terms::Policies;
+use crate::service::{Services, Wiring};
 use crate::store::Store;
+use crate::store::postgres::{PostgresOptions, PostgresStore};
 use crate::store::sqlite::SqliteStore;
 use anyhow::Context;
 use std::sync::Arc;
@@ -15,19 +20,10 @@ use std::sync::Arc;
 pub struct AppState {
     pub config: Config,
     pub store: Arc<dyn Store>,
-    pub mailer: Arc<dyn Mailer>,
-    pub templates: Templates,
-    /// The long-term signing key in use (the first of the key file).
-    pub signing_key: SigningKey,
-    /// Every long-term key this server holds (all stay valid at `/pubkey/isvalid`).
-    pub keys: Vec<SigningKey>,
     pub clock: Arc<dyn Clock>,
-    pub random: Arc<dyn RandomSource>,
-    pub federation: FederationClient,
-    pub terms: Policies,
-    pub limits: crate::service::ratelimit::RateLimits,
+    pub services: Services,
     /// Wakes the invite delivery worker (`service::invite_delivery`).
-    pub deliveries: crate::service::invite_delivery::DeliveryWaker,
+    pub deliveries: DeliveryWaker,
 }
 
 /// The swappable parts; `AppState::assemble` fills the rest from the configuration.
@@ -50,12 +46,7 @@ impl AppState {
                     .with_context(|| format!("creating folder {}", parent.display()))?;
             }
         }
-        let store = SqliteStore::open(&config.storage.sqlite_path)
-            .await
-            .with_context(|| {
-                format!("opening database {}", config.storage.sqlite_path.display())
-            })?;
-        crate::private_files::warn_if_shared(&config.storage.sqlite_path, "database file");
+        let store = open_store(&config).await?;
         let keys = crate::crypto::keyfile::load_or_generate_key_file(&config.keys.signing_key_path)
             .with_context(|| {
                 format!(
@@ -75,7 +66,7 @@ impl AppState {
         };
         Self::assemble(Parts {
             config,
-            store: Arc::new(store),
+            store,
             mailer,
             keys,
             clock: Arc::new(SystemClock),
@@ -92,41 +83,72 @@ impl AppState {
             clock,
             random,
         } = parts;
-        let signing_key = keys
-            .first()
-            .cloned()
-            .context("the key file holds no signing key")?;
         let mut templates_config = config.email.templates.clone();
         if templates_config.identity_server_url
             == crate::mail::TemplatesConfig::default().identity_server_url
         {
             templates_config.identity_server_url = config.server.public_base_url.clone();
         }
-        let templates = Templates::load(templates_config).context("loading email templates")?;
+        let templates = Templates::load(templates_config)
+            .context("loading email templates")?
+            .with_sources(clock.clone(), random.clone());
         let terms = match &config.terms.policies_file {
             Some(path) => Policies::load(path).map_err(anyhow::Error::msg)?,
             None => Policies::default(),
         };
         let federation = FederationClient::new(&config.federation, clock.clone())
             .context("building the outbound HTTP client")?;
-        let limits = crate::service::ratelimit::RateLimits::new(&config.ratelimit);
-        Ok(Self {
-            config,
-            store,
+        let sms = crate::sms::Sms::from_config(
+            &config.sms,
+            config.email.templates.folder.as_deref(),
+            clock.clone(),
+        )
+        .map_err(anyhow::Error::msg)
+        .context("setting up SMS")?;
+        let deliveries = DeliveryWaker::default();
+        let services = Services::build(Wiring {
+            config: &config,
+            store: store.clone(),
             mailer,
-            templates,
-            signing_key,
+            templates: Arc::new(templates),
             keys,
-            clock,
+            clock: clock.clone(),
             random,
             federation,
             terms,
-            limits,
-            deliveries: Default::default(),
+            deliveries: deliveries.clone(),
+            sms,
+        })
+        .context("the key file holds no signing key")?;
+        Ok(Self {
+            config,
+            store,
+            clock,
+            services,
+            deliveries,
         })
     }
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
+}
+
+/// The configured backend: PostgreSQL when `[database] url` is set, else the SQLite file.
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = &config.database.url {
+        let options = PostgresOptions {
+            max_connections: config.database.max_connections,
+            ..PostgresOptions::default()
+        };
+        let store = PostgresStore::open_with(url, options)
+            .await
+            .context("connecting to the PostgreSQL database (database.url)")?;
+        return Ok(Arc::new(store));
+    }
+    let store = SqliteStore::open(&config.storage.sqlite_path)
+        .await
+        .with_context(|| format!("opening database {}", config.storage.sqlite_path.display()))?;
+    crate::private_files::warn_if_shared(&config.storage.sqlite_path, "database file");
+    Ok(Arc::new(store))
 }

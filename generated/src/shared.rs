@@ -2035,6 +2035,155 @@ pub(crate) fn validate_error_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
+/// Validates a JSON value against the `MsisdnRequestTokenResponse` schema, reporting every error.
+pub fn validate_msisdn_request_token_response(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    if validate_msisdn_request_token_response_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_msisdn_request_token_response_node0(
+            v,
+            &crate::rt::validate::Path::Root,
+            s,
+        );
+    })
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+pub(crate) fn validate_msisdn_request_token_response_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
+            && k1_0 == "sid"
+        {
+            {
+                let v1 = v1_0;
+                let key1 = k1_0;
+                let p1 = &rt::Path::Key(p, key1);
+                if !v1.is_string() {
+                    ok = false;
+                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                    if S::STOP {
+                        return false;
+                    }
+                }
+            }
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "intl_fmt" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "msisdn" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if let Value::String(string1) = v1 {
+                            if string1.is_empty()
+                                || !string1.bytes().all(|b| b.is_ascii_digit())
+                            {
+                                ok = false;
+                                s.fail(
+                                    p1,
+                                    rt::ErrorKind::Pattern,
+                                    || rt::pattern_error(string1, "^[0-9]+$"),
+                                );
+                                if S::STOP {
+                                    return false;
+                                }
+                            }
+                        } else {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "sid" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    "success" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_boolean() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("boolean", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if seen & 1 == 0 {
+                ok = false;
+                s.fail(
+                    &rt::Path::Key(p, "sid"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"sid\""),
+                );
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
+
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_key_id(
     v: &serde_json::Value,

@@ -182,6 +182,21 @@ pub struct RequestMsisdnValidationV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MsisdnRequestTokenResponse {
+    /// The same number in international format, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intl_fmt: Option<String>,
+    /// The number the code was texted to, as the server stores it: E.164 digits without `+`. Clients show it to the user and use it as the 3PID address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msisdn: Option<String>,
+    /// Server-generated, opaque session ID: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
+    pub sid: String,
+    /// Always `true` (the reference server sends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IsEphemeralPubKeyValidParams {
     /// The key to check, unpadded Base64.
     pub public_key: String,

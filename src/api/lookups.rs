@@ -1,68 +1,54 @@
 //! Association lookup over HTTP: v1 `GET /lookup` and `POST /bulk_lookup` (unauthenticated,
-//! deprecated), v2 `GET /hash_details` and `POST /lookup` (access token). Lookups are
-//! rate-limited per client address.
-//!
-//! The v2 lookups are terms-gated (`403 M_TERMS_NOT_SIGNED`), as in the reference server.
+//! deprecated), v2 `GET /hash_details` and `POST /lookup` (access token, terms-gated as in the
+//! reference server). Lookups are rate-limited per client address.
 
-use super::auth;
+use super::Api;
 use crate::error::ApiResult;
-use crate::service::lookup;
-use crate::service::signed::signed_association_for_lookup;
-use crate::state::AppState;
+use crate::service::lookup::ALGORITHMS;
 use oxident_api::rt::server::RequestContext;
-use oxident_api::{lookup as v1_lookup, v2_lookup};
-use serde_json::json;
+use serde_json::Value;
+use std::collections::BTreeMap;
 
-fn rate_limit(state: &AppState, ctx: &RequestContext) -> ApiResult<()> {
-    let key = auth::rate_limit_key(state, ctx);
-    state.limits.lookup_per_ip.check(&key)
-}
-
+/// v1 `GET /lookup`: the signed association, or `{}`.
 pub async fn lookup_user(
-    state: &AppState,
+    api: &Api,
     ctx: &RequestContext,
-    params: v1_lookup::lookup_user::Params,
-) -> ApiResult<v1_lookup::lookup_user::Response> {
-    rate_limit(state, ctx)?;
-    // The signed association, or `{}` when nothing is bound (the spec's 200 allows both).
-    match lookup::lookup_one(state, &params.medium, &params.address).await? {
-        // Associations carried over from sydent keep the object it served (a replication
-        // peer's signature cannot be made again here).
-        Some(association) => signed_association_for_lookup(state, &association).await,
-        None => Ok(json!({})),
-    }
+    medium: &str,
+    address: &str,
+) -> ApiResult<Value> {
+    let lookup = &api.services.lookup;
+    lookup.check_rate(api.http.client_ip(ctx))?;
+    lookup.lookup_signed(medium, address).await
 }
 
+/// v1 `POST /bulk_lookup`: `(medium, address, mxid)` triples.
 pub async fn lookup_users(
-    state: &AppState,
+    api: &Api,
     ctx: &RequestContext,
-    body: v1_lookup::lookup_users::RequestBody,
-) -> ApiResult<v1_lookup::lookup_users::Response> {
-    rate_limit(state, ctx)?;
-    Ok(v1_lookup::lookup_users::BulkLookupResponse {
-        threepids: lookup::lookup_many(state, &body.threepids).await?,
-    })
+    threepids: &[(String, String)],
+) -> ApiResult<Vec<(String, String, String)>> {
+    let lookup = &api.services.lookup;
+    lookup.check_rate(api.http.client_ip(ctx))?;
+    lookup.lookup_many(threepids).await
 }
 
-pub async fn get_hash_details(
-    state: &AppState,
-    ctx: &RequestContext,
-) -> ApiResult<v2_lookup::get_hash_details::Response> {
-    auth::user(state, ctx).await?;
-    Ok(v2_lookup::get_hash_details::HashDetails {
-        algorithms: lookup::ALGORITHMS.iter().map(|a| a.to_string()).collect(),
-        lookup_pepper: lookup::current_pepper(state).await?,
-    })
+/// v2 `GET /hash_details`: the algorithms and the current pepper.
+pub async fn hash_details(api: &Api, ctx: &RequestContext) -> ApiResult<(Vec<String>, String)> {
+    api.user(ctx).await?;
+    let pepper = api.services.lookup.current_pepper().await?;
+    Ok((ALGORITHMS.iter().map(|a| a.to_string()).collect(), pepper))
 }
 
-pub async fn lookup_users_v2(
-    state: &AppState,
+/// v2 `POST /lookup`: entry → mxid.
+pub async fn lookup_hashed(
+    api: &Api,
     ctx: &RequestContext,
-    body: v2_lookup::lookup_users_v2::RequestBody,
-) -> ApiResult<v2_lookup::lookup_users_v2::Response> {
-    auth::user(state, ctx).await?;
-    rate_limit(state, ctx)?;
-    let mappings =
-        lookup::lookup_hashed(state, &body.algorithm, &body.pepper, body.addresses).await?;
-    Ok(v2_lookup::lookup_users_v2::LookupResponse { mappings })
+    algorithm: &str,
+    pepper: &str,
+    addresses: Vec<String>,
+) -> ApiResult<BTreeMap<String, String>> {
+    api.user(ctx).await?;
+    let lookup = &api.services.lookup;
+    lookup.check_rate(api.http.client_ip(ctx))?;
+    lookup.lookup_hashed(algorithm, pepper, addresses).await
 }

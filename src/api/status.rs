@@ -1,21 +1,4 @@
-//! Status checks and the supported-versions list.
-
-use crate::error::ApiResult;
-use crate::state::AppState;
-use oxident_api::rt::server::RequestContext;
-use oxident_api::{ping, v2_ping, versions};
-use serde_json::Map;
-
-pub async fn ping(_state: &AppState, _ctx: &RequestContext) -> ApiResult<ping::ping::Response> {
-    Ok(Map::new())
-}
-
-pub async fn ping_v2(
-    _state: &AppState,
-    _ctx: &RequestContext,
-) -> ApiResult<v2_ping::ping_v2::Response> {
-    Ok(Map::new())
-}
+//! The supported-versions list.
 
 /// Spec versions whose rules this server follows. r0.x and v1.1–v1.19 require accepting the
 /// `access_token` query parameter, so they are advertised only while it is accepted; without
@@ -30,13 +13,4 @@ pub fn supported_versions(accept_query_access_token: bool) -> Vec<String> {
         .collect();
     v.extend((1..=19).map(|minor| format!("v1.{minor}")));
     v
-}
-
-pub async fn get_versions(
-    state: &AppState,
-    _ctx: &RequestContext,
-) -> ApiResult<versions::get_versions::Response> {
-    Ok(versions::get_versions::Versions {
-        versions: supported_versions(state.config.auth.accept_query_access_token),
-    })
 }

@@ -1,283 +1,149 @@
-//! Validation sessions over HTTP (`…/validate/{email,msisdn}/…`, v1 and v2): decode, call
-//! `service::sessions`, encode. v2 needs an access token of a user who accepted the terms —
-//! except `GET submitToken`, which a browser opens from the mail without any token
-//! (is-behaviour §9.5). SMS is not implemented: msisdn `requestToken` answers
-//! `400 M_DESTINATION_REJECTED`; msisdn `submitToken` shares the email code path (and so finds
-//! no session).
+//! Validation sessions over HTTP (`…/validate/{email,msisdn}/…`): one body per operation for
+//! both API versions; `Version` decides the gate. `GET submitToken` has no gate in either
+//! version: a browser opens it from the mail without any token (is-behaviour §9.5). Phone
+//! numbers go to `service::msisdn`.
 
-use super::auth;
+use super::access::Version;
+use super::{Api, request};
 use crate::error::{ApiError, ApiResult};
 use crate::mail::ResponseVars;
-use crate::service::address::{MEDIUM_EMAIL, MEDIUM_MSISDN, check_next_link};
-use crate::service::sessions::{self, EmailTokenRequest};
-use crate::state::AppState;
+use crate::service::address::{MEDIUM_MSISDN, check_next_link};
+use crate::service::msisdn::{MsisdnSession, MsisdnTokenRequest};
+use crate::service::sessions::EmailTokenRequest;
 use oxident_api::rt::RawResponse;
 use oxident_api::rt::server::RequestContext;
-use oxident_api::{
-    email_associations, phone_associations, v2_email_associations, v2_phone_associations,
-};
 
-const SMS_NOT_CONFIGURED: &str = "SMS is not configured on this server";
-
-/// A query-string parameter by name (used for the optional `brand`; brand names need no
-/// percent-decoding, and anything unusual selects the default brand anyway).
-fn query_param<'a>(ctx: &'a RequestContext, name: &str) -> Option<&'a str> {
-    ctx.uri
-        .query()?
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty())
+/// An email `requestToken` as both versions send it.
+pub struct EmailRequest<'a> {
+    pub client_secret: &'a str,
+    pub email: &'a str,
+    pub next_link: Option<&'a str>,
+    pub send_attempt: i64,
+    /// Path of the `GET submitToken` operation the mail links to (the request's version).
+    pub submit_path: &'a str,
 }
 
-async fn request_email_token(
-    state: &AppState,
+/// `requestToken` (email): the session id.
+pub async fn email_request_token(
+    api: &Api,
+    v: Version,
     ctx: &RequestContext,
-    client_secret: &str,
-    email: &str,
-    next_link: Option<&str>,
-    send_attempt: i64,
-    submit_path: &str,
+    req: EmailRequest<'_>,
 ) -> ApiResult<String> {
-    sessions::request_email_token(
-        state,
-        EmailTokenRequest {
-            client_secret,
-            email,
-            next_link,
-            send_attempt,
-            brand: query_param(ctx, "brand"),
-            client_ip: auth::client_ip(state, ctx),
-            submit_path,
-        },
-    )
-    .await
+    api.admit(v, ctx).await?;
+    api.services
+        .sessions
+        .request_email_token(EmailTokenRequest {
+            client_secret: req.client_secret,
+            email: req.email,
+            next_link: req.next_link,
+            send_attempt: req.send_attempt,
+            brand: request::brand(ctx),
+            client_ip: api.http.client_ip(ctx),
+            submit_path: req.submit_path,
+        })
+        .await
+}
+
+/// An msisdn `requestToken` as both versions send it.
+pub struct MsisdnRequest<'a> {
+    pub client_secret: &'a str,
+    pub country: &'a str,
+    pub phone_number: &'a str,
+    pub next_link: Option<&'a str>,
+    pub send_attempt: i64,
+}
+
+/// `requestToken` (msisdn): the session and the number as understood.
+pub async fn msisdn_request_token(
+    api: &Api,
+    v: Version,
+    ctx: &RequestContext,
+    req: MsisdnRequest<'_>,
+) -> ApiResult<MsisdnSession> {
+    api.admit(v, ctx).await?;
+    api.services
+        .msisdn
+        .request_token(MsisdnTokenRequest {
+            client_secret: req.client_secret,
+            country: req.country,
+            phone_number: req.phone_number,
+            next_link: req.next_link,
+            send_attempt: req.send_attempt,
+            brand: request::brand(ctx),
+            client_ip: api.http.client_ip(ctx),
+        })
+        .await
+}
+
+/// Validates a session of either medium (phone codes are normalised by their service);
+/// returns the session's `next_link`.
+async fn validate(
+    api: &Api,
+    medium: &str,
+    sid: &str,
+    client_secret: &str,
+    token: &str,
+) -> ApiResult<Option<String>> {
+    let session = if medium == MEDIUM_MSISDN {
+        api.services
+            .msisdn
+            .submit_token(sid, client_secret, token)
+            .await?
+    } else {
+        api.services
+            .sessions
+            .submit_token(medium, sid, client_secret, token)
+            .await?
+    };
+    Ok(session.next_link)
+}
+
+/// `POST submitToken` (either medium).
+pub async fn submit_token(
+    api: &Api,
+    v: Version,
+    ctx: &RequestContext,
+    medium: &str,
+    sid: &str,
+    client_secret: &str,
+    token: &str,
+) -> ApiResult<()> {
+    api.admit(v, ctx).await?;
+    validate(api, medium, sid, client_secret, token).await?;
+    Ok(())
 }
 
 /// `GET submitToken`: a page for the person who clicked the link, or a redirect to the
 /// session's `next_link` after a successful validation.
-async fn submit_token_page(
-    state: &AppState,
+pub async fn submit_token_page(
+    api: &Api,
     ctx: &RequestContext,
     medium: &str,
     sid: &str,
     client_secret: &str,
     token: &str,
 ) -> ApiResult<RawResponse> {
-    let brand = query_param(ctx, "brand");
-    let (status, vars) =
-        match sessions::submit_token(state, medium, sid, client_secret, token).await {
-            Ok(session) => {
-                // Checked at requestToken; checked again so a stored value can never redirect
-                // to another scheme.
-                if let Some(link) = session
-                    .next_link
-                    .filter(|link| check_next_link(link).is_ok())
-                {
-                    return Ok(RawResponse::redirect(link));
-                }
-                (200, ResponseVars::success())
+    let sessions = &api.services.sessions;
+    let (status, vars) = match validate(api, medium, sid, client_secret, token).await {
+        Ok(next_link) => {
+            // Checked at requestToken; checked again so a stored value can never redirect
+            // to another scheme.
+            if let Some(link) = next_link.filter(|link| check_next_link(link).is_ok()) {
+                return Ok(RawResponse::redirect(link));
             }
-            Err(e @ ApiError::Internal(_)) => return Err(e),
-            Err(ApiError::SessionExpired) => (
-                400,
-                ResponseVars {
-                    message: "This link has expired. Ask your Matrix app for a new email.".into(),
-                    success: false,
-                },
-            ),
-            Err(_) => (400, ResponseVars::failure()),
-        };
-    let page = state
-        .templates
-        .render_verify_response(brand, &vars)
-        .map_err(ApiError::internal)?;
+            (200, ResponseVars::success())
+        }
+        Err(e @ ApiError::Internal(_)) => return Err(e),
+        Err(ApiError::SessionExpired) => (
+            400,
+            ResponseVars {
+                message: "This link has expired. Ask your Matrix app for a new email.".into(),
+                success: false,
+            },
+        ),
+        Err(_) => (400, ResponseVars::failure()),
+    };
+    let page = sessions.response_page(request::brand(ctx), &vars)?;
     Ok(RawResponse::html(status, page))
-}
-
-pub async fn email_request_token(
-    state: &AppState,
-    ctx: &RequestContext,
-    body: email_associations::email_request_token::RequestBody,
-) -> ApiResult<email_associations::email_request_token::Response> {
-    let sid = request_email_token(
-        state,
-        ctx,
-        &body.client_secret,
-        &body.email,
-        body.next_link.as_deref(),
-        body.send_attempt,
-        email_associations::email_submit_token_get::PATH,
-    )
-    .await?;
-    Ok(email_associations::email_request_token::RequestTokenResponse { sid })
-}
-
-pub async fn email_submit_token_get(
-    state: &AppState,
-    ctx: &RequestContext,
-    params: email_associations::email_submit_token_get::Params,
-) -> ApiResult<email_associations::email_submit_token_get::Response> {
-    submit_token_page(
-        state,
-        ctx,
-        MEDIUM_EMAIL,
-        &params.sid,
-        &params.client_secret,
-        &params.token,
-    )
-    .await
-}
-
-pub async fn email_submit_token_post(
-    state: &AppState,
-    _ctx: &RequestContext,
-    body: email_associations::email_submit_token_post::RequestBody,
-) -> ApiResult<email_associations::email_submit_token_post::Response> {
-    sessions::submit_token(
-        state,
-        MEDIUM_EMAIL,
-        &body.sid,
-        &body.client_secret,
-        &body.token,
-    )
-    .await?;
-    Ok(email_associations::email_submit_token_post::SubmitTokenResponse { success: true })
-}
-
-pub async fn msisdn_request_token(
-    _state: &AppState,
-    _ctx: &RequestContext,
-    _body: phone_associations::msisdn_request_token::RequestBody,
-) -> ApiResult<phone_associations::msisdn_request_token::Response> {
-    Err(ApiError::DestinationRejected(SMS_NOT_CONFIGURED.into()))
-}
-
-pub async fn msisdn_submit_token_get(
-    state: &AppState,
-    ctx: &RequestContext,
-    params: phone_associations::msisdn_submit_token_get::Params,
-) -> ApiResult<phone_associations::msisdn_submit_token_get::Response> {
-    submit_token_page(
-        state,
-        ctx,
-        MEDIUM_MSISDN,
-        &params.sid,
-        &params.client_secret,
-        &params.token,
-    )
-    .await
-}
-
-pub async fn msisdn_submit_token_post(
-    state: &AppState,
-    _ctx: &RequestContext,
-    body: phone_associations::msisdn_submit_token_post::RequestBody,
-) -> ApiResult<phone_associations::msisdn_submit_token_post::Response> {
-    sessions::submit_token(
-        state,
-        MEDIUM_MSISDN,
-        &body.sid,
-        &body.client_secret,
-        &body.token,
-    )
-    .await?;
-    Ok(phone_associations::msisdn_submit_token_post::SubmitTokenResponse { success: true })
-}
-
-pub async fn email_request_token_v2(
-    state: &AppState,
-    ctx: &RequestContext,
-    body: v2_email_associations::email_request_token_v2::RequestBody,
-) -> ApiResult<v2_email_associations::email_request_token_v2::Response> {
-    auth::user(state, ctx).await?;
-    let sid = request_email_token(
-        state,
-        ctx,
-        &body.client_secret,
-        &body.email,
-        body.next_link.as_deref(),
-        body.send_attempt,
-        v2_email_associations::email_submit_token_get_v2::PATH,
-    )
-    .await?;
-    Ok(v2_email_associations::email_request_token_v2::RequestTokenResponse { sid })
-}
-
-/// No access token: the browser following the emailed link has none (is-behaviour §9.5).
-pub async fn email_submit_token_get_v2(
-    state: &AppState,
-    ctx: &RequestContext,
-    params: v2_email_associations::email_submit_token_get_v2::Params,
-) -> ApiResult<v2_email_associations::email_submit_token_get_v2::Response> {
-    submit_token_page(
-        state,
-        ctx,
-        MEDIUM_EMAIL,
-        &params.sid,
-        &params.client_secret,
-        &params.token,
-    )
-    .await
-}
-
-pub async fn email_submit_token_post_v2(
-    state: &AppState,
-    ctx: &RequestContext,
-    body: v2_email_associations::email_submit_token_post_v2::RequestBody,
-) -> ApiResult<v2_email_associations::email_submit_token_post_v2::Response> {
-    auth::user(state, ctx).await?;
-    sessions::submit_token(
-        state,
-        MEDIUM_EMAIL,
-        &body.sid,
-        &body.client_secret,
-        &body.token,
-    )
-    .await?;
-    Ok(v2_email_associations::email_submit_token_post_v2::SubmitTokenResponse { success: true })
-}
-
-pub async fn msisdn_request_token_v2(
-    state: &AppState,
-    ctx: &RequestContext,
-    _body: v2_phone_associations::msisdn_request_token_v2::RequestBody,
-) -> ApiResult<v2_phone_associations::msisdn_request_token_v2::Response> {
-    auth::user(state, ctx).await?;
-    Err(ApiError::DestinationRejected(SMS_NOT_CONFIGURED.into()))
-}
-
-/// No access token, as for email.
-pub async fn msisdn_submit_token_get_v2(
-    state: &AppState,
-    ctx: &RequestContext,
-    params: v2_phone_associations::msisdn_submit_token_get_v2::Params,
-) -> ApiResult<v2_phone_associations::msisdn_submit_token_get_v2::Response> {
-    submit_token_page(
-        state,
-        ctx,
-        MEDIUM_MSISDN,
-        &params.sid,
-        &params.client_secret,
-        &params.token,
-    )
-    .await
-}
-
-pub async fn msisdn_submit_token_post_v2(
-    state: &AppState,
-    ctx: &RequestContext,
-    body: v2_phone_associations::msisdn_submit_token_post_v2::RequestBody,
-) -> ApiResult<v2_phone_associations::msisdn_submit_token_post_v2::Response> {
-    auth::user(state, ctx).await?;
-    sessions::submit_token(
-        state,
-        MEDIUM_MSISDN,
-        &body.sid,
-        &body.client_secret,
-        &body.token,
-    )
-    .await?;
-    Ok(v2_phone_associations::msisdn_submit_token_post_v2::SubmitTokenResponse { success: true })
 }

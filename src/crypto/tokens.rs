@@ -36,6 +36,8 @@ pub trait RandomSource: Send + Sync {
 pub struct OsRandom;
 
 impl RandomSource for OsRandom {
+    // The one production source of randomness; everything else is handed a RandomSource.
+    #[allow(clippy::disallowed_methods)]
     fn fill(&self, dest: &mut [u8]) -> Result<(), CryptoError> {
         getrandom::fill(dest).map_err(|e| CryptoError::Random(e.to_string()))
     }

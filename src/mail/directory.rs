@@ -2,7 +2,10 @@
 //! delivered. Loud on purpose, so that it is never mistaken for real delivery.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::{OsRandom, RandomSource};
 
 use super::text::{is_bare_address, random_token};
 use super::{MailError, MailFuture, Mailer};
@@ -10,16 +13,35 @@ use super::{MailError, MailFuture, Mailer};
 /// Writes each message to `<folder>/<unix-millis>-<random>.eml` (the folder is created when
 /// missing) and logs the file's path at warn level. The message contents (tokens, invite
 /// keys) are never logged.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DirectoryMailer {
     folder: PathBuf,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn RandomSource>,
+}
+
+impl std::fmt::Debug for DirectoryMailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectoryMailer")
+            .field("folder", &self.folder)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DirectoryMailer {
     pub fn new(folder: impl Into<PathBuf>) -> Self {
         Self {
             folder: folder.into(),
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
         }
+    }
+
+    /// Names files with these sources of time and randomness (the server's own).
+    pub fn with_sources(mut self, clock: Arc<dyn Clock>, random: Arc<dyn RandomSource>) -> Self {
+        self.clock = clock;
+        self.random = random;
+        self
     }
 
     pub fn folder(&self) -> &Path {
@@ -36,13 +58,9 @@ impl DirectoryMailer {
             .await
             .map_err(|e| MailError::Io(e.to_string()))?
             .map_err(|e| MailError::Io(format!("creating {}: {e}", self.folder.display())))?;
-        let millis = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
-        let path = self
-            .folder
-            .join(format!("{millis}-{}.eml", random_token(12, false)));
+        let millis = self.clock.now_ms();
+        let unique = random_token(self.random.as_ref(), 12, false)?;
+        let path = self.folder.join(format!("{millis}-{unique}.eml"));
         let (file, bytes) = (path.clone(), message.to_vec());
         tokio::task::spawn_blocking(move || {
             crate::private_files::write_private_file(&file, &bytes)

@@ -22,7 +22,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::{OsRandom, RandomSource};
 
 use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior, Value};
 use serde::Deserialize;
@@ -223,6 +226,10 @@ pub struct Templates {
     /// its older `.eml` mails (`%(token)s`, `%(link_forhtml)s`, …). The file decides.
     percent_templates: BTreeMap<String, String>,
     config: TemplatesConfig,
+    /// `Date:` and the `Message-ID` time; the server's clock (a test's, in tests).
+    clock: Arc<dyn Clock>,
+    /// Message-IDs and MIME boundaries.
+    random: Arc<dyn RandomSource>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -267,7 +274,17 @@ impl Templates {
             brands,
             percent_templates,
             config,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
         })
+    }
+
+    /// Renders with these sources of time and randomness (the server's own, so a test's
+    /// clock and seeded generator make mails byte-for-byte repeatable).
+    pub fn with_sources(mut self, clock: Arc<dyn Clock>, random: Arc<dyn RandomSource>) -> Self {
+        self.clock = clock;
+        self.random = random;
+        self
     }
 
     /// Every available brand.
@@ -534,20 +551,20 @@ impl Templates {
         } else {
             single_line(&self.config.hostname)
         };
-        let now = SystemTime::now();
-        let millis = now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
+        let millis = self.clock.now_ms();
+        let random = self.random.as_ref();
         let mut ctx = BTreeMap::new();
         ctx.insert("to".to_owned(), to.to_owned());
         ctx.insert("from".to_owned(), from);
-        ctx.insert("date".to_owned(), rfc2822_date(now));
+        ctx.insert("date".to_owned(), rfc2822_date(millis));
         ctx.insert(
             "messageid".to_owned(),
-            format!("<{millis}{}@{hostname}>", random_token(16, true)),
+            format!("<{millis}{}@{hostname}>", random_token(random, 16, true)?),
         );
-        ctx.insert("multipart_boundary".to_owned(), random_token(32, false));
+        ctx.insert(
+            "multipart_boundary".to_owned(),
+            random_token(random, 32, false)?,
+        );
         Ok(ctx)
     }
 
@@ -962,6 +979,38 @@ mod tests {
         ] {
             assert!(!is_valid_brand_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn mails_are_exact_under_an_injected_clock_and_generator() {
+        use crate::clock::ManualClock;
+        use crate::crypto::tokens::DeterministicRandom;
+        let render = || {
+            let templates = Templates::load(TemplatesConfig::default())
+                .expect("built-ins load")
+                .with_sources(
+                    Arc::new(ManualClock::new(1_005_268_127_000)),
+                    Arc::new(DeterministicRandom::new(7)),
+                );
+            let vars = VerificationVars {
+                to: "alice@example.org".into(),
+                token: "tok".into(),
+                link: "https://is.example/x".into(),
+                ipaddress: None,
+            };
+            templates.render_verification(None, &vars).expect("renders")
+        };
+        let first = render();
+        assert_eq!(first, render(), "same clock and seed, same bytes");
+        let text = String::from_utf8_lossy(&first);
+        assert!(
+            text.contains("Date: Fri, 09 Nov 2001 01:08:47 -0000\r\n"),
+            "the Date header comes from the injected clock:\n{text}"
+        );
+        assert!(
+            text.contains("<1005268127000"),
+            "Message-ID time from the clock"
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Small text helpers shared by the mail module: value sanitising, Jinja2/markupsafe
 //! compatible escaping, Python-compatible percent-encoding, RFC 2047 / RFC 2822 formatting.
 
+use super::MailError;
+use crate::crypto::RandomSource;
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 
@@ -121,8 +122,13 @@ fn encoded_word(chunk: &str) -> String {
     )
 }
 
-/// `len` random characters from `[A-Za-z0-9]` (or letters only), from the OS generator.
-pub(crate) fn random_token(len: usize, letters_only: bool) -> String {
+/// `len` random characters from `[A-Za-z0-9]` (or letters only), from `random` (the OS
+/// generator in production, a seeded one in tests, so rendered mails compare exactly).
+pub(crate) fn random_token(
+    random: &dyn RandomSource,
+    len: usize,
+    letters_only: bool,
+) -> Result<String, MailError> {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let alphabet = if letters_only { &ALNUM[..52] } else { ALNUM };
     // Rejection sampling keeps the distribution uniform.
@@ -130,17 +136,9 @@ pub(crate) fn random_token(len: usize, letters_only: bool) -> String {
     let mut out = String::with_capacity(len);
     let mut buf = [0u8; 64];
     while out.len() < len {
-        if getrandom::fill(&mut buf).is_err() {
-            // The OS generator does not fail on supported platforms; fall back to the
-            // clock only so that a boundary is still produced (it is not a secret).
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0);
-            for (i, b) in buf.iter_mut().enumerate() {
-                *b = (nanos >> (i % 4 * 8)) as u8 ^ (i as u8);
-            }
-        }
+        random
+            .fill(&mut buf)
+            .map_err(|e| MailError::Template(format!("no random bytes for a mail: {e}")))?;
         for &b in &buf {
             if out.len() == len {
                 break;
@@ -150,16 +148,13 @@ pub(crate) fn random_token(len: usize, letters_only: bool) -> String {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// RFC 2822 date in UTC as Python's `email.utils.formatdate(localtime=False)` writes it:
 /// `Fri, 09 Nov 2001 01:08:47 -0000`.
-pub(crate) fn rfc2822_date(time: SystemTime) -> String {
-    let secs = time
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+pub(crate) fn rfc2822_date(epoch_ms: i64) -> String {
+    let secs = epoch_ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
@@ -239,7 +234,6 @@ pub(crate) fn truncate_chars(value: &str, max: usize, keep: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn single_line_removes_every_line_break() {
@@ -292,23 +286,30 @@ mod tests {
     #[test]
     fn dates() {
         // email.utils.formatdate(1005268127) == 'Fri, 09 Nov 2001 01:08:47 -0000'
-        let t = UNIX_EPOCH + Duration::from_secs(1_005_268_127);
-        assert_eq!(rfc2822_date(t), "Fri, 09 Nov 2001 01:08:47 -0000");
-        let t = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(rfc2822_date(t), "Tue, 29 Feb 2000 00:00:00 -0000");
+        assert_eq!(
+            rfc2822_date(1_005_268_127_000),
+            "Fri, 09 Nov 2001 01:08:47 -0000"
+        );
+        // 2000-02-29
+        assert_eq!(
+            rfc2822_date(951_782_400_999),
+            "Tue, 29 Feb 2000 00:00:00 -0000"
+        );
     }
 
     #[test]
     fn tokens() {
-        let t = random_token(32, false);
+        let os = crate::crypto::OsRandom;
+        let t = random_token(&os, 32, false).expect("random");
         assert_eq!(t.len(), 32);
         assert!(t.bytes().all(|b| b.is_ascii_alphanumeric()));
         assert!(
-            random_token(16, true)
+            random_token(&os, 16, true)
+                .expect("random")
                 .bytes()
                 .all(|b| b.is_ascii_alphabetic())
         );
-        assert_ne!(random_token(32, false), t);
+        assert_ne!(random_token(&os, 32, false).expect("random"), t);
     }
 
     #[test]

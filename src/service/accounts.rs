@@ -1,56 +1,122 @@
 //! Accounts: an identity-server access token is issued to the Matrix user an OpenID token
-//! belongs to, as confirmed by that user's homeserver.
+//! belongs to, as confirmed by that user's homeserver; the token then names its user on every
+//! authenticated call, and the terms-of-service gate decides whether that user may proceed.
 
-use crate::crypto::tokens::{ACCESS_TOKEN_LEN, random_token_from};
+use crate::clock::Clock;
+use crate::crypto::tokens::{ACCESS_TOKEN_LEN, RandomSource, random_token_from};
 use crate::error::{ApiError, ApiResult};
-use crate::federation::FederationError;
-use crate::state::AppState;
+use crate::federation::{FederationClient, FederationError};
+use crate::service::terms::Policies;
+use crate::store::AccountStore;
+use std::sync::Arc;
 
-/// Verifies the OpenID token with the homeserver named in the request and issues a new
-/// access token for the user it belongs to. Every call issues a fresh token.
-pub async fn register(
-    state: &AppState,
-    matrix_server_name: &str,
-    openid_token: &str,
-) -> ApiResult<String> {
-    let server_name = matrix_server_name.trim().to_ascii_lowercase();
-    let user_id = state
-        .federation
-        .openid_user_id(&server_name, openid_token)
-        .await
-        .map_err(|e| match e {
-            FederationError::InvalidServerName(why) => {
-                ApiError::InvalidParam(format!("matrix_server_name is not a server name: {why}"))
-            }
-            FederationError::InvalidToken => ApiError::Unauthorized,
-            FederationError::ForeignUser { .. } => {
-                ApiError::Forbidden("the homeserver vouched for a user of another server".into())
-            }
-            FederationError::Denied(_) => {
-                ApiError::Forbidden("this homeserver's address is not allowed".into())
-            }
-            other => ApiError::HomeserverUnavailable(other.to_string()),
-        })?;
-    let token = random_token_from(state.random.as_ref(), ACCESS_TOKEN_LEN)?;
-    state
-        .store
-        .create_access_token(&token, &user_id, state.now_ms())
-        .await?;
-    tracing::info!(%user_id, "registered an access token");
-    Ok(token)
+/// The owner of a valid access token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
 }
 
-/// Records accepted policy URLs (appended; URLs no policy publishes are refused).
-pub async fn accept_terms(state: &AppState, user_id: &str, urls: &[String]) -> ApiResult<()> {
-    let known = state.terms.known_urls();
-    if let Some(unknown) = urls.iter().find(|u| !known.contains(u.as_str())) {
-        return Err(ApiError::InvalidParam(format!(
-            "`{unknown}` is not the URL of a current policy"
-        )));
+/// Accounts and terms: the account store, the federation client (OpenID checks with
+/// homeservers), randomness for tokens, time, and the operator's policies.
+pub struct AccountService {
+    pub(crate) store: Arc<dyn AccountStore>,
+    pub(crate) federation: FederationClient,
+    pub(crate) random: Arc<dyn RandomSource>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) terms: Policies,
+}
+
+impl AccountService {
+    /// Verifies the OpenID token with the homeserver named in the request and issues a new
+    /// access token for the user it belongs to. Every call issues a fresh token.
+    pub async fn register(
+        &self,
+        matrix_server_name: &str,
+        openid_token: &str,
+    ) -> ApiResult<String> {
+        let server_name = matrix_server_name.trim().to_ascii_lowercase();
+        let user_id = self
+            .federation
+            .openid_user_id(&server_name, openid_token)
+            .await
+            .map_err(|e| match e {
+                FederationError::InvalidServerName(why) => ApiError::InvalidParam(format!(
+                    "matrix_server_name is not a server name: {why}"
+                )),
+                FederationError::InvalidToken => ApiError::Unauthorized,
+                FederationError::ForeignUser { .. } => ApiError::Forbidden(
+                    "the homeserver vouched for a user of another server".into(),
+                ),
+                FederationError::Denied(_) => {
+                    ApiError::Forbidden("this homeserver's address is not allowed".into())
+                }
+                other => ApiError::HomeserverUnavailable(other.to_string()),
+            })?;
+        let token = random_token_from(self.random.as_ref(), ACCESS_TOKEN_LEN)?;
+        self.store
+            .create_access_token(&token, &user_id, self.clock.now_ms())
+            .await?;
+        tracing::info!(%user_id, "registered an access token");
+        Ok(token)
     }
-    state
-        .store
-        .accept_terms(user_id, urls, state.now_ms())
-        .await?;
-    Ok(())
+
+    /// The owner of a presented access token, without the terms gate (logout, `POST /terms`).
+    pub async fn authenticate(&self, token: Option<&str>) -> ApiResult<Caller> {
+        let token = token.ok_or(ApiError::Unauthorized)?;
+        let owner = self
+            .store
+            .access_token_owner(token)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(Caller {
+            user_id: owner.user_id,
+        })
+    }
+
+    /// The owner of a presented access token who has accepted every current policy.
+    pub async fn authenticate_with_terms(&self, token: Option<&str>) -> ApiResult<Caller> {
+        let caller = self.authenticate(token).await?;
+        self.require_terms(&caller).await?;
+        Ok(caller)
+    }
+
+    /// `403 M_TERMS_NOT_SIGNED` unless the caller accepted every current policy.
+    pub async fn require_terms(&self, caller: &Caller) -> ApiResult<()> {
+        if self.terms.is_empty() {
+            return Ok(());
+        }
+        let accepted = self.store.accepted_terms(&caller.user_id).await?;
+        if self.terms.all_accepted(accepted.iter().map(String::as_str)) {
+            Ok(())
+        } else {
+            Err(ApiError::TermsNotSigned)
+        }
+    }
+
+    /// Signs the caller out: the presented token stops working.
+    pub async fn logout(&self, token: Option<&str>) -> ApiResult<()> {
+        self.authenticate(token).await?;
+        let token = token.ok_or(ApiError::Unauthorized)?;
+        self.store.delete_access_token(token).await?;
+        Ok(())
+    }
+
+    /// The policies as `GET /v2/terms` serves them.
+    pub fn policies(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.terms.document
+    }
+
+    /// Records accepted policy URLs (appended; URLs no policy publishes are refused).
+    pub async fn accept_terms(&self, user_id: &str, urls: &[String]) -> ApiResult<()> {
+        let known = self.terms.known_urls();
+        if let Some(unknown) = urls.iter().find(|u| !known.contains(u.as_str())) {
+            return Err(ApiError::InvalidParam(format!(
+                "`{unknown}` is not the URL of a current policy"
+            )));
+        }
+        self.store
+            .accept_terms(user_id, urls, self.clock.now_ms())
+            .await?;
+        Ok(())
+    }
 }

@@ -2,41 +2,28 @@
 //! proves control of the 3PID; `bind` publishes (or replaces) its association and returns it
 //! signed; `unbind` with the same proof removes it.
 
+use crate::clock::Clock;
 use crate::error::{ApiError, ApiResult};
+use crate::federation::FederationClient;
 use crate::service::address::{MEDIUM_EMAIL, MEDIUM_MSISDN, canonical_address, check_user_id};
-use crate::service::sessions::validated_threepid;
-use crate::service::signed::{VALIDITY_MS, signed_association};
-use crate::state::AppState;
-use crate::store::{Association, Threepid};
-use serde_json::Value;
+use crate::service::invite_delivery::DeliveryWaker;
+use crate::service::sessions::SessionService;
+use crate::service::signed::{SignedAssociation, Signer, VALIDITY_MS};
+use crate::store::{Association, AssociationStore, Threepid};
+use std::sync::Arc;
 
-/// Binds the 3PID of session `sid` to `mxid` (replacing any earlier binding of that 3PID) and
-/// returns the signed association.
-pub async fn bind(
-    state: &AppState,
-    sid: &str,
-    client_secret: &str,
-    mxid: &str,
-) -> ApiResult<Value> {
-    check_user_id(mxid)?;
-    let threepid = validated_threepid(state, sid, client_secret).await?;
-    let now = state.now_ms();
-    let association = Association {
-        medium: threepid.medium,
-        address: threepid.address,
-        mxid: mxid.to_owned(),
-        ts: now,
-        not_before: now,
-        not_after: now.saturating_add(VALIDITY_MS),
-    };
-    let replaced = state.store.bind(&association).await?;
-    if let Some(old) = replaced.filter(|old| old.mxid != association.mxid) {
-        tracing::info!(medium = %old.medium, "a 3PID binding moved to another Matrix ID");
-    }
-    // Invites waiting for this 3PID go to the new owner's homeserver in the background
-    // (service::invite_delivery): a slow or absent homeserver never slows a bind down.
-    state.deliveries.wake();
-    signed_association(state, &association)
+/// Binding and unbinding: the sessions that prove control, the association store, the
+/// signer, the federation client (homeserver keys for signed unbinds), and the delivery
+/// worker's waker.
+pub struct BindingService {
+    pub(crate) sessions: Arc<SessionService>,
+    pub(crate) store: Arc<dyn AssociationStore>,
+    pub(crate) signer: Arc<Signer>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) federation: FederationClient,
+    pub(crate) deliveries: DeliveryWaker,
+    /// The names homeservers may address this server by (see [`own_names`]).
+    pub(crate) own_names: Vec<String>,
 }
 
 /// How the caller of `unbind` proves its right.
@@ -76,93 +63,12 @@ pub struct SignedRequest<'a> {
     pub content: Option<&'a serde_json::Value>,
 }
 
-/// Removes the binding `threepid` → `mxid` on behalf of `mxid`'s homeserver, proven by its
-/// federation signature (X-Matrix, is-behaviour §11.3): the header's key is fetched from the
-/// origin, the signature must cover this request addressed to this identity server, and the
-/// origin must be the server of `mxid`. Already unbound (or bound to someone else): success,
-/// nothing changes. Every refusal is a Matrix error, so homeservers relay it instead of
-/// concluding "unsupported" (they read only 400/404/501 without one that way).
-pub async fn unbind_signed(
-    state: &AppState,
-    request: SignedRequest<'_>,
-    medium: &str,
-    address: &str,
-    mxid: &str,
-) -> ApiResult<()> {
-    use crate::federation::{ServerName, xmatrix};
-    let header = request.authorization.ok_or_else(|| {
-        ApiError::Forbidden(
-            "give the sid and client_secret of a validated session, or sign the request as \
-             the homeserver of mxid (X-Matrix)"
-                .into(),
-        )
-    })?;
-    let header = xmatrix::parse(header).map_err(|e| ApiError::Forbidden(e.to_string()))?;
-    ServerName::parse(&header.origin).map_err(|e| {
-        ApiError::InvalidParam(format!("the X-Matrix origin is not a server name: {e}"))
-    })?;
-    check_user_id(mxid)?;
-    if !crate::federation::user_belongs_to(mxid, &header.origin) {
-        return Err(ApiError::Forbidden(
-            "a homeserver may only unbind its own users".into(),
-        ));
-    }
-    if medium != MEDIUM_EMAIL && medium != MEDIUM_MSISDN {
-        return Err(ApiError::InvalidParam(format!(
-            "unsupported medium `{medium}`"
-        )));
-    }
-    let key = state
-        .federation
-        .server_key(&header.origin, &header.key, state.now_ms())
-        .await
-        .map_err(|e| {
-            tracing::warn!(origin = %header.origin, error = %e, "cannot fetch a homeserver's signing keys");
-            ApiError::Forbidden(format!(
-                "could not fetch the signing keys of {}: {e}",
-                header.origin
-            ))
-        })?
-        .ok_or_else(|| ApiError::Forbidden(format!("{} has no key {}", header.origin, header.key)))?;
-    let names = own_names(state);
-    let candidates: Vec<&str> = match header.destination.as_deref() {
-        // Synapse names what it signed as `destination_is`; it must be us.
-        Some(destination) => names
-            .iter()
-            .map(String::as_str)
-            .filter(|n| n.eq_ignore_ascii_case(destination))
-            .map(|_| destination)
-            .take(1)
-            .collect(),
-        None => names.iter().map(String::as_str).collect(),
-    };
-    if candidates.is_empty() {
-        return Err(ApiError::Forbidden(
-            "the request is addressed to another identity server".into(),
-        ));
-    }
-    xmatrix::verify(
-        &header,
-        request.method,
-        request.uri,
-        request.content,
-        candidates,
-        &key,
-    )
-    .ok_or_else(|| ApiError::Forbidden("the X-Matrix signature does not verify".into()))?;
-    let threepid = Threepid::new(medium, canonical_address(medium, address));
-    if state.store.unbind(&threepid, mxid).await? {
-        tracing::info!(origin = %header.origin, "a homeserver unbound a 3PID of its user");
-    }
-    Ok(())
-}
-
 /// The names homeservers may address this server by (their `destination_is`: the
 /// `id_server` a client gave them, host and port): the server name and the public URL's
 /// authority, with and without the default port.
-fn own_names(state: &AppState) -> Vec<String> {
-    let mut names = vec![state.config.server.server_name.clone()];
-    let public = &state.config.server.public_base_url;
+pub fn own_names(server_name: &str, public_base_url: &str) -> Vec<String> {
+    let mut names = vec![server_name.to_owned()];
+    let public = public_base_url;
     if let Some(rest) = public
         .strip_prefix("https://")
         .or_else(|| public.strip_prefix("http://"))
@@ -179,38 +85,150 @@ fn own_names(state: &AppState) -> Vec<String> {
     names
 }
 
-/// Removes the binding `threepid` → `mxid`, proven by a validated session for that 3PID.
-/// Already unbound: success. Bound to another Matrix ID, or a session for another 3PID:
-/// `403 M_FORBIDDEN`.
-pub async fn unbind_with_session(
-    state: &AppState,
-    sid: &str,
-    client_secret: &str,
-    medium: &str,
-    address: &str,
-    mxid: &str,
-) -> ApiResult<()> {
-    check_user_id(mxid)?;
-    if medium != MEDIUM_EMAIL && medium != MEDIUM_MSISDN {
-        return Err(ApiError::InvalidParam(format!(
-            "unsupported medium `{medium}`"
-        )));
+impl BindingService {
+    /// Binds the 3PID of session `sid` to `mxid` (replacing any earlier binding of that 3PID) and
+    /// returns the signed association.
+    pub async fn bind(
+        &self,
+        sid: &str,
+        client_secret: &str,
+        mxid: &str,
+    ) -> ApiResult<SignedAssociation> {
+        check_user_id(mxid)?;
+        let threepid = self.sessions.validated_threepid(sid, client_secret).await?;
+        let now = self.clock.now_ms();
+        let association = Association {
+            medium: threepid.medium,
+            address: threepid.address,
+            mxid: mxid.to_owned(),
+            ts: now,
+            not_before: now,
+            not_after: now.saturating_add(VALIDITY_MS),
+        };
+        let replaced = self.store.bind(&association).await?;
+        if let Some(old) = replaced.filter(|old| old.mxid != association.mxid) {
+            tracing::info!(medium = %old.medium, "a 3PID binding moved to another Matrix ID");
+        }
+        // Invites waiting for this 3PID go to the new owner's homeserver in the background
+        // (service::invite_delivery): a slow or absent homeserver never slows a bind down.
+        self.deliveries.wake();
+        self.signer.signed_association(&association)
     }
-    let threepid = Threepid::new(medium, canonical_address(medium, address));
-    let session = validated_threepid(state, sid, client_secret).await?;
-    if session.medium != threepid.medium || session.address != threepid.address {
-        return Err(ApiError::Forbidden(
-            "the validation session is for a different 3PID".into(),
-        ));
+
+    /// Removes the binding `threepid` → `mxid` on behalf of `mxid`'s homeserver, proven by its
+    /// federation signature (X-Matrix, is-behaviour §11.3): the header's key is fetched from the
+    /// origin, the signature must cover this request addressed to this identity server, and the
+    /// origin must be the server of `mxid`. Already unbound (or bound to someone else): success,
+    /// nothing changes. Every refusal is a Matrix error, so homeservers relay it instead of
+    /// concluding "unsupported" (they read only 400/404/501 without one that way).
+    pub async fn unbind_signed(
+        &self,
+        request: SignedRequest<'_>,
+        medium: &str,
+        address: &str,
+        mxid: &str,
+    ) -> ApiResult<()> {
+        use crate::federation::{ServerName, xmatrix};
+        let header = request.authorization.ok_or_else(|| {
+            ApiError::Forbidden(
+                "give the sid and client_secret of a validated session, or sign the request as \
+                 the homeserver of mxid (X-Matrix)"
+                    .into(),
+            )
+        })?;
+        let header = xmatrix::parse(header).map_err(|e| ApiError::Forbidden(e.to_string()))?;
+        ServerName::parse(&header.origin).map_err(|e| {
+            ApiError::InvalidParam(format!("the X-Matrix origin is not a server name: {e}"))
+        })?;
+        check_user_id(mxid)?;
+        if !crate::federation::user_belongs_to(mxid, &header.origin) {
+            return Err(ApiError::Forbidden(
+                "a homeserver may only unbind its own users".into(),
+            ));
+        }
+        if medium != MEDIUM_EMAIL && medium != MEDIUM_MSISDN {
+            return Err(ApiError::InvalidParam(format!(
+                "unsupported medium `{medium}`"
+            )));
+        }
+        let key = self
+            .federation
+            .server_key(&header.origin, &header.key, self.clock.now_ms())
+            .await
+            .map_err(|e| {
+                tracing::warn!(origin = %header.origin, error = %e, "cannot fetch a homeserver's signing keys");
+                ApiError::Forbidden(format!(
+                    "could not fetch the signing keys of {}: {e}",
+                    header.origin
+                ))
+            })?
+            .ok_or_else(|| ApiError::Forbidden(format!("{} has no key {}", header.origin, header.key)))?;
+        let names = &self.own_names;
+        let candidates: Vec<&str> = match header.destination.as_deref() {
+            // Synapse names what it signed as `destination_is`; it must be us.
+            Some(destination) => names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| n.eq_ignore_ascii_case(destination))
+                .map(|_| destination)
+                .take(1)
+                .collect(),
+            None => names.iter().map(String::as_str).collect(),
+        };
+        if candidates.is_empty() {
+            return Err(ApiError::Forbidden(
+                "the request is addressed to another identity server".into(),
+            ));
+        }
+        xmatrix::verify(
+            &header,
+            request.method,
+            request.uri,
+            request.content,
+            candidates,
+            &key,
+        )
+        .ok_or_else(|| ApiError::Forbidden("the X-Matrix signature does not verify".into()))?;
+        let threepid = Threepid::new(medium, canonical_address(medium, address));
+        if self.store.unbind(&threepid, mxid).await? {
+            tracing::info!(origin = %header.origin, "a homeserver unbound a 3PID of its user");
+        }
+        Ok(())
     }
-    match state.store.get_association(&threepid).await? {
-        None => Ok(()),
-        Some(a) if a.mxid != mxid => Err(ApiError::Forbidden(
-            "this 3PID is not bound to that Matrix ID".into(),
-        )),
-        Some(_) => {
-            state.store.unbind(&threepid, mxid).await?;
-            Ok(())
+
+    /// Removes the binding `threepid` → `mxid`, proven by a validated session for that 3PID.
+    /// Already unbound: success. Bound to another Matrix ID, or a session for another 3PID:
+    /// `403 M_FORBIDDEN`.
+    pub async fn unbind_with_session(
+        &self,
+        sid: &str,
+        client_secret: &str,
+        medium: &str,
+        address: &str,
+        mxid: &str,
+    ) -> ApiResult<()> {
+        check_user_id(mxid)?;
+        if medium != MEDIUM_EMAIL && medium != MEDIUM_MSISDN {
+            return Err(ApiError::InvalidParam(format!(
+                "unsupported medium `{medium}`"
+            )));
+        }
+        let threepid = Threepid::new(medium, canonical_address(medium, address));
+        let session = self.sessions.validated_threepid(sid, client_secret).await?;
+        if session.medium != threepid.medium || session.address != threepid.address {
+            return Err(ApiError::Forbidden(
+                "the validation session is for a different 3PID".into(),
+            ));
+        }
+        match self.store.get_association(&threepid).await? {
+            None => Ok(()),
+            Some(a) if a.mxid != mxid => Err(ApiError::Forbidden(
+                "this 3PID is not bound to that Matrix ID".into(),
+            )),
+            Some(_) => {
+                self.store.unbind(&threepid, mxid).await?;
+                Ok(())
+            }
         }
     }
 }

@@ -19,9 +19,23 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+use crate::clock::Clock;
 use crate::error::ApiResult;
-use crate::state::AppState;
-use crate::store::{Association, PendingDelivery, Threepid};
+use crate::federation::FederationClient;
+use crate::service::signed::Signer;
+use crate::store::{Association, AssociationStore, InviteStore, PendingDelivery, Threepid};
+
+/// The delivery worker's needs: the invite store (the queue), the signer, the federation
+/// client, time, and the waker binds use.
+pub struct DeliveryService {
+    pub(crate) store: Arc<dyn InviteStore>,
+    /// The binding an invite goes to is read again just before delivery.
+    pub(crate) associations: Arc<dyn AssociationStore>,
+    pub(crate) signer: Arc<Signer>,
+    pub(crate) federation: FederationClient,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) waker: DeliveryWaker,
+}
 
 /// The federation path homeservers serve for this (Synapse routes POST only).
 pub const ONBIND_PATH: &str = "/_matrix/federation/v1/3pid/onbind";
@@ -55,136 +69,17 @@ pub fn retry_delay_ms(failures: i64) -> i64 {
         .min(MAX_RETRY_MS)
 }
 
-/// Runs until the task is dropped: a pass at start, then one whenever woken or every
-/// [`POLL`].
-pub async fn run(state: Arc<AppState>) {
-    loop {
-        match deliver_due(&state).await {
-            // A full batch, every outcome recorded: there may be more due right now. (An
-            // outcome the store could not record leaves its invite due; going round at once
-            // would then call the homeserver again in a loop.)
-            Ok(n) if n >= BATCH as usize => continue,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "invite delivery pass failed"),
-        }
-        let _ = tokio::time::timeout(POLL, state.deliveries.0.notified()).await;
-    }
-}
-
-/// One pass: every due delivery is attempted (concurrently, each homeserver's answer
-/// recorded as it comes). Returns how many outcomes were recorded.
-pub async fn deliver_due(state: &Arc<AppState>) -> ApiResult<usize> {
-    let due = state
-        .store
-        .pending_deliveries(state.now_ms(), BATCH)
-        .await?;
-    let mut attempts = tokio::task::JoinSet::new();
-    for delivery in due {
-        let state = state.clone();
-        attempts.spawn(async move { deliver_one(&state, delivery).await });
-    }
-    let mut recorded = 0;
-    while let Some(done) = attempts.join_next().await {
-        match done {
-            Ok(true) => recorded += 1,
-            Ok(false) => {}
-            Err(e) => tracing::error!(error = %e, "invite delivery task failed"),
-        }
-    }
-    Ok(recorded)
-}
-
-/// Attempts one delivery; `true` when its outcome (delivered, or the next retry) is stored.
-async fn deliver_one(state: &AppState, delivery: PendingDelivery) -> bool {
-    let PendingDelivery { invite, mxid } = delivery;
-    let token = invite.token.clone();
-    let outcome = attempt(state, &invite, &mxid).await;
-    let now = state.now_ms();
-    let recorded = match outcome {
-        Ok(()) => {
-            tracing::info!(room_id = %invite.room_id, "invite delivered to the homeserver");
-            state
-                .store
-                .mark_invites_delivered(std::slice::from_ref(&token), now)
-                .await
-        }
-        Err(why) => {
-            let failures = invite.delivery_attempts.saturating_add(1);
-            let delay = retry_delay_ms(failures);
-            tracing::warn!(
-                room_id = %invite.room_id,
-                failures,
-                retry_in_s = delay / 1000,
-                reason = %why,
-                "invite delivery failed; will retry"
-            );
-            state
-                .store
-                .record_delivery_failure(std::slice::from_ref(&token), now.saturating_add(delay))
-                .await
-        }
-    };
-    match recorded {
-        Ok(_) => true,
-        Err(e) => {
-            // The invite stays pending: at worst it is delivered twice, which homeservers
-            // tolerate (the member event already exists).
-            tracing::error!(error = %e, "could not record an invite delivery outcome");
-            false
-        }
-    }
-}
-
-/// Builds, signs and sends one onbind request. `Err` holds a reason for the log.
-async fn attempt(
-    state: &AppState,
-    invite: &crate::store::Invite,
-    mxid: &str,
-) -> Result<(), String> {
-    let threepid = Threepid::new(&invite.medium, &invite.address);
-    let association = state
-        .store
-        .get_association(&threepid)
-        .await
-        .map_err(|e| e.to_string())?
-        .filter(|a| a.mxid == mxid)
-        .ok_or("the binding changed before delivery")?;
-    let body = onbind_body(state, &association, invite).map_err(|e| e.to_string())?;
-    let server = mxid
-        .split_once(':')
-        .map(|(_, server)| server)
-        .ok_or("the bound Matrix ID has no server name")?;
-    let (status, answer) = state
-        .federation
-        .post_json(server, ONBIND_PATH, &body, Some(ONBIND_TIMEOUT))
-        .await
-        .map_err(|e| e.to_string())?;
-    if status.is_success() {
-        return Ok(());
-    }
-    let errcode = answer
-        .as_ref()
-        .and_then(|v| v.get("errcode"))
-        .and_then(Value::as_str)
-        .unwrap_or("-");
-    Err(format!(
-        "homeserver answered HTTP {} ({errcode})",
-        status.as_u16()
-    ))
-}
-
 /// The onbind body: the association with this invite under `invites`, the whole signed with
 /// the long-term key (as the reference server does), and each invite's `signed` block —
 /// `{mxid, token}` — signed with the long-term key too: the homeserver checks it against the
 /// keys store-invite returned, which it copied into the room's third-party-invite event.
 pub fn onbind_body(
-    state: &AppState,
+    signer: &Signer,
     association: &Association,
     invite: &crate::store::Invite,
 ) -> ApiResult<Value> {
-    let server_name = &state.config.server.server_name;
     let mut signed = json!({"mxid": association.mxid, "token": invite.token});
-    crate::crypto::sign_json(&mut signed, server_name, &state.signing_key)?;
+    signer.sign(&mut signed)?;
     let mut body = json!({
         "medium": association.medium,
         "address": association.address,
@@ -202,8 +97,125 @@ pub fn onbind_body(
             "signed": signed,
         }],
     });
-    crate::crypto::sign_json(&mut body, server_name, &state.signing_key)?;
+    signer.sign(&mut body)?;
     Ok(body)
+}
+
+impl DeliveryService {
+    /// Runs until the task is dropped: a pass at start, then one whenever woken or every
+    /// [`POLL`].
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            match self.deliver_due().await {
+                // A full batch, every outcome recorded: there may be more due right now. (An
+                // outcome the store could not record leaves its invite due; going round at once
+                // would then call the homeserver again in a loop.)
+                Ok(n) if n >= BATCH as usize => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "invite delivery pass failed"),
+            }
+            let _ = tokio::time::timeout(POLL, self.waker.0.notified()).await;
+        }
+    }
+
+    /// One pass: every due delivery is attempted (concurrently, each homeserver's answer
+    /// recorded as it comes). Returns how many outcomes were recorded.
+    pub async fn deliver_due(self: &Arc<Self>) -> ApiResult<usize> {
+        let due = self
+            .store
+            .pending_deliveries(self.clock.now_ms(), BATCH)
+            .await?;
+        let mut attempts = tokio::task::JoinSet::new();
+        for delivery in due {
+            let this = self.clone();
+            attempts.spawn(async move { this.deliver_one(delivery).await });
+        }
+        let mut recorded = 0;
+        while let Some(done) = attempts.join_next().await {
+            match done {
+                Ok(true) => recorded += 1,
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "invite delivery task failed"),
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// Attempts one delivery; `true` when its outcome (delivered, or the next retry) is stored.
+    async fn deliver_one(&self, delivery: PendingDelivery) -> bool {
+        let PendingDelivery { invite, mxid } = delivery;
+        let token = invite.token.clone();
+        let outcome = self.attempt(&invite, &mxid).await;
+        let now = self.clock.now_ms();
+        let recorded = match outcome {
+            Ok(()) => {
+                tracing::info!(room_id = %invite.room_id, "invite delivered to the homeserver");
+                self.store
+                    .mark_invites_delivered(std::slice::from_ref(&token), now)
+                    .await
+            }
+            Err(why) => {
+                let failures = invite.delivery_attempts.saturating_add(1);
+                let delay = retry_delay_ms(failures);
+                tracing::warn!(
+                    room_id = %invite.room_id,
+                    failures,
+                    retry_in_s = delay / 1000,
+                    reason = %why,
+                    "invite delivery failed; will retry"
+                );
+                self.store
+                    .record_delivery_failure(
+                        std::slice::from_ref(&token),
+                        now.saturating_add(delay),
+                    )
+                    .await
+            }
+        };
+        match recorded {
+            Ok(_) => true,
+            Err(e) => {
+                // The invite stays pending: at worst it is delivered twice, which homeservers
+                // tolerate (the member event already exists).
+                tracing::error!(error = %e, "could not record an invite delivery outcome");
+                false
+            }
+        }
+    }
+
+    /// Builds, signs and sends one onbind request. `Err` holds a reason for the log.
+    async fn attempt(&self, invite: &crate::store::Invite, mxid: &str) -> Result<(), String> {
+        let threepid = Threepid::new(&invite.medium, &invite.address);
+        let association = self
+            .associations
+            .get_association(&threepid)
+            .await
+            .map_err(|e| e.to_string())?
+            .filter(|a| a.mxid == mxid)
+            .ok_or("the binding changed before delivery")?;
+        let body = onbind_body(&self.signer, &association, invite).map_err(|e| e.to_string())?;
+        let server = mxid
+            .split_once(':')
+            .map(|(_, server)| server)
+            .ok_or("the bound Matrix ID has no server name")?;
+        let (status, answer) = self
+            .federation
+            .post_json(server, ONBIND_PATH, &body, Some(ONBIND_TIMEOUT))
+            .await
+            .map_err(|e| e.to_string())?;
+        if status.is_success() {
+            return Ok(());
+        }
+        let errcode = answer
+            .as_ref()
+            .and_then(|v| v.get("errcode"))
+            .and_then(Value::as_str)
+            .unwrap_or("-");
+        Err(format!(
+            "homeserver answered HTTP {} ({errcode})",
+            status.as_u16()
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -10,15 +10,54 @@
 //! database write fails — is a rare server fault; the homeserver then also gets an error and
 //! the invitee holds a link whose token this server does not know (`sign-ed25519` answers 404).
 
-use crate::crypto::tokens::{EMAIL_TOKEN_LEN, random_token_from};
-use crate::crypto::{PublicKey, SigningKey, sign_json};
+use crate::clock::Clock;
+use crate::config::InvitesConfig;
+use crate::crypto::tokens::{EMAIL_TOKEN_LEN, RandomSource, random_token_from};
+use crate::crypto::{PublicKey, SigningKey};
 use crate::error::{ApiError, ApiResult};
-use crate::mail::{InviteVars, MailError};
+use crate::mail::{InviteVars, MailError, Mailer, Templates};
 use crate::service::address::{MEDIUM_EMAIL, canonical_email, check_user_id};
-use crate::state::AppState;
-use crate::store::{NewEphemeralKey, NewInvite, Threepid};
+use crate::service::ratelimit::Limiter;
+use crate::service::signed::{Signatures, Signer};
+use crate::store::{AssociationStore, InviteStore, NewEphemeralKey, NewInvite, Threepid};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Invitations: the invite and association stores, the mailer and templates, randomness
+/// (tokens, ephemeral keys), time, the signer, the two store-invite limits and `[invites]`.
+pub struct InviteService {
+    pub(crate) store: Arc<dyn InviteStore>,
+    /// Only to refuse addresses already bound (`[invites] refuse_bound_addresses`).
+    pub(crate) associations: Arc<dyn AssociationStore>,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) templates: Arc<Templates>,
+    pub(crate) random: Arc<dyn RandomSource>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) signer: Arc<Signer>,
+    pub(crate) per_ip: Limiter<Option<IpAddr>>,
+    pub(crate) per_address: Limiter,
+    pub(crate) config: InvitesConfig,
+    /// Base of the key validity URLs in store-invite answers.
+    pub(crate) public_base_url: String,
+}
+
+/// One entry of a store-invite answer's `public_keys`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEntry {
+    pub public_key: String,
+    pub key_validity_url: String,
+}
+
+/// `sign-ed25519`'s answer: `{mxid, sender, token}` and the ephemeral key's signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedInvitation {
+    pub mxid: String,
+    pub sender: String,
+    pub token: String,
+    pub signatures: Signatures,
+}
 
 /// Key id of the ephemeral key in `sign-ed25519` signatures (sydent's).
 pub const EPHEMERAL_KEY_VERSION: &str = "0";
@@ -59,112 +98,6 @@ pub struct StoredInvite {
     /// The invite's ephemeral key, exactly as stored and compared at `ephemeral/isvalid`
     /// (unpadded URL-safe base64, as sydent issues it; spec v1.15 allows either alphabet).
     pub ephemeral_public_key: String,
-}
-
-pub async fn store_invite(state: &AppState, req: InviteRequest) -> ApiResult<StoredInvite> {
-    if req.medium != MEDIUM_EMAIL {
-        return Err(ApiError::Unrecognized(format!(
-            "medium `{}` is not supported for invitations; only `email` is",
-            req.medium
-        )));
-    }
-    let address = canonical_email(&req.address)?;
-    check_user_id(&req.sender)?;
-    if req.room_id.trim().is_empty() {
-        return Err(ApiError::InvalidParam("room_id must not be empty".into()));
-    }
-    if state.config.invites.refuse_bound_addresses
-        && let Some(bound) = state
-            .store
-            .get_association(&Threepid::new(MEDIUM_EMAIL, &address))
-            .await?
-    {
-        return Err(ApiError::ThreepidInUse { mxid: bound.mxid });
-    }
-    // Per recipient, like requestToken's per-address limit: one inbox, whoever is asking.
-    state.limits.invite_per_address.check(&address)?;
-
-    let rng = state.random.as_ref();
-    let token = random_token_from(rng, EMAIL_TOKEN_LEN)?;
-    let key = SigningKey::generate_from(rng, EPHEMERAL_KEY_VERSION)?;
-    let ephemeral_public_key = key.public_key().to_base64_url_safe();
-    // Unpadded standard → URL-safe is a per-character mapping; the key goes into a link.
-    let private_key: String = key
-        .seed_base64()
-        .expose()
-        .chars()
-        .map(|c| match c {
-            '+' => '-',
-            '/' => '_',
-            c => c,
-        })
-        .collect();
-
-    let vars = InviteVars {
-        to: address.clone(),
-        token: token.clone(),
-        ephemeral_private_key: private_key,
-        room_id: req.room_id.clone(),
-        sender: req.sender.clone(),
-        verified_sender: req.verified_sender.clone(),
-        sender_display_name: req.sender_display_name.clone(),
-        sender_avatar_url: req.sender_avatar_url.clone(),
-        room_name: req.room_name.clone(),
-        room_avatar_url: req.room_avatar_url.clone(),
-        room_alias: req.room_alias.clone(),
-        room_join_rules: req.room_join_rules.clone(),
-        room_type: req
-            .room_type
-            .clone()
-            .or_else(|| extra_string(&req.extra, "room_type")),
-        guest_user_id: extra_string(&req.extra, "guest_user_id"),
-        guest_access_token: extra_string(&req.extra, "guest_access_token"),
-        web_client_location: extra_string(&req.extra, WEB_CLIENT_LOCATION),
-        extra: template_extras(&req.extra),
-    };
-    let message = state
-        .templates
-        .render_invite(req.brand.as_deref(), &vars)
-        .map_err(mail_error)?;
-    state
-        .mailer
-        .send(&address, &message)
-        .await
-        .map_err(mail_error)?;
-
-    let invite = NewInvite {
-        token: token.clone(),
-        medium: MEDIUM_EMAIL.to_owned(),
-        address: address.clone(),
-        room_id: req.room_id,
-        sender: req.sender,
-        params: req.params,
-    };
-    let ephemeral = NewEphemeralKey {
-        public_key: ephemeral_public_key.clone(),
-        // Not kept: it travels only in the mail; a database leak must not leak it.
-        private_key: None,
-        // Never expires (sydent): the invite event references it for the room's lifetime.
-        expires_ms: None,
-    };
-    // Invite and key in one transaction.
-    state
-        .store
-        .store_invite(&invite, &ephemeral, state.now_ms())
-        .await?;
-
-    Ok(StoredInvite {
-        token,
-        display_name: redact_email(
-            &address,
-            (
-                state.config.invites.username_reveal_characters,
-                state.config.invites.domain_reveal_characters,
-            ),
-        ),
-        server_public_key: state.signing_key.public_key().to_base64(),
-        ephemeral_public_key,
-    })
 }
 
 fn mail_error(e: MailError) -> ApiError {
@@ -227,38 +160,181 @@ fn redact_part(part: &str, reveal: usize) -> String {
     out
 }
 
-/// `sign-ed25519`: `{mxid, sender, token}` signed with the invite's ephemeral private key
-/// (key id `ed25519:0`, entity = this server's name).
-pub async fn sign_invitation(
-    state: &AppState,
-    mxid: &str,
-    token: &str,
-    private_key: &str,
-) -> ApiResult<Value> {
-    check_user_id(mxid)?;
-    let key = SigningKey::from_base64_seed(EPHEMERAL_KEY_VERSION, private_key).map_err(|_| {
-        ApiError::InvalidParam("private_key must be a 32-byte ed25519 seed in base64".into())
-    })?;
-    let invite = state
-        .store
-        .get_invite(token)
-        .await?
-        .ok_or(ApiError::UnknownInvite)?;
-    // Only the key issued with this invite: the endpoint is no signing oracle for other keys,
-    // and a mistyped key fails here instead of in the homeserver.
-    let issued = PublicKey::from_base64(&invite.ephemeral_key.public_key)?;
-    if issued != key.public_key() {
-        return Err(ApiError::InvalidParam(
-            "private_key is not the key of this invitation".into(),
-        ));
+impl InviteService {
+    /// Counts one store-invite request of a client (`429 M_LIMIT_EXCEEDED` over the limit).
+    pub fn check_rate(&self, client: Option<IpAddr>) -> ApiResult<()> {
+        self.per_ip.check(&client)
     }
-    let mut signed = json!({
-        "mxid": mxid,
-        "sender": invite.sender,
-        "token": invite.token,
-    });
-    sign_json(&mut signed, &state.config.server.server_name, &key)?;
-    Ok(signed)
+
+    /// The two `public_keys` entries of a store-invite answer: the long-term key, then the
+    /// invite's ephemeral key, each with the v2 URL that answers for it (v2, because an
+    /// operator may switch the v1 API off and homeservers fetch these URLs for years).
+    pub fn key_entries(&self, stored: &StoredInvite) -> [KeyEntry; 2] {
+        let url = |path: &str| {
+            format!(
+                "{}/_matrix/identity/v2/pubkey/{path}",
+                self.public_base_url.trim_end_matches('/')
+            )
+        };
+        [
+            KeyEntry {
+                public_key: stored.server_public_key.clone(),
+                key_validity_url: url("isvalid"),
+            },
+            KeyEntry {
+                public_key: stored.ephemeral_public_key.clone(),
+                key_validity_url: url("ephemeral/isvalid"),
+            },
+        ]
+    }
+
+    pub async fn store_invite(&self, req: InviteRequest) -> ApiResult<StoredInvite> {
+        if req.medium != MEDIUM_EMAIL {
+            return Err(ApiError::Unrecognized(format!(
+                "medium `{}` is not supported for invitations; only `email` is",
+                req.medium
+            )));
+        }
+        let address = canonical_email(&req.address)?;
+        check_user_id(&req.sender)?;
+        if req.room_id.trim().is_empty() {
+            return Err(ApiError::InvalidParam("room_id must not be empty".into()));
+        }
+        if self.config.refuse_bound_addresses
+            && let Some(bound) = self
+                .associations
+                .get_association(&Threepid::new(MEDIUM_EMAIL, &address))
+                .await?
+        {
+            return Err(ApiError::ThreepidInUse { mxid: bound.mxid });
+        }
+        // Per recipient, like requestToken's per-address limit: one inbox, whoever is asking.
+        self.per_address.check(&address)?;
+
+        let rng = self.random.as_ref();
+        let token = random_token_from(rng, EMAIL_TOKEN_LEN)?;
+        let key = SigningKey::generate_from(rng, EPHEMERAL_KEY_VERSION)?;
+        let ephemeral_public_key = key.public_key().to_base64_url_safe();
+        // Unpadded standard → URL-safe is a per-character mapping; the key goes into a link.
+        let private_key: String = key
+            .seed_base64()
+            .expose()
+            .chars()
+            .map(|c| match c {
+                '+' => '-',
+                '/' => '_',
+                c => c,
+            })
+            .collect();
+
+        let vars = InviteVars {
+            to: address.clone(),
+            token: token.clone(),
+            ephemeral_private_key: private_key,
+            room_id: req.room_id.clone(),
+            sender: req.sender.clone(),
+            verified_sender: req.verified_sender.clone(),
+            sender_display_name: req.sender_display_name.clone(),
+            sender_avatar_url: req.sender_avatar_url.clone(),
+            room_name: req.room_name.clone(),
+            room_avatar_url: req.room_avatar_url.clone(),
+            room_alias: req.room_alias.clone(),
+            room_join_rules: req.room_join_rules.clone(),
+            room_type: req
+                .room_type
+                .clone()
+                .or_else(|| extra_string(&req.extra, "room_type")),
+            guest_user_id: extra_string(&req.extra, "guest_user_id"),
+            guest_access_token: extra_string(&req.extra, "guest_access_token"),
+            web_client_location: extra_string(&req.extra, WEB_CLIENT_LOCATION),
+            extra: template_extras(&req.extra),
+        };
+        let message = self
+            .templates
+            .render_invite(req.brand.as_deref(), &vars)
+            .map_err(mail_error)?;
+        self.mailer
+            .send(&address, &message)
+            .await
+            .map_err(mail_error)?;
+
+        let invite = NewInvite {
+            token: token.clone(),
+            medium: MEDIUM_EMAIL.to_owned(),
+            address: address.clone(),
+            room_id: req.room_id,
+            sender: req.sender,
+            params: req.params,
+        };
+        let ephemeral = NewEphemeralKey {
+            public_key: ephemeral_public_key.clone(),
+            // Not kept: it travels only in the mail; a database leak must not leak it.
+            private_key: None,
+            // Never expires (sydent): the invite event references it for the room's lifetime.
+            expires_ms: None,
+        };
+        // Invite and key in one transaction.
+        self.store
+            .store_invite(&invite, &ephemeral, self.clock.now_ms())
+            .await?;
+
+        Ok(StoredInvite {
+            token,
+            display_name: redact_email(
+                &address,
+                (
+                    self.config.username_reveal_characters,
+                    self.config.domain_reveal_characters,
+                ),
+            ),
+            server_public_key: self.signer.public_key().to_base64(),
+            ephemeral_public_key,
+        })
+    }
+
+    /// `sign-ed25519`: `{mxid, sender, token}` signed with the invite's ephemeral private key
+    /// (key id `ed25519:0`, entity = this server's name).
+    pub async fn sign_invitation(
+        &self,
+        mxid: &str,
+        token: &str,
+        private_key: &str,
+    ) -> ApiResult<SignedInvitation> {
+        check_user_id(mxid)?;
+        let key =
+            SigningKey::from_base64_seed(EPHEMERAL_KEY_VERSION, private_key).map_err(|_| {
+                ApiError::InvalidParam(
+                    "private_key must be a 32-byte ed25519 seed in base64".into(),
+                )
+            })?;
+        let invite = self
+            .store
+            .get_invite(token)
+            .await?
+            .ok_or(ApiError::UnknownInvite)?;
+        // Only the key issued with this invite: the endpoint is no signing oracle for other keys,
+        // and a mistyped key fails here instead of in the homeserver.
+        let issued = PublicKey::from_base64(&invite.ephemeral_key.public_key)?;
+        if issued != key.public_key() {
+            return Err(ApiError::InvalidParam(
+                "private_key is not the key of this invitation".into(),
+            ));
+        }
+        let mut signed = json!({
+            "mxid": mxid,
+            "sender": &invite.sender,
+            "token": &invite.token,
+        });
+        self.signer.sign_with(&mut signed, &key)?;
+        let signatures =
+            serde_json::from_value(signed["signatures"].take()).map_err(ApiError::internal)?;
+        Ok(SignedInvitation {
+            mxid: mxid.to_owned(),
+            sender: invite.sender,
+            token: invite.token,
+            signatures,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -5,12 +5,26 @@
 //! hashed; answers echo the client's own strings so it can match them to its request. Each
 //! request costs one store call proportional to its size, never a scan.
 
-use crate::crypto::tokens::{PEPPER_LEN, random_token_from};
+use crate::crypto::tokens::{PEPPER_LEN, RandomSource, random_token_from};
 use crate::error::{ApiError, ApiResult};
 use crate::service::address::canonical_address;
-use crate::state::AppState;
-use crate::store::{Association, Threepid};
+use crate::service::ratelimit::Limiter;
+use crate::service::signed::{Signer, signed_association_for_lookup};
+use crate::store::{Association, AssociationStore, Threepid};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Lookups: the association store with its index, randomness for the pepper, the signer
+/// (v1 answers are signed), the per-request size cap and the per-client limit.
+pub struct LookupService {
+    pub(crate) store: Arc<dyn AssociationStore>,
+    pub(crate) random: Arc<dyn RandomSource>,
+    pub(crate) signer: Arc<Signer>,
+    pub(crate) max_addresses: usize,
+    pub(crate) per_ip: Limiter<Option<IpAddr>>,
+}
 
 pub const ALGORITHM_NONE: &str = "none";
 pub const ALGORITHM_SHA256: &str = "sha256";
@@ -18,142 +32,151 @@ pub const ALGORITHM_SHA256: &str = "sha256";
 /// it either way (sydent offers it too); clients should prefer `sha256`.
 pub const ALGORITHMS: [&str; 2] = [ALGORITHM_NONE, ALGORITHM_SHA256];
 
-/// The current lookup pepper, created (and persisted, with every association hashed under it)
-/// on first use. Rotation is an operator action (`store.rotate_lookup_pepper`).
-pub async fn current_pepper(state: &AppState) -> ApiResult<String> {
-    if let Some(pepper) = state.store.lookup_pepper().await? {
-        return Ok(pepper);
+impl LookupService {
+    /// Counts one lookup request of a client (`429 M_LIMIT_EXCEEDED` over the limit).
+    pub fn check_rate(&self, client: Option<IpAddr>) -> ApiResult<()> {
+        self.per_ip.check(&client)
     }
-    let candidate = random_token_from(state.random.as_ref(), PEPPER_LEN)?;
-    Ok(state.store.get_or_create_lookup_pepper(&candidate).await?)
-}
 
-fn check_count(state: &AppState, count: usize) -> ApiResult<()> {
-    let max = state.config.lookup.max_addresses;
-    if count > max {
-        return Err(ApiError::TooLarge(format!(
-            "at most {max} addresses may be looked up at once"
-        )));
+    /// v1 `GET /lookup`'s answer: the signed association, or `{}` when nothing is bound (the
+    /// spec's 200 allows both).
+    pub async fn lookup_signed(&self, medium: &str, address: &str) -> ApiResult<Value> {
+        match self.lookup_one(medium, address).await? {
+            Some(a) => signed_association_for_lookup(&self.signer, &self.store, &a).await,
+            None => Ok(Value::Object(Default::default())),
+        }
     }
-    Ok(())
-}
 
-/// v1 `GET /lookup`: the association of one 3PID, if bound.
-pub async fn lookup_one(
-    state: &AppState,
-    medium: &str,
-    address: &str,
-) -> ApiResult<Option<Association>> {
-    let threepid = Threepid::new(medium, canonical_address(medium, address));
-    Ok(state.store.get_association(&threepid).await?)
-}
-
-/// v1 `POST /bulk_lookup`: `(medium, address, mxid)` for every bound 3PID among `threepids`,
-/// medium and address exactly as the client sent them, in request order (duplicates once).
-pub async fn lookup_many(
-    state: &AppState,
-    threepids: &[(String, String)],
-) -> ApiResult<Vec<(String, String, String)>> {
-    check_count(state, threepids.len())?;
-    let canonical: Vec<Threepid> = threepids
-        .iter()
-        .map(|(medium, address)| Threepid::new(medium, canonical_address(medium, address)))
-        .collect();
-    let owners = owners_of(state, &canonical).await?;
-    let mut seen = HashSet::new();
-    Ok(threepids
-        .iter()
-        .zip(&canonical)
-        .filter_map(|((medium, address), key)| {
-            let mxid = owners.get(key)?;
-            seen.insert((medium, address))
-                .then(|| (medium.clone(), address.clone(), mxid.clone()))
-        })
-        .collect())
-}
-
-/// One batched store call: canonical 3PID → owner.
-async fn owners_of(
-    state: &AppState,
-    threepids: &[Threepid],
-) -> ApiResult<HashMap<Threepid, String>> {
-    let mut distinct: Vec<Threepid> = threepids.to_vec();
-    distinct.sort();
-    distinct.dedup();
-    let found = state.store.get_associations(&distinct).await?;
-    Ok(found
-        .into_iter()
-        .map(|a| (Threepid::new(a.medium, a.address), a.mxid))
-        .collect())
-}
-
-/// v2 `POST /lookup`: entry (exactly as sent) → mxid for the entries that match a binding.
-pub async fn lookup_hashed(
-    state: &AppState,
-    algorithm: &str,
-    pepper: &str,
-    addresses: Vec<String>,
-) -> ApiResult<BTreeMap<String, String>> {
-    check_count(state, addresses.len())?;
-    match algorithm {
-        ALGORITHM_SHA256 => lookup_sha256(state, pepper, addresses).await,
-        ALGORITHM_NONE => lookup_none(state, pepper, &addresses).await,
-        other => Err(ApiError::InvalidParam(format!(
-            "unsupported algorithm `{other}`; see /hash_details"
-        ))),
+    /// The current lookup pepper, created (and persisted, with every association hashed under it)
+    /// on first use. Rotation is an operator action (`store.rotate_lookup_pepper`).
+    pub async fn current_pepper(&self) -> ApiResult<String> {
+        if let Some(pepper) = self.store.lookup_pepper().await? {
+            return Ok(pepper);
+        }
+        let candidate = random_token_from(self.random.as_ref(), PEPPER_LEN)?;
+        Ok(self.store.get_or_create_lookup_pepper(&candidate).await?)
     }
-}
 
-async fn invalid_pepper(state: &AppState, algorithm: &str) -> ApiError {
-    match current_pepper(state).await {
-        Ok(pepper) => ApiError::InvalidPepper {
-            algorithm: algorithm.to_owned(),
-            pepper,
-        },
-        Err(e) => e,
+    fn check_count(&self, count: usize) -> ApiResult<()> {
+        let max = self.max_addresses;
+        if count > max {
+            return Err(ApiError::TooLarge(format!(
+                "at most {max} addresses may be looked up at once"
+            )));
+        }
+        Ok(())
     }
-}
 
-async fn lookup_sha256(
-    state: &AppState,
-    pepper: &str,
-    addresses: Vec<String>,
-) -> ApiResult<BTreeMap<String, String>> {
-    // The store checks the pepper in the same snapshot as the lookup, and treats repeated
-    // entries once (no sorted copy here: a 1000-entry request would copy every string).
-    let Some(found) = state.store.lookup_hashes(pepper, addresses).await? else {
-        return Err(invalid_pepper(state, ALGORITHM_SHA256).await);
-    };
-    // Hashes are compared exactly, so each match is the client's own string.
-    Ok(found.into_iter().map(|m| (m.lookup_hash, m.mxid)).collect())
-}
-
-async fn lookup_none(
-    state: &AppState,
-    pepper: &str,
-    addresses: &[String],
-) -> ApiResult<BTreeMap<String, String>> {
-    // `none` ignores the pepper but the client must still send the current one (§8.2.2).
-    if current_pepper(state).await? != pepper {
-        return Err(invalid_pepper(state, ALGORITHM_NONE).await);
+    /// v1 `GET /lookup`: the association of one 3PID, if bound.
+    pub async fn lookup_one(&self, medium: &str, address: &str) -> ApiResult<Option<Association>> {
+        let threepid = Threepid::new(medium, canonical_address(medium, address));
+        Ok(self.store.get_association(&threepid).await?)
     }
-    // `"<address> <medium>"`; an entry of another shape simply matches nothing.
-    let parsed: Vec<(&String, Threepid)> = addresses
-        .iter()
-        .filter_map(|entry| {
-            let (address, medium) = entry.rsplit_once(' ')?;
-            (!address.is_empty() && !medium.is_empty()).then(|| {
-                (
-                    entry,
-                    Threepid::new(medium, canonical_address(medium, address)),
-                )
+
+    /// v1 `POST /bulk_lookup`: `(medium, address, mxid)` for every bound 3PID among `threepids`,
+    /// medium and address exactly as the client sent them, in request order (duplicates once).
+    pub async fn lookup_many(
+        &self,
+        threepids: &[(String, String)],
+    ) -> ApiResult<Vec<(String, String, String)>> {
+        self.check_count(threepids.len())?;
+        let canonical: Vec<Threepid> = threepids
+            .iter()
+            .map(|(medium, address)| Threepid::new(medium, canonical_address(medium, address)))
+            .collect();
+        let owners = self.owners_of(&canonical).await?;
+        let mut seen = HashSet::new();
+        Ok(threepids
+            .iter()
+            .zip(&canonical)
+            .filter_map(|((medium, address), key)| {
+                let mxid = owners.get(key)?;
+                seen.insert((medium, address))
+                    .then(|| (medium.clone(), address.clone(), mxid.clone()))
             })
-        })
-        .collect();
-    let threepids: Vec<Threepid> = parsed.iter().map(|(_, t)| t.clone()).collect();
-    let owners = owners_of(state, &threepids).await?;
-    Ok(parsed
-        .into_iter()
-        .filter_map(|(entry, key)| Some((entry.clone(), owners.get(&key)?.clone())))
-        .collect())
+            .collect())
+    }
+
+    /// One batched store call: canonical 3PID → owner.
+    async fn owners_of(&self, threepids: &[Threepid]) -> ApiResult<HashMap<Threepid, String>> {
+        let mut distinct: Vec<Threepid> = threepids.to_vec();
+        distinct.sort();
+        distinct.dedup();
+        let found = self.store.get_associations(&distinct).await?;
+        Ok(found
+            .into_iter()
+            .map(|a| (Threepid::new(a.medium, a.address), a.mxid))
+            .collect())
+    }
+
+    /// v2 `POST /lookup`: entry (exactly as sent) → mxid for the entries that match a binding.
+    pub async fn lookup_hashed(
+        &self,
+        algorithm: &str,
+        pepper: &str,
+        addresses: Vec<String>,
+    ) -> ApiResult<BTreeMap<String, String>> {
+        self.check_count(addresses.len())?;
+        match algorithm {
+            ALGORITHM_SHA256 => self.lookup_sha256(pepper, addresses).await,
+            ALGORITHM_NONE => self.lookup_none(pepper, &addresses).await,
+            other => Err(ApiError::InvalidParam(format!(
+                "unsupported algorithm `{other}`; see /hash_details"
+            ))),
+        }
+    }
+
+    async fn invalid_pepper(&self, algorithm: &str) -> ApiError {
+        match self.current_pepper().await {
+            Ok(pepper) => ApiError::InvalidPepper {
+                algorithm: algorithm.to_owned(),
+                pepper,
+            },
+            Err(e) => e,
+        }
+    }
+
+    async fn lookup_sha256(
+        &self,
+        pepper: &str,
+        addresses: Vec<String>,
+    ) -> ApiResult<BTreeMap<String, String>> {
+        // The store checks the pepper in the same snapshot as the lookup, and treats repeated
+        // entries once (no sorted copy here: a 1000-entry request would copy every string).
+        let Some(found) = self.store.lookup_hashes(pepper, addresses).await? else {
+            return Err(self.invalid_pepper(ALGORITHM_SHA256).await);
+        };
+        // Hashes are compared exactly, so each match is the client's own string.
+        Ok(found.into_iter().map(|m| (m.lookup_hash, m.mxid)).collect())
+    }
+
+    async fn lookup_none(
+        &self,
+        pepper: &str,
+        addresses: &[String],
+    ) -> ApiResult<BTreeMap<String, String>> {
+        // `none` ignores the pepper but the client must still send the current one (§8.2.2).
+        if self.current_pepper().await? != pepper {
+            return Err(self.invalid_pepper(ALGORITHM_NONE).await);
+        }
+        // `"<address> <medium>"`; an entry of another shape simply matches nothing.
+        let parsed: Vec<(&String, Threepid)> = addresses
+            .iter()
+            .filter_map(|entry| {
+                let (address, medium) = entry.rsplit_once(' ')?;
+                (!address.is_empty() && !medium.is_empty()).then(|| {
+                    (
+                        entry,
+                        Threepid::new(medium, canonical_address(medium, address)),
+                    )
+                })
+            })
+            .collect();
+        let threepids: Vec<Threepid> = parsed.iter().map(|(_, t)| t.clone()).collect();
+        let owners = self.owners_of(&threepids).await?;
+        Ok(parsed
+            .into_iter()
+            .filter_map(|(entry, key)| Some((entry.clone(), owners.get(&key)?.clone())))
+            .collect())
+    }
 }

@@ -1,13 +1,184 @@
 //! HTTP-agnostic rules: address canonicalisation, sessions, associations, lookups, invites,
-//! terms, rate limits. Nothing here names axum; storage is reached through `store::Store`.
+//! accounts and terms, rate limits. Nothing here names axum or reads a request.
+//!
+//! Each area is a service value that owns exactly what it needs (its store, the mailer, the
+//! clock, its limits and settings); [`Services::build`] is the one place they are wired, so a
+//! new dependency of one area shows up in one struct and one line here.
 
 pub mod accounts;
 pub mod address;
 pub mod binding;
 pub mod invite_delivery;
 pub mod invites;
+pub mod keys;
 pub mod lookup;
+pub mod msisdn;
 pub mod ratelimit;
 pub mod sessions;
 pub mod signed;
 pub mod terms;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::{RandomSource, SigningKey};
+use crate::federation::FederationClient;
+use crate::mail::{Mailer, Templates};
+use crate::store::Store;
+use accounts::AccountService;
+use binding::BindingService;
+use invite_delivery::{DeliveryService, DeliveryWaker};
+use invites::InviteService;
+use keys::KeyService;
+use lookup::LookupService;
+use msisdn::MsisdnService;
+use ratelimit::Limiter;
+use sessions::SessionService;
+use signed::Signer;
+use std::sync::Arc;
+use std::time::Duration;
+use terms::Policies;
+
+/// Every area's service. Cloning is a reference count per area.
+#[derive(Clone)]
+pub struct Services {
+    pub sessions: Arc<SessionService>,
+    pub msisdn: Arc<MsisdnService>,
+    pub bindings: Arc<BindingService>,
+    pub lookup: Arc<LookupService>,
+    pub invites: Arc<InviteService>,
+    pub accounts: Arc<AccountService>,
+    pub keys: Arc<KeyService>,
+    pub deliveries: Arc<DeliveryService>,
+}
+
+/// What the services are built from: the swappable parts and the parts built from the
+/// configuration.
+pub struct Wiring<'a> {
+    pub config: &'a Config,
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn Mailer>,
+    pub templates: Arc<Templates>,
+    pub keys: Vec<SigningKey>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn RandomSource>,
+    pub federation: FederationClient,
+    pub terms: Policies,
+    pub deliveries: DeliveryWaker,
+    /// Texting (`[sms]`), built by the caller (it can fail); `None`: no gateway.
+    pub sms: Option<crate::sms::Sms>,
+}
+
+impl Services {
+    /// `None` when `keys` is empty (nothing to sign with).
+    pub fn build(w: Wiring<'_>) -> Option<Self> {
+        let Wiring {
+            config,
+            store,
+            mailer,
+            templates,
+            keys,
+            clock,
+            random,
+            federation,
+            terms,
+            deliveries,
+            sms,
+        } = w;
+        let limits = &config.ratelimit;
+        let minute = Duration::from_secs(60);
+        let hour = Duration::from_secs(3600);
+        let signer = Arc::new(Signer::new(config.server.server_name.clone(), keys)?);
+        let public_base_url = config.server.public_base_url.clone();
+        let sessions = Arc::new(SessionService {
+            store: store.clone(),
+            mailer: mailer.clone(),
+            templates: templates.clone(),
+            clock: clock.clone(),
+            random: random.clone(),
+            per_ip: Limiter::new(
+                limits.request_token_per_ip_per_minute,
+                minute,
+                clock.clone(),
+            ),
+            per_address: Limiter::new(
+                limits.request_token_per_address_per_hour,
+                hour,
+                clock.clone(),
+            ),
+            config: config.sessions.clone(),
+            public_base_url: public_base_url.clone(),
+        });
+        let msisdn = Arc::new(MsisdnService {
+            sessions: sessions.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            random: random.clone(),
+            sms,
+            default_brand: config.email.templates.default_brand.clone(),
+            session_lifetime_ms: config.sessions.lifetime_ms(),
+        });
+        let bindings = Arc::new(BindingService {
+            sessions: sessions.clone(),
+            store: store.clone(),
+            signer: signer.clone(),
+            clock: clock.clone(),
+            federation: federation.clone(),
+            deliveries: deliveries.clone(),
+            own_names: binding::own_names(&config.server.server_name, &public_base_url),
+        });
+        let lookup = Arc::new(LookupService {
+            store: store.clone(),
+            random: random.clone(),
+            signer: signer.clone(),
+            max_addresses: config.lookup.max_addresses,
+            per_ip: Limiter::new(
+                limits.lookup_per_ip_per_second,
+                Duration::from_secs(1),
+                clock.clone(),
+            ),
+        });
+        let invites = Arc::new(InviteService {
+            store: store.clone(),
+            associations: store.clone(),
+            mailer,
+            templates,
+            random: random.clone(),
+            clock: clock.clone(),
+            signer: signer.clone(),
+            per_ip: Limiter::new(limits.invite_per_ip_per_minute, minute, clock.clone()),
+            per_address: Limiter::new(limits.invite_per_address_per_hour, hour, clock.clone()),
+            config: config.invites.clone(),
+            public_base_url,
+        });
+        let accounts = Arc::new(AccountService {
+            store: store.clone(),
+            federation: federation.clone(),
+            random,
+            clock: clock.clone(),
+            terms,
+        });
+        let keys = Arc::new(KeyService {
+            signer: signer.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+        });
+        let deliveries = Arc::new(DeliveryService {
+            associations: store.clone(),
+            store,
+            signer,
+            federation,
+            clock,
+            waker: deliveries,
+        });
+        Some(Self {
+            sessions,
+            msisdn,
+            bindings,
+            lookup,
+            invites,
+            accounts,
+            keys,
+            deliveries,
+        })
+    }
+}

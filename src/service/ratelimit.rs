@@ -2,34 +2,43 @@
 //! key, in memory. Limits protect mail and lookup endpoints from abuse; losing them on a
 //! restart is harmless, so they are not stored.
 
-use crate::config::RateLimitConfig;
+use crate::clock::Clock;
 use crate::error::ApiError;
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// `burst` events per key `K`, refilled evenly over `period`. Keys are client addresses
 /// (`Option<IpAddr>`: `None` when unknown, which then share one budget — no allocation or
 /// formatting per request) or destination addresses (`String`).
-#[derive(Debug)]
 pub struct Limiter<K = String> {
     interval: Duration,
     burst: u32,
-    /// key → theoretical arrival time of the next event.
-    tat: Mutex<HashMap<K, Instant>>,
+    /// key → theoretical arrival time of the next event, on the clock's monotonic scale.
+    tat: Mutex<HashMap<K, Duration>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl<K> std::fmt::Debug for Limiter<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter")
+            .field("interval", &self.interval)
+            .field("burst", &self.burst)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<K: Hash + Eq> Limiter<K> {
     /// `burst` 0 switches the limit off: every event is allowed (an explicit "off" for
     /// operators behind their own limiter, as sydent allows).
-    pub fn new(burst: u32, period: Duration) -> Self {
+    pub fn new(burst: u32, period: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
             interval: period / burst.max(1),
             burst,
             tat: Mutex::new(HashMap::new()),
+            clock,
         }
     }
 
@@ -39,10 +48,10 @@ impl<K: Hash + Eq> Limiter<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        self.check_at(key, Instant::now())
+        self.check_at(key, self.clock.monotonic())
     }
 
-    fn check_at<Q>(&self, key: &Q, now: Instant) -> Result<(), ApiError>
+    fn check_at<Q>(&self, key: &Q, now: Duration) -> Result<(), ApiError>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
@@ -74,45 +83,20 @@ impl<K: Hash + Eq> Limiter<K> {
     }
 }
 
-/// The limits the server applies.
-#[derive(Debug)]
-pub struct RateLimits {
-    pub request_token_per_ip: Limiter<Option<IpAddr>>,
-    pub request_token_per_address: Limiter,
-    pub invite_per_ip: Limiter<Option<IpAddr>>,
-    pub invite_per_address: Limiter,
-    pub lookup_per_ip: Limiter<Option<IpAddr>>,
-}
-
-impl RateLimits {
-    pub fn new(c: &RateLimitConfig) -> Self {
-        Self {
-            request_token_per_ip: Limiter::new(
-                c.request_token_per_ip_per_minute,
-                Duration::from_secs(60),
-            ),
-            request_token_per_address: Limiter::new(
-                c.request_token_per_address_per_hour,
-                Duration::from_secs(3600),
-            ),
-            invite_per_ip: Limiter::new(c.invite_per_ip_per_minute, Duration::from_secs(60)),
-            invite_per_address: Limiter::new(
-                c.invite_per_address_per_hour,
-                Duration::from_secs(3600),
-            ),
-            lookup_per_ip: Limiter::new(c.lookup_per_ip_per_second, Duration::from_secs(1)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
+    use std::net::IpAddr;
+
+    fn limiter<K: Hash + Eq>(burst: u32, period: Duration) -> Limiter<K> {
+        Limiter::new(burst, period, Arc::new(ManualClock::new(0)))
+    }
 
     #[test]
     fn client_addresses_are_keys_and_unknown_ones_share_a_budget() {
-        let l: Limiter<Option<IpAddr>> = Limiter::new(1, Duration::from_secs(60));
-        let t0 = Instant::now();
+        let l: Limiter<Option<IpAddr>> = limiter(1, Duration::from_secs(60));
+        let t0 = Duration::from_secs(1000);
         let a: IpAddr = [192, 0, 2, 1].into();
         let b: IpAddr = [192, 0, 2, 2].into();
         assert!(l.check_at(&Some(a), t0).is_ok());
@@ -124,8 +108,8 @@ mod tests {
 
     #[test]
     fn burst_then_refill() {
-        let l: Limiter = Limiter::new(3, Duration::from_secs(3));
-        let t0 = Instant::now();
+        let l: Limiter = limiter(3, Duration::from_secs(3));
+        let t0 = Duration::from_secs(1000);
         for _ in 0..3 {
             assert!(l.check_at("a", t0).is_ok());
         }
@@ -141,8 +125,8 @@ mod tests {
 
     #[test]
     fn zero_switches_a_limit_off() {
-        let l: Limiter = Limiter::new(0, Duration::from_secs(60));
-        let t0 = Instant::now();
+        let l: Limiter = limiter(0, Duration::from_secs(60));
+        let t0 = Duration::from_secs(1000);
         for _ in 0..1000 {
             assert!(l.check_at("a", t0).is_ok());
         }

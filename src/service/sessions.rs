@@ -12,16 +12,34 @@
 //! * the mail is sent before `requestToken` answers; a failed send leaves the session in
 //!   place, so the next higher `send_attempt` sends the same token again.
 
+use crate::clock::Clock;
+use crate::config::SessionsConfig;
 use crate::crypto::constant_time_eq;
-use crate::crypto::tokens::{EMAIL_TOKEN_LEN, new_session_id, random_token_from};
+use crate::crypto::tokens::{EMAIL_TOKEN_LEN, RandomSource, new_session_id, random_token_from};
 use crate::error::{ApiError, ApiResult};
-use crate::mail::{VerificationVars, verification_link};
+use crate::mail::{Mailer, ResponseVars, Templates, VerificationVars, verification_link};
 use crate::service::address::{
     MEDIUM_EMAIL, canonical_email, check_client_secret, check_next_link, is_valid_opaque_id,
 };
-use crate::state::AppState;
-use crate::store::{NewSession, ValidationSession};
+use crate::service::ratelimit::Limiter;
+use crate::store::{NewSession, SessionStore, ValidationSession};
 use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Validation sessions and what they need: the session store, the mailer and its templates,
+/// time, randomness, the two requestToken limits and the `[sessions]` settings.
+pub struct SessionService {
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) templates: Arc<Templates>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) random: Arc<dyn RandomSource>,
+    pub(crate) per_ip: Limiter<Option<IpAddr>>,
+    pub(crate) per_address: Limiter,
+    pub(crate) config: SessionsConfig,
+    /// Where the mailed link points (`[server] public_base_url`).
+    pub(crate) public_base_url: String,
+}
 
 /// Path of the `GET …/validate/email/submitToken` operation the verification link names.
 /// The reference link shape (see [`verification_link`]) uses the v2 path.
@@ -51,10 +69,6 @@ pub struct ValidatedThreepid {
     pub validated_at: i64,
 }
 
-fn is_expired(state: &AppState, session: &ValidationSession, now_ms: i64) -> bool {
-    now_ms.saturating_sub(session.modified_ms) > state.config.sessions.lifetime_ms()
-}
-
 fn check_sid(sid: &str) -> ApiResult<()> {
     if is_valid_opaque_id(sid) {
         Ok(())
@@ -69,93 +83,6 @@ fn secret_matches(session: &ValidationSession, client_secret: &str) -> bool {
     constant_time_eq(session.client_secret.as_bytes(), client_secret.as_bytes())
 }
 
-/// `requestToken` for an email address: returns the session id, after the mail was sent when
-/// one was due.
-pub async fn request_email_token(
-    state: &AppState,
-    req: EmailTokenRequest<'_>,
-) -> ApiResult<String> {
-    check_client_secret(req.client_secret)?;
-    let address = canonical_email(req.email)?;
-    let next_link = req.next_link.filter(|l| !l.is_empty());
-    if let Some(link) = next_link {
-        check_next_link(link)?;
-    }
-    let now = state.now_ms();
-    let stale_before = now.saturating_sub(state.config.sessions.lifetime_ms());
-
-    // A retry that would send nothing answers at once and costs no rate-limit budget.
-    if let Some(existing) = state
-        .store
-        .find_session(MEDIUM_EMAIL, &address, req.client_secret)
-        .await?
-        && existing.modified_ms >= stale_before
-        && req.send_attempt <= existing.send_attempt
-    {
-        return Ok(existing.sid);
-    }
-
-    state.limits.request_token_per_ip.check(&req.client_ip)?;
-    state.limits.request_token_per_address.check(&address)?;
-
-    let candidate = NewSession {
-        sid: new_session_id(state.random.as_ref())?,
-        medium: MEDIUM_EMAIL.to_owned(),
-        address: address.clone(),
-        client_secret: req.client_secret.to_owned(),
-        token: random_token_from(state.random.as_ref(), EMAIL_TOKEN_LEN)?,
-        send_attempt: req.send_attempt,
-        next_link: next_link.map(str::to_owned),
-    };
-    let outcome = state
-        .store
-        .request_session(&candidate, stale_before, now)
-        .await?;
-    if outcome.should_send() {
-        send_verification_mail(state, &req, &outcome.session).await?;
-    }
-    Ok(outcome.session.sid)
-}
-
-/// The link placed in the mail: the reference shape, on the `GET submitToken` path of the API
-/// version the request came in on.
-fn submit_link(state: &AppState, session: &ValidationSession, submit_path: &str) -> String {
-    let base = state.config.server.public_base_url.trim_end_matches('/');
-    let link = verification_link(
-        base,
-        &session.sid,
-        &session.token,
-        &session.client_secret,
-        session.next_link.as_deref(),
-    );
-    match link.strip_prefix(&format!("{base}{V2_SUBMIT_PATH}")) {
-        Some(query) => format!("{base}{submit_path}{query}"),
-        None => link,
-    }
-}
-
-async fn send_verification_mail(
-    state: &AppState,
-    req: &EmailTokenRequest<'_>,
-    session: &ValidationSession,
-) -> ApiResult<()> {
-    let vars = VerificationVars {
-        to: session.address.clone(),
-        token: session.token.clone(),
-        link: submit_link(state, session, req.submit_path),
-        ipaddress: req.client_ip.map(|ip| ip.to_string()),
-    };
-    let message = state
-        .templates
-        .render_verification(req.brand, &vars)
-        .map_err(|e| mail_error(&e))?;
-    state
-        .mailer
-        .send(&session.address, &message)
-        .await
-        .map_err(|e| mail_error(&e))
-}
-
 fn mail_error(e: &crate::mail::MailError) -> ApiError {
     if e.is_invalid_address() {
         ApiError::InvalidEmail
@@ -165,118 +92,216 @@ fn mail_error(e: &crate::mail::MailError) -> ApiError {
     }
 }
 
-/// `submitToken` (POST or GET): validates the session of `medium` when `sid`,
-/// `client_secret` and `token` match. Returns the session as stored before this call (its
-/// `next_link` is where the GET form redirects).
-pub async fn submit_token(
-    state: &AppState,
-    medium: &str,
-    sid: &str,
-    client_secret: &str,
-    token: &str,
-) -> ApiResult<ValidationSession> {
-    check_sid(sid)?;
-    check_client_secret(client_secret)?;
-    let no_session = || {
-        ApiError::SessionUnusable("no validation session matches this sid and client_secret".into())
-    };
-    let session = state
-        .store
-        .get_session(sid)
-        .await?
-        .filter(|s| s.medium == medium)
-        .ok_or_else(no_session)?;
-    if !secret_matches(&session, client_secret) {
-        return Err(no_session());
-    }
-    let now = state.now_ms();
-    if is_expired(state, &session, now) {
-        return Err(ApiError::SessionExpired);
-    }
-    let max_failures = i64::from(state.config.sessions.max_submit_attempts);
-    let locked = || {
-        ApiError::SessionUnusable(
-            "too many wrong tokens were submitted for this session; start a new one".into(),
-        )
-    };
-    if session.failed_submits >= max_failures {
-        return Err(locked());
-    }
-    // The read above may be stale under concurrent submissions: the store re-checks the cap
-    // in the same statement that counts the failure or validates, so no more than
-    // `max_failures` wrong tokens are ever answered `M_TOKEN_INCORRECT`.
-    if !constant_time_eq(session.token.as_bytes(), token.as_bytes()) {
-        return match state.store.record_failed_submit(sid, max_failures).await? {
-            Some(_) => Err(ApiError::TokenIncorrect),
-            None => Err(locked()),
-        };
-    }
-    if !state
-        .store
-        .mark_session_validated(sid, now, max_failures)
-        .await?
-    {
-        return Err(locked_or_gone(state, sid, max_failures, locked, no_session).await);
-    }
-    Ok(session)
-}
-
-/// Why a validation that matched the token changed nothing: the session was locked meanwhile,
-/// or it is gone (purged or replaced).
-async fn locked_or_gone(
-    state: &AppState,
-    sid: &str,
-    max_failures: i64,
-    locked: impl FnOnce() -> ApiError,
-    gone: impl FnOnce() -> ApiError,
-) -> ApiError {
-    match state.store.get_session(sid).await {
-        Ok(Some(s)) if s.failed_submits >= max_failures => locked(),
-        Ok(_) => gone(),
-        Err(e) => e.into(),
-    }
-}
-
-/// The checks before a session is trusted (`getValidated3pid`, `bind`, `unbind`): it exists
-/// with this secret (`404 M_NO_VALID_SESSION`, the same answer for an unknown sid and a wrong
-/// secret), has not expired (`M_SESSION_EXPIRED`) and was validated
-/// (`M_SESSION_NOT_VALIDATED`).
-pub async fn validated_threepid(
-    state: &AppState,
-    sid: &str,
-    client_secret: &str,
-) -> ApiResult<ValidatedThreepid> {
-    check_sid(sid)?;
-    check_client_secret(client_secret)?;
-    let session = state
-        .store
-        .get_session(sid)
-        .await?
-        .filter(|s| secret_matches(s, client_secret))
-        .ok_or(ApiError::NoValidSession)?;
-    if is_expired(state, &session, state.now_ms()) {
-        return Err(ApiError::SessionExpired);
-    }
-    let validated_at = session.validated_ms.ok_or(ApiError::SessionNotValidated)?;
-    Ok(ValidatedThreepid {
-        medium: session.medium,
-        address: session.address,
-        validated_at,
-    })
-}
-
 /// Expired sessions are kept for a while (so a late click still reads "expired" rather than
 /// "unknown"), then deleted: after this many lifetimes, as the reference server does.
 pub const KEEP_EXPIRED_LIFETIMES: i64 = 5;
 
-/// Deletes sessions older than [`KEEP_EXPIRED_LIFETIMES`] lifetimes; returns how many.
-pub async fn purge_old_sessions(state: &AppState) -> ApiResult<u64> {
-    let cutoff = state.now_ms().saturating_sub(
-        state
-            .config
-            .sessions
-            .lifetime_ms()
-            .saturating_mul(KEEP_EXPIRED_LIFETIMES),
-    );
-    Ok(state.store.delete_sessions_modified_before(cutoff).await?)
+impl SessionService {
+    fn is_expired(&self, session: &ValidationSession, now_ms: i64) -> bool {
+        now_ms.saturating_sub(session.modified_ms) > self.config.lifetime_ms()
+    }
+
+    /// The page a browser shows after following the mailed link (`GET submitToken`).
+    pub fn response_page(&self, brand: Option<&str>, vars: &ResponseVars) -> ApiResult<String> {
+        self.templates
+            .render_verify_response(brand, vars)
+            .map_err(ApiError::internal)
+    }
+
+    /// `requestToken` for an email address: returns the session id, after the mail was sent when
+    /// one was due.
+    pub async fn request_email_token(&self, req: EmailTokenRequest<'_>) -> ApiResult<String> {
+        check_client_secret(req.client_secret)?;
+        let address = canonical_email(req.email)?;
+        let next_link = req.next_link.filter(|l| !l.is_empty());
+        if let Some(link) = next_link {
+            check_next_link(link)?;
+        }
+        let now = self.clock.now_ms();
+        let stale_before = now.saturating_sub(self.config.lifetime_ms());
+
+        // A retry that would send nothing answers at once and costs no rate-limit budget.
+        if let Some(existing) = self
+            .store
+            .find_session(MEDIUM_EMAIL, &address, req.client_secret)
+            .await?
+            && existing.modified_ms >= stale_before
+            && req.send_attempt <= existing.send_attempt
+        {
+            return Ok(existing.sid);
+        }
+
+        self.per_ip.check(&req.client_ip)?;
+        self.per_address.check(&address)?;
+
+        let candidate = NewSession {
+            sid: new_session_id(self.random.as_ref())?,
+            medium: MEDIUM_EMAIL.to_owned(),
+            address: address.clone(),
+            client_secret: req.client_secret.to_owned(),
+            token: random_token_from(self.random.as_ref(), EMAIL_TOKEN_LEN)?,
+            send_attempt: req.send_attempt,
+            next_link: next_link.map(str::to_owned),
+        };
+        let outcome = self
+            .store
+            .request_session(&candidate, stale_before, now)
+            .await?;
+        if outcome.should_send() {
+            self.send_verification_mail(&req, &outcome.session).await?;
+        }
+        Ok(outcome.session.sid)
+    }
+
+    /// The link placed in the mail: the reference shape, on the `GET submitToken` path of the API
+    /// version the request came in on.
+    fn submit_link(&self, session: &ValidationSession, submit_path: &str) -> String {
+        let base = self.public_base_url.trim_end_matches('/');
+        let link = verification_link(
+            base,
+            &session.sid,
+            &session.token,
+            &session.client_secret,
+            session.next_link.as_deref(),
+        );
+        match link.strip_prefix(&format!("{base}{V2_SUBMIT_PATH}")) {
+            Some(query) => format!("{base}{submit_path}{query}"),
+            None => link,
+        }
+    }
+
+    async fn send_verification_mail(
+        &self,
+        req: &EmailTokenRequest<'_>,
+        session: &ValidationSession,
+    ) -> ApiResult<()> {
+        let vars = VerificationVars {
+            to: session.address.clone(),
+            token: session.token.clone(),
+            link: self.submit_link(session, req.submit_path),
+            ipaddress: req.client_ip.map(|ip| ip.to_string()),
+        };
+        let message = self
+            .templates
+            .render_verification(req.brand, &vars)
+            .map_err(|e| mail_error(&e))?;
+        self.mailer
+            .send(&session.address, &message)
+            .await
+            .map_err(|e| mail_error(&e))
+    }
+
+    /// `submitToken` (POST or GET): validates the session of `medium` when `sid`,
+    /// `client_secret` and `token` match. Returns the session as stored before this call (its
+    /// `next_link` is where the GET form redirects).
+    pub async fn submit_token(
+        &self,
+        medium: &str,
+        sid: &str,
+        client_secret: &str,
+        token: &str,
+    ) -> ApiResult<ValidationSession> {
+        check_sid(sid)?;
+        check_client_secret(client_secret)?;
+        let no_session = || {
+            ApiError::SessionUnusable(
+                "no validation session matches this sid and client_secret".into(),
+            )
+        };
+        let session = self
+            .store
+            .get_session(sid)
+            .await?
+            .filter(|s| s.medium == medium)
+            .ok_or_else(no_session)?;
+        if !secret_matches(&session, client_secret) {
+            return Err(no_session());
+        }
+        let now = self.clock.now_ms();
+        if self.is_expired(&session, now) {
+            return Err(ApiError::SessionExpired);
+        }
+        let max_failures = i64::from(self.config.max_submit_attempts);
+        let locked = || {
+            ApiError::SessionUnusable(
+                "too many wrong tokens were submitted for this session; start a new one".into(),
+            )
+        };
+        if session.failed_submits >= max_failures {
+            return Err(locked());
+        }
+        // The read above may be stale under concurrent submissions: the store re-checks the cap
+        // in the same statement that counts the failure or validates, so no more than
+        // `max_failures` wrong tokens are ever answered `M_TOKEN_INCORRECT`.
+        if !constant_time_eq(session.token.as_bytes(), token.as_bytes()) {
+            return match self.store.record_failed_submit(sid, max_failures).await? {
+                Some(_) => Err(ApiError::TokenIncorrect),
+                None => Err(locked()),
+            };
+        }
+        if !self
+            .store
+            .mark_session_validated(sid, now, max_failures)
+            .await?
+        {
+            return Err(self
+                .locked_or_gone(sid, max_failures, locked, no_session)
+                .await);
+        }
+        Ok(session)
+    }
+
+    /// Why a validation that matched the token changed nothing: the session was locked meanwhile,
+    /// or it is gone (purged or replaced).
+    async fn locked_or_gone(
+        &self,
+        sid: &str,
+        max_failures: i64,
+        locked: impl FnOnce() -> ApiError,
+        gone: impl FnOnce() -> ApiError,
+    ) -> ApiError {
+        match self.store.get_session(sid).await {
+            Ok(Some(s)) if s.failed_submits >= max_failures => locked(),
+            Ok(_) => gone(),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// The checks before a session is trusted (`getValidated3pid`, `bind`, `unbind`): it exists
+    /// with this secret (`404 M_NO_VALID_SESSION`, the same answer for an unknown sid and a wrong
+    /// secret), has not expired (`M_SESSION_EXPIRED`) and was validated
+    /// (`M_SESSION_NOT_VALIDATED`).
+    pub async fn validated_threepid(
+        &self,
+        sid: &str,
+        client_secret: &str,
+    ) -> ApiResult<ValidatedThreepid> {
+        check_sid(sid)?;
+        check_client_secret(client_secret)?;
+        let session = self
+            .store
+            .get_session(sid)
+            .await?
+            .filter(|s| secret_matches(s, client_secret))
+            .ok_or(ApiError::NoValidSession)?;
+        if self.is_expired(&session, self.clock.now_ms()) {
+            return Err(ApiError::SessionExpired);
+        }
+        let validated_at = session.validated_ms.ok_or(ApiError::SessionNotValidated)?;
+        Ok(ValidatedThreepid {
+            medium: session.medium,
+            address: session.address,
+            validated_at,
+        })
+    }
+
+    /// Deletes sessions older than [`KEEP_EXPIRED_LIFETIMES`] lifetimes; returns how many.
+    pub async fn purge_old_sessions(&self) -> ApiResult<u64> {
+        let cutoff = self.clock.now_ms().saturating_sub(
+            self.config
+                .lifetime_ms()
+                .saturating_mul(KEEP_EXPIRED_LIFETIMES),
+        );
+        Ok(self.store.delete_sessions_modified_before(cutoff).await?)
+    }
 }

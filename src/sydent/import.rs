@@ -26,7 +26,7 @@ use crate::store::import::{
 };
 use crate::store::sqlite::SqliteStore;
 use crate::store::sydent_db::{EphemeralKeyRow, InviteRow, SydentData};
-use crate::store::{Association, NewInvite, Store, StoreResult, Threepid};
+use crate::store::{Association, AssociationStore, NewInvite, StoreResult, Threepid};
 
 /// What an import wrote, area by area, for the operator.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -40,6 +40,13 @@ pub fn run_import(
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    if config.database.url.is_some() {
+        return Err(
+            "import-sydent writes the SQLite database only: import into SQLite \
+                    (without [database] url) first"
+                .into(),
+        );
+    }
     runtime.block_on(async {
         let data = crate::store::sydent_db::read(db)
             .await

@@ -12,6 +12,7 @@ use oxident::crypto::tokens::DeterministicRandom;
 use oxident::mail::{SmtpConfig, SmtpMailer, SmtpTls};
 use oxident::state::{AppState, Parts};
 use oxident::store::Store;
+use oxident::store::postgres::PostgresStore;
 use oxident::store::sqlite::SqliteStore;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -83,6 +84,51 @@ pub fn base_config(dir: &std::path::Path, smtp_port: u16) -> Config {
     c
 }
 
+/// Which backend the suite runs on: SQLite (a file in the test's folder) by default;
+/// PostgreSQL with `TEST_BACKEND=postgres`, a fresh database per `TestApp` on the cluster
+/// named by `TEST_POSTGRES_URL` (`scripts/test-postgres.sh` sets both).
+pub fn backend_is_postgres() -> bool {
+    std::env::var("TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// With the PostgreSQL backend selected: the URL of a new, empty database.
+async fn postgres_backend() -> Option<String> {
+    if !backend_is_postgres() {
+        return None;
+    }
+    let admin = std::env::var("TEST_POSTGRES_URL")
+        .expect("TEST_BACKEND=postgres needs TEST_POSTGRES_URL (scripts/pg-cluster.sh start DIR)");
+    Some(fresh_postgres_database(&admin, "it").await)
+}
+
+/// Creates a database with a name unique to this process and call on the cluster `admin`
+/// points to; returns its URL.
+pub async fn fresh_postgres_database(admin: &str, prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let pool = sqlx_admin(admin).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .expect("create database");
+    pool.close().await;
+    let (base, _) = admin.rsplit_once('/').expect("URL with a database name");
+    format!("{base}/{name}")
+}
+
+async fn sqlx_admin(admin: &str) -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(admin)
+        .await
+        .expect("connect to TEST_POSTGRES_URL")
+}
+
 impl TestApp {
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
@@ -113,6 +159,9 @@ impl TestApp {
             config.server.tls = Some(tls_config);
             client =
                 client.tls_certs_only([reqwest::Certificate::from_der(&cert_der).expect("cert")]);
+        }
+        if let Some(url) = postgres_backend().await {
+            config.database.url = Some(url);
         }
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new(START_MS));
@@ -150,9 +199,14 @@ impl TestApp {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         self.base = format!("{scheme}://{}", self.addr);
         self.config.server.public_base_url = self.base.clone();
-        let store = SqliteStore::open(&self.config.storage.sqlite_path)
-            .await
-            .expect("open store");
+        let store: Arc<dyn Store> = match &self.config.database.url {
+            Some(url) => Arc::new(PostgresStore::open(url).await.expect("open store")),
+            None => Arc::new(
+                SqliteStore::open(&self.config.storage.sqlite_path)
+                    .await
+                    .expect("open store"),
+            ),
+        };
         // With `email.smtp` removed the server writes mails into the outbox folder, as it does
         // for a newcomer running it with no configuration.
         let mailer: Arc<dyn oxident::mail::Mailer> = match &self.config.email.smtp {
@@ -163,7 +217,7 @@ impl TestApp {
         };
         let state = AppState::assemble(Parts {
             config: self.config.clone(),
-            store: Arc::new(store),
+            store,
             mailer,
             keys: vec![test_key()],
             clock: self.clock.clone(),

@@ -1,6 +1,10 @@
 //! The one integration-test binary (one link step instead of one per file).
+// Tests wait on real processes and sockets (Synapse, sydent, slow clients) with deadlines in
+// real time; the server under test still runs on its injected test clock.
+#![allow(clippy::disallowed_methods)]
 mod common;
 mod fake_homeserver;
+mod fake_sms_gateway;
 mod smtp_sink;
 
 mod binding;
@@ -11,8 +15,10 @@ mod invites;
 mod logs;
 mod lookup;
 mod mail;
+mod multi_instance;
 mod properties;
 mod schemathesis;
+mod sms;
 mod status;
 mod sydent_diff;
 mod sydent_import;

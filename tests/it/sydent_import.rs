@@ -440,7 +440,8 @@ async fn replicated_associations_keep_their_original_signatures() {
     use oxident::store::sqlite::SqliteStore;
     use oxident::store::{Association, Threepid};
 
-    let mut app = TestApp::start().await;
+    // Imports write SQLite only: this test stays on SQLite when the suite runs on PostgreSQL.
+    let mut app = TestApp::start_with(|c| c.database.url = None).await;
     let peer = SigningKey::from_seed("1", &[3u8; 32]).expect("peer key");
     let association = Association {
         medium: "email".into(),
@@ -482,7 +483,11 @@ async fn replicated_associations_keep_their_original_signatures() {
         .expect("read")
         .expect("imported association is found");
     assert_eq!(found, association);
-    let answer = oxident::service::signed::signed_association_for_lookup(app.state(), &found)
+    let answer = app
+        .state()
+        .services
+        .lookup
+        .lookup_signed("email", "ivy@example.org")
         .await
         .expect("signed");
     verify_json(&answer, "peer.test", "ed25519:1", &peer.public_key()).expect("peer's signature");
@@ -496,7 +501,11 @@ async fn replicated_associations_keep_their_original_signatures() {
         ..association
     };
     app.store().bind(&own).await.expect("bind");
-    let answer = oxident::service::signed::signed_association_for_lookup(app.state(), &own)
+    let answer = app
+        .state()
+        .services
+        .lookup
+        .lookup_signed("email", "jo@example.org")
         .await
         .expect("signed");
     assert!(answer["signatures"].get("peer.test").is_none(), "{answer}");

@@ -790,7 +790,11 @@ async fn long_expired_sessions_are_purged_but_recent_ones_kept() {
         .as_str()
         .expect("sid")
         .to_string();
-    let purged = oxident::service::sessions::purge_old_sessions(app.state())
+    let purged = app
+        .state()
+        .services
+        .sessions
+        .purge_old_sessions()
         .await
         .expect("purge");
     assert_eq!(purged, 1);

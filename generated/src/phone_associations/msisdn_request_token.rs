@@ -33,7 +33,7 @@ pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some(
     ],
 );
 pub type RequestBody = crate::types::RequestMsisdnValidationV1;
-pub type Response = crate::types::RequestTokenResponse;
+pub type Response = crate::types::MsisdnRequestTokenResponse;
 
 /// This operation, for code generic over operations (the dispatcher's
 /// `rt::server::accept`).
@@ -54,8 +54,8 @@ impl crate::rt::Operation for Op {
     }
 }
 
+pub use crate::types::MsisdnRequestTokenResponse;
 pub use crate::types::RequestMsisdnValidationV1;
-pub use crate::types::RequestTokenResponse;
 
 /// Validates a JSON value against the `RequestMsisdnValidationV1` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
@@ -426,12 +426,12 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_request_token_response`).
+/// Validates against a schema other operations use too (`crate::shared::validate_msisdn_request_token_response`).
 #[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_request_token_response(v)
+    crate::shared::validate_msisdn_request_token_response(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).

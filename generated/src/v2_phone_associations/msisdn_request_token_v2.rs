@@ -23,7 +23,7 @@ pub const RESPONSES: &[&str] = &["200", "400", "401", "403"];
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = crate::types::RequestMsisdnValidation;
-pub type Response = crate::types::RequestTokenResponse;
+pub type Response = crate::types::MsisdnRequestTokenResponse;
 
 /// This operation, for code generic over operations (the dispatcher's
 /// `rt::server::accept`).
@@ -44,8 +44,8 @@ impl crate::rt::Operation for Op {
     }
 }
 
+pub use crate::types::MsisdnRequestTokenResponse;
 pub use crate::types::RequestMsisdnValidation;
-pub use crate::types::RequestTokenResponse;
 
 /// Validates a JSON value against the `RequestMsisdnValidation` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
@@ -428,12 +428,12 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_request_token_response`).
+/// Validates against a schema other operations use too (`crate::shared::validate_msisdn_request_token_response`).
 #[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_request_token_response(v)
+    crate::shared::validate_msisdn_request_token_response(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).

@@ -3,7 +3,8 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{SqliteStore, current_pepper, db_err, json_array};
+use super::associations::current_pepper;
+use super::{SqliteStore, db_err, json_array};
 use crate::crypto::SecretString;
 use crate::crypto::hashing::lookup_hash;
 use crate::crypto::tokens::access_token_digest;

@@ -1,0 +1,73 @@
+//! What a request says about its sender, read the one way every handler reads it: the access
+//! token (header, or the deprecated query parameter when the operator allows it), the client
+//! address behind trusted proxies, and the template brand.
+
+use crate::config::Config;
+use oxident_api::rt::server::RequestContext;
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+/// The operator's settings for reading requests.
+#[derive(Debug, Clone, Default)]
+pub struct HttpRules {
+    /// Accept `?access_token=` (deprecated since spec v1.11, gone in v1.20).
+    pub accept_query_access_token: bool,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl HttpRules {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            accept_query_access_token: config.auth.accept_query_access_token,
+            trusted_proxies: config.server.trusted_proxies.clone(),
+        }
+    }
+
+    /// The token the request presents (borrowed from the header, or decoded from the query).
+    /// Never logged.
+    pub fn presented_token<'a>(&self, ctx: &'a RequestContext) -> Option<Cow<'a, str>> {
+        if let Some(t) = ctx.bearer_token() {
+            return Some(Cow::Borrowed(t));
+        }
+        if self.accept_query_access_token {
+            return ctx
+                .query_access_token()
+                .filter(|t| !t.is_empty())
+                .map(Cow::Owned);
+        }
+        None
+    }
+
+    /// The requester's address: the peer, or — when the peer is a trusted proxy — the last
+    /// `X-Forwarded-For` entry that is not itself a trusted proxy. Per-client rate limits
+    /// count under it.
+    pub fn client_ip(&self, ctx: &RequestContext) -> Option<IpAddr> {
+        let peer = ctx.remote_addr.map(|a| a.ip())?;
+        let trusted = &self.trusted_proxies;
+        if !trusted.contains(&peer) {
+            return Some(peer);
+        }
+        ctx.headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+            .rev()
+            .find(|ip| !trusted.contains(ip))
+            .or(Some(peer))
+    }
+}
+
+/// The `brand` query parameter: which template set renders a mail or page. Brand names are
+/// folder names, which need no percent-decoding; anything unusual selects the default brand.
+pub fn brand(ctx: &RequestContext) -> Option<&str> {
+    ctx.uri
+        .query()?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "brand")
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}

@@ -1,0 +1,95 @@
+//! The store conformance suite: one story per area, written against `&dyn Store` only, so
+//! every backend (SQLite now, PostgreSQL later) runs exactly the same checks. Each backend's
+//! tests call [`run_all`] on a fresh, empty store, plus the restart pair
+//! ([`write_every_kind`] → reopen → [`check_every_kind`]) and [`concurrent_writes`].
+//!
+//! The functions panic on the first violated expectation (they are test code that lives in
+//! the library so other crates' and backends' tests can call them).
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{
+    AccessTokenOwner, AccountStore, Association, AssociationStore, HashMatch, NewEphemeralKey,
+    NewInvite, NewSession, SessionRequestOutcome, SessionStore, Store, StoreError, Threepid,
+};
+use crate::crypto::SecretString;
+use crate::crypto::hashing::lookup_hash;
+
+mod accounts;
+mod associations;
+mod concurrency;
+mod invites;
+mod restart;
+mod sessions;
+
+pub use accounts::{accounts, terms};
+pub use associations::{associations, pepper_created_after_bindings};
+pub use concurrency::concurrent_writes;
+pub use invites::invites;
+pub use restart::{check_every_kind, write_every_kind};
+pub use sessions::sessions;
+
+/// Runs every story. `store` must be empty (freshly created); stories run in order.
+pub async fn run_all(store: &dyn Store) {
+    pepper_created_after_bindings(store).await;
+    sessions(store).await;
+    associations(store).await;
+    invites(store).await;
+    accounts(store).await;
+    terms(store).await;
+}
+
+fn session(sid: &str, address: &str, secret: &str, token: &str, attempt: i64) -> NewSession {
+    NewSession {
+        sid: sid.to_owned(),
+        medium: "email".to_owned(),
+        address: address.to_owned(),
+        client_secret: secret.to_owned(),
+        token: token.to_owned(),
+        send_attempt: attempt,
+        next_link: None,
+    }
+}
+
+fn assoc(medium: &str, address: &str, mxid: &str, ts: i64) -> Association {
+    Association {
+        medium: medium.to_owned(),
+        address: address.to_owned(),
+        mxid: mxid.to_owned(),
+        ts,
+        not_before: ts,
+        not_after: ts + 100 * 365 * 24 * 3600 * 1000,
+    }
+}
+
+fn tp(medium: &str, address: &str) -> Threepid {
+    Threepid::new(medium, address)
+}
+
+fn new_invite(token: &str, address: &str) -> NewInvite {
+    NewInvite {
+        token: token.to_owned(),
+        medium: "email".to_owned(),
+        address: address.to_owned(),
+        room_id: "!room:hs".to_owned(),
+        sender: "@inviter:hs".to_owned(),
+        params: json!({
+            "medium": "email",
+            "address": address,
+            "room_id": "!room:hs",
+            "sender": "@inviter:hs",
+            "room_name": "Ünïcode room",
+            "org.example.extra": { "nested": [1, 2, 3] }
+        }),
+    }
+}
+
+fn new_key(public_key: &str, expires_ms: Option<i64>) -> NewEphemeralKey {
+    NewEphemeralKey {
+        public_key: public_key.to_owned(),
+        private_key: Some(SecretString::new(format!("private-of-{public_key}"))),
+        expires_ms,
+    }
+}

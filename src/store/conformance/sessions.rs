@@ -1,0 +1,228 @@
+//! Validation sessions: idempotent requests, validation, the failure cap, expiry.
+
+use super::*;
+
+/// requestToken idempotency, validation, failures, expiry and clean-up.
+pub async fn sessions(store: &dyn SessionStore) {
+    let addr = "sess@example.com";
+    let first = store
+        .request_session(&session("s1", addr, "secret", "tok1", 1), 0, 1_000)
+        .await
+        .expect("create");
+    assert_eq!(first.outcome, SessionRequestOutcome::Created);
+    assert!(first.should_send());
+    let s = &first.session;
+    assert_eq!(
+        (
+            s.sid.as_str(),
+            s.medium.as_str(),
+            s.address.as_str(),
+            s.client_secret.as_str()
+        ),
+        ("s1", "email", addr, "secret")
+    );
+    assert_eq!(
+        (s.token.as_str(), s.send_attempt, s.next_link.as_deref()),
+        ("tok1", 1, None)
+    );
+    assert_eq!(
+        (
+            s.created_ms,
+            s.modified_ms,
+            s.validated_ms,
+            s.failed_submits
+        ),
+        (1_000, 1_000, None, 0)
+    );
+    assert_eq!(
+        store.get_session("s1").await.expect("get").as_ref(),
+        Some(s)
+    );
+
+    // Same scope, same or lower send_attempt: same session, nothing sent, nothing changed.
+    for attempt in [1, 0, -5] {
+        let again = store
+            .request_session(&session("s2", addr, "secret", "tok2", attempt), 0, 2_000)
+            .await
+            .expect("repeat");
+        assert_eq!(again.outcome, SessionRequestOutcome::Unchanged);
+        assert!(!again.should_send());
+        assert_eq!(&again.session, s, "sid, token and timestamps unchanged");
+    }
+    assert_eq!(
+        store.get_session("s2").await.expect("get"),
+        None,
+        "candidate discarded"
+    );
+
+    // A higher send_attempt: resend the same token; the session is modified.
+    let mut with_link = session("s2", addr, "secret", "tok2", 2);
+    with_link.next_link = Some("https://example.org/next".to_owned());
+    let resend = store
+        .request_session(&with_link, 0, 3_000)
+        .await
+        .expect("resend");
+    assert_eq!(resend.outcome, SessionRequestOutcome::Resend);
+    assert!(resend.should_send());
+    assert_eq!(
+        (
+            resend.session.sid.as_str(),
+            resend.session.token.as_str(),
+            resend.session.send_attempt
+        ),
+        ("s1", "tok1", 2)
+    );
+    assert_eq!(
+        (resend.session.created_ms, resend.session.modified_ms),
+        (1_000, 3_000)
+    );
+    assert_eq!(
+        resend.session.next_link.as_deref(),
+        Some("https://example.org/next")
+    );
+    assert_eq!(
+        store.get_session("s1").await.expect("get"),
+        Some(resend.session.clone())
+    );
+    // A later resend without next_link keeps the stored one.
+    let keep = store
+        .request_session(&session("s2", addr, "secret", "tok2", 3), 0, 3_100)
+        .await
+        .expect("resend");
+    assert_eq!(
+        keep.session.next_link.as_deref(),
+        Some("https://example.org/next")
+    );
+
+    // Lookups.
+    let found = store
+        .find_session("email", addr, "secret")
+        .await
+        .expect("find");
+    assert_eq!(found, Some(keep.session.clone()));
+    assert_eq!(
+        store
+            .find_session("email", addr, "other")
+            .await
+            .expect("find"),
+        None
+    );
+    assert_eq!(
+        store
+            .find_session("msisdn", addr, "secret")
+            .await
+            .expect("find"),
+        None
+    );
+    assert_eq!(store.get_session("nope").await.expect("get"), None);
+
+    // Another client secret for the same address is another session.
+    let other = store
+        .request_session(&session("s3", addr, "secret-2", "tok3", 1), 0, 3_500)
+        .await
+        .expect("second scope");
+    assert_eq!(
+        (other.outcome, other.session.sid.as_str()),
+        (SessionRequestOutcome::Created, "s3")
+    );
+
+    // Wrong tokens are counted up to the cap, and not past it.
+    assert_eq!(
+        store.record_failed_submit("s1", 3).await.expect("fail"),
+        Some(1)
+    );
+    assert_eq!(
+        store.record_failed_submit("s1", 3).await.expect("fail"),
+        Some(2)
+    );
+    assert_eq!(
+        store.record_failed_submit("s1", 2).await.expect("fail"),
+        None
+    );
+    assert_eq!(
+        store.record_failed_submit("nope", 3).await.expect("fail"),
+        None
+    );
+    // A session at its cap cannot be validated.
+    assert!(
+        !store
+            .mark_session_validated("s1", 4_000, 2)
+            .await
+            .expect("validate locked")
+    );
+
+    // Validation keeps the first validation time and refreshes the modification time.
+    assert!(
+        store
+            .mark_session_validated("s1", 4_000, 10)
+            .await
+            .expect("validate")
+    );
+    assert!(
+        store
+            .mark_session_validated("s1", 5_000, 10)
+            .await
+            .expect("validate again")
+    );
+    assert!(
+        !store
+            .mark_session_validated("nope", 5_000, 10)
+            .await
+            .expect("validate unknown")
+    );
+    let v = store.get_session("s1").await.expect("get").expect("exists");
+    assert_eq!(
+        (v.validated_ms, v.modified_ms, v.failed_submits),
+        (Some(4_000), 5_000, 2)
+    );
+
+    // An expired session (modified before stale_before_ms) is replaced by the candidate.
+    let fresh = store
+        .request_session(&session("s4", addr, "secret", "tok4", 1), 6_000, 7_000)
+        .await
+        .expect("replace stale");
+    assert_eq!(fresh.outcome, SessionRequestOutcome::Created);
+    assert_eq!(
+        (fresh.session.sid.as_str(), fresh.session.validated_ms),
+        ("s4", None)
+    );
+    assert_eq!(
+        store.get_session("s1").await.expect("get"),
+        None,
+        "stale session removed"
+    );
+
+    // A colliding sid is a conflict, and nothing is written.
+    let collision = store
+        .request_session(&session("s4", "other@example.com", "x", "t", 1), 0, 7_100)
+        .await;
+    assert!(
+        matches!(collision, Err(StoreError::Conflict(_))),
+        "{collision:?}"
+    );
+    assert_eq!(
+        store
+            .find_session("email", "other@example.com", "x")
+            .await
+            .expect("find"),
+        None
+    );
+
+    // Clean-up by modification time: s3 (3_500) goes, s4 (7_000) stays.
+    assert_eq!(
+        store
+            .delete_sessions_modified_before(4_000)
+            .await
+            .expect("delete"),
+        1
+    );
+    assert_eq!(store.get_session("s3").await.expect("get"), None);
+    assert!(store.get_session("s4").await.expect("get").is_some());
+    assert_eq!(
+        store
+            .delete_sessions_modified_before(4_000)
+            .await
+            .expect("delete"),
+        0
+    );
+}

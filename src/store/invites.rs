@@ -1,0 +1,108 @@
+//! Third-party invites, their ephemeral keys and their delivery: the structs and
+//! [`InviteStore`].
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{StoreResult, Threepid};
+use crate::crypto::SecretString;
+
+/// A pending third-party invite from `store-invite`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewInvite {
+    pub token: String,
+    pub medium: String,
+    pub address: String,
+    pub room_id: String,
+    pub sender: String,
+    /// The whole request body as received (display fields, unknown extra keys).
+    pub params: Value,
+}
+
+/// The ephemeral key pair issued with an invite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEphemeralKey {
+    /// The public key string exactly as returned to the homeserver (compared verbatim).
+    pub public_key: String,
+    /// The private seed, if the caller wants it kept (e.g. to re-send the invite email).
+    pub private_key: Option<SecretString>,
+    /// After this instant the key is no longer valid; `None` = valid forever (sydent).
+    pub expires_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EphemeralKey {
+    pub public_key: String,
+    pub private_key: Option<SecretString>,
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+}
+
+/// A stored invite with its ephemeral key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invite {
+    pub token: String,
+    pub medium: String,
+    pub address: String,
+    pub room_id: String,
+    pub sender: String,
+    pub params: Value,
+    pub created_ms: i64,
+    /// When the homeserver acknowledged the `onbind` callback.
+    pub delivered_ms: Option<i64>,
+    /// Failed `onbind` attempts so far.
+    pub delivery_attempts: i64,
+    /// Earliest time of the next attempt after a failure.
+    pub next_attempt_ms: Option<i64>,
+    pub ephemeral_key: EphemeralKey,
+}
+
+/// An undelivered invite whose 3PID is now bound to `mxid` (work for the delivery retrier).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingDelivery {
+    pub invite: Invite,
+    pub mxid: String,
+}
+
+/// Invites and ephemeral keys. Used as `Arc<dyn InviteStore>`.
+#[async_trait]
+pub trait InviteStore: Send + Sync {
+    /// Stores an invite and its ephemeral key together (`created_ms = now_ms`).
+    /// `Conflict` if the token or the public key exists already.
+    async fn store_invite(
+        &self,
+        invite: &NewInvite,
+        key: &NewEphemeralKey,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// The invite with this token (for `sign-ed25519`), delivered or not.
+    async fn get_invite(&self, token: &str) -> StoreResult<Option<Invite>>;
+
+    /// Undelivered invites for one 3PID, oldest first (to deliver on bind).
+    async fn undelivered_invites(&self, threepid: &Threepid) -> StoreResult<Vec<Invite>>;
+
+    /// Undelivered invites whose 3PID is bound and which are due (`next_attempt_ms` unset or
+    /// `<= now_ms`), oldest first, at most `limit` — the work list of a delivery retrier that
+    /// survives restarts.
+    async fn pending_deliveries(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<PendingDelivery>>;
+
+    /// Marks invites delivered (one transaction); returns how many changed.
+    async fn mark_invites_delivered(&self, tokens: &[String], now_ms: i64) -> StoreResult<u64>;
+
+    /// Records a failed delivery of these invites: increments `delivery_attempts` and sets
+    /// `next_attempt_ms` (one transaction); returns how many changed.
+    async fn record_delivery_failure(
+        &self,
+        tokens: &[String],
+        next_attempt_ms: i64,
+    ) -> StoreResult<u64>;
+
+    /// Whether `public_key` (compared verbatim) is an ephemeral key this server issued that has
+    /// not expired at `now_ms`.
+    async fn is_ephemeral_key_valid(&self, public_key: &str, now_ms: i64) -> StoreResult<bool>;
+}

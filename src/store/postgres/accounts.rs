@@ -1,0 +1,95 @@
+//! [`AccountStore`] on PostgreSQL. No token cache: a logout holds on every instance at once,
+//! for one indexed read per authenticated request.
+
+use async_trait::async_trait;
+use sqlx::Row as _;
+
+use super::{PostgresStore, db_err};
+use crate::crypto::tokens::access_token_digest;
+use crate::store::{AccessTokenOwner, AccountStore, StoreError, StoreResult};
+
+#[async_trait]
+impl AccountStore for PostgresStore {
+    async fn create_access_token(
+        &self,
+        token: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.tx().await?;
+        sqlx::query("INSERT INTO accounts (user_id, created_ms) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING")
+            .bind(user_id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO access_tokens (token_hash, user_id, created_ms) VALUES ($1, $2, $3)",
+        )
+        .bind(access_token_digest(token))
+        .bind(user_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match db_err(e) {
+            StoreError::Conflict(_) => StoreError::Conflict("access token exists"),
+            other => other,
+        })?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn access_token_owner(&self, token: &str) -> StoreResult<Option<AccessTokenOwner>> {
+        let row =
+            sqlx::query("SELECT user_id, created_ms FROM access_tokens WHERE token_hash = $1")
+                .bind(access_token_digest(token))
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?;
+        row.map(|row| {
+            Ok(AccessTokenOwner {
+                user_id: row.try_get("user_id").map_err(db_err)?,
+                created_ms: row.try_get("created_ms").map_err(db_err)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_access_token(&self, token: &str) -> StoreResult<bool> {
+        let digest = access_token_digest(token);
+        let done = sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1")
+            .bind(&digest)
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn accept_terms(&self, user_id: &str, urls: &[String], now_ms: i64) -> StoreResult<()> {
+        if urls.is_empty() {
+            return Ok(());
+        }
+        // One statement, so all URLs land or none.
+        sqlx::query(
+            "INSERT INTO accepted_terms (user_id, url, accepted_ms) \
+             SELECT $1, url, $2 FROM unnest($3::text[]) AS u (url) \
+             ON CONFLICT (user_id, url) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(now_ms)
+        .bind(urls)
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn accepted_terms(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar::<_, String>(
+            "SELECT url FROM accepted_terms WHERE user_id = $1 ORDER BY url",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)
+    }
+}

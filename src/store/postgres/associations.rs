@@ -1,0 +1,572 @@
+//! [`AssociationStore`] on PostgreSQL, and the in-memory lookup index of each instance:
+//! loaded at open, changed at once by this instance's writes, following every instance's
+//! writes through the `association_changes` log (by sequence number), rebuilt when the log
+//! says every hash changed or when this instance fell behind its pruning.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row as _, Transaction};
+
+use super::{ASSOCIATION_WRITES, PostgresStore, db_err};
+use crate::crypto::hashing::lookup_hash;
+use crate::store::lookup_index::{IndexFull, LookupIndex, Times};
+use crate::store::{Association, AssociationStore, HashMatch, StoreError, StoreResult, Threepid};
+
+/// Rows read per statement while loading the index or following the log.
+const BATCH: i64 = 10_000;
+/// Log rows kept behind the newest: an instance further behind rebuilds its index.
+const LOG_KEPT: i64 = 100_000;
+/// Binds between two prunings of the log.
+const PRUNE_EVERY: i64 = 1024;
+
+/// The lookup hash of `address`, `medium`, `pepper` computed in SQL, equal to
+/// [`lookup_hash`] (URL-safe unpadded base64 of SHA-256 of `address medium pepper`): a pepper
+/// change rehashes every row in one statement instead of a round trip per row.
+macro_rules! sql_lookup_hash {
+    ($pepper:literal) => {
+        concat!(
+            "translate(rtrim(encode(sha256(convert_to(address || ' ' || medium || ' ' || ",
+            $pepper,
+            ", 'UTF8')), 'base64'), '='), '+/', '-_')"
+        )
+    };
+}
+
+impl PostgresStore {
+    /// Reads every lookup hash and owner, and the log position they reflect, in one snapshot.
+    pub(super) async fn load_index(&self) -> StoreResult<(LookupIndex, i64)> {
+        let mut tx = self.tx().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let seq: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM association_changes")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let pepper = current_pepper(&mut tx).await?;
+        let (count, name_bytes): (i64, i64) = sqlx::query_as(
+            "SELECT count(*), coalesce(sum(octet_length(split_part(mxid, ':', 1)) + 1), 0)::BIGINT \
+             FROM associations WHERE lookup_hash IS NOT NULL",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let mut index = LookupIndex::with_capacity(
+            pepper,
+            usize::try_from(count).unwrap_or(0),
+            usize::try_from(name_bytes).unwrap_or(0),
+        );
+        let mut after = String::new();
+        loop {
+            let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+                "SELECT lookup_hash, mxid, ts, not_before, not_after FROM associations \
+                 WHERE lookup_hash > $1 ORDER BY lookup_hash LIMIT $2",
+            )
+            .bind(&after)
+            .bind(BATCH)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let Some((last, ..)) = rows.last() else {
+                break;
+            };
+            after.clone_from(last);
+            for (hash, mxid, ts, not_before, not_after) in &rows {
+                let times = Times {
+                    ts: *ts,
+                    not_before: *not_before,
+                    not_after: *not_after,
+                };
+                index
+                    .insert(hash, mxid, times)
+                    .map_err(|_| StoreError::Corrupt("lookup index: too many associations"))?;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok((index, seq))
+    }
+
+    pub(super) fn index_ref(&self) -> std::sync::RwLockReadGuard<'_, Option<LookupIndex>> {
+        self.inner.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Option<LookupIndex>> {
+        self.inner.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies a committed change to the index; drops the index if it cannot.
+    fn update_index(&self, change: impl FnOnce(&mut LookupIndex) -> Result<(), IndexFull>) {
+        let mut guard = self.index_mut();
+        if let Some(index) = guard.as_mut()
+            && change(index).is_err()
+        {
+            tracing::warn!("the in-memory lookup index was dropped; lookups now query PostgreSQL");
+            *guard = None;
+        }
+    }
+
+    /// Rebuilds the index from the database (if there is one), or drops it if that fails.
+    async fn reload_index(&self) {
+        if self.index_ref().is_none() {
+            return;
+        }
+        let loaded = self.load_index().await;
+        let mut guard = self.index_mut();
+        match loaded {
+            Ok((index, seq)) => {
+                *guard = Some(index);
+                drop(guard);
+                self.inner
+                    .applied
+                    .store(seq, std::sync::atomic::Ordering::Release);
+            }
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "the in-memory lookup index could not be reloaded; lookups now query PostgreSQL"
+                );
+                *guard = None;
+            }
+        }
+    }
+
+    /// Applies the log rows committed since the last ones applied (by any instance, this one
+    /// included: re-applying its own change is idempotent), in `seq` order.
+    pub(super) async fn follow_changes(&self) -> StoreResult<()> {
+        use std::sync::atomic::Ordering;
+        let _guard = self.inner.index_writes.lock().await;
+        if self.index_ref().is_none() {
+            return Ok(());
+        }
+        loop {
+            let applied = self.inner.applied.load(Ordering::Acquire);
+            let pruned: i64 =
+                sqlx::query_scalar("SELECT upto FROM association_changes_pruned WHERE id = 1")
+                    .fetch_one(self.pool())
+                    .await
+                    .map_err(db_err)?;
+            if pruned > applied {
+                self.reload_index().await;
+                return Ok(());
+            }
+            let rows = sqlx::query(
+                "SELECT seq, lookup_hash, mxid, ts, not_before, not_after, reload \
+                 FROM association_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(applied)
+            .bind(BATCH)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
+            let last: i64 = last.try_get("seq").map_err(db_err)?;
+            let mut reload = false;
+            for row in &rows {
+                let change = (|| {
+                    Ok::<_, sqlx::Error>((
+                        row.try_get::<bool, _>("reload")?,
+                        row.try_get::<Option<String>, _>("lookup_hash")?,
+                        row.try_get::<Option<String>, _>("mxid")?,
+                        row.try_get::<Option<i64>, _>("ts")?,
+                        row.try_get::<Option<i64>, _>("not_before")?,
+                        row.try_get::<Option<i64>, _>("not_after")?,
+                    ))
+                })()
+                .map_err(|_| StoreError::Corrupt("association_changes"))?;
+                match change {
+                    (true, ..) => reload = true,
+                    (
+                        false,
+                        Some(hash),
+                        Some(mxid),
+                        Some(ts),
+                        Some(not_before),
+                        Some(not_after),
+                    ) => {
+                        let times = Times {
+                            ts,
+                            not_before,
+                            not_after,
+                        };
+                        self.update_index(|index| index.insert(&hash, &mxid, times));
+                    }
+                    (false, Some(hash), None, ..) => self.update_index(|index| {
+                        index.remove(&hash);
+                        Ok(())
+                    }),
+                    _ => return Err(StoreError::Corrupt("association_changes")),
+                }
+            }
+            if reload {
+                self.reload_index().await;
+                return Ok(());
+            }
+            self.inner.applied.store(last, Ordering::Release);
+            if i64::try_from(rows.len()).unwrap_or(i64::MAX) < BATCH {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Starts a transaction holding the association write lock until it ends.
+    async fn association_tx(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        let mut tx = self.tx().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(ASSOCIATION_WRITES.0)
+            .bind(ASSOCIATION_WRITES.1)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        Ok(tx)
+    }
+
+    /// Commits, then applies the change to this instance's index at once (read-your-writes);
+    /// the poller applies it again in log order, which leaves the same state. A commit that
+    /// failed with an unknown outcome is found in the log by the poller.
+    async fn commit_and_apply(
+        &self,
+        tx: Transaction<'static, Postgres>,
+        change: impl FnOnce(&mut LookupIndex) -> Result<(), IndexFull>,
+    ) -> StoreResult<()> {
+        tx.commit().await.map_err(db_err)?;
+        let _guard = self.inner.index_writes.lock().await;
+        self.update_index(change);
+        Ok(())
+    }
+
+    /// Logs a reload marker (every hash changed) and prunes the log, in `tx`.
+    async fn log_reload(tx: &mut Transaction<'static, Postgres>) -> StoreResult<()> {
+        sqlx::query("INSERT INTO association_changes (reload) VALUES (TRUE)")
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        Self::prune_log(tx).await
+    }
+
+    /// Deletes log rows more than [`LOG_KEPT`] behind the newest, noting how far it pruned.
+    async fn prune_log(tx: &mut Transaction<'static, Postgres>) -> StoreResult<()> {
+        let upto: Option<i64> = sqlx::query_scalar(
+            "WITH cut AS (SELECT max(seq) - $1 AS upto FROM association_changes) \
+             DELETE FROM association_changes WHERE seq <= (SELECT upto FROM cut) RETURNING seq",
+        )
+        .bind(LOG_KEPT)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .max();
+        if let Some(upto) = upto {
+            sqlx::query(
+                "UPDATE association_changes_pruned SET upto = greatest(upto, $1) WHERE id = 1",
+            )
+            .bind(upto)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds this instance's index after a change of every hash made here.
+    async fn reload_after_rehash(&self) {
+        let _guard = self.inner.index_writes.lock().await;
+        self.reload_index().await;
+    }
+}
+
+fn association_from_row(row: &PgRow) -> StoreResult<Association> {
+    (|| {
+        Ok::<_, sqlx::Error>(Association {
+            medium: row.try_get("medium")?,
+            address: row.try_get("address")?,
+            mxid: row.try_get("mxid")?,
+            ts: row.try_get("ts")?,
+            not_before: row.try_get("not_before")?,
+            not_after: row.try_get("not_after")?,
+        })
+    })()
+    .map_err(|_| StoreError::Corrupt("associations"))
+}
+
+pub(super) async fn current_pepper(
+    tx: &mut Transaction<'static, Postgres>,
+) -> StoreResult<Option<String>> {
+    sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)
+}
+
+/// Recomputes every association's lookup hash with the pepper `$1`, in one statement.
+async fn rehash_all(tx: &mut Transaction<'static, Postgres>, pepper: &str) -> StoreResult<u64> {
+    let done = sqlx::query(concat!(
+        "UPDATE associations SET lookup_hash = ",
+        sql_lookup_hash!("$1")
+    ))
+    .bind(pepper)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected())
+}
+
+#[async_trait]
+impl AssociationStore for PostgresStore {
+    async fn bind(&self, association: &Association) -> StoreResult<Option<Association>> {
+        let mut tx = self.association_tx().await?;
+        let pepper = current_pepper(&mut tx).await?;
+        let previous = sqlx::query(
+            "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
+             WHERE medium = $1 AND address = $2",
+        )
+        .bind(&association.medium)
+        .bind(&association.address)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .map(|row| association_from_row(&row))
+        .transpose()?;
+        let hash = pepper
+            .as_deref()
+            .map(|p| lookup_hash(&association.address, &association.medium, p));
+        sqlx::query(
+            "INSERT INTO associations (medium, address, mxid, ts, not_before, not_after, lookup_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (medium, address) DO UPDATE SET mxid = excluded.mxid, ts = excluded.ts, \
+             not_before = excluded.not_before, not_after = excluded.not_after, \
+             lookup_hash = excluded.lookup_hash",
+        )
+        .bind(&association.medium)
+        .bind(&association.address)
+        .bind(&association.mxid)
+        .bind(association.ts)
+        .bind(association.not_before)
+        .bind(association.not_after)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(hash) = hash else {
+            tx.commit().await.map_err(db_err)?;
+            return Ok(previous);
+        };
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO association_changes (lookup_hash, mxid, ts, not_before, not_after) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+        )
+        .bind(&hash)
+        .bind(&association.mxid)
+        .bind(association.ts)
+        .bind(association.not_before)
+        .bind(association.not_after)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if seq % PRUNE_EVERY == 0 {
+            Self::prune_log(&mut tx).await?;
+        }
+        let times = Times::of(association);
+        self.commit_and_apply(tx, |index| index.insert(&hash, &association.mxid, times))
+            .await?;
+        Ok(previous)
+    }
+
+    async fn unbind(&self, threepid: &Threepid, mxid: &str) -> StoreResult<bool> {
+        let mut tx = self.association_tx().await?;
+        let removed: Option<Option<String>> = sqlx::query_scalar(
+            "DELETE FROM associations WHERE medium = $1 AND address = $2 AND mxid = $3 \
+             RETURNING lookup_hash",
+        )
+        .bind(&threepid.medium)
+        .bind(&threepid.address)
+        .bind(mxid)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(Some(hash)) = &removed else {
+            tx.commit().await.map_err(db_err)?;
+            return Ok(removed.is_some());
+        };
+        sqlx::query("INSERT INTO association_changes (lookup_hash) VALUES ($1)")
+            .bind(hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        self.commit_and_apply(tx, |index| {
+            index.remove(hash);
+            Ok(())
+        })
+        .await?;
+        Ok(true)
+    }
+
+    async fn get_association(&self, threepid: &Threepid) -> StoreResult<Option<Association>> {
+        if let Some(answer) = self
+            .index_ref()
+            .as_ref()
+            .and_then(|i| i.association(threepid))
+        {
+            return Ok(answer);
+        }
+        sqlx::query(
+            "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
+             WHERE medium = $1 AND address = $2",
+        )
+        .bind(&threepid.medium)
+        .bind(&threepid.address)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?
+        .map(|row| association_from_row(&row))
+        .transpose()
+    }
+
+    async fn get_associations(&self, threepids: &[Threepid]) -> StoreResult<Vec<Association>> {
+        if threepids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let answers = self.index_ref().as_ref().and_then(|index| {
+            threepids
+                .iter()
+                .map(|t| index.association(t))
+                .collect::<Option<Vec<_>>>()
+        });
+        if let Some(answers) = answers {
+            let mut found: Vec<Association> = answers.into_iter().flatten().collect();
+            fn key(a: &Association) -> (&str, &str) {
+                (&a.medium, &a.address)
+            }
+            found.sort_by(|a, b| key(a).cmp(&key(b)));
+            found.dedup_by(|a, b| a.medium == b.medium && a.address == b.address);
+            return Ok(found);
+        }
+        let media: Vec<&str> = threepids.iter().map(|t| t.medium.as_str()).collect();
+        let addresses: Vec<&str> = threepids.iter().map(|t| t.address.as_str()).collect();
+        let rows = sqlx::query(
+            "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
+             WHERE (medium, address) IN (SELECT * FROM unnest($1::text[], $2::text[])) \
+             ORDER BY medium, address",
+        )
+        .bind(&media)
+        .bind(&addresses)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(association_from_row).collect()
+    }
+
+    async fn lookup_hashes(
+        &self,
+        pepper: &str,
+        hashes: Vec<String>,
+    ) -> StoreResult<Option<Vec<HashMatch>>> {
+        // An index on another pepper may be behind a pepper change made by another
+        // instance: SQL then gives the answer (and checks the pepper itself).
+        if let Some(index) = self.index_ref().as_ref()
+            && index.pepper() == Some(pepper)
+        {
+            let mut found: Vec<HashMatch> = hashes
+                .into_iter()
+                .filter_map(|hash| {
+                    let mxid = index.get(&hash)?;
+                    Some(HashMatch {
+                        lookup_hash: hash,
+                        mxid,
+                    })
+                })
+                .collect();
+            found.sort_unstable_by(|a, b| a.lookup_hash.cmp(&b.lookup_hash));
+            found.dedup_by(|a, b| a.lookup_hash == b.lookup_hash);
+            return Ok(Some(found));
+        }
+        // One statement, one snapshot: the pepper check and the matches agree.
+        let Some(row) = sqlx::query(
+            "SELECT p.pepper = $2 AS current, \
+             coalesce(m.hashes, '{}') AS hashes, coalesce(m.mxids, '{}') AS mxids \
+             FROM lookup_pepper AS p LEFT JOIN LATERAL ( \
+             SELECT array_agg(a.lookup_hash ORDER BY a.lookup_hash, a.mxid) AS hashes, \
+             array_agg(a.mxid ORDER BY a.lookup_hash, a.mxid) AS mxids \
+             FROM associations AS a WHERE p.pepper = $2 AND a.lookup_hash = ANY($1)) AS m ON TRUE \
+             WHERE p.id = 1",
+        )
+        .bind(&hashes)
+        .bind(pepper)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        if !row.try_get::<bool, _>("current").map_err(db_err)? {
+            return Ok(None);
+        }
+        let found_hashes: Vec<String> = row.try_get("hashes").map_err(db_err)?;
+        let mxids: Vec<String> = row.try_get("mxids").map_err(db_err)?;
+        let mut found: Vec<HashMatch> = found_hashes
+            .into_iter()
+            .zip(mxids)
+            .map(|(lookup_hash, mxid)| HashMatch { lookup_hash, mxid })
+            .collect();
+        found.dedup_by(|a, b| a.lookup_hash == b.lookup_hash);
+        Ok(Some(found))
+    }
+
+    async fn lookup_pepper(&self) -> StoreResult<Option<String>> {
+        if let Some(index) = self.index_ref().as_ref()
+            && let Some(pepper) = index.pepper()
+        {
+            // A pepper only changes by rotation, which the log follows.
+            return Ok(Some(pepper.to_owned()));
+        }
+        sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)
+    }
+
+    async fn get_or_create_lookup_pepper(&self, candidate: &str) -> StoreResult<String> {
+        if let Some(pepper) = self.lookup_pepper().await? {
+            return Ok(pepper);
+        }
+        let mut tx = self.association_tx().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(candidate)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            == 1;
+        if inserted {
+            rehash_all(&mut tx, candidate).await?;
+            Self::log_reload(&mut tx).await?;
+        }
+        let pepper = current_pepper(&mut tx)
+            .await?
+            .ok_or(StoreError::Corrupt("lookup_pepper"))?;
+        tx.commit().await.map_err(db_err)?;
+        self.reload_after_rehash().await;
+        Ok(pepper)
+    }
+
+    async fn rotate_lookup_pepper(&self, new_pepper: &str) -> StoreResult<u64> {
+        let mut tx = self.association_tx().await?;
+        sqlx::query(
+            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET pepper = excluded.pepper",
+        )
+        .bind(new_pepper)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let rehashed = rehash_all(&mut tx, new_pepper).await?;
+        Self::log_reload(&mut tx).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.reload_after_rehash().await;
+        Ok(rehashed)
+    }
+}

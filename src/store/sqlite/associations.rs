@@ -1,0 +1,789 @@
+//! [`AssociationStore`] on SQLite, and the upkeep of the in-memory lookup index: loaded at
+//! open, changed after each commit that changes associations, reloaded when a commit's outcome
+//! is unknown or every hash changed.
+
+use std::sync::atomic::Ordering;
+
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{ConnectOptions as _, Connection as _, Row as _, Sqlite, Transaction};
+
+use super::{SqliteStore, db_err, json_array, unavailable};
+use crate::crypto::hashing::lookup_hash;
+use crate::store::lookup_index::{IndexFull, LookupIndex, Times};
+use crate::store::{Association, AssociationStore, HashMatch, StoreError, StoreResult, Threepid};
+
+/// Rows rehashed per statement batch during a pepper change.
+const REHASH_BATCH: i64 = 1000;
+
+impl SqliteStore {
+    /// Reads every association's lookup hash and owner, in one snapshot, a batch at a time
+    /// along the covering index (no row list of the whole table in memory at once), on a
+    /// connection of its own with a small page cache: through a pooled reader, the scan would
+    /// leave that reader's whole cache filled with index pages nobody reads again.
+    pub(super) async fn load_index(&self) -> StoreResult<LookupIndex> {
+        let mut conn = self
+            .connect
+            .clone()
+            .pragma("cache_size", "-256")
+            .connect()
+            .await
+            .map_err(unavailable)?;
+        let index = Self::load_index_on(&mut conn).await;
+        conn.close().await.map_err(db_err)?;
+        index
+    }
+
+    pub(super) async fn load_index_on(
+        conn: &mut sqlx::SqliteConnection,
+    ) -> StoreResult<LookupIndex> {
+        let mut tx = conn.begin().await.map_err(db_err)?;
+        let pepper = current_pepper(&mut tx).await?;
+        let (count, name_bytes): (i64, i64) = sqlx::query_as(
+            "SELECT count(*), coalesce(sum(instr(CAST(mxid AS BLOB), ':')), 0) \
+             FROM associations WHERE lookup_hash IS NOT NULL",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let mut index = LookupIndex::with_capacity(
+            pepper,
+            usize::try_from(count).unwrap_or(0),
+            usize::try_from(name_bytes).unwrap_or(0),
+        );
+        let mut after = String::new();
+        loop {
+            let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+                "SELECT lookup_hash, mxid, ts, not_before, not_after FROM associations \
+                 WHERE lookup_hash > ?1 ORDER BY lookup_hash LIMIT ?2",
+            )
+            .bind(&after)
+            .bind(REHASH_BATCH)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let Some((last, ..)) = rows.last() else {
+                break;
+            };
+            after.clone_from(last);
+            for (hash, mxid, ts, not_before, not_after) in &rows {
+                let times = Times {
+                    ts: *ts,
+                    not_before: *not_before,
+                    not_after: *not_after,
+                };
+                index
+                    .insert(hash, mxid, times)
+                    .map_err(|_| StoreError::Corrupt("lookup index: too many associations"))?;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(index)
+    }
+
+    pub(super) fn index_ref(&self) -> std::sync::RwLockReadGuard<'_, Option<LookupIndex>> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Option<LookupIndex>> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies a committed change to the index; drops the index if it cannot.
+    pub(super) fn update_index(
+        &self,
+        change: impl FnOnce(&mut LookupIndex) -> Result<(), IndexFull>,
+    ) {
+        let mut guard = self.index_mut();
+        if let Some(index) = guard.as_mut()
+            && change(index).is_err()
+        {
+            tracing::warn!("the in-memory lookup index was dropped; lookups now query SQLite");
+            *guard = None;
+        }
+    }
+
+    /// After a commit that failed with an unknown outcome, or changed every hash: reloads the
+    /// index from the database (if there is one), or drops it if that fails.
+    pub(super) async fn reload_index(&self) {
+        if self.index_ref().is_none() {
+            return;
+        }
+        let loaded = self.load_index().await;
+        let mut guard = self.index_mut();
+        match loaded {
+            Ok(index) => *guard = Some(index),
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "the in-memory lookup index could not be reloaded; lookups now query SQLite"
+                );
+                *guard = None;
+            }
+        }
+    }
+
+    /// Commits `tx`; if the commit fails, the index is reloaded (the outcome is unknown).
+    pub(super) async fn commit_associations(
+        &self,
+        tx: Transaction<'static, Sqlite>,
+    ) -> StoreResult<()> {
+        match tx.commit().await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.reload_index().await;
+                Err(db_err(e))
+            }
+        }
+    }
+
+    /// Number of entries in the in-memory lookup index, `None` without one (tests).
+    #[cfg(test)]
+    pub(crate) fn indexed_hashes(&self) -> Option<usize> {
+        self.index_ref().as_ref().map(LookupIndex::len)
+    }
+
+    /// `EXPLAIN QUERY PLAN` rows of the two batched lookups (for index tests).
+    #[cfg(test)]
+    pub(crate) async fn lookup_query_plans(&self) -> StoreResult<(Vec<String>, Vec<String>)> {
+        let mut plans = Vec::new();
+        for (sql, params) in [(SQL_LOOKUP_HASHES, 2), (SQL_GET_ASSOCIATIONS, 1)] {
+            let mut query =
+                sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).bind("[]");
+            if params == 2 {
+                query = query.bind("");
+            }
+            let rows = query.fetch_all(&self.reader).await.map_err(db_err)?;
+            let mut details = Vec::new();
+            for row in rows {
+                details.push(row.try_get::<String, _>("detail").map_err(db_err)?);
+            }
+            plans.push(details);
+        }
+        let associations = plans.pop().unwrap_or_default();
+        let hashes = plans.pop().unwrap_or_default();
+        Ok((hashes, associations))
+    }
+}
+
+/// The first eight bytes of `s` as a big-endian number, zero-padded: ordering by it agrees
+/// with ordering the strings, except that strings equal in it still need a string compare.
+fn prefix_key(s: &str) -> u64 {
+    if let Some(head) = s.as_bytes().first_chunk::<8>() {
+        // The usual case (hashes are 43 characters): one load, no copy loop.
+        return u64::from_be_bytes(*head);
+    }
+    let mut word = [0u8; 8];
+    word[..s.len()].copy_from_slice(s.as_bytes());
+    u64::from_be_bytes(word)
+}
+
+/// Sorts matches by hash. A 1000-match sort with string compares, moving 48-byte matches
+/// around, took a fifth of a 1000-hash lookup: here each hash's 8-byte prefix is read once
+/// and (prefix, position) pairs are sorted, then matches move once; only runs of equal
+/// prefixes (repeated hashes, in practice) are compared as strings.
+fn sort_by_hash(found: &mut [HashMatch]) {
+    found.sort_by_cached_key(|m| prefix_key(&m.lookup_hash));
+    let mut start = 0;
+    while start < found.len() {
+        let key = prefix_key(&found[start].lookup_hash);
+        let run = found[start..]
+            .iter()
+            .take_while(|m| prefix_key(&m.lookup_hash) == key)
+            .count();
+        if run > 1 {
+            found[start..start + run].sort_unstable_by(|a, b| a.lookup_hash.cmp(&b.lookup_hash));
+        }
+        start += run;
+    }
+}
+
+fn association_from_row(row: &SqliteRow) -> StoreResult<Association> {
+    (|| {
+        Ok::<_, sqlx::Error>(Association {
+            medium: row.try_get("medium")?,
+            address: row.try_get("address")?,
+            mxid: row.try_get("mxid")?,
+            ts: row.try_get("ts")?,
+            not_before: row.try_get("not_before")?,
+            not_after: row.try_get("not_after")?,
+        })
+    })()
+    .map_err(|_| StoreError::Corrupt("associations"))
+}
+
+/// v2 lookup in one statement, hence one snapshot: no row if there is no pepper; else
+/// whether `?2` is the current pepper and, only if it is, the matches of the hashes in the
+/// JSON array `?1` (sorted, distinct) as one JSON array of `[hash, mxid]` pairs, in the
+/// order of `?1`.
+/// * One row instead of one per match: sqlx hands every row over from its worker thread
+///   separately.
+/// * `json_each CROSS JOIN associations` walks the (sorted) hashes and searches the
+///   covering index `associations_lookup_hash (lookup_hash, mxid)` for each; `IN (SELECT
+///   ...)` would first build and sort a temporary index of the hashes.
+const SQL_LOOKUP_HASHES: &str = "SELECT p.pepper = ?2 AS current, \
+     CASE WHEN p.pepper = ?2 THEN ( \
+     SELECT json_group_array(json_array(associations.lookup_hash, associations.mxid)) \
+     FROM json_each(?1) CROSS JOIN associations \
+     ON associations.lookup_hash = json_each.value) END AS matches \
+     FROM lookup_pepper AS p WHERE p.id = 1";
+
+const SQL_GET_ASSOCIATIONS: &str = "SELECT medium, address, mxid, ts, not_before, not_after \
+     FROM associations WHERE (medium, address) IN \
+     (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)) \
+     ORDER BY medium, address";
+
+/// Recomputes every association's lookup hash with `pepper`, in the caller's transaction,
+/// in key order, [`REHASH_BATCH`] rows at a time (bounded memory). Returns the row count.
+async fn rehash_all(tx: &mut Transaction<'static, Sqlite>, pepper: &str) -> StoreResult<u64> {
+    let mut done = 0u64;
+    let mut after: Option<(String, String)> = None;
+    loop {
+        let rows =
+            match &after {
+                None => sqlx::query(
+                    "SELECT medium, address FROM associations ORDER BY medium, address LIMIT ?1",
+                )
+                .bind(REHASH_BATCH)
+                .fetch_all(&mut **tx)
+                .await,
+                Some((medium, address)) => sqlx::query(
+                    "SELECT medium, address FROM associations WHERE (medium, address) > (?1, ?2) \
+                     ORDER BY medium, address LIMIT ?3",
+                )
+                .bind(medium)
+                .bind(address)
+                .bind(REHASH_BATCH)
+                .fetch_all(&mut **tx)
+                .await,
+            }
+            .map_err(db_err)?;
+        if rows.is_empty() {
+            return Ok(done);
+        }
+        let mut last = None;
+        for row in &rows {
+            let medium: String = row.try_get("medium").map_err(db_err)?;
+            let address: String = row.try_get("address").map_err(db_err)?;
+            sqlx::query(
+                "UPDATE associations SET lookup_hash = ?1 WHERE medium = ?2 AND address = ?3",
+            )
+            .bind(lookup_hash(&address, &medium, pepper))
+            .bind(&medium)
+            .bind(&address)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            done += 1;
+            last = Some((medium, address));
+        }
+        after = last;
+    }
+}
+pub(super) async fn current_pepper(
+    conn: &mut sqlx::SqliteConnection,
+) -> StoreResult<Option<String>> {
+    sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
+        .fetch_optional(conn)
+        .await
+        .map_err(db_err)
+}
+
+#[async_trait]
+impl AssociationStore for SqliteStore {
+    async fn bind(&self, association: &Association) -> StoreResult<Option<Association>> {
+        let _order = self.association_writes.lock().await;
+        let mut tx = self.write_tx().await?;
+        let pepper = current_pepper(&mut tx).await?;
+        let previous = sqlx::query(
+            "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
+             WHERE medium = ?1 AND address = ?2",
+        )
+        .bind(&association.medium)
+        .bind(&association.address)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .map(|row| association_from_row(&row))
+        .transpose()?;
+        let hash = pepper
+            .as_deref()
+            .map(|p| lookup_hash(&association.address, &association.medium, p));
+        sqlx::query(
+            "INSERT INTO associations (medium, address, mxid, ts, not_before, not_after, lookup_hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (medium, address) DO UPDATE SET mxid = excluded.mxid, ts = excluded.ts, \
+             not_before = excluded.not_before, not_after = excluded.not_after, \
+             lookup_hash = excluded.lookup_hash",
+        )
+        .bind(&association.medium)
+        .bind(&association.address)
+        .bind(&association.mxid)
+        .bind(association.ts)
+        .bind(association.not_before)
+        .bind(association.not_after)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        self.commit_associations(tx).await?;
+        if let Some(hash) = &hash {
+            let times = Times::of(association);
+            self.update_index(|index| index.insert(hash, &association.mxid, times));
+        }
+        Ok(previous)
+    }
+
+    async fn unbind(&self, threepid: &Threepid, mxid: &str) -> StoreResult<bool> {
+        let _order = self.association_writes.lock().await;
+        let mut tx = self.write_tx().await?;
+        let removed: Option<Option<String>> = sqlx::query_scalar(
+            "DELETE FROM associations WHERE medium = ?1 AND address = ?2 AND mxid = ?3 \
+             RETURNING lookup_hash",
+        )
+        .bind(&threepid.medium)
+        .bind(&threepid.address)
+        .bind(mxid)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        self.commit_associations(tx).await?;
+        if let Some(Some(hash)) = &removed {
+            self.update_index(|index| {
+                index.remove(hash);
+                Ok(())
+            });
+        }
+        Ok(removed.is_some())
+    }
+
+    async fn get_association(&self, threepid: &Threepid) -> StoreResult<Option<Association>> {
+        if let Some(answer) = self
+            .index_ref()
+            .as_ref()
+            .and_then(|i| i.association(threepid))
+        {
+            return Ok(answer);
+        }
+        sqlx::query(
+            "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
+             WHERE medium = ?1 AND address = ?2",
+        )
+        .bind(&threepid.medium)
+        .bind(&threepid.address)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?
+        .map(|row| association_from_row(&row))
+        .transpose()
+    }
+
+    async fn get_associations(&self, threepids: &[Threepid]) -> StoreResult<Vec<Association>> {
+        if threepids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One read lock for the whole batch, released before any await below.
+        let answers = self.index_ref().as_ref().and_then(|index| {
+            threepids
+                .iter()
+                .map(|t| index.association(t))
+                .collect::<Option<Vec<_>>>()
+        });
+        if let Some(answers) = answers {
+            // The order and distinctness the statement below gives.
+            let mut found: Vec<Association> = answers.into_iter().flatten().collect();
+            fn key(a: &Association) -> (&str, &str) {
+                (&a.medium, &a.address)
+            }
+            if !found.is_sorted_by(|a, b| key(a) < key(b)) {
+                found.sort_by(|a, b| key(a).cmp(&key(b)));
+                found.dedup_by(|a, b| a.medium == b.medium && a.address == b.address);
+            }
+            return Ok(found);
+        }
+        let pairs: Vec<[&str; 2]> = threepids
+            .iter()
+            .map(|t| [t.medium.as_str(), t.address.as_str()])
+            .collect();
+        let rows = sqlx::query(SQL_GET_ASSOCIATIONS)
+            .bind(json_array(&pairs)?)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(association_from_row).collect()
+    }
+
+    async fn lookup_hashes(
+        &self,
+        pepper: &str,
+        hashes: Vec<String>,
+    ) -> StoreResult<Option<Vec<HashMatch>>> {
+        if let Some(index) = self.index_ref().as_ref() {
+            if index.pepper() != Some(pepper) {
+                return Ok(None);
+            }
+            // Each match takes the asked-for string itself (it equals the stored one).
+            let mut found: Vec<HashMatch> = hashes
+                .into_iter()
+                .filter_map(|hash| {
+                    let mxid = index.get(&hash)?;
+                    Some(HashMatch {
+                        lookup_hash: hash,
+                        mxid,
+                    })
+                })
+                .collect();
+            sort_by_hash(&mut found);
+            found.dedup_by(|a, b| a.lookup_hash == b.lookup_hash);
+            return Ok(Some(found));
+        }
+        // Sorted and distinct, as the statement expects (callers usually send them so).
+        let mut keys: Vec<&str> = hashes.iter().map(String::as_str).collect();
+        if !keys.is_sorted_by(|a, b| a < b) {
+            keys.sort_unstable();
+            keys.dedup();
+        }
+        // One statement: the pepper check and the lookup see the same snapshot.
+        let Some(row) = sqlx::query(SQL_LOOKUP_HASHES)
+            .bind(json_array(&keys)?)
+            .bind(pepper)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        if !row.try_get::<bool, _>("current").map_err(db_err)? {
+            return Ok(None);
+        }
+        let matches: &str = row.try_get("matches").map_err(db_err)?;
+        let pairs: Vec<(String, String)> = serde_json::from_str(matches)
+            .map_err(|_| StoreError::Corrupt("associations.lookup_hash"))?;
+        let mut found: Vec<HashMatch> = pairs
+            .into_iter()
+            .map(|(lookup_hash, mxid)| HashMatch { lookup_hash, mxid })
+            .collect();
+        // SQLite returns them in index order already; the order is part of the contract.
+        if !found.is_sorted_by(|a, b| a.lookup_hash <= b.lookup_hash) {
+            found.sort_by(|a, b| a.lookup_hash.cmp(&b.lookup_hash));
+        }
+        Ok(Some(found))
+    }
+
+    async fn lookup_pepper(&self) -> StoreResult<Option<String>> {
+        if let Some(index) = self.index_ref().as_ref() {
+            return Ok(index.pepper().map(str::to_owned));
+        }
+        sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn get_or_create_lookup_pepper(&self, candidate: &str) -> StoreResult<String> {
+        if let Some(pepper) = self.lookup_pepper().await? {
+            return Ok(pepper);
+        }
+        let _order = self.association_writes.lock().await;
+        let mut tx = self.write_tx().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(candidate)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            == 1;
+        if inserted {
+            rehash_all(&mut tx, candidate).await?;
+        }
+        let pepper = current_pepper(&mut tx)
+            .await?
+            .ok_or(StoreError::Corrupt("lookup_pepper"))?;
+        self.commit_associations(tx).await?;
+        if inserted {
+            self.reload_index().await;
+        }
+        Ok(pepper)
+    }
+
+    async fn rotate_lookup_pepper(&self, new_pepper: &str) -> StoreResult<u64> {
+        let _order = self.association_writes.lock().await;
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, ?1) \
+             ON CONFLICT (id) DO UPDATE SET pepper = excluded.pepper",
+        )
+        .bind(new_pepper)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let rehashed = rehash_all(&mut tx, new_pepper).await?;
+        self.commit_associations(tx).await?;
+        self.reload_index().await;
+        Ok(rehashed)
+    }
+
+    async fn original_signed_association(
+        &self,
+        association: &Association,
+    ) -> StoreResult<Option<String>> {
+        if !self.imported_signatures.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        self.imported_signed_association(
+            &association.medium,
+            &association.address,
+            &association.mxid,
+            association.ts,
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use std::path::Path;
+
+    use super::super::tests::{open_temp, without_index};
+    use super::*;
+
+    /// Sorting by the prefix key, then the string, is sorting by the string.
+    #[test]
+    fn prefix_key_order_is_string_order() {
+        let mut words: Vec<String> = [
+            "",
+            "a",
+            "a\0",
+            "a\0b",
+            "ab",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefgi",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        words.extend((0..200u32).map(|i| crate::crypto::lookup_hash(&i.to_string(), "email", "p")));
+        words.extend((0..50u32).map(|i| format!("abcdefgh{}", 50 - i)));
+        // Repeats, and strings sharing a prefix, out of order.
+        words.extend(["abcdefgz", "abcdefga", "abcdefgh", "a"].map(str::to_owned));
+        words.reverse();
+        let mut matches: Vec<HashMatch> = words
+            .iter()
+            .map(|w| HashMatch {
+                lookup_hash: w.clone(),
+                mxid: format!("@{w}:hs"),
+            })
+            .collect();
+        sort_by_hash(&mut matches);
+        words.sort_unstable();
+        let sorted: Vec<&String> = matches.iter().map(|m| &m.lookup_hash).collect();
+        assert_eq!(sorted, words.iter().collect::<Vec<_>>());
+        assert!(
+            matches
+                .iter()
+                .all(|m| m.mxid == format!("@{}:hs", m.lookup_hash))
+        );
+    }
+
+    fn association(i: usize, mxid: &str) -> Association {
+        Association {
+            medium: "email".into(),
+            address: format!("u{i}@example.org"),
+            mxid: mxid.into(),
+            // Distinct per association and per binding: the index must keep each exactly.
+            ts: 1_700_000_000_000 + i64::try_from(i * 7 + mxid.len()).expect("small"),
+            not_before: 1_700_000_000_000 - i64::try_from(i).expect("small"),
+            not_after: i64::MAX - i64::try_from(i % 3).expect("small"),
+        }
+    }
+
+    /// Every hash of `0..n` (and some that never existed) answers the same from the index
+    /// as from SQL, read by a second store without an index on the same file.
+    async fn assert_index_agrees(indexed: &SqliteStore, path: &Path, n: usize) {
+        let plain = SqliteStore::open_with(path, without_index())
+            .await
+            .expect("opens");
+        let pepper = plain.lookup_pepper().await.expect("pepper");
+        assert_eq!(indexed.lookup_pepper().await.expect("pepper"), pepper);
+        let pepper = pepper.expect("a pepper exists");
+        let mut hashes: Vec<String> = (0..n + 5)
+            .map(|i| lookup_hash(&format!("u{i}@example.org"), "email", &pepper))
+            .collect();
+        hashes.push("not-a-hash".into());
+        hashes.push(hashes[0].clone());
+        let from_index = indexed
+            .lookup_hashes(&pepper, hashes.clone())
+            .await
+            .expect("lookup");
+        let from_sql = plain
+            .lookup_hashes(&pepper, hashes.clone())
+            .await
+            .expect("lookup");
+        assert_eq!(from_index, from_sql);
+        // Clear-text (v1) lookups answer from the index too: the same associations, times
+        // included, single and batched.
+        let threepids: Vec<Threepid> = (0..n + 5)
+            .map(|i| Threepid::new("email", format!("u{i}@example.org")))
+            .chain([Threepid::new("msisdn", "u0@example.org")])
+            .collect();
+        for threepid in &threepids {
+            assert_eq!(
+                indexed.get_association(threepid).await.expect("get"),
+                plain.get_association(threepid).await.expect("get"),
+                "{threepid:?}"
+            );
+        }
+        let mut distinct = threepids.clone();
+        distinct.sort();
+        assert_eq!(
+            indexed.get_associations(&distinct).await.expect("get"),
+            plain.get_associations(&distinct).await.expect("get")
+        );
+        let mut shuffled = threepids.clone();
+        shuffled.reverse();
+        shuffled.push(threepids[0].clone());
+        assert_eq!(
+            indexed.get_associations(&shuffled).await.expect("get"),
+            plain.get_associations(&shuffled).await.expect("get")
+        );
+        let bound: i64 = sqlx::query_scalar("SELECT count(*) FROM associations")
+            .fetch_one(&plain.reader)
+            .await
+            .expect("count");
+        assert_eq!(indexed.indexed_hashes(), usize::try_from(bound).ok());
+        assert_eq!(
+            indexed
+                .lookup_hashes("other", hashes)
+                .await
+                .expect("lookup"),
+            None
+        );
+        plain.close().await;
+    }
+
+    #[tokio::test]
+    async fn lookup_index_follows_binds_unbinds_and_pepper_changes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("oxident.db");
+        let store = SqliteStore::open(&path).await.expect("opens");
+        assert_eq!(store.indexed_hashes(), Some(0));
+        // Bindings before any pepper have no hash; creating the pepper hashes them all.
+        for i in 0..20 {
+            store
+                .bind(&association(i, &format!("@a{i}:hs")))
+                .await
+                .expect("bind");
+        }
+        assert_eq!(store.indexed_hashes(), Some(0));
+        store
+            .get_or_create_lookup_pepper("p1")
+            .await
+            .expect("pepper");
+        assert_index_agrees(&store, &path, 40).await;
+        // Rebinds replace, unbinds remove (only the owner's), new binds add.
+        for i in 0..40 {
+            match i % 4 {
+                0 => {
+                    store
+                        .bind(&association(i, &format!("@b{i}:hs")))
+                        .await
+                        .expect("bind");
+                }
+                1 => {
+                    store
+                        .unbind(
+                            &Threepid::new("email", format!("u{i}@example.org")),
+                            &format!("@a{i}:hs"),
+                        )
+                        .await
+                        .expect("unbind");
+                }
+                2 => {
+                    store
+                        .unbind(
+                            &Threepid::new("email", format!("u{i}@example.org")),
+                            "@someone-else:hs",
+                        )
+                        .await
+                        .expect("unbind");
+                }
+                _ => {
+                    store
+                        .bind(&association(i, &format!("@c{i}:hs")))
+                        .await
+                        .expect("bind");
+                }
+            }
+        }
+        assert_index_agrees(&store, &path, 40).await;
+        store.rotate_lookup_pepper("p2").await.expect("rotate");
+        assert_index_agrees(&store, &path, 40).await;
+        store.close().await;
+        // After a restart the index is rebuilt from the file.
+        let reopened = SqliteStore::open(&path).await.expect("reopens");
+        assert_index_agrees(&reopened, &path, 40).await;
+        reopened.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn lookup_index_applies_concurrent_binds_in_commit_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("oxident.db");
+        let store = Arc::new(SqliteStore::open(&path).await.expect("opens"));
+        store
+            .get_or_create_lookup_pepper("p")
+            .await
+            .expect("pepper");
+        let mut tasks = Vec::new();
+        for t in 0..16 {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                for round in 0..5 {
+                    for i in 0..3 {
+                        let mxid = format!("@t{t}r{round}:hs");
+                        if (t + round) % 3 == 0 {
+                            store
+                                .unbind(&Threepid::new("email", format!("u{i}@example.org")), &mxid)
+                                .await
+                                .expect("unbind");
+                        } else {
+                            store.bind(&association(i, &mxid)).await.expect("bind");
+                        }
+                    }
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("task");
+        }
+        assert_index_agrees(&store, &path, 3).await;
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn batched_lookups_use_indexes() {
+        let (_dir, store) = open_temp().await;
+        let (hashes, associations) = store.lookup_query_plans().await.expect("plans");
+        let scans = |plan: &[String]| plan.iter().any(|d| d.starts_with("SCAN associations"));
+        assert!(
+            !scans(&hashes),
+            "v2 lookup must not scan associations: {hashes:?}"
+        );
+        assert!(
+            hashes
+                .iter()
+                .any(|d| d.contains("associations_lookup_hash")),
+            "v2 lookup uses the lookup_hash index: {hashes:?}"
+        );
+        assert!(
+            !scans(&associations),
+            "bulk lookup must not scan associations: {associations:?}"
+        );
+        store.close().await;
+    }
+}
