@@ -491,6 +491,19 @@ fn to_json<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// A `text/plain` answer: the string as it is (not a JSON string).
+pub fn text_response(result: Result<String, MatrixError>) -> Response {
+    match result {
+        Ok(text) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
 /// A non-JSON success response (HTML page or redirect).
 pub fn raw_response(result: Result<RawResponse, MatrixError>) -> Response {
     match result {
@@ -804,6 +817,21 @@ mod tests {
             fn body_from_bytes(bytes: Vec<u8>) -> Option<Vec<u8>> {
                 Some(bytes)
             }
+        }
+
+        #[tokio::test]
+        async fn text_answers_are_written_as_they_are() {
+            let r = super::super::text_response(Ok("pong".to_owned()));
+            assert_eq!(
+                r.headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok()),
+                Some("text/plain; charset=utf-8")
+            );
+            let bytes = axum::body::to_bytes(r.into_body(), 64)
+                .await
+                .unwrap_or_default();
+            assert_eq!(&bytes[..], b"pong");
         }
 
         #[tokio::test]

@@ -838,6 +838,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             let respond = if op.is_html() || op.success().and_then(|r| r.schema.as_ref()).is_none()
             {
                 quote!(raw_response)
+            } else if op.success().is_some_and(|r| r.text) {
+                quote!(text_response)
             } else {
                 quote!(json_response)
             };

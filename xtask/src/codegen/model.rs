@@ -118,6 +118,9 @@ pub struct Response {
     pub description: String,
     pub schema: Option<Value>,
     pub examples: Vec<Value>,
+    /// The body is text (`text/plain` and other `text/*` media, no JSON one) with a string
+    /// schema: written as it is, not as a JSON string.
+    pub text: bool,
 }
 
 impl Response {
@@ -673,6 +676,7 @@ fn is_security_header(name: &str) -> bool {
 fn read_response(status: &str, r: &Value, swagger2: bool) -> Response {
     let status = status.to_ascii_uppercase();
     let mut examples = Vec::new();
+    let mut text = false;
     let schema = if swagger2 {
         if let Some(ex) = r.pointer("/examples/application~1json") {
             examples.push(ex.clone());
@@ -695,13 +699,23 @@ fn read_response(status: &str, r: &Value, swagger2: bool) -> Response {
                 }
             }
         }
-        media.and_then(|m| m.get("schema")).cloned()
+        let content = r.get("content").and_then(Value::as_object);
+        let schema = media.and_then(|m| m.get("schema")).cloned();
+        text = content.is_some_and(|c| {
+            !c.keys().any(|k| k.contains("json")) && c.keys().any(|k| k.starts_with("text/"))
+        }) && schema
+            .as_ref()
+            .and_then(|s| s.get("type"))
+            .and_then(Value::as_str)
+            == Some("string");
+        schema
     };
     Response {
         status,
         description: str_of(r.get("description")),
         schema: schema.map(normalise_schema),
         examples,
+        text,
     }
 }
 

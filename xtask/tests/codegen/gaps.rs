@@ -101,7 +101,7 @@ fn recursive_component_is_one_boxed_type_and_one_validator() {
 }
 
 #[test]
-fn webhooks_and_callbacks_become_types_and_trace_routes() {
+fn webhooks_and_callbacks_become_types_trace_routes_and_text_is_text() {
     let tmp = tempfile::tempdir().expect("temp dir");
     std::fs::write(
         tmp.path().join("api.yaml"),
@@ -122,7 +122,7 @@ paths:
               requestBody:
                 content: {application/json: {schema: {type: object, properties: {event: {type: string}}}}}
               responses: {'200': {description: ok}}
-      responses: {'200': {description: ok}}
+      responses: {'200': {description: ok, content: {text/plain: {schema: {type: string}}}}}
 webhooks:
   newPet:
     post:
@@ -149,4 +149,6 @@ webhooks:
     );
     let server = get("src/server.rs");
     assert!(server.contains("Method::TRACE"), "{server}");
+    // A text/plain answer is written as text, not as a JSON string.
+    assert!(server.contains("text_response,"), "{server}");
 }
