@@ -5,16 +5,21 @@
 //! built on the dispatcher.
 use axum::http::Method;
 
-/// The operations of the API, one method each. The dispatcher validates and decodes
-/// every request before a method is called, so implementations see typed, schema-valid
-/// values only.
-pub trait OxidentApi: Send + Sync + 'static {
+/// The whole API: one trait per spec file (below), each with its own error type, and
+/// how errors are written. The dispatcher validates and decodes every request before
+/// a method is called, so implementations see typed, schema-valid values only.
+pub trait OxidentApi: AssociationsApi + EmailAssociationsApi + InvitationSigningApi + LookupApi + PhoneAssociationsApi + PingApi + PubkeyApi + StoreInviteApi + V2AssociationsApi + V2AuthApi + V2EmailAssociationsApi + V2InvitationSigningApi + V2LookupApi + V2PhoneAssociationsApi + V2PingApi + V2PubkeyApi + V2StoreInviteApi + V2TermsApi + VersionsApi + Send + Sync + 'static {
     /// How every error answer is written (validation, routing and the methods' own):
     /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
     /// shape instead.
     fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
         crate::rt::server::error_response(error)
     }
+}
+
+/// The operations of `associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait AssociationsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/api/v1/3pid/bind` (`bind`) — deprecated
     ///
@@ -24,7 +29,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::associations::bind::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::associations::bind::Response, crate::rt::MatrixError>,
+        Output = Result<crate::associations::bind::Response, Self::Error>,
     > + Send;
 
     /// `GET /_matrix/identity/api/v1/3pid/getValidated3pid` (`getValidated3pid`) — deprecated
@@ -35,10 +40,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::associations::get_validated3pid::Params,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::associations::get_validated3pid::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::associations::get_validated3pid::Response, Self::Error>,
     > + Send;
 
     /// `POST /_matrix/identity/api/v1/3pid/unbind` (`unbind`) — deprecated
@@ -49,8 +51,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::associations::unbind::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::associations::unbind::Response, crate::rt::MatrixError>,
+        Output = Result<crate::associations::unbind::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `email_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait EmailAssociationsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/api/v1/validate/email/requestToken` (`emailRequestToken`) — deprecated
     ///
@@ -62,7 +69,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::email_associations::email_request_token::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -76,7 +83,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::email_associations::email_submit_token_get::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -90,9 +97,14 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::email_associations::email_submit_token_post::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
+}
+
+/// The operations of `invitation_signing.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait InvitationSigningApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/api/v1/sign-ed25519` (`blindlySignStuff`) — deprecated
     ///
@@ -104,9 +116,14 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::invitation_signing::blindly_sign_stuff::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
+}
+
+/// The operations of `lookup.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait LookupApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/api/v1/bulk_lookup` (`lookupUsers`) — deprecated
     ///
@@ -116,7 +133,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::lookup::lookup_users::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::lookup::lookup_users::Response, crate::rt::MatrixError>,
+        Output = Result<crate::lookup::lookup_users::Response, Self::Error>,
     > + Send;
 
     /// `GET /_matrix/identity/api/v1/lookup` (`lookupUser`) — deprecated
@@ -127,8 +144,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::lookup::lookup_user::Params,
     ) -> impl std::future::Future<
-        Output = Result<crate::lookup::lookup_user::Response, crate::rt::MatrixError>,
+        Output = Result<crate::lookup::lookup_user::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `phone_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait PhoneAssociationsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/api/v1/validate/msisdn/requestToken` (`msisdnRequestToken`) — deprecated
     ///
@@ -140,7 +162,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::phone_associations::msisdn_request_token::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -154,7 +176,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::phone_associations::msisdn_submit_token_get::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -168,9 +190,14 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::phone_associations::msisdn_submit_token_post::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
+}
+
+/// The operations of `ping.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait PingApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/api/v1` (`ping`) — deprecated
     ///
@@ -179,8 +206,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::ping::ping::Response, crate::rt::MatrixError>,
+        Output = Result<crate::ping::ping::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `pubkey.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait PubkeyApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/api/v1/pubkey/ephemeral/isvalid` (`isEphemeralPubKeyValid`) — deprecated
     ///
@@ -190,10 +222,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::pubkey::is_ephemeral_pub_key_valid::Params,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::pubkey::is_ephemeral_pub_key_valid::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::pubkey::is_ephemeral_pub_key_valid::Response, Self::Error>,
     > + Send;
 
     /// `GET /_matrix/identity/api/v1/pubkey/isvalid` (`isPubKeyValid`) — deprecated
@@ -204,10 +233,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::pubkey::is_pub_key_valid::Params,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::pubkey::is_pub_key_valid::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::pubkey::is_pub_key_valid::Response, Self::Error>,
     > + Send;
 
     /// `GET /_matrix/identity/api/v1/pubkey/{keyId}` (`getPubKey`) — deprecated
@@ -218,8 +244,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::pubkey::get_pub_key::Params,
     ) -> impl std::future::Future<
-        Output = Result<crate::pubkey::get_pub_key::Response, crate::rt::MatrixError>,
+        Output = Result<crate::pubkey::get_pub_key::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `store_invite.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait StoreInviteApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/api/v1/store-invite` (`storeInvite`) — deprecated
     ///
@@ -229,11 +260,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::store_invite::store_invite::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::store_invite::store_invite::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::store_invite::store_invite::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2AssociationsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/v2/3pid/bind` (`bindV2`)
     ///
@@ -243,10 +276,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::v2_associations::bind_v2::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_associations::bind_v2::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_associations::bind_v2::Response, Self::Error>,
     > + Send;
 
     /// `GET /_matrix/identity/v2/3pid/getValidated3pid` (`getValidated3pidV2`)
@@ -259,7 +289,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_associations::get_validated3pid_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -271,11 +301,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::v2_associations::unbind_v2::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_associations::unbind_v2::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_associations::unbind_v2::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_auth.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2AuthApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/v2/account` (`getAccount`)
     ///
@@ -284,7 +316,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::v2_auth::get_account::Response, crate::rt::MatrixError>,
+        Output = Result<crate::v2_auth::get_account::Response, Self::Error>,
     > + Send;
 
     /// `POST /_matrix/identity/v2/account/logout` (`logout`)
@@ -294,7 +326,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::v2_auth::logout::Response, crate::rt::MatrixError>,
+        Output = Result<crate::v2_auth::logout::Response, Self::Error>,
     > + Send;
 
     /// `POST /_matrix/identity/v2/account/register` (`registerAccount`)
@@ -305,11 +337,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::v2_auth::register_account::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_auth::register_account::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_auth::register_account::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_email_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2EmailAssociationsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/v2/validate/email/requestToken` (`emailRequestTokenV2`)
     ///
@@ -321,7 +355,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_email_associations::email_request_token_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -335,7 +369,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_email_associations::email_submit_token_get_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -349,9 +383,14 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_email_associations::email_submit_token_post_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
+}
+
+/// The operations of `v2_invitation_signing.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2InvitationSigningApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/v2/sign-ed25519` (`blindlySignStuffV2`)
     ///
@@ -363,9 +402,14 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_invitation_signing::blindly_sign_stuff_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
+}
+
+/// The operations of `v2_lookup.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2LookupApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/v2/hash_details` (`getHashDetails`)
     ///
@@ -374,10 +418,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_lookup::get_hash_details::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_lookup::get_hash_details::Response, Self::Error>,
     > + Send;
 
     /// `POST /_matrix/identity/v2/lookup` (`lookupUsersV2`)
@@ -388,11 +429,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::v2_lookup::lookup_users_v2::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_lookup::lookup_users_v2::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_lookup::lookup_users_v2::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_phone_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2PhoneAssociationsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/v2/validate/msisdn/requestToken` (`msisdnRequestTokenV2`)
     ///
@@ -404,7 +447,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_phone_associations::msisdn_request_token_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -418,7 +461,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_phone_associations::msisdn_submit_token_get_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -432,9 +475,14 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_phone_associations::msisdn_submit_token_post_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
+}
+
+/// The operations of `v2_ping.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2PingApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/v2` (`pingV2`)
     ///
@@ -443,8 +491,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::v2_ping::ping_v2::Response, crate::rt::MatrixError>,
+        Output = Result<crate::v2_ping::ping_v2::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_pubkey.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2PubkeyApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/v2/pubkey/ephemeral/isvalid` (`isEphemeralPubKeyValidV2`)
     ///
@@ -456,7 +509,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_pubkey::is_ephemeral_pub_key_valid_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -468,10 +521,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::v2_pubkey::is_pub_key_valid_v2::Params,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_pubkey::is_pub_key_valid_v2::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_pubkey::is_pub_key_valid_v2::Response, Self::Error>,
     > + Send;
 
     /// `GET /_matrix/identity/v2/pubkey/{keyId}` (`getPubKeyV2`)
@@ -482,11 +532,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::v2_pubkey::get_pub_key_v2::Params,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_pubkey::get_pub_key_v2::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_pubkey::get_pub_key_v2::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_store_invite.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2StoreInviteApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/v2/store-invite` (`storeInviteV2`)
     ///
@@ -496,11 +548,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::v2_store_invite::store_invite_v2::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_store_invite::store_invite_v2::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_store_invite::store_invite_v2::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_terms.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2TermsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/v2/terms` (`getTerms`)
     ///
@@ -509,7 +563,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::v2_terms::get_terms::Response, crate::rt::MatrixError>,
+        Output = Result<crate::v2_terms::get_terms::Response, Self::Error>,
     > + Send;
 
     /// `POST /_matrix/identity/v2/terms` (`agreeToTerms`)
@@ -520,11 +574,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::v2_terms::agree_to_terms::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_terms::agree_to_terms::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_terms::agree_to_terms::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `versions.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait VersionsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/versions` (`getVersions`)
     ///
@@ -533,7 +589,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::versions::get_versions::Response, crate::rt::MatrixError>,
+        Output = Result<crate::versions::get_versions::Response, Self::Error>,
     > + Send;
 }
 
@@ -938,7 +994,9 @@ pub fn dispatch<A: OxidentApi>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, body| async move { A::bind(&api, &ctx, body).await },
+                move |ctx, _, body| async move {
+                    A::bind(&api, &ctx, body).await.map_err(Into::into)
+                },
             )
         }
         Route::GetValidated3pid => {
@@ -950,7 +1008,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::get_validated3pid(&api, &ctx, params).await
+                    A::get_validated3pid(&api, &ctx, params).await.map_err(Into::into)
                 },
             )
         }
@@ -962,7 +1020,9 @@ pub fn dispatch<A: OxidentApi>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, body| async move { A::unbind(&api, &ctx, body).await },
+                move |ctx, _, body| async move {
+                    A::unbind(&api, &ctx, body).await.map_err(Into::into)
+                },
             )
         }
         Route::EmailRequestToken => {
@@ -974,7 +1034,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::email_request_token(&api, &ctx, body).await
+                    A::email_request_token(&api, &ctx, body).await.map_err(Into::into)
                 },
             )
         }
@@ -987,7 +1047,9 @@ pub fn dispatch<A: OxidentApi>(
                 raw_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::email_submit_token_get(&api, &ctx, params).await
+                    A::email_submit_token_get(&api, &ctx, params)
+                        .await
+                        .map_err(Into::into)
                 },
             )
         }
@@ -1000,7 +1062,9 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::email_submit_token_post(&api, &ctx, body).await
+                    A::email_submit_token_post(&api, &ctx, body)
+                        .await
+                        .map_err(Into::into)
                 },
             )
         }
@@ -1013,7 +1077,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::blindly_sign_stuff(&api, &ctx, body).await
+                    A::blindly_sign_stuff(&api, &ctx, body).await.map_err(Into::into)
                 },
             )
         }
@@ -1026,7 +1090,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::lookup_users(&api, &ctx, body).await
+                    A::lookup_users(&api, &ctx, body).await.map_err(Into::into)
                 },
             )
         }
@@ -1039,7 +1103,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::lookup_user(&api, &ctx, params).await
+                    A::lookup_user(&api, &ctx, params).await.map_err(Into::into)
                 },
             )
         }
@@ -1052,7 +1116,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::msisdn_request_token(&api, &ctx, body).await
+                    A::msisdn_request_token(&api, &ctx, body).await.map_err(Into::into)
                 },
             )
         }
@@ -1065,7 +1129,9 @@ pub fn dispatch<A: OxidentApi>(
                 raw_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::msisdn_submit_token_get(&api, &ctx, params).await
+                    A::msisdn_submit_token_get(&api, &ctx, params)
+                        .await
+                        .map_err(Into::into)
                 },
             )
         }
@@ -1078,7 +1144,9 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::msisdn_submit_token_post(&api, &ctx, body).await
+                    A::msisdn_submit_token_post(&api, &ctx, body)
+                        .await
+                        .map_err(Into::into)
                 },
             )
         }
@@ -1090,7 +1158,9 @@ pub fn dispatch<A: OxidentApi>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, _| async move { A::ping(&api, &ctx).await },
+                move |ctx, _, _| async move {
+                    A::ping(&api, &ctx).await.map_err(Into::into)
+                },
             )
         }
         Route::IsEphemeralPubKeyValid => {
@@ -1102,7 +1172,9 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::is_ephemeral_pub_key_valid(&api, &ctx, params).await
+                    A::is_ephemeral_pub_key_valid(&api, &ctx, params)
+                        .await
+                        .map_err(Into::into)
                 },
             )
         }
@@ -1115,7 +1187,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::is_pub_key_valid(&api, &ctx, params).await
+                    A::is_pub_key_valid(&api, &ctx, params).await.map_err(Into::into)
                 },
             )
         }
@@ -1128,7 +1200,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::get_pub_key(&api, &ctx, params).await
+                    A::get_pub_key(&api, &ctx, params).await.map_err(Into::into)
                 },
             )
         }
@@ -1141,7 +1213,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::store_invite(&api, &ctx, body).await
+                    A::store_invite(&api, &ctx, body).await.map_err(Into::into)
                 },
             )
         }
@@ -1153,7 +1225,9 @@ pub fn dispatch<A: OxidentApi>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, body| async move { A::bind_v2(&api, &ctx, body).await },
+                move |ctx, _, body| async move {
+                    A::bind_v2(&api, &ctx, body).await.map_err(Into::into)
+                },
             )
         }
         Route::GetValidated3pidV2 => {
@@ -1165,7 +1239,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::get_validated3pid_v2(&api, &ctx, params).await
+                    A::get_validated3pid_v2(&api, &ctx, params).await.map_err(Into::into)
                 },
             )
         }
@@ -1177,7 +1251,9 @@ pub fn dispatch<A: OxidentApi>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, body| async move { A::unbind_v2(&api, &ctx, body).await },
+                move |ctx, _, body| async move {
+                    A::unbind_v2(&api, &ctx, body).await.map_err(Into::into)
+                },
             )
         }
         Route::GetAccount => {
@@ -1188,7 +1264,9 @@ pub fn dispatch<A: OxidentApi>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, _| async move { A::get_account(&api, &ctx).await },
+                move |ctx, _, _| async move {
+                    A::get_account(&api, &ctx).await.map_err(Into::into)
+                },
             )
         }
         Route::Logout => {
@@ -1199,7 +1277,9 @@ pub fn dispatch<A: OxidentApi>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, _| async move { A::logout(&api, &ctx).await },
+                move |ctx, _, _| async move {
+                    A::logout(&api, &ctx).await.map_err(Into::into)
+                },
             )
         }
         Route::RegisterAccount => {
@@ -1211,7 +1291,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::register_account(&api, &ctx, body).await
+                    A::register_account(&api, &ctx, body).await.map_err(Into::into)
                 },
             )
         }
@@ -1224,7 +1304,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::email_request_token_v2(&api, &ctx, body).await
+                    A::email_request_token_v2(&api, &ctx, body).await.map_err(Into::into)
                 },
             )
         }
@@ -1237,7 +1317,9 @@ pub fn dispatch<A: OxidentApi>(
                 raw_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::email_submit_token_get_v2(&api, &ctx, params).await
+                    A::email_submit_token_get_v2(&api, &ctx, params)
+                        .await
+                        .map_err(Into::into)
                 },
             )
         }
@@ -1250,7 +1332,9 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::email_submit_token_post_v2(&api, &ctx, body).await
+                    A::email_submit_token_post_v2(&api, &ctx, body)
+                        .await
+                        .map_err(Into::into)
                 },
             )
         }
@@ -1263,7 +1347,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::blindly_sign_stuff_v2(&api, &ctx, body).await
+                    A::blindly_sign_stuff_v2(&api, &ctx, body).await.map_err(Into::into)
                 },
             )
         }
@@ -1275,7 +1359,9 @@ pub fn dispatch<A: OxidentApi>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, _| async move { A::get_hash_details(&api, &ctx).await },
+                move |ctx, _, _| async move {
+                    A::get_hash_details(&api, &ctx).await.map_err(Into::into)
+                },
             )
         }
         Route::LookupUsersV2 => {
@@ -1287,7 +1373,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::lookup_users_v2(&api, &ctx, body).await
+                    A::lookup_users_v2(&api, &ctx, body).await.map_err(Into::into)
                 },
             )
         }
@@ -1300,7 +1386,9 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::msisdn_request_token_v2(&api, &ctx, body).await
+                    A::msisdn_request_token_v2(&api, &ctx, body)
+                        .await
+                        .map_err(Into::into)
                 },
             )
         }
@@ -1313,7 +1401,9 @@ pub fn dispatch<A: OxidentApi>(
                 raw_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::msisdn_submit_token_get_v2(&api, &ctx, params).await
+                    A::msisdn_submit_token_get_v2(&api, &ctx, params)
+                        .await
+                        .map_err(Into::into)
                 },
             )
         }
@@ -1326,7 +1416,9 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::msisdn_submit_token_post_v2(&api, &ctx, body).await
+                    A::msisdn_submit_token_post_v2(&api, &ctx, body)
+                        .await
+                        .map_err(Into::into)
                 },
             )
         }
@@ -1338,7 +1430,9 @@ pub fn dispatch<A: OxidentApi>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, _| async move { A::ping_v2(&api, &ctx).await },
+                move |ctx, _, _| async move {
+                    A::ping_v2(&api, &ctx).await.map_err(Into::into)
+                },
             )
         }
         Route::IsEphemeralPubKeyValidV2 => {
@@ -1350,7 +1444,9 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::is_ephemeral_pub_key_valid_v2(&api, &ctx, params).await
+                    A::is_ephemeral_pub_key_valid_v2(&api, &ctx, params)
+                        .await
+                        .map_err(Into::into)
                 },
             )
         }
@@ -1363,7 +1459,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::is_pub_key_valid_v2(&api, &ctx, params).await
+                    A::is_pub_key_valid_v2(&api, &ctx, params).await.map_err(Into::into)
                 },
             )
         }
@@ -1376,7 +1472,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::get_pub_key_v2(&api, &ctx, params).await
+                    A::get_pub_key_v2(&api, &ctx, params).await.map_err(Into::into)
                 },
             )
         }
@@ -1389,7 +1485,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::store_invite_v2(&api, &ctx, body).await
+                    A::store_invite_v2(&api, &ctx, body).await.map_err(Into::into)
                 },
             )
         }
@@ -1401,7 +1497,9 @@ pub fn dispatch<A: OxidentApi>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, _| async move { A::get_terms(&api, &ctx).await },
+                move |ctx, _, _| async move {
+                    A::get_terms(&api, &ctx).await.map_err(Into::into)
+                },
             )
         }
         Route::AgreeToTerms => {
@@ -1413,7 +1511,7 @@ pub fn dispatch<A: OxidentApi>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::agree_to_terms(&api, &ctx, body).await
+                    A::agree_to_terms(&api, &ctx, body).await.map_err(Into::into)
                 },
             )
         }
@@ -1425,7 +1523,9 @@ pub fn dispatch<A: OxidentApi>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, _| async move { A::get_versions(&api, &ctx).await },
+                move |ctx, _, _| async move {
+                    A::get_versions(&api, &ctx).await.map_err(Into::into)
+                },
             )
         }
     }

@@ -798,14 +798,17 @@ pub(crate) fn typed_decode_is_exact(schema: &Value) -> bool {
 /// handler and does the wire work, and an axum router built on the dispatcher.
 pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> {
     let trait_id = ident(trait_name);
-    let mut methods = Vec::new();
     let mut variants = Vec::new();
     let mut calls = Vec::new();
     let mut responders: Vec<TokenStream> = Vec::new();
     // Path template → (method, route variant); templates with parameters are matched after
     // every literal path, as axum's router does.
     let mut routes: Vec<(String, Vec<(String, TokenStream)>)> = Vec::new();
+    // One trait per spec file, each with its own error type; the API trait is all of them.
+    let mut file_traits = Vec::new();
+    let mut file_trait_ids = Vec::new();
     for f in &spec.files {
+        let mut methods = Vec::new();
         for op in &f.operations {
             let m = ident(&f.module);
             let o = ident(&op.name);
@@ -851,14 +854,14 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             }
             methods.push(quote! {
                 #docs
-                fn #name(&self, #(#args),*) -> impl std::future::Future<Output = Result<crate::#m::#o::Response, crate::rt::MatrixError>> + Send;
+                fn #name(&self, #(#args),*) -> impl std::future::Future<Output = Result<crate::#m::#o::Response, Self::Error>> + Send;
             });
             let route_doc = format!(" `{} {}`", op.method.to_ascii_uppercase(), op.path);
             variants.push(quote!(#[doc = #route_doc] #variant,));
             calls.push(quote! {
                 Route::#variant => handle(
                     crate::#m::#o::Op, request, peer, path_params, #respond, A::write_error,
-                    move |ctx, #params_pat, #body_pat| async move { A::#name(&api, #(#call_args),*).await },
+                    move |ctx, #params_pat, #body_pat| async move { A::#name(&api, #(#call_args),*).await.map_err(Into::into) },
                 ),
             });
             let found = quote!(Route::#variant);
@@ -878,6 +881,23 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 None => routes.push((op.path.clone(), vec![(op.method.clone(), found)])),
             }
         }
+        if f.operations.is_empty() {
+            continue;
+        }
+        let file_trait = ident(&format!("{}Api", f.module.to_pascal_case()));
+        let doc = format!(
+            " The operations of `{}`, one method each; `Error` is what they fail with (anything \
+             that becomes the runtime's error answer).",
+            f.rel_path
+        );
+        file_traits.push(quote! {
+            #[doc = #doc]
+            pub trait #file_trait: Send + Sync + 'static {
+                type Error: Into<crate::rt::MatrixError> + Send;
+                #(#methods)*
+            }
+        });
+        file_trait_ids.push(file_trait);
     }
     // Literal paths first (a `match` on the whole path), then templates: more literal
     // segments first, then by text, so the order never depends on the spec's file order.
@@ -990,18 +1010,18 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         //! built on the dispatcher.
         use axum::http::Method;
 
-        /// The operations of the API, one method each. The dispatcher validates and decodes
-        /// every request before a method is called, so implementations see typed, schema-valid
-        /// values only.
-        pub trait #trait_id: Send + Sync + 'static {
+        /// The whole API: one trait per spec file (below), each with its own error type, and
+        /// how errors are written. The dispatcher validates and decodes every request before
+        /// a method is called, so implementations see typed, schema-valid values only.
+        pub trait #trait_id: #(#file_trait_ids +)* Send + Sync + 'static {
             /// How every error answer is written (validation, routing and the methods' own):
             /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
             /// shape instead.
             fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
                 crate::rt::server::error_response(error)
             }
-            #(#methods)*
         }
+        #(#file_traits)*
 
         /// The operation a request is for, as [`route`] finds it.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]

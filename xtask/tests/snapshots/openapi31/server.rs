@@ -3,16 +3,21 @@
 //! built on the dispatcher.
 use axum::http::Method;
 
-/// The operations of the API, one method each. The dispatcher validates and decodes
-/// every request before a method is called, so implementations see typed, schema-valid
-/// values only.
-pub trait FixtureOpenapi31Api: Send + Sync + 'static {
+/// The whole API: one trait per spec file (below), each with its own error type, and
+/// how errors are written. The dispatcher validates and decodes every request before
+/// a method is called, so implementations see typed, schema-valid values only.
+pub trait FixtureOpenapi31Api: InvitesApi + LegacyApi + Send + Sync + 'static {
     /// How every error answer is written (validation, routing and the methods' own):
     /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
     /// shape instead.
     fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
         crate::rt::server::error_response(error)
     }
+}
+
+/// The operations of `invites.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait InvitesApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_fixture/invites/v3/2fa` (`2faStatus`)
     ///
@@ -21,7 +26,7 @@ pub trait FixtureOpenapi31Api: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::invites::op_2fa_status::Response, crate::rt::MatrixError>,
+        Output = Result<crate::invites::op_2fa_status::Response, Self::Error>,
     > + Send;
 
     /// `POST /_fixture/invites/v3/invite` (`storeInvite`)
@@ -32,7 +37,7 @@ pub trait FixtureOpenapi31Api: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::invites::store_invite::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::invites::store_invite::Response, crate::rt::MatrixError>,
+        Output = Result<crate::invites::store_invite::Response, Self::Error>,
     > + Send;
 
     /// `GET /_fixture/invites/v3/invite/{token}` (`getInvite`)
@@ -43,8 +48,13 @@ pub trait FixtureOpenapi31Api: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::invites::get_invite::Params,
     ) -> impl std::future::Future<
-        Output = Result<crate::invites::get_invite::Response, crate::rt::MatrixError>,
+        Output = Result<crate::invites::get_invite::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `legacy.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait LegacyApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_fixture/legacy/status` (`getStatus`) — deprecated
     ///
@@ -53,7 +63,7 @@ pub trait FixtureOpenapi31Api: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::legacy::get_status::Response, crate::rt::MatrixError>,
+        Output = Result<crate::legacy::get_status::Response, Self::Error>,
     > + Send;
 }
 
@@ -141,7 +151,9 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, _| async move { A::op_2fa_status(&api, &ctx).await },
+                move |ctx, _, _| async move {
+                    A::op_2fa_status(&api, &ctx).await.map_err(Into::into)
+                },
             )
         }
         Route::StoreInvite => {
@@ -153,7 +165,7 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
                 json_response,
                 A::write_error,
                 move |ctx, _, body| async move {
-                    A::store_invite(&api, &ctx, body).await
+                    A::store_invite(&api, &ctx, body).await.map_err(Into::into)
                 },
             )
         }
@@ -166,7 +178,7 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
                 json_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::get_invite(&api, &ctx, params).await
+                    A::get_invite(&api, &ctx, params).await.map_err(Into::into)
                 },
             )
         }
@@ -178,7 +190,9 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, _| async move { A::get_status(&api, &ctx).await },
+                move |ctx, _, _| async move {
+                    A::get_status(&api, &ctx).await.map_err(Into::into)
+                },
             )
         }
     }

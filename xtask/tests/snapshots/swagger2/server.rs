@@ -3,16 +3,21 @@
 //! built on the dispatcher.
 use axum::http::Method;
 
-/// The operations of the API, one method each. The dispatcher validates and decodes
-/// every request before a method is called, so implementations see typed, schema-valid
-/// values only.
-pub trait FixtureSwagger2Api: Send + Sync + 'static {
+/// The whole API: one trait per spec file (below), each with its own error type, and
+/// how errors are written. The dispatcher validates and decodes every request before
+/// a method is called, so implementations see typed, schema-valid values only.
+pub trait FixtureSwagger2Api: AccountsApi + LookupApi + Send + Sync + 'static {
     /// How every error answer is written (validation, routing and the methods' own):
     /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
     /// shape instead.
     fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
         crate::rt::server::error_response(error)
     }
+}
+
+/// The operations of `accounts.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait AccountsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_fixture/api/v1/account/logout` (`logout`) — deprecated
     ///
@@ -21,7 +26,7 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::accounts::logout::Response, crate::rt::MatrixError>,
+        Output = Result<crate::accounts::logout::Response, Self::Error>,
     > + Send;
 
     /// `POST /_fixture/api/v1/account/register` (`register`)
@@ -32,7 +37,7 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::accounts::register::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::accounts::register::Response, crate::rt::MatrixError>,
+        Output = Result<crate::accounts::register::Response, Self::Error>,
     > + Send;
 
     /// `GET /_fixture/api/v1/account/{userId}` (`getAccount`)
@@ -43,7 +48,7 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::accounts::get_account::Params,
     ) -> impl std::future::Future<
-        Output = Result<crate::accounts::get_account::Response, crate::rt::MatrixError>,
+        Output = Result<crate::accounts::get_account::Response, Self::Error>,
     > + Send;
 
     /// `GET /_fixture/api/v1/versions` (`getVersions`)
@@ -53,11 +58,13 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::accounts::accounts_get_versions::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::accounts::accounts_get_versions::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `lookup.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait LookupApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_fixture/api/v2/lookup` (`lookup`)
     ///
@@ -67,7 +74,7 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::lookup::lookup::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::lookup::lookup::Response, crate::rt::MatrixError>,
+        Output = Result<crate::lookup::lookup::Response, Self::Error>,
     > + Send;
 
     /// `POST /_fixture/api/v2/submit` (`submitForm`)
@@ -78,7 +85,7 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::lookup::submit_form::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::lookup::submit_form::Response, crate::rt::MatrixError>,
+        Output = Result<crate::lookup::submit_form::Response, Self::Error>,
     > + Send;
 
     /// `GET /_fixture/api/v2/versions` (`getVersions`)
@@ -88,10 +95,7 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::lookup::lookup_get_versions::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::lookup::lookup_get_versions::Response, Self::Error>,
     > + Send;
 }
 
@@ -206,7 +210,9 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, _| async move { A::logout(&api, &ctx).await },
+                move |ctx, _, _| async move {
+                    A::logout(&api, &ctx).await.map_err(Into::into)
+                },
             )
         }
         Route::Register => {
@@ -217,7 +223,9 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, body| async move { A::register(&api, &ctx, body).await },
+                move |ctx, _, body| async move {
+                    A::register(&api, &ctx, body).await.map_err(Into::into)
+                },
             )
         }
         Route::GetAccount => {
@@ -229,7 +237,7 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 json_response,
                 A::write_error,
                 move |ctx, params, _| async move {
-                    A::get_account(&api, &ctx, params).await
+                    A::get_account(&api, &ctx, params).await.map_err(Into::into)
                 },
             )
         }
@@ -242,7 +250,7 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 json_response,
                 A::write_error,
                 move |ctx, _, _| async move {
-                    A::accounts_get_versions(&api, &ctx).await
+                    A::accounts_get_versions(&api, &ctx).await.map_err(Into::into)
                 },
             )
         }
@@ -254,7 +262,9 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, body| async move { A::lookup(&api, &ctx, body).await },
+                move |ctx, _, body| async move {
+                    A::lookup(&api, &ctx, body).await.map_err(Into::into)
+                },
             )
         }
         Route::SubmitForm => {
@@ -265,7 +275,9 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 path_params,
                 raw_response,
                 A::write_error,
-                move |ctx, _, body| async move { A::submit_form(&api, &ctx, body).await },
+                move |ctx, _, body| async move {
+                    A::submit_form(&api, &ctx, body).await.map_err(Into::into)
+                },
             )
         }
         Route::LookupGetVersions => {
@@ -276,7 +288,9 @@ pub fn dispatch<A: FixtureSwagger2Api>(
                 path_params,
                 json_response,
                 A::write_error,
-                move |ctx, _, _| async move { A::lookup_get_versions(&api, &ctx).await },
+                move |ctx, _, _| async move {
+                    A::lookup_get_versions(&api, &ctx).await.map_err(Into::into)
+                },
             )
         }
     }
