@@ -135,14 +135,28 @@ pub async fn submit_token_page(
             (200, ResponseVars::success())
         }
         Err(e @ ApiError::Internal(_)) => return Err(e),
-        Err(ApiError::SessionExpired) => (
-            400,
-            ResponseVars {
-                message: "This link has expired. Ask your Matrix app for a new email.".into(),
-                success: false,
-            },
-        ),
+        Err(ApiError::SessionExpired) => {
+            let again = if medium == MEDIUM_MSISDN {
+                "a new text message"
+            } else {
+                "a new email"
+            };
+            let message = format!("This link has expired. Ask your Matrix app for {again}.");
+            (
+                400,
+                ResponseVars {
+                    message,
+                    success: false,
+                    phone: false,
+                },
+            )
+        }
         Err(_) => (400, ResponseVars::failure()),
+    };
+    let vars = if medium == MEDIUM_MSISDN {
+        vars.for_phone()
+    } else {
+        vars
     };
     let page = sessions.response_page(request::brand(ctx), &vars)?;
     Ok(RawResponse::html(status, page))

@@ -237,6 +237,22 @@ async fn v2_phone_number_life_over_a_webhook() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("Phone number confirmed"), "{}", r.text);
+    assert!(
+        !r.text.contains("Email"),
+        "the page names the phone number: {}",
+        r.text
+    );
+    let r = app
+        .get(
+            "msisdnSubmitTokenGetV2",
+            &format!("{V2_SUBMIT}?sid={sid}&client_secret=wrong&token={code}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("Phone number not confirmed"), "{}", r.text);
+    assert!(r.text.contains("another verification text"), "{}", r.text);
 
     let bind = json!({"sid": sid, "client_secret": "s3cret", "mxid": "@bob:example.org"});
     let r = app.post("bindV2", V2_BIND, bind, Some(&token)).await;
