@@ -109,6 +109,8 @@ pub struct Body {
     /// Raw bytes (`application/octet-stream` and other non-JSON media with a string schema):
     /// handed over as `Vec<u8>`, not parsed.
     pub binary: bool,
+    /// Only `multipart/form-data` is accepted: the runtime does not decode it (a warning).
+    pub multipart: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -437,6 +439,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                                 .iter()
                                 .any(|c| c == "application/x-www-form-urlencoded"),
                             binary: false,
+                            multipart: false,
                         });
                     }
                     "query" | "path" | "header" | "cookie" => {
@@ -513,6 +516,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                     schema: json!({"type": "object", "properties": form_fields, "required": form_required}),
                     form: true,
                     binary: false,
+                    multipart: false,
                 });
             }
             if let Some(rb) = op.get("requestBody") {
@@ -540,6 +544,8 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                     form: content
                         .is_some_and(|c| c.contains_key("application/x-www-form-urlencoded")),
                     binary,
+                    multipart: !json_like
+                        && content.is_some_and(|c| c.keys().all(|k| k.starts_with("multipart/"))),
                 });
             }
             let mut responses = Vec::new();
