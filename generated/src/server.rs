@@ -9,6 +9,13 @@ use axum::http::Method;
 /// every request before a method is called, so implementations see typed, schema-valid
 /// values only.
 pub trait OxidentApi: Send + Sync + 'static {
+    /// How every error answer is written (validation, routing and the methods' own):
+    /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
+    /// shape instead.
+    fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+        crate::rt::server::error_response(error)
+    }
+
     /// `POST /_matrix/identity/api/v1/3pid/bind` (`bind`) — deprecated
     ///
     /// Bind the 3PID of a validated session to a Matrix user ID.
@@ -624,6 +631,7 @@ pub fn route(
     method: &Method,
     path: &str,
 ) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
+    #[allow(clippy::single_match, reason = "generated: one arm per literal path")]
     match path {
         "/_matrix/identity/api/v1" => {
             let path_params = Vec::new();
@@ -917,94 +925,509 @@ pub fn dispatch<A: OxidentApi>(
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
-        Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
+        Err(e) => return crate::rt::server::ready(A::write_error(&e)),
     };
+    use crate::rt::server::{handle, json_response, raw_response};
     let api = std::sync::Arc::clone(api);
     match route {
-        Route::Bind => Box::pin(handlers::bind(api, request, peer)),
-        Route::GetValidated3pid => {
-            Box::pin(handlers::get_validated3pid(api, request, peer))
+        Route::Bind => {
+            handle(
+                crate::associations::bind::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move { A::bind(&api, &ctx, body).await },
+            )
         }
-        Route::Unbind => Box::pin(handlers::unbind(api, request, peer)),
+        Route::GetValidated3pid => {
+            handle(
+                crate::associations::get_validated3pid::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::get_validated3pid(&api, &ctx, params).await
+                },
+            )
+        }
+        Route::Unbind => {
+            handle(
+                crate::associations::unbind::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move { A::unbind(&api, &ctx, body).await },
+            )
+        }
         Route::EmailRequestToken => {
-            Box::pin(handlers::email_request_token(api, request, peer))
+            handle(
+                crate::email_associations::email_request_token::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::email_request_token(&api, &ctx, body).await
+                },
+            )
         }
         Route::EmailSubmitTokenGet => {
-            Box::pin(handlers::email_submit_token_get(api, request, peer))
+            handle(
+                crate::email_associations::email_submit_token_get::Op,
+                request,
+                peer,
+                path_params,
+                raw_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::email_submit_token_get(&api, &ctx, params).await
+                },
+            )
         }
         Route::EmailSubmitTokenPost => {
-            Box::pin(handlers::email_submit_token_post(api, request, peer))
+            handle(
+                crate::email_associations::email_submit_token_post::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::email_submit_token_post(&api, &ctx, body).await
+                },
+            )
         }
         Route::BlindlySignStuff => {
-            Box::pin(handlers::blindly_sign_stuff(api, request, peer))
+            handle(
+                crate::invitation_signing::blindly_sign_stuff::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::blindly_sign_stuff(&api, &ctx, body).await
+                },
+            )
         }
-        Route::LookupUsers => Box::pin(handlers::lookup_users(api, request, peer)),
-        Route::LookupUser => Box::pin(handlers::lookup_user(api, request, peer)),
+        Route::LookupUsers => {
+            handle(
+                crate::lookup::lookup_users::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::lookup_users(&api, &ctx, body).await
+                },
+            )
+        }
+        Route::LookupUser => {
+            handle(
+                crate::lookup::lookup_user::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::lookup_user(&api, &ctx, params).await
+                },
+            )
+        }
         Route::MsisdnRequestToken => {
-            Box::pin(handlers::msisdn_request_token(api, request, peer))
+            handle(
+                crate::phone_associations::msisdn_request_token::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::msisdn_request_token(&api, &ctx, body).await
+                },
+            )
         }
         Route::MsisdnSubmitTokenGet => {
-            Box::pin(handlers::msisdn_submit_token_get(api, request, peer))
+            handle(
+                crate::phone_associations::msisdn_submit_token_get::Op,
+                request,
+                peer,
+                path_params,
+                raw_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::msisdn_submit_token_get(&api, &ctx, params).await
+                },
+            )
         }
         Route::MsisdnSubmitTokenPost => {
-            Box::pin(handlers::msisdn_submit_token_post(api, request, peer))
+            handle(
+                crate::phone_associations::msisdn_submit_token_post::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::msisdn_submit_token_post(&api, &ctx, body).await
+                },
+            )
         }
-        Route::Ping => Box::pin(handlers::ping(api, request, peer)),
+        Route::Ping => {
+            handle(
+                crate::ping::ping::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move { A::ping(&api, &ctx).await },
+            )
+        }
         Route::IsEphemeralPubKeyValid => {
-            Box::pin(handlers::is_ephemeral_pub_key_valid(api, request, peer))
+            handle(
+                crate::pubkey::is_ephemeral_pub_key_valid::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::is_ephemeral_pub_key_valid(&api, &ctx, params).await
+                },
+            )
         }
-        Route::IsPubKeyValid => Box::pin(handlers::is_pub_key_valid(api, request, peer)),
+        Route::IsPubKeyValid => {
+            handle(
+                crate::pubkey::is_pub_key_valid::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::is_pub_key_valid(&api, &ctx, params).await
+                },
+            )
+        }
         Route::GetPubKey => {
-            Box::pin(handlers::get_pub_key(api, request, peer, path_params))
+            handle(
+                crate::pubkey::get_pub_key::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::get_pub_key(&api, &ctx, params).await
+                },
+            )
         }
-        Route::StoreInvite => Box::pin(handlers::store_invite(api, request, peer)),
-        Route::BindV2 => Box::pin(handlers::bind_v2(api, request, peer)),
+        Route::StoreInvite => {
+            handle(
+                crate::store_invite::store_invite::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::store_invite(&api, &ctx, body).await
+                },
+            )
+        }
+        Route::BindV2 => {
+            handle(
+                crate::v2_associations::bind_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move { A::bind_v2(&api, &ctx, body).await },
+            )
+        }
         Route::GetValidated3pidV2 => {
-            Box::pin(handlers::get_validated3pid_v2(api, request, peer))
+            handle(
+                crate::v2_associations::get_validated3pid_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::get_validated3pid_v2(&api, &ctx, params).await
+                },
+            )
         }
-        Route::UnbindV2 => Box::pin(handlers::unbind_v2(api, request, peer)),
-        Route::GetAccount => Box::pin(handlers::get_account(api, request, peer)),
-        Route::Logout => Box::pin(handlers::logout(api, request, peer)),
+        Route::UnbindV2 => {
+            handle(
+                crate::v2_associations::unbind_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move { A::unbind_v2(&api, &ctx, body).await },
+            )
+        }
+        Route::GetAccount => {
+            handle(
+                crate::v2_auth::get_account::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move { A::get_account(&api, &ctx).await },
+            )
+        }
+        Route::Logout => {
+            handle(
+                crate::v2_auth::logout::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move { A::logout(&api, &ctx).await },
+            )
+        }
         Route::RegisterAccount => {
-            Box::pin(handlers::register_account(api, request, peer))
+            handle(
+                crate::v2_auth::register_account::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::register_account(&api, &ctx, body).await
+                },
+            )
         }
         Route::EmailRequestTokenV2 => {
-            Box::pin(handlers::email_request_token_v2(api, request, peer))
+            handle(
+                crate::v2_email_associations::email_request_token_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::email_request_token_v2(&api, &ctx, body).await
+                },
+            )
         }
         Route::EmailSubmitTokenGetV2 => {
-            Box::pin(handlers::email_submit_token_get_v2(api, request, peer))
+            handle(
+                crate::v2_email_associations::email_submit_token_get_v2::Op,
+                request,
+                peer,
+                path_params,
+                raw_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::email_submit_token_get_v2(&api, &ctx, params).await
+                },
+            )
         }
         Route::EmailSubmitTokenPostV2 => {
-            Box::pin(handlers::email_submit_token_post_v2(api, request, peer))
+            handle(
+                crate::v2_email_associations::email_submit_token_post_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::email_submit_token_post_v2(&api, &ctx, body).await
+                },
+            )
         }
         Route::BlindlySignStuffV2 => {
-            Box::pin(handlers::blindly_sign_stuff_v2(api, request, peer))
+            handle(
+                crate::v2_invitation_signing::blindly_sign_stuff_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::blindly_sign_stuff_v2(&api, &ctx, body).await
+                },
+            )
         }
-        Route::GetHashDetails => Box::pin(handlers::get_hash_details(api, request, peer)),
-        Route::LookupUsersV2 => Box::pin(handlers::lookup_users_v2(api, request, peer)),
+        Route::GetHashDetails => {
+            handle(
+                crate::v2_lookup::get_hash_details::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move { A::get_hash_details(&api, &ctx).await },
+            )
+        }
+        Route::LookupUsersV2 => {
+            handle(
+                crate::v2_lookup::lookup_users_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::lookup_users_v2(&api, &ctx, body).await
+                },
+            )
+        }
         Route::MsisdnRequestTokenV2 => {
-            Box::pin(handlers::msisdn_request_token_v2(api, request, peer))
+            handle(
+                crate::v2_phone_associations::msisdn_request_token_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::msisdn_request_token_v2(&api, &ctx, body).await
+                },
+            )
         }
         Route::MsisdnSubmitTokenGetV2 => {
-            Box::pin(handlers::msisdn_submit_token_get_v2(api, request, peer))
+            handle(
+                crate::v2_phone_associations::msisdn_submit_token_get_v2::Op,
+                request,
+                peer,
+                path_params,
+                raw_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::msisdn_submit_token_get_v2(&api, &ctx, params).await
+                },
+            )
         }
         Route::MsisdnSubmitTokenPostV2 => {
-            Box::pin(handlers::msisdn_submit_token_post_v2(api, request, peer))
+            handle(
+                crate::v2_phone_associations::msisdn_submit_token_post_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::msisdn_submit_token_post_v2(&api, &ctx, body).await
+                },
+            )
         }
-        Route::PingV2 => Box::pin(handlers::ping_v2(api, request, peer)),
+        Route::PingV2 => {
+            handle(
+                crate::v2_ping::ping_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move { A::ping_v2(&api, &ctx).await },
+            )
+        }
         Route::IsEphemeralPubKeyValidV2 => {
-            Box::pin(handlers::is_ephemeral_pub_key_valid_v2(api, request, peer))
+            handle(
+                crate::v2_pubkey::is_ephemeral_pub_key_valid_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::is_ephemeral_pub_key_valid_v2(&api, &ctx, params).await
+                },
+            )
         }
         Route::IsPubKeyValidV2 => {
-            Box::pin(handlers::is_pub_key_valid_v2(api, request, peer))
+            handle(
+                crate::v2_pubkey::is_pub_key_valid_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::is_pub_key_valid_v2(&api, &ctx, params).await
+                },
+            )
         }
         Route::GetPubKeyV2 => {
-            Box::pin(handlers::get_pub_key_v2(api, request, peer, path_params))
+            handle(
+                crate::v2_pubkey::get_pub_key_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::get_pub_key_v2(&api, &ctx, params).await
+                },
+            )
         }
-        Route::StoreInviteV2 => Box::pin(handlers::store_invite_v2(api, request, peer)),
-        Route::GetTerms => Box::pin(handlers::get_terms(api, request, peer)),
-        Route::AgreeToTerms => Box::pin(handlers::agree_to_terms(api, request, peer)),
-        Route::GetVersions => Box::pin(handlers::get_versions(api, request, peer)),
+        Route::StoreInviteV2 => {
+            handle(
+                crate::v2_store_invite::store_invite_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::store_invite_v2(&api, &ctx, body).await
+                },
+            )
+        }
+        Route::GetTerms => {
+            handle(
+                crate::v2_terms::get_terms::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move { A::get_terms(&api, &ctx).await },
+            )
+        }
+        Route::AgreeToTerms => {
+            handle(
+                crate::v2_terms::agree_to_terms::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::agree_to_terms(&api, &ctx, body).await
+                },
+            )
+        }
+        Route::GetVersions => {
+            handle(
+                crate::versions::get_versions::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move { A::get_versions(&api, &ctx).await },
+            )
+        }
     }
 }
 
@@ -1020,809 +1443,4 @@ pub fn router<A: OxidentApi>(api: std::sync::Arc<A>) -> axum::Router {
                 .map(|c| c.0);
             dispatch(&api, request, peer)
         })
-}
-
-mod handlers {
-    use super::OxidentApi;
-
-    pub async fn bind<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::associations::bind as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::bind(&api, &ctx, body).await)
-    }
-
-    pub async fn get_validated3pid<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::associations::get_validated3pid as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_validated3pid(&api, &ctx, params).await)
-    }
-
-    pub async fn unbind<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::associations::unbind as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let mut ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        ctx.body = Some(value);
-        crate::rt::server::json_response(A::unbind(&api, &ctx, body).await)
-    }
-
-    pub async fn email_request_token<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::email_associations::email_request_token as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::email_request_token(&api, &ctx, body).await)
-    }
-
-    pub async fn email_submit_token_get<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::email_associations::email_submit_token_get as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::raw_response(
-            A::email_submit_token_get(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn email_submit_token_post<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::email_associations::email_submit_token_post as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::email_submit_token_post(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn blindly_sign_stuff<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::invitation_signing::blindly_sign_stuff as op;
-        let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::blindly_sign_stuff(&api, &ctx, body).await)
-    }
-
-    pub async fn lookup_users<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::lookup::lookup_users as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::lookup_users(&api, &ctx, body).await)
-    }
-
-    pub async fn lookup_user<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::lookup::lookup_user as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::lookup_user(&api, &ctx, params).await)
-    }
-
-    pub async fn msisdn_request_token<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::phone_associations::msisdn_request_token as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::msisdn_request_token(&api, &ctx, body).await)
-    }
-
-    pub async fn msisdn_submit_token_get<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::phone_associations::msisdn_submit_token_get as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::raw_response(
-            A::msisdn_submit_token_get(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn msisdn_submit_token_post<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::phone_associations::msisdn_submit_token_post as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::msisdn_submit_token_post(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn ping<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::ping(&api, &ctx).await)
-    }
-
-    pub async fn is_ephemeral_pub_key_valid<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::pubkey::is_ephemeral_pub_key_valid as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::is_ephemeral_pub_key_valid(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn is_pub_key_valid<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::pubkey::is_pub_key_valid as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::is_pub_key_valid(&api, &ctx, params).await)
-    }
-
-    pub async fn get_pub_key<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-        path: Vec<(String, String)>,
-    ) -> axum::response::Response {
-        use crate::pubkey::get_pub_key as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(&parts, path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_pub_key(&api, &ctx, params).await)
-    }
-
-    pub async fn store_invite<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::store_invite::store_invite as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::store_invite(&api, &ctx, body).await)
-    }
-
-    pub async fn bind_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_associations::bind_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::bind_v2(&api, &ctx, body).await)
-    }
-
-    pub async fn get_validated3pid_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_associations::get_validated3pid_v2 as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::get_validated3pid_v2(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn unbind_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_associations::unbind_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let mut ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        ctx.body = Some(value);
-        crate::rt::server::json_response(A::unbind_v2(&api, &ctx, body).await)
-    }
-
-    pub async fn get_account<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_account(&api, &ctx).await)
-    }
-
-    pub async fn logout<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::logout(&api, &ctx).await)
-    }
-
-    pub async fn register_account<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_auth::register_account as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::register_account(&api, &ctx, body).await)
-    }
-
-    pub async fn email_request_token_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_email_associations::email_request_token_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::email_request_token_v2(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn email_submit_token_get_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_email_associations::email_submit_token_get_v2 as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::raw_response(
-            A::email_submit_token_get_v2(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn email_submit_token_post_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_email_associations::email_submit_token_post_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::email_submit_token_post_v2(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn blindly_sign_stuff_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_invitation_signing::blindly_sign_stuff_v2 as op;
-        let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::blindly_sign_stuff_v2(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn get_hash_details<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_hash_details(&api, &ctx).await)
-    }
-
-    pub async fn lookup_users_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_lookup::lookup_users_v2 as op;
-        let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::lookup_users_v2(&api, &ctx, body).await)
-    }
-
-    pub async fn msisdn_request_token_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_phone_associations::msisdn_request_token_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::msisdn_request_token_v2(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn msisdn_submit_token_get_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_phone_associations::msisdn_submit_token_get_v2 as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::raw_response(
-            A::msisdn_submit_token_get_v2(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn msisdn_submit_token_post_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_phone_associations::msisdn_submit_token_post_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::msisdn_submit_token_post_v2(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn ping_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::ping_v2(&api, &ctx).await)
-    }
-
-    pub async fn is_ephemeral_pub_key_valid_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_pubkey::is_ephemeral_pub_key_valid_v2 as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::is_ephemeral_pub_key_valid_v2(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn is_pub_key_valid_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_pubkey::is_pub_key_valid_v2 as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::is_pub_key_valid_v2(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn get_pub_key_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-        path: Vec<(String, String)>,
-    ) -> axum::response::Response {
-        use crate::v2_pubkey::get_pub_key_v2 as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(&parts, path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_pub_key_v2(&api, &ctx, params).await)
-    }
-
-    pub async fn store_invite_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_store_invite::store_invite_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::store_invite_v2(&api, &ctx, body).await)
-    }
-
-    pub async fn get_terms<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_terms(&api, &ctx).await)
-    }
-
-    pub async fn agree_to_terms<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_terms::agree_to_terms as op;
-        let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::agree_to_terms(&api, &ctx, body).await)
-    }
-
-    pub async fn get_versions<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_versions(&api, &ctx).await)
-    }
 }

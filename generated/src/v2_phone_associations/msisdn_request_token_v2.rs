@@ -22,38 +22,30 @@ pub const RESPONSES: &[&str] = &["200", "400", "401", "403"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = RequestMsisdnValidation;
-pub type Response = MsisdnRequestTokenResponse;
+pub type RequestBody = crate::types::RequestMsisdnValidation;
+pub type Response = crate::types::MsisdnRequestTokenResponse;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RequestMsisdnValidation {
-    /// Client-chosen secret naming this validation attempt: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
-    pub client_secret: String,
-    /// ISO 3166-1 alpha-2 code, upper case, of the country from which `phone_number` would be dialled.
-    pub country: String,
-    /// Optional. Where the user is redirected after validating through the GET submitToken link. Not used by POST submitToken.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_link: Option<String>,
-    /// Phone number whose ownership is to be proven, as dialled from `country`.
-    pub phone_number: String,
-    /// Retry counter. An SMS goes out only when this is larger than every value seen before for the same `country`, `phone_number` and `client_secret`. Increment it to ask for a new SMS.
-    pub send_attempt: i64,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct MsisdnRequestTokenResponse {
-    /// The same number in international format, for people.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub intl_fmt: Option<String>,
-    /// The number the code was texted to, as the server stores it: E.164 digits without `+`. Clients show it to the user and use it as the 3PID address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msisdn: Option<String>,
-    /// Server-generated, opaque session ID: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
-    pub sid: String,
-    /// Always `true` (the reference server sends it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-}
+pub use crate::types::MsisdnRequestTokenResponse;
+pub use crate::types::RequestMsisdnValidation;
 
 /// Validates a JSON value against the `RequestMsisdnValidation` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {

@@ -7,6 +7,13 @@ use axum::http::Method;
 /// every request before a method is called, so implementations see typed, schema-valid
 /// values only.
 pub trait FixtureSwagger2Api: Send + Sync + 'static {
+    /// How every error answer is written (validation, routing and the methods' own):
+    /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
+    /// shape instead.
+    fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+        crate::rt::server::error_response(error)
+    }
+
     /// `POST /_fixture/api/v1/account/logout` (`logout`) — deprecated
     ///
     /// Log out (deprecated).
@@ -116,6 +123,7 @@ pub fn route(
     method: &Method,
     path: &str,
 ) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
+    #[allow(clippy::single_match, reason = "generated: one arm per literal path")]
     match path {
         "/_fixture/api/v1/account/logout" => {
             let path_params = Vec::new();
@@ -185,22 +193,91 @@ pub fn dispatch<A: FixtureSwagger2Api>(
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
-        Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
+        Err(e) => return crate::rt::server::ready(A::write_error(&e)),
     };
+    use crate::rt::server::{handle, json_response, raw_response};
     let api = std::sync::Arc::clone(api);
     match route {
-        Route::Logout => Box::pin(handlers::logout(api, request, peer)),
-        Route::Register => Box::pin(handlers::register(api, request, peer)),
+        Route::Logout => {
+            handle(
+                crate::accounts::logout::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move { A::logout(&api, &ctx).await },
+            )
+        }
+        Route::Register => {
+            handle(
+                crate::accounts::register::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move { A::register(&api, &ctx, body).await },
+            )
+        }
         Route::GetAccount => {
-            Box::pin(handlers::get_account(api, request, peer, path_params))
+            handle(
+                crate::accounts::get_account::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::get_account(&api, &ctx, params).await
+                },
+            )
         }
         Route::AccountsGetVersions => {
-            Box::pin(handlers::accounts_get_versions(api, request, peer))
+            handle(
+                crate::accounts::accounts_get_versions::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::accounts_get_versions(&api, &ctx).await
+                },
+            )
         }
-        Route::Lookup => Box::pin(handlers::lookup(api, request, peer)),
-        Route::SubmitForm => Box::pin(handlers::submit_form(api, request, peer)),
+        Route::Lookup => {
+            handle(
+                crate::lookup::lookup::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move { A::lookup(&api, &ctx, body).await },
+            )
+        }
+        Route::SubmitForm => {
+            handle(
+                crate::lookup::submit_form::Op,
+                request,
+                peer,
+                path_params,
+                raw_response,
+                A::write_error,
+                move |ctx, _, body| async move { A::submit_form(&api, &ctx, body).await },
+            )
+        }
         Route::LookupGetVersions => {
-            Box::pin(handlers::lookup_get_versions(api, request, peer))
+            handle(
+                crate::lookup::lookup_get_versions::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move { A::lookup_get_versions(&api, &ctx).await },
+            )
         }
     }
 }
@@ -217,124 +294,4 @@ pub fn router<A: FixtureSwagger2Api>(api: std::sync::Arc<A>) -> axum::Router {
                 .map(|c| c.0);
             dispatch(&api, request, peer)
         })
-}
-
-mod handlers {
-    use super::FixtureSwagger2Api;
-
-    pub async fn logout<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::logout(&api, &ctx).await)
-    }
-
-    pub async fn register<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::accounts::register as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let mut ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        ctx.body = Some(value);
-        crate::rt::server::json_response(A::register(&api, &ctx, body).await)
-    }
-
-    pub async fn get_account<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-        path: Vec<(String, String)>,
-    ) -> axum::response::Response {
-        use crate::accounts::get_account as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(&parts, path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_account(&api, &ctx, params).await)
-    }
-
-    pub async fn accounts_get_versions<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::accounts_get_versions(&api, &ctx).await)
-    }
-
-    pub async fn lookup<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::lookup::lookup as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::lookup(&api, &ctx, body).await)
-    }
-
-    pub async fn submit_form<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::lookup::submit_form as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::raw_response(A::submit_form(&api, &ctx, body).await)
-    }
-
-    pub async fn lookup_get_versions<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::lookup_get_versions(&api, &ctx).await)
-    }
 }
