@@ -232,36 +232,6 @@ fn crates_depend_one_way() {
         !generated.contains("path = \"..\"") && !generated.contains("path = \"../src"),
         "generated/ never depends on the server"
     );
-    let rt = manifest("rt/Cargo.toml");
-    let rt_deps = rt.split("[dependencies]").nth(1).unwrap_or_default();
-    assert!(
-        !rt_deps.contains("path = ") && !rt_deps.contains("oxident"),
-        "rt/ (oxident-rt) depends on no workspace crate"
-    );
-}
-
-/// Operation modules of the generated crate alias and re-export the crate's named types
-/// (`types.rs`): the only item they define is their `Op`.
-#[test]
-fn generated_operations_only_alias_named_types() {
-    let mut files = Vec::new();
-    rust_files(&root().join("generated/src"), &mut files);
-    let mut offences = Vec::new();
-    for f in files.iter().filter(|f| {
-        f.parent()
-            .is_some_and(|d| d != root().join("generated/src").as_path())
-            && f.file_name().is_some_and(|n| n != "mod.rs")
-    }) {
-        let text = std::fs::read_to_string(f).expect("read");
-        for line in text.lines() {
-            if (line.starts_with("pub struct ") && line != "pub struct Op;")
-                || line.starts_with("pub enum ")
-            {
-                offences.push(format!("{}: {line}", f.display()));
-            }
-        }
-    }
-    assert!(offences.is_empty(), "{}", offences.join("\n"));
 }
 
 /// Backticked file names in ARCHITECTURE.md that name no file of the tree are stale; every
@@ -399,5 +369,57 @@ fn both_backends_run_the_conformance_stories() {
     assert!(
         root().join("scripts/test-postgres.sh").exists(),
         "the PostgreSQL half of the suite has its script"
+    );
+}
+
+/// Operation modules of the generated crate declare no data types of their own (only the
+/// `Op` marker that carries the operation's `impl Operation`): every schema type lives once in
+/// `types.rs`, and operations alias it.
+#[test]
+fn operation_modules_only_alias_component_types() {
+    let mut files = Vec::new();
+    rust_files(&root().join("generated/src"), &mut files);
+    let mut offences = Vec::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(root())
+            .expect("under root")
+            .to_string_lossy()
+            .into_owned();
+        let depth = rel
+            .trim_start_matches("generated/src/")
+            .matches('/')
+            .count();
+        if depth != 1 || rel.ends_with("/mod.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).expect("read");
+        for line in text.lines().map(str::trim_start) {
+            if (line.starts_with("pub struct ") || line.starts_with("pub enum "))
+                && line != "pub struct Op;"
+            {
+                offences.push(format!("{rel}: {line}"));
+            }
+        }
+    }
+    assert!(offences.is_empty(), "{}", offences.join("\n"));
+    assert!(root().join("generated/src/types.rs").exists());
+}
+
+/// The hand-written runtime is the `oxident-rt` crate; it depends on no generated crate, and
+/// the generated crate carries no copy of it.
+#[test]
+fn the_runtime_is_its_own_crate() {
+    let rt = std::fs::read_to_string(root().join("rt/Cargo.toml")).expect("rt/Cargo.toml");
+    assert!(rt.contains("name = \"oxident-rt\""));
+    assert!(!rt.contains("oxident-api") && !rt.contains("path = \"../generated"));
+    assert!(
+        !root().join("generated/src/rt").exists(),
+        "generated/ holds no copy of the runtime"
+    );
+    let generated = std::fs::read_to_string(root().join("generated/Cargo.toml")).expect("manifest");
+    assert!(
+        generated.contains("oxident-rt"),
+        "the generated crate depends on oxident-rt"
     );
 }
