@@ -23,7 +23,6 @@ use crate::service::address::{MEDIUM_EMAIL, MEDIUM_MSISDN};
 use crate::service::invites::InviteRequest;
 use access::Version::{V1, V2};
 use binding::UnbindRequest;
-use oxident_api::rt::MatrixError;
 use oxident_api::rt::server::RequestContext;
 use oxident_api::server::{
     AssociationsApi, EmailAssociationsApi, InvitationSigningApi, LookupApi, OxidentApi,
@@ -58,18 +57,18 @@ impl Api {
     }
 }
 
-type Answer<T> = Result<T, MatrixError>;
+type Answer<T> = Result<T, ApiError>;
 
 /// The whole store-invite request as received: stored with the invite (sydent keeps it).
 fn params_of(body: &impl serde::Serialize) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(body).map_err(ApiError::internal)
 }
 
-/// Errors are the runtime's Matrix errors; answers are written the Matrix way.
+/// Methods answer `ApiError` (each area trait's `type Error`); the runtime turns it into Matrix JSON.
 impl OxidentApi for Api {}
 
 impl AssociationsApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn bind(
         &self,
@@ -120,7 +119,7 @@ impl AssociationsApi for Api {
 }
 
 impl EmailAssociationsApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn email_request_token(
         &self,
@@ -144,7 +143,7 @@ impl EmailAssociationsApi for Api {
         p: email_associations::email_submit_token_get::Params,
     ) -> Answer<email_associations::email_submit_token_get::Response> {
         let (sid, secret, token) = (&p.sid, &p.client_secret, &p.token);
-        Ok(validation::submit_token_page(self, ctx, MEDIUM_EMAIL, sid, secret, token).await?)
+        validation::submit_token_page(self, ctx, MEDIUM_EMAIL, sid, secret, token).await
     }
 
     async fn email_submit_token_post(
@@ -159,7 +158,7 @@ impl EmailAssociationsApi for Api {
 }
 
 impl InvitationSigningApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn blindly_sign_stuff(
         &self,
@@ -177,14 +176,14 @@ impl InvitationSigningApi for Api {
 }
 
 impl LookupApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn lookup_user(
         &self,
         ctx: &RequestContext,
         p: lookup::lookup_user::Params,
     ) -> Answer<lookup::lookup_user::Response> {
-        Ok(lookups::lookup_user(self, ctx, &p.medium, &p.address).await?)
+        lookups::lookup_user(self, ctx, &p.medium, &p.address).await
     }
 
     async fn lookup_users(
@@ -198,7 +197,7 @@ impl LookupApi for Api {
 }
 
 impl PhoneAssociationsApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn msisdn_request_token(
         &self,
@@ -229,7 +228,7 @@ impl PhoneAssociationsApi for Api {
         p: phone_associations::msisdn_submit_token_get::Params,
     ) -> Answer<phone_associations::msisdn_submit_token_get::Response> {
         let (sid, secret, token) = (&p.sid, &p.client_secret, &p.token);
-        Ok(validation::submit_token_page(self, ctx, MEDIUM_MSISDN, sid, secret, token).await?)
+        validation::submit_token_page(self, ctx, MEDIUM_MSISDN, sid, secret, token).await
     }
 
     async fn msisdn_submit_token_post(
@@ -244,7 +243,7 @@ impl PhoneAssociationsApi for Api {
 }
 
 impl PingApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn ping(&self, _ctx: &RequestContext) -> Answer<ping::ping::Response> {
         Ok(Map::new())
@@ -252,7 +251,7 @@ impl PingApi for Api {
 }
 
 impl PubkeyApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn get_pub_key(
         &self,
@@ -283,7 +282,7 @@ impl PubkeyApi for Api {
 }
 
 impl StoreInviteApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn store_invite(
         &self,
@@ -327,7 +326,7 @@ impl StoreInviteApi for Api {
 }
 
 impl V2AssociationsApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn bind_v2(
         &self,
@@ -378,7 +377,7 @@ impl V2AssociationsApi for Api {
 }
 
 impl V2AuthApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn register_account(
         &self,
@@ -406,7 +405,7 @@ impl V2AuthApi for Api {
 }
 
 impl V2EmailAssociationsApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn email_request_token_v2(
         &self,
@@ -430,7 +429,7 @@ impl V2EmailAssociationsApi for Api {
         p: v2_email_associations::email_submit_token_get_v2::Params,
     ) -> Answer<v2_email_associations::email_submit_token_get_v2::Response> {
         let (sid, secret, token) = (&p.sid, &p.client_secret, &p.token);
-        Ok(validation::submit_token_page(self, ctx, MEDIUM_EMAIL, sid, secret, token).await?)
+        validation::submit_token_page(self, ctx, MEDIUM_EMAIL, sid, secret, token).await
     }
 
     async fn email_submit_token_post_v2(
@@ -449,7 +448,7 @@ impl V2EmailAssociationsApi for Api {
 }
 
 impl V2InvitationSigningApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn blindly_sign_stuff_v2(
         &self,
@@ -469,7 +468,7 @@ impl V2InvitationSigningApi for Api {
 }
 
 impl V2LookupApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn get_hash_details(
         &self,
@@ -494,7 +493,7 @@ impl V2LookupApi for Api {
 }
 
 impl V2PhoneAssociationsApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn msisdn_request_token_v2(
         &self,
@@ -525,7 +524,7 @@ impl V2PhoneAssociationsApi for Api {
         p: v2_phone_associations::msisdn_submit_token_get_v2::Params,
     ) -> Answer<v2_phone_associations::msisdn_submit_token_get_v2::Response> {
         let (sid, secret, token) = (&p.sid, &p.client_secret, &p.token);
-        Ok(validation::submit_token_page(self, ctx, MEDIUM_MSISDN, sid, secret, token).await?)
+        validation::submit_token_page(self, ctx, MEDIUM_MSISDN, sid, secret, token).await
     }
 
     async fn msisdn_submit_token_post_v2(
@@ -544,7 +543,7 @@ impl V2PhoneAssociationsApi for Api {
 }
 
 impl V2PingApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn ping_v2(&self, _ctx: &RequestContext) -> Answer<v2_ping::ping_v2::Response> {
         Ok(Map::new())
@@ -552,7 +551,7 @@ impl V2PingApi for Api {
 }
 
 impl V2PubkeyApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn get_pub_key_v2(
         &self,
@@ -583,7 +582,7 @@ impl V2PubkeyApi for Api {
 }
 
 impl V2StoreInviteApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn store_invite_v2(
         &self,
@@ -624,7 +623,7 @@ impl V2StoreInviteApi for Api {
 }
 
 impl V2TermsApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn get_terms(&self, _ctx: &RequestContext) -> Answer<v2_terms::get_terms::Response> {
         let policies = account::terms(self)?;
@@ -642,7 +641,7 @@ impl V2TermsApi for Api {
 }
 
 impl VersionsApi for Api {
-    type Error = MatrixError;
+    type Error = ApiError;
 
     async fn get_versions(
         &self,
