@@ -1533,7 +1533,9 @@ pub fn dispatch<A: OxidentApi>(
 
 /// Every route of the specification as an axum router (for services that mount the
 /// API beside routes of their own): [`dispatch`] as its fallback, with the peer
-/// address from `ConnectInfo` when the server provides it.
+/// address from `ConnectInfo` when the server provides it. Behind the `router`
+/// feature: a server that calls [`dispatch`] itself does not build axum's router.
+#[cfg(feature = "router")]
 pub fn router<A: OxidentApi>(api: std::sync::Arc<A>) -> axum::Router {
     axum::Router::new()
         .fallback(move |request: axum::extract::Request| {
