@@ -280,13 +280,7 @@ pub async fn accept<Op: Operation>(
     path_params: Vec<(String, String)>,
 ) -> Result<(RequestContext, Op::Params, Op::Body), MatrixError> {
     let (parts, body) = request.into_parts();
-    let params = match Op::PARAM_KINDS {
-        Some(kinds) => decode_owned(
-            read_all_params(&parts, path_params, kinds, Op::HEADERS, Op::COOKIES)?,
-            Op::validate_params,
-        )?,
-        None => unit()?,
-    };
+    let params = params_of::<Op>(&parts, path_params)?;
     let mut raw = None;
     let body = match Op::BODY {
         BodyMode::None => {
@@ -352,6 +346,19 @@ where
             }
         });
     }
+    if matches!(Op::BODY, BodyMode::Typed) {
+        // Likewise the typed-body operations (the v2 lookup among them) get a future with
+        // that one body read in it, not every body mode's.
+        return Box::pin(async move {
+            match accept_typed::<Op>(request, peer, path_params).await {
+                Ok((ctx, params, body)) => match call(ctx, params, body).await {
+                    Ok(answer) => success::<Op>(respond(Ok(answer))),
+                    Err(e) => on_error(&e),
+                },
+                Err(e) => on_error(&e),
+            }
+        });
+    }
     Box::pin(async move {
         match accept::<Op>(request, peer, path_params).await {
             Ok((ctx, params, body)) => match call(ctx, params, body).await {
@@ -374,6 +381,32 @@ fn success<Op: Operation>(mut response: Response) -> Response {
     response
 }
 
+/// The operation's query, path, header and cookie parameters, validated and decoded.
+fn params_of<Op: Operation>(
+    parts: &Parts,
+    path_params: Vec<(String, String)>,
+) -> Result<Op::Params, MatrixError> {
+    match Op::PARAM_KINDS {
+        Some(kinds) => decode_owned(
+            read_all_params(parts, path_params, kinds, Op::HEADERS, Op::COOKIES)?,
+            Op::validate_params,
+        ),
+        None => unit(),
+    }
+}
+
+/// [`accept`] for a [`BodyMode::Typed`] operation.
+async fn accept_typed<Op: Operation>(
+    request: axum::extract::Request,
+    peer: Option<SocketAddr>,
+    path_params: Vec<(String, String)>,
+) -> Result<(RequestContext, Op::Params, Op::Body), MatrixError> {
+    let (parts, body) = request.into_parts();
+    let params = params_of::<Op>(&parts, path_params)?;
+    let body = read_typed_body(&parts, body, Op::FORM_KINDS, Op::validate_body).await?;
+    Ok((RequestContext::from_parts(parts, peer), params, body))
+}
+
 /// [`accept`] for an operation without a body: parameters only, no await.
 fn accept_head<Op: Operation>(
     request: axum::extract::Request,
@@ -382,13 +415,7 @@ fn accept_head<Op: Operation>(
 ) -> Result<(RequestContext, Op::Params, Op::Body), MatrixError> {
     let (parts, body) = request.into_parts();
     drop(body);
-    let params = match Op::PARAM_KINDS {
-        Some(kinds) => decode_owned(
-            read_all_params(&parts, path_params, kinds, Op::HEADERS, Op::COOKIES)?,
-            Op::validate_params,
-        )?,
-        None => unit()?,
-    };
+    let params = params_of::<Op>(&parts, path_params)?;
     Ok((RequestContext::from_parts(parts, peer), params, unit()?))
 }
 
