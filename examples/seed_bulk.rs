@@ -90,7 +90,9 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             copy.finish().await?;
-            sqlx::query("ANALYZE associations").execute(&mut conn).await?;
+            sqlx::query("ANALYZE associations")
+                .execute(&mut conn)
+                .await?;
             conn.close().await?;
         }
         _ => {
