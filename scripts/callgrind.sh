@@ -20,6 +20,8 @@ case "$CASE" in
 esac
 N="${N:-$n_default}"
 COUNT="${COUNT:-100000}"
+PORT="${PORT:-8097}"
+export PORT
 cargo build --release --quiet --bin oxident --example bare_hyper --example seed
 work="$(mktemp -d)"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
@@ -32,7 +34,7 @@ if [ "$CASE" != status ]; then
   printf '[ratelimit]\nlookup_per_ip_per_second = 1000000000\n' >>"$work/oxident.toml"
 fi
 if [ -n "${BARE:-}" ]; then
-  cmd=(target/release/examples/bare_hyper 127.0.0.1:8097)
+  cmd=(target/release/examples/bare_hyper "127.0.0.1:$PORT")
 else
   cmd=("${SERVER:-target/release/oxident}" --config "$work/oxident.toml")
 fi
@@ -40,11 +42,11 @@ valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg" "${
   >"$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 600); do
-  curl -fsS -o /dev/null http://127.0.0.1:8097/_matrix/identity/v2 2>/dev/null && break
+  curl -fsS -o /dev/null http://127.0.0.1:$PORT/_matrix/identity/v2 2>/dev/null && break
   sleep 0.2
 done
 client() { # count
-  python3 - "$1" "$CASE" "$work/bench" <<'PY'
+  python3 - "$1" "$CASE" "$work/bench" "$PORT" <<'PY'
 import http.client, pathlib, sys, urllib.parse
 count, case, bench = int(sys.argv[1]), sys.argv[2], pathlib.Path(sys.argv[3])
 method, path, body, headers = "GET", "/_matrix/identity/v2", None, {}
@@ -56,7 +58,7 @@ if case in ("lookup1", "lookup1000"):
 elif case == "v1":
     address = urllib.parse.quote((bench / "v1_address").read_text().strip())
     path = f"/_matrix/identity/api/v1/lookup?medium=email&address={address}"
-c = http.client.HTTPConnection("127.0.0.1", 8097)
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[4]))
 for _ in range(count):
     c.request(method, path, body=body, headers=headers)
     r = c.getresponse(); data = r.read()

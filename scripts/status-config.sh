@@ -2,9 +2,9 @@
 write_status_config() {
   cat >"$1/oxident.toml" <<TOML
 [server]
-bind = "127.0.0.1:8097"
-server_name = "localhost:8097"
-public_base_url = "http://127.0.0.1:8097"
+bind = "127.0.0.1:${PORT:-8097}"
+server_name = "localhost:${PORT:-8097}"
+public_base_url = "http://127.0.0.1:${PORT:-8097}"
 [storage]
 sqlite_path = "$1/oxident.sqlite"
 [keys]

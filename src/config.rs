@@ -32,6 +32,7 @@ pub struct Config {
     pub logging: LoggingConfig,
     pub sydent: SydentSection,
     pub api: ApiConfig,
+    pub sms: crate::sms::SmsConfig,
 }
 
 /// `[api]`: which API generations are served (sydent's `enable_v1_access` and
@@ -88,7 +89,7 @@ pub struct ServerConfig {
     pub max_connections_per_ip: usize,
     /// `[server.tls]`: serve HTTPS on `bind` (reloaded on SIGHUP); plain HTTP without it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls: Option<crate::tls::TlsConfig>,
+    pub tls: Option<crate::edge::tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -421,7 +422,7 @@ impl Config {
             ));
         }
         if let Some(tls) = &self.server.tls
-            && let Err(e) = crate::tls::check(tls)
+            && let Err(e) = crate::edge::tls::check(tls)
         {
             p.push(format!("server.tls: {e}"));
         }
@@ -470,6 +471,7 @@ impl Config {
         if self.lookup.max_addresses == 0 {
             p.push("lookup.max_addresses: must be at least 1".into());
         }
+        p.extend(self.sms.problems(self.email.templates.folder.as_deref()));
         p
     }
 

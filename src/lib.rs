@@ -2,26 +2,26 @@
 //! arguments and calls in, so tests drive the same code without a socket.
 
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod connection_limits;
 pub mod crypto;
-pub mod early_errors;
+pub mod edge;
 pub mod error;
 pub mod federation;
-pub mod http;
 pub mod logging;
 pub mod mail;
 pub mod private_files;
-pub mod serve;
 pub mod service;
+pub mod sms;
 pub mod state;
 pub mod store;
 pub mod sydent;
-pub mod tls;
 
-pub use http::app;
+pub use app::app;
+/// The edge's listener parts, at the paths embedders and tests have used.
+pub use edge::{connection_limits, serve, tls};
 
 use std::sync::Arc;
 

@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 use std::str::FromStr as _;
 
-use axum::http::{HeaderValue, Method, Uri};
+use http::{HeaderValue, Method, Uri};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::{EnvFilter, Targets};
@@ -48,6 +48,11 @@ pub fn with_request<R>(info: &mut Option<Box<RequestInfo>>, f: impl FnOnce() -> 
     let previous = CURRENT.with(|c| c.replace(info.take()));
     let _restore = Restore { info, previous };
     f()
+}
+
+/// Runs `f` with the request in scope (inside [`with_request`]), if any.
+pub fn current_request<R>(f: impl FnOnce(Option<&RequestInfo>) -> R) -> R {
+    CURRENT.with(|c| f(c.borrow().as_deref()))
 }
 
 /// Puts the previous value back when the poll ends, also by unwinding.

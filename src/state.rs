@@ -98,6 +98,13 @@ impl AppState {
         };
         let federation = FederationClient::new(&config.federation, clock.clone())
             .context("building the outbound HTTP client")?;
+        let sms = crate::sms::Sms::from_config(
+            &config.sms,
+            config.email.templates.folder.as_deref(),
+            clock.clone(),
+        )
+        .map_err(anyhow::Error::msg)
+        .context("setting up SMS")?;
         let deliveries = DeliveryWaker::default();
         let services = Services::build(Wiring {
             config: &config,
@@ -110,6 +117,7 @@ impl AppState {
             federation,
             terms,
             deliveries: deliveries.clone(),
+            sms,
         })
         .context("the key file holds no signing key")?;
         Ok(Self {

@@ -5,10 +5,22 @@
 //! built on the dispatcher.
 use axum::http::Method;
 
-/// The operations of the API, one method each. The dispatcher validates and decodes
-/// every request before a method is called, so implementations see typed, schema-valid
-/// values only.
-pub trait OxidentApi: Send + Sync + 'static {
+/// The whole API: one trait per spec file (below), each with its own error type, and
+/// how errors are written. The dispatcher validates and decodes every request before
+/// a method is called, so implementations see typed, schema-valid values only.
+pub trait OxidentApi: AssociationsApi + EmailAssociationsApi + InvitationSigningApi + LookupApi + PhoneAssociationsApi + PingApi + PubkeyApi + StoreInviteApi + V2AssociationsApi + V2AuthApi + V2EmailAssociationsApi + V2InvitationSigningApi + V2LookupApi + V2PhoneAssociationsApi + V2PingApi + V2PubkeyApi + V2StoreInviteApi + V2TermsApi + VersionsApi + Send + Sync + 'static {
+    /// How every error answer is written (validation, routing and the methods' own):
+    /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
+    /// shape instead.
+    fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+        crate::rt::server::error_response(error)
+    }
+}
+
+/// The operations of `associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait AssociationsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
+
     /// `POST /_matrix/identity/api/v1/3pid/bind` (`bind`) — deprecated
     ///
     /// Bind the 3PID of a validated session to a Matrix user ID.
@@ -17,7 +29,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::associations::bind::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::associations::bind::Response, crate::rt::MatrixError>,
+        Output = Result<crate::associations::bind::Response, Self::Error>,
     > + Send;
 
     /// `GET /_matrix/identity/api/v1/3pid/getValidated3pid` (`getValidated3pid`) — deprecated
@@ -28,10 +40,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::associations::get_validated3pid::Params,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::associations::get_validated3pid::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::associations::get_validated3pid::Response, Self::Error>,
     > + Send;
 
     /// `POST /_matrix/identity/api/v1/3pid/unbind` (`unbind`) — deprecated
@@ -42,8 +51,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::associations::unbind::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::associations::unbind::Response, crate::rt::MatrixError>,
+        Output = Result<crate::associations::unbind::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `email_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait EmailAssociationsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/api/v1/validate/email/requestToken` (`emailRequestToken`) — deprecated
     ///
@@ -55,7 +69,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::email_associations::email_request_token::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -69,7 +83,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::email_associations::email_submit_token_get::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -83,9 +97,14 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::email_associations::email_submit_token_post::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
+}
+
+/// The operations of `invitation_signing.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait InvitationSigningApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/api/v1/sign-ed25519` (`blindlySignStuff`) — deprecated
     ///
@@ -97,9 +116,14 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::invitation_signing::blindly_sign_stuff::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
+}
+
+/// The operations of `lookup.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait LookupApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/api/v1/bulk_lookup` (`lookupUsers`) — deprecated
     ///
@@ -109,7 +133,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::lookup::lookup_users::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::lookup::lookup_users::Response, crate::rt::MatrixError>,
+        Output = Result<crate::lookup::lookup_users::Response, Self::Error>,
     > + Send;
 
     /// `GET /_matrix/identity/api/v1/lookup` (`lookupUser`) — deprecated
@@ -120,8 +144,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::lookup::lookup_user::Params,
     ) -> impl std::future::Future<
-        Output = Result<crate::lookup::lookup_user::Response, crate::rt::MatrixError>,
+        Output = Result<crate::lookup::lookup_user::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `phone_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait PhoneAssociationsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/api/v1/validate/msisdn/requestToken` (`msisdnRequestToken`) — deprecated
     ///
@@ -133,7 +162,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::phone_associations::msisdn_request_token::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -147,7 +176,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::phone_associations::msisdn_submit_token_get::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -161,9 +190,14 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::phone_associations::msisdn_submit_token_post::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
+}
+
+/// The operations of `ping.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait PingApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/api/v1` (`ping`) — deprecated
     ///
@@ -172,8 +206,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::ping::ping::Response, crate::rt::MatrixError>,
+        Output = Result<crate::ping::ping::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `pubkey.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait PubkeyApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/api/v1/pubkey/ephemeral/isvalid` (`isEphemeralPubKeyValid`) — deprecated
     ///
@@ -183,10 +222,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::pubkey::is_ephemeral_pub_key_valid::Params,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::pubkey::is_ephemeral_pub_key_valid::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::pubkey::is_ephemeral_pub_key_valid::Response, Self::Error>,
     > + Send;
 
     /// `GET /_matrix/identity/api/v1/pubkey/isvalid` (`isPubKeyValid`) — deprecated
@@ -197,10 +233,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::pubkey::is_pub_key_valid::Params,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::pubkey::is_pub_key_valid::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::pubkey::is_pub_key_valid::Response, Self::Error>,
     > + Send;
 
     /// `GET /_matrix/identity/api/v1/pubkey/{keyId}` (`getPubKey`) — deprecated
@@ -211,8 +244,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::pubkey::get_pub_key::Params,
     ) -> impl std::future::Future<
-        Output = Result<crate::pubkey::get_pub_key::Response, crate::rt::MatrixError>,
+        Output = Result<crate::pubkey::get_pub_key::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `store_invite.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait StoreInviteApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/api/v1/store-invite` (`storeInvite`) — deprecated
     ///
@@ -222,11 +260,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::store_invite::store_invite::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::store_invite::store_invite::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::store_invite::store_invite::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2AssociationsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/v2/3pid/bind` (`bindV2`)
     ///
@@ -236,10 +276,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::v2_associations::bind_v2::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_associations::bind_v2::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_associations::bind_v2::Response, Self::Error>,
     > + Send;
 
     /// `GET /_matrix/identity/v2/3pid/getValidated3pid` (`getValidated3pidV2`)
@@ -252,7 +289,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_associations::get_validated3pid_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -264,11 +301,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::v2_associations::unbind_v2::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_associations::unbind_v2::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_associations::unbind_v2::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_auth.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2AuthApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/v2/account` (`getAccount`)
     ///
@@ -277,7 +316,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::v2_auth::get_account::Response, crate::rt::MatrixError>,
+        Output = Result<crate::v2_auth::get_account::Response, Self::Error>,
     > + Send;
 
     /// `POST /_matrix/identity/v2/account/logout` (`logout`)
@@ -287,7 +326,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::v2_auth::logout::Response, crate::rt::MatrixError>,
+        Output = Result<crate::v2_auth::logout::Response, Self::Error>,
     > + Send;
 
     /// `POST /_matrix/identity/v2/account/register` (`registerAccount`)
@@ -298,11 +337,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::v2_auth::register_account::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_auth::register_account::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_auth::register_account::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_email_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2EmailAssociationsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/v2/validate/email/requestToken` (`emailRequestTokenV2`)
     ///
@@ -314,7 +355,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_email_associations::email_request_token_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -328,7 +369,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_email_associations::email_submit_token_get_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -342,9 +383,14 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_email_associations::email_submit_token_post_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
+}
+
+/// The operations of `v2_invitation_signing.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2InvitationSigningApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/v2/sign-ed25519` (`blindlySignStuffV2`)
     ///
@@ -356,9 +402,14 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_invitation_signing::blindly_sign_stuff_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
+}
+
+/// The operations of `v2_lookup.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2LookupApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/v2/hash_details` (`getHashDetails`)
     ///
@@ -367,10 +418,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_lookup::get_hash_details::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_lookup::get_hash_details::Response, Self::Error>,
     > + Send;
 
     /// `POST /_matrix/identity/v2/lookup` (`lookupUsersV2`)
@@ -381,11 +429,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::v2_lookup::lookup_users_v2::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_lookup::lookup_users_v2::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_lookup::lookup_users_v2::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_phone_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2PhoneAssociationsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/v2/validate/msisdn/requestToken` (`msisdnRequestTokenV2`)
     ///
@@ -397,7 +447,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_phone_associations::msisdn_request_token_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -411,7 +461,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_phone_associations::msisdn_submit_token_get_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -425,9 +475,14 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_phone_associations::msisdn_submit_token_post_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
+}
+
+/// The operations of `v2_ping.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2PingApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/v2` (`pingV2`)
     ///
@@ -436,8 +491,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::v2_ping::ping_v2::Response, crate::rt::MatrixError>,
+        Output = Result<crate::v2_ping::ping_v2::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_pubkey.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2PubkeyApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/v2/pubkey/ephemeral/isvalid` (`isEphemeralPubKeyValidV2`)
     ///
@@ -449,7 +509,7 @@ pub trait OxidentApi: Send + Sync + 'static {
     ) -> impl std::future::Future<
         Output = Result<
             crate::v2_pubkey::is_ephemeral_pub_key_valid_v2::Response,
-            crate::rt::MatrixError,
+            Self::Error,
         >,
     > + Send;
 
@@ -461,10 +521,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::v2_pubkey::is_pub_key_valid_v2::Params,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_pubkey::is_pub_key_valid_v2::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_pubkey::is_pub_key_valid_v2::Response, Self::Error>,
     > + Send;
 
     /// `GET /_matrix/identity/v2/pubkey/{keyId}` (`getPubKeyV2`)
@@ -475,11 +532,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::v2_pubkey::get_pub_key_v2::Params,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_pubkey::get_pub_key_v2::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_pubkey::get_pub_key_v2::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_store_invite.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2StoreInviteApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_matrix/identity/v2/store-invite` (`storeInviteV2`)
     ///
@@ -489,11 +548,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::v2_store_invite::store_invite_v2::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_store_invite::store_invite_v2::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_store_invite::store_invite_v2::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `v2_terms.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait V2TermsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/v2/terms` (`getTerms`)
     ///
@@ -502,7 +563,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::v2_terms::get_terms::Response, crate::rt::MatrixError>,
+        Output = Result<crate::v2_terms::get_terms::Response, Self::Error>,
     > + Send;
 
     /// `POST /_matrix/identity/v2/terms` (`agreeToTerms`)
@@ -513,11 +574,13 @@ pub trait OxidentApi: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::v2_terms::agree_to_terms::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::v2_terms::agree_to_terms::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::v2_terms::agree_to_terms::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `versions.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait VersionsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_matrix/identity/versions` (`getVersions`)
     ///
@@ -526,7 +589,7 @@ pub trait OxidentApi: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::versions::get_versions::Response, crate::rt::MatrixError>,
+        Output = Result<crate::versions::get_versions::Response, Self::Error>,
     > + Send;
 }
 
@@ -624,6 +687,7 @@ pub fn route(
     method: &Method,
     path: &str,
 ) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
+    #[allow(clippy::single_match, reason = "generated: one arm per literal path")]
     match path {
         "/_matrix/identity/api/v1" => {
             let path_params = Vec::new();
@@ -917,100 +981,561 @@ pub fn dispatch<A: OxidentApi>(
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
-        Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
+        Err(e) => return crate::rt::server::ready(A::write_error(&e)),
     };
+    use crate::rt::server::{handle, json_response, raw_response};
     let api = std::sync::Arc::clone(api);
     match route {
-        Route::Bind => Box::pin(handlers::bind(api, request, peer)),
-        Route::GetValidated3pid => {
-            Box::pin(handlers::get_validated3pid(api, request, peer))
+        Route::Bind => {
+            handle(
+                crate::associations::bind::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::bind(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
         }
-        Route::Unbind => Box::pin(handlers::unbind(api, request, peer)),
+        Route::GetValidated3pid => {
+            handle(
+                crate::associations::get_validated3pid::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::get_validated3pid(&api, &ctx, params).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::Unbind => {
+            handle(
+                crate::associations::unbind::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::unbind(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
+        }
         Route::EmailRequestToken => {
-            Box::pin(handlers::email_request_token(api, request, peer))
+            handle(
+                crate::email_associations::email_request_token::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::email_request_token(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
         }
         Route::EmailSubmitTokenGet => {
-            Box::pin(handlers::email_submit_token_get(api, request, peer))
+            handle(
+                crate::email_associations::email_submit_token_get::Op,
+                request,
+                peer,
+                path_params,
+                raw_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::email_submit_token_get(&api, &ctx, params)
+                        .await
+                        .map_err(Into::into)
+                },
+            )
         }
         Route::EmailSubmitTokenPost => {
-            Box::pin(handlers::email_submit_token_post(api, request, peer))
+            handle(
+                crate::email_associations::email_submit_token_post::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::email_submit_token_post(&api, &ctx, body)
+                        .await
+                        .map_err(Into::into)
+                },
+            )
         }
         Route::BlindlySignStuff => {
-            Box::pin(handlers::blindly_sign_stuff(api, request, peer))
+            handle(
+                crate::invitation_signing::blindly_sign_stuff::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::blindly_sign_stuff(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
         }
-        Route::LookupUsers => Box::pin(handlers::lookup_users(api, request, peer)),
-        Route::LookupUser => Box::pin(handlers::lookup_user(api, request, peer)),
+        Route::LookupUsers => {
+            handle(
+                crate::lookup::lookup_users::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::lookup_users(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::LookupUser => {
+            handle(
+                crate::lookup::lookup_user::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::lookup_user(&api, &ctx, params).await.map_err(Into::into)
+                },
+            )
+        }
         Route::MsisdnRequestToken => {
-            Box::pin(handlers::msisdn_request_token(api, request, peer))
+            handle(
+                crate::phone_associations::msisdn_request_token::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::msisdn_request_token(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
         }
         Route::MsisdnSubmitTokenGet => {
-            Box::pin(handlers::msisdn_submit_token_get(api, request, peer))
+            handle(
+                crate::phone_associations::msisdn_submit_token_get::Op,
+                request,
+                peer,
+                path_params,
+                raw_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::msisdn_submit_token_get(&api, &ctx, params)
+                        .await
+                        .map_err(Into::into)
+                },
+            )
         }
         Route::MsisdnSubmitTokenPost => {
-            Box::pin(handlers::msisdn_submit_token_post(api, request, peer))
+            handle(
+                crate::phone_associations::msisdn_submit_token_post::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::msisdn_submit_token_post(&api, &ctx, body)
+                        .await
+                        .map_err(Into::into)
+                },
+            )
         }
-        Route::Ping => Box::pin(handlers::ping(api, request, peer)),
+        Route::Ping => {
+            handle(
+                crate::ping::ping::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::ping(&api, &ctx).await.map_err(Into::into)
+                },
+            )
+        }
         Route::IsEphemeralPubKeyValid => {
-            Box::pin(handlers::is_ephemeral_pub_key_valid(api, request, peer))
+            handle(
+                crate::pubkey::is_ephemeral_pub_key_valid::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::is_ephemeral_pub_key_valid(&api, &ctx, params)
+                        .await
+                        .map_err(Into::into)
+                },
+            )
         }
-        Route::IsPubKeyValid => Box::pin(handlers::is_pub_key_valid(api, request, peer)),
+        Route::IsPubKeyValid => {
+            handle(
+                crate::pubkey::is_pub_key_valid::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::is_pub_key_valid(&api, &ctx, params).await.map_err(Into::into)
+                },
+            )
+        }
         Route::GetPubKey => {
-            Box::pin(handlers::get_pub_key(api, request, peer, path_params))
+            handle(
+                crate::pubkey::get_pub_key::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::get_pub_key(&api, &ctx, params).await.map_err(Into::into)
+                },
+            )
         }
-        Route::StoreInvite => Box::pin(handlers::store_invite(api, request, peer)),
-        Route::BindV2 => Box::pin(handlers::bind_v2(api, request, peer)),
+        Route::StoreInvite => {
+            handle(
+                crate::store_invite::store_invite::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::store_invite(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::BindV2 => {
+            handle(
+                crate::v2_associations::bind_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::bind_v2(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
+        }
         Route::GetValidated3pidV2 => {
-            Box::pin(handlers::get_validated3pid_v2(api, request, peer))
+            handle(
+                crate::v2_associations::get_validated3pid_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::get_validated3pid_v2(&api, &ctx, params).await.map_err(Into::into)
+                },
+            )
         }
-        Route::UnbindV2 => Box::pin(handlers::unbind_v2(api, request, peer)),
-        Route::GetAccount => Box::pin(handlers::get_account(api, request, peer)),
-        Route::Logout => Box::pin(handlers::logout(api, request, peer)),
+        Route::UnbindV2 => {
+            handle(
+                crate::v2_associations::unbind_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::unbind_v2(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::GetAccount => {
+            handle(
+                crate::v2_auth::get_account::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::get_account(&api, &ctx).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::Logout => {
+            handle(
+                crate::v2_auth::logout::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::logout(&api, &ctx).await.map_err(Into::into)
+                },
+            )
+        }
         Route::RegisterAccount => {
-            Box::pin(handlers::register_account(api, request, peer))
+            handle(
+                crate::v2_auth::register_account::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::register_account(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
         }
         Route::EmailRequestTokenV2 => {
-            Box::pin(handlers::email_request_token_v2(api, request, peer))
+            handle(
+                crate::v2_email_associations::email_request_token_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::email_request_token_v2(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
         }
         Route::EmailSubmitTokenGetV2 => {
-            Box::pin(handlers::email_submit_token_get_v2(api, request, peer))
+            handle(
+                crate::v2_email_associations::email_submit_token_get_v2::Op,
+                request,
+                peer,
+                path_params,
+                raw_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::email_submit_token_get_v2(&api, &ctx, params)
+                        .await
+                        .map_err(Into::into)
+                },
+            )
         }
         Route::EmailSubmitTokenPostV2 => {
-            Box::pin(handlers::email_submit_token_post_v2(api, request, peer))
+            handle(
+                crate::v2_email_associations::email_submit_token_post_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::email_submit_token_post_v2(&api, &ctx, body)
+                        .await
+                        .map_err(Into::into)
+                },
+            )
         }
         Route::BlindlySignStuffV2 => {
-            Box::pin(handlers::blindly_sign_stuff_v2(api, request, peer))
+            handle(
+                crate::v2_invitation_signing::blindly_sign_stuff_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::blindly_sign_stuff_v2(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
         }
-        Route::GetHashDetails => Box::pin(handlers::get_hash_details(api, request, peer)),
-        Route::LookupUsersV2 => Box::pin(handlers::lookup_users_v2(api, request, peer)),
+        Route::GetHashDetails => {
+            handle(
+                crate::v2_lookup::get_hash_details::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::get_hash_details(&api, &ctx).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::LookupUsersV2 => {
+            handle(
+                crate::v2_lookup::lookup_users_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::lookup_users_v2(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
+        }
         Route::MsisdnRequestTokenV2 => {
-            Box::pin(handlers::msisdn_request_token_v2(api, request, peer))
+            handle(
+                crate::v2_phone_associations::msisdn_request_token_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::msisdn_request_token_v2(&api, &ctx, body)
+                        .await
+                        .map_err(Into::into)
+                },
+            )
         }
         Route::MsisdnSubmitTokenGetV2 => {
-            Box::pin(handlers::msisdn_submit_token_get_v2(api, request, peer))
+            handle(
+                crate::v2_phone_associations::msisdn_submit_token_get_v2::Op,
+                request,
+                peer,
+                path_params,
+                raw_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::msisdn_submit_token_get_v2(&api, &ctx, params)
+                        .await
+                        .map_err(Into::into)
+                },
+            )
         }
         Route::MsisdnSubmitTokenPostV2 => {
-            Box::pin(handlers::msisdn_submit_token_post_v2(api, request, peer))
+            handle(
+                crate::v2_phone_associations::msisdn_submit_token_post_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::msisdn_submit_token_post_v2(&api, &ctx, body)
+                        .await
+                        .map_err(Into::into)
+                },
+            )
         }
-        Route::PingV2 => Box::pin(handlers::ping_v2(api, request, peer)),
+        Route::PingV2 => {
+            handle(
+                crate::v2_ping::ping_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::ping_v2(&api, &ctx).await.map_err(Into::into)
+                },
+            )
+        }
         Route::IsEphemeralPubKeyValidV2 => {
-            Box::pin(handlers::is_ephemeral_pub_key_valid_v2(api, request, peer))
+            handle(
+                crate::v2_pubkey::is_ephemeral_pub_key_valid_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::is_ephemeral_pub_key_valid_v2(&api, &ctx, params)
+                        .await
+                        .map_err(Into::into)
+                },
+            )
         }
         Route::IsPubKeyValidV2 => {
-            Box::pin(handlers::is_pub_key_valid_v2(api, request, peer))
+            handle(
+                crate::v2_pubkey::is_pub_key_valid_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::is_pub_key_valid_v2(&api, &ctx, params).await.map_err(Into::into)
+                },
+            )
         }
         Route::GetPubKeyV2 => {
-            Box::pin(handlers::get_pub_key_v2(api, request, peer, path_params))
+            handle(
+                crate::v2_pubkey::get_pub_key_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::get_pub_key_v2(&api, &ctx, params).await.map_err(Into::into)
+                },
+            )
         }
-        Route::StoreInviteV2 => Box::pin(handlers::store_invite_v2(api, request, peer)),
-        Route::GetTerms => Box::pin(handlers::get_terms(api, request, peer)),
-        Route::AgreeToTerms => Box::pin(handlers::agree_to_terms(api, request, peer)),
-        Route::GetVersions => Box::pin(handlers::get_versions(api, request, peer)),
+        Route::StoreInviteV2 => {
+            handle(
+                crate::v2_store_invite::store_invite_v2::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::store_invite_v2(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::GetTerms => {
+            handle(
+                crate::v2_terms::get_terms::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::get_terms(&api, &ctx).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::AgreeToTerms => {
+            handle(
+                crate::v2_terms::agree_to_terms::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::agree_to_terms(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::GetVersions => {
+            handle(
+                crate::versions::get_versions::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::get_versions(&api, &ctx).await.map_err(Into::into)
+                },
+            )
+        }
     }
 }
 
 /// Every route of the specification as an axum router (for services that mount the
 /// API beside routes of their own): [`dispatch`] as its fallback, with the peer
-/// address from `ConnectInfo` when the server provides it.
+/// address from `ConnectInfo` when the server provides it. Behind the `router`
+/// feature: a server that calls [`dispatch`] itself does not build axum's router.
+#[cfg(feature = "router")]
 pub fn router<A: OxidentApi>(api: std::sync::Arc<A>) -> axum::Router {
     axum::Router::new()
         .fallback(move |request: axum::extract::Request| {
@@ -1020,809 +1545,4 @@ pub fn router<A: OxidentApi>(api: std::sync::Arc<A>) -> axum::Router {
                 .map(|c| c.0);
             dispatch(&api, request, peer)
         })
-}
-
-mod handlers {
-    use super::OxidentApi;
-
-    pub async fn bind<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::associations::bind as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::bind(&api, &ctx, body).await)
-    }
-
-    pub async fn get_validated3pid<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::associations::get_validated3pid as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_validated3pid(&api, &ctx, params).await)
-    }
-
-    pub async fn unbind<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::associations::unbind as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let mut ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        ctx.body = Some(value);
-        crate::rt::server::json_response(A::unbind(&api, &ctx, body).await)
-    }
-
-    pub async fn email_request_token<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::email_associations::email_request_token as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::email_request_token(&api, &ctx, body).await)
-    }
-
-    pub async fn email_submit_token_get<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::email_associations::email_submit_token_get as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::raw_response(
-            A::email_submit_token_get(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn email_submit_token_post<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::email_associations::email_submit_token_post as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::email_submit_token_post(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn blindly_sign_stuff<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::invitation_signing::blindly_sign_stuff as op;
-        let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::blindly_sign_stuff(&api, &ctx, body).await)
-    }
-
-    pub async fn lookup_users<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::lookup::lookup_users as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::lookup_users(&api, &ctx, body).await)
-    }
-
-    pub async fn lookup_user<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::lookup::lookup_user as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::lookup_user(&api, &ctx, params).await)
-    }
-
-    pub async fn msisdn_request_token<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::phone_associations::msisdn_request_token as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::msisdn_request_token(&api, &ctx, body).await)
-    }
-
-    pub async fn msisdn_submit_token_get<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::phone_associations::msisdn_submit_token_get as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::raw_response(
-            A::msisdn_submit_token_get(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn msisdn_submit_token_post<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::phone_associations::msisdn_submit_token_post as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::msisdn_submit_token_post(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn ping<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::ping(&api, &ctx).await)
-    }
-
-    pub async fn is_ephemeral_pub_key_valid<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::pubkey::is_ephemeral_pub_key_valid as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::is_ephemeral_pub_key_valid(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn is_pub_key_valid<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::pubkey::is_pub_key_valid as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::is_pub_key_valid(&api, &ctx, params).await)
-    }
-
-    pub async fn get_pub_key<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-        path: Vec<(String, String)>,
-    ) -> axum::response::Response {
-        use crate::pubkey::get_pub_key as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(&parts, path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_pub_key(&api, &ctx, params).await)
-    }
-
-    pub async fn store_invite<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::store_invite::store_invite as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::store_invite(&api, &ctx, body).await)
-    }
-
-    pub async fn bind_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_associations::bind_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::bind_v2(&api, &ctx, body).await)
-    }
-
-    pub async fn get_validated3pid_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_associations::get_validated3pid_v2 as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::get_validated3pid_v2(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn unbind_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_associations::unbind_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let mut ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        ctx.body = Some(value);
-        crate::rt::server::json_response(A::unbind_v2(&api, &ctx, body).await)
-    }
-
-    pub async fn get_account<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_account(&api, &ctx).await)
-    }
-
-    pub async fn logout<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::logout(&api, &ctx).await)
-    }
-
-    pub async fn register_account<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_auth::register_account as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::register_account(&api, &ctx, body).await)
-    }
-
-    pub async fn email_request_token_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_email_associations::email_request_token_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::email_request_token_v2(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn email_submit_token_get_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_email_associations::email_submit_token_get_v2 as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::raw_response(
-            A::email_submit_token_get_v2(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn email_submit_token_post_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_email_associations::email_submit_token_post_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::email_submit_token_post_v2(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn blindly_sign_stuff_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_invitation_signing::blindly_sign_stuff_v2 as op;
-        let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::blindly_sign_stuff_v2(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn get_hash_details<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_hash_details(&api, &ctx).await)
-    }
-
-    pub async fn lookup_users_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_lookup::lookup_users_v2 as op;
-        let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::lookup_users_v2(&api, &ctx, body).await)
-    }
-
-    pub async fn msisdn_request_token_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_phone_associations::msisdn_request_token_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::msisdn_request_token_v2(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn msisdn_submit_token_get_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_phone_associations::msisdn_submit_token_get_v2 as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::raw_response(
-            A::msisdn_submit_token_get_v2(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn msisdn_submit_token_post_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_phone_associations::msisdn_submit_token_post_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::msisdn_submit_token_post_v2(&api, &ctx, body).await,
-        )
-    }
-
-    pub async fn ping_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::ping_v2(&api, &ctx).await)
-    }
-
-    pub async fn is_ephemeral_pub_key_valid_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_pubkey::is_ephemeral_pub_key_valid_v2 as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::is_ephemeral_pub_key_valid_v2(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn is_pub_key_valid_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_pubkey::is_pub_key_valid_v2 as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(
-                &parts,
-                Vec::new(),
-                op::PARAM_KINDS,
-            )
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(
-            A::is_pub_key_valid_v2(&api, &ctx, params).await,
-        )
-    }
-
-    pub async fn get_pub_key_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-        path: Vec<(String, String)>,
-    ) -> axum::response::Response {
-        use crate::v2_pubkey::get_pub_key_v2 as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(&parts, path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_pub_key_v2(&api, &ctx, params).await)
-    }
-
-    pub async fn store_invite_v2<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_store_invite::store_invite_v2 as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::store_invite_v2(&api, &ctx, body).await)
-    }
-
-    pub async fn get_terms<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_terms(&api, &ctx).await)
-    }
-
-    pub async fn agree_to_terms<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::v2_terms::agree_to_terms as op;
-        let (parts, body) = request.into_parts();
-        let body = match crate::rt::server::read_typed_body::<
-            op::RequestBody,
-        >(&parts, body, op::FORM_KINDS, op::validate_body)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::agree_to_terms(&api, &ctx, body).await)
-    }
-
-    pub async fn get_versions<A: OxidentApi>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_versions(&api, &ctx).await)
-    }
 }

@@ -1,19 +1,17 @@
 //! Validation sessions over HTTP (`…/validate/{email,msisdn}/…`): one body per operation for
 //! both API versions; `Version` decides the gate. `GET submitToken` has no gate in either
-//! version: a browser opens it from the mail without any token (is-behaviour §9.5). SMS is not
-//! implemented: msisdn `requestToken` answers `400 M_DESTINATION_REJECTED`; msisdn
-//! `submitToken` shares the email code path (and so finds no session).
+//! version: a browser opens it from the mail without any token (is-behaviour §9.5). Phone
+//! numbers go to `service::msisdn`.
 
 use super::access::Version;
 use super::{Api, request};
 use crate::error::{ApiError, ApiResult};
 use crate::mail::ResponseVars;
-use crate::service::address::check_next_link;
+use crate::service::address::{MEDIUM_MSISDN, check_next_link};
+use crate::service::msisdn::{MsisdnSession, MsisdnTokenRequest};
 use crate::service::sessions::EmailTokenRequest;
 use oxident_api::rt::RawResponse;
 use oxident_api::rt::server::RequestContext;
-
-const SMS_NOT_CONFIGURED: &str = "SMS is not configured on this server";
 
 /// An email `requestToken` as both versions send it.
 pub struct EmailRequest<'a> {
@@ -47,10 +45,58 @@ pub async fn email_request_token(
         .await
 }
 
-/// `requestToken` (msisdn): refused until SMS is configured.
-pub async fn msisdn_request_token<T>(api: &Api, v: Version, ctx: &RequestContext) -> ApiResult<T> {
+/// An msisdn `requestToken` as both versions send it.
+pub struct MsisdnRequest<'a> {
+    pub client_secret: &'a str,
+    pub country: &'a str,
+    pub phone_number: &'a str,
+    pub next_link: Option<&'a str>,
+    pub send_attempt: i64,
+}
+
+/// `requestToken` (msisdn): the session and the number as understood.
+pub async fn msisdn_request_token(
+    api: &Api,
+    v: Version,
+    ctx: &RequestContext,
+    req: MsisdnRequest<'_>,
+) -> ApiResult<MsisdnSession> {
     api.admit(v, ctx).await?;
-    Err(ApiError::DestinationRejected(SMS_NOT_CONFIGURED.into()))
+    api.services
+        .msisdn
+        .request_token(MsisdnTokenRequest {
+            client_secret: req.client_secret,
+            country: req.country,
+            phone_number: req.phone_number,
+            next_link: req.next_link,
+            send_attempt: req.send_attempt,
+            brand: request::brand(ctx),
+            client_ip: api.http.client_ip(ctx),
+        })
+        .await
+}
+
+/// Validates a session of either medium (phone codes are normalised by their service);
+/// returns the session's `next_link`.
+async fn validate(
+    api: &Api,
+    medium: &str,
+    sid: &str,
+    client_secret: &str,
+    token: &str,
+) -> ApiResult<Option<String>> {
+    let session = if medium == MEDIUM_MSISDN {
+        api.services
+            .msisdn
+            .submit_token(sid, client_secret, token)
+            .await?
+    } else {
+        api.services
+            .sessions
+            .submit_token(medium, sid, client_secret, token)
+            .await?
+    };
+    Ok(session.next_link)
 }
 
 /// `POST submitToken` (either medium).
@@ -64,10 +110,7 @@ pub async fn submit_token(
     token: &str,
 ) -> ApiResult<()> {
     api.admit(v, ctx).await?;
-    api.services
-        .sessions
-        .submit_token(medium, sid, client_secret, token)
-        .await?;
+    validate(api, medium, sid, client_secret, token).await?;
     Ok(())
 }
 
@@ -82,30 +125,38 @@ pub async fn submit_token_page(
     token: &str,
 ) -> ApiResult<RawResponse> {
     let sessions = &api.services.sessions;
-    let (status, vars) = match sessions
-        .submit_token(medium, sid, client_secret, token)
-        .await
-    {
-        Ok(session) => {
+    let (status, vars) = match validate(api, medium, sid, client_secret, token).await {
+        Ok(next_link) => {
             // Checked at requestToken; checked again so a stored value can never redirect
             // to another scheme.
-            if let Some(link) = session
-                .next_link
-                .filter(|link| check_next_link(link).is_ok())
-            {
+            if let Some(link) = next_link.filter(|link| check_next_link(link).is_ok()) {
                 return Ok(RawResponse::redirect(link));
             }
             (200, ResponseVars::success())
         }
         Err(e @ ApiError::Internal(_)) => return Err(e),
-        Err(ApiError::SessionExpired) => (
-            400,
-            ResponseVars {
-                message: "This link has expired. Ask your Matrix app for a new email.".into(),
-                success: false,
-            },
-        ),
+        Err(ApiError::SessionExpired) => {
+            let again = if medium == MEDIUM_MSISDN {
+                "a new text message"
+            } else {
+                "a new email"
+            };
+            let message = format!("This link has expired. Ask your Matrix app for {again}.");
+            (
+                400,
+                ResponseVars {
+                    message,
+                    success: false,
+                    phone: false,
+                },
+            )
+        }
         Err(_) => (400, ResponseVars::failure()),
+    };
+    let vars = if medium == MEDIUM_MSISDN {
+        vars.for_phone()
+    } else {
+        vars
     };
     let page = sessions.response_page(request::brand(ctx), &vars)?;
     Ok(RawResponse::html(status, page))

@@ -1,6 +1,7 @@
-//! Outbound requests to homeservers. This is the only module that makes outbound HTTP requests:
-//! every destination is chosen by request data (`matrix_server_name`, an `mxid`, an X-Matrix
-//! origin), so every request goes through the SSRF guard here.
+//! Outbound requests to homeservers. This is the only module that makes outbound HTTP requests
+//! to destinations chosen by request data (`matrix_server_name`, an `mxid`, an X-Matrix
+//! origin), so every request goes through the SSRF guard here. (The SMS gateway's URL is the
+//! operator's; `sms/http.rs` calls it with a client of its own.)
 //!
 //! * [`OutboundConfig`] — `[federation]` in the TOML configuration.
 //! * [`FederationClient`] — reqwest client: HTTPS only, no redirects, no proxy, timeouts, a DNS

@@ -171,6 +171,9 @@ pub struct ResponseVars {
     /// Outcome, as plain text (escaped when rendered).
     pub message: String,
     pub success: bool,
+    /// The session validated a phone number, not an email address (the built-in page's
+    /// heading says which; sydent's pages show `message` only).
+    pub phone: bool,
 }
 
 impl ResponseVars {
@@ -180,6 +183,7 @@ impl ResponseVars {
             message: "Verification successful! Please return to your Matrix client to continue."
                 .to_owned(),
             success: true,
+            phone: false,
         }
     }
 
@@ -188,7 +192,18 @@ impl ResponseVars {
             message: "Verification failed: you may need to request another verification email"
                 .to_owned(),
             success: false,
+            phone: false,
         }
+    }
+
+    /// The same outcome for a phone number: the heading names it, and a failure asks for
+    /// another text instead of another email.
+    pub fn for_phone(mut self) -> Self {
+        self.phone = true;
+        self.message = self
+            .message
+            .replace("verification email", "verification text");
+        self
     }
 }
 
@@ -380,7 +395,11 @@ impl Templates {
             .get_template(&name)
             .map_err(|e| MailError::Template(e.to_string()))?;
         let mut page = template
-            .render(minijinja::context! { message => message, success => vars.success })
+            .render(minijinja::context! {
+                message => message,
+                success => vars.success,
+                phone => vars.phone,
+            })
             .map_err(|e| MailError::Template(e.to_string()))?;
         // The page is served as the file is written (sydent sends its template's bytes), so
         // the final newline Jinja drops from a template's source is put back.

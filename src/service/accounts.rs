@@ -7,7 +7,7 @@ use crate::crypto::tokens::{ACCESS_TOKEN_LEN, RandomSource, random_token_from};
 use crate::error::{ApiError, ApiResult};
 use crate::federation::{FederationClient, FederationError};
 use crate::service::terms::Policies;
-use crate::store::Store;
+use crate::store::AccountStore;
 use std::sync::Arc;
 
 /// The owner of a valid access token.
@@ -19,7 +19,7 @@ pub struct Caller {
 /// Accounts and terms: the account store, the federation client (OpenID checks with
 /// homeservers), randomness for tokens, time, and the operator's policies.
 pub struct AccountService {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn AccountStore>,
     pub(crate) federation: FederationClient,
     pub(crate) random: Arc<dyn RandomSource>,
     pub(crate) clock: Arc<dyn Clock>,

@@ -9,7 +9,7 @@ use crate::service::address::{MEDIUM_EMAIL, MEDIUM_MSISDN, canonical_address, ch
 use crate::service::invite_delivery::DeliveryWaker;
 use crate::service::sessions::SessionService;
 use crate::service::signed::{SignedAssociation, Signer, VALIDITY_MS};
-use crate::store::{Association, Store, Threepid};
+use crate::store::{Association, AssociationStore, Threepid};
 use std::sync::Arc;
 
 /// Binding and unbinding: the sessions that prove control, the association store, the
@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// worker's waker.
 pub struct BindingService {
     pub(crate) sessions: Arc<SessionService>,
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn AssociationStore>,
     pub(crate) signer: Arc<Signer>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) federation: FederationClient,

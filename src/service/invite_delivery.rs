@@ -23,12 +23,14 @@ use crate::clock::Clock;
 use crate::error::ApiResult;
 use crate::federation::FederationClient;
 use crate::service::signed::Signer;
-use crate::store::{Association, PendingDelivery, Store, Threepid};
+use crate::store::{Association, AssociationStore, InviteStore, PendingDelivery, Threepid};
 
 /// The delivery worker's needs: the invite store (the queue), the signer, the federation
 /// client, time, and the waker binds use.
 pub struct DeliveryService {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn InviteStore>,
+    /// The binding an invite goes to is read again just before delivery.
+    pub(crate) associations: Arc<dyn AssociationStore>,
     pub(crate) signer: Arc<Signer>,
     pub(crate) federation: FederationClient,
     pub(crate) clock: Arc<dyn Clock>,
@@ -185,7 +187,7 @@ impl DeliveryService {
     async fn attempt(&self, invite: &crate::store::Invite, mxid: &str) -> Result<(), String> {
         let threepid = Threepid::new(&invite.medium, &invite.address);
         let association = self
-            .store
+            .associations
             .get_association(&threepid)
             .await
             .map_err(|e| e.to_string())?

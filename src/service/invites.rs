@@ -19,7 +19,7 @@ use crate::mail::{InviteVars, MailError, Mailer, Templates};
 use crate::service::address::{MEDIUM_EMAIL, canonical_email, check_user_id};
 use crate::service::ratelimit::Limiter;
 use crate::service::signed::{Signatures, Signer};
-use crate::store::{NewEphemeralKey, NewInvite, Store, Threepid};
+use crate::store::{AssociationStore, InviteStore, NewEphemeralKey, NewInvite, Threepid};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -28,7 +28,9 @@ use std::sync::Arc;
 /// Invitations: the invite and association stores, the mailer and templates, randomness
 /// (tokens, ephemeral keys), time, the signer, the two store-invite limits and `[invites]`.
 pub struct InviteService {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn InviteStore>,
+    /// Only to refuse addresses already bound (`[invites] refuse_bound_addresses`).
+    pub(crate) associations: Arc<dyn AssociationStore>,
     pub(crate) mailer: Arc<dyn Mailer>,
     pub(crate) templates: Arc<Templates>,
     pub(crate) random: Arc<dyn RandomSource>,
@@ -200,7 +202,7 @@ impl InviteService {
         }
         if self.config.refuse_bound_addresses
             && let Some(bound) = self
-                .store
+                .associations
                 .get_association(&Threepid::new(MEDIUM_EMAIL, &address))
                 .await?
         {

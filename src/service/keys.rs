@@ -10,13 +10,13 @@ use crate::clock::Clock;
 use crate::crypto::b64;
 use crate::error::{ApiError, ApiResult};
 use crate::service::signed::Signer;
-use crate::store::Store;
+use crate::store::InviteStore;
 use std::sync::Arc;
 
 /// Key questions: the signer's keys, the ephemeral keys in the invite store, and time.
 pub struct KeyService {
     pub(crate) signer: Arc<Signer>,
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn InviteStore>,
     pub(crate) clock: Arc<dyn Clock>,
 }
 

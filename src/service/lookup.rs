@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::address::canonical_address;
 use crate::service::ratelimit::Limiter;
 use crate::service::signed::{Signer, signed_association_for_lookup};
-use crate::store::{Association, Store, Threepid};
+use crate::store::{Association, AssociationStore, Threepid};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// Lookups: the association store with its index, randomness for the pepper, the signer
 /// (v1 answers are signed), the per-request size cap and the per-client limit.
 pub struct LookupService {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn AssociationStore>,
     pub(crate) random: Arc<dyn RandomSource>,
     pub(crate) signer: Arc<Signer>,
     pub(crate) max_addresses: usize,

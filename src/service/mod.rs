@@ -12,6 +12,7 @@ pub mod invite_delivery;
 pub mod invites;
 pub mod keys;
 pub mod lookup;
+pub mod msisdn;
 pub mod ratelimit;
 pub mod sessions;
 pub mod signed;
@@ -29,6 +30,7 @@ use invite_delivery::{DeliveryService, DeliveryWaker};
 use invites::InviteService;
 use keys::KeyService;
 use lookup::LookupService;
+use msisdn::MsisdnService;
 use ratelimit::Limiter;
 use sessions::SessionService;
 use signed::Signer;
@@ -40,6 +42,7 @@ use terms::Policies;
 #[derive(Clone)]
 pub struct Services {
     pub sessions: Arc<SessionService>,
+    pub msisdn: Arc<MsisdnService>,
     pub bindings: Arc<BindingService>,
     pub lookup: Arc<LookupService>,
     pub invites: Arc<InviteService>,
@@ -61,6 +64,8 @@ pub struct Wiring<'a> {
     pub federation: FederationClient,
     pub terms: Policies,
     pub deliveries: DeliveryWaker,
+    /// Texting (`[sms]`), built by the caller (it can fail); `None`: no gateway.
+    pub sms: Option<crate::sms::Sms>,
 }
 
 impl Services {
@@ -77,6 +82,7 @@ impl Services {
             federation,
             terms,
             deliveries,
+            sms,
         } = w;
         let limits = &config.ratelimit;
         let minute = Duration::from_secs(60);
@@ -102,6 +108,15 @@ impl Services {
             config: config.sessions.clone(),
             public_base_url: public_base_url.clone(),
         });
+        let msisdn = Arc::new(MsisdnService {
+            sessions: sessions.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            random: random.clone(),
+            sms,
+            default_brand: config.email.templates.default_brand.clone(),
+            session_lifetime_ms: config.sessions.lifetime_ms(),
+        });
         let bindings = Arc::new(BindingService {
             sessions: sessions.clone(),
             store: store.clone(),
@@ -124,6 +139,7 @@ impl Services {
         });
         let invites = Arc::new(InviteService {
             store: store.clone(),
+            associations: store.clone(),
             mailer,
             templates,
             random: random.clone(),
@@ -147,6 +163,7 @@ impl Services {
             clock: clock.clone(),
         });
         let deliveries = Arc::new(DeliveryService {
+            associations: store.clone(),
             store,
             signer,
             federation,
@@ -155,6 +172,7 @@ impl Services {
         });
         Some(Self {
             sessions,
+            msisdn,
             bindings,
             lookup,
             invites,

@@ -22,14 +22,14 @@ use crate::service::address::{
     MEDIUM_EMAIL, canonical_email, check_client_secret, check_next_link, is_valid_opaque_id,
 };
 use crate::service::ratelimit::Limiter;
-use crate::store::{NewSession, Store, ValidationSession};
+use crate::store::{NewSession, SessionStore, ValidationSession};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Validation sessions and what they need: the session store, the mailer and its templates,
 /// time, randomness, the two requestToken limits and the `[sessions]` settings.
 pub struct SessionService {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) mailer: Arc<dyn Mailer>,
     pub(crate) templates: Arc<Templates>,
     pub(crate) clock: Arc<dyn Clock>,

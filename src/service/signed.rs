@@ -5,7 +5,7 @@
 
 use crate::crypto::{PublicKey, SigningKey, sign_json};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{Association, Store};
+use crate::store::{Association, AssociationStore};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -107,7 +107,7 @@ fn association_json(a: &Association) -> Value {
 /// signature added when it lacks one (as sydent adds its own); otherwise a fresh one.
 pub async fn signed_association_for_lookup(
     signer: &Signer,
-    store: &Arc<dyn Store>,
+    store: &Arc<dyn AssociationStore>,
     a: &Association,
 ) -> ApiResult<Value> {
     if let Some(text) = store.original_signed_association(a).await?

@@ -93,6 +93,16 @@ impl SydentConf {
             .map(String::as_str)
     }
 
+    /// Every option of `section` (keys lower case, as configparser gives them), without
+    /// `[DEFAULT]`'s.
+    pub fn options(&self, section: &str) -> impl Iterator<Item = (&str, &str)> {
+        self.sections
+            .get(section)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A non-empty value.
     pub fn get_set(&self, section: &str, key: &str) -> Option<&str> {
         self.get(section, key).filter(|v| !v.is_empty())
@@ -112,7 +122,7 @@ impl SydentConf {
 /// sydent options with a meaning here → Oxident configuration values (a nested JSON object
 /// of Oxident keys: the TOML twins). Only options present in the file are mapped; relative
 /// paths are taken from `base` (the folder of sydent.conf). Unreadable values are problems.
-/// sydent options without a twin (its database, replication, SMS, Prometheus, Sentry, …) are
+/// sydent options without a twin (its database, replication, Prometheus, Sentry, …) are
 /// ignored: the database is carried over by `oxident import-sydent`.
 impl SydentConf {
     pub fn oxident_values(&self, base: &Path) -> (Value, Vec<String>) {
@@ -268,7 +278,56 @@ impl SydentConf {
                 set(twin, v.into());
             }
         }
+        self.sms_values(&mut out, &mut problems);
         (Value::Object(out), problems)
+    }
+
+    /// `[sms]`: sydent texts through OpenMarket with `username`/`password`; a set username
+    /// switches the OpenMarket gateway on here. `bodyTemplate` is the server-wide text,
+    /// `originators.<cc>` and `smsRule.<cc>` (`allow`/`reject`) keep their meaning.
+    fn sms_values(&self, out: &mut Map<String, Value>, problems: &mut Vec<String>) {
+        if let Some(user) = self.get_set("sms", "username") {
+            insert(out, "sms.gateway", "openmarket".into());
+            insert(out, "sms.openmarket.username", user.into());
+            if let Some(v) = self.get_set("sms", "password") {
+                insert(out, "sms.openmarket.password", v.into());
+            }
+        }
+        if let Some(v) = self.get_set("sms", "bodytemplate") {
+            insert(out, "sms.body_template", v.into());
+        }
+        for (key, value) in self.options("sms") {
+            if let Some(cc) = key.strip_prefix("originators.") {
+                let list: Vec<Value> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_owned()))
+                    .collect();
+                sms_map_entry(out, "originators", cc, Value::Array(list));
+            } else if let Some(cc) = key.strip_prefix("smsrule.") {
+                if value == "allow" || value == "reject" {
+                    sms_map_entry(out, "rules", cc, value.into());
+                } else {
+                    problems.push(format!("sms.{key}: `{value}` is not `allow` or `reject`"));
+                }
+            }
+        }
+    }
+}
+
+/// `sms.<table>.<cc>`: a country key may not go through [`insert`]'s dotted path.
+fn sms_map_entry(out: &mut Map<String, Value>, table: &str, key: &str, value: Value) {
+    let sms = out
+        .entry("sms")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(sms) = sms {
+        let entry = sms
+            .entry(table)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(map) = entry {
+            map.insert(key.to_owned(), value);
+        }
     }
 }
 
@@ -344,5 +403,40 @@ mod tests {
         let bad = SydentConf::parse("[general]\nenable_v1_access = maybe\n").expect("parses");
         let (_, problems) = bad.oxident_values(Path::new("/"));
         assert_eq!(problems.len(), 1, "{problems:?}");
+    }
+
+    #[test]
+    fn sms_section_maps_onto_the_openmarket_gateway() {
+        let conf = SydentConf::parse(
+            "[sms]\nbodyTemplate = Your code is {token}\nusername = om-user\npassword = om-pass\n\
+             originators.44 = long:447700900123, alpha:Matrix\noriginators.default = short:12345\n\
+             smsRule.1 = reject\nsmsrule.44 = allow\n",
+        )
+        .expect("parses");
+        let (values, problems) = conf.oxident_values(Path::new("/"));
+        assert!(problems.is_empty(), "{problems:?}");
+        let sms = &values["sms"];
+        assert_eq!(sms["gateway"], "openmarket");
+        assert_eq!(sms["openmarket"]["username"], "om-user");
+        assert_eq!(sms["openmarket"]["password"], "om-pass");
+        assert_eq!(sms["body_template"], "Your code is {token}");
+        assert_eq!(
+            sms["originators"]["44"],
+            serde_json::json!(["long:447700900123", "alpha:Matrix"])
+        );
+        assert_eq!(
+            sms["originators"]["default"],
+            serde_json::json!(["short:12345"])
+        );
+        assert_eq!(sms["rules"]["1"], "reject");
+        assert_eq!(sms["rules"]["44"], "allow");
+
+        // sydent's default: an empty username, so no gateway is switched on.
+        let default = SydentConf::parse("[sms]\nbodyTemplate = Your code is {token}\nusername =\n")
+            .expect("parses");
+        let (values, _) = default.oxident_values(Path::new("/"));
+        assert!(values["sms"].get("gateway").is_none());
+        let bad = SydentConf::parse("[sms]\nsmsrule.44 = deny\n").expect("parses");
+        assert_eq!(bad.oxident_values(Path::new("/")).1.len(), 1);
     }
 }

@@ -132,3 +132,59 @@ async fn bad_homeserver_names_from_clients_are_not_errors() {
         .collect();
     assert!(loud.is_empty(), "logged above debug:\n{}", loud.join("\n"));
 }
+
+/// A texted code, the text itself and the gateway's credentials stay out of the logs too.
+#[tokio::test]
+async fn no_sms_code_or_gateway_credential_is_logged() {
+    let logs = capture();
+    let gw = crate::fake_sms_gateway::FakeSmsGateway::start().await;
+    let url = gw.url("/sms/v4/mt");
+    let app = TestApp::start_with(move |c| {
+        c.sms.gateway = Some(oxident::sms::GatewayKind::Openmarket);
+        c.sms.openmarket.url = url;
+        c.sms.openmarket.username = "om-user".into();
+        c.sms.openmarket.password = oxident::sms::config::Secret::new("om-PASSWORD-value");
+        // Long enough that no timestamp in a log line can contain it by chance.
+        c.sms.token_length = 10;
+    })
+    .await;
+    let r = app
+        .post(
+            "msisdnRequestToken",
+            "/_matrix/identity/api/v1/validate/msisdn/requestToken",
+            json!({"client_secret": "sms-secret", "country": "GB",
+                   "phone_number": "07400123456", "send_attempt": 1}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let code = gw.last_code();
+    assert_eq!(code.len(), 10);
+    let sid = r.json["sid"].as_str().expect("sid").to_string();
+    let r = app
+        .post(
+            "msisdnSubmitTokenPost",
+            "/_matrix/identity/api/v1/validate/msisdn/submitToken",
+            json!({"sid": sid, "client_secret": "sms-secret", "token": code}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let text = String::from_utf8_lossy(&logs.0.lock().expect("logs").clone()).into_owned();
+    assert!(
+        text.contains("path=\"/_matrix/identity/api/v1/validate/msisdn/requestToken\""),
+        "the capture saw the requests (otherwise this test proves nothing)"
+    );
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode("om-user:om-PASSWORD-value");
+    for (what, value) in [
+        ("texted code", code.as_str()),
+        ("gateway Basic credentials", basic.as_str()),
+        ("text", "verification code is"),
+        ("gateway password", "om-PASSWORD-value"),
+        ("client secret", "sms-secret"),
+    ] {
+        assert!(!text.contains(value), "the {what} appears in the logs");
+    }
+}

@@ -869,6 +869,7 @@ fn response_page_escapes_the_message() {
             &ResponseVars {
                 message: "<script>alert(1)</script>".to_owned(),
                 success: false,
+                phone: false,
             },
         )
         .expect("render");

@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)]
 mod common;
 mod fake_homeserver;
+mod fake_sms_gateway;
 mod smtp_sink;
 
 mod binding;
@@ -17,6 +18,7 @@ mod mail;
 mod multi_instance;
 mod properties;
 mod schemathesis;
+mod sms;
 mod status;
 mod sydent_diff;
 mod sydent_import;

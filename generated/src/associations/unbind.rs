@@ -24,31 +24,30 @@ pub const RESPONSES: &[&str] = &["200", "400", "403", "404", "501"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = UnbindRequest;
+pub type RequestBody = crate::types::UnbindRequest;
 pub type Response = serde_json::Map<String, serde_json::Value>;
 
-/// The 3PID to unbind. With session-based authentication it must equal the session's 3PID.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ThreePid {
-    /// 3PID address.
-    pub address: String,
-    /// 3PID medium (see the 3PID Types appendix).
-    pub medium: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::KeepRaw;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct UnbindRequest {
-    /// Client secret that was given to `requestToken` (session-based authentication only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
-    /// Matrix user ID whose binding is removed.
-    pub mxid: String,
-    /// Session ID returned by `requestToken` (session-based authentication only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    /// The 3PID to unbind. With session-based authentication it must equal the session's 3PID.
-    pub threepid: ThreePid,
-}
+pub use crate::types::ThreePid;
+pub use crate::types::UnbindRequest;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_unbind_request`).
 #[inline]
@@ -56,12 +55,12 @@ pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::E
     crate::shared::validate_unbind_request(v)
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_any_object`).
+/// Validates against a schema other operations use too (`crate::shared::validate_any_object_2`).
 #[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_any_object(v)
+    crate::shared::validate_any_object_2(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).

@@ -31,27 +31,30 @@ pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some(
         ("send_attempt", crate::rt::ScalarKind::Integer),
     ],
 );
-pub type RequestBody = RequestEmailValidationV1;
-pub type Response = RequestTokenResponse;
+pub type RequestBody = crate::types::RequestEmailValidationV1;
+pub type Response = crate::types::RequestTokenResponse;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RequestEmailValidationV1 {
-    /// Client-chosen secret naming this validation attempt: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
-    pub client_secret: String,
-    /// Address whose ownership is to be proven.
-    pub email: String,
-    /// Optional. Where the user is redirected after validating through the GET submitToken link. Not used by POST submitToken.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_link: Option<String>,
-    /// Retry counter. An email goes out only when this is larger than every value seen before for the same `email` and `client_secret`; otherwise the call succeeds without sending. Increment it to ask for a new email.
-    pub send_attempt: i64,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RequestTokenResponse {
-    /// Server-generated, opaque session ID: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
-    pub sid: String,
-}
+pub use crate::types::RequestEmailValidationV1;
+pub use crate::types::RequestTokenResponse;
 
 /// Validates a JSON value against the `RequestEmailValidationV1` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {

@@ -30,24 +30,30 @@ pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some(
         ("token", crate::rt::ScalarKind::String),
     ],
 );
-pub type RequestBody = SubmitTokenRequest;
-pub type Response = SubmitTokenResponse;
+pub type RequestBody = crate::types::SubmitTokenRequest;
+pub type Response = crate::types::SubmitTokenResponse;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SubmitTokenRequest {
-    /// Client secret that was given to `requestToken`.
-    pub client_secret: String,
-    /// Session ID returned by `requestToken`.
-    pub sid: String,
-    /// Token the server sent to the 3PID.
-    pub token: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SubmitTokenResponse {
-    /// True when the session is now validated.
-    pub success: bool,
-}
+pub use crate::types::SubmitTokenRequest;
+pub use crate::types::SubmitTokenResponse;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_submit_token_request`).
 #[inline]

@@ -24,33 +24,30 @@ pub const RESPONSES: &[&str] = &["200", "400", "404"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = SignInvitationRequest;
-pub type Response = SignedInvitation;
+pub type RequestBody = crate::types::SignInvitationRequest;
+pub type Response = crate::types::SignedInvitation;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SignInvitationRequest {
-    /// Matrix user ID of the invitee accepting the invitation.
-    pub mxid: String,
-    /// Ephemeral private key, unpadded Base64.
-    pub private_key: String,
-    /// Invitation token returned by `store-invite`.
-    pub token: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Typed;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SignedInvitation {
-    /// Matrix user ID of the invitee.
-    pub mxid: String,
-    /// Matrix user ID of the inviter.
-    pub sender: String,
-    /// Signature over `mxid`, `sender` and `token`.
-    pub signatures: std::collections::BTreeMap<
-        String,
-        std::collections::BTreeMap<String, String>,
-    >,
-    /// The invitation token.
-    pub token: String,
-}
+pub use crate::types::SignInvitationRequest;
+pub use crate::types::SignedInvitation;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_sign_invitation_request`).
 #[inline]

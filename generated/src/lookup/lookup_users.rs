@@ -24,20 +24,30 @@ pub const RESPONSES: &[&str] = &["200", "400", "429"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = BulkLookupRequest;
-pub type Response = BulkLookupResponse;
+pub type RequestBody = crate::types::BulkLookupRequest;
+pub type Response = crate::types::BulkLookupResponse;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BulkLookupRequest {
-    /// 3PIDs to look up, each a `[medium, address]` pair.
-    pub threepids: Vec<(String, String)>,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BulkLookupResponse {
-    /// One `[medium, address, mxid]` triple per bound 3PID.
-    pub threepids: Vec<(String, String, String)>,
-}
+pub use crate::types::BulkLookupRequest;
+pub use crate::types::BulkLookupResponse;
 
 /// Validates a JSON value against the `BulkLookupRequest` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {

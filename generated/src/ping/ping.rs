@@ -23,10 +23,23 @@ pub const SOURCE: &str = "ping.yaml";
 pub const RESPONSES: &[&str] = &["200"];
 pub type Response = serde_json::Map<String, serde_json::Value>;
 
-/// Validates against a schema other operations use too (`crate::shared::validate_any_object`).
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = ();
+}
+
+/// Validates against a schema other operations use too (`crate::shared::validate_any_object_2`).
 #[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_any_object(v)
+    crate::shared::validate_any_object_2(v)
 }

@@ -26,26 +26,40 @@ pub const RESPONSES: &[&str] = &["200", "400"];
 pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("public_key", crate::rt::ScalarKind::String),
 ];
-pub type Response = KeyValidity;
+pub type Params = crate::types::IsEphemeralPubKeyValidParams;
+pub type Response = crate::types::KeyValidity;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Params {
-    /// The key to check, unpadded Base64.
-    pub public_key: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = self::Params;
+    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
+        self::PARAM_KINDS,
+    );
+
+    fn validate_params(
+        v: &serde_json::Value,
+    ) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_params(v)
+    }
+    type Body = ();
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct KeyValidity {
-    /// True when the server knows the key and it is currently valid.
-    pub valid: bool,
-}
+pub use crate::types::IsEphemeralPubKeyValidParams;
+pub use crate::types::KeyValidity;
 
-/// Validates against a schema other operations use too (`crate::shared::validate_public_key`).
+/// Validates against a schema other operations use too (`crate::shared::validate_public_key_2`).
 #[inline]
 pub fn validate_params(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_public_key(v)
+    crate::shared::validate_public_key_2(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_key_validity`).

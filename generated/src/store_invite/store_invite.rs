@@ -37,61 +37,31 @@ pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some(
         ("sender_display_name", crate::rt::ScalarKind::String),
     ],
 );
-pub type RequestBody = StoreInviteRequestV1;
-pub type Response = StoreInviteResponseV1;
+pub type RequestBody = crate::types::StoreInviteRequestV1;
+pub type Response = crate::types::StoreInviteResponseV1;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct StoreInviteRequestV1 {
-    /// Email address of the invitee.
-    pub address: String,
-    /// Must be `email`.
-    pub medium: String,
-    /// Canonical alias of the room (from `m.room.canonical_alias`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room_alias: Option<String>,
-    /// Content URI of the room avatar (from `m.room.avatar`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room_avatar_url: Option<String>,
-    /// Room the invitee is invited to.
-    pub room_id: String,
-    /// The room's `join_rule` (from `m.room.join_rules`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room_join_rules: Option<String>,
-    /// Name of the room (from `m.room.name`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room_name: Option<String>,
-    /// Matrix user ID of the inviter.
-    pub sender: String,
-    /// Content URI of the inviter's avatar.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sender_avatar_url: Option<String>,
-    /// Display name of the inviter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sender_display_name: Option<String>,
-    /// Properties beyond the named ones, kept as sent.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PublicKey {
-    /// Endpoint that reports whether this key is still valid when given it as the `public_key` query parameter.
-    pub key_validity_url: String,
-    /// The key, as standard or URL-safe unpadded Base64.
-    pub public_key: String,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct StoreInviteResponseV1 {
-    /// Redacted form of `address` for display.
-    pub display_name: String,
-    /// The server's long-term public key again (the first entry of `public_keys`), as the reference server answers.
-    pub public_key: String,
-    /// Two keys, in this order: the server's long-term public key, then the new ephemeral public key, each with the URL that tells whether it is still valid.
-    pub public_keys: Vec<PublicKey>,
-    /// The new invitation token: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
-    pub token: String,
-}
+pub use crate::types::PublicKey;
+pub use crate::types::StoreInviteRequestV1;
+pub use crate::types::StoreInviteResponseV1;
 
 /// Validates a JSON value against the `StoreInviteRequestV1` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
@@ -462,116 +432,8 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                 if let Value::Array(array1) = v1 {
                     for (index2, v2) in array1.iter().enumerate() {
                         let p2 = &rt::Path::Index(p1, index2);
-                        if let Value::Object(object2) = v2 {
-                            if object2.len() == 2
-                                && let (Some((k3_0, v3_0)), Some((k3_1, v3_1))) = {
-                                    let mut entries3 = object2.iter();
-                                    (entries3.next(), entries3.next())
-                                } && k3_0 == "key_validity_url" && k3_1 == "public_key"
-                            {
-                                {
-                                    let v3 = v3_0;
-                                    let key3 = k3_0;
-                                    let p3 = &rt::Path::Key(p2, key3);
-                                    if !v3.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p3,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v3),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                                {
-                                    let v3 = v3_1;
-                                    let key3 = k3_1;
-                                    let p3 = &rt::Path::Key(p2, key3);
-                                    if !v3.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p3,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v3),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                            } else {
-                                let mut seen2: u64 = 0;
-                                for (key3, v3) in object2 {
-                                    match key3.as_str() {
-                                        "key_validity_url" => {
-                                            seen2 |= 2;
-                                            let p3 = &rt::Path::Key(p2, key3);
-                                            if !v3.is_string() {
-                                                ok = false;
-                                                s.fail(
-                                                    p3,
-                                                    rt::ErrorKind::Type,
-                                                    || rt::type_error("string", v3),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                        "public_key" => {
-                                            seen2 |= 1;
-                                            let p3 = &rt::Path::Key(p2, key3);
-                                            if !v3.is_string() {
-                                                ok = false;
-                                                s.fail(
-                                                    p3,
-                                                    rt::ErrorKind::Type,
-                                                    || rt::type_error("string", v3),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                        _ => {}
-                                    }
-                                }
-                                if seen2 != 3 {
-                                    if seen2 & 1 == 0 {
-                                        ok = false;
-                                        s.fail(
-                                            &rt::Path::Key(p2, "public_key"),
-                                            rt::ErrorKind::Required,
-                                            || String::from("missing required property \"public_key\""),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                    if seen2 & 2 == 0 {
-                                        ok = false;
-                                        s.fail(
-                                            &rt::Path::Key(p2, "key_validity_url"),
-                                            rt::ErrorKind::Required,
-                                            || String::from(
-                                                "missing required property \"key_validity_url\"",
-                                            ),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                            }
-                        } else {
+                        if !crate::shared::validate_public_key_node0(v2, p2, &mut *s) {
                             ok = false;
-                            s.fail(
-                                p2,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("object", v2),
-                            );
                             if S::STOP {
                                 return false;
                             }
@@ -637,116 +499,12 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                         if let Value::Array(array1) = v1 {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
-                                if let Value::Object(object2) = v2 {
-                                    if object2.len() == 2
-                                        && let (Some((k3_0, v3_0)), Some((k3_1, v3_1))) = {
-                                            let mut entries3 = object2.iter();
-                                            (entries3.next(), entries3.next())
-                                        } && k3_0 == "key_validity_url" && k3_1 == "public_key"
-                                    {
-                                        {
-                                            let v3 = v3_0;
-                                            let key3 = k3_0;
-                                            let p3 = &rt::Path::Key(p2, key3);
-                                            if !v3.is_string() {
-                                                ok = false;
-                                                s.fail(
-                                                    p3,
-                                                    rt::ErrorKind::Type,
-                                                    || rt::type_error("string", v3),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                        {
-                                            let v3 = v3_1;
-                                            let key3 = k3_1;
-                                            let p3 = &rt::Path::Key(p2, key3);
-                                            if !v3.is_string() {
-                                                ok = false;
-                                                s.fail(
-                                                    p3,
-                                                    rt::ErrorKind::Type,
-                                                    || rt::type_error("string", v3),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                    } else {
-                                        let mut seen2: u64 = 0;
-                                        for (key3, v3) in object2 {
-                                            match key3.as_str() {
-                                                "key_validity_url" => {
-                                                    seen2 |= 2;
-                                                    let p3 = &rt::Path::Key(p2, key3);
-                                                    if !v3.is_string() {
-                                                        ok = false;
-                                                        s.fail(
-                                                            p3,
-                                                            rt::ErrorKind::Type,
-                                                            || rt::type_error("string", v3),
-                                                        );
-                                                        if S::STOP {
-                                                            return false;
-                                                        }
-                                                    }
-                                                }
-                                                "public_key" => {
-                                                    seen2 |= 1;
-                                                    let p3 = &rt::Path::Key(p2, key3);
-                                                    if !v3.is_string() {
-                                                        ok = false;
-                                                        s.fail(
-                                                            p3,
-                                                            rt::ErrorKind::Type,
-                                                            || rt::type_error("string", v3),
-                                                        );
-                                                        if S::STOP {
-                                                            return false;
-                                                        }
-                                                    }
-                                                }
-                                                _ => {}
-                                            }
-                                        }
-                                        if seen2 != 3 {
-                                            if seen2 & 1 == 0 {
-                                                ok = false;
-                                                s.fail(
-                                                    &rt::Path::Key(p2, "public_key"),
-                                                    rt::ErrorKind::Required,
-                                                    || String::from("missing required property \"public_key\""),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                            if seen2 & 2 == 0 {
-                                                ok = false;
-                                                s.fail(
-                                                    &rt::Path::Key(p2, "key_validity_url"),
-                                                    rt::ErrorKind::Required,
-                                                    || String::from(
-                                                        "missing required property \"key_validity_url\"",
-                                                    ),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                    }
-                                } else {
+                                if !crate::shared::validate_public_key_node0(
+                                    v2,
+                                    p2,
+                                    &mut *s,
+                                ) {
                                     ok = false;
-                                    s.fail(
-                                        p2,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("object", v2),
-                                    );
                                     if S::STOP {
                                         return false;
                                     }

@@ -22,39 +22,30 @@ pub const RESPONSES: &[&str] = &["200", "400", "401", "403", "404"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = BindRequest;
-pub type Response = SignedAssociation;
+pub type RequestBody = crate::types::BindRequest;
+pub type Response = crate::types::SignedAssociation2;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BindRequest {
-    /// Client secret that was given to `requestToken`.
-    pub client_secret: String,
-    /// Matrix user ID to bind the 3PID to.
-    pub mxid: String,
-    /// Session ID returned by `requestToken`.
-    pub sid: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SignedAssociation {
-    /// Address of the bound 3PID.
-    pub address: String,
-    /// Medium of the bound 3PID.
-    pub medium: String,
-    /// Matrix user ID the 3PID is bound to.
-    pub mxid: String,
-    /// End of the period in which the association is known to hold (ms since the epoch).
-    pub not_after: i64,
-    /// Start of the period in which the association is known to hold (ms since the epoch).
-    pub not_before: i64,
-    /// Signatures of the identity servers vouching for this association.
-    pub signatures: std::collections::BTreeMap<
-        String,
-        std::collections::BTreeMap<String, String>,
-    >,
-    /// When the association was verified (ms since the epoch).
-    pub ts: i64,
-}
+pub use crate::types::BindRequest;
+pub use crate::types::SignedAssociation2 as SignedAssociation;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_bind_request`).
 #[inline]
@@ -227,39 +218,8 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                 let v1 = v1_5;
                 let key1 = k1_5;
                 let p1 = &rt::Path::Key(p, key1);
-                if let Value::Object(object1) = v1 {
-                    for (key2, v2) in object1 {
-                        let p2 = &rt::Path::Key(p1, key2);
-                        if let Value::Object(object2) = v2 {
-                            for (key3, v3) in object2 {
-                                let p3 = &rt::Path::Key(p2, key3);
-                                if !v3.is_string() {
-                                    ok = false;
-                                    s.fail(
-                                        p3,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("string", v3),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                            }
-                        } else {
-                            ok = false;
-                            s.fail(
-                                p2,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("object", v2),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                } else {
+                if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
                     ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
                     if S::STOP {
                         return false;
                     }
@@ -428,43 +388,8 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                     "signatures" => {
                         seen |= 64;
                         let p1 = &rt::Path::Key(p, key1);
-                        if let Value::Object(object1) = v1 {
-                            for (key2, v2) in object1 {
-                                let p2 = &rt::Path::Key(p1, key2);
-                                if let Value::Object(object2) = v2 {
-                                    for (key3, v3) in object2 {
-                                        let p3 = &rt::Path::Key(p2, key3);
-                                        if !v3.is_string() {
-                                            ok = false;
-                                            s.fail(
-                                                p3,
-                                                rt::ErrorKind::Type,
-                                                || rt::type_error("string", v3),
-                                            );
-                                            if S::STOP {
-                                                return false;
-                                            }
-                                        }
-                                    }
-                                } else {
-                                    ok = false;
-                                    s.fail(
-                                        p2,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("object", v2),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                            }
-                        } else {
+                        if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
                             ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("object", v1),
-                            );
                             if S::STOP {
                                 return false;
                             }

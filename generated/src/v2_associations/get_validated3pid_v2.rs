@@ -25,25 +25,33 @@ pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("client_secret", crate::rt::ScalarKind::String),
     ("sid", crate::rt::ScalarKind::String),
 ];
-pub type Response = ValidatedThreePid;
+pub type Params = crate::types::GetValidated3pidParams;
+pub type Response = crate::types::ValidatedThreePid2;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Params {
-    /// Client secret that was given to `requestToken`.
-    pub client_secret: String,
-    /// Session ID returned by `requestToken`.
-    pub sid: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = self::Params;
+    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
+        self::PARAM_KINDS,
+    );
+
+    fn validate_params(
+        v: &serde_json::Value,
+    ) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_params(v)
+    }
+    type Body = ();
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ValidatedThreePid {
-    /// Address of the validated 3PID.
-    pub address: String,
-    /// Medium of the validated 3PID.
-    pub medium: String,
-    /// When validation happened (ms since the epoch).
-    pub validated_at: i64,
-}
+pub use crate::types::GetValidated3pidParams;
+pub use crate::types::ValidatedThreePid2 as ValidatedThreePid;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_client_secret_sid`).
 #[inline]

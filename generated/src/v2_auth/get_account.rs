@@ -19,13 +19,22 @@ pub const SOURCE: &str = "v2_auth.yaml";
 
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200", "401", "403"];
-pub type Response = AccountInfo;
+pub type Response = crate::types::AccountInfo;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AccountInfo {
-    /// Matrix user ID that registered the token.
-    pub user_id: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = ();
 }
+
+pub use crate::types::AccountInfo;
 
 /// Validates a JSON value against the `AccountInfo` schema, reporting every error.
 pub fn validate_response_200(

@@ -22,47 +22,31 @@ pub const RESPONSES: &[&str] = &["200", "400", "502"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = OpenIdCredentials;
-pub type Response = RegisterResponse;
+pub type RequestBody = crate::types::OpenIdCredentials;
+pub type Response = crate::types::RegisterResponse;
 
-/// Always the string `Bearer`. Optional here: the reference server and the clients written against it send only `access_token` and `matrix_server_name`, and the server needs nothing else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum OpenIdCredentialsTokenType {
-    #[serde(rename = "Bearer")]
-    Bearer,
-}
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
 
-impl OpenIdCredentialsTokenType {
-    /// The value as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Bearer => "Bearer",
-        }
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
     }
 }
 
-/// OpenID credentials exactly as the user's homeserver issued them from the Client-Server `/openid/request_token` endpoint.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct OpenIdCredentials {
-    /// Opaque token that the identity server passes to the homeserver's federation `GET /openid/userinfo` endpoint to learn who the user is.
-    pub access_token: String,
-    /// Lifetime of the token, in seconds. Optional here, as for `token_type`; the homeserver, not this field, decides whether the token is valid.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<i64>,
-    /// Server name of the homeserver that must be asked to verify the token.
-    pub matrix_server_name: String,
-    /// Always the string `Bearer`. Optional here: the reference server and the clients written against it send only `access_token` and `matrix_server_name`, and the server needs nothing else.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_type: Option<OpenIdCredentialsTokenType>,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RegisterResponse {
-    /// The same token again under the name the reference server also uses; clients written against it read this key.
-    pub access_token: String,
-    /// Opaque access token to authenticate later requests with.
-    pub token: String,
-}
+pub use crate::types::OpenIdCredentials;
+pub use crate::types::OpenIdCredentialsTokenType;
+pub use crate::types::RegisterResponse;
 
 /// Validates a JSON value against the `OpenIdCredentials` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {

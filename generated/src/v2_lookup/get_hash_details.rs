@@ -19,15 +19,22 @@ pub const SOURCE: &str = "v2_lookup.yaml";
 
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200", "401", "403"];
-pub type Response = HashDetails;
+pub type Response = crate::types::HashDetails;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct HashDetails {
-    /// Supported algorithms; always includes `sha256`.
-    pub algorithms: Vec<String>,
-    /// Pepper the client must hash with and must send back to `/lookup`. Servers should rotate it often.
-    pub lookup_pepper: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = ();
 }
+
+pub use crate::types::HashDetails;
 
 /// Validates a JSON value against the `HashDetails` schema, reporting every error.
 pub fn validate_response_200(

@@ -22,24 +22,30 @@ pub const RESPONSES: &[&str] = &["200", "400", "401", "403", "429"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = LookupRequest;
-pub type Response = LookupResponse;
+pub type RequestBody = crate::types::LookupRequest;
+pub type Response = crate::types::LookupResponse;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LookupRequest {
-    /// Encoded 3PIDs to look up. Entries are case-sensitive: canonicalise each address (3PID Types appendix) before encoding. Badly encoded entries simply match nothing.
-    pub addresses: Vec<String>,
-    /// Algorithm used to encode `addresses`; one of those from `/hash_details`.
-    pub algorithm: String,
-    /// Pepper from `/hash_details`; required even when the algorithm ignores it.
-    pub pepper: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Typed;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LookupResponse {
-    /// Entry of `addresses`, exactly as sent → Matrix user ID. Entries without a binding are absent, so this may be `{}`.
-    pub mappings: std::collections::BTreeMap<String, String>,
-}
+pub use crate::types::LookupRequest;
+pub use crate::types::LookupResponse;
 
 /// Validates a JSON value against the `LookupRequest` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {

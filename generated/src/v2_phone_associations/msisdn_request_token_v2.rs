@@ -22,29 +22,30 @@ pub const RESPONSES: &[&str] = &["200", "400", "401", "403"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = RequestMsisdnValidation;
-pub type Response = RequestTokenResponse;
+pub type RequestBody = crate::types::RequestMsisdnValidation;
+pub type Response = crate::types::MsisdnRequestTokenResponse;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RequestMsisdnValidation {
-    /// Client-chosen secret naming this validation attempt: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
-    pub client_secret: String,
-    /// ISO 3166-1 alpha-2 code, upper case, of the country from which `phone_number` would be dialled.
-    pub country: String,
-    /// Optional. Where the user is redirected after validating through the GET submitToken link. Not used by POST submitToken.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_link: Option<String>,
-    /// Phone number whose ownership is to be proven, as dialled from `country`.
-    pub phone_number: String,
-    /// Retry counter. An SMS goes out only when this is larger than every value seen before for the same `country`, `phone_number` and `client_secret`. Increment it to ask for a new SMS.
-    pub send_attempt: i64,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RequestTokenResponse {
-    /// Server-generated, opaque session ID: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
-    pub sid: String,
-}
+pub use crate::types::MsisdnRequestTokenResponse;
+pub use crate::types::RequestMsisdnValidation;
 
 /// Validates a JSON value against the `RequestMsisdnValidation` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
@@ -427,12 +428,12 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_request_token_response`).
+/// Validates against a schema other operations use too (`crate::shared::validate_msisdn_request_token_response`).
 #[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_request_token_response(v)
+    crate::shared::validate_msisdn_request_token_response(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).

@@ -26,19 +26,34 @@ pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("sid", crate::rt::ScalarKind::String),
     ("token", crate::rt::ScalarKind::String),
 ];
+pub type Params = crate::types::EmailSubmitTokenGetParams;
 
 /// This operation answers with a page or a redirect rather than JSON.
 pub type Response = crate::rt::RawResponse;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Params {
-    /// Client secret that was given to `requestToken`.
-    pub client_secret: String,
-    /// Session ID returned by `requestToken`.
-    pub sid: String,
-    /// Token the server texted to the user.
-    pub token: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = self::Params;
+    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
+        self::PARAM_KINDS,
+    );
+
+    fn validate_params(
+        v: &serde_json::Value,
+    ) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_params(v)
+    }
+    type Body = ();
 }
+
+pub use crate::types::EmailSubmitTokenGetParams;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_client_secret_sid_token`).
 #[inline]

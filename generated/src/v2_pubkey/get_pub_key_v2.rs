@@ -24,20 +24,33 @@ pub const RESPONSES: &[&str] = &["200", "400", "404"];
 pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
     ("keyId", crate::rt::ScalarKind::String),
 ];
-pub type Response = PubKeyResponse;
+pub type Params = crate::types::GetPubKeyParams;
+pub type Response = crate::types::PubKeyResponse;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Params {
-    /// Key identifier of the form `algorithm:identifier`; the identifier part is opaque.
-    #[serde(rename = "keyId")]
-    pub key_id: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = self::Params;
+    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
+        self::PARAM_KINDS,
+    );
+
+    fn validate_params(
+        v: &serde_json::Value,
+    ) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_params(v)
+    }
+    type Body = ();
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PubKeyResponse {
-    /// The public key, unpadded Base64.
-    pub public_key: String,
-}
+pub use crate::types::GetPubKeyParams;
+pub use crate::types::PubKeyResponse;
 
 /// Validates against a schema other operations use too (`crate::shared::validate_key_id`).
 #[inline]

@@ -22,64 +22,31 @@ pub const RESPONSES: &[&str] = &["200", "400", "401", "403", "429"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = StoreInviteRequest;
-pub type Response = StoreInviteResponse;
+pub type RequestBody = crate::types::StoreInviteRequest;
+pub type Response = crate::types::StoreInviteResponse;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct StoreInviteRequest {
-    /// Email address of the invitee.
-    pub address: String,
-    /// Must be `email`.
-    pub medium: String,
-    /// Canonical alias of the room (from `m.room.canonical_alias`); homeservers send an empty string when the room has none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room_alias: Option<String>,
-    /// Content URI of the room avatar (from `m.room.avatar`); homeservers send an empty string when the room has none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room_avatar_url: Option<String>,
-    /// Room the invitee is invited to. Any non-empty string: room versions 12 and later have IDs without a `:server` part, and the identity server only carries the value into the invite.
-    pub room_id: String,
-    /// The room's `join_rule` (from `m.room.join_rules`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room_join_rules: Option<String>,
-    /// Name of the room (from `m.room.name`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room_name: Option<String>,
-    /// The `type` in the content of the room's `m.room.create` event; left out when that event has no `type`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room_type: Option<String>,
-    /// Matrix user ID of the inviter.
-    pub sender: String,
-    /// Content URI of the inviter's avatar; homeservers send an empty string when the inviter has none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sender_avatar_url: Option<String>,
-    /// Display name of the inviter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sender_display_name: Option<String>,
-    /// Properties beyond the named ones, kept as sent.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PublicKey {
-    /// Endpoint that reports whether this key is still valid when given it as the `public_key` query parameter.
-    pub key_validity_url: String,
-    /// The key, as standard or URL-safe unpadded Base64.
-    pub public_key: String,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct StoreInviteResponse {
-    /// Redacted form of `address` for display.
-    pub display_name: String,
-    /// The server's long-term public key again (the first entry of `public_keys`), as the reference server answers; older homeservers read it from here.
-    pub public_key: String,
-    /// Two keys, in this order: the server's long-term public key, then the new ephemeral public key.
-    pub public_keys: Vec<PublicKey>,
-    /// The new invitation token: 1 to 255 characters from `[0-9a-zA-Z.=_-]`.
-    pub token: String,
-}
+pub use crate::types::PublicKey;
+pub use crate::types::StoreInviteRequest;
+pub use crate::types::StoreInviteResponse;
 
 /// Validates a JSON value against the `StoreInviteRequest` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
@@ -545,116 +512,8 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                 if let Value::Array(array1) = v1 {
                     for (index2, v2) in array1.iter().enumerate() {
                         let p2 = &rt::Path::Index(p1, index2);
-                        if let Value::Object(object2) = v2 {
-                            if object2.len() == 2
-                                && let (Some((k3_0, v3_0)), Some((k3_1, v3_1))) = {
-                                    let mut entries3 = object2.iter();
-                                    (entries3.next(), entries3.next())
-                                } && k3_0 == "key_validity_url" && k3_1 == "public_key"
-                            {
-                                {
-                                    let v3 = v3_0;
-                                    let key3 = k3_0;
-                                    let p3 = &rt::Path::Key(p2, key3);
-                                    if !v3.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p3,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v3),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                                {
-                                    let v3 = v3_1;
-                                    let key3 = k3_1;
-                                    let p3 = &rt::Path::Key(p2, key3);
-                                    if !v3.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p3,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v3),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                            } else {
-                                let mut seen2: u64 = 0;
-                                for (key3, v3) in object2 {
-                                    match key3.as_str() {
-                                        "key_validity_url" => {
-                                            seen2 |= 2;
-                                            let p3 = &rt::Path::Key(p2, key3);
-                                            if !v3.is_string() {
-                                                ok = false;
-                                                s.fail(
-                                                    p3,
-                                                    rt::ErrorKind::Type,
-                                                    || rt::type_error("string", v3),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                        "public_key" => {
-                                            seen2 |= 1;
-                                            let p3 = &rt::Path::Key(p2, key3);
-                                            if !v3.is_string() {
-                                                ok = false;
-                                                s.fail(
-                                                    p3,
-                                                    rt::ErrorKind::Type,
-                                                    || rt::type_error("string", v3),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                        _ => {}
-                                    }
-                                }
-                                if seen2 != 3 {
-                                    if seen2 & 1 == 0 {
-                                        ok = false;
-                                        s.fail(
-                                            &rt::Path::Key(p2, "public_key"),
-                                            rt::ErrorKind::Required,
-                                            || String::from("missing required property \"public_key\""),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                    if seen2 & 2 == 0 {
-                                        ok = false;
-                                        s.fail(
-                                            &rt::Path::Key(p2, "key_validity_url"),
-                                            rt::ErrorKind::Required,
-                                            || String::from(
-                                                "missing required property \"key_validity_url\"",
-                                            ),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                            }
-                        } else {
+                        if !crate::shared::validate_public_key_node0(v2, p2, &mut *s) {
                             ok = false;
-                            s.fail(
-                                p2,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("object", v2),
-                            );
                             if S::STOP {
                                 return false;
                             }
@@ -720,116 +579,12 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                         if let Value::Array(array1) = v1 {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
-                                if let Value::Object(object2) = v2 {
-                                    if object2.len() == 2
-                                        && let (Some((k3_0, v3_0)), Some((k3_1, v3_1))) = {
-                                            let mut entries3 = object2.iter();
-                                            (entries3.next(), entries3.next())
-                                        } && k3_0 == "key_validity_url" && k3_1 == "public_key"
-                                    {
-                                        {
-                                            let v3 = v3_0;
-                                            let key3 = k3_0;
-                                            let p3 = &rt::Path::Key(p2, key3);
-                                            if !v3.is_string() {
-                                                ok = false;
-                                                s.fail(
-                                                    p3,
-                                                    rt::ErrorKind::Type,
-                                                    || rt::type_error("string", v3),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                        {
-                                            let v3 = v3_1;
-                                            let key3 = k3_1;
-                                            let p3 = &rt::Path::Key(p2, key3);
-                                            if !v3.is_string() {
-                                                ok = false;
-                                                s.fail(
-                                                    p3,
-                                                    rt::ErrorKind::Type,
-                                                    || rt::type_error("string", v3),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                    } else {
-                                        let mut seen2: u64 = 0;
-                                        for (key3, v3) in object2 {
-                                            match key3.as_str() {
-                                                "key_validity_url" => {
-                                                    seen2 |= 2;
-                                                    let p3 = &rt::Path::Key(p2, key3);
-                                                    if !v3.is_string() {
-                                                        ok = false;
-                                                        s.fail(
-                                                            p3,
-                                                            rt::ErrorKind::Type,
-                                                            || rt::type_error("string", v3),
-                                                        );
-                                                        if S::STOP {
-                                                            return false;
-                                                        }
-                                                    }
-                                                }
-                                                "public_key" => {
-                                                    seen2 |= 1;
-                                                    let p3 = &rt::Path::Key(p2, key3);
-                                                    if !v3.is_string() {
-                                                        ok = false;
-                                                        s.fail(
-                                                            p3,
-                                                            rt::ErrorKind::Type,
-                                                            || rt::type_error("string", v3),
-                                                        );
-                                                        if S::STOP {
-                                                            return false;
-                                                        }
-                                                    }
-                                                }
-                                                _ => {}
-                                            }
-                                        }
-                                        if seen2 != 3 {
-                                            if seen2 & 1 == 0 {
-                                                ok = false;
-                                                s.fail(
-                                                    &rt::Path::Key(p2, "public_key"),
-                                                    rt::ErrorKind::Required,
-                                                    || String::from("missing required property \"public_key\""),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                            if seen2 & 2 == 0 {
-                                                ok = false;
-                                                s.fail(
-                                                    &rt::Path::Key(p2, "key_validity_url"),
-                                                    rt::ErrorKind::Required,
-                                                    || String::from(
-                                                        "missing required property \"key_validity_url\"",
-                                                    ),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                    }
-                                } else {
+                                if !crate::shared::validate_public_key_node0(
+                                    v2,
+                                    p2,
+                                    &mut *s,
+                                ) {
                                     ok = false;
-                                    s.fail(
-                                        p2,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("object", v2),
-                                    );
                                     if S::STOP {
                                         return false;
                                     }

@@ -22,14 +22,29 @@ pub const RESPONSES: &[&str] = &["200", "400", "401"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
-pub type RequestBody = AcceptTermsRequest;
+pub type RequestBody = crate::types::AcceptTermsRequest;
 pub type Response = serde_json::Map<String, serde_json::Value>;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AcceptTermsRequest {
-    /// Policy URLs the user accepts with this request.
-    pub user_accepts: Vec<String>,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Typed;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
+
+pub use crate::types::AcceptTermsRequest;
 
 /// Validates a JSON value against the `AcceptTermsRequest` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
@@ -100,12 +115,12 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_any_object`).
+/// Validates against a schema other operations use too (`crate::shared::validate_any_object_2`).
 #[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_any_object(v)
+    crate::shared::validate_any_object_2(v)
 }
 
 /// Validates against a schema other operations use too (`crate::shared::validate_error`).

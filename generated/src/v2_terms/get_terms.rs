@@ -19,32 +19,24 @@ pub const SOURCE: &str = "v2_terms.yaml";
 
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200"];
-pub type Response = TermsResponse;
+pub type Response = crate::types::TermsResponse;
 
-/// The policy in one language.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct InternationalisedPolicy {
-    /// Policy name in this language.
-    pub name: String,
-    /// Address of the policy text. It should contain the policy ID, version and language, so that a new version always gets a new URL (clients remember accepted URLs in `m.accepted_terms`).
-    pub url: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = ();
 }
 
-/// One policy: its `version` plus one entry per language code (ISO 639-2) holding the translated name and URL.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PolicyObject {
-    /// Free-form version label of the policy.
-    pub version: String,
-    /// Properties beyond the named ones, kept as sent.
-    #[serde(flatten)]
-    pub extra: std::collections::BTreeMap<String, InternationalisedPolicy>,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TermsResponse {
-    /// Policy ID (arbitrary, not otherwise used) → policy.
-    pub policies: std::collections::BTreeMap<String, PolicyObject>,
-}
+pub use crate::types::InternationalisedPolicy;
+pub use crate::types::PolicyObject;
+pub use crate::types::TermsResponse;
 
 /// Validates a JSON value against the `TermsResponse` schema, reporting every error.
 pub fn validate_response_200(

@@ -19,13 +19,22 @@ pub const SOURCE: &str = "versions.yaml";
 
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200"];
-pub type Response = Versions;
+pub type Response = crate::types::Versions;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Versions {
-    /// One entry per supported specification version.
-    pub versions: Vec<String>,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = ();
 }
+
+pub use crate::types::Versions;
 
 /// Validates a JSON value against the `Versions` schema, reporting every error.
 pub fn validate_response_200(

@@ -373,7 +373,11 @@ pub(crate) mod tests {
         // The old pepper is refused once the second instance followed the rotation.
         let mut refused = false;
         for _ in 0..200 {
-            if b.lookup_hashes("p1", vec![]).await.expect("lookup").is_none() {
+            if b.lookup_hashes("p1", vec![])
+                .await
+                .expect("lookup")
+                .is_none()
+            {
                 refused = true;
                 break;
             }

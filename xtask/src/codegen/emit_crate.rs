@@ -2,7 +2,10 @@
 //! (types + validators + facts), the handler trait and router, and the operation registry.
 
 use super::emit_types::{TypeGen, doc_attrs, ident};
-use super::emit_validators::emit_validator;
+use super::emit_validators::{
+    SharedIndex, emit_validator_with, subschemas, validation_key, worth_sharing,
+};
+use super::load;
 use super::model::{Operation, ParamLocation, Spec, SpecFile};
 use anyhow::{Context, Result, bail};
 use heck::ToPascalCase;
@@ -93,6 +96,62 @@ fn scalar_kind(schema: &Value) -> TokenStream {
     }
 }
 
+/// `PARAM_KINDS`: each parameter's typing; an array's items typed by their schema, with
+/// the delimiter its values are joined with (`None`: one parameter per value).
+fn param_kinds(op: &Operation) -> TokenStream {
+    let mut params: Vec<&super::model::Param> = op.params.iter().collect();
+    params.sort_by(|a, b| a.name.cmp(&b.name));
+    let entries = params
+        .into_iter()
+        .filter(|p| {
+            op.params_schema()
+                .and_then(|s| {
+                    s.pointer(&format!(
+                        "/properties/{}",
+                        p.name.replace('~', "~0").replace('/', "~1")
+                    ))
+                    .cloned()
+                })
+                .is_some()
+        })
+        .map(|p| {
+            let name = &p.name;
+            let is_array = match p.schema.get("type") {
+                Some(Value::String(t)) => t == "array",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "array"),
+                _ => false,
+            };
+            let kind = if is_array {
+                let item = scalar_kind(p.schema.get("items").unwrap_or(&Value::Null));
+                let delimiter = match p.delimiter {
+                    Some(c) => quote!(Some(#c)),
+                    None => quote!(None),
+                };
+                quote!(crate::rt::ScalarKind::Array(&#item, #delimiter))
+            } else {
+                scalar_kind(&p.schema)
+            };
+            quote!((#name, #kind),)
+        });
+    quote!(&[#(#entries)*])
+}
+
+/// The names of the parameters of one location (headers, cookies).
+fn names_in(op: &Operation, location: ParamLocation) -> Vec<String> {
+    let in_params = op.params_schema();
+    op.params
+        .iter()
+        .filter(|p| p.location == location)
+        .filter(|p| {
+            in_params
+                .as_ref()
+                .and_then(|s| s.get("properties"))
+                .is_some_and(|props| props.get(&p.name).is_some())
+        })
+        .map(|p| p.name.clone())
+        .collect()
+}
+
 fn kinds_table(schema: &Value) -> TokenStream {
     let entries = schema
         .get("properties")
@@ -116,8 +175,8 @@ pub fn operation_module(
     file: &SpecFile,
     op: &Operation,
     shared: &SharedValidators,
+    types: &mut TypeGen,
 ) -> Result<String> {
-    let mut types = TypeGen::new();
     let mut validators = TokenStream::new();
     let op_id = &op.operation_id;
     let method = op.method.to_ascii_uppercase();
@@ -142,8 +201,8 @@ pub fn operation_module(
 
     let mut items = TokenStream::new();
     if let Some(params) = op.params_schema() {
-        let ty = types.root(&params, "Params");
-        let kinds = kinds_table(&params);
+        let ty = types.root(&params, "Params", &op.name);
+        let kinds = param_kinds(op);
         validators.extend(shared.validator("validate_params", &params)?);
         items.extend(quote! {
             /// How query and path parameters are typed before validation.
@@ -151,8 +210,13 @@ pub fn operation_module(
         });
         items.extend(alias("Params", &ty));
     }
-    if let Some(body) = &op.body {
-        let ty = types.root(&body.schema, "RequestBody");
+    if op.body.as_ref().is_some_and(|b| b.binary) {
+        items.extend(quote! {
+            /// The request body as sent (raw bytes, not JSON).
+            pub type RequestBody = Vec<u8>;
+        });
+    } else if let Some(body) = &op.body {
+        let ty = types.root(&body.schema, "RequestBody", &op.name);
         validators.extend(shared.validator("validate_body", &body.schema)?);
         let form = if body.form {
             let kinds = kinds_table(&body.schema);
@@ -170,7 +234,7 @@ pub fn operation_module(
     let success = op.success().and_then(|r| r.schema.as_ref().map(|s| (r, s)));
     match success {
         Some((_, schema)) if !op.is_html() => {
-            let ty = types.root(schema, "Response");
+            let ty = types.root(schema, "Response", &op.name);
             items.extend(alias("Response", &ty));
         }
         _ => items.extend(quote! {
@@ -178,6 +242,77 @@ pub fn operation_module(
             pub type Response = crate::rt::RawResponse;
         }),
     }
+    // The operation for the generic handler (`rt::server::accept`).
+    let mut op_items = TokenStream::new();
+    let headers = names_in(op, ParamLocation::Header);
+    if !headers.is_empty() {
+        op_items.extend(quote!(const HEADERS: &'static [&'static str] = &[#(#headers),*];));
+    }
+    let cookies = names_in(op, ParamLocation::Cookie);
+    if !cookies.is_empty() {
+        op_items.extend(quote!(const COOKIES: &'static [&'static str] = &[#(#cookies),*];));
+    }
+    if op.params_schema().is_some() {
+        op_items.extend(quote! {
+            type Params = self::Params;
+            const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(self::PARAM_KINDS);
+            fn validate_params(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+                self::validate_params(v)
+            }
+        });
+    } else {
+        op_items.extend(quote!(
+            type Params = ();
+        ));
+    }
+    if op.body.as_ref().is_some_and(|b| b.binary) {
+        op_items.extend(quote! {
+            type Body = Vec<u8>;
+            const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Bytes;
+            fn body_from_bytes(bytes: Vec<u8>) -> Option<Vec<u8>> {
+                Some(bytes)
+            }
+        });
+    } else if let Some(body) = &op.body {
+        let mode = if op.keep_raw_body {
+            quote!(KeepRaw)
+        } else if typed_decode_is_exact(&body.schema) {
+            quote!(Typed)
+        } else {
+            quote!(Validated)
+        };
+        op_items.extend(quote! {
+            type Body = self::RequestBody;
+            const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+            const BODY: crate::rt::BodyMode = crate::rt::BodyMode::#mode;
+            fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+                self::validate_body(v)
+            }
+        });
+    } else {
+        op_items.extend(quote!(
+            type Body = ();
+        ));
+    }
+    if let Some(status) = op
+        .success()
+        .and_then(|r| r.numeric_status())
+        .filter(|s| *s != 200)
+    {
+        op_items.extend(quote!(const SUCCESS: u16 = #status;));
+    }
+    items.extend(quote! {
+        /// This operation, for code generic over operations (the dispatcher's
+        /// `rt::server::accept`).
+        pub struct Op;
+        impl crate::rt::Operation for Op {
+            type Response = self::Response;
+            const OPERATION_ID: &'static str = self::OPERATION_ID;
+            const METHOD: &'static str = self::METHOD;
+            const PATH: &'static str = self::PATH;
+            #op_items
+        }
+    });
     let mut response_keys = Vec::new();
     for r in &op.responses {
         let key = r.status.clone();
@@ -187,7 +322,17 @@ pub fn operation_module(
         }
         response_keys.push(key);
     }
-    let types = types.into_tokens();
+    // The named types this operation uses, under the names its module always had.
+    let uses = types.take_used().into_iter().map(|(name, local)| {
+        let id = ident(&name);
+        if name == local {
+            quote!(pub use crate::types::#id;)
+        } else {
+            let local = ident(&local);
+            quote!(pub use crate::types::#id as #local;)
+        }
+    });
+    let types = quote!(#(#uses)*);
     let source = &file.rel_path;
     let tokens = quote! {
         #(#module_doc)*
@@ -213,9 +358,6 @@ pub fn operation_module(
 /// A fixed name (`Params`, `RequestBody`, `Response`) for the root type, whatever its title,
 /// so the router and implementations can always name it.
 fn alias(name: &str, ty: &TokenStream) -> TokenStream {
-    if ty.to_string() == name {
-        return quote!();
-    }
     let id = ident(name);
     quote!(pub type #id = #ty;)
 }
@@ -247,50 +389,97 @@ pub fn file_module(file: &SpecFile) -> Result<String> {
     ))
 }
 
-/// Validators for schemas that several operations use (the error body above all), emitted
-/// once in `shared.rs`; each operation's validator calls the shared one. Keyed by the
-/// schema's JSON (key order is normalised by the loader), so only identical schemas merge.
+/// Validators for schemas that occur more than once in the emitted code (the error body
+/// above all, and every component used in several places), emitted once in `shared.rs`;
+/// operations' validators, and other shared ones, call them. Keyed by the schema's
+/// structure ([`validation_key`]), so only identical schemas merge; a schema that contains
+/// itself always gets one (the recursion goes through it).
 #[derive(Debug, Default)]
 pub struct SharedValidators {
-    by_schema: BTreeMap<String, String>,
+    index: SharedIndex,
     schemas: Vec<(String, Value)>,
 }
 
 impl SharedValidators {
     pub fn collect(spec: &Spec) -> Self {
+        // Occurrences in the code as it would be emitted with sharing: a shape seen before
+        // is counted again, but its insides are not (they are emitted once, with it).
+        fn visit(
+            schema: &Value,
+            root: bool,
+            count: &mut BTreeMap<String, (usize, Value)>,
+            components: &mut BTreeMap<String, Value>,
+            recursive: &mut BTreeSet<String>,
+        ) {
+            if let Some(Value::String(key)) = schema.get(load::REF_KEY) {
+                if schema.get(load::REF_CYCLE).is_some() {
+                    recursive.insert(key.clone());
+                    return;
+                }
+                components
+                    .entry(key.clone())
+                    .or_insert_with(|| schema.clone());
+            }
+            if root || worth_sharing(schema) {
+                let key = validation_key(schema);
+                let entry = count.entry(key).or_insert((0, schema.clone()));
+                entry.0 += 1;
+                if entry.0 > 1 {
+                    return;
+                }
+            }
+            for sub in subschemas(schema) {
+                visit(sub, false, count, components, recursive);
+            }
+        }
         let mut count: BTreeMap<String, (usize, Value)> = BTreeMap::new();
+        let mut components = BTreeMap::new();
+        let mut recursive = BTreeSet::new();
         for op in spec.files.iter().flat_map(|f| f.operations.iter()) {
             let roots = op
                 .params_schema()
                 .into_iter()
-                .chain(op.body.iter().map(|b| b.schema.clone()))
+                .chain(
+                    op.body
+                        .iter()
+                        .filter(|b| !b.binary)
+                        .map(|b| b.schema.clone()),
+                )
                 .chain(op.responses.iter().filter_map(|r| r.schema.clone()));
             for schema in roots {
-                let key = validation_key(&schema);
-                count.entry(key).or_insert((0, schema)).0 += 1;
+                visit(&schema, true, &mut count, &mut components, &mut recursive);
+            }
+        }
+        // A recursive component is shared even where it occurs once.
+        let mut by_ref_key = BTreeMap::new();
+        for reference in &recursive {
+            if let Some(schema) = components.get(reference) {
+                let key = validation_key(schema);
+                count.entry(key.clone()).or_insert((0, schema.clone())).0 += 2;
+                by_ref_key.insert(reference.clone(), key);
             }
         }
         let mut shared = Self::default();
-        let mut taken = std::collections::BTreeSet::new();
-        // Deterministic: by first name candidate, then by key.
-        let mut repeated: Vec<(String, Value)> = count
+        let mut taken = BTreeSet::new();
+        // Deterministic: by key.
+        let repeated: Vec<(String, Value)> = count
             .into_iter()
             .filter(|(_, (n, _))| *n > 1)
             .map(|(k, (_, v))| (k, v))
             .collect();
-        repeated.sort_by(|a, b| a.0.cmp(&b.0));
         for (i, (key, schema)) in repeated.into_iter().enumerate() {
             let base = schema
                 .get("title")
+                .or_else(|| schema.get(load::REF_NAME))
                 .and_then(Value::as_str)
-                .map(|t| format!("validate_{}", heck::ToSnakeCase::to_snake_case(t)))
+                .map(|t| format!("validate_{}", super::model::snake_words(t)))
                 .or_else(|| {
                     // Untitled (query parameters): named after the properties it lists.
                     let props = schema.get("properties").and_then(Value::as_object)?;
                     let names: Vec<String> = props
                         .keys()
                         .take(4)
-                        .map(|k| heck::ToSnakeCase::to_snake_case(k.as_str()))
+                        .map(|k| super::model::snake_words(k))
                         .collect();
                     (!names.is_empty()).then(|| format!("validate_{}", names.join("_")))
                 })
@@ -299,7 +488,7 @@ impl SharedValidators {
                     let ty = schema.get("type").and_then(Value::as_str)?;
                     Some(format!("validate_any_{ty}"))
                 })
-                .filter(|n| syn::parse_str::<syn::Ident>(n).is_ok())
+                .filter(|n| syn::parse_str::<syn::Ident>(n).is_ok() && n.len() < 80)
                 .unwrap_or_else(|| format!("validate_shared_{i}"));
             let mut name = base.clone();
             let mut n = 2;
@@ -307,8 +496,13 @@ impl SharedValidators {
                 name = format!("{base}_{n}");
                 n += 1;
             }
-            shared.by_schema.insert(key, name.clone());
+            shared.index.by_key.insert(key, name.clone());
             shared.schemas.push((name, schema));
+        }
+        for (reference, key) in by_ref_key {
+            if let Some(name) = shared.index.by_key.get(&key) {
+                shared.index.by_ref.insert(reference, name.clone());
+            }
         }
         shared
     }
@@ -317,10 +511,14 @@ impl SharedValidators {
         self.schemas.is_empty()
     }
 
+    pub fn index(&self) -> &SharedIndex {
+        &self.index
+    }
+
     /// `pub fn <name>` for `schema`: the full validator, or a call to the shared one.
     pub fn validator(&self, name: &str, schema: &Value) -> Result<TokenStream> {
-        let Some(shared) = self.by_schema.get(&validation_key(schema)) else {
-            return emit_validator(name, schema);
+        let Some(shared) = self.index.by_key.get(&validation_key(schema)) else {
+            return emit_validator_with(name, schema, &self.index);
         };
         let id = ident(name);
         let shared_id = ident(shared);
@@ -336,53 +534,29 @@ impl SharedValidators {
         })
     }
 
-    /// `shared.rs`: one validator per repeated schema.
+    /// `shared.rs`: one validator per repeated schema; other validators call its root
+    /// helper (`NAME_node0`, generic over the sink as theirs are).
     pub fn module(&self, source: &str) -> Result<String> {
         let mut tokens = quote! {
-            //! Validators for schemas that several operations share; each operation's own
-            //! validator calls one of these.
+            //! Validators for schemas that occur in several places; operations' validators
+            //! (and these, for nested and recursive shapes) call them.
         };
         for (name, schema) in &self.schemas {
-            tokens.extend(emit_validator(name, schema)?);
+            tokens.extend(emit_validator_with(name, schema, &self.index)?);
         }
         Ok(with_header(&render(tokens, "shared.rs")?, source))
     }
 }
 
-/// What a validator depends on: the schema without its annotations (descriptions, examples,
-/// vendor extensions), so schemas that differ only in wording share one validator.
-fn validation_key(schema: &Value) -> String {
-    fn strip(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .filter(|(k, _)| {
-                        !matches!(
-                            k.as_str(),
-                            "description" | "example" | "examples" | "deprecated"
-                        ) && !k.starts_with("x-")
-                    })
-                    .map(|(k, v)| {
-                        // Property names are data, not keywords: keep every one.
-                        let v = if k == "properties" {
-                            match v {
-                                Value::Object(props) => Value::Object(
-                                    props.iter().map(|(n, s)| (n.clone(), strip(s))).collect(),
-                                ),
-                                other => strip(other),
-                            }
-                        } else {
-                            strip(v)
-                        };
-                        (k.clone(), v)
-                    })
-                    .collect(),
-            ),
-            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
-            other => other.clone(),
-        }
-    }
-    strip(schema).to_string()
+/// `types.rs`: every named type of the crate (components, titled and operation root shapes).
+pub fn types_module(types: TypeGen, source: &str) -> Result<String> {
+    let defs = types.into_tokens();
+    let tokens = quote! {
+        //! The API's named types: one per schema component and per titled shape, whichever
+        //! operations use it. Operation modules alias and re-export them.
+        #defs
+    };
+    Ok(with_header(&render(tokens, "types.rs")?, source))
 }
 
 /// `source` names the spec tree in the header (`spec/`).
@@ -391,6 +565,7 @@ pub fn lib_rs(
     crate_doc: &str,
     server_feature: bool,
     shared_module: bool,
+    types_module: bool,
     source: &str,
 ) -> Result<String> {
     let mods = spec.files.iter().map(|f| ident(&f.module));
@@ -416,12 +591,21 @@ pub fn lib_rs(
     } else {
         quote!()
     };
+    let types = if types_module {
+        quote!(
+            pub mod types;
+        )
+    } else {
+        quote!()
+    };
     let tokens = quote! {
         #(#doc)*
-        pub mod rt;
+        /// The hand-written runtime (crate `oxident-rt`), under the name emitted code uses.
+        pub use oxident_rt as rt;
         #server
         pub mod validate;
         #shared
+        #types
         #(pub mod #mods;)*
         /// The whole API as one OpenAPI 3.1 document with every `$ref` resolved.
         pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -444,7 +628,7 @@ pub fn validate_rs(spec: &Spec, lib_name: &str, source: &str) -> Result<String> 
             } else {
                 quote!(None)
             };
-            let body = if op.body.is_some() {
+            let body = if op.body.as_ref().is_some_and(|b| !b.binary) {
                 quote!(Some(crate::#m::#o::validate_body))
             } else {
                 quote!(None)
@@ -477,8 +661,9 @@ pub fn validate_rs(spec: &Spec, lib_name: &str, source: &str) -> Result<String> 
     }
     // The doctest needs an operation of this spec; one with a body shows `request`.
     let all = || spec.files.iter().flat_map(|f| f.operations.iter());
-    let example = match all().find(|op| op.body.is_some()).or_else(|| all().next()) {
-        Some(op) if op.body.is_some() => format!(
+    let json_body = |op: &&Operation| op.body.as_ref().is_some_and(|b| !b.binary);
+    let example = match all().find(json_body).or_else(|| all().next()) {
+        Some(op) if json_body(&op) => format!(
             "```\nlet body = serde_json::json!({{}});\n// `Ok(verdict)`: the operation exists and has a body schema; the verdict lists\n// every violation with its JSON pointer.\nlet verdict = {lib_name}::validate::request({:?}, &body);\nassert!(verdict.is_ok());\n```",
             op.operation_id
         ),
@@ -613,14 +798,17 @@ pub(crate) fn typed_decode_is_exact(schema: &Value) -> bool {
 /// handler and does the wire work, and an axum router built on the dispatcher.
 pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> {
     let trait_id = ident(trait_name);
-    let mut methods = Vec::new();
-    let mut handlers = Vec::new();
     let mut variants = Vec::new();
     let mut calls = Vec::new();
+    let mut responders: Vec<TokenStream> = Vec::new();
     // Path template → (method, route variant); templates with parameters are matched after
     // every literal path, as axum's router does.
     let mut routes: Vec<(String, Vec<(String, TokenStream)>)> = Vec::new();
+    // One trait per spec file, each with its own error type; the API trait is all of them.
+    let mut file_traits = Vec::new();
+    let mut file_trait_ids = Vec::new();
     for f in &spec.files {
+        let mut methods = Vec::new();
         for op in &f.operations {
             let m = ident(&f.module);
             let o = ident(&op.name);
@@ -639,112 +827,42 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             let docs = doc_attrs(&doc);
             let mut args = vec![quote!(ctx: &crate::rt::server::RequestContext)];
             let mut call_args = vec![quote!(&ctx)];
-            let mut steps = TokenStream::new();
-            let has_path = op.params.iter().any(|p| p.location == ParamLocation::Path);
+            let (mut params_pat, mut body_pat) = (quote!(_), quote!(_));
             if op.params_schema().is_some() {
                 args.push(quote!(params: crate::#m::#o::Params));
                 call_args.push(quote!(params));
-                let path = if has_path {
-                    quote!(path)
-                } else {
-                    quote!(Vec::new())
-                };
-                steps.extend(quote! {
-                    let params = match crate::rt::server::read_params(&parts, #path, op::PARAM_KINDS)
-                        .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params)) {
-                        Ok(p) => p,
-                        Err(e) => return crate::rt::server::error_response(&e),
-                    };
-                });
+                params_pat = quote!(params);
             }
             if op.body.is_some() {
-                // Only operations that ask for it keep the raw body alive during the call;
-                // the others move its strings into the typed body.
                 args.push(quote!(body: crate::#m::#o::RequestBody));
                 call_args.push(quote!(body));
-                let exact = op
-                    .body
-                    .as_ref()
-                    .is_some_and(|b| typed_decode_is_exact(&b.schema));
-                if exact && !op.keep_raw_body {
-                    steps.extend(quote! {
-                        let body = match crate::rt::server::read_typed_body::<op::RequestBody>(
-                            &parts, body, op::FORM_KINDS, op::validate_body,
-                        ).await {
-                            Ok(b) => b,
-                            Err(e) => return crate::rt::server::error_response(&e),
-                        };
-                    });
-                } else {
-                    let decode = if op.keep_raw_body {
-                        quote!(crate::rt::server::check_and_decode(
-                            &value,
-                            op::validate_body
-                        ))
-                    } else {
-                        quote!(crate::rt::server::decode_owned(value, op::validate_body))
-                    };
-                    steps.extend(quote! {
-                        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS).await {
-                            Ok(v) => v,
-                            Err(e) => return crate::rt::server::error_response(&e),
-                        };
-                        let body = match #decode {
-                            Ok(b) => b,
-                            Err(e) => return crate::rt::server::error_response(&e),
-                        };
-                    });
-                }
-            } else {
-                steps.extend(quote!(drop(body);));
+                body_pat = quote!(body);
             }
             let respond = if op.is_html() || op.success().and_then(|r| r.schema.as_ref()).is_none()
             {
-                quote!(crate::rt::server::raw_response)
+                quote!(raw_response)
+            } else if op.success().is_some_and(|r| r.text) {
+                quote!(text_response)
             } else {
-                quote!(crate::rt::server::json_response)
+                quote!(json_response)
             };
+            if !responders
+                .iter()
+                .any(|r| r.to_string() == respond.to_string())
+            {
+                responders.push(respond.clone());
+            }
             methods.push(quote! {
                 #docs
-                fn #name(&self, #(#args),*) -> impl std::future::Future<Output = Result<crate::#m::#o::Response, crate::rt::MatrixError>> + Send;
-            });
-            let make_ctx = if op.body.is_some() && op.keep_raw_body {
-                quote! {
-                    let mut ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-                    ctx.body = Some(value);
-                }
-            } else {
-                quote!(let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);)
-            };
-            let use_op = if op.body.is_some() || op.params_schema().is_some() {
-                quote!(use crate::#m::#o as op;)
-            } else {
-                quote!()
-            };
-            let (path_arg, path_pass) = if has_path {
-                (quote!(path: Vec<(String, String)>,), quote!(path_params))
-            } else {
-                (quote!(), quote!())
-            };
-            handlers.push(quote! {
-                pub async fn #name<A: #trait_id>(
-                    api: std::sync::Arc<A>,
-                    request: axum::extract::Request,
-                    peer: Option<std::net::SocketAddr>,
-                    #path_arg
-                ) -> axum::response::Response {
-                    #use_op
-                    let (parts, body) = request.into_parts();
-                    #steps
-                    #make_ctx
-                    // Fully qualified: an operation may be named like a method of `Arc` (`clone`).
-                    #respond(A::#name(&api, #(#call_args),*).await)
-                }
+                fn #name(&self, #(#args),*) -> impl std::future::Future<Output = Result<crate::#m::#o::Response, Self::Error>> + Send;
             });
             let route_doc = format!(" `{} {}`", op.method.to_ascii_uppercase(), op.path);
             variants.push(quote!(#[doc = #route_doc] #variant,));
             calls.push(quote! {
-                Route::#variant => Box::pin(handlers::#name(api, request, peer, #path_pass)),
+                Route::#variant => handle(
+                    crate::#m::#o::Op, request, peer, path_params, #respond, A::write_error,
+                    move |ctx, #params_pat, #body_pat| async move { A::#name(&api, #(#call_args),*).await.map_err(Into::into) },
+                ),
             });
             let found = quote!(Route::#variant);
             match routes.iter_mut().find(|(p, _)| *p == op.path) {
@@ -763,6 +881,23 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 None => routes.push((op.path.clone(), vec![(op.method.clone(), found)])),
             }
         }
+        if f.operations.is_empty() {
+            continue;
+        }
+        let file_trait = ident(&format!("{}Api", f.module.to_pascal_case()));
+        let doc = format!(
+            " The operations of `{}`, one method each; `Error` is what they fail with (anything \
+             that becomes the runtime's error answer).",
+            f.rel_path
+        );
+        file_traits.push(quote! {
+            #[doc = #doc]
+            pub trait #file_trait: Send + Sync + 'static {
+                type Error: Into<crate::rt::MatrixError> + Send;
+                #(#methods)*
+            }
+        });
+        file_trait_ids.push(file_trait);
     }
     // Literal paths first (a `match` on the whole path), then templates: more literal
     // segments first, then by text, so the order never depends on the spec's file order.
@@ -815,7 +950,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         .map(|(path, list)| {
             let checks = method_checks(list);
             quote!(#path => { let path_params = Vec::new(); #checks })
-        });
+        })
+        .collect::<Vec<_>>();
     let templates = routes
         .iter()
         .filter(|(p, _)| p.contains('{'))
@@ -829,22 +965,63 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             }
         });
     let templates: Vec<_> = templates.collect();
-    let path_unused = if templates.is_empty() {
-        quote!(let _ = path_params;)
-    } else {
+    let literal_match = if literal_arms.is_empty() {
         quote!()
+    } else {
+        quote! {
+            #[allow(clippy::single_match, reason = "generated: one arm per literal path")]
+            match path {
+                #(#literal_arms)*
+                _ => {}
+            }
+        }
+    };
+    // An API without operations (webhooks only) routes nothing.
+    let (no_method, dispatch_body) = if calls.is_empty() {
+        (
+            quote!(let _ = (method, path);),
+            quote! {
+                let _ = (api, peer);
+                match route(request.method(), request.uri().path()) {
+                    Ok((route, _)) => match route {},
+                    Err(e) => crate::rt::server::ready(A::write_error(&e)),
+                }
+            },
+        )
+    } else {
+        (
+            quote!(),
+            quote! {
+                let (route, path_params) = match route(request.method(), request.uri().path()) {
+                    Ok(found) => found,
+                    Err(e) => return crate::rt::server::ready(A::write_error(&e)),
+                };
+                use crate::rt::server::{handle, #(#responders),*};
+                let api = std::sync::Arc::clone(api);
+                // `A::method`, fully qualified: an operation may be named like a method of `Arc`.
+                match route {
+                    #(#calls)*
+                }
+            },
+        )
     };
     let tokens = quote! {
         //! The handler trait, the dispatcher that routes requests to it, and an axum router
         //! built on the dispatcher.
         use axum::http::Method;
 
-        /// The operations of the API, one method each. The dispatcher validates and decodes
-        /// every request before a method is called, so implementations see typed, schema-valid
-        /// values only.
-        pub trait #trait_id: Send + Sync + 'static {
-            #(#methods)*
+        /// The whole API: one trait per spec file (below), each with its own error type, and
+        /// how errors are written. The dispatcher validates and decodes every request before
+        /// a method is called, so implementations see typed, schema-valid values only.
+        pub trait #trait_id: #(#file_trait_ids +)* Send + Sync + 'static {
+            /// How every error answer is written (validation, routing and the methods' own):
+            /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
+            /// shape instead.
+            fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+                crate::rt::server::error_response(error)
+            }
         }
+        #(#file_traits)*
 
         /// The operation a request is for, as [`route`] finds it.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -858,10 +1035,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         /// decoded `400 M_INVALID_PARAM`. Literal paths are one `match`; templated ones are
         /// tried after them.
         pub fn route(method: &Method, path: &str) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
-            match path {
-                #(#literal_arms)*
-                _ => {}
-            }
+            #no_method
+            #literal_match
             #(#templates)*
             Err(crate::rt::MatrixError::not_found())
         }
@@ -875,20 +1050,14 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             request: axum::extract::Request,
             peer: Option<std::net::SocketAddr>,
         ) -> crate::rt::server::ResponseFuture {
-            let (route, path_params) = match route(request.method(), request.uri().path()) {
-                Ok(found) => found,
-                Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
-            };
-            #path_unused
-            let api = std::sync::Arc::clone(api);
-            match route {
-                #(#calls)*
-            }
+            #dispatch_body
         }
 
         /// Every route of the specification as an axum router (for services that mount the
         /// API beside routes of their own): [`dispatch`] as its fallback, with the peer
-        /// address from `ConnectInfo` when the server provides it.
+        /// address from `ConnectInfo` when the server provides it. Behind the `router`
+        /// feature: a server that calls [`dispatch`] itself does not build axum's router.
+        #[cfg(feature = "router")]
         pub fn router<A: #trait_id>(api: std::sync::Arc<A>) -> axum::Router {
             axum::Router::new().fallback(move |request: axum::extract::Request| {
                 let peer = request
@@ -899,10 +1068,6 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             })
         }
 
-        mod handlers {
-            use super::#trait_id;
-            #(#handlers)*
-        }
     };
     Ok(with_header(&render(tokens, "server.rs")?, source))
 }

@@ -3,6 +3,7 @@
 use super::emit_types::clean_markup;
 use super::model::{ParamLocation, Spec};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 pub fn bundle(spec: &Spec, title: &str) -> String {
     let mut paths = Map::new();
@@ -96,11 +97,91 @@ pub fn bundle(spec: &Spec, title: &str) -> String {
         "components": {"securitySchemes": schemes},
     });
     let mut doc = doc;
+    components_for_cycles(&mut doc);
     uniform_tuples_as_items(&mut doc);
     super::model::sort_keys(&mut doc);
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// The document is inlined, except where a schema contains itself: such a reference is a
+/// `$ref` to `components/schemas` (holding one full copy), and the loader's markers go.
+fn components_for_cycles(doc: &mut Value) {
+    use super::load::{REF_CYCLE, REF_KEY, REF_NAME};
+    fn collect(
+        v: &Value,
+        cyclic: &mut BTreeMap<String, String>,
+        full: &mut BTreeMap<String, Value>,
+    ) {
+        match v {
+            Value::Object(m) => {
+                if let (Some(Value::String(key)), Some(Value::String(name))) =
+                    (m.get(REF_KEY), m.get(REF_NAME))
+                {
+                    if m.contains_key(REF_CYCLE) {
+                        cyclic.insert(key.clone(), name.clone());
+                    } else {
+                        full.entry(key.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+                m.values().for_each(|v| collect(v, cyclic, full));
+            }
+            Value::Array(a) => a.iter().for_each(|v| collect(v, cyclic, full)),
+            _ => {}
+        }
+    }
+    fn rewrite(v: &mut Value, names: &BTreeMap<String, String>) {
+        match v {
+            Value::Object(m) => {
+                if m.remove(REF_CYCLE).is_some()
+                    && let Some(Value::String(key)) = m.get(REF_KEY)
+                    && let Some(name) = names.get(key)
+                {
+                    let target = format!("#/components/schemas/{name}");
+                    m.clear();
+                    m.insert("$ref".into(), Value::String(target));
+                    return;
+                }
+                m.remove(REF_KEY);
+                m.remove(REF_NAME);
+                m.values_mut().for_each(|v| rewrite(v, names));
+            }
+            Value::Array(a) => a.iter_mut().for_each(|v| rewrite(v, names)),
+            _ => {}
+        }
+    }
+    let mut cyclic = BTreeMap::new();
+    let mut full = BTreeMap::new();
+    collect(doc, &mut cyclic, &mut full);
+    // One component name per recursive schema (a numeric suffix where names clash).
+    let mut names = BTreeMap::new();
+    let mut taken = std::collections::BTreeSet::new();
+    for (key, name) in &cyclic {
+        let base: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            .collect();
+        let mut unique = base.clone();
+        let mut n = 2;
+        while !taken.insert(unique.clone()) {
+            unique = format!("{base}{n}");
+            n += 1;
+        }
+        names.insert(key.clone(), unique);
+    }
+    let mut schemas = Map::new();
+    for (key, name) in &names {
+        if let Some(schema) = full.get(key) {
+            let mut schema = schema.clone();
+            rewrite(&mut schema, &names);
+            schemas.insert(name.clone(), schema);
+        }
+    }
+    rewrite(doc, &names);
+    if !schemas.is_empty() {
+        doc["components"]["schemas"] = Value::Object(schemas);
+    }
 }
 
 /// A tuple whose members all have one schema (`prefixItems: [s, s, s]`, bulk lookup's

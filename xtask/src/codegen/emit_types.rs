@@ -8,14 +8,41 @@ use quote::quote;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Collects the named types one module needs.
+use super::load;
+
+/// Collects the named types of a whole crate (`types.rs`): one per component and per titled
+/// shape, shared by every operation that uses it.
 #[derive(Default)]
 pub struct TypeGen {
-    /// name → (definition tokens rendered as a string for comparison, tokens)
+    /// name → (the shape's [`core_key`], tokens; empty while the definition is being built)
     defs: BTreeMap<String, (String, TokenStream)>,
     order: Vec<String>,
-    /// The root schema being named (see [`TypeGen::root`]) and the reserved name it may take.
-    root: Option<(Value, String)>,
+    /// Names are written `crate::types::Name` (a crate) rather than `Name` (unit tests).
+    qualify: bool,
+    /// A component's reference (the loader's `x-oxident-ref`) → the name of its type.
+    components: BTreeMap<String, String>,
+    /// Components that contain themselves: a field of such a type is boxed.
+    recursive: BTreeSet<String>,
+    /// name → the named types its definition mentions.
+    deps: BTreeMap<String, BTreeSet<String>>,
+    /// The definitions being built, innermost last.
+    defining: Vec<String>,
+    /// Named types mentioned outside any definition since [`TypeGen::take_used`].
+    used: BTreeSet<String>,
+    /// name → the name it would have had without a numeric suffix.
+    bases: BTreeMap<String, String>,
+    /// [`core_key`] → the name of an untitled shape's type (first come).
+    anonymous: BTreeMap<String, String>,
+}
+
+/// The shape a named type stands for: the schema without annotations and without `null` in
+/// its `type` (nullability belongs to the use, `Option<Name>`, not to the type).
+fn core_key(schema: &Value) -> String {
+    let mut core = schema.clone();
+    if let Some(Value::Array(ts)) = core.get_mut("type") {
+        ts.retain(|t| t != "null");
+    }
+    super::emit_validators::validation_key(&core)
 }
 
 /// Names no nested type may take: the fixed root names every operation module exports, and
@@ -199,6 +226,54 @@ fn variant_names_repeat<'a>(enum_name: &str, variants: impl Iterator<Item = &'a 
     shared(|w| w.first()) || shared(|w| w.last())
 }
 
+/// A `oneOf`/`anyOf` whose branches a `discriminator` tells apart: the tag property and,
+/// per branch, the tag value, the branch's name and schema.
+pub struct Discriminated<'a> {
+    pub property: &'a str,
+    pub branches: Vec<(String, String, &'a Value)>,
+}
+
+/// The branches of `schema` by discriminator value, when every branch is a named component
+/// (its name, or the `mapping` entry pointing at it, is the tag value).
+pub fn discriminated(schema: &Value) -> Option<Discriminated<'_>> {
+    let property = schema.pointer("/discriminator/propertyName")?.as_str()?;
+    let list = schema
+        .get("oneOf")
+        .or_else(|| schema.get("anyOf"))?
+        .as_array()?;
+    let mapping = schema
+        .pointer("/discriminator/mapping")
+        .and_then(Value::as_object);
+    let mut branches = Vec::new();
+    for branch in list {
+        let name = branch.get(load::REF_NAME)?.as_str()?;
+        let key = branch
+            .get(load::REF_KEY)
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let mapped: Vec<String> = mapping
+            .into_iter()
+            .flatten()
+            .filter(|(_, target)| {
+                target.as_str().is_some_and(|t| {
+                    t == name
+                        || (t.contains('#') && key.ends_with(t.rsplit('#').next().unwrap_or(t)))
+                        || t.rsplit('/').next() == Some(name)
+                })
+            })
+            .map(|(tag, _)| tag.clone())
+            .collect();
+        if mapped.is_empty() {
+            branches.push((name.to_string(), name.to_string(), branch));
+        } else {
+            for tag in mapped {
+                branches.push((tag, name.to_string(), branch));
+            }
+        }
+    }
+    (!branches.is_empty()).then_some(Discriminated { property, branches })
+}
+
 fn types_of(schema: &Value) -> (Vec<String>, bool) {
     let mut nullable = false;
     let list: Vec<String> = match schema.get("type") {
@@ -237,6 +312,34 @@ impl TypeGen {
         Self::default()
     }
 
+    /// The crate-wide generator: names written as `crate::types::Name`, and the components
+    /// that recur (any schema in `roots` holding a recursion stub) known in advance.
+    pub fn for_crate<'a>(roots: impl IntoIterator<Item = &'a Value>) -> Self {
+        fn stubs(v: &Value, out: &mut BTreeSet<String>) {
+            match v {
+                Value::Object(m) => {
+                    if m.contains_key(load::REF_CYCLE)
+                        && let Some(Value::String(k)) = m.get(load::REF_KEY)
+                    {
+                        out.insert(k.clone());
+                    }
+                    m.values().for_each(|v| stubs(v, out));
+                }
+                Value::Array(a) => a.iter().for_each(|v| stubs(v, out)),
+                _ => {}
+            }
+        }
+        let mut recursive = BTreeSet::new();
+        for r in roots {
+            stubs(r, &mut recursive);
+        }
+        Self {
+            qualify: true,
+            recursive,
+            ..Self::default()
+        }
+    }
+
     /// All collected definitions in first-use order.
     pub fn into_tokens(self) -> TokenStream {
         let mut defs = self.defs;
@@ -249,8 +352,97 @@ impl TypeGen {
         out
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.defs.is_empty()
+    }
+
+    /// The named types mentioned since the last call, with every type they mention in turn,
+    /// each with the name an operation module re-exports it under: its own, or without the
+    /// numeric suffix when no other type in the set has that base name.
+    pub fn take_used(&mut self) -> Vec<(String, String)> {
+        let mut all = BTreeSet::new();
+        let mut queue: Vec<String> = std::mem::take(&mut self.used).into_iter().collect();
+        while let Some(n) = queue.pop() {
+            if all.insert(n.clone())
+                && let Some(d) = self.deps.get(&n)
+            {
+                queue.extend(d.iter().cloned());
+            }
+        }
+        let base_of = |n: &String| self.bases.get(n).cloned().unwrap_or_else(|| n.clone());
+        all.iter()
+            .map(|n| {
+                let base = base_of(n);
+                let unique = base != *n
+                    && !all.contains(&base)
+                    && all.iter().filter(|m| base_of(m) == base).count() == 1;
+                (n.clone(), if unique { base } else { n.clone() })
+            })
+            .collect()
+    }
+
+    /// A use of the named type `name`: recorded (dependencies, re-exports) and qualified.
+    fn reference(&mut self, name: &str) -> TokenStream {
+        match self.defining.last() {
+            Some(outer) => {
+                self.deps
+                    .entry(outer.clone())
+                    .or_default()
+                    .insert(name.to_string());
+            }
+            None => {
+                self.used.insert(name.to_string());
+            }
+        }
+        let id = ident(name);
+        if self.qualify {
+            quote!(crate::types::#id)
+        } else {
+            quote!(#id)
+        }
+    }
+
+    /// A field's type: a component that contains itself is boxed there (not inside a
+    /// `Vec` or map, which already give the indirection).
+    fn field_type(&mut self, prop: &Value, hint: &str) -> TokenStream {
+        let ty = self.type_for(prop, hint);
+        if let Some(Value::String(key)) = prop.get(load::REF_KEY)
+            && self.recursive.contains(key)
+            && let Some(name) = self.components.get(key)
+        {
+            let id = ident(name);
+            let named = if self.qualify {
+                quote!(crate::types::#id)
+            } else {
+                quote!(#id)
+            };
+            if ty.to_string() == named.to_string() {
+                return quote!(Box<#named>);
+            }
+            if ty.to_string() == quote!(Option<#named>).to_string() {
+                return quote!(Option<Box<#named>>);
+            }
+        }
+        ty
+    }
+
     /// The Rust type for `schema`; named types are registered under `hint` (or the title).
     pub fn type_for(&mut self, schema: &Value, hint: &str) -> TokenStream {
+        if schema.get(load::REF_CYCLE).is_some() {
+            // Where a component recurses: its name (given when its definition began).
+            let name = schema
+                .get(load::REF_KEY)
+                .and_then(Value::as_str)
+                .and_then(|k| self.components.get(k))
+                .cloned();
+            return match name {
+                Some(name) => self.reference(&name),
+                None => quote!(serde_json::Value),
+            };
+        }
+        if let Some(branches) = discriminated(schema) {
+            return self.tagged_enum(schema, &branches, hint);
+        }
         let (types, nullable) = types_of(schema);
         let inner = if types.len() == 1 {
             self.single_type(&types[0], schema, hint)
@@ -328,64 +520,129 @@ impl TypeGen {
         }
     }
 
-    /// The type for an operation's root schema (`Params`, `RequestBody`, `Response`): named
-    /// `name` unless its title gives it another; nested types never take the reserved names.
-    pub fn root(&mut self, schema: &Value, name: &str) -> TokenStream {
-        let mut s = schema.clone();
-        if let Value::Object(m) = &mut s
-            && !m.contains_key("title")
-        {
-            m.insert("title".into(), Value::String(name.into()));
-        }
-        self.root = Some((s.clone(), name.to_string()));
-        let ty = self.type_for(&s, name);
-        self.root = None;
-        ty
+    /// The type for an operation's root schema: named after its title or component, else
+    /// `{operation}{kind}` (`BindRequestBody`), which the operation module aliases to `kind`.
+    pub fn root(&mut self, schema: &Value, kind: &str, operation: &str) -> TokenStream {
+        self.type_for(schema, &format!("{}{kind}", pascal_words(operation)))
     }
 
     fn name_for(&self, schema: &Value, hint: &str) -> String {
-        let mut name = schema
-            .get("title")
-            .and_then(Value::as_str)
+        let mut name = [schema.get("title"), schema.get(load::REF_NAME)]
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
             .map(pascal_words)
-            .filter(|t| t.starts_with(|c: char| c.is_ascii_alphabetic()))
+            .find(|t| t.starts_with(|c: char| c.is_ascii_alphabetic()))
             .unwrap_or_else(|| pascal_words(hint));
         if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
             name.insert_str(0, "Type");
         }
-        let is_root = self
-            .root
-            .as_ref()
-            .is_some_and(|(root, root_name)| *root_name == name && root == schema);
-        if RESERVED_TYPE_NAMES.contains(&name.as_str()) && !is_root {
+        if RESERVED_TYPE_NAMES.contains(&name.as_str()) {
             name.push_str("Object");
         }
         name
     }
 
-    /// Registers a definition; an identical one under the same name is shared, a different one
-    /// gets the first free numeric suffix.
-    fn register(&mut self, base: String, make: impl Fn(&Ident) -> TokenStream) -> Ident {
+    /// Claims a name for the shape `schema`: an identical shape under the same name is
+    /// shared (`false`: already defined or being defined), a different one gets the first
+    /// free numeric suffix. A component's reference is tied to the name at once, so its
+    /// recursion stubs resolve while its fields are built.
+    fn reserve(&mut self, base: String, schema: &Value) -> (String, bool) {
+        let key = core_key(schema);
+        // A shape without a name of its own is the same type wherever it occurs.
+        let anonymous = schema.get("title").is_none() && schema.get(load::REF_NAME).is_none();
+        if anonymous && let Some(name) = self.anonymous.get(&key) {
+            return (name.clone(), false);
+        }
         let mut n = 1;
-        loop {
+        let (name, fresh) = loop {
             let name = if n == 1 {
                 base.clone()
             } else {
                 format!("{base}{n}")
             };
-            let id = ident(&name);
-            let tokens = make(&id);
-            let key = tokens.to_string();
             match self.defs.get(&name) {
-                Some((existing, _)) if *existing == key => return id,
+                Some((existing, _)) if *existing == key => break (name, false),
                 Some(_) => n += 1,
                 None => {
-                    self.defs.insert(name.clone(), (key, tokens));
-                    self.order.push(name);
-                    return id;
+                    self.defs
+                        .insert(name.clone(), (key.clone(), TokenStream::new()));
+                    self.order.push(name.clone());
+                    self.bases.insert(name.clone(), base.clone());
+                    break (name, true);
                 }
             }
+        };
+        if anonymous {
+            self.anonymous.entry(key).or_insert_with(|| name.clone());
         }
+        if let Some(Value::String(k)) = schema.get(load::REF_KEY) {
+            self.components
+                .entry(k.clone())
+                .or_insert_with(|| name.clone());
+        }
+        (name, fresh)
+    }
+
+    fn define(&mut self, name: &str, tokens: TokenStream) {
+        if let Some(entry) = self.defs.get_mut(name) {
+            entry.1 = tokens;
+        }
+    }
+
+    /// `oneOf`/`anyOf` of named objects with a `discriminator`: an enum with one variant per
+    /// branch, serialised as the branch is (its own tag property included), deserialised by
+    /// the tag's value.
+    fn tagged_enum(
+        &mut self,
+        schema: &Value,
+        branches: &Discriminated<'_>,
+        hint: &str,
+    ) -> TokenStream {
+        let base = self.name_for(schema, hint);
+        let (name, fresh) = self.reserve(base, schema);
+        if fresh {
+            self.defining.push(name.clone());
+            let id = ident(&name);
+            let docs = doc_attrs(
+                schema
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+            );
+            let mut variants = Vec::new();
+            let mut arms = Vec::new();
+            for (tag, branch_name, branch) in &branches.branches {
+                let v = ident(&pascal_words(branch_name));
+                let ty = self.type_for(branch, &format!("{name}{}", pascal_words(branch_name)));
+                variants.push(quote!(#v(#ty),));
+                arms.push(quote! {
+                    Some(#tag) => serde_json::from_value(v).map(Self::#v).map_err(serde::de::Error::custom),
+                });
+            }
+            let property = branches.property;
+            let unknown = format!("`{property}` names none of the schemas of this value");
+            self.define(
+                &name,
+                quote! {
+                    #docs
+                    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+                    #[serde(untagged)]
+                    pub enum #id { #(#variants)* }
+                    impl<'de> serde::Deserialize<'de> for #id {
+                        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                            let v = serde_json::Value::deserialize(d)?;
+                            match v.get(#property).and_then(serde_json::Value::as_str) {
+                                #(#arms)*
+                                _ => Err(serde::de::Error::custom(#unknown)),
+                            }
+                        }
+                    }
+                },
+            );
+            self.defining.pop();
+        }
+        self.reference(&name)
     }
 
     fn string_enum(&mut self, schema: &Value, values: &[&str], hint: &str) -> TokenStream {
@@ -422,10 +679,14 @@ impl TypeGen {
         };
         let variants: Vec<(String, Ident)> =
             variants.into_iter().map(|(j, v)| (j, ident(&v))).collect();
-        let id = self.register(base, |id| {
-            let vs = variants.iter().map(|(json, v)| quote!(#[serde(rename = #json)] #v,));
+        let (name, fresh) = self.reserve(base, schema);
+        if fresh {
+            let id = ident(&name);
+            let vs = variants
+                .iter()
+                .map(|(json, v)| quote!(#[serde(rename = #json)] #v,));
             let arms = variants.iter().map(|(json, v)| quote!(Self::#v => #json,));
-            quote! {
+            let tokens = quote! {
                 #docs
                 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
                 #allow
@@ -436,9 +697,10 @@ impl TypeGen {
                         match self { #(#arms)* }
                     }
                 }
-            }
-        });
-        quote!(#id)
+            };
+            self.define(&name, tokens);
+        }
+        self.reference(&name)
     }
 
     fn object(&mut self, schema: &Value, hint: &str) -> TokenStream {
@@ -463,20 +725,31 @@ impl TypeGen {
                             .and_then(Value::as_str)
                             .unwrap_or(""),
                     );
-                    let id = self.register(base, |id| {
-                        quote! {
-                            #docs
-                            #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-                            pub struct #id {}
-                        }
-                    });
-                    quote!(#id)
+                    let (name, fresh) = self.reserve(base, schema);
+                    if fresh {
+                        let id = ident(&name);
+                        self.define(
+                            &name,
+                            quote! {
+                                #docs
+                                #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+                                pub struct #id {}
+                            },
+                        );
+                    }
+                    self.reference(&name)
                 }
                 (_, Some(t)) => t,
                 (_, None) => quote!(serde_json::Map<String, serde_json::Value>),
             };
         };
         let base = self.name_for(schema, hint);
+        let (name, fresh) = self.reserve(base, schema);
+        if !fresh {
+            return self.reference(&name);
+        }
+        self.defining.push(name.clone());
+        let base = name.clone();
         let required: Vec<&str> = schema
             .get("required")
             .and_then(Value::as_array)
@@ -493,7 +766,7 @@ impl TypeGen {
                 n += 1;
             }
             let fid = field_ident_tokens(&unique);
-            let ty = self.type_for(prop, &format!("{base}{}", pascal_words(json_name)));
+            let ty = self.field_type(prop, &format!("{base}{}", pascal_words(json_name)));
             let mut docs = prop
                 .get("description")
                 .and_then(Value::as_str)
@@ -538,14 +811,17 @@ impl TypeGen {
                 .and_then(Value::as_str)
                 .unwrap_or(""),
         );
-        let id = self.register(base, |id| {
+        let id = ident(&name);
+        self.define(
+            &name,
             quote! {
                 #docs
                 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
                 pub struct #id { #(#fields)* }
-            }
-        });
-        quote!(#id)
+            },
+        );
+        self.defining.pop();
+        self.reference(&name)
     }
 }
 
@@ -556,7 +832,7 @@ mod tests {
 
     fn render(schema: Value, hint: &str) -> String {
         let mut g = TypeGen::new();
-        let ty = g.root(&schema, hint);
+        let ty = g.root(&schema, hint, "");
         let defs = g.into_tokens();
         let file: syn::File = match syn::parse2(quote!(pub type Root = #ty; #defs)) {
             Ok(f) => f,
@@ -575,20 +851,20 @@ mod tests {
                                   "sigs": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}},
                                   "pairs": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}]},
                                   "key": {"title": "PublicKey", "type": "object", "properties": {"public_key": {"type": "string"}}, "required": ["public_key"]}}}),
-            "RequestBody",
+            "Payload",
         );
         expect_contains(
             &out,
             &[
-                "pub struct RequestBody {",
+                "pub struct Payload {",
                 "pub medium: String,",
                 "pub ts: Option<i64>,",
-                "pub r#type: Option<RequestBodyType>,",
+                "pub r#type: Option<PayloadType>,",
                 "pub sigs: Option<\n        std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,\n    >,",
                 "pub pairs: Option<(String, String)>,",
                 "pub key: Option<PublicKey>,",
                 "#[serde(flatten)]\n    pub extra: serde_json::Map<String, serde_json::Value>,",
-                "pub enum RequestBodyType {",
+                "pub enum PayloadType {",
                 "#[serde(rename = \"a-b\")]\n    AB,",
             ],
         );
@@ -629,12 +905,12 @@ mod tests {
                 "inner": {"title": "Result", "type": "object", "properties": {"a": {"type": "string"}}},
                 "kind": {"type": ["string", "null"], "enum": ["a-b", "a_b", "Self", "", null]},
                 "login": {"type": "string", "enum": ["m.login.x", "m.login.y", "m.login.z"]}}}),
-            "Response",
+            "Answer",
         );
         expect_contains(
             &out,
             &[
-                "pub struct Response {",
+                "pub struct Answer {",
                 "pub foo_bar: Option<String>,",
                 "#[serde(rename = \"foo_bar\", default, skip_serializing_if = \"Option::is_none\")]\n    pub foo_bar_2: Option<String>,",
                 "pub r#ref: Option<String>,",
@@ -642,15 +918,50 @@ mod tests {
                 "pub field_9lives: Option<String>,",
                 // A title that would shadow `Result` in the module is renamed.
                 "pub inner: Option<ResultObject>,",
-                "pub kind: Option<ResponseKind>,",
+                "pub kind: Option<AnswerKind>,",
                 "AB,",
                 "AB2,",
                 "VSelf,",
                 "Empty,",
                 "MLoginX,",
-                "#[allow(clippy::enum_variant_names, reason = \"variant names follow the wire values\")]\npub enum ResponseLogin {",
+                "#[allow(clippy::enum_variant_names, reason = \"variant names follow the wire values\")]\npub enum AnswerLogin {",
             ],
         );
+    }
+
+    #[test]
+    fn components_are_named_once_and_recursion_is_boxed() {
+        let node = json!({"x-oxident-ref": "f#/definitions/Node", "x-oxident-name": "Node",
+            "type": "object", "properties": {
+                "next": {"x-oxident-ref": "f#/definitions/Node", "x-oxident-name": "Node", "x-oxident-cycle": true},
+                "children": {"type": "array", "items": {"x-oxident-ref": "f#/definitions/Node", "x-oxident-name": "Node", "x-oxident-cycle": true}}}});
+        let mut g = TypeGen::for_crate([&node]);
+        let a = g.root(&node, "Response", "first");
+        let b = g.root(&node, "Response", "second");
+        assert_eq!(a.to_string(), b.to_string());
+        assert_eq!(a.to_string(), "crate :: types :: Node");
+        let used = g.take_used();
+        assert_eq!(used, vec![("Node".to_string(), "Node".to_string())]);
+        let defs = g.into_tokens().to_string();
+        assert!(
+            defs.contains("pub next : Option < Box < crate :: types :: Node > >"),
+            "{defs}"
+        );
+        assert!(
+            defs.contains("pub children : Option < Vec < crate :: types :: Node > >"),
+            "{defs}"
+        );
+        assert_eq!(defs.matches("pub struct").count(), 1);
+    }
+
+    #[test]
+    fn untitled_shapes_are_one_type() {
+        let shape = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+        let mut g = TypeGen::new();
+        let a = g.root(&shape, "Params", "one");
+        let b = g.root(&shape, "Params", "two");
+        assert_eq!(a.to_string(), "OneParams");
+        assert_eq!(b.to_string(), "OneParams");
     }
 
     #[test]

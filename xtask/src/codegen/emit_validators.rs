@@ -4,7 +4,7 @@
 //! resolved into a tree) into `pub fn NAME(v: &serde_json::Value) -> Result<(), Errors>`
 //! plus private helpers named `NAME_node<N>` / `NAME_RE<N>` / `NAME_CONST<N>`, so several
 //! validators can share a module. The runtime they call is hand-written in
-//! `generated/src/rt/validate.rs` and `generated/src/rt/formats.rs`.
+//! `rt/src/validate.rs` and `rt/src/formats.rs` (crate `oxident-rt`).
 //!
 //! Shape of the emitted code:
 //! * one helper fn per schema that must be checked on its own — the root, and the branches
@@ -28,12 +28,122 @@ use proc_macro2::{Ident, Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use serde_json::{Map, Value};
 
+use super::load;
+
 /// `schema`: a JSON Schema (OpenAPI 3.1 / 2020-12 dialect) with every `$ref` already
 /// resolved inline (trees, no cycles).
 /// Returns Rust items: `pub fn #fn_name(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors>`
 /// plus any private helper fns, all with names prefixed by `#fn_name` so that several
 /// validators can live in one module.
 pub fn emit_validator(fn_name: &str, schema: &Value) -> Result<proc_macro2::TokenStream> {
+    emit_validator_with(fn_name, schema, &SharedIndex::default())
+}
+
+/// Validators other validators call instead of repeating the checks: the shapes that occur
+/// more than once in the emitted code, and every schema that contains itself.
+#[derive(Debug, Default)]
+pub struct SharedIndex {
+    /// [`validation_key`] → the shared validator's name (`crate::shared::NAME`).
+    pub by_key: std::collections::BTreeMap<String, String>,
+    /// A component's reference (the loader's `x-oxident-ref`) → its shared validator, for
+    /// the stubs where a schema recurses.
+    pub by_ref: std::collections::BTreeMap<String, String>,
+}
+
+/// What a validator depends on: the schema without its annotations (descriptions, examples,
+/// vendor extensions), so schemas that differ only in wording share one validator. A
+/// recursion stub keeps the component it stands for.
+pub fn validation_key(schema: &Value) -> String {
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(m) if m.contains_key(load::REF_CYCLE) => {
+                serde_json::json!({"$cycle": m.get(load::REF_KEY)})
+            }
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "description" | "example" | "examples" | "deprecated"
+                        ) && !k.starts_with("x-")
+                    })
+                    .map(|(k, v)| {
+                        // Property names are data, not keywords: keep every one.
+                        let v = if k == "properties" {
+                            match v {
+                                Value::Object(props) => Value::Object(
+                                    props.iter().map(|(n, s)| (n.clone(), strip(s))).collect(),
+                                ),
+                                other => strip(other),
+                            }
+                        } else {
+                            strip(v)
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    strip(schema).to_string()
+}
+
+/// Whether checking `schema` takes enough code that a shared validator beats a copy.
+pub fn worth_sharing(schema: &Value) -> bool {
+    let Value::Object(m) = schema else {
+        return false;
+    };
+    // Objects and alternatives; an array of them shares its items' validator instead, and
+    // scalars and arrays of scalars are cheaper checked in place than called.
+    m.contains_key("properties")
+        || m.contains_key("patternProperties")
+        || m.get("additionalProperties").is_some_and(Value::is_object)
+        || ["anyOf", "oneOf", "allOf", "not", "if"]
+            .iter()
+            .any(|k| m.contains_key(*k))
+}
+
+/// The schemas directly inside `schema` (every keyword holding subschemas).
+pub fn subschemas(schema: &Value) -> Vec<&Value> {
+    let mut out = Vec::new();
+    let Value::Object(m) = schema else {
+        return out;
+    };
+    for key in [
+        "items",
+        "additionalProperties",
+        "not",
+        "if",
+        "then",
+        "else",
+        "contains",
+    ] {
+        if let Some(v @ Value::Object(_)) = m.get(key) {
+            out.push(v);
+        }
+    }
+    for key in ["properties", "patternProperties"] {
+        if let Some(Value::Object(props)) = m.get(key) {
+            out.extend(props.values());
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf", "prefixItems"] {
+        if let Some(Value::Array(list)) = m.get(key) {
+            out.extend(list.iter());
+        }
+    }
+    out
+}
+
+/// Like [`emit_validator`], calling the validators in `shared` for the subschemas they
+/// cover (the name of the shared validator being emitted is never called from itself).
+pub fn emit_validator_with(
+    fn_name: &str,
+    schema: &Value,
+    shared: &SharedIndex,
+) -> Result<proc_macro2::TokenStream> {
     let name: Ident = syn::parse_str(fn_name)
         .with_context(|| format!("`{fn_name}` is not a valid function name"))?;
     let mut e = Emitter {
@@ -41,6 +151,7 @@ pub fn emit_validator(fn_name: &str, schema: &Value) -> Result<proc_macro2::Toke
         fns: Vec::new(),
         statics: Vec::new(),
         regexes: Vec::new(),
+        shared,
     };
     let root = e
         .node_fn(schema)
@@ -112,8 +223,9 @@ const NUMBER_FORMATS: &[(&str, &str, &str)] = &[
     ("int64", "is_int64", "64-bit integer"),
 ];
 
-struct Emitter {
+struct Emitter<'a> {
     fn_name: String,
+    shared: &'a SharedIndex,
     /// Helper fns, in order of allocation (slot reserved before the body is emitted).
     fns: Vec<Option<TokenStream>>,
     statics: Vec<TokenStream>,
@@ -506,6 +618,11 @@ fn plan_ascii_class(pattern: &str) -> Option<PatternPlan> {
 
 /// Classifies an ECMA-262 pattern: `^lit`, `lit$`, `^lit$`, `lit`, or a real regex
 /// (translated to the `regex` crate's syntax).
+/// Whether the emitter can check `pattern` (the degrade pass asks before emission).
+pub fn check_pattern(pattern: &str) -> Result<()> {
+    plan_pattern(pattern).map(|_| ())
+}
+
 fn plan_pattern(pattern: &str) -> Result<PatternPlan> {
     if let Some(plan) = plan_ascii_class(pattern) {
         return Ok(plan);
@@ -597,15 +714,49 @@ fn translate_ecma_regex(pattern: &str) -> Result<String> {
     Ok(out)
 }
 
-impl Emitter {
+impl Emitter<'_> {
     /// Emits a helper fn validating `schema` against its own instance; returns its name.
     fn node_fn(&mut self, schema: &Value) -> Result<Ident> {
         let index = self.fns.len();
         self.fns.push(None);
         let name = format_ident!("{}_node{}", self.fn_name, index);
         let body = self.body(schema, 0)?;
-        self.fns[index] = Some(wrap_fn(&name, &body));
+        let mut f = wrap_fn(&name, &body);
+        // A shared validator's root is what other validators call.
+        if index == 0 && self.shared.by_key.values().any(|n| *n == self.fn_name) {
+            f = quote!(pub(crate) #f);
+            f = move_attrs_before_vis(f);
+        }
+        self.fns[index] = Some(f);
         Ok(name)
+    }
+
+    /// A call to the shared validator covering `schema`, if one does (not from itself).
+    fn shared_call(&self, schema: &Value, d: usize) -> Result<Option<TokenStream>> {
+        let shared =
+            if let Some(reference) = schema.get(load::REF_CYCLE).and(schema.get(load::REF_KEY)) {
+                let Some(f) = reference.as_str().and_then(|r| self.shared.by_ref.get(r)) else {
+                    bail!("recursive schema {reference} has no shared validator");
+                };
+                f
+            } else if worth_sharing(schema)
+                && let Some(f) = self.shared.by_key.get(&validation_key(schema))
+                && *f != self.fn_name
+            {
+                f
+            } else {
+                return Ok(None);
+            };
+        let f = format_ident!("{shared}_node0");
+        let (v, p) = (v_of(d), p_of(d));
+        Ok(Some(quote! {
+            if !crate::shared::#f(#v, #p, &mut *s) {
+                ok = false;
+                if S::STOP {
+                    return false;
+                }
+            }
+        }))
     }
 
     fn static_name(&self, kind: &str, index: usize) -> Ident {
@@ -626,6 +777,9 @@ impl Emitter {
             Value::Object(m) => m,
             other => bail!("a schema must be an object or a boolean, found {other}"),
         };
+        if let Some(call) = self.shared_call(schema, d)? {
+            return Ok(call);
+        }
         if let Some(k) = UNSUPPORTED.iter().find(|k| m.contains_key(**k)) {
             bail!("keyword `{k}` is not supported by the validator emitter");
         }
@@ -1563,6 +1717,40 @@ impl Emitter {
                 out.extend(self.body(sub, d).with_context(|| format!("in allOf/{i}"))?);
             }
         }
+        if let Some(d) = super::emit_types::discriminated(&Value::Object(m.clone())) {
+            // The tag picks the one branch to check (with its errors), as the discriminator
+            // says; plain `oneOf` would refuse a value that several branches accept.
+            let property = d.property;
+            let mut arms = Vec::new();
+            let mut tags = Vec::new();
+            for (tag, _, branch) in &d.branches {
+                let f = self
+                    .node_fn(branch)
+                    .with_context(|| format!("in the {tag} branch"))?;
+                arms.push(quote! {
+                    Some(#tag) => if !#f(#v, #p, &mut *s) {
+                        ok = false;
+                        if S::STOP { return false; }
+                    },
+                });
+                tags.push(tag.clone());
+            }
+            let message = format!("`{property}` must be one of {}", tags.join(", "));
+            let fail = fail_at(
+                &quote!(&rt::Path::Key(#p, #property)),
+                "Enum",
+                &static_message(&message),
+            );
+            out.extend(quote! {
+                if #v.is_object() {
+                    match #v.get(#property).and_then(Value::as_str) {
+                        #(#arms)*
+                        _ => { #fail }
+                    }
+                }
+            });
+            return Ok(out);
+        }
         if let Some(any) = branches("anyOf")?
             && !any.iter().any(is_trivially_true)
         {
@@ -1700,6 +1888,20 @@ fn value_ctor(value: &Value) -> TokenStream {
             quote!(serde_json::Value::Object(serde_json::Map::from_iter([#(#entries),*])))
         }
     }
+}
+
+/// `pub(crate) #[attr] fn …` → `#[attr] pub(crate) fn …` (attributes go first).
+fn move_attrs_before_vis(f: TokenStream) -> TokenStream {
+    let tts: Vec<TokenTree> = f.into_iter().collect();
+    // [pub, (crate), #, [..], fn, ...]
+    if tts.len() > 4 && matches!(&tts[2], TokenTree::Punct(p) if p.as_char() == '#') {
+        let mut out = TokenStream::new();
+        out.extend(tts[2..4].iter().cloned());
+        out.extend(tts[0..2].iter().cloned());
+        out.extend(tts[4..].iter().cloned());
+        return out;
+    }
+    tts.into_iter().collect()
 }
 
 /// The helper fn around a node's statements, leaving out unused parameters and imports.

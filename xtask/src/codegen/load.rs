@@ -22,11 +22,17 @@ impl Loader {
     }
 
     /// Reads `path` and returns it with every `$ref` replaced by its target.
+    ///
+    /// A `$ref` to a schema component (`#/definitions/X`, `#/components/schemas/X`,
+    /// `#/$defs/X`, or a whole file) in a schema position leaves its identity in the inlined
+    /// copy ([`REF_KEY`], [`REF_NAME`]), so one named type and one validator can serve every
+    /// use; a reference back to a component being resolved becomes a stub holding only that
+    /// identity ([`REF_CYCLE`]), the recursion the emitters close through a name.
     pub fn load_resolved(&mut self, path: &Path) -> Result<Value> {
         let path = normalise(path);
         let doc = self.doc(&path)?.clone();
         let mut stack = Vec::new();
-        self.resolve(doc, &path, &mut stack)
+        self.resolve(doc, &path, &mut stack, Ctx::default())
     }
 
     fn doc(&mut self, path: &Path) -> Result<&Value> {
@@ -42,30 +48,68 @@ impl Loader {
             .ok_or_else(|| anyhow!("document {} vanished from the cache", path.display()))
     }
 
-    fn resolve(&mut self, value: Value, file: &Path, stack: &mut Vec<String>) -> Result<Value> {
+    fn resolve(
+        &mut self,
+        value: Value,
+        file: &Path,
+        stack: &mut Vec<String>,
+        ctx: Ctx,
+    ) -> Result<Value> {
         match value {
             Value::Object(map) => {
                 if let Some(Value::String(reference)) = map.get("$ref") {
                     let reference = reference.clone();
                     let (target_file, pointer) = split_ref(&reference, file);
                     let key = format!("{}#{}", target_file.display(), pointer);
+                    let component = ctx
+                        .is_schema()
+                        .then(|| component_name(&target_file, &pointer))
+                        .flatten();
+                    let annotations_only = map
+                        .keys()
+                        .all(|k| k == "$ref" || is_annotation(k) || k == "nullable");
                     if stack.contains(&key) {
-                        bail!("cyclic $ref {reference} in {}", file.display());
+                        return match component {
+                            Some(name) if annotations_only => {
+                                let mut stub = Map::new();
+                                stub.insert(REF_KEY.into(), Value::String(key));
+                                stub.insert(REF_NAME.into(), Value::String(name));
+                                stub.insert(REF_CYCLE.into(), Value::Bool(true));
+                                for (k, v) in map {
+                                    if k != "$ref" {
+                                        stub.insert(k, v);
+                                    }
+                                }
+                                Ok(Value::Object(stub))
+                            }
+                            _ => bail!("cyclic $ref {reference} in {}", file.display()),
+                        };
                     }
                     let target = pointer_get(self.doc(&target_file)?, &pointer)
                         .ok_or_else(|| {
                             anyhow!("unresolved $ref {reference} in {}", file.display())
                         })?
                         .clone();
-                    stack.push(key);
-                    let resolved = self.resolve(target, &target_file, stack);
+                    stack.push(key.clone());
+                    let resolved = self.resolve(target, &target_file, stack, ctx.clone());
                     stack.pop();
                     let mut resolved = resolved?;
+                    if let (Some(name), Value::Object(target)) = (&component, &mut resolved) {
+                        if annotations_only {
+                            target.insert(REF_KEY.into(), Value::String(key));
+                            target.insert(REF_NAME.into(), Value::String(name.clone()));
+                        } else {
+                            // Refined by its siblings: no longer the component's shape.
+                            target.remove(REF_KEY);
+                            target.remove(REF_NAME);
+                        }
+                    }
                     // Keywords beside `$ref` refine the target (upstream relies on this).
                     let siblings: Map<String, Value> =
                         map.into_iter().filter(|(k, _)| k != "$ref").collect();
                     if !siblings.is_empty() {
-                        let siblings = self.resolve(Value::Object(siblings), file, stack)?;
+                        let siblings =
+                            self.resolve(Value::Object(siblings), file, stack, ctx.clone())?;
                         if let (Value::Object(target), Value::Object(extra)) =
                             (&mut resolved, siblings)
                         {
@@ -78,14 +122,15 @@ impl Loader {
                 } else {
                     let mut out = Map::with_capacity(map.len());
                     for (k, v) in map {
-                        out.insert(k, self.resolve(v, file, stack)?);
+                        let inner = ctx.child(&k);
+                        out.insert(k, self.resolve(v, file, stack, inner)?);
                     }
                     Ok(Value::Object(out))
                 }
             }
             Value::Array(items) => items
                 .into_iter()
-                .map(|v| self.resolve(v, file, stack))
+                .map(|v| self.resolve(v, file, stack, ctx.clone()))
                 .collect::<Result<Vec<_>>>()
                 .map(Value::Array),
             other => Ok(other),
@@ -93,11 +138,155 @@ impl Loader {
     }
 }
 
+/// The marker keys a resolved component carries (removed from the bundled document).
+pub const REF_KEY: &str = "x-oxident-ref";
+pub const REF_NAME: &str = "x-oxident-name";
+pub const REF_CYCLE: &str = "x-oxident-cycle";
+
+/// Removes the component markers (the bundled OpenAPI document must not show them).
+pub fn strip_markers(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.remove(REF_KEY);
+            m.remove(REF_NAME);
+            m.remove(REF_CYCLE);
+            m.values_mut().for_each(strip_markers);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_markers),
+        _ => {}
+    }
+}
+
+/// Keywords that only annotate a schema (a `$ref` beside them still names the same shape).
+pub fn is_annotation(k: &str) -> bool {
+    matches!(
+        k,
+        "description"
+            | "title"
+            | "example"
+            | "examples"
+            | "deprecated"
+            | "readOnly"
+            | "writeOnly"
+            | "externalDocs"
+            | "$comment"
+    ) || (k.starts_with("x-") && !k.starts_with("x-oxident-"))
+}
+
+/// The component name of a schema reference, when it names one whole schema.
+fn component_name(file: &Path, pointer: &str) -> Option<String> {
+    let tokens: Vec<&str> = pointer.split('/').filter(|t| !t.is_empty()).collect();
+    let raw = match tokens.as_slice() {
+        [] => file.file_stem()?.to_str()?.to_string(),
+        ["definitions" | "$defs", name] | ["components", "schemas", name] => {
+            percent_decode(name).replace("~1", "/").replace("~0", "~")
+        }
+        _ => return None,
+    };
+    Some(raw)
+}
+
+/// Where a value sits, as far as "is this a schema?" needs: the key holding it and the key
+/// above that.
+#[derive(Clone, Default)]
+struct Ctx {
+    key: Option<String>,
+    parent: Option<String>,
+}
+
+impl Ctx {
+    fn child(&self, key: &str) -> Ctx {
+        Ctx {
+            key: Some(key.to_string()),
+            parent: self.key.clone(),
+        }
+    }
+
+    fn is_schema(&self) -> bool {
+        const SCHEMA_KEYS: [&str; 13] = [
+            "schema",
+            "items",
+            "additionalProperties",
+            "not",
+            "allOf",
+            "oneOf",
+            "anyOf",
+            "prefixItems",
+            "additionalItems",
+            "contains",
+            "if",
+            "then",
+            "else",
+        ];
+        const MAP_KEYS: [&str; 5] = [
+            "properties",
+            "patternProperties",
+            "definitions",
+            "$defs",
+            "schemas",
+        ];
+        self.key
+            .as_deref()
+            .is_some_and(|k| SCHEMA_KEYS.contains(&k))
+            || self
+                .parent
+                .as_deref()
+                .is_some_and(|k| MAP_KEYS.contains(&k))
+    }
+}
+
 /// YAML is read through its own value type first: YAML mapping keys may be integers (`200:`),
 /// which `serde_json::Value` cannot hold as keys.
 pub fn parse_document(text: &str) -> Result<Value> {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(text)?;
+    let yaml: serde_yaml::Value = match serde_yaml::from_str(text) {
+        Ok(v) => v,
+        // An integer beyond 64 bits (a bound such as `maximum: 2^128-1`) has no YAML value;
+        // read it as the float it is closest to, keeping it a number.
+        Err(e) if e.to_string().contains("128") => serde_yaml::from_str(&widen_big_integers(text))?,
+        Err(e) => return Err(e.into()),
+    };
     yaml_to_json(yaml)
+}
+
+/// Appends `.0` to every integer literal of more than 19 digits that stands alone as a
+/// scalar (after `: `, `- `, `[` or `, `; before the end of the line, `,`, `]`, `}` or ` #`).
+fn widen_big_integers(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        let start = i;
+        let digits_from = if bytes[i] == b'-' { i + 1 } else { i };
+        let mut end = digits_from;
+        while end < bytes.len() && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        let long = end - digits_from > 19;
+        let before = &text[..start];
+        let opens = before.ends_with(": ")
+            || before.ends_with("- ")
+            || before.ends_with('[')
+            || before.ends_with(", ")
+            || before.ends_with(',');
+        let rest = &text[end..];
+        let closes = rest.is_empty()
+            || rest.starts_with(['\n', '\r', ',', ']', '}'])
+            || rest.starts_with(" #")
+            || rest
+                .trim_start_matches(' ')
+                .starts_with(['\n', ',', ']', '}']);
+        if long && opens && closes {
+            out.push_str(&text[copied..end]);
+            out.push_str(".0");
+            copied = end;
+            i = end;
+        } else {
+            i = if end > start { end } else { i + 1 };
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 fn yaml_to_json(v: serde_yaml::Value) -> Result<Value> {
@@ -229,6 +418,26 @@ mod tests {
     }
 
     #[test]
+    fn recursive_schema_components_become_named_stubs() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("xtask-rec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(
+            dir.join("r.yaml"),
+            "schema:\n  $ref: '#/definitions/Node'\ndefinitions:\n  Node:\n    type: object\n    properties:\n      next:\n        $ref: '#/definitions/Node'\n",
+        )?;
+        let v = Loader::new().load_resolved(&dir.join("r.yaml"))?;
+        let key = format!("{}#/definitions/Node", dir.join("r.yaml").display());
+        assert_eq!(v["schema"][REF_NAME], "Node");
+        assert_eq!(v["schema"][REF_KEY], key.as_str());
+        assert_eq!(
+            v["schema"]["properties"]["next"],
+            serde_json::json!({REF_KEY: key, REF_NAME: "Node", REF_CYCLE: true})
+        );
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
     fn detects_cycles() -> Result<()> {
         let dir = std::env::temp_dir().join(format!("xtask-cycle-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
@@ -236,6 +445,17 @@ mod tests {
         let err = Loader::new().load_resolved(&dir.join("c.yaml"));
         assert!(err.is_err_and(|e| e.to_string().contains("cyclic")));
         std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_stay_numbers() -> Result<()> {
+        let v = parse_document(
+            "a: 340282366920938463463374607431768211455\nb: [1, 18446744073709551616]\nc: '99999999999999999999999'\n",
+        )?;
+        assert_eq!(v["a"].as_f64(), Some(3.402_823_669_209_385e38));
+        assert_eq!(v["b"][1].as_f64(), Some(1.844_674_407_370_955_2e19));
+        assert_eq!(v["c"], "99999999999999999999999");
         Ok(())
     }
 

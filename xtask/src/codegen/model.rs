@@ -4,7 +4,7 @@
 //! Schemas stay `serde_json::Value` (normalised to the JSON Schema 2020-12 dialect of OpenAPI
 //! 3.1) so the type generator and the validator generator see exactly the same data.
 
-use super::load::Loader;
+use super::load::{self, Loader};
 use anyhow::{Context, Result, bail};
 use heck::ToSnakeCase;
 use serde_json::{Map, Value, json};
@@ -26,6 +26,18 @@ pub struct SpecFile {
     pub operations: Vec<Operation>,
     /// Security scheme definitions by name (`securityDefinitions` / `components.securitySchemes`).
     pub security_schemes: BTreeMap<String, Value>,
+    /// Requests the API sends rather than serves (OpenAPI 3.1 `webhooks`, operations'
+    /// `callbacks`): their bodies become types.
+    pub events: Vec<Event>,
+}
+
+/// A request the API provider makes (a webhook or a callback).
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The operationId, else the webhook or callback name with the method.
+    pub name: String,
+    /// The request body's schema (normalised).
+    pub schema: Value,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +68,7 @@ pub enum ParamLocation {
     Path,
     Query,
     Header,
+    Cookie,
 }
 
 impl ParamLocation {
@@ -64,6 +77,7 @@ impl ParamLocation {
             ParamLocation::Path => "path",
             ParamLocation::Query => "query",
             ParamLocation::Header => "header",
+            ParamLocation::Cookie => "cookie",
         }
     }
 }
@@ -76,6 +90,9 @@ pub struct Param {
     pub description: String,
     pub schema: Value,
     pub example: Option<Value>,
+    /// For an array parameter: the character its values are joined with (`?t=a,b`), or
+    /// `None` when each value is a parameter of its own (`?t=a&t=b`).
+    pub delimiter: Option<char>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +106,11 @@ pub struct Body {
     pub schema: Value,
     /// Whether `application/x-www-form-urlencoded` is accepted besides JSON.
     pub form: bool,
+    /// Raw bytes (`application/octet-stream` and other non-JSON media with a string schema):
+    /// handed over as `Vec<u8>`, not parsed.
+    pub binary: bool,
+    /// Only `multipart/form-data` is accepted: the runtime does not decode it (a warning).
+    pub multipart: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +120,9 @@ pub struct Response {
     pub description: String,
     pub schema: Option<Value>,
     pub examples: Vec<Value>,
+    /// The body is text (`text/plain` and other `text/*` media, no JSON one) with a string
+    /// schema: written as it is, not as a JSON string.
+    pub text: bool,
 }
 
 impl Response {
@@ -113,7 +138,7 @@ impl Operation {
         let params: Vec<&Param> = self
             .params
             .iter()
-            .filter(|p| p.location != ParamLocation::Header)
+            .filter(|p| p.location != ParamLocation::Header || !is_security_header(&p.name))
             .collect();
         if params.is_empty() {
             return None;
@@ -152,7 +177,9 @@ impl Operation {
     }
 }
 
-const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
 
 /// Reads every API document (`*.yaml`, `*.yml`, `*.json` directly in `root`, or those listed
 /// in `only`) and builds the model.
@@ -173,7 +200,7 @@ pub fn load_spec(root: &Path) -> Result<Spec> {
     let mut files = Vec::new();
     for path in entries {
         let doc = loader.load_resolved(&path)?;
-        if doc.get("paths").is_none() {
+        if doc.get("paths").is_none() && doc.get("webhooks").is_none() {
             continue; // a shared schema file placed beside the API files
         }
         let rel = path
@@ -360,9 +387,14 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
     let file_produces = string_list(doc.get("produces"));
     let file_security = doc.get("security").map(security_list);
     let mut operations = Vec::new();
-    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
-        bail!("`paths` is not an object");
+    let empty = Map::new();
+    let paths = match doc.get("paths") {
+        Some(Value::Object(p)) => p,
+        // OpenAPI 3.1: a document may describe webhooks only.
+        None if doc.get("webhooks").is_some() => &empty,
+        _ => bail!("`paths` is not an object"),
     };
+    let events = read_events(doc);
     for (path, item) in paths {
         let Some(item) = item.as_object() else {
             continue;
@@ -406,9 +438,11 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                             form: consumes
                                 .iter()
                                 .any(|c| c == "application/x-www-form-urlencoded"),
+                            binary: false,
+                            multipart: false,
                         });
                     }
-                    "query" | "path" | "header" => {
+                    "query" | "path" | "header" | "cookie" => {
                         // A parameter with the same name and location overrides a path-level one.
                         params.retain(|q: &Param| {
                             !(q.name == name && q.location.as_str() == location)
@@ -416,6 +450,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                         let location = match location.as_str() {
                             "query" => ParamLocation::Query,
                             "path" => ParamLocation::Path,
+                            "cookie" => ParamLocation::Cookie,
                             _ => ParamLocation::Header,
                         };
                         // OpenAPI 3: `schema`, or `content: {<media>: {schema}}`; Swagger 2.0:
@@ -453,6 +488,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                             description,
                             schema: normalise_schema(schema),
                             example,
+                            delimiter: array_delimiter(p, swagger2),
                         });
                     }
                     "formData" => {
@@ -470,7 +506,6 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                             form_required.push(Value::String(name));
                         }
                     }
-                    "cookie" => {}
                     other => bail!("{}: unsupported parameter location `{other}`", ctx()),
                 }
             }
@@ -480,6 +515,8 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                     description: String::new(),
                     schema: json!({"type": "object", "properties": form_fields, "required": form_required}),
                     form: true,
+                    binary: false,
+                    multipart: false,
                 });
             }
             if let Some(rb) = op.get("requestBody") {
@@ -493,12 +530,22 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
                     .and_then(|m| m.get("schema"))
                     .cloned()
                     .unwrap_or(json!({}));
+                let json_like = content.is_some_and(|c| {
+                    c.keys()
+                        .any(|k| k.contains("json") || k == "application/x-www-form-urlencoded")
+                });
+                let binary = !json_like
+                    && content.is_some_and(|c| c.keys().any(|k| !k.starts_with("multipart/")))
+                    && schema.get("type").and_then(Value::as_str) == Some("string");
                 body = Some(Body {
                     required: rb.get("required").and_then(Value::as_bool).unwrap_or(false),
                     description: str_of(rb.get("description")),
                     schema: normalise_schema(schema),
                     form: content
                         .is_some_and(|c| c.contains_key("application/x-www-form-urlencoded")),
+                    binary,
+                    multipart: !json_like
+                        && content.is_some_and(|c| c.keys().all(|k| k.starts_with("multipart/"))),
                 });
             }
             let mut responses = Vec::new();
@@ -549,6 +596,7 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
         module: module_name(rel),
         title: str_of(doc.pointer("/info/title")),
         operations,
+        events,
         security_schemes: doc
             .get("securityDefinitions")
             .or_else(|| doc.pointer("/components/securitySchemes"))
@@ -558,9 +606,83 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
     })
 }
 
+/// The webhooks of a document and the callbacks of its operations, each with a JSON body.
+fn read_events(doc: &Value) -> Vec<Event> {
+    fn from_item(prefix: &str, item: &Value, out: &mut Vec<Event>) {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let name = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("{prefix} {method}"), str::to_string);
+            let schema = op
+                .pointer("/requestBody/content/application~1json/schema")
+                .cloned();
+            if let Some(schema) = schema {
+                let mut schema = normalise_schema(schema);
+                sort_keys(&mut schema);
+                out.push(Event { name, schema });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(hooks) = doc.get("webhooks").and_then(Value::as_object) {
+        for (name, item) in hooks {
+            from_item(name, item, &mut out);
+        }
+    }
+    if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
+        for item in paths.values() {
+            for method in METHODS {
+                let Some(cbs) = item.pointer(&format!("/{method}/callbacks")) else {
+                    continue;
+                };
+                for (cb_name, cb) in cbs.as_object().into_iter().flatten() {
+                    for item in cb.as_object().into_iter().flat_map(|m| m.values()) {
+                        from_item(cb_name, item, &mut out);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// How an array parameter's values arrive: OpenAPI 3 `style`/`explode` (query default: form,
+/// exploded — one parameter per value), Swagger 2.0 `collectionFormat` (default `csv`).
+fn array_delimiter(p: &Value, swagger2: bool) -> Option<char> {
+    if swagger2 {
+        return match p.get("collectionFormat").and_then(Value::as_str) {
+            Some("multi") => None,
+            Some("ssv") => Some(' '),
+            Some("tsv") => Some('\t'),
+            Some("pipes") => Some('|'),
+            _ => Some(','),
+        };
+    }
+    let location = p.get("in").and_then(Value::as_str).unwrap_or("query");
+    let style = p.get("style").and_then(Value::as_str);
+    let explode = p
+        .get("explode")
+        .and_then(Value::as_bool)
+        .unwrap_or(matches!(style, None | Some("form")) && matches!(location, "query" | "cookie"));
+    match style {
+        Some("spaceDelimited") => Some(' '),
+        Some("pipeDelimited") => Some('|'),
+        _ if explode => None,
+        _ => Some(','),
+    }
+}
+
+/// Headers the security schemes read (`Authorization`): credentials, not parameters.
+fn is_security_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("authorization")
+}
+
 fn read_response(status: &str, r: &Value, swagger2: bool) -> Response {
     let status = status.to_ascii_uppercase();
     let mut examples = Vec::new();
+    let mut text = false;
     let schema = if swagger2 {
         if let Some(ex) = r.pointer("/examples/application~1json") {
             examples.push(ex.clone());
@@ -583,13 +705,23 @@ fn read_response(status: &str, r: &Value, swagger2: bool) -> Response {
                 }
             }
         }
-        media.and_then(|m| m.get("schema")).cloned()
+        let content = r.get("content").and_then(Value::as_object);
+        let schema = media.and_then(|m| m.get("schema")).cloned();
+        text = content.is_some_and(|c| {
+            !c.keys().any(|k| k.contains("json")) && c.keys().any(|k| k.starts_with("text/"))
+        }) && schema
+            .as_ref()
+            .and_then(|s| s.get("type"))
+            .and_then(Value::as_str)
+            == Some("string");
+        schema
     };
     Response {
         status,
         description: str_of(r.get("description")),
         schema: schema.map(normalise_schema),
         examples,
+        text,
     }
 }
 
@@ -732,16 +864,6 @@ pub fn normalise_schema(schema: Value) -> Value {
             .remove("x-nullable")
             .and_then(|v| v.as_bool())
             .unwrap_or(false);
-    if nullable {
-        match map.get_mut("type") {
-            Some(Value::String(t)) => {
-                let t = t.clone();
-                map.insert("type".into(), json!([t, "null"]));
-            }
-            Some(Value::Array(ts)) if !ts.iter().any(|t| t == "null") => ts.push(json!("null")),
-            _ => {}
-        }
-    }
     for (flag, bound) in [
         ("exclusiveMinimum", "minimum"),
         ("exclusiveMaximum", "maximum"),
@@ -754,15 +876,39 @@ pub fn normalise_schema(schema: Value) -> Value {
         }
     }
     if let Some(Value::Array(parts)) = map.remove("allOf") {
+        // `allOf: [$ref]` with annotations beside it (OpenAPI 3.0's way to describe or make
+        // nullable a reference) is still that component; any other merge is a new shape.
+        let same_component = parts.len() == 1
+            && !map.contains_key(load::REF_KEY)
+            && map.keys().all(|k| load::is_annotation(k));
         let mut merged = Map::new();
         for part in parts {
             if let Value::Object(p) = normalise_schema(part) {
                 merge_into(&mut merged, p);
             }
         }
+        if !same_component {
+            merged.remove(load::REF_KEY);
+            merged.remove(load::REF_NAME);
+        }
         let own = std::mem::take(&mut map);
         merge_into(&mut merged, own);
         map = merged;
+    }
+    // After the merge: `nullable` beside `allOf` applies to the merged type.
+    if nullable {
+        let has_properties = map.contains_key("properties");
+        match map.get_mut("type") {
+            Some(Value::String(t)) => {
+                let t = t.clone();
+                map.insert("type".into(), json!([t, "null"]));
+            }
+            Some(Value::Array(ts)) if !ts.iter().any(|t| t == "null") => ts.push(json!("null")),
+            None if has_properties => {
+                map.insert("type".into(), json!(["object", "null"]));
+            }
+            _ => {}
+        }
     }
     Value::Object(map)
 }
@@ -835,6 +981,7 @@ mod tests {
             title: String::new(),
             operations: ids.iter().map(|id| op(id)).collect(),
             security_schemes: BTreeMap::new(),
+            events: Vec::new(),
         };
         let mut files = vec![
             file("a", &["getVersions", "logout", "2fa", "type", "b_x"]),

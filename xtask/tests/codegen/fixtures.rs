@@ -122,9 +122,10 @@ fn swagger2_model() {
     );
     // An integer `x-example` for a string parameter is shown as the string a client sends.
     assert_eq!(account.params[1].example, Some(json!("1234")));
-    // Header parameters are not part of the validated/decoded `Params`.
+    // Header parameters are typed, validated and decoded with the others (credentials in
+    // `Authorization` are the security schemes' business, not a parameter).
     let params_schema = account.params_schema().expect("params");
-    assert!(params_schema["properties"].get("X-Trace").is_none());
+    assert!(params_schema["properties"].get("X-Trace").is_some());
     assert_eq!(params_schema["properties"]["limit"]["format"], "int32");
     // Tuple-form `items` becomes `prefixItems`.
     let response = account
@@ -207,8 +208,12 @@ fn swagger2_generated_rust() {
     expect_file!["../snapshots/swagger2/server.rs"].assert_eq(&body(&files["src/server.rs"]));
     // Schemas used by several operations (the error body) are validated in one shared place.
     expect_file!["../snapshots/swagger2/shared.rs"].assert_eq(&body(&files["src/shared.rs"]));
+    // One named type per shape, for the whole crate.
+    expect_file!["../snapshots/swagger2/types.rs"].assert_eq(&body(&files["src/types.rs"]));
 
+    let types = &files["src/types.rs"];
     let account = &files["src/accounts/get_account.rs"];
+    assert!(account.contains("pub fn validate_response_4xx("));
     for needle in [
         "pub threepids: Vec<(String, String)>,",
         "pub devices: Option<std::collections::BTreeMap<String, String>>,",
@@ -216,19 +221,17 @@ fn swagger2_generated_rust() {
         "pub limit: Option<i32>,",
         "#[serde(rename = \"userId\")]\n    pub user_id: String,",
         "#[serde(rename = \"3pid-only\")]\n    V3pidOnly,",
-        "pub fn validate_response_4xx(",
     ] {
-        assert!(account.contains(needle), "get_account.rs lacks {needle:?}");
+        assert!(types.contains(needle), "types.rs lacks {needle:?}");
     }
-    let lookup = &files["src/lookup/lookup.rs"];
     assert!(
-        lookup.contains(
+        types.contains(
             "#[serde(flatten)]\n    pub extra: serde_json::Map<String, serde_json::Value>,"
         )
     );
     let register = &files["src/accounts/register.rs"];
-    assert!(register.contains("pub type RequestBody = RegistrationRequest;"));
-    assert!(register.contains("**Deprecated** in the specification."));
+    assert!(register.contains("pub type RequestBody = crate::types::RegistrationRequest;"));
+    assert!(types.contains("**Deprecated** in the specification."));
     assert!(
         !register.contains("added-in"),
         "shortcodes are removed from descriptions"
@@ -251,18 +254,19 @@ fn openapi31_generated_rust() {
     expect_file!["../snapshots/openapi31/legacy/get_status.rs"]
         .assert_eq(&body(&files["src/legacy/get_status.rs"]));
     expect_file!["../snapshots/openapi31/server.rs"].assert_eq(&body(&files["src/server.rs"]));
+    expect_file!["../snapshots/openapi31/types.rs"].assert_eq(&body(&files["src/types.rs"]));
 
-    let store = &files["src/invites/store_invite.rs"];
+    let store = &files["src/types.rs"];
     for needle in [
-        "pub struct RequestBody {",
+        "pub struct InviteRequest {",
         "pub sender_display_name: Option<String>,",
         // Required but nullable: always sent, possibly `null`.
         "pub display_name: Option<String>,",
         "pub expires_in: Option<u32>,",
-        "pub public_keys: Vec<PublicKey>,",
+        "pub public_keys: Vec<crate::types::PublicKey>,",
         "pub struct PublicKey {",
     ] {
-        assert!(store.contains(needle), "store_invite.rs lacks {needle:?}");
+        assert!(store.contains(needle), "types.rs lacks {needle:?}");
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod fixtures;
 mod freshness;
+mod gaps;
 mod spec_edit;
 mod standalone;
 

@@ -3,10 +3,22 @@
 //! built on the dispatcher.
 use axum::http::Method;
 
-/// The operations of the API, one method each. The dispatcher validates and decodes
-/// every request before a method is called, so implementations see typed, schema-valid
-/// values only.
-pub trait FixtureOpenapi31Api: Send + Sync + 'static {
+/// The whole API: one trait per spec file (below), each with its own error type, and
+/// how errors are written. The dispatcher validates and decodes every request before
+/// a method is called, so implementations see typed, schema-valid values only.
+pub trait FixtureOpenapi31Api: InvitesApi + LegacyApi + Send + Sync + 'static {
+    /// How every error answer is written (validation, routing and the methods' own):
+    /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
+    /// shape instead.
+    fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+        crate::rt::server::error_response(error)
+    }
+}
+
+/// The operations of `invites.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait InvitesApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
+
     /// `GET /_fixture/invites/v3/2fa` (`2faStatus`)
     ///
     /// An operationId that starts with a digit.
@@ -14,7 +26,7 @@ pub trait FixtureOpenapi31Api: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::invites::op_2fa_status::Response, crate::rt::MatrixError>,
+        Output = Result<crate::invites::op_2fa_status::Response, Self::Error>,
     > + Send;
 
     /// `POST /_fixture/invites/v3/invite` (`storeInvite`)
@@ -25,7 +37,7 @@ pub trait FixtureOpenapi31Api: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::invites::store_invite::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::invites::store_invite::Response, crate::rt::MatrixError>,
+        Output = Result<crate::invites::store_invite::Response, Self::Error>,
     > + Send;
 
     /// `GET /_fixture/invites/v3/invite/{token}` (`getInvite`)
@@ -36,8 +48,13 @@ pub trait FixtureOpenapi31Api: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::invites::get_invite::Params,
     ) -> impl std::future::Future<
-        Output = Result<crate::invites::get_invite::Response, crate::rt::MatrixError>,
+        Output = Result<crate::invites::get_invite::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `legacy.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait LegacyApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `GET /_fixture/legacy/status` (`getStatus`) — deprecated
     ///
@@ -46,7 +63,7 @@ pub trait FixtureOpenapi31Api: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::legacy::get_status::Response, crate::rt::MatrixError>,
+        Output = Result<crate::legacy::get_status::Response, Self::Error>,
     > + Send;
 }
 
@@ -72,6 +89,7 @@ pub fn route(
     method: &Method,
     path: &str,
 ) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
+    #[allow(clippy::single_match, reason = "generated: one arm per literal path")]
     match path {
         "/_fixture/invites/v3/2fa" => {
             let path_params = Vec::new();
@@ -120,22 +138,71 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
-        Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
+        Err(e) => return crate::rt::server::ready(A::write_error(&e)),
     };
+    use crate::rt::server::{handle, json_response};
     let api = std::sync::Arc::clone(api);
     match route {
-        Route::Op2faStatus => Box::pin(handlers::op_2fa_status(api, request, peer)),
-        Route::StoreInvite => Box::pin(handlers::store_invite(api, request, peer)),
-        Route::GetInvite => {
-            Box::pin(handlers::get_invite(api, request, peer, path_params))
+        Route::Op2faStatus => {
+            handle(
+                crate::invites::op_2fa_status::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::op_2fa_status(&api, &ctx).await.map_err(Into::into)
+                },
+            )
         }
-        Route::GetStatus => Box::pin(handlers::get_status(api, request, peer)),
+        Route::StoreInvite => {
+            handle(
+                crate::invites::store_invite::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::store_invite(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::GetInvite => {
+            handle(
+                crate::invites::get_invite::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::get_invite(&api, &ctx, params).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::GetStatus => {
+            handle(
+                crate::legacy::get_status::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::get_status(&api, &ctx).await.map_err(Into::into)
+                },
+            )
+        }
     }
 }
 
 /// Every route of the specification as an axum router (for services that mount the
 /// API beside routes of their own): [`dispatch`] as its fallback, with the peer
-/// address from `ConnectInfo` when the server provides it.
+/// address from `ConnectInfo` when the server provides it. Behind the `router`
+/// feature: a server that calls [`dispatch`] itself does not build axum's router.
+#[cfg(feature = "router")]
 pub fn router<A: FixtureOpenapi31Api>(api: std::sync::Arc<A>) -> axum::Router {
     axum::Router::new()
         .fallback(move |request: axum::extract::Request| {
@@ -145,70 +212,4 @@ pub fn router<A: FixtureOpenapi31Api>(api: std::sync::Arc<A>) -> axum::Router {
                 .map(|c| c.0);
             dispatch(&api, request, peer)
         })
-}
-
-mod handlers {
-    use super::FixtureOpenapi31Api;
-
-    pub async fn op_2fa_status<A: FixtureOpenapi31Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::op_2fa_status(&api, &ctx).await)
-    }
-
-    pub async fn store_invite<A: FixtureOpenapi31Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::invites::store_invite as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::store_invite(&api, &ctx, body).await)
-    }
-
-    pub async fn get_invite<A: FixtureOpenapi31Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-        path: Vec<(String, String)>,
-    ) -> axum::response::Response {
-        use crate::invites::get_invite as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(&parts, path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_invite(&api, &ctx, params).await)
-    }
-
-    pub async fn get_status<A: FixtureOpenapi31Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_status(&api, &ctx).await)
-    }
 }

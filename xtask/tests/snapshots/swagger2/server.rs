@@ -3,10 +3,22 @@
 //! built on the dispatcher.
 use axum::http::Method;
 
-/// The operations of the API, one method each. The dispatcher validates and decodes
-/// every request before a method is called, so implementations see typed, schema-valid
-/// values only.
-pub trait FixtureSwagger2Api: Send + Sync + 'static {
+/// The whole API: one trait per spec file (below), each with its own error type, and
+/// how errors are written. The dispatcher validates and decodes every request before
+/// a method is called, so implementations see typed, schema-valid values only.
+pub trait FixtureSwagger2Api: AccountsApi + LookupApi + Send + Sync + 'static {
+    /// How every error answer is written (validation, routing and the methods' own):
+    /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
+    /// shape instead.
+    fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+        crate::rt::server::error_response(error)
+    }
+}
+
+/// The operations of `accounts.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait AccountsApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
+
     /// `POST /_fixture/api/v1/account/logout` (`logout`) — deprecated
     ///
     /// Log out (deprecated).
@@ -14,7 +26,7 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<crate::accounts::logout::Response, crate::rt::MatrixError>,
+        Output = Result<crate::accounts::logout::Response, Self::Error>,
     > + Send;
 
     /// `POST /_fixture/api/v1/account/register` (`register`)
@@ -25,7 +37,7 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::accounts::register::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::accounts::register::Response, crate::rt::MatrixError>,
+        Output = Result<crate::accounts::register::Response, Self::Error>,
     > + Send;
 
     /// `GET /_fixture/api/v1/account/{userId}` (`getAccount`)
@@ -36,7 +48,7 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         params: crate::accounts::get_account::Params,
     ) -> impl std::future::Future<
-        Output = Result<crate::accounts::get_account::Response, crate::rt::MatrixError>,
+        Output = Result<crate::accounts::get_account::Response, Self::Error>,
     > + Send;
 
     /// `GET /_fixture/api/v1/versions` (`getVersions`)
@@ -46,11 +58,13 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::accounts::accounts_get_versions::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::accounts::accounts_get_versions::Response, Self::Error>,
     > + Send;
+}
+
+/// The operations of `lookup.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+pub trait LookupApi: Send + Sync + 'static {
+    type Error: Into<crate::rt::MatrixError> + Send;
 
     /// `POST /_fixture/api/v2/lookup` (`lookup`)
     ///
@@ -60,7 +74,7 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::lookup::lookup::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::lookup::lookup::Response, crate::rt::MatrixError>,
+        Output = Result<crate::lookup::lookup::Response, Self::Error>,
     > + Send;
 
     /// `POST /_fixture/api/v2/submit` (`submitForm`)
@@ -71,7 +85,7 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         ctx: &crate::rt::server::RequestContext,
         body: crate::lookup::submit_form::RequestBody,
     ) -> impl std::future::Future<
-        Output = Result<crate::lookup::submit_form::Response, crate::rt::MatrixError>,
+        Output = Result<crate::lookup::submit_form::Response, Self::Error>,
     > + Send;
 
     /// `GET /_fixture/api/v2/versions` (`getVersions`)
@@ -81,10 +95,7 @@ pub trait FixtureSwagger2Api: Send + Sync + 'static {
         &self,
         ctx: &crate::rt::server::RequestContext,
     ) -> impl std::future::Future<
-        Output = Result<
-            crate::lookup::lookup_get_versions::Response,
-            crate::rt::MatrixError,
-        >,
+        Output = Result<crate::lookup::lookup_get_versions::Response, Self::Error>,
     > + Send;
 }
 
@@ -116,6 +127,7 @@ pub fn route(
     method: &Method,
     path: &str,
 ) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
+    #[allow(clippy::single_match, reason = "generated: one arm per literal path")]
     match path {
         "/_fixture/api/v1/account/logout" => {
             let path_params = Vec::new();
@@ -185,29 +197,110 @@ pub fn dispatch<A: FixtureSwagger2Api>(
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
-        Err(e) => return crate::rt::server::ready(crate::rt::server::error_response(&e)),
+        Err(e) => return crate::rt::server::ready(A::write_error(&e)),
     };
+    use crate::rt::server::{handle, json_response, raw_response};
     let api = std::sync::Arc::clone(api);
     match route {
-        Route::Logout => Box::pin(handlers::logout(api, request, peer)),
-        Route::Register => Box::pin(handlers::register(api, request, peer)),
+        Route::Logout => {
+            handle(
+                crate::accounts::logout::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::logout(&api, &ctx).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::Register => {
+            handle(
+                crate::accounts::register::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::register(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
+        }
         Route::GetAccount => {
-            Box::pin(handlers::get_account(api, request, peer, path_params))
+            handle(
+                crate::accounts::get_account::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, params, _| async move {
+                    A::get_account(&api, &ctx, params).await.map_err(Into::into)
+                },
+            )
         }
         Route::AccountsGetVersions => {
-            Box::pin(handlers::accounts_get_versions(api, request, peer))
+            handle(
+                crate::accounts::accounts_get_versions::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::accounts_get_versions(&api, &ctx).await.map_err(Into::into)
+                },
+            )
         }
-        Route::Lookup => Box::pin(handlers::lookup(api, request, peer)),
-        Route::SubmitForm => Box::pin(handlers::submit_form(api, request, peer)),
+        Route::Lookup => {
+            handle(
+                crate::lookup::lookup::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::lookup(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
+        }
+        Route::SubmitForm => {
+            handle(
+                crate::lookup::submit_form::Op,
+                request,
+                peer,
+                path_params,
+                raw_response,
+                A::write_error,
+                move |ctx, _, body| async move {
+                    A::submit_form(&api, &ctx, body).await.map_err(Into::into)
+                },
+            )
+        }
         Route::LookupGetVersions => {
-            Box::pin(handlers::lookup_get_versions(api, request, peer))
+            handle(
+                crate::lookup::lookup_get_versions::Op,
+                request,
+                peer,
+                path_params,
+                json_response,
+                A::write_error,
+                move |ctx, _, _| async move {
+                    A::lookup_get_versions(&api, &ctx).await.map_err(Into::into)
+                },
+            )
         }
     }
 }
 
 /// Every route of the specification as an axum router (for services that mount the
 /// API beside routes of their own): [`dispatch`] as its fallback, with the peer
-/// address from `ConnectInfo` when the server provides it.
+/// address from `ConnectInfo` when the server provides it. Behind the `router`
+/// feature: a server that calls [`dispatch`] itself does not build axum's router.
+#[cfg(feature = "router")]
 pub fn router<A: FixtureSwagger2Api>(api: std::sync::Arc<A>) -> axum::Router {
     axum::Router::new()
         .fallback(move |request: axum::extract::Request| {
@@ -217,124 +310,4 @@ pub fn router<A: FixtureSwagger2Api>(api: std::sync::Arc<A>) -> axum::Router {
                 .map(|c| c.0);
             dispatch(&api, request, peer)
         })
-}
-
-mod handlers {
-    use super::FixtureSwagger2Api;
-
-    pub async fn logout<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::logout(&api, &ctx).await)
-    }
-
-    pub async fn register<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::accounts::register as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::check_and_decode(&value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let mut ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        ctx.body = Some(value);
-        crate::rt::server::json_response(A::register(&api, &ctx, body).await)
-    }
-
-    pub async fn get_account<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-        path: Vec<(String, String)>,
-    ) -> axum::response::Response {
-        use crate::accounts::get_account as op;
-        let (parts, body) = request.into_parts();
-        let params = match crate::rt::server::read_params(&parts, path, op::PARAM_KINDS)
-            .and_then(|v| crate::rt::server::decode_owned(v, op::validate_params))
-        {
-            Ok(p) => p,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::get_account(&api, &ctx, params).await)
-    }
-
-    pub async fn accounts_get_versions<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::accounts_get_versions(&api, &ctx).await)
-    }
-
-    pub async fn lookup<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::lookup::lookup as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::lookup(&api, &ctx, body).await)
-    }
-
-    pub async fn submit_form<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        use crate::lookup::submit_form as op;
-        let (parts, body) = request.into_parts();
-        let value = match crate::rt::server::read_body(&parts, body, op::FORM_KINDS)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let body = match crate::rt::server::decode_owned(value, op::validate_body) {
-            Ok(b) => b,
-            Err(e) => return crate::rt::server::error_response(&e),
-        };
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::raw_response(A::submit_form(&api, &ctx, body).await)
-    }
-
-    pub async fn lookup_get_versions<A: FixtureSwagger2Api>(
-        api: std::sync::Arc<A>,
-        request: axum::extract::Request,
-        peer: Option<std::net::SocketAddr>,
-    ) -> axum::response::Response {
-        let (parts, body) = request.into_parts();
-        drop(body);
-        let ctx = crate::rt::server::RequestContext::from_parts(parts, peer);
-        crate::rt::server::json_response(A::lookup_get_versions(&api, &ctx).await)
-    }
 }

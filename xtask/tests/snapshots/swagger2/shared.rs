@@ -1,6 +1,56 @@
 #![cfg_attr(rustfmt, rustfmt::skip)]
-//! Validators for schemas that several operations share; each operation's own
-//! validator calls one of these.
+//! Validators for schemas that occur in several places; operations' validators
+//! (and these, for nested and recursive shapes) call them.
+
+/// Validates a JSON value against its schema, reporting every error.
+pub fn validate_any_object(
+    v: &serde_json::Value,
+) -> Result<(), crate::rt::validate::Errors> {
+    if validate_any_object_node0(
+        v,
+        &crate::rt::validate::Path::Root,
+        &mut crate::rt::validate::Check,
+    ) {
+        return Ok(());
+    }
+    crate::rt::validate::collect(|s| {
+        validate_any_object_node0(v, &crate::rt::validate::Path::Root, s);
+    })
+}
+
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    reason = "generated: one `if` per schema keyword reads better than merged conditions"
+)]
+pub(crate) fn validate_any_object_node0<S: crate::rt::validate::Sink>(
+    v: &serde_json::Value,
+    p: &crate::rt::validate::Path<'_>,
+    s: &mut S,
+) -> bool {
+    use crate::rt::validate as rt;
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        for (key1, v1) in object {
+            let p1 = &rt::Path::Key(p, key1);
+            if !v1.is_string() {
+                ok = false;
+                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
+                if S::STOP {
+                    return false;
+                }
+            }
+        }
+    } else {
+        ok = false;
+        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
+        if S::STOP {
+            return false;
+        }
+    }
+    ok
+}
 
 /// Validates a JSON value against the `Error` schema, reporting every error.
 pub fn validate_error(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
@@ -21,7 +71,7 @@ pub fn validate_error(v: &serde_json::Value) -> Result<(), crate::rt::validate::
     clippy::collapsible_match,
     reason = "generated: one `if` per schema keyword reads better than merged conditions"
 )]
-fn validate_error_node0<S: crate::rt::validate::Sink>(
+pub(crate) fn validate_error_node0<S: crate::rt::validate::Sink>(
     v: &serde_json::Value,
     p: &crate::rt::validate::Path<'_>,
     s: &mut S,
@@ -124,7 +174,7 @@ pub fn validate_versions(
     clippy::collapsible_match,
     reason = "generated: one `if` per schema keyword reads better than merged conditions"
 )]
-fn validate_versions_node0<S: crate::rt::validate::Sink>(
+pub(crate) fn validate_versions_node0<S: crate::rt::validate::Sink>(
     v: &serde_json::Value,
     p: &crate::rt::validate::Path<'_>,
     s: &mut S,

@@ -20,59 +20,33 @@ pub const RESPONSES: &[&str] = &["200", "400"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
+pub type RequestBody = crate::types::InviteRequest;
+pub type Response = crate::types::StoredInvite;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum RequestBodyMedium {
-    #[serde(rename = "email")]
-    Email,
-}
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
 
-impl RequestBodyMedium {
-    /// The value as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-        }
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
     }
 }
 
-/// An invite to store (allOf refines the base).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RequestBody {
-    pub address: String,
-    pub medium: RequestBodyMedium,
-    pub room_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sender_display_name: Option<String>,
-}
-
-/// A title that would shadow `Result` in the module.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ResultObject {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ok: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PublicKey {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_validity_url: Option<String>,
-    /// Unpadded base64.
-    pub public_key: String,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Response {
-    /// Shown in the invite, if known.
-    pub display_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<u32>,
-    /// A title that would shadow `Result` in the module.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<ResultObject>,
-    pub public_keys: Vec<PublicKey>,
-    pub token: String,
-}
+pub use crate::types::InviteRequest;
+pub use crate::types::InviteRequestMedium;
+pub use crate::types::PublicKey;
+pub use crate::types::ResultObject;
+pub use crate::types::StoredInvite;
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
@@ -299,18 +273,18 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_display_name_expires_in_outcome_public_keys`).
+/// Validates against a schema other operations use too (`crate::shared::validate_stored_invite`).
 #[inline]
 pub fn validate_response_200(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_display_name_expires_in_outcome_public_keys(v)
+    crate::shared::validate_stored_invite(v)
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_errcode_error`).
+/// Validates against a schema other operations use too (`crate::shared::validate_error`).
 #[inline]
 pub fn validate_response_400(
     v: &serde_json::Value,
 ) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_errcode_error(v)
+    crate::shared::validate_error(v)
 }

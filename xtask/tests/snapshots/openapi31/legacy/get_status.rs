@@ -19,31 +19,23 @@ pub const SOURCE: &str = "legacy.yaml";
 
 /// Documented response keys.
 pub const RESPONSES: &[&str] = &["200"];
+pub type Response = crate::types::GetStatusResponse;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum ResponseMode {
-    #[serde(rename = "on")]
-    On,
-    #[serde(rename = "off")]
-    Off,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = ();
 }
 
-impl ResponseMode {
-    /// The value as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::On => "on",
-            Self::Off => "off",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Response {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<ResponseMode>,
-    pub note: Option<String>,
-}
+pub use crate::types::GetStatusResponse;
+pub use crate::types::GetStatusResponseMode;
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_response_200(

@@ -20,56 +20,40 @@ pub const RESPONSES: &[&str] = &["200", "4XX"];
 
 /// How query and path parameters are typed before validation.
 pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
+    ("X-Trace", crate::rt::ScalarKind::String),
     ("limit", crate::rt::ScalarKind::Integer),
     ("sid", crate::rt::ScalarKind::String),
     ("userId", crate::rt::ScalarKind::String),
 ];
+pub type Params = crate::types::GetAccountParams;
+pub type Response = crate::types::GetAccountResponse;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Params {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i32>,
-    /// A session ID (upstream gives these integer examples).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    #[serde(rename = "userId")]
-    pub user_id: String,
-}
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum ResponseStatus {
-    #[serde(rename = "active")]
-    Active,
-    #[serde(rename = "deactivated")]
-    Deactivated,
-    #[serde(rename = "3pid-only")]
-    V3pidOnly,
-}
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    const HEADERS: &'static [&'static str] = &["X-Trace"];
+    type Params = self::Params;
+    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
+        self::PARAM_KINDS,
+    );
 
-impl ResponseStatus {
-    /// The value as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Deactivated => "deactivated",
-            Self::V3pidOnly => "3pid-only",
-        }
+    fn validate_params(
+        v: &serde_json::Value,
+    ) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_params(v)
     }
+    type Body = ();
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Response {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deactivated_ts: Option<i64>,
-    /// A map of device ID to display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devices: Option<std::collections::BTreeMap<String, String>>,
-    pub status: ResponseStatus,
-    /// Tuple-form items, draft-4 style.
-    pub threepids: Vec<(String, String)>,
-    /// A user ID in the fixture's own custom format.
-    pub user_id: String,
-}
+pub use crate::types::GetAccountParams;
+pub use crate::types::GetAccountResponse;
+pub use crate::types::GetAccountResponseStatus;
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_params(
@@ -121,6 +105,20 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
+                    "X-Trace" => {
+                        let p1 = &rt::Path::Key(p, key1);
+                        if !v1.is_string() {
+                            ok = false;
+                            s.fail(
+                                p1,
+                                rt::ErrorKind::Type,
+                                || rt::type_error("string", v1),
+                            );
+                            if S::STOP {
+                                return false;
+                            }
+                        }
+                    }
                     "limit" => {
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
@@ -429,28 +427,8 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                     }
                     "devices" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if let Value::Object(object1) = v1 {
-                            for (key2, v2) in object1 {
-                                let p2 = &rt::Path::Key(p1, key2);
-                                if !v2.is_string() {
-                                    ok = false;
-                                    s.fail(
-                                        p2,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("string", v2),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                            }
-                        } else {
+                        if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
                             ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("object", v1),
-                            );
                             if S::STOP {
                                 return false;
                             }

@@ -27,33 +27,30 @@ pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some(
         ("user_id", crate::rt::ScalarKind::String),
     ],
 );
-pub type RequestBody = RegistrationRequest;
+pub type RequestBody = crate::types::RegistrationRequest;
+pub type Response = crate::types::RegisterResponse;
 
-/// The registration request (a sibling of `$ref`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RegistrationRequest {
-    /// Shown to other users. Either:
-    /// - a plain name, or
-    ///   the user ID when absent.
-    #[serde(rename = "display-name", default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    /// Do not use; kept for old clients.
-    ///
-    /// **Deprecated** in the specification.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub legacy_token: Option<String>,
-    /// Incremented by the client on each retry.
-    pub send_attempt: i64,
-    /// The user to register.
-    pub user_id: String,
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::KeepRaw;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Response {
-    pub token: String,
-    /// A user ID in the fixture's own custom format.
-    pub user_id: String,
-}
+pub use crate::types::RegisterResponse;
+pub use crate::types::RegistrationRequest;
 
 /// Validates a JSON value against the `RegistrationRequest` schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {

@@ -20,93 +20,34 @@ pub const RESPONSES: &[&str] = &["200"];
 
 /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
 pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
+pub type RequestBody = crate::types::LookupRequestBody;
+pub type Response = crate::types::LookupResponse;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum RequestBodyAlgorithm {
-    #[serde(rename = "sha256")]
-    Sha256,
-    #[serde(rename = "none")]
-    None,
-}
+/// This operation, for code generic over operations (the dispatcher's
+/// `rt::server::accept`).
+pub struct Op;
 
-impl RequestBodyAlgorithm {
-    /// The value as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sha256 => "sha256",
-            Self::None => "none",
-        }
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = self::OPERATION_ID;
+    const METHOD: &'static str = self::METHOD;
+    const PATH: &'static str = self::PATH;
+    type Params = ();
+    type Body = self::RequestBody;
+    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+        self::validate_body(v)
     }
 }
 
-/// Variants sharing a prefix (clippy's enum_variant_names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[allow(clippy::enum_variant_names, reason = "variant names follow the wire values")]
-pub enum RequestBodyLoginType {
-    #[serde(rename = "m.login.password")]
-    MLoginPassword,
-    #[serde(rename = "m.login.token")]
-    MLoginToken,
-    #[serde(rename = "m.login.sso")]
-    MLoginSso,
-}
-
-impl RequestBodyLoginType {
-    /// The value as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MLoginPassword => "m.login.password",
-            Self::MLoginToken => "m.login.token",
-            Self::MLoginSso => "m.login.sso",
-        }
-    }
-}
-
-/// The medium.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum RequestBodyThreepidMedium {
-    #[serde(rename = "email")]
-    Email,
-    #[serde(rename = "msisdn")]
-    Msisdn,
-}
-
-impl RequestBodyThreepidMedium {
-    /// The value as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Msisdn => "msisdn",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RequestBodyThreepid {
-    pub address: String,
-    /// The medium.
-    pub medium: RequestBodyThreepidMedium,
-}
-
-/// Extra fields are allowed and kept.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RequestBody {
-    pub addresses: Vec<String>,
-    pub algorithm: RequestBodyAlgorithm,
-    /// Variants sharing a prefix (clippy's enum_variant_names).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub login_type: Option<RequestBodyLoginType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threepid: Option<RequestBodyThreepid>,
-    /// Properties beyond the named ones, kept as sent.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Response {
-    pub mappings: std::collections::BTreeMap<String, String>,
-}
+pub use crate::types::LookupRequestBody;
+pub use crate::types::LookupRequestBodyAlgorithm;
+pub use crate::types::LookupRequestBodyLoginType;
+pub use crate::types::LookupRequestBodyThreepid;
+pub use crate::types::LookupRequestBodyThreepidMedium;
+pub use crate::types::LookupResponse;
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
@@ -490,20 +431,8 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
     if let Value::Object(object) = v {
         if let Some(v1) = object.get("mappings") {
             let p1 = &rt::Path::Key(p, "mappings");
-            if let Value::Object(object1) = v1 {
-                for (key2, v2) in object1 {
-                    let p2 = &rt::Path::Key(p1, key2);
-                    if !v2.is_string() {
-                        ok = false;
-                        s.fail(p2, rt::ErrorKind::Type, || rt::type_error("string", v2));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-            } else {
+            if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
                 ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
                 if S::STOP {
                     return false;
                 }

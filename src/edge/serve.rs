@@ -13,18 +13,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::Request;
+use super::Body;
+use http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::connection_limits::{ConnectionCounter, ConnectionLimits};
-use crate::early_errors::JsonEarlyErrors;
-use crate::http::App;
-use crate::tls::Tls;
+use super::App;
+use super::connection_limits::{ConnectionCounter, ConnectionLimits};
+use super::early_errors::JsonEarlyErrors;
+use super::tls::Tls;
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, asks every
 /// connection to close after its current request, and waits for them.
@@ -64,7 +64,7 @@ pub async fn serve_with_tls(
     .await
 }
 
-/// [`serve_with_tls`] with caps on open connections ([`crate::connection_limits`]): a plain
+/// [`serve_with_tls`] with caps on open connections ([`super::connection_limits`]): a plain
 /// HTTP connection over a cap is answered at once (429 or 503, Matrix JSON) and closed, a TLS
 /// one closed, so slow connections cannot make `accept` fail for everyone else.
 pub async fn serve_limited(

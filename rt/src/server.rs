@@ -1,0 +1,997 @@
+//! The wire work shared by every generated route: reading and decoding bodies and parameters,
+//! turning validator findings into Matrix errors, and writing responses. Generated handlers are
+//! a few calls into this module, so the behaviour is written (and reviewed) once.
+
+use super::validate::Errors;
+use super::{BodyMode, ErrCode, MatrixError, Operation, RawResponse, ScalarKind};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+
+/// Largest request body read by default; a server may put a smaller limit in front.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The answer of `server::dispatch`: the matched handler's future, boxed once so the
+/// caller holds one small, nameable future whatever the operation.
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
+
+/// A response that is known before any handler runs (404, 405, a bad path parameter).
+pub fn ready(response: Response) -> ResponseFuture {
+    Box::pin(std::future::ready(response))
+}
+
+/// What a handler may need about the request besides its typed parameters.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub method: Method,
+    /// Path and query exactly as sent (needed to verify signed requests).
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    /// The peer address, when the server knows it.
+    pub remote_addr: Option<SocketAddr>,
+    /// The validated JSON body, when the operation has one.
+    pub body: Option<Value>,
+}
+
+impl RequestContext {
+    /// Takes the request head over (no copy of the header map: handlers build the context
+    /// after reading what they need from `parts`). The peer comes from the accept loop, not
+    /// from a request extension, so no request pays for an extension map.
+    pub fn from_parts(parts: Parts, remote_addr: Option<SocketAddr>) -> Self {
+        Self {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            remote_addr,
+            body: None,
+        }
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+    pub fn bearer_token(&self) -> Option<&str> {
+        let value = self.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = value.trim().split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The deprecated `access_token` query parameter.
+    pub fn query_access_token(&self) -> Option<String> {
+        let query = self.uri.query()?;
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v)
+    }
+}
+
+fn bad_json(message: impl Into<String>) -> MatrixError {
+    MatrixError::new(400, ErrCode::BadJson, message)
+}
+
+/// Reads the body as a JSON value: JSON whatever the Content-Type says (clients need not send
+/// one), or form fields when the operation accepts `application/x-www-form-urlencoded` and the
+/// request says so. Form values are typed by `form_kinds` before validation.
+pub async fn read_body(
+    parts: &Parts,
+    body: Body,
+    form_kinds: Option<&[(&str, ScalarKind)]>,
+) -> Result<Value, MatrixError> {
+    let bytes = body_bytes(body).await?;
+    parse_body(parts, &bytes, form_kinds)
+}
+
+/// Reads the body straight into `T`, for operations whose body schema serde's derive checks
+/// exactly (the code generator decides which: `typed_decode_is_exact`). A body serde refuses
+/// — or one that is not a JSON object, or a form — is read as [`read_body`] and
+/// [`decode_owned`] read it, so every error is the validator's, with its path.
+pub async fn read_typed_body<T: DeserializeOwned>(
+    parts: &Parts,
+    body: Body,
+    form_kinds: Option<&[(&str, ScalarKind)]>,
+    validate: fn(&Value) -> Result<(), Errors>,
+) -> Result<T, MatrixError> {
+    let bytes = body_bytes(body).await?;
+    // serde's derive would also take a JSON array for a struct: only objects are tried.
+    if first_byte(&bytes) == Some(b'{')
+        && let Ok(typed) = serde_json::from_slice::<T>(&bytes)
+    {
+        return Ok(typed);
+    }
+    decode_owned(parse_body(parts, &bytes, form_kinds)?, validate)
+}
+
+async fn body_bytes(body: Body) -> Result<axum::body::Bytes, MatrixError> {
+    axum::body::to_bytes(body, DEFAULT_BODY_LIMIT)
+        .await
+        .map_err(|_| MatrixError::new(413, ErrCode::TooLarge, "Request body too large"))
+}
+
+fn first_byte(bytes: &[u8]) -> Option<u8> {
+    bytes.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+fn parse_body(
+    parts: &Parts,
+    bytes: &[u8],
+    form_kinds: Option<&[(&str, ScalarKind)]>,
+) -> Result<Value, MatrixError> {
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let first = first_byte(bytes);
+    // `curl -d '{...}'` labels JSON as a form; a body that opens like a JSON object is JSON.
+    if is_form
+        && first != Some(b'{')
+        && let Some(kinds) = form_kinds
+    {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
+            .map_err(|_| bad_json("Body is not valid form data"))?;
+        return Ok(typed_object(pairs, kinds));
+    }
+    if first.is_none() {
+        return Err(bad_json("Request body must be a JSON object"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| bad_json(format!("Body is not valid JSON: {e}")))
+}
+
+/// Query string (and path) parameters as a JSON object, typed by `kinds`; a value that does not
+/// parse as its kind stays a string so the validator reports it with its path.
+pub fn read_params(
+    parts: &Parts,
+    path_params: Vec<(String, String)>,
+    kinds: &[(&str, ScalarKind)],
+) -> Result<Value, MatrixError> {
+    let mut pairs: Vec<(String, String)> = match parts.uri.query() {
+        Some(q) => serde_urlencoded::from_str(q).map_err(|_| {
+            MatrixError::new(400, ErrCode::InvalidParam, "Query string is not valid")
+        })?,
+        None => Vec::new(),
+    };
+    pairs.extend(path_params);
+    Ok(typed_object(pairs, kinds))
+}
+
+/// Parameters from the query string, the path, and the named headers and cookies, typed by
+/// `kinds` (as [`read_params`]).
+pub fn read_all_params(
+    parts: &Parts,
+    path_params: Vec<(String, String)>,
+    kinds: &[(&str, ScalarKind)],
+    headers: &[&str],
+    cookies: &[&str],
+) -> Result<Value, MatrixError> {
+    if headers.is_empty() && cookies.is_empty() {
+        return read_params(parts, path_params, kinds);
+    }
+    let mut pairs = path_params;
+    for name in headers {
+        for value in parts.headers.get_all(*name) {
+            if let Ok(v) = value.to_str() {
+                pairs.push(((*name).to_owned(), v.to_owned()));
+            }
+        }
+    }
+    if !cookies.is_empty() {
+        for header in parts.headers.get_all(header::COOKIE) {
+            let Ok(text) = header.to_str() else { continue };
+            for pair in text.split(';') {
+                if let Some((k, v)) = pair.trim().split_once('=')
+                    && cookies.contains(&k)
+                {
+                    pairs.push((k.to_owned(), v.to_owned()));
+                }
+            }
+        }
+    }
+    let Value::Object(mut map) = read_params(parts, Vec::new(), kinds)? else {
+        return Ok(Value::Object(Map::new()));
+    };
+    if let Value::Object(extra) = typed_object(pairs, kinds) {
+        map.extend(extra);
+    }
+    Ok(Value::Object(map))
+}
+
+fn typed_scalar(kind: ScalarKind, v: String) -> Value {
+    match kind {
+        ScalarKind::String | ScalarKind::Array(..) => Value::String(v),
+        ScalarKind::Integer => v
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or(Value::String(v)),
+        ScalarKind::Number => v
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::String(v), Value::Number),
+        ScalarKind::Boolean => match v.as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(v),
+        },
+    }
+}
+
+fn typed_object(pairs: Vec<(String, String)>, kinds: &[(&str, ScalarKind)]) -> Value {
+    let mut map = Map::new();
+    for (k, v) in pairs {
+        let kind = kinds
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map_or(ScalarKind::String, |(_, kind)| *kind);
+        if let ScalarKind::Array(item, delimiter) = kind {
+            // Every occurrence adds to the array; a delimited one adds each of its parts.
+            let values: Vec<String> = match delimiter {
+                Some(_) if v.is_empty() => Vec::new(),
+                Some(d) => v.split(d).map(str::to_owned).collect(),
+                None => vec![v],
+            };
+            let entry = map.entry(k).or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(list) = entry {
+                list.extend(values.into_iter().map(|v| typed_scalar(*item, v)));
+            }
+            continue;
+        }
+        let value = typed_scalar(kind, v);
+        map.insert(k, value);
+    }
+    Value::Object(map)
+}
+
+/// [`check_and_decode`] for a value the caller no longer needs: strings move into the typed
+/// body instead of being copied (a 1000-address lookup would otherwise hold both).
+pub fn decode_owned<T: DeserializeOwned>(
+    value: Value,
+    validate: fn(&Value) -> Result<(), Errors>,
+) -> Result<T, MatrixError> {
+    validate(&value).map_err(|e| MatrixError::from_validation(&e))?;
+    serde_json::from_value(value)
+        .map_err(|e| MatrixError::new(400, ErrCode::InvalidParam, e.to_string()))
+}
+
+/// Validates then deserialises; the validator's findings become the spec's 400 errors.
+pub fn check_and_decode<T: DeserializeOwned>(
+    value: &Value,
+    validate: fn(&Value) -> Result<(), Errors>,
+) -> Result<T, MatrixError> {
+    validate(value).map_err(|e| MatrixError::from_validation(&e))?;
+    T::deserialize(value).map_err(|e| MatrixError::new(400, ErrCode::InvalidParam, e.to_string()))
+}
+
+/// Everything a handler needs before the implementation is called, for any operation: the
+/// parameters (query, then path) typed, validated and decoded, the body read, validated and
+/// decoded as the operation says ([`BodyMode`]), and the request context. An error is the
+/// spec's answer to send as it is.
+pub async fn accept<Op: Operation>(
+    request: axum::extract::Request,
+    peer: Option<SocketAddr>,
+    path_params: Vec<(String, String)>,
+) -> Result<(RequestContext, Op::Params, Op::Body), MatrixError> {
+    let (parts, body) = request.into_parts();
+    let params = match Op::PARAM_KINDS {
+        Some(kinds) => decode_owned(
+            read_all_params(&parts, path_params, kinds, Op::HEADERS, Op::COOKIES)?,
+            Op::validate_params,
+        )?,
+        None => unit()?,
+    };
+    let mut raw = None;
+    let body = match Op::BODY {
+        BodyMode::None => {
+            drop(body);
+            unit()?
+        }
+        BodyMode::Typed => read_typed_body(&parts, body, Op::FORM_KINDS, Op::validate_body).await?,
+        BodyMode::Validated => decode_owned(
+            read_body(&parts, body, Op::FORM_KINDS).await?,
+            Op::validate_body,
+        )?,
+        BodyMode::Bytes => {
+            Op::body_from_bytes(body_bytes(body).await?.to_vec()).ok_or_else(|| {
+                MatrixError::new(500, ErrCode::Unknown, "The operation takes no raw body")
+            })?
+        }
+        BodyMode::KeepRaw => {
+            let value = read_body(&parts, body, Op::FORM_KINDS).await?;
+            let decoded = check_and_decode(&value, Op::validate_body)?;
+            raw = Some(value);
+            decoded
+        }
+    };
+    let mut ctx = RequestContext::from_parts(parts, peer);
+    ctx.body = raw;
+    Ok((ctx, params, body))
+}
+
+/// One request of the operation `Op`, start to finish, as the one boxed future the
+/// dispatcher returns: [`accept`], then `call` (the implementation, given the context,
+/// parameters and body), then `respond` ([`json_response`] or [`raw_response`]) with the
+/// operation's success status; any error is written by `on_error` (the API's error shape:
+/// [`error_response`] for Matrix's). Every generated route is this function with its `Op`.
+pub fn handle<Op, T, Fut, F>(
+    _op: Op,
+    request: axum::extract::Request,
+    peer: Option<SocketAddr>,
+    path_params: Vec<(String, String)>,
+    respond: fn(Result<T, MatrixError>) -> Response,
+    on_error: fn(&MatrixError) -> Response,
+    call: F,
+) -> ResponseFuture
+where
+    Op: Operation + 'static,
+    T: 'static,
+    F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, MatrixError>> + Send + 'static,
+{
+    Box::pin(async move {
+        match accept::<Op>(request, peer, path_params).await {
+            Ok((ctx, params, body)) => match call(ctx, params, body).await {
+                Ok(answer) => {
+                    let mut response = respond(Ok(answer));
+                    if Op::SUCCESS != 200
+                        && response.status() == StatusCode::OK
+                        && let Ok(status) = StatusCode::from_u16(Op::SUCCESS)
+                    {
+                        *response.status_mut() = status;
+                    }
+                    response
+                }
+                Err(e) => on_error(&e),
+            },
+            Err(e) => on_error(&e),
+        }
+    })
+}
+
+/// The value of an absent part (`()`): what a unit deserialises from.
+fn unit<T: DeserializeOwned>() -> Result<T, MatrixError> {
+    serde_json::from_value(Value::Null)
+        .map_err(|e| MatrixError::new(500, ErrCode::Unknown, e.to_string()))
+}
+
+/// Matches `path` (as sent, percent-encoded) against a route template such as
+/// `/a/{id}/b`: literal segments compare byte for byte, each `{name}` takes one non-empty
+/// segment. `None` when the path does not fit; otherwise the parameters, percent-decoded,
+/// or `400 M_INVALID_PARAM` when one does not decode to UTF-8. The same rules as axum's
+/// router (matchit), which the generated dispatcher replaces.
+pub fn match_template(
+    path: &str,
+    template: &str,
+) -> Option<Result<Vec<(String, String)>, MatrixError>> {
+    let mut given = path.strip_prefix('/')?.split('/');
+    let mut captured = Vec::new();
+    for expected in template.strip_prefix('/')?.split('/') {
+        let segment = given.next()?;
+        if !expected.contains('{') {
+            if segment != expected {
+                return None;
+            }
+            continue;
+        }
+        if !match_segment(segment, expected, &mut captured) {
+            return None;
+        }
+    }
+    if given.next().is_some() {
+        return None;
+    }
+    Some(
+        captured
+            .into_iter()
+            .map(|(name, raw)| {
+                percent_decode(raw)
+                    .map(|value| (name.to_owned(), value))
+                    .ok_or_else(|| {
+                        MatrixError::new(400, ErrCode::InvalidParam, "Invalid path parameter")
+                    })
+            })
+            .collect(),
+    )
+}
+
+/// One segment against a segment template mixing literals and parameters (`{id}`,
+/// `{name}:cancel`, `{stem}.{ext}`): literals compare byte for byte, each parameter takes a
+/// non-empty run; where a literal could end a parameter at several places the last one that
+/// lets the rest match wins (`a.b.c` against `{stem}.{ext}`: `a.b` and `c`).
+fn match_segment<'t, 's>(
+    segment: &'s str,
+    template: &'t str,
+    captured: &mut Vec<(&'t str, &'s str)>,
+) -> bool {
+    let Some(open) = template.find('{') else {
+        return segment == template;
+    };
+    let (literal, rest) = template.split_at(open);
+    let Some(segment) = segment.strip_prefix(literal) else {
+        return false;
+    };
+    let Some(close) = rest.find('}') else {
+        return false;
+    };
+    let name = &rest[1..close];
+    let after = &rest[close + 1..];
+    let next_literal_len = after.find('{').unwrap_or(after.len());
+    if next_literal_len == 0 && !after.is_empty() {
+        return false; // two parameters side by side cannot be told apart
+    }
+    if after.is_empty() {
+        if segment.is_empty() {
+            return false;
+        }
+        captured.push((name, segment));
+        return true;
+    }
+    let literal = &after[..next_literal_len];
+    let mut ends: Vec<usize> = segment.match_indices(literal).map(|(i, _)| i).collect();
+    ends.retain(|i| *i > 0);
+    for end in ends.into_iter().rev() {
+        let mark = captured.len();
+        captured.push((name, &segment[..end]));
+        if match_segment(&segment[end..], after, captured) {
+            return true;
+        }
+        captured.truncate(mark);
+    }
+    false
+}
+
+/// `%XX` escapes decoded; `None` when the result is not UTF-8. A `%` not followed by two hex
+/// digits stays as it is, as in the URL standard.
+fn percent_decode(raw: &str) -> Option<String> {
+    if !raw.contains('%') {
+        return Some(raw.to_owned());
+    }
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h)? * 16 + hex(l)?) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A JSON success response (status 200).
+pub fn json_response<T: Serialize>(result: Result<T, MatrixError>) -> Response {
+    match result {
+        // Room for a typical answer up front: growing from empty took five reallocations
+        // for a hundred bytes.
+        Ok(body) => match to_json(&body) {
+            Ok(bytes) => json_bytes(StatusCode::OK, bytes),
+            Err(_) => error_response(&MatrixError::new(500, ErrCode::Unknown, "Internal error")),
+        },
+        Err(e) => error_response(&e),
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(256);
+    serde_json::to_writer(&mut bytes, value)?;
+    Ok(bytes)
+}
+
+/// A `text/plain` answer: the string as it is (not a JSON string).
+pub fn text_response(result: Result<String, MatrixError>) -> Response {
+    match result {
+        Ok(text) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// A non-JSON success response (HTML page or redirect).
+pub fn raw_response(result: Result<RawResponse, MatrixError>) -> Response {
+    match result {
+        Ok(raw) => {
+            let status = StatusCode::from_u16(raw.status).unwrap_or(StatusCode::OK);
+            let mut response = (status, raw.body).into_response();
+            let headers = response.headers_mut();
+            if let Some(ct) = raw
+                .content_type
+                .and_then(|c| HeaderValue::from_str(&c).ok())
+            {
+                headers.insert(header::CONTENT_TYPE, ct);
+            }
+            if let Some(loc) = raw
+                .location
+                .and_then(|l| HeaderValue::from_str(&location_value(&l)).ok())
+            {
+                headers.insert(header::LOCATION, loc);
+            }
+            response
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
+/// A URI reference fit for `Location` (RFC 3986 characters only): every byte outside the
+/// unreserved and reserved sets and `%` is percent-encoded (UTF-8), so a link with spaces or
+/// non-ASCII text still redirects where it says instead of being dropped or sent raw. Existing
+/// `%XX` escapes are kept.
+pub fn location_value(link: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let keep = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b':'
+                    | b'/'
+                    | b'?'
+                    | b'#'
+                    | b'['
+                    | b']'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'%'
+            )
+    };
+    let mut out = String::with_capacity(link.len());
+    for &b in link.as_bytes() {
+        if keep(b) {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+    }
+    out
+}
+
+/// Built by hand: `(status, bytes).into_response()` would insert an octet-stream
+/// content type first, only for it to be replaced.
+fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+pub fn error_response(e: &MatrixError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let bytes = to_json(&e.body()).unwrap_or_default();
+    let mut response = json_bytes(status, bytes);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        // RFC 9110 §10.2.3 in whole seconds, rounded up from `retry_after_ms` (at least 1).
+        let ms = e
+            .extra
+            .get("retry_after_ms")
+            .and_then(Value::as_u64)
+            .unwrap_or(1000);
+        let secs = ms.div_ceil(1000).max(1);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Some(allow) = e.allow {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    response
+}
+
+impl IntoResponse for MatrixError {
+    fn into_response(self) -> Response {
+        error_response(&self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{location_value, match_template};
+
+    #[test]
+    fn locations_are_percent_encoded() {
+        assert_eq!(
+            location_value("https://example.org/a b?q=ü&x=%20"),
+            "https://example.org/a%20b?q=%C3%BC&x=%20"
+        );
+        assert_eq!(
+            location_value("https://x/\"<>^`{|}\n"),
+            "https://x/%22%3C%3E%5E%60%7B%7C%7D%0A"
+        );
+        let plain = "https://example.org/p?a=1&b=[x]#frag";
+        assert_eq!(location_value(plain), plain);
+    }
+
+    fn params(path: &str, template: &str) -> Option<Result<Vec<(String, String)>, u16>> {
+        match_template(path, template).map(|r| r.map_err(|e| e.status))
+    }
+
+    fn found(pairs: &[(&str, &str)]) -> Option<Result<Vec<(String, String)>, u16>> {
+        Some(Ok(pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()))
+    }
+
+    #[test]
+    fn templates_match_whole_segments() {
+        let t = "/v2/pubkey/{keyId}";
+        assert_eq!(
+            params("/v2/pubkey/ed25519:0", t),
+            found(&[("keyId", "ed25519:0")])
+        );
+        assert_eq!(
+            params("/v2/pubkey/ed25519%3A0", t),
+            found(&[("keyId", "ed25519:0")])
+        );
+        assert_eq!(params("/v2/pubkey/a%2Fb", t), found(&[("keyId", "a/b")]));
+        assert_eq!(params("/v2/pubkey/%zz", t), found(&[("keyId", "%zz")]));
+        assert_eq!(params("/v2/pubkey/", t), None);
+        assert_eq!(params("/v2/pubkey", t), None);
+        assert_eq!(params("/v2/pubkey/a/b", t), None);
+        assert_eq!(params("/v2/pubkey/a/", t), None);
+        assert_eq!(params("/v2/pubkeys/a", t), None);
+        assert_eq!(params("v2/pubkey/a", t), None);
+        assert_eq!(params("/v2/pubkey/%FF", t), Some(Err(400)));
+        let cancel = "/operations/{name}:cancel";
+        assert_eq!(
+            params("/operations/op1:cancel", cancel),
+            found(&[("name", "op1")])
+        );
+        assert_eq!(params("/operations/:cancel", cancel), None);
+        assert_eq!(params("/operations/op1:stop", cancel), None);
+        let file = "/files/{stem}.{ext}";
+        assert_eq!(
+            params("/files/a.b.c", file),
+            found(&[("stem", "a.b"), ("ext", "c")])
+        );
+        assert_eq!(params("/files/readme", file), None);
+        assert_eq!(params("/files/.c", file), None);
+        let two = "/a/{x}/b/{y}";
+        assert_eq!(params("/a/1/b/2", two), found(&[("x", "1"), ("y", "2")]));
+        assert_eq!(params("/a/1/c/2", two), None);
+    }
+
+    mod generic_handler {
+        use super::super::{accept, error_response, handle, json_response};
+        use crate::validate::{ErrorKind, Errors, Path, Sink, collect};
+        use crate::{BodyMode, MatrixError, Operation, ScalarKind};
+        use axum::body::Body;
+        use axum::http::{Request, StatusCode};
+        use axum::response::IntoResponse;
+        use serde_json::{Value, json};
+
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Params {
+            n: i64,
+            id: String,
+        }
+
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Payload {
+            a: String,
+        }
+
+        fn require(v: &Value, key: &'static str) -> Result<(), Errors> {
+            if v.get(key).is_some() {
+                return Ok(());
+            }
+            collect(|s| {
+                s.fail(&Path::Key(&Path::Root, key), ErrorKind::Required, || {
+                    format!("missing required property {key:?}")
+                })
+            })
+        }
+
+        struct Both;
+        impl Operation for Both {
+            type Params = Params;
+            type Body = Payload;
+            type Response = Value;
+            const OPERATION_ID: &'static str = "both";
+            const METHOD: &'static str = "POST";
+            const PATH: &'static str = "/things/{id}";
+            const PARAM_KINDS: Option<&'static [(&'static str, ScalarKind)]> =
+                Some(&[("n", ScalarKind::Integer)]);
+            const BODY: BodyMode = BodyMode::Validated;
+            fn validate_params(v: &Value) -> Result<(), Errors> {
+                require(v, "n")
+            }
+            fn validate_body(v: &Value) -> Result<(), Errors> {
+                require(v, "a")
+            }
+        }
+
+        struct Raw;
+        impl Operation for Raw {
+            type Params = ();
+            type Body = Payload;
+            type Response = Value;
+            const OPERATION_ID: &'static str = "raw";
+            const METHOD: &'static str = "POST";
+            const PATH: &'static str = "/raw";
+            const BODY: BodyMode = BodyMode::KeepRaw;
+            fn validate_body(v: &Value) -> Result<(), Errors> {
+                require(v, "a")
+            }
+        }
+
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Query {
+            tags: Vec<String>,
+            ids: Vec<i64>,
+            session: String,
+            #[serde(rename = "X-Request-Id")]
+            request_id: String,
+        }
+
+        struct Everywhere;
+        impl Operation for Everywhere {
+            type Params = Query;
+            type Body = ();
+            type Response = Value;
+            const OPERATION_ID: &'static str = "everywhere";
+            const METHOD: &'static str = "GET";
+            const PATH: &'static str = "/q";
+            const PARAM_KINDS: Option<&'static [(&'static str, ScalarKind)]> = Some(&[
+                ("tags", ScalarKind::Array(&ScalarKind::String, None)),
+                ("ids", ScalarKind::Array(&ScalarKind::Integer, Some(','))),
+            ]);
+            const HEADERS: &'static [&'static str] = &["X-Request-Id"];
+            const COOKIES: &'static [&'static str] = &["session"];
+            fn validate_params(v: &Value) -> Result<(), Errors> {
+                require(v, "X-Request-Id")
+            }
+        }
+
+        #[tokio::test]
+        async fn arrays_headers_and_cookies_are_parameters() {
+            let request = Request::get("/q?tags=a&tags=b&ids=1,2,3")
+                .header("x-request-id", "r1")
+                .header("cookie", "other=1; session=s3")
+                .body(Body::empty())
+                .unwrap_or_default();
+            let (_, params, ()) = accept::<Everywhere>(request, None, Vec::new())
+                .await
+                .map_err(|e| e.status)
+                .unwrap_or_else(|s| panic!("refused with {s}"));
+            assert_eq!(
+                params,
+                Query {
+                    tags: vec!["a".into(), "b".into()],
+                    ids: vec![1, 2, 3],
+                    session: "s3".into(),
+                    request_id: "r1".into(),
+                }
+            );
+            let no_header = Request::get("/q?tags=a&ids=1")
+                .body(Body::empty())
+                .unwrap_or_default();
+            let refused = accept::<Everywhere>(no_header, None, Vec::new()).await;
+            assert_eq!(refused.err().map(|e| e.status), Some(400));
+        }
+
+        struct Upload;
+        impl Operation for Upload {
+            type Params = ();
+            type Body = Vec<u8>;
+            type Response = Value;
+            const OPERATION_ID: &'static str = "upload";
+            const METHOD: &'static str = "POST";
+            const PATH: &'static str = "/upload";
+            const BODY: BodyMode = BodyMode::Bytes;
+            fn body_from_bytes(bytes: Vec<u8>) -> Option<Vec<u8>> {
+                Some(bytes)
+            }
+        }
+
+        #[tokio::test]
+        async fn text_answers_are_written_as_they_are() {
+            let r = super::super::text_response(Ok("pong".to_owned()));
+            assert_eq!(
+                r.headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok()),
+                Some("text/plain; charset=utf-8")
+            );
+            let bytes = axum::body::to_bytes(r.into_body(), 64)
+                .await
+                .unwrap_or_default();
+            assert_eq!(&bytes[..], b"pong");
+        }
+
+        #[tokio::test]
+        async fn bytes_bodies_are_handed_over_unparsed() {
+            let request = Request::post("/upload")
+                .header("content-type", "application/octet-stream")
+                .body(Body::from(vec![0_u8, 159, 146, 150]))
+                .unwrap_or_default();
+            let (_, (), body) = accept::<Upload>(request, None, Vec::new())
+                .await
+                .map_err(|e| e.status)
+                .unwrap_or_else(|s| panic!("refused with {s}"));
+            assert_eq!(body, vec![0_u8, 159, 146, 150]);
+        }
+
+        struct Nothing;
+        impl Operation for Nothing {
+            type Params = ();
+            type Body = ();
+            type Response = Value;
+            const OPERATION_ID: &'static str = "nothing";
+            const METHOD: &'static str = "GET";
+            const PATH: &'static str = "/nothing";
+        }
+
+        fn post(uri: &str, body: &str) -> axum::extract::Request {
+            Request::post(uri)
+                .body(Body::from(body.to_owned()))
+                .unwrap_or_default()
+        }
+
+        fn path() -> Vec<(String, String)> {
+            vec![("id".to_owned(), "x1".to_owned())]
+        }
+
+        #[tokio::test]
+        async fn accept_types_validates_and_decodes_params_and_body() {
+            let (ctx, params, body) =
+                accept::<Both>(post("/things/x1?n=7", r#"{"a":"b"}"#), None, path())
+                    .await
+                    .map_err(|e| e.status)
+                    .unwrap_or_else(|s| panic!("refused with {s}"));
+            assert_eq!(
+                params,
+                Params {
+                    n: 7,
+                    id: "x1".into()
+                }
+            );
+            assert_eq!(body, Payload { a: "b".into() });
+            assert_eq!(
+                ctx.body, None,
+                "only KeepRaw operations keep the parsed body"
+            );
+        }
+
+        #[tokio::test]
+        async fn accept_answers_with_the_spec_errors() {
+            let status =
+                |r: Result<_, MatrixError>| r.err().map(|e| (e.status, e.errcode.as_str()));
+            let missing = accept::<Both>(post("/things/x1", r#"{"a":"b"}"#), None, path()).await;
+            assert_eq!(status(missing), Some((400, "M_MISSING_PARAMS")));
+            let bad_json = accept::<Both>(post("/things/x1?n=1", "{"), None, path()).await;
+            assert_eq!(status(bad_json), Some((400, "M_BAD_JSON")));
+            let no_field = accept::<Both>(post("/things/x1?n=1", "{}"), None, path()).await;
+            assert_eq!(status(no_field), Some((400, "M_MISSING_PARAMS")));
+        }
+
+        #[tokio::test]
+        async fn keep_raw_keeps_the_parsed_body_and_nothing_ignores_input() {
+            let (ctx, (), body) =
+                accept::<Raw>(post("/raw", r#"{"a":"b","x":1}"#), None, Vec::new())
+                    .await
+                    .map_err(|e| e.status)
+                    .unwrap_or_else(|s| panic!("refused with {s}"));
+            assert_eq!(body, Payload { a: "b".into() });
+            assert_eq!(ctx.body, Some(json!({"a": "b", "x": 1})));
+            let got = accept::<Nothing>(post("/nothing?junk", "not json"), None, Vec::new()).await;
+            assert!(got.is_ok());
+        }
+
+        #[tokio::test]
+        async fn handle_calls_the_implementation_only_for_accepted_requests() {
+            let ok = handle(
+                Both,
+                post("/things/x1?n=2", r#"{"a":"z"}"#),
+                None,
+                path(),
+                json_response,
+                error_response,
+                |_ctx, p: Params, b: Payload| async move { Ok(json!({"n": p.n, "a": b.a})) },
+            )
+            .await;
+            assert_eq!(ok.status(), StatusCode::OK);
+            let bytes = axum::body::to_bytes(ok.into_body(), 1024)
+                .await
+                .unwrap_or_default();
+            assert_eq!(
+                serde_json::from_slice::<Value>(&bytes).ok(),
+                Some(json!({"n": 2, "a": "z"}))
+            );
+            let refused = handle(
+                Both,
+                post("/things/x1", "{}"),
+                None,
+                path(),
+                json_response,
+                error_response,
+                |_ctx, _p: Params, _b: Payload| async move {
+                    Err::<Value, _>(MatrixError::new(500, crate::ErrCode::Unknown, "called"))
+                },
+            )
+            .await;
+            assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+            // Another API's error shape, and a create answered 201.
+            struct Created;
+            impl Operation for Created {
+                type Params = ();
+                type Body = ();
+                type Response = Value;
+                const OPERATION_ID: &'static str = "created";
+                const METHOD: &'static str = "POST";
+                const PATH: &'static str = "/c";
+                const SUCCESS: u16 = 201;
+            }
+            fn problem(e: &MatrixError) -> axum::response::Response {
+                (
+                    StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+                    "problem",
+                )
+                    .into_response()
+            }
+            let created = handle(
+                Created,
+                post("/c", ""),
+                None,
+                Vec::new(),
+                json_response,
+                problem,
+                |_ctx, (), ()| async move { Ok(json!({"id": 1})) },
+            )
+            .await;
+            assert_eq!(created.status(), StatusCode::CREATED);
+            let failed = handle(
+                Created,
+                post("/c", ""),
+                None,
+                Vec::new(),
+                json_response,
+                problem,
+                |_ctx, (), ()| async move {
+                    Err::<Value, _>(MatrixError::new(409, crate::ErrCode::Unknown, "taken"))
+                },
+            )
+            .await;
+            assert_eq!(failed.status(), StatusCode::CONFLICT);
+            let text = axum::body::to_bytes(failed.into_body(), 1024)
+                .await
+                .unwrap_or_default();
+            assert_eq!(&text[..], b"problem");
+        }
+    }
+}

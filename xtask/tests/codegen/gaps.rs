@@ -1,0 +1,154 @@
+//! A construct the generator cannot check costs that keyword, not the crate: it is left out
+//! with a warning, and `--strict` refuses it instead. Recursive components generate.
+
+use std::path::Path;
+use xtask::codegen::{self, Options};
+
+const SPEC: &str = "openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /things/{name}:
+    get:
+      operationId: getThing
+      parameters:
+        - {name: name, in: path, required: true, schema: {type: string, maxLength: 8, pattern: '^(?![0-9]+$)[a-z0-9-]+$'}}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Node'}
+components:
+  schemas:
+    Node:
+      type: object
+      properties:
+        next: {$ref: '#/components/schemas/Node'}
+        children: {type: array, items: {$ref: '#/components/schemas/Node'}}
+";
+
+fn options(dir: &Path, strict: bool) -> Options {
+    std::fs::write(dir.join("api.yaml"), SPEC).expect("write spec");
+    let mut opts = Options::standalone(dir, &dir.join("out"), "t", false);
+    opts.strict = strict;
+    opts
+}
+
+#[test]
+fn lookaround_pattern_degrades_to_a_warning_and_strict_refuses_it() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let files = codegen::generate(&options(tmp.path(), false)).expect("codegen succeeds");
+    let op = files
+        .iter()
+        .find(|(p, _)| p.ends_with("api/get_thing.rs"))
+        .map(|(_, t)| t)
+        .expect("operation module");
+    // The other keyword of the same schema is still checked; the pattern is not.
+    assert!(op.contains("rt::chars_gt(string1, 8)"), "{op}");
+    assert!(!op.contains("?!"), "{op}");
+
+    let err = codegen::generate(&options(tmp.path(), true)).expect_err("strict refuses");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("operation `getThing`")
+            && text.contains("/paths/~1things~1{name}/get/parameters/path/name/schema/pattern")
+            && text.contains("look-around"),
+        "{text}"
+    );
+}
+
+#[test]
+fn recursive_component_is_one_boxed_type_and_one_validator() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let files = codegen::generate(&options(tmp.path(), false)).expect("codegen succeeds");
+    let get = |suffix: &str| {
+        files
+            .iter()
+            .find(|(p, _)| p.ends_with(suffix))
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    };
+    let types = get("src/types.rs");
+    assert!(types.contains("pub struct Node {"), "{types}");
+    assert!(
+        types.contains("pub next: Option<Box<crate::types::Node>>,"),
+        "{types}"
+    );
+    assert!(
+        types.contains("pub children: Option<Vec<crate::types::Node>>,"),
+        "{types}"
+    );
+    let shared = get("src/shared.rs");
+    assert!(
+        shared.contains("pub(crate) fn validate_node_node0"),
+        "{shared}"
+    );
+    assert!(
+        shared.contains("crate::shared::validate_node_node0("),
+        "{shared}"
+    );
+    let op = get("api/get_thing.rs");
+    assert!(
+        op.contains("pub type Response = crate::types::Node;"),
+        "{op}"
+    );
+    let bundle = get("openapi.json");
+    assert!(
+        bundle.contains("\"$ref\": \"#/components/schemas/Node\""),
+        "{bundle}"
+    );
+    assert!(!bundle.contains("x-oxident"), "{bundle}");
+}
+
+#[test]
+fn webhooks_and_callbacks_become_types_trace_routes_and_text_is_text() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        tmp.path().join("api.yaml"),
+        "openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /debug:
+    trace:
+      operationId: traceDebug
+      responses: {'200': {description: ok}}
+    get:
+      operationId: getDebug
+      callbacks:
+        onEvent:
+          '{$request.query.url}':
+            post:
+              operationId: eventCallback
+              requestBody:
+                content: {application/json: {schema: {type: object, properties: {event: {type: string}}}}}
+              responses: {'200': {description: ok}}
+      responses: {'200': {description: ok, content: {text/plain: {schema: {type: string}}}}}
+webhooks:
+  newPet:
+    post:
+      requestBody:
+        content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}
+      responses: {'200': {description: ok}}
+",
+    )
+    .expect("write spec");
+    let opts = Options::standalone(tmp.path(), &tmp.path().join("out"), "t", false);
+    let files = codegen::generate(&opts).expect("codegen succeeds");
+    let get = |suffix: &str| {
+        files
+            .iter()
+            .find(|(p, _)| p.ends_with(suffix))
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    };
+    let types = get("src/types.rs");
+    assert!(types.contains("pub struct NewPetPostPayload {"), "{types}");
+    assert!(
+        types.contains("pub struct EventCallbackPayload {"),
+        "{types}"
+    );
+    let server = get("src/server.rs");
+    assert!(server.contains("Method::TRACE"), "{server}");
+    // A text/plain answer is written as text, not as a JSON string.
+    assert!(server.contains("text_response,"), "{server}");
+}
