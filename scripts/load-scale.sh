@@ -25,8 +25,10 @@ TWO="${TWO:-1}"
 for tool in wrk taskset curl; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y $tool)" >&2; exit 2; }
 done
-echo "== build (release)" >&2
-cargo build --release --quiet --bin oxident --example seed_bulk
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+  echo "== build (release)" >&2
+  cargo build --release --quiet --bin oxident --example seed_bulk
+fi
 
 work="$(mktemp -d)"
 pids=()
@@ -131,14 +133,18 @@ for count in $COUNTS; do
     start "$dir" "$PORT_B"; b=$started
     base_b="http://127.0.0.1:$PORT_B/_matrix/identity/v2/lookup"
     for case in lookup_v2_1 lookup_v2_1000; do
-      body="$dir/bench/${case#lookup_v2_}"; body="$dir/bench/lookup${case#lookup_v2_}.json"
-      for u in "$base" "$base_b"; do
-        TOKEN="$token" BODY_FILE="$body" taskset -c "$LOAD_CPU" wrk -t1 -c16 -d "$WARMUP" -s "$lua" "$u" >/dev/null &
-      done
-      wait
+      body="$dir/bench/lookup${case#lookup_v2_}.json"
+      # (`wait` with pids: a bare `wait` would also wait for the servers.)
+      TOKEN="$token" BODY_FILE="$body" taskset -c "$LOAD_CPU" wrk -t1 -c16 -d "$WARMUP" -s "$lua" "$base" >/dev/null &
+      w1=$!
+      TOKEN="$token" BODY_FILE="$body" taskset -c "$LOAD_CPU" wrk -t1 -c16 -d "$WARMUP" -s "$lua" "$base_b" >/dev/null &
+      w2=$!
+      wait "$w1" "$w2"
       TOKEN="$token" BODY_FILE="$body" taskset -c "$LOAD_CPU" wrk -t1 -c16 -d "$DURATION" --latency -s "$lua" "$base" >"$dir/wa" &
+      w1=$!
       TOKEN="$token" BODY_FILE="$body" taskset -c "$LOAD_CPU" wrk -t1 -c16 -d "$DURATION" --latency -s "$lua" "$base_b" >"$dir/wb" &
-      wait
+      w2=$!
+      wait "$w1" "$w2"
       read -r ra pa qa <<<"$(summary "$(cat "$dir/wa")")"
       read -r rb pb qb <<<"$(summary "$(cat "$dir/wb")")"
       echo "$BACKEND $count two_instances $case $(echo "$ra + $rb" | bc) A:$pa/$qa B:$pb/$qb" | tee -a "$results" >&2

@@ -34,6 +34,7 @@ pub mod postgres;
 mod sessions;
 pub mod sqlite;
 pub mod sydent_db;
+mod token_cache;
 
 pub use accounts::{AccessTokenOwner, AccountStore};
 pub use associations::{Association, AssociationStore, HashMatch, Threepid};

@@ -1,11 +1,13 @@
-//! [`AccountStore`] on PostgreSQL. No token cache: a logout holds on every instance at once,
-//! for one indexed read per authenticated request.
+//! [`AccountStore`] on PostgreSQL, with this instance's cache of access-token owners.
+
+use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 use sqlx::Row as _;
 
 use super::{PostgresStore, db_err};
-use crate::crypto::tokens::access_token_digest;
+use crate::crypto::b64;
+use crate::crypto::tokens::{access_token_digest, access_token_sha256};
 use crate::store::{AccessTokenOwner, AccountStore, StoreError, StoreResult};
 
 #[async_trait]
@@ -39,29 +41,40 @@ impl AccountStore for PostgresStore {
     }
 
     async fn access_token_owner(&self, token: &str) -> StoreResult<Option<AccessTokenOwner>> {
+        let tokens = &self.inner.tokens;
+        let raw = access_token_sha256(token);
+        if let Some(owner) = tokens.get(&raw) {
+            return Ok(Some(owner));
+        }
+        let generation = tokens.generation.load(Ordering::Acquire);
         let row =
             sqlx::query("SELECT user_id, created_ms FROM access_tokens WHERE token_hash = $1")
-                .bind(access_token_digest(token))
+                .bind(b64::encode_url_safe(&raw))
                 .fetch_optional(self.pool())
                 .await
                 .map_err(db_err)?;
-        row.map(|row| {
-            Ok(AccessTokenOwner {
-                user_id: row.try_get("user_id").map_err(db_err)?,
-                created_ms: row.try_get("created_ms").map_err(db_err)?,
+        let owner = row
+            .map(|row| {
+                Ok(AccessTokenOwner {
+                    user_id: row.try_get("user_id").map_err(db_err)?,
+                    created_ms: row.try_get("created_ms").map_err(db_err)?,
+                })
             })
-        })
-        .transpose()
+            .transpose()?;
+        if let Some(owner) = &owner {
+            tokens.insert(generation, raw, owner.clone());
+        }
+        Ok(owner)
     }
 
     async fn delete_access_token(&self, token: &str) -> StoreResult<bool> {
-        let digest = access_token_digest(token);
         let done = sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1")
-            .bind(&digest)
+            .bind(access_token_digest(token))
             .execute(self.pool())
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
+            .await;
+        // Forget it even if the DELETE failed: the next request asks the database.
+        self.inner.tokens.remove(&access_token_sha256(token));
+        Ok(done.map_err(db_err)?.rows_affected() == 1)
     }
 
     async fn accept_terms(&self, user_id: &str, urls: &[String], now_ms: i64) -> StoreResult<()> {

@@ -13,7 +13,8 @@
 //! * Invite delivery claims: [`InviteStore::pending_deliveries`](super::InviteStore) takes a
 //!   lease on the invites it returns, so two instances' delivery workers never hold the same
 //!   invite at once.
-//! * Access tokens are not cached: a logout on one instance holds on all at once.
+//! * Access-token owners are cached for [`PostgresOptions::token_cache_ttl`] (10 s): a logout
+//!   holds at once on the instance that handled it, on the others within that time.
 
 use std::str::FromStr as _;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -25,6 +26,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use super::lookup_index::LookupIndex;
+use super::token_cache::TokenCache;
 use super::{Store, StoreError, StoreResult};
 
 mod accounts;
@@ -52,6 +54,9 @@ pub struct PostgresOptions {
     /// How often the change log is polled: binds and unbinds made by other instances reach
     /// this one's lookups within this interval plus one query.
     pub follow_interval: Duration,
+    /// How long an access token's owner is cached: a logout on another instance holds here
+    /// after at most this long (at once on the instance that handled it).
+    pub token_cache_ttl: Duration,
 }
 
 impl Default for PostgresOptions {
@@ -61,6 +66,7 @@ impl Default for PostgresOptions {
             acquire_timeout: Duration::from_secs(30),
             lookup_index: true,
             follow_interval: Duration::from_millis(100),
+            token_cache_ttl: Duration::from_secs(10),
         }
     }
 }
@@ -83,6 +89,7 @@ struct Inner {
     applied: AtomicI64,
     /// This store's number (from the `store_instances` sequence): the owner of its claims.
     instance: i64,
+    tokens: TokenCache,
 }
 
 impl PostgresStore {
@@ -111,6 +118,7 @@ impl PostgresStore {
             index_writes: tokio::sync::Mutex::new(()),
             applied: AtomicI64::new(0),
             instance,
+            tokens: TokenCache::new(options.token_cache_ttl),
         });
         let store = Self { inner };
         if options.lookup_index {
@@ -362,7 +370,20 @@ pub(crate) mod tests {
         converges(&b, &pepper, "u@x", None).await;
         a.rotate_lookup_pepper("p2").await.expect("rotate");
         converges(&b, "p2", "early@x", Some("@early:hs")).await;
-        assert_eq!(b.lookup_hashes("p1", vec![]).await.expect("lookup"), None);
+        // The old pepper is refused once the second instance followed the rotation.
+        let mut refused = false;
+        for _ in 0..200 {
+            if b.lookup_hashes("p1", vec![])
+                .await
+                .expect("lookup")
+                .is_none()
+            {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(refused, "the old pepper is still accepted");
         a.close().await;
         b.close().await;
     }

@@ -50,7 +50,7 @@ mod import;
 mod invites;
 mod sessions;
 
-use accounts::TokenCache;
+use super::token_cache::TokenCache;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 
