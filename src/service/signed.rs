@@ -63,14 +63,21 @@ impl Signer {
 
     /// The association as a signed object.
     pub fn signed_association(&self, a: &Association) -> ApiResult<SignedAssociation> {
-        let mut v = association_json(a);
-        self.sign(&mut v)?;
+        let mut v = self.signed_association_json(a)?;
         let signatures =
             serde_json::from_value(v["signatures"].take()).map_err(ApiError::internal)?;
         Ok(SignedAssociation {
             association: a.clone(),
             signatures,
         })
+    }
+
+    /// The signed object as JSON, for answers that are JSON already (v1 lookup: the typed
+    /// detour cost a v1 lookup ~5 % more instructions).
+    pub fn signed_association_json(&self, a: &Association) -> ApiResult<Value> {
+        let mut v = association_json(a);
+        self.sign(&mut v)?;
+        Ok(v)
     }
 }
 
@@ -79,15 +86,6 @@ impl Signer {
 pub struct SignedAssociation {
     pub association: Association,
     pub signatures: Signatures,
-}
-
-impl SignedAssociation {
-    /// The object as it was signed (the signature covers exactly these keys).
-    pub fn to_json(&self) -> Value {
-        let mut v = association_json(&self.association);
-        v["signatures"] = json!(self.signatures);
-        v
-    }
 }
 
 fn association_json(a: &Association) -> Value {
@@ -120,5 +118,5 @@ pub async fn signed_association_for_lookup(
         }
         return Ok(original);
     }
-    Ok(signer.signed_association(a)?.to_json())
+    signer.signed_association_json(a)
 }
