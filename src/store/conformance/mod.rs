@@ -39,6 +39,7 @@ pub async fn run_all(store: &dyn Store) {
     invites(store).await;
     accounts(store).await;
     terms(store).await;
+    unstorable_keys_match_nothing(store).await;
 }
 
 fn session(sid: &str, address: &str, secret: &str, token: &str, attempt: i64) -> NewSession {
@@ -92,4 +93,65 @@ fn new_key(public_key: &str, expires_ms: Option<i64>) -> NewEphemeralKey {
         private_key: Some(SecretString::new(format!("private-of-{public_key}"))),
         expires_ms,
     }
+}
+
+/// Keys no backend can hold (a NUL character: PostgreSQL's `text` refuses it) match nothing
+/// and are no error: a client may send any string (schemathesis found a pepper `"#\u0000"`
+/// answered 500 on PostgreSQL).
+pub async fn unstorable_keys_match_nothing(store: &dyn Store) {
+    let nul = "a\0b";
+    let pepper = store
+        .get_or_create_lookup_pepper("conformance-pepper")
+        .await
+        .expect("pepper");
+    assert!(
+        store
+            .lookup_hashes(nul, vec!["h".into()])
+            .await
+            .expect("no error")
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .lookup_hashes(&pepper, vec![nul.into()])
+            .await
+            .expect("no error"),
+        Some(Vec::new())
+    );
+    assert!(
+        store
+            .get_association(&tp("email", nul))
+            .await
+            .expect("no error")
+            .is_none()
+    );
+    assert!(
+        store
+            .get_associations(&[tp(nul, nul)])
+            .await
+            .expect("no error")
+            .is_empty()
+    );
+    assert!(store.get_invite(nul).await.expect("no error").is_none());
+    assert!(
+        store
+            .undelivered_invites(&tp("email", nul))
+            .await
+            .expect("no error")
+            .is_empty()
+    );
+    assert!(
+        !store
+            .is_ephemeral_key_valid(nul, 0)
+            .await
+            .expect("no error")
+    );
+    assert!(store.get_session(nul).await.expect("no error").is_none());
+    assert!(
+        store
+            .find_session("email", nul, nul)
+            .await
+            .expect("no error")
+            .is_none()
+    );
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row as _, Transaction};
 
-use super::{ASSOCIATION_WRITES, PostgresStore, db_err};
+use super::{ASSOCIATION_WRITES, PostgresStore, db_err, storable};
 use crate::crypto::hashing::lookup_hash;
 use crate::store::lookup_index::{IndexFull, LookupIndex, Times};
 use crate::store::{Association, AssociationStore, HashMatch, StoreError, StoreResult, Threepid};
@@ -404,6 +404,9 @@ impl AssociationStore for PostgresStore {
     }
 
     async fn get_association(&self, threepid: &Threepid) -> StoreResult<Option<Association>> {
+        if !storable(&threepid.medium) || !storable(&threepid.address) {
+            return Ok(None);
+        }
         if let Some(answer) = self
             .index_ref()
             .as_ref()
@@ -443,8 +446,12 @@ impl AssociationStore for PostgresStore {
             found.dedup_by(|a, b| a.medium == b.medium && a.address == b.address);
             return Ok(found);
         }
-        let media: Vec<&str> = threepids.iter().map(|t| t.medium.as_str()).collect();
-        let addresses: Vec<&str> = threepids.iter().map(|t| t.address.as_str()).collect();
+        let threepids = threepids
+            .iter()
+            .filter(|t| storable(&t.medium) && storable(&t.address));
+        let (media, addresses): (Vec<&str>, Vec<&str>) = threepids
+            .map(|t| (t.medium.as_str(), t.address.as_str()))
+            .unzip();
         let rows = sqlx::query(
             "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
              WHERE (medium, address) IN (SELECT * FROM unnest($1::text[], $2::text[])) \
@@ -482,6 +489,10 @@ impl AssociationStore for PostgresStore {
             found.dedup_by(|a, b| a.lookup_hash == b.lookup_hash);
             return Ok(Some(found));
         }
+        if !storable(pepper) {
+            return Ok(None);
+        }
+        let hashes: Vec<String> = hashes.into_iter().filter(|h| storable(h)).collect();
         // One statement, one snapshot: the pepper check and the matches agree.
         let Some(row) = sqlx::query(
             "SELECT p.pepper = $2 AS current, \

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 
-use super::{PostgresStore, db_err};
+use super::{PostgresStore, db_err, storable};
 use crate::crypto::SecretString;
 use crate::store::{
     EphemeralKey, Invite, InviteStore, NewEphemeralKey, NewInvite, PendingDelivery, StoreError,
@@ -106,6 +106,9 @@ impl InviteStore for PostgresStore {
     }
 
     async fn get_invite(&self, token: &str) -> StoreResult<Option<Invite>> {
+        if !storable(token) {
+            return Ok(None);
+        }
         sqlx::query(concat!(invite_select!(), "WHERE i.token = $1"))
             .bind(token)
             .fetch_optional(self.pool())
@@ -116,6 +119,9 @@ impl InviteStore for PostgresStore {
     }
 
     async fn undelivered_invites(&self, threepid: &Threepid) -> StoreResult<Vec<Invite>> {
+        if !storable(&threepid.medium) || !storable(&threepid.address) {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(concat!(
             invite_select!(),
             "WHERE i.medium = $1 AND i.address = $2 AND i.delivered_ms IS NULL \
@@ -216,6 +222,9 @@ impl InviteStore for PostgresStore {
     }
 
     async fn is_ephemeral_key_valid(&self, public_key: &str, now_ms: i64) -> StoreResult<bool> {
+        if !storable(public_key) {
+            return Ok(false);
+        }
         let found = sqlx::query_scalar::<_, i32>(
             "SELECT 1 FROM ephemeral_keys WHERE public_key = $1 \
              AND (expires_ms IS NULL OR expires_ms > $2) \

@@ -181,6 +181,13 @@ fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> StoreError 
     StoreError::Unavailable(Box::new(e))
 }
 
+/// Whether PostgreSQL can hold `s`: its `text` has no NUL character, so no stored row
+/// contains one and a lookup by a string with one matches nothing. Read paths answer "not
+/// found" for such keys instead of sending them (PostgreSQL refuses them with an error).
+pub(super) fn storable(s: &str) -> bool {
+    !s.contains('\0')
+}
+
 fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {

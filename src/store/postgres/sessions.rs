@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 
-use super::{PostgresStore, SESSION_SCOPE, db_err};
+use super::{PostgresStore, SESSION_SCOPE, db_err, storable};
 use crate::store::{
     NewSession, SessionRequest, SessionRequestOutcome, SessionStore, StoreError, StoreResult,
     ValidationSession,
@@ -149,6 +149,9 @@ impl SessionStore for PostgresStore {
     }
 
     async fn get_session(&self, sid: &str) -> StoreResult<Option<ValidationSession>> {
+        if !storable(sid) {
+            return Ok(None);
+        }
         sqlx::query(concat!(session_select!(), "WHERE sid = $1"))
             .bind(sid)
             .fetch_optional(self.pool())
@@ -164,6 +167,9 @@ impl SessionStore for PostgresStore {
         address: &str,
         client_secret: &str,
     ) -> StoreResult<Option<ValidationSession>> {
+        if ![medium, address, client_secret].into_iter().all(storable) {
+            return Ok(None);
+        }
         sqlx::query(concat!(
             session_select!(),
             "WHERE medium = $1 AND address = $2 AND client_secret = $3"
