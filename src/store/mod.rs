@@ -21,6 +21,9 @@
 
 use async_trait::async_trait;
 
+// First: its column macros are used by the backends below.
+#[macro_use]
+mod rows;
 mod accounts;
 mod associations;
 /// Test code (the stories every backend must pass): compiled for this crate's tests and

@@ -3,8 +3,8 @@
 //! writes through the `association_changes` log (by sequence number), rebuilt when the log
 //! says every hash changed or when this instance fell behind its pruning.
 
+use crate::store::rows::association_from_row;
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row as _, Transaction};
 
 use super::{ASSOCIATION_WRITES, PostgresStore, db_err, storable};
@@ -275,20 +275,6 @@ impl PostgresStore {
         let _guard = self.inner.index_writes.lock().await;
         self.reload_index().await;
     }
-}
-
-fn association_from_row(row: &PgRow) -> StoreResult<Association> {
-    (|| {
-        Ok::<_, sqlx::Error>(Association {
-            medium: row.try_get("medium")?,
-            address: row.try_get("address")?,
-            mxid: row.try_get("mxid")?,
-            ts: row.try_get("ts")?,
-            not_before: row.try_get("not_before")?,
-            not_after: row.try_get("not_after")?,
-        })
-    })()
-    .map_err(|_| StoreError::Corrupt("associations"))
 }
 
 pub(super) async fn current_pepper(

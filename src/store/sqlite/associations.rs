@@ -2,10 +2,10 @@
 //! open, changed after each commit that changes associations, reloaded when a commit's outcome
 //! is unknown or every hash changed.
 
+use crate::store::rows::association_from_row;
 use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{ConnectOptions as _, Connection as _, Row as _, Sqlite, Transaction};
 
 use super::{SqliteStore, db_err, json_array, unavailable};
@@ -196,20 +196,6 @@ fn sort_by_hash(found: &mut [HashMatch]) {
         }
         start += run;
     }
-}
-
-fn association_from_row(row: &SqliteRow) -> StoreResult<Association> {
-    (|| {
-        Ok::<_, sqlx::Error>(Association {
-            medium: row.try_get("medium")?,
-            address: row.try_get("address")?,
-            mxid: row.try_get("mxid")?,
-            ts: row.try_get("ts")?,
-            not_before: row.try_get("not_before")?,
-            not_after: row.try_get("not_after")?,
-        })
-    })()
-    .map_err(|_| StoreError::Corrupt("associations"))
 }
 
 /// v2 lookup in one statement, hence one snapshot: no row if there is no pepper; else

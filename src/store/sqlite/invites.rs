@@ -1,60 +1,15 @@
 //! [`InviteStore`] on SQLite.
 
+use crate::store::rows::invite_from_row;
 use async_trait::async_trait;
 use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, db_err, json_array};
 use crate::crypto::SecretString;
 use crate::store::{
-    EphemeralKey, Invite, InviteStore, NewEphemeralKey, NewInvite, PendingDelivery, StoreError,
-    StoreResult, Threepid,
+    Invite, InviteStore, NewEphemeralKey, NewInvite, PendingDelivery, StoreError, StoreResult,
+    Threepid,
 };
-
-/// Columns of `invites i JOIN ephemeral_keys e`, as read by [`invite_from_row`].
-macro_rules! invite_columns {
-    () => {
-        "SELECT i.token, i.medium, i.address, i.room_id, i.sender, i.params, i.created_ms, \
-         i.delivered_ms, i.delivery_attempts, i.next_attempt_ms, e.public_key, e.private_key, \
-         e.created_ms AS key_created_ms, e.expires_ms AS key_expires_ms "
-    };
-}
-macro_rules! invite_from {
-    () => {
-        "FROM invites AS i JOIN ephemeral_keys AS e ON e.invite_token = i.token "
-    };
-}
-macro_rules! invite_select {
-    () => {
-        concat!(invite_columns!(), invite_from!())
-    };
-}
-
-fn invite_from_row(row: &SqliteRow) -> StoreResult<Invite> {
-    let corrupt = |_| StoreError::Corrupt("invites");
-    let params: String = row.try_get("params").map_err(corrupt)?;
-    let params =
-        serde_json::from_str(&params).map_err(|_| StoreError::Corrupt("invites.params"))?;
-    let private_key: Option<String> = row.try_get("private_key").map_err(corrupt)?;
-    Ok(Invite {
-        token: row.try_get("token").map_err(corrupt)?,
-        medium: row.try_get("medium").map_err(corrupt)?,
-        address: row.try_get("address").map_err(corrupt)?,
-        room_id: row.try_get("room_id").map_err(corrupt)?,
-        sender: row.try_get("sender").map_err(corrupt)?,
-        params,
-        created_ms: row.try_get("created_ms").map_err(corrupt)?,
-        delivered_ms: row.try_get("delivered_ms").map_err(corrupt)?,
-        delivery_attempts: row.try_get("delivery_attempts").map_err(corrupt)?,
-        next_attempt_ms: row.try_get("next_attempt_ms").map_err(corrupt)?,
-        ephemeral_key: EphemeralKey {
-            public_key: row.try_get("public_key").map_err(corrupt)?,
-            private_key: private_key.map(SecretString::from),
-            created_ms: row.try_get("key_created_ms").map_err(corrupt)?,
-            expires_ms: row.try_get("key_expires_ms").map_err(corrupt)?,
-        },
-    })
-}
 
 #[async_trait]
 impl InviteStore for SqliteStore {

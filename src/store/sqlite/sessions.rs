@@ -1,41 +1,13 @@
 //! [`SessionStore`] on SQLite.
 
+use crate::store::rows::session_from_row;
 use async_trait::async_trait;
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, db_err};
 use crate::store::{
     NewSession, SessionRequest, SessionRequestOutcome, SessionStore, StoreError, StoreResult,
     ValidationSession,
 };
-
-/// The columns [`session_from_row`] reads (a macro so SQL strings stay `&'static str`).
-macro_rules! session_select {
-    () => {
-        "SELECT sid, medium, address, client_secret, token, send_attempt, next_link, \
-         created_ms, modified_ms, validated_ms, failed_submits FROM validation_sessions "
-    };
-}
-
-fn session_from_row(row: &SqliteRow) -> StoreResult<ValidationSession> {
-    (|| {
-        Ok::<_, sqlx::Error>(ValidationSession {
-            sid: row.try_get("sid")?,
-            medium: row.try_get("medium")?,
-            address: row.try_get("address")?,
-            client_secret: row.try_get("client_secret")?,
-            token: row.try_get("token")?,
-            send_attempt: row.try_get("send_attempt")?,
-            next_link: row.try_get("next_link")?,
-            created_ms: row.try_get("created_ms")?,
-            modified_ms: row.try_get("modified_ms")?,
-            validated_ms: row.try_get("validated_ms")?,
-            failed_submits: row.try_get("failed_submits")?,
-        })
-    })()
-    .map_err(|_| StoreError::Corrupt("validation_sessions"))
-}
 
 #[async_trait]
 impl SessionStore for SqliteStore {
