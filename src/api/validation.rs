@@ -125,6 +125,7 @@ pub async fn submit_token_page(
     token: &str,
 ) -> ApiResult<RawResponse> {
     let sessions = &api.services.sessions;
+    let phone = medium == MEDIUM_MSISDN;
     let (status, vars) = match validate(api, medium, sid, client_secret, token).await {
         Ok(next_link) => {
             // Checked at requestToken; checked again so a stored value can never redirect
@@ -132,11 +133,17 @@ pub async fn submit_token_page(
             if let Some(link) = next_link.filter(|link| check_next_link(link).is_ok()) {
                 return Ok(RawResponse::redirect(link));
             }
-            (200, ResponseVars::success())
+            (
+                200,
+                ResponseVars {
+                    phone,
+                    ..ResponseVars::success()
+                },
+            )
         }
         Err(e @ ApiError::Internal(_)) => return Err(e),
         Err(ApiError::SessionExpired) => {
-            let again = if medium == MEDIUM_MSISDN {
+            let again = if phone {
                 "a new text message"
             } else {
                 "a new email"
@@ -147,16 +154,12 @@ pub async fn submit_token_page(
                 ResponseVars {
                     message,
                     success: false,
-                    phone: false,
+                    phone,
                 },
             )
         }
+        Err(_) if phone => (400, ResponseVars::phone_failure()),
         Err(_) => (400, ResponseVars::failure()),
-    };
-    let vars = if medium == MEDIUM_MSISDN {
-        vars.for_phone()
-    } else {
-        vars
     };
     let page = sessions.response_page(request::brand(ctx), &vars)?;
     Ok(RawResponse::html(status, page))

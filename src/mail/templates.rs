@@ -196,14 +196,14 @@ impl ResponseVars {
         }
     }
 
-    /// The same outcome for a phone number: the heading names it, and a failure asks for
-    /// another text instead of another email.
-    pub fn for_phone(mut self) -> Self {
-        self.phone = true;
-        self.message = self
-            .message
-            .replace("verification email", "verification text");
-        self
+    /// A failure for a phone number: the heading names it, and it asks for another text.
+    pub fn phone_failure() -> Self {
+        Self {
+            message: "Verification failed: you may need to request another verification text"
+                .to_owned(),
+            success: false,
+            phone: true,
+        }
     }
 }
 
