@@ -3,240 +3,94 @@
 #![cfg_attr(rustfmt, rustfmt::skip)]
 //! Validators for schemas that occur in several places; operations' validators
 //! (and these, for nested and recursive shapes) call them.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_any_object(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_any_object_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_any_object_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_any_object(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, any_object_n0, any_object_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_any_object_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn any_object_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
         for (key1, v1) in object {
             let p1 = &rt::Path::Key(p, key1);
-            if let Value::Object(object1) = v1 {
-                for (key2, v2) in object1 {
-                    let p2 = &rt::Path::Key(p1, key2);
-                    if !v2.is_string() {
-                        ok = false;
-                        s.fail(p2, rt::ErrorKind::Type, || rt::type_error("string", v2));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-            } else {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
-                if S::STOP {
-                    return false;
-                }
+            ok &= any_object_n1(v1, p1, &mut *s);
+            if S::STOP && !ok {
+                return false;
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
+        ok = s.wrong_type(p, v, "object");
+    }
+    ok
+}
+
+fn any_object_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        for (key1, v1) in object {
+            let p1 = &rt::Path::Key(p, key1);
+            ok &= s.is_type(p1, v1, "string", v1.is_string());
+            if S::STOP && !ok {
+                return false;
+            }
         }
+    } else {
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `SignedAssociation` schema, reporting every error.
-pub fn validate_signed_association(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_signed_association_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_signed_association_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_signed_association(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, signed_association_n0, signed_association_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_signed_association_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn signed_association_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 7
-            && let (
-                Some((k1_0, v1_0)),
-                Some((k1_1, v1_1)),
-                Some((k1_2, v1_2)),
-                Some((k1_3, v1_3)),
-                Some((k1_4, v1_4)),
-                Some((k1_5, v1_5)),
-                Some((k1_6, v1_6)),
-            ) = {
-                let mut entries1 = object.iter();
-                (
-                    entries1.next(),
-                    entries1.next(),
-                    entries1.next(),
-                    entries1.next(),
-                    entries1.next(),
-                    entries1.next(),
-                    entries1.next(),
-                )
-            } && k1_0 == "address" && k1_1 == "medium" && k1_2 == "mxid"
-            && k1_3 == "not_after" && k1_4 == "not_before" && k1_5 == "signatures"
-            && k1_6 == "ts"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+        if let Some([v1_0, v1_1, v1_2, v1_3, v1_4, v1_5, v1_6]) = rt::exact_keys(
+            object,
+            ["address", "medium", "mxid", "not_after", "not_before", "signatures", "ts"],
+        ) {
+            let p1 = &rt::Path::Key(p, "address");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "medium");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            let p1 = &rt::Path::Key(p, "mxid");
+            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
+            let p1 = &rt::Path::Key(p, "not_after");
+            if let Value::Number(number1) = v1_3 {
+                ok &= s.is_type(p1, v1_3, "integer", rt::is_integer(number1));
+            } else {
+                ok = s.wrong_type(p1, v1_3, "integer");
             }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            let p1 = &rt::Path::Key(p, "not_before");
+            if let Value::Number(number1) = v1_4 {
+                ok &= s.is_type(p1, v1_4, "integer", rt::is_integer(number1));
+            } else {
+                ok = s.wrong_type(p1, v1_4, "integer");
             }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_3;
-                let key1 = k1_3;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Number(number1) = v1 {
-                    if !rt::is_integer(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_4;
-                let key1 = k1_4;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Number(number1) = v1 {
-                    if !rt::is_integer(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_5;
-                let key1 = k1_5;
-                let p1 = &rt::Path::Key(p, key1);
-                if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
-                    ok = false;
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_6;
-                let key1 = k1_6;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Number(number1) = v1 {
-                    if !rt::is_integer(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            let p1 = &rt::Path::Key(p, "signatures");
+            ok &= crate::shared::any_object_n0(v1_5, p1, &mut *s);
+            let p1 = &rt::Path::Key(p, "ts");
+            if let Value::Number(number1) = v1_6 {
+                ok &= s.is_type(p1, v1_6, "integer", rt::is_integer(number1));
+            } else {
+                ok = s.wrong_type(p1, v1_6, "integer");
             }
         } else {
             let mut seen: u64 = 0;
@@ -245,393 +99,90 @@ pub(crate) fn validate_signed_association_node0<S: crate::rt::validate::Sink>(
                     "address" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "mxid" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "not_after" => {
                         seen |= 16;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
-                            if !rt::is_integer(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     "not_before" => {
                         seen |= 8;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
-                            if !rt::is_integer(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     "signatures" => {
                         seen |= 64;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
-                            ok = false;
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= crate::shared::any_object_n0(v1, p1, &mut *s);
                     }
                     "ts" => {
                         seen |= 32;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
-                            if !rt::is_integer(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 127 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "address"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"address\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "medium"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"medium\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "mxid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"mxid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 8 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "not_before"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"not_before\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 16 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "not_after"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"not_after\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 32 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "ts"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"ts\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 64 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "signatures"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"signatures\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "address", seen & 1 != 0);
+                ok &= s.has(p, "medium", seen & 2 != 0);
+                ok &= s.has(p, "mxid", seen & 4 != 0);
+                ok &= s.has(p, "not_before", seen & 8 != 0);
+                ok &= s.has(p, "not_after", seen & 16 != 0);
+                ok &= s.has(p, "ts", seen & 32 != 0);
+                ok &= s.has(p, "signatures", seen & 64 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `UnbindRequest` schema, reporting every error.
-pub fn validate_unbind_request(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_unbind_request_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_unbind_request_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_unbind_request(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, unbind_request_n0, unbind_request_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_unbind_request_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn unbind_request_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 2
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next())
-            } && k1_0 == "mxid" && k1_1 == "threepid"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Object(object1) = v1 {
-                    if object1.len() == 2
-                        && let (Some((k2_0, v2_0)), Some((k2_1, v2_1))) = {
-                            let mut entries2 = object1.iter();
-                            (entries2.next(), entries2.next())
-                        } && k2_0 == "address" && k2_1 == "medium"
-                    {
-                        {
-                            let v2 = v2_0;
-                            let key2 = k2_0;
-                            let p2 = &rt::Path::Key(p1, key2);
-                            if !v2.is_string() {
-                                ok = false;
-                                s.fail(
-                                    p2,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("string", v2),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                        }
-                        {
-                            let v2 = v2_1;
-                            let key2 = k2_1;
-                            let p2 = &rt::Path::Key(p1, key2);
-                            if !v2.is_string() {
-                                ok = false;
-                                s.fail(
-                                    p2,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("string", v2),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                        }
-                    } else {
-                        let mut seen1: u64 = 0;
-                        for (key2, v2) in object1 {
-                            match key2.as_str() {
-                                "address" => {
-                                    seen1 |= 2;
-                                    let p2 = &rt::Path::Key(p1, key2);
-                                    if !v2.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p2,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v2),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                                "medium" => {
-                                    seen1 |= 1;
-                                    let p2 = &rt::Path::Key(p1, key2);
-                                    if !v2.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p2,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v2),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                                _ => {}
-                            }
-                        }
-                        if seen1 != 3 {
-                            if seen1 & 1 == 0 {
-                                ok = false;
-                                s.fail(
-                                    &rt::Path::Key(p1, "medium"),
-                                    rt::ErrorKind::Required,
-                                    || String::from("missing required property \"medium\""),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if seen1 & 2 == 0 {
-                                ok = false;
-                                s.fail(
-                                    &rt::Path::Key(p1, "address"),
-                                    rt::ErrorKind::Required,
-                                    || String::from("missing required property \"address\""),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["mxid", "threepid"]) {
+            let p1 = &rt::Path::Key(p, "mxid");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "threepid");
+            ok &= unbind_request_n1(v1_1, p1, &mut *s);
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -639,374 +190,139 @@ pub(crate) fn validate_unbind_request_node0<S: crate::rt::validate::Sink>(
                     "client_secret" => {
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if rt::chars_lt(string1, 1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at least 1 character long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if rt::chars_gt(string1, 255) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at most 255 characters long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if string1.is_empty()
-                                || !string1
-                                    .bytes()
-                                    .all(|b| {
-                                        b.is_ascii_alphanumeric()
-                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
-                                    })
-                            {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Pattern,
-                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.min_chars(p1, string1, 1);
+                            ok &= s.max_chars(p1, string1, 255);
+                            ok
+                                &= s
+                                    .pattern(
+                                        p1,
+                                        string1,
+                                        !string1.is_empty()
+                                            && string1
+                                                .bytes()
+                                                .all(|b| {
+                                                    b.is_ascii_alphanumeric()
+                                                        || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                                }),
+                                        "^[0-9a-zA-Z.=_-]+$",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "mxid" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "sid" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "threepid" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if let Value::Object(object1) = v1 {
-                            if object1.len() == 2
-                                && let (Some((k2_0, v2_0)), Some((k2_1, v2_1))) = {
-                                    let mut entries2 = object1.iter();
-                                    (entries2.next(), entries2.next())
-                                } && k2_0 == "address" && k2_1 == "medium"
-                            {
-                                {
-                                    let v2 = v2_0;
-                                    let key2 = k2_0;
-                                    let p2 = &rt::Path::Key(p1, key2);
-                                    if !v2.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p2,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v2),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                                {
-                                    let v2 = v2_1;
-                                    let key2 = k2_1;
-                                    let p2 = &rt::Path::Key(p1, key2);
-                                    if !v2.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p2,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v2),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                            } else {
-                                let mut seen1: u64 = 0;
-                                for (key2, v2) in object1 {
-                                    match key2.as_str() {
-                                        "address" => {
-                                            seen1 |= 2;
-                                            let p2 = &rt::Path::Key(p1, key2);
-                                            if !v2.is_string() {
-                                                ok = false;
-                                                s.fail(
-                                                    p2,
-                                                    rt::ErrorKind::Type,
-                                                    || rt::type_error("string", v2),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                        "medium" => {
-                                            seen1 |= 1;
-                                            let p2 = &rt::Path::Key(p1, key2);
-                                            if !v2.is_string() {
-                                                ok = false;
-                                                s.fail(
-                                                    p2,
-                                                    rt::ErrorKind::Type,
-                                                    || rt::type_error("string", v2),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                        _ => {}
-                                    }
-                                }
-                                if seen1 != 3 {
-                                    if seen1 & 1 == 0 {
-                                        ok = false;
-                                        s.fail(
-                                            &rt::Path::Key(p1, "medium"),
-                                            rt::ErrorKind::Required,
-                                            || String::from("missing required property \"medium\""),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                    if seen1 & 2 == 0 {
-                                        ok = false;
-                                        s.fail(
-                                            &rt::Path::Key(p1, "address"),
-                                            rt::ErrorKind::Required,
-                                            || String::from("missing required property \"address\""),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                            }
-                        } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("object", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= unbind_request_n1(v1, p1, &mut *s);
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 3 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "threepid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"threepid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "mxid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"mxid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "threepid", seen & 1 != 0);
+                ok &= s.has(p, "mxid", seen & 2 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
+        ok = s.wrong_type(p, v, "object");
+    }
+    ok
+}
+
+fn unbind_request_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["address", "medium"]) {
+            let p1 = &rt::Path::Key(p, "address");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "medium");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "address" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                    }
+                    "medium" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                    }
+                    _ => {}
+                }
+                if S::STOP && !ok {
+                    return false;
+                }
+            }
+            if seen != 3 {
+                ok &= s.has(p, "medium", seen & 1 != 0);
+                ok &= s.has(p, "address", seen & 2 != 0);
+            }
         }
+    } else {
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `BindRequest` schema, reporting every error.
-pub fn validate_bind_request(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_bind_request_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_bind_request_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_bind_request(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, bind_request_n0, bind_request_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_bind_request_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn bind_request_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "client_secret" && k1_1 == "mxid" && k1_2 == "sid"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::String(string1) = v1 {
-                    if rt::chars_lt(string1, 1) {
-                        ok = false;
-                        s.fail(
+        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
+            object,
+            ["client_secret", "mxid", "sid"],
+        ) {
+            let p1 = &rt::Path::Key(p, "client_secret");
+            if let Value::String(string1) = v1_0 {
+                ok &= s.min_chars(p1, string1, 1);
+                ok &= s.max_chars(p1, string1, 255);
+                ok
+                    &= s
+                        .pattern(
                             p1,
-                            rt::ErrorKind::Length,
-                            || {
-                                format!(
-                                    "must be at least 1 character long, found {}", string1
-                                    .chars().count()
-                                )
-                            },
+                            string1,
+                            !string1.is_empty()
+                                && string1
+                                    .bytes()
+                                    .all(|b| {
+                                        b.is_ascii_alphanumeric()
+                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                    }),
+                            "^[0-9a-zA-Z.=_-]+$",
                         );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if rt::chars_gt(string1, 255) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Length,
-                            || {
-                                format!(
-                                    "must be at most 255 characters long, found {}", string1
-                                    .chars().count()
-                                )
-                            },
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if string1.is_empty()
-                        || !string1
-                            .bytes()
-                            .all(|b| {
-                                b.is_ascii_alphanumeric()
-                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
-                            })
-                    {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Pattern,
-                            || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            } else {
+                ok = s.wrong_type(p1, v1_0, "string");
             }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+            let p1 = &rt::Path::Key(p, "mxid");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            let p1 = &rt::Path::Key(p, "sid");
+            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -1015,270 +331,96 @@ pub(crate) fn validate_bind_request_node0<S: crate::rt::validate::Sink>(
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if rt::chars_lt(string1, 1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at least 1 character long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if rt::chars_gt(string1, 255) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at most 255 characters long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if string1.is_empty()
-                                || !string1
-                                    .bytes()
-                                    .all(|b| {
-                                        b.is_ascii_alphanumeric()
-                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
-                                    })
-                            {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Pattern,
-                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.min_chars(p1, string1, 1);
+                            ok &= s.max_chars(p1, string1, 255);
+                            ok
+                                &= s
+                                    .pattern(
+                                        p1,
+                                        string1,
+                                        !string1.is_empty()
+                                            && string1
+                                                .bytes()
+                                                .all(|b| {
+                                                    b.is_ascii_alphanumeric()
+                                                        || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                                }),
+                                        "^[0-9a-zA-Z.=_-]+$",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "mxid" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "sid" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 7 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "sid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"sid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "client_secret"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"client_secret\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "mxid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"mxid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "sid", seen & 1 != 0);
+                ok &= s.has(p, "client_secret", seen & 2 != 0);
+                ok &= s.has(p, "mxid", seen & 4 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `SubmitTokenRequest` schema, reporting every error.
-pub fn validate_submit_token_request(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_submit_token_request_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_submit_token_request_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_submit_token_request(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, submit_token_request_n0, submit_token_request_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_submit_token_request_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn submit_token_request_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "client_secret" && k1_1 == "sid" && k1_2 == "token"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::String(string1) = v1 {
-                    if rt::chars_lt(string1, 1) {
-                        ok = false;
-                        s.fail(
+        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
+            object,
+            ["client_secret", "sid", "token"],
+        ) {
+            let p1 = &rt::Path::Key(p, "client_secret");
+            if let Value::String(string1) = v1_0 {
+                ok &= s.min_chars(p1, string1, 1);
+                ok &= s.max_chars(p1, string1, 255);
+                ok
+                    &= s
+                        .pattern(
                             p1,
-                            rt::ErrorKind::Length,
-                            || {
-                                format!(
-                                    "must be at least 1 character long, found {}", string1
-                                    .chars().count()
-                                )
-                            },
+                            string1,
+                            !string1.is_empty()
+                                && string1
+                                    .bytes()
+                                    .all(|b| {
+                                        b.is_ascii_alphanumeric()
+                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                    }),
+                            "^[0-9a-zA-Z.=_-]+$",
                         );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if rt::chars_gt(string1, 255) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Length,
-                            || {
-                                format!(
-                                    "must be at most 255 characters long, found {}", string1
-                                    .chars().count()
-                                )
-                            },
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if string1.is_empty()
-                        || !string1
-                            .bytes()
-                            .all(|b| {
-                                b.is_ascii_alphanumeric()
-                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
-                            })
-                    {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Pattern,
-                            || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            } else {
+                ok = s.wrong_type(p1, v1_0, "string");
             }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+            let p1 = &rt::Path::Key(p, "sid");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            let p1 = &rt::Path::Key(p, "token");
+            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -1287,270 +429,96 @@ pub(crate) fn validate_submit_token_request_node0<S: crate::rt::validate::Sink>(
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if rt::chars_lt(string1, 1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at least 1 character long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if rt::chars_gt(string1, 255) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at most 255 characters long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if string1.is_empty()
-                                || !string1
-                                    .bytes()
-                                    .all(|b| {
-                                        b.is_ascii_alphanumeric()
-                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
-                                    })
-                            {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Pattern,
-                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.min_chars(p1, string1, 1);
+                            ok &= s.max_chars(p1, string1, 255);
+                            ok
+                                &= s
+                                    .pattern(
+                                        p1,
+                                        string1,
+                                        !string1.is_empty()
+                                            && string1
+                                                .bytes()
+                                                .all(|b| {
+                                                    b.is_ascii_alphanumeric()
+                                                        || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                                }),
+                                        "^[0-9a-zA-Z.=_-]+$",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "sid" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "token" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 7 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "sid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"sid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "client_secret"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"client_secret\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "token"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"token\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "sid", seen & 1 != 0);
+                ok &= s.has(p, "client_secret", seen & 2 != 0);
+                ok &= s.has(p, "token", seen & 4 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_client_secret_sid_token(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_client_secret_sid_token_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_client_secret_sid_token_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_client_secret_sid_token(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, client_secret_sid_token_n0, client_secret_sid_token_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_client_secret_sid_token_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn client_secret_sid_token_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "client_secret" && k1_1 == "sid" && k1_2 == "token"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::String(string1) = v1 {
-                    if rt::chars_lt(string1, 1) {
-                        ok = false;
-                        s.fail(
+        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
+            object,
+            ["client_secret", "sid", "token"],
+        ) {
+            let p1 = &rt::Path::Key(p, "client_secret");
+            if let Value::String(string1) = v1_0 {
+                ok &= s.min_chars(p1, string1, 1);
+                ok &= s.max_chars(p1, string1, 255);
+                ok
+                    &= s
+                        .pattern(
                             p1,
-                            rt::ErrorKind::Length,
-                            || {
-                                format!(
-                                    "must be at least 1 character long, found {}", string1
-                                    .chars().count()
-                                )
-                            },
+                            string1,
+                            !string1.is_empty()
+                                && string1
+                                    .bytes()
+                                    .all(|b| {
+                                        b.is_ascii_alphanumeric()
+                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                    }),
+                            "^[0-9a-zA-Z.=_-]+$",
                         );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if rt::chars_gt(string1, 255) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Length,
-                            || {
-                                format!(
-                                    "must be at most 255 characters long, found {}", string1
-                                    .chars().count()
-                                )
-                            },
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if string1.is_empty()
-                        || !string1
-                            .bytes()
-                            .all(|b| {
-                                b.is_ascii_alphanumeric()
-                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
-                            })
-                    {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Pattern,
-                            || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            } else {
+                ok = s.wrong_type(p1, v1_0, "string");
             }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+            let p1 = &rt::Path::Key(p, "sid");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            let p1 = &rt::Path::Key(p, "token");
+            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -1559,258 +527,91 @@ pub(crate) fn validate_client_secret_sid_token_node0<S: crate::rt::validate::Sin
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if rt::chars_lt(string1, 1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at least 1 character long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if rt::chars_gt(string1, 255) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at most 255 characters long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if string1.is_empty()
-                                || !string1
-                                    .bytes()
-                                    .all(|b| {
-                                        b.is_ascii_alphanumeric()
-                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
-                                    })
-                            {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Pattern,
-                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.min_chars(p1, string1, 1);
+                            ok &= s.max_chars(p1, string1, 255);
+                            ok
+                                &= s
+                                    .pattern(
+                                        p1,
+                                        string1,
+                                        !string1.is_empty()
+                                            && string1
+                                                .bytes()
+                                                .all(|b| {
+                                                    b.is_ascii_alphanumeric()
+                                                        || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                                }),
+                                        "^[0-9a-zA-Z.=_-]+$",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "sid" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "token" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 7 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "sid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"sid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "client_secret"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"client_secret\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "token"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"token\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "sid", seen & 1 != 0);
+                ok &= s.has(p, "client_secret", seen & 2 != 0);
+                ok &= s.has(p, "token", seen & 4 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_client_secret_sid(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_client_secret_sid_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_client_secret_sid_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_client_secret_sid(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, client_secret_sid_n0, client_secret_sid_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_client_secret_sid_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn client_secret_sid_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 2
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next())
-            } && k1_0 == "client_secret" && k1_1 == "sid"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::String(string1) = v1 {
-                    if rt::chars_lt(string1, 1) {
-                        ok = false;
-                        s.fail(
+        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["client_secret", "sid"]) {
+            let p1 = &rt::Path::Key(p, "client_secret");
+            if let Value::String(string1) = v1_0 {
+                ok &= s.min_chars(p1, string1, 1);
+                ok &= s.max_chars(p1, string1, 255);
+                ok
+                    &= s
+                        .pattern(
                             p1,
-                            rt::ErrorKind::Length,
-                            || {
-                                format!(
-                                    "must be at least 1 character long, found {}", string1
-                                    .chars().count()
-                                )
-                            },
+                            string1,
+                            !string1.is_empty()
+                                && string1
+                                    .bytes()
+                                    .all(|b| {
+                                        b.is_ascii_alphanumeric()
+                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                    }),
+                            "^[0-9a-zA-Z.=_-]+$",
                         );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if rt::chars_gt(string1, 255) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Length,
-                            || {
-                                format!(
-                                    "must be at most 255 characters long, found {}", string1
-                                    .chars().count()
-                                )
-                            },
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if string1.is_empty()
-                        || !string1
-                            .bytes()
-                            .all(|b| {
-                                b.is_ascii_alphanumeric()
-                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
-                            })
-                    {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Pattern,
-                            || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            } else {
+                ok = s.wrong_type(p1, v1_0, "string");
             }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+            let p1 = &rt::Path::Key(p, "sid");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -1819,164 +620,60 @@ pub(crate) fn validate_client_secret_sid_node0<S: crate::rt::validate::Sink>(
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if rt::chars_lt(string1, 1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at least 1 character long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if rt::chars_gt(string1, 255) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at most 255 characters long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if string1.is_empty()
-                                || !string1
-                                    .bytes()
-                                    .all(|b| {
-                                        b.is_ascii_alphanumeric()
-                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
-                                    })
-                            {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Pattern,
-                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.min_chars(p1, string1, 1);
+                            ok &= s.max_chars(p1, string1, 255);
+                            ok
+                                &= s
+                                    .pattern(
+                                        p1,
+                                        string1,
+                                        !string1.is_empty()
+                                            && string1
+                                                .bytes()
+                                                .all(|b| {
+                                                    b.is_ascii_alphanumeric()
+                                                        || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                                }),
+                                        "^[0-9a-zA-Z.=_-]+$",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "sid" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
+                }
+                if S::STOP && !ok {
+                    return false;
                 }
             }
             if seen != 3 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "sid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"sid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "client_secret"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"client_secret\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "sid", seen & 1 != 0);
+                ok &= s.has(p, "client_secret", seen & 2 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `Error` schema, reporting every error.
-pub fn validate_error(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    if validate_error_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_error_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_error(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, error_n0, error_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_error_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+pub(crate) fn error_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
-            && k1_0 == "errcode"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+        if let Some([v1_0]) = rt::exact_keys(object, ["errcode"]) {
+            let p1 = &rt::Path::Key(p, "errcode");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -1984,326 +681,140 @@ pub(crate) fn validate_error_node0<S: crate::rt::validate::Sink>(
                     "errcode" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "error" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
-            }
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "errcode"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"errcode\""),
-                );
-                if S::STOP {
+                if S::STOP && !ok {
                     return false;
                 }
             }
+            ok &= s.has(p, "errcode", seen & 1 != 0);
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `MsisdnRequestTokenResponse` schema, reporting every error.
-pub fn validate_msisdn_request_token_response(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_msisdn_request_token_response_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_msisdn_request_token_response_node0(
-            v,
-            &crate::rt::validate::Path::Root,
-            s,
-        );
-    })
+pub fn validate_msisdn_request_token_response(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, msisdn_request_token_response_n0, msisdn_request_token_response_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_msisdn_request_token_response_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn msisdn_request_token_response_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
-            && k1_0 == "sid"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+        if let Some([v1_0]) = rt::exact_keys(object, ["sid"]) {
+            let p1 = &rt::Path::Key(p, "sid");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "intl_fmt" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "msisdn" => {
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if string1.is_empty()
-                                || !string1.bytes().all(|b| b.is_ascii_digit())
-                            {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Pattern,
-                                    || rt::pattern_error(string1, "^[0-9]+$"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok
+                                &= s
+                                    .pattern(
+                                        p1,
+                                        string1,
+                                        !string1.is_empty()
+                                            && string1.bytes().all(|b| b.is_ascii_digit()),
+                                        "^[0-9]+$",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "sid" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "success" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_boolean() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("boolean", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "boolean", v1.is_boolean());
                     }
                     _ => {}
                 }
-            }
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "sid"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"sid\""),
-                );
-                if S::STOP {
+                if S::STOP && !ok {
                     return false;
                 }
             }
+            ok &= s.has(p, "sid", seen & 1 != 0);
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_key_id(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_key_id_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_key_id_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_key_id(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, key_id_n0, key_id_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_key_id_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn key_id_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some(v1) = object.get("keyId") {
             let p1 = &rt::Path::Key(p, "keyId");
-            if !v1.is_string() {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                if S::STOP {
-                    return false;
-                }
-            }
+            ok &= s.is_type(p1, v1, "string", v1.is_string());
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "keyId"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"keyId\""),
-            );
-            if S::STOP {
-                return false;
-            }
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "keyId"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"keyId\""),
+                );
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `PublicKey` schema, reporting every error.
-pub fn validate_public_key(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_public_key_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_public_key_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_public_key(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, public_key_n0, public_key_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_public_key_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn public_key_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 2
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next())
-            } && k1_0 == "key_validity_url" && k1_1 == "public_key"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+        if let Some([v1_0, v1_1]) = rt::exact_keys(
+            object,
+            ["key_validity_url", "public_key"],
+        ) {
+            let p1 = &rt::Path::Key(p, "key_validity_url");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "public_key");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -2311,143 +822,53 @@ pub(crate) fn validate_public_key_node0<S: crate::rt::validate::Sink>(
                     "key_validity_url" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "public_key" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 3 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "public_key"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"public_key\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "key_validity_url"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"key_validity_url\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "public_key", seen & 1 != 0);
+                ok &= s.has(p, "key_validity_url", seen & 2 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `SignInvitationRequest` schema, reporting every error.
-pub fn validate_sign_invitation_request(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_sign_invitation_request_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_sign_invitation_request_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_sign_invitation_request(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, sign_invitation_request_n0, sign_invitation_request_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_sign_invitation_request_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn sign_invitation_request_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "mxid" && k1_1 == "private_key" && k1_2 == "token"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
+            object,
+            ["mxid", "private_key", "token"],
+        ) {
+            let p1 = &rt::Path::Key(p, "mxid");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "private_key");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            let p1 = &rt::Path::Key(p, "token");
+            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -2455,186 +876,61 @@ pub(crate) fn validate_sign_invitation_request_node0<S: crate::rt::validate::Sin
                     "mxid" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "private_key" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "token" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 7 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "mxid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"mxid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "token"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"token\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "private_key"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"private_key\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "mxid", seen & 1 != 0);
+                ok &= s.has(p, "token", seen & 2 != 0);
+                ok &= s.has(p, "private_key", seen & 4 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `SignedInvitation` schema, reporting every error.
-pub fn validate_signed_invitation(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_signed_invitation_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_signed_invitation_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_signed_invitation(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, signed_invitation_n0, signed_invitation_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_signed_invitation_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn signed_invitation_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 4
-            && let (
-                Some((k1_0, v1_0)),
-                Some((k1_1, v1_1)),
-                Some((k1_2, v1_2)),
-                Some((k1_3, v1_3)),
-            ) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "mxid" && k1_1 == "sender" && k1_2 == "signatures"
-            && k1_3 == "token"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
-                    ok = false;
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_3;
-                let key1 = k1_3;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+        if let Some([v1_0, v1_1, v1_2, v1_3]) = rt::exact_keys(
+            object,
+            ["mxid", "sender", "signatures", "token"],
+        ) {
+            let p1 = &rt::Path::Key(p, "mxid");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "sender");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            let p1 = &rt::Path::Key(p, "signatures");
+            ok &= crate::shared::any_object_n0(v1_2, p1, &mut *s);
+            let p1 = &rt::Path::Key(p, "token");
+            ok &= s.is_type(p1, v1_3, "string", v1_3.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -2642,452 +938,203 @@ pub(crate) fn validate_signed_invitation_node0<S: crate::rt::validate::Sink>(
                     "mxid" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "sender" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "signatures" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
-                            ok = false;
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= crate::shared::any_object_n0(v1, p1, &mut *s);
                     }
                     "token" => {
                         seen |= 8;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 15 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "mxid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"mxid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "sender"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"sender\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "signatures"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"signatures\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 8 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "token"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"token\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "mxid", seen & 1 != 0);
+                ok &= s.has(p, "sender", seen & 2 != 0);
+                ok &= s.has(p, "signatures", seen & 4 != 0);
+                ok &= s.has(p, "token", seen & 8 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `PubKeyResponse` schema, reporting every error.
-pub fn validate_pub_key_response(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_pub_key_response_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_pub_key_response_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_pub_key_response(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, pub_key_response_n0, pub_key_response_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_pub_key_response_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn pub_key_response_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some(v1) = object.get("public_key") {
             let p1 = &rt::Path::Key(p, "public_key");
-            if !v1.is_string() {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                if S::STOP {
-                    return false;
-                }
-            }
+            ok &= s.is_type(p1, v1, "string", v1.is_string());
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "public_key"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"public_key\""),
-            );
-            if S::STOP {
-                return false;
-            }
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "public_key"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"public_key\""),
+                );
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_public_key_2(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_public_key_2_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_public_key_2_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_public_key_2(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, public_key_2_n0, public_key_2_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_public_key_2_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn public_key_2_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some(v1) = object.get("public_key") {
             let p1 = &rt::Path::Key(p, "public_key");
-            if !v1.is_string() {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                if S::STOP {
-                    return false;
-                }
-            }
+            ok &= s.is_type(p1, v1, "string", v1.is_string());
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "public_key"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"public_key\""),
-            );
-            if S::STOP {
-                return false;
-            }
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "public_key"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"public_key\""),
+                );
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `RequestTokenResponse` schema, reporting every error.
-pub fn validate_request_token_response(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_request_token_response_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_request_token_response_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_request_token_response(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, request_token_response_n0, request_token_response_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_request_token_response_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn request_token_response_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some(v1) = object.get("sid") {
             let p1 = &rt::Path::Key(p, "sid");
-            if !v1.is_string() {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                if S::STOP {
-                    return false;
-                }
-            }
+            ok &= s.is_type(p1, v1, "string", v1.is_string());
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "sid"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"sid\""),
-            );
-            if S::STOP {
-                return false;
-            }
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "sid"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"sid\""),
+                );
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `SubmitTokenResponse` schema, reporting every error.
-pub fn validate_submit_token_response(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_submit_token_response_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_submit_token_response_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_submit_token_response(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, submit_token_response_n0, submit_token_response_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_submit_token_response_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn submit_token_response_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some(v1) = object.get("success") {
             let p1 = &rt::Path::Key(p, "success");
-            if !v1.is_boolean() {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("boolean", v1));
-                if S::STOP {
-                    return false;
-                }
-            }
+            ok &= s.is_type(p1, v1, "boolean", v1.is_boolean());
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "success"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"success\""),
-            );
-            if S::STOP {
-                return false;
-            }
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "success"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"success\""),
+                );
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `KeyValidity` schema, reporting every error.
-pub fn validate_key_validity(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_key_validity_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_key_validity_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_key_validity(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, key_validity_n0, key_validity_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_key_validity_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn key_validity_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some(v1) = object.get("valid") {
             let p1 = &rt::Path::Key(p, "valid");
-            if !v1.is_boolean() {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("boolean", v1));
-                if S::STOP {
-                    return false;
-                }
-            }
+            ok &= s.is_type(p1, v1, "boolean", v1.is_boolean());
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "valid"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"valid\""),
-            );
-            if S::STOP {
-                return false;
-            }
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "valid"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"valid\""),
+                );
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_any_object_2(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_any_object_2_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_any_object_2_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_any_object_2(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, any_object_2_n0, any_object_2_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-pub(crate) fn validate_any_object_2_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
+pub(crate) fn any_object_2_n0<S: rt::Sink>(
+    v: &rt::Value,
+    p: &rt::Path<'_>,
     s: &mut S,
 ) -> bool {
-    use crate::rt::validate as rt;
     let mut ok = true;
-    if !v.is_object() {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
-    }
+    ok &= s.is_type(p, v, "object", v.is_object());
     ok
 }

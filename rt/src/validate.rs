@@ -18,7 +18,9 @@ use std::cmp::Ordering;
 use std::fmt::{self, Write as _};
 
 pub use regex::Regex;
-use serde_json::{Number, Value};
+use serde_json::Number;
+/// The JSON value type validators take (re-exported so emitted signatures stay short).
+pub use serde_json::Value;
 
 /// What kind of constraint a [`ValidationError`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -171,6 +173,431 @@ pub trait Sink {
     const STOP: bool;
     /// Records an error at `path`; `message` is only called if the error is kept.
     fn fail(&mut self, path: &Path<'_>, kind: ErrorKind, message: impl FnOnce() -> String);
+
+    /// Records an error and gives `false`, so that one emitted statement
+    /// (`ok = s.reject(..)`) both reports and remembers the failure.
+    #[inline(always)]
+    fn reject(
+        &mut self,
+        path: &Path<'_>,
+        kind: ErrorKind,
+        message: impl FnOnce() -> String,
+    ) -> bool {
+        self.fail(path, kind, message);
+        false
+    }
+
+    /// A `type` check: `is` says whether `v` has one of the `expected` types; records
+    /// the error when not, and gives `is` (emitted as `ok &= s.is_type(..)`).
+    #[inline(always)]
+    fn is_type(&mut self, path: &Path<'_>, v: &Value, expected: &'static str, is: bool) -> bool {
+        if !is {
+            self.fail(path, ErrorKind::Type, || type_error(expected, v));
+        }
+        is
+    }
+
+    /// A `type` check against several types (a mask of [`NULL`], [`BOOLEAN`], [`NUMBER`],
+    /// [`STRING`], [`ARRAY`], [`OBJECT`]).
+    #[inline(always)]
+    fn of_types(&mut self, path: &Path<'_>, v: &Value, mask: u8) -> bool {
+        let is = type_bit(v) & mask != 0;
+        if !is {
+            self.fail(path, ErrorKind::Type, || {
+                type_error(&describe_types(mask), v)
+            });
+        }
+        is
+    }
+
+    /// `enum` of strings only: `v` is one of `allowed`.
+    #[inline(always)]
+    fn str_enum(&mut self, path: &Path<'_>, v: &Value, allowed: &'static [&'static str]) -> bool {
+        let holds = v.as_str().is_some_and(|s| allowed.contains(&s));
+        if !holds {
+            self.fail(path, ErrorKind::Enum, || {
+                enum_error(v, &list_strings(allowed))
+            });
+        }
+        holds
+    }
+
+    /// `oneOf`: exactly one of `branches` (node fns, checked for validity only) accepts `v`.
+    #[inline]
+    fn one_of(&mut self, path: &Path<'_>, v: &Value, branches: &[Branch]) -> bool {
+        let count = branches.iter().filter(|f| f(v, path, &mut Check)).count();
+        if count != 1 {
+            self.fail(path, ErrorKind::Other, || {
+                if count == 0 {
+                    String::from("does not match any of the schemas in oneOf")
+                } else {
+                    format!("matches {count} of the schemas in oneOf, expected exactly one")
+                }
+            });
+        }
+        count == 1
+    }
+
+    /// `anyOf`: at least one of `branches` accepts `v`.
+    #[inline]
+    fn any_of(&mut self, path: &Path<'_>, v: &Value, branches: &[Branch]) -> bool {
+        let holds = branches.iter().any(|f| f(v, path, &mut Check));
+        if !holds {
+            self.fail(path, ErrorKind::Other, || {
+                String::from("does not match any of the schemas in anyOf")
+            });
+        }
+        holds
+    }
+
+    /// A value of a type the schema does not allow: records the error, gives `false`.
+    #[inline(always)]
+    fn wrong_type(&mut self, path: &Path<'_>, v: &Value, expected: &'static str) -> bool {
+        self.is_type(path, v, expected, false)
+    }
+
+    /// A keyword check whose message is fixed: records it when `holds` is false.
+    #[inline(always)]
+    fn check(
+        &mut self,
+        path: &Path<'_>,
+        kind: ErrorKind,
+        holds: bool,
+        message: &'static str,
+    ) -> bool {
+        if !holds {
+            self.fail(path, kind, || String::from(message));
+        }
+        holds
+    }
+
+    /// `minLength`: `s` has at least `n` characters.
+    #[inline(always)]
+    fn min_chars(&mut self, path: &Path<'_>, s: &str, n: usize) -> bool {
+        let holds = !chars_lt(s, n);
+        if !holds {
+            self.fail(path, ErrorKind::Length, || {
+                format!(
+                    "must be at least {} long, found {}",
+                    plural(n, "character"),
+                    s.chars().count()
+                )
+            });
+        }
+        holds
+    }
+
+    /// `maxLength`: `s` has at most `n` characters.
+    #[inline(always)]
+    fn max_chars(&mut self, path: &Path<'_>, s: &str, n: usize) -> bool {
+        let holds = !chars_gt(s, n);
+        if !holds {
+            self.fail(path, ErrorKind::Length, || {
+                format!(
+                    "must be at most {} long, found {}",
+                    plural(n, "character"),
+                    s.chars().count()
+                )
+            });
+        }
+        holds
+    }
+
+    /// `minItems` / `minProperties`: `len` (of what `noun` counts) is at least `n`.
+    #[inline(always)]
+    fn min_len(&mut self, path: &Path<'_>, len: usize, n: usize, noun: &'static str) -> bool {
+        let holds = len >= n;
+        if !holds {
+            self.fail(path, ErrorKind::Length, || {
+                format!("must have at least {}, found {len}", plural(n, noun))
+            });
+        }
+        holds
+    }
+
+    /// `maxItems` / `maxProperties`: `len` is at most `n`.
+    #[inline(always)]
+    fn max_len(&mut self, path: &Path<'_>, len: usize, n: usize, noun: &'static str) -> bool {
+        let holds = len <= n;
+        if !holds {
+            self.fail(path, ErrorKind::Length, || {
+                format!("must have at most {}, found {len}", plural(n, noun))
+            });
+        }
+        holds
+    }
+
+    /// `minimum`, `maximum` and their exclusive forms: `n` compared with `bound` as `cmp`
+    /// says (`n >= bound` for [`Cmp::Ge`]).
+    #[inline(always)]
+    fn in_range<B: Bound>(&mut self, path: &Path<'_>, n: &Number, cmp: Cmp, bound: B) -> bool {
+        let ord = bound.compare(n);
+        let holds = match cmp {
+            Cmp::Ge => ord.is_ge(),
+            Cmp::Gt => ord.is_gt(),
+            Cmp::Le => ord.is_le(),
+            Cmp::Lt => ord.is_lt(),
+        };
+        if !holds {
+            self.fail(path, ErrorKind::Range, || {
+                format!("must be {} {bound}, found {n}", cmp.symbol())
+            });
+        }
+        holds
+    }
+
+    /// `multipleOf`.
+    #[inline(always)]
+    fn multiple_of(
+        &mut self,
+        path: &Path<'_>,
+        n: &Number,
+        holds: bool,
+        divisor: &'static str,
+    ) -> bool {
+        if !holds {
+            self.fail(path, ErrorKind::Range, || {
+                format!("must be a multiple of {divisor}, found {n}")
+            });
+        }
+        holds
+    }
+
+    /// A numeric `format` (`int32`, `int64`).
+    #[inline(always)]
+    fn number_format(
+        &mut self,
+        path: &Path<'_>,
+        n: &Number,
+        is: fn(&Number) -> bool,
+        what: &'static str,
+    ) -> bool {
+        let holds = is(n);
+        if !holds {
+            self.fail(path, ErrorKind::Format, || {
+                format!("{n} is not a valid {what}")
+            });
+        }
+        holds
+    }
+
+    /// A string `format`; `what` names a valid value in the message.
+    #[inline(always)]
+    fn format(
+        &mut self,
+        path: &Path<'_>,
+        s: &str,
+        is: fn(&str) -> bool,
+        what: &'static str,
+    ) -> bool {
+        let holds = is(s);
+        if !holds {
+            self.fail(path, ErrorKind::Format, || format_error(s, what));
+        }
+        holds
+    }
+
+    /// `pattern`.
+    #[inline(always)]
+    fn pattern(&mut self, path: &Path<'_>, s: &str, holds: bool, pattern: &'static str) -> bool {
+        if !holds {
+            self.fail(path, ErrorKind::Pattern, || pattern_error(s, pattern));
+        }
+        holds
+    }
+
+    /// `enum`: `allowed` lists the values for the message.
+    #[inline(always)]
+    fn is_enum(&mut self, path: &Path<'_>, v: &Value, holds: bool, allowed: &'static str) -> bool {
+        if !holds {
+            self.fail(path, ErrorKind::Enum, || enum_error(v, allowed));
+        }
+        holds
+    }
+
+    /// `const`: `expected` is the value as JSON, for the message.
+    #[inline(always)]
+    fn is_const(
+        &mut self,
+        path: &Path<'_>,
+        v: &Value,
+        holds: bool,
+        expected: &'static str,
+    ) -> bool {
+        if !holds {
+            self.fail(path, ErrorKind::Enum, || const_error(v, expected));
+        }
+        holds
+    }
+
+    /// A property `additionalProperties: false` does not allow: records it, gives `false`.
+    #[inline(always)]
+    fn unexpected(&mut self, path: &Path<'_>, key: &str) -> bool {
+        self.fail(path, ErrorKind::AdditionalProperty, || {
+            format!("unexpected property {}", quote(key))
+        });
+        false
+    }
+
+    /// A `required` check: `present` says whether the object at `parent` has `name`;
+    /// records the error (pointing at the missing property) when not, and gives `present`.
+    #[inline(always)]
+    fn has(&mut self, parent: &Path<'_>, name: &'static str, present: bool) -> bool {
+        if !present {
+            self.fail(&Path::Key(parent, name), ErrorKind::Required, || {
+                format!("missing required property {}", Value::from(name))
+            });
+        }
+        present
+    }
+}
+
+/// A branch of `oneOf`/`anyOf`: a node fn checked for validity only.
+pub type Branch = fn(&Value, &Path<'_>, &mut Check) -> bool;
+
+/// Type bits for [`Sink::of_types`].
+pub const NULL: u8 = 1;
+/// See [`NULL`].
+pub const BOOLEAN: u8 = 2;
+/// See [`NULL`]; integers too.
+pub const NUMBER: u8 = 4;
+/// See [`NULL`].
+pub const STRING: u8 = 8;
+/// See [`NULL`].
+pub const ARRAY: u8 = 16;
+/// See [`NULL`].
+pub const OBJECT: u8 = 32;
+
+#[inline(always)]
+fn type_bit(v: &Value) -> u8 {
+    match v {
+        Value::Null => NULL,
+        Value::Bool(_) => BOOLEAN,
+        Value::Number(_) => NUMBER,
+        Value::String(_) => STRING,
+        Value::Array(_) => ARRAY,
+        Value::Object(_) => OBJECT,
+    }
+}
+
+/// `string or null`, `object, array or null`: the types of `mask`, as the generator's
+/// messages name them.
+#[must_use]
+pub fn describe_types(mask: u8) -> String {
+    let names: Vec<&str> = [
+        (OBJECT, "object"),
+        (ARRAY, "array"),
+        (STRING, "string"),
+        (NUMBER, "number"),
+        (BOOLEAN, "boolean"),
+        (NULL, "null"),
+    ]
+    .into_iter()
+    .filter_map(|(bit, name)| (mask & bit != 0).then_some(name))
+    .collect();
+    match names.split_last() {
+        None => "nothing".to_owned(),
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The first ten of `allowed` as JSON strings, for an `enum` message.
+fn list_strings(allowed: &[&str]) -> String {
+    let mut listed: Vec<String> = allowed
+        .iter()
+        .take(10)
+        .map(|a| Value::from(*a).to_string())
+        .collect();
+    if allowed.len() > 10 {
+        listed.push("…".to_owned());
+    }
+    listed.join(", ")
+}
+
+static NULL_VALUE: Value = Value::Null;
+
+/// The fast path of an object validator: when `object` has exactly the `keys` (sorted, as
+/// serde_json's map iterates) and nothing else, their values in that order — one pass
+/// over `N` entries, no `match` on the key and no bitmask. Anything else goes to the
+/// general pass.
+#[inline(always)]
+pub fn exact_keys<'a, const N: usize>(
+    object: &'a serde_json::Map<String, Value>,
+    keys: [&str; N],
+) -> Option<[&'a Value; N]> {
+    if object.len() != N {
+        return None;
+    }
+    let mut values = [&NULL_VALUE; N];
+    for ((k, v), (key, slot)) in object.iter().zip(keys.iter().zip(values.iter_mut())) {
+        if k != key {
+            return None;
+        }
+        *slot = v;
+    }
+    Some(values)
+}
+
+/// How a number must compare with a `minimum`/`maximum` bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    /// `minimum`: at least the bound.
+    Ge,
+    /// `exclusiveMinimum`: above the bound.
+    Gt,
+    /// `maximum`: at most the bound.
+    Le,
+    /// `exclusiveMaximum`: below the bound.
+    Lt,
+}
+
+impl Cmp {
+    fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Ge => ">=",
+            Cmp::Gt => ">",
+            Cmp::Le => "<=",
+            Cmp::Lt => "<",
+        }
+    }
+}
+
+/// A numeric bound of a schema: an integer compares exactly, a fraction as `f64`.
+pub trait Bound: Copy + fmt::Display {
+    /// How `n` compares with this bound.
+    fn compare(self, n: &Number) -> Ordering;
+}
+
+impl Bound for i64 {
+    #[inline(always)]
+    fn compare(self, n: &Number) -> Ordering {
+        cmp_i64(n, self)
+    }
+}
+
+impl Bound for f64 {
+    #[inline(always)]
+    fn compare(self, n: &Number) -> Ordering {
+        cmp_f64(n, self)
+    }
+}
+
+/// The entry point of an emitted validator: the lean [`Check`] pass, then, only if it
+/// failed, the [`Collect`] pass that gathers every error. `check` and `all` are the same
+/// generic node fn, instantiated for each sink.
+#[inline(always)]
+pub fn run(
+    v: &Value,
+    check: impl Fn(&Value, &Path<'_>, &mut Check) -> bool,
+    all: impl Fn(&Value, &Path<'_>, &mut Collect) -> bool,
+) -> Result<(), Errors> {
+    if check(v, &Path::Root, &mut Check) {
+        return Ok(());
+    }
+    collect(|s| {
+        all(v, &Path::Root, s);
+    })
 }
 
 /// A [`Sink`] for validity checks: stops at the first error, records nothing.
@@ -373,6 +800,16 @@ pub fn compile_regex(pattern: &str) -> Regex {
 // Messages (only built when an error is recorded).
 
 const MAX_QUOTED_CHARS: usize = 64;
+
+/// `1 character`, `3 characters`: `noun` is the singular; the plural adds an `s`
+/// (`property` becomes `properties`).
+fn plural(n: usize, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {noun}s"),
+    }
+}
 
 /// A string as a JSON string literal, shortened to 64 characters.
 #[must_use]

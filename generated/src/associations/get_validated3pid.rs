@@ -6,6 +6,8 @@
 //! Report whether a validation session has been completed.
 //!
 //! **Deprecated** in the specification.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "getValidated3pid";
@@ -64,88 +66,27 @@ pub fn validate_params(
 }
 
 /// Validates a JSON value against the `ValidatedThreePid` schema, reporting every error.
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, response_200_n0, response_200_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "address" && k1_1 == "medium" && k1_2 == "validated_at"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Number(number1) = v1 {
-                    if !rt::is_integer(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
+            object,
+            ["address", "medium", "validated_at"],
+        ) {
+            let p1 = &rt::Path::Key(p, "address");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "medium");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            let p1 = &rt::Path::Key(p, "validated_at");
+            if let Value::Number(number1) = v1_2 {
+                ok &= s.is_type(p1, v1_2, "integer", rt::is_integer(number1));
+            } else {
+                ok = s.wrong_type(p1, v1_2, "integer");
             }
         } else {
             let mut seen: u64 = 0;
@@ -154,105 +95,36 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                     "address" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "validated_at" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
-                            if !rt::is_integer(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 7 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "medium"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"medium\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "address"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"address\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "validated_at"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"validated_at\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "medium", seen & 1 != 0);
+                ok &= s.has(p, "address", seen & 2 != 0);
+                ok &= s.has(p, "validated_at", seen & 4 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -6,6 +6,8 @@
 //! Find the Matrix user ID bound to one 3PID.
 //!
 //! **Deprecated** in the specification.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "lookupUser";
@@ -55,65 +57,19 @@ impl crate::rt::Operation for Op {
 pub use crate::types::LookupUserParams;
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_params(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_params_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_params_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_params(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, params_n0, params_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_params_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 2
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next())
-            } && k1_0 == "address" && k1_1 == "medium"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["address", "medium"]) {
+            let p1 = &rt::Path::Key(p, "address");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "medium");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -121,166 +77,54 @@ fn validate_params_node0<S: crate::rt::validate::Sink>(
                     "address" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 3 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "medium"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"medium\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "address"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"address\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "medium", seen & 1 != 0);
+                ok &= s.has(p, "address", seen & 2 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `LookupResult` schema, reporting every error.
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, response_200_n0, response_200_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     let mut ok = true;
-    if !(validate_response_200_node1(v, p, &mut rt::Check)
-        || validate_response_200_node2(v, p, &mut rt::Check))
-    {
-        ok = false;
-        s.fail(
-            p,
-            rt::ErrorKind::Other,
-            || String::from("does not match any of the schemas in anyOf"),
-        );
-        if S::STOP {
-            return false;
-        }
-    }
+    ok &= s.any_of(p, v, &[response_200_n1, response_200_n2]);
     ok
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node1<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
+fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     let mut ok = true;
-    if !crate::shared::validate_signed_association_node0(v, p, &mut *s) {
-        ok = false;
-        if S::STOP {
-            return false;
-        }
-    }
+    ok &= crate::shared::signed_association_n0(v, p, &mut *s);
     ok
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node2<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n2<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if !object.is_empty() {
-            ok = false;
-            s.fail(
-                p,
-                rt::ErrorKind::Length,
-                || format!("must have at most 0 properties, found {}", object.len()),
-            );
-            if S::STOP {
-                return false;
-            }
-        }
+        ok &= s.max_len(p, object.len(), 0, "property");
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -6,6 +6,8 @@
 //! Find the Matrix user IDs bound to several 3PIDs.
 //!
 //! **Deprecated** in the specification.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "lookupUsers";
@@ -50,30 +52,11 @@ pub use crate::types::BulkLookupRequest;
 pub use crate::types::BulkLookupResponse;
 
 /// Validates a JSON value against the `BulkLookupRequest` schema, reporting every error.
-pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    if validate_body_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, body_n0, body_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_body_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
@@ -83,125 +66,46 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                 for (index2, v2) in array1.iter().enumerate() {
                     let p2 = &rt::Path::Index(p1, index2);
                     if let Value::Array(array2) = v2 {
-                        if array2.len() < 2 {
-                            ok = false;
-                            s.fail(
-                                p2,
-                                rt::ErrorKind::Length,
-                                || {
-                                    format!(
-                                        "must have at least 2 items, found {}", array2.len()
-                                    )
-                                },
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                        if array2.len() > 2 {
-                            ok = false;
-                            s.fail(
-                                p2,
-                                rt::ErrorKind::Length,
-                                || {
-                                    format!("must have at most 2 items, found {}", array2.len())
-                                },
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.min_len(p2, array2.len(), 2, "item");
+                        ok &= s.max_len(p2, array2.len(), 2, "item");
                         if let Some(v3) = array2.first() {
                             let p3 = &rt::Path::Index(p2, 0);
-                            if !v3.is_string() {
-                                ok = false;
-                                s.fail(
-                                    p3,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("string", v3),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p3, v3, "string", v3.is_string());
                         }
                         if let Some(v3) = array2.get(1) {
                             let p3 = &rt::Path::Index(p2, 1);
-                            if !v3.is_string() {
-                                ok = false;
-                                s.fail(
-                                    p3,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("string", v3),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p3, v3, "string", v3.is_string());
                         }
                     } else {
-                        ok = false;
-                        s.fail(p2, rt::ErrorKind::Type, || rt::type_error("array", v2));
-                        if S::STOP {
-                            return false;
-                        }
+                        ok = s.wrong_type(p2, v2, "array");
+                    }
+                    if S::STOP && !ok {
+                        return false;
                     }
                 }
             } else {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                if S::STOP {
-                    return false;
-                }
+                ok = s.wrong_type(p1, v1, "array");
             }
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "threepids"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"threepids\""),
-            );
-            if S::STOP {
-                return false;
-            }
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "threepids"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"threepids\""),
+                );
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `BulkLookupResponse` schema, reporting every error.
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, response_200_n0, response_200_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
@@ -211,108 +115,40 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                 for (index2, v2) in array1.iter().enumerate() {
                     let p2 = &rt::Path::Index(p1, index2);
                     if let Value::Array(array2) = v2 {
-                        if array2.len() < 3 {
-                            ok = false;
-                            s.fail(
-                                p2,
-                                rt::ErrorKind::Length,
-                                || {
-                                    format!(
-                                        "must have at least 3 items, found {}", array2.len()
-                                    )
-                                },
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                        if array2.len() > 3 {
-                            ok = false;
-                            s.fail(
-                                p2,
-                                rt::ErrorKind::Length,
-                                || {
-                                    format!("must have at most 3 items, found {}", array2.len())
-                                },
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.min_len(p2, array2.len(), 3, "item");
+                        ok &= s.max_len(p2, array2.len(), 3, "item");
                         if let Some(v3) = array2.first() {
                             let p3 = &rt::Path::Index(p2, 0);
-                            if !v3.is_string() {
-                                ok = false;
-                                s.fail(
-                                    p3,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("string", v3),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p3, v3, "string", v3.is_string());
                         }
                         if let Some(v3) = array2.get(1) {
                             let p3 = &rt::Path::Index(p2, 1);
-                            if !v3.is_string() {
-                                ok = false;
-                                s.fail(
-                                    p3,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("string", v3),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p3, v3, "string", v3.is_string());
                         }
                         if let Some(v3) = array2.get(2) {
                             let p3 = &rt::Path::Index(p2, 2);
-                            if !v3.is_string() {
-                                ok = false;
-                                s.fail(
-                                    p3,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("string", v3),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p3, v3, "string", v3.is_string());
                         }
                     } else {
-                        ok = false;
-                        s.fail(p2, rt::ErrorKind::Type, || rt::type_error("array", v2));
-                        if S::STOP {
-                            return false;
-                        }
+                        ok = s.wrong_type(p2, v2, "array");
+                    }
+                    if S::STOP && !ok {
+                        return false;
                     }
                 }
             } else {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                if S::STOP {
-                    return false;
-                }
+                ok = s.wrong_type(p1, v1, "array");
             }
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "threepids"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"threepids\""),
-            );
-            if S::STOP {
-                return false;
-            }
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "threepids"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"threepids\""),
+                );
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -6,6 +6,8 @@
 //! Record a pending room invitation for a 3PID that is not bound yet.
 //!
 //! **Deprecated** in the specification.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "storeInvite";
@@ -64,93 +66,26 @@ pub use crate::types::StoreInviteRequestV1;
 pub use crate::types::StoreInviteResponseV1;
 
 /// Validates a JSON value against the `StoreInviteRequestV1` schema, reporting every error.
-pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    if validate_body_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, body_n0, body_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_body_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 4
-            && let (
-                Some((k1_0, v1_0)),
-                Some((k1_1, v1_1)),
-                Some((k1_2, v1_2)),
-                Some((k1_3, v1_3)),
-            ) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "address" && k1_1 == "medium" && k1_2 == "room_id"
-            && k1_3 == "sender"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_3;
-                let key1 = k1_3;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+        if let Some([v1_0, v1_1, v1_2, v1_3]) = rt::exact_keys(
+            object,
+            ["address", "medium", "room_id", "sender"],
+        ) {
+            let p1 = &rt::Path::Key(p, "address");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "medium");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            let p1 = &rt::Path::Key(p, "room_id");
+            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
+            let p1 = &rt::Path::Key(p, "sender");
+            ok &= s.is_type(p1, v1_3, "string", v1_3.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -158,307 +93,97 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                     "address" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "room_alias" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "room_avatar_url" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "room_id" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "room_join_rules" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "room_name" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "sender" => {
                         seen |= 8;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "sender_avatar_url" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "sender_display_name" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 15 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "medium"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"medium\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "address"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"address\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "room_id"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"room_id\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 8 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "sender"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"sender\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "medium", seen & 1 != 0);
+                ok &= s.has(p, "address", seen & 2 != 0);
+                ok &= s.has(p, "room_id", seen & 4 != 0);
+                ok &= s.has(p, "sender", seen & 8 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `StoreInviteResponseV1` schema, reporting every error.
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, response_200_n0, response_200_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 4
-            && let (
-                Some((k1_0, v1_0)),
-                Some((k1_1, v1_1)),
-                Some((k1_2, v1_2)),
-                Some((k1_3, v1_3)),
-            ) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "display_name" && k1_1 == "public_key" && k1_2 == "public_keys"
-            && k1_3 == "token"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
+        if let Some([v1_0, v1_1, v1_2, v1_3]) = rt::exact_keys(
+            object,
+            ["display_name", "public_key", "public_keys", "token"],
+        ) {
+            let p1 = &rt::Path::Key(p, "display_name");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "public_key");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            let p1 = &rt::Path::Key(p, "public_keys");
+            if let Value::Array(array1) = v1_2 {
+                for (index2, v2) in array1.iter().enumerate() {
+                    let p2 = &rt::Path::Index(p1, index2);
+                    ok &= crate::shared::public_key_n0(v2, p2, &mut *s);
+                    if S::STOP && !ok {
                         return false;
                     }
                 }
+            } else {
+                ok = s.wrong_type(p1, v1_2, "array");
             }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Array(array1) = v1 {
-                    for (index2, v2) in array1.iter().enumerate() {
-                        let p2 = &rt::Path::Index(p1, index2);
-                        if !crate::shared::validate_public_key_node0(v2, p2, &mut *s) {
-                            ok = false;
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_3;
-                let key1 = k1_3;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+            let p1 = &rt::Path::Key(p, "token");
+            ok &= s.is_type(p1, v1_3, "string", v1_3.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -466,32 +191,12 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                     "display_name" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "public_key" => {
                         seen |= 8;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "public_keys" => {
                         seen |= 2;
@@ -499,100 +204,35 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                         if let Value::Array(array1) = v1 {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
-                                if !crate::shared::validate_public_key_node0(
-                                    v2,
-                                    p2,
-                                    &mut *s,
-                                ) {
-                                    ok = false;
-                                    if S::STOP {
-                                        return false;
-                                    }
+                                ok &= crate::shared::public_key_n0(v2, p2, &mut *s);
+                                if S::STOP && !ok {
+                                    return false;
                                 }
                             }
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("array", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "array");
                         }
                     }
                     "token" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 15 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "token"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"token\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "public_keys"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"public_keys\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "display_name"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"display_name\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 8 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "public_key"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"public_key\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "token", seen & 1 != 0);
+                ok &= s.has(p, "public_keys", seen & 2 != 0);
+                ok &= s.has(p, "display_name", seen & 4 != 0);
+                ok &= s.has(p, "public_key", seen & 8 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

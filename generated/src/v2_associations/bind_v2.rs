@@ -4,6 +4,8 @@
 //! `POST /_matrix/identity/v2/3pid/bind` (`bindV2`)
 //!
 //! Bind the 3PID of a validated session to a Matrix user ID.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "bindV2";
@@ -54,211 +56,47 @@ pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::E
 }
 
 /// Validates a JSON value against the `SignedAssociation` schema, reporting every error.
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, response_200_n0, response_200_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use crate::rt::formats;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 7
-            && let (
-                Some((k1_0, v1_0)),
-                Some((k1_1, v1_1)),
-                Some((k1_2, v1_2)),
-                Some((k1_3, v1_3)),
-                Some((k1_4, v1_4)),
-                Some((k1_5, v1_5)),
-                Some((k1_6, v1_6)),
-            ) = {
-                let mut entries1 = object.iter();
-                (
-                    entries1.next(),
-                    entries1.next(),
-                    entries1.next(),
-                    entries1.next(),
-                    entries1.next(),
-                    entries1.next(),
-                    entries1.next(),
-                )
-            } && k1_0 == "address" && k1_1 == "medium" && k1_2 == "mxid"
-            && k1_3 == "not_after" && k1_4 == "not_before" && k1_5 == "signatures"
-            && k1_6 == "ts"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+        if let Some([v1_0, v1_1, v1_2, v1_3, v1_4, v1_5, v1_6]) = rt::exact_keys(
+            object,
+            ["address", "medium", "mxid", "not_after", "not_before", "signatures", "ts"],
+        ) {
+            let p1 = &rt::Path::Key(p, "address");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "medium");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            let p1 = &rt::Path::Key(p, "mxid");
+            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
+            let p1 = &rt::Path::Key(p, "not_after");
+            if let Value::Number(number1) = v1_3 {
+                ok &= s.is_type(p1, v1_3, "integer", rt::is_integer(number1));
+                ok &= s.number_format(p1, number1, formats::is_int64, "64-bit integer");
+            } else {
+                ok = s.wrong_type(p1, v1_3, "integer");
             }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            let p1 = &rt::Path::Key(p, "not_before");
+            if let Value::Number(number1) = v1_4 {
+                ok &= s.is_type(p1, v1_4, "integer", rt::is_integer(number1));
+                ok &= s.number_format(p1, number1, formats::is_int64, "64-bit integer");
+            } else {
+                ok = s.wrong_type(p1, v1_4, "integer");
             }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_3;
-                let key1 = k1_3;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Number(number1) = v1 {
-                    if !rt::is_integer(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if !formats::is_int64(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Format,
-                            || format!("{number1} is not a valid 64-bit integer"),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_4;
-                let key1 = k1_4;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Number(number1) = v1 {
-                    if !rt::is_integer(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if !formats::is_int64(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Format,
-                            || format!("{number1} is not a valid 64-bit integer"),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_5;
-                let key1 = k1_5;
-                let p1 = &rt::Path::Key(p, key1);
-                if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
-                    ok = false;
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_6;
-                let key1 = k1_6;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Number(number1) = v1 {
-                    if !rt::is_integer(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if !formats::is_int64(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Format,
-                            || format!("{number1} is not a valid 64-bit integer"),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            let p1 = &rt::Path::Key(p, "signatures");
+            ok &= crate::shared::any_object_n0(v1_5, p1, &mut *s);
+            let p1 = &rt::Path::Key(p, "ts");
+            if let Value::Number(number1) = v1_6 {
+                ok &= s.is_type(p1, v1_6, "integer", rt::is_integer(number1));
+                ok &= s.number_format(p1, number1, formats::is_int64, "64-bit integer");
+            } else {
+                ok = s.wrong_type(p1, v1_6, "integer");
             }
         } else {
             let mut seen: u64 = 0;
@@ -267,261 +105,92 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                     "address" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "mxid" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "not_after" => {
                         seen |= 16;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
-                            if !rt::is_integer(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if !formats::is_int64(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || format!("{number1} is not a valid 64-bit integer"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                            ok
+                                &= s
+                                    .number_format(
+                                        p1,
+                                        number1,
+                                        formats::is_int64,
+                                        "64-bit integer",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     "not_before" => {
                         seen |= 8;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
-                            if !rt::is_integer(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if !formats::is_int64(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || format!("{number1} is not a valid 64-bit integer"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                            ok
+                                &= s
+                                    .number_format(
+                                        p1,
+                                        number1,
+                                        formats::is_int64,
+                                        "64-bit integer",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     "signatures" => {
                         seen |= 64;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
-                            ok = false;
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= crate::shared::any_object_n0(v1, p1, &mut *s);
                     }
                     "ts" => {
                         seen |= 32;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
-                            if !rt::is_integer(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if !formats::is_int64(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || format!("{number1} is not a valid 64-bit integer"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                            ok
+                                &= s
+                                    .number_format(
+                                        p1,
+                                        number1,
+                                        formats::is_int64,
+                                        "64-bit integer",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 127 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "address"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"address\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "medium"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"medium\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "mxid"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"mxid\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 8 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "not_before"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"not_before\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 16 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "not_after"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"not_after\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 32 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "ts"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"ts\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 64 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "signatures"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"signatures\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "address", seen & 1 != 0);
+                ok &= s.has(p, "medium", seen & 2 != 0);
+                ok &= s.has(p, "mxid", seen & 4 != 0);
+                ok &= s.has(p, "not_before", seen & 8 != 0);
+                ok &= s.has(p, "not_after", seen & 16 != 0);
+                ok &= s.has(p, "ts", seen & 32 != 0);
+                ok &= s.has(p, "signatures", seen & 64 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

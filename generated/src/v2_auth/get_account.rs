@@ -4,6 +4,8 @@
 //! `GET /_matrix/identity/v2/account` (`getAccount`)
 //!
 //! Tell which user owns the presented access token.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "getAccount";
@@ -37,61 +39,27 @@ impl crate::rt::Operation for Op {
 pub use crate::types::AccountInfo;
 
 /// Validates a JSON value against the `AccountInfo` schema, reporting every error.
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, response_200_n0, response_200_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some(v1) = object.get("user_id") {
             let p1 = &rt::Path::Key(p, "user_id");
-            if !v1.is_string() {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                if S::STOP {
-                    return false;
-                }
-            }
+            ok &= s.is_type(p1, v1, "string", v1.is_string());
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "user_id"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"user_id\""),
-            );
-            if S::STOP {
-                return false;
-            }
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "user_id"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"user_id\""),
+                );
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

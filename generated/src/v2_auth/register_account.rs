@@ -4,6 +4,8 @@
 //! `POST /_matrix/identity/v2/account/register` (`registerAccount`)
 //!
 //! Trade an OpenID token for an identity-server access token.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "registerAccount";
@@ -49,63 +51,22 @@ pub use crate::types::OpenIdCredentialsTokenType;
 pub use crate::types::RegisterResponse;
 
 /// Validates a JSON value against the `OpenIdCredentials` schema, reporting every error.
-pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    if validate_body_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, body_n0, body_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_body_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 2
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next())
-            } && k1_0 == "access_token" && k1_1 == "matrix_server_name"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+        if let Some([v1_0, v1_1]) = rt::exact_keys(
+            object,
+            ["access_token", "matrix_server_name"],
+        ) {
+            let p1 = &rt::Path::Key(p, "access_token");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "matrix_server_name");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -113,184 +74,57 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                     "access_token" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "expires_in" => {
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
-                            if !rt::is_integer(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     "matrix_server_name" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "token_type" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                        if v1.as_str() != Some("Bearer") {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Enum,
-                                || rt::enum_error(v1, "\"Bearer\""),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.str_enum(p1, v1, &["Bearer"]);
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 3 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "access_token"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"access_token\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "matrix_server_name"),
-                        rt::ErrorKind::Required,
-                        || String::from(
-                            "missing required property \"matrix_server_name\"",
-                        ),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "access_token", seen & 1 != 0);
+                ok &= s.has(p, "matrix_server_name", seen & 2 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `RegisterResponse` schema, reporting every error.
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, response_200_n0, response_200_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 2
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next())
-            } && k1_0 == "access_token" && k1_1 == "token"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["access_token", "token"]) {
+            let p1 = &rt::Path::Key(p, "access_token");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "token");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -298,67 +132,26 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                     "access_token" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "token" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 3 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "token"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"token\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "access_token"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"access_token\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "token", seen & 1 != 0);
+                ok &= s.has(p, "access_token", seen & 2 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -4,6 +4,8 @@
 //! `POST /_matrix/identity/v2/validate/email/requestToken` (`emailRequestTokenV2`)
 //!
 //! Start validating an email address.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "emailRequestTokenV2";
@@ -48,150 +50,51 @@ pub use crate::types::RequestEmailValidation;
 pub use crate::types::RequestTokenResponse;
 
 /// Validates a JSON value against the `RequestEmailValidation` schema, reporting every error.
-pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    if validate_body_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, body_n0, body_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_body_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use crate::rt::formats;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "client_secret" && k1_1 == "email" && k1_2 == "send_attempt"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::String(string1) = v1 {
-                    if rt::chars_lt(string1, 1) {
-                        ok = false;
-                        s.fail(
+        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
+            object,
+            ["client_secret", "email", "send_attempt"],
+        ) {
+            let p1 = &rt::Path::Key(p, "client_secret");
+            if let Value::String(string1) = v1_0 {
+                ok &= s.min_chars(p1, string1, 1);
+                ok &= s.max_chars(p1, string1, 255);
+                ok
+                    &= s
+                        .pattern(
                             p1,
-                            rt::ErrorKind::Length,
-                            || {
-                                format!(
-                                    "must be at least 1 character long, found {}", string1
-                                    .chars().count()
-                                )
-                            },
+                            string1,
+                            !string1.is_empty()
+                                && string1
+                                    .bytes()
+                                    .all(|b| {
+                                        b.is_ascii_alphanumeric()
+                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                    }),
+                            "^[0-9a-zA-Z.=_-]+$",
                         );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if rt::chars_gt(string1, 255) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Length,
-                            || {
-                                format!(
-                                    "must be at most 255 characters long, found {}", string1
-                                    .chars().count()
-                                )
-                            },
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if string1.is_empty()
-                        || !string1
-                            .bytes()
-                            .all(|b| {
-                                b.is_ascii_alphanumeric()
-                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
-                            })
-                    {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Pattern,
-                            || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            } else {
+                ok = s.wrong_type(p1, v1_0, "string");
             }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::String(string1) = v1 {
-                    if !formats::is_email(string1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Format,
-                            || rt::format_error(string1, "email address"),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            let p1 = &rt::Path::Key(p, "email");
+            if let Value::String(string1) = v1_1 {
+                ok &= s.format(p1, string1, formats::is_email, "email address");
+            } else {
+                ok = s.wrong_type(p1, v1_1, "string");
             }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Number(number1) = v1 {
-                    if !rt::is_integer(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            let p1 = &rt::Path::Key(p, "send_attempt");
+            if let Value::Number(number1) = v1_2 {
+                ok &= s.is_type(p1, v1_2, "integer", rt::is_integer(number1));
+            } else {
+                ok = s.wrong_type(p1, v1_2, "integer");
             }
         } else {
             let mut seen: u64 = 0;
@@ -201,209 +104,69 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if rt::chars_lt(string1, 1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at least 1 character long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if rt::chars_gt(string1, 255) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at most 255 characters long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if string1.is_empty()
-                                || !string1
-                                    .bytes()
-                                    .all(|b| {
-                                        b.is_ascii_alphanumeric()
-                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
-                                    })
-                            {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Pattern,
-                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.min_chars(p1, string1, 1);
+                            ok &= s.max_chars(p1, string1, 255);
+                            ok
+                                &= s
+                                    .pattern(
+                                        p1,
+                                        string1,
+                                        !string1.is_empty()
+                                            && string1
+                                                .bytes()
+                                                .all(|b| {
+                                                    b.is_ascii_alphanumeric()
+                                                        || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                                }),
+                                        "^[0-9a-zA-Z.=_-]+$",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "email" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if !formats::is_email(string1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || rt::format_error(string1, "email address"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok
+                                &= s
+                                    .format(p1, string1, formats::is_email, "email address");
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "next_link" => {
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if rt::chars_gt(string1, 2048) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at most 2048 characters long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if !formats::is_uri(string1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || rt::format_error(string1, "URI"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.max_chars(p1, string1, 2048);
+                            ok &= s.format(p1, string1, formats::is_uri, "URI");
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "send_attempt" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
-                            if !rt::is_integer(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 7 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "client_secret"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"client_secret\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "email"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"email\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "send_attempt"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"send_attempt\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "client_secret", seen & 1 != 0);
+                ok &= s.has(p, "email", seen & 2 != 0);
+                ok &= s.has(p, "send_attempt", seen & 4 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -4,6 +4,8 @@
 //! `GET /_matrix/identity/v2/hash_details` (`getHashDetails`)
 //!
 //! Get the pepper and hash algorithms used for lookups.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "getHashDetails";
@@ -37,80 +39,32 @@ impl crate::rt::Operation for Op {
 pub use crate::types::HashDetails;
 
 /// Validates a JSON value against the `HashDetails` schema, reporting every error.
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, response_200_n0, response_200_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 2
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next())
-            } && k1_0 == "algorithms" && k1_1 == "lookup_pepper"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Array(array1) = v1 {
-                    for (index2, v2) in array1.iter().enumerate() {
-                        let p2 = &rt::Path::Index(p1, index2);
-                        if !v2.is_string() {
-                            ok = false;
-                            s.fail(
-                                p2,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v2),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                    if S::STOP {
+        if let Some([v1_0, v1_1]) = rt::exact_keys(
+            object,
+            ["algorithms", "lookup_pepper"],
+        ) {
+            let p1 = &rt::Path::Key(p, "algorithms");
+            if let Value::Array(array1) = v1_0 {
+                for (index2, v2) in array1.iter().enumerate() {
+                    let p2 = &rt::Path::Index(p1, index2);
+                    ok &= s.is_type(p2, v2, "string", v2.is_string());
+                    if S::STOP && !ok {
                         return false;
                     }
                 }
+            } else {
+                ok = s.wrong_type(p1, v1_0, "array");
             }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+            let p1 = &rt::Path::Key(p, "lookup_pepper");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -121,79 +75,33 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                         if let Value::Array(array1) = v1 {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
-                                if !v2.is_string() {
-                                    ok = false;
-                                    s.fail(
-                                        p2,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("string", v2),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
+                                ok &= s.is_type(p2, v2, "string", v2.is_string());
+                                if S::STOP && !ok {
+                                    return false;
                                 }
                             }
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("array", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "array");
                         }
                     }
                     "lookup_pepper" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 3 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "lookup_pepper"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"lookup_pepper\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "algorithms"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"algorithms\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "lookup_pepper", seen & 1 != 0);
+                ok &= s.has(p, "algorithms", seen & 2 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -4,6 +4,8 @@
 //! `POST /_matrix/identity/v2/lookup` (`lookupUsersV2`)
 //!
 //! Find the Matrix user IDs bound to a set of hashed 3PIDs.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "lookupUsersV2";
@@ -48,90 +50,34 @@ pub use crate::types::LookupRequest;
 pub use crate::types::LookupResponse;
 
 /// Validates a JSON value against the `LookupRequest` schema, reporting every error.
-pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    if validate_body_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, body_n0, body_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_body_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "addresses" && k1_1 == "algorithm" && k1_2 == "pepper"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Array(array1) = v1 {
-                    for (index2, v2) in array1.iter().enumerate() {
-                        let p2 = &rt::Path::Index(p1, index2);
-                        if !v2.is_string() {
-                            ok = false;
-                            s.fail(
-                                p2,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v2),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                    if S::STOP {
+        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
+            object,
+            ["addresses", "algorithm", "pepper"],
+        ) {
+            let p1 = &rt::Path::Key(p, "addresses");
+            if let Value::Array(array1) = v1_0 {
+                for (index2, v2) in array1.iter().enumerate() {
+                    let p2 = &rt::Path::Index(p1, index2);
+                    ok &= s.is_type(p2, v2, "string", v2.is_string());
+                    if S::STOP && !ok {
                         return false;
                     }
                 }
+            } else {
+                ok = s.wrong_type(p1, v1_0, "array");
             }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+            let p1 = &rt::Path::Key(p, "algorithm");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            let p1 = &rt::Path::Key(p, "pepper");
+            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -142,176 +88,82 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                         if let Value::Array(array1) = v1 {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
-                                if !v2.is_string() {
-                                    ok = false;
-                                    s.fail(
-                                        p2,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("string", v2),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
+                                ok &= s.is_type(p2, v2, "string", v2.is_string());
+                                if S::STOP && !ok {
+                                    return false;
                                 }
                             }
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("array", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "array");
                         }
                     }
                     "algorithm" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "pepper" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 7 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "algorithm"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"algorithm\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "pepper"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"pepper\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "addresses"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"addresses\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "algorithm", seen & 1 != 0);
+                ok &= s.has(p, "pepper", seen & 2 != 0);
+                ok &= s.has(p, "addresses", seen & 4 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against the `LookupResponse` schema, reporting every error.
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, response_200_n0, response_200_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some(v1) = object.get("mappings") {
             let p1 = &rt::Path::Key(p, "mappings");
-            if let Value::Object(object1) = v1 {
-                for (key2, v2) in object1 {
-                    let p2 = &rt::Path::Key(p1, key2);
-                    if !v2.is_string() {
-                        ok = false;
-                        s.fail(p2, rt::ErrorKind::Type, || rt::type_error("string", v2));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-            } else {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
-                if S::STOP {
-                    return false;
-                }
-            }
+            ok &= response_200_n1(v1, p1, &mut *s);
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "mappings"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"mappings\""),
-            );
-            if S::STOP {
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "mappings"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"mappings\""),
+                );
+        }
+    } else {
+        ok = s.wrong_type(p, v, "object");
+    }
+    ok
+}
+
+fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        for (key1, v1) in object {
+            let p1 = &rt::Path::Key(p, key1);
+            ok &= s.is_type(p1, v1, "string", v1.is_string());
+            if S::STOP && !ok {
                 return false;
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -4,6 +4,8 @@
 //! `POST /_matrix/identity/v2/validate/msisdn/requestToken` (`msisdnRequestTokenV2`)
 //!
 //! Start validating a phone number.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "msisdnRequestTokenV2";
@@ -48,156 +50,49 @@ pub use crate::types::MsisdnRequestTokenResponse;
 pub use crate::types::RequestMsisdnValidation;
 
 /// Validates a JSON value against the `RequestMsisdnValidation` schema, reporting every error.
-pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    if validate_body_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, body_n0, body_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_body_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use crate::rt::formats;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 4
-            && let (
-                Some((k1_0, v1_0)),
-                Some((k1_1, v1_1)),
-                Some((k1_2, v1_2)),
-                Some((k1_3, v1_3)),
-            ) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "client_secret" && k1_1 == "country" && k1_2 == "phone_number"
-            && k1_3 == "send_attempt"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::String(string1) = v1 {
-                    if rt::chars_lt(string1, 1) {
-                        ok = false;
-                        s.fail(
+        if let Some([v1_0, v1_1, v1_2, v1_3]) = rt::exact_keys(
+            object,
+            ["client_secret", "country", "phone_number", "send_attempt"],
+        ) {
+            let p1 = &rt::Path::Key(p, "client_secret");
+            if let Value::String(string1) = v1_0 {
+                ok &= s.min_chars(p1, string1, 1);
+                ok &= s.max_chars(p1, string1, 255);
+                ok
+                    &= s
+                        .pattern(
                             p1,
-                            rt::ErrorKind::Length,
-                            || {
-                                format!(
-                                    "must be at least 1 character long, found {}", string1
-                                    .chars().count()
-                                )
-                            },
+                            string1,
+                            !string1.is_empty()
+                                && string1
+                                    .bytes()
+                                    .all(|b| {
+                                        b.is_ascii_alphanumeric()
+                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                    }),
+                            "^[0-9a-zA-Z.=_-]+$",
                         );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if rt::chars_gt(string1, 255) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Length,
-                            || {
-                                format!(
-                                    "must be at most 255 characters long, found {}", string1
-                                    .chars().count()
-                                )
-                            },
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                    if string1.is_empty()
-                        || !string1
-                            .bytes()
-                            .all(|b| {
-                                b.is_ascii_alphanumeric()
-                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
-                            })
-                    {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Pattern,
-                            || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            } else {
+                ok = s.wrong_type(p1, v1_0, "string");
             }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_3;
-                let key1 = k1_3;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Number(number1) = v1 {
-                    if !rt::is_integer(number1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Type,
-                            || rt::type_error("integer", v1),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("integer", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+            let p1 = &rt::Path::Key(p, "country");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            let p1 = &rt::Path::Key(p, "phone_number");
+            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
+            let p1 = &rt::Path::Key(p, "send_attempt");
+            if let Value::Number(number1) = v1_3 {
+                ok &= s.is_type(p1, v1_3, "integer", rt::is_integer(number1));
+            } else {
+                ok = s.wrong_type(p1, v1_3, "integer");
             }
         } else {
             let mut seen: u64 = 0;
@@ -207,223 +102,69 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if rt::chars_lt(string1, 1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at least 1 character long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if rt::chars_gt(string1, 255) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at most 255 characters long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if string1.is_empty()
-                                || !string1
-                                    .bytes()
-                                    .all(|b| {
-                                        b.is_ascii_alphanumeric()
-                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
-                                    })
-                            {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Pattern,
-                                    || rt::pattern_error(string1, "^[0-9a-zA-Z.=_-]+$"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.min_chars(p1, string1, 1);
+                            ok &= s.max_chars(p1, string1, 255);
+                            ok
+                                &= s
+                                    .pattern(
+                                        p1,
+                                        string1,
+                                        !string1.is_empty()
+                                            && string1
+                                                .bytes()
+                                                .all(|b| {
+                                                    b.is_ascii_alphanumeric()
+                                                        || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                                }),
+                                        "^[0-9a-zA-Z.=_-]+$",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "country" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "next_link" => {
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if rt::chars_gt(string1, 2048) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must be at most 2048 characters long, found {}", string1
-                                            .chars().count()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if !formats::is_uri(string1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || rt::format_error(string1, "URI"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.max_chars(p1, string1, 2048);
+                            ok &= s.format(p1, string1, formats::is_uri, "URI");
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "phone_number" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "send_attempt" => {
                         seen |= 8;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
-                            if !rt::is_integer(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 15 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "client_secret"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"client_secret\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "country"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"country\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "phone_number"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"phone_number\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 8 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "send_attempt"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"send_attempt\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "client_secret", seen & 1 != 0);
+                ok &= s.has(p, "country", seen & 2 != 0);
+                ok &= s.has(p, "phone_number", seen & 4 != 0);
+                ok &= s.has(p, "send_attempt", seen & 8 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -4,6 +4,8 @@
 //! `POST /_matrix/identity/v2/terms` (`agreeToTerms`)
 //!
 //! Record that the user accepted some policies.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "agreeToTerms";
@@ -47,30 +49,11 @@ impl crate::rt::Operation for Op {
 pub use crate::types::AcceptTermsRequest;
 
 /// Validates a JSON value against the `AcceptTermsRequest` schema, reporting every error.
-pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    if validate_body_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, body_n0, body_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_body_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
@@ -79,38 +62,24 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
             if let Value::Array(array1) = v1 {
                 for (index2, v2) in array1.iter().enumerate() {
                     let p2 = &rt::Path::Index(p1, index2);
-                    if !v2.is_string() {
-                        ok = false;
-                        s.fail(p2, rt::ErrorKind::Type, || rt::type_error("string", v2));
-                        if S::STOP {
-                            return false;
-                        }
+                    ok &= s.is_type(p2, v2, "string", v2.is_string());
+                    if S::STOP && !ok {
+                        return false;
                     }
                 }
             } else {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                if S::STOP {
-                    return false;
-                }
+                ok = s.wrong_type(p1, v1, "array");
             }
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "user_accepts"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"user_accepts\""),
-            );
-            if S::STOP {
-                return false;
-            }
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "user_accepts"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"user_accepts\""),
+                );
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -4,6 +4,8 @@
 //! `GET /_matrix/identity/v2/terms` (`getTerms`)
 //!
 //! List the policies users must accept.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "getTerms";
@@ -39,238 +41,114 @@ pub use crate::types::PolicyObject;
 pub use crate::types::TermsResponse;
 
 /// Validates a JSON value against the `TermsResponse` schema, reporting every error.
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, response_200_n0, response_200_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some(v1) = object.get("policies") {
             let p1 = &rt::Path::Key(p, "policies");
-            if let Value::Object(object1) = v1 {
-                for (key2, v2) in object1 {
-                    let p2 = &rt::Path::Key(p1, key2);
-                    if let Value::Object(object2) = v2 {
-                        if object2.len() == 1
-                            && let Some((k3_0, v3_0)) = object2.iter().next()
-                            && k3_0 == "version"
-                        {
-                            {
-                                let v3 = v3_0;
-                                let key3 = k3_0;
-                                let p3 = &rt::Path::Key(p2, key3);
-                                if !v3.is_string() {
-                                    ok = false;
-                                    s.fail(
-                                        p3,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("string", v3),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                            }
-                        } else {
-                            let mut seen2: u64 = 0;
-                            for (key3, v3) in object2 {
-                                if key3.as_str() == "version" {
-                                    seen2 |= 1;
-                                    let p3 = &rt::Path::Key(p2, key3);
-                                    if !v3.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p3,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v3),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                } else {
-                                    let p3 = &rt::Path::Key(p2, key3);
-                                    if let Value::Object(object3) = v3 {
-                                        if object3.len() == 2
-                                            && let (Some((k4_0, v4_0)), Some((k4_1, v4_1))) = {
-                                                let mut entries4 = object3.iter();
-                                                (entries4.next(), entries4.next())
-                                            } && k4_0 == "name" && k4_1 == "url"
-                                        {
-                                            {
-                                                let v4 = v4_0;
-                                                let key4 = k4_0;
-                                                let p4 = &rt::Path::Key(p3, key4);
-                                                if !v4.is_string() {
-                                                    ok = false;
-                                                    s.fail(
-                                                        p4,
-                                                        rt::ErrorKind::Type,
-                                                        || rt::type_error("string", v4),
-                                                    );
-                                                    if S::STOP {
-                                                        return false;
-                                                    }
-                                                }
-                                            }
-                                            {
-                                                let v4 = v4_1;
-                                                let key4 = k4_1;
-                                                let p4 = &rt::Path::Key(p3, key4);
-                                                if !v4.is_string() {
-                                                    ok = false;
-                                                    s.fail(
-                                                        p4,
-                                                        rt::ErrorKind::Type,
-                                                        || rt::type_error("string", v4),
-                                                    );
-                                                    if S::STOP {
-                                                        return false;
-                                                    }
-                                                }
-                                            }
-                                        } else {
-                                            let mut seen3: u64 = 0;
-                                            for (key4, v4) in object3 {
-                                                match key4.as_str() {
-                                                    "name" => {
-                                                        seen3 |= 1;
-                                                        let p4 = &rt::Path::Key(p3, key4);
-                                                        if !v4.is_string() {
-                                                            ok = false;
-                                                            s.fail(
-                                                                p4,
-                                                                rt::ErrorKind::Type,
-                                                                || rt::type_error("string", v4),
-                                                            );
-                                                            if S::STOP {
-                                                                return false;
-                                                            }
-                                                        }
-                                                    }
-                                                    "url" => {
-                                                        seen3 |= 2;
-                                                        let p4 = &rt::Path::Key(p3, key4);
-                                                        if !v4.is_string() {
-                                                            ok = false;
-                                                            s.fail(
-                                                                p4,
-                                                                rt::ErrorKind::Type,
-                                                                || rt::type_error("string", v4),
-                                                            );
-                                                            if S::STOP {
-                                                                return false;
-                                                            }
-                                                        }
-                                                    }
-                                                    _ => {}
-                                                }
-                                            }
-                                            if seen3 != 3 {
-                                                if seen3 & 1 == 0 {
-                                                    ok = false;
-                                                    s.fail(
-                                                        &rt::Path::Key(p3, "name"),
-                                                        rt::ErrorKind::Required,
-                                                        || String::from("missing required property \"name\""),
-                                                    );
-                                                    if S::STOP {
-                                                        return false;
-                                                    }
-                                                }
-                                                if seen3 & 2 == 0 {
-                                                    ok = false;
-                                                    s.fail(
-                                                        &rt::Path::Key(p3, "url"),
-                                                        rt::ErrorKind::Required,
-                                                        || String::from("missing required property \"url\""),
-                                                    );
-                                                    if S::STOP {
-                                                        return false;
-                                                    }
-                                                }
-                                            }
-                                        }
-                                    } else {
-                                        ok = false;
-                                        s.fail(
-                                            p3,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("object", v3),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                            }
-                            if seen2 & 1 == 0 {
-                                ok = false;
-                                s.fail(
-                                    &rt::Path::Key(p2, "version"),
-                                    rt::ErrorKind::Required,
-                                    || String::from("missing required property \"version\""),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                        }
-                    } else {
-                        ok = false;
-                        s.fail(p2, rt::ErrorKind::Type, || rt::type_error("object", v2));
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                }
-            } else {
-                ok = false;
-                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("object", v1));
-                if S::STOP {
-                    return false;
-                }
-            }
+            ok &= response_200_n1(v1, p1, &mut *s);
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "policies"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"policies\""),
-            );
-            if S::STOP {
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "policies"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"policies\""),
+                );
+        }
+    } else {
+        ok = s.wrong_type(p, v, "object");
+    }
+    ok
+}
+
+fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        for (key1, v1) in object {
+            let p1 = &rt::Path::Key(p, key1);
+            ok &= response_200_n2(v1, p1, &mut *s);
+            if S::STOP && !ok {
                 return false;
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
+        ok = s.wrong_type(p, v, "object");
+    }
+    ok
+}
+
+fn response_200_n2<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some([v1_0]) = rt::exact_keys(object, ["version"]) {
+            let p1 = &rt::Path::Key(p, "version");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                if key1.as_str() == "version" {
+                    seen |= 1;
+                    let p1 = &rt::Path::Key(p, key1);
+                    ok &= s.is_type(p1, v1, "string", v1.is_string());
+                } else {
+                    let p1 = &rt::Path::Key(p, key1);
+                    ok &= response_200_n3(v1, p1, &mut *s);
+                }
+                if S::STOP && !ok {
+                    return false;
+                }
+            }
+            ok &= s.has(p, "version", seen & 1 != 0);
         }
+    } else {
+        ok = s.wrong_type(p, v, "object");
+    }
+    ok
+}
+
+fn response_200_n3<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["name", "url"]) {
+            let p1 = &rt::Path::Key(p, "name");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "url");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "name" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                    }
+                    "url" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                    }
+                    _ => {}
+                }
+                if S::STOP && !ok {
+                    return false;
+                }
+            }
+            if seen != 3 {
+                ok &= s.has(p, "name", seen & 1 != 0);
+                ok &= s.has(p, "url", seen & 2 != 0);
+            }
+        }
+    } else {
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

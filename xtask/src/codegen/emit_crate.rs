@@ -3,7 +3,7 @@
 
 use super::emit_types::{TypeGen, doc_attrs, ident};
 use super::emit_validators::{
-    SharedIndex, emit_validator_with, subschemas, validation_key, worth_sharing,
+    SharedIndex, emit_validator_with, module_prelude, subschemas, validation_key, worth_sharing,
 };
 use super::load;
 use super::model::{Operation, ParamLocation, Spec, SpecFile};
@@ -71,6 +71,16 @@ pub fn space_items(code: &str) -> String {
         prev = Some(line);
     }
     out
+}
+
+/// The module-level import emitted validators need, if `validators` holds any (a part
+/// that only calls a shared validator needs none).
+fn validator_prelude(validators: &TokenStream) -> TokenStream {
+    if validators.to_string().contains("rt :: Sink") {
+        module_prelude()
+    } else {
+        TokenStream::new()
+    }
 }
 
 fn with_header(body: &str, source: &str) -> String {
@@ -334,8 +344,10 @@ pub fn operation_module(
     });
     let types = quote!(#(#uses)*);
     let source = &file.rel_path;
+    let prelude = validator_prelude(&validators);
     let tokens = quote! {
         #(#module_doc)*
+        #prelude
         /// The operationId in the specification.
         pub const OPERATION_ID: &str = #op_id;
         pub const METHOD: &str = #method;
@@ -537,13 +549,17 @@ impl SharedValidators {
     /// `shared.rs`: one validator per repeated schema; other validators call its root
     /// helper (`NAME_node0`, generic over the sink as theirs are).
     pub fn module(&self, source: &str) -> Result<String> {
-        let mut tokens = quote! {
+        let mut validators = TokenStream::new();
+        for (name, schema) in &self.schemas {
+            validators.extend(emit_validator_with(name, schema, &self.index)?);
+        }
+        let prelude = validator_prelude(&validators);
+        let tokens = quote! {
             //! Validators for schemas that occur in several places; operations' validators
             //! (and these, for nested and recursive shapes) call them.
+            #prelude
+            #validators
         };
-        for (name, schema) in &self.schemas {
-            tokens.extend(emit_validator_with(name, schema, &self.index)?);
-        }
         Ok(with_header(&render(tokens, "shared.rs")?, source))
     }
 }

@@ -32,9 +32,10 @@ use super::load;
 
 /// `schema`: a JSON Schema (OpenAPI 3.1 / 2020-12 dialect) with every `$ref` already
 /// resolved inline (trees, no cycles).
-/// Returns Rust items: `pub fn #fn_name(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors>`
+/// Returns Rust items: `pub fn #fn_name(v: &rt::Value) -> Result<(), rt::Errors>`
 /// plus any private helper fns, all with names prefixed by `#fn_name` so that several
-/// validators can live in one module.
+/// validators can live in one module. The module must bring the runtime into scope as
+/// `rt` ([`module_prelude`]).
 pub fn emit_validator(fn_name: &str, schema: &Value) -> Result<proc_macro2::TokenStream> {
     emit_validator_with(fn_name, schema, &SharedIndex::default())
 }
@@ -166,17 +167,22 @@ pub fn emit_validator_with(
     let fns = e.fns.iter().flatten();
     Ok(quote! {
         #[doc = #doc]
-        pub fn #name(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-            if #root(v, &crate::rt::validate::Path::Root, &mut crate::rt::validate::Check) {
-                return Ok(());
-            }
-            crate::rt::validate::collect(|s| {
-                #root(v, &crate::rt::validate::Path::Root, s);
-            })
+        pub fn #name(v: &rt::Value) -> Result<(), rt::Errors> {
+            rt::run(v, #root, #root)
         }
         #(#statics)*
         #(#fns)*
     })
+}
+
+/// What a module holding emitted validators starts with: their signatures and checks name
+/// the runtime as `rt`, and one `if` per schema keyword reads better than merged
+/// conditions.
+pub fn module_prelude() -> TokenStream {
+    quote! {
+        #![allow(clippy::collapsible_if, clippy::collapsible_match)]
+        use crate::rt::validate as rt;
+    }
 }
 
 /// Keywords that constrain instances but that this emitter does not implement: refusing
@@ -299,6 +305,14 @@ impl Types {
     }
 }
 
+/// The helper fn of node `index` of validator `fn_name`: `validate_error` → `error_n0`.
+/// Short, so that signatures and calls fit on a line; public validators all start with
+/// `validate_`, so these never clash with one.
+fn node_name(fn_name: &str, index: usize) -> Ident {
+    let base = fn_name.strip_prefix("validate_").unwrap_or(fn_name);
+    format_ident!("{base}_n{index}")
+}
+
 fn depth_ident(prefix: &str, d: usize) -> Ident {
     if d == 0 {
         format_ident!("{prefix}")
@@ -315,16 +329,21 @@ fn p_of(d: usize) -> Ident {
     depth_ident("p", d)
 }
 
-/// Statements recording an error at `path` (an expression of type `&Path`).
+/// The statement recording an error at `path` (an expression of type `&Path`). It does
+/// not return early: a [`Check`](rt) pass goes on to the end of the node with `ok` false,
+/// which only costs time on invalid input, and loops stop at the end of an iteration
+/// ([`stop_if_failed`]).
 fn fail_at(path: &TokenStream, kind: &str, message: &TokenStream) -> TokenStream {
     let kind = format_ident!("{kind}");
-    quote! {
-        ok = false;
-        s.fail(#path, rt::ErrorKind::#kind, || #message);
-        if S::STOP {
-            return false;
-        }
-    }
+    quote!(ok = s.reject(#path, rt::ErrorKind::#kind, || #message);)
+}
+
+/// Where a loop may run long (array items, object entries): a `Check` pass leaves at the
+/// first failed iteration instead of checking every remaining one.
+fn stop_if_failed() -> TokenStream {
+    quote!(if S::STOP && !ok {
+        return false;
+    })
 }
 
 fn fail(d: usize, kind: &str, message: &TokenStream) -> TokenStream {
@@ -359,6 +378,23 @@ fn idents_in(ts: &TokenStream, out: &mut BTreeSet<String>) {
             TokenTree::Punct(_) | TokenTree::Literal(_) => {}
         }
     }
+}
+
+/// `ts` with every `from` replaced by `to` (a variable renamed, or a path built in place).
+fn substitute(ts: &TokenStream, from: &Ident, to: &TokenStream) -> TokenStream {
+    ts.clone()
+        .into_iter()
+        .flat_map(|tt| match tt {
+            TokenTree::Ident(i) if i == *from => to.clone(),
+            TokenTree::Group(g) => {
+                let mut group =
+                    proc_macro2::Group::new(g.delimiter(), substitute(&g.stream(), from, to));
+                group.set_span(g.span());
+                TokenTree::Group(group).into()
+            }
+            other => other.into(),
+        })
+        .collect()
 }
 
 fn uses(ts: &TokenStream, ident: &Ident) -> bool {
@@ -406,25 +442,6 @@ fn str_or_char(s: &str) -> TokenStream {
     match (chars.next(), chars.next()) {
         (Some(c), None) => quote!(#c),
         _ => quote!(#s),
-    }
-}
-
-/// `len < n` / `len > n` without clippy's `len_zero` complaints.
-fn len_below(len_of: &TokenStream, n: usize) -> TokenStream {
-    if n == 1 {
-        quote!(#len_of.is_empty())
-    } else {
-        let n = lit(n);
-        quote!(#len_of.len() < #n)
-    }
-}
-
-fn len_above(len_of: &TokenStream, n: usize) -> TokenStream {
-    if n == 0 {
-        quote!(!#len_of.is_empty())
-    } else {
-        let n = lit(n);
-        quote!(#len_of.len() > #n)
     }
 }
 
@@ -506,6 +523,17 @@ fn plural(n: usize, one: &str, many: &str) -> String {
         format!("1 {one}")
     } else {
         format!("{n} {many}")
+    }
+}
+
+/// A numeric bound as a typed literal (`0i64`, `1.5f64`), for `rt::Bound`.
+fn suffixed_bound(bound: &serde_json::Number) -> Result<Literal> {
+    if let Some(i) = bound.as_i64() {
+        Ok(Literal::i64_suffixed(i))
+    } else {
+        let f = bound.as_f64().context("numeric bound out of range")?;
+        ensure!(f.is_finite(), "numeric bound must be finite");
+        Ok(Literal::f64_suffixed(f))
     }
 }
 
@@ -719,7 +747,7 @@ impl Emitter<'_> {
     fn node_fn(&mut self, schema: &Value) -> Result<Ident> {
         let index = self.fns.len();
         self.fns.push(None);
-        let name = format_ident!("{}_node{}", self.fn_name, index);
+        let name = node_name(&self.fn_name, index);
         let body = self.body(schema, 0)?;
         let mut f = wrap_fn(&name, &body);
         // A shared validator's root is what other validators call.
@@ -747,16 +775,9 @@ impl Emitter<'_> {
             } else {
                 return Ok(None);
             };
-        let f = format_ident!("{shared}_node0");
+        let f = node_name(shared, 0);
         let (v, p) = (v_of(d), p_of(d));
-        Ok(Some(quote! {
-            if !crate::shared::#f(#v, #p, &mut *s) {
-                ok = false;
-                if S::STOP {
-                    return false;
-                }
-            }
-        }))
+        Ok(Some(quote!(ok &= crate::shared::#f(#v, #p, &mut *s);)))
     }
 
     fn static_name(&self, kind: &str, index: usize) -> Ident {
@@ -780,6 +801,14 @@ impl Emitter<'_> {
         if let Some(call) = self.shared_call(schema, d)? {
             return Ok(call);
         }
+        if d > 0 && worth_sharing(schema) {
+            // A nested object or alternative is its own fn: the parent's fast path and
+            // general pass both call it instead of each repeating its checks, and the
+            // emitted code stays shallow.
+            let f = self.node_fn(schema)?;
+            let (v, p) = (v_of(d), p_of(d));
+            return Ok(quote!(ok &= #f(#v, #p, &mut *s);));
+        }
         if let Some(k) = UNSUPPORTED.iter().find(|k| m.contains_key(**k)) {
             bail!("keyword `{k}` is not supported by the validator emitter");
         }
@@ -791,13 +820,11 @@ impl Emitter<'_> {
 
     /// `type` plus the keywords that apply to one JSON type, as one `match` on the value.
     fn type_dispatch(&mut self, m: &Map<String, Value>, d: usize) -> Result<TokenStream> {
-        let v = v_of(d);
+        let (v, p) = (v_of(d), p_of(d));
         let types = Types::parse(m)?;
+        let expected = types.map(Types::describe).unwrap_or_default();
         let type_fail = match types {
-            Some(t) => {
-                let expected = t.describe();
-                fail(d, "Type", &quote!(rt::type_error(#expected, #v)))
-            }
+            Some(_) => quote!(ok = s.wrong_type(#p, #v, #expected);),
             None => TokenStream::new(),
         };
         let allows = |f: fn(&Types) -> bool| types.as_ref().is_none_or(f);
@@ -809,8 +836,8 @@ impl Emitter<'_> {
             && !t.number
         {
             let expected = t.describe();
-            let integer_fail = fail(d, "Type", &quote!(rt::type_error(#expected, #v)));
-            number_checks.extend(quote!(if !rt::is_integer(#number) { #integer_fail }));
+            number_checks
+                .extend(quote!(ok &= s.is_type(#p, #v, #expected, rt::is_integer(#number));));
         }
         number_checks.extend(self.number_checks(m, d)?);
 
@@ -893,20 +920,18 @@ impl Emitter<'_> {
             if rejected == 0 {
                 TokenStream::new()
             } else {
-                let conds = empty_allowed.iter().map(|(_, method)| {
+                if let [(_, method)] = empty_allowed.as_slice() {
                     let method = format_ident!("{method}");
-                    quote!(#v.#method())
-                });
-                if empty_allowed.is_empty() {
+                    quote!(ok &= s.is_type(#p, #v, #expected, #v.#method());)
+                } else if empty_allowed.is_empty() {
                     type_fail
                 } else {
-                    let any = quote!(#(#conds)||*);
-                    let cond = if empty_allowed.len() > 1 {
-                        quote!(!(#any))
-                    } else {
-                        quote!(!#any)
-                    };
-                    quote!(if #cond { #type_fail })
+                    // Several types, none with checks of its own: one mask test, and the
+                    // runtime names the types in the message as `Types::describe` does.
+                    let bits = empty_allowed.iter().map(|(_, method)| {
+                        format_ident!("{}", method.trim_start_matches("is_").to_uppercase())
+                    });
+                    quote!(ok &= s.of_types(#p, #v, #(rt::#bits)|*);)
                 }
             }
         } else if arms.len() == 1 && (rejected == 0 || empty_allowed.is_empty()) {
@@ -945,44 +970,25 @@ impl Emitter<'_> {
         if let Some(n) = as_count(m, "minLength")?
             && n > 0
         {
-            let text = format!(
-                "must be at least {} long, found {{}}",
-                plural(n, "character", "characters")
-            );
-            let fail = fail(
-                d,
-                "Length",
-                &quote!(format!(#text, #string.chars().count())),
-            );
-            let n = lit(n);
-            out.extend(quote!(if rt::chars_lt(#string, #n) { #fail }));
+            let (p, n) = (p_of(d), lit(n));
+            out.extend(quote!(ok &= s.min_chars(#p, #string, #n);));
         }
         if let Some(n) = as_count(m, "maxLength")? {
-            let text = format!(
-                "must be at most {} long, found {{}}",
-                plural(n, "character", "characters")
-            );
-            let fail = fail(
-                d,
-                "Length",
-                &quote!(format!(#text, #string.chars().count())),
-            );
-            let n = lit(n);
-            out.extend(quote!(if rt::chars_gt(#string, #n) { #fail }));
+            let (p, n) = (p_of(d), lit(n));
+            out.extend(quote!(ok &= s.max_chars(#p, #string, #n);));
         }
         if let Some(pattern) = m.get("pattern") {
             let pattern = pattern.as_str().context("`pattern` must be a string")?;
-            if let Some((_, fails)) = self.pattern_matches(pattern, &string)? {
-                let fail = fail(d, "Pattern", &quote!(rt::pattern_error(#string, #pattern)));
-                out.extend(quote!(if #fails { #fail }));
+            if let Some((matches, _)) = self.pattern_matches(pattern, &string)? {
+                let p = p_of(d);
+                out.extend(quote!(ok &= s.pattern(#p, #string, #matches, #pattern);));
             }
         }
         if let Some(format) = m.get("format").and_then(Value::as_str)
             && let Some((_, check, what)) = STRING_FORMATS.iter().find(|(f, _, _)| *f == format)
         {
-            let check = format_ident!("{check}");
-            let fail = fail(d, "Format", &quote!(rt::format_error(#string, #what)));
-            out.extend(quote!(if !formats::#check(#string) { #fail }));
+            let (check, p) = (format_ident!("{check}"), p_of(d));
+            out.extend(quote!(ok &= s.format(#p, #string, formats::#check, #what);));
         }
         Ok(out)
     }
@@ -1077,36 +1083,34 @@ impl Emitter<'_> {
         };
         // OpenAPI 3.0 / draft 4: boolean `exclusiveMinimum` modifies `minimum`.
         let legacy_exclusive = |key: &str| m.get(key) == Some(&Value::Bool(true));
-        let mut checks: Vec<(&serde_json::Number, &str, TokenStream)> = Vec::new();
+        let mut checks: Vec<(&serde_json::Number, TokenStream)> = Vec::new();
         if let Some(b) = bound("minimum")? {
             if legacy_exclusive("exclusiveMinimum") {
-                checks.push((b, ">", quote!(is_le)));
+                checks.push((b, quote!(Gt)));
             } else {
-                checks.push((b, ">=", quote!(is_lt)));
+                checks.push((b, quote!(Ge)));
             }
         }
         if let Some(b) = bound("exclusiveMinimum")? {
-            checks.push((b, ">", quote!(is_le)));
+            checks.push((b, quote!(Gt)));
         }
         if let Some(b) = bound("maximum")? {
             if legacy_exclusive("exclusiveMaximum") {
-                checks.push((b, "<", quote!(is_ge)));
+                checks.push((b, quote!(Lt)));
             } else {
-                checks.push((b, "<=", quote!(is_gt)));
+                checks.push((b, quote!(Le)));
             }
         }
         if let Some(b) = bound("exclusiveMaximum")? {
-            checks.push((b, "<", quote!(is_ge)));
+            checks.push((b, quote!(Lt)));
         }
-        for (b, op, fails_if) in checks {
-            let cmp = compare(&number, b)?;
-            let text = format!("must be {op} {b}, found {{{number}}}");
-            let fail = fail(d, "Range", &quote!(format!(#text)));
-            out.extend(quote!(if #cmp.#fails_if() { #fail }));
+        let p = p_of(d);
+        for (b, cmp) in checks {
+            let bound = suffixed_bound(b)?;
+            out.extend(quote!(ok &= s.in_range(#p, #number, rt::Cmp::#cmp, #bound);));
         }
         if let Some(b) = bound("multipleOf")? {
-            let text = format!("must be a multiple of {b}, found {{{number}}}");
-            let fail = fail(d, "Range", &quote!(format!(#text)));
+            let divisor = b.to_string();
             let check = match b.as_i64() {
                 Some(i) => {
                     ensure!(i > 0, "`multipleOf` must be positive");
@@ -1120,15 +1124,13 @@ impl Emitter<'_> {
                     quote!(rt::is_multiple_of_f64(#number, #lit))
                 }
             };
-            out.extend(quote!(if !#check { #fail }));
+            out.extend(quote!(ok &= s.multiple_of(#p, #number, #check, #divisor);));
         }
         if let Some(format) = m.get("format").and_then(Value::as_str)
             && let Some((_, check, what)) = NUMBER_FORMATS.iter().find(|(f, _, _)| *f == format)
         {
             let check = format_ident!("{check}");
-            let text = format!("{{{number}}} is not a valid {what}");
-            let fail = fail(d, "Format", &quote!(format!(#text)));
-            out.extend(quote!(if !formats::#check(#number) { #fail }));
+            out.extend(quote!(ok &= s.number_format(#p, #number, formats::#check, #what);));
         }
         Ok(out)
     }
@@ -1141,26 +1143,18 @@ impl Emitter<'_> {
         if let Some(n) = as_count(m, "minItems")?
             && n > 0
         {
-            let text = format!(
-                "must have at least {}, found {{}}",
-                plural(n, "item", "items")
-            );
-            let fail = fail(d, "Length", &quote!(format!(#text, #array.len())));
-            let cond = len_below(&quote!(#array), n);
-            out.extend(quote!(if #cond { #fail }));
+            let n = lit(n);
+            out.extend(quote!(ok &= s.min_len(#p, #array.len(), #n, "item");));
         }
         if let Some(n) = as_count(m, "maxItems")? {
-            let text = format!(
-                "must have at most {}, found {{}}",
-                plural(n, "item", "items")
-            );
-            let fail = fail(d, "Length", &quote!(format!(#text, #array.len())));
-            let cond = len_above(&quote!(#array), n);
-            out.extend(quote!(if #cond { #fail }));
+            let n = lit(n);
+            out.extend(quote!(ok &= s.max_len(#p, #array.len(), #n, "item");));
         }
         if m.get("uniqueItems") == Some(&Value::Bool(true)) {
-            let fail = fail(d, "Other", &static_message("array items must be unique"));
-            out.extend(quote!(if !rt::all_unique(#array) { #fail }));
+            let message = "array items must be unique";
+            out.extend(
+                quote!(ok &= s.check(#p, rt::ErrorKind::Other, rt::all_unique(#array), #message);),
+            );
         }
         // 2020-12 `prefixItems` + `items`; draft-4 style `items: [..]` + `additionalItems`.
         let (prefix, rest): (&[Value], Option<&Value>) =
@@ -1210,17 +1204,19 @@ impl Emitter<'_> {
                 } else {
                     quote!(_)
                 };
+                let stop = stop_if_failed();
                 out.extend(if uses(&inner, &pi) {
                     quote! {
                         for (#index, #bind) in #array.iter().enumerate() #skip {
                             let #pi = &rt::Path::Index(#p, #index);
                             #inner
+                            #stop
                         }
                     }
                 } else if prefix.is_empty() {
-                    quote!(for #bind in #array { #inner })
+                    quote!(for #bind in #array { #inner #stop })
                 } else {
-                    quote!(for #bind in #array.iter() #skip { #inner })
+                    quote!(for #bind in #array.iter() #skip { #inner #stop })
                 });
             }
         }
@@ -1266,22 +1262,12 @@ impl Emitter<'_> {
         if let Some(n) = as_count(m, "minProperties")?
             && n > 0
         {
-            let text = format!(
-                "must have at least {}, found {{}}",
-                plural(n, "property", "properties")
-            );
-            let fail = fail(d, "Length", &quote!(format!(#text, #object.len())));
-            let cond = len_below(&quote!(#object), n);
-            out.extend(quote!(if #cond { #fail }));
+            let n = lit(n);
+            out.extend(quote!(ok &= s.min_len(#p, #object.len(), #n, "property");));
         }
         if let Some(n) = as_count(m, "maxProperties")? {
-            let text = format!(
-                "must have at most {}, found {{}}",
-                plural(n, "property", "properties")
-            );
-            let fail = fail(d, "Length", &quote!(format!(#text, #object.len())));
-            let cond = len_above(&quote!(#object), n);
-            out.extend(quote!(if #cond { #fail }));
+            let n = lit(n);
+            out.extend(quote!(ok &= s.max_len(#p, #object.len(), #n, "property");));
         }
 
         let empty = Map::new();
@@ -1327,11 +1313,7 @@ impl Emitter<'_> {
 
         let mut additional = match m.get("additionalProperties") {
             None | Some(Value::Bool(true)) => TokenStream::new(),
-            Some(Value::Bool(false)) => fail(
-                d + 1,
-                "AdditionalProperty",
-                &quote!(format!("unexpected property {}", rt::quote(#key))),
-            ),
+            Some(Value::Bool(false)) => quote!(ok = s.unexpected(#pi, #key);),
             Some(schema) => self
                 .body(schema, d + 1)
                 .context("in additionalProperties")?,
@@ -1401,8 +1383,8 @@ impl Emitter<'_> {
                 )
             });
             out.extend(match missing {
-                Some(missing) if inner.is_empty() => {
-                    quote!(if !#object.contains_key(#name) { #missing })
+                Some(_) if inner.is_empty() => {
+                    quote!(ok &= s.has(#p, #name, #object.contains_key(#name));)
                 }
                 Some(missing) => {
                     quote!(if let Some(#bind) = #object.get(#name) { #inner } else { #missing })
@@ -1477,25 +1459,17 @@ impl Emitter<'_> {
                 };
                 let declare_seen =
                     (!required.is_empty()).then(|| quote!(let mut #seen: #seen_ty = 0;));
+                let stop = stop_if_failed();
                 general.extend(quote! {
                     #declare_seen
-                    for (#key, #bind) in #object { #loop_body }
+                    for (#key, #bind) in #object { #loop_body #stop }
                 });
             }
             if !required.is_empty() {
                 let mut missing = TokenStream::new();
                 for (i, name) in required.iter().enumerate() {
                     let b = bit(i);
-                    let text = format!(
-                        "missing required property {}",
-                        json_text(&Value::from(*name))
-                    );
-                    let fail = fail_at(
-                        &quote!(&rt::Path::Key(#p, #name)),
-                        "Required",
-                        &static_message(&text),
-                    );
-                    missing.extend(quote!(if #seen & #b == 0 { #fail }));
+                    missing.extend(quote!(ok &= s.has(#p, #name, #seen & #b != 0);));
                 }
                 general.extend(if required.len() == 1 {
                     missing
@@ -1591,71 +1565,46 @@ impl Emitter<'_> {
                 .map(|(.., inner)| inner.clone())
                 .unwrap_or_default();
             tokens += token_count(&inner);
-            let inner = if uses(&inner, &pi) {
-                quote!(let #pi = &rt::Path::Key(#p, #key); #inner)
-            } else {
-                inner
-            };
-            let (k_i, v_i) = (
-                format_ident!("k{}_{}", d + 1, i),
-                format_ident!("v{}_{}", d + 1, i),
-            );
-            let v_pat = if uses(&inner, &vi) {
-                quote!(#v_i)
-            } else {
-                quote!(_)
-            };
-            patterns.push(quote!(Some((#k_i, #v_pat))));
-            key_checks.push(quote!(#k_i == #name));
-            if !inner.is_empty() {
-                let let_v = uses(&inner, &vi).then(|| quote!(let #vi = #v_i;));
-                let let_key = uses(&inner, &key).then(|| quote!(let #key = #k_i;));
-                checks.extend(quote!({ #let_v #let_key #inner }));
+            let v_i = format_ident!("v{}_{}", d + 1, i);
+            // The entry's own value instead of rebinding it, and the key as the literal it
+            // equals; each property's path shadows the previous one's, so no block is
+            // needed around its checks.
+            let uses_v = uses(&inner, &vi);
+            let mut inner = substitute(&inner, &vi, &quote!(#v_i));
+            inner = substitute(&inner, &key, &quote!(#name));
+            if uses(&inner, &pi) {
+                inner = quote!(let #pi = &rt::Path::Key(#p, #name); #inner);
             }
+            patterns.push(if uses_v { quote!(#v_i) } else { quote!(_) });
+            key_checks.push(quote!(#name));
+            checks.extend(inner);
         }
         if tokens > MAX_TOKENS {
             return None;
         }
-        let len = lit(sorted.len());
-        let entries = depth_ident("entries", d + 1);
-        let (pattern, first_entries) = if let [pattern] = patterns.as_slice() {
-            (pattern.clone(), quote!(#object.iter().next()))
-        } else {
-            let nexts = (0..sorted.len()).map(|_| quote!(#entries.next()));
-            (
-                quote!((#(#patterns),*)),
-                quote!({
-                    let mut #entries = #object.iter();
-                    (#(#nexts),*)
-                }),
-            )
-        };
         let condition = quote! {
-            #object.len() == #len
-                && let #pattern = #first_entries
-                && #(#key_checks)&&*
+            let Some([#(#patterns),*]) = rt::exact_keys(#object, [#(#key_checks),*])
         };
         Some((condition, checks))
     }
 
-    /// An expression: whether `v` (a `&Value`) equals none of `values` (JSON equality),
-    /// written as a conjunction of negated tests so that it needs no simplification.
-    fn equals_none(&mut self, v: &Ident, values: &[&Value]) -> Result<TokenStream> {
+    /// An expression: whether `v` (a `&Value`) equals one of `values` (JSON equality).
+    fn equals_any(&mut self, v: &Ident, values: &[&Value]) -> Result<TokenStream> {
         let mut parts = Vec::new();
         let strings: Vec<&str> = values.iter().filter_map(|x| x.as_str()).collect();
         match strings.as_slice() {
             [] => {}
-            [one] => parts.push(quote!(#v.as_str() != Some(#one))),
-            many => parts.push(quote!(!matches!(#v.as_str(), Some(#(#many)|*)))),
+            [one] => parts.push(quote!(#v.as_str() == Some(#one))),
+            many => parts.push(quote!(matches!(#v.as_str(), Some(#(#many)|*)))),
         }
         for value in values {
             parts.push(match value {
                 Value::String(_) => continue,
-                Value::Null => quote!(!#v.is_null()),
-                Value::Bool(b) => quote!(#v.as_bool() != Some(#b)),
+                Value::Null => quote!(#v.is_null()),
+                Value::Bool(b) => quote!(#v.as_bool() == Some(#b)),
                 Value::Number(n) => {
                     let cmp = compare(&format_ident!("n"), n)?;
-                    quote!(!#v.as_number().is_some_and(|n| #cmp.is_eq()))
+                    quote!(#v.as_number().is_some_and(|n| #cmp.is_eq()))
                 }
                 Value::Array(_) | Value::Object(_) => {
                     let name = self.static_name("CONST", self.statics.len());
@@ -1663,19 +1612,19 @@ impl Emitter<'_> {
                     self.statics.push(quote! {
                         static #name: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| #ctor);
                     });
-                    quote!(!rt::json_eq(#v, &#name))
+                    quote!(rt::json_eq(#v, &#name))
                 }
             });
         }
         Ok(if parts.is_empty() {
-            quote!(true)
+            quote!(false)
         } else {
-            quote!(#(#parts)&&*)
+            quote!(#(#parts)||*)
         })
     }
 
     fn enum_const(&mut self, m: &Map<String, Value>, d: usize) -> Result<TokenStream> {
-        let v = v_of(d);
+        let (v, p) = (v_of(d), p_of(d));
         let mut out = TokenStream::new();
         let nullable = m.get("nullable") == Some(&Value::Bool(true));
         if let Some(values) = m.get("enum") {
@@ -1684,20 +1633,24 @@ impl Emitter<'_> {
             if nullable && !values.contains(&&Value::Null) {
                 values.push(&Value::Null);
             }
-            let none = self.equals_none(&v, &values)?;
-            let mut listed: Vec<String> = values.iter().take(10).map(|x| json_text(x)).collect();
-            if values.len() > 10 {
-                listed.push("…".to_owned());
+            let strings: Option<Vec<&str>> = values.iter().map(|x| x.as_str()).collect();
+            if let Some(strings) = strings {
+                out.extend(quote!(ok &= s.str_enum(#p, #v, &[#(#strings),*]);));
+            } else {
+                let any = self.equals_any(&v, &values)?;
+                let mut listed: Vec<String> =
+                    values.iter().take(10).map(|x| json_text(x)).collect();
+                if values.len() > 10 {
+                    listed.push("…".to_owned());
+                }
+                let listed = listed.join(", ");
+                out.extend(quote!(ok &= s.is_enum(#p, #v, #any, #listed);));
             }
-            let listed = listed.join(", ");
-            let fail = fail(d, "Enum", &quote!(rt::enum_error(#v, #listed)));
-            out.extend(quote!(if #none { #fail }));
         }
         if let Some(value) = m.get("const") {
-            let none = self.equals_none(&v, &[value])?;
+            let any = self.equals_any(&v, &[value])?;
             let text = json_text(value);
-            let fail = fail(d, "Enum", &quote!(rt::const_error(#v, #text)));
-            out.extend(quote!(if #none { #fail }));
+            out.extend(quote!(ok &= s.is_const(#p, #v, #any, #text);));
         }
         Ok(out)
     }
@@ -1727,12 +1680,7 @@ impl Emitter<'_> {
                 let f = self
                     .node_fn(branch)
                     .with_context(|| format!("in the {tag} branch"))?;
-                arms.push(quote! {
-                    Some(#tag) => if !#f(#v, #p, &mut *s) {
-                        ok = false;
-                        if S::STOP { return false; }
-                    },
-                });
+                arms.push(quote!(Some(#tag) => ok &= #f(#v, #p, &mut *s),));
                 tags.push(tag.clone());
             }
             let message = format!("`{property}` must be one of {}", tags.join(", "));
@@ -1754,55 +1702,25 @@ impl Emitter<'_> {
         if let Some(any) = branches("anyOf")?
             && !any.iter().any(is_trivially_true)
         {
-            let mut calls = Vec::new();
+            let mut branches = Vec::new();
             for (i, sub) in any.iter().enumerate() {
                 if sub != &Value::Bool(false) {
-                    let f = self.node_fn(sub).with_context(|| format!("in anyOf/{i}"))?;
-                    calls.push(quote!(#f(#v, #p, &mut rt::Check)));
+                    branches.push(self.node_fn(sub).with_context(|| format!("in anyOf/{i}"))?);
                 }
             }
-            let fail = fail(
-                d,
-                "Other",
-                &static_message("does not match any of the schemas in anyOf"),
-            );
-            out.extend(match calls.as_slice() {
-                [] => fail,
-                [one] => quote!(if !#one { #fail }),
-                many => quote!(if !(#(#many)||*) { #fail }),
-            });
+            out.extend(quote!(ok &= s.any_of(#p, #v, &[#(#branches),*]);));
         }
         if let Some(one) = branches("oneOf")? {
-            let count = format_ident!("count");
-            let mut calls = Vec::new();
+            let mut branches = Vec::new();
             for (i, sub) in one.iter().enumerate() {
-                let f = self.node_fn(sub).with_context(|| format!("in oneOf/{i}"))?;
-                calls.push(quote!(usize::from(#f(#v, #p, &mut rt::Check))));
+                branches.push(self.node_fn(sub).with_context(|| format!("in oneOf/{i}"))?);
             }
-            let fail = fail(
-                d,
-                "Other",
-                &quote! {
-                    if #count == 0 {
-                        String::from("does not match any of the schemas in oneOf")
-                    } else {
-                        format!("matches {count} of the schemas in oneOf, expected exactly one")
-                    }
-                },
-            );
-            out.extend(quote! {{
-                let #count = #(#calls)+*;
-                if #count != 1 { #fail }
-            }});
+            out.extend(quote!(ok &= s.one_of(#p, #v, &[#(#branches),*]);));
         }
         if let Some(not) = m.get("not") {
             let f = self.node_fn(not).context("in not")?;
-            let fail = fail(
-                d,
-                "Other",
-                &static_message("must not match the schema in `not`"),
-            );
-            out.extend(quote!(if #f(#v, #p, &mut rt::Check) { #fail }));
+            let message = "must not match the schema in `not`";
+            out.extend(quote!(ok &= s.check(#p, rt::ErrorKind::Other, !#f(#v, #p, &mut rt::Check), #message);));
         }
         if let Some(cond) = m.get("if") {
             let then = m
@@ -1917,11 +1835,6 @@ fn wrap_fn(name: &Ident, body: &TokenStream) -> TokenStream {
     };
     let (v, p, s) = (param("v"), param("p"), param("s"));
     let mut imports = TokenStream::new();
-    if ids.contains("rt") {
-        imports.extend(quote!(
-            use crate::rt::validate as rt;
-        ));
-    }
     if ids.contains("formats") {
         imports.extend(quote!(
             use crate::rt::formats;
@@ -1938,12 +1851,7 @@ fn wrap_fn(name: &Ident, body: &TokenStream) -> TokenStream {
         (quote!(), quote!(true))
     };
     quote! {
-        #[allow(
-            clippy::collapsible_if,
-            clippy::collapsible_match,
-            reason = "generated: one `if` per schema keyword reads better than merged conditions"
-        )]
-        fn #name<S: crate::rt::validate::Sink>(#v: &serde_json::Value, #p: &crate::rt::validate::Path<'_>, #s: &mut S) -> bool {
+        fn #name<S: rt::Sink>(#v: &rt::Value, #p: &rt::Path<'_>, #s: &mut S) -> bool {
             #imports
             #init
             #body
@@ -1987,107 +1895,27 @@ mod tests {
         }));
         expect![[r#"
             /// Validates a JSON value against its schema, reporting every error.
-            pub fn validate_x(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-                if validate_x_node0(
-                    v,
-                    &crate::rt::validate::Path::Root,
-                    &mut crate::rt::validate::Check,
-                ) {
-                    return Ok(());
-                }
-                crate::rt::validate::collect(|s| {
-                    validate_x_node0(v, &crate::rt::validate::Path::Root, s);
-                })
+            pub fn validate_x(v: &rt::Value) -> Result<(), rt::Errors> {
+                rt::run(v, x_n0, x_n0)
             }
-            #[allow(
-                clippy::collapsible_if,
-                clippy::collapsible_match,
-                reason = "generated: one `if` per schema keyword reads better than merged conditions"
-            )]
-            fn validate_x_node0<S: crate::rt::validate::Sink>(
-                v: &serde_json::Value,
-                p: &crate::rt::validate::Path<'_>,
-                s: &mut S,
-            ) -> bool {
-                use crate::rt::validate as rt;
+            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 use crate::rt::formats;
                 use serde_json::Value;
                 let mut ok = true;
                 if let Value::Object(object) = v {
-                    if object.len() == 2
-                        && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
-                            let mut entries1 = object.iter();
-                            (entries1.next(), entries1.next())
-                        } && k1_0 == "mxid" && k1_1 == "sid"
-                    {
-                        {
-                            let v1 = v1_0;
-                            let key1 = k1_0;
-                            let p1 = &rt::Path::Key(p, key1);
-                            if let Value::String(string1) = v1 {
-                                if !formats::is_mx_user_id(string1) {
-                                    ok = false;
-                                    s.fail(
-                                        p1,
-                                        rt::ErrorKind::Format,
-                                        || rt::format_error(string1, "Matrix user ID"),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                            } else {
-                                ok = false;
-                                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                    if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["mxid", "sid"]) {
+                        let p1 = &rt::Path::Key(p, "mxid");
+                        if let Value::String(string1) = v1_0 {
+                            ok &= s.format(p1, string1, formats::is_mx_user_id, "Matrix user ID");
+                        } else {
+                            ok = s.wrong_type(p1, v1_0, "string");
                         }
-                        {
-                            let v1 = v1_1;
-                            let key1 = k1_1;
-                            let p1 = &rt::Path::Key(p, key1);
-                            if let Value::String(string1) = v1 {
-                                if rt::chars_lt(string1, 1) {
-                                    ok = false;
-                                    s.fail(
-                                        p1,
-                                        rt::ErrorKind::Length,
-                                        || {
-                                            format!(
-                                                "must be at least 1 character long, found {}", string1
-                                                .chars().count()
-                                            )
-                                        },
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                                if rt::chars_gt(string1, 255) {
-                                    ok = false;
-                                    s.fail(
-                                        p1,
-                                        rt::ErrorKind::Length,
-                                        || {
-                                            format!(
-                                                "must be at most 255 characters long, found {}", string1
-                                                .chars().count()
-                                            )
-                                        },
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                            } else {
-                                ok = false;
-                                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                        let p1 = &rt::Path::Key(p, "sid");
+                        if let Value::String(string1) = v1_1 {
+                            ok &= s.min_chars(p1, string1, 1);
+                            ok &= s.max_chars(p1, string1, 255);
+                        } else {
+                            ok = s.wrong_type(p1, v1_1, "string");
                         }
                     } else {
                         let mut seen: u64 = 0;
@@ -2097,152 +1925,55 @@ mod tests {
                                     seen |= 2;
                                     let p1 = &rt::Path::Key(p, key1);
                                     if let Value::String(string1) = v1 {
-                                        if !formats::is_mx_user_id(string1) {
-                                            ok = false;
-                                            s.fail(
-                                                p1,
-                                                rt::ErrorKind::Format,
-                                                || rt::format_error(string1, "Matrix user ID"),
-                                            );
-                                            if S::STOP {
-                                                return false;
-                                            }
-                                        }
+                                        ok
+                                            &= s
+                                                .format(
+                                                    p1,
+                                                    string1,
+                                                    formats::is_mx_user_id,
+                                                    "Matrix user ID",
+                                                );
                                     } else {
-                                        ok = false;
-                                        s.fail(
-                                            p1,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v1),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
+                                        ok = s.wrong_type(p1, v1, "string");
                                     }
                                 }
                                 "n" => {
                                     let p1 = &rt::Path::Key(p, key1);
                                     if let Value::Number(number1) = v1 {
-                                        if !rt::is_integer(number1) {
-                                            ok = false;
-                                            s.fail(
-                                                p1,
-                                                rt::ErrorKind::Type,
-                                                || rt::type_error("integer", v1),
-                                            );
-                                            if S::STOP {
-                                                return false;
-                                            }
-                                        }
-                                        if rt::cmp_i64(number1, 0).is_lt() {
-                                            ok = false;
-                                            s.fail(
-                                                p1,
-                                                rt::ErrorKind::Range,
-                                                || format!("must be >= 0, found {number1}"),
-                                            );
-                                            if S::STOP {
-                                                return false;
-                                            }
-                                        }
+                                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                                        ok &= s.in_range(p1, number1, rt::Cmp::Ge, 0i64);
                                     } else {
-                                        ok = false;
-                                        s.fail(
-                                            p1,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("integer", v1),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
+                                        ok = s.wrong_type(p1, v1, "integer");
                                     }
                                 }
                                 "sid" => {
                                     seen |= 1;
                                     let p1 = &rt::Path::Key(p, key1);
                                     if let Value::String(string1) = v1 {
-                                        if rt::chars_lt(string1, 1) {
-                                            ok = false;
-                                            s.fail(
-                                                p1,
-                                                rt::ErrorKind::Length,
-                                                || {
-                                                    format!(
-                                                        "must be at least 1 character long, found {}", string1
-                                                        .chars().count()
-                                                    )
-                                                },
-                                            );
-                                            if S::STOP {
-                                                return false;
-                                            }
-                                        }
-                                        if rt::chars_gt(string1, 255) {
-                                            ok = false;
-                                            s.fail(
-                                                p1,
-                                                rt::ErrorKind::Length,
-                                                || {
-                                                    format!(
-                                                        "must be at most 255 characters long, found {}", string1
-                                                        .chars().count()
-                                                    )
-                                                },
-                                            );
-                                            if S::STOP {
-                                                return false;
-                                            }
-                                        }
+                                        ok &= s.min_chars(p1, string1, 1);
+                                        ok &= s.max_chars(p1, string1, 255);
                                     } else {
-                                        ok = false;
-                                        s.fail(
-                                            p1,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v1),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
+                                        ok = s.wrong_type(p1, v1, "string");
                                     }
                                 }
                                 _ => {}
                             }
+                            if S::STOP && !ok {
+                                return false;
+                            }
                         }
                         if seen != 3 {
-                            if seen & 1 == 0 {
-                                ok = false;
-                                s.fail(
-                                    &rt::Path::Key(p, "sid"),
-                                    rt::ErrorKind::Required,
-                                    || String::from("missing required property \"sid\""),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if seen & 2 == 0 {
-                                ok = false;
-                                s.fail(
-                                    &rt::Path::Key(p, "mxid"),
-                                    rt::ErrorKind::Required,
-                                    || String::from("missing required property \"mxid\""),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.has(p, "sid", seen & 1 != 0);
+                            ok &= s.has(p, "mxid", seen & 2 != 0);
                         }
                     }
                 } else {
-                    ok = false;
-                    s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-                    if S::STOP {
-                        return false;
-                    }
+                    ok = s.wrong_type(p, v, "object");
                 }
                 ok
             }
-        "#]].assert_eq(&code);
+        "#]]
+        .assert_eq(&code);
     }
 
     #[test]
@@ -2253,29 +1984,10 @@ mod tests {
         }));
         expect![[r#"
             /// Validates a JSON value against its schema, reporting every error.
-            pub fn validate_x(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-                if validate_x_node0(
-                    v,
-                    &crate::rt::validate::Path::Root,
-                    &mut crate::rt::validate::Check,
-                ) {
-                    return Ok(());
-                }
-                crate::rt::validate::collect(|s| {
-                    validate_x_node0(v, &crate::rt::validate::Path::Root, s);
-                })
+            pub fn validate_x(v: &rt::Value) -> Result<(), rt::Errors> {
+                rt::run(v, x_n0, x_n0)
             }
-            #[allow(
-                clippy::collapsible_if,
-                clippy::collapsible_match,
-                reason = "generated: one `if` per schema keyword reads better than merged conditions"
-            )]
-            fn validate_x_node0<S: crate::rt::validate::Sink>(
-                v: &serde_json::Value,
-                p: &crate::rt::validate::Path<'_>,
-                s: &mut S,
-            ) -> bool {
-                use crate::rt::validate as rt;
+            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 use serde_json::Value;
                 let mut ok = true;
                 if let Value::Object(object) = v {
@@ -2285,43 +1997,28 @@ mod tests {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
                                 if let Value::String(string2) = v2 {
-                                    if !string2.starts_with('@') {
-                                        ok = false;
-                                        s.fail(
-                                            p2,
-                                            rt::ErrorKind::Pattern,
-                                            || rt::pattern_error(string2, "^@"),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
+                                    ok &= s.pattern(p2, string2, string2.starts_with('@'), "^@");
                                 } else {
-                                    ok = false;
-                                    s.fail(p2, rt::ErrorKind::Type, || rt::type_error("string", v2));
-                                    if S::STOP {
-                                        return false;
-                                    }
+                                    ok = s.wrong_type(p2, v2, "string");
+                                }
+                                if S::STOP && !ok {
+                                    return false;
                                 }
                             }
                         } else {
-                            ok = false;
-                            s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "array");
+                        }
+                        if S::STOP && !ok {
+                            return false;
                         }
                     }
                 } else {
-                    ok = false;
-                    s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-                    if S::STOP {
-                        return false;
-                    }
+                    ok = s.wrong_type(p, v, "object");
                 }
                 ok
             }
-        "#]].assert_eq(&code);
+        "#]]
+        .assert_eq(&code);
     }
 
     #[test]
@@ -2334,101 +2031,44 @@ mod tests {
         }));
         expect![[r#"
             /// Validates a JSON value against its schema, reporting every error.
-            pub fn validate_x(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-                if validate_x_node0(
-                    v,
-                    &crate::rt::validate::Path::Root,
-                    &mut crate::rt::validate::Check,
-                ) {
-                    return Ok(());
-                }
-                crate::rt::validate::collect(|s| {
-                    validate_x_node0(v, &crate::rt::validate::Path::Root, s);
-                })
+            pub fn validate_x(v: &rt::Value) -> Result<(), rt::Errors> {
+                rt::run(v, x_n0, x_n0)
             }
-            #[allow(
-                clippy::collapsible_if,
-                clippy::collapsible_match,
-                reason = "generated: one `if` per schema keyword reads better than merged conditions"
-            )]
-            fn validate_x_node0<S: crate::rt::validate::Sink>(
-                v: &serde_json::Value,
-                p: &crate::rt::validate::Path<'_>,
-                s: &mut S,
-            ) -> bool {
-                use crate::rt::validate as rt;
+            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 use serde_json::Value;
                 let mut ok = true;
                 if let Value::Array(array) = v {
-                    if array.is_empty() {
-                        ok = false;
-                        s.fail(
-                            p,
-                            rt::ErrorKind::Length,
-                            || format!("must have at least 1 item, found {}", array.len()),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
+                    ok &= s.min_len(p, array.len(), 1, "item");
                     if let Some(v1) = array.first() {
                         let p1 = &rt::Path::Index(p, 0);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     if let Some(v1) = array.get(1) {
                         let p1 = &rt::Path::Index(p, 1);
                         match v1 {
                             Value::Number(number1) => {
-                                if !rt::is_integer(number1) {
-                                    ok = false;
-                                    s.fail(
-                                        p1,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("integer or null", v1),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
+                                ok &= s.is_type(p1, v1, "integer or null", rt::is_integer(number1));
                             }
                             Value::Null => {}
                             _ => {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer or null", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
+                                ok = s.wrong_type(p1, v1, "integer or null");
                             }
                         }
                     }
                     for (index1, _) in array.iter().enumerate().skip(2) {
                         let p1 = &rt::Path::Index(p, index1);
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Other,
-                            || String::from("no value is allowed here"),
-                        );
-                        if S::STOP {
+                        ok = s
+                            .reject(
+                                p1,
+                                rt::ErrorKind::Other,
+                                || String::from("no value is allowed here"),
+                            );
+                        if S::STOP && !ok {
                             return false;
                         }
                     }
                 } else {
-                    ok = false;
-                    s.fail(p, rt::ErrorKind::Type, || rt::type_error("array", v));
-                    if S::STOP {
-                        return false;
-                    }
+                    ok = s.wrong_type(p, v, "array");
                 }
                 ok
             }
@@ -2449,61 +2089,20 @@ mod tests {
         }));
         expect![[r#"
             /// Validates a JSON value against its schema, reporting every error.
-            pub fn validate_x(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-                if validate_x_node0(
-                    v,
-                    &crate::rt::validate::Path::Root,
-                    &mut crate::rt::validate::Check,
-                ) {
-                    return Ok(());
-                }
-                crate::rt::validate::collect(|s| {
-                    validate_x_node0(v, &crate::rt::validate::Path::Root, s);
-                })
+            pub fn validate_x(v: &rt::Value) -> Result<(), rt::Errors> {
+                rt::run(v, x_n0, x_n0)
             }
             static VALIDATE_X_RE0: std::sync::LazyLock<crate::rt::validate::Regex> = std::sync::LazyLock::new(||
             crate::rt::validate::compile_regex("[a-z]+[0-9]"));
-            #[allow(
-                clippy::collapsible_if,
-                clippy::collapsible_match,
-                reason = "generated: one `if` per schema keyword reads better than merged conditions"
-            )]
-            fn validate_x_node0<S: crate::rt::validate::Sink>(
-                v: &serde_json::Value,
-                p: &crate::rt::validate::Path<'_>,
-                s: &mut S,
-            ) -> bool {
-                use crate::rt::validate as rt;
+            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 use crate::rt::formats;
                 use serde_json::Value;
                 let mut ok = true;
                 if let Value::Object(object) = v {
-                    if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
-                        && k1_0 == "medium"
-                    {
-                        {
-                            let v1 = v1_0;
-                            let key1 = k1_0;
-                            let p1 = &rt::Path::Key(p, key1);
-                            if !v1.is_string() {
-                                ok = false;
-                                s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if !matches!(v1.as_str(), Some("email" | "msisdn")) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Enum,
-                                    || rt::enum_error(v1, "\"email\", \"msisdn\""),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                        }
+                    if let Some([v1_0]) = rt::exact_keys(object, ["medium"]) {
+                        let p1 = &rt::Path::Key(p, "medium");
+                        ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+                        ok &= s.str_enum(p1, v1_0, &["email", "msisdn"]);
                     } else {
                         let mut seen: u64 = 0;
                         for (key1, v1) in object {
@@ -2511,98 +2110,40 @@ mod tests {
                                 "address" => {
                                     let p1 = &rt::Path::Key(p, key1);
                                     if let Value::String(string1) = v1 {
-                                        if !VALIDATE_X_RE0.is_match(string1) {
-                                            ok = false;
-                                            s.fail(
-                                                p1,
-                                                rt::ErrorKind::Pattern,
-                                                || rt::pattern_error(string1, "[a-z]+\\d"),
-                                            );
-                                            if S::STOP {
-                                                return false;
-                                            }
-                                        }
-                                        if !formats::is_email(string1) {
-                                            ok = false;
-                                            s.fail(
-                                                p1,
-                                                rt::ErrorKind::Format,
-                                                || rt::format_error(string1, "email address"),
-                                            );
-                                            if S::STOP {
-                                                return false;
-                                            }
-                                        }
+                                        ok
+                                            &= s
+                                                .pattern(
+                                                    p1,
+                                                    string1,
+                                                    VALIDATE_X_RE0.is_match(string1),
+                                                    "[a-z]+\\d",
+                                                );
+                                        ok
+                                            &= s
+                                                .format(p1, string1, formats::is_email, "email address");
                                     } else {
-                                        ok = false;
-                                        s.fail(
-                                            p1,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v1),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
+                                        ok = s.wrong_type(p1, v1, "string");
                                     }
                                 }
                                 "medium" => {
                                     seen |= 1;
                                     let p1 = &rt::Path::Key(p, key1);
-                                    if !v1.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p1,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v1),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                    if !matches!(v1.as_str(), Some("email" | "msisdn")) {
-                                        ok = false;
-                                        s.fail(
-                                            p1,
-                                            rt::ErrorKind::Enum,
-                                            || rt::enum_error(v1, "\"email\", \"msisdn\""),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
+                                    ok &= s.is_type(p1, v1, "string", v1.is_string());
+                                    ok &= s.str_enum(p1, v1, &["email", "msisdn"]);
                                 }
                                 _ => {
                                     let p1 = &rt::Path::Key(p, key1);
-                                    ok = false;
-                                    s.fail(
-                                        p1,
-                                        rt::ErrorKind::AdditionalProperty,
-                                        || format!("unexpected property {}", rt::quote(key1)),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
+                                    ok = s.unexpected(p1, key1);
                                 }
                             }
-                        }
-                        if seen & 1 == 0 {
-                            ok = false;
-                            s.fail(
-                                &rt::Path::Key(p, "medium"),
-                                rt::ErrorKind::Required,
-                                || String::from("missing required property \"medium\""),
-                            );
-                            if S::STOP {
+                            if S::STOP && !ok {
                                 return false;
                             }
                         }
+                        ok &= s.has(p, "medium", seen & 1 != 0);
                     }
                 } else {
-                    ok = false;
-                    s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-                    if S::STOP {
-                        return false;
-                    }
+                    ok = s.wrong_type(p, v, "object");
                 }
                 ok
             }
@@ -2673,7 +2214,7 @@ mod tests {
         let cases = cases
             .as_array()
             .unwrap_or_else(|| panic!("cases must be an array"));
-        let mut items = TokenStream::new();
+        let mut items = module_prelude();
         let mut table = Vec::new();
         for case in cases {
             let name = case["name"]

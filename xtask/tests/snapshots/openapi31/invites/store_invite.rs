@@ -2,6 +2,8 @@
 //! `POST /_fixture/invites/v3/invite` (`storeInvite`)
 //!
 //! Store an invite.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "storeInvite";
@@ -49,94 +51,29 @@ pub use crate::types::ResultObject;
 pub use crate::types::StoredInvite;
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    if validate_body_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, body_n0, body_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_body_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use crate::rt::formats;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "address" && k1_1 == "medium" && k1_2 == "room_id"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if v1.as_str() != Some("email") {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Enum, || rt::enum_error(v1, "\"email\""));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::String(string1) = v1 {
-                    if !formats::is_mx_room_id(string1) {
-                        ok = false;
-                        s.fail(
-                            p1,
-                            rt::ErrorKind::Format,
-                            || rt::format_error(string1, "Matrix room ID"),
-                        );
-                        if S::STOP {
-                            return false;
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
+        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
+            object,
+            ["address", "medium", "room_id"],
+        ) {
+            let p1 = &rt::Path::Key(p, "address");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "medium");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.str_enum(p1, v1_1, &["email"]);
+            let p1 = &rt::Path::Key(p, "room_id");
+            if let Value::String(string1) = v1_2 {
+                ok &= s.format(p1, string1, formats::is_mx_room_id, "Matrix room ID");
+            } else {
+                ok = s.wrong_type(p1, v1_2, "string");
             }
         } else {
             let mut seen: u64 = 0;
@@ -145,130 +82,48 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                     "address" => {
                         seen |= 2;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                        if v1.as_str() != Some("email") {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Enum,
-                                || rt::enum_error(v1, "\"email\""),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.str_enum(p1, v1, &["email"]);
                     }
                     "room_id" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::String(string1) = v1 {
-                            if !formats::is_mx_room_id(string1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || rt::format_error(string1, "Matrix room ID"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok
+                                &= s
+                                    .format(
+                                        p1,
+                                        string1,
+                                        formats::is_mx_room_id,
+                                        "Matrix room ID",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "sender_display_name" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !(v1.is_null() || v1.is_string()) {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string or null", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.of_types(p1, v1, rt::NULL | rt::STRING);
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 7 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "medium"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"medium\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "address"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"address\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "room_id"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"room_id\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "medium", seen & 1 != 0);
+                ok &= s.has(p, "address", seen & 2 != 0);
+                ok &= s.has(p, "room_id", seen & 4 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

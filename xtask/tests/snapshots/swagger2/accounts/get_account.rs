@@ -2,6 +2,8 @@
 //! `GET /_fixture/api/v1/account/{userId}` (`getAccount`)
 //!
 //! Get an account.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "getAccount";
@@ -56,330 +58,110 @@ pub use crate::types::GetAccountResponse;
 pub use crate::types::GetAccountResponseStatus;
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_params(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_params_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_params_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_params(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, params_n0, params_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_params_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use crate::rt::formats;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 1 && let Some((k1_0, v1_0)) = object.iter().next()
-            && k1_0 == "userId"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+        if let Some([v1_0]) = rt::exact_keys(object, ["userId"]) {
+            let p1 = &rt::Path::Key(p, "userId");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "X-Trace" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "limit" => {
                         let p1 = &rt::Path::Key(p, key1);
                         if let Value::Number(number1) = v1 {
-                            if !rt::is_integer(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if rt::cmp_i64(number1, 1).is_lt() {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Range,
-                                    || format!("must be >= 1, found {number1}"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if !formats::is_int32(number1) {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Format,
-                                    || format!("{number1} is not a valid 32-bit integer"),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
+                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                            ok &= s.in_range(p1, number1, rt::Cmp::Ge, 1i64);
+                            ok
+                                &= s
+                                    .number_format(
+                                        p1,
+                                        number1,
+                                        formats::is_int32,
+                                        "32-bit integer",
+                                    );
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("integer", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     "sid" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     "userId" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
-            }
-            if seen & 1 == 0 {
-                ok = false;
-                s.fail(
-                    &rt::Path::Key(p, "userId"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"userId\""),
-                );
-                if S::STOP {
+                if S::STOP && !ok {
                     return false;
                 }
             }
+            ok &= s.has(p, "userId", seen & 1 != 0);
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, response_200_n0, response_200_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use crate::rt::formats;
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 3
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1)), Some((k1_2, v1_2))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next(), entries1.next())
-            } && k1_0 == "status" && k1_1 == "threepids" && k1_2 == "user_id"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if !matches!(v1.as_str(), Some("active" | "deactivated" | "3pid-only")) {
-                    ok = false;
-                    s.fail(
-                        p1,
-                        rt::ErrorKind::Enum,
-                        || rt::enum_error(
-                            v1,
-                            "\"active\", \"deactivated\", \"3pid-only\"",
-                        ),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Array(array1) = v1 {
-                    for (index2, v2) in array1.iter().enumerate() {
-                        let p2 = &rt::Path::Index(p1, index2);
-                        if let Value::Array(array2) = v2 {
-                            if array2.len() < 2 {
-                                ok = false;
-                                s.fail(
-                                    p2,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!(
-                                            "must have at least 2 items, found {}", array2.len()
-                                        )
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if array2.len() > 2 {
-                                ok = false;
-                                s.fail(
-                                    p2,
-                                    rt::ErrorKind::Length,
-                                    || {
-                                        format!("must have at most 2 items, found {}", array2.len())
-                                    },
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
-                            }
-                            if let Some(v3) = array2.first() {
-                                let p3 = &rt::Path::Index(p2, 0);
-                                if !v3.is_string() {
-                                    ok = false;
-                                    s.fail(
-                                        p3,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("string", v3),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                            }
-                            if let Some(v3) = array2.get(1) {
-                                let p3 = &rt::Path::Index(p2, 1);
-                                if !v3.is_string() {
-                                    ok = false;
-                                    s.fail(
-                                        p3,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("string", v3),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                            }
-                        } else {
-                            ok = false;
-                            s.fail(
-                                p2,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("array", v2),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
+            object,
+            ["status", "threepids", "user_id"],
+        ) {
+            let p1 = &rt::Path::Key(p, "status");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            ok &= s.str_enum(p1, v1_0, &["active", "deactivated", "3pid-only"]);
+            let p1 = &rt::Path::Key(p, "threepids");
+            if let Value::Array(array1) = v1_1 {
+                for (index2, v2) in array1.iter().enumerate() {
+                    let p2 = &rt::Path::Index(p1, index2);
+                    if let Value::Array(array2) = v2 {
+                        ok &= s.min_len(p2, array2.len(), 2, "item");
+                        ok &= s.max_len(p2, array2.len(), 2, "item");
+                        if let Some(v3) = array2.first() {
+                            let p3 = &rt::Path::Index(p2, 0);
+                            ok &= s.is_type(p3, v3, "string", v3.is_string());
                         }
+                        if let Some(v3) = array2.get(1) {
+                            let p3 = &rt::Path::Index(p2, 1);
+                            ok &= s.is_type(p3, v3, "string", v3.is_string());
+                        }
+                    } else {
+                        ok = s.wrong_type(p2, v2, "array");
                     }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                    if S::STOP {
+                    if S::STOP && !ok {
                         return false;
                     }
                 }
+            } else {
+                ok = s.wrong_type(p1, v1_1, "array");
             }
-            {
-                let v1 = v1_2;
-                let key1 = k1_2;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+            let p1 = &rt::Path::Key(p, "user_id");
+            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -388,82 +170,40 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                         let p1 = &rt::Path::Key(p, key1);
                         match v1 {
                             Value::Number(number1) => {
-                                if !rt::is_integer(number1) {
-                                    ok = false;
-                                    s.fail(
-                                        p1,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("integer or null", v1),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
-                                if !formats::is_int64(number1) {
-                                    ok = false;
-                                    s.fail(
-                                        p1,
-                                        rt::ErrorKind::Format,
-                                        || format!("{number1} is not a valid 64-bit integer"),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
-                                }
+                                ok
+                                    &= s
+                                        .is_type(
+                                            p1,
+                                            v1,
+                                            "integer or null",
+                                            rt::is_integer(number1),
+                                        );
+                                ok
+                                    &= s
+                                        .number_format(
+                                            p1,
+                                            number1,
+                                            formats::is_int64,
+                                            "64-bit integer",
+                                        );
                             }
                             Value::Null => {}
                             _ => {
-                                ok = false;
-                                s.fail(
-                                    p1,
-                                    rt::ErrorKind::Type,
-                                    || rt::type_error("integer or null", v1),
-                                );
-                                if S::STOP {
-                                    return false;
-                                }
+                                ok = s.wrong_type(p1, v1, "integer or null");
                             }
                         }
                     }
                     "devices" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
-                            ok = false;
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= crate::shared::any_object_n0(v1, p1, &mut *s);
                     }
                     "status" => {
                         seen |= 4;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                        if !matches!(
-                            v1.as_str(), Some("active" | "deactivated" | "3pid-only")
-                        ) {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Enum,
-                                || rt::enum_error(
-                                    v1,
-                                    "\"active\", \"deactivated\", \"3pid-only\"",
-                                ),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok
+                            &= s
+                                .str_enum(p1, v1, &["active", "deactivated", "3pid-only"]);
                     }
                     "threepids" => {
                         seen |= 2;
@@ -472,146 +212,46 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
                                 if let Value::Array(array2) = v2 {
-                                    if array2.len() < 2 {
-                                        ok = false;
-                                        s.fail(
-                                            p2,
-                                            rt::ErrorKind::Length,
-                                            || {
-                                                format!(
-                                                    "must have at least 2 items, found {}", array2.len()
-                                                )
-                                            },
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                    if array2.len() > 2 {
-                                        ok = false;
-                                        s.fail(
-                                            p2,
-                                            rt::ErrorKind::Length,
-                                            || {
-                                                format!("must have at most 2 items, found {}", array2.len())
-                                            },
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
+                                    ok &= s.min_len(p2, array2.len(), 2, "item");
+                                    ok &= s.max_len(p2, array2.len(), 2, "item");
                                     if let Some(v3) = array2.first() {
                                         let p3 = &rt::Path::Index(p2, 0);
-                                        if !v3.is_string() {
-                                            ok = false;
-                                            s.fail(
-                                                p3,
-                                                rt::ErrorKind::Type,
-                                                || rt::type_error("string", v3),
-                                            );
-                                            if S::STOP {
-                                                return false;
-                                            }
-                                        }
+                                        ok &= s.is_type(p3, v3, "string", v3.is_string());
                                     }
                                     if let Some(v3) = array2.get(1) {
                                         let p3 = &rt::Path::Index(p2, 1);
-                                        if !v3.is_string() {
-                                            ok = false;
-                                            s.fail(
-                                                p3,
-                                                rt::ErrorKind::Type,
-                                                || rt::type_error("string", v3),
-                                            );
-                                            if S::STOP {
-                                                return false;
-                                            }
-                                        }
+                                        ok &= s.is_type(p3, v3, "string", v3.is_string());
                                     }
                                 } else {
-                                    ok = false;
-                                    s.fail(
-                                        p2,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("array", v2),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
+                                    ok = s.wrong_type(p2, v2, "array");
+                                }
+                                if S::STOP && !ok {
+                                    return false;
                                 }
                             }
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("array", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "array");
                         }
                     }
                     "user_id" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 7 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "user_id"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"user_id\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "threepids"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"threepids\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 4 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "status"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"status\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "user_id", seen & 1 != 0);
+                ok &= s.has(p, "threepids", seen & 2 != 0);
+                ok &= s.has(p, "status", seen & 4 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -2,6 +2,8 @@
 //! `POST /_fixture/api/v2/lookup` (`lookup`)
 //!
 //! Look addresses up.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+use crate::rt::validate as rt;
 
 /// The operationId in the specification.
 pub const OPERATION_ID: &str = "lookup";
@@ -50,89 +52,30 @@ pub use crate::types::LookupRequestBodyThreepidMedium;
 pub use crate::types::LookupResponse;
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    if validate_body_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_body_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, body_n0, body_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_body_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
-        if object.len() == 2
-            && let (Some((k1_0, v1_0)), Some((k1_1, v1_1))) = {
-                let mut entries1 = object.iter();
-                (entries1.next(), entries1.next())
-            } && k1_0 == "addresses" && k1_1 == "algorithm"
-        {
-            {
-                let v1 = v1_0;
-                let key1 = k1_0;
-                let p1 = &rt::Path::Key(p, key1);
-                if let Value::Array(array1) = v1 {
-                    for (index2, v2) in array1.iter().enumerate() {
-                        let p2 = &rt::Path::Index(p1, index2);
-                        if !v2.is_string() {
-                            ok = false;
-                            s.fail(
-                                p2,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v2),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                    }
-                } else {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("array", v1));
-                    if S::STOP {
+        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["addresses", "algorithm"]) {
+            let p1 = &rt::Path::Key(p, "addresses");
+            if let Value::Array(array1) = v1_0 {
+                for (index2, v2) in array1.iter().enumerate() {
+                    let p2 = &rt::Path::Index(p1, index2);
+                    ok &= s.is_type(p2, v2, "string", v2.is_string());
+                    if S::STOP && !ok {
                         return false;
                     }
                 }
+            } else {
+                ok = s.wrong_type(p1, v1_0, "array");
             }
-            {
-                let v1 = v1_1;
-                let key1 = k1_1;
-                let p1 = &rt::Path::Key(p, key1);
-                if !v1.is_string() {
-                    ok = false;
-                    s.fail(p1, rt::ErrorKind::Type, || rt::type_error("string", v1));
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if !matches!(v1.as_str(), Some("sha256" | "none")) {
-                    ok = false;
-                    s.fail(
-                        p1,
-                        rt::ErrorKind::Enum,
-                        || rt::enum_error(v1, "\"sha256\", \"none\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-            }
+            let p1 = &rt::Path::Key(p, "algorithm");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.str_enum(p1, v1_1, &["sha256", "none"]);
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -143,317 +86,117 @@ fn validate_body_node0<S: crate::rt::validate::Sink>(
                         if let Value::Array(array1) = v1 {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
-                                if !v2.is_string() {
-                                    ok = false;
-                                    s.fail(
-                                        p2,
-                                        rt::ErrorKind::Type,
-                                        || rt::type_error("string", v2),
-                                    );
-                                    if S::STOP {
-                                        return false;
-                                    }
+                                ok &= s.is_type(p2, v2, "string", v2.is_string());
+                                if S::STOP && !ok {
+                                    return false;
                                 }
                             }
                         } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("array", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
+                            ok = s.wrong_type(p1, v1, "array");
                         }
                     }
                     "algorithm" => {
                         seen |= 1;
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                        if !matches!(v1.as_str(), Some("sha256" | "none")) {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Enum,
-                                || rt::enum_error(v1, "\"sha256\", \"none\""),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.str_enum(p1, v1, &["sha256", "none"]);
                     }
                     "login_type" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if !v1.is_string() {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("string", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
-                        if !matches!(
-                            v1.as_str(), Some("m.login.password" | "m.login.token" |
-                            "m.login.sso")
-                        ) {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Enum,
-                                || rt::enum_error(
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok
+                            &= s
+                                .str_enum(
+                                    p1,
                                     v1,
-                                    "\"m.login.password\", \"m.login.token\", \"m.login.sso\"",
-                                ),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                                    &["m.login.password", "m.login.token", "m.login.sso"],
+                                );
                     }
                     "threepid" => {
                         let p1 = &rt::Path::Key(p, key1);
-                        if let Value::Object(object1) = v1 {
-                            if object1.len() == 2
-                                && let (Some((k2_0, v2_0)), Some((k2_1, v2_1))) = {
-                                    let mut entries2 = object1.iter();
-                                    (entries2.next(), entries2.next())
-                                } && k2_0 == "address" && k2_1 == "medium"
-                            {
-                                {
-                                    let v2 = v2_0;
-                                    let key2 = k2_0;
-                                    let p2 = &rt::Path::Key(p1, key2);
-                                    if !v2.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p2,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v2),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                                {
-                                    let v2 = v2_1;
-                                    let key2 = k2_1;
-                                    let p2 = &rt::Path::Key(p1, key2);
-                                    if !v2.is_string() {
-                                        ok = false;
-                                        s.fail(
-                                            p2,
-                                            rt::ErrorKind::Type,
-                                            || rt::type_error("string", v2),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                    if !matches!(v2.as_str(), Some("email" | "msisdn")) {
-                                        ok = false;
-                                        s.fail(
-                                            p2,
-                                            rt::ErrorKind::Enum,
-                                            || rt::enum_error(v2, "\"email\", \"msisdn\""),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                            } else {
-                                let mut seen1: u64 = 0;
-                                for (key2, v2) in object1 {
-                                    match key2.as_str() {
-                                        "address" => {
-                                            seen1 |= 2;
-                                            let p2 = &rt::Path::Key(p1, key2);
-                                            if !v2.is_string() {
-                                                ok = false;
-                                                s.fail(
-                                                    p2,
-                                                    rt::ErrorKind::Type,
-                                                    || rt::type_error("string", v2),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                        "medium" => {
-                                            seen1 |= 1;
-                                            let p2 = &rt::Path::Key(p1, key2);
-                                            if !v2.is_string() {
-                                                ok = false;
-                                                s.fail(
-                                                    p2,
-                                                    rt::ErrorKind::Type,
-                                                    || rt::type_error("string", v2),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                            if !matches!(v2.as_str(), Some("email" | "msisdn")) {
-                                                ok = false;
-                                                s.fail(
-                                                    p2,
-                                                    rt::ErrorKind::Enum,
-                                                    || rt::enum_error(v2, "\"email\", \"msisdn\""),
-                                                );
-                                                if S::STOP {
-                                                    return false;
-                                                }
-                                            }
-                                        }
-                                        _ => {}
-                                    }
-                                }
-                                if seen1 != 3 {
-                                    if seen1 & 1 == 0 {
-                                        ok = false;
-                                        s.fail(
-                                            &rt::Path::Key(p1, "medium"),
-                                            rt::ErrorKind::Required,
-                                            || String::from("missing required property \"medium\""),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                    if seen1 & 2 == 0 {
-                                        ok = false;
-                                        s.fail(
-                                            &rt::Path::Key(p1, "address"),
-                                            rt::ErrorKind::Required,
-                                            || String::from("missing required property \"address\""),
-                                        );
-                                        if S::STOP {
-                                            return false;
-                                        }
-                                    }
-                                }
-                            }
-                        } else {
-                            ok = false;
-                            s.fail(
-                                p1,
-                                rt::ErrorKind::Type,
-                                || rt::type_error("object", v1),
-                            );
-                            if S::STOP {
-                                return false;
-                            }
-                        }
+                        ok &= body_n1(v1, p1, &mut *s);
                     }
                     _ => {}
                 }
+                if S::STOP && !ok {
+                    return false;
+                }
             }
             if seen != 3 {
-                if seen & 1 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "algorithm"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"algorithm\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
-                if seen & 2 == 0 {
-                    ok = false;
-                    s.fail(
-                        &rt::Path::Key(p, "addresses"),
-                        rt::ErrorKind::Required,
-                        || String::from("missing required property \"addresses\""),
-                    );
-                    if S::STOP {
-                        return false;
-                    }
-                }
+                ok &= s.has(p, "algorithm", seen & 1 != 0);
+                ok &= s.has(p, "addresses", seen & 2 != 0);
             }
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
+        ok = s.wrong_type(p, v, "object");
+    }
+    ok
+}
+
+fn body_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+    use serde_json::Value;
+    let mut ok = true;
+    if let Value::Object(object) = v {
+        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["address", "medium"]) {
+            let p1 = &rt::Path::Key(p, "address");
+            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            let p1 = &rt::Path::Key(p, "medium");
+            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.str_enum(p1, v1_1, &["email", "msisdn"]);
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "address" => {
+                        seen |= 2;
+                        let p1 = &rt::Path::Key(p, key1);
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                    }
+                    "medium" => {
+                        seen |= 1;
+                        let p1 = &rt::Path::Key(p, key1);
+                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.str_enum(p1, v1, &["email", "msisdn"]);
+                    }
+                    _ => {}
+                }
+                if S::STOP && !ok {
+                    return false;
+                }
+            }
+            if seen != 3 {
+                ok &= s.has(p, "medium", seen & 1 != 0);
+                ok &= s.has(p, "address", seen & 2 != 0);
+            }
         }
+    } else {
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    if validate_response_200_node0(
-        v,
-        &crate::rt::validate::Path::Root,
-        &mut crate::rt::validate::Check,
-    ) {
-        return Ok(());
-    }
-    crate::rt::validate::collect(|s| {
-        validate_response_200_node0(v, &crate::rt::validate::Path::Root, s);
-    })
+pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+    rt::run(v, response_200_n0, response_200_n0)
 }
 
-#[allow(
-    clippy::collapsible_if,
-    clippy::collapsible_match,
-    reason = "generated: one `if` per schema keyword reads better than merged conditions"
-)]
-fn validate_response_200_node0<S: crate::rt::validate::Sink>(
-    v: &serde_json::Value,
-    p: &crate::rt::validate::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use crate::rt::validate as rt;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     use serde_json::Value;
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some(v1) = object.get("mappings") {
             let p1 = &rt::Path::Key(p, "mappings");
-            if !crate::shared::validate_any_object_node0(v1, p1, &mut *s) {
-                ok = false;
-                if S::STOP {
-                    return false;
-                }
-            }
+            ok &= crate::shared::any_object_n0(v1, p1, &mut *s);
         } else {
-            ok = false;
-            s.fail(
-                &rt::Path::Key(p, "mappings"),
-                rt::ErrorKind::Required,
-                || String::from("missing required property \"mappings\""),
-            );
-            if S::STOP {
-                return false;
-            }
+            ok = s
+                .reject(
+                    &rt::Path::Key(p, "mappings"),
+                    rt::ErrorKind::Required,
+                    || String::from("missing required property \"mappings\""),
+                );
         }
     } else {
-        ok = false;
-        s.fail(p, rt::ErrorKind::Type, || rt::type_error("object", v));
-        if S::STOP {
-            return false;
-        }
+        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
