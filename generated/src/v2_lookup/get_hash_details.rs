@@ -5,36 +5,26 @@
 //!
 //! Get the pepper and hash algorithms used for lookups.
 
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "getHashDetails";
-pub const METHOD: &str = "GET";
-pub const PATH: &str = "/_matrix/identity/v2/hash_details";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = true;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "v2_lookup.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "401", "403"];
 pub type Response = crate::types::HashDetails;
+pub use crate::types::HashDetails;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "getHashDetails";
+    const METHOD: &'static str = "GET";
+    const PATH: &'static str = "/_matrix/identity/v2/hash_details";
+    const AUTHENTICATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("401", Some(validate_response_401)),
+        ("403", Some(validate_response_403)),
+    ];
     type Params = ();
     type Body = ();
 }
-
-pub use crate::types::HashDetails;
 
 /// Validates a JSON value against the `HashDetails` schema, reporting every error.
 pub fn validate_response_200(
@@ -198,18 +188,5 @@ fn validate_response_200_node0<S: crate::rt::validate::Sink>(
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_401(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_403(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_error as validate_response_401;
+pub use crate::shared::validate_error as validate_response_403;
