@@ -1071,7 +1071,9 @@ mod tests {
                 path(),
                 json_response,
                 error_response,
-                |_ctx, p: Params, b: Payload| async move { Ok(json!({"n": p.n, "a": b.a})) },
+                |_ctx, p: Params, b: Payload| async move {
+                    Ok::<_, MatrixError>(json!({"n": p.n, "a": b.a}))
+                },
             )
             .await;
             assert_eq!(ok.status(), StatusCode::OK);
@@ -1120,7 +1122,7 @@ mod tests {
                 Vec::new(),
                 json_response,
                 problem,
-                |_ctx, (), ()| async move { Ok(json!({"id": 1})) },
+                |_ctx, (), ()| async move { Ok::<_, MatrixError>(json!({"id": 1})) },
             )
             .await;
             assert_eq!(created.status(), StatusCode::CREATED);
