@@ -291,7 +291,7 @@ pub fn validate(
             let _ = writeln!(
                 err,
                 "error: {why} (documented responses: {})",
-                op.responses.join(", ")
+                op.response_keys().collect::<Vec<_>>().join(", ")
             );
             return 2;
         }

@@ -4,6 +4,8 @@
 //! The handler trait, the dispatcher that routes requests to it, and an axum router
 //! built on the dispatcher.
 use axum::http::Method;
+use crate::rt::server::RequestContext;
+use std::future::Future;
 
 /// The whole API: one trait per spec file (below), each with its own error type, and
 /// how errors are written. The dispatcher validates and decodes every request before
@@ -21,36 +23,33 @@ pub trait OxidentApi: AssociationsApi + EmailAssociationsApi + InvitationSigning
 pub trait AssociationsApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_matrix/identity/api/v1/3pid/bind` (`bind`) — deprecated
-    ///
+    /// `POST /_matrix/identity/api/v1/3pid/bind` (`bind`, deprecated):
     /// Bind the 3PID of a validated session to a Matrix user ID.
     fn bind(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::associations::bind::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::associations::bind::Response, Self::Error>,
     > + Send;
 
-    /// `GET /_matrix/identity/api/v1/3pid/getValidated3pid` (`getValidated3pid`) — deprecated
-    ///
+    /// `GET /_matrix/identity/api/v1/3pid/getValidated3pid` (`getValidated3pid`, deprecated):
     /// Report whether a validation session has been completed.
     fn get_validated3pid(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::associations::get_validated3pid::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::associations::get_validated3pid::Response, Self::Error>,
     > + Send;
 
-    /// `POST /_matrix/identity/api/v1/3pid/unbind` (`unbind`) — deprecated
-    ///
+    /// `POST /_matrix/identity/api/v1/3pid/unbind` (`unbind`, deprecated):
     /// Remove the binding between a 3PID and a Matrix user ID.
     fn unbind(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::associations::unbind::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::associations::unbind::Response, Self::Error>,
     > + Send;
 }
@@ -59,42 +58,39 @@ pub trait AssociationsApi: Send + Sync + 'static {
 pub trait EmailAssociationsApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_matrix/identity/api/v1/validate/email/requestToken` (`emailRequestToken`) — deprecated
-    ///
+    /// `POST /_matrix/identity/api/v1/validate/email/requestToken` (`emailRequestToken`, deprecated):
     /// Start validating an email address.
     fn email_request_token(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::email_associations::email_request_token::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::email_associations::email_request_token::Response,
             Self::Error,
         >,
     > + Send;
 
-    /// `GET /_matrix/identity/api/v1/validate/email/submitToken` (`emailSubmitTokenGet`) — deprecated
-    ///
+    /// `GET /_matrix/identity/api/v1/validate/email/submitToken` (`emailSubmitTokenGet`, deprecated):
     /// Complete an email validation from the emailed link (browser form).
     fn email_submit_token_get(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::email_associations::email_submit_token_get::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::email_associations::email_submit_token_get::Response,
             Self::Error,
         >,
     > + Send;
 
-    /// `POST /_matrix/identity/api/v1/validate/email/submitToken` (`emailSubmitTokenPost`) — deprecated
-    ///
+    /// `POST /_matrix/identity/api/v1/validate/email/submitToken` (`emailSubmitTokenPost`, deprecated):
     /// Complete an email validation with the emailed token (API form).
     fn email_submit_token_post(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::email_associations::email_submit_token_post::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::email_associations::email_submit_token_post::Response,
             Self::Error,
@@ -106,14 +102,13 @@ pub trait EmailAssociationsApi: Send + Sync + 'static {
 pub trait InvitationSigningApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_matrix/identity/api/v1/sign-ed25519` (`blindlySignStuff`) — deprecated
-    ///
+    /// `POST /_matrix/identity/api/v1/sign-ed25519` (`blindlySignStuff`, deprecated):
     /// Sign the acceptance of a stored invitation on the client's behalf.
     fn blindly_sign_stuff(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::invitation_signing::blindly_sign_stuff::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::invitation_signing::blindly_sign_stuff::Response,
             Self::Error,
@@ -125,25 +120,23 @@ pub trait InvitationSigningApi: Send + Sync + 'static {
 pub trait LookupApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_matrix/identity/api/v1/bulk_lookup` (`lookupUsers`) — deprecated
-    ///
+    /// `POST /_matrix/identity/api/v1/bulk_lookup` (`lookupUsers`, deprecated):
     /// Find the Matrix user IDs bound to several 3PIDs.
     fn lookup_users(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::lookup::lookup_users::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::lookup::lookup_users::Response, Self::Error>,
     > + Send;
 
-    /// `GET /_matrix/identity/api/v1/lookup` (`lookupUser`) — deprecated
-    ///
+    /// `GET /_matrix/identity/api/v1/lookup` (`lookupUser`, deprecated):
     /// Find the Matrix user ID bound to one 3PID.
     fn lookup_user(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::lookup::lookup_user::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::lookup::lookup_user::Response, Self::Error>,
     > + Send;
 }
@@ -152,42 +145,39 @@ pub trait LookupApi: Send + Sync + 'static {
 pub trait PhoneAssociationsApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_matrix/identity/api/v1/validate/msisdn/requestToken` (`msisdnRequestToken`) — deprecated
-    ///
+    /// `POST /_matrix/identity/api/v1/validate/msisdn/requestToken` (`msisdnRequestToken`, deprecated):
     /// Start validating a phone number.
     fn msisdn_request_token(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::phone_associations::msisdn_request_token::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::phone_associations::msisdn_request_token::Response,
             Self::Error,
         >,
     > + Send;
 
-    /// `GET /_matrix/identity/api/v1/validate/msisdn/submitToken` (`msisdnSubmitTokenGet`) — deprecated
-    ///
+    /// `GET /_matrix/identity/api/v1/validate/msisdn/submitToken` (`msisdnSubmitTokenGet`, deprecated):
     /// Complete a phone number validation from a link (browser form).
     fn msisdn_submit_token_get(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::phone_associations::msisdn_submit_token_get::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::phone_associations::msisdn_submit_token_get::Response,
             Self::Error,
         >,
     > + Send;
 
-    /// `POST /_matrix/identity/api/v1/validate/msisdn/submitToken` (`msisdnSubmitTokenPost`) — deprecated
-    ///
+    /// `POST /_matrix/identity/api/v1/validate/msisdn/submitToken` (`msisdnSubmitTokenPost`, deprecated):
     /// Complete a phone number validation with the texted token (API form).
     fn msisdn_submit_token_post(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::phone_associations::msisdn_submit_token_post::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::phone_associations::msisdn_submit_token_post::Response,
             Self::Error,
@@ -199,51 +189,45 @@ pub trait PhoneAssociationsApi: Send + Sync + 'static {
 pub trait PingApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `GET /_matrix/identity/api/v1` (`ping`) — deprecated
-    ///
+    /// `GET /_matrix/identity/api/v1` (`ping`, deprecated):
     /// Report that a v1 identity service is running here.
     fn ping(
         &self,
-        ctx: &crate::rt::server::RequestContext,
-    ) -> impl std::future::Future<
-        Output = Result<crate::ping::ping::Response, Self::Error>,
-    > + Send;
+        ctx: &RequestContext,
+    ) -> impl Future<Output = Result<crate::ping::ping::Response, Self::Error>> + Send;
 }
 
 /// The operations of `pubkey.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
 pub trait PubkeyApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `GET /_matrix/identity/api/v1/pubkey/ephemeral/isvalid` (`isEphemeralPubKeyValid`) — deprecated
-    ///
+    /// `GET /_matrix/identity/api/v1/pubkey/ephemeral/isvalid` (`isEphemeralPubKeyValid`, deprecated):
     /// Ask if a key is a valid ephemeral (invitation) key of this server.
     fn is_ephemeral_pub_key_valid(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::pubkey::is_ephemeral_pub_key_valid::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::pubkey::is_ephemeral_pub_key_valid::Response, Self::Error>,
     > + Send;
 
-    /// `GET /_matrix/identity/api/v1/pubkey/isvalid` (`isPubKeyValid`) — deprecated
-    ///
+    /// `GET /_matrix/identity/api/v1/pubkey/isvalid` (`isPubKeyValid`, deprecated):
     /// Ask if a key is one of the server's valid long-term keys.
     fn is_pub_key_valid(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::pubkey::is_pub_key_valid::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::pubkey::is_pub_key_valid::Response, Self::Error>,
     > + Send;
 
-    /// `GET /_matrix/identity/api/v1/pubkey/{keyId}` (`getPubKey`) — deprecated
-    ///
+    /// `GET /_matrix/identity/api/v1/pubkey/{keyId}` (`getPubKey`, deprecated):
     /// Fetch one of the server's public keys.
     fn get_pub_key(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::pubkey::get_pub_key::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::pubkey::get_pub_key::Response, Self::Error>,
     > + Send;
 }
@@ -252,14 +236,13 @@ pub trait PubkeyApi: Send + Sync + 'static {
 pub trait StoreInviteApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_matrix/identity/api/v1/store-invite` (`storeInvite`) — deprecated
-    ///
+    /// `POST /_matrix/identity/api/v1/store-invite` (`storeInvite`, deprecated):
     /// Record a pending room invitation for a 3PID that is not bound yet.
     fn store_invite(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::store_invite::store_invite::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::store_invite::store_invite::Response, Self::Error>,
     > + Send;
 }
@@ -268,39 +251,36 @@ pub trait StoreInviteApi: Send + Sync + 'static {
 pub trait V2AssociationsApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_matrix/identity/v2/3pid/bind` (`bindV2`)
-    ///
+    /// `POST /_matrix/identity/v2/3pid/bind` (`bindV2`):
     /// Bind the 3PID of a validated session to a Matrix user ID.
     fn bind_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::v2_associations::bind_v2::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::v2_associations::bind_v2::Response, Self::Error>,
     > + Send;
 
-    /// `GET /_matrix/identity/v2/3pid/getValidated3pid` (`getValidated3pidV2`)
-    ///
+    /// `GET /_matrix/identity/v2/3pid/getValidated3pid` (`getValidated3pidV2`):
     /// Report whether a validation session has been completed.
     fn get_validated3pid_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::v2_associations::get_validated3pid_v2::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::v2_associations::get_validated3pid_v2::Response,
             Self::Error,
         >,
     > + Send;
 
-    /// `POST /_matrix/identity/v2/3pid/unbind` (`unbindV2`)
-    ///
+    /// `POST /_matrix/identity/v2/3pid/unbind` (`unbindV2`):
     /// Remove the binding between a 3PID and a Matrix user ID.
     fn unbind_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::v2_associations::unbind_v2::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::v2_associations::unbind_v2::Response, Self::Error>,
     > + Send;
 }
@@ -309,34 +289,31 @@ pub trait V2AssociationsApi: Send + Sync + 'static {
 pub trait V2AuthApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `GET /_matrix/identity/v2/account` (`getAccount`)
-    ///
+    /// `GET /_matrix/identity/v2/account` (`getAccount`):
     /// Tell which user owns the presented access token.
     fn get_account(
         &self,
-        ctx: &crate::rt::server::RequestContext,
-    ) -> impl std::future::Future<
+        ctx: &RequestContext,
+    ) -> impl Future<
         Output = Result<crate::v2_auth::get_account::Response, Self::Error>,
     > + Send;
 
-    /// `POST /_matrix/identity/v2/account/logout` (`logout`)
-    ///
+    /// `POST /_matrix/identity/v2/account/logout` (`logout`):
     /// Invalidate the presented access token.
     fn logout(
         &self,
-        ctx: &crate::rt::server::RequestContext,
-    ) -> impl std::future::Future<
+        ctx: &RequestContext,
+    ) -> impl Future<
         Output = Result<crate::v2_auth::logout::Response, Self::Error>,
     > + Send;
 
-    /// `POST /_matrix/identity/v2/account/register` (`registerAccount`)
-    ///
+    /// `POST /_matrix/identity/v2/account/register` (`registerAccount`):
     /// Trade an OpenID token for an identity-server access token.
     fn register_account(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::v2_auth::register_account::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::v2_auth::register_account::Response, Self::Error>,
     > + Send;
 }
@@ -345,42 +322,39 @@ pub trait V2AuthApi: Send + Sync + 'static {
 pub trait V2EmailAssociationsApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_matrix/identity/v2/validate/email/requestToken` (`emailRequestTokenV2`)
-    ///
+    /// `POST /_matrix/identity/v2/validate/email/requestToken` (`emailRequestTokenV2`):
     /// Start validating an email address.
     fn email_request_token_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::v2_email_associations::email_request_token_v2::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::v2_email_associations::email_request_token_v2::Response,
             Self::Error,
         >,
     > + Send;
 
-    /// `GET /_matrix/identity/v2/validate/email/submitToken` (`emailSubmitTokenGetV2`)
-    ///
+    /// `GET /_matrix/identity/v2/validate/email/submitToken` (`emailSubmitTokenGetV2`):
     /// Complete an email validation from the emailed link (browser form).
     fn email_submit_token_get_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::v2_email_associations::email_submit_token_get_v2::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::v2_email_associations::email_submit_token_get_v2::Response,
             Self::Error,
         >,
     > + Send;
 
-    /// `POST /_matrix/identity/v2/validate/email/submitToken` (`emailSubmitTokenPostV2`)
-    ///
+    /// `POST /_matrix/identity/v2/validate/email/submitToken` (`emailSubmitTokenPostV2`):
     /// Complete an email validation with the emailed token (API form).
     fn email_submit_token_post_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::v2_email_associations::email_submit_token_post_v2::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::v2_email_associations::email_submit_token_post_v2::Response,
             Self::Error,
@@ -392,14 +366,13 @@ pub trait V2EmailAssociationsApi: Send + Sync + 'static {
 pub trait V2InvitationSigningApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_matrix/identity/v2/sign-ed25519` (`blindlySignStuffV2`)
-    ///
+    /// `POST /_matrix/identity/v2/sign-ed25519` (`blindlySignStuffV2`):
     /// Sign the acceptance of a stored invitation on the client's behalf.
     fn blindly_sign_stuff_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::v2_invitation_signing::blindly_sign_stuff_v2::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::v2_invitation_signing::blindly_sign_stuff_v2::Response,
             Self::Error,
@@ -411,24 +384,22 @@ pub trait V2InvitationSigningApi: Send + Sync + 'static {
 pub trait V2LookupApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `GET /_matrix/identity/v2/hash_details` (`getHashDetails`)
-    ///
+    /// `GET /_matrix/identity/v2/hash_details` (`getHashDetails`):
     /// Get the pepper and hash algorithms used for lookups.
     fn get_hash_details(
         &self,
-        ctx: &crate::rt::server::RequestContext,
-    ) -> impl std::future::Future<
+        ctx: &RequestContext,
+    ) -> impl Future<
         Output = Result<crate::v2_lookup::get_hash_details::Response, Self::Error>,
     > + Send;
 
-    /// `POST /_matrix/identity/v2/lookup` (`lookupUsersV2`)
-    ///
+    /// `POST /_matrix/identity/v2/lookup` (`lookupUsersV2`):
     /// Find the Matrix user IDs bound to a set of hashed 3PIDs.
     fn lookup_users_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::v2_lookup::lookup_users_v2::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::v2_lookup::lookup_users_v2::Response, Self::Error>,
     > + Send;
 }
@@ -437,42 +408,39 @@ pub trait V2LookupApi: Send + Sync + 'static {
 pub trait V2PhoneAssociationsApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_matrix/identity/v2/validate/msisdn/requestToken` (`msisdnRequestTokenV2`)
-    ///
+    /// `POST /_matrix/identity/v2/validate/msisdn/requestToken` (`msisdnRequestTokenV2`):
     /// Start validating a phone number.
     fn msisdn_request_token_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::v2_phone_associations::msisdn_request_token_v2::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::v2_phone_associations::msisdn_request_token_v2::Response,
             Self::Error,
         >,
     > + Send;
 
-    /// `GET /_matrix/identity/v2/validate/msisdn/submitToken` (`msisdnSubmitTokenGetV2`)
-    ///
+    /// `GET /_matrix/identity/v2/validate/msisdn/submitToken` (`msisdnSubmitTokenGetV2`):
     /// Complete a phone number validation from a link (browser form).
     fn msisdn_submit_token_get_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::v2_phone_associations::msisdn_submit_token_get_v2::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::v2_phone_associations::msisdn_submit_token_get_v2::Response,
             Self::Error,
         >,
     > + Send;
 
-    /// `POST /_matrix/identity/v2/validate/msisdn/submitToken` (`msisdnSubmitTokenPostV2`)
-    ///
+    /// `POST /_matrix/identity/v2/validate/msisdn/submitToken` (`msisdnSubmitTokenPostV2`):
     /// Complete a phone number validation with the texted token (API form).
     fn msisdn_submit_token_post_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::v2_phone_associations::msisdn_submit_token_post_v2::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::v2_phone_associations::msisdn_submit_token_post_v2::Response,
             Self::Error,
@@ -484,13 +452,12 @@ pub trait V2PhoneAssociationsApi: Send + Sync + 'static {
 pub trait V2PingApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `GET /_matrix/identity/v2` (`pingV2`)
-    ///
+    /// `GET /_matrix/identity/v2` (`pingV2`):
     /// Report that a v2 identity service is running here.
     fn ping_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
-    ) -> impl std::future::Future<
+        ctx: &RequestContext,
+    ) -> impl Future<
         Output = Result<crate::v2_ping::ping_v2::Response, Self::Error>,
     > + Send;
 }
@@ -499,39 +466,36 @@ pub trait V2PingApi: Send + Sync + 'static {
 pub trait V2PubkeyApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `GET /_matrix/identity/v2/pubkey/ephemeral/isvalid` (`isEphemeralPubKeyValidV2`)
-    ///
+    /// `GET /_matrix/identity/v2/pubkey/ephemeral/isvalid` (`isEphemeralPubKeyValidV2`):
     /// Ask if a key is a valid ephemeral (invitation) key of this server.
     fn is_ephemeral_pub_key_valid_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::v2_pubkey::is_ephemeral_pub_key_valid_v2::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<
             crate::v2_pubkey::is_ephemeral_pub_key_valid_v2::Response,
             Self::Error,
         >,
     > + Send;
 
-    /// `GET /_matrix/identity/v2/pubkey/isvalid` (`isPubKeyValidV2`)
-    ///
+    /// `GET /_matrix/identity/v2/pubkey/isvalid` (`isPubKeyValidV2`):
     /// Ask if a key is one of the server's valid long-term keys.
     fn is_pub_key_valid_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::v2_pubkey::is_pub_key_valid_v2::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::v2_pubkey::is_pub_key_valid_v2::Response, Self::Error>,
     > + Send;
 
-    /// `GET /_matrix/identity/v2/pubkey/{keyId}` (`getPubKeyV2`)
-    ///
+    /// `GET /_matrix/identity/v2/pubkey/{keyId}` (`getPubKeyV2`):
     /// Fetch one of the server's public keys.
     fn get_pub_key_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::v2_pubkey::get_pub_key_v2::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::v2_pubkey::get_pub_key_v2::Response, Self::Error>,
     > + Send;
 }
@@ -540,14 +504,13 @@ pub trait V2PubkeyApi: Send + Sync + 'static {
 pub trait V2StoreInviteApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_matrix/identity/v2/store-invite` (`storeInviteV2`)
-    ///
+    /// `POST /_matrix/identity/v2/store-invite` (`storeInviteV2`):
     /// Record a pending room invitation for a 3PID that is not bound yet.
     fn store_invite_v2(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::v2_store_invite::store_invite_v2::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::v2_store_invite::store_invite_v2::Response, Self::Error>,
     > + Send;
 }
@@ -556,24 +519,22 @@ pub trait V2StoreInviteApi: Send + Sync + 'static {
 pub trait V2TermsApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `GET /_matrix/identity/v2/terms` (`getTerms`)
-    ///
+    /// `GET /_matrix/identity/v2/terms` (`getTerms`):
     /// List the policies users must accept.
     fn get_terms(
         &self,
-        ctx: &crate::rt::server::RequestContext,
-    ) -> impl std::future::Future<
+        ctx: &RequestContext,
+    ) -> impl Future<
         Output = Result<crate::v2_terms::get_terms::Response, Self::Error>,
     > + Send;
 
-    /// `POST /_matrix/identity/v2/terms` (`agreeToTerms`)
-    ///
+    /// `POST /_matrix/identity/v2/terms` (`agreeToTerms`):
     /// Record that the user accepted some policies.
     fn agree_to_terms(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::v2_terms::agree_to_terms::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::v2_terms::agree_to_terms::Response, Self::Error>,
     > + Send;
 }
@@ -582,99 +543,59 @@ pub trait V2TermsApi: Send + Sync + 'static {
 pub trait VersionsApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `GET /_matrix/identity/versions` (`getVersions`)
-    ///
+    /// `GET /_matrix/identity/versions` (`getVersions`):
     /// List the specification versions this server implements.
     fn get_versions(
         &self,
-        ctx: &crate::rt::server::RequestContext,
-    ) -> impl std::future::Future<
+        ctx: &RequestContext,
+    ) -> impl Future<
         Output = Result<crate::versions::get_versions::Response, Self::Error>,
     > + Send;
 }
 
-/// The operation a request is for, as [`route`] finds it.
+/// The operation a request is for, as [`route`] finds it: one variant per operation,
+/// named after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
-    /// `POST /_matrix/identity/api/v1/3pid/bind`
     Bind,
-    /// `GET /_matrix/identity/api/v1/3pid/getValidated3pid`
     GetValidated3pid,
-    /// `POST /_matrix/identity/api/v1/3pid/unbind`
     Unbind,
-    /// `POST /_matrix/identity/api/v1/validate/email/requestToken`
     EmailRequestToken,
-    /// `GET /_matrix/identity/api/v1/validate/email/submitToken`
     EmailSubmitTokenGet,
-    /// `POST /_matrix/identity/api/v1/validate/email/submitToken`
     EmailSubmitTokenPost,
-    /// `POST /_matrix/identity/api/v1/sign-ed25519`
     BlindlySignStuff,
-    /// `POST /_matrix/identity/api/v1/bulk_lookup`
     LookupUsers,
-    /// `GET /_matrix/identity/api/v1/lookup`
     LookupUser,
-    /// `POST /_matrix/identity/api/v1/validate/msisdn/requestToken`
     MsisdnRequestToken,
-    /// `GET /_matrix/identity/api/v1/validate/msisdn/submitToken`
     MsisdnSubmitTokenGet,
-    /// `POST /_matrix/identity/api/v1/validate/msisdn/submitToken`
     MsisdnSubmitTokenPost,
-    /// `GET /_matrix/identity/api/v1`
     Ping,
-    /// `GET /_matrix/identity/api/v1/pubkey/ephemeral/isvalid`
     IsEphemeralPubKeyValid,
-    /// `GET /_matrix/identity/api/v1/pubkey/isvalid`
     IsPubKeyValid,
-    /// `GET /_matrix/identity/api/v1/pubkey/{keyId}`
     GetPubKey,
-    /// `POST /_matrix/identity/api/v1/store-invite`
     StoreInvite,
-    /// `POST /_matrix/identity/v2/3pid/bind`
     BindV2,
-    /// `GET /_matrix/identity/v2/3pid/getValidated3pid`
     GetValidated3pidV2,
-    /// `POST /_matrix/identity/v2/3pid/unbind`
     UnbindV2,
-    /// `GET /_matrix/identity/v2/account`
     GetAccount,
-    /// `POST /_matrix/identity/v2/account/logout`
     Logout,
-    /// `POST /_matrix/identity/v2/account/register`
     RegisterAccount,
-    /// `POST /_matrix/identity/v2/validate/email/requestToken`
     EmailRequestTokenV2,
-    /// `GET /_matrix/identity/v2/validate/email/submitToken`
     EmailSubmitTokenGetV2,
-    /// `POST /_matrix/identity/v2/validate/email/submitToken`
     EmailSubmitTokenPostV2,
-    /// `POST /_matrix/identity/v2/sign-ed25519`
     BlindlySignStuffV2,
-    /// `GET /_matrix/identity/v2/hash_details`
     GetHashDetails,
-    /// `POST /_matrix/identity/v2/lookup`
     LookupUsersV2,
-    /// `POST /_matrix/identity/v2/validate/msisdn/requestToken`
     MsisdnRequestTokenV2,
-    /// `GET /_matrix/identity/v2/validate/msisdn/submitToken`
     MsisdnSubmitTokenGetV2,
-    /// `POST /_matrix/identity/v2/validate/msisdn/submitToken`
     MsisdnSubmitTokenPostV2,
-    /// `GET /_matrix/identity/v2`
     PingV2,
-    /// `GET /_matrix/identity/v2/pubkey/ephemeral/isvalid`
     IsEphemeralPubKeyValidV2,
-    /// `GET /_matrix/identity/v2/pubkey/isvalid`
     IsPubKeyValidV2,
-    /// `GET /_matrix/identity/v2/pubkey/{keyId}`
     GetPubKeyV2,
-    /// `POST /_matrix/identity/v2/store-invite`
     StoreInviteV2,
-    /// `GET /_matrix/identity/v2/terms`
     GetTerms,
-    /// `POST /_matrix/identity/v2/terms`
     AgreeToTerms,
-    /// `GET /_matrix/identity/versions`
     GetVersions,
 }
 
@@ -983,549 +904,351 @@ pub fn dispatch<A: OxidentApi>(
         Ok(found) => found,
         Err(e) => return crate::rt::server::ready(A::write_error(&e)),
     };
-    use crate::rt::server::{handle, json_response, raw_response};
+    use crate::rt::server::{Routed, serve_json, serve_raw};
+    let routed = Routed {
+        request,
+        peer,
+        path_params,
+        on_error: A::write_error,
+    };
     let api = std::sync::Arc::clone(api);
     match route {
         Route::Bind => {
-            handle(
+            serve_json(
+                routed,
                 crate::associations::bind::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, body| async move {
-                    A::bind(&api, &ctx, body).await.map_err(Into::into)
-                },
+                move |ctx, _, body| async move { A::bind(&api, &ctx, body).await },
             )
         }
         Route::GetValidated3pid => {
-            handle(
+            serve_json(
+                routed,
                 crate::associations::get_validated3pid::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::get_validated3pid(&api, &ctx, params).await.map_err(Into::into)
+                    A::get_validated3pid(&api, &ctx, params).await
                 },
             )
         }
         Route::Unbind => {
-            handle(
+            serve_json(
+                routed,
                 crate::associations::unbind::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, body| async move {
-                    A::unbind(&api, &ctx, body).await.map_err(Into::into)
-                },
+                move |ctx, _, body| async move { A::unbind(&api, &ctx, body).await },
             )
         }
         Route::EmailRequestToken => {
-            handle(
+            serve_json(
+                routed,
                 crate::email_associations::email_request_token::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::email_request_token(&api, &ctx, body).await.map_err(Into::into)
+                    A::email_request_token(&api, &ctx, body).await
                 },
             )
         }
         Route::EmailSubmitTokenGet => {
-            handle(
+            serve_raw(
+                routed,
                 crate::email_associations::email_submit_token_get::Op,
-                request,
-                peer,
-                path_params,
-                raw_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::email_submit_token_get(&api, &ctx, params)
-                        .await
-                        .map_err(Into::into)
+                    A::email_submit_token_get(&api, &ctx, params).await
                 },
             )
         }
         Route::EmailSubmitTokenPost => {
-            handle(
+            serve_json(
+                routed,
                 crate::email_associations::email_submit_token_post::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::email_submit_token_post(&api, &ctx, body)
-                        .await
-                        .map_err(Into::into)
+                    A::email_submit_token_post(&api, &ctx, body).await
                 },
             )
         }
         Route::BlindlySignStuff => {
-            handle(
+            serve_json(
+                routed,
                 crate::invitation_signing::blindly_sign_stuff::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::blindly_sign_stuff(&api, &ctx, body).await.map_err(Into::into)
+                    A::blindly_sign_stuff(&api, &ctx, body).await
                 },
             )
         }
         Route::LookupUsers => {
-            handle(
+            serve_json(
+                routed,
                 crate::lookup::lookup_users::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::lookup_users(&api, &ctx, body).await.map_err(Into::into)
+                    A::lookup_users(&api, &ctx, body).await
                 },
             )
         }
         Route::LookupUser => {
-            handle(
+            serve_json(
+                routed,
                 crate::lookup::lookup_user::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::lookup_user(&api, &ctx, params).await.map_err(Into::into)
+                    A::lookup_user(&api, &ctx, params).await
                 },
             )
         }
         Route::MsisdnRequestToken => {
-            handle(
+            serve_json(
+                routed,
                 crate::phone_associations::msisdn_request_token::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::msisdn_request_token(&api, &ctx, body).await.map_err(Into::into)
+                    A::msisdn_request_token(&api, &ctx, body).await
                 },
             )
         }
         Route::MsisdnSubmitTokenGet => {
-            handle(
+            serve_raw(
+                routed,
                 crate::phone_associations::msisdn_submit_token_get::Op,
-                request,
-                peer,
-                path_params,
-                raw_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::msisdn_submit_token_get(&api, &ctx, params)
-                        .await
-                        .map_err(Into::into)
+                    A::msisdn_submit_token_get(&api, &ctx, params).await
                 },
             )
         }
         Route::MsisdnSubmitTokenPost => {
-            handle(
+            serve_json(
+                routed,
                 crate::phone_associations::msisdn_submit_token_post::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::msisdn_submit_token_post(&api, &ctx, body)
-                        .await
-                        .map_err(Into::into)
+                    A::msisdn_submit_token_post(&api, &ctx, body).await
                 },
             )
         }
         Route::Ping => {
-            handle(
+            serve_json(
+                routed,
                 crate::ping::ping::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, _| async move {
-                    A::ping(&api, &ctx).await.map_err(Into::into)
-                },
+                move |ctx, _, _| async move { A::ping(&api, &ctx).await },
             )
         }
         Route::IsEphemeralPubKeyValid => {
-            handle(
+            serve_json(
+                routed,
                 crate::pubkey::is_ephemeral_pub_key_valid::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::is_ephemeral_pub_key_valid(&api, &ctx, params)
-                        .await
-                        .map_err(Into::into)
+                    A::is_ephemeral_pub_key_valid(&api, &ctx, params).await
                 },
             )
         }
         Route::IsPubKeyValid => {
-            handle(
+            serve_json(
+                routed,
                 crate::pubkey::is_pub_key_valid::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::is_pub_key_valid(&api, &ctx, params).await.map_err(Into::into)
+                    A::is_pub_key_valid(&api, &ctx, params).await
                 },
             )
         }
         Route::GetPubKey => {
-            handle(
+            serve_json(
+                routed,
                 crate::pubkey::get_pub_key::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::get_pub_key(&api, &ctx, params).await.map_err(Into::into)
+                    A::get_pub_key(&api, &ctx, params).await
                 },
             )
         }
         Route::StoreInvite => {
-            handle(
+            serve_json(
+                routed,
                 crate::store_invite::store_invite::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::store_invite(&api, &ctx, body).await.map_err(Into::into)
+                    A::store_invite(&api, &ctx, body).await
                 },
             )
         }
         Route::BindV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_associations::bind_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, body| async move {
-                    A::bind_v2(&api, &ctx, body).await.map_err(Into::into)
-                },
+                move |ctx, _, body| async move { A::bind_v2(&api, &ctx, body).await },
             )
         }
         Route::GetValidated3pidV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_associations::get_validated3pid_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::get_validated3pid_v2(&api, &ctx, params).await.map_err(Into::into)
+                    A::get_validated3pid_v2(&api, &ctx, params).await
                 },
             )
         }
         Route::UnbindV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_associations::unbind_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, body| async move {
-                    A::unbind_v2(&api, &ctx, body).await.map_err(Into::into)
-                },
+                move |ctx, _, body| async move { A::unbind_v2(&api, &ctx, body).await },
             )
         }
         Route::GetAccount => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_auth::get_account::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, _| async move {
-                    A::get_account(&api, &ctx).await.map_err(Into::into)
-                },
+                move |ctx, _, _| async move { A::get_account(&api, &ctx).await },
             )
         }
         Route::Logout => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_auth::logout::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, _| async move {
-                    A::logout(&api, &ctx).await.map_err(Into::into)
-                },
+                move |ctx, _, _| async move { A::logout(&api, &ctx).await },
             )
         }
         Route::RegisterAccount => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_auth::register_account::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::register_account(&api, &ctx, body).await.map_err(Into::into)
+                    A::register_account(&api, &ctx, body).await
                 },
             )
         }
         Route::EmailRequestTokenV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_email_associations::email_request_token_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::email_request_token_v2(&api, &ctx, body).await.map_err(Into::into)
+                    A::email_request_token_v2(&api, &ctx, body).await
                 },
             )
         }
         Route::EmailSubmitTokenGetV2 => {
-            handle(
+            serve_raw(
+                routed,
                 crate::v2_email_associations::email_submit_token_get_v2::Op,
-                request,
-                peer,
-                path_params,
-                raw_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::email_submit_token_get_v2(&api, &ctx, params)
-                        .await
-                        .map_err(Into::into)
+                    A::email_submit_token_get_v2(&api, &ctx, params).await
                 },
             )
         }
         Route::EmailSubmitTokenPostV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_email_associations::email_submit_token_post_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::email_submit_token_post_v2(&api, &ctx, body)
-                        .await
-                        .map_err(Into::into)
+                    A::email_submit_token_post_v2(&api, &ctx, body).await
                 },
             )
         }
         Route::BlindlySignStuffV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_invitation_signing::blindly_sign_stuff_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::blindly_sign_stuff_v2(&api, &ctx, body).await.map_err(Into::into)
+                    A::blindly_sign_stuff_v2(&api, &ctx, body).await
                 },
             )
         }
         Route::GetHashDetails => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_lookup::get_hash_details::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, _| async move {
-                    A::get_hash_details(&api, &ctx).await.map_err(Into::into)
-                },
+                move |ctx, _, _| async move { A::get_hash_details(&api, &ctx).await },
             )
         }
         Route::LookupUsersV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_lookup::lookup_users_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::lookup_users_v2(&api, &ctx, body).await.map_err(Into::into)
+                    A::lookup_users_v2(&api, &ctx, body).await
                 },
             )
         }
         Route::MsisdnRequestTokenV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_phone_associations::msisdn_request_token_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::msisdn_request_token_v2(&api, &ctx, body)
-                        .await
-                        .map_err(Into::into)
+                    A::msisdn_request_token_v2(&api, &ctx, body).await
                 },
             )
         }
         Route::MsisdnSubmitTokenGetV2 => {
-            handle(
+            serve_raw(
+                routed,
                 crate::v2_phone_associations::msisdn_submit_token_get_v2::Op,
-                request,
-                peer,
-                path_params,
-                raw_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::msisdn_submit_token_get_v2(&api, &ctx, params)
-                        .await
-                        .map_err(Into::into)
+                    A::msisdn_submit_token_get_v2(&api, &ctx, params).await
                 },
             )
         }
         Route::MsisdnSubmitTokenPostV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_phone_associations::msisdn_submit_token_post_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::msisdn_submit_token_post_v2(&api, &ctx, body)
-                        .await
-                        .map_err(Into::into)
+                    A::msisdn_submit_token_post_v2(&api, &ctx, body).await
                 },
             )
         }
         Route::PingV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_ping::ping_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, _| async move {
-                    A::ping_v2(&api, &ctx).await.map_err(Into::into)
-                },
+                move |ctx, _, _| async move { A::ping_v2(&api, &ctx).await },
             )
         }
         Route::IsEphemeralPubKeyValidV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_pubkey::is_ephemeral_pub_key_valid_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::is_ephemeral_pub_key_valid_v2(&api, &ctx, params)
-                        .await
-                        .map_err(Into::into)
+                    A::is_ephemeral_pub_key_valid_v2(&api, &ctx, params).await
                 },
             )
         }
         Route::IsPubKeyValidV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_pubkey::is_pub_key_valid_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::is_pub_key_valid_v2(&api, &ctx, params).await.map_err(Into::into)
+                    A::is_pub_key_valid_v2(&api, &ctx, params).await
                 },
             )
         }
         Route::GetPubKeyV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_pubkey::get_pub_key_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::get_pub_key_v2(&api, &ctx, params).await.map_err(Into::into)
+                    A::get_pub_key_v2(&api, &ctx, params).await
                 },
             )
         }
         Route::StoreInviteV2 => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_store_invite::store_invite_v2::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::store_invite_v2(&api, &ctx, body).await.map_err(Into::into)
+                    A::store_invite_v2(&api, &ctx, body).await
                 },
             )
         }
         Route::GetTerms => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_terms::get_terms::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, _| async move {
-                    A::get_terms(&api, &ctx).await.map_err(Into::into)
-                },
+                move |ctx, _, _| async move { A::get_terms(&api, &ctx).await },
             )
         }
         Route::AgreeToTerms => {
-            handle(
+            serve_json(
+                routed,
                 crate::v2_terms::agree_to_terms::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::agree_to_terms(&api, &ctx, body).await.map_err(Into::into)
+                    A::agree_to_terms(&api, &ctx, body).await
                 },
             )
         }
         Route::GetVersions => {
-            handle(
+            serve_json(
+                routed,
                 crate::versions::get_versions::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, _| async move {
-                    A::get_versions(&api, &ctx).await.map_err(Into::into)
-                },
+                move |ctx, _, _| async move { A::get_versions(&api, &ctx).await },
             )
         }
     }

@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::http::request::Parts;
 use oxident_api::rt::MatrixError;
+use oxident_api::rt::Operation;
 use oxident_api::rt::ScalarKind;
 use oxident_api::rt::server::{decode_owned, read_body, read_typed_body};
 use oxident_api::rt::validate::Errors;
@@ -130,7 +131,7 @@ fn lookup_bodies_agree() {
     use v2_lookup::lookup_users_v2 as op;
     for (body, accepted) in LOOKUP_BODIES {
         assert_eq!(
-            agree::<op::RequestBody>(body, op::FORM_KINDS, op::validate_body),
+            agree::<op::RequestBody>(body, <op::Op as Operation>::FORM_KINDS, op::validate_body),
             *accepted,
             "{body}"
         );
@@ -149,7 +150,11 @@ fn bodies_of_other_shapes_agree() {
         (r#"{}"#, false),
     ] {
         assert_eq!(
-            agree::<terms::RequestBody>(body, terms::FORM_KINDS, terms::validate_body),
+            agree::<terms::RequestBody>(
+                body,
+                <terms::Op as Operation>::FORM_KINDS,
+                terms::validate_body
+            ),
             accepted,
             "{body}"
         );
@@ -171,7 +176,7 @@ fn bodies_of_other_shapes_agree() {
         assert_eq!(
             agree::<register::RequestBody>(
                 &openid(expires),
-                register::FORM_KINDS,
+                <register::Op as Operation>::FORM_KINDS,
                 register::validate_body
             ),
             accepted,
@@ -184,8 +189,11 @@ fn bodies_of_other_shapes_agree() {
         ("sid=1&client_secret=s&mxid=%40a%3Ab", true),
         ("sid=1&client_secret=s", true),
     ] {
-        let accepted =
-            agree::<bind_op::RequestBody>(body, bind_op::FORM_KINDS, bind_op::validate_body);
+        let accepted = agree::<bind_op::RequestBody>(
+            body,
+            <bind_op::Op as Operation>::FORM_KINDS,
+            bind_op::validate_body,
+        );
         assert_eq!(accepted, !is_form, "{body}");
     }
 }

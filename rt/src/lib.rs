@@ -24,6 +24,7 @@ pub enum ScalarKind {
 }
 
 /// Facts about one operation, for tools that work by operationId (the validate CLI, tests).
+/// Built from the operation's [`Operation`] impl by [`OperationInfo::of`].
 #[derive(Debug, Clone, Copy)]
 pub struct OperationInfo {
     pub operation_id: &'static str,
@@ -38,11 +39,11 @@ pub struct OperationInfo {
     pub authenticated: bool,
     pub has_params: bool,
     pub has_body: bool,
-    /// Documented response keys (`200`, `404`, `3XX`, `default`).
-    pub responses: &'static [&'static str],
+    /// Documented response keys (`200`, `404`, `3XX`, `default`), each with its body's
+    /// validator when the spec gives the response a schema.
+    pub responses: &'static [(&'static str, Option<Validator>)],
     pub request_params: Option<Validator>,
     pub request_body: Option<Validator>,
-    pub response_validators: &'static [(&'static str, Validator)],
 }
 
 /// How an operation takes its request body.
@@ -76,21 +77,28 @@ pub trait Operation {
     const OPERATION_ID: &'static str;
     const METHOD: &'static str;
     const PATH: &'static str;
+    /// Whether the operation is deprecated in the specification.
+    const DEPRECATED: bool = false;
+    /// Whether the specification attaches a security requirement.
+    const AUTHENTICATED: bool = false;
+    /// Documented response keys in the spec's order, each with its body's validator when the
+    /// response has a schema.
+    const RESPONSES: &'static [(&'static str, Option<Validator>)] = &[];
     /// How parameters are typed before validation; `None` when the operation has none.
-    const PARAM_KINDS: Option<&'static [(&'static str, ScalarKind)]> = None;
+    const PARAM_KINDS: Option<Kinds> = None;
     /// Parameters read from request headers (by name, case-insensitively).
     const HEADERS: &'static [&'static str] = &[];
     /// Parameters read from the `Cookie` header.
     const COOKIES: &'static [&'static str] = &[];
     /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
-    const FORM_KINDS: Option<&'static [(&'static str, ScalarKind)]> = None;
+    const FORM_KINDS: Option<Kinds> = None;
     const BODY: BodyMode = BodyMode::None;
     /// The status of a successful answer: the spec's first 2xx (`201` for a create).
     const SUCCESS: u16 = 200;
-    fn validate_params(_: &serde_json::Value) -> Result<(), validate::Errors> {
+    fn validate_params(_: &serde_json::Value) -> Verdict {
         Ok(())
     }
-    fn validate_body(_: &serde_json::Value) -> Result<(), validate::Errors> {
+    fn validate_body(_: &serde_json::Value) -> Verdict {
         Ok(())
     }
     /// The body of a [`BodyMode::Bytes`] operation from the bytes sent.
@@ -100,7 +108,13 @@ pub trait Operation {
 }
 
 /// A compiled-in validator: no schema is parsed at run time.
-pub type Validator = fn(&serde_json::Value) -> Result<(), validate::Errors>;
+pub type Validator = fn(&serde_json::Value) -> Verdict;
+
+/// What a validator finds: nothing, or every violation with its JSON pointer.
+pub type Verdict = Result<(), validate::Errors>;
+
+/// How each named parameter or form field is typed from text ([`Operation::PARAM_KINDS`]).
+pub type Kinds = &'static [(&'static str, ScalarKind)];
 
 /// Why a lookup-and-validate call could not give a verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +142,38 @@ impl std::fmt::Display for LookupError {
 impl std::error::Error for LookupError {}
 
 impl OperationInfo {
+    /// The facts of operation `O` (its `Op`), named `name` in the crate, from spec file `file`.
+    pub const fn of<O: Operation>(name: &'static str, file: &'static str) -> Self {
+        let has_json_body = !matches!(O::BODY, BodyMode::None | BodyMode::Bytes);
+        Self {
+            operation_id: O::OPERATION_ID,
+            name,
+            file,
+            method: O::METHOD,
+            path: O::PATH,
+            deprecated: O::DEPRECATED,
+            authenticated: O::AUTHENTICATED,
+            has_params: O::PARAM_KINDS.is_some(),
+            has_body: !matches!(O::BODY, BodyMode::None),
+            responses: O::RESPONSES,
+            request_params: if O::PARAM_KINDS.is_some() {
+                Some(O::validate_params)
+            } else {
+                None
+            },
+            request_body: if has_json_body {
+                Some(O::validate_body)
+            } else {
+                None
+            },
+        }
+    }
+
+    /// The documented response keys, in the spec's order.
+    pub fn response_keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.responses.iter().map(|(key, _)| *key)
+    }
+
     /// The validator for a response status: the exact key, else its range (`4XX`), else `default`.
     pub fn response_validator(&self, status: u16) -> Option<Validator> {
         let exact = status.to_string();
@@ -135,10 +181,10 @@ impl OperationInfo {
         [exact.as_str(), range.as_str(), "DEFAULT"]
             .iter()
             .find_map(|key| {
-                self.response_validators
+                self.responses
                     .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                    .map(|(_, v)| *v)
+                    .find(|(k, v)| v.is_some() && k.eq_ignore_ascii_case(key))
+                    .and_then(|(_, v)| *v)
             })
     }
 
@@ -146,7 +192,7 @@ impl OperationInfo {
     pub fn documents_status(&self, status: u16) -> bool {
         let exact = status.to_string();
         let range = format!("{}XX", status / 100);
-        self.responses.iter().any(|k| {
+        self.response_keys().any(|k| {
             k.eq_ignore_ascii_case(&exact)
                 || k.eq_ignore_ascii_case(&range)
                 || k.eq_ignore_ascii_case("default")

@@ -314,7 +314,7 @@ pub async fn accept<Op: Operation>(
 /// parameters and body), then `respond` ([`json_response`] or [`raw_response`]) with the
 /// operation's success status; any error is written by `on_error` (the API's error shape:
 /// [`error_response`] for Matrix's). Every generated route is this function with its `Op`.
-pub fn handle<Op, T, Fut, F>(
+pub fn handle<Op, T, E, Fut, F>(
     _op: Op,
     request: axum::extract::Request,
     peer: Option<SocketAddr>,
@@ -326,8 +326,9 @@ pub fn handle<Op, T, Fut, F>(
 where
     Op: Operation + 'static,
     T: 'static,
+    E: Into<MatrixError>,
     F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<T, MatrixError>> + Send + 'static,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
     if matches!(Op::BODY, BodyMode::None) {
         // Nothing to read: the request is accepted before the future is made, so the boxed
@@ -340,7 +341,7 @@ where
             match answer {
                 Ok(called) => match called.await {
                     Ok(answer) => success::<Op>(respond(Ok(answer))),
-                    Err(e) => on_error(&e),
+                    Err(e) => on_error(&e.into()),
                 },
                 Err(e) => on_error(&e),
             }
@@ -353,7 +354,7 @@ where
             match accept_typed::<Op>(request, peer, path_params).await {
                 Ok((ctx, params, body)) => match call(ctx, params, body).await {
                     Ok(answer) => success::<Op>(respond(Ok(answer))),
-                    Err(e) => on_error(&e),
+                    Err(e) => on_error(&e.into()),
                 },
                 Err(e) => on_error(&e),
             }
@@ -363,11 +364,95 @@ where
         match accept::<Op>(request, peer, path_params).await {
             Ok((ctx, params, body)) => match call(ctx, params, body).await {
                 Ok(answer) => success::<Op>(respond(Ok(answer))),
-                Err(e) => on_error(&e),
+                Err(e) => on_error(&e.into()),
             },
             Err(e) => on_error(&e),
         }
     })
+}
+
+/// A routed request and what answers its errors: everything [`handle`] takes that is the
+/// same for every operation, so the generated dispatcher names it once and each route is
+/// its `Op`, its kind of answer and the call (`serve_json(routed, Op, |ctx, params, body| …)`).
+/// [`serve_json`], [`serve_raw`] and [`serve_text`] are [`handle`] with their responder;
+/// nothing is boxed or dispatched dynamically beyond what [`handle`] does.
+pub struct Routed {
+    pub request: axum::extract::Request,
+    pub peer: Option<SocketAddr>,
+    pub path_params: Vec<(String, String)>,
+    /// How the API writes its errors (the trait's `write_error`).
+    pub on_error: fn(&MatrixError) -> Response,
+}
+
+/// [`handle`] with a JSON answer ([`json_response`]).
+#[inline]
+pub fn serve_json<Op, T, E, Fut, F>(routed: Routed, op: Op, call: F) -> ResponseFuture
+where
+    Op: Operation + 'static,
+    T: Serialize + 'static,
+    E: Into<MatrixError>,
+    F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+{
+    let Routed {
+        request,
+        peer,
+        path_params,
+        on_error,
+    } = routed;
+    handle(
+        op,
+        request,
+        peer,
+        path_params,
+        json_response::<T>,
+        on_error,
+        call,
+    )
+}
+
+/// [`handle`] with a page or redirect ([`raw_response`]).
+#[inline]
+pub fn serve_raw<Op, E, Fut, F>(routed: Routed, op: Op, call: F) -> ResponseFuture
+where
+    Op: Operation + 'static,
+    E: Into<MatrixError>,
+    F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<RawResponse, E>> + Send + 'static,
+{
+    let Routed {
+        request,
+        peer,
+        path_params,
+        on_error,
+    } = routed;
+    handle(op, request, peer, path_params, raw_response, on_error, call)
+}
+
+/// [`handle`] with a `text/plain` answer ([`text_response`]).
+#[inline]
+pub fn serve_text<Op, E, Fut, F>(routed: Routed, op: Op, call: F) -> ResponseFuture
+where
+    Op: Operation + 'static,
+    E: Into<MatrixError>,
+    F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<String, E>> + Send + 'static,
+{
+    let Routed {
+        request,
+        peer,
+        path_params,
+        on_error,
+    } = routed;
+    handle(
+        op,
+        request,
+        peer,
+        path_params,
+        text_response,
+        on_error,
+        call,
+    )
 }
 
 /// The operation's success status on an answer written as 200.
@@ -986,7 +1071,9 @@ mod tests {
                 path(),
                 json_response,
                 error_response,
-                |_ctx, p: Params, b: Payload| async move { Ok(json!({"n": p.n, "a": b.a})) },
+                |_ctx, p: Params, b: Payload| async move {
+                    Ok::<_, MatrixError>(json!({"n": p.n, "a": b.a}))
+                },
             )
             .await;
             assert_eq!(ok.status(), StatusCode::OK);
@@ -1035,7 +1122,7 @@ mod tests {
                 Vec::new(),
                 json_response,
                 problem,
-                |_ctx, (), ()| async move { Ok(json!({"id": 1})) },
+                |_ctx, (), ()| async move { Ok::<_, MatrixError>(json!({"id": 1})) },
             )
             .await;
             assert_eq!(created.status(), StatusCode::CREATED);

@@ -23,6 +23,7 @@ use crate::service::address::{MEDIUM_EMAIL, MEDIUM_MSISDN};
 use crate::service::invites::InviteRequest;
 use access::Version::{V1, V2};
 use binding::UnbindRequest;
+use oxident_api::rt::Operation;
 use oxident_api::rt::server::RequestContext;
 use oxident_api::server::{
     AssociationsApi, EmailAssociationsApi, InvitationSigningApi, LookupApi, OxidentApi,
@@ -131,7 +132,7 @@ impl EmailAssociationsApi for Api {
             email: &b.email,
             next_link: b.next_link.as_deref(),
             send_attempt: b.send_attempt,
-            submit_path: email_associations::email_submit_token_get::PATH,
+            submit_path: <email_associations::email_submit_token_get::Op as Operation>::PATH,
         };
         let sid = validation::email_request_token(self, V1, ctx, req).await?;
         Ok(email_associations::email_request_token::RequestTokenResponse { sid })
@@ -417,7 +418,7 @@ impl V2EmailAssociationsApi for Api {
             email: &b.email,
             next_link: b.next_link.as_deref(),
             send_attempt: b.send_attempt,
-            submit_path: v2_email_associations::email_submit_token_get_v2::PATH,
+            submit_path: <v2_email_associations::email_submit_token_get_v2::Op as Operation>::PATH,
         };
         let sid = validation::email_request_token(self, V2, ctx, req).await?;
         Ok(v2_email_associations::email_request_token_v2::RequestTokenResponse { sid })

@@ -7,60 +7,39 @@
 //!
 //! **Deprecated** in the specification.
 
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "emailSubmitTokenGet";
-pub const METHOD: &str = "GET";
-pub const PATH: &str = "/_matrix/identity/api/v1/validate/email/submitToken";
-pub const DEPRECATED: bool = true;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = false;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "email_associations.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "302", "400"];
-
-/// How query and path parameters are typed before validation.
-pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
-    ("client_secret", crate::rt::ScalarKind::String),
-    ("sid", crate::rt::ScalarKind::String),
-    ("token", crate::rt::ScalarKind::String),
-];
 pub type Params = crate::types::EmailSubmitTokenGetParams;
 
 /// This operation answers with a page or a redirect rather than JSON.
 pub type Response = crate::rt::RawResponse;
+pub use crate::types::EmailSubmitTokenGetParams;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "emailSubmitTokenGet";
+    const METHOD: &'static str = "GET";
+    const PATH: &'static str = "/_matrix/identity/api/v1/validate/email/submitToken";
+    const DEPRECATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", None),
+        ("302", None),
+        ("400", None),
+    ];
     type Params = self::Params;
-    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
-        self::PARAM_KINDS,
+    const PARAM_KINDS: Option<crate::rt::Kinds> = Some(
+        &[
+            ("client_secret", crate::rt::ScalarKind::String),
+            ("sid", crate::rt::ScalarKind::String),
+            ("token", crate::rt::ScalarKind::String),
+        ],
     );
 
-    fn validate_params(
-        v: &serde_json::Value,
-    ) -> Result<(), crate::rt::validate::Errors> {
+    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
         self::validate_params(v)
     }
     type Body = ();
 }
 
-pub use crate::types::EmailSubmitTokenGetParams;
-
-/// Validates against a schema other operations use too (`crate::shared::validate_client_secret_sid_token`).
-#[inline]
-pub fn validate_params(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_client_secret_sid_token(v)
-}
+pub use crate::shared::validate_client_secret_sid_token as validate_params;

@@ -7,74 +7,35 @@
 //!
 //! **Deprecated** in the specification.
 
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "blindlySignStuff";
-pub const METHOD: &str = "POST";
-pub const PATH: &str = "/_matrix/identity/api/v1/sign-ed25519";
-pub const DEPRECATED: bool = true;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = false;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "invitation_signing.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "400", "404"];
-
-/// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
-pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = crate::types::SignInvitationRequest;
 pub type Response = crate::types::SignedInvitation;
+pub use crate::types::SignInvitationRequest;
+pub use crate::types::SignedInvitation;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "blindlySignStuff";
+    const METHOD: &'static str = "POST";
+    const PATH: &'static str = "/_matrix/identity/api/v1/sign-ed25519";
+    const DEPRECATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("400", Some(validate_response_400)),
+        ("404", Some(validate_response_404)),
+    ];
     type Params = ();
     type Body = self::RequestBody;
-    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Typed;
 
-    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
         self::validate_body(v)
     }
 }
 
-pub use crate::types::SignInvitationRequest;
-pub use crate::types::SignedInvitation;
-
-/// Validates against a schema other operations use too (`crate::shared::validate_sign_invitation_request`).
-#[inline]
-pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_sign_invitation_request(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_signed_invitation`).
-#[inline]
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_signed_invitation(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_400(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_404(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_sign_invitation_request as validate_body;
+pub use crate::shared::validate_signed_invitation as validate_response_200;
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_404;

@@ -8,53 +8,37 @@
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "lookupUser";
-pub const METHOD: &str = "GET";
-pub const PATH: &str = "/_matrix/identity/api/v1/lookup";
-pub const DEPRECATED: bool = true;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = false;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "lookup.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "400", "429"];
-
-/// How query and path parameters are typed before validation.
-pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
-    ("address", crate::rt::ScalarKind::String),
-    ("medium", crate::rt::ScalarKind::String),
-];
 pub type Params = crate::types::LookupUserParams;
 pub type Response = serde_json::Value;
+pub use crate::types::LookupUserParams;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "lookupUser";
+    const METHOD: &'static str = "GET";
+    const PATH: &'static str = "/_matrix/identity/api/v1/lookup";
+    const DEPRECATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("400", Some(validate_response_400)),
+        ("429", Some(validate_response_429)),
+    ];
     type Params = self::Params;
-    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
-        self::PARAM_KINDS,
+    const PARAM_KINDS: Option<crate::rt::Kinds> = Some(
+        &[
+            ("address", crate::rt::ScalarKind::String),
+            ("medium", crate::rt::ScalarKind::String),
+        ],
     );
 
-    fn validate_params(
-        v: &serde_json::Value,
-    ) -> Result<(), crate::rt::validate::Errors> {
+    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
         self::validate_params(v)
     }
     type Body = ();
 }
-
-pub use crate::types::LookupUserParams;
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_params(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -129,18 +113,5 @@ fn response_200_n2<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_400(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_429(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_429;

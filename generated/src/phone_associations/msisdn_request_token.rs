@@ -8,56 +8,41 @@
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "msisdnRequestToken";
-pub const METHOD: &str = "POST";
-pub const PATH: &str = "/_matrix/identity/api/v1/validate/msisdn/requestToken";
-pub const DEPRECATED: bool = true;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = false;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "phone_associations.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "400"];
-
-/// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
-pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = Some(
-    &[
-        ("client_secret", crate::rt::ScalarKind::String),
-        ("country", crate::rt::ScalarKind::String),
-        ("next_link", crate::rt::ScalarKind::String),
-        ("phone_number", crate::rt::ScalarKind::String),
-        ("send_attempt", crate::rt::ScalarKind::Integer),
-    ],
-);
 pub type RequestBody = crate::types::RequestMsisdnValidationV1;
 pub type Response = crate::types::MsisdnRequestTokenResponse;
+pub use crate::types::MsisdnRequestTokenResponse;
+pub use crate::types::RequestMsisdnValidationV1;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "msisdnRequestToken";
+    const METHOD: &'static str = "POST";
+    const PATH: &'static str = "/_matrix/identity/api/v1/validate/msisdn/requestToken";
+    const DEPRECATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("400", Some(validate_response_400)),
+    ];
     type Params = ();
     type Body = self::RequestBody;
-    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
 
-    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
         self::validate_body(v)
     }
+    const FORM_KINDS: Option<crate::rt::Kinds> = Some(
+        &[
+            ("client_secret", crate::rt::ScalarKind::String),
+            ("country", crate::rt::ScalarKind::String),
+            ("next_link", crate::rt::ScalarKind::String),
+            ("phone_number", crate::rt::ScalarKind::String),
+            ("send_attempt", crate::rt::ScalarKind::Integer),
+        ],
+    );
 }
-
-pub use crate::types::MsisdnRequestTokenResponse;
-pub use crate::types::RequestMsisdnValidationV1;
 
 /// Validates a JSON value against the `RequestMsisdnValidationV1` schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -177,18 +162,5 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_msisdn_request_token_response`).
-#[inline]
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_msisdn_request_token_response(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_400(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_msisdn_request_token_response as validate_response_200;
+pub use crate::shared::validate_error as validate_response_400;

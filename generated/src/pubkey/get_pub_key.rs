@@ -7,81 +7,37 @@
 //!
 //! **Deprecated** in the specification.
 
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "getPubKey";
-pub const METHOD: &str = "GET";
-pub const PATH: &str = "/_matrix/identity/api/v1/pubkey/{keyId}";
-pub const DEPRECATED: bool = true;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = false;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "pubkey.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "400", "404"];
-
-/// How query and path parameters are typed before validation.
-pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
-    ("keyId", crate::rt::ScalarKind::String),
-];
 pub type Params = crate::types::GetPubKeyParams;
 pub type Response = crate::types::PubKeyResponse;
+pub use crate::types::GetPubKeyParams;
+pub use crate::types::PubKeyResponse;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "getPubKey";
+    const METHOD: &'static str = "GET";
+    const PATH: &'static str = "/_matrix/identity/api/v1/pubkey/{keyId}";
+    const DEPRECATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("400", Some(validate_response_400)),
+        ("404", Some(validate_response_404)),
+    ];
     type Params = self::Params;
-    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
-        self::PARAM_KINDS,
+    const PARAM_KINDS: Option<crate::rt::Kinds> = Some(
+        &[("keyId", crate::rt::ScalarKind::String)],
     );
 
-    fn validate_params(
-        v: &serde_json::Value,
-    ) -> Result<(), crate::rt::validate::Errors> {
+    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
         self::validate_params(v)
     }
     type Body = ();
 }
 
-pub use crate::types::GetPubKeyParams;
-pub use crate::types::PubKeyResponse;
-
-/// Validates against a schema other operations use too (`crate::shared::validate_key_id`).
-#[inline]
-pub fn validate_params(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_key_id(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_pub_key_response`).
-#[inline]
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_pub_key_response(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_400(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_404(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_key_id as validate_params;
+pub use crate::shared::validate_pub_key_response as validate_response_200;
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_404;

@@ -6,62 +6,42 @@
 //! Report whether a validation session has been completed.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "getValidated3pidV2";
-pub const METHOD: &str = "GET";
-pub const PATH: &str = "/_matrix/identity/v2/3pid/getValidated3pid";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = true;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "v2_associations.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "400", "401", "403", "404"];
-
-/// How query and path parameters are typed before validation.
-pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
-    ("client_secret", crate::rt::ScalarKind::String),
-    ("sid", crate::rt::ScalarKind::String),
-];
 pub type Params = crate::types::GetValidated3pidParams;
 pub type Response = crate::types::ValidatedThreePid2;
+pub use crate::types::GetValidated3pidParams;
+pub use crate::types::ValidatedThreePid2 as ValidatedThreePid;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "getValidated3pidV2";
+    const METHOD: &'static str = "GET";
+    const PATH: &'static str = "/_matrix/identity/v2/3pid/getValidated3pid";
+    const AUTHENTICATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("400", Some(validate_response_400)),
+        ("401", Some(validate_response_401)),
+        ("403", Some(validate_response_403)),
+        ("404", Some(validate_response_404)),
+    ];
     type Params = self::Params;
-    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
-        self::PARAM_KINDS,
+    const PARAM_KINDS: Option<crate::rt::Kinds> = Some(
+        &[
+            ("client_secret", crate::rt::ScalarKind::String),
+            ("sid", crate::rt::ScalarKind::String),
+        ],
     );
 
-    fn validate_params(
-        v: &serde_json::Value,
-    ) -> Result<(), crate::rt::validate::Errors> {
+    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
         self::validate_params(v)
     }
     type Body = ();
 }
 
-pub use crate::types::GetValidated3pidParams;
-pub use crate::types::ValidatedThreePid2 as ValidatedThreePid;
-
-/// Validates against a schema other operations use too (`crate::shared::validate_client_secret_sid`).
-#[inline]
-pub fn validate_params(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_client_secret_sid(v)
-}
+pub use crate::shared::validate_client_secret_sid as validate_params;
 
 /// Validates a JSON value against the `ValidatedThreePid` schema, reporting every error.
 pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -137,34 +117,7 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_400(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_401(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_403(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_404(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_401;
+pub use crate::shared::validate_error as validate_response_403;
+pub use crate::shared::validate_error as validate_response_404;

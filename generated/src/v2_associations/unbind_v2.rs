@@ -5,74 +5,38 @@
 //!
 //! Remove the binding between a 3PID and a Matrix user ID.
 
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "unbindV2";
-pub const METHOD: &str = "POST";
-pub const PATH: &str = "/_matrix/identity/v2/3pid/unbind";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = true;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "v2_associations.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "400", "401", "403", "404", "501"];
-
-/// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
-pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = crate::types::UnbindRequest;
 pub type Response = serde_json::Map<String, serde_json::Value>;
+pub use crate::types::ThreePid;
+pub use crate::types::UnbindRequest;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "unbindV2";
+    const METHOD: &'static str = "POST";
+    const PATH: &'static str = "/_matrix/identity/v2/3pid/unbind";
+    const AUTHENTICATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("400", None),
+        ("401", Some(validate_response_401)),
+        ("403", Some(validate_response_403)),
+        ("404", None),
+        ("501", None),
+    ];
     type Params = ();
     type Body = self::RequestBody;
-    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::KeepRaw;
 
-    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
         self::validate_body(v)
     }
 }
 
-pub use crate::types::ThreePid;
-pub use crate::types::UnbindRequest;
-
-/// Validates against a schema other operations use too (`crate::shared::validate_unbind_request`).
-#[inline]
-pub fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_unbind_request(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_any_object_2`).
-#[inline]
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_any_object_2(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_401(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_403(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_unbind_request as validate_body;
+pub use crate::shared::validate_any_object_2 as validate_response_200;
+pub use crate::shared::validate_error as validate_response_401;
+pub use crate::shared::validate_error as validate_response_403;

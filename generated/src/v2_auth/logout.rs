@@ -5,55 +5,26 @@
 //!
 //! Invalidate the presented access token.
 
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "logout";
-pub const METHOD: &str = "POST";
-pub const PATH: &str = "/_matrix/identity/v2/account/logout";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = true;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "v2_auth.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "401", "403"];
 pub type Response = serde_json::Map<String, serde_json::Value>;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "logout";
+    const METHOD: &'static str = "POST";
+    const PATH: &'static str = "/_matrix/identity/v2/account/logout";
+    const AUTHENTICATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("401", Some(validate_response_401)),
+        ("403", Some(validate_response_403)),
+    ];
     type Params = ();
     type Body = ();
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_any_object_2`).
-#[inline]
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_any_object_2(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_401(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_403(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_any_object_2 as validate_response_200;
+pub use crate::shared::validate_error as validate_response_401;
+pub use crate::shared::validate_error as validate_response_403;

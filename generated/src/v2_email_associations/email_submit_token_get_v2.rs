@@ -5,76 +5,43 @@
 //!
 //! Complete an email validation from the emailed link (browser form).
 
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "emailSubmitTokenGetV2";
-pub const METHOD: &str = "GET";
-pub const PATH: &str = "/_matrix/identity/v2/validate/email/submitToken";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = true;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "v2_email_associations.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "302", "400", "401", "403"];
-
-/// How query and path parameters are typed before validation.
-pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
-    ("client_secret", crate::rt::ScalarKind::String),
-    ("sid", crate::rt::ScalarKind::String),
-    ("token", crate::rt::ScalarKind::String),
-];
 pub type Params = crate::types::EmailSubmitTokenGetParams;
 
 /// This operation answers with a page or a redirect rather than JSON.
 pub type Response = crate::rt::RawResponse;
+pub use crate::types::EmailSubmitTokenGetParams;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "emailSubmitTokenGetV2";
+    const METHOD: &'static str = "GET";
+    const PATH: &'static str = "/_matrix/identity/v2/validate/email/submitToken";
+    const AUTHENTICATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", None),
+        ("302", None),
+        ("400", None),
+        ("401", Some(validate_response_401)),
+        ("403", Some(validate_response_403)),
+    ];
     type Params = self::Params;
-    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
-        self::PARAM_KINDS,
+    const PARAM_KINDS: Option<crate::rt::Kinds> = Some(
+        &[
+            ("client_secret", crate::rt::ScalarKind::String),
+            ("sid", crate::rt::ScalarKind::String),
+            ("token", crate::rt::ScalarKind::String),
+        ],
     );
 
-    fn validate_params(
-        v: &serde_json::Value,
-    ) -> Result<(), crate::rt::validate::Errors> {
+    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
         self::validate_params(v)
     }
     type Body = ();
 }
 
-pub use crate::types::EmailSubmitTokenGetParams;
-
-/// Validates against a schema other operations use too (`crate::shared::validate_client_secret_sid_token`).
-#[inline]
-pub fn validate_params(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_client_secret_sid_token(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_401(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_403(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_client_secret_sid_token as validate_params;
+pub use crate::shared::validate_error as validate_response_401;
+pub use crate::shared::validate_error as validate_response_403;

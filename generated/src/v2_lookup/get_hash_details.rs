@@ -6,37 +6,26 @@
 //! Get the pepper and hash algorithms used for lookups.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "getHashDetails";
-pub const METHOD: &str = "GET";
-pub const PATH: &str = "/_matrix/identity/v2/hash_details";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = true;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "v2_lookup.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "401", "403"];
 pub type Response = crate::types::HashDetails;
+pub use crate::types::HashDetails;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "getHashDetails";
+    const METHOD: &'static str = "GET";
+    const PATH: &'static str = "/_matrix/identity/v2/hash_details";
+    const AUTHENTICATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("401", Some(validate_response_401)),
+        ("403", Some(validate_response_403)),
+    ];
     type Params = ();
     type Body = ();
 }
-
-pub use crate::types::HashDetails;
 
 /// Validates a JSON value against the `HashDetails` schema, reporting every error.
 pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -106,18 +95,5 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_401(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_403(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_error as validate_response_401;
+pub use crate::shared::validate_error as validate_response_403;

@@ -5,39 +5,21 @@
 //!
 //! Report that a v2 identity service is running here.
 
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "pingV2";
-pub const METHOD: &str = "GET";
-pub const PATH: &str = "/_matrix/identity/v2";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = false;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "v2_ping.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200"];
 pub type Response = serde_json::Map<String, serde_json::Value>;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "pingV2";
+    const METHOD: &'static str = "GET";
+    const PATH: &'static str = "/_matrix/identity/v2";
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+    ];
     type Params = ();
     type Body = ();
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_any_object_2`).
-#[inline]
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_any_object_2(v)
-}
+pub use crate::shared::validate_any_object_2 as validate_response_200;

@@ -5,73 +5,34 @@
 //!
 //! Ask if a key is a valid ephemeral (invitation) key of this server.
 
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "isEphemeralPubKeyValidV2";
-pub const METHOD: &str = "GET";
-pub const PATH: &str = "/_matrix/identity/v2/pubkey/ephemeral/isvalid";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = false;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "v2_pubkey.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "400"];
-
-/// How query and path parameters are typed before validation.
-pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
-    ("public_key", crate::rt::ScalarKind::String),
-];
 pub type Params = crate::types::IsEphemeralPubKeyValidParams;
 pub type Response = crate::types::KeyValidity;
+pub use crate::types::IsEphemeralPubKeyValidParams;
+pub use crate::types::KeyValidity;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "isEphemeralPubKeyValidV2";
+    const METHOD: &'static str = "GET";
+    const PATH: &'static str = "/_matrix/identity/v2/pubkey/ephemeral/isvalid";
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("400", Some(validate_response_400)),
+    ];
     type Params = self::Params;
-    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
-        self::PARAM_KINDS,
+    const PARAM_KINDS: Option<crate::rt::Kinds> = Some(
+        &[("public_key", crate::rt::ScalarKind::String)],
     );
 
-    fn validate_params(
-        v: &serde_json::Value,
-    ) -> Result<(), crate::rt::validate::Errors> {
+    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
         self::validate_params(v)
     }
     type Body = ();
 }
 
-pub use crate::types::IsEphemeralPubKeyValidParams;
-pub use crate::types::KeyValidity;
-
-/// Validates against a schema other operations use too (`crate::shared::validate_public_key_2`).
-#[inline]
-pub fn validate_params(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_public_key_2(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_key_validity`).
-#[inline]
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_key_validity(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_400(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_public_key_2 as validate_params;
+pub use crate::shared::validate_key_validity as validate_response_200;
+pub use crate::shared::validate_error as validate_response_400;

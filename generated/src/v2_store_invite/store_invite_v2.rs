@@ -6,49 +6,36 @@
 //! Record a pending room invitation for a 3PID that is not bound yet.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "storeInviteV2";
-pub const METHOD: &str = "POST";
-pub const PATH: &str = "/_matrix/identity/v2/store-invite";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = true;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "v2_store_invite.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "400", "401", "403", "429"];
-
-/// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
-pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = crate::types::StoreInviteRequest;
 pub type Response = crate::types::StoreInviteResponse;
+pub use crate::types::PublicKey;
+pub use crate::types::StoreInviteRequest;
+pub use crate::types::StoreInviteResponse;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "storeInviteV2";
+    const METHOD: &'static str = "POST";
+    const PATH: &'static str = "/_matrix/identity/v2/store-invite";
+    const AUTHENTICATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("400", Some(validate_response_400)),
+        ("401", Some(validate_response_401)),
+        ("403", Some(validate_response_403)),
+        ("429", Some(validate_response_429)),
+    ];
     type Params = ();
     type Body = self::RequestBody;
-    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
 
-    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
         self::validate_body(v)
     }
 }
-
-pub use crate::types::PublicKey;
-pub use crate::types::StoreInviteRequest;
-pub use crate::types::StoreInviteResponse;
 
 /// Validates a JSON value against the `StoreInviteRequest` schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -252,34 +239,7 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_400(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_401(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_403(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_429(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_401;
+pub use crate::shared::validate_error as validate_response_403;
+pub use crate::shared::validate_error as validate_response_429;

@@ -6,47 +6,32 @@
 //! Record that the user accepted some policies.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "agreeToTerms";
-pub const METHOD: &str = "POST";
-pub const PATH: &str = "/_matrix/identity/v2/terms";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = true;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "v2_terms.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "400", "401"];
-
-/// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
-pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = crate::types::AcceptTermsRequest;
 pub type Response = serde_json::Map<String, serde_json::Value>;
+pub use crate::types::AcceptTermsRequest;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "agreeToTerms";
+    const METHOD: &'static str = "POST";
+    const PATH: &'static str = "/_matrix/identity/v2/terms";
+    const AUTHENTICATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("400", Some(validate_response_400)),
+        ("401", Some(validate_response_401)),
+    ];
     type Params = ();
     type Body = self::RequestBody;
-    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Typed;
 
-    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
+    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
         self::validate_body(v)
     }
 }
-
-pub use crate::types::AcceptTermsRequest;
 
 /// Validates a JSON value against the `AcceptTermsRequest` schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -84,26 +69,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_any_object_2`).
-#[inline]
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_any_object_2(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_400(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_401(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_any_object_2 as validate_response_200;
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_401;

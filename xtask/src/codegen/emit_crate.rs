@@ -180,7 +180,24 @@ pub fn response_fn(status: &str) -> String {
     format!("validate_response_{}", status.to_ascii_lowercase())
 }
 
-/// One operation module: its facts, request/response types and validators.
+/// A part's validator in its operation module under the fixed name (`validate_body`, …): a
+/// re-export where the schema has a shared validator, else the validator itself.
+fn part_validator(shared: &SharedValidators, name: &str, schema: &Value) -> Result<TokenStream> {
+    let Some(shared_name) = shared.index().by_key.get(&validation_key(schema)) else {
+        return shared.validator(name, schema);
+    };
+    let id = ident(name);
+    let shared_id = ident(shared_name);
+    Ok(if shared_name == name {
+        quote!(pub use crate::shared::#id;)
+    } else {
+        quote!(pub use crate::shared::#shared_id as #id;)
+    })
+}
+
+/// One operation module: its request/response types, its validators, and `Op`, whose
+/// `rt::Operation` impl holds the operation's facts (id, method, path, responses, parameter
+/// typing, body mode) for the dispatcher and the registry.
 pub fn operation_module(
     file: &SpecFile,
     op: &Operation,
@@ -191,14 +208,12 @@ pub fn operation_module(
     let op_id = &op.operation_id;
     let method = op.method.to_ascii_uppercase();
     let path = &op.path;
-    let deprecated = op.deprecated;
-    let authenticated = !op.security.is_empty();
 
     let mut head = format!("`{method} {path}` (`{op_id}`)");
     if !op.summary.is_empty() {
         head.push_str(&format!("\n\n{}", op.summary.trim()));
     }
-    if deprecated {
+    if op.deprecated {
         head.push_str("\n\n**Deprecated** in the specification.");
     }
     let module_doc: Vec<TokenStream> = head
@@ -209,36 +224,94 @@ pub fn operation_module(
         })
         .collect();
 
+    // The module's items (type aliases) and the `rt::Operation` impl's, side by side.
     let mut items = TokenStream::new();
+    let mut op_items = TokenStream::new();
+    if op.deprecated {
+        op_items.extend(quote!(
+            const DEPRECATED: bool = true;
+        ));
+    }
+    if !op.security.is_empty() {
+        op_items.extend(quote!(
+            const AUTHENTICATED: bool = true;
+        ));
+    }
+    let responses = op.responses.iter().map(|r| {
+        let key = &r.status;
+        if r.schema.is_some() {
+            let f = ident(&response_fn(key));
+            quote!((#key, Some(#f)),)
+        } else {
+            quote!((#key, None),)
+        }
+    });
+    op_items.extend(quote! {
+        const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[#(#responses)*];
+    });
     if let Some(params) = op.params_schema() {
         let ty = types.root(&params, "Params", &op.name);
         let kinds = param_kinds(op);
-        validators.extend(shared.validator("validate_params", &params)?);
-        items.extend(quote! {
-            /// How query and path parameters are typed before validation.
-            pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = #kinds;
-        });
+        validators.extend(part_validator(shared, "validate_params", &params)?);
         items.extend(alias("Params", &ty));
+        op_items.extend(quote! {
+            type Params = self::Params;
+            const PARAM_KINDS: Option<crate::rt::Kinds> = Some(#kinds);
+            fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
+                self::validate_params(v)
+            }
+        });
+    } else {
+        op_items.extend(quote!(
+            type Params = ();
+        ));
+    }
+    let headers = names_in(op, ParamLocation::Header);
+    if !headers.is_empty() {
+        op_items.extend(quote!(const HEADERS: &'static [&'static str] = &[#(#headers),*];));
+    }
+    let cookies = names_in(op, ParamLocation::Cookie);
+    if !cookies.is_empty() {
+        op_items.extend(quote!(const COOKIES: &'static [&'static str] = &[#(#cookies),*];));
     }
     if op.body.as_ref().is_some_and(|b| b.binary) {
         items.extend(quote! {
             /// The request body as sent (raw bytes, not JSON).
             pub type RequestBody = Vec<u8>;
         });
+        op_items.extend(quote! {
+            type Body = Vec<u8>;
+            const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Bytes;
+            fn body_from_bytes(bytes: Vec<u8>) -> Option<Vec<u8>> {
+                Some(bytes)
+            }
+        });
     } else if let Some(body) = &op.body {
         let ty = types.root(&body.schema, "RequestBody", &op.name);
-        validators.extend(shared.validator("validate_body", &body.schema)?);
-        let form = if body.form {
-            let kinds = kinds_table(&body.schema);
-            quote!(Some(#kinds))
-        } else {
-            quote!(None)
-        };
-        items.extend(quote! {
-            /// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
-            pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = #form;
-        });
+        validators.extend(part_validator(shared, "validate_body", &body.schema)?);
         items.extend(alias("RequestBody", &ty));
+        let mode = if op.keep_raw_body {
+            quote!(KeepRaw)
+        } else if typed_decode_is_exact(&body.schema) {
+            quote!(Typed)
+        } else {
+            quote!(Validated)
+        };
+        op_items.extend(quote! {
+            type Body = self::RequestBody;
+            const BODY: crate::rt::BodyMode = crate::rt::BodyMode::#mode;
+            fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
+                self::validate_body(v)
+            }
+        });
+        if body.form {
+            let kinds = kinds_table(&body.schema);
+            op_items.extend(quote!(const FORM_KINDS: Option<crate::rt::Kinds> = Some(#kinds);));
+        }
+    } else {
+        op_items.extend(quote!(
+            type Body = ();
+        ));
     }
     // The handler's success type: the first 2xx JSON body, else a raw (HTML/redirect) response.
     let success = op.success().and_then(|r| r.schema.as_ref().map(|s| (r, s)));
@@ -252,58 +325,6 @@ pub fn operation_module(
             pub type Response = crate::rt::RawResponse;
         }),
     }
-    // The operation for the generic handler (`rt::server::accept`).
-    let mut op_items = TokenStream::new();
-    let headers = names_in(op, ParamLocation::Header);
-    if !headers.is_empty() {
-        op_items.extend(quote!(const HEADERS: &'static [&'static str] = &[#(#headers),*];));
-    }
-    let cookies = names_in(op, ParamLocation::Cookie);
-    if !cookies.is_empty() {
-        op_items.extend(quote!(const COOKIES: &'static [&'static str] = &[#(#cookies),*];));
-    }
-    if op.params_schema().is_some() {
-        op_items.extend(quote! {
-            type Params = self::Params;
-            const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(self::PARAM_KINDS);
-            fn validate_params(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-                self::validate_params(v)
-            }
-        });
-    } else {
-        op_items.extend(quote!(
-            type Params = ();
-        ));
-    }
-    if op.body.as_ref().is_some_and(|b| b.binary) {
-        op_items.extend(quote! {
-            type Body = Vec<u8>;
-            const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Bytes;
-            fn body_from_bytes(bytes: Vec<u8>) -> Option<Vec<u8>> {
-                Some(bytes)
-            }
-        });
-    } else if let Some(body) = &op.body {
-        let mode = if op.keep_raw_body {
-            quote!(KeepRaw)
-        } else if typed_decode_is_exact(&body.schema) {
-            quote!(Typed)
-        } else {
-            quote!(Validated)
-        };
-        op_items.extend(quote! {
-            type Body = self::RequestBody;
-            const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
-            const BODY: crate::rt::BodyMode = crate::rt::BodyMode::#mode;
-            fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-                self::validate_body(v)
-            }
-        });
-    } else {
-        op_items.extend(quote!(
-            type Body = ();
-        ));
-    }
     if let Some(status) = op
         .success()
         .and_then(|r| r.numeric_status())
@@ -311,26 +332,10 @@ pub fn operation_module(
     {
         op_items.extend(quote!(const SUCCESS: u16 = #status;));
     }
-    items.extend(quote! {
-        /// This operation, for code generic over operations (the dispatcher's
-        /// `rt::server::accept`).
-        pub struct Op;
-        impl crate::rt::Operation for Op {
-            type Response = self::Response;
-            const OPERATION_ID: &'static str = self::OPERATION_ID;
-            const METHOD: &'static str = self::METHOD;
-            const PATH: &'static str = self::PATH;
-            #op_items
-        }
-    });
-    let mut response_keys = Vec::new();
     for r in &op.responses {
-        let key = r.status.clone();
         if let Some(schema) = &r.schema {
-            let fname = response_fn(&key);
-            validators.extend(shared.validator(&fname, schema)?);
+            validators.extend(part_validator(shared, &response_fn(&r.status), schema)?);
         }
-        response_keys.push(key);
     }
     // The named types this operation uses, under the names its module always had.
     let uses = types.take_used().into_iter().map(|(name, local)| {
@@ -343,24 +348,21 @@ pub fn operation_module(
         }
     });
     let types = quote!(#(#uses)*);
-    let source = &file.rel_path;
     let prelude = validator_prelude(&validators);
     let tokens = quote! {
         #(#module_doc)*
         #prelude
-        /// The operationId in the specification.
-        pub const OPERATION_ID: &str = #op_id;
-        pub const METHOD: &str = #method;
-        pub const PATH: &str = #path;
-        pub const DEPRECATED: bool = #deprecated;
-        /// Whether the specification attaches a security requirement.
-        pub const AUTHENTICATED: bool = #authenticated;
-        /// The spec file this operation comes from.
-        pub const SOURCE: &str = #source;
-        /// Documented response keys.
-        pub const RESPONSES: &[&str] = &[#(#response_keys),*];
         #items
         #types
+        /// This operation for code generic over operations (the dispatcher, the registry).
+        pub struct Op;
+        impl crate::rt::Operation for Op {
+            type Response = self::Response;
+            const OPERATION_ID: &'static str = #op_id;
+            const METHOD: &'static str = #method;
+            const PATH: &'static str = #path;
+            #op_items
+        }
         #validators
     };
     let rendered = render(tokens, op_id)?;
@@ -629,7 +631,8 @@ pub fn lib_rs(
     Ok(with_header(&render(tokens, "lib.rs")?, source))
 }
 
-/// The operation registry: every operation's facts and validators, by operationId.
+/// The operation registry: every operation's facts and validators (from its `Op`), by
+/// operationId.
 /// `lib_name` is the crate's Rust name (for the doctest).
 pub fn validate_rs(spec: &Spec, lib_name: &str, source: &str) -> Result<String> {
     let mut entries = Vec::new();
@@ -639,40 +642,7 @@ pub fn validate_rs(spec: &Spec, lib_name: &str, source: &str) -> Result<String> 
             let o = ident(&op.name);
             let name = &op.name;
             let file = &f.rel_path;
-            let params = if op.params_schema().is_some() {
-                quote!(Some(crate::#m::#o::validate_params))
-            } else {
-                quote!(None)
-            };
-            let body = if op.body.as_ref().is_some_and(|b| !b.binary) {
-                quote!(Some(crate::#m::#o::validate_body))
-            } else {
-                quote!(None)
-            };
-            let responses = op.responses.iter().filter(|r| r.schema.is_some()).map(|r| {
-                let key = &r.status;
-                let f = ident(&response_fn(key));
-                quote!((#key, crate::#m::#o::#f as crate::rt::Validator),)
-            });
-            let has_params = op.params_schema().is_some();
-            let has_body = op.body.is_some();
-            entries.push(quote! {
-                crate::rt::OperationInfo {
-                    operation_id: crate::#m::#o::OPERATION_ID,
-                    name: #name,
-                    file: #file,
-                    method: crate::#m::#o::METHOD,
-                    path: crate::#m::#o::PATH,
-                    deprecated: crate::#m::#o::DEPRECATED,
-                    authenticated: crate::#m::#o::AUTHENTICATED,
-                    has_params: #has_params,
-                    has_body: #has_body,
-                    responses: crate::#m::#o::RESPONSES,
-                    request_params: #params,
-                    request_body: #body,
-                    response_validators: &[#(#responses)*],
-                },
-            });
+            entries.push(quote!(OperationInfo::of::<crate::#m::#o::Op>(#name, #file),));
         }
     }
     // The doctest needs an operation of this spec; one with a body shows `request`.
@@ -830,18 +800,19 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             let o = ident(&op.name);
             let name = ident(&op.name);
             let variant = ident(&op.name.to_pascal_case());
+            // The route, then the summary in the same paragraph.
             let mut doc = format!(
-                "`{} {}` (`{}`){}",
+                "`{} {}` (`{}`{})",
                 op.method.to_ascii_uppercase(),
                 op.path,
                 op.operation_id,
-                if op.deprecated { " — deprecated" } else { "" }
+                if op.deprecated { ", deprecated" } else { "" }
             );
             if !op.summary.is_empty() {
-                doc.push_str(&format!("\n\n{}", op.summary.trim()));
+                doc.push_str(&format!(":\n{}", op.summary.trim()));
             }
             let docs = doc_attrs(&doc);
-            let mut args = vec![quote!(ctx: &crate::rt::server::RequestContext)];
+            let mut args = vec![quote!(ctx: &RequestContext)];
             let mut call_args = vec![quote!(&ctx)];
             let (mut params_pat, mut body_pat) = (quote!(_), quote!(_));
             if op.params_schema().is_some() {
@@ -854,13 +825,14 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 call_args.push(quote!(body));
                 body_pat = quote!(body);
             }
+            // How the answer is written: JSON, a page or redirect (`raw`), or `text/plain`.
             let respond = if op.is_html() || op.success().and_then(|r| r.schema.as_ref()).is_none()
             {
-                quote!(raw_response)
+                quote!(serve_raw)
             } else if op.success().is_some_and(|r| r.text) {
-                quote!(text_response)
+                quote!(serve_text)
             } else {
-                quote!(json_response)
+                quote!(serve_json)
             };
             if !responders
                 .iter()
@@ -870,14 +842,14 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             }
             methods.push(quote! {
                 #docs
-                fn #name(&self, #(#args),*) -> impl std::future::Future<Output = Result<crate::#m::#o::Response, Self::Error>> + Send;
+                fn #name(&self, #(#args),*) -> impl Future<Output = Result<crate::#m::#o::Response, Self::Error>> + Send;
             });
-            let route_doc = format!(" `{} {}`", op.method.to_ascii_uppercase(), op.path);
-            variants.push(quote!(#[doc = #route_doc] #variant,));
+            variants.push(quote!(#variant,));
             calls.push(quote! {
-                Route::#variant => handle(
-                    crate::#m::#o::Op, request, peer, path_params, #respond, A::write_error,
-                    move |ctx, #params_pat, #body_pat| async move { A::#name(&api, #(#call_args),*).await.map_err(Into::into) },
+                Route::#variant => #respond(
+                    routed,
+                    crate::#m::#o::Op,
+                    move |ctx, #params_pat, #body_pat| async move { A::#name(&api, #(#call_args),*).await },
                 ),
             });
             let found = quote!(Route::#variant);
@@ -1012,7 +984,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                     Ok(found) => found,
                     Err(e) => return crate::rt::server::ready(A::write_error(&e)),
                 };
-                use crate::rt::server::{handle, #(#responders),*};
+                use crate::rt::server::{Routed, #(#responders),*};
+                let routed = Routed { request, peer, path_params, on_error: A::write_error };
                 let api = std::sync::Arc::clone(api);
                 // `A::method`, fully qualified: an operation may be named like a method of `Arc`.
                 match route {
@@ -1021,10 +994,20 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             },
         )
     };
+    // The trait methods' types, where there are methods.
+    let method_uses = if calls.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            use crate::rt::server::RequestContext;
+            use std::future::Future;
+        }
+    };
     let tokens = quote! {
         //! The handler trait, the dispatcher that routes requests to it, and an axum router
         //! built on the dispatcher.
         use axum::http::Method;
+        #method_uses
 
         /// The whole API: one trait per spec file (below), each with its own error type, and
         /// how errors are written. The dispatcher validates and decodes every request before
@@ -1039,7 +1022,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         }
         #(#file_traits)*
 
-        /// The operation a request is for, as [`route`] finds it.
+        /// The operation a request is for, as [`route`] finds it: one variant per operation,
+        /// named after it.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Route {
             #(#variants)*

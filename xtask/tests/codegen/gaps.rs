@@ -144,5 +144,5 @@ webhooks:
     let server = get("src/server.rs");
     assert!(server.contains("Method::TRACE"), "{server}");
     // A text/plain answer is written as text, not as a JSON string.
-    assert!(server.contains("text_response,"), "{server}");
+    assert!(server.contains("serve_text("), "{server}");
 }

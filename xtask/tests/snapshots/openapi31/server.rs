@@ -2,6 +2,8 @@
 //! The handler trait, the dispatcher that routes requests to it, and an axum router
 //! built on the dispatcher.
 use axum::http::Method;
+use crate::rt::server::RequestContext;
+use std::future::Future;
 
 /// The whole API: one trait per spec file (below), each with its own error type, and
 /// how errors are written. The dispatcher validates and decodes every request before
@@ -19,35 +21,32 @@ pub trait FixtureOpenapi31Api: InvitesApi + LegacyApi + Send + Sync + 'static {
 pub trait InvitesApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `GET /_fixture/invites/v3/2fa` (`2faStatus`)
-    ///
+    /// `GET /_fixture/invites/v3/2fa` (`2faStatus`):
     /// An operationId that starts with a digit.
     fn op_2fa_status(
         &self,
-        ctx: &crate::rt::server::RequestContext,
-    ) -> impl std::future::Future<
+        ctx: &RequestContext,
+    ) -> impl Future<
         Output = Result<crate::invites::op_2fa_status::Response, Self::Error>,
     > + Send;
 
-    /// `POST /_fixture/invites/v3/invite` (`storeInvite`)
-    ///
+    /// `POST /_fixture/invites/v3/invite` (`storeInvite`):
     /// Store an invite.
     fn store_invite(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::invites::store_invite::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::invites::store_invite::Response, Self::Error>,
     > + Send;
 
-    /// `GET /_fixture/invites/v3/invite/{token}` (`getInvite`)
-    ///
+    /// `GET /_fixture/invites/v3/invite/{token}` (`getInvite`):
     /// Look an invite up.
     fn get_invite(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::invites::get_invite::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::invites::get_invite::Response, Self::Error>,
     > + Send;
 }
@@ -56,27 +55,23 @@ pub trait InvitesApi: Send + Sync + 'static {
 pub trait LegacyApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `GET /_fixture/legacy/status` (`getStatus`) — deprecated
-    ///
+    /// `GET /_fixture/legacy/status` (`getStatus`, deprecated):
     /// Legacy status.
     fn get_status(
         &self,
-        ctx: &crate::rt::server::RequestContext,
-    ) -> impl std::future::Future<
+        ctx: &RequestContext,
+    ) -> impl Future<
         Output = Result<crate::legacy::get_status::Response, Self::Error>,
     > + Send;
 }
 
-/// The operation a request is for, as [`route`] finds it.
+/// The operation a request is for, as [`route`] finds it: one variant per operation,
+/// named after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
-    /// `GET /_fixture/invites/v3/2fa`
     Op2faStatus,
-    /// `POST /_fixture/invites/v3/invite`
     StoreInvite,
-    /// `GET /_fixture/invites/v3/invite/{token}`
     GetInvite,
-    /// `GET /_fixture/legacy/status`
     GetStatus,
 }
 
@@ -140,59 +135,45 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
         Ok(found) => found,
         Err(e) => return crate::rt::server::ready(A::write_error(&e)),
     };
-    use crate::rt::server::{handle, json_response};
+    use crate::rt::server::{Routed, serve_json};
+    let routed = Routed {
+        request,
+        peer,
+        path_params,
+        on_error: A::write_error,
+    };
     let api = std::sync::Arc::clone(api);
     match route {
         Route::Op2faStatus => {
-            handle(
+            serve_json(
+                routed,
                 crate::invites::op_2fa_status::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, _| async move {
-                    A::op_2fa_status(&api, &ctx).await.map_err(Into::into)
-                },
+                move |ctx, _, _| async move { A::op_2fa_status(&api, &ctx).await },
             )
         }
         Route::StoreInvite => {
-            handle(
+            serve_json(
+                routed,
                 crate::invites::store_invite::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, body| async move {
-                    A::store_invite(&api, &ctx, body).await.map_err(Into::into)
+                    A::store_invite(&api, &ctx, body).await
                 },
             )
         }
         Route::GetInvite => {
-            handle(
+            serve_json(
+                routed,
                 crate::invites::get_invite::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::get_invite(&api, &ctx, params).await.map_err(Into::into)
+                    A::get_invite(&api, &ctx, params).await
                 },
             )
         }
         Route::GetStatus => {
-            handle(
+            serve_json(
+                routed,
                 crate::legacy::get_status::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, _| async move {
-                    A::get_status(&api, &ctx).await.map_err(Into::into)
-                },
+                move |ctx, _, _| async move { A::get_status(&api, &ctx).await },
             )
         }
     }

@@ -2,6 +2,8 @@
 //! The handler trait, the dispatcher that routes requests to it, and an axum router
 //! built on the dispatcher.
 use axum::http::Method;
+use crate::rt::server::RequestContext;
+use std::future::Future;
 
 /// The whole API: one trait per spec file (below), each with its own error type, and
 /// how errors are written. The dispatcher validates and decodes every request before
@@ -19,45 +21,41 @@ pub trait FixtureSwagger2Api: AccountsApi + LookupApi + Send + Sync + 'static {
 pub trait AccountsApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_fixture/api/v1/account/logout` (`logout`) — deprecated
-    ///
+    /// `POST /_fixture/api/v1/account/logout` (`logout`, deprecated):
     /// Log out (deprecated).
     fn logout(
         &self,
-        ctx: &crate::rt::server::RequestContext,
-    ) -> impl std::future::Future<
+        ctx: &RequestContext,
+    ) -> impl Future<
         Output = Result<crate::accounts::logout::Response, Self::Error>,
     > + Send;
 
-    /// `POST /_fixture/api/v1/account/register` (`register`)
-    ///
+    /// `POST /_fixture/api/v1/account/register` (`register`):
     /// Register an account.
     fn register(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::accounts::register::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::accounts::register::Response, Self::Error>,
     > + Send;
 
-    /// `GET /_fixture/api/v1/account/{userId}` (`getAccount`)
-    ///
+    /// `GET /_fixture/api/v1/account/{userId}` (`getAccount`):
     /// Get an account.
     fn get_account(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         params: crate::accounts::get_account::Params,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::accounts::get_account::Response, Self::Error>,
     > + Send;
 
-    /// `GET /_fixture/api/v1/versions` (`getVersions`)
-    ///
+    /// `GET /_fixture/api/v1/versions` (`getVersions`):
     /// Versions of the accounts API.
     fn accounts_get_versions(
         &self,
-        ctx: &crate::rt::server::RequestContext,
-    ) -> impl std::future::Future<
+        ctx: &RequestContext,
+    ) -> impl Future<
         Output = Result<crate::accounts::accounts_get_versions::Response, Self::Error>,
     > + Send;
 }
@@ -66,55 +64,46 @@ pub trait AccountsApi: Send + Sync + 'static {
 pub trait LookupApi: Send + Sync + 'static {
     type Error: Into<crate::rt::MatrixError> + Send;
 
-    /// `POST /_fixture/api/v2/lookup` (`lookup`)
-    ///
+    /// `POST /_fixture/api/v2/lookup` (`lookup`):
     /// Look addresses up.
     fn lookup(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::lookup::lookup::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::lookup::lookup::Response, Self::Error>,
     > + Send;
 
-    /// `POST /_fixture/api/v2/submit` (`submitForm`)
-    ///
+    /// `POST /_fixture/api/v2/submit` (`submitForm`):
     /// Submit a form.
     fn submit_form(
         &self,
-        ctx: &crate::rt::server::RequestContext,
+        ctx: &RequestContext,
         body: crate::lookup::submit_form::RequestBody,
-    ) -> impl std::future::Future<
+    ) -> impl Future<
         Output = Result<crate::lookup::submit_form::Response, Self::Error>,
     > + Send;
 
-    /// `GET /_fixture/api/v2/versions` (`getVersions`)
-    ///
+    /// `GET /_fixture/api/v2/versions` (`getVersions`):
     /// Versions of the lookup API.
     fn lookup_get_versions(
         &self,
-        ctx: &crate::rt::server::RequestContext,
-    ) -> impl std::future::Future<
+        ctx: &RequestContext,
+    ) -> impl Future<
         Output = Result<crate::lookup::lookup_get_versions::Response, Self::Error>,
     > + Send;
 }
 
-/// The operation a request is for, as [`route`] finds it.
+/// The operation a request is for, as [`route`] finds it: one variant per operation,
+/// named after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
-    /// `POST /_fixture/api/v1/account/logout`
     Logout,
-    /// `POST /_fixture/api/v1/account/register`
     Register,
-    /// `GET /_fixture/api/v1/account/{userId}`
     GetAccount,
-    /// `GET /_fixture/api/v1/versions`
     AccountsGetVersions,
-    /// `POST /_fixture/api/v2/lookup`
     Lookup,
-    /// `POST /_fixture/api/v2/submit`
     SubmitForm,
-    /// `GET /_fixture/api/v2/versions`
     LookupGetVersions,
 }
 
@@ -199,98 +188,66 @@ pub fn dispatch<A: FixtureSwagger2Api>(
         Ok(found) => found,
         Err(e) => return crate::rt::server::ready(A::write_error(&e)),
     };
-    use crate::rt::server::{handle, json_response, raw_response};
+    use crate::rt::server::{Routed, serve_json, serve_raw};
+    let routed = Routed {
+        request,
+        peer,
+        path_params,
+        on_error: A::write_error,
+    };
     let api = std::sync::Arc::clone(api);
     match route {
         Route::Logout => {
-            handle(
+            serve_json(
+                routed,
                 crate::accounts::logout::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, _| async move {
-                    A::logout(&api, &ctx).await.map_err(Into::into)
-                },
+                move |ctx, _, _| async move { A::logout(&api, &ctx).await },
             )
         }
         Route::Register => {
-            handle(
+            serve_json(
+                routed,
                 crate::accounts::register::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, body| async move {
-                    A::register(&api, &ctx, body).await.map_err(Into::into)
-                },
+                move |ctx, _, body| async move { A::register(&api, &ctx, body).await },
             )
         }
         Route::GetAccount => {
-            handle(
+            serve_json(
+                routed,
                 crate::accounts::get_account::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, params, _| async move {
-                    A::get_account(&api, &ctx, params).await.map_err(Into::into)
+                    A::get_account(&api, &ctx, params).await
                 },
             )
         }
         Route::AccountsGetVersions => {
-            handle(
+            serve_json(
+                routed,
                 crate::accounts::accounts_get_versions::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
                 move |ctx, _, _| async move {
-                    A::accounts_get_versions(&api, &ctx).await.map_err(Into::into)
+                    A::accounts_get_versions(&api, &ctx).await
                 },
             )
         }
         Route::Lookup => {
-            handle(
+            serve_json(
+                routed,
                 crate::lookup::lookup::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, body| async move {
-                    A::lookup(&api, &ctx, body).await.map_err(Into::into)
-                },
+                move |ctx, _, body| async move { A::lookup(&api, &ctx, body).await },
             )
         }
         Route::SubmitForm => {
-            handle(
+            serve_raw(
+                routed,
                 crate::lookup::submit_form::Op,
-                request,
-                peer,
-                path_params,
-                raw_response,
-                A::write_error,
-                move |ctx, _, body| async move {
-                    A::submit_form(&api, &ctx, body).await.map_err(Into::into)
-                },
+                move |ctx, _, body| async move { A::submit_form(&api, &ctx, body).await },
             )
         }
         Route::LookupGetVersions => {
-            handle(
+            serve_json(
+                routed,
                 crate::lookup::lookup_get_versions::Op,
-                request,
-                peer,
-                path_params,
-                json_response,
-                A::write_error,
-                move |ctx, _, _| async move {
-                    A::lookup_get_versions(&api, &ctx).await.map_err(Into::into)
-                },
+                move |ctx, _, _| async move { A::lookup_get_versions(&api, &ctx).await },
             )
         }
     }

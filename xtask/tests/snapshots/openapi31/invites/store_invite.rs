@@ -4,51 +4,35 @@
 //! Store an invite.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "storeInvite";
-pub const METHOD: &str = "POST";
-pub const PATH: &str = "/_fixture/invites/v3/invite";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = true;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "invites.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "400"];
-
-/// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
-pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = crate::types::InviteRequest;
 pub type Response = crate::types::StoredInvite;
-
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
-pub struct Op;
-
-impl crate::rt::Operation for Op {
-    type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
-    type Params = ();
-    type Body = self::RequestBody;
-    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
-    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
-
-    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-        self::validate_body(v)
-    }
-}
-
 pub use crate::types::InviteRequest;
 pub use crate::types::InviteRequestMedium;
 pub use crate::types::PublicKey;
 pub use crate::types::ResultObject;
 pub use crate::types::StoredInvite;
+
+/// This operation for code generic over operations (the dispatcher, the registry).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = "storeInvite";
+    const METHOD: &'static str = "POST";
+    const PATH: &'static str = "/_fixture/invites/v3/invite";
+    const AUTHENTICATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("400", Some(validate_response_400)),
+    ];
+    type Params = ();
+    type Body = self::RequestBody;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
+        self::validate_body(v)
+    }
+}
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -128,18 +112,5 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_stored_invite`).
-#[inline]
-pub fn validate_response_200(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_stored_invite(v)
-}
-
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_400(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_stored_invite as validate_response_200;
+pub use crate::shared::validate_error as validate_response_400;

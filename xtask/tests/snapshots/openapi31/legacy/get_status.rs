@@ -6,38 +6,25 @@
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "getStatus";
-pub const METHOD: &str = "GET";
-pub const PATH: &str = "/_fixture/legacy/status";
-pub const DEPRECATED: bool = true;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = false;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "legacy.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200"];
 pub type Response = crate::types::GetStatusResponse;
+pub use crate::types::GetStatusResponse;
+pub use crate::types::GetStatusResponseMode;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
+    const OPERATION_ID: &'static str = "getStatus";
+    const METHOD: &'static str = "GET";
+    const PATH: &'static str = "/_fixture/legacy/status";
+    const DEPRECATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+    ];
     type Params = ();
     type Body = ();
 }
-
-pub use crate::types::GetStatusResponse;
-pub use crate::types::GetStatusResponseMode;
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {

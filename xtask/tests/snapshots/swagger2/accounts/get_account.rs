@@ -4,58 +4,41 @@
 //! Get an account.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "getAccount";
-pub const METHOD: &str = "GET";
-pub const PATH: &str = "/_fixture/api/v1/account/{userId}";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = true;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "accounts.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200", "4XX"];
-
-/// How query and path parameters are typed before validation.
-pub const PARAM_KINDS: &[(&str, crate::rt::ScalarKind)] = &[
-    ("X-Trace", crate::rt::ScalarKind::String),
-    ("limit", crate::rt::ScalarKind::Integer),
-    ("sid", crate::rt::ScalarKind::String),
-    ("userId", crate::rt::ScalarKind::String),
-];
 pub type Params = crate::types::GetAccountParams;
 pub type Response = crate::types::GetAccountResponse;
+pub use crate::types::GetAccountParams;
+pub use crate::types::GetAccountResponse;
+pub use crate::types::GetAccountResponseStatus;
 
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
+/// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
 
 impl crate::rt::Operation for Op {
     type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
-    const HEADERS: &'static [&'static str] = &["X-Trace"];
+    const OPERATION_ID: &'static str = "getAccount";
+    const METHOD: &'static str = "GET";
+    const PATH: &'static str = "/_fixture/api/v1/account/{userId}";
+    const AUTHENTICATED: bool = true;
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+        ("4XX", Some(validate_response_4xx)),
+    ];
     type Params = self::Params;
-    const PARAM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = Some(
-        self::PARAM_KINDS,
+    const PARAM_KINDS: Option<crate::rt::Kinds> = Some(
+        &[
+            ("X-Trace", crate::rt::ScalarKind::String),
+            ("limit", crate::rt::ScalarKind::Integer),
+            ("sid", crate::rt::ScalarKind::String),
+            ("userId", crate::rt::ScalarKind::String),
+        ],
     );
 
-    fn validate_params(
-        v: &serde_json::Value,
-    ) -> Result<(), crate::rt::validate::Errors> {
+    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
         self::validate_params(v)
     }
+    const HEADERS: &'static [&'static str] = &["X-Trace"];
     type Body = ();
 }
-
-pub use crate::types::GetAccountParams;
-pub use crate::types::GetAccountResponse;
-pub use crate::types::GetAccountResponseStatus;
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_params(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -256,10 +239,4 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
     ok
 }
 
-/// Validates against a schema other operations use too (`crate::shared::validate_error`).
-#[inline]
-pub fn validate_response_4xx(
-    v: &serde_json::Value,
-) -> Result<(), crate::rt::validate::Errors> {
-    crate::shared::validate_error(v)
-}
+pub use crate::shared::validate_error as validate_response_4xx;

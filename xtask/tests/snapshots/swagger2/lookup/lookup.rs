@@ -4,52 +4,34 @@
 //! Look addresses up.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-
-/// The operationId in the specification.
-pub const OPERATION_ID: &str = "lookup";
-pub const METHOD: &str = "POST";
-pub const PATH: &str = "/_fixture/api/v2/lookup";
-pub const DEPRECATED: bool = false;
-
-/// Whether the specification attaches a security requirement.
-pub const AUTHENTICATED: bool = false;
-
-/// The spec file this operation comes from.
-pub const SOURCE: &str = "lookup.yaml";
-
-/// Documented response keys.
-pub const RESPONSES: &[&str] = &["200"];
-
-/// Form-field typing when `application/x-www-form-urlencoded` bodies are accepted.
-pub const FORM_KINDS: Option<&[(&str, crate::rt::ScalarKind)]> = None;
 pub type RequestBody = crate::types::LookupRequestBody;
 pub type Response = crate::types::LookupResponse;
-
-/// This operation, for code generic over operations (the dispatcher's
-/// `rt::server::accept`).
-pub struct Op;
-
-impl crate::rt::Operation for Op {
-    type Response = self::Response;
-    const OPERATION_ID: &'static str = self::OPERATION_ID;
-    const METHOD: &'static str = self::METHOD;
-    const PATH: &'static str = self::PATH;
-    type Params = ();
-    type Body = self::RequestBody;
-    const FORM_KINDS: Option<&'static [(&'static str, crate::rt::ScalarKind)]> = self::FORM_KINDS;
-    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
-
-    fn validate_body(v: &serde_json::Value) -> Result<(), crate::rt::validate::Errors> {
-        self::validate_body(v)
-    }
-}
-
 pub use crate::types::LookupRequestBody;
 pub use crate::types::LookupRequestBodyAlgorithm;
 pub use crate::types::LookupRequestBodyLoginType;
 pub use crate::types::LookupRequestBodyThreepid;
 pub use crate::types::LookupRequestBodyThreepidMedium;
 pub use crate::types::LookupResponse;
+
+/// This operation for code generic over operations (the dispatcher, the registry).
+pub struct Op;
+
+impl crate::rt::Operation for Op {
+    type Response = self::Response;
+    const OPERATION_ID: &'static str = "lookup";
+    const METHOD: &'static str = "POST";
+    const PATH: &'static str = "/_fixture/api/v2/lookup";
+    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+        ("200", Some(validate_response_200)),
+    ];
+    type Params = ();
+    type Body = self::RequestBody;
+    const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
+
+    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
+        self::validate_body(v)
+    }
+}
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
