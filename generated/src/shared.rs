@@ -20,8 +20,7 @@ pub(crate) fn any_object_n0<S: rt::Sink>(
     let mut ok = true;
     if let Value::Object(object) = v {
         for (key1, v1) in object {
-            let p1 = &rt::Path::Key(p, key1);
-            ok &= any_object_n1(v1, p1, &mut *s);
+            ok &= any_object_n1(v1, &p.at(key1), &mut *s);
             if S::STOP && !ok {
                 return false;
             }
@@ -37,8 +36,7 @@ fn any_object_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> boo
     let mut ok = true;
     if let Value::Object(object) = v {
         for (key1, v1) in object {
-            let p1 = &rt::Path::Key(p, key1);
-            ok &= s.is_type(p1, v1, "string", v1.is_string());
+            ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
             if S::STOP && !ok {
                 return false;
             }
@@ -66,27 +64,23 @@ pub(crate) fn signed_association_n0<S: rt::Sink>(
             object,
             ["address", "medium", "mxid", "not_after", "not_before", "signatures", "ts"],
         ) {
-            let p1 = &rt::Path::Key(p, "address");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "medium");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
-            let p1 = &rt::Path::Key(p, "mxid");
-            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
-            let p1 = &rt::Path::Key(p, "not_after");
+            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("medium"), v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("mxid"), v1_2, "string", v1_2.is_string());
+            let p1 = &p.at("not_after");
             if let Value::Number(number1) = v1_3 {
                 ok &= s.is_type(p1, v1_3, "integer", rt::is_integer(number1));
             } else {
                 ok = s.wrong_type(p1, v1_3, "integer");
             }
-            let p1 = &rt::Path::Key(p, "not_before");
+            let p1 = &p.at("not_before");
             if let Value::Number(number1) = v1_4 {
                 ok &= s.is_type(p1, v1_4, "integer", rt::is_integer(number1));
             } else {
                 ok = s.wrong_type(p1, v1_4, "integer");
             }
-            let p1 = &rt::Path::Key(p, "signatures");
-            ok &= crate::shared::any_object_n0(v1_5, p1, &mut *s);
-            let p1 = &rt::Path::Key(p, "ts");
+            ok &= crate::shared::any_object_n0(v1_5, &p.at("signatures"), &mut *s);
+            let p1 = &p.at("ts");
             if let Value::Number(number1) = v1_6 {
                 ok &= s.is_type(p1, v1_6, "integer", rt::is_integer(number1));
             } else {
@@ -98,22 +92,19 @@ pub(crate) fn signed_association_n0<S: rt::Sink>(
                 match key1.as_str() {
                     "address" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "mxid" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "not_after" => {
                         seen |= 16;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Number(number1) = v1 {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {
@@ -122,7 +113,7 @@ pub(crate) fn signed_association_n0<S: rt::Sink>(
                     }
                     "not_before" => {
                         seen |= 8;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Number(number1) = v1 {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {
@@ -131,12 +122,11 @@ pub(crate) fn signed_association_n0<S: rt::Sink>(
                     }
                     "signatures" => {
                         seen |= 64;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= crate::shared::any_object_n0(v1, p1, &mut *s);
+                        ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
                     }
                     "ts" => {
                         seen |= 32;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Number(number1) = v1 {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {
@@ -179,16 +169,14 @@ pub(crate) fn unbind_request_n0<S: rt::Sink>(
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["mxid", "threepid"]) {
-            let p1 = &rt::Path::Key(p, "mxid");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "threepid");
-            ok &= unbind_request_n1(v1_1, p1, &mut *s);
+            ok &= s.is_type(&p.at("mxid"), v1_0, "string", v1_0.is_string());
+            ok &= unbind_request_n1(v1_1, &p.at("threepid"), &mut *s);
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "client_secret" => {
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::String(string1) = v1 {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
@@ -212,17 +200,14 @@ pub(crate) fn unbind_request_n0<S: rt::Sink>(
                     }
                     "mxid" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "sid" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "threepid" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= unbind_request_n1(v1, p1, &mut *s);
+                        ok &= unbind_request_n1(v1, &p.at(key1), &mut *s);
                     }
                     _ => {}
                 }
@@ -246,23 +231,19 @@ fn unbind_request_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) ->
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["address", "medium"]) {
-            let p1 = &rt::Path::Key(p, "address");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "medium");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("medium"), v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "address" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
@@ -298,7 +279,7 @@ pub(crate) fn bind_request_n0<S: rt::Sink>(
             object,
             ["client_secret", "mxid", "sid"],
         ) {
-            let p1 = &rt::Path::Key(p, "client_secret");
+            let p1 = &p.at("client_secret");
             if let Value::String(string1) = v1_0 {
                 ok &= s.min_chars(p1, string1, 1);
                 ok &= s.max_chars(p1, string1, 255);
@@ -319,17 +300,15 @@ pub(crate) fn bind_request_n0<S: rt::Sink>(
             } else {
                 ok = s.wrong_type(p1, v1_0, "string");
             }
-            let p1 = &rt::Path::Key(p, "mxid");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
-            let p1 = &rt::Path::Key(p, "sid");
-            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
+            ok &= s.is_type(&p.at("mxid"), v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("sid"), v1_2, "string", v1_2.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "client_secret" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::String(string1) = v1 {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
@@ -353,13 +332,11 @@ pub(crate) fn bind_request_n0<S: rt::Sink>(
                     }
                     "mxid" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "sid" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
@@ -396,7 +373,7 @@ pub(crate) fn submit_token_request_n0<S: rt::Sink>(
             object,
             ["client_secret", "sid", "token"],
         ) {
-            let p1 = &rt::Path::Key(p, "client_secret");
+            let p1 = &p.at("client_secret");
             if let Value::String(string1) = v1_0 {
                 ok &= s.min_chars(p1, string1, 1);
                 ok &= s.max_chars(p1, string1, 255);
@@ -417,17 +394,15 @@ pub(crate) fn submit_token_request_n0<S: rt::Sink>(
             } else {
                 ok = s.wrong_type(p1, v1_0, "string");
             }
-            let p1 = &rt::Path::Key(p, "sid");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
-            let p1 = &rt::Path::Key(p, "token");
-            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
+            ok &= s.is_type(&p.at("sid"), v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("token"), v1_2, "string", v1_2.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "client_secret" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::String(string1) = v1 {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
@@ -451,13 +426,11 @@ pub(crate) fn submit_token_request_n0<S: rt::Sink>(
                     }
                     "sid" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "token" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
@@ -494,7 +467,7 @@ pub(crate) fn client_secret_sid_token_n0<S: rt::Sink>(
             object,
             ["client_secret", "sid", "token"],
         ) {
-            let p1 = &rt::Path::Key(p, "client_secret");
+            let p1 = &p.at("client_secret");
             if let Value::String(string1) = v1_0 {
                 ok &= s.min_chars(p1, string1, 1);
                 ok &= s.max_chars(p1, string1, 255);
@@ -515,17 +488,15 @@ pub(crate) fn client_secret_sid_token_n0<S: rt::Sink>(
             } else {
                 ok = s.wrong_type(p1, v1_0, "string");
             }
-            let p1 = &rt::Path::Key(p, "sid");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
-            let p1 = &rt::Path::Key(p, "token");
-            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
+            ok &= s.is_type(&p.at("sid"), v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("token"), v1_2, "string", v1_2.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "client_secret" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::String(string1) = v1 {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
@@ -549,13 +520,11 @@ pub(crate) fn client_secret_sid_token_n0<S: rt::Sink>(
                     }
                     "sid" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "token" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
@@ -589,7 +558,7 @@ pub(crate) fn client_secret_sid_n0<S: rt::Sink>(
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["client_secret", "sid"]) {
-            let p1 = &rt::Path::Key(p, "client_secret");
+            let p1 = &p.at("client_secret");
             if let Value::String(string1) = v1_0 {
                 ok &= s.min_chars(p1, string1, 1);
                 ok &= s.max_chars(p1, string1, 255);
@@ -610,15 +579,14 @@ pub(crate) fn client_secret_sid_n0<S: rt::Sink>(
             } else {
                 ok = s.wrong_type(p1, v1_0, "string");
             }
-            let p1 = &rt::Path::Key(p, "sid");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("sid"), v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "client_secret" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::String(string1) = v1 {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
@@ -642,8 +610,7 @@ pub(crate) fn client_secret_sid_n0<S: rt::Sink>(
                     }
                     "sid" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
@@ -672,20 +639,17 @@ pub(crate) fn error_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) 
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0]) = rt::exact_keys(object, ["errcode"]) {
-            let p1 = &rt::Path::Key(p, "errcode");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("errcode"), v1_0, "string", v1_0.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "errcode" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "error" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
@@ -715,18 +679,16 @@ pub(crate) fn msisdn_request_token_response_n0<S: rt::Sink>(
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0]) = rt::exact_keys(object, ["sid"]) {
-            let p1 = &rt::Path::Key(p, "sid");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("sid"), v1_0, "string", v1_0.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "intl_fmt" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "msisdn" => {
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::String(string1) = v1 {
                             ok
                                 &= s
@@ -743,12 +705,10 @@ pub(crate) fn msisdn_request_token_response_n0<S: rt::Sink>(
                     }
                     "sid" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "success" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "boolean", v1.is_boolean());
+                        ok &= s.is_type(&p.at(key1), v1, "boolean", v1.is_boolean());
                     }
                     _ => {}
                 }
@@ -811,23 +771,19 @@ pub(crate) fn public_key_n0<S: rt::Sink>(
             object,
             ["key_validity_url", "public_key"],
         ) {
-            let p1 = &rt::Path::Key(p, "key_validity_url");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "public_key");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("key_validity_url"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("public_key"), v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "key_validity_url" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "public_key" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
@@ -863,30 +819,24 @@ pub(crate) fn sign_invitation_request_n0<S: rt::Sink>(
             object,
             ["mxid", "private_key", "token"],
         ) {
-            let p1 = &rt::Path::Key(p, "mxid");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "private_key");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
-            let p1 = &rt::Path::Key(p, "token");
-            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
+            ok &= s.is_type(&p.at("mxid"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("private_key"), v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("token"), v1_2, "string", v1_2.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "mxid" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "private_key" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "token" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
@@ -923,37 +873,29 @@ pub(crate) fn signed_invitation_n0<S: rt::Sink>(
             object,
             ["mxid", "sender", "signatures", "token"],
         ) {
-            let p1 = &rt::Path::Key(p, "mxid");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "sender");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
-            let p1 = &rt::Path::Key(p, "signatures");
-            ok &= crate::shared::any_object_n0(v1_2, p1, &mut *s);
-            let p1 = &rt::Path::Key(p, "token");
-            ok &= s.is_type(p1, v1_3, "string", v1_3.is_string());
+            ok &= s.is_type(&p.at("mxid"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("sender"), v1_1, "string", v1_1.is_string());
+            ok &= crate::shared::any_object_n0(v1_2, &p.at("signatures"), &mut *s);
+            ok &= s.is_type(&p.at("token"), v1_3, "string", v1_3.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "mxid" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "sender" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "signatures" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= crate::shared::any_object_n0(v1, p1, &mut *s);
+                        ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
                     }
                     "token" => {
                         seen |= 8;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }

@@ -134,6 +134,15 @@ pub enum Path<'a> {
     Index(&'a Path<'a>, usize),
 }
 
+impl<'a> Path<'a> {
+    /// The path of property `key` of the object here (what emitted checks pass inline).
+    #[inline(always)]
+    #[must_use]
+    pub fn at(&'a self, key: &'a str) -> Path<'a> {
+        Path::Key(self, key)
+    }
+}
+
 impl Path<'_> {
     /// The RFC 6901 JSON pointer of this location (`""` for the root; `~` and `/` in keys
     /// escaped as `~0` and `~1`).

@@ -56,11 +56,9 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
             object,
             ["address", "medium", "validated_at"],
         ) {
-            let p1 = &rt::Path::Key(p, "address");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "medium");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
-            let p1 = &rt::Path::Key(p, "validated_at");
+            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("medium"), v1_1, "string", v1_1.is_string());
+            let p1 = &p.at("validated_at");
             if let Value::Number(number1) = v1_2 {
                 ok &= s.is_type(p1, v1_2, "integer", rt::is_integer(number1));
             } else {
@@ -72,17 +70,15 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                 match key1.as_str() {
                     "address" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "validated_at" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Number(number1) = v1 {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {

@@ -50,23 +50,19 @@ fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["address", "medium"]) {
-            let p1 = &rt::Path::Key(p, "address");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "medium");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("medium"), v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "address" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }

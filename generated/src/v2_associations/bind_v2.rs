@@ -52,29 +52,25 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
             object,
             ["address", "medium", "mxid", "not_after", "not_before", "signatures", "ts"],
         ) {
-            let p1 = &rt::Path::Key(p, "address");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "medium");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
-            let p1 = &rt::Path::Key(p, "mxid");
-            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
-            let p1 = &rt::Path::Key(p, "not_after");
+            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("medium"), v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("mxid"), v1_2, "string", v1_2.is_string());
+            let p1 = &p.at("not_after");
             if let Value::Number(number1) = v1_3 {
                 ok &= s.is_type(p1, v1_3, "integer", rt::is_integer(number1));
                 ok &= s.number_format(p1, number1, formats::is_int64, "64-bit integer");
             } else {
                 ok = s.wrong_type(p1, v1_3, "integer");
             }
-            let p1 = &rt::Path::Key(p, "not_before");
+            let p1 = &p.at("not_before");
             if let Value::Number(number1) = v1_4 {
                 ok &= s.is_type(p1, v1_4, "integer", rt::is_integer(number1));
                 ok &= s.number_format(p1, number1, formats::is_int64, "64-bit integer");
             } else {
                 ok = s.wrong_type(p1, v1_4, "integer");
             }
-            let p1 = &rt::Path::Key(p, "signatures");
-            ok &= crate::shared::any_object_n0(v1_5, p1, &mut *s);
-            let p1 = &rt::Path::Key(p, "ts");
+            ok &= crate::shared::any_object_n0(v1_5, &p.at("signatures"), &mut *s);
+            let p1 = &p.at("ts");
             if let Value::Number(number1) = v1_6 {
                 ok &= s.is_type(p1, v1_6, "integer", rt::is_integer(number1));
                 ok &= s.number_format(p1, number1, formats::is_int64, "64-bit integer");
@@ -87,22 +83,19 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                 match key1.as_str() {
                     "address" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "mxid" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "not_after" => {
                         seen |= 16;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Number(number1) = v1 {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                             ok
@@ -119,7 +112,7 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                     }
                     "not_before" => {
                         seen |= 8;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Number(number1) = v1 {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                             ok
@@ -136,12 +129,11 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                     }
                     "signatures" => {
                         seen |= 64;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= crate::shared::any_object_n0(v1, p1, &mut *s);
+                        ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
                     }
                     "ts" => {
                         seen |= 32;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Number(number1) = v1 {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                             ok

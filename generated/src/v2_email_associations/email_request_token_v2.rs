@@ -50,7 +50,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
             object,
             ["client_secret", "email", "send_attempt"],
         ) {
-            let p1 = &rt::Path::Key(p, "client_secret");
+            let p1 = &p.at("client_secret");
             if let Value::String(string1) = v1_0 {
                 ok &= s.min_chars(p1, string1, 1);
                 ok &= s.max_chars(p1, string1, 255);
@@ -71,13 +71,13 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
             } else {
                 ok = s.wrong_type(p1, v1_0, "string");
             }
-            let p1 = &rt::Path::Key(p, "email");
+            let p1 = &p.at("email");
             if let Value::String(string1) = v1_1 {
                 ok &= s.format(p1, string1, formats::is_email, "email address");
             } else {
                 ok = s.wrong_type(p1, v1_1, "string");
             }
-            let p1 = &rt::Path::Key(p, "send_attempt");
+            let p1 = &p.at("send_attempt");
             if let Value::Number(number1) = v1_2 {
                 ok &= s.is_type(p1, v1_2, "integer", rt::is_integer(number1));
             } else {
@@ -89,7 +89,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 match key1.as_str() {
                     "client_secret" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::String(string1) = v1 {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
@@ -113,7 +113,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     }
                     "email" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::String(string1) = v1 {
                             ok
                                 &= s
@@ -123,7 +123,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                         }
                     }
                     "next_link" => {
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::String(string1) = v1 {
                             ok &= s.max_chars(p1, string1, 2048);
                             ok &= s.format(p1, string1, formats::is_uri, "URI");
@@ -133,7 +133,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     }
                     "send_attempt" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Number(number1) = v1 {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {

@@ -49,7 +49,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
             object,
             ["addresses", "algorithm", "pepper"],
         ) {
-            let p1 = &rt::Path::Key(p, "addresses");
+            let p1 = &p.at("addresses");
             if let Value::Array(array1) = v1_0 {
                 for (index2, v2) in array1.iter().enumerate() {
                     let p2 = &rt::Path::Index(p1, index2);
@@ -61,17 +61,15 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
             } else {
                 ok = s.wrong_type(p1, v1_0, "array");
             }
-            let p1 = &rt::Path::Key(p, "algorithm");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
-            let p1 = &rt::Path::Key(p, "pepper");
-            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
+            ok &= s.is_type(&p.at("algorithm"), v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("pepper"), v1_2, "string", v1_2.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "addresses" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Array(array1) = v1 {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
@@ -86,13 +84,11 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     }
                     "algorithm" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "pepper" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
@@ -143,8 +139,7 @@ fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
     let mut ok = true;
     if let Value::Object(object) = v {
         for (key1, v1) in object {
-            let p1 = &rt::Path::Key(p, key1);
-            ok &= s.is_type(p1, v1, "string", v1.is_string());
+            ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
             if S::STOP && !ok {
                 return false;
             }

@@ -49,7 +49,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
             object,
             ["client_secret", "country", "phone_number", "send_attempt"],
         ) {
-            let p1 = &rt::Path::Key(p, "client_secret");
+            let p1 = &p.at("client_secret");
             if let Value::String(string1) = v1_0 {
                 ok &= s.min_chars(p1, string1, 1);
                 ok &= s.max_chars(p1, string1, 255);
@@ -70,11 +70,9 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
             } else {
                 ok = s.wrong_type(p1, v1_0, "string");
             }
-            let p1 = &rt::Path::Key(p, "country");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
-            let p1 = &rt::Path::Key(p, "phone_number");
-            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
-            let p1 = &rt::Path::Key(p, "send_attempt");
+            ok &= s.is_type(&p.at("country"), v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("phone_number"), v1_2, "string", v1_2.is_string());
+            let p1 = &p.at("send_attempt");
             if let Value::Number(number1) = v1_3 {
                 ok &= s.is_type(p1, v1_3, "integer", rt::is_integer(number1));
             } else {
@@ -86,7 +84,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 match key1.as_str() {
                     "client_secret" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::String(string1) = v1 {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
@@ -110,11 +108,10 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     }
                     "country" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "next_link" => {
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::String(string1) = v1 {
                             ok &= s.max_chars(p1, string1, 2048);
                             ok &= s.format(p1, string1, formats::is_uri, "URI");
@@ -124,12 +121,11 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     }
                     "phone_number" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "send_attempt" => {
                         seen |= 8;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Number(number1) = v1 {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {

@@ -57,8 +57,7 @@ fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
     let mut ok = true;
     if let Value::Object(object) = v {
         for (key1, v1) in object {
-            let p1 = &rt::Path::Key(p, key1);
-            ok &= response_200_n2(v1, p1, &mut *s);
+            ok &= response_200_n2(v1, &p.at(key1), &mut *s);
             if S::STOP && !ok {
                 return false;
             }
@@ -74,18 +73,15 @@ fn response_200_n2<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0]) = rt::exact_keys(object, ["version"]) {
-            let p1 = &rt::Path::Key(p, "version");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("version"), v1_0, "string", v1_0.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 if key1.as_str() == "version" {
                     seen |= 1;
-                    let p1 = &rt::Path::Key(p, key1);
-                    ok &= s.is_type(p1, v1, "string", v1.is_string());
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 } else {
-                    let p1 = &rt::Path::Key(p, key1);
-                    ok &= response_200_n3(v1, p1, &mut *s);
+                    ok &= response_200_n3(v1, &p.at(key1), &mut *s);
                 }
                 if S::STOP && !ok {
                     return false;
@@ -104,23 +100,19 @@ fn response_200_n3<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["name", "url"]) {
-            let p1 = &rt::Path::Key(p, "name");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "url");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("name"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("url"), v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "name" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "url" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }

@@ -380,6 +380,32 @@ fn idents_in(ts: &TokenStream, out: &mut BTreeSet<String>) {
     }
 }
 
+/// `inner` (checks at depth `d + 1`) given its path `path` (a `Path` expression): built in
+/// place (`&p.at(key)`) where it is used once and no deeper path borrows it, else bound
+/// once (a later property's binding shadows it, so no block is needed).
+fn with_path(inner: &TokenStream, pi: &Ident, path: &TokenStream, d: usize) -> TokenStream {
+    let count = occurrences(inner, pi);
+    if count == 0 {
+        inner.clone()
+    } else if count == 1 && !uses(inner, &p_of(d + 2)) {
+        substitute(inner, pi, &quote!(&#path))
+    } else {
+        quote!(let #pi = &#path; #inner)
+    }
+}
+
+/// How often `ident` occurs in `ts`.
+fn occurrences(ts: &TokenStream, ident: &Ident) -> usize {
+    ts.clone()
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Ident(i) => usize::from(i == *ident),
+            TokenTree::Group(g) => occurrences(&g.stream(), ident),
+            TokenTree::Punct(_) | TokenTree::Literal(_) => 0,
+        })
+        .sum()
+}
+
 /// `ts` with every `from` replaced by `to` (a variable renamed, or a path built in place).
 fn substitute(ts: &TokenStream, from: &Ident, to: &TokenStream) -> TokenStream {
     ts.clone()
@@ -1303,13 +1329,7 @@ impl Emitter<'_> {
             (quote!(u128), Literal::u128_unsuffixed(all))
         };
         let bit = |i: usize| Literal::u128_unsuffixed(1u128 << i);
-        let with_p = |inner: TokenStream| -> TokenStream {
-            if uses(&inner, &pi) {
-                quote!(let #pi = &rt::Path::Key(#p, #key); #inner)
-            } else {
-                inner
-            }
-        };
+        let with_p = |inner: TokenStream| with_path(&inner, &pi, &quote!(#p.at(#key)), d);
 
         let mut additional = match m.get("additionalProperties") {
             None | Some(Value::Bool(true)) => TokenStream::new(),
@@ -1572,9 +1592,7 @@ impl Emitter<'_> {
             let uses_v = uses(&inner, &vi);
             let mut inner = substitute(&inner, &vi, &quote!(#v_i));
             inner = substitute(&inner, &key, &quote!(#name));
-            if uses(&inner, &pi) {
-                inner = quote!(let #pi = &rt::Path::Key(#p, #name); #inner);
-            }
+            inner = with_path(&inner, &pi, &quote!(#p.at(#name)), d);
             patterns.push(if uses_v { quote!(#v_i) } else { quote!(_) });
             key_checks.push(quote!(#name));
             checks.extend(inner);
@@ -1904,13 +1922,13 @@ mod tests {
                 let mut ok = true;
                 if let Value::Object(object) = v {
                     if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["mxid", "sid"]) {
-                        let p1 = &rt::Path::Key(p, "mxid");
+                        let p1 = &p.at("mxid");
                         if let Value::String(string1) = v1_0 {
                             ok &= s.format(p1, string1, formats::is_mx_user_id, "Matrix user ID");
                         } else {
                             ok = s.wrong_type(p1, v1_0, "string");
                         }
-                        let p1 = &rt::Path::Key(p, "sid");
+                        let p1 = &p.at("sid");
                         if let Value::String(string1) = v1_1 {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
@@ -1923,7 +1941,7 @@ mod tests {
                             match key1.as_str() {
                                 "mxid" => {
                                     seen |= 2;
-                                    let p1 = &rt::Path::Key(p, key1);
+                                    let p1 = &p.at(key1);
                                     if let Value::String(string1) = v1 {
                                         ok
                                             &= s
@@ -1938,7 +1956,7 @@ mod tests {
                                     }
                                 }
                                 "n" => {
-                                    let p1 = &rt::Path::Key(p, key1);
+                                    let p1 = &p.at(key1);
                                     if let Value::Number(number1) = v1 {
                                         ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                                         ok &= s.in_range(p1, number1, rt::Cmp::Ge, 0i64);
@@ -1948,7 +1966,7 @@ mod tests {
                                 }
                                 "sid" => {
                                     seen |= 1;
-                                    let p1 = &rt::Path::Key(p, key1);
+                                    let p1 = &p.at(key1);
                                     if let Value::String(string1) = v1 {
                                         ok &= s.min_chars(p1, string1, 1);
                                         ok &= s.max_chars(p1, string1, 255);
@@ -1992,7 +2010,7 @@ mod tests {
                 let mut ok = true;
                 if let Value::Object(object) = v {
                     for (key1, v1) in object {
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Array(array1) = v1 {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
@@ -2100,7 +2118,7 @@ mod tests {
                 let mut ok = true;
                 if let Value::Object(object) = v {
                     if let Some([v1_0]) = rt::exact_keys(object, ["medium"]) {
-                        let p1 = &rt::Path::Key(p, "medium");
+                        let p1 = &p.at("medium");
                         ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
                         ok &= s.str_enum(p1, v1_0, &["email", "msisdn"]);
                     } else {
@@ -2108,7 +2126,7 @@ mod tests {
                         for (key1, v1) in object {
                             match key1.as_str() {
                                 "address" => {
-                                    let p1 = &rt::Path::Key(p, key1);
+                                    let p1 = &p.at(key1);
                                     if let Value::String(string1) = v1 {
                                         ok
                                             &= s
@@ -2127,13 +2145,12 @@ mod tests {
                                 }
                                 "medium" => {
                                     seen |= 1;
-                                    let p1 = &rt::Path::Key(p, key1);
+                                    let p1 = &p.at(key1);
                                     ok &= s.is_type(p1, v1, "string", v1.is_string());
                                     ok &= s.str_enum(p1, v1, &["email", "msisdn"]);
                                 }
                                 _ => {
-                                    let p1 = &rt::Path::Key(p, key1);
-                                    ok = s.unexpected(p1, key1);
+                                    ok = s.unexpected(&p.at(key1), key1);
                                 }
                             }
                             if S::STOP && !ok {

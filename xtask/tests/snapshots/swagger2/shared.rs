@@ -18,8 +18,7 @@ pub(crate) fn any_object_n0<S: rt::Sink>(
     let mut ok = true;
     if let Value::Object(object) = v {
         for (key1, v1) in object {
-            let p1 = &rt::Path::Key(p, key1);
-            ok &= s.is_type(p1, v1, "string", v1.is_string());
+            ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
             if S::STOP && !ok {
                 return false;
             }
@@ -40,20 +39,17 @@ pub(crate) fn error_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) 
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0]) = rt::exact_keys(object, ["errcode"]) {
-            let p1 = &rt::Path::Key(p, "errcode");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("errcode"), v1_0, "string", v1_0.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "errcode" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "error" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }

@@ -48,12 +48,11 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
             object,
             ["address", "medium", "room_id"],
         ) {
-            let p1 = &rt::Path::Key(p, "address");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "medium");
+            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
+            let p1 = &p.at("medium");
             ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
             ok &= s.str_enum(p1, v1_1, &["email"]);
-            let p1 = &rt::Path::Key(p, "room_id");
+            let p1 = &p.at("room_id");
             if let Value::String(string1) = v1_2 {
                 ok &= s.format(p1, string1, formats::is_mx_room_id, "Matrix room ID");
             } else {
@@ -65,18 +64,17 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 match key1.as_str() {
                     "address" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         ok &= s.is_type(p1, v1, "string", v1.is_string());
                         ok &= s.str_enum(p1, v1, &["email"]);
                     }
                     "room_id" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::String(string1) = v1 {
                             ok
                                 &= s
@@ -91,8 +89,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                         }
                     }
                     "sender_display_name" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.of_types(p1, v1, rt::NULL | rt::STRING);
+                        ok &= s.of_types(&p.at(key1), v1, rt::NULL | rt::STRING);
                     }
                     _ => {}
                 }

@@ -36,14 +36,13 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0]) = rt::exact_keys(object, ["note"]) {
-            let p1 = &rt::Path::Key(p, "note");
-            ok &= s.of_types(p1, v1_0, rt::NULL | rt::STRING);
+            ok &= s.of_types(&p.at("note"), v1_0, rt::NULL | rt::STRING);
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "mode" => {
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         ok &= s.of_types(p1, v1, rt::NULL | rt::STRING);
                         ok
                             &= s
@@ -56,8 +55,7 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                     }
                     "note" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.of_types(p1, v1, rt::NULL | rt::STRING);
+                        ok &= s.of_types(&p.at(key1), v1, rt::NULL | rt::STRING);
                     }
                     _ => {}
                 }

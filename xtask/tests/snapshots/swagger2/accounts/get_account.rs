@@ -51,18 +51,16 @@ fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0]) = rt::exact_keys(object, ["userId"]) {
-            let p1 = &rt::Path::Key(p, "userId");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("userId"), v1_0, "string", v1_0.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "X-Trace" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "limit" => {
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Number(number1) = v1 {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                             ok &= s.in_range(p1, number1, rt::Cmp::Ge, 1i64);
@@ -79,13 +77,11 @@ fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                         }
                     }
                     "sid" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "userId" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
@@ -115,10 +111,10 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
             object,
             ["status", "threepids", "user_id"],
         ) {
-            let p1 = &rt::Path::Key(p, "status");
+            let p1 = &p.at("status");
             ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
             ok &= s.str_enum(p1, v1_0, &["active", "deactivated", "3pid-only"]);
-            let p1 = &rt::Path::Key(p, "threepids");
+            let p1 = &p.at("threepids");
             if let Value::Array(array1) = v1_1 {
                 for (index2, v2) in array1.iter().enumerate() {
                     let p2 = &rt::Path::Index(p1, index2);
@@ -143,14 +139,13 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
             } else {
                 ok = s.wrong_type(p1, v1_1, "array");
             }
-            let p1 = &rt::Path::Key(p, "user_id");
-            ok &= s.is_type(p1, v1_2, "string", v1_2.is_string());
+            ok &= s.is_type(&p.at("user_id"), v1_2, "string", v1_2.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "deactivated_ts" => {
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         match v1 {
                             Value::Number(number1) => {
                                 ok
@@ -177,12 +172,11 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                         }
                     }
                     "devices" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= crate::shared::any_object_n0(v1, p1, &mut *s);
+                        ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
                     }
                     "status" => {
                         seen |= 4;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         ok &= s.is_type(p1, v1, "string", v1.is_string());
                         ok
                             &= s
@@ -190,7 +184,7 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                     }
                     "threepids" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Array(array1) = v1 {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
@@ -218,8 +212,7 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                     }
                     "user_id" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }

@@ -49,29 +49,26 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["send_attempt", "user_id"]) {
-            let p1 = &rt::Path::Key(p, "send_attempt");
+            let p1 = &p.at("send_attempt");
             if let Value::Number(number1) = v1_0 {
                 ok &= s.is_type(p1, v1_0, "integer", rt::is_integer(number1));
             } else {
                 ok = s.wrong_type(p1, v1_0, "integer");
             }
-            let p1 = &rt::Path::Key(p, "user_id");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("user_id"), v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "display-name" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.of_types(p1, v1, rt::NULL | rt::STRING);
+                        ok &= s.of_types(&p.at(key1), v1, rt::NULL | rt::STRING);
                     }
                     "legacy_token" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "send_attempt" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Number(number1) = v1 {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                         } else {
@@ -80,8 +77,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     }
                     "user_id" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }
@@ -110,23 +106,19 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["token", "user_id"]) {
-            let p1 = &rt::Path::Key(p, "token");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "user_id");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.is_type(&p.at("token"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_type(&p.at("user_id"), v1_1, "string", v1_1.is_string());
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "token" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "user_id" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     _ => {}
                 }

@@ -43,7 +43,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["addresses", "algorithm"]) {
-            let p1 = &rt::Path::Key(p, "addresses");
+            let p1 = &p.at("addresses");
             if let Value::Array(array1) = v1_0 {
                 for (index2, v2) in array1.iter().enumerate() {
                     let p2 = &rt::Path::Index(p1, index2);
@@ -55,7 +55,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
             } else {
                 ok = s.wrong_type(p1, v1_0, "array");
             }
-            let p1 = &rt::Path::Key(p, "algorithm");
+            let p1 = &p.at("algorithm");
             ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
             ok &= s.str_enum(p1, v1_1, &["sha256", "none"]);
         } else {
@@ -64,7 +64,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 match key1.as_str() {
                     "addresses" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         if let Value::Array(array1) = v1 {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
@@ -79,12 +79,12 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     }
                     "algorithm" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         ok &= s.is_type(p1, v1, "string", v1.is_string());
                         ok &= s.str_enum(p1, v1, &["sha256", "none"]);
                     }
                     "login_type" => {
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         ok &= s.is_type(p1, v1, "string", v1.is_string());
                         ok
                             &= s
@@ -95,8 +95,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                                 );
                     }
                     "threepid" => {
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= body_n1(v1, p1, &mut *s);
+                        ok &= body_n1(v1, &p.at(key1), &mut *s);
                     }
                     _ => {}
                 }
@@ -120,9 +119,8 @@ fn body_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
     let mut ok = true;
     if let Value::Object(object) = v {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["address", "medium"]) {
-            let p1 = &rt::Path::Key(p, "address");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            let p1 = &rt::Path::Key(p, "medium");
+            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
+            let p1 = &p.at("medium");
             ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
             ok &= s.str_enum(p1, v1_1, &["email", "msisdn"]);
         } else {
@@ -131,12 +129,11 @@ fn body_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 match key1.as_str() {
                     "address" => {
                         seen |= 2;
-                        let p1 = &rt::Path::Key(p, key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                     }
                     "medium" => {
                         seen |= 1;
-                        let p1 = &rt::Path::Key(p, key1);
+                        let p1 = &p.at(key1);
                         ok &= s.is_type(p1, v1, "string", v1.is_string());
                         ok &= s.str_enum(p1, v1, &["email", "msisdn"]);
                     }
