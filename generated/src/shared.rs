@@ -13,36 +13,30 @@ pub fn validate_any_object(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn any_object_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         for (key1, v1) in object {
             ok &= any_object_n1(v1, &p.at(key1), &mut *s);
             if S::STOP && !ok {
                 return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
-fn any_object_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn any_object_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         for (key1, v1) in object {
             ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
             if S::STOP && !ok {
                 return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -54,103 +48,66 @@ pub fn validate_signed_association(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn signed_association_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1, v1_2, v1_3, v1_4, v1_5, v1_6]) = rt::exact_keys(
-            object,
-            ["address", "medium", "mxid", "not_after", "not_before", "signatures", "ts"],
-        ) {
-            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("medium"), v1_1, "string", v1_1.is_string());
-            ok &= s.is_type(&p.at("mxid"), v1_2, "string", v1_2.is_string());
-            let p1 = &p.at("not_after");
-            if let Value::Number(number1) = v1_3 {
-                ok &= s.is_type(p1, v1_3, "integer", rt::is_integer(number1));
-            } else {
-                ok = s.wrong_type(p1, v1_3, "integer");
-            }
-            let p1 = &p.at("not_before");
-            if let Value::Number(number1) = v1_4 {
-                ok &= s.is_type(p1, v1_4, "integer", rt::is_integer(number1));
-            } else {
-                ok = s.wrong_type(p1, v1_4, "integer");
-            }
-            ok &= crate::shared::any_object_n0(v1_5, &p.at("signatures"), &mut *s);
-            let p1 = &p.at("ts");
-            if let Value::Number(number1) = v1_6 {
-                ok &= s.is_type(p1, v1_6, "integer", rt::is_integer(number1));
-            } else {
-                ok = s.wrong_type(p1, v1_6, "integer");
-            }
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "address" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "medium" => {
-                        seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "mxid" => {
-                        seen |= 4;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "not_after" => {
-                        seen |= 16;
-                        let p1 = &p.at(key1);
-                        if let Value::Number(number1) = v1 {
-                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
-                        } else {
-                            ok = s.wrong_type(p1, v1, "integer");
-                        }
-                    }
-                    "not_before" => {
-                        seen |= 8;
-                        let p1 = &p.at(key1);
-                        if let Value::Number(number1) = v1 {
-                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
-                        } else {
-                            ok = s.wrong_type(p1, v1, "integer");
-                        }
-                    }
-                    "signatures" => {
-                        seen |= 64;
-                        ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
-                    }
-                    "ts" => {
-                        seen |= 32;
-                        let p1 = &p.at(key1);
-                        if let Value::Number(number1) = v1 {
-                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
-                        } else {
-                            ok = s.wrong_type(p1, v1, "integer");
-                        }
-                    }
-                    _ => {}
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "address" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
-                if S::STOP && !ok {
-                    return false;
+                "medium" => {
+                    seen |= 2;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                "mxid" => {
+                    seen |= 4;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                }
+                "not_after" => {
+                    seen |= 16;
+                    let p1 = &p.at(key1);
+                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
+                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                    }
+                }
+                "not_before" => {
+                    seen |= 8;
+                    let p1 = &p.at(key1);
+                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
+                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                    }
+                }
+                "signatures" => {
+                    seen |= 64;
+                    ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
+                }
+                "ts" => {
+                    seen |= 32;
+                    let p1 = &p.at(key1);
+                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
+                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                    }
+                }
+                _ => {}
             }
-            if seen != 127 {
-                ok &= s.has(p, "address", seen & 1 != 0);
-                ok &= s.has(p, "medium", seen & 2 != 0);
-                ok &= s.has(p, "mxid", seen & 4 != 0);
-                ok &= s.has(p, "not_before", seen & 8 != 0);
-                ok &= s.has(p, "not_after", seen & 16 != 0);
-                ok &= s.has(p, "ts", seen & 32 != 0);
-                ok &= s.has(p, "signatures", seen & 64 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 127 {
+            ok &= s.has(p, "address", seen & 1 != 0);
+            ok &= s.has(p, "medium", seen & 2 != 0);
+            ok &= s.has(p, "mxid", seen & 4 != 0);
+            ok &= s.has(p, "not_before", seen & 8 != 0);
+            ok &= s.has(p, "not_after", seen & 16 != 0);
+            ok &= s.has(p, "ts", seen & 32 != 0);
+            ok &= s.has(p, "signatures", seen & 64 != 0);
+        }
     }
     ok
 }
@@ -162,12 +119,11 @@ pub fn validate_unbind_request(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn unbind_request_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["mxid", "threepid"]) {
             ok &= s.is_type(&p.at("mxid"), v1_0, "string", v1_0.is_string());
             ok &= unbind_request_n1(v1_1, &p.at("threepid"), &mut *s);
@@ -177,7 +133,7 @@ pub(crate) fn unbind_request_n0<S: rt::Sink>(
                 match key1.as_str() {
                     "client_secret" => {
                         let p1 = &p.at(key1);
-                        if let Value::String(string1) = v1 {
+                        if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
                             ok
@@ -194,8 +150,6 @@ pub(crate) fn unbind_request_n0<S: rt::Sink>(
                                                 }),
                                         "^[0-9a-zA-Z.=_-]+$",
                                     );
-                        } else {
-                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "mxid" => {
@@ -220,16 +174,13 @@ pub(crate) fn unbind_request_n0<S: rt::Sink>(
                 ok &= s.has(p, "mxid", seen & 2 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
-fn unbind_request_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn unbind_request_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["address", "medium"]) {
             ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
             ok &= s.is_type(&p.at("medium"), v1_1, "string", v1_1.is_string());
@@ -256,8 +207,6 @@ fn unbind_request_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) ->
                 ok &= s.has(p, "address", seen & 2 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -269,18 +218,17 @@ pub fn validate_bind_request(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn bind_request_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
             object,
             ["client_secret", "mxid", "sid"],
         ) {
             let p1 = &p.at("client_secret");
-            if let Value::String(string1) = v1_0 {
+            if let Some(string1) = s.string(p1, v1_0, &mut ok, "string") {
                 ok &= s.min_chars(p1, string1, 1);
                 ok &= s.max_chars(p1, string1, 255);
                 ok
@@ -297,8 +245,6 @@ pub(crate) fn bind_request_n0<S: rt::Sink>(
                                     }),
                             "^[0-9a-zA-Z.=_-]+$",
                         );
-            } else {
-                ok = s.wrong_type(p1, v1_0, "string");
             }
             ok &= s.is_type(&p.at("mxid"), v1_1, "string", v1_1.is_string());
             ok &= s.is_type(&p.at("sid"), v1_2, "string", v1_2.is_string());
@@ -309,7 +255,7 @@ pub(crate) fn bind_request_n0<S: rt::Sink>(
                     "client_secret" => {
                         seen |= 2;
                         let p1 = &p.at(key1);
-                        if let Value::String(string1) = v1 {
+                        if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
                             ok
@@ -326,8 +272,6 @@ pub(crate) fn bind_request_n0<S: rt::Sink>(
                                                 }),
                                         "^[0-9a-zA-Z.=_-]+$",
                                     );
-                        } else {
-                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "mxid" => {
@@ -350,8 +294,6 @@ pub(crate) fn bind_request_n0<S: rt::Sink>(
                 ok &= s.has(p, "mxid", seen & 4 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -363,18 +305,17 @@ pub fn validate_submit_token_request(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn submit_token_request_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
             object,
             ["client_secret", "sid", "token"],
         ) {
             let p1 = &p.at("client_secret");
-            if let Value::String(string1) = v1_0 {
+            if let Some(string1) = s.string(p1, v1_0, &mut ok, "string") {
                 ok &= s.min_chars(p1, string1, 1);
                 ok &= s.max_chars(p1, string1, 255);
                 ok
@@ -391,8 +332,6 @@ pub(crate) fn submit_token_request_n0<S: rt::Sink>(
                                     }),
                             "^[0-9a-zA-Z.=_-]+$",
                         );
-            } else {
-                ok = s.wrong_type(p1, v1_0, "string");
             }
             ok &= s.is_type(&p.at("sid"), v1_1, "string", v1_1.is_string());
             ok &= s.is_type(&p.at("token"), v1_2, "string", v1_2.is_string());
@@ -403,7 +342,7 @@ pub(crate) fn submit_token_request_n0<S: rt::Sink>(
                     "client_secret" => {
                         seen |= 2;
                         let p1 = &p.at(key1);
-                        if let Value::String(string1) = v1 {
+                        if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
                             ok
@@ -420,8 +359,6 @@ pub(crate) fn submit_token_request_n0<S: rt::Sink>(
                                                 }),
                                         "^[0-9a-zA-Z.=_-]+$",
                                     );
-                        } else {
-                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "sid" => {
@@ -444,8 +381,6 @@ pub(crate) fn submit_token_request_n0<S: rt::Sink>(
                 ok &= s.has(p, "token", seen & 4 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -457,89 +392,55 @@ pub fn validate_client_secret_sid_token(v: &rt::Value) -> Result<(), rt::Errors>
 
 pub(crate) fn client_secret_sid_token_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
-            object,
-            ["client_secret", "sid", "token"],
-        ) {
-            let p1 = &p.at("client_secret");
-            if let Value::String(string1) = v1_0 {
-                ok &= s.min_chars(p1, string1, 1);
-                ok &= s.max_chars(p1, string1, 255);
-                ok
-                    &= s
-                        .pattern(
-                            p1,
-                            string1,
-                            !string1.is_empty()
-                                && string1
-                                    .bytes()
-                                    .all(|b| {
-                                        b.is_ascii_alphanumeric()
-                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
-                                    }),
-                            "^[0-9a-zA-Z.=_-]+$",
-                        );
-            } else {
-                ok = s.wrong_type(p1, v1_0, "string");
-            }
-            ok &= s.is_type(&p.at("sid"), v1_1, "string", v1_1.is_string());
-            ok &= s.is_type(&p.at("token"), v1_2, "string", v1_2.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "client_secret" => {
-                        seen |= 2;
-                        let p1 = &p.at(key1);
-                        if let Value::String(string1) = v1 {
-                            ok &= s.min_chars(p1, string1, 1);
-                            ok &= s.max_chars(p1, string1, 255);
-                            ok
-                                &= s
-                                    .pattern(
-                                        p1,
-                                        string1,
-                                        !string1.is_empty()
-                                            && string1
-                                                .bytes()
-                                                .all(|b| {
-                                                    b.is_ascii_alphanumeric()
-                                                        || matches!(b, b'-' | b'.' | b'=' | b'_')
-                                                }),
-                                        "^[0-9a-zA-Z.=_-]+$",
-                                    );
-                        } else {
-                            ok = s.wrong_type(p1, v1, "string");
-                        }
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "client_secret" => {
+                    seen |= 2;
+                    let p1 = &p.at(key1);
+                    if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
+                        ok &= s.min_chars(p1, string1, 1);
+                        ok &= s.max_chars(p1, string1, 255);
+                        ok
+                            &= s
+                                .pattern(
+                                    p1,
+                                    string1,
+                                    !string1.is_empty()
+                                        && string1
+                                            .bytes()
+                                            .all(|b| {
+                                                b.is_ascii_alphanumeric()
+                                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                            }),
+                                    "^[0-9a-zA-Z.=_-]+$",
+                                );
                     }
-                    "sid" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "token" => {
-                        seen |= 4;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
+                "sid" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                "token" => {
+                    seen |= 4;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                }
+                _ => {}
             }
-            if seen != 7 {
-                ok &= s.has(p, "sid", seen & 1 != 0);
-                ok &= s.has(p, "client_secret", seen & 2 != 0);
-                ok &= s.has(p, "token", seen & 4 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 7 {
+            ok &= s.has(p, "sid", seen & 1 != 0);
+            ok &= s.has(p, "client_secret", seen & 2 != 0);
+            ok &= s.has(p, "token", seen & 4 != 0);
+        }
     }
     ok
 }
@@ -551,80 +452,50 @@ pub fn validate_client_secret_sid(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn client_secret_sid_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["client_secret", "sid"]) {
-            let p1 = &p.at("client_secret");
-            if let Value::String(string1) = v1_0 {
-                ok &= s.min_chars(p1, string1, 1);
-                ok &= s.max_chars(p1, string1, 255);
-                ok
-                    &= s
-                        .pattern(
-                            p1,
-                            string1,
-                            !string1.is_empty()
-                                && string1
-                                    .bytes()
-                                    .all(|b| {
-                                        b.is_ascii_alphanumeric()
-                                            || matches!(b, b'-' | b'.' | b'=' | b'_')
-                                    }),
-                            "^[0-9a-zA-Z.=_-]+$",
-                        );
-            } else {
-                ok = s.wrong_type(p1, v1_0, "string");
-            }
-            ok &= s.is_type(&p.at("sid"), v1_1, "string", v1_1.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "client_secret" => {
-                        seen |= 2;
-                        let p1 = &p.at(key1);
-                        if let Value::String(string1) = v1 {
-                            ok &= s.min_chars(p1, string1, 1);
-                            ok &= s.max_chars(p1, string1, 255);
-                            ok
-                                &= s
-                                    .pattern(
-                                        p1,
-                                        string1,
-                                        !string1.is_empty()
-                                            && string1
-                                                .bytes()
-                                                .all(|b| {
-                                                    b.is_ascii_alphanumeric()
-                                                        || matches!(b, b'-' | b'.' | b'=' | b'_')
-                                                }),
-                                        "^[0-9a-zA-Z.=_-]+$",
-                                    );
-                        } else {
-                            ok = s.wrong_type(p1, v1, "string");
-                        }
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "client_secret" => {
+                    seen |= 2;
+                    let p1 = &p.at(key1);
+                    if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
+                        ok &= s.min_chars(p1, string1, 1);
+                        ok &= s.max_chars(p1, string1, 255);
+                        ok
+                            &= s
+                                .pattern(
+                                    p1,
+                                    string1,
+                                    !string1.is_empty()
+                                        && string1
+                                            .bytes()
+                                            .all(|b| {
+                                                b.is_ascii_alphanumeric()
+                                                    || matches!(b, b'-' | b'.' | b'=' | b'_')
+                                            }),
+                                    "^[0-9a-zA-Z.=_-]+$",
+                                );
                     }
-                    "sid" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
+                "sid" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                _ => {}
             }
-            if seen != 3 {
-                ok &= s.has(p, "sid", seen & 1 != 0);
-                ok &= s.has(p, "client_secret", seen & 2 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 3 {
+            ok &= s.has(p, "sid", seen & 1 != 0);
+            ok &= s.has(p, "client_secret", seen & 2 != 0);
+        }
     }
     ok
 }
@@ -634,33 +505,26 @@ pub fn validate_error(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, error_n0, error_n0)
 }
 
-pub(crate) fn error_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+pub(crate) fn error_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0]) = rt::exact_keys(object, ["errcode"]) {
-            ok &= s.is_type(&p.at("errcode"), v1_0, "string", v1_0.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "errcode" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "error" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
-                if S::STOP && !ok {
-                    return false;
+                "error" => {
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                _ => {}
             }
-            ok &= s.has(p, "errcode", seen & 1 != 0);
+            if S::STOP && !ok {
+                return false;
+            }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        ok &= s.has(p, "errcode", seen & 1 != 0);
     }
     ok
 }
@@ -672,54 +536,45 @@ pub fn validate_msisdn_request_token_response(v: &rt::Value) -> Result<(), rt::E
 
 pub(crate) fn msisdn_request_token_response_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0]) = rt::exact_keys(object, ["sid"]) {
-            ok &= s.is_type(&p.at("sid"), v1_0, "string", v1_0.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "intl_fmt" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "msisdn" => {
-                        let p1 = &p.at(key1);
-                        if let Value::String(string1) = v1 {
-                            ok
-                                &= s
-                                    .pattern(
-                                        p1,
-                                        string1,
-                                        !string1.is_empty()
-                                            && string1.bytes().all(|b| b.is_ascii_digit()),
-                                        "^[0-9]+$",
-                                    );
-                        } else {
-                            ok = s.wrong_type(p1, v1, "string");
-                        }
-                    }
-                    "sid" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "success" => {
-                        ok &= s.is_type(&p.at(key1), v1, "boolean", v1.is_boolean());
-                    }
-                    _ => {}
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "intl_fmt" => {
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
-                if S::STOP && !ok {
-                    return false;
+                "msisdn" => {
+                    let p1 = &p.at(key1);
+                    if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
+                        ok
+                            &= s
+                                .pattern(
+                                    p1,
+                                    string1,
+                                    !string1.is_empty()
+                                        && string1.bytes().all(|b| b.is_ascii_digit()),
+                                    "^[0-9]+$",
+                                );
+                    }
                 }
+                "sid" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                }
+                "success" => {
+                    ok &= s.is_type(&p.at(key1), v1, "boolean", v1.is_boolean());
+                }
+                _ => {}
             }
-            ok &= s.has(p, "sid", seen & 1 != 0);
+            if S::STOP && !ok {
+                return false;
+            }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        ok &= s.has(p, "sid", seen & 1 != 0);
     }
     ok
 }
@@ -729,14 +584,9 @@ pub fn validate_key_id(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, key_id_n0, key_id_n0)
 }
 
-pub(crate) fn key_id_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use serde_json::Value;
+pub(crate) fn key_id_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("keyId") {
             let p1 = &rt::Path::Key(p, "keyId");
             ok &= s.is_type(p1, v1, "string", v1.is_string());
@@ -748,8 +598,6 @@ pub(crate) fn key_id_n0<S: rt::Sink>(
                     || String::from("missing required property \"keyId\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -761,43 +609,32 @@ pub fn validate_public_key(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn public_key_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1]) = rt::exact_keys(
-            object,
-            ["key_validity_url", "public_key"],
-        ) {
-            ok &= s.is_type(&p.at("key_validity_url"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("public_key"), v1_1, "string", v1_1.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "key_validity_url" => {
-                        seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "public_key" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "key_validity_url" => {
+                    seen |= 2;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
-                if S::STOP && !ok {
-                    return false;
+                "public_key" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                _ => {}
             }
-            if seen != 3 {
-                ok &= s.has(p, "public_key", seen & 1 != 0);
-                ok &= s.has(p, "key_validity_url", seen & 2 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 3 {
+            ok &= s.has(p, "public_key", seen & 1 != 0);
+            ok &= s.has(p, "key_validity_url", seen & 2 != 0);
+        }
     }
     ok
 }
@@ -809,12 +646,11 @@ pub fn validate_sign_invitation_request(v: &rt::Value) -> Result<(), rt::Errors>
 
 pub(crate) fn sign_invitation_request_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
             object,
             ["mxid", "private_key", "token"],
@@ -850,8 +686,6 @@ pub(crate) fn sign_invitation_request_n0<S: rt::Sink>(
                 ok &= s.has(p, "private_key", seen & 4 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -863,55 +697,42 @@ pub fn validate_signed_invitation(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn signed_invitation_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1, v1_2, v1_3]) = rt::exact_keys(
-            object,
-            ["mxid", "sender", "signatures", "token"],
-        ) {
-            ok &= s.is_type(&p.at("mxid"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("sender"), v1_1, "string", v1_1.is_string());
-            ok &= crate::shared::any_object_n0(v1_2, &p.at("signatures"), &mut *s);
-            ok &= s.is_type(&p.at("token"), v1_3, "string", v1_3.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "mxid" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "sender" => {
-                        seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "signatures" => {
-                        seen |= 4;
-                        ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
-                    }
-                    "token" => {
-                        seen |= 8;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "mxid" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
-                if S::STOP && !ok {
-                    return false;
+                "sender" => {
+                    seen |= 2;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                "signatures" => {
+                    seen |= 4;
+                    ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
+                }
+                "token" => {
+                    seen |= 8;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                }
+                _ => {}
             }
-            if seen != 15 {
-                ok &= s.has(p, "mxid", seen & 1 != 0);
-                ok &= s.has(p, "sender", seen & 2 != 0);
-                ok &= s.has(p, "signatures", seen & 4 != 0);
-                ok &= s.has(p, "token", seen & 8 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 15 {
+            ok &= s.has(p, "mxid", seen & 1 != 0);
+            ok &= s.has(p, "sender", seen & 2 != 0);
+            ok &= s.has(p, "signatures", seen & 4 != 0);
+            ok &= s.has(p, "token", seen & 8 != 0);
+        }
     }
     ok
 }
@@ -923,12 +744,11 @@ pub fn validate_pub_key_response(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn pub_key_response_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("public_key") {
             let p1 = &rt::Path::Key(p, "public_key");
             ok &= s.is_type(p1, v1, "string", v1.is_string());
@@ -940,8 +760,6 @@ pub(crate) fn pub_key_response_n0<S: rt::Sink>(
                     || String::from("missing required property \"public_key\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -953,12 +771,11 @@ pub fn validate_public_key_2(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn public_key_2_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("public_key") {
             let p1 = &rt::Path::Key(p, "public_key");
             ok &= s.is_type(p1, v1, "string", v1.is_string());
@@ -970,8 +787,6 @@ pub(crate) fn public_key_2_n0<S: rt::Sink>(
                     || String::from("missing required property \"public_key\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -983,12 +798,11 @@ pub fn validate_request_token_response(v: &rt::Value) -> Result<(), rt::Errors> 
 
 pub(crate) fn request_token_response_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("sid") {
             let p1 = &rt::Path::Key(p, "sid");
             ok &= s.is_type(p1, v1, "string", v1.is_string());
@@ -1000,8 +814,6 @@ pub(crate) fn request_token_response_n0<S: rt::Sink>(
                     || String::from("missing required property \"sid\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -1013,12 +825,11 @@ pub fn validate_submit_token_response(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn submit_token_response_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("success") {
             let p1 = &rt::Path::Key(p, "success");
             ok &= s.is_type(p1, v1, "boolean", v1.is_boolean());
@@ -1030,8 +841,6 @@ pub(crate) fn submit_token_response_n0<S: rt::Sink>(
                     || String::from("missing required property \"success\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -1043,12 +852,11 @@ pub fn validate_key_validity(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn key_validity_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("valid") {
             let p1 = &rt::Path::Key(p, "valid");
             ok &= s.is_type(p1, v1, "boolean", v1.is_boolean());
@@ -1060,8 +868,6 @@ pub(crate) fn key_validity_n0<S: rt::Sink>(
                     || String::from("missing required property \"valid\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -1073,7 +879,7 @@ pub fn validate_any_object_2(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn any_object_2_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
     let mut ok = true;

@@ -259,6 +259,79 @@ pub trait Sink {
         holds
     }
 
+    /// The value as a string, or `None` with the type error recorded and `ok` cleared
+    /// (a schema whose one type has keywords of its own).
+    #[inline(always)]
+    fn string<'v>(
+        &mut self,
+        path: &Path<'_>,
+        v: &'v Value,
+        ok: &mut bool,
+        expected: &'static str,
+    ) -> Option<&'v String> {
+        match v {
+            Value::String(x) => Some(x),
+            _ => {
+                *ok = self.wrong_type(path, v, expected);
+                None
+            }
+        }
+    }
+
+    /// As [`Sink::string`], for numbers.
+    #[inline(always)]
+    fn number<'v>(
+        &mut self,
+        path: &Path<'_>,
+        v: &'v Value,
+        ok: &mut bool,
+        expected: &'static str,
+    ) -> Option<&'v Number> {
+        match v {
+            Value::Number(x) => Some(x),
+            _ => {
+                *ok = self.wrong_type(path, v, expected);
+                None
+            }
+        }
+    }
+
+    /// As [`Sink::string`], for arrays.
+    #[inline(always)]
+    fn array<'v>(
+        &mut self,
+        path: &Path<'_>,
+        v: &'v Value,
+        ok: &mut bool,
+        expected: &'static str,
+    ) -> Option<&'v Vec<Value>> {
+        match v {
+            Value::Array(x) => Some(x),
+            _ => {
+                *ok = self.wrong_type(path, v, expected);
+                None
+            }
+        }
+    }
+
+    /// As [`Sink::string`], for objects.
+    #[inline(always)]
+    fn object<'v>(
+        &mut self,
+        path: &Path<'_>,
+        v: &'v Value,
+        ok: &mut bool,
+        expected: &'static str,
+    ) -> Option<&'v serde_json::Map<String, Value>> {
+        match v {
+            Value::Object(x) => Some(x),
+            _ => {
+                *ok = self.wrong_type(path, v, expected);
+                None
+            }
+        }
+    }
+
     /// A value of a type the schema does not allow: records the error, gives `false`.
     #[inline(always)]
     fn wrong_type(&mut self, path: &Path<'_>, v: &Value, expected: &'static str) -> bool {
@@ -525,6 +598,25 @@ fn list_strings(allowed: &[&str]) -> String {
 }
 
 static NULL_VALUE: Value = Value::Null;
+
+/// `items` whose schema is one fn (an object's or alternative's node, or a shared one):
+/// checks each at its index, leaving at the first failure under [`Check`].
+#[inline(always)]
+pub fn each<S: Sink>(
+    items: &[Value],
+    path: &Path<'_>,
+    s: &mut S,
+    check: impl Fn(&Value, &Path<'_>, &mut S) -> bool,
+) -> bool {
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        ok &= check(item, &Path::Index(path, i), s);
+        if S::STOP && !ok {
+            return false;
+        }
+    }
+    ok
+}
 
 /// The fast path of an object validator: when `object` has exactly the `keys` (sorted, as
 /// serde_json's map iterates) and nothing else, their values in that order — one pass

@@ -49,16 +49,15 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
             object,
             ["client_secret", "email", "send_attempt"],
         ) {
             let p1 = &p.at("client_secret");
-            if let Value::String(string1) = v1_0 {
+            if let Some(string1) = s.string(p1, v1_0, &mut ok, "string") {
                 ok &= s.min_chars(p1, string1, 1);
                 ok &= s.max_chars(p1, string1, 255);
                 ok
@@ -75,15 +74,11 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                                     }),
                             "^[0-9a-zA-Z.=_-]+$",
                         );
-            } else {
-                ok = s.wrong_type(p1, v1_0, "string");
             }
             ok &= s.is_type(&p.at("email"), v1_1, "string", v1_1.is_string());
             let p1 = &p.at("send_attempt");
-            if let Value::Number(number1) = v1_2 {
+            if let Some(number1) = s.number(p1, v1_2, &mut ok, "integer") {
                 ok &= s.is_type(p1, v1_2, "integer", rt::is_integer(number1));
-            } else {
-                ok = s.wrong_type(p1, v1_2, "integer");
             }
         } else {
             let mut seen: u64 = 0;
@@ -92,7 +87,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     "client_secret" => {
                         seen |= 1;
                         let p1 = &p.at(key1);
-                        if let Value::String(string1) = v1 {
+                        if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
                             ok
@@ -109,8 +104,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                                                 }),
                                         "^[0-9a-zA-Z.=_-]+$",
                                     );
-                        } else {
-                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "email" => {
@@ -119,19 +112,15 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     }
                     "next_link" => {
                         let p1 = &p.at(key1);
-                        if let Value::String(string1) = v1 {
+                        if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                             ok &= s.max_chars(p1, string1, 2048);
-                        } else {
-                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "send_attempt" => {
                         seen |= 4;
                         let p1 = &p.at(key1);
-                        if let Value::Number(number1) = v1 {
+                        if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
-                        } else {
-                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     _ => {}
@@ -146,8 +135,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 ok &= s.has(p, "send_attempt", seen & 4 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

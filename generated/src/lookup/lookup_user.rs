@@ -45,38 +45,30 @@ pub fn validate_params(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, params_n0, params_n0)
 }
 
-fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["address", "medium"]) {
-            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("medium"), v1_1, "string", v1_1.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "address" => {
-                        seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "medium" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "address" => {
+                    seen |= 2;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
-                if S::STOP && !ok {
-                    return false;
+                "medium" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                _ => {}
             }
-            if seen != 3 {
-                ok &= s.has(p, "medium", seen & 1 != 0);
-                ok &= s.has(p, "address", seen & 2 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 3 {
+            ok &= s.has(p, "medium", seen & 1 != 0);
+            ok &= s.has(p, "address", seen & 2 != 0);
+        }
     }
     ok
 }
@@ -86,25 +78,22 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
     ok &= s.any_of(p, v, &[response_200_n1, response_200_n2]);
     ok
 }
 
-fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
     ok &= crate::shared::signed_association_n0(v, p, &mut *s);
     ok
 }
 
-fn response_200_n2<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n2<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         ok &= s.max_len(p, object.len(), 0, "property");
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

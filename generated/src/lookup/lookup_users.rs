@@ -41,16 +41,15 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("threepids") {
             let p1 = &rt::Path::Key(p, "threepids");
-            if let Value::Array(array1) = v1 {
+            if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
                 for (index2, v2) in array1.iter().enumerate() {
                     let p2 = &rt::Path::Index(p1, index2);
-                    if let Value::Array(array2) = v2 {
+                    if let Some(array2) = s.array(p2, v2, &mut ok, "array") {
                         ok &= s.min_len(p2, array2.len(), 2, "item");
                         ok &= s.max_len(p2, array2.len(), 2, "item");
                         if let Some(v3) = array2.first() {
@@ -61,15 +60,11 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                             let p3 = &rt::Path::Index(p2, 1);
                             ok &= s.is_type(p3, v3, "string", v3.is_string());
                         }
-                    } else {
-                        ok = s.wrong_type(p2, v2, "array");
                     }
                     if S::STOP && !ok {
                         return false;
                     }
                 }
-            } else {
-                ok = s.wrong_type(p1, v1, "array");
             }
         } else {
             ok = s
@@ -79,8 +74,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     || String::from("missing required property \"threepids\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -90,16 +83,15 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("threepids") {
             let p1 = &rt::Path::Key(p, "threepids");
-            if let Value::Array(array1) = v1 {
+            if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
                 for (index2, v2) in array1.iter().enumerate() {
                     let p2 = &rt::Path::Index(p1, index2);
-                    if let Value::Array(array2) = v2 {
+                    if let Some(array2) = s.array(p2, v2, &mut ok, "array") {
                         ok &= s.min_len(p2, array2.len(), 3, "item");
                         ok &= s.max_len(p2, array2.len(), 3, "item");
                         if let Some(v3) = array2.first() {
@@ -114,15 +106,11 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                             let p3 = &rt::Path::Index(p2, 2);
                             ok &= s.is_type(p3, v3, "string", v3.is_string());
                         }
-                    } else {
-                        ok = s.wrong_type(p2, v2, "array");
                     }
                     if S::STOP && !ok {
                         return false;
                     }
                 }
-            } else {
-                ok = s.wrong_type(p1, v1, "array");
             }
         } else {
             ok = s
@@ -132,8 +120,6 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                     || String::from("missing required property \"threepids\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

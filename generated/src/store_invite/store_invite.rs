@@ -56,10 +56,9 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2, v1_3]) = rt::exact_keys(
             object,
             ["address", "medium", "room_id", "sender"],
@@ -119,8 +118,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 ok &= s.has(p, "sender", seen & 8 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -130,75 +127,43 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1, v1_2, v1_3]) = rt::exact_keys(
-            object,
-            ["display_name", "public_key", "public_keys", "token"],
-        ) {
-            ok &= s.is_type(&p.at("display_name"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("public_key"), v1_1, "string", v1_1.is_string());
-            let p1 = &p.at("public_keys");
-            if let Value::Array(array1) = v1_2 {
-                for (index2, v2) in array1.iter().enumerate() {
-                    let p2 = &rt::Path::Index(p1, index2);
-                    ok &= crate::shared::public_key_n0(v2, p2, &mut *s);
-                    if S::STOP && !ok {
-                        return false;
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "display_name" => {
+                    seen |= 4;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                }
+                "public_key" => {
+                    seen |= 8;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                }
+                "public_keys" => {
+                    seen |= 2;
+                    let p1 = &p.at(key1);
+                    if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
+                        ok &= rt::each(array1, p1, s, crate::shared::public_key_n0);
                     }
                 }
-            } else {
-                ok = s.wrong_type(p1, v1_2, "array");
+                "token" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                }
+                _ => {}
             }
-            ok &= s.is_type(&p.at("token"), v1_3, "string", v1_3.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "display_name" => {
-                        seen |= 4;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "public_key" => {
-                        seen |= 8;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "public_keys" => {
-                        seen |= 2;
-                        let p1 = &p.at(key1);
-                        if let Value::Array(array1) = v1 {
-                            for (index2, v2) in array1.iter().enumerate() {
-                                let p2 = &rt::Path::Index(p1, index2);
-                                ok &= crate::shared::public_key_n0(v2, p2, &mut *s);
-                                if S::STOP && !ok {
-                                    return false;
-                                }
-                            }
-                        } else {
-                            ok = s.wrong_type(p1, v1, "array");
-                        }
-                    }
-                    "token" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
-                }
-                if S::STOP && !ok {
-                    return false;
-                }
-            }
-            if seen != 15 {
-                ok &= s.has(p, "token", seen & 1 != 0);
-                ok &= s.has(p, "public_keys", seen & 2 != 0);
-                ok &= s.has(p, "display_name", seen & 4 != 0);
-                ok &= s.has(p, "public_key", seen & 8 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 15 {
+            ok &= s.has(p, "token", seen & 1 != 0);
+            ok &= s.has(p, "public_keys", seen & 2 != 0);
+            ok &= s.has(p, "display_name", seen & 4 != 0);
+            ok &= s.has(p, "public_key", seen & 8 != 0);
+        }
     }
     ok
 }

@@ -48,67 +48,47 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     use crate::rt::formats;
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
-            object,
-            ["address", "medium", "validated_at"],
-        ) {
-            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("medium"), v1_1, "string", v1_1.is_string());
-            let p1 = &p.at("validated_at");
-            if let Value::Number(number1) = v1_2 {
-                ok &= s.is_type(p1, v1_2, "integer", rt::is_integer(number1));
-                ok &= s.number_format(p1, number1, formats::is_int64, "64-bit integer");
-            } else {
-                ok = s.wrong_type(p1, v1_2, "integer");
-            }
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "address" => {
-                        seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "medium" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "validated_at" => {
-                        seen |= 4;
-                        let p1 = &p.at(key1);
-                        if let Value::Number(number1) = v1 {
-                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
-                            ok
-                                &= s
-                                    .number_format(
-                                        p1,
-                                        number1,
-                                        formats::is_int64,
-                                        "64-bit integer",
-                                    );
-                        } else {
-                            ok = s.wrong_type(p1, v1, "integer");
-                        }
-                    }
-                    _ => {}
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "address" => {
+                    seen |= 2;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
-                if S::STOP && !ok {
-                    return false;
+                "medium" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                "validated_at" => {
+                    seen |= 4;
+                    let p1 = &p.at(key1);
+                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
+                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                        ok
+                            &= s
+                                .number_format(
+                                    p1,
+                                    number1,
+                                    formats::is_int64,
+                                    "64-bit integer",
+                                );
+                    }
+                }
+                _ => {}
             }
-            if seen != 7 {
-                ok &= s.has(p, "medium", seen & 1 != 0);
-                ok &= s.has(p, "address", seen & 2 != 0);
-                ok &= s.has(p, "validated_at", seen & 4 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 7 {
+            ok &= s.has(p, "medium", seen & 1 != 0);
+            ok &= s.has(p, "address", seen & 2 != 0);
+            ok &= s.has(p, "validated_at", seen & 4 != 0);
+        }
     }
     ok
 }

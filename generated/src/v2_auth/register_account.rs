@@ -39,10 +39,9 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1]) = rt::exact_keys(
             object,
             ["access_token", "matrix_server_name"],
@@ -66,10 +65,8 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     }
                     "expires_in" => {
                         let p1 = &p.at(key1);
-                        if let Value::Number(number1) = v1 {
+                        if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
-                        } else {
-                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     "matrix_server_name" => {
@@ -92,8 +89,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 ok &= s.has(p, "matrix_server_name", seen & 2 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -103,38 +98,30 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["access_token", "token"]) {
-            ok &= s.is_type(&p.at("access_token"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("token"), v1_1, "string", v1_1.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "access_token" => {
-                        seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "token" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "access_token" => {
+                    seen |= 2;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
-                if S::STOP && !ok {
-                    return false;
+                "token" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                _ => {}
             }
-            if seen != 3 {
-                ok &= s.has(p, "token", seen & 1 != 0);
-                ok &= s.has(p, "access_token", seen & 2 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 3 {
+            ok &= s.has(p, "token", seen & 1 != 0);
+            ok &= s.has(p, "access_token", seen & 2 != 0);
+        }
     }
     ok
 }

@@ -41,17 +41,16 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     use crate::rt::formats;
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
             object,
             ["client_secret", "email", "send_attempt"],
         ) {
             let p1 = &p.at("client_secret");
-            if let Value::String(string1) = v1_0 {
+            if let Some(string1) = s.string(p1, v1_0, &mut ok, "string") {
                 ok &= s.min_chars(p1, string1, 1);
                 ok &= s.max_chars(p1, string1, 255);
                 ok
@@ -68,20 +67,14 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                                     }),
                             "^[0-9a-zA-Z.=_-]+$",
                         );
-            } else {
-                ok = s.wrong_type(p1, v1_0, "string");
             }
             let p1 = &p.at("email");
-            if let Value::String(string1) = v1_1 {
+            if let Some(string1) = s.string(p1, v1_1, &mut ok, "string") {
                 ok &= s.format(p1, string1, formats::is_email, "email address");
-            } else {
-                ok = s.wrong_type(p1, v1_1, "string");
             }
             let p1 = &p.at("send_attempt");
-            if let Value::Number(number1) = v1_2 {
+            if let Some(number1) = s.number(p1, v1_2, &mut ok, "integer") {
                 ok &= s.is_type(p1, v1_2, "integer", rt::is_integer(number1));
-            } else {
-                ok = s.wrong_type(p1, v1_2, "integer");
             }
         } else {
             let mut seen: u64 = 0;
@@ -90,7 +83,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     "client_secret" => {
                         seen |= 1;
                         let p1 = &p.at(key1);
-                        if let Value::String(string1) = v1 {
+                        if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
                             ok
@@ -107,37 +100,29 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                                                 }),
                                         "^[0-9a-zA-Z.=_-]+$",
                                     );
-                        } else {
-                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "email" => {
                         seen |= 2;
                         let p1 = &p.at(key1);
-                        if let Value::String(string1) = v1 {
+                        if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                             ok
                                 &= s
                                     .format(p1, string1, formats::is_email, "email address");
-                        } else {
-                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "next_link" => {
                         let p1 = &p.at(key1);
-                        if let Value::String(string1) = v1 {
+                        if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                             ok &= s.max_chars(p1, string1, 2048);
                             ok &= s.format(p1, string1, formats::is_uri, "URI");
-                        } else {
-                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "send_attempt" => {
                         seen |= 4;
                         let p1 = &p.at(key1);
-                        if let Value::Number(number1) = v1 {
+                        if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
-                        } else {
-                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     _ => {}
@@ -152,8 +137,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 ok &= s.has(p, "send_attempt", seen & 4 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

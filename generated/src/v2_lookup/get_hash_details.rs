@@ -32,63 +32,39 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1]) = rt::exact_keys(
-            object,
-            ["algorithms", "lookup_pepper"],
-        ) {
-            let p1 = &p.at("algorithms");
-            if let Value::Array(array1) = v1_0 {
-                for (index2, v2) in array1.iter().enumerate() {
-                    let p2 = &rt::Path::Index(p1, index2);
-                    ok &= s.is_type(p2, v2, "string", v2.is_string());
-                    if S::STOP && !ok {
-                        return false;
-                    }
-                }
-            } else {
-                ok = s.wrong_type(p1, v1_0, "array");
-            }
-            ok &= s.is_type(&p.at("lookup_pepper"), v1_1, "string", v1_1.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "algorithms" => {
-                        seen |= 2;
-                        let p1 = &p.at(key1);
-                        if let Value::Array(array1) = v1 {
-                            for (index2, v2) in array1.iter().enumerate() {
-                                let p2 = &rt::Path::Index(p1, index2);
-                                ok &= s.is_type(p2, v2, "string", v2.is_string());
-                                if S::STOP && !ok {
-                                    return false;
-                                }
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "algorithms" => {
+                    seen |= 2;
+                    let p1 = &p.at(key1);
+                    if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
+                        for (index2, v2) in array1.iter().enumerate() {
+                            let p2 = &rt::Path::Index(p1, index2);
+                            ok &= s.is_type(p2, v2, "string", v2.is_string());
+                            if S::STOP && !ok {
+                                return false;
                             }
-                        } else {
-                            ok = s.wrong_type(p1, v1, "array");
                         }
                     }
-                    "lookup_pepper" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
+                "lookup_pepper" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                _ => {}
             }
-            if seen != 3 {
-                ok &= s.has(p, "lookup_pepper", seen & 1 != 0);
-                ok &= s.has(p, "algorithms", seen & 2 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 3 {
+            ok &= s.has(p, "lookup_pepper", seen & 1 != 0);
+            ok &= s.has(p, "algorithms", seen & 2 != 0);
+        }
     }
     ok
 }

@@ -41,16 +41,15 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
             object,
             ["addresses", "algorithm", "pepper"],
         ) {
             let p1 = &p.at("addresses");
-            if let Value::Array(array1) = v1_0 {
+            if let Some(array1) = s.array(p1, v1_0, &mut ok, "array") {
                 for (index2, v2) in array1.iter().enumerate() {
                     let p2 = &rt::Path::Index(p1, index2);
                     ok &= s.is_type(p2, v2, "string", v2.is_string());
@@ -58,8 +57,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                         return false;
                     }
                 }
-            } else {
-                ok = s.wrong_type(p1, v1_0, "array");
             }
             ok &= s.is_type(&p.at("algorithm"), v1_1, "string", v1_1.is_string());
             ok &= s.is_type(&p.at("pepper"), v1_2, "string", v1_2.is_string());
@@ -70,7 +67,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     "addresses" => {
                         seen |= 4;
                         let p1 = &p.at(key1);
-                        if let Value::Array(array1) = v1 {
+                        if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
                                 ok &= s.is_type(p2, v2, "string", v2.is_string());
@@ -78,8 +75,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                                     return false;
                                 }
                             }
-                        } else {
-                            ok = s.wrong_type(p1, v1, "array");
                         }
                     }
                     "algorithm" => {
@@ -102,8 +97,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 ok &= s.has(p, "addresses", seen & 4 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -113,10 +106,9 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("mappings") {
             let p1 = &rt::Path::Key(p, "mappings");
             ok &= response_200_n1(v1, p1, &mut *s);
@@ -128,24 +120,19 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                     || String::from("missing required property \"mappings\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
-fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         for (key1, v1) in object {
             ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
             if S::STOP && !ok {
                 return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -31,10 +31,9 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("policies") {
             let p1 = &rt::Path::Key(p, "policies");
             ok &= response_200_n1(v1, p1, &mut *s);
@@ -46,87 +45,67 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                     || String::from("missing required property \"policies\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
-fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         for (key1, v1) in object {
             ok &= response_200_n2(v1, &p.at(key1), &mut *s);
             if S::STOP && !ok {
                 return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
-fn response_200_n2<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n2<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0]) = rt::exact_keys(object, ["version"]) {
-            ok &= s.is_type(&p.at("version"), v1_0, "string", v1_0.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                if key1.as_str() == "version" {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            if key1.as_str() == "version" {
+                seen |= 1;
+                ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+            } else {
+                ok &= response_200_n3(v1, &p.at(key1), &mut *s);
+            }
+            if S::STOP && !ok {
+                return false;
+            }
+        }
+        ok &= s.has(p, "version", seen & 1 != 0);
+    }
+    ok
+}
+
+fn response_200_n3<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+    let mut ok = true;
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "name" => {
                     seen |= 1;
                     ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                } else {
-                    ok &= response_200_n3(v1, &p.at(key1), &mut *s);
                 }
-                if S::STOP && !ok {
-                    return false;
+                "url" => {
+                    seen |= 2;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                _ => {}
             }
-            ok &= s.has(p, "version", seen & 1 != 0);
-        }
-    } else {
-        ok = s.wrong_type(p, v, "object");
-    }
-    ok
-}
-
-fn response_200_n3<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
-    let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["name", "url"]) {
-            ok &= s.is_type(&p.at("name"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("url"), v1_1, "string", v1_1.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "name" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "url" => {
-                        seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
-                }
-                if S::STOP && !ok {
-                    return false;
-                }
-            }
-            if seen != 3 {
-                ok &= s.has(p, "name", seen & 1 != 0);
-                ok &= s.has(p, "url", seen & 2 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 3 {
+            ok &= s.has(p, "name", seen & 1 != 0);
+            ok &= s.has(p, "url", seen & 2 != 0);
+        }
     }
     ok
 }

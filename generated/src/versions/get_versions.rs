@@ -29,13 +29,12 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("versions") {
             let p1 = &rt::Path::Key(p, "versions");
-            if let Value::Array(array1) = v1 {
+            if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
                 for (index2, v2) in array1.iter().enumerate() {
                     let p2 = &rt::Path::Index(p1, index2);
                     ok &= s.is_type(p2, v2, "string", v2.is_string());
@@ -43,8 +42,6 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                         return false;
                     }
                 }
-            } else {
-                ok = s.wrong_type(p1, v1, "array");
             }
         } else {
             ok = s
@@ -54,8 +51,6 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                     || String::from("missing required property \"versions\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

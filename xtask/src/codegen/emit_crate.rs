@@ -518,7 +518,42 @@ impl SharedValidators {
                 shared.index.by_ref.insert(reference, name.clone());
             }
         }
+        shared.mark_request_side(spec);
         shared
+    }
+
+    /// Which shared validators check part of a request body: only those (and the bodies'
+    /// own validators) get the exact-key fast path, which buys speed where the server
+    /// validates every request and would only add code to response checks.
+    fn mark_request_side(&mut self, spec: &Spec) {
+        fn walk(schema: &Value, shared: &SharedValidators, marked: &mut BTreeSet<String>) {
+            let name = match schema.get(load::REF_CYCLE).and(schema.get(load::REF_KEY)) {
+                Some(reference) => reference.as_str().and_then(|r| shared.index.by_ref.get(r)),
+                None if worth_sharing(schema) => shared.index.by_key.get(&validation_key(schema)),
+                None => None,
+            };
+            if let Some(name) = name {
+                if !marked.insert(name.clone()) {
+                    return;
+                }
+                if let Some((_, own)) = shared.schemas.iter().find(|(n, _)| n == name)
+                    && own != schema
+                {
+                    walk(own, shared, marked);
+                    return;
+                }
+            }
+            for sub in subschemas(schema) {
+                walk(sub, shared, marked);
+            }
+        }
+        let mut marked = BTreeSet::new();
+        for op in spec.files.iter().flat_map(|f| f.operations.iter()) {
+            for body in op.body.iter().filter(|b| !b.binary) {
+                walk(&body.schema, self, &mut marked);
+            }
+        }
+        self.index.request_side = Some(marked);
     }
 
     pub fn is_empty(&self) -> bool {

@@ -49,6 +49,20 @@ pub struct SharedIndex {
     /// A component's reference (the loader's `x-oxident-ref`) → its shared validator, for
     /// the stubs where a schema recurses.
     pub by_ref: std::collections::BTreeMap<String, String>,
+    /// When known, the shared validators that check part of some request body: objects get
+    /// the exact-key fast path only there and in `validate_body` (`None`: everywhere).
+    pub request_side: Option<BTreeSet<String>>,
+}
+
+impl SharedIndex {
+    /// Whether validator `fn_name` checks (part of) a request body.
+    fn request_side(&self, fn_name: &str) -> bool {
+        fn_name == "validate_body"
+            || self
+                .request_side
+                .as_ref()
+                .is_none_or(|names| names.contains(fn_name))
+    }
 }
 
 /// What a validator depends on: the schema without its annotations (descriptions, examples,
@@ -786,7 +800,24 @@ impl Emitter<'_> {
     }
 
     /// A call to the shared validator covering `schema`, if one does (not from itself).
-    fn shared_call(&self, schema: &Value, d: usize) -> Result<Option<TokenStream>> {
+    /// The fn that checks `schema` at depth `d` when that is a call rather than inline
+    /// statements: a shared validator's root, or (below the root) a nested object's or
+    /// alternative's own node fn, emitted now.
+    fn callee(&mut self, schema: &Value, d: usize) -> Result<Option<TokenStream>> {
+        if let Some(f) = self.shared_callee(schema)? {
+            return Ok(Some(f));
+        }
+        if d > 0 && schema.is_object() && worth_sharing(schema) {
+            // A nested object or alternative is its own fn: the parent's fast path and
+            // general pass both call it instead of each repeating its checks, and the
+            // emitted code stays shallow.
+            let f = self.node_fn(schema)?;
+            return Ok(Some(quote!(#f)));
+        }
+        Ok(None)
+    }
+
+    fn shared_callee(&self, schema: &Value) -> Result<Option<TokenStream>> {
         let shared =
             if let Some(reference) = schema.get(load::REF_CYCLE).and(schema.get(load::REF_KEY)) {
                 let Some(f) = reference.as_str().and_then(|r| self.shared.by_ref.get(r)) else {
@@ -802,8 +833,7 @@ impl Emitter<'_> {
                 return Ok(None);
             };
         let f = node_name(shared, 0);
-        let (v, p) = (v_of(d), p_of(d));
-        Ok(Some(quote!(ok &= crate::shared::#f(#v, #p, &mut *s);)))
+        Ok(Some(quote!(crate::shared::#f)))
     }
 
     fn static_name(&self, kind: &str, index: usize) -> Ident {
@@ -824,14 +854,7 @@ impl Emitter<'_> {
             Value::Object(m) => m,
             other => bail!("a schema must be an object or a boolean, found {other}"),
         };
-        if let Some(call) = self.shared_call(schema, d)? {
-            return Ok(call);
-        }
-        if d > 0 && worth_sharing(schema) {
-            // A nested object or alternative is its own fn: the parent's fast path and
-            // general pass both call it instead of each repeating its checks, and the
-            // emitted code stays shallow.
-            let f = self.node_fn(schema)?;
+        if let Some(f) = self.callee(schema, d)? {
             let (v, p) = (v_of(d), p_of(d));
             return Ok(quote!(ok &= #f(#v, #p, &mut *s);));
         }
@@ -916,7 +939,7 @@ impl Emitter<'_> {
             ),
         ];
 
-        let mut arms = Vec::new(); // (pattern, body)
+        let mut arms = Vec::new(); // (pattern, body, typed accessor)
         let mut empty_allowed = Vec::new(); // (pattern, is_* method)
         let mut rejected = 0;
         for (binding, ctor, checks, allowed, is_method) in variants {
@@ -939,7 +962,13 @@ impl Emitter<'_> {
                 quote!(#type_fail #checks)
             };
             let bound = binding.as_ref().is_some_and(|b| uses(&body, b));
-            arms.push((pattern(bound), body));
+            // `s.string(p, v, &mut ok, expected)`: the value as that type, or the type
+            // error recorded (for the one-typed-arm form below).
+            let accessor = binding
+                .as_ref()
+                .filter(|_| allowed)
+                .map(|b| (format_ident!("{}", &is_method[3..]), b.clone(), bound));
+            arms.push((pattern(bound), body, accessor));
         }
 
         Ok(if arms.is_empty() {
@@ -961,16 +990,23 @@ impl Emitter<'_> {
                 }
             }
         } else if arms.len() == 1 && (rejected == 0 || empty_allowed.is_empty()) {
-            let (pattern, body) = &arms[0];
-            if rejected == 0 {
-                quote!(if let #pattern = #v { #body })
-            } else {
-                quote!(if let #pattern = #v { #body } else { #type_fail })
+            let (pattern, body, accessor) = &arms[0];
+            match accessor {
+                _ if rejected == 0 => quote!(if let #pattern = #v { #body }),
+                Some((method, binding, bound)) => {
+                    let binding = if *bound {
+                        binding.clone()
+                    } else {
+                        format_ident!("_{binding}")
+                    };
+                    quote!(if let Some(#binding) = s.#method(#p, #v, &mut ok, #expected) { #body })
+                }
+                None => quote!(if let #pattern = #v { #body } else { #type_fail }),
             }
         } else {
             let arms = arms
                 .iter()
-                .map(|(pattern, body)| quote!(#pattern => { #body }));
+                .map(|(pattern, body, _)| quote!(#pattern => { #body }));
             let rest = if rejected == 0 {
                 if empty_allowed.is_empty() {
                     TokenStream::new()
@@ -1216,7 +1252,13 @@ impl Emitter<'_> {
             };
             out.extend(quote!(if let Some(#bind) = #array.#get { #let_p #inner }));
         }
-        if let Some(rest) = rest {
+        if let Some(rest) = rest
+            && prefix.is_empty()
+            && let Some(f) = self.callee(rest, d + 1).context("in items")?
+        {
+            // Items checked by one fn: the runtime's loop (index paths, early exit).
+            out.extend(quote!(ok &= rt::each(#array, #p, s, #f);));
+        } else if let Some(rest) = rest {
             let inner = self.body(rest, d + 1).context("in items")?;
             if !inner.is_empty() {
                 let skip = if prefix.is_empty() {
@@ -1497,7 +1539,7 @@ impl Emitter<'_> {
                     quote!(if #seen != #seen_all { #missing })
                 });
             }
-            let fast = if patterns.is_empty() {
+            let fast = if patterns.is_empty() && self.shared.request_side(&self.fn_name) {
                 Self::exact_required_fast_path(&object, &required, properties, &names, d)
             } else {
                 None
@@ -1869,7 +1911,7 @@ fn wrap_fn(name: &Ident, body: &TokenStream) -> TokenStream {
         (quote!(), quote!(true))
     };
     quote! {
-        fn #name<S: rt::Sink>(#v: &rt::Value, #p: &rt::Path<'_>, #s: &mut S) -> bool {
+        fn #name<S: rt::Sink>(#v: &rt::Value, #p: &rt::Path, #s: &mut S) -> bool {
             #imports
             #init
             #body
@@ -1916,24 +1958,19 @@ mod tests {
             pub fn validate_x(v: &rt::Value) -> Result<(), rt::Errors> {
                 rt::run(v, x_n0, x_n0)
             }
-            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                 use crate::rt::formats;
-                use serde_json::Value;
                 let mut ok = true;
-                if let Value::Object(object) = v {
+                if let Some(object) = s.object(p, v, &mut ok, "object") {
                     if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["mxid", "sid"]) {
                         let p1 = &p.at("mxid");
-                        if let Value::String(string1) = v1_0 {
+                        if let Some(string1) = s.string(p1, v1_0, &mut ok, "string") {
                             ok &= s.format(p1, string1, formats::is_mx_user_id, "Matrix user ID");
-                        } else {
-                            ok = s.wrong_type(p1, v1_0, "string");
                         }
                         let p1 = &p.at("sid");
-                        if let Value::String(string1) = v1_1 {
+                        if let Some(string1) = s.string(p1, v1_1, &mut ok, "string") {
                             ok &= s.min_chars(p1, string1, 1);
                             ok &= s.max_chars(p1, string1, 255);
-                        } else {
-                            ok = s.wrong_type(p1, v1_1, "string");
                         }
                     } else {
                         let mut seen: u64 = 0;
@@ -1942,7 +1979,7 @@ mod tests {
                                 "mxid" => {
                                     seen |= 2;
                                     let p1 = &p.at(key1);
-                                    if let Value::String(string1) = v1 {
+                                    if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                                         ok
                                             &= s
                                                 .format(
@@ -1951,27 +1988,21 @@ mod tests {
                                                     formats::is_mx_user_id,
                                                     "Matrix user ID",
                                                 );
-                                    } else {
-                                        ok = s.wrong_type(p1, v1, "string");
                                     }
                                 }
                                 "n" => {
                                     let p1 = &p.at(key1);
-                                    if let Value::Number(number1) = v1 {
+                                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
                                         ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
                                         ok &= s.in_range(p1, number1, rt::Cmp::Ge, 0i64);
-                                    } else {
-                                        ok = s.wrong_type(p1, v1, "integer");
                                     }
                                 }
                                 "sid" => {
                                     seen |= 1;
                                     let p1 = &p.at(key1);
-                                    if let Value::String(string1) = v1 {
+                                    if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                                         ok &= s.min_chars(p1, string1, 1);
                                         ok &= s.max_chars(p1, string1, 255);
-                                    } else {
-                                        ok = s.wrong_type(p1, v1, "string");
                                     }
                                 }
                                 _ => {}
@@ -1985,8 +2016,6 @@ mod tests {
                             ok &= s.has(p, "mxid", seen & 2 != 0);
                         }
                     }
-                } else {
-                    ok = s.wrong_type(p, v, "object");
                 }
                 ok
             }
@@ -2005,33 +2034,26 @@ mod tests {
             pub fn validate_x(v: &rt::Value) -> Result<(), rt::Errors> {
                 rt::run(v, x_n0, x_n0)
             }
-            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-                use serde_json::Value;
+            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                 let mut ok = true;
-                if let Value::Object(object) = v {
+                if let Some(object) = s.object(p, v, &mut ok, "object") {
                     for (key1, v1) in object {
                         let p1 = &p.at(key1);
-                        if let Value::Array(array1) = v1 {
+                        if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
-                                if let Value::String(string2) = v2 {
+                                if let Some(string2) = s.string(p2, v2, &mut ok, "string") {
                                     ok &= s.pattern(p2, string2, string2.starts_with('@'), "^@");
-                                } else {
-                                    ok = s.wrong_type(p2, v2, "string");
                                 }
                                 if S::STOP && !ok {
                                     return false;
                                 }
                             }
-                        } else {
-                            ok = s.wrong_type(p1, v1, "array");
                         }
                         if S::STOP && !ok {
                             return false;
                         }
                     }
-                } else {
-                    ok = s.wrong_type(p, v, "object");
                 }
                 ok
             }
@@ -2052,10 +2074,10 @@ mod tests {
             pub fn validate_x(v: &rt::Value) -> Result<(), rt::Errors> {
                 rt::run(v, x_n0, x_n0)
             }
-            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                 use serde_json::Value;
                 let mut ok = true;
-                if let Value::Array(array) = v {
+                if let Some(array) = s.array(p, v, &mut ok, "array") {
                     ok &= s.min_len(p, array.len(), 1, "item");
                     if let Some(v1) = array.first() {
                         let p1 = &rt::Path::Index(p, 0);
@@ -2085,8 +2107,6 @@ mod tests {
                             return false;
                         }
                     }
-                } else {
-                    ok = s.wrong_type(p, v, "array");
                 }
                 ok
             }
@@ -2112,11 +2132,10 @@ mod tests {
             }
             static VALIDATE_X_RE0: std::sync::LazyLock<crate::rt::validate::Regex> = std::sync::LazyLock::new(||
             crate::rt::validate::compile_regex("[a-z]+[0-9]"));
-            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                 use crate::rt::formats;
-                use serde_json::Value;
                 let mut ok = true;
-                if let Value::Object(object) = v {
+                if let Some(object) = s.object(p, v, &mut ok, "object") {
                     if let Some([v1_0]) = rt::exact_keys(object, ["medium"]) {
                         let p1 = &p.at("medium");
                         ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
@@ -2127,7 +2146,7 @@ mod tests {
                             match key1.as_str() {
                                 "address" => {
                                     let p1 = &p.at(key1);
-                                    if let Value::String(string1) = v1 {
+                                    if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                                         ok
                                             &= s
                                                 .pattern(
@@ -2139,8 +2158,6 @@ mod tests {
                                         ok
                                             &= s
                                                 .format(p1, string1, formats::is_email, "email address");
-                                    } else {
-                                        ok = s.wrong_type(p1, v1, "string");
                                     }
                                 }
                                 "medium" => {
@@ -2159,8 +2176,6 @@ mod tests {
                         }
                         ok &= s.has(p, "medium", seen & 1 != 0);
                     }
-                } else {
-                    ok = s.wrong_type(p, v, "object");
                 }
                 ok
             }

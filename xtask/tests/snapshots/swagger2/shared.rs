@@ -11,20 +11,17 @@ pub fn validate_any_object(v: &rt::Value) -> Result<(), rt::Errors> {
 
 pub(crate) fn any_object_n0<S: rt::Sink>(
     v: &rt::Value,
-    p: &rt::Path<'_>,
+    p: &rt::Path,
     s: &mut S,
 ) -> bool {
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         for (key1, v1) in object {
             ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
             if S::STOP && !ok {
                 return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -34,33 +31,26 @@ pub fn validate_error(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, error_n0, error_n0)
 }
 
-pub(crate) fn error_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+pub(crate) fn error_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0]) = rt::exact_keys(object, ["errcode"]) {
-            ok &= s.is_type(&p.at("errcode"), v1_0, "string", v1_0.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "errcode" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "error" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "errcode" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
-                if S::STOP && !ok {
-                    return false;
+                "error" => {
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                _ => {}
             }
-            ok &= s.has(p, "errcode", seen & 1 != 0);
+            if S::STOP && !ok {
+                return false;
+            }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        ok &= s.has(p, "errcode", seen & 1 != 0);
     }
     ok
 }
@@ -70,17 +60,12 @@ pub fn validate_versions(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, versions_n0, versions_n0)
 }
 
-pub(crate) fn versions_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path<'_>,
-    s: &mut S,
-) -> bool {
-    use serde_json::Value;
+pub(crate) fn versions_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("versions") {
             let p1 = &rt::Path::Key(p, "versions");
-            if let Value::Array(array1) = v1 {
+            if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
                 for (index2, v2) in array1.iter().enumerate() {
                     let p2 = &rt::Path::Index(p1, index2);
                     ok &= s.is_type(p2, v2, "string", v2.is_string());
@@ -88,8 +73,6 @@ pub(crate) fn versions_n0<S: rt::Sink>(
                         return false;
                     }
                 }
-            } else {
-                ok = s.wrong_type(p1, v1, "array");
             }
         } else {
             ok = s
@@ -99,8 +82,6 @@ pub(crate) fn versions_n0<S: rt::Sink>(
                     || String::from("missing required property \"versions\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -39,11 +39,10 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     use crate::rt::formats;
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
             object,
             ["address", "medium", "room_id"],
@@ -53,10 +52,8 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
             ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
             ok &= s.str_enum(p1, v1_1, &["email"]);
             let p1 = &p.at("room_id");
-            if let Value::String(string1) = v1_2 {
+            if let Some(string1) = s.string(p1, v1_2, &mut ok, "string") {
                 ok &= s.format(p1, string1, formats::is_mx_room_id, "Matrix room ID");
-            } else {
-                ok = s.wrong_type(p1, v1_2, "string");
             }
         } else {
             let mut seen: u64 = 0;
@@ -75,7 +72,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     "room_id" => {
                         seen |= 4;
                         let p1 = &p.at(key1);
-                        if let Value::String(string1) = v1 {
+                        if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                             ok
                                 &= s
                                     .format(
@@ -84,8 +81,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                                         formats::is_mx_room_id,
                                         "Matrix room ID",
                                     );
-                        } else {
-                            ok = s.wrong_type(p1, v1, "string");
                         }
                     }
                     "sender_display_name" => {
@@ -103,8 +98,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 ok &= s.has(p, "room_id", seen & 4 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }

@@ -31,42 +31,35 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0]) = rt::exact_keys(object, ["note"]) {
-            ok &= s.of_types(&p.at("note"), v1_0, rt::NULL | rt::STRING);
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "mode" => {
-                        let p1 = &p.at(key1);
-                        ok &= s.of_types(p1, v1, rt::NULL | rt::STRING);
-                        ok
-                            &= s
-                                .is_enum(
-                                    p1,
-                                    v1,
-                                    matches!(v1.as_str(), Some("on" | "off")) || v1.is_null(),
-                                    "\"on\", \"off\", null",
-                                );
-                    }
-                    "note" => {
-                        seen |= 1;
-                        ok &= s.of_types(&p.at(key1), v1, rt::NULL | rt::STRING);
-                    }
-                    _ => {}
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "mode" => {
+                    let p1 = &p.at(key1);
+                    ok &= s.of_types(p1, v1, rt::NULL | rt::STRING);
+                    ok
+                        &= s
+                            .is_enum(
+                                p1,
+                                v1,
+                                matches!(v1.as_str(), Some("on" | "off")) || v1.is_null(),
+                                "\"on\", \"off\", null",
+                            );
                 }
-                if S::STOP && !ok {
-                    return false;
+                "note" => {
+                    seen |= 1;
+                    ok &= s.of_types(&p.at(key1), v1, rt::NULL | rt::STRING);
                 }
+                _ => {}
             }
-            ok &= s.has(p, "note", seen & 1 != 0);
+            if S::STOP && !ok {
+                return false;
+            }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        ok &= s.has(p, "note", seen & 1 != 0);
     }
     ok
 }

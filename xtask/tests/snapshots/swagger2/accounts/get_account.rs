@@ -45,54 +45,45 @@ pub fn validate_params(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, params_n0, params_n0)
 }
 
-fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     use crate::rt::formats;
-    use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0]) = rt::exact_keys(object, ["userId"]) {
-            ok &= s.is_type(&p.at("userId"), v1_0, "string", v1_0.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "X-Trace" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "limit" => {
-                        let p1 = &p.at(key1);
-                        if let Value::Number(number1) = v1 {
-                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
-                            ok &= s.in_range(p1, number1, rt::Cmp::Ge, 1i64);
-                            ok
-                                &= s
-                                    .number_format(
-                                        p1,
-                                        number1,
-                                        formats::is_int32,
-                                        "32-bit integer",
-                                    );
-                        } else {
-                            ok = s.wrong_type(p1, v1, "integer");
-                        }
-                    }
-                    "sid" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "userId" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "X-Trace" => {
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
-                if S::STOP && !ok {
-                    return false;
+                "limit" => {
+                    let p1 = &p.at(key1);
+                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
+                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                        ok &= s.in_range(p1, number1, rt::Cmp::Ge, 1i64);
+                        ok
+                            &= s
+                                .number_format(
+                                    p1,
+                                    number1,
+                                    formats::is_int32,
+                                    "32-bit integer",
+                                );
+                    }
                 }
+                "sid" => {
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                }
+                "userId" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                }
+                _ => {}
             }
-            ok &= s.has(p, "userId", seen & 1 != 0);
+            if S::STOP && !ok {
+                return false;
+            }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        ok &= s.has(p, "userId", seen & 1 != 0);
     }
     ok
 }
@@ -102,132 +93,89 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     use crate::rt::formats;
     use serde_json::Value;
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
-            object,
-            ["status", "threepids", "user_id"],
-        ) {
-            let p1 = &p.at("status");
-            ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
-            ok &= s.str_enum(p1, v1_0, &["active", "deactivated", "3pid-only"]);
-            let p1 = &p.at("threepids");
-            if let Value::Array(array1) = v1_1 {
-                for (index2, v2) in array1.iter().enumerate() {
-                    let p2 = &rt::Path::Index(p1, index2);
-                    if let Value::Array(array2) = v2 {
-                        ok &= s.min_len(p2, array2.len(), 2, "item");
-                        ok &= s.max_len(p2, array2.len(), 2, "item");
-                        if let Some(v3) = array2.first() {
-                            let p3 = &rt::Path::Index(p2, 0);
-                            ok &= s.is_type(p3, v3, "string", v3.is_string());
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "deactivated_ts" => {
+                    let p1 = &p.at(key1);
+                    match v1 {
+                        Value::Number(number1) => {
+                            ok
+                                &= s
+                                    .is_type(
+                                        p1,
+                                        v1,
+                                        "integer or null",
+                                        rt::is_integer(number1),
+                                    );
+                            ok
+                                &= s
+                                    .number_format(
+                                        p1,
+                                        number1,
+                                        formats::is_int64,
+                                        "64-bit integer",
+                                    );
                         }
-                        if let Some(v3) = array2.get(1) {
-                            let p3 = &rt::Path::Index(p2, 1);
-                            ok &= s.is_type(p3, v3, "string", v3.is_string());
+                        Value::Null => {}
+                        _ => {
+                            ok = s.wrong_type(p1, v1, "integer or null");
                         }
-                    } else {
-                        ok = s.wrong_type(p2, v2, "array");
-                    }
-                    if S::STOP && !ok {
-                        return false;
                     }
                 }
-            } else {
-                ok = s.wrong_type(p1, v1_1, "array");
-            }
-            ok &= s.is_type(&p.at("user_id"), v1_2, "string", v1_2.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "deactivated_ts" => {
-                        let p1 = &p.at(key1);
-                        match v1 {
-                            Value::Number(number1) => {
-                                ok
-                                    &= s
-                                        .is_type(
-                                            p1,
-                                            v1,
-                                            "integer or null",
-                                            rt::is_integer(number1),
-                                        );
-                                ok
-                                    &= s
-                                        .number_format(
-                                            p1,
-                                            number1,
-                                            formats::is_int64,
-                                            "64-bit integer",
-                                        );
-                            }
-                            Value::Null => {}
-                            _ => {
-                                ok = s.wrong_type(p1, v1, "integer or null");
-                            }
-                        }
-                    }
-                    "devices" => {
-                        ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
-                    }
-                    "status" => {
-                        seen |= 4;
-                        let p1 = &p.at(key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
-                        ok
-                            &= s
-                                .str_enum(p1, v1, &["active", "deactivated", "3pid-only"]);
-                    }
-                    "threepids" => {
-                        seen |= 2;
-                        let p1 = &p.at(key1);
-                        if let Value::Array(array1) = v1 {
-                            for (index2, v2) in array1.iter().enumerate() {
-                                let p2 = &rt::Path::Index(p1, index2);
-                                if let Value::Array(array2) = v2 {
-                                    ok &= s.min_len(p2, array2.len(), 2, "item");
-                                    ok &= s.max_len(p2, array2.len(), 2, "item");
-                                    if let Some(v3) = array2.first() {
-                                        let p3 = &rt::Path::Index(p2, 0);
-                                        ok &= s.is_type(p3, v3, "string", v3.is_string());
-                                    }
-                                    if let Some(v3) = array2.get(1) {
-                                        let p3 = &rt::Path::Index(p2, 1);
-                                        ok &= s.is_type(p3, v3, "string", v3.is_string());
-                                    }
-                                } else {
-                                    ok = s.wrong_type(p2, v2, "array");
+                "devices" => {
+                    ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
+                }
+                "status" => {
+                    seen |= 4;
+                    let p1 = &p.at(key1);
+                    ok &= s.is_type(p1, v1, "string", v1.is_string());
+                    ok &= s.str_enum(p1, v1, &["active", "deactivated", "3pid-only"]);
+                }
+                "threepids" => {
+                    seen |= 2;
+                    let p1 = &p.at(key1);
+                    if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
+                        for (index2, v2) in array1.iter().enumerate() {
+                            let p2 = &rt::Path::Index(p1, index2);
+                            if let Some(array2) = s.array(p2, v2, &mut ok, "array") {
+                                ok &= s.min_len(p2, array2.len(), 2, "item");
+                                ok &= s.max_len(p2, array2.len(), 2, "item");
+                                if let Some(v3) = array2.first() {
+                                    let p3 = &rt::Path::Index(p2, 0);
+                                    ok &= s.is_type(p3, v3, "string", v3.is_string());
                                 }
-                                if S::STOP && !ok {
-                                    return false;
+                                if let Some(v3) = array2.get(1) {
+                                    let p3 = &rt::Path::Index(p2, 1);
+                                    ok &= s.is_type(p3, v3, "string", v3.is_string());
                                 }
                             }
-                        } else {
-                            ok = s.wrong_type(p1, v1, "array");
+                            if S::STOP && !ok {
+                                return false;
+                            }
                         }
                     }
-                    "user_id" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
+                "user_id" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                _ => {}
             }
-            if seen != 7 {
-                ok &= s.has(p, "user_id", seen & 1 != 0);
-                ok &= s.has(p, "threepids", seen & 2 != 0);
-                ok &= s.has(p, "status", seen & 4 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 7 {
+            ok &= s.has(p, "user_id", seen & 1 != 0);
+            ok &= s.has(p, "threepids", seen & 2 != 0);
+            ok &= s.has(p, "status", seen & 4 != 0);
+        }
     }
     ok
 }

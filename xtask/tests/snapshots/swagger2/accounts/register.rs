@@ -44,16 +44,13 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["send_attempt", "user_id"]) {
             let p1 = &p.at("send_attempt");
-            if let Value::Number(number1) = v1_0 {
+            if let Some(number1) = s.number(p1, v1_0, &mut ok, "integer") {
                 ok &= s.is_type(p1, v1_0, "integer", rt::is_integer(number1));
-            } else {
-                ok = s.wrong_type(p1, v1_0, "integer");
             }
             ok &= s.is_type(&p.at("user_id"), v1_1, "string", v1_1.is_string());
         } else {
@@ -69,10 +66,8 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     "send_attempt" => {
                         seen |= 2;
                         let p1 = &p.at(key1);
-                        if let Value::Number(number1) = v1 {
+                        if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
                             ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
-                        } else {
-                            ok = s.wrong_type(p1, v1, "integer");
                         }
                     }
                     "user_id" => {
@@ -90,8 +85,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 ok &= s.has(p, "send_attempt", seen & 2 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -101,38 +94,30 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
-        if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["token", "user_id"]) {
-            ok &= s.is_type(&p.at("token"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("user_id"), v1_1, "string", v1_1.is_string());
-        } else {
-            let mut seen: u64 = 0;
-            for (key1, v1) in object {
-                match key1.as_str() {
-                    "token" => {
-                        seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "user_id" => {
-                        seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    _ => {}
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        let mut seen: u64 = 0;
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "token" => {
+                    seen |= 2;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
-                if S::STOP && !ok {
-                    return false;
+                "user_id" => {
+                    seen |= 1;
+                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
                 }
+                _ => {}
             }
-            if seen != 3 {
-                ok &= s.has(p, "user_id", seen & 1 != 0);
-                ok &= s.has(p, "token", seen & 2 != 0);
+            if S::STOP && !ok {
+                return false;
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
+        if seen != 3 {
+            ok &= s.has(p, "user_id", seen & 1 != 0);
+            ok &= s.has(p, "token", seen & 2 != 0);
+        }
     }
     ok
 }

@@ -38,13 +38,12 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["addresses", "algorithm"]) {
             let p1 = &p.at("addresses");
-            if let Value::Array(array1) = v1_0 {
+            if let Some(array1) = s.array(p1, v1_0, &mut ok, "array") {
                 for (index2, v2) in array1.iter().enumerate() {
                     let p2 = &rt::Path::Index(p1, index2);
                     ok &= s.is_type(p2, v2, "string", v2.is_string());
@@ -52,8 +51,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                         return false;
                     }
                 }
-            } else {
-                ok = s.wrong_type(p1, v1_0, "array");
             }
             let p1 = &p.at("algorithm");
             ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
@@ -65,7 +62,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                     "addresses" => {
                         seen |= 2;
                         let p1 = &p.at(key1);
-                        if let Value::Array(array1) = v1 {
+                        if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
                             for (index2, v2) in array1.iter().enumerate() {
                                 let p2 = &rt::Path::Index(p1, index2);
                                 ok &= s.is_type(p2, v2, "string", v2.is_string());
@@ -73,8 +70,6 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                                     return false;
                                 }
                             }
-                        } else {
-                            ok = s.wrong_type(p1, v1, "array");
                         }
                     }
                     "algorithm" => {
@@ -108,16 +103,13 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 ok &= s.has(p, "addresses", seen & 2 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
 
-fn body_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn body_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["address", "medium"]) {
             ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
             let p1 = &p.at("medium");
@@ -148,8 +140,6 @@ fn body_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
                 ok &= s.has(p, "address", seen & 2 != 0);
             }
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
@@ -159,10 +149,9 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     let mut ok = true;
-    if let Value::Object(object) = v {
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("mappings") {
             let p1 = &rt::Path::Key(p, "mappings");
             ok &= crate::shared::any_object_n0(v1, p1, &mut *s);
@@ -174,8 +163,6 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path<'_>, s: &mut S) -> b
                     || String::from("missing required property \"mappings\""),
                 );
         }
-    } else {
-        ok = s.wrong_type(p, v, "object");
     }
     ok
 }
