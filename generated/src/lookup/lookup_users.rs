@@ -47,24 +47,28 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
         if let Some(v1) = object.get("threepids") {
             let p1 = &rt::Path::Key(p, "threepids");
             if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
-                for (index2, v2) in array1.iter().enumerate() {
-                    let p2 = &rt::Path::Index(p1, index2);
-                    if let Some(array2) = s.array(p2, v2, &mut ok, "array") {
-                        ok &= s.min_len(p2, array2.len(), 2, "item");
-                        ok &= s.max_len(p2, array2.len(), 2, "item");
-                        if let Some(v3) = array2.first() {
-                            let p3 = &rt::Path::Index(p2, 0);
-                            ok &= s.is_type(p3, v3, "string", v3.is_string());
-                        }
-                        if let Some(v3) = array2.get(1) {
-                            let p3 = &rt::Path::Index(p2, 1);
-                            ok &= s.is_type(p3, v3, "string", v3.is_string());
-                        }
-                    }
-                    if S::STOP && !ok {
-                        return false;
-                    }
-                }
+                ok
+                    &= rt::each(
+                        array1,
+                        p1,
+                        s,
+                        |v2, p2, s| {
+                            let mut ok = true;
+                            if let Some(array2) = s.array(p2, v2, &mut ok, "array") {
+                                ok &= s.min_len(p2, array2.len(), 2, "item");
+                                ok &= s.max_len(p2, array2.len(), 2, "item");
+                                if let Some(v3) = array2.first() {
+                                    let p3 = &rt::Path::Index(p2, 0);
+                                    ok &= s.is_type(p3, v3, "string", v3.is_string());
+                                }
+                                if let Some(v3) = array2.get(1) {
+                                    let p3 = &rt::Path::Index(p2, 1);
+                                    ok &= s.is_type(p3, v3, "string", v3.is_string());
+                                }
+                            }
+                            ok
+                        },
+                    );
             }
         } else {
             ok = s
@@ -89,28 +93,32 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
         if let Some(v1) = object.get("threepids") {
             let p1 = &rt::Path::Key(p, "threepids");
             if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
-                for (index2, v2) in array1.iter().enumerate() {
-                    let p2 = &rt::Path::Index(p1, index2);
-                    if let Some(array2) = s.array(p2, v2, &mut ok, "array") {
-                        ok &= s.min_len(p2, array2.len(), 3, "item");
-                        ok &= s.max_len(p2, array2.len(), 3, "item");
-                        if let Some(v3) = array2.first() {
-                            let p3 = &rt::Path::Index(p2, 0);
-                            ok &= s.is_type(p3, v3, "string", v3.is_string());
-                        }
-                        if let Some(v3) = array2.get(1) {
-                            let p3 = &rt::Path::Index(p2, 1);
-                            ok &= s.is_type(p3, v3, "string", v3.is_string());
-                        }
-                        if let Some(v3) = array2.get(2) {
-                            let p3 = &rt::Path::Index(p2, 2);
-                            ok &= s.is_type(p3, v3, "string", v3.is_string());
-                        }
-                    }
-                    if S::STOP && !ok {
-                        return false;
-                    }
-                }
+                ok
+                    &= rt::each(
+                        array1,
+                        p1,
+                        s,
+                        |v2, p2, s| {
+                            let mut ok = true;
+                            if let Some(array2) = s.array(p2, v2, &mut ok, "array") {
+                                ok &= s.min_len(p2, array2.len(), 3, "item");
+                                ok &= s.max_len(p2, array2.len(), 3, "item");
+                                if let Some(v3) = array2.first() {
+                                    let p3 = &rt::Path::Index(p2, 0);
+                                    ok &= s.is_type(p3, v3, "string", v3.is_string());
+                                }
+                                if let Some(v3) = array2.get(1) {
+                                    let p3 = &rt::Path::Index(p2, 1);
+                                    ok &= s.is_type(p3, v3, "string", v3.is_string());
+                                }
+                                if let Some(v3) = array2.get(2) {
+                                    let p3 = &rt::Path::Index(p2, 2);
+                                    ok &= s.is_type(p3, v3, "string", v3.is_string());
+                                }
+                            }
+                            ok
+                        },
+                    );
             }
         } else {
             ok = s

@@ -50,13 +50,17 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
         ) {
             let p1 = &p.at("addresses");
             if let Some(array1) = s.array(p1, v1_0, &mut ok, "array") {
-                for (index2, v2) in array1.iter().enumerate() {
-                    let p2 = &rt::Path::Index(p1, index2);
-                    ok &= s.is_type(p2, v2, "string", v2.is_string());
-                    if S::STOP && !ok {
-                        return false;
-                    }
-                }
+                ok
+                    &= rt::each(
+                        array1,
+                        p1,
+                        s,
+                        |v2, p2, s| {
+                            let mut ok = true;
+                            ok &= s.is_type(p2, v2, "string", v2.is_string());
+                            ok
+                        },
+                    );
             }
             ok &= s.is_type(&p.at("algorithm"), v1_1, "string", v1_1.is_string());
             ok &= s.is_type(&p.at("pepper"), v1_2, "string", v1_2.is_string());
@@ -68,13 +72,17 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                         seen |= 4;
                         let p1 = &p.at(key1);
                         if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
-                            for (index2, v2) in array1.iter().enumerate() {
-                                let p2 = &rt::Path::Index(p1, index2);
-                                ok &= s.is_type(p2, v2, "string", v2.is_string());
-                                if S::STOP && !ok {
-                                    return false;
-                                }
-                            }
+                            ok
+                                &= rt::each(
+                                    array1,
+                                    p1,
+                                    s,
+                                    |v2, p2, s| {
+                                        let mut ok = true;
+                                        ok &= s.is_type(p2, v2, "string", v2.is_string());
+                                        ok
+                                    },
+                                );
                         }
                     }
                     "algorithm" => {

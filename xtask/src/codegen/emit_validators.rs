@@ -1273,7 +1273,16 @@ impl Emitter<'_> {
                     quote!(_)
                 };
                 let stop = stop_if_failed();
-                out.extend(if uses(&inner, &pi) {
+                let p_bind = if uses(&inner, &pi) {
+                    quote!(#pi)
+                } else {
+                    quote!(_)
+                };
+                out.extend(if prefix.is_empty() {
+                    // The runtime's loop with the item's checks as a closure: its own `ok`
+                    // starts true for every call, so a `Check` pass tests each item alone.
+                    quote!(ok &= rt::each(#array, #p, s, |#bind, #p_bind, s| { let mut ok = true; #inner ok });)
+                } else if uses(&inner, &pi) {
                     quote! {
                         for (#index, #bind) in #array.iter().enumerate() #skip {
                             let #pi = &rt::Path::Index(#p, #index);
@@ -1281,8 +1290,6 @@ impl Emitter<'_> {
                             #stop
                         }
                     }
-                } else if prefix.is_empty() {
-                    quote!(for #bind in #array { #inner #stop })
                 } else {
                     quote!(for #bind in #array.iter() #skip { #inner #stop })
                 });
@@ -2040,15 +2047,20 @@ mod tests {
                     for (key1, v1) in object {
                         let p1 = &p.at(key1);
                         if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
-                            for (index2, v2) in array1.iter().enumerate() {
-                                let p2 = &rt::Path::Index(p1, index2);
-                                if let Some(string2) = s.string(p2, v2, &mut ok, "string") {
-                                    ok &= s.pattern(p2, string2, string2.starts_with('@'), "^@");
-                                }
-                                if S::STOP && !ok {
-                                    return false;
-                                }
-                            }
+                            ok
+                                &= rt::each(
+                                    array1,
+                                    p1,
+                                    s,
+                                    |v2, p2, s| {
+                                        let mut ok = true;
+                                        if let Some(string2) = s.string(p2, v2, &mut ok, "string") {
+                                            ok
+                                                &= s.pattern(p2, string2, string2.starts_with('@'), "^@");
+                                        }
+                                        ok
+                                    },
+                                );
                         }
                         if S::STOP && !ok {
                             return false;

@@ -66,13 +66,17 @@ pub(crate) fn versions_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -
         if let Some(v1) = object.get("versions") {
             let p1 = &rt::Path::Key(p, "versions");
             if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
-                for (index2, v2) in array1.iter().enumerate() {
-                    let p2 = &rt::Path::Index(p1, index2);
-                    ok &= s.is_type(p2, v2, "string", v2.is_string());
-                    if S::STOP && !ok {
-                        return false;
-                    }
-                }
+                ok
+                    &= rt::each(
+                        array1,
+                        p1,
+                        s,
+                        |v2, p2, s| {
+                            let mut ok = true;
+                            ok &= s.is_type(p2, v2, "string", v2.is_string());
+                            ok
+                        },
+                    );
             }
         } else {
             ok = s
