@@ -591,12 +591,7 @@ pub(crate) fn key_id_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> 
             let p1 = &rt::Path::Key(p, "keyId");
             ok &= s.is_type(p1, v1, "string", v1.is_string());
         } else {
-            ok = s
-                .reject(
-                    &rt::Path::Key(p, "keyId"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"keyId\""),
-                );
+            ok &= s.has(p, "keyId", false);
         }
     }
     ok
@@ -753,12 +748,7 @@ pub(crate) fn pub_key_response_n0<S: rt::Sink>(
             let p1 = &rt::Path::Key(p, "public_key");
             ok &= s.is_type(p1, v1, "string", v1.is_string());
         } else {
-            ok = s
-                .reject(
-                    &rt::Path::Key(p, "public_key"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"public_key\""),
-                );
+            ok &= s.has(p, "public_key", false);
         }
     }
     ok
@@ -780,12 +770,7 @@ pub(crate) fn public_key_2_n0<S: rt::Sink>(
             let p1 = &rt::Path::Key(p, "public_key");
             ok &= s.is_type(p1, v1, "string", v1.is_string());
         } else {
-            ok = s
-                .reject(
-                    &rt::Path::Key(p, "public_key"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"public_key\""),
-                );
+            ok &= s.has(p, "public_key", false);
         }
     }
     ok
@@ -807,12 +792,7 @@ pub(crate) fn request_token_response_n0<S: rt::Sink>(
             let p1 = &rt::Path::Key(p, "sid");
             ok &= s.is_type(p1, v1, "string", v1.is_string());
         } else {
-            ok = s
-                .reject(
-                    &rt::Path::Key(p, "sid"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"sid\""),
-                );
+            ok &= s.has(p, "sid", false);
         }
     }
     ok
@@ -834,12 +814,7 @@ pub(crate) fn submit_token_response_n0<S: rt::Sink>(
             let p1 = &rt::Path::Key(p, "success");
             ok &= s.is_type(p1, v1, "boolean", v1.is_boolean());
         } else {
-            ok = s
-                .reject(
-                    &rt::Path::Key(p, "success"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"success\""),
-                );
+            ok &= s.has(p, "success", false);
         }
     }
     ok
@@ -861,12 +836,7 @@ pub(crate) fn key_validity_n0<S: rt::Sink>(
             let p1 = &rt::Path::Key(p, "valid");
             ok &= s.is_type(p1, v1, "boolean", v1.is_boolean());
         } else {
-            ok = s
-                .reject(
-                    &rt::Path::Key(p, "valid"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"valid\""),
-                );
+            ok &= s.has(p, "valid", false);
         }
     }
     ok

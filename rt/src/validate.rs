@@ -17,6 +17,8 @@
 use std::cmp::Ordering;
 use std::fmt::{self, Write as _};
 
+/// The `format` checks, reachable as `rt::formats` from emitted code.
+pub use crate::formats;
 pub use regex::Regex;
 use serde_json::Number;
 /// The JSON value type validators take (re-exported so emitted signatures stay short).

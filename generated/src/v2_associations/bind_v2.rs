@@ -44,7 +44,6 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
 }
 
 fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
-    use crate::rt::formats;
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         let mut seen: u64 = 0;
@@ -72,7 +71,7 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
                                 .number_format(
                                     p1,
                                     number1,
-                                    formats::is_int64,
+                                    rt::formats::is_int64,
                                     "64-bit integer",
                                 );
                     }
@@ -87,7 +86,7 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
                                 .number_format(
                                     p1,
                                     number1,
-                                    formats::is_int64,
+                                    rt::formats::is_int64,
                                     "64-bit integer",
                                 );
                     }
@@ -106,7 +105,7 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
                                 .number_format(
                                     p1,
                                     number1,
-                                    formats::is_int64,
+                                    rt::formats::is_int64,
                                     "64-bit integer",
                                 );
                     }

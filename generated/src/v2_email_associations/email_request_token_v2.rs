@@ -42,7 +42,6 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
 }
 
 fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
-    use crate::rt::formats;
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
@@ -70,7 +69,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
             }
             let p1 = &p.at("email");
             if let Some(string1) = s.string(p1, v1_1, &mut ok, "string") {
-                ok &= s.format(p1, string1, formats::is_email, "email address");
+                ok &= s.format(p1, string1, rt::formats::is_email, "email address");
             }
             let p1 = &p.at("send_attempt");
             if let Some(number1) = s.number(p1, v1_2, &mut ok, "integer") {
@@ -108,14 +107,19 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                         if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                             ok
                                 &= s
-                                    .format(p1, string1, formats::is_email, "email address");
+                                    .format(
+                                        p1,
+                                        string1,
+                                        rt::formats::is_email,
+                                        "email address",
+                                    );
                         }
                     }
                     "next_link" => {
                         let p1 = &p.at(key1);
                         if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                             ok &= s.max_chars(p1, string1, 2048);
-                            ok &= s.format(p1, string1, formats::is_uri, "URI");
+                            ok &= s.format(p1, string1, rt::formats::is_uri, "URI");
                         }
                     }
                     "send_attempt" => {

@@ -41,7 +41,6 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
 }
 
 fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
-    use crate::rt::formats;
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2, v1_3]) = rt::exact_keys(
@@ -107,7 +106,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                         let p1 = &p.at(key1);
                         if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                             ok &= s.max_chars(p1, string1, 2048);
-                            ok &= s.format(p1, string1, formats::is_uri, "URI");
+                            ok &= s.format(p1, string1, rt::formats::is_uri, "URI");
                         }
                     }
                     "phone_number" => {

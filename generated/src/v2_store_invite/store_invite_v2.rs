@@ -43,7 +43,6 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
 }
 
 fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
-    use crate::rt::formats;
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2, v1_3]) = rt::exact_keys(
@@ -59,7 +58,14 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
             let p1 = &p.at("sender");
             if let Some(string1) = s.string(p1, v1_3, &mut ok, "string") {
                 ok &= s.pattern(p1, string1, string1.starts_with('@'), "^@");
-                ok &= s.format(p1, string1, formats::is_mx_user_id, "Matrix user ID");
+                ok
+                    &= s
+                        .format(
+                            p1,
+                            string1,
+                            rt::formats::is_mx_user_id,
+                            "Matrix user ID",
+                        );
             }
         } else {
             let mut seen: u64 = 0;
@@ -105,7 +111,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                                     .format(
                                         p1,
                                         string1,
-                                        formats::is_mx_user_id,
+                                        rt::formats::is_mx_user_id,
                                         "Matrix user ID",
                                     );
                         }

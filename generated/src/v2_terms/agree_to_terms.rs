@@ -57,12 +57,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                     );
             }
         } else {
-            ok = s
-                .reject(
-                    &rt::Path::Key(p, "user_accepts"),
-                    rt::ErrorKind::Required,
-                    || String::from("missing required property \"user_accepts\""),
-                );
+            ok &= s.has(p, "user_accepts", false);
         }
     }
     ok

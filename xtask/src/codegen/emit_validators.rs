@@ -1050,7 +1050,7 @@ impl Emitter<'_> {
             && let Some((_, check, what)) = STRING_FORMATS.iter().find(|(f, _, _)| *f == format)
         {
             let (check, p) = (format_ident!("{check}"), p_of(d));
-            out.extend(quote!(ok &= s.format(#p, #string, formats::#check, #what);));
+            out.extend(quote!(ok &= s.format(#p, #string, rt::formats::#check, #what);));
         }
         Ok(out)
     }
@@ -1192,7 +1192,7 @@ impl Emitter<'_> {
             && let Some((_, check, what)) = NUMBER_FORMATS.iter().find(|(f, _, _)| *f == format)
         {
             let check = format_ident!("{check}");
-            out.extend(quote!(ok &= s.number_format(#p, #number, formats::#check, #what);));
+            out.extend(quote!(ok &= s.number_format(#p, #number, rt::formats::#check, #what);));
         }
         Ok(out)
     }
@@ -1440,17 +1440,7 @@ impl Emitter<'_> {
             } else {
                 quote!(_)
             };
-            let missing = bit.map(|_| {
-                let text = format!(
-                    "missing required property {}",
-                    json_text(&Value::from(*name))
-                );
-                fail_at(
-                    &quote!(&rt::Path::Key(#p, #name)),
-                    "Required",
-                    &static_message(&text),
-                )
-            });
+            let missing = bit.map(|_| quote!(ok &= s.has(#p, #name, false);));
             out.extend(match missing {
                 Some(_) if inner.is_empty() => {
                     quote!(ok &= s.has(#p, #name, #object.contains_key(#name));)
@@ -1902,11 +1892,6 @@ fn wrap_fn(name: &Ident, body: &TokenStream) -> TokenStream {
     };
     let (v, p, s) = (param("v"), param("p"), param("s"));
     let mut imports = TokenStream::new();
-    if ids.contains("formats") {
-        imports.extend(quote!(
-            use crate::rt::formats;
-        ));
-    }
     if ids.contains("Value") {
         imports.extend(quote!(
             use serde_json::Value;
@@ -1966,13 +1951,19 @@ mod tests {
                 rt::run(v, x_n0, x_n0)
             }
             fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
-                use crate::rt::formats;
                 let mut ok = true;
                 if let Some(object) = s.object(p, v, &mut ok, "object") {
                     if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["mxid", "sid"]) {
                         let p1 = &p.at("mxid");
                         if let Some(string1) = s.string(p1, v1_0, &mut ok, "string") {
-                            ok &= s.format(p1, string1, formats::is_mx_user_id, "Matrix user ID");
+                            ok
+                                &= s
+                                    .format(
+                                        p1,
+                                        string1,
+                                        rt::formats::is_mx_user_id,
+                                        "Matrix user ID",
+                                    );
                         }
                         let p1 = &p.at("sid");
                         if let Some(string1) = s.string(p1, v1_1, &mut ok, "string") {
@@ -1992,7 +1983,7 @@ mod tests {
                                                 .format(
                                                     p1,
                                                     string1,
-                                                    formats::is_mx_user_id,
+                                                    rt::formats::is_mx_user_id,
                                                     "Matrix user ID",
                                                 );
                                     }
@@ -2145,7 +2136,6 @@ mod tests {
             static VALIDATE_X_RE0: std::sync::LazyLock<crate::rt::validate::Regex> = std::sync::LazyLock::new(||
             crate::rt::validate::compile_regex("[a-z]+[0-9]"));
             fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
-                use crate::rt::formats;
                 let mut ok = true;
                 if let Some(object) = s.object(p, v, &mut ok, "object") {
                     if let Some([v1_0]) = rt::exact_keys(object, ["medium"]) {
@@ -2169,7 +2159,12 @@ mod tests {
                                                 );
                                         ok
                                             &= s
-                                                .format(p1, string1, formats::is_email, "email address");
+                                                .format(
+                                                    p1,
+                                                    string1,
+                                                    rt::formats::is_email,
+                                                    "email address",
+                                                );
                                     }
                                 }
                                 "medium" => {

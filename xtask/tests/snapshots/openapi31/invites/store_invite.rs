@@ -40,7 +40,6 @@ pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
 }
 
 fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
-    use crate::rt::formats;
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
@@ -53,7 +52,14 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
             ok &= s.str_enum(p1, v1_1, &["email"]);
             let p1 = &p.at("room_id");
             if let Some(string1) = s.string(p1, v1_2, &mut ok, "string") {
-                ok &= s.format(p1, string1, formats::is_mx_room_id, "Matrix room ID");
+                ok
+                    &= s
+                        .format(
+                            p1,
+                            string1,
+                            rt::formats::is_mx_room_id,
+                            "Matrix room ID",
+                        );
             }
         } else {
             let mut seen: u64 = 0;
@@ -78,7 +84,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                                     .format(
                                         p1,
                                         string1,
-                                        formats::is_mx_room_id,
+                                        rt::formats::is_mx_room_id,
                                         "Matrix room ID",
                                     );
                         }

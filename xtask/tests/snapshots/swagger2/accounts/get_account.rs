@@ -46,7 +46,6 @@ pub fn validate_params(v: &rt::Value) -> Result<(), rt::Errors> {
 }
 
 fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
-    use crate::rt::formats;
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         let mut seen: u64 = 0;
@@ -65,7 +64,7 @@ fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                                 .number_format(
                                     p1,
                                     number1,
-                                    formats::is_int32,
+                                    rt::formats::is_int32,
                                     "32-bit integer",
                                 );
                     }
@@ -94,7 +93,6 @@ pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
 }
 
 fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
-    use crate::rt::formats;
     use serde_json::Value;
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
@@ -118,7 +116,7 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
                                     .number_format(
                                         p1,
                                         number1,
-                                        formats::is_int64,
+                                        rt::formats::is_int64,
                                         "64-bit integer",
                                     );
                         }
