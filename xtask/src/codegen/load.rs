@@ -122,6 +122,10 @@ impl Loader {
                 } else {
                     let mut out = Map::with_capacity(map.len());
                     for (k, v) in map {
+                        if ctx.is_literal(&k, &v) {
+                            out.insert(k, v);
+                            continue;
+                        }
                         let inner = ctx.child(&k);
                         out.insert(k, self.resolve(v, file, stack, inner)?);
                     }
@@ -194,11 +198,36 @@ struct Ctx {
     parent: Option<String>,
 }
 
+/// Maps whose keys are names (of properties, schemas), not keywords.
+const NAME_MAPS: [&str; 5] = [
+    "properties",
+    "patternProperties",
+    "definitions",
+    "$defs",
+    "schemas",
+];
+
 impl Ctx {
     fn child(&self, key: &str) -> Ctx {
         Ctx {
             key: Some(key.to_string()),
             parent: self.key.clone(),
+        }
+    }
+
+    /// Whether entry `key` of the map at this context is data, not spec: example values,
+    /// defaults, `enum`/`const` values, where a `$ref` key is the data's own (SCIM members
+    /// carry one) and must not be followed.
+    fn is_literal(&self, key: &str, value: &Value) -> bool {
+        let names_map = self.key.as_deref().is_some_and(|k| NAME_MAPS.contains(&k));
+        match key {
+            "example" | "default" | "enum" | "const" => !names_map,
+            // JSON Schema's `examples` is a list of values; OpenAPI's is a map of Example
+            // Objects (which may be `$ref`s), followed as usual.
+            "examples" => !names_map && value.is_array(),
+            // The `value` of an Example Object (an entry of an `examples` map).
+            "value" => self.parent.as_deref() == Some("examples"),
+            _ => false,
         }
     }
 
@@ -218,20 +247,13 @@ impl Ctx {
             "then",
             "else",
         ];
-        const MAP_KEYS: [&str; 5] = [
-            "properties",
-            "patternProperties",
-            "definitions",
-            "$defs",
-            "schemas",
-        ];
         self.key
             .as_deref()
             .is_some_and(|k| SCHEMA_KEYS.contains(&k))
             || self
                 .parent
                 .as_deref()
-                .is_some_and(|k| MAP_KEYS.contains(&k))
+                .is_some_and(|k| NAME_MAPS.contains(&k))
     }
 }
 
@@ -393,6 +415,56 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refs_inside_example_values_and_defaults_are_data() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("xtask-literal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        // GitHub's spec: SCIM group members carry a `$ref` URL as data.
+        std::fs::write(
+            dir.join("api.yaml"),
+            r##"components:
+  examples:
+    group:
+      value:
+        members: [{value: u1, $ref: "https://example.org/Users/u1"}]
+  schemas:
+    Member:
+      type: object
+      properties:
+        example: {$ref: "#/components/schemas/Id"}
+      default: {$ref: "https://example.org/literal"}
+      examples: [{$ref: "https://example.org/also-literal"}]
+    Id: {type: string}
+paths:
+  /g:
+    get:
+      responses:
+        "200":
+          content:
+            application/json:
+              examples:
+                one: {$ref: "#/components/examples/group"}
+"##,
+        )?;
+        let v = Loader::new().load_resolved(&dir.join("api.yaml"))?;
+        let members = &v["components"]["examples"]["group"]["value"]["members"][0];
+        assert_eq!(members["$ref"], "https://example.org/Users/u1");
+        let member = &v["components"]["schemas"]["Member"];
+        // A property named `example` is a schema and is followed; the keywords are data.
+        assert_eq!(member["properties"]["example"]["type"], "string");
+        assert_eq!(member["default"]["$ref"], "https://example.org/literal");
+        assert_eq!(
+            member["examples"][0]["$ref"],
+            "https://example.org/also-literal"
+        );
+        // An Example Object reference is still followed, and its value kept as data.
+        let one = &v["paths"]["/g"]["get"]["responses"]["200"]["content"]["application/json"]["examples"]
+            ["one"];
+        assert_eq!(one["value"]["members"][0]["value"], "u1");
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
 
     #[test]
     fn resolves_relative_refs_with_siblings_and_pointers() -> Result<()> {
