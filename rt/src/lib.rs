@@ -3,8 +3,10 @@
 //! decoding and responses. Generated crates depend on this crate and re-export it as
 //! `crate::rt`, so emitted code and their users name it the same way whichever crate it is.
 
+pub mod binary;
 pub mod error;
 pub mod formats;
+pub mod multipart;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod validate;

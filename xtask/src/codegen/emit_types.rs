@@ -474,6 +474,10 @@ impl TypeGen {
                         return self.string_enum(schema, &values, hint);
                     }
                 }
+                if schema.get("format").and_then(Value::as_str) == Some("binary") {
+                    // Raw bytes (a file in a multipart form), not text.
+                    return quote!(crate::rt::binary::Binary);
+                }
                 quote!(String)
             }
             "integer" => match schema.get("format").and_then(Value::as_str) {
