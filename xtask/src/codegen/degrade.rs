@@ -66,14 +66,6 @@ pub fn degrade(spec: &mut Spec) -> Vec<Warning> {
                 schema(&mut p.schema, &at, &mut found);
             }
             if let Some(b) = &mut op.body {
-                if b.multipart {
-                    found.push((
-                        format!("{base}/requestBody/content"),
-                        "multipart/form-data bodies are not decoded at run time (requests \
-                         with one are refused as malformed); the type is generated"
-                            .to_string(),
-                    ));
-                }
                 schema(
                     &mut b.schema,
                     &format!("{base}/requestBody/schema"),
