@@ -503,98 +503,8 @@ pub enum Route {
     GetVersions,
 }
 
-/// The literal paths, by length then text, each with its methods' routes.
-static LITERAL: &[PathRoutes<Route>] = &[
-    ("/_matrix/identity/v2", &[(Method::GET, Route::PingV2)]),
-    ("/_matrix/identity/api/v1", &[(Method::GET, Route::Ping)]),
-    (
-        "/_matrix/identity/v2/terms",
-        &[(Method::GET, Route::GetTerms), (Method::POST, Route::AgreeToTerms)],
-    ),
-    ("/_matrix/identity/versions", &[(Method::GET, Route::GetVersions)]),
-    ("/_matrix/identity/v2/lookup", &[(Method::POST, Route::LookupUsersV2)]),
-    ("/_matrix/identity/v2/account", &[(Method::GET, Route::GetAccount)]),
-    ("/_matrix/identity/v2/3pid/bind", &[(Method::POST, Route::BindV2)]),
-    ("/_matrix/identity/api/v1/lookup", &[(Method::GET, Route::LookupUser)]),
-    ("/_matrix/identity/v2/3pid/unbind", &[(Method::POST, Route::UnbindV2)]),
-    ("/_matrix/identity/v2/hash_details", &[(Method::GET, Route::GetHashDetails)]),
-    ("/_matrix/identity/v2/sign-ed25519", &[(Method::POST, Route::BlindlySignStuffV2)]),
-    ("/_matrix/identity/v2/store-invite", &[(Method::POST, Route::StoreInviteV2)]),
-    ("/_matrix/identity/api/v1/3pid/bind", &[(Method::POST, Route::Bind)]),
-    ("/_matrix/identity/v2/account/logout", &[(Method::POST, Route::Logout)]),
-    ("/_matrix/identity/v2/pubkey/isvalid", &[(Method::GET, Route::IsPubKeyValidV2)]),
-    ("/_matrix/identity/api/v1/3pid/unbind", &[(Method::POST, Route::Unbind)]),
-    ("/_matrix/identity/api/v1/bulk_lookup", &[(Method::POST, Route::LookupUsers)]),
-    (
-        "/_matrix/identity/api/v1/sign-ed25519",
-        &[(Method::POST, Route::BlindlySignStuff)],
-    ),
-    ("/_matrix/identity/api/v1/store-invite", &[(Method::POST, Route::StoreInvite)]),
-    ("/_matrix/identity/v2/account/register", &[(Method::POST, Route::RegisterAccount)]),
-    ("/_matrix/identity/api/v1/pubkey/isvalid", &[(Method::GET, Route::IsPubKeyValid)]),
-    (
-        "/_matrix/identity/v2/3pid/getValidated3pid",
-        &[(Method::GET, Route::GetValidated3pidV2)],
-    ),
-    (
-        "/_matrix/identity/v2/pubkey/ephemeral/isvalid",
-        &[(Method::GET, Route::IsEphemeralPubKeyValidV2)],
-    ),
-    (
-        "/_matrix/identity/api/v1/3pid/getValidated3pid",
-        &[(Method::GET, Route::GetValidated3pid)],
-    ),
-    (
-        "/_matrix/identity/v2/validate/email/submitToken",
-        &[
-            (Method::GET, Route::EmailSubmitTokenGetV2),
-            (Method::POST, Route::EmailSubmitTokenPostV2),
-        ],
-    ),
-    (
-        "/_matrix/identity/v2/validate/email/requestToken",
-        &[(Method::POST, Route::EmailRequestTokenV2)],
-    ),
-    (
-        "/_matrix/identity/v2/validate/msisdn/submitToken",
-        &[
-            (Method::GET, Route::MsisdnSubmitTokenGetV2),
-            (Method::POST, Route::MsisdnSubmitTokenPostV2),
-        ],
-    ),
-    (
-        "/_matrix/identity/api/v1/pubkey/ephemeral/isvalid",
-        &[(Method::GET, Route::IsEphemeralPubKeyValid)],
-    ),
-    (
-        "/_matrix/identity/v2/validate/msisdn/requestToken",
-        &[(Method::POST, Route::MsisdnRequestTokenV2)],
-    ),
-    (
-        "/_matrix/identity/api/v1/validate/email/submitToken",
-        &[
-            (Method::GET, Route::EmailSubmitTokenGet),
-            (Method::POST, Route::EmailSubmitTokenPost),
-        ],
-    ),
-    (
-        "/_matrix/identity/api/v1/validate/email/requestToken",
-        &[(Method::POST, Route::EmailRequestToken)],
-    ),
-    (
-        "/_matrix/identity/api/v1/validate/msisdn/submitToken",
-        &[
-            (Method::GET, Route::MsisdnSubmitTokenGet),
-            (Method::POST, Route::MsisdnSubmitTokenPost),
-        ],
-    ),
-    (
-        "/_matrix/identity/api/v1/validate/msisdn/requestToken",
-        &[(Method::POST, Route::MsisdnRequestToken)],
-    ),
-];
-
-/// The templated paths, in the order they are tried (more literal segments first).
+/// The templated paths, each with its methods' routes, in the order they are tried
+/// (more literal segments first).
 static TEMPLATED: &[PathRoutes<Route>] = &[
     ("/_matrix/identity/api/v1/pubkey/{keyId}", &[(Method::GET, Route::GetPubKey)]),
     ("/_matrix/identity/v2/pubkey/{keyId}", &[(Method::GET, Route::GetPubKeyV2)]),
@@ -603,13 +513,95 @@ static TEMPLATED: &[PathRoutes<Route>] = &[
 /// The operation for `method` and `path` (as sent, still percent-encoded) and its
 /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
 /// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter
-/// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are searched
-/// first; templated ones are tried after them.
+/// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are one
+/// `match` (each with its methods' routes); templated ones are tried after them.
 pub fn route(
     method: &Method,
     path: &str,
 ) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
-    crate::rt::server::find_route(method, path, LITERAL, TEMPLATED)
+    let literal: &[(Method, Route)] = match path {
+        "/_matrix/identity/api/v1" => &[(Method::GET, Route::Ping)],
+        "/_matrix/identity/api/v1/3pid/bind" => &[(Method::POST, Route::Bind)],
+        "/_matrix/identity/api/v1/3pid/getValidated3pid" => {
+            &[(Method::GET, Route::GetValidated3pid)]
+        }
+        "/_matrix/identity/api/v1/3pid/unbind" => &[(Method::POST, Route::Unbind)],
+        "/_matrix/identity/api/v1/bulk_lookup" => &[(Method::POST, Route::LookupUsers)],
+        "/_matrix/identity/api/v1/lookup" => &[(Method::GET, Route::LookupUser)],
+        "/_matrix/identity/api/v1/pubkey/ephemeral/isvalid" => {
+            &[(Method::GET, Route::IsEphemeralPubKeyValid)]
+        }
+        "/_matrix/identity/api/v1/pubkey/isvalid" => {
+            &[(Method::GET, Route::IsPubKeyValid)]
+        }
+        "/_matrix/identity/api/v1/sign-ed25519" => {
+            &[(Method::POST, Route::BlindlySignStuff)]
+        }
+        "/_matrix/identity/api/v1/store-invite" => &[(Method::POST, Route::StoreInvite)],
+        "/_matrix/identity/api/v1/validate/email/requestToken" => {
+            &[(Method::POST, Route::EmailRequestToken)]
+        }
+        "/_matrix/identity/api/v1/validate/email/submitToken" => {
+            &[
+                (Method::GET, Route::EmailSubmitTokenGet),
+                (Method::POST, Route::EmailSubmitTokenPost),
+            ]
+        }
+        "/_matrix/identity/api/v1/validate/msisdn/requestToken" => {
+            &[(Method::POST, Route::MsisdnRequestToken)]
+        }
+        "/_matrix/identity/api/v1/validate/msisdn/submitToken" => {
+            &[
+                (Method::GET, Route::MsisdnSubmitTokenGet),
+                (Method::POST, Route::MsisdnSubmitTokenPost),
+            ]
+        }
+        "/_matrix/identity/v2" => &[(Method::GET, Route::PingV2)],
+        "/_matrix/identity/v2/3pid/bind" => &[(Method::POST, Route::BindV2)],
+        "/_matrix/identity/v2/3pid/getValidated3pid" => {
+            &[(Method::GET, Route::GetValidated3pidV2)]
+        }
+        "/_matrix/identity/v2/3pid/unbind" => &[(Method::POST, Route::UnbindV2)],
+        "/_matrix/identity/v2/account" => &[(Method::GET, Route::GetAccount)],
+        "/_matrix/identity/v2/account/logout" => &[(Method::POST, Route::Logout)],
+        "/_matrix/identity/v2/account/register" => {
+            &[(Method::POST, Route::RegisterAccount)]
+        }
+        "/_matrix/identity/v2/hash_details" => &[(Method::GET, Route::GetHashDetails)],
+        "/_matrix/identity/v2/lookup" => &[(Method::POST, Route::LookupUsersV2)],
+        "/_matrix/identity/v2/pubkey/ephemeral/isvalid" => {
+            &[(Method::GET, Route::IsEphemeralPubKeyValidV2)]
+        }
+        "/_matrix/identity/v2/pubkey/isvalid" => &[(Method::GET, Route::IsPubKeyValidV2)],
+        "/_matrix/identity/v2/sign-ed25519" => {
+            &[(Method::POST, Route::BlindlySignStuffV2)]
+        }
+        "/_matrix/identity/v2/store-invite" => &[(Method::POST, Route::StoreInviteV2)],
+        "/_matrix/identity/v2/terms" => {
+            &[(Method::GET, Route::GetTerms), (Method::POST, Route::AgreeToTerms)]
+        }
+        "/_matrix/identity/v2/validate/email/requestToken" => {
+            &[(Method::POST, Route::EmailRequestTokenV2)]
+        }
+        "/_matrix/identity/v2/validate/email/submitToken" => {
+            &[
+                (Method::GET, Route::EmailSubmitTokenGetV2),
+                (Method::POST, Route::EmailSubmitTokenPostV2),
+            ]
+        }
+        "/_matrix/identity/v2/validate/msisdn/requestToken" => {
+            &[(Method::POST, Route::MsisdnRequestTokenV2)]
+        }
+        "/_matrix/identity/v2/validate/msisdn/submitToken" => {
+            &[
+                (Method::GET, Route::MsisdnSubmitTokenGetV2),
+                (Method::POST, Route::MsisdnSubmitTokenPostV2),
+            ]
+        }
+        "/_matrix/identity/versions" => &[(Method::GET, Route::GetVersions)],
+        _ => &[],
+    };
+    crate::rt::server::find_route(method, path, literal, TEMPLATED)
 }
 
 /// Answers `request` with its operation's handler: decoding, validation, the call,

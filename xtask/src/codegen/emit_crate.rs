@@ -924,9 +924,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         });
         file_trait_ids.push(file_trait);
     }
-    // Literal paths by length, then text (the order `find_route` searches them in); then
-    // templates: more literal segments first, then by text, so the order never depends on
-    // the spec's file order.
+    // Literal paths (one `match`), then templates: more literal segments first, then by
+    // text, so the order never depends on the spec's file order.
     let literal_segments = |p: &str| p.split('/').filter(|s| !s.starts_with('{')).count();
     let order = |p: &str| {
         let templated = p.contains('{');
@@ -935,20 +934,32 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             if templated {
                 usize::MAX - literal_segments(p)
             } else {
-                p.len()
+                0
             },
         )
     };
     routes.sort_by(|a, b| order(&a.0).cmp(&order(&b.0)).then_with(|| a.0.cmp(&b.0)));
-    let row = |(path, list): &(String, Vec<(String, TokenStream)>)| {
+    let methods = |list: &[(String, TokenStream)]| {
         let methods = list.iter().map(|(method, found)| {
             let m = ident(&method.to_ascii_uppercase());
             quote!((Method::#m, #found))
         });
-        quote!((#path, &[#(#methods),*]),)
+        quote!(&[#(#methods),*])
     };
-    let literal = routes.iter().filter(|(p, _)| !p.contains('{')).map(row);
-    let templated = routes.iter().filter(|(p, _)| p.contains('{')).map(row);
+    let literal = routes
+        .iter()
+        .filter(|(p, _)| !p.contains('{'))
+        .map(|(path, list)| {
+            let methods = methods(list);
+            quote!(#path => #methods,)
+        });
+    let templated = routes
+        .iter()
+        .filter(|(p, _)| p.contains('{'))
+        .map(|(path, list)| {
+            let methods = methods(list);
+            quote!((#path, #methods),)
+        });
     // An API without operations (webhooks only) routes nothing.
     let dispatch_body = if calls.is_empty() {
         quote! {
@@ -1028,19 +1039,21 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             #(#variants)*
         }
 
-        /// The literal paths, by length then text, each with its methods' routes.
-        static LITERAL: &[PathRoutes<Route>] = &[#(#literal)*];
-
-        /// The templated paths, in the order they are tried (more literal segments first).
+        /// The templated paths, each with its methods' routes, in the order they are tried
+        /// (more literal segments first).
         static TEMPLATED: &[PathRoutes<Route>] = &[#(#templated)*];
 
         /// The operation for `method` and `path` (as sent, still percent-encoded) and its
         /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
         /// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter
-        /// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are searched
-        /// first; templated ones are tried after them.
+        /// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are one
+        /// `match` (each with its methods' routes); templated ones are tried after them.
         pub fn route(method: &Method, path: &str) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
-            crate::rt::server::find_route(method, path, LITERAL, TEMPLATED)
+            let literal: &[(Method, Route)] = match path {
+                #(#literal)*
+                _ => &[],
+            };
+            crate::rt::server::find_route(method, path, literal, TEMPLATED)
         }
 
         /// Answers `request` with its operation's handler: decoding, validation, the call,

@@ -68,14 +68,8 @@ pub enum Route {
     GetStatus,
 }
 
-/// The literal paths, by length then text, each with its methods' routes.
-static LITERAL: &[PathRoutes<Route>] = &[
-    ("/_fixture/legacy/status", &[(Method::GET, Route::GetStatus)]),
-    ("/_fixture/invites/v3/2fa", &[(Method::GET, Route::Op2faStatus)]),
-    ("/_fixture/invites/v3/invite", &[(Method::POST, Route::StoreInvite)]),
-];
-
-/// The templated paths, in the order they are tried (more literal segments first).
+/// The templated paths, each with its methods' routes, in the order they are tried
+/// (more literal segments first).
 static TEMPLATED: &[PathRoutes<Route>] = &[
     ("/_fixture/invites/v3/invite/{token}", &[(Method::GET, Route::GetInvite)]),
 ];
@@ -83,13 +77,19 @@ static TEMPLATED: &[PathRoutes<Route>] = &[
 /// The operation for `method` and `path` (as sent, still percent-encoded) and its
 /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
 /// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter
-/// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are searched
-/// first; templated ones are tried after them.
+/// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are one
+/// `match` (each with its methods' routes); templated ones are tried after them.
 pub fn route(
     method: &Method,
     path: &str,
 ) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
-    crate::rt::server::find_route(method, path, LITERAL, TEMPLATED)
+    let literal: &[(Method, Route)] = match path {
+        "/_fixture/invites/v3/2fa" => &[(Method::GET, Route::Op2faStatus)],
+        "/_fixture/invites/v3/invite" => &[(Method::POST, Route::StoreInvite)],
+        "/_fixture/legacy/status" => &[(Method::GET, Route::GetStatus)],
+        _ => &[],
+    };
+    crate::rt::server::find_route(method, path, literal, TEMPLATED)
 }
 
 /// Answers `request` with its operation's handler: decoding, validation, the call,

@@ -94,17 +94,8 @@ pub enum Route {
     LookupGetVersions,
 }
 
-/// The literal paths, by length then text, each with its methods' routes.
-static LITERAL: &[PathRoutes<Route>] = &[
-    ("/_fixture/api/v2/lookup", &[(Method::POST, Route::Lookup)]),
-    ("/_fixture/api/v2/submit", &[(Method::POST, Route::SubmitForm)]),
-    ("/_fixture/api/v1/versions", &[(Method::GET, Route::AccountsGetVersions)]),
-    ("/_fixture/api/v2/versions", &[(Method::GET, Route::LookupGetVersions)]),
-    ("/_fixture/api/v1/account/logout", &[(Method::POST, Route::Logout)]),
-    ("/_fixture/api/v1/account/register", &[(Method::POST, Route::Register)]),
-];
-
-/// The templated paths, in the order they are tried (more literal segments first).
+/// The templated paths, each with its methods' routes, in the order they are tried
+/// (more literal segments first).
 static TEMPLATED: &[PathRoutes<Route>] = &[
     ("/_fixture/api/v1/account/{userId}", &[(Method::GET, Route::GetAccount)]),
 ];
@@ -112,13 +103,22 @@ static TEMPLATED: &[PathRoutes<Route>] = &[
 /// The operation for `method` and `path` (as sent, still percent-encoded) and its
 /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
 /// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter
-/// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are searched
-/// first; templated ones are tried after them.
+/// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are one
+/// `match` (each with its methods' routes); templated ones are tried after them.
 pub fn route(
     method: &Method,
     path: &str,
 ) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
-    crate::rt::server::find_route(method, path, LITERAL, TEMPLATED)
+    let literal: &[(Method, Route)] = match path {
+        "/_fixture/api/v1/account/logout" => &[(Method::POST, Route::Logout)],
+        "/_fixture/api/v1/account/register" => &[(Method::POST, Route::Register)],
+        "/_fixture/api/v1/versions" => &[(Method::GET, Route::AccountsGetVersions)],
+        "/_fixture/api/v2/lookup" => &[(Method::POST, Route::Lookup)],
+        "/_fixture/api/v2/submit" => &[(Method::POST, Route::SubmitForm)],
+        "/_fixture/api/v2/versions" => &[(Method::GET, Route::LookupGetVersions)],
+        _ => &[],
+    };
+    crate::rt::server::find_route(method, path, literal, TEMPLATED)
 }
 
 /// Answers `request` with its operation's handler: decoding, validation, the call,
