@@ -3,9 +3,15 @@
 #![cfg_attr(rustfmt, rustfmt::skip)]
 //! The handler trait, the dispatcher that routes requests to it, and an axum router
 //! built on the dispatcher.
-use axum::http::Method;
-use crate::rt::server::RequestContext;
-use std::future::Future;
+use ::axum::http::Method;
+use crate::rt::server::PathRoutes;
+use crate::{
+    associations, email_associations, invitation_signing, lookup, phone_associations,
+    ping, pubkey, store_invite, v2_associations, v2_auth, v2_email_associations,
+    v2_invitation_signing, v2_lookup, v2_phone_associations, v2_ping, v2_pubkey,
+    v2_store_invite, v2_terms, versions,
+};
+use crate::rt::server::{Answer, RequestContext};
 
 /// The whole API: one trait per spec file (below), each with its own error type, and
 /// how errors are written. The dispatcher validates and decodes every request before
@@ -14,7 +20,7 @@ pub trait OxidentApi: AssociationsApi + EmailAssociationsApi + InvitationSigning
     /// How every error answer is written (validation, routing and the methods' own):
     /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
     /// shape instead.
-    fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+    fn write_error(error: &crate::rt::MatrixError) -> ::axum::response::Response {
         crate::rt::server::error_response(error)
     }
 }
@@ -28,30 +34,24 @@ pub trait AssociationsApi: Send + Sync + 'static {
     fn bind(
         &self,
         ctx: &RequestContext,
-        body: crate::associations::bind::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::associations::bind::Response, Self::Error>,
-    > + Send;
+        body: associations::bind::RequestBody,
+    ) -> impl Answer<associations::bind::Response, Self::Error>;
 
     /// `GET /_matrix/identity/api/v1/3pid/getValidated3pid` (`getValidated3pid`, deprecated):
     /// Report whether a validation session has been completed.
     fn get_validated3pid(
         &self,
         ctx: &RequestContext,
-        params: crate::associations::get_validated3pid::Params,
-    ) -> impl Future<
-        Output = Result<crate::associations::get_validated3pid::Response, Self::Error>,
-    > + Send;
+        params: associations::get_validated3pid::Params,
+    ) -> impl Answer<associations::get_validated3pid::Response, Self::Error>;
 
     /// `POST /_matrix/identity/api/v1/3pid/unbind` (`unbind`, deprecated):
     /// Remove the binding between a 3PID and a Matrix user ID.
     fn unbind(
         &self,
         ctx: &RequestContext,
-        body: crate::associations::unbind::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::associations::unbind::Response, Self::Error>,
-    > + Send;
+        body: associations::unbind::RequestBody,
+    ) -> impl Answer<associations::unbind::Response, Self::Error>;
 }
 
 /// The operations of `email_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -63,39 +63,24 @@ pub trait EmailAssociationsApi: Send + Sync + 'static {
     fn email_request_token(
         &self,
         ctx: &RequestContext,
-        body: crate::email_associations::email_request_token::RequestBody,
-    ) -> impl Future<
-        Output = Result<
-            crate::email_associations::email_request_token::Response,
-            Self::Error,
-        >,
-    > + Send;
+        body: email_associations::email_request_token::RequestBody,
+    ) -> impl Answer<email_associations::email_request_token::Response, Self::Error>;
 
     /// `GET /_matrix/identity/api/v1/validate/email/submitToken` (`emailSubmitTokenGet`, deprecated):
     /// Complete an email validation from the emailed link (browser form).
     fn email_submit_token_get(
         &self,
         ctx: &RequestContext,
-        params: crate::email_associations::email_submit_token_get::Params,
-    ) -> impl Future<
-        Output = Result<
-            crate::email_associations::email_submit_token_get::Response,
-            Self::Error,
-        >,
-    > + Send;
+        params: email_associations::email_submit_token_get::Params,
+    ) -> impl Answer<email_associations::email_submit_token_get::Response, Self::Error>;
 
     /// `POST /_matrix/identity/api/v1/validate/email/submitToken` (`emailSubmitTokenPost`, deprecated):
     /// Complete an email validation with the emailed token (API form).
     fn email_submit_token_post(
         &self,
         ctx: &RequestContext,
-        body: crate::email_associations::email_submit_token_post::RequestBody,
-    ) -> impl Future<
-        Output = Result<
-            crate::email_associations::email_submit_token_post::Response,
-            Self::Error,
-        >,
-    > + Send;
+        body: email_associations::email_submit_token_post::RequestBody,
+    ) -> impl Answer<email_associations::email_submit_token_post::Response, Self::Error>;
 }
 
 /// The operations of `invitation_signing.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -107,13 +92,8 @@ pub trait InvitationSigningApi: Send + Sync + 'static {
     fn blindly_sign_stuff(
         &self,
         ctx: &RequestContext,
-        body: crate::invitation_signing::blindly_sign_stuff::RequestBody,
-    ) -> impl Future<
-        Output = Result<
-            crate::invitation_signing::blindly_sign_stuff::Response,
-            Self::Error,
-        >,
-    > + Send;
+        body: invitation_signing::blindly_sign_stuff::RequestBody,
+    ) -> impl Answer<invitation_signing::blindly_sign_stuff::Response, Self::Error>;
 }
 
 /// The operations of `lookup.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -125,20 +105,16 @@ pub trait LookupApi: Send + Sync + 'static {
     fn lookup_users(
         &self,
         ctx: &RequestContext,
-        body: crate::lookup::lookup_users::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::lookup::lookup_users::Response, Self::Error>,
-    > + Send;
+        body: lookup::lookup_users::RequestBody,
+    ) -> impl Answer<lookup::lookup_users::Response, Self::Error>;
 
     /// `GET /_matrix/identity/api/v1/lookup` (`lookupUser`, deprecated):
     /// Find the Matrix user ID bound to one 3PID.
     fn lookup_user(
         &self,
         ctx: &RequestContext,
-        params: crate::lookup::lookup_user::Params,
-    ) -> impl Future<
-        Output = Result<crate::lookup::lookup_user::Response, Self::Error>,
-    > + Send;
+        params: lookup::lookup_user::Params,
+    ) -> impl Answer<lookup::lookup_user::Response, Self::Error>;
 }
 
 /// The operations of `phone_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -150,39 +126,27 @@ pub trait PhoneAssociationsApi: Send + Sync + 'static {
     fn msisdn_request_token(
         &self,
         ctx: &RequestContext,
-        body: crate::phone_associations::msisdn_request_token::RequestBody,
-    ) -> impl Future<
-        Output = Result<
-            crate::phone_associations::msisdn_request_token::Response,
-            Self::Error,
-        >,
-    > + Send;
+        body: phone_associations::msisdn_request_token::RequestBody,
+    ) -> impl Answer<phone_associations::msisdn_request_token::Response, Self::Error>;
 
     /// `GET /_matrix/identity/api/v1/validate/msisdn/submitToken` (`msisdnSubmitTokenGet`, deprecated):
     /// Complete a phone number validation from a link (browser form).
     fn msisdn_submit_token_get(
         &self,
         ctx: &RequestContext,
-        params: crate::phone_associations::msisdn_submit_token_get::Params,
-    ) -> impl Future<
-        Output = Result<
-            crate::phone_associations::msisdn_submit_token_get::Response,
-            Self::Error,
-        >,
-    > + Send;
+        params: phone_associations::msisdn_submit_token_get::Params,
+    ) -> impl Answer<phone_associations::msisdn_submit_token_get::Response, Self::Error>;
 
     /// `POST /_matrix/identity/api/v1/validate/msisdn/submitToken` (`msisdnSubmitTokenPost`, deprecated):
     /// Complete a phone number validation with the texted token (API form).
     fn msisdn_submit_token_post(
         &self,
         ctx: &RequestContext,
-        body: crate::phone_associations::msisdn_submit_token_post::RequestBody,
-    ) -> impl Future<
-        Output = Result<
-            crate::phone_associations::msisdn_submit_token_post::Response,
-            Self::Error,
-        >,
-    > + Send;
+        body: phone_associations::msisdn_submit_token_post::RequestBody,
+    ) -> impl Answer<
+        phone_associations::msisdn_submit_token_post::Response,
+        Self::Error,
+    >;
 }
 
 /// The operations of `ping.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -194,7 +158,7 @@ pub trait PingApi: Send + Sync + 'static {
     fn ping(
         &self,
         ctx: &RequestContext,
-    ) -> impl Future<Output = Result<crate::ping::ping::Response, Self::Error>> + Send;
+    ) -> impl Answer<ping::ping::Response, Self::Error>;
 }
 
 /// The operations of `pubkey.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -206,30 +170,24 @@ pub trait PubkeyApi: Send + Sync + 'static {
     fn is_ephemeral_pub_key_valid(
         &self,
         ctx: &RequestContext,
-        params: crate::pubkey::is_ephemeral_pub_key_valid::Params,
-    ) -> impl Future<
-        Output = Result<crate::pubkey::is_ephemeral_pub_key_valid::Response, Self::Error>,
-    > + Send;
+        params: pubkey::is_ephemeral_pub_key_valid::Params,
+    ) -> impl Answer<pubkey::is_ephemeral_pub_key_valid::Response, Self::Error>;
 
     /// `GET /_matrix/identity/api/v1/pubkey/isvalid` (`isPubKeyValid`, deprecated):
     /// Ask if a key is one of the server's valid long-term keys.
     fn is_pub_key_valid(
         &self,
         ctx: &RequestContext,
-        params: crate::pubkey::is_pub_key_valid::Params,
-    ) -> impl Future<
-        Output = Result<crate::pubkey::is_pub_key_valid::Response, Self::Error>,
-    > + Send;
+        params: pubkey::is_pub_key_valid::Params,
+    ) -> impl Answer<pubkey::is_pub_key_valid::Response, Self::Error>;
 
     /// `GET /_matrix/identity/api/v1/pubkey/{keyId}` (`getPubKey`, deprecated):
     /// Fetch one of the server's public keys.
     fn get_pub_key(
         &self,
         ctx: &RequestContext,
-        params: crate::pubkey::get_pub_key::Params,
-    ) -> impl Future<
-        Output = Result<crate::pubkey::get_pub_key::Response, Self::Error>,
-    > + Send;
+        params: pubkey::get_pub_key::Params,
+    ) -> impl Answer<pubkey::get_pub_key::Response, Self::Error>;
 }
 
 /// The operations of `store_invite.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -241,10 +199,8 @@ pub trait StoreInviteApi: Send + Sync + 'static {
     fn store_invite(
         &self,
         ctx: &RequestContext,
-        body: crate::store_invite::store_invite::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::store_invite::store_invite::Response, Self::Error>,
-    > + Send;
+        body: store_invite::store_invite::RequestBody,
+    ) -> impl Answer<store_invite::store_invite::Response, Self::Error>;
 }
 
 /// The operations of `v2_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -256,33 +212,24 @@ pub trait V2AssociationsApi: Send + Sync + 'static {
     fn bind_v2(
         &self,
         ctx: &RequestContext,
-        body: crate::v2_associations::bind_v2::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::v2_associations::bind_v2::Response, Self::Error>,
-    > + Send;
+        body: v2_associations::bind_v2::RequestBody,
+    ) -> impl Answer<v2_associations::bind_v2::Response, Self::Error>;
 
     /// `GET /_matrix/identity/v2/3pid/getValidated3pid` (`getValidated3pidV2`):
     /// Report whether a validation session has been completed.
     fn get_validated3pid_v2(
         &self,
         ctx: &RequestContext,
-        params: crate::v2_associations::get_validated3pid_v2::Params,
-    ) -> impl Future<
-        Output = Result<
-            crate::v2_associations::get_validated3pid_v2::Response,
-            Self::Error,
-        >,
-    > + Send;
+        params: v2_associations::get_validated3pid_v2::Params,
+    ) -> impl Answer<v2_associations::get_validated3pid_v2::Response, Self::Error>;
 
     /// `POST /_matrix/identity/v2/3pid/unbind` (`unbindV2`):
     /// Remove the binding between a 3PID and a Matrix user ID.
     fn unbind_v2(
         &self,
         ctx: &RequestContext,
-        body: crate::v2_associations::unbind_v2::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::v2_associations::unbind_v2::Response, Self::Error>,
-    > + Send;
+        body: v2_associations::unbind_v2::RequestBody,
+    ) -> impl Answer<v2_associations::unbind_v2::Response, Self::Error>;
 }
 
 /// The operations of `v2_auth.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -294,28 +241,22 @@ pub trait V2AuthApi: Send + Sync + 'static {
     fn get_account(
         &self,
         ctx: &RequestContext,
-    ) -> impl Future<
-        Output = Result<crate::v2_auth::get_account::Response, Self::Error>,
-    > + Send;
+    ) -> impl Answer<v2_auth::get_account::Response, Self::Error>;
 
     /// `POST /_matrix/identity/v2/account/logout` (`logout`):
     /// Invalidate the presented access token.
     fn logout(
         &self,
         ctx: &RequestContext,
-    ) -> impl Future<
-        Output = Result<crate::v2_auth::logout::Response, Self::Error>,
-    > + Send;
+    ) -> impl Answer<v2_auth::logout::Response, Self::Error>;
 
     /// `POST /_matrix/identity/v2/account/register` (`registerAccount`):
     /// Trade an OpenID token for an identity-server access token.
     fn register_account(
         &self,
         ctx: &RequestContext,
-        body: crate::v2_auth::register_account::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::v2_auth::register_account::Response, Self::Error>,
-    > + Send;
+        body: v2_auth::register_account::RequestBody,
+    ) -> impl Answer<v2_auth::register_account::Response, Self::Error>;
 }
 
 /// The operations of `v2_email_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -327,39 +268,33 @@ pub trait V2EmailAssociationsApi: Send + Sync + 'static {
     fn email_request_token_v2(
         &self,
         ctx: &RequestContext,
-        body: crate::v2_email_associations::email_request_token_v2::RequestBody,
-    ) -> impl Future<
-        Output = Result<
-            crate::v2_email_associations::email_request_token_v2::Response,
-            Self::Error,
-        >,
-    > + Send;
+        body: v2_email_associations::email_request_token_v2::RequestBody,
+    ) -> impl Answer<
+        v2_email_associations::email_request_token_v2::Response,
+        Self::Error,
+    >;
 
     /// `GET /_matrix/identity/v2/validate/email/submitToken` (`emailSubmitTokenGetV2`):
     /// Complete an email validation from the emailed link (browser form).
     fn email_submit_token_get_v2(
         &self,
         ctx: &RequestContext,
-        params: crate::v2_email_associations::email_submit_token_get_v2::Params,
-    ) -> impl Future<
-        Output = Result<
-            crate::v2_email_associations::email_submit_token_get_v2::Response,
-            Self::Error,
-        >,
-    > + Send;
+        params: v2_email_associations::email_submit_token_get_v2::Params,
+    ) -> impl Answer<
+        v2_email_associations::email_submit_token_get_v2::Response,
+        Self::Error,
+    >;
 
     /// `POST /_matrix/identity/v2/validate/email/submitToken` (`emailSubmitTokenPostV2`):
     /// Complete an email validation with the emailed token (API form).
     fn email_submit_token_post_v2(
         &self,
         ctx: &RequestContext,
-        body: crate::v2_email_associations::email_submit_token_post_v2::RequestBody,
-    ) -> impl Future<
-        Output = Result<
-            crate::v2_email_associations::email_submit_token_post_v2::Response,
-            Self::Error,
-        >,
-    > + Send;
+        body: v2_email_associations::email_submit_token_post_v2::RequestBody,
+    ) -> impl Answer<
+        v2_email_associations::email_submit_token_post_v2::Response,
+        Self::Error,
+    >;
 }
 
 /// The operations of `v2_invitation_signing.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -371,13 +306,11 @@ pub trait V2InvitationSigningApi: Send + Sync + 'static {
     fn blindly_sign_stuff_v2(
         &self,
         ctx: &RequestContext,
-        body: crate::v2_invitation_signing::blindly_sign_stuff_v2::RequestBody,
-    ) -> impl Future<
-        Output = Result<
-            crate::v2_invitation_signing::blindly_sign_stuff_v2::Response,
-            Self::Error,
-        >,
-    > + Send;
+        body: v2_invitation_signing::blindly_sign_stuff_v2::RequestBody,
+    ) -> impl Answer<
+        v2_invitation_signing::blindly_sign_stuff_v2::Response,
+        Self::Error,
+    >;
 }
 
 /// The operations of `v2_lookup.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -389,19 +322,15 @@ pub trait V2LookupApi: Send + Sync + 'static {
     fn get_hash_details(
         &self,
         ctx: &RequestContext,
-    ) -> impl Future<
-        Output = Result<crate::v2_lookup::get_hash_details::Response, Self::Error>,
-    > + Send;
+    ) -> impl Answer<v2_lookup::get_hash_details::Response, Self::Error>;
 
     /// `POST /_matrix/identity/v2/lookup` (`lookupUsersV2`):
     /// Find the Matrix user IDs bound to a set of hashed 3PIDs.
     fn lookup_users_v2(
         &self,
         ctx: &RequestContext,
-        body: crate::v2_lookup::lookup_users_v2::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::v2_lookup::lookup_users_v2::Response, Self::Error>,
-    > + Send;
+        body: v2_lookup::lookup_users_v2::RequestBody,
+    ) -> impl Answer<v2_lookup::lookup_users_v2::Response, Self::Error>;
 }
 
 /// The operations of `v2_phone_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -413,39 +342,33 @@ pub trait V2PhoneAssociationsApi: Send + Sync + 'static {
     fn msisdn_request_token_v2(
         &self,
         ctx: &RequestContext,
-        body: crate::v2_phone_associations::msisdn_request_token_v2::RequestBody,
-    ) -> impl Future<
-        Output = Result<
-            crate::v2_phone_associations::msisdn_request_token_v2::Response,
-            Self::Error,
-        >,
-    > + Send;
+        body: v2_phone_associations::msisdn_request_token_v2::RequestBody,
+    ) -> impl Answer<
+        v2_phone_associations::msisdn_request_token_v2::Response,
+        Self::Error,
+    >;
 
     /// `GET /_matrix/identity/v2/validate/msisdn/submitToken` (`msisdnSubmitTokenGetV2`):
     /// Complete a phone number validation from a link (browser form).
     fn msisdn_submit_token_get_v2(
         &self,
         ctx: &RequestContext,
-        params: crate::v2_phone_associations::msisdn_submit_token_get_v2::Params,
-    ) -> impl Future<
-        Output = Result<
-            crate::v2_phone_associations::msisdn_submit_token_get_v2::Response,
-            Self::Error,
-        >,
-    > + Send;
+        params: v2_phone_associations::msisdn_submit_token_get_v2::Params,
+    ) -> impl Answer<
+        v2_phone_associations::msisdn_submit_token_get_v2::Response,
+        Self::Error,
+    >;
 
     /// `POST /_matrix/identity/v2/validate/msisdn/submitToken` (`msisdnSubmitTokenPostV2`):
     /// Complete a phone number validation with the texted token (API form).
     fn msisdn_submit_token_post_v2(
         &self,
         ctx: &RequestContext,
-        body: crate::v2_phone_associations::msisdn_submit_token_post_v2::RequestBody,
-    ) -> impl Future<
-        Output = Result<
-            crate::v2_phone_associations::msisdn_submit_token_post_v2::Response,
-            Self::Error,
-        >,
-    > + Send;
+        body: v2_phone_associations::msisdn_submit_token_post_v2::RequestBody,
+    ) -> impl Answer<
+        v2_phone_associations::msisdn_submit_token_post_v2::Response,
+        Self::Error,
+    >;
 }
 
 /// The operations of `v2_ping.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -457,9 +380,7 @@ pub trait V2PingApi: Send + Sync + 'static {
     fn ping_v2(
         &self,
         ctx: &RequestContext,
-    ) -> impl Future<
-        Output = Result<crate::v2_ping::ping_v2::Response, Self::Error>,
-    > + Send;
+    ) -> impl Answer<v2_ping::ping_v2::Response, Self::Error>;
 }
 
 /// The operations of `v2_pubkey.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -471,33 +392,24 @@ pub trait V2PubkeyApi: Send + Sync + 'static {
     fn is_ephemeral_pub_key_valid_v2(
         &self,
         ctx: &RequestContext,
-        params: crate::v2_pubkey::is_ephemeral_pub_key_valid_v2::Params,
-    ) -> impl Future<
-        Output = Result<
-            crate::v2_pubkey::is_ephemeral_pub_key_valid_v2::Response,
-            Self::Error,
-        >,
-    > + Send;
+        params: v2_pubkey::is_ephemeral_pub_key_valid_v2::Params,
+    ) -> impl Answer<v2_pubkey::is_ephemeral_pub_key_valid_v2::Response, Self::Error>;
 
     /// `GET /_matrix/identity/v2/pubkey/isvalid` (`isPubKeyValidV2`):
     /// Ask if a key is one of the server's valid long-term keys.
     fn is_pub_key_valid_v2(
         &self,
         ctx: &RequestContext,
-        params: crate::v2_pubkey::is_pub_key_valid_v2::Params,
-    ) -> impl Future<
-        Output = Result<crate::v2_pubkey::is_pub_key_valid_v2::Response, Self::Error>,
-    > + Send;
+        params: v2_pubkey::is_pub_key_valid_v2::Params,
+    ) -> impl Answer<v2_pubkey::is_pub_key_valid_v2::Response, Self::Error>;
 
     /// `GET /_matrix/identity/v2/pubkey/{keyId}` (`getPubKeyV2`):
     /// Fetch one of the server's public keys.
     fn get_pub_key_v2(
         &self,
         ctx: &RequestContext,
-        params: crate::v2_pubkey::get_pub_key_v2::Params,
-    ) -> impl Future<
-        Output = Result<crate::v2_pubkey::get_pub_key_v2::Response, Self::Error>,
-    > + Send;
+        params: v2_pubkey::get_pub_key_v2::Params,
+    ) -> impl Answer<v2_pubkey::get_pub_key_v2::Response, Self::Error>;
 }
 
 /// The operations of `v2_store_invite.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -509,10 +421,8 @@ pub trait V2StoreInviteApi: Send + Sync + 'static {
     fn store_invite_v2(
         &self,
         ctx: &RequestContext,
-        body: crate::v2_store_invite::store_invite_v2::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::v2_store_invite::store_invite_v2::Response, Self::Error>,
-    > + Send;
+        body: v2_store_invite::store_invite_v2::RequestBody,
+    ) -> impl Answer<v2_store_invite::store_invite_v2::Response, Self::Error>;
 }
 
 /// The operations of `v2_terms.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -524,19 +434,15 @@ pub trait V2TermsApi: Send + Sync + 'static {
     fn get_terms(
         &self,
         ctx: &RequestContext,
-    ) -> impl Future<
-        Output = Result<crate::v2_terms::get_terms::Response, Self::Error>,
-    > + Send;
+    ) -> impl Answer<v2_terms::get_terms::Response, Self::Error>;
 
     /// `POST /_matrix/identity/v2/terms` (`agreeToTerms`):
     /// Record that the user accepted some policies.
     fn agree_to_terms(
         &self,
         ctx: &RequestContext,
-        body: crate::v2_terms::agree_to_terms::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::v2_terms::agree_to_terms::Response, Self::Error>,
-    > + Send;
+        body: v2_terms::agree_to_terms::RequestBody,
+    ) -> impl Answer<v2_terms::agree_to_terms::Response, Self::Error>;
 }
 
 /// The operations of `versions.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -548,9 +454,7 @@ pub trait VersionsApi: Send + Sync + 'static {
     fn get_versions(
         &self,
         ctx: &RequestContext,
-    ) -> impl Future<
-        Output = Result<crate::versions::get_versions::Response, Self::Error>,
-    > + Send;
+    ) -> impl Answer<versions::get_versions::Response, Self::Error>;
 }
 
 /// The operation a request is for, as [`route`] finds it: one variant per operation,
@@ -599,306 +503,118 @@ pub enum Route {
     GetVersions,
 }
 
+/// The templated paths, each with its methods' routes, in the order they are tried
+/// (more literal segments first).
+static TEMPLATED: &[PathRoutes<Route>] = &[
+    ("/_matrix/identity/api/v1/pubkey/{keyId}", &[(Method::GET, Route::GetPubKey)]),
+    ("/_matrix/identity/v2/pubkey/{keyId}", &[(Method::GET, Route::GetPubKeyV2)]),
+];
+
 /// The operation for `method` and `path` (as sent, still percent-encoded) and its
 /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
-/// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter that is not UTF-8 once
-/// decoded `400 M_INVALID_PARAM`. Literal paths are one `match`; templated ones are
-/// tried after them.
+/// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter
+/// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are one
+/// `match` (each with its methods' routes); templated ones are tried after them.
 pub fn route(
     method: &Method,
     path: &str,
 ) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
-    #[allow(clippy::single_match, reason = "generated: one arm per literal path")]
-    match path {
-        "/_matrix/identity/api/v1" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::Ping, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-        }
-        "/_matrix/identity/api/v1/3pid/bind" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::Bind, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
+    let literal: &[(Method, Route)] = match path {
+        "/_matrix/identity/api/v1" => &[(Method::GET, Route::Ping)],
+        "/_matrix/identity/api/v1/3pid/bind" => &[(Method::POST, Route::Bind)],
         "/_matrix/identity/api/v1/3pid/getValidated3pid" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::GetValidated3pid, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
+            &[(Method::GET, Route::GetValidated3pid)]
         }
-        "/_matrix/identity/api/v1/3pid/unbind" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::Unbind, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
-        "/_matrix/identity/api/v1/bulk_lookup" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::LookupUsers, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
-        "/_matrix/identity/api/v1/lookup" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::LookupUser, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-        }
+        "/_matrix/identity/api/v1/3pid/unbind" => &[(Method::POST, Route::Unbind)],
+        "/_matrix/identity/api/v1/bulk_lookup" => &[(Method::POST, Route::LookupUsers)],
+        "/_matrix/identity/api/v1/lookup" => &[(Method::GET, Route::LookupUser)],
         "/_matrix/identity/api/v1/pubkey/ephemeral/isvalid" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::IsEphemeralPubKeyValid, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
+            &[(Method::GET, Route::IsEphemeralPubKeyValid)]
         }
         "/_matrix/identity/api/v1/pubkey/isvalid" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::IsPubKeyValid, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
+            &[(Method::GET, Route::IsPubKeyValid)]
         }
         "/_matrix/identity/api/v1/sign-ed25519" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::BlindlySignStuff, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
+            &[(Method::POST, Route::BlindlySignStuff)]
         }
-        "/_matrix/identity/api/v1/store-invite" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::StoreInvite, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
+        "/_matrix/identity/api/v1/store-invite" => &[(Method::POST, Route::StoreInvite)],
         "/_matrix/identity/api/v1/validate/email/requestToken" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::EmailRequestToken, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
+            &[(Method::POST, Route::EmailRequestToken)]
         }
         "/_matrix/identity/api/v1/validate/email/submitToken" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::EmailSubmitTokenGet, path_params));
-            }
-            if *method == Method::POST {
-                return Ok((Route::EmailSubmitTokenPost, path_params));
-            }
-            return Err(
-                crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS, POST"),
-            );
+            &[
+                (Method::GET, Route::EmailSubmitTokenGet),
+                (Method::POST, Route::EmailSubmitTokenPost),
+            ]
         }
         "/_matrix/identity/api/v1/validate/msisdn/requestToken" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::MsisdnRequestToken, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
+            &[(Method::POST, Route::MsisdnRequestToken)]
         }
         "/_matrix/identity/api/v1/validate/msisdn/submitToken" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::MsisdnSubmitTokenGet, path_params));
-            }
-            if *method == Method::POST {
-                return Ok((Route::MsisdnSubmitTokenPost, path_params));
-            }
-            return Err(
-                crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS, POST"),
-            );
+            &[
+                (Method::GET, Route::MsisdnSubmitTokenGet),
+                (Method::POST, Route::MsisdnSubmitTokenPost),
+            ]
         }
-        "/_matrix/identity/v2" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::PingV2, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-        }
-        "/_matrix/identity/v2/3pid/bind" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::BindV2, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
+        "/_matrix/identity/v2" => &[(Method::GET, Route::PingV2)],
+        "/_matrix/identity/v2/3pid/bind" => &[(Method::POST, Route::BindV2)],
         "/_matrix/identity/v2/3pid/getValidated3pid" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::GetValidated3pidV2, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
+            &[(Method::GET, Route::GetValidated3pidV2)]
         }
-        "/_matrix/identity/v2/3pid/unbind" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::UnbindV2, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
-        "/_matrix/identity/v2/account" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::GetAccount, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-        }
-        "/_matrix/identity/v2/account/logout" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::Logout, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
+        "/_matrix/identity/v2/3pid/unbind" => &[(Method::POST, Route::UnbindV2)],
+        "/_matrix/identity/v2/account" => &[(Method::GET, Route::GetAccount)],
+        "/_matrix/identity/v2/account/logout" => &[(Method::POST, Route::Logout)],
         "/_matrix/identity/v2/account/register" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::RegisterAccount, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
+            &[(Method::POST, Route::RegisterAccount)]
         }
-        "/_matrix/identity/v2/hash_details" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::GetHashDetails, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-        }
-        "/_matrix/identity/v2/lookup" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::LookupUsersV2, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
+        "/_matrix/identity/v2/hash_details" => &[(Method::GET, Route::GetHashDetails)],
+        "/_matrix/identity/v2/lookup" => &[(Method::POST, Route::LookupUsersV2)],
         "/_matrix/identity/v2/pubkey/ephemeral/isvalid" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::IsEphemeralPubKeyValidV2, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
+            &[(Method::GET, Route::IsEphemeralPubKeyValidV2)]
         }
-        "/_matrix/identity/v2/pubkey/isvalid" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::IsPubKeyValidV2, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-        }
+        "/_matrix/identity/v2/pubkey/isvalid" => &[(Method::GET, Route::IsPubKeyValidV2)],
         "/_matrix/identity/v2/sign-ed25519" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::BlindlySignStuffV2, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
+            &[(Method::POST, Route::BlindlySignStuffV2)]
         }
-        "/_matrix/identity/v2/store-invite" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::StoreInviteV2, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
+        "/_matrix/identity/v2/store-invite" => &[(Method::POST, Route::StoreInviteV2)],
         "/_matrix/identity/v2/terms" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::GetTerms, path_params));
-            }
-            if *method == Method::POST {
-                return Ok((Route::AgreeToTerms, path_params));
-            }
-            return Err(
-                crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS, POST"),
-            );
+            &[(Method::GET, Route::GetTerms), (Method::POST, Route::AgreeToTerms)]
         }
         "/_matrix/identity/v2/validate/email/requestToken" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::EmailRequestTokenV2, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
+            &[(Method::POST, Route::EmailRequestTokenV2)]
         }
         "/_matrix/identity/v2/validate/email/submitToken" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::EmailSubmitTokenGetV2, path_params));
-            }
-            if *method == Method::POST {
-                return Ok((Route::EmailSubmitTokenPostV2, path_params));
-            }
-            return Err(
-                crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS, POST"),
-            );
+            &[
+                (Method::GET, Route::EmailSubmitTokenGetV2),
+                (Method::POST, Route::EmailSubmitTokenPostV2),
+            ]
         }
         "/_matrix/identity/v2/validate/msisdn/requestToken" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::MsisdnRequestTokenV2, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
+            &[(Method::POST, Route::MsisdnRequestTokenV2)]
         }
         "/_matrix/identity/v2/validate/msisdn/submitToken" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::MsisdnSubmitTokenGetV2, path_params));
-            }
-            if *method == Method::POST {
-                return Ok((Route::MsisdnSubmitTokenPostV2, path_params));
-            }
-            return Err(
-                crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS, POST"),
-            );
+            &[
+                (Method::GET, Route::MsisdnSubmitTokenGetV2),
+                (Method::POST, Route::MsisdnSubmitTokenPostV2),
+            ]
         }
-        "/_matrix/identity/versions" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::GetVersions, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-        }
-        _ => {}
-    }
-    if let Some(found) = crate::rt::server::match_template(
-        path,
-        "/_matrix/identity/api/v1/pubkey/{keyId}",
-    ) {
-        let path_params = found?;
-        if *method == Method::GET || *method == Method::HEAD {
-            return Ok((Route::GetPubKey, path_params));
-        }
-        return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-    }
-    if let Some(found) = crate::rt::server::match_template(
-        path,
-        "/_matrix/identity/v2/pubkey/{keyId}",
-    ) {
-        let path_params = found?;
-        if *method == Method::GET || *method == Method::HEAD {
-            return Ok((Route::GetPubKeyV2, path_params));
-        }
-        return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-    }
-    Err(crate::rt::MatrixError::not_found())
+        "/_matrix/identity/versions" => &[(Method::GET, Route::GetVersions)],
+        _ => &[],
+    };
+    crate::rt::server::find_route(method, path, literal, TEMPLATED)
 }
 
 /// Answers `request` with its operation's handler: decoding, validation, the call,
 /// and the JSON (or page) written back. `peer` is the client's address as the accept
 /// loop knows it. One allocation per request (the handler's boxed future); nothing
-/// about the API is cloned.
+/// about the API is cloned. Each route is `call!(serve_kind, module::operation,
+/// parts…)`: the operation's `Op` served with that kind of answer, calling the
+/// method of the same name with the context and the parts the operation has (`A::method`,
+/// fully qualified: an operation may be named like a method of `Arc`).
 pub fn dispatch<A: OxidentApi>(
-    api: &std::sync::Arc<A>,
-    request: axum::extract::Request,
-    peer: Option<std::net::SocketAddr>,
+    api: &::std::sync::Arc<A>,
+    request: ::axum::extract::Request,
+    peer: Option<::std::net::SocketAddr>,
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
@@ -911,346 +627,108 @@ pub fn dispatch<A: OxidentApi>(
         path_params,
         on_error: A::write_error,
     };
-    let api = std::sync::Arc::clone(api);
+    let api = ::std::sync::Arc::clone(api);
+    macro_rules! call {
+        ($serve:ident, $m:ident::$o:ident) => {
+            $serve(routed, $m::$o::Op, move |ctx, (), ()| async move {
+                A::$o(&api, &ctx).await
+            })
+        };
+        ($serve:ident, $m:ident::$o:ident, params) => {
+            $serve(routed, $m::$o::Op, move |ctx, params, ()| async move {
+                A::$o(&api, &ctx, params).await
+            })
+        };
+        ($serve:ident, $m:ident::$o:ident, body) => {
+            $serve(routed, $m::$o::Op, move |ctx, (), body| async move {
+                A::$o(&api, &ctx, body).await
+            })
+        };
+        ($serve:ident, $m:ident::$o:ident, params, body) => {
+            $serve(routed, $m::$o::Op, move |ctx, params, body| async move {
+                A::$o(&api, &ctx, params, body).await
+            })
+        };
+    }
     match route {
-        Route::Bind => {
-            serve_json(
-                routed,
-                crate::associations::bind::Op,
-                move |ctx, _, body| async move { A::bind(&api, &ctx, body).await },
-            )
-        }
+        Route::Bind => call!(serve_json, associations::bind, body),
         Route::GetValidated3pid => {
-            serve_json(
-                routed,
-                crate::associations::get_validated3pid::Op,
-                move |ctx, params, _| async move {
-                    A::get_validated3pid(&api, &ctx, params).await
-                },
-            )
+            call!(serve_json, associations::get_validated3pid, params)
         }
-        Route::Unbind => {
-            serve_json(
-                routed,
-                crate::associations::unbind::Op,
-                move |ctx, _, body| async move { A::unbind(&api, &ctx, body).await },
-            )
-        }
+        Route::Unbind => call!(serve_json, associations::unbind, body),
         Route::EmailRequestToken => {
-            serve_json(
-                routed,
-                crate::email_associations::email_request_token::Op,
-                move |ctx, _, body| async move {
-                    A::email_request_token(&api, &ctx, body).await
-                },
-            )
+            call!(serve_json, email_associations::email_request_token, body)
         }
         Route::EmailSubmitTokenGet => {
-            serve_raw(
-                routed,
-                crate::email_associations::email_submit_token_get::Op,
-                move |ctx, params, _| async move {
-                    A::email_submit_token_get(&api, &ctx, params).await
-                },
-            )
+            call!(serve_raw, email_associations::email_submit_token_get, params)
         }
         Route::EmailSubmitTokenPost => {
-            serve_json(
-                routed,
-                crate::email_associations::email_submit_token_post::Op,
-                move |ctx, _, body| async move {
-                    A::email_submit_token_post(&api, &ctx, body).await
-                },
-            )
+            call!(serve_json, email_associations::email_submit_token_post, body)
         }
         Route::BlindlySignStuff => {
-            serve_json(
-                routed,
-                crate::invitation_signing::blindly_sign_stuff::Op,
-                move |ctx, _, body| async move {
-                    A::blindly_sign_stuff(&api, &ctx, body).await
-                },
-            )
+            call!(serve_json, invitation_signing::blindly_sign_stuff, body)
         }
-        Route::LookupUsers => {
-            serve_json(
-                routed,
-                crate::lookup::lookup_users::Op,
-                move |ctx, _, body| async move {
-                    A::lookup_users(&api, &ctx, body).await
-                },
-            )
-        }
-        Route::LookupUser => {
-            serve_json(
-                routed,
-                crate::lookup::lookup_user::Op,
-                move |ctx, params, _| async move {
-                    A::lookup_user(&api, &ctx, params).await
-                },
-            )
-        }
+        Route::LookupUsers => call!(serve_json, lookup::lookup_users, body),
+        Route::LookupUser => call!(serve_json, lookup::lookup_user, params),
         Route::MsisdnRequestToken => {
-            serve_json(
-                routed,
-                crate::phone_associations::msisdn_request_token::Op,
-                move |ctx, _, body| async move {
-                    A::msisdn_request_token(&api, &ctx, body).await
-                },
-            )
+            call!(serve_json, phone_associations::msisdn_request_token, body)
         }
         Route::MsisdnSubmitTokenGet => {
-            serve_raw(
-                routed,
-                crate::phone_associations::msisdn_submit_token_get::Op,
-                move |ctx, params, _| async move {
-                    A::msisdn_submit_token_get(&api, &ctx, params).await
-                },
-            )
+            call!(serve_raw, phone_associations::msisdn_submit_token_get, params)
         }
         Route::MsisdnSubmitTokenPost => {
-            serve_json(
-                routed,
-                crate::phone_associations::msisdn_submit_token_post::Op,
-                move |ctx, _, body| async move {
-                    A::msisdn_submit_token_post(&api, &ctx, body).await
-                },
-            )
+            call!(serve_json, phone_associations::msisdn_submit_token_post, body)
         }
-        Route::Ping => {
-            serve_json(
-                routed,
-                crate::ping::ping::Op,
-                move |ctx, _, _| async move { A::ping(&api, &ctx).await },
-            )
-        }
+        Route::Ping => call!(serve_json, ping::ping),
         Route::IsEphemeralPubKeyValid => {
-            serve_json(
-                routed,
-                crate::pubkey::is_ephemeral_pub_key_valid::Op,
-                move |ctx, params, _| async move {
-                    A::is_ephemeral_pub_key_valid(&api, &ctx, params).await
-                },
-            )
+            call!(serve_json, pubkey::is_ephemeral_pub_key_valid, params)
         }
-        Route::IsPubKeyValid => {
-            serve_json(
-                routed,
-                crate::pubkey::is_pub_key_valid::Op,
-                move |ctx, params, _| async move {
-                    A::is_pub_key_valid(&api, &ctx, params).await
-                },
-            )
-        }
-        Route::GetPubKey => {
-            serve_json(
-                routed,
-                crate::pubkey::get_pub_key::Op,
-                move |ctx, params, _| async move {
-                    A::get_pub_key(&api, &ctx, params).await
-                },
-            )
-        }
-        Route::StoreInvite => {
-            serve_json(
-                routed,
-                crate::store_invite::store_invite::Op,
-                move |ctx, _, body| async move {
-                    A::store_invite(&api, &ctx, body).await
-                },
-            )
-        }
-        Route::BindV2 => {
-            serve_json(
-                routed,
-                crate::v2_associations::bind_v2::Op,
-                move |ctx, _, body| async move { A::bind_v2(&api, &ctx, body).await },
-            )
-        }
+        Route::IsPubKeyValid => call!(serve_json, pubkey::is_pub_key_valid, params),
+        Route::GetPubKey => call!(serve_json, pubkey::get_pub_key, params),
+        Route::StoreInvite => call!(serve_json, store_invite::store_invite, body),
+        Route::BindV2 => call!(serve_json, v2_associations::bind_v2, body),
         Route::GetValidated3pidV2 => {
-            serve_json(
-                routed,
-                crate::v2_associations::get_validated3pid_v2::Op,
-                move |ctx, params, _| async move {
-                    A::get_validated3pid_v2(&api, &ctx, params).await
-                },
-            )
+            call!(serve_json, v2_associations::get_validated3pid_v2, params)
         }
-        Route::UnbindV2 => {
-            serve_json(
-                routed,
-                crate::v2_associations::unbind_v2::Op,
-                move |ctx, _, body| async move { A::unbind_v2(&api, &ctx, body).await },
-            )
-        }
-        Route::GetAccount => {
-            serve_json(
-                routed,
-                crate::v2_auth::get_account::Op,
-                move |ctx, _, _| async move { A::get_account(&api, &ctx).await },
-            )
-        }
-        Route::Logout => {
-            serve_json(
-                routed,
-                crate::v2_auth::logout::Op,
-                move |ctx, _, _| async move { A::logout(&api, &ctx).await },
-            )
-        }
-        Route::RegisterAccount => {
-            serve_json(
-                routed,
-                crate::v2_auth::register_account::Op,
-                move |ctx, _, body| async move {
-                    A::register_account(&api, &ctx, body).await
-                },
-            )
-        }
+        Route::UnbindV2 => call!(serve_json, v2_associations::unbind_v2, body),
+        Route::GetAccount => call!(serve_json, v2_auth::get_account),
+        Route::Logout => call!(serve_json, v2_auth::logout),
+        Route::RegisterAccount => call!(serve_json, v2_auth::register_account, body),
         Route::EmailRequestTokenV2 => {
-            serve_json(
-                routed,
-                crate::v2_email_associations::email_request_token_v2::Op,
-                move |ctx, _, body| async move {
-                    A::email_request_token_v2(&api, &ctx, body).await
-                },
-            )
+            call!(serve_json, v2_email_associations::email_request_token_v2, body)
         }
         Route::EmailSubmitTokenGetV2 => {
-            serve_raw(
-                routed,
-                crate::v2_email_associations::email_submit_token_get_v2::Op,
-                move |ctx, params, _| async move {
-                    A::email_submit_token_get_v2(&api, &ctx, params).await
-                },
-            )
+            call!(serve_raw, v2_email_associations::email_submit_token_get_v2, params)
         }
         Route::EmailSubmitTokenPostV2 => {
-            serve_json(
-                routed,
-                crate::v2_email_associations::email_submit_token_post_v2::Op,
-                move |ctx, _, body| async move {
-                    A::email_submit_token_post_v2(&api, &ctx, body).await
-                },
-            )
+            call!(serve_json, v2_email_associations::email_submit_token_post_v2, body)
         }
         Route::BlindlySignStuffV2 => {
-            serve_json(
-                routed,
-                crate::v2_invitation_signing::blindly_sign_stuff_v2::Op,
-                move |ctx, _, body| async move {
-                    A::blindly_sign_stuff_v2(&api, &ctx, body).await
-                },
-            )
+            call!(serve_json, v2_invitation_signing::blindly_sign_stuff_v2, body)
         }
-        Route::GetHashDetails => {
-            serve_json(
-                routed,
-                crate::v2_lookup::get_hash_details::Op,
-                move |ctx, _, _| async move { A::get_hash_details(&api, &ctx).await },
-            )
-        }
-        Route::LookupUsersV2 => {
-            serve_json(
-                routed,
-                crate::v2_lookup::lookup_users_v2::Op,
-                move |ctx, _, body| async move {
-                    A::lookup_users_v2(&api, &ctx, body).await
-                },
-            )
-        }
+        Route::GetHashDetails => call!(serve_json, v2_lookup::get_hash_details),
+        Route::LookupUsersV2 => call!(serve_json, v2_lookup::lookup_users_v2, body),
         Route::MsisdnRequestTokenV2 => {
-            serve_json(
-                routed,
-                crate::v2_phone_associations::msisdn_request_token_v2::Op,
-                move |ctx, _, body| async move {
-                    A::msisdn_request_token_v2(&api, &ctx, body).await
-                },
-            )
+            call!(serve_json, v2_phone_associations::msisdn_request_token_v2, body)
         }
         Route::MsisdnSubmitTokenGetV2 => {
-            serve_raw(
-                routed,
-                crate::v2_phone_associations::msisdn_submit_token_get_v2::Op,
-                move |ctx, params, _| async move {
-                    A::msisdn_submit_token_get_v2(&api, &ctx, params).await
-                },
-            )
+            call!(serve_raw, v2_phone_associations::msisdn_submit_token_get_v2, params)
         }
         Route::MsisdnSubmitTokenPostV2 => {
-            serve_json(
-                routed,
-                crate::v2_phone_associations::msisdn_submit_token_post_v2::Op,
-                move |ctx, _, body| async move {
-                    A::msisdn_submit_token_post_v2(&api, &ctx, body).await
-                },
-            )
+            call!(serve_json, v2_phone_associations::msisdn_submit_token_post_v2, body)
         }
-        Route::PingV2 => {
-            serve_json(
-                routed,
-                crate::v2_ping::ping_v2::Op,
-                move |ctx, _, _| async move { A::ping_v2(&api, &ctx).await },
-            )
-        }
+        Route::PingV2 => call!(serve_json, v2_ping::ping_v2),
         Route::IsEphemeralPubKeyValidV2 => {
-            serve_json(
-                routed,
-                crate::v2_pubkey::is_ephemeral_pub_key_valid_v2::Op,
-                move |ctx, params, _| async move {
-                    A::is_ephemeral_pub_key_valid_v2(&api, &ctx, params).await
-                },
-            )
+            call!(serve_json, v2_pubkey::is_ephemeral_pub_key_valid_v2, params)
         }
         Route::IsPubKeyValidV2 => {
-            serve_json(
-                routed,
-                crate::v2_pubkey::is_pub_key_valid_v2::Op,
-                move |ctx, params, _| async move {
-                    A::is_pub_key_valid_v2(&api, &ctx, params).await
-                },
-            )
+            call!(serve_json, v2_pubkey::is_pub_key_valid_v2, params)
         }
-        Route::GetPubKeyV2 => {
-            serve_json(
-                routed,
-                crate::v2_pubkey::get_pub_key_v2::Op,
-                move |ctx, params, _| async move {
-                    A::get_pub_key_v2(&api, &ctx, params).await
-                },
-            )
-        }
-        Route::StoreInviteV2 => {
-            serve_json(
-                routed,
-                crate::v2_store_invite::store_invite_v2::Op,
-                move |ctx, _, body| async move {
-                    A::store_invite_v2(&api, &ctx, body).await
-                },
-            )
-        }
-        Route::GetTerms => {
-            serve_json(
-                routed,
-                crate::v2_terms::get_terms::Op,
-                move |ctx, _, _| async move { A::get_terms(&api, &ctx).await },
-            )
-        }
-        Route::AgreeToTerms => {
-            serve_json(
-                routed,
-                crate::v2_terms::agree_to_terms::Op,
-                move |ctx, _, body| async move {
-                    A::agree_to_terms(&api, &ctx, body).await
-                },
-            )
-        }
-        Route::GetVersions => {
-            serve_json(
-                routed,
-                crate::versions::get_versions::Op,
-                move |ctx, _, _| async move { A::get_versions(&api, &ctx).await },
-            )
-        }
+        Route::GetPubKeyV2 => call!(serve_json, v2_pubkey::get_pub_key_v2, params),
+        Route::StoreInviteV2 => call!(serve_json, v2_store_invite::store_invite_v2, body),
+        Route::GetTerms => call!(serve_json, v2_terms::get_terms),
+        Route::AgreeToTerms => call!(serve_json, v2_terms::agree_to_terms, body),
+        Route::GetVersions => call!(serve_json, versions::get_versions),
     }
 }
 
@@ -1259,12 +737,12 @@ pub fn dispatch<A: OxidentApi>(
 /// address from `ConnectInfo` when the server provides it. Behind the `router`
 /// feature: a server that calls [`dispatch`] itself does not build axum's router.
 #[cfg(feature = "router")]
-pub fn router<A: OxidentApi>(api: std::sync::Arc<A>) -> axum::Router {
-    axum::Router::new()
-        .fallback(move |request: axum::extract::Request| {
+pub fn router<A: OxidentApi>(api: ::std::sync::Arc<A>) -> ::axum::Router {
+    ::axum::Router::new()
+        .fallback(move |request: ::axum::extract::Request| {
             let peer = request
                 .extensions()
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .get::<::axum::extract::ConnectInfo<::std::net::SocketAddr>>()
                 .map(|c| c.0);
             dispatch(&api, request, peer)
         })

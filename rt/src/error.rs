@@ -70,7 +70,7 @@ pub struct MatrixError {
     pub extra: Map<String, Value>,
     /// The `Allow` header of a 405 (RFC 9110 §15.5.6 requires it): the methods the path
     /// answers, as the dispatcher knows them.
-    pub allow: Option<&'static str>,
+    pub allow: Option<Box<str>>,
 }
 
 impl MatrixError {
@@ -104,13 +104,13 @@ impl MatrixError {
 
     /// A known path asked with a method it does not answer; `allow` lists those it does
     /// (the `Allow` header's value).
-    pub fn method_not_allowed(allow: &'static str) -> Self {
+    pub fn method_not_allowed(allow: &str) -> Self {
         let mut e = Self::new(
             405,
             ErrCode::Unrecognized,
             "Method not allowed for this endpoint",
         );
-        e.allow = Some(allow);
+        e.allow = Some(allow.into());
         e
     }
 

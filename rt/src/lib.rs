@@ -85,7 +85,7 @@ pub trait Operation {
     const AUTHENTICATED: bool = false;
     /// Documented response keys in the spec's order, each with its body's validator when the
     /// response has a schema.
-    const RESPONSES: &'static [(&'static str, Option<Validator>)] = &[];
+    const RESPONSES: Responses = &[];
     /// How parameters are typed before validation; `None` when the operation has none.
     const PARAM_KINDS: Option<Kinds> = None;
     /// Parameters read from request headers (by name, case-insensitively).
@@ -97,12 +97,10 @@ pub trait Operation {
     const BODY: BodyMode = BodyMode::None;
     /// The status of a successful answer: the spec's first 2xx (`201` for a create).
     const SUCCESS: u16 = 200;
-    fn validate_params(_: &serde_json::Value) -> Verdict {
-        Ok(())
-    }
-    fn validate_body(_: &serde_json::Value) -> Verdict {
-        Ok(())
-    }
+    /// The parameters' validator (given as one JSON object); used when `PARAM_KINDS` is set.
+    const VALIDATE_PARAMS: Validator = valid;
+    /// The JSON body's validator; used for the JSON body modes.
+    const VALIDATE_BODY: Validator = valid;
     /// The body of a [`BodyMode::Bytes`] operation from the bytes sent.
     fn body_from_bytes(_: Vec<u8>) -> Option<Self::Body> {
         None
@@ -111,6 +109,14 @@ pub trait Operation {
 
 /// A compiled-in validator: no schema is parsed at run time.
 pub type Validator = fn(&serde_json::Value) -> Verdict;
+
+/// The validator of a part without a schema: everything passes.
+pub fn valid(_: &serde_json::Value) -> Verdict {
+    Ok(())
+}
+
+/// [`Operation::RESPONSES`]: documented response keys, each with its body's validator.
+pub type Responses = &'static [(&'static str, Option<Validator>)];
 
 /// What a validator finds: nothing, or every violation with its JSON pointer.
 pub type Verdict = Result<(), validate::Errors>;
@@ -159,12 +165,12 @@ impl OperationInfo {
             has_body: !matches!(O::BODY, BodyMode::None),
             responses: O::RESPONSES,
             request_params: if O::PARAM_KINDS.is_some() {
-                Some(O::validate_params)
+                Some(O::VALIDATE_PARAMS)
             } else {
                 None
             },
             request_body: if has_json_body {
-                Some(O::validate_body)
+                Some(O::VALIDATE_BODY)
             } else {
                 None
             },

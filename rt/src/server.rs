@@ -287,10 +287,10 @@ pub async fn accept<Op: Operation>(
             drop(body);
             unit()?
         }
-        BodyMode::Typed => read_typed_body(&parts, body, Op::FORM_KINDS, Op::validate_body).await?,
+        BodyMode::Typed => read_typed_body(&parts, body, Op::FORM_KINDS, Op::VALIDATE_BODY).await?,
         BodyMode::Validated => decode_owned(
             read_body(&parts, body, Op::FORM_KINDS).await?,
-            Op::validate_body,
+            Op::VALIDATE_BODY,
         )?,
         BodyMode::Bytes => {
             Op::body_from_bytes(body_bytes(body).await?.to_vec()).ok_or_else(|| {
@@ -299,7 +299,7 @@ pub async fn accept<Op: Operation>(
         }
         BodyMode::KeepRaw => {
             let value = read_body(&parts, body, Op::FORM_KINDS).await?;
-            let decoded = check_and_decode(&value, Op::validate_body)?;
+            let decoded = check_and_decode(&value, Op::VALIDATE_BODY)?;
             raw = Some(value);
             decoded
         }
@@ -474,7 +474,7 @@ fn params_of<Op: Operation>(
     match Op::PARAM_KINDS {
         Some(kinds) => decode_owned(
             read_all_params(parts, path_params, kinds, Op::HEADERS, Op::COOKIES)?,
-            Op::validate_params,
+            Op::VALIDATE_PARAMS,
         ),
         None => unit(),
     }
@@ -488,7 +488,7 @@ async fn accept_typed<Op: Operation>(
 ) -> Result<(RequestContext, Op::Params, Op::Body), MatrixError> {
     let (parts, body) = request.into_parts();
     let params = params_of::<Op>(&parts, path_params)?;
-    let body = read_typed_body(&parts, body, Op::FORM_KINDS, Op::validate_body).await?;
+    let body = read_typed_body(&parts, body, Op::FORM_KINDS, Op::VALIDATE_BODY).await?;
     Ok((RequestContext::from_parts(parts, peer), params, body))
 }
 
@@ -508,6 +508,69 @@ fn accept_head<Op: Operation>(
 fn unit<T: DeserializeOwned>() -> Result<T, MatrixError> {
     serde_json::from_value(Value::Null)
         .map_err(|e| MatrixError::new(500, ErrCode::Unknown, e.to_string()))
+}
+
+/// What a generated handler method returns: a `Send` future of the method's answer or its
+/// error. Any such future is one (`async fn` implementations included); the alias keeps the
+/// emitted signatures short.
+pub trait Answer<T, E>: Future<Output = Result<T, E>> + Send {}
+
+impl<F: Future<Output = Result<T, E>> + Send, T, E> Answer<T, E> for F {}
+
+/// One templated path of a generated router's table: the template and the route of each
+/// method it answers.
+pub type PathRoutes<R> = (&'static str, &'static [(Method, R)]);
+
+/// The route for `method` and its path parameters, decoded: `literal` is what the generated
+/// `match` on the whole path found (each method's route; empty when the path is no literal
+/// one), else the first of `templated` whose template `path` fits ([`match_template`]). A
+/// GET route answers HEAD unless the path has a HEAD route of its own, as axum's
+/// `MethodRouter::get`. An unknown path is `404 M_UNRECOGNIZED`, a known path with another
+/// method `405` ([`allowed`]). The literal paths stay a `match` in the generated code: rustc
+/// compiles it to length tests and inlined comparisons with the constants, about half the
+/// instructions of searching a sorted table.
+#[inline]
+pub fn find_route<R: Copy>(
+    method: &Method,
+    path: &str,
+    literal: &'static [(Method, R)],
+    templated: &[PathRoutes<R>],
+) -> Result<(R, Vec<(String, String)>), MatrixError> {
+    let (methods, params) = if literal.is_empty() {
+        let mut found = None;
+        for (template, methods) in templated {
+            if let Some(params) = match_template(path, template) {
+                found = Some((*methods, params?));
+                break;
+            }
+        }
+        found.ok_or_else(MatrixError::not_found)?
+    } else {
+        (literal, Vec::new())
+    };
+    let pick = |wanted: &Method| methods.iter().find(|(m, _)| m == wanted).map(|(_, r)| *r);
+    match pick(method) {
+        Some(route) => Ok((route, params)),
+        None if *method == Method::HEAD => match pick(&Method::GET) {
+            Some(route) => Ok((route, params)),
+            None => Err(allowed(methods)),
+        },
+        None => Err(allowed(methods)),
+    }
+}
+
+/// The `405` of a path answering `methods`, with its `Allow` header: those methods, HEAD
+/// where GET answers it, and OPTIONS, which the server's edge answers on every path (CORS
+/// preflight); sorted.
+fn allowed<R>(methods: &[(Method, R)]) -> MatrixError {
+    let mut allow: Vec<&str> = methods.iter().map(|(m, _)| m.as_str()).collect();
+    for implied in ["HEAD", "OPTIONS"] {
+        if (implied == "OPTIONS" || allow.contains(&"GET")) && !allow.contains(&implied) {
+            allow.push(implied);
+        }
+    }
+    allow.sort_unstable();
+    MatrixError::method_not_allowed(&allow.join(", "))
 }
 
 /// Matches `path` (as sent, percent-encoded) against a route template such as
@@ -753,10 +816,12 @@ pub fn error_response(e: &MatrixError) -> Response {
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
-    if let Some(allow) = e.allow {
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static(allow));
+    if let Some(allow) = e
+        .allow
+        .as_deref()
+        .and_then(|a| HeaderValue::from_str(a).ok())
+    {
+        response.headers_mut().insert(header::ALLOW, allow);
     }
     response
 }
@@ -835,6 +900,55 @@ mod tests {
         assert_eq!(params("/a/1/c/2", two), None);
     }
 
+    #[test]
+    fn routes_are_found_by_path_then_method() {
+        use super::{Method, PathRoutes, find_route};
+        static TEMPLATED: &[PathRoutes<u8>] = &[
+            ("/a/{id}/y", &[(Method::DELETE, 6)]),
+            ("/a/{id}", &[(Method::GET, 7)]),
+        ];
+        // As the generated `route` does: a `match` on the literal paths, then the templates.
+        let find = |method: Method, path: &str| {
+            let literal: &'static [(Method, u8)] = match path {
+                "/a" => &[(Method::GET, 1)],
+                "/b" => &[(Method::POST, 2), (Method::HEAD, 3)],
+                "/a/x" => &[(Method::GET, 4), (Method::PUT, 5)],
+                _ => &[],
+            };
+            find_route(&method, path, literal, TEMPLATED)
+                .map(|(route, params)| (route, params.len()))
+                .map_err(|e| (e.status, e.allow))
+        };
+        assert_eq!(find(Method::GET, "/a"), Ok((1, 0)));
+        assert_eq!(find(Method::HEAD, "/a"), Ok((1, 0)), "GET answers HEAD");
+        assert_eq!(
+            find(Method::HEAD, "/b"),
+            Ok((3, 0)),
+            "unless HEAD has a route"
+        );
+        assert_eq!(
+            find(Method::PUT, "/a/x"),
+            Ok((5, 0)),
+            "a literal beats a template"
+        );
+        assert_eq!(find(Method::GET, "/a/7"), Ok((7, 1)));
+        assert_eq!(find(Method::DELETE, "/a/7/y"), Ok((6, 1)));
+        assert_eq!(find(Method::GET, "/c"), Err((404, None)));
+        assert_eq!(find(Method::GET, "/a/"), Err((404, None)));
+        assert_eq!(
+            find(Method::POST, "/a/x"),
+            Err((405, Some("GET, HEAD, OPTIONS, PUT".into())))
+        );
+        assert_eq!(
+            find(Method::GET, "/b"),
+            Err((405, Some("HEAD, OPTIONS, POST".into())))
+        );
+        assert_eq!(
+            find(Method::GET, "/a/7/y"),
+            Err((405, Some("DELETE, OPTIONS".into())))
+        );
+    }
+
     mod generic_handler {
         use super::super::{accept, error_response, handle, json_response};
         use crate::validate::{ErrorKind, Errors, Path, Sink, collect};
@@ -877,12 +991,8 @@ mod tests {
             const PARAM_KINDS: Option<&'static [(&'static str, ScalarKind)]> =
                 Some(&[("n", ScalarKind::Integer)]);
             const BODY: BodyMode = BodyMode::Validated;
-            fn validate_params(v: &Value) -> Result<(), Errors> {
-                require(v, "n")
-            }
-            fn validate_body(v: &Value) -> Result<(), Errors> {
-                require(v, "a")
-            }
+            const VALIDATE_PARAMS: crate::Validator = |v| require(v, "n");
+            const VALIDATE_BODY: crate::Validator = |v| require(v, "a");
         }
 
         struct Raw;
@@ -894,9 +1004,7 @@ mod tests {
             const METHOD: &'static str = "POST";
             const PATH: &'static str = "/raw";
             const BODY: BodyMode = BodyMode::KeepRaw;
-            fn validate_body(v: &Value) -> Result<(), Errors> {
-                require(v, "a")
-            }
+            const VALIDATE_BODY: crate::Validator = |v| require(v, "a");
         }
 
         #[derive(Debug, PartialEq, serde::Deserialize)]
@@ -922,9 +1030,7 @@ mod tests {
             ]);
             const HEADERS: &'static [&'static str] = &["X-Request-Id"];
             const COOKIES: &'static [&'static str] = &["session"];
-            fn validate_params(v: &Value) -> Result<(), Errors> {
-                require(v, "X-Request-Id")
-            }
+            const VALIDATE_PARAMS: crate::Validator = |v| require(v, "X-Request-Id");
         }
 
         #[tokio::test]

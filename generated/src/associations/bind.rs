@@ -7,10 +7,10 @@
 //!
 //! **Deprecated** in the specification.
 
-pub type RequestBody = crate::types::BindRequest;
-pub type Response = crate::types::SignedAssociation;
-pub use crate::types::BindRequest;
-pub use crate::types::SignedAssociation;
+pub use crate::types::{
+    BindRequest, SignedAssociation, BindRequest as RequestBody,
+    SignedAssociation as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -21,7 +21,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_matrix/identity/api/v1/3pid/bind";
     const DEPRECATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("404", Some(validate_response_404)),
@@ -29,10 +29,7 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
     const FORM_KINDS: Option<crate::rt::Kinds> = Some(
         &[
             ("client_secret", crate::rt::ScalarKind::String),

@@ -8,10 +8,11 @@
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type Params = crate::types::GetValidated3pidParams;
-pub type Response = crate::types::ValidatedThreePid;
-pub use crate::types::GetValidated3pidParams;
-pub use crate::types::ValidatedThreePid;
+
+pub use crate::types::{
+    GetValidated3pidParams, ValidatedThreePid, GetValidated3pidParams as Params,
+    ValidatedThreePid as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -22,7 +23,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_matrix/identity/api/v1/3pid/getValidated3pid";
     const DEPRECATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("404", Some(validate_response_404)),
@@ -34,14 +35,13 @@ impl crate::rt::Operation for Op {
             ("sid", crate::rt::ScalarKind::String),
         ],
     );
-
-    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_params(v)
-    }
+    const VALIDATE_PARAMS: crate::rt::Validator = validate_params;
     type Body = ();
 }
 
 pub use crate::shared::validate_client_secret_sid as validate_params;
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_404;
 
 /// Validates a JSON value against the `ValidatedThreePid` schema, reporting every error.
 pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -83,6 +83,3 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
     }
     ok
 }
-
-pub use crate::shared::validate_error as validate_response_400;
-pub use crate::shared::validate_error as validate_response_404;

@@ -8,10 +8,11 @@
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type RequestBody = crate::types::RequestEmailValidationV1;
-pub type Response = crate::types::RequestTokenResponse;
-pub use crate::types::RequestEmailValidationV1;
-pub use crate::types::RequestTokenResponse;
+
+pub use crate::types::{
+    RequestEmailValidationV1, RequestTokenResponse,
+    RequestEmailValidationV1 as RequestBody, RequestTokenResponse as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -22,7 +23,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_matrix/identity/api/v1/validate/email/requestToken";
     const DEPRECATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("429", Some(validate_response_429)),
@@ -30,10 +31,7 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
     const FORM_KINDS: Option<crate::rt::Kinds> = Some(
         &[
             ("client_secret", crate::rt::ScalarKind::String),
@@ -43,6 +41,10 @@ impl crate::rt::Operation for Op {
         ],
     );
 }
+
+pub use crate::shared::validate_request_token_response as validate_response_200;
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_429;
 
 /// Validates a JSON value against the `RequestEmailValidationV1` schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -138,7 +140,3 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     }
     ok
 }
-
-pub use crate::shared::validate_request_token_response as validate_response_200;
-pub use crate::shared::validate_error as validate_response_400;
-pub use crate::shared::validate_error as validate_response_429;

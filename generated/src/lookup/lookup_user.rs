@@ -8,9 +8,8 @@
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type Params = crate::types::LookupUserParams;
 pub type Response = serde_json::Value;
-pub use crate::types::LookupUserParams;
+pub use crate::types::{LookupUserParams, LookupUserParams as Params};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -21,7 +20,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_matrix/identity/api/v1/lookup";
     const DEPRECATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("429", Some(validate_response_429)),
@@ -33,12 +32,12 @@ impl crate::rt::Operation for Op {
             ("medium", crate::rt::ScalarKind::String),
         ],
     );
-
-    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_params(v)
-    }
+    const VALIDATE_PARAMS: crate::rt::Validator = validate_params;
     type Body = ();
 }
+
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_429;
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_params(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -97,6 +96,3 @@ fn response_200_n2<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
     }
     ok
 }
-
-pub use crate::shared::validate_error as validate_response_400;
-pub use crate::shared::validate_error as validate_response_429;

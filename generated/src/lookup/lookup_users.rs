@@ -8,10 +8,11 @@
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type RequestBody = crate::types::BulkLookupRequest;
-pub type Response = crate::types::BulkLookupResponse;
-pub use crate::types::BulkLookupRequest;
-pub use crate::types::BulkLookupResponse;
+
+pub use crate::types::{
+    BulkLookupRequest, BulkLookupResponse, BulkLookupRequest as RequestBody,
+    BulkLookupResponse as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -22,7 +23,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_matrix/identity/api/v1/bulk_lookup";
     const DEPRECATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("429", Some(validate_response_429)),
@@ -30,11 +31,11 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
 }
+
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_429;
 
 /// Validates a JSON value against the `BulkLookupRequest` schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -121,6 +122,3 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
     }
     ok
 }
-
-pub use crate::shared::validate_error as validate_response_400;
-pub use crate::shared::validate_error as validate_response_429;

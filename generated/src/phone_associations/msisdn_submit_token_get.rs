@@ -7,11 +7,9 @@
 //!
 //! **Deprecated** in the specification.
 
-pub type Params = crate::types::EmailSubmitTokenGetParams;
-
 /// This operation answers with a page or a redirect rather than JSON.
 pub type Response = crate::rt::RawResponse;
-pub use crate::types::EmailSubmitTokenGetParams;
+pub use crate::types::{EmailSubmitTokenGetParams, EmailSubmitTokenGetParams as Params};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -22,7 +20,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_matrix/identity/api/v1/validate/msisdn/submitToken";
     const DEPRECATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", None),
         ("302", None),
         ("400", None),
@@ -35,10 +33,7 @@ impl crate::rt::Operation for Op {
             ("token", crate::rt::ScalarKind::String),
         ],
     );
-
-    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_params(v)
-    }
+    const VALIDATE_PARAMS: crate::rt::Validator = validate_params;
     type Body = ();
 }
 

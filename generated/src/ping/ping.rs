@@ -18,9 +18,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_matrix/identity/api/v1";
     const DEPRECATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
-        ("200", Some(validate_response_200)),
-    ];
+    const RESPONSES: crate::rt::Responses = &[("200", Some(validate_response_200))];
     type Params = ();
     type Body = ();
 }

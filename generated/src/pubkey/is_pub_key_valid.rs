@@ -7,10 +7,10 @@
 //!
 //! **Deprecated** in the specification.
 
-pub type Params = crate::types::IsEphemeralPubKeyValidParams;
-pub type Response = crate::types::KeyValidity;
-pub use crate::types::IsEphemeralPubKeyValidParams;
-pub use crate::types::KeyValidity;
+pub use crate::types::{
+    IsEphemeralPubKeyValidParams, KeyValidity, IsEphemeralPubKeyValidParams as Params,
+    KeyValidity as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -21,7 +21,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_matrix/identity/api/v1/pubkey/isvalid";
     const DEPRECATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
     ];
@@ -29,10 +29,7 @@ impl crate::rt::Operation for Op {
     const PARAM_KINDS: Option<crate::rt::Kinds> = Some(
         &[("public_key", crate::rt::ScalarKind::String)],
     );
-
-    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_params(v)
-    }
+    const VALIDATE_PARAMS: crate::rt::Validator = validate_params;
     type Body = ();
 }
 

@@ -6,10 +6,11 @@
 //! Bind the 3PID of a validated session to a Matrix user ID.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type RequestBody = crate::types::BindRequest;
-pub type Response = crate::types::SignedAssociation2;
-pub use crate::types::BindRequest;
-pub use crate::types::SignedAssociation2 as SignedAssociation;
+
+pub use crate::types::{
+    BindRequest, SignedAssociation2 as SignedAssociation, BindRequest as RequestBody,
+    SignedAssociation2 as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -20,7 +21,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_matrix/identity/v2/3pid/bind";
     const AUTHENTICATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("401", Some(validate_response_401)),
@@ -30,13 +31,14 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
 }
 
 pub use crate::shared::validate_bind_request as validate_body;
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_401;
+pub use crate::shared::validate_error as validate_response_403;
+pub use crate::shared::validate_error as validate_response_404;
 
 /// Validates a JSON value against the `SignedAssociation` schema, reporting every error.
 pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -128,8 +130,3 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
     }
     ok
 }
-
-pub use crate::shared::validate_error as validate_response_400;
-pub use crate::shared::validate_error as validate_response_401;
-pub use crate::shared::validate_error as validate_response_403;
-pub use crate::shared::validate_error as validate_response_404;

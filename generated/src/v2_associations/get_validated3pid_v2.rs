@@ -6,10 +6,11 @@
 //! Report whether a validation session has been completed.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type Params = crate::types::GetValidated3pidParams;
-pub type Response = crate::types::ValidatedThreePid2;
-pub use crate::types::GetValidated3pidParams;
-pub use crate::types::ValidatedThreePid2 as ValidatedThreePid;
+
+pub use crate::types::{
+    GetValidated3pidParams, ValidatedThreePid2 as ValidatedThreePid,
+    GetValidated3pidParams as Params, ValidatedThreePid2 as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -20,7 +21,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_matrix/identity/v2/3pid/getValidated3pid";
     const AUTHENTICATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("401", Some(validate_response_401)),
@@ -34,14 +35,15 @@ impl crate::rt::Operation for Op {
             ("sid", crate::rt::ScalarKind::String),
         ],
     );
-
-    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_params(v)
-    }
+    const VALIDATE_PARAMS: crate::rt::Validator = validate_params;
     type Body = ();
 }
 
 pub use crate::shared::validate_client_secret_sid as validate_params;
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_401;
+pub use crate::shared::validate_error as validate_response_403;
+pub use crate::shared::validate_error as validate_response_404;
 
 /// Validates a JSON value against the `ValidatedThreePid` schema, reporting every error.
 pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -91,8 +93,3 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
     }
     ok
 }
-
-pub use crate::shared::validate_error as validate_response_400;
-pub use crate::shared::validate_error as validate_response_401;
-pub use crate::shared::validate_error as validate_response_403;
-pub use crate::shared::validate_error as validate_response_404;

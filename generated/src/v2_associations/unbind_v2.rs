@@ -5,10 +5,8 @@
 //!
 //! Remove the binding between a 3PID and a Matrix user ID.
 
-pub type RequestBody = crate::types::UnbindRequest;
 pub type Response = serde_json::Map<String, serde_json::Value>;
-pub use crate::types::ThreePid;
-pub use crate::types::UnbindRequest;
+pub use crate::types::{ThreePid, UnbindRequest, UnbindRequest as RequestBody};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -19,7 +17,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_matrix/identity/v2/3pid/unbind";
     const AUTHENTICATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", None),
         ("401", Some(validate_response_401)),
@@ -30,10 +28,7 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::KeepRaw;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
 }
 
 pub use crate::shared::validate_unbind_request as validate_body;

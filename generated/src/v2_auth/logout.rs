@@ -16,7 +16,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_matrix/identity/v2/account/logout";
     const AUTHENTICATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("401", Some(validate_response_401)),
         ("403", Some(validate_response_403)),

@@ -6,11 +6,11 @@
 //! Trade an OpenID token for an identity-server access token.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type RequestBody = crate::types::OpenIdCredentials;
-pub type Response = crate::types::RegisterResponse;
-pub use crate::types::OpenIdCredentials;
-pub use crate::types::OpenIdCredentialsTokenType;
-pub use crate::types::RegisterResponse;
+
+pub use crate::types::{
+    OpenIdCredentials, OpenIdCredentialsTokenType, RegisterResponse,
+    OpenIdCredentials as RequestBody, RegisterResponse as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -20,7 +20,7 @@ impl crate::rt::Operation for Op {
     const OPERATION_ID: &'static str = "registerAccount";
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_matrix/identity/v2/account/register";
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("502", Some(validate_response_502)),
@@ -28,11 +28,11 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
 }
+
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_502;
 
 /// Validates a JSON value against the `OpenIdCredentials` schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -125,6 +125,3 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
     }
     ok
 }
-
-pub use crate::shared::validate_error as validate_response_400;
-pub use crate::shared::validate_error as validate_response_502;

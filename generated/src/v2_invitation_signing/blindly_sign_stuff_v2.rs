@@ -5,10 +5,10 @@
 //!
 //! Sign the acceptance of a stored invitation on the client's behalf.
 
-pub type RequestBody = crate::types::SignInvitationRequest;
-pub type Response = crate::types::SignedInvitation;
-pub use crate::types::SignInvitationRequest;
-pub use crate::types::SignedInvitation;
+pub use crate::types::{
+    SignInvitationRequest, SignedInvitation, SignInvitationRequest as RequestBody,
+    SignedInvitation as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -19,7 +19,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_matrix/identity/v2/sign-ed25519";
     const AUTHENTICATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("401", Some(validate_response_401)),
@@ -29,10 +29,7 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Typed;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
 }
 
 pub use crate::shared::validate_sign_invitation_request as validate_body;

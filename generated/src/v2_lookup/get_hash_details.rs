@@ -6,8 +6,7 @@
 //! Get the pepper and hash algorithms used for lookups.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type Response = crate::types::HashDetails;
-pub use crate::types::HashDetails;
+pub use crate::types::{HashDetails, HashDetails as Response};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -18,7 +17,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_matrix/identity/v2/hash_details";
     const AUTHENTICATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("401", Some(validate_response_401)),
         ("403", Some(validate_response_403)),
@@ -26,6 +25,9 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = ();
 }
+
+pub use crate::shared::validate_error as validate_response_401;
+pub use crate::shared::validate_error as validate_response_403;
 
 /// Validates a JSON value against the `HashDetails` schema, reporting every error.
 pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -72,6 +74,3 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
     }
     ok
 }
-
-pub use crate::shared::validate_error as validate_response_401;
-pub use crate::shared::validate_error as validate_response_403;

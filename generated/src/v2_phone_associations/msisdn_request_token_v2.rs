@@ -6,10 +6,11 @@
 //! Start validating a phone number.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type RequestBody = crate::types::RequestMsisdnValidation;
-pub type Response = crate::types::MsisdnRequestTokenResponse;
-pub use crate::types::MsisdnRequestTokenResponse;
-pub use crate::types::RequestMsisdnValidation;
+
+pub use crate::types::{
+    MsisdnRequestTokenResponse, RequestMsisdnValidation,
+    RequestMsisdnValidation as RequestBody, MsisdnRequestTokenResponse as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -20,7 +21,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_matrix/identity/v2/validate/msisdn/requestToken";
     const AUTHENTICATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("401", Some(validate_response_401)),
@@ -29,11 +30,13 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
 }
+
+pub use crate::shared::validate_msisdn_request_token_response as validate_response_200;
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_401;
+pub use crate::shared::validate_error as validate_response_403;
 
 /// Validates a JSON value against the `RequestMsisdnValidation` schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -136,8 +139,3 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     }
     ok
 }
-
-pub use crate::shared::validate_msisdn_request_token_response as validate_response_200;
-pub use crate::shared::validate_error as validate_response_400;
-pub use crate::shared::validate_error as validate_response_401;
-pub use crate::shared::validate_error as validate_response_403;

@@ -5,10 +5,10 @@
 //!
 //! Complete a phone number validation with the texted token (API form).
 
-pub type RequestBody = crate::types::SubmitTokenRequest;
-pub type Response = crate::types::SubmitTokenResponse;
-pub use crate::types::SubmitTokenRequest;
-pub use crate::types::SubmitTokenResponse;
+pub use crate::types::{
+    SubmitTokenRequest, SubmitTokenResponse, SubmitTokenRequest as RequestBody,
+    SubmitTokenResponse as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -19,7 +19,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_matrix/identity/v2/validate/msisdn/submitToken";
     const AUTHENTICATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("401", Some(validate_response_401)),
@@ -28,10 +28,7 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
 }
 
 pub use crate::shared::validate_submit_token_request as validate_body;

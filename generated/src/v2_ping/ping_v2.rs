@@ -15,9 +15,7 @@ impl crate::rt::Operation for Op {
     const OPERATION_ID: &'static str = "pingV2";
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_matrix/identity/v2";
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
-        ("200", Some(validate_response_200)),
-    ];
+    const RESPONSES: crate::rt::Responses = &[("200", Some(validate_response_200))];
     type Params = ();
     type Body = ();
 }

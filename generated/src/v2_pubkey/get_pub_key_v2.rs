@@ -5,10 +5,10 @@
 //!
 //! Fetch one of the server's public keys.
 
-pub type Params = crate::types::GetPubKeyParams;
-pub type Response = crate::types::PubKeyResponse;
-pub use crate::types::GetPubKeyParams;
-pub use crate::types::PubKeyResponse;
+pub use crate::types::{
+    GetPubKeyParams, PubKeyResponse, GetPubKeyParams as Params,
+    PubKeyResponse as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -18,7 +18,7 @@ impl crate::rt::Operation for Op {
     const OPERATION_ID: &'static str = "getPubKeyV2";
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_matrix/identity/v2/pubkey/{keyId}";
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("404", Some(validate_response_404)),
@@ -27,10 +27,7 @@ impl crate::rt::Operation for Op {
     const PARAM_KINDS: Option<crate::rt::Kinds> = Some(
         &[("keyId", crate::rt::ScalarKind::String)],
     );
-
-    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_params(v)
-    }
+    const VALIDATE_PARAMS: crate::rt::Validator = validate_params;
     type Body = ();
 }
 

@@ -5,10 +5,10 @@
 //!
 //! Ask if a key is a valid ephemeral (invitation) key of this server.
 
-pub type Params = crate::types::IsEphemeralPubKeyValidParams;
-pub type Response = crate::types::KeyValidity;
-pub use crate::types::IsEphemeralPubKeyValidParams;
-pub use crate::types::KeyValidity;
+pub use crate::types::{
+    IsEphemeralPubKeyValidParams, KeyValidity, IsEphemeralPubKeyValidParams as Params,
+    KeyValidity as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -18,7 +18,7 @@ impl crate::rt::Operation for Op {
     const OPERATION_ID: &'static str = "isEphemeralPubKeyValidV2";
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_matrix/identity/v2/pubkey/ephemeral/isvalid";
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
     ];
@@ -26,10 +26,7 @@ impl crate::rt::Operation for Op {
     const PARAM_KINDS: Option<crate::rt::Kinds> = Some(
         &[("public_key", crate::rt::ScalarKind::String)],
     );
-
-    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_params(v)
-    }
+    const VALIDATE_PARAMS: crate::rt::Validator = validate_params;
     type Body = ();
 }
 

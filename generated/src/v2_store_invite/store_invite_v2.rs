@@ -6,11 +6,11 @@
 //! Record a pending room invitation for a 3PID that is not bound yet.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type RequestBody = crate::types::StoreInviteRequest;
-pub type Response = crate::types::StoreInviteResponse;
-pub use crate::types::PublicKey;
-pub use crate::types::StoreInviteRequest;
-pub use crate::types::StoreInviteResponse;
+
+pub use crate::types::{
+    PublicKey, StoreInviteRequest, StoreInviteResponse,
+    StoreInviteRequest as RequestBody, StoreInviteResponse as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -21,7 +21,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_matrix/identity/v2/store-invite";
     const AUTHENTICATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("401", Some(validate_response_401)),
@@ -31,11 +31,13 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
 }
+
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_401;
+pub use crate::shared::validate_error as validate_response_403;
+pub use crate::shared::validate_error as validate_response_429;
 
 /// Validates a JSON value against the `StoreInviteRequest` schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -184,8 +186,3 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
     }
     ok
 }
-
-pub use crate::shared::validate_error as validate_response_400;
-pub use crate::shared::validate_error as validate_response_401;
-pub use crate::shared::validate_error as validate_response_403;
-pub use crate::shared::validate_error as validate_response_429;

@@ -6,9 +6,8 @@
 //! Record that the user accepted some policies.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type RequestBody = crate::types::AcceptTermsRequest;
 pub type Response = serde_json::Map<String, serde_json::Value>;
-pub use crate::types::AcceptTermsRequest;
+pub use crate::types::{AcceptTermsRequest, AcceptTermsRequest as RequestBody};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -19,7 +18,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_matrix/identity/v2/terms";
     const AUTHENTICATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
         ("401", Some(validate_response_401)),
@@ -27,11 +26,12 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Typed;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
 }
+
+pub use crate::shared::validate_any_object_2 as validate_response_200;
+pub use crate::shared::validate_error as validate_response_400;
+pub use crate::shared::validate_error as validate_response_401;
 
 /// Validates a JSON value against the `AcceptTermsRequest` schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -62,7 +62,3 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     }
     ok
 }
-
-pub use crate::shared::validate_any_object_2 as validate_response_200;
-pub use crate::shared::validate_error as validate_response_400;
-pub use crate::shared::validate_error as validate_response_401;

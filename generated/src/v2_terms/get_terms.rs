@@ -6,10 +6,10 @@
 //! List the policies users must accept.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type Response = crate::types::TermsResponse;
-pub use crate::types::InternationalisedPolicy;
-pub use crate::types::PolicyObject;
-pub use crate::types::TermsResponse;
+
+pub use crate::types::{
+    InternationalisedPolicy, PolicyObject, TermsResponse, TermsResponse as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -19,9 +19,7 @@ impl crate::rt::Operation for Op {
     const OPERATION_ID: &'static str = "getTerms";
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_matrix/identity/v2/terms";
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
-        ("200", Some(validate_response_200)),
-    ];
+    const RESPONSES: crate::rt::Responses = &[("200", Some(validate_response_200))];
     type Params = ();
     type Body = ();
 }

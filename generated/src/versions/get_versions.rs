@@ -6,8 +6,7 @@
 //! List the specification versions this server implements.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type Response = crate::types::Versions;
-pub use crate::types::Versions;
+pub use crate::types::{Versions, Versions as Response};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -17,9 +16,7 @@ impl crate::rt::Operation for Op {
     const OPERATION_ID: &'static str = "getVersions";
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_matrix/identity/versions";
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
-        ("200", Some(validate_response_200)),
-    ];
+    const RESPONSES: crate::rt::Responses = &[("200", Some(validate_response_200))];
     type Params = ();
     type Body = ();
 }

@@ -181,18 +181,25 @@ pub fn response_fn(status: &str) -> String {
 }
 
 /// A part's validator in its operation module under the fixed name (`validate_body`, …): a
-/// re-export where the schema has a shared validator, else the validator itself.
-fn part_validator(shared: &SharedValidators, name: &str, schema: &Value) -> Result<TokenStream> {
+/// re-export from `crate::shared` (added to `reexports`, emitted before the module's own
+/// validators) where the schema has a shared validator, else the validator itself.
+fn part_validator(
+    shared: &SharedValidators,
+    name: &str,
+    schema: &Value,
+    reexports: &mut Vec<TokenStream>,
+) -> Result<TokenStream> {
     let Some(shared_name) = shared.index().by_key.get(&validation_key(schema)) else {
         return shared.validator(name, schema);
     };
     let id = ident(name);
     let shared_id = ident(shared_name);
-    Ok(if shared_name == name {
-        quote!(pub use crate::shared::#id;)
+    reexports.push(if shared_name == name {
+        quote!(#id)
     } else {
-        quote!(pub use crate::shared::#shared_id as #id;)
-    })
+        quote!(#shared_id as #id)
+    });
+    Ok(TokenStream::new())
 }
 
 /// One operation module: its request/response types, its validators, and `Op`, whose
@@ -226,6 +233,8 @@ pub fn operation_module(
 
     // The module's items (type aliases) and the `rt::Operation` impl's, side by side.
     let mut items = TokenStream::new();
+    let mut aliases: Vec<(&str, TokenStream)> = Vec::new();
+    let mut reexports: Vec<TokenStream> = Vec::new();
     let mut op_items = TokenStream::new();
     if op.deprecated {
         op_items.extend(quote!(
@@ -247,19 +256,22 @@ pub fn operation_module(
         }
     });
     op_items.extend(quote! {
-        const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[#(#responses)*];
+        const RESPONSES: crate::rt::Responses = &[#(#responses)*];
     });
     if let Some(params) = op.params_schema() {
         let ty = types.root(&params, "Params", &op.name);
         let kinds = param_kinds(op);
-        validators.extend(part_validator(shared, "validate_params", &params)?);
-        items.extend(alias("Params", &ty));
+        validators.extend(part_validator(
+            shared,
+            "validate_params",
+            &params,
+            &mut reexports,
+        )?);
+        aliases.push(("Params", ty));
         op_items.extend(quote! {
             type Params = self::Params;
             const PARAM_KINDS: Option<crate::rt::Kinds> = Some(#kinds);
-            fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
-                self::validate_params(v)
-            }
+            const VALIDATE_PARAMS: crate::rt::Validator = validate_params;
         });
     } else {
         op_items.extend(quote!(
@@ -288,8 +300,13 @@ pub fn operation_module(
         });
     } else if let Some(body) = &op.body {
         let ty = types.root(&body.schema, "RequestBody", &op.name);
-        validators.extend(part_validator(shared, "validate_body", &body.schema)?);
-        items.extend(alias("RequestBody", &ty));
+        validators.extend(part_validator(
+            shared,
+            "validate_body",
+            &body.schema,
+            &mut reexports,
+        )?);
+        aliases.push(("RequestBody", ty));
         let mode = if op.keep_raw_body {
             quote!(KeepRaw)
         } else if typed_decode_is_exact(&body.schema) {
@@ -300,9 +317,7 @@ pub fn operation_module(
         op_items.extend(quote! {
             type Body = self::RequestBody;
             const BODY: crate::rt::BodyMode = crate::rt::BodyMode::#mode;
-            fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-                self::validate_body(v)
-            }
+            const VALIDATE_BODY: crate::rt::Validator = validate_body;
         });
         if body.form {
             let kinds = kinds_table(&body.schema);
@@ -318,7 +333,7 @@ pub fn operation_module(
     match success {
         Some((_, schema)) if !op.is_html() => {
             let ty = types.root(schema, "Response", &op.name);
-            items.extend(alias("Response", &ty));
+            aliases.push(("Response", ty));
         }
         _ => items.extend(quote! {
             /// This operation answers with a page or a redirect rather than JSON.
@@ -334,21 +349,51 @@ pub fn operation_module(
     }
     for r in &op.responses {
         if let Some(schema) = &r.schema {
-            validators.extend(part_validator(shared, &response_fn(&r.status), schema)?);
+            validators.extend(part_validator(
+                shared,
+                &response_fn(&r.status),
+                schema,
+                &mut reexports,
+            )?);
         }
     }
-    // The named types this operation uses, under the names its module always had.
-    let uses = types.take_used().into_iter().map(|(name, local)| {
-        let id = ident(&name);
-        if name == local {
-            quote!(pub use crate::types::#id;)
-        } else {
-            let local = ident(&local);
-            quote!(pub use crate::types::#id as #local;)
+    // The named types this operation uses, under the names its module always had, and its
+    // fixed names (`Params`, `RequestBody`, `Response`) for them: one `use` where the fixed
+    // name is a named type's, a type alias otherwise (`Vec<…>`, `serde_json::Value`).
+    let mut uses: Vec<TokenStream> = types
+        .take_used()
+        .into_iter()
+        .map(|(name, local)| {
+            let id = ident(&name);
+            if name == local {
+                quote!(#id)
+            } else {
+                let local = ident(&local);
+                quote!(#id as #local)
+            }
+        })
+        .collect();
+    for (name, ty) in aliases {
+        let named = syn::parse2::<syn::Path>(ty.clone()).ok().and_then(|p| {
+            let segments: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+            let plain = p.segments.iter().all(|s| s.arguments.is_none());
+            (plain && segments.len() == 3 && segments[0] == "crate" && segments[1] == "types")
+                .then(|| ident(&segments[2]))
+        });
+        let id = ident(name);
+        match named {
+            Some(named) => uses.push(quote!(#named as #id)),
+            None => items.extend(alias(name, &ty)),
         }
-    });
-    let types = quote!(#(#uses)*);
+    }
+    let types = match uses.len() {
+        0 => quote!(),
+        1 => quote!(pub use crate::types::#(#uses)*;),
+        _ => quote!(pub use crate::types::{#(#uses),*};),
+    };
     let prelude = validator_prelude(&validators);
+    // One line each: grouped in braces they take as many lines, names being long.
+    let reexports = quote!(#(pub use crate::shared::#reexports;)*);
     let tokens = quote! {
         #(#module_doc)*
         #prelude
@@ -363,6 +408,7 @@ pub fn operation_module(
             const PATH: &'static str = #path;
             #op_items
         }
+        #reexports
         #validators
     };
     let rendered = render(tokens, op_id)?;
@@ -833,7 +879,6 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         for op in &f.operations {
             let m = ident(&f.module);
             let o = ident(&op.name);
-            let name = ident(&op.name);
             let variant = ident(&op.name.to_pascal_case());
             // The route, then the summary in the same paragraph.
             let mut doc = format!(
@@ -848,17 +893,15 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             }
             let docs = doc_attrs(&doc);
             let mut args = vec![quote!(ctx: &RequestContext)];
-            let mut call_args = vec![quote!(&ctx)];
-            let (mut params_pat, mut body_pat) = (quote!(_), quote!(_));
+            // The parts the method takes, as the dispatcher's `call!` names them.
+            let mut parts = Vec::new();
             if op.params_schema().is_some() {
-                args.push(quote!(params: crate::#m::#o::Params));
-                call_args.push(quote!(params));
-                params_pat = quote!(params);
+                args.push(quote!(params: #m::#o::Params));
+                parts.push(quote!(params));
             }
             if op.body.is_some() {
-                args.push(quote!(body: crate::#m::#o::RequestBody));
-                call_args.push(quote!(body));
-                body_pat = quote!(body);
+                args.push(quote!(body: #m::#o::RequestBody));
+                parts.push(quote!(body));
             }
             // How the answer is written: JSON, a page or redirect (`raw`), or `text/plain`.
             let respond = if op.is_html() || op.success().and_then(|r| r.schema.as_ref()).is_none()
@@ -877,16 +920,10 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             }
             methods.push(quote! {
                 #docs
-                fn #name(&self, #(#args),*) -> impl Future<Output = Result<crate::#m::#o::Response, Self::Error>> + Send;
+                fn #o(&self, #(#args),*) -> impl Answer<#m::#o::Response, Self::Error>;
             });
             variants.push(quote!(#variant,));
-            calls.push(quote! {
-                Route::#variant => #respond(
-                    routed,
-                    crate::#m::#o::Op,
-                    move |ctx, #params_pat, #body_pat| async move { A::#name(&api, #(#call_args),*).await },
-                ),
-            });
+            calls.push(quote!(Route::#variant => call!(#respond, #m::#o #(, #parts)*),));
             let found = quote!(Route::#variant);
             match routes.iter_mut().find(|(p, _)| *p == op.path) {
                 Some((_, list)) => {
@@ -922,8 +959,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         });
         file_trait_ids.push(file_trait);
     }
-    // Literal paths first (a `match` on the whole path), then templates: more literal
-    // segments first, then by text, so the order never depends on the spec's file order.
+    // Literal paths (one `match`), then templates: more literal segments first, then by
+    // text, so the order never depends on the spec's file order.
     let literal_segments = |p: &str| p.split('/').filter(|s| !s.starts_with('{')).count();
     let order = |p: &str| {
         let templated = p.contains('{');
@@ -937,112 +974,85 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         )
     };
     routes.sort_by(|a, b| order(&a.0).cmp(&order(&b.0)).then_with(|| a.0.cmp(&b.0)));
-    let has_get_without_head = |list: &[(String, TokenStream)]| {
-        list.iter().any(|(m, _)| m == "get") && !list.iter().any(|(m, _)| m == "head")
-    };
-    let method_checks = |list: &[(String, TokenStream)]| {
-        let has_head = list.iter().any(|(m, _)| m == "head");
-        let checks = list.iter().map(|(method, found)| {
+    let methods = |list: &[(String, TokenStream)]| {
+        let methods = list.iter().map(|(method, found)| {
             let m = ident(&method.to_ascii_uppercase());
-            // As axum's `MethodRouter::get`: a GET route answers HEAD too (hyper sends no body).
-            if method == "get" && !has_head {
-                quote!(if *method == Method::GET || *method == Method::HEAD { return Ok((#found, path_params)); })
-            } else {
-                quote!(if *method == Method::#m { return Ok((#found, path_params)); })
-            }
+            quote!((Method::#m, #found))
         });
-        // The `Allow` header of this path's 405: its methods, HEAD where GET answers it, and
-        // OPTIONS, which the server's edge answers on every path (CORS preflight).
-        let mut allow: Vec<String> = list.iter().map(|(m, _)| m.to_ascii_uppercase()).collect();
-        if has_get_without_head(list) {
-            allow.push("HEAD".to_owned());
-        }
-        if !allow.iter().any(|m| m == "OPTIONS") {
-            allow.push("OPTIONS".to_owned());
-        }
-        allow.sort();
-        let allow = allow.join(", ");
-        quote! {
-            #(#checks)*
-            return Err(crate::rt::MatrixError::method_not_allowed(#allow));
-        }
+        quote!(&[#(#methods),*])
     };
-    let literal_arms = routes
+    let literal = routes
         .iter()
         .filter(|(p, _)| !p.contains('{'))
         .map(|(path, list)| {
-            let checks = method_checks(list);
-            quote!(#path => { let path_params = Vec::new(); #checks })
-        })
-        .collect::<Vec<_>>();
-    let templates = routes
+            let methods = methods(list);
+            quote!(#path => #methods,)
+        });
+    let templated = routes
         .iter()
         .filter(|(p, _)| p.contains('{'))
         .map(|(path, list)| {
-            let checks = method_checks(list);
-            quote! {
-                if let Some(found) = crate::rt::server::match_template(path, #path) {
-                    let path_params = found?;
-                    #checks
-                }
-            }
+            let methods = methods(list);
+            quote!((#path, #methods),)
         });
-    let templates: Vec<_> = templates.collect();
-    let literal_match = if literal_arms.is_empty() {
-        quote!()
+    // An API without operations (webhooks only) routes nothing.
+    let dispatch_body = if calls.is_empty() {
+        quote! {
+            let _ = (api, peer);
+            match route(request.method(), request.uri().path()) {
+                Ok((route, _)) => match route {},
+                Err(e) => crate::rt::server::ready(A::write_error(&e)),
+            }
+        }
     } else {
         quote! {
-            #[allow(clippy::single_match, reason = "generated: one arm per literal path")]
-            match path {
-                #(#literal_arms)*
-                _ => {}
+            let (route, path_params) = match route(request.method(), request.uri().path()) {
+                Ok(found) => found,
+                Err(e) => return crate::rt::server::ready(A::write_error(&e)),
+            };
+            use crate::rt::server::{Routed, #(#responders),*};
+            let routed = Routed { request, peer, path_params, on_error: A::write_error };
+            let api = ::std::sync::Arc::clone(api);
+            macro_rules! call {
+                ($serve:ident, $m:ident::$o:ident) => {
+                    $serve(routed, $m::$o::Op, move |ctx, (), ()| async move { A::$o(&api, &ctx).await })
+                };
+                ($serve:ident, $m:ident::$o:ident, params) => {
+                    $serve(routed, $m::$o::Op, move |ctx, params, ()| async move { A::$o(&api, &ctx, params).await })
+                };
+                ($serve:ident, $m:ident::$o:ident, body) => {
+                    $serve(routed, $m::$o::Op, move |ctx, (), body| async move { A::$o(&api, &ctx, body).await })
+                };
+                ($serve:ident, $m:ident::$o:ident, params, body) => {
+                    $serve(routed, $m::$o::Op, move |ctx, params, body| async move { A::$o(&api, &ctx, params, body).await })
+                };
+            }
+            match route {
+                #(#calls)*
             }
         }
     };
-    // An API without operations (webhooks only) routes nothing.
-    let (no_method, dispatch_body) = if calls.is_empty() {
-        (
-            quote!(let _ = (method, path);),
-            quote! {
-                let _ = (api, peer);
-                match route(request.method(), request.uri().path()) {
-                    Ok((route, _)) => match route {},
-                    Err(e) => crate::rt::server::ready(A::write_error(&e)),
-                }
-            },
-        )
-    } else {
-        (
-            quote!(),
-            quote! {
-                let (route, path_params) = match route(request.method(), request.uri().path()) {
-                    Ok(found) => found,
-                    Err(e) => return crate::rt::server::ready(A::write_error(&e)),
-                };
-                use crate::rt::server::{Routed, #(#responders),*};
-                let routed = Routed { request, peer, path_params, on_error: A::write_error };
-                let api = std::sync::Arc::clone(api);
-                // `A::method`, fully qualified: an operation may be named like a method of `Arc`.
-                match route {
-                    #(#calls)*
-                }
-            },
-        )
-    };
-    // The trait methods' types, where there are methods.
-    let method_uses = if calls.is_empty() {
+    // The operation modules by their names (`::axum`, `::std` are absolute below, so a
+    // module named like a crate shadows nothing), and the trait methods' types.
+    let module_uses = if calls.is_empty() {
         quote!()
     } else {
+        let mods = spec
+            .files
+            .iter()
+            .filter(|f| !f.operations.is_empty())
+            .map(|f| ident(&f.module));
         quote! {
-            use crate::rt::server::RequestContext;
-            use std::future::Future;
+            use crate::{#(#mods),*};
+            use crate::rt::server::{Answer, RequestContext};
         }
     };
     let tokens = quote! {
         //! The handler trait, the dispatcher that routes requests to it, and an axum router
         //! built on the dispatcher.
-        use axum::http::Method;
-        #method_uses
+        use ::axum::http::Method;
+        use crate::rt::server::PathRoutes;
+        #module_uses
 
         /// The whole API: one trait per spec file (below), each with its own error type, and
         /// how errors are written. The dispatcher validates and decodes every request before
@@ -1051,7 +1061,7 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             /// How every error answer is written (validation, routing and the methods' own):
             /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
             /// shape instead.
-            fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+            fn write_error(error: &crate::rt::MatrixError) -> ::axum::response::Response {
                 crate::rt::server::error_response(error)
             }
         }
@@ -1064,26 +1074,34 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             #(#variants)*
         }
 
+        /// The templated paths, each with its methods' routes, in the order they are tried
+        /// (more literal segments first).
+        static TEMPLATED: &[PathRoutes<Route>] = &[#(#templated)*];
+
         /// The operation for `method` and `path` (as sent, still percent-encoded) and its
         /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
-        /// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter that is not UTF-8 once
-        /// decoded `400 M_INVALID_PARAM`. Literal paths are one `match`; templated ones are
-        /// tried after them.
+        /// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter
+        /// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are one
+        /// `match` (each with its methods' routes); templated ones are tried after them.
         pub fn route(method: &Method, path: &str) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
-            #no_method
-            #literal_match
-            #(#templates)*
-            Err(crate::rt::MatrixError::not_found())
+            let literal: &[(Method, Route)] = match path {
+                #(#literal)*
+                _ => &[],
+            };
+            crate::rt::server::find_route(method, path, literal, TEMPLATED)
         }
 
         /// Answers `request` with its operation's handler: decoding, validation, the call,
         /// and the JSON (or page) written back. `peer` is the client's address as the accept
         /// loop knows it. One allocation per request (the handler's boxed future); nothing
-        /// about the API is cloned.
+        /// about the API is cloned. Each route is `call!(serve_kind, module::operation,
+        /// parts…)`: the operation's `Op` served with that kind of answer, calling the
+        /// method of the same name with the context and the parts the operation has (`A::method`,
+        /// fully qualified: an operation may be named like a method of `Arc`).
         pub fn dispatch<A: #trait_id>(
-            api: &std::sync::Arc<A>,
-            request: axum::extract::Request,
-            peer: Option<std::net::SocketAddr>,
+            api: &::std::sync::Arc<A>,
+            request: ::axum::extract::Request,
+            peer: Option<::std::net::SocketAddr>,
         ) -> crate::rt::server::ResponseFuture {
             #dispatch_body
         }
@@ -1093,18 +1111,59 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         /// address from `ConnectInfo` when the server provides it. Behind the `router`
         /// feature: a server that calls [`dispatch`] itself does not build axum's router.
         #[cfg(feature = "router")]
-        pub fn router<A: #trait_id>(api: std::sync::Arc<A>) -> axum::Router {
-            axum::Router::new().fallback(move |request: axum::extract::Request| {
+        pub fn router<A: #trait_id>(api: ::std::sync::Arc<A>) -> ::axum::Router {
+            ::axum::Router::new().fallback(move |request: ::axum::extract::Request| {
                 let peer = request
                     .extensions()
-                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .get::<::axum::extract::ConnectInfo<::std::net::SocketAddr>>()
                     .map(|c| c.0);
                 dispatch(&api, request, peer)
             })
         }
 
     };
-    Ok(with_header(&render(tokens, "server.rs")?, source))
+    let rendered = render(tokens, "server.rs")?;
+    Ok(with_header(&readable_call_macro(&rendered), source))
+}
+
+/// prettyplease prints a `macro_rules!` body as loose tokens (`A:: $o (& api, & ctx)`); the
+/// dispatcher's `call!` is put back as it reads in the source.
+fn readable_call_macro(rendered: &str) -> String {
+    const START: &str = "    macro_rules! call {\n";
+    const CALL: &str = "    macro_rules! call {
+        ($serve:ident, $m:ident::$o:ident) => {
+            $serve(routed, $m::$o::Op, move |ctx, (), ()| async move {
+                A::$o(&api, &ctx).await
+            })
+        };
+        ($serve:ident, $m:ident::$o:ident, params) => {
+            $serve(routed, $m::$o::Op, move |ctx, params, ()| async move {
+                A::$o(&api, &ctx, params).await
+            })
+        };
+        ($serve:ident, $m:ident::$o:ident, body) => {
+            $serve(routed, $m::$o::Op, move |ctx, (), body| async move {
+                A::$o(&api, &ctx, body).await
+            })
+        };
+        ($serve:ident, $m:ident::$o:ident, params, body) => {
+            $serve(routed, $m::$o::Op, move |ctx, params, body| async move {
+                A::$o(&api, &ctx, params, body).await
+            })
+        };
+    }
+";
+    let Some(start) = rendered.find(START) else {
+        return rendered.to_owned();
+    };
+    let Some(len) = rendered[start..].find("\n    }\n") else {
+        return rendered.to_owned();
+    };
+    format!(
+        "{}{CALL}{}",
+        &rendered[..start],
+        &rendered[start + len + 7..]
+    )
 }
 
 pub fn trait_name_for(crate_name: &str) -> String {

@@ -231,7 +231,10 @@ fn swagger2_generated_rust() {
         )
     );
     let register = &files["src/accounts/register.rs"];
-    assert!(register.contains("pub type RequestBody = crate::types::RegistrationRequest;"));
+    assert!(
+        register.contains("RegistrationRequest as RequestBody"),
+        "{register}"
+    );
     assert!(types.contains("**Deprecated** in the specification."));
     assert!(
         !register.contains("added-in"),

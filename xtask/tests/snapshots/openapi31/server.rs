@@ -1,9 +1,10 @@
 #![cfg_attr(rustfmt, rustfmt::skip)]
 //! The handler trait, the dispatcher that routes requests to it, and an axum router
 //! built on the dispatcher.
-use axum::http::Method;
-use crate::rt::server::RequestContext;
-use std::future::Future;
+use ::axum::http::Method;
+use crate::rt::server::PathRoutes;
+use crate::{invites, legacy};
+use crate::rt::server::{Answer, RequestContext};
 
 /// The whole API: one trait per spec file (below), each with its own error type, and
 /// how errors are written. The dispatcher validates and decodes every request before
@@ -12,7 +13,7 @@ pub trait FixtureOpenapi31Api: InvitesApi + LegacyApi + Send + Sync + 'static {
     /// How every error answer is written (validation, routing and the methods' own):
     /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
     /// shape instead.
-    fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+    fn write_error(error: &crate::rt::MatrixError) -> ::axum::response::Response {
         crate::rt::server::error_response(error)
     }
 }
@@ -26,29 +27,23 @@ pub trait InvitesApi: Send + Sync + 'static {
     fn op_2fa_status(
         &self,
         ctx: &RequestContext,
-    ) -> impl Future<
-        Output = Result<crate::invites::op_2fa_status::Response, Self::Error>,
-    > + Send;
+    ) -> impl Answer<invites::op_2fa_status::Response, Self::Error>;
 
     /// `POST /_fixture/invites/v3/invite` (`storeInvite`):
     /// Store an invite.
     fn store_invite(
         &self,
         ctx: &RequestContext,
-        body: crate::invites::store_invite::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::invites::store_invite::Response, Self::Error>,
-    > + Send;
+        body: invites::store_invite::RequestBody,
+    ) -> impl Answer<invites::store_invite::Response, Self::Error>;
 
     /// `GET /_fixture/invites/v3/invite/{token}` (`getInvite`):
     /// Look an invite up.
     fn get_invite(
         &self,
         ctx: &RequestContext,
-        params: crate::invites::get_invite::Params,
-    ) -> impl Future<
-        Output = Result<crate::invites::get_invite::Response, Self::Error>,
-    > + Send;
+        params: invites::get_invite::Params,
+    ) -> impl Answer<invites::get_invite::Response, Self::Error>;
 }
 
 /// The operations of `legacy.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -60,9 +55,7 @@ pub trait LegacyApi: Send + Sync + 'static {
     fn get_status(
         &self,
         ctx: &RequestContext,
-    ) -> impl Future<
-        Output = Result<crate::legacy::get_status::Response, Self::Error>,
-    > + Send;
+    ) -> impl Answer<legacy::get_status::Response, Self::Error>;
 }
 
 /// The operation a request is for, as [`route`] finds it: one variant per operation,
@@ -75,61 +68,41 @@ pub enum Route {
     GetStatus,
 }
 
+/// The templated paths, each with its methods' routes, in the order they are tried
+/// (more literal segments first).
+static TEMPLATED: &[PathRoutes<Route>] = &[
+    ("/_fixture/invites/v3/invite/{token}", &[(Method::GET, Route::GetInvite)]),
+];
+
 /// The operation for `method` and `path` (as sent, still percent-encoded) and its
 /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
-/// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter that is not UTF-8 once
-/// decoded `400 M_INVALID_PARAM`. Literal paths are one `match`; templated ones are
-/// tried after them.
+/// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter
+/// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are one
+/// `match` (each with its methods' routes); templated ones are tried after them.
 pub fn route(
     method: &Method,
     path: &str,
 ) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
-    #[allow(clippy::single_match, reason = "generated: one arm per literal path")]
-    match path {
-        "/_fixture/invites/v3/2fa" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::Op2faStatus, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-        }
-        "/_fixture/invites/v3/invite" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::StoreInvite, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
-        "/_fixture/legacy/status" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::GetStatus, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-        }
-        _ => {}
-    }
-    if let Some(found) = crate::rt::server::match_template(
-        path,
-        "/_fixture/invites/v3/invite/{token}",
-    ) {
-        let path_params = found?;
-        if *method == Method::GET || *method == Method::HEAD {
-            return Ok((Route::GetInvite, path_params));
-        }
-        return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-    }
-    Err(crate::rt::MatrixError::not_found())
+    let literal: &[(Method, Route)] = match path {
+        "/_fixture/invites/v3/2fa" => &[(Method::GET, Route::Op2faStatus)],
+        "/_fixture/invites/v3/invite" => &[(Method::POST, Route::StoreInvite)],
+        "/_fixture/legacy/status" => &[(Method::GET, Route::GetStatus)],
+        _ => &[],
+    };
+    crate::rt::server::find_route(method, path, literal, TEMPLATED)
 }
 
 /// Answers `request` with its operation's handler: decoding, validation, the call,
 /// and the JSON (or page) written back. `peer` is the client's address as the accept
 /// loop knows it. One allocation per request (the handler's boxed future); nothing
-/// about the API is cloned.
+/// about the API is cloned. Each route is `call!(serve_kind, module::operation,
+/// parts…)`: the operation's `Op` served with that kind of answer, calling the
+/// method of the same name with the context and the parts the operation has (`A::method`,
+/// fully qualified: an operation may be named like a method of `Arc`).
 pub fn dispatch<A: FixtureOpenapi31Api>(
-    api: &std::sync::Arc<A>,
-    request: axum::extract::Request,
-    peer: Option<std::net::SocketAddr>,
+    api: &::std::sync::Arc<A>,
+    request: ::axum::extract::Request,
+    peer: Option<::std::net::SocketAddr>,
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
@@ -142,40 +115,34 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
         path_params,
         on_error: A::write_error,
     };
-    let api = std::sync::Arc::clone(api);
+    let api = ::std::sync::Arc::clone(api);
+    macro_rules! call {
+        ($serve:ident, $m:ident::$o:ident) => {
+            $serve(routed, $m::$o::Op, move |ctx, (), ()| async move {
+                A::$o(&api, &ctx).await
+            })
+        };
+        ($serve:ident, $m:ident::$o:ident, params) => {
+            $serve(routed, $m::$o::Op, move |ctx, params, ()| async move {
+                A::$o(&api, &ctx, params).await
+            })
+        };
+        ($serve:ident, $m:ident::$o:ident, body) => {
+            $serve(routed, $m::$o::Op, move |ctx, (), body| async move {
+                A::$o(&api, &ctx, body).await
+            })
+        };
+        ($serve:ident, $m:ident::$o:ident, params, body) => {
+            $serve(routed, $m::$o::Op, move |ctx, params, body| async move {
+                A::$o(&api, &ctx, params, body).await
+            })
+        };
+    }
     match route {
-        Route::Op2faStatus => {
-            serve_json(
-                routed,
-                crate::invites::op_2fa_status::Op,
-                move |ctx, _, _| async move { A::op_2fa_status(&api, &ctx).await },
-            )
-        }
-        Route::StoreInvite => {
-            serve_json(
-                routed,
-                crate::invites::store_invite::Op,
-                move |ctx, _, body| async move {
-                    A::store_invite(&api, &ctx, body).await
-                },
-            )
-        }
-        Route::GetInvite => {
-            serve_json(
-                routed,
-                crate::invites::get_invite::Op,
-                move |ctx, params, _| async move {
-                    A::get_invite(&api, &ctx, params).await
-                },
-            )
-        }
-        Route::GetStatus => {
-            serve_json(
-                routed,
-                crate::legacy::get_status::Op,
-                move |ctx, _, _| async move { A::get_status(&api, &ctx).await },
-            )
-        }
+        Route::Op2faStatus => call!(serve_json, invites::op_2fa_status),
+        Route::StoreInvite => call!(serve_json, invites::store_invite, body),
+        Route::GetInvite => call!(serve_json, invites::get_invite, params),
+        Route::GetStatus => call!(serve_json, legacy::get_status),
     }
 }
 
@@ -184,12 +151,12 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
 /// address from `ConnectInfo` when the server provides it. Behind the `router`
 /// feature: a server that calls [`dispatch`] itself does not build axum's router.
 #[cfg(feature = "router")]
-pub fn router<A: FixtureOpenapi31Api>(api: std::sync::Arc<A>) -> axum::Router {
-    axum::Router::new()
-        .fallback(move |request: axum::extract::Request| {
+pub fn router<A: FixtureOpenapi31Api>(api: ::std::sync::Arc<A>) -> ::axum::Router {
+    ::axum::Router::new()
+        .fallback(move |request: ::axum::extract::Request| {
             let peer = request
                 .extensions()
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .get::<::axum::extract::ConnectInfo<::std::net::SocketAddr>>()
                 .map(|c| c.0);
             dispatch(&api, request, peer)
         })

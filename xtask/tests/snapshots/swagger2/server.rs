@@ -1,9 +1,10 @@
 #![cfg_attr(rustfmt, rustfmt::skip)]
 //! The handler trait, the dispatcher that routes requests to it, and an axum router
 //! built on the dispatcher.
-use axum::http::Method;
-use crate::rt::server::RequestContext;
-use std::future::Future;
+use ::axum::http::Method;
+use crate::rt::server::PathRoutes;
+use crate::{accounts, lookup};
+use crate::rt::server::{Answer, RequestContext};
 
 /// The whole API: one trait per spec file (below), each with its own error type, and
 /// how errors are written. The dispatcher validates and decodes every request before
@@ -12,7 +13,7 @@ pub trait FixtureSwagger2Api: AccountsApi + LookupApi + Send + Sync + 'static {
     /// How every error answer is written (validation, routing and the methods' own):
     /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
     /// shape instead.
-    fn write_error(error: &crate::rt::MatrixError) -> axum::response::Response {
+    fn write_error(error: &crate::rt::MatrixError) -> ::axum::response::Response {
         crate::rt::server::error_response(error)
     }
 }
@@ -26,38 +27,30 @@ pub trait AccountsApi: Send + Sync + 'static {
     fn logout(
         &self,
         ctx: &RequestContext,
-    ) -> impl Future<
-        Output = Result<crate::accounts::logout::Response, Self::Error>,
-    > + Send;
+    ) -> impl Answer<accounts::logout::Response, Self::Error>;
 
     /// `POST /_fixture/api/v1/account/register` (`register`):
     /// Register an account.
     fn register(
         &self,
         ctx: &RequestContext,
-        body: crate::accounts::register::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::accounts::register::Response, Self::Error>,
-    > + Send;
+        body: accounts::register::RequestBody,
+    ) -> impl Answer<accounts::register::Response, Self::Error>;
 
     /// `GET /_fixture/api/v1/account/{userId}` (`getAccount`):
     /// Get an account.
     fn get_account(
         &self,
         ctx: &RequestContext,
-        params: crate::accounts::get_account::Params,
-    ) -> impl Future<
-        Output = Result<crate::accounts::get_account::Response, Self::Error>,
-    > + Send;
+        params: accounts::get_account::Params,
+    ) -> impl Answer<accounts::get_account::Response, Self::Error>;
 
     /// `GET /_fixture/api/v1/versions` (`getVersions`):
     /// Versions of the accounts API.
     fn accounts_get_versions(
         &self,
         ctx: &RequestContext,
-    ) -> impl Future<
-        Output = Result<crate::accounts::accounts_get_versions::Response, Self::Error>,
-    > + Send;
+    ) -> impl Answer<accounts::accounts_get_versions::Response, Self::Error>;
 }
 
 /// The operations of `lookup.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
@@ -69,29 +62,23 @@ pub trait LookupApi: Send + Sync + 'static {
     fn lookup(
         &self,
         ctx: &RequestContext,
-        body: crate::lookup::lookup::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::lookup::lookup::Response, Self::Error>,
-    > + Send;
+        body: lookup::lookup::RequestBody,
+    ) -> impl Answer<lookup::lookup::Response, Self::Error>;
 
     /// `POST /_fixture/api/v2/submit` (`submitForm`):
     /// Submit a form.
     fn submit_form(
         &self,
         ctx: &RequestContext,
-        body: crate::lookup::submit_form::RequestBody,
-    ) -> impl Future<
-        Output = Result<crate::lookup::submit_form::Response, Self::Error>,
-    > + Send;
+        body: lookup::submit_form::RequestBody,
+    ) -> impl Answer<lookup::submit_form::Response, Self::Error>;
 
     /// `GET /_fixture/api/v2/versions` (`getVersions`):
     /// Versions of the lookup API.
     fn lookup_get_versions(
         &self,
         ctx: &RequestContext,
-    ) -> impl Future<
-        Output = Result<crate::lookup::lookup_get_versions::Response, Self::Error>,
-    > + Send;
+    ) -> impl Answer<lookup::lookup_get_versions::Response, Self::Error>;
 }
 
 /// The operation a request is for, as [`route`] finds it: one variant per operation,
@@ -107,82 +94,44 @@ pub enum Route {
     LookupGetVersions,
 }
 
+/// The templated paths, each with its methods' routes, in the order they are tried
+/// (more literal segments first).
+static TEMPLATED: &[PathRoutes<Route>] = &[
+    ("/_fixture/api/v1/account/{userId}", &[(Method::GET, Route::GetAccount)]),
+];
+
 /// The operation for `method` and `path` (as sent, still percent-encoded) and its
 /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
-/// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter that is not UTF-8 once
-/// decoded `400 M_INVALID_PARAM`. Literal paths are one `match`; templated ones are
-/// tried after them.
+/// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter
+/// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are one
+/// `match` (each with its methods' routes); templated ones are tried after them.
 pub fn route(
     method: &Method,
     path: &str,
 ) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
-    #[allow(clippy::single_match, reason = "generated: one arm per literal path")]
-    match path {
-        "/_fixture/api/v1/account/logout" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::Logout, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
-        "/_fixture/api/v1/account/register" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::Register, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
-        "/_fixture/api/v1/versions" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::AccountsGetVersions, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-        }
-        "/_fixture/api/v2/lookup" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::Lookup, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
-        "/_fixture/api/v2/submit" => {
-            let path_params = Vec::new();
-            if *method == Method::POST {
-                return Ok((Route::SubmitForm, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("OPTIONS, POST"));
-        }
-        "/_fixture/api/v2/versions" => {
-            let path_params = Vec::new();
-            if *method == Method::GET || *method == Method::HEAD {
-                return Ok((Route::LookupGetVersions, path_params));
-            }
-            return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-        }
-        _ => {}
-    }
-    if let Some(found) = crate::rt::server::match_template(
-        path,
-        "/_fixture/api/v1/account/{userId}",
-    ) {
-        let path_params = found?;
-        if *method == Method::GET || *method == Method::HEAD {
-            return Ok((Route::GetAccount, path_params));
-        }
-        return Err(crate::rt::MatrixError::method_not_allowed("GET, HEAD, OPTIONS"));
-    }
-    Err(crate::rt::MatrixError::not_found())
+    let literal: &[(Method, Route)] = match path {
+        "/_fixture/api/v1/account/logout" => &[(Method::POST, Route::Logout)],
+        "/_fixture/api/v1/account/register" => &[(Method::POST, Route::Register)],
+        "/_fixture/api/v1/versions" => &[(Method::GET, Route::AccountsGetVersions)],
+        "/_fixture/api/v2/lookup" => &[(Method::POST, Route::Lookup)],
+        "/_fixture/api/v2/submit" => &[(Method::POST, Route::SubmitForm)],
+        "/_fixture/api/v2/versions" => &[(Method::GET, Route::LookupGetVersions)],
+        _ => &[],
+    };
+    crate::rt::server::find_route(method, path, literal, TEMPLATED)
 }
 
 /// Answers `request` with its operation's handler: decoding, validation, the call,
 /// and the JSON (or page) written back. `peer` is the client's address as the accept
 /// loop knows it. One allocation per request (the handler's boxed future); nothing
-/// about the API is cloned.
+/// about the API is cloned. Each route is `call!(serve_kind, module::operation,
+/// parts…)`: the operation's `Op` served with that kind of answer, calling the
+/// method of the same name with the context and the parts the operation has (`A::method`,
+/// fully qualified: an operation may be named like a method of `Arc`).
 pub fn dispatch<A: FixtureSwagger2Api>(
-    api: &std::sync::Arc<A>,
-    request: axum::extract::Request,
-    peer: Option<std::net::SocketAddr>,
+    api: &::std::sync::Arc<A>,
+    request: ::axum::extract::Request,
+    peer: Option<::std::net::SocketAddr>,
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
@@ -195,61 +144,37 @@ pub fn dispatch<A: FixtureSwagger2Api>(
         path_params,
         on_error: A::write_error,
     };
-    let api = std::sync::Arc::clone(api);
+    let api = ::std::sync::Arc::clone(api);
+    macro_rules! call {
+        ($serve:ident, $m:ident::$o:ident) => {
+            $serve(routed, $m::$o::Op, move |ctx, (), ()| async move {
+                A::$o(&api, &ctx).await
+            })
+        };
+        ($serve:ident, $m:ident::$o:ident, params) => {
+            $serve(routed, $m::$o::Op, move |ctx, params, ()| async move {
+                A::$o(&api, &ctx, params).await
+            })
+        };
+        ($serve:ident, $m:ident::$o:ident, body) => {
+            $serve(routed, $m::$o::Op, move |ctx, (), body| async move {
+                A::$o(&api, &ctx, body).await
+            })
+        };
+        ($serve:ident, $m:ident::$o:ident, params, body) => {
+            $serve(routed, $m::$o::Op, move |ctx, params, body| async move {
+                A::$o(&api, &ctx, params, body).await
+            })
+        };
+    }
     match route {
-        Route::Logout => {
-            serve_json(
-                routed,
-                crate::accounts::logout::Op,
-                move |ctx, _, _| async move { A::logout(&api, &ctx).await },
-            )
-        }
-        Route::Register => {
-            serve_json(
-                routed,
-                crate::accounts::register::Op,
-                move |ctx, _, body| async move { A::register(&api, &ctx, body).await },
-            )
-        }
-        Route::GetAccount => {
-            serve_json(
-                routed,
-                crate::accounts::get_account::Op,
-                move |ctx, params, _| async move {
-                    A::get_account(&api, &ctx, params).await
-                },
-            )
-        }
-        Route::AccountsGetVersions => {
-            serve_json(
-                routed,
-                crate::accounts::accounts_get_versions::Op,
-                move |ctx, _, _| async move {
-                    A::accounts_get_versions(&api, &ctx).await
-                },
-            )
-        }
-        Route::Lookup => {
-            serve_json(
-                routed,
-                crate::lookup::lookup::Op,
-                move |ctx, _, body| async move { A::lookup(&api, &ctx, body).await },
-            )
-        }
-        Route::SubmitForm => {
-            serve_raw(
-                routed,
-                crate::lookup::submit_form::Op,
-                move |ctx, _, body| async move { A::submit_form(&api, &ctx, body).await },
-            )
-        }
-        Route::LookupGetVersions => {
-            serve_json(
-                routed,
-                crate::lookup::lookup_get_versions::Op,
-                move |ctx, _, _| async move { A::lookup_get_versions(&api, &ctx).await },
-            )
-        }
+        Route::Logout => call!(serve_json, accounts::logout),
+        Route::Register => call!(serve_json, accounts::register, body),
+        Route::GetAccount => call!(serve_json, accounts::get_account, params),
+        Route::AccountsGetVersions => call!(serve_json, accounts::accounts_get_versions),
+        Route::Lookup => call!(serve_json, lookup::lookup, body),
+        Route::SubmitForm => call!(serve_raw, lookup::submit_form, body),
+        Route::LookupGetVersions => call!(serve_json, lookup::lookup_get_versions),
     }
 }
 
@@ -258,12 +183,12 @@ pub fn dispatch<A: FixtureSwagger2Api>(
 /// address from `ConnectInfo` when the server provides it. Behind the `router`
 /// feature: a server that calls [`dispatch`] itself does not build axum's router.
 #[cfg(feature = "router")]
-pub fn router<A: FixtureSwagger2Api>(api: std::sync::Arc<A>) -> axum::Router {
-    axum::Router::new()
-        .fallback(move |request: axum::extract::Request| {
+pub fn router<A: FixtureSwagger2Api>(api: ::std::sync::Arc<A>) -> ::axum::Router {
+    ::axum::Router::new()
+        .fallback(move |request: ::axum::extract::Request| {
             let peer = request
                 .extensions()
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .get::<::axum::extract::ConnectInfo<::std::net::SocketAddr>>()
                 .map(|c| c.0);
             dispatch(&api, request, peer)
         })

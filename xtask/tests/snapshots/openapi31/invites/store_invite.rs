@@ -4,13 +4,11 @@
 //! Store an invite.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type RequestBody = crate::types::InviteRequest;
-pub type Response = crate::types::StoredInvite;
-pub use crate::types::InviteRequest;
-pub use crate::types::InviteRequestMedium;
-pub use crate::types::PublicKey;
-pub use crate::types::ResultObject;
-pub use crate::types::StoredInvite;
+
+pub use crate::types::{
+    InviteRequest, InviteRequestMedium, PublicKey, ResultObject, StoredInvite,
+    InviteRequest as RequestBody, StoredInvite as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -21,18 +19,18 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_fixture/invites/v3/invite";
     const AUTHENTICATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("400", Some(validate_response_400)),
     ];
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
 }
+
+pub use crate::shared::validate_stored_invite as validate_response_200;
+pub use crate::shared::validate_error as validate_response_400;
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -107,6 +105,3 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     }
     ok
 }
-
-pub use crate::shared::validate_stored_invite as validate_response_200;
-pub use crate::shared::validate_error as validate_response_400;

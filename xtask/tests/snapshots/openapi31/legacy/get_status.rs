@@ -6,9 +6,10 @@
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type Response = crate::types::GetStatusResponse;
-pub use crate::types::GetStatusResponse;
-pub use crate::types::GetStatusResponseMode;
+
+pub use crate::types::{
+    GetStatusResponse, GetStatusResponseMode, GetStatusResponse as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -19,9 +20,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_fixture/legacy/status";
     const DEPRECATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
-        ("200", Some(validate_response_200)),
-    ];
+    const RESPONSES: crate::rt::Responses = &[("200", Some(validate_response_200))];
     type Params = ();
     type Body = ();
 }

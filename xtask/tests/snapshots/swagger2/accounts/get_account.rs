@@ -4,11 +4,11 @@
 //! Get an account.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type Params = crate::types::GetAccountParams;
-pub type Response = crate::types::GetAccountResponse;
-pub use crate::types::GetAccountParams;
-pub use crate::types::GetAccountResponse;
-pub use crate::types::GetAccountResponseStatus;
+
+pub use crate::types::{
+    GetAccountParams, GetAccountResponse, GetAccountResponseStatus,
+    GetAccountParams as Params, GetAccountResponse as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -19,7 +19,7 @@ impl crate::rt::Operation for Op {
     const METHOD: &'static str = "GET";
     const PATH: &'static str = "/_fixture/api/v1/account/{userId}";
     const AUTHENTICATED: bool = true;
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("4XX", Some(validate_response_4xx)),
     ];
@@ -32,13 +32,12 @@ impl crate::rt::Operation for Op {
             ("userId", crate::rt::ScalarKind::String),
         ],
     );
-
-    fn validate_params(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_params(v)
-    }
+    const VALIDATE_PARAMS: crate::rt::Validator = validate_params;
     const HEADERS: &'static [&'static str] = &["X-Trace"];
     type Body = ();
 }
+
+pub use crate::shared::validate_error as validate_response_4xx;
 
 /// Validates a JSON value against its schema, reporting every error.
 pub fn validate_params(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -181,5 +180,3 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
     }
     ok
 }
-
-pub use crate::shared::validate_error as validate_response_4xx;

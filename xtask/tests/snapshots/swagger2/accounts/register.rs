@@ -4,10 +4,11 @@
 //! Register an account.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type RequestBody = crate::types::RegistrationRequest;
-pub type Response = crate::types::RegisterResponse;
-pub use crate::types::RegisterResponse;
-pub use crate::types::RegistrationRequest;
+
+pub use crate::types::{
+    RegisterResponse, RegistrationRequest, RegistrationRequest as RequestBody,
+    RegisterResponse as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -17,7 +18,7 @@ impl crate::rt::Operation for Op {
     const OPERATION_ID: &'static str = "register";
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_fixture/api/v1/account/register";
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
+    const RESPONSES: crate::rt::Responses = &[
         ("200", Some(validate_response_200)),
         ("3XX", None),
         ("400", Some(validate_response_400)),
@@ -25,10 +26,7 @@ impl crate::rt::Operation for Op {
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::KeepRaw;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
     const FORM_KINDS: Option<crate::rt::Kinds> = Some(
         &[
             ("display-name", crate::rt::ScalarKind::String),
@@ -38,6 +36,8 @@ impl crate::rt::Operation for Op {
         ],
     );
 }
+
+pub use crate::shared::validate_error as validate_response_400;
 
 /// Validates a JSON value against the `RegistrationRequest` schema, reporting every error.
 pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
@@ -121,5 +121,3 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
     }
     ok
 }
-
-pub use crate::shared::validate_error as validate_response_400;

@@ -4,14 +4,12 @@
 //! Look addresses up.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 use crate::rt::validate as rt;
-pub type RequestBody = crate::types::LookupRequestBody;
-pub type Response = crate::types::LookupResponse;
-pub use crate::types::LookupRequestBody;
-pub use crate::types::LookupRequestBodyAlgorithm;
-pub use crate::types::LookupRequestBodyLoginType;
-pub use crate::types::LookupRequestBodyThreepid;
-pub use crate::types::LookupRequestBodyThreepidMedium;
-pub use crate::types::LookupResponse;
+
+pub use crate::types::{
+    LookupRequestBody, LookupRequestBodyAlgorithm, LookupRequestBodyLoginType,
+    LookupRequestBodyThreepid, LookupRequestBodyThreepidMedium, LookupResponse,
+    LookupRequestBody as RequestBody, LookupResponse as Response,
+};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
 pub struct Op;
@@ -21,16 +19,11 @@ impl crate::rt::Operation for Op {
     const OPERATION_ID: &'static str = "lookup";
     const METHOD: &'static str = "POST";
     const PATH: &'static str = "/_fixture/api/v2/lookup";
-    const RESPONSES: &'static [(&'static str, Option<crate::rt::Validator>)] = &[
-        ("200", Some(validate_response_200)),
-    ];
+    const RESPONSES: crate::rt::Responses = &[("200", Some(validate_response_200))];
     type Params = ();
     type Body = self::RequestBody;
     const BODY: crate::rt::BodyMode = crate::rt::BodyMode::Validated;
-
-    fn validate_body(v: &serde_json::Value) -> crate::rt::Verdict {
-        self::validate_body(v)
-    }
+    const VALIDATE_BODY: crate::rt::Validator = validate_body;
 }
 
 /// Validates a JSON value against its schema, reporting every error.
