@@ -20,6 +20,9 @@ pub enum ScalarKind {
     Integer,
     Number,
     Boolean,
+    /// A `format: binary` form field: a multipart part whose bytes are kept as they are
+    /// (see [`multipart`]), never decoded as UTF-8 text.
+    Binary,
     /// An array parameter: its values typed as the item kind, sent one parameter per value
     /// (`?t=a&t=b`, `None`) or joined with a delimiter (`?t=a,b`, `Some(',')`).
     Array(&'static ScalarKind, Option<char>),

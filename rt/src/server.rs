@@ -125,11 +125,27 @@ fn parse_body(
     bytes: &[u8],
     form_kinds: Option<&[(&str, ScalarKind)]>,
 ) -> Result<Value, MatrixError> {
-    let is_form = parts
+    let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        .and_then(|v| v.to_str().ok());
+    if let Some(kinds) = form_kinds
+        && let Some(boundary) = content_type.and_then(crate::multipart::boundary)
+    {
+        // Form fields in parts: typed and validated as a URL-encoded form's are.
+        let binary: Vec<&str> = kinds
+            .iter()
+            .filter(|(_, kind)| matches!(kind, ScalarKind::Binary))
+            .map(|(name, _)| *name)
+            .collect();
+        let parts = crate::multipart::parse(&boundary, bytes)?;
+        return Ok(typed_object(
+            crate::multipart::pairs(parts, &binary)?,
+            kinds,
+        ));
+    }
+    let is_form =
+        content_type.is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     let first = first_byte(bytes);
     // `curl -d '{...}'` labels JSON as a form; a body that opens like a JSON object is JSON.
     if is_form
@@ -206,7 +222,7 @@ pub fn read_all_params(
 
 fn typed_scalar(kind: ScalarKind, v: String) -> Value {
     match kind {
-        ScalarKind::String | ScalarKind::Array(..) => Value::String(v),
+        ScalarKind::String | ScalarKind::Binary | ScalarKind::Array(..) => Value::String(v),
         ScalarKind::Integer => v
             .parse::<i64>()
             .map(Value::from)
@@ -1166,6 +1182,72 @@ mod tests {
             assert_eq!(ctx.body, Some(json!({"a": "b", "x": 1})));
             let got = accept::<Nothing>(post("/nothing?junk", "not json"), None, Vec::new()).await;
             assert!(got.is_ok());
+        }
+
+        #[derive(serde::Deserialize)]
+        struct Form {
+            file: crate::binary::Binary,
+            note: String,
+            n: i64,
+        }
+
+        struct UploadOp;
+        impl Operation for UploadOp {
+            type Params = ();
+            type Body = Form;
+            type Response = Value;
+            const OPERATION_ID: &'static str = "upload";
+            const METHOD: &'static str = "POST";
+            const PATH: &'static str = "/upload";
+            const BODY: BodyMode = BodyMode::Validated;
+            const FORM_KINDS: Option<&'static [(&'static str, ScalarKind)]> = Some(&[
+                ("file", ScalarKind::Binary),
+                ("n", ScalarKind::Integer),
+                ("note", ScalarKind::String),
+            ]);
+            const VALIDATE_BODY: crate::Validator = |v| require(v, "n");
+        }
+
+        fn multipart(body: &'static [u8]) -> axum::extract::Request {
+            Request::post("/upload")
+                .header(
+                    axum::http::header::CONTENT_TYPE,
+                    "multipart/form-data; boundary=b0",
+                )
+                .body(Body::from(body))
+                .unwrap_or_default()
+        }
+
+        #[tokio::test]
+        async fn multipart_fields_are_typed_validated_and_files_keep_their_bytes() {
+            // `file` without a file name still keeps its bytes: the schema says binary.
+            let body = b"--b0\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n\x00\xfe\xff\r\n--b0\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nh\xc3\xa9\r\n--b0\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n42\r\n--b0--\r\n";
+            let got = accept::<UploadOp>(multipart(body), None, Vec::new()).await;
+            let Ok((_, (), upload)) = got else {
+                panic!("refused: {:?}", got.err());
+            };
+            assert_eq!(upload.file.as_bytes(), [0, 0xfe, 0xff]);
+            assert_eq!(upload.note, "hé");
+            assert_eq!(upload.n, 42);
+            // The validator sees the form: a missing field is its error, not a parse error.
+            let missing =
+                b"--b0\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nx\r\n--b0--\r\n";
+            let err = accept::<UploadOp>(multipart(missing), None, Vec::new())
+                .await
+                .err();
+            assert_eq!(
+                err.map(|e| (e.status, e.error.contains("n"))),
+                Some((400, true))
+            );
+            // A text field that is not UTF-8, and a body that is not multipart after all.
+            let latin =
+                b"--b0\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n\xff\r\n--b0--\r\n";
+            for bad in [&latin[..], b"{\"n\": 1}"] {
+                let err = accept::<UploadOp>(multipart(bad), None, Vec::new())
+                    .await
+                    .err();
+                assert_eq!(err.map(|e| e.errcode), Some(crate::ErrCode::BadJson));
+            }
         }
 
         #[tokio::test]

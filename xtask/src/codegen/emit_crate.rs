@@ -102,6 +102,9 @@ fn scalar_kind(schema: &Value) -> TokenStream {
         "integer" => quote!(crate::rt::ScalarKind::Integer),
         "number" => quote!(crate::rt::ScalarKind::Number),
         "boolean" => quote!(crate::rt::ScalarKind::Boolean),
+        "string" if schema.get("format").and_then(Value::as_str) == Some("binary") => {
+            quote!(crate::rt::ScalarKind::Binary)
+        }
         _ => quote!(crate::rt::ScalarKind::String),
     }
 }
@@ -319,7 +322,7 @@ pub fn operation_module(
             const BODY: crate::rt::BodyMode = crate::rt::BodyMode::#mode;
             const VALIDATE_BODY: crate::rt::Validator = validate_body;
         });
-        if body.form {
+        if body.form || body.multipart {
             let kinds = kinds_table(&body.schema);
             op_items.extend(quote!(const FORM_KINDS: Option<crate::rt::Kinds> = Some(#kinds);));
         }

@@ -109,7 +109,7 @@ pub struct Body {
     /// Raw bytes (`application/octet-stream` and other non-JSON media with a string schema):
     /// handed over as `Vec<u8>`, not parsed.
     pub binary: bool,
-    /// Only `multipart/form-data` is accepted: the runtime does not decode it (a warning).
+    /// `multipart/form-data` is accepted: its parts are read as form fields (`rt::multipart`).
     pub multipart: bool,
 }
 
