@@ -28,6 +28,13 @@ pub enum ScalarKind {
     Array(&'static ScalarKind, Option<char>),
 }
 
+/// The answer of an operation that documents several successes (`200` and `201`, say): a
+/// generated enum whose variant picks the status the dispatcher answers with.
+pub trait Statuses {
+    /// The HTTP status of this answer.
+    fn status(&self) -> u16;
+}
+
 /// Facts about one operation, for tools that work by operationId (the validate CLI, tests).
 /// Built from the operation's [`Operation`] impl by [`OperationInfo::of`].
 #[derive(Debug, Clone, Copy)]

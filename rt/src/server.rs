@@ -427,6 +427,33 @@ where
     )
 }
 
+/// [`handle`] with a JSON answer whose value picks its status ([`statuses_response`]).
+#[inline]
+pub fn serve_statuses<Op, T, E, Fut, F>(routed: Routed, op: Op, call: F) -> ResponseFuture
+where
+    Op: Operation + 'static,
+    T: Serialize + crate::Statuses + 'static,
+    E: Into<MatrixError>,
+    F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+{
+    let Routed {
+        request,
+        peer,
+        path_params,
+        on_error,
+    } = routed;
+    handle(
+        op,
+        request,
+        peer,
+        path_params,
+        statuses_response::<T>,
+        on_error,
+        call,
+    )
+}
+
 /// [`handle`] with a page or redirect ([`raw_response`]).
 #[inline]
 pub fn serve_raw<Op, E, Fut, F>(routed: Routed, op: Op, call: F) -> ResponseFuture
@@ -709,6 +736,24 @@ pub fn json_response<T: Serialize>(result: Result<T, MatrixError>) -> Response {
             Ok(bytes) => json_bytes(StatusCode::OK, bytes),
             Err(_) => error_response(&MatrixError::new(500, ErrCode::Unknown, "Internal error")),
         },
+        Err(e) => error_response(&e),
+    }
+}
+
+/// A JSON success response with the status its value names (several documented successes).
+pub fn statuses_response<T: Serialize + crate::Statuses>(
+    result: Result<T, MatrixError>,
+) -> Response {
+    match result {
+        Ok(body) => {
+            let status = StatusCode::from_u16(body.status()).unwrap_or(StatusCode::OK);
+            match to_json(&body) {
+                Ok(bytes) => json_bytes(status, bytes),
+                Err(_) => {
+                    error_response(&MatrixError::new(500, ErrCode::Unknown, "Internal error"))
+                }
+            }
+        }
         Err(e) => error_response(&e),
     }
 }
@@ -1314,6 +1359,44 @@ mod tests {
             )
             .await;
             assert_eq!(created.status(), StatusCode::CREATED);
+            // Several documented successes: the answer's variant picks the status.
+            #[derive(serde::Serialize)]
+            #[serde(untagged)]
+            enum Put {
+                Replaced(Value),
+                Made(Value),
+            }
+            impl crate::Statuses for Put {
+                fn status(&self) -> u16 {
+                    match self {
+                        Put::Replaced(_) => 200,
+                        Put::Made(_) => 201,
+                    }
+                }
+            }
+            for (answer, status) in [
+                (Put::Made(json!({"id": 2})), StatusCode::CREATED),
+                (Put::Replaced(json!({"id": 2})), StatusCode::OK),
+            ] {
+                let got = handle(
+                    Nothing,
+                    post("/nothing", ""),
+                    None,
+                    Vec::new(),
+                    crate::server::statuses_response,
+                    error_response,
+                    |_ctx, (), ()| async move { Ok::<_, MatrixError>(answer) },
+                )
+                .await;
+                assert_eq!(got.status(), status);
+                let body = axum::body::to_bytes(got.into_body(), 1024)
+                    .await
+                    .unwrap_or_default();
+                assert_eq!(
+                    serde_json::from_slice::<Value>(&body).ok(),
+                    Some(json!({"id": 2}))
+                );
+            }
             let failed = handle(
                 Created,
                 post("/c", ""),

@@ -333,7 +333,11 @@ pub fn operation_module(
     }
     // The handler's success type: the first 2xx JSON body, else a raw (HTML/redirect) response.
     let success = op.success().and_then(|r| r.schema.as_ref().map(|s| (r, s)));
+    let successes = op.json_successes();
     match success {
+        Some(_) if !op.is_html() && successes.len() > 1 => {
+            items.extend(success_enum(op, &successes, types));
+        }
         Some((_, schema)) if !op.is_html() => {
             let ty = types.root(schema, "Response", &op.name);
             aliases.push(("Response", ty));
@@ -416,6 +420,43 @@ pub fn operation_module(
     };
     let rendered = render(tokens, op_id)?;
     Ok(with_header(&rendered, &file.rel_path))
+}
+
+/// `Response` of an operation that documents several JSON successes (`200` replaced, `201`
+/// created): one variant per status, serialized as its body; the dispatcher answers with the
+/// variant's status (`rt::Statuses`).
+fn success_enum(
+    op: &Operation,
+    successes: &[&super::model::Response],
+    types: &mut TypeGen,
+) -> TokenStream {
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    for r in successes {
+        let (Some(status), Some(schema)) = (r.numeric_status(), r.schema.as_ref()) else {
+            continue;
+        };
+        let variant = quote::format_ident!("Status{status}");
+        let ty = types.root(schema, &format!("Response{status}"), &op.name);
+        let doc = format!(" `{status}`: {}", r.description.trim());
+        variants.push(quote!(#[doc = #doc] #variant(#ty),));
+        arms.push(quote!(Self::#variant(_) => #status,));
+    }
+    let doc = format!(
+        " The successes `{}` documents; the variant is the status it answers with.",
+        op.operation_id
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, serde::Serialize)]
+        #[serde(untagged)]
+        pub enum Response { #(#variants)* }
+        impl crate::rt::Statuses for Response {
+            fn status(&self) -> u16 {
+                match self { #(#arms)* }
+            }
+        }
+    }
 }
 
 /// A fixed name (`Params`, `RequestBody`, `Response`) for the root type, whatever its title,
@@ -912,6 +953,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 quote!(serve_raw)
             } else if op.success().is_some_and(|r| r.text) {
                 quote!(serve_text)
+            } else if op.json_successes().len() > 1 {
+                quote!(serve_statuses)
             } else {
                 quote!(serve_json)
             };

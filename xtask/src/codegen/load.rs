@@ -221,7 +221,9 @@ impl Ctx {
     fn is_literal(&self, key: &str, value: &Value) -> bool {
         let names_map = self.key.as_deref().is_some_and(|k| NAME_MAPS.contains(&k));
         match key {
-            "example" | "default" | "enum" | "const" => !names_map,
+            // `default` of a `responses` map is the default response, not a value.
+            "default" => !names_map && self.key.as_deref() != Some("responses"),
+            "example" | "enum" | "const" => !names_map,
             // JSON Schema's `examples` is a list of values; OpenAPI's is a map of Example
             // Objects (which may be `$ref`s), followed as usual.
             "examples" => !names_map && value.is_array(),
@@ -440,6 +442,10 @@ paths:
   /g:
     get:
       responses:
+        default:
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Id"}
         "200":
           content:
             application/json:
@@ -457,6 +463,12 @@ paths:
         assert_eq!(
             member["examples"][0]["$ref"],
             "https://example.org/also-literal"
+        );
+        // The default response is a response: its schema is followed.
+        let default = &v["paths"]["/g"]["get"]["responses"]["default"];
+        assert_eq!(
+            default["content"]["application/json"]["schema"]["type"],
+            "string"
         );
         // An Example Object reference is still followed, and its value kept as data.
         let one = &v["paths"]["/g"]["get"]["responses"]["200"]["content"]["application/json"]["examples"]

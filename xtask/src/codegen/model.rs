@@ -164,6 +164,19 @@ impl Operation {
         Some(schema)
     }
 
+    /// Every 2xx response with a JSON body, by status: more than one, and the handler answers
+    /// with an enum whose variant picks the status.
+    pub fn json_successes(&self) -> Vec<&Response> {
+        let mut found: Vec<&Response> = self
+            .responses
+            .iter()
+            .filter(|r| r.numeric_status().is_some_and(|s| (200..300).contains(&s)))
+            .filter(|r| r.schema.is_some() && !r.text)
+            .collect();
+        found.sort_by_key(|r| r.numeric_status());
+        found
+    }
+
     /// The first 2xx response, whose body the handler returns.
     pub fn success(&self) -> Option<&Response> {
         self.responses

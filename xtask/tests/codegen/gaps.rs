@@ -196,3 +196,48 @@ paths:
         "{op}"
     );
 }
+
+#[test]
+fn several_successes_become_one_enum_answered_with_its_status() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        tmp.path().join("api.yaml"),
+        "openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /items/{id}:
+    put:
+      operationId: putItem
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        '200': {description: replaced, content: {application/json: {schema: {$ref: '#/components/schemas/Item'}}}}
+        '201': {description: created, content: {application/json: {schema: {$ref: '#/components/schemas/Created'}}}}
+        default: {description: error, content: {application/json: {schema: {type: object}}}}
+components:
+  schemas:
+    Item: {type: object, properties: {id: {type: string}}}
+    Created: {type: object, properties: {location: {type: string}}}
+",
+    )
+    .expect("write spec");
+    let opts = Options::standalone(tmp.path(), &tmp.path().join("out"), "t", false);
+    let files = codegen::generate(&opts).expect("codegen succeeds");
+    let get = |suffix: &str| {
+        files
+            .iter()
+            .find(|(p, _)| p.ends_with(suffix))
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    };
+    let op = get("api/put_item.rs");
+    assert!(op.contains("pub enum Response {"), "{op}");
+    assert!(op.contains("Status200(crate::types::Item),"), "{op}");
+    assert!(op.contains("Status201(crate::types::Created),"), "{op}");
+    assert!(op.contains("Self::Status201(_) => 201u16,"), "{op}");
+    // The dispatcher writes the variant's status (`rt::server::statuses_response`).
+    let server = get("src/server.rs");
+    assert!(
+        server.contains("call!(serve_statuses, api::put_item"),
+        "{server}"
+    );
+}
