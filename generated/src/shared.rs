@@ -4,128 +4,94 @@
 //! Validators for schemas that occur in several places; operations' validators
 //! (and these, for nested and recursive shapes) call them.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_any_object(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_any_object(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, any_object_n0, any_object_n0)
 }
 
-pub(crate) fn any_object_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn any_object_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         for (key1, v1) in object {
             ok &= any_object_n1(v1, &p.at(key1), &mut *s);
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
     }
     ok
 }
 
-fn any_object_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn any_object_n1<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         for (key1, v1) in object {
-            ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-            if S::STOP && !ok {
-                return false;
-            }
+            ok &= s.is_string(&p.at(key1), v1);
+            rt::stop_if_failed!(ok);
         }
     }
     ok
 }
 
 /// Validates a JSON value against the `SignedAssociation` schema, reporting every error.
-pub fn validate_signed_association(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_signed_association(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, signed_association_n0, signed_association_n0)
 }
 
-pub(crate) fn signed_association_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn signed_association_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "address" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "medium" => {
-                    seen |= 2;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "mxid" => {
-                    seen |= 4;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "address" => ok &= s.is_string(&p.at(key1), v1),
+                "medium" => ok &= s.is_string(&p.at(key1), v1),
+                "mxid" => ok &= s.is_string(&p.at(key1), v1),
                 "not_after" => {
-                    seen |= 16;
                     let p1 = &p.at(key1);
                     if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                        ok &= s.whole(p1, v1, number1, "integer");
                     }
                 }
                 "not_before" => {
-                    seen |= 8;
                     let p1 = &p.at(key1);
                     if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                        ok &= s.whole(p1, v1, number1, "integer");
                     }
                 }
                 "signatures" => {
-                    seen |= 64;
                     ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
                 }
                 "ts" => {
-                    seen |= 32;
                     let p1 = &p.at(key1);
                     if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                        ok &= s.whole(p1, v1, number1, "integer");
                     }
                 }
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 127 {
-            ok &= s.has(p, "address", seen & 1 != 0);
-            ok &= s.has(p, "medium", seen & 2 != 0);
-            ok &= s.has(p, "mxid", seen & 4 != 0);
-            ok &= s.has(p, "not_before", seen & 8 != 0);
-            ok &= s.has(p, "not_after", seen & 16 != 0);
-            ok &= s.has(p, "ts", seen & 32 != 0);
-            ok &= s.has(p, "signatures", seen & 64 != 0);
-        }
+        ok &= s.has(p, "address", object.contains_key("address"));
+        ok &= s.has(p, "medium", object.contains_key("medium"));
+        ok &= s.has(p, "mxid", object.contains_key("mxid"));
+        ok &= s.has(p, "not_before", object.contains_key("not_before"));
+        ok &= s.has(p, "not_after", object.contains_key("not_after"));
+        ok &= s.has(p, "ts", object.contains_key("ts"));
+        ok &= s.has(p, "signatures", object.contains_key("signatures"));
     }
     ok
 }
 
 /// Validates a JSON value against the `UnbindRequest` schema, reporting every error.
-pub fn validate_unbind_request(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_unbind_request(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, unbind_request_n0, unbind_request_n0)
 }
 
-pub(crate) fn unbind_request_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn unbind_request_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["mxid", "threepid"]) {
-            ok &= s.is_type(&p.at("mxid"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_string(&p.at("mxid"), v1_0);
             ok &= unbind_request_n1(v1_1, &p.at("threepid"), &mut *s);
         } else {
             let mut seen: u64 = 0;
@@ -154,20 +120,16 @@ pub(crate) fn unbind_request_n0<S: rt::Sink>(
                     }
                     "mxid" => {
                         seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
-                    "sid" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
+                    "sid" => ok &= s.is_string(&p.at(key1), v1),
                     "threepid" => {
                         seen |= 1;
                         ok &= unbind_request_n1(v1, &p.at(key1), &mut *s);
                     }
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 3 {
                 ok &= s.has(p, "threepid", seen & 1 != 0);
@@ -178,29 +140,27 @@ pub(crate) fn unbind_request_n0<S: rt::Sink>(
     ok
 }
 
-fn unbind_request_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn unbind_request_n1<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["address", "medium"]) {
-            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("medium"), v1_1, "string", v1_1.is_string());
+            ok &= s.is_string(&p.at("address"), v1_0);
+            ok &= s.is_string(&p.at("medium"), v1_1);
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "address" => {
                         seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "medium" => {
                         seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 3 {
                 ok &= s.has(p, "medium", seen & 1 != 0);
@@ -212,15 +172,11 @@ fn unbind_request_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> boo
 }
 
 /// Validates a JSON value against the `BindRequest` schema, reporting every error.
-pub fn validate_bind_request(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_bind_request(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, bind_request_n0, bind_request_n0)
 }
 
-pub(crate) fn bind_request_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn bind_request_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
@@ -246,8 +202,8 @@ pub(crate) fn bind_request_n0<S: rt::Sink>(
                             "^[0-9a-zA-Z.=_-]+$",
                         );
             }
-            ok &= s.is_type(&p.at("mxid"), v1_1, "string", v1_1.is_string());
-            ok &= s.is_type(&p.at("sid"), v1_2, "string", v1_2.is_string());
+            ok &= s.is_string(&p.at("mxid"), v1_1);
+            ok &= s.is_string(&p.at("sid"), v1_2);
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -276,17 +232,15 @@ pub(crate) fn bind_request_n0<S: rt::Sink>(
                     }
                     "mxid" => {
                         seen |= 4;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "sid" => {
                         seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 7 {
                 ok &= s.has(p, "sid", seen & 1 != 0);
@@ -299,15 +253,11 @@ pub(crate) fn bind_request_n0<S: rt::Sink>(
 }
 
 /// Validates a JSON value against the `SubmitTokenRequest` schema, reporting every error.
-pub fn validate_submit_token_request(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_submit_token_request(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, submit_token_request_n0, submit_token_request_n0)
 }
 
-pub(crate) fn submit_token_request_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn submit_token_request_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
@@ -333,8 +283,8 @@ pub(crate) fn submit_token_request_n0<S: rt::Sink>(
                             "^[0-9a-zA-Z.=_-]+$",
                         );
             }
-            ok &= s.is_type(&p.at("sid"), v1_1, "string", v1_1.is_string());
-            ok &= s.is_type(&p.at("token"), v1_2, "string", v1_2.is_string());
+            ok &= s.is_string(&p.at("sid"), v1_1);
+            ok &= s.is_string(&p.at("token"), v1_2);
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -363,17 +313,15 @@ pub(crate) fn submit_token_request_n0<S: rt::Sink>(
                     }
                     "sid" => {
                         seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "token" => {
                         seen |= 4;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 7 {
                 ok &= s.has(p, "sid", seen & 1 != 0);
@@ -386,22 +334,20 @@ pub(crate) fn submit_token_request_n0<S: rt::Sink>(
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_client_secret_sid_token(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_client_secret_sid_token(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, client_secret_sid_token_n0, client_secret_sid_token_n0)
 }
 
-pub(crate) fn client_secret_sid_token_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
+pub(crate) fn client_secret_sid_token_n0<S: Sink>(
+    v: &Value,
+    p: &Path,
     s: &mut S,
 ) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
                 "client_secret" => {
-                    seen |= 2;
                     let p1 = &p.at(key1);
                     if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                         ok &= s.min_chars(p1, string1, 1);
@@ -422,46 +368,30 @@ pub(crate) fn client_secret_sid_token_n0<S: rt::Sink>(
                                 );
                     }
                 }
-                "sid" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "token" => {
-                    seen |= 4;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "sid" => ok &= s.is_string(&p.at(key1), v1),
+                "token" => ok &= s.is_string(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 7 {
-            ok &= s.has(p, "sid", seen & 1 != 0);
-            ok &= s.has(p, "client_secret", seen & 2 != 0);
-            ok &= s.has(p, "token", seen & 4 != 0);
-        }
+        ok &= s.has(p, "sid", object.contains_key("sid"));
+        ok &= s.has(p, "client_secret", object.contains_key("client_secret"));
+        ok &= s.has(p, "token", object.contains_key("token"));
     }
     ok
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_client_secret_sid(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_client_secret_sid(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, client_secret_sid_n0, client_secret_sid_n0)
 }
 
-pub(crate) fn client_secret_sid_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn client_secret_sid_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
                 "client_secret" => {
-                    seen |= 2;
                     let p1 = &p.at(key1);
                     if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
                         ok &= s.min_chars(p1, string1, 1);
@@ -482,71 +412,53 @@ pub(crate) fn client_secret_sid_n0<S: rt::Sink>(
                                 );
                     }
                 }
-                "sid" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "sid" => ok &= s.is_string(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 3 {
-            ok &= s.has(p, "sid", seen & 1 != 0);
-            ok &= s.has(p, "client_secret", seen & 2 != 0);
-        }
+        ok &= s.has(p, "sid", object.contains_key("sid"));
+        ok &= s.has(p, "client_secret", object.contains_key("client_secret"));
     }
     ok
 }
 
 /// Validates a JSON value against the `Error` schema, reporting every error.
-pub fn validate_error(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_error(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, error_n0, error_n0)
 }
 
-pub(crate) fn error_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+pub(crate) fn error_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "errcode" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "error" => {
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "errcode" => ok &= s.is_string(&p.at(key1), v1),
+                "error" => ok &= s.is_string(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        ok &= s.has(p, "errcode", seen & 1 != 0);
+        ok &= s.has(p, "errcode", object.contains_key("errcode"));
     }
     ok
 }
 
 /// Validates a JSON value against the `MsisdnRequestTokenResponse` schema, reporting every error.
-pub fn validate_msisdn_request_token_response(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_msisdn_request_token_response(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, msisdn_request_token_response_n0, msisdn_request_token_response_n0)
 }
 
-pub(crate) fn msisdn_request_token_response_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
+pub(crate) fn msisdn_request_token_response_n0<S: Sink>(
+    v: &Value,
+    p: &Path,
     s: &mut S,
 ) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "intl_fmt" => {
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "intl_fmt" => ok &= s.is_string(&p.at(key1), v1),
                 "msisdn" => {
                     let p1 = &p.at(key1);
                     if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
@@ -561,35 +473,28 @@ pub(crate) fn msisdn_request_token_response_n0<S: rt::Sink>(
                                 );
                     }
                 }
-                "sid" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "success" => {
-                    ok &= s.is_type(&p.at(key1), v1, "boolean", v1.is_boolean());
-                }
+                "sid" => ok &= s.is_string(&p.at(key1), v1),
+                "success" => ok &= s.is_boolean(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        ok &= s.has(p, "sid", seen & 1 != 0);
+        ok &= s.has(p, "sid", object.contains_key("sid"));
     }
     ok
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_key_id(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_key_id(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, key_id_n0, key_id_n0)
 }
 
-pub(crate) fn key_id_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+pub(crate) fn key_id_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("keyId") {
             let p1 = &rt::Path::Key(p, "keyId");
-            ok &= s.is_type(p1, v1, "string", v1.is_string());
+            ok &= s.is_string(p1, v1);
         } else {
             ok &= s.has(p, "keyId", false);
         }
@@ -598,50 +503,35 @@ pub(crate) fn key_id_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> 
 }
 
 /// Validates a JSON value against the `PublicKey` schema, reporting every error.
-pub fn validate_public_key(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_public_key(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, public_key_n0, public_key_n0)
 }
 
-pub(crate) fn public_key_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn public_key_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "key_validity_url" => {
-                    seen |= 2;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "public_key" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "key_validity_url" => ok &= s.is_string(&p.at(key1), v1),
+                "public_key" => ok &= s.is_string(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 3 {
-            ok &= s.has(p, "public_key", seen & 1 != 0);
-            ok &= s.has(p, "key_validity_url", seen & 2 != 0);
-        }
+        ok &= s.has(p, "public_key", object.contains_key("public_key"));
+        ok &= s.has(p, "key_validity_url", object.contains_key("key_validity_url"));
     }
     ok
 }
 
 /// Validates a JSON value against the `SignInvitationRequest` schema, reporting every error.
-pub fn validate_sign_invitation_request(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_sign_invitation_request(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, sign_invitation_request_n0, sign_invitation_request_n0)
 }
 
-pub(crate) fn sign_invitation_request_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
+pub(crate) fn sign_invitation_request_n0<S: Sink>(
+    v: &Value,
+    p: &Path,
     s: &mut S,
 ) -> bool {
     let mut ok = true;
@@ -650,30 +540,28 @@ pub(crate) fn sign_invitation_request_n0<S: rt::Sink>(
             object,
             ["mxid", "private_key", "token"],
         ) {
-            ok &= s.is_type(&p.at("mxid"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("private_key"), v1_1, "string", v1_1.is_string());
-            ok &= s.is_type(&p.at("token"), v1_2, "string", v1_2.is_string());
+            ok &= s.is_string(&p.at("mxid"), v1_0);
+            ok &= s.is_string(&p.at("private_key"), v1_1);
+            ok &= s.is_string(&p.at("token"), v1_2);
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "mxid" => {
                         seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "private_key" => {
                         seen |= 4;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "token" => {
                         seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 7 {
                 ok &= s.has(p, "mxid", seen & 1 != 0);
@@ -686,67 +574,44 @@ pub(crate) fn sign_invitation_request_n0<S: rt::Sink>(
 }
 
 /// Validates a JSON value against the `SignedInvitation` schema, reporting every error.
-pub fn validate_signed_invitation(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_signed_invitation(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, signed_invitation_n0, signed_invitation_n0)
 }
 
-pub(crate) fn signed_invitation_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn signed_invitation_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "mxid" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "sender" => {
-                    seen |= 2;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "mxid" => ok &= s.is_string(&p.at(key1), v1),
+                "sender" => ok &= s.is_string(&p.at(key1), v1),
                 "signatures" => {
-                    seen |= 4;
                     ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
                 }
-                "token" => {
-                    seen |= 8;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "token" => ok &= s.is_string(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 15 {
-            ok &= s.has(p, "mxid", seen & 1 != 0);
-            ok &= s.has(p, "sender", seen & 2 != 0);
-            ok &= s.has(p, "signatures", seen & 4 != 0);
-            ok &= s.has(p, "token", seen & 8 != 0);
-        }
+        ok &= s.has(p, "mxid", object.contains_key("mxid"));
+        ok &= s.has(p, "sender", object.contains_key("sender"));
+        ok &= s.has(p, "signatures", object.contains_key("signatures"));
+        ok &= s.has(p, "token", object.contains_key("token"));
     }
     ok
 }
 
 /// Validates a JSON value against the `PubKeyResponse` schema, reporting every error.
-pub fn validate_pub_key_response(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_pub_key_response(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, pub_key_response_n0, pub_key_response_n0)
 }
 
-pub(crate) fn pub_key_response_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn pub_key_response_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("public_key") {
             let p1 = &rt::Path::Key(p, "public_key");
-            ok &= s.is_type(p1, v1, "string", v1.is_string());
+            ok &= s.is_string(p1, v1);
         } else {
             ok &= s.has(p, "public_key", false);
         }
@@ -755,20 +620,16 @@ pub(crate) fn pub_key_response_n0<S: rt::Sink>(
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_public_key_2(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_public_key_2(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, public_key_2_n0, public_key_2_n0)
 }
 
-pub(crate) fn public_key_2_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn public_key_2_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("public_key") {
             let p1 = &rt::Path::Key(p, "public_key");
-            ok &= s.is_type(p1, v1, "string", v1.is_string());
+            ok &= s.is_string(p1, v1);
         } else {
             ok &= s.has(p, "public_key", false);
         }
@@ -777,20 +638,20 @@ pub(crate) fn public_key_2_n0<S: rt::Sink>(
 }
 
 /// Validates a JSON value against the `RequestTokenResponse` schema, reporting every error.
-pub fn validate_request_token_response(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_request_token_response(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, request_token_response_n0, request_token_response_n0)
 }
 
-pub(crate) fn request_token_response_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
+pub(crate) fn request_token_response_n0<S: Sink>(
+    v: &Value,
+    p: &Path,
     s: &mut S,
 ) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("sid") {
             let p1 = &rt::Path::Key(p, "sid");
-            ok &= s.is_type(p1, v1, "string", v1.is_string());
+            ok &= s.is_string(p1, v1);
         } else {
             ok &= s.has(p, "sid", false);
         }
@@ -799,20 +660,16 @@ pub(crate) fn request_token_response_n0<S: rt::Sink>(
 }
 
 /// Validates a JSON value against the `SubmitTokenResponse` schema, reporting every error.
-pub fn validate_submit_token_response(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_submit_token_response(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, submit_token_response_n0, submit_token_response_n0)
 }
 
-pub(crate) fn submit_token_response_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn submit_token_response_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("success") {
             let p1 = &rt::Path::Key(p, "success");
-            ok &= s.is_type(p1, v1, "boolean", v1.is_boolean());
+            ok &= s.is_boolean(p1, v1);
         } else {
             ok &= s.has(p, "success", false);
         }
@@ -821,20 +678,16 @@ pub(crate) fn submit_token_response_n0<S: rt::Sink>(
 }
 
 /// Validates a JSON value against the `KeyValidity` schema, reporting every error.
-pub fn validate_key_validity(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_key_validity(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, key_validity_n0, key_validity_n0)
 }
 
-pub(crate) fn key_validity_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn key_validity_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("valid") {
             let p1 = &rt::Path::Key(p, "valid");
-            ok &= s.is_type(p1, v1, "boolean", v1.is_boolean());
+            ok &= s.is_boolean(p1, v1);
         } else {
             ok &= s.has(p, "valid", false);
         }
@@ -843,16 +696,12 @@ pub(crate) fn key_validity_n0<S: rt::Sink>(
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_any_object_2(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_any_object_2(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, any_object_2_n0, any_object_2_n0)
 }
 
-pub(crate) fn any_object_2_n0<S: rt::Sink>(
-    v: &rt::Value,
-    p: &rt::Path,
-    s: &mut S,
-) -> bool {
+pub(crate) fn any_object_2_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
-    ok &= s.is_type(p, v, "object", v.is_object());
+    ok &= s.is_object(p, v);
     ok
 }

@@ -17,6 +17,19 @@
 use std::cmp::Ordering;
 use std::fmt::{self, Write as _};
 
+/// `if S::STOP && !ok { return false; }`: where a loop may run long, a [`Check`] pass
+/// leaves at the first failed iteration. For emitted node fns, whose sink type parameter is
+/// `S` and whose result so far is `ok`.
+#[macro_export]
+macro_rules! stop_if_failed {
+    ($ok:ident) => {
+        if S::STOP && !$ok {
+            return false;
+        }
+    };
+}
+pub use crate::stop_if_failed;
+
 /// The `format` checks, reachable as `rt::formats` from emitted code.
 pub use crate::formats;
 pub use regex::Regex;
@@ -233,6 +246,24 @@ pub trait Sink {
         holds
     }
 
+    /// `oneOf` whose branches are string constants, none in two branches: exactly one
+    /// matches iff `v` is one of `choices` (reported as `oneOf` is).
+    #[inline(always)]
+    fn one_of_strs(
+        &mut self,
+        path: &Path<'_>,
+        v: &Value,
+        choices: &'static [&'static str],
+    ) -> bool {
+        let holds = v.as_str().is_some_and(|s| choices.contains(&s));
+        if !holds {
+            self.fail(path, ErrorKind::Other, || {
+                String::from("does not match any of the schemas in oneOf")
+            });
+        }
+        holds
+    }
+
     /// `oneOf`: exactly one of `branches` (node fns, checked for validity only) accepts `v`.
     #[inline]
     fn one_of(&mut self, path: &Path<'_>, v: &Value, branches: &[Branch]) -> bool {
@@ -332,6 +363,49 @@ pub trait Sink {
                 None
             }
         }
+    }
+
+    /// `type: string` (one type, no other keyword of its own): [`Sink::is_type`] spelled short.
+    #[inline(always)]
+    fn is_string(&mut self, path: &Path<'_>, v: &Value) -> bool {
+        self.is_type(path, v, "string", v.is_string())
+    }
+
+    /// `type: boolean`, as [`Sink::is_string`].
+    #[inline(always)]
+    fn is_boolean(&mut self, path: &Path<'_>, v: &Value) -> bool {
+        self.is_type(path, v, "boolean", v.is_boolean())
+    }
+
+    /// `type: number`, as [`Sink::is_string`].
+    #[inline(always)]
+    fn is_number(&mut self, path: &Path<'_>, v: &Value) -> bool {
+        self.is_type(path, v, "number", v.is_number())
+    }
+
+    /// `type: array`, as [`Sink::is_string`].
+    #[inline(always)]
+    fn is_array(&mut self, path: &Path<'_>, v: &Value) -> bool {
+        self.is_type(path, v, "array", v.is_array())
+    }
+
+    /// `type: object`, as [`Sink::is_string`].
+    #[inline(always)]
+    fn is_object(&mut self, path: &Path<'_>, v: &Value) -> bool {
+        self.is_type(path, v, "object", v.is_object())
+    }
+
+    /// `type: null`, as [`Sink::is_string`].
+    #[inline(always)]
+    fn is_null(&mut self, path: &Path<'_>, v: &Value) -> bool {
+        self.is_type(path, v, "null", v.is_null())
+    }
+
+    /// `type: integer`: the number `n` (which is `v`) has no fractional part; `expected`
+    /// names the allowed types in the message.
+    #[inline(always)]
+    fn whole(&mut self, path: &Path<'_>, v: &Value, n: &Number, expected: &'static str) -> bool {
+        self.is_type(path, v, expected, is_integer(n))
     }
 
     /// A value of a type the schema does not allow: records the error, gives `false`.

@@ -7,7 +7,7 @@
 //!
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     GetValidated3pidParams, ValidatedThreePid, GetValidated3pidParams as Params,
@@ -44,42 +44,30 @@ pub use crate::shared::validate_error as validate_response_400;
 pub use crate::shared::validate_error as validate_response_404;
 
 /// Validates a JSON value against the `ValidatedThreePid` schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "address" => {
-                    seen |= 2;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "medium" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "address" => ok &= s.is_string(&p.at(key1), v1),
+                "medium" => ok &= s.is_string(&p.at(key1), v1),
                 "validated_at" => {
-                    seen |= 4;
                     let p1 = &p.at(key1);
                     if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                        ok &= s.whole(p1, v1, number1, "integer");
                     }
                 }
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 7 {
-            ok &= s.has(p, "medium", seen & 1 != 0);
-            ok &= s.has(p, "address", seen & 2 != 0);
-            ok &= s.has(p, "validated_at", seen & 4 != 0);
-        }
+        ok &= s.has(p, "medium", object.contains_key("medium"));
+        ok &= s.has(p, "address", object.contains_key("address"));
+        ok &= s.has(p, "validated_at", object.contains_key("validated_at"));
     }
     ok
 }

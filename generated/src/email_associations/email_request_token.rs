@@ -7,7 +7,7 @@
 //!
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     RequestEmailValidationV1, RequestTokenResponse,
@@ -47,11 +47,11 @@ pub use crate::shared::validate_error as validate_response_400;
 pub use crate::shared::validate_error as validate_response_429;
 
 /// Validates a JSON value against the `RequestEmailValidationV1` schema, reporting every error.
-pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_body(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn body_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
@@ -77,10 +77,10 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                             "^[0-9a-zA-Z.=_-]+$",
                         );
             }
-            ok &= s.is_type(&p.at("email"), v1_1, "string", v1_1.is_string());
+            ok &= s.is_string(&p.at("email"), v1_1);
             let p1 = &p.at("send_attempt");
             if let Some(number1) = s.number(p1, v1_2, &mut ok, "integer") {
-                ok &= s.is_type(p1, v1_2, "integer", rt::is_integer(number1));
+                ok &= s.whole(p1, v1_2, number1, "integer");
             }
         } else {
             let mut seen: u64 = 0;
@@ -110,7 +110,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                     }
                     "email" => {
                         seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "next_link" => {
                         let p1 = &p.at(key1);
@@ -122,14 +122,12 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                         seen |= 4;
                         let p1 = &p.at(key1);
                         if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                            ok &= s.whole(p1, v1, number1, "integer");
                         }
                     }
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 7 {
                 ok &= s.has(p, "client_secret", seen & 1 != 0);

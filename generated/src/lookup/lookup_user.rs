@@ -7,7 +7,7 @@
 //!
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 pub type Response = serde_json::Value;
 pub use crate::types::{LookupUserParams, LookupUserParams as Params};
 
@@ -40,56 +40,45 @@ pub use crate::shared::validate_error as validate_response_400;
 pub use crate::shared::validate_error as validate_response_429;
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_params(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_params(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, params_n0, params_n0)
 }
 
-fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn params_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "address" => {
-                    seen |= 2;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "medium" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "address" => ok &= s.is_string(&p.at(key1), v1),
+                "medium" => ok &= s.is_string(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 3 {
-            ok &= s.has(p, "medium", seen & 1 != 0);
-            ok &= s.has(p, "address", seen & 2 != 0);
-        }
+        ok &= s.has(p, "medium", object.contains_key("medium"));
+        ok &= s.has(p, "address", object.contains_key("address"));
     }
     ok
 }
 
 /// Validates a JSON value against the `LookupResult` schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     ok &= s.any_of(p, v, &[response_200_n1, response_200_n2]);
     ok
 }
 
-fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n1<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     ok &= crate::shared::signed_association_n0(v, p, &mut *s);
     ok
 }
 
-fn response_200_n2<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n2<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         ok &= s.max_len(p, object.len(), 0, "property");

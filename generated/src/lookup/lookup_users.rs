@@ -7,7 +7,7 @@
 //!
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     BulkLookupRequest, BulkLookupResponse, BulkLookupRequest as RequestBody,
@@ -38,11 +38,11 @@ pub use crate::shared::validate_error as validate_response_400;
 pub use crate::shared::validate_error as validate_response_429;
 
 /// Validates a JSON value against the `BulkLookupRequest` schema, reporting every error.
-pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_body(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn body_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("threepids") {
@@ -60,11 +60,11 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                                 ok &= s.max_len(p2, array2.len(), 2, "item");
                                 if let Some(v3) = array2.first() {
                                     let p3 = &rt::Path::Index(p2, 0);
-                                    ok &= s.is_type(p3, v3, "string", v3.is_string());
+                                    ok &= s.is_string(p3, v3);
                                 }
                                 if let Some(v3) = array2.get(1) {
                                     let p3 = &rt::Path::Index(p2, 1);
-                                    ok &= s.is_type(p3, v3, "string", v3.is_string());
+                                    ok &= s.is_string(p3, v3);
                                 }
                             }
                             ok
@@ -79,11 +79,11 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
 }
 
 /// Validates a JSON value against the `BulkLookupResponse` schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("threepids") {
@@ -101,15 +101,15 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
                                 ok &= s.max_len(p2, array2.len(), 3, "item");
                                 if let Some(v3) = array2.first() {
                                     let p3 = &rt::Path::Index(p2, 0);
-                                    ok &= s.is_type(p3, v3, "string", v3.is_string());
+                                    ok &= s.is_string(p3, v3);
                                 }
                                 if let Some(v3) = array2.get(1) {
                                     let p3 = &rt::Path::Index(p2, 1);
-                                    ok &= s.is_type(p3, v3, "string", v3.is_string());
+                                    ok &= s.is_string(p3, v3);
                                 }
                                 if let Some(v3) = array2.get(2) {
                                     let p3 = &rt::Path::Index(p2, 2);
-                                    ok &= s.is_type(p3, v3, "string", v3.is_string());
+                                    ok &= s.is_string(p3, v3);
                                 }
                             }
                             ok

@@ -7,7 +7,7 @@
 //!
 //! **Deprecated** in the specification.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     PublicKey, StoreInviteRequestV1, StoreInviteResponseV1,
@@ -52,64 +52,50 @@ pub use crate::shared::validate_error as validate_response_400;
 pub use crate::shared::validate_error as validate_response_429;
 
 /// Validates a JSON value against the `StoreInviteRequestV1` schema, reporting every error.
-pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_body(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn body_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2, v1_3]) = rt::exact_keys(
             object,
             ["address", "medium", "room_id", "sender"],
         ) {
-            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("medium"), v1_1, "string", v1_1.is_string());
-            ok &= s.is_type(&p.at("room_id"), v1_2, "string", v1_2.is_string());
-            ok &= s.is_type(&p.at("sender"), v1_3, "string", v1_3.is_string());
+            ok &= s.is_string(&p.at("address"), v1_0);
+            ok &= s.is_string(&p.at("medium"), v1_1);
+            ok &= s.is_string(&p.at("room_id"), v1_2);
+            ok &= s.is_string(&p.at("sender"), v1_3);
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
                 match key1.as_str() {
                     "address" => {
                         seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "medium" => {
                         seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
-                    "room_alias" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "room_avatar_url" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
+                    "room_alias" => ok &= s.is_string(&p.at(key1), v1),
+                    "room_avatar_url" => ok &= s.is_string(&p.at(key1), v1),
                     "room_id" => {
                         seen |= 4;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
-                    "room_join_rules" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "room_name" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
+                    "room_join_rules" => ok &= s.is_string(&p.at(key1), v1),
+                    "room_name" => ok &= s.is_string(&p.at(key1), v1),
                     "sender" => {
                         seen |= 8;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
-                    "sender_avatar_url" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "sender_display_name" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
+                    "sender_avatar_url" => ok &= s.is_string(&p.at(key1), v1),
+                    "sender_display_name" => ok &= s.is_string(&p.at(key1), v1),
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 15 {
                 ok &= s.has(p, "medium", seen & 1 != 0);
@@ -123,47 +109,32 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
 }
 
 /// Validates a JSON value against the `StoreInviteResponseV1` schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "display_name" => {
-                    seen |= 4;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "public_key" => {
-                    seen |= 8;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "display_name" => ok &= s.is_string(&p.at(key1), v1),
+                "public_key" => ok &= s.is_string(&p.at(key1), v1),
                 "public_keys" => {
-                    seen |= 2;
                     let p1 = &p.at(key1);
                     if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
                         ok &= rt::each(array1, p1, s, crate::shared::public_key_n0);
                     }
                 }
-                "token" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "token" => ok &= s.is_string(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 15 {
-            ok &= s.has(p, "token", seen & 1 != 0);
-            ok &= s.has(p, "public_keys", seen & 2 != 0);
-            ok &= s.has(p, "display_name", seen & 4 != 0);
-            ok &= s.has(p, "public_key", seen & 8 != 0);
-        }
+        ok &= s.has(p, "token", object.contains_key("token"));
+        ok &= s.has(p, "public_keys", object.contains_key("public_keys"));
+        ok &= s.has(p, "display_name", object.contains_key("display_name"));
+        ok &= s.has(p, "public_key", object.contains_key("public_key"));
     }
     ok
 }

@@ -5,7 +5,7 @@
 //!
 //! Bind the 3PID of a validated session to a Matrix user ID.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     BindRequest, SignedAssociation2 as SignedAssociation, BindRequest as RequestBody,
@@ -41,33 +41,22 @@ pub use crate::shared::validate_error as validate_response_403;
 pub use crate::shared::validate_error as validate_response_404;
 
 /// Validates a JSON value against the `SignedAssociation` schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "address" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "medium" => {
-                    seen |= 2;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "mxid" => {
-                    seen |= 4;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "address" => ok &= s.is_string(&p.at(key1), v1),
+                "medium" => ok &= s.is_string(&p.at(key1), v1),
+                "mxid" => ok &= s.is_string(&p.at(key1), v1),
                 "not_after" => {
-                    seen |= 16;
                     let p1 = &p.at(key1);
                     if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                        ok &= s.whole(p1, v1, number1, "integer");
                         ok
                             &= s
                                 .number_format(
@@ -79,10 +68,9 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
                     }
                 }
                 "not_before" => {
-                    seen |= 8;
                     let p1 = &p.at(key1);
                     if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                        ok &= s.whole(p1, v1, number1, "integer");
                         ok
                             &= s
                                 .number_format(
@@ -94,14 +82,12 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
                     }
                 }
                 "signatures" => {
-                    seen |= 64;
                     ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
                 }
                 "ts" => {
-                    seen |= 32;
                     let p1 = &p.at(key1);
                     if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                        ok &= s.whole(p1, v1, number1, "integer");
                         ok
                             &= s
                                 .number_format(
@@ -114,19 +100,15 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
                 }
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 127 {
-            ok &= s.has(p, "address", seen & 1 != 0);
-            ok &= s.has(p, "medium", seen & 2 != 0);
-            ok &= s.has(p, "mxid", seen & 4 != 0);
-            ok &= s.has(p, "not_before", seen & 8 != 0);
-            ok &= s.has(p, "not_after", seen & 16 != 0);
-            ok &= s.has(p, "ts", seen & 32 != 0);
-            ok &= s.has(p, "signatures", seen & 64 != 0);
-        }
+        ok &= s.has(p, "address", object.contains_key("address"));
+        ok &= s.has(p, "medium", object.contains_key("medium"));
+        ok &= s.has(p, "mxid", object.contains_key("mxid"));
+        ok &= s.has(p, "not_before", object.contains_key("not_before"));
+        ok &= s.has(p, "not_after", object.contains_key("not_after"));
+        ok &= s.has(p, "ts", object.contains_key("ts"));
+        ok &= s.has(p, "signatures", object.contains_key("signatures"));
     }
     ok
 }

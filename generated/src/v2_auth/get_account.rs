@@ -5,7 +5,7 @@
 //!
 //! Tell which user owns the presented access token.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 pub use crate::types::{AccountInfo, AccountInfo as Response};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
@@ -30,16 +30,16 @@ pub use crate::shared::validate_error as validate_response_401;
 pub use crate::shared::validate_error as validate_response_403;
 
 /// Validates a JSON value against the `AccountInfo` schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("user_id") {
             let p1 = &rt::Path::Key(p, "user_id");
-            ok &= s.is_type(p1, v1, "string", v1.is_string());
+            ok &= s.is_string(p1, v1);
         } else {
             ok &= s.has(p, "user_id", false);
         }

@@ -5,7 +5,7 @@
 //!
 //! Start validating an email address.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     RequestEmailValidation, RequestTokenResponse, RequestEmailValidation as RequestBody,
@@ -41,11 +41,11 @@ pub use crate::shared::validate_error as validate_response_403;
 pub use crate::shared::validate_error as validate_response_429;
 
 /// Validates a JSON value against the `RequestEmailValidation` schema, reporting every error.
-pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_body(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn body_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
@@ -77,7 +77,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
             }
             let p1 = &p.at("send_attempt");
             if let Some(number1) = s.number(p1, v1_2, &mut ok, "integer") {
-                ok &= s.is_type(p1, v1_2, "integer", rt::is_integer(number1));
+                ok &= s.whole(p1, v1_2, number1, "integer");
             }
         } else {
             let mut seen: u64 = 0;
@@ -130,14 +130,12 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                         seen |= 4;
                         let p1 = &p.at(key1);
                         if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                            ok &= s.whole(p1, v1, number1, "integer");
                         }
                     }
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 7 {
                 ok &= s.has(p, "client_secret", seen & 1 != 0);

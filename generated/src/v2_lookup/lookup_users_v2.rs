@@ -5,7 +5,7 @@
 //!
 //! Find the Matrix user IDs bound to a set of hashed 3PIDs.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     LookupRequest, LookupResponse, LookupRequest as RequestBody,
@@ -40,11 +40,11 @@ pub use crate::shared::validate_error as validate_response_403;
 pub use crate::shared::validate_error as validate_response_429;
 
 /// Validates a JSON value against the `LookupRequest` schema, reporting every error.
-pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_body(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn body_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
@@ -60,13 +60,13 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                         s,
                         |v2, p2, s| {
                             let mut ok = true;
-                            ok &= s.is_type(p2, v2, "string", v2.is_string());
+                            ok &= s.is_string(p2, v2);
                             ok
                         },
                     );
             }
-            ok &= s.is_type(&p.at("algorithm"), v1_1, "string", v1_1.is_string());
-            ok &= s.is_type(&p.at("pepper"), v1_2, "string", v1_2.is_string());
+            ok &= s.is_string(&p.at("algorithm"), v1_1);
+            ok &= s.is_string(&p.at("pepper"), v1_2);
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -82,7 +82,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                                     s,
                                     |v2, p2, s| {
                                         let mut ok = true;
-                                        ok &= s.is_type(p2, v2, "string", v2.is_string());
+                                        ok &= s.is_string(p2, v2);
                                         ok
                                     },
                                 );
@@ -90,17 +90,15 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                     }
                     "algorithm" => {
                         seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "pepper" => {
                         seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 7 {
                 ok &= s.has(p, "algorithm", seen & 1 != 0);
@@ -113,11 +111,11 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
 }
 
 /// Validates a JSON value against the `LookupResponse` schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("mappings") {
@@ -130,14 +128,12 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
     ok
 }
 
-fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n1<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         for (key1, v1) in object {
-            ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-            if S::STOP && !ok {
-                return false;
-            }
+            ok &= s.is_string(&p.at(key1), v1);
+            rt::stop_if_failed!(ok);
         }
     }
     ok

@@ -5,7 +5,7 @@
 //!
 //! Start validating a phone number.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     MsisdnRequestTokenResponse, RequestMsisdnValidation,
@@ -39,11 +39,11 @@ pub use crate::shared::validate_error as validate_response_401;
 pub use crate::shared::validate_error as validate_response_403;
 
 /// Validates a JSON value against the `RequestMsisdnValidation` schema, reporting every error.
-pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_body(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn body_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2, v1_3]) = rt::exact_keys(
@@ -69,11 +69,11 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                             "^[0-9a-zA-Z.=_-]+$",
                         );
             }
-            ok &= s.is_type(&p.at("country"), v1_1, "string", v1_1.is_string());
-            ok &= s.is_type(&p.at("phone_number"), v1_2, "string", v1_2.is_string());
+            ok &= s.is_string(&p.at("country"), v1_1);
+            ok &= s.is_string(&p.at("phone_number"), v1_2);
             let p1 = &p.at("send_attempt");
             if let Some(number1) = s.number(p1, v1_3, &mut ok, "integer") {
-                ok &= s.is_type(p1, v1_3, "integer", rt::is_integer(number1));
+                ok &= s.whole(p1, v1_3, number1, "integer");
             }
         } else {
             let mut seen: u64 = 0;
@@ -103,7 +103,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                     }
                     "country" => {
                         seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "next_link" => {
                         let p1 = &p.at(key1);
@@ -114,20 +114,18 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                     }
                     "phone_number" => {
                         seen |= 4;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "send_attempt" => {
                         seen |= 8;
                         let p1 = &p.at(key1);
                         if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                            ok &= s.whole(p1, v1, number1, "integer");
                         }
                     }
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 15 {
                 ok &= s.has(p, "client_secret", seen & 1 != 0);

@@ -5,7 +5,7 @@
 //!
 //! Record a pending room invitation for a 3PID that is not bound yet.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     PublicKey, StoreInviteRequest, StoreInviteResponse,
@@ -40,19 +40,19 @@ pub use crate::shared::validate_error as validate_response_403;
 pub use crate::shared::validate_error as validate_response_429;
 
 /// Validates a JSON value against the `StoreInviteRequest` schema, reporting every error.
-pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_body(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn body_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2, v1_3]) = rt::exact_keys(
             object,
             ["address", "medium", "room_id", "sender"],
         ) {
-            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
-            ok &= s.is_type(&p.at("medium"), v1_1, "string", v1_1.is_string());
+            ok &= s.is_string(&p.at("address"), v1_0);
+            ok &= s.is_string(&p.at("medium"), v1_1);
             let p1 = &p.at("room_id");
             if let Some(string1) = s.string(p1, v1_2, &mut ok, "string") {
                 ok &= s.min_chars(p1, string1, 1);
@@ -75,18 +75,14 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                 match key1.as_str() {
                     "address" => {
                         seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "medium" => {
                         seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
-                    "room_alias" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "room_avatar_url" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
+                    "room_alias" => ok &= s.is_string(&p.at(key1), v1),
+                    "room_avatar_url" => ok &= s.is_string(&p.at(key1), v1),
                     "room_id" => {
                         seen |= 4;
                         let p1 = &p.at(key1);
@@ -94,15 +90,9 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                             ok &= s.min_chars(p1, string1, 1);
                         }
                     }
-                    "room_join_rules" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "room_name" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "room_type" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
+                    "room_join_rules" => ok &= s.is_string(&p.at(key1), v1),
+                    "room_name" => ok &= s.is_string(&p.at(key1), v1),
+                    "room_type" => ok &= s.is_string(&p.at(key1), v1),
                     "sender" => {
                         seen |= 8;
                         let p1 = &p.at(key1);
@@ -118,17 +108,11 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                                     );
                         }
                     }
-                    "sender_avatar_url" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
-                    "sender_display_name" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
+                    "sender_avatar_url" => ok &= s.is_string(&p.at(key1), v1),
+                    "sender_display_name" => ok &= s.is_string(&p.at(key1), v1),
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 15 {
                 ok &= s.has(p, "medium", seen & 1 != 0);
@@ -142,47 +126,32 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
 }
 
 /// Validates a JSON value against the `StoreInviteResponse` schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "display_name" => {
-                    seen |= 4;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "public_key" => {
-                    seen |= 8;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "display_name" => ok &= s.is_string(&p.at(key1), v1),
+                "public_key" => ok &= s.is_string(&p.at(key1), v1),
                 "public_keys" => {
-                    seen |= 2;
                     let p1 = &p.at(key1);
                     if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
                         ok &= rt::each(array1, p1, s, crate::shared::public_key_n0);
                     }
                 }
-                "token" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "token" => ok &= s.is_string(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 15 {
-            ok &= s.has(p, "token", seen & 1 != 0);
-            ok &= s.has(p, "public_keys", seen & 2 != 0);
-            ok &= s.has(p, "display_name", seen & 4 != 0);
-            ok &= s.has(p, "public_key", seen & 8 != 0);
-        }
+        ok &= s.has(p, "token", object.contains_key("token"));
+        ok &= s.has(p, "public_keys", object.contains_key("public_keys"));
+        ok &= s.has(p, "display_name", object.contains_key("display_name"));
+        ok &= s.has(p, "public_key", object.contains_key("public_key"));
     }
     ok
 }

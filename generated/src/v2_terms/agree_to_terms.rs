@@ -5,7 +5,7 @@
 //!
 //! Record that the user accepted some policies.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 pub type Response = serde_json::Map<String, serde_json::Value>;
 pub use crate::types::{AcceptTermsRequest, AcceptTermsRequest as RequestBody};
 
@@ -34,11 +34,11 @@ pub use crate::shared::validate_error as validate_response_400;
 pub use crate::shared::validate_error as validate_response_401;
 
 /// Validates a JSON value against the `AcceptTermsRequest` schema, reporting every error.
-pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_body(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn body_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("user_accepts") {
@@ -51,7 +51,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                         s,
                         |v2, p2, s| {
                             let mut ok = true;
-                            ok &= s.is_type(p2, v2, "string", v2.is_string());
+                            ok &= s.is_string(p2, v2);
                             ok
                         },
                     );

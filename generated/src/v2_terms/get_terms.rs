@@ -5,7 +5,7 @@
 //!
 //! List the policies users must accept.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     InternationalisedPolicy, PolicyObject, TermsResponse, TermsResponse as Response,
@@ -25,11 +25,11 @@ impl crate::rt::Operation for Op {
 }
 
 /// Validates a JSON value against the `TermsResponse` schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("policies") {
@@ -42,63 +42,46 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
     ok
 }
 
-fn response_200_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n1<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         for (key1, v1) in object {
             ok &= response_200_n2(v1, &p.at(key1), &mut *s);
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
     }
     ok
 }
 
-fn response_200_n2<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n2<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             if key1.as_str() == "version" {
-                seen |= 1;
-                ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                ok &= s.is_string(&p.at(key1), v1);
             } else {
                 ok &= response_200_n3(v1, &p.at(key1), &mut *s);
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        ok &= s.has(p, "version", seen & 1 != 0);
+        ok &= s.has(p, "version", object.contains_key("version"));
     }
     ok
 }
 
-fn response_200_n3<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n3<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "name" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "url" => {
-                    seen |= 2;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "name" => ok &= s.is_string(&p.at(key1), v1),
+                "url" => ok &= s.is_string(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 3 {
-            ok &= s.has(p, "name", seen & 1 != 0);
-            ok &= s.has(p, "url", seen & 2 != 0);
-        }
+        ok &= s.has(p, "name", object.contains_key("name"));
+        ok &= s.has(p, "url", object.contains_key("url"));
     }
     ok
 }

@@ -5,7 +5,7 @@
 //!
 //! List the specification versions this server implements.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 pub use crate::types::{Versions, Versions as Response};
 
 /// This operation for code generic over operations (the dispatcher, the registry).
@@ -22,11 +22,11 @@ impl crate::rt::Operation for Op {
 }
 
 /// Validates a JSON value against the `Versions` schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("versions") {
@@ -39,7 +39,7 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
                         s,
                         |v2, p2, s| {
                             let mut ok = true;
-                            ok &= s.is_type(p2, v2, "string", v2.is_string());
+                            ok &= s.is_string(p2, v2);
                             ok
                         },
                     );

@@ -3,7 +3,8 @@
 
 use super::emit_types::{TypeGen, doc_attrs, ident};
 use super::emit_validators::{
-    SharedIndex, emit_validator_with, module_prelude, subschemas, validation_key, worth_sharing,
+    PRELUDE_NAMES, SharedIndex, emit_validator_with, module_prelude, subschemas, validation_key,
+    worth_sharing,
 };
 use super::load;
 use super::model::{Operation, ParamLocation, Spec, SpecFile};
@@ -76,7 +77,7 @@ pub fn space_items(code: &str) -> String {
 /// The module-level import emitted validators need, if `validators` holds any (a part
 /// that only calls a shared validator needs none).
 fn validator_prelude(validators: &TokenStream) -> TokenStream {
-    if validators.to_string().contains("rt :: Sink") {
+    if validators.to_string().contains("S : Sink") {
         module_prelude()
     } else {
         TokenStream::new()
@@ -367,9 +368,12 @@ pub fn operation_module(
     // The named types this operation uses, under the names its module always had, and its
     // fixed names (`Params`, `RequestBody`, `Response`) for them: one `use` where the fixed
     // name is a named type's, a type alias otherwise (`Vec<…>`, `serde_json::Value`).
+    let prelude = validator_prelude(&validators);
     let mut uses: Vec<TokenStream> = types
         .take_used()
         .into_iter()
+        // The validator prelude's names win; such a type keeps its `crate::types::` path.
+        .filter(|(_, local)| prelude.is_empty() || !PRELUDE_NAMES.contains(&local.as_str()))
         .map(|(name, local)| {
             let id = ident(&name);
             if name == local {
@@ -398,7 +402,6 @@ pub fn operation_module(
         1 => quote!(pub use crate::types::#(#uses)*;),
         _ => quote!(pub use crate::types::{#(#uses),*};),
     };
-    let prelude = validator_prelude(&validators);
     // One line each: grouped in braces they take as many lines, names being long.
     let reexports = quote!(#(pub use crate::shared::#reexports;)*);
     let tokens = quote! {

@@ -32,7 +32,7 @@ use super::load;
 
 /// `schema`: a JSON Schema (OpenAPI 3.1 / 2020-12 dialect) with every `$ref` already
 /// resolved inline (trees, no cycles).
-/// Returns Rust items: `pub fn #fn_name(v: &rt::Value) -> Result<(), rt::Errors>`
+/// Returns Rust items: `pub fn #fn_name(v: &Value) -> Result<(), rt::Errors>`
 /// plus any private helper fns, all with names prefixed by `#fn_name` so that several
 /// validators can live in one module. The module must bring the runtime into scope as
 /// `rt` ([`module_prelude`]).
@@ -181,7 +181,7 @@ pub fn emit_validator_with(
     let fns = e.fns.iter().flatten();
     Ok(quote! {
         #[doc = #doc]
-        pub fn #name(v: &rt::Value) -> Result<(), rt::Errors> {
+        pub fn #name(v: &Value) -> Result<(), rt::Errors> {
             rt::run(v, #root, #root)
         }
         #(#statics)*
@@ -195,9 +195,13 @@ pub fn emit_validator_with(
 pub fn module_prelude() -> TokenStream {
     quote! {
         #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-        use crate::rt::validate as rt;
+        use crate::rt::validate::{self as rt, Path, Sink, Value};
     }
 }
+
+/// Names [`module_prelude`] brings into a module: a re-exported type of the same name is
+/// left to its `crate::types::` path there.
+pub const PRELUDE_NAMES: [&str; 3] = ["Path", "Sink", "Value"];
 
 /// Keywords that constrain instances but that this emitter does not implement: refusing
 /// them beats silently accepting invalid input.
@@ -355,9 +359,7 @@ fn fail_at(path: &TokenStream, kind: &str, message: &TokenStream) -> TokenStream
 /// Where a loop may run long (array items, object entries): a `Check` pass leaves at the
 /// first failed iteration instead of checking every remaining one.
 fn stop_if_failed() -> TokenStream {
-    quote!(if S::STOP && !ok {
-        return false;
-    })
+    quote!(rt::stop_if_failed!(ok);)
 }
 
 fn fail(d: usize, kind: &str, message: &TokenStream) -> TokenStream {
@@ -406,6 +408,17 @@ fn with_path(inner: &TokenStream, pi: &Ident, path: &TokenStream, d: usize) -> T
     } else {
         quote!(let #pi = &#path; #inner)
     }
+}
+
+/// `body` without its `;` when it is one statement `ok &= …;` / `ok = …;` (a match arm can
+/// then be that expression).
+fn single_expression(body: &TokenStream) -> Option<TokenStream> {
+    let tokens: Vec<TokenTree> = body.clone().into_iter().collect();
+    let (last, rest) = tokens.split_last()?;
+    let is_semi = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ';');
+    let starts_with_ok = matches!(tokens.first(), Some(TokenTree::Ident(i)) if i == "ok");
+    (is_semi(last) && starts_with_ok && !rest.iter().any(is_semi))
+        .then(|| rest.iter().cloned().collect())
 }
 
 /// How often `ident` occurs in `ts`.
@@ -885,8 +898,7 @@ impl Emitter<'_> {
             && !t.number
         {
             let expected = t.describe();
-            number_checks
-                .extend(quote!(ok &= s.is_type(#p, #v, #expected, rt::is_integer(#number));));
+            number_checks.extend(quote!(ok &= s.whole(#p, #v, #number, #expected);));
         }
         number_checks.extend(self.number_checks(m, d)?);
 
@@ -977,7 +989,11 @@ impl Emitter<'_> {
             } else {
                 if let [(_, method)] = empty_allowed.as_slice() {
                     let method = format_ident!("{method}");
-                    quote!(ok &= s.is_type(#p, #v, #expected, #v.#method());)
+                    if method == &format!("is_{expected}") {
+                        quote!(ok &= s.#method(#p, #v);)
+                    } else {
+                        quote!(ok &= s.is_type(#p, #v, #expected, #v.#method());)
+                    }
                 } else if empty_allowed.is_empty() {
                     type_fail
                 } else {
@@ -1452,9 +1468,16 @@ impl Emitter<'_> {
                 None => quote!(if let Some(#bind) = #object.get(#name) { #inner }),
             });
         } else {
+            // Off the request side speed matters less than size: required properties are
+            // looked up after the pass instead of tracked in a bitmask, so an arm is often
+            // one line.
+            let lean = !self.shared.request_side(&self.fn_name);
             let mut arms = Vec::new();
             for (name, required_bit, declared, inner) in &names {
-                let mark = required_bit.map(|i| {
+                if lean && inner.is_empty() && (!*declared || additional.is_empty()) {
+                    continue;
+                }
+                let mark = required_bit.filter(|_| !lean).map(|i| {
                     let b = bit(i);
                     quote!(#seen |= #b;)
                 });
@@ -1487,7 +1510,12 @@ impl Emitter<'_> {
                         quote!(if #key.as_str() == #name { #body } else { #default })
                     }
                 } else {
-                    let arms = arms.iter().map(|(name, body)| quote!(#name => { #body }));
+                    let arms = arms
+                        .iter()
+                        .map(|(name, body)| match single_expression(body) {
+                            Some(expression) => quote!(#name => #expression,),
+                            None => quote!(#name => { #body }),
+                        });
                     quote!(match #key.as_str() { #(#arms)* _ => { #default } })
                 }
             };
@@ -1517,14 +1545,18 @@ impl Emitter<'_> {
                     quote!(_)
                 };
                 let declare_seen =
-                    (!required.is_empty()).then(|| quote!(let mut #seen: #seen_ty = 0;));
+                    (!required.is_empty() && !lean).then(|| quote!(let mut #seen: #seen_ty = 0;));
                 let stop = stop_if_failed();
                 general.extend(quote! {
                     #declare_seen
                     for (#key, #bind) in #object { #loop_body #stop }
                 });
             }
-            if !required.is_empty() {
+            if lean {
+                for name in &required {
+                    general.extend(quote!(ok &= s.has(#p, #name, #object.contains_key(#name));));
+                }
+            } else if !required.is_empty() {
                 let mut missing = TokenStream::new();
                 for (i, name) in required.iter().enumerate() {
                     let b = bit(i);
@@ -1767,7 +1799,13 @@ impl Emitter<'_> {
             }
             out.extend(quote!(ok &= s.any_of(#p, #v, &[#(#branches),*]);));
         }
-        if let Some(one) = branches("oneOf")? {
+        if let Some(one) = branches("oneOf")?
+            && let Some(values) = disjoint_string_choices(one)
+        {
+            // Each branch one or more string constants, none shared: exactly one branch
+            // matches iff the value is one of them, so one list check says the same.
+            out.extend(quote!(ok &= s.one_of_strs(#p, #v, &[#(#values),*]);));
+        } else if let Some(one) = branches("oneOf")? {
             let mut branches = Vec::new();
             for (i, sub) in one.iter().enumerate() {
                 branches.push(self.node_fn(sub).with_context(|| format!("in oneOf/{i}"))?);
@@ -1803,6 +1841,36 @@ impl Emitter<'_> {
         }
         Ok(out)
     }
+}
+
+/// The string values of `oneOf` branches that are each only string constants
+/// (`{type: string, enum: [..]}` or `const`, with annotations), if no value is in two
+/// branches; `None` for any other `oneOf`.
+fn disjoint_string_choices(branches: &[Value]) -> Option<Vec<&str>> {
+    let mut values: Vec<&str> = Vec::new();
+    for branch in branches {
+        let m = branch.as_object()?;
+        if m.keys()
+            .any(|k| !matches!(k.as_str(), "type" | "enum" | "const") && !load::is_annotation(k))
+            || m.get("type").is_some_and(|t| t != "string")
+        {
+            return None;
+        }
+        let own: Vec<&str> = match (m.get("enum"), m.get("const")) {
+            (Some(Value::Array(list)), None) => {
+                list.iter().map(Value::as_str).collect::<Option<_>>()?
+            }
+            (None, Some(Value::String(one))) => vec![one.as_str()],
+            _ => return None,
+        };
+        for value in own {
+            if values.contains(&value) {
+                return None;
+            }
+            values.push(value);
+        }
+    }
+    (!values.is_empty()).then_some(values)
 }
 
 /// Whether a schema accepts everything (`true`, `{}` or annotations only) — decided on
@@ -1891,20 +1959,13 @@ fn wrap_fn(name: &Ident, body: &TokenStream) -> TokenStream {
         }
     };
     let (v, p, s) = (param("v"), param("p"), param("s"));
-    let mut imports = TokenStream::new();
-    if ids.contains("Value") {
-        imports.extend(quote!(
-            use serde_json::Value;
-        ));
-    }
     let (init, result) = if ids.contains("ok") {
         (quote!(let mut ok = true;), quote!(ok))
     } else {
         (quote!(), quote!(true))
     };
     quote! {
-        fn #name<S: rt::Sink>(#v: &rt::Value, #p: &rt::Path, #s: &mut S) -> bool {
-            #imports
+        fn #name<S: Sink>(#v: &Value, #p: &Path, #s: &mut S) -> bool {
             #init
             #body
             #result
@@ -1947,10 +2008,10 @@ mod tests {
         }));
         expect![[r#"
             /// Validates a JSON value against its schema, reporting every error.
-            pub fn validate_x(v: &rt::Value) -> Result<(), rt::Errors> {
+            pub fn validate_x(v: &Value) -> Result<(), rt::Errors> {
                 rt::run(v, x_n0, x_n0)
             }
-            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+            fn x_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
                 let mut ok = true;
                 if let Some(object) = s.object(p, v, &mut ok, "object") {
                     if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["mxid", "sid"]) {
@@ -1991,7 +2052,7 @@ mod tests {
                                 "n" => {
                                     let p1 = &p.at(key1);
                                     if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                                        ok &= s.whole(p1, v1, number1, "integer");
                                         ok &= s.in_range(p1, number1, rt::Cmp::Ge, 0i64);
                                     }
                                 }
@@ -2005,9 +2066,7 @@ mod tests {
                                 }
                                 _ => {}
                             }
-                            if S::STOP && !ok {
-                                return false;
-                            }
+                            rt::stop_if_failed!(ok);
                         }
                         if seen != 3 {
                             ok &= s.has(p, "sid", seen & 1 != 0);
@@ -2029,10 +2088,10 @@ mod tests {
         }));
         expect![[r#"
             /// Validates a JSON value against its schema, reporting every error.
-            pub fn validate_x(v: &rt::Value) -> Result<(), rt::Errors> {
+            pub fn validate_x(v: &Value) -> Result<(), rt::Errors> {
                 rt::run(v, x_n0, x_n0)
             }
-            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+            fn x_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
                 let mut ok = true;
                 if let Some(object) = s.object(p, v, &mut ok, "object") {
                     for (key1, v1) in object {
@@ -2053,9 +2112,7 @@ mod tests {
                                     },
                                 );
                         }
-                        if S::STOP && !ok {
-                            return false;
-                        }
+                        rt::stop_if_failed!(ok);
                     }
                 }
                 ok
@@ -2074,23 +2131,22 @@ mod tests {
         }));
         expect![[r#"
             /// Validates a JSON value against its schema, reporting every error.
-            pub fn validate_x(v: &rt::Value) -> Result<(), rt::Errors> {
+            pub fn validate_x(v: &Value) -> Result<(), rt::Errors> {
                 rt::run(v, x_n0, x_n0)
             }
-            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
-                use serde_json::Value;
+            fn x_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
                 let mut ok = true;
                 if let Some(array) = s.array(p, v, &mut ok, "array") {
                     ok &= s.min_len(p, array.len(), 1, "item");
                     if let Some(v1) = array.first() {
                         let p1 = &rt::Path::Index(p, 0);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_string(p1, v1);
                     }
                     if let Some(v1) = array.get(1) {
                         let p1 = &rt::Path::Index(p, 1);
                         match v1 {
                             Value::Number(number1) => {
-                                ok &= s.is_type(p1, v1, "integer or null", rt::is_integer(number1));
+                                ok &= s.whole(p1, v1, number1, "integer or null");
                             }
                             Value::Null => {}
                             _ => {
@@ -2106,9 +2162,7 @@ mod tests {
                                 rt::ErrorKind::Other,
                                 || String::from("no value is allowed here"),
                             );
-                        if S::STOP && !ok {
-                            return false;
-                        }
+                        rt::stop_if_failed!(ok);
                     }
                 }
                 ok
@@ -2130,17 +2184,17 @@ mod tests {
         }));
         expect![[r#"
             /// Validates a JSON value against its schema, reporting every error.
-            pub fn validate_x(v: &rt::Value) -> Result<(), rt::Errors> {
+            pub fn validate_x(v: &Value) -> Result<(), rt::Errors> {
                 rt::run(v, x_n0, x_n0)
             }
             static VALIDATE_X_RE0: std::sync::LazyLock<crate::rt::validate::Regex> = std::sync::LazyLock::new(||
             crate::rt::validate::compile_regex("[a-z]+[0-9]"));
-            fn x_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+            fn x_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
                 let mut ok = true;
                 if let Some(object) = s.object(p, v, &mut ok, "object") {
                     if let Some([v1_0]) = rt::exact_keys(object, ["medium"]) {
                         let p1 = &p.at("medium");
-                        ok &= s.is_type(p1, v1_0, "string", v1_0.is_string());
+                        ok &= s.is_string(p1, v1_0);
                         ok &= s.str_enum(p1, v1_0, &["email", "msisdn"]);
                     } else {
                         let mut seen: u64 = 0;
@@ -2170,16 +2224,14 @@ mod tests {
                                 "medium" => {
                                     seen |= 1;
                                     let p1 = &p.at(key1);
-                                    ok &= s.is_type(p1, v1, "string", v1.is_string());
+                                    ok &= s.is_string(p1, v1);
                                     ok &= s.str_enum(p1, v1, &["email", "msisdn"]);
                                 }
                                 _ => {
                                     ok = s.unexpected(&p.at(key1), key1);
                                 }
                             }
-                            if S::STOP && !ok {
-                                return false;
-                            }
+                            rt::stop_if_failed!(ok);
                         }
                         ok &= s.has(p, "medium", seen & 1 != 0);
                     }
@@ -2255,6 +2307,13 @@ mod tests {
             .unwrap_or_else(|| panic!("cases must be an array"));
         let mut items = module_prelude();
         let mut table = Vec::new();
+        let mut lean_table = Vec::new();
+        // Every case twice: as a request body's validator (fast path, bitmask) and as a
+        // response's (`request_side` knows no validator: required properties looked up).
+        let lean = SharedIndex {
+            request_side: Some(BTreeSet::new()),
+            ..SharedIndex::default()
+        };
         for case in cases {
             let name = case["name"]
                 .as_str()
@@ -2264,14 +2323,22 @@ mod tests {
                 emit_validator(&fn_name, &case["schema"])
                     .unwrap_or_else(|e| panic!("case {name}: {e:#}")),
             );
-            let ident = format_ident!("{fn_name}");
+            let lean_name = format!("validate_{name}_lean");
+            items.extend(
+                emit_validator_with(&lean_name, &case["schema"], &lean)
+                    .unwrap_or_else(|e| panic!("case {name}: {e:#}")),
+            );
+            let (ident, lean_ident) = (format_ident!("{fn_name}"), format_ident!("{lean_name}"));
             table.push(quote!((#name, #ident)));
+            lean_table.push(quote!((#name, #lean_ident)));
         }
         items.extend(quote! {
             /// A validator's signature.
             pub type Validator = fn(&serde_json::Value) -> Result<(), crate::rt::validate::Errors>;
-            /// Every fixture validator by case name.
+            /// Every fixture validator by case name, as a request body's.
             pub const VALIDATORS: &[(&str, Validator)] = &[#(#table),*];
+            /// The same, emitted as a response's (no fast path, required properties looked up).
+            pub const LEAN_VALIDATORS: &[(&str, Validator)] = &[#(#lean_table),*];
         });
         format!(
             "// @generated by `cargo test -p xtask` from validators_cases.json \

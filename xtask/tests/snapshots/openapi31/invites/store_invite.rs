@@ -3,7 +3,7 @@
 //!
 //! Store an invite.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     InviteRequest, InviteRequestMedium, PublicKey, ResultObject, StoredInvite,
@@ -33,20 +33,20 @@ pub use crate::shared::validate_stored_invite as validate_response_200;
 pub use crate::shared::validate_error as validate_response_400;
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_body(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn body_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
             object,
             ["address", "medium", "room_id"],
         ) {
-            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_string(&p.at("address"), v1_0);
             let p1 = &p.at("medium");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.is_string(p1, v1_1);
             ok &= s.str_enum(p1, v1_1, &["email"]);
             let p1 = &p.at("room_id");
             if let Some(string1) = s.string(p1, v1_2, &mut ok, "string") {
@@ -65,12 +65,12 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                 match key1.as_str() {
                     "address" => {
                         seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "medium" => {
                         seen |= 1;
                         let p1 = &p.at(key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_string(p1, v1);
                         ok &= s.str_enum(p1, v1, &["email"]);
                     }
                     "room_id" => {
@@ -92,9 +92,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                     }
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 7 {
                 ok &= s.has(p, "medium", seen & 1 != 0);

@@ -3,7 +3,7 @@
 //!
 //! Get an account.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     GetAccountParams, GetAccountResponse, GetAccountResponseStatus,
@@ -40,23 +40,20 @@ impl crate::rt::Operation for Op {
 pub use crate::shared::validate_error as validate_response_4xx;
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_params(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_params(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, params_n0, params_n0)
 }
 
-fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn params_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "X-Trace" => {
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "X-Trace" => ok &= s.is_string(&p.at(key1), v1),
                 "limit" => {
                     let p1 = &p.at(key1);
                     if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                        ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                        ok &= s.whole(p1, v1, number1, "integer");
                         ok &= s.in_range(p1, number1, rt::Cmp::Ge, 1i64);
                         ok
                             &= s
@@ -68,48 +65,32 @@ fn params_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                                 );
                     }
                 }
-                "sid" => {
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "userId" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "sid" => ok &= s.is_string(&p.at(key1), v1),
+                "userId" => ok &= s.is_string(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        ok &= s.has(p, "userId", seen & 1 != 0);
+        ok &= s.has(p, "userId", object.contains_key("userId"));
     }
     ok
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
-    use serde_json::Value;
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
                 "deactivated_ts" => {
                     let p1 = &p.at(key1);
                     match v1 {
                         Value::Number(number1) => {
-                            ok
-                                &= s
-                                    .is_type(
-                                        p1,
-                                        v1,
-                                        "integer or null",
-                                        rt::is_integer(number1),
-                                    );
+                            ok &= s.whole(p1, v1, number1, "integer or null");
                             ok
                                 &= s
                                     .number_format(
@@ -125,17 +106,13 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
                         }
                     }
                 }
-                "devices" => {
-                    ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
-                }
+                "devices" => ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s),
                 "status" => {
-                    seen |= 4;
                     let p1 = &p.at(key1);
-                    ok &= s.is_type(p1, v1, "string", v1.is_string());
+                    ok &= s.is_string(p1, v1);
                     ok &= s.str_enum(p1, v1, &["active", "deactivated", "3pid-only"]);
                 }
                 "threepids" => {
-                    seen |= 2;
                     let p1 = &p.at(key1);
                     if let Some(array1) = s.array(p1, v1, &mut ok, "array") {
                         ok
@@ -150,11 +127,11 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
                                         ok &= s.max_len(p2, array2.len(), 2, "item");
                                         if let Some(v3) = array2.first() {
                                             let p3 = &rt::Path::Index(p2, 0);
-                                            ok &= s.is_type(p3, v3, "string", v3.is_string());
+                                            ok &= s.is_string(p3, v3);
                                         }
                                         if let Some(v3) = array2.get(1) {
                                             let p3 = &rt::Path::Index(p2, 1);
-                                            ok &= s.is_type(p3, v3, "string", v3.is_string());
+                                            ok &= s.is_string(p3, v3);
                                         }
                                     }
                                     ok
@@ -162,21 +139,14 @@ fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool 
                             );
                     }
                 }
-                "user_id" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "user_id" => ok &= s.is_string(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 7 {
-            ok &= s.has(p, "user_id", seen & 1 != 0);
-            ok &= s.has(p, "threepids", seen & 2 != 0);
-            ok &= s.has(p, "status", seen & 4 != 0);
-        }
+        ok &= s.has(p, "user_id", object.contains_key("user_id"));
+        ok &= s.has(p, "threepids", object.contains_key("threepids"));
+        ok &= s.has(p, "status", object.contains_key("status"));
     }
     ok
 }

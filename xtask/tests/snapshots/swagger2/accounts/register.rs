@@ -3,7 +3,7 @@
 //!
 //! Register an account.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     RegisterResponse, RegistrationRequest, RegistrationRequest as RequestBody,
@@ -40,19 +40,19 @@ impl crate::rt::Operation for Op {
 pub use crate::shared::validate_error as validate_response_400;
 
 /// Validates a JSON value against the `RegistrationRequest` schema, reporting every error.
-pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_body(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn body_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["send_attempt", "user_id"]) {
             let p1 = &p.at("send_attempt");
             if let Some(number1) = s.number(p1, v1_0, &mut ok, "integer") {
-                ok &= s.is_type(p1, v1_0, "integer", rt::is_integer(number1));
+                ok &= s.whole(p1, v1_0, number1, "integer");
             }
-            ok &= s.is_type(&p.at("user_id"), v1_1, "string", v1_1.is_string());
+            ok &= s.is_string(&p.at("user_id"), v1_1);
         } else {
             let mut seen: u64 = 0;
             for (key1, v1) in object {
@@ -60,25 +60,21 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                     "display-name" => {
                         ok &= s.of_types(&p.at(key1), v1, rt::NULL | rt::STRING);
                     }
-                    "legacy_token" => {
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                    }
+                    "legacy_token" => ok &= s.is_string(&p.at(key1), v1),
                     "send_attempt" => {
                         seen |= 2;
                         let p1 = &p.at(key1);
                         if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                            ok &= s.is_type(p1, v1, "integer", rt::is_integer(number1));
+                            ok &= s.whole(p1, v1, number1, "integer");
                         }
                     }
                     "user_id" => {
                         seen |= 1;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 3 {
                 ok &= s.has(p, "user_id", seen & 1 != 0);
@@ -90,34 +86,23 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
-        let mut seen: u64 = 0;
         for (key1, v1) in object {
             match key1.as_str() {
-                "token" => {
-                    seen |= 2;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
-                "user_id" => {
-                    seen |= 1;
-                    ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
-                }
+                "token" => ok &= s.is_string(&p.at(key1), v1),
+                "user_id" => ok &= s.is_string(&p.at(key1), v1),
                 _ => {}
             }
-            if S::STOP && !ok {
-                return false;
-            }
+            rt::stop_if_failed!(ok);
         }
-        if seen != 3 {
-            ok &= s.has(p, "user_id", seen & 1 != 0);
-            ok &= s.has(p, "token", seen & 2 != 0);
-        }
+        ok &= s.has(p, "user_id", object.contains_key("user_id"));
+        ok &= s.has(p, "token", object.contains_key("token"));
     }
     ok
 }

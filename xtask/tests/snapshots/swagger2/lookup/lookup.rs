@@ -3,7 +3,7 @@
 //!
 //! Look addresses up.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate as rt;
+use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     LookupRequestBody, LookupRequestBodyAlgorithm, LookupRequestBodyLoginType,
@@ -27,11 +27,11 @@ impl crate::rt::Operation for Op {
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_body(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_body(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, body_n0, body_n0)
 }
 
-fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn body_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["addresses", "algorithm"]) {
@@ -44,13 +44,13 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                         s,
                         |v2, p2, s| {
                             let mut ok = true;
-                            ok &= s.is_type(p2, v2, "string", v2.is_string());
+                            ok &= s.is_string(p2, v2);
                             ok
                         },
                     );
             }
             let p1 = &p.at("algorithm");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.is_string(p1, v1_1);
             ok &= s.str_enum(p1, v1_1, &["sha256", "none"]);
         } else {
             let mut seen: u64 = 0;
@@ -67,7 +67,7 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                                     s,
                                     |v2, p2, s| {
                                         let mut ok = true;
-                                        ok &= s.is_type(p2, v2, "string", v2.is_string());
+                                        ok &= s.is_string(p2, v2);
                                         ok
                                     },
                                 );
@@ -76,12 +76,12 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                     "algorithm" => {
                         seen |= 1;
                         let p1 = &p.at(key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_string(p1, v1);
                         ok &= s.str_enum(p1, v1, &["sha256", "none"]);
                     }
                     "login_type" => {
                         let p1 = &p.at(key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_string(p1, v1);
                         ok
                             &= s
                                 .str_enum(
@@ -90,14 +90,10 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                                     &["m.login.password", "m.login.token", "m.login.sso"],
                                 );
                     }
-                    "threepid" => {
-                        ok &= body_n1(v1, &p.at(key1), &mut *s);
-                    }
+                    "threepid" => ok &= body_n1(v1, &p.at(key1), &mut *s),
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 3 {
                 ok &= s.has(p, "algorithm", seen & 1 != 0);
@@ -108,13 +104,13 @@ fn body_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
     ok
 }
 
-fn body_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn body_n1<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some([v1_0, v1_1]) = rt::exact_keys(object, ["address", "medium"]) {
-            ok &= s.is_type(&p.at("address"), v1_0, "string", v1_0.is_string());
+            ok &= s.is_string(&p.at("address"), v1_0);
             let p1 = &p.at("medium");
-            ok &= s.is_type(p1, v1_1, "string", v1_1.is_string());
+            ok &= s.is_string(p1, v1_1);
             ok &= s.str_enum(p1, v1_1, &["email", "msisdn"]);
         } else {
             let mut seen: u64 = 0;
@@ -122,19 +118,17 @@ fn body_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
                 match key1.as_str() {
                     "address" => {
                         seen |= 2;
-                        ok &= s.is_type(&p.at(key1), v1, "string", v1.is_string());
+                        ok &= s.is_string(&p.at(key1), v1);
                     }
                     "medium" => {
                         seen |= 1;
                         let p1 = &p.at(key1);
-                        ok &= s.is_type(p1, v1, "string", v1.is_string());
+                        ok &= s.is_string(p1, v1);
                         ok &= s.str_enum(p1, v1, &["email", "msisdn"]);
                     }
                     _ => {}
                 }
-                if S::STOP && !ok {
-                    return false;
-                }
+                rt::stop_if_failed!(ok);
             }
             if seen != 3 {
                 ok &= s.has(p, "medium", seen & 1 != 0);
@@ -146,11 +140,11 @@ fn body_n1<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
 }
 
 /// Validates a JSON value against its schema, reporting every error.
-pub fn validate_response_200(v: &rt::Value) -> Result<(), rt::Errors> {
+pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, response_200_n0, response_200_n0)
 }
 
-fn response_200_n0<S: rt::Sink>(v: &rt::Value, p: &rt::Path, s: &mut S) -> bool {
+fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         if let Some(v1) = object.get("mappings") {
