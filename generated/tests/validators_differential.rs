@@ -32,14 +32,11 @@ fn cases() -> Vec<Value> {
     }
 }
 
-fn validator(name: &str) -> fn(&Value) -> Result<(), Errors> {
+fn validator(name: &str) -> fixture::Validator {
     find(fixture::VALIDATORS, name)
 }
 
-fn find(
-    table: &[(&str, fn(&Value) -> Result<(), Errors>)],
-    name: &str,
-) -> fn(&Value) -> Result<(), Errors> {
+fn find(table: &[(&str, fixture::Validator)], name: &str) -> fixture::Validator {
     match table.iter().find(|(n, _)| *n == name) {
         Some((_, f)) => *f,
         None => panic!("no fixture validator for case {name}; run `cargo test -p xtask`"),

@@ -987,9 +987,9 @@ impl Emitter<'_> {
             if rejected == 0 {
                 TokenStream::new()
             } else {
-                if let [(_, method)] = empty_allowed.as_slice() {
-                    let method = format_ident!("{method}");
-                    if method == &format!("is_{expected}") {
+                if let [(_, name)] = empty_allowed.as_slice() {
+                    let method = format_ident!("{name}");
+                    if name.strip_prefix("is_") == Some(expected.as_str()) {
                         quote!(ok &= s.#method(#p, #v);)
                     } else {
                         quote!(ok &= s.is_type(#p, #v, #expected, #v.#method());)
