@@ -400,6 +400,32 @@ pub struct Routed {
     pub on_error: fn(&MatrixError) -> Response,
 }
 
+impl Routed {
+    /// [`handle`] for this request, answering through `respond`.
+    #[inline]
+    fn serve<Op, T, E, Fut, F>(
+        self,
+        op: Op,
+        respond: fn(Result<T, MatrixError>) -> Response,
+        call: F,
+    ) -> ResponseFuture
+    where
+        Op: Operation + 'static,
+        T: 'static,
+        E: Into<MatrixError>,
+        F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let Routed {
+            request,
+            peer,
+            path_params,
+            on_error,
+        } = self;
+        handle(op, request, peer, path_params, respond, on_error, call)
+    }
+}
+
 /// [`handle`] with a JSON answer ([`json_response`]).
 #[inline]
 pub fn serve_json<Op, T, E, Fut, F>(routed: Routed, op: Op, call: F) -> ResponseFuture
@@ -410,21 +436,7 @@ where
     F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
     Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
-    let Routed {
-        request,
-        peer,
-        path_params,
-        on_error,
-    } = routed;
-    handle(
-        op,
-        request,
-        peer,
-        path_params,
-        json_response::<T>,
-        on_error,
-        call,
-    )
+    routed.serve(op, json_response::<T>, call)
 }
 
 /// [`handle`] with a JSON answer whose value picks its status ([`statuses_response`]).
@@ -437,21 +449,7 @@ where
     F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
     Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
-    let Routed {
-        request,
-        peer,
-        path_params,
-        on_error,
-    } = routed;
-    handle(
-        op,
-        request,
-        peer,
-        path_params,
-        statuses_response::<T>,
-        on_error,
-        call,
-    )
+    routed.serve(op, statuses_response::<T>, call)
 }
 
 /// [`handle`] with a page or redirect ([`raw_response`]).
@@ -463,13 +461,7 @@ where
     F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
     Fut: Future<Output = Result<RawResponse, E>> + Send + 'static,
 {
-    let Routed {
-        request,
-        peer,
-        path_params,
-        on_error,
-    } = routed;
-    handle(op, request, peer, path_params, raw_response, on_error, call)
+    routed.serve(op, raw_response, call)
 }
 
 /// [`handle`] with a `text/plain` answer ([`text_response`]).
@@ -481,21 +473,7 @@ where
     F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
     Fut: Future<Output = Result<String, E>> + Send + 'static,
 {
-    let Routed {
-        request,
-        peer,
-        path_params,
-        on_error,
-    } = routed;
-    handle(
-        op,
-        request,
-        peer,
-        path_params,
-        text_response,
-        on_error,
-        call,
-    )
+    routed.serve(op, text_response, call)
 }
 
 /// The operation's success status on an answer written as 200.
