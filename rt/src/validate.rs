@@ -33,6 +33,8 @@ pub use crate::stop_if_failed;
 /// The `format` checks, reachable as `rt::formats` from emitted code.
 pub use crate::formats;
 pub use regex::Regex;
+/// The engine of look-around and back-reference patterns ([`compile_ecma`]).
+pub use regress::Regex as EcmaRegex;
 use serde_json::Number;
 /// The JSON value type validators take (re-exported so emitted signatures stay short).
 pub use serde_json::Value;
@@ -555,7 +557,19 @@ pub trait Sink {
         holds
     }
 
-    /// `pattern`.
+    /// `pattern`, checked by its compiled [`Pattern`].
+    #[inline(always)]
+    fn matches(&mut self, path: &Path<'_>, s: &str, pattern: &'static Pattern) -> bool {
+        let holds = pattern.is_match(s);
+        if !holds {
+            self.fail(path, ErrorKind::Pattern, || {
+                pattern_error(s, pattern.source())
+            });
+        }
+        holds
+    }
+
+    /// `pattern`, checked by emitted code (literal and ASCII-class patterns).
     #[inline(always)]
     fn pattern(&mut self, path: &Path<'_>, s: &str, holds: bool, pattern: &'static str) -> bool {
         if !holds {
@@ -968,6 +982,78 @@ pub fn all_unique(items: &[Value]) -> bool {
 #[must_use]
 pub fn compile_regex(pattern: &str) -> Regex {
     match Regex::new(pattern) {
+        Ok(re) => re,
+        Err(e) => panic!("invalid `pattern` in the API specification: {e}"),
+    }
+}
+
+/// A schema's `pattern`, compiled on first use: the source (for messages) and the engine
+/// that runs it — the `regex` crate, on the source translated to its dialect, or, for
+/// look-around and back-references, the ECMA-262 engine on the source as written.
+pub struct Pattern {
+    source: &'static str,
+    translated: Option<&'static str>,
+    engine: std::sync::OnceLock<Engine>,
+}
+
+enum Engine {
+    Regex(Regex),
+    Ecma(EcmaRegex),
+}
+
+impl Pattern {
+    /// A pattern the `regex` crate runs as written.
+    #[must_use]
+    pub const fn new(source: &'static str) -> Self {
+        Self::regex(source, source)
+    }
+
+    /// A pattern the `regex` crate runs once translated (`\d` is ASCII-only in ECMA-262).
+    #[must_use]
+    pub const fn regex(source: &'static str, translated: &'static str) -> Self {
+        Self {
+            source,
+            translated: Some(translated),
+            engine: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A pattern only the ECMA-262 engine runs (look-around, back-references).
+    #[must_use]
+    pub const fn ecma(source: &'static str) -> Self {
+        Self {
+            source,
+            translated: None,
+            engine: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The pattern as the schema writes it.
+    #[must_use]
+    pub fn source(&self) -> &'static str {
+        self.source
+    }
+
+    /// Whether the pattern matches somewhere in `s`.
+    #[inline]
+    pub fn is_match(&self, s: &str) -> bool {
+        let engine = self.engine.get_or_init(|| match self.translated {
+            Some(translated) => Engine::Regex(compile_regex(translated)),
+            None => Engine::Ecma(compile_ecma(self.source)),
+        });
+        match engine {
+            Engine::Regex(re) => re.is_match(s),
+            Engine::Ecma(re) => re.find(s).is_some(),
+        }
+    }
+}
+
+/// A `pattern` with look-around or back-references, which the `regex` crate lacks: run by
+/// an ECMA-262 engine (the dialect JSON Schema specifies). Like [`compile_regex`], only
+/// called with patterns the generator has compiled already.
+#[must_use]
+pub fn compile_ecma(pattern: &str) -> EcmaRegex {
+    match EcmaRegex::new(pattern) {
         Ok(re) => re,
         Err(e) => panic!("invalid `pattern` in the API specification: {e}"),
     }

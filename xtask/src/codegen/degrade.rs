@@ -224,7 +224,8 @@ mod tests {
     #[test]
     fn removes_only_the_unsupported_keyword_with_its_pointer() {
         let mut s = json!({"type": "object", "properties": {
-            "name": {"type": "string", "pattern": "^(?![0-9]+$)[a-z]+$", "maxLength": 5},
+            "name": {"type": "string", "pattern": "^([a-z]+$", "maxLength": 5},
+            "slug": {"type": "string", "pattern": "^(?![0-9]+$)[a-z]+$"},
             "upload": {"type": "file"},
             "n": {"type": "integer", "multipleOf": 0, "propertyNames": {}}}});
         let mut found = Vec::new();
@@ -233,6 +234,7 @@ mod tests {
             s,
             json!({"type": "object", "properties": {
                 "name": {"type": "string", "maxLength": 5},
+                "slug": {"type": "string", "pattern": "^(?![0-9]+$)[a-z]+$"},
                 "upload": {},
                 "n": {"type": "integer"}}})
         );
@@ -246,6 +248,8 @@ mod tests {
                 "/x/properties/upload/type",
             ]
         );
-        assert!(found[2].1.contains("look-around"));
+        // A look-around pattern is kept (the ECMA-262 engine runs it); one no engine
+        // takes is left out.
+        assert!(found[2].1.contains("nor does an ECMA-262 engine take it"));
     }
 }

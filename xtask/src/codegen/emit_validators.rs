@@ -617,6 +617,8 @@ enum PatternPlan {
         max: Option<usize>,
     },
     Regex(String),
+    /// Look-around or back-references: `rt::Pattern::ecma` (regress) runs it as written.
+    Ecma,
 }
 
 /// Parses `^[class]+$`, `^[class]*$`, `^[class]{n}$`, `^[class]{n,}$`, `^[class]{n,m}$`
@@ -734,7 +736,21 @@ fn plan_pattern(pattern: &str) -> Result<PatternPlan> {
         }
     }
     if !literal {
-        return Ok(PatternPlan::Regex(translate_ecma_regex(pattern)?));
+        let translated = translate_ecma_regex(pattern).and_then(|t| {
+            regex::Regex::new(&t)
+                .map(|_| t)
+                .map_err(|e| anyhow::anyhow!("pattern {pattern:?}: {e}"))
+        });
+        return match translated {
+            Ok(translated) => Ok(PatternPlan::Regex(translated)),
+            // Look-around or back-references: the ECMA engine, if it takes the pattern.
+            Err(e) => match regress::Regex::new(pattern) {
+                Ok(_) => Ok(PatternPlan::Ecma),
+                Err(ecma) => Err(anyhow::anyhow!(
+                    "{e:#}, nor does an ECMA-262 engine take it ({ecma})"
+                )),
+            },
+        };
     }
     Ok(match (anchored_start, anchored_end) {
         (true, true) => PatternPlan::Equals(lit),
@@ -1057,8 +1073,14 @@ impl Emitter<'_> {
         }
         if let Some(pattern) = m.get("pattern") {
             let pattern = pattern.as_str().context("`pattern` must be a string")?;
-            if let Some((matches, _)) = self.pattern_matches(pattern, &string)? {
-                let p = p_of(d);
+            let p = p_of(d);
+            if matches!(
+                plan_pattern(pattern)?,
+                PatternPlan::Regex(_) | PatternPlan::Ecma
+            ) {
+                let name = self.pattern_static(pattern)?;
+                out.extend(quote!(ok &= s.matches(#p, #string, &#name);));
+            } else if let Some((matches, _)) = self.pattern_matches(pattern, &string)? {
                 out.extend(quote!(ok &= s.pattern(#p, #string, #matches, #pattern);));
             }
         }
@@ -1069,6 +1091,26 @@ impl Emitter<'_> {
             out.extend(quote!(ok &= s.format(#p, #string, rt::formats::#check, #what);));
         }
         Ok(out)
+    }
+
+    /// The `static` holding `pattern` compiled (`rt::Pattern`), one per pattern and validator.
+    fn pattern_static(&mut self, pattern: &str) -> Result<Ident> {
+        if let Some((_, name)) = self.regexes.iter().find(|(p, _)| p == pattern) {
+            return Ok(name.clone());
+        }
+        let name = self.static_name("RE", self.regexes.len());
+        let init = match plan_pattern(pattern)? {
+            PatternPlan::Ecma => quote!(rt::Pattern::ecma(#pattern)),
+            PatternPlan::Regex(translated) if translated == pattern => {
+                quote!(rt::Pattern::new(#pattern))
+            }
+            PatternPlan::Regex(translated) => quote!(rt::Pattern::regex(#pattern, #translated)),
+            _ => bail!("pattern {pattern:?} needs no engine"),
+        };
+        self.statics
+            .push(quote!(static #name: rt::Pattern = #init;));
+        self.regexes.push((pattern.to_owned(), name.clone()));
+        Ok(name)
     }
 
     /// Expressions: whether `subject` (a `&String`) matches `pattern`, and whether it does
@@ -1130,19 +1172,8 @@ impl Emitter<'_> {
                     }
                 }));
             }
-            PatternPlan::Regex(translated) => {
-                let name = match self.regexes.iter().find(|(p, _)| *p == translated) {
-                    Some((_, name)) => name.clone(),
-                    None => {
-                        let name = self.static_name("RE", self.regexes.len());
-                        self.statics.push(quote! {
-                            static #name: std::sync::LazyLock<crate::rt::validate::Regex> =
-                                std::sync::LazyLock::new(|| crate::rt::validate::compile_regex(#translated));
-                        });
-                        self.regexes.push((translated, name.clone()));
-                        name
-                    }
-                };
+            PatternPlan::Regex(_) | PatternPlan::Ecma => {
+                let name = self.pattern_static(pattern)?;
                 quote!(#name.is_match(#subject))
             }
         };
@@ -2187,8 +2218,7 @@ mod tests {
             pub fn validate_x(v: &Value) -> Result<(), rt::Errors> {
                 rt::run(v, x_n0, x_n0)
             }
-            static VALIDATE_X_RE0: std::sync::LazyLock<crate::rt::validate::Regex> = std::sync::LazyLock::new(||
-            crate::rt::validate::compile_regex("[a-z]+[0-9]"));
+            static VALIDATE_X_RE0: rt::Pattern = rt::Pattern::regex("[a-z]+\\d", "[a-z]+[0-9]");
             fn x_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
                 let mut ok = true;
                 if let Some(object) = s.object(p, v, &mut ok, "object") {
@@ -2203,14 +2233,7 @@ mod tests {
                                 "address" => {
                                     let p1 = &p.at(key1);
                                     if let Some(string1) = s.string(p1, v1, &mut ok, "string") {
-                                        ok
-                                            &= s
-                                                .pattern(
-                                                    p1,
-                                                    string1,
-                                                    VALIDATE_X_RE0.is_match(string1),
-                                                    "[a-z]+\\d",
-                                                );
+                                        ok &= s.matches(p1, string1, &VALIDATE_X_RE0);
                                         ok
                                             &= s
                                                 .format(
@@ -2238,7 +2261,8 @@ mod tests {
                 }
                 ok
             }
-        "#]].assert_eq(&code);
+        "#]]
+        .assert_eq(&code);
     }
 
     #[test]
@@ -2248,7 +2272,7 @@ mod tests {
         assert!(format!("{err:#}").contains("$ref"), "{err:#}");
         assert!(emit_validator("not a name", &json!({})).is_err());
         assert!(emit_validator("validate_x", &json!({"type": "file"})).is_err());
-        assert!(emit_validator("validate_x", &json!({"pattern": "a(?=b)"})).is_err());
+        assert!(emit_validator("validate_x", &json!({"pattern": "a(?=b"})).is_err());
         assert!(emit_validator("validate_x", &json!({"multipleOf": 0})).is_err());
     }
 
@@ -2261,6 +2285,7 @@ mod tests {
             Ok(PatternPlan::Equals(l)) => format!("equals {l}"),
             Ok(PatternPlan::Contains(l)) => format!("contains {l}"),
             Ok(PatternPlan::Regex(r)) => format!("regex {r}"),
+            Ok(PatternPlan::Ecma) => "ecma".to_owned(),
             Ok(PatternPlan::AsciiClass { ranges, min, max }) => {
                 format!("class {ranges:?} {min}..{max:?}")
             }
@@ -2285,10 +2310,12 @@ mod tests {
         assert_eq!(plan("^[^a]+$"), "regex ^[^a]+$");
         assert_eq!(plan("^[a-z]+"), "regex ^[a-z]+");
         assert_eq!(plan("^\\d+[\\w-]$"), "regex ^[0-9]+[0-9A-Za-z_-]$");
-        assert_eq!(
-            plan("(a)\\1"),
-            "error pattern \"(a)\\\\1\": back-references are not supported"
-        );
+        // What the `regex` crate lacks, the ECMA-262 engine runs; what neither takes is an
+        // error (the degrade pass leaves such a pattern out with a warning).
+        assert_eq!(plan("(a)\\1"), "ecma");
+        assert_eq!(plan("^(?![0-9]+$)[a-z]+$"), "ecma");
+        assert!(plan("^(unclosed").starts_with("error pattern \"^(unclosed\""));
+        assert!(plan("^(unclosed").contains("nor does an ECMA-262 engine take it"));
     }
 
     // ----- the checked-in fixture compiled and run by generated/tests/validators_differential.rs
