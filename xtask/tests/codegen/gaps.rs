@@ -27,6 +27,15 @@ components:
         children: {type: array, items: {$ref: '#/components/schemas/Node'}}
 ";
 
+/// The text of the generated file whose path ends with `suffix` (empty if none does).
+fn file(files: &std::collections::BTreeMap<std::path::PathBuf, String>, suffix: &str) -> String {
+    files
+        .iter()
+        .find(|(p, _)| p.ends_with(suffix))
+        .map(|(_, t)| t.clone())
+        .unwrap_or_default()
+}
+
 fn options(dir: &Path, strict: bool) -> Options {
     std::fs::write(dir.join("api.yaml"), SPEC).expect("write spec");
     let mut opts = Options::standalone(dir, &dir.join("out"), "t", false);
@@ -81,13 +90,7 @@ fn lookaround_patterns_are_checked_and_a_broken_one_degrades() {
 fn recursive_component_is_one_boxed_type_and_one_validator() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let files = codegen::generate(&options(tmp.path(), false)).expect("codegen succeeds");
-    let get = |suffix: &str| {
-        files
-            .iter()
-            .find(|(p, _)| p.ends_with(suffix))
-            .map(|(_, t)| t.clone())
-            .unwrap_or_default()
-    };
+    let get = |suffix: &str| file(&files, suffix);
     let types = get("src/types.rs");
     assert!(types.contains("pub struct Node {"), "{types}");
     assert!(
@@ -145,13 +148,7 @@ webhooks:
     .expect("write spec");
     let opts = Options::standalone(tmp.path(), &tmp.path().join("out"), "t", false);
     let files = codegen::generate(&opts).expect("codegen succeeds");
-    let get = |suffix: &str| {
-        files
-            .iter()
-            .find(|(p, _)| p.ends_with(suffix))
-            .map(|(_, t)| t.clone())
-            .unwrap_or_default()
-    };
+    let get = |suffix: &str| file(&files, suffix);
     let types = get("src/types.rs");
     assert!(types.contains("pub struct NewPetPostPayload {"), "{types}");
     assert!(
@@ -193,13 +190,7 @@ paths:
     // Nothing about the form is left out any more: strict generation succeeds.
     opts.strict = true;
     let files = codegen::generate(&opts).expect("codegen succeeds");
-    let get = |suffix: &str| {
-        files
-            .iter()
-            .find(|(p, _)| p.ends_with(suffix))
-            .map(|(_, t)| t.clone())
-            .unwrap_or_default()
-    };
+    let get = |suffix: &str| file(&files, suffix);
     let types = get("src/types.rs");
     assert!(
         types.contains("pub file: crate::rt::binary::Binary,"),
@@ -242,13 +233,7 @@ components:
     .expect("write spec");
     let opts = Options::standalone(tmp.path(), &tmp.path().join("out"), "t", false);
     let files = codegen::generate(&opts).expect("codegen succeeds");
-    let get = |suffix: &str| {
-        files
-            .iter()
-            .find(|(p, _)| p.ends_with(suffix))
-            .map(|(_, t)| t.clone())
-            .unwrap_or_default()
-    };
+    let get = |suffix: &str| file(&files, suffix);
     let op = get("api/put_item.rs");
     assert!(op.contains("pub enum Response {"), "{op}");
     assert!(op.contains("Status200(crate::types::Item),"), "{op}");
