@@ -52,6 +52,19 @@ pub struct UnbindRequest<'a> {
     pub mxid: &'a str,
 }
 
+/// v1 and v2 unbind with one body shape.
+impl<'a> From<&'a oxident_api::types::UnbindRequest> for UnbindRequest<'a> {
+    fn from(b: &'a oxident_api::types::UnbindRequest) -> Self {
+        UnbindRequest {
+            sid: b.sid.as_deref(),
+            client_secret: b.client_secret.as_deref(),
+            medium: &b.threepid.medium,
+            address: &b.threepid.address,
+            mxid: &b.mxid,
+        }
+    }
+}
+
 /// A homeserver-signed request (no sid/secret) carries no access token and is not
 /// terms-gated in either version: the homeserver acts for its user (account deactivation,
 /// `/account/3pid/delete`), and its signature covers the request as it arrived.

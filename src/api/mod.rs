@@ -107,14 +107,7 @@ impl AssociationsApi for Api {
         ctx: &RequestContext,
         b: associations::unbind::RequestBody,
     ) -> Answer<associations::unbind::Response> {
-        let req = UnbindRequest {
-            sid: b.sid.as_deref(),
-            client_secret: b.client_secret.as_deref(),
-            medium: &b.threepid.medium,
-            address: &b.threepid.address,
-            mxid: &b.mxid,
-        };
-        binding::unbind(self, V1, ctx, req).await?;
+        binding::unbind(self, V1, ctx, UnbindRequest::from(&b)).await?;
         Ok(Map::new())
     }
 }
@@ -212,15 +205,7 @@ impl PhoneAssociationsApi for Api {
             next_link: b.next_link.as_deref(),
             send_attempt: b.send_attempt,
         };
-        let s = validation::msisdn_request_token(self, V1, ctx, req).await?;
-        Ok(
-            phone_associations::msisdn_request_token::MsisdnRequestTokenResponse {
-                sid: s.sid,
-                msisdn: Some(s.msisdn),
-                intl_fmt: Some(s.intl_fmt),
-                success: Some(true),
-            },
-        )
+        validation::msisdn_request_token(self, V1, ctx, req).await
     }
 
     async fn msisdn_submit_token_get(
@@ -365,14 +350,7 @@ impl V2AssociationsApi for Api {
         ctx: &RequestContext,
         b: v2_associations::unbind_v2::RequestBody,
     ) -> Answer<v2_associations::unbind_v2::Response> {
-        let req = UnbindRequest {
-            sid: b.sid.as_deref(),
-            client_secret: b.client_secret.as_deref(),
-            medium: &b.threepid.medium,
-            address: &b.threepid.address,
-            mxid: &b.mxid,
-        };
-        binding::unbind(self, V2, ctx, req).await?;
+        binding::unbind(self, V2, ctx, UnbindRequest::from(&b)).await?;
         Ok(Map::new())
     }
 }
@@ -508,15 +486,7 @@ impl V2PhoneAssociationsApi for Api {
             next_link: b.next_link.as_deref(),
             send_attempt: b.send_attempt,
         };
-        let s = validation::msisdn_request_token(self, V2, ctx, req).await?;
-        Ok(
-            v2_phone_associations::msisdn_request_token_v2::MsisdnRequestTokenResponse {
-                sid: s.sid,
-                msisdn: Some(s.msisdn),
-                intl_fmt: Some(s.intl_fmt),
-                success: Some(true),
-            },
-        )
+        validation::msisdn_request_token(self, V2, ctx, req).await
     }
 
     async fn msisdn_submit_token_get_v2(

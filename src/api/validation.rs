@@ -12,6 +12,7 @@ use crate::service::msisdn::{MsisdnSession, MsisdnTokenRequest};
 use crate::service::sessions::EmailTokenRequest;
 use oxident_api::rt::RawResponse;
 use oxident_api::rt::server::RequestContext;
+use oxident_api::types::MsisdnRequestTokenResponse;
 
 /// An email `requestToken` as both versions send it.
 pub struct EmailRequest<'a> {
@@ -60,9 +61,10 @@ pub async fn msisdn_request_token(
     v: Version,
     ctx: &RequestContext,
     req: MsisdnRequest<'_>,
-) -> ApiResult<MsisdnSession> {
+) -> ApiResult<MsisdnRequestTokenResponse> {
     api.admit(v, ctx).await?;
-    api.services
+    let s: MsisdnSession = api
+        .services
         .msisdn
         .request_token(MsisdnTokenRequest {
             client_secret: req.client_secret,
@@ -73,7 +75,14 @@ pub async fn msisdn_request_token(
             brand: request::brand(ctx),
             client_ip: api.http.client_ip(ctx),
         })
-        .await
+        .await?;
+    // v1 and v2 answer with the same shape.
+    Ok(MsisdnRequestTokenResponse {
+        sid: s.sid,
+        msisdn: Some(s.msisdn),
+        intl_fmt: Some(s.intl_fmt),
+        success: Some(true),
+    })
 }
 
 /// Validates a session of either medium (phone codes are normalised by their service);
