@@ -75,6 +75,13 @@ fn spec_dirs(corpus: &Path) -> Result<Vec<(String, PathBuf)>> {
             }
         } else if dir.join("spec").is_dir() {
             out.push((name, dir.join("spec")));
+        } else if let Some(entry) = ["entry.yaml", "entry.yml", "entry.json"]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.is_file())
+        {
+            // A multi-file API with a named entry: generated from that file alone.
+            out.push((name, entry));
         } else {
             out.push((name, dir));
         }

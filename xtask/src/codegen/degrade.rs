@@ -21,6 +21,9 @@ pub struct Warning {
 
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.operation.is_empty() {
+            return write!(f, "{}: {}", self.file, self.message);
+        }
         write!(
             f,
             "{} (operation `{}`) at {}: {}",
@@ -48,7 +51,7 @@ const TYPES: [&str; 7] = [
 /// Removes from every schema of `spec` what the emitters would refuse; returns one warning
 /// per removal.
 pub fn degrade(spec: &mut Spec) -> Vec<Warning> {
-    let mut warnings = Vec::new();
+    let mut warnings = std::mem::take(&mut spec.skipped);
     for file in &mut spec.files {
         for op in &mut file.operations {
             let base = format!(

@@ -1,144 +1,384 @@
-//! Reads a tree of Swagger 2.0 / OpenAPI 3.x YAML (or JSON) files into `serde_json::Value`s with
-//! every `$ref` resolved inline.
+//! Reads Swagger 2.0 / OpenAPI 3.x documents into `serde_json::Value`s with the `$ref`s that
+//! the operations reach resolved inline, lazily, like a JSON Schema resolver.
+//!
+//! Resolution starts from an API document's operations (and the few top-level keys the model
+//! reads); component containers (`definitions`, `components`, …) are not walked for their own
+//! sake, and a file is opened only when a reached `$ref` points into it, so files nothing
+//! uses are never read. A schema's identity is its URI — (file, JSON pointer), any pointer —
+//! so recursion may close through any schema, wherever a spec keeps it (`#/apiAgent` in a plain
+//! YAML file as well as `#/components/schemas/X`). A resolved target that does not depend on
+//! the references above it is kept and reused, so each schema is walked once.
 //!
 //! Upstream Matrix files reach across the tree (`../client-server/definitions/...`,
 //! `../../schemas/...`), put `$ref` beside other keywords, and even under `securityDefinitions`;
 //! resolving generically, before anything is interpreted, handles all of these the same way.
 
-use anyhow::{Context, Result, anyhow, bail};
+use super::yaml;
+use anyhow::{Result, anyhow};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::fmt;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
-/// Parsed documents, cached by normalised path so each file is read once.
+/// Most values the inlined documents of one spec may hold: a spec whose references multiply
+/// (each schema using the next twice, forty deep) is an error, not an out-of-memory.
+const MAX_NODES: usize = 40_000_000;
+/// Deepest chain of `$ref`s followed inside one another.
+const MAX_REF_DEPTH: usize = 256;
+
+/// Top-level keys of an API document that only hold components: resolved when an operation
+/// reaches into them, never walked for their own sake.
+const COMPONENT_CONTAINERS: [&str; 5] = [
+    "definitions",
+    "parameters",
+    "responses",
+    "components",
+    "$defs",
+];
+
+/// Parsed documents and resolved targets, cached so each file is read once and each schema
+/// walked once.
 #[derive(Default)]
 pub struct Loader {
-    docs: BTreeMap<PathBuf, Value>,
+    docs: HashMap<PathBuf, Rc<Value>>,
+    /// Resolved `$ref` targets that close no recursion outside themselves, by reference and
+    /// context, with their size (for the node budget).
+    memo: HashMap<(String, Ctx), (Rc<Value>, usize)>,
+    nodes: usize,
 }
+
+/// A load failure with where it happened: the innermost location first, then each `$ref`
+/// site that led there (the outermost names the operation).
+#[derive(Debug)]
+pub struct LoadError {
+    message: String,
+    /// Pointer tokens inside the current file, innermost first (collected on the way up).
+    tokens: Vec<String>,
+    /// Finished locations (`file#pointer`), innermost first.
+    trail: Vec<String>,
+}
+
+impl LoadError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            tokens: Vec::new(),
+            trail: Vec::new(),
+        }
+    }
+
+    fn inside(mut self, token: &str) -> Self {
+        self.tokens.push(token.to_string());
+        self
+    }
+
+    /// Closes the location inside `file` whose tokens were collected from `base` down.
+    fn finish(mut self, file: &Path, base: &str) -> Self {
+        let mut pointer = base.to_string();
+        for t in self.tokens.drain(..).rev() {
+            pointer.push('/');
+            pointer.push_str(&escape_token(&t));
+        }
+        self.trail.push(format!("{}#{pointer}", file.display()));
+        self
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)?;
+        for (i, loc) in self.trail.iter().enumerate() {
+            let how = if i == 0 { "at" } else { "reached from" };
+            write!(f, "\n  {how} {loc}")?;
+            if i + 1 == self.trail.len()
+                && let Some(op) = operation_of(loc)
+            {
+                write!(f, " (operation {op})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// `METHOD /path` from a location under `#/paths/…/<method>`.
+fn operation_of(location: &str) -> Option<String> {
+    let pointer = location.rsplit_once('#')?.1;
+    let mut tokens = pointer.split('/').skip(1);
+    if tokens.next()? != "paths" {
+        return None;
+    }
+    let path = unescape_token(tokens.next()?);
+    let method = tokens.next()?;
+    Some(format!("{} {path}", method.to_ascii_uppercase()))
+}
+
+type Resolved = std::result::Result<(Value, usize), LoadError>;
 
 impl Loader {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Reads `path` and returns it with every `$ref` replaced by its target.
+    /// The parsed document at `path` (read and parsed once).
+    pub fn document(&mut self, path: &Path) -> Result<Rc<Value>> {
+        let path = normalise(path);
+        self.doc(&path).map_err(|e| anyhow!("{e}"))
+    }
+
+    /// An API document: its operations, webhooks and the top-level keys the model reads, with
+    /// every `$ref` they reach resolved; component containers are left out (what the
+    /// operations use of them is inlined where it is used).
+    pub fn load_api(&mut self, path: &Path) -> Result<Value> {
+        let path = normalise(path);
+        let doc = self.doc(&path).map_err(|e| anyhow!("{e}"))?;
+        let Value::Object(top) = &*doc else {
+            return Err(anyhow!(
+                "{}: not a mapping at the top level",
+                path.display()
+            ));
+        };
+        let mut out = Map::new();
+        let mut stack = Vec::new();
+        for (k, v) in top {
+            if k.starts_with("x-") {
+                continue;
+            }
+            if k == "components" {
+                if let Some(schemes) = v.get("securitySchemes") {
+                    let resolved = self
+                        .resolve(
+                            schemes,
+                            &path,
+                            &mut stack,
+                            Ctx::default().child("securitySchemes"),
+                            0,
+                        )
+                        .map_err(|e| {
+                            anyhow!(
+                                "{}",
+                                e.inside("securitySchemes")
+                                    .inside("components")
+                                    .finish(&path, "")
+                            )
+                        })?;
+                    out.insert(
+                        k.clone(),
+                        serde_json::json!({"securitySchemes": resolved.0}),
+                    );
+                }
+                continue;
+            }
+            if COMPONENT_CONTAINERS.contains(&k.as_str()) {
+                continue;
+            }
+            let (value, _) = self
+                .resolve(v, &path, &mut stack, Ctx::default().child(k), 0)
+                .map_err(|e| anyhow!("{}", e.inside(k).finish(&path, "")))?;
+            out.insert(k.clone(), value);
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// Reads `path` and returns the whole document with every `$ref` replaced by its target.
     ///
-    /// A `$ref` to a schema component (`#/definitions/X`, `#/components/schemas/X`,
-    /// `#/$defs/X`, or a whole file) in a schema position leaves its identity in the inlined
-    /// copy ([`REF_KEY`], [`REF_NAME`]), so one named type and one validator can serve every
-    /// use; a reference back to a component being resolved becomes a stub holding only that
-    /// identity ([`REF_CYCLE`]), the recursion the emitters close through a name.
+    /// A `$ref` in a schema position with only annotations beside it leaves its identity in
+    /// the inlined copy ([`REF_KEY`], [`REF_NAME`]), so one named type and one validator can
+    /// serve every use; a reference back to a schema being resolved becomes a stub holding
+    /// only that identity ([`REF_CYCLE`]), the recursion the emitters close through a name.
     pub fn load_resolved(&mut self, path: &Path) -> Result<Value> {
         let path = normalise(path);
-        let doc = self.doc(&path)?.clone();
+        let doc = self.doc(&path).map_err(|e| anyhow!("{e}"))?;
         let mut stack = Vec::new();
-        self.resolve(doc, &path, &mut stack, Ctx::default())
+        self.resolve(&doc, &path, &mut stack, Ctx::default(), 0)
+            .map(|(v, _)| v)
+            .map_err(|e| anyhow!("{}", e.finish(&path, "")))
     }
 
-    fn doc(&mut self, path: &Path) -> Result<&Value> {
-        if !self.docs.contains_key(path) {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let value =
-                parse_document(&text).with_context(|| format!("parsing {}", path.display()))?;
-            self.docs.insert(path.to_path_buf(), value);
+    fn doc(&mut self, path: &Path) -> std::result::Result<Rc<Value>, LoadError> {
+        if let Some(doc) = self.docs.get(path) {
+            return Ok(doc.clone());
         }
-        self.docs
-            .get(path)
-            .ok_or_else(|| anyhow!("document {} vanished from the cache", path.display()))
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LoadError::new(format!("reading {}: {e}", path.display())))?;
+        let json = path.extension().is_some_and(|e| e == "json");
+        let value = yaml::parse_document(&text, json)
+            .map_err(|e| LoadError::new(format!("parsing {}: {e:#}", path.display())))?;
+        let doc = Rc::new(value);
+        self.docs.insert(path.to_path_buf(), doc.clone());
+        Ok(doc)
     }
 
+    fn spend(&mut self, n: usize) -> std::result::Result<(), LoadError> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            return Err(LoadError::new(format!(
+                "the spec's references expand to more than {MAX_NODES} values when inlined"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Resolves `value` (found in `file`); returns it with the lowest index of `stack` that a
+    /// recursion stub inside it refers to (`usize::MAX` for none): a target is reusable when
+    /// it refers to nothing below itself.
     fn resolve(
         &mut self,
-        value: Value,
+        value: &Value,
         file: &Path,
         stack: &mut Vec<String>,
         ctx: Ctx,
-    ) -> Result<Value> {
+        depth: usize,
+    ) -> Resolved {
         match value {
             Value::Object(map) => {
                 if let Some(Value::String(reference)) = map.get("$ref") {
-                    let reference = reference.clone();
-                    let (target_file, pointer) = split_ref(&reference, file);
-                    let key = format!("{}#{}", target_file.display(), pointer);
-                    let component = ctx
-                        .is_schema()
-                        .then(|| component_name(&target_file, &pointer))
-                        .flatten();
-                    let annotations_only = map
-                        .keys()
-                        .all(|k| k == "$ref" || is_annotation(k) || k == "nullable");
-                    if stack.contains(&key) {
-                        return match component {
-                            Some(name) if annotations_only => {
-                                let mut stub = Map::new();
-                                stub.insert(REF_KEY.into(), Value::String(key));
-                                stub.insert(REF_NAME.into(), Value::String(name));
-                                stub.insert(REF_CYCLE.into(), Value::Bool(true));
-                                for (k, v) in map {
-                                    if k != "$ref" {
-                                        stub.insert(k, v);
-                                    }
-                                }
-                                Ok(Value::Object(stub))
-                            }
-                            _ => bail!("cyclic $ref {reference} in {}", file.display()),
-                        };
+                    return self.resolve_ref(reference, map, file, stack, ctx, depth);
+                }
+                let mut out = Map::with_capacity(map.len());
+                let mut low = usize::MAX;
+                for (k, v) in map {
+                    if ctx.is_literal(k, v) {
+                        self.spend(count_nodes(v))?;
+                        out.insert(k.clone(), v.clone());
+                        continue;
                     }
-                    let target = pointer_get(self.doc(&target_file)?, &pointer)
-                        .ok_or_else(|| {
-                            anyhow!("unresolved $ref {reference} in {}", file.display())
-                        })?
-                        .clone();
-                    stack.push(key.clone());
-                    let resolved = self.resolve(target, &target_file, stack, ctx.clone());
-                    stack.pop();
-                    let mut resolved = resolved?;
-                    if let (Some(name), Value::Object(target)) = (&component, &mut resolved) {
-                        if annotations_only {
-                            target.insert(REF_KEY.into(), Value::String(key));
-                            target.insert(REF_NAME.into(), Value::String(name.clone()));
-                        } else {
-                            // Refined by its siblings: no longer the component's shape.
-                            target.remove(REF_KEY);
-                            target.remove(REF_NAME);
-                        }
+                    let (inner, l) = self
+                        .resolve(v, file, stack, ctx.child(k), depth)
+                        .map_err(|e| e.inside(k))?;
+                    low = low.min(l);
+                    out.insert(k.clone(), inner);
+                }
+                self.spend(1)?;
+                Ok((Value::Object(out), low))
+            }
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                let mut low = usize::MAX;
+                for (i, v) in items.iter().enumerate() {
+                    let (inner, l) = self
+                        .resolve(v, file, stack, ctx.clone(), depth)
+                        .map_err(|e| e.inside(&i.to_string()))?;
+                    low = low.min(l);
+                    out.push(inner);
+                }
+                self.spend(1)?;
+                Ok((Value::Array(out), low))
+            }
+            other => {
+                self.spend(1)?;
+                Ok((other.clone(), usize::MAX))
+            }
+        }
+    }
+
+    fn resolve_ref(
+        &mut self,
+        reference: &str,
+        map: &Map<String, Value>,
+        file: &Path,
+        stack: &mut Vec<String>,
+        ctx: Ctx,
+        depth: usize,
+    ) -> Resolved {
+        let (target_file, pointer) = split_ref(reference, file).map_err(LoadError::new)?;
+        let key = format!("{}#{}", target_file.display(), pointer);
+        let identity = ctx
+            .is_schema()
+            .then(|| schema_name(&target_file, &pointer))
+            .flatten();
+        let annotations_only = map
+            .keys()
+            .all(|k| k == "$ref" || is_annotation(k) || k == "nullable");
+        let siblings = || map.iter().filter(|(k, _)| *k != "$ref");
+        if let Some(at) = stack.iter().position(|k| *k == key) {
+            return match identity {
+                Some(name) if annotations_only => {
+                    let mut stub = Map::new();
+                    stub.insert(REF_KEY.into(), Value::String(key));
+                    stub.insert(REF_NAME.into(), Value::String(name));
+                    stub.insert(REF_CYCLE.into(), Value::Bool(true));
+                    for (k, v) in siblings() {
+                        stub.insert(k.clone(), v.clone());
                     }
-                    // Keywords beside `$ref` refine the target (upstream relies on this).
-                    let siblings: Map<String, Value> =
-                        map.into_iter().filter(|(k, _)| k != "$ref").collect();
-                    if !siblings.is_empty() {
-                        let siblings =
-                            self.resolve(Value::Object(siblings), file, stack, ctx.clone())?;
-                        if let (Value::Object(target), Value::Object(extra)) =
-                            (&mut resolved, siblings)
-                        {
-                            for (k, v) in extra {
-                                target.insert(k, v);
-                            }
-                        }
+                    self.spend(stub.len())?;
+                    Ok((Value::Object(stub), at))
+                }
+                _ => Err(LoadError::new(format!(
+                    "cyclic $ref {reference}: it leads back to itself{}",
+                    if identity.is_some() {
+                        " through keywords that refine it"
+                    } else {
+                        " outside a schema"
                     }
-                    Ok(resolved)
-                } else {
-                    let mut out = Map::with_capacity(map.len());
-                    for (k, v) in map {
-                        if ctx.is_literal(&k, &v) {
-                            out.insert(k, v);
-                            continue;
-                        }
-                        let inner = ctx.child(&k);
-                        out.insert(k, self.resolve(v, file, stack, inner)?);
-                    }
-                    Ok(Value::Object(out))
+                ))
+                .inside("$ref")),
+            };
+        }
+        if depth >= MAX_REF_DEPTH {
+            return Err(LoadError::new(format!(
+                "$ref {reference}: references nested more than {MAX_REF_DEPTH} deep"
+            ))
+            .inside("$ref"));
+        }
+        let memo_key = (key.clone(), ctx.clone());
+        let (mut resolved, low) = if let Some((v, size)) = self.memo.get(&memo_key) {
+            let (v, size) = (v.clone(), *size);
+            self.spend(size)?;
+            ((*v).clone(), usize::MAX)
+        } else {
+            let doc = self.doc(&target_file).map_err(|e| e.inside("$ref"))?;
+            let target = pointer_get(&doc, &pointer).ok_or_else(|| {
+                LoadError::new(format!(
+                    "unresolved $ref {reference}: {} has nothing at #{pointer}",
+                    target_file.display()
+                ))
+                .inside("$ref")
+            })?;
+            let index = stack.len();
+            stack.push(key.clone());
+            let result = self.resolve(target, &target_file, stack, ctx.clone(), depth + 1);
+            stack.pop();
+            let (v, low) = result.map_err(|e| e.finish(&target_file, &pointer).inside("$ref"))?;
+            if low >= index {
+                let size = count_nodes(&v);
+                self.memo.insert(memo_key, (Rc::new(v.clone()), size));
+            }
+            (v, low)
+        };
+        if let (Some(name), Value::Object(target)) = (&identity, &mut resolved) {
+            if annotations_only {
+                target.insert(REF_KEY.into(), Value::String(key));
+                target.insert(REF_NAME.into(), Value::String(name.clone()));
+            } else {
+                // Refined by its siblings: no longer the component's shape.
+                target.remove(REF_KEY);
+                target.remove(REF_NAME);
+            }
+        }
+        // Keywords beside `$ref` refine the target (upstream relies on this).
+        let mut low = low;
+        let extra: Map<String, Value> = siblings().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if !extra.is_empty() {
+            let (extra, l) = self.resolve(&Value::Object(extra), file, stack, ctx, depth)?;
+            low = low.min(l);
+            if let (Value::Object(target), Value::Object(extra)) = (&mut resolved, extra) {
+                for (k, v) in extra {
+                    target.insert(k, v);
                 }
             }
-            Value::Array(items) => items
-                .into_iter()
-                .map(|v| self.resolve(v, file, stack, ctx.clone()))
-                .collect::<Result<Vec<_>>>()
-                .map(Value::Array),
-            other => Ok(other),
         }
+        Ok((resolved, low))
+    }
+}
+
+fn count_nodes(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => a.iter().map(count_nodes).fold(1, usize::saturating_add),
+        Value::Object(m) => m.values().map(count_nodes).fold(1, usize::saturating_add),
+        _ => 1,
     }
 }
 
@@ -177,22 +417,63 @@ pub fn is_annotation(k: &str) -> bool {
     ) || (k.starts_with("x-") && !k.starts_with("x-oxident-"))
 }
 
-/// The component name of a schema reference, when it names one whole schema.
-fn component_name(file: &Path, pointer: &str) -> Option<String> {
-    let tokens: Vec<&str> = pointer.split('/').filter(|t| !t.is_empty()).collect();
-    let raw = match tokens.as_slice() {
-        [] => file.file_stem()?.to_str()?.to_string(),
-        ["definitions" | "$defs", name] | ["components", "schemas", name] => {
-            percent_decode(name).replace("~1", "/").replace("~0", "~")
-        }
-        _ => return None,
+/// The name a referenced schema's type takes: the component's name for the usual containers,
+/// else the last segment of the pointer that is a name rather than a keyword (`#/apiAgent` →
+/// `apiAgent`, `#/Pet/properties/owner` → `owner`, `#/Pet/items` → `Pet`), else the file's
+/// stem. Clashes are made unique (and stable) by the type emitter.
+fn schema_name(file: &Path, pointer: &str) -> Option<String> {
+    const KEYWORDS: [&str; 28] = [
+        "items",
+        "schema",
+        "schemas",
+        "additionalProperties",
+        "not",
+        "allOf",
+        "oneOf",
+        "anyOf",
+        "prefixItems",
+        "contains",
+        "if",
+        "then",
+        "else",
+        "content",
+        "properties",
+        "definitions",
+        "$defs",
+        "components",
+        "responses",
+        "requestBody",
+        "parameters",
+        "headers",
+        "paths",
+        "patternProperties",
+        "additionalItems",
+        "webhooks",
+        "callbacks",
+        "examples",
+    ];
+    let stem = || {
+        file.file_stem()
+            .and_then(|s| s.to_str())
+            .map(str::to_string)
     };
-    Some(raw)
+    let tokens: Vec<String> = pointer
+        .split('/')
+        .filter(|t| !t.is_empty())
+        .map(unescape_token)
+        .collect();
+    let name = tokens.iter().rev().find(|t| {
+        !KEYWORDS.contains(&t.as_str())
+            && !t.chars().all(|c| c.is_ascii_digit())
+            && !t.contains('/')
+            && !super::model::METHODS.contains(&t.as_str())
+    });
+    name.cloned().or_else(stem)
 }
 
 /// Where a value sits, as far as "is this a schema?" needs: the key holding it and the key
 /// above that.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 struct Ctx {
     key: Option<String>,
     parent: Option<String>,
@@ -259,104 +540,37 @@ impl Ctx {
     }
 }
 
-/// YAML is read through its own value type first: YAML mapping keys may be integers (`200:`),
-/// which `serde_json::Value` cannot hold as keys.
-pub fn parse_document(text: &str) -> Result<Value> {
-    let yaml: serde_yaml::Value = match serde_yaml::from_str(text) {
-        Ok(v) => v,
-        // An integer beyond 64 bits (a bound such as `maximum: 2^128-1`) has no YAML value;
-        // read it as the float it is closest to, keeping it a number.
-        Err(e) if e.to_string().contains("128") => serde_yaml::from_str(&widen_big_integers(text))?,
-        Err(e) => return Err(e.into()),
-    };
-    yaml_to_json(yaml)
-}
-
-/// Appends `.0` to every integer literal of more than 19 digits that stands alone as a
-/// scalar (after `: `, `- `, `[` or `, `; before the end of the line, `,`, `]`, `}` or ` #`).
-fn widen_big_integers(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut i = 0;
-    let mut copied = 0;
-    while i < bytes.len() {
-        let start = i;
-        let digits_from = if bytes[i] == b'-' { i + 1 } else { i };
-        let mut end = digits_from;
-        while end < bytes.len() && bytes[end].is_ascii_digit() {
-            end += 1;
-        }
-        let long = end - digits_from > 19;
-        let before = &text[..start];
-        let opens = before.ends_with(": ")
-            || before.ends_with("- ")
-            || before.ends_with('[')
-            || before.ends_with(", ")
-            || before.ends_with(',');
-        let rest = &text[end..];
-        let closes = rest.is_empty()
-            || rest.starts_with(['\n', '\r', ',', ']', '}'])
-            || rest.starts_with(" #")
-            || rest
-                .trim_start_matches(' ')
-                .starts_with(['\n', ',', ']', '}']);
-        if long && opens && closes {
-            out.push_str(&text[copied..end]);
-            out.push_str(".0");
-            copied = end;
-            i = end;
-        } else {
-            i = if end > start { end } else { i + 1 };
-        }
-    }
-    out.push_str(&text[copied..]);
-    out
-}
-
-fn yaml_to_json(v: serde_yaml::Value) -> Result<Value> {
-    use serde_yaml::Value as Y;
-    Ok(match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(items) => {
-            Value::Array(items.into_iter().map(yaml_to_json).collect::<Result<_>>()?)
-        }
-        Y::Mapping(m) => {
-            let mut out = Map::new();
-            for (k, v) in m {
-                let key = match k {
-                    Y::String(s) => s,
-                    Y::Number(n) => n.to_string(),
-                    Y::Bool(b) => b.to_string(),
-                    other => bail!("unsupported mapping key {other:?}"),
-                };
-                out.insert(key, yaml_to_json(v)?);
-            }
-            Value::Object(out)
-        }
-        Y::Tagged(t) => yaml_to_json(t.value)?,
-    })
-}
-
-fn split_ref(reference: &str, file: &Path) -> (PathBuf, String) {
+/// The file and JSON pointer a `$ref` names, relative to the file it is written in. Only local
+/// files are followed: a URL is an error, never a request.
+fn split_ref(reference: &str, file: &Path) -> std::result::Result<(PathBuf, String), String> {
     let (file_part, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+    if file_part.contains("://") || file_part.starts_with("//") {
+        return Err(format!(
+            "$ref {reference}: remote references are not followed (save the document beside the spec and refer to the file)"
+        ));
+    }
+    if !pointer.is_empty() && !pointer.starts_with('/') {
+        return Err(format!(
+            "$ref {reference}: `#{pointer}` is not a JSON pointer (plain-name fragments are not supported)"
+        ));
+    }
     let target = if file_part.is_empty() {
         file.to_path_buf()
     } else {
-        normalise(&file.parent().unwrap_or(Path::new(".")).join(file_part))
+        let decoded = percent_decode(file_part);
+        normalise(&file.parent().unwrap_or(Path::new(".")).join(decoded))
     };
-    (target, pointer.to_string())
+    Ok((target, pointer.to_string()))
+}
+
+/// One RFC 6901 token as written in a pointer.
+fn escape_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// One pointer token as a key (percent-escapes as they appear in URIs, then `~1`, `~0`).
+fn unescape_token(raw: &str) -> String {
+    percent_decode(raw).replace("~1", "/").replace("~0", "~")
 }
 
 /// Lexical normalisation (no symlink resolution) so `a/../b` and `b` share a cache entry.
@@ -383,7 +597,7 @@ pub fn normalise(path: &Path) -> PathBuf {
 pub fn pointer_get<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
     let mut node = doc;
     for raw in pointer.split('/').filter(|t| !t.is_empty()) {
-        let token = percent_decode(raw).replace("~1", "/").replace("~0", "~");
+        let token = unescape_token(raw);
         node = match node {
             Value::Object(m) => m.get(&token)?,
             Value::Array(a) => a.get(token.parse::<usize>().ok()?)?,
@@ -529,17 +743,6 @@ paths:
         let err = Loader::new().load_resolved(&dir.join("c.yaml"));
         assert!(err.is_err_and(|e| e.to_string().contains("cyclic")));
         std::fs::remove_dir_all(&dir)?;
-        Ok(())
-    }
-
-    #[test]
-    fn integers_beyond_64_bits_stay_numbers() -> Result<()> {
-        let v = parse_document(
-            "a: 340282366920938463463374607431768211455\nb: [1, 18446744073709551616]\nc: '99999999999999999999999'\n",
-        )?;
-        assert_eq!(v["a"].as_f64(), Some(3.402_823_669_209_385e38));
-        assert_eq!(v["b"][1].as_f64(), Some(1.844_674_407_370_955_2e19));
-        assert_eq!(v["c"], "99999999999999999999999");
         Ok(())
     }
 

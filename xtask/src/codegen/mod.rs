@@ -9,6 +9,7 @@ pub mod emit_types;
 pub mod emit_validators;
 pub mod load;
 pub mod model;
+pub mod yaml;
 
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;

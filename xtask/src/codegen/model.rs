@@ -9,11 +9,14 @@ use anyhow::{Context, Result, bail};
 use heck::ToSnakeCase;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub files: Vec<SpecFile>,
+    /// Files of a spec folder left out because they do not parse (the degrade step reports
+    /// them as warnings, so `--strict` refuses them).
+    pub skipped: Vec<super::degrade::Warning>,
 }
 
 #[derive(Debug, Clone)]
@@ -190,32 +193,61 @@ impl Operation {
     }
 }
 
-const METHODS: [&str; 8] = [
+pub(crate) const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "patch", "head", "options", "trace",
 ];
 
-/// Reads every API document (`*.yaml`, `*.yml`, `*.json` directly in `root`, or those listed
-/// in `only`) and builds the model.
+/// Builds the model from `root`: an API document (the entry; what it references is read from
+/// its own folder on), or a folder whose `*.yaml`, `*.yml` and `*.json` files with `paths` or
+/// `webhooks` are each an API (the rest are only read where an operation refers into them).
 pub fn load_spec(root: &Path) -> Result<Spec> {
-    let mut entries: Vec<_> = std::fs::read_dir(root)
-        .with_context(|| format!("reading spec dir {}", root.display()))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && p.extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-        })
-        .collect();
-    entries.sort();
+    let entries: Vec<PathBuf> = if root.is_file() {
+        vec![root.to_path_buf()]
+    } else {
+        let mut entries: Vec<_> = std::fs::read_dir(root)
+            .with_context(|| format!("reading spec dir {}", root.display()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_file()
+                    && p.extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+            })
+            .collect();
+        entries.sort();
+        entries
+    };
     let mut loader = Loader::new();
     let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let folder = !root.is_file();
     for path in entries {
-        let doc = loader.load_resolved(&path)?;
+        let doc = match loader.document(&path) {
+            Ok(doc) => doc,
+            // In a folder, a file that does not parse may be anything (notes, a template):
+            // it is an API only if something says so. A `$ref` into it still fails.
+            Err(e) if folder => {
+                skipped.push(super::degrade::Warning {
+                    file: path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    operation: String::new(),
+                    pointer: String::new(),
+                    message: format!(
+                        "skipped, it does not parse ({e:#}); pass the API's entry file as --spec to read only what it references"
+                    ),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if doc.get("paths").is_none() && doc.get("webhooks").is_none() {
             continue; // a shared schema file placed beside the API files
         }
+        let doc = loader.load_api(&path)?;
         let rel = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -224,7 +256,10 @@ pub fn load_spec(root: &Path) -> Result<Spec> {
         files.push(read_file(&rel, &doc).with_context(|| format!("in {}", path.display()))?);
     }
     if files.is_empty() {
-        bail!("no API documents (with `paths`) in {}", root.display());
+        bail!(
+            "no API documents (with `paths` or `webhooks`) in {}",
+            root.display()
+        );
     }
     assign_names(&mut files);
     for op in files.iter_mut().flat_map(|f| f.operations.iter_mut()) {
@@ -239,7 +274,7 @@ pub fn load_spec(root: &Path) -> Result<Spec> {
             r.examples.iter_mut().for_each(sort_keys);
         }
     }
-    Ok(Spec { files })
+    Ok(Spec { files, skipped })
 }
 
 /// Puts every object's keys in sorted order. `serde_json::Map` is sorted anyway unless some
@@ -836,6 +871,11 @@ pub fn normalise_schema(schema: Value) -> Value {
     let Value::Object(mut map) = schema else {
         return schema;
     };
+    // Swagger 2.0's `type: file` (a file response or form part) is its spelling of binary.
+    if map.get("type").and_then(Value::as_str) == Some("file") {
+        map.insert("type".into(), json!("string"));
+        map.insert("format".into(), json!("binary"));
+    }
     for key in ["items", "additionalProperties", "not", "additionalItems"] {
         if let Some(v) = map.remove(key) {
             if key == "items"

@@ -5,6 +5,7 @@
 mod fixtures;
 mod freshness;
 mod gaps;
+mod loader;
 mod spec_edit;
 mod standalone;
 

@@ -90,7 +90,7 @@ pub struct LookupRequestBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_type: Option<crate::types::LookupRequestBodyLoginType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threepid: Option<crate::types::LookupRequestBodyThreepid>,
+    pub threepid: Option<crate::types::Threepid>,
     /// Properties beyond the named ones, kept as sent.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -138,22 +138,22 @@ impl LookupRequestBodyLoginType {
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LookupRequestBodyThreepid {
+pub struct Threepid {
     pub address: String,
     /// The medium.
-    pub medium: crate::types::LookupRequestBodyThreepidMedium,
+    pub medium: crate::types::ThreepidMedium,
 }
 
 /// The medium.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum LookupRequestBodyThreepidMedium {
+pub enum ThreepidMedium {
     #[serde(rename = "email")]
     Email,
     #[serde(rename = "msisdn")]
     Msisdn,
 }
 
-impl LookupRequestBodyThreepidMedium {
+impl ThreepidMedium {
     /// The value as it appears on the wire.
     pub fn as_str(self) -> &'static str {
         match self {

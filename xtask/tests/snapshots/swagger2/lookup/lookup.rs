@@ -7,8 +7,8 @@ use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     LookupRequestBody, LookupRequestBodyAlgorithm, LookupRequestBodyLoginType,
-    LookupRequestBodyThreepid, LookupRequestBodyThreepidMedium, LookupResponse,
-    LookupRequestBody as RequestBody, LookupResponse as Response,
+    LookupResponse, Threepid, ThreepidMedium, LookupRequestBody as RequestBody,
+    LookupResponse as Response,
 };
 
 /// This operation for code generic over operations (the dispatcher, the registry).
