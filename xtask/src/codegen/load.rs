@@ -112,7 +112,9 @@ fn operation_of(location: &str) -> Option<String> {
     }
     let path = unescape_token(tokens.next()?);
     let method = tokens.next()?;
-    Some(format!("{} {path}", method.to_ascii_uppercase()))
+    super::model::METHODS
+        .contains(&method)
+        .then(|| format!("{} {path}", method.to_ascii_uppercase()))
 }
 
 type Resolved = std::result::Result<(Value, usize), LoadError>;
@@ -120,6 +122,11 @@ type Resolved = std::result::Result<(Value, usize), LoadError>;
 impl Loader {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Gives the document at `path` from memory: it is never read from disk.
+    pub fn insert_document(&mut self, path: &Path, doc: Value) {
+        self.docs.insert(normalise(path), Rc::new(doc));
     }
 
     /// The parsed document at `path` (read and parsed once).

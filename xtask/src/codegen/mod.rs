@@ -7,6 +7,7 @@ pub mod emit_crate;
 pub mod emit_docs;
 pub mod emit_types;
 pub mod emit_validators;
+pub mod fuzz;
 pub mod load;
 pub mod model;
 pub mod yaml;
@@ -84,7 +85,12 @@ pub fn package_name(raw: &str) -> String {
 
 /// Every file the spec produces, by absolute path.
 pub fn generate(opts: &Options) -> Result<BTreeMap<PathBuf, String>> {
-    let mut spec = model::load_spec(&opts.spec_dir)?;
+    let spec = model::load_spec(&opts.spec_dir)?;
+    generate_from(opts, spec)
+}
+
+/// Every file a built model produces (the fuzz targets hand in models read from memory).
+pub fn generate_from(opts: &Options, mut spec: model::Spec) -> Result<BTreeMap<PathBuf, String>> {
     let warnings = degrade::degrade(&mut spec);
     if opts.strict && !warnings.is_empty() {
         let list: Vec<String> = warnings.iter().map(ToString::to_string).collect();

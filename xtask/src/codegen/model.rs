@@ -218,10 +218,20 @@ pub fn load_spec(root: &Path) -> Result<Spec> {
         entries.sort();
         entries
     };
-    let mut loader = Loader::new();
+    load_spec_with(&mut Loader::new(), entries, !root.is_file(), root)
+}
+
+/// Builds the model from the API documents `entries`, read through `loader` (which may hold
+/// documents given from memory); `folder`: the entries are a folder's files, of which those
+/// that do not parse or have no operations are skipped.
+pub fn load_spec_with(
+    loader: &mut Loader,
+    entries: Vec<PathBuf>,
+    folder: bool,
+    root: &Path,
+) -> Result<Spec> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
-    let folder = !root.is_file();
     for path in entries {
         let doc = match loader.document(&path) {
             Ok(doc) => doc,

@@ -4,6 +4,7 @@
 
 mod fixtures;
 mod freshness;
+mod fuzz_regressions;
 mod gaps;
 mod loader;
 mod spec_edit;
