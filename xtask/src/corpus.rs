@@ -736,3 +736,62 @@ pub fn run(corpus: &Path, out: &Path, target: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oracle_schema_is_plain_json_schema() {
+        // A recursion stub becomes a `$ref` into `$defs`, which holds the translated copy;
+        // annotations go, a property named like one stays.
+        let tree = json!({
+            load::REF_KEY: "t.yaml#/Tree", load::REF_NAME: "Tree",
+            "type": "object", "example": {"children": []},
+            "properties": {
+                "example": {"type": "string", "x-extra": 1},
+                "children": {"type": "array", "items": {
+                    load::REF_KEY: "t.yaml#/Tree", load::REF_NAME: "Tree", load::REF_CYCLE: true
+                }}
+            }
+        });
+        let plain = json!({
+            "type": "object",
+            "properties": {
+                "example": {"type": "string"},
+                "children": {"type": "array", "items": {"$ref": "#/$defs/oxident-cycle-0"}}
+            }
+        });
+        let mut expected = plain.clone();
+        expected["$defs"] = json!({"oxident-cycle-0": plain});
+        assert_eq!(oracle_schema(&tree), expected);
+    }
+
+    #[test]
+    fn a_discriminator_and_number_formats_become_what_the_validator_checks() {
+        let cat = json!({load::REF_KEY: "p#/Cat", load::REF_NAME: "Cat", "type": "object",
+            "properties": {"n": {"type": "integer", "format": "int32"}}});
+        let dog = json!({load::REF_KEY: "p#/Dog", load::REF_NAME: "Dog", "type": "object"});
+        let pet = json!({
+            "oneOf": [cat, dog], "not": {"required": ["x"]},
+            "discriminator": {"propertyName": "kind", "mapping": {"cat": "#/components/schemas/Cat"}}
+        });
+        let bounded = json!({"type": "object", "properties": {"n": {"type": "integer",
+            "allOf": [{"minimum": i32::MIN, "maximum": i32::MAX}]}}});
+        let tagged = |tag: &str, then: Value| {
+            json!({"if": {"type": "object", "properties": {"kind": {"const": tag}}, "required": ["kind"]},
+                   "then": then})
+        };
+        assert_eq!(
+            oracle_schema(&pet),
+            json!({
+                "not": {"required": ["x"]},
+                "allOf": [
+                    {"properties": {"kind": {"enum": ["cat", "Dog"]}}, "required": ["kind"]},
+                    tagged("cat", bounded),
+                    tagged("Dog", json!({"type": "object"})),
+                ]
+            })
+        );
+    }
+}
