@@ -369,31 +369,34 @@ fn examples(name: &str, spec: &model::Spec) -> Value {
         })
     };
     let mut cases = Vec::new();
-    for op in spec.files.iter().flat_map(|f| f.operations.iter()) {
-        for (gap, operation, status, value, refused_at) in GAP_CASES {
-            if *gap != name || *operation != op.name {
-                continue;
-            }
-            let schema = match status {
-                Some(status) => response_schema(op, *status),
-                None => op.body.as_ref().map(|b| &b.schema),
-            };
-            let value = serde_json::from_str::<Value>(value).unwrap_or_default();
-            // No schema: the test reports the case (`no schema`) instead of skipping it.
-            let index = schema.map(&mut schema_index);
-            let mut case = json!({"operation": operation, "value": value, "schema": index});
-            match status {
-                Some(status) => {
-                    case["status"] = json!(status);
-                    case["at"] = json!(format!("{operation} {status} case {}", cases.len()));
-                }
-                None => case["at"] = json!(format!("{operation} request case {}", cases.len())),
-            }
-            if let Some(pointer) = refused_at {
-                case["refused_at"] = json!(pointer);
-            }
-            cases.push(case);
+    let operations = || spec.files.iter().flat_map(|f| f.operations.iter());
+    for (gap, operation, status, value, refused_at) in GAP_CASES {
+        if *gap != name {
+            continue;
         }
+        let op = operations().find(|op| op.name == *operation);
+        let schema = match status {
+            Some(status) => op.and_then(|op| response_schema(op, *status)),
+            None => op.and_then(|op| op.body.as_ref()).map(|b| &b.schema),
+        };
+        let value = serde_json::from_str::<Value>(value).unwrap_or_default();
+        // No operation or schema: the test reports the case (a lookup error or `no schema`)
+        // instead of it being skipped.
+        let index = schema.map(&mut schema_index);
+        let mut case = json!({"operation": operation, "value": value, "schema": index});
+        match status {
+            Some(status) => {
+                case["status"] = json!(status);
+                case["at"] = json!(format!("{operation} {status} case {}", cases.len()));
+            }
+            None => case["at"] = json!(format!("{operation} request case {}", cases.len())),
+        }
+        if let Some(pointer) = refused_at {
+            case["refused_at"] = json!(pointer);
+        }
+        cases.push(case);
+    }
+    for op in operations() {
         if let Some(b) = &op.body
             && let Some(ex) = b.schema.get("example")
         {

@@ -2280,6 +2280,25 @@ mod tests {
     }
 
     #[test]
+    fn a_discriminator_replaces_only_the_alternation_it_reads() {
+        // The tag picks the `oneOf` branch; `anyOf` and `not` beside it are still checked.
+        let branch = |name: &str| json!({load::REF_KEY: format!("p#/{name}"), load::REF_NAME: name, "type": "object"});
+        let code = emit(json!({
+            "oneOf": [branch("Cat"), branch("Dog")],
+            "discriminator": {"propertyName": "kind"},
+            "anyOf": [{"required": ["a"]}, {"required": ["b"]}],
+            "not": {"required": ["c"]}
+        }));
+        assert!(code.contains("Some(\"Cat\") =>"), "{code}");
+        assert!(code.contains("s.any_of("), "{code}");
+        assert!(
+            code.contains("must not match the schema in `not`"),
+            "{code}"
+        );
+        assert!(!code.contains("s.one_of("), "{code}");
+    }
+
+    #[test]
     fn refuses_unsupported_keywords_and_bad_names() {
         let err = emit_validator("validate_x", &json!({"properties": {"a": {"$ref": "#/x"}}}))
             .expect_err("unresolved $ref");
