@@ -217,7 +217,7 @@ const UNSUPPORTED: &[&str] = &[
 ];
 
 /// String formats: (format, fn in `rt::formats`, what the message calls a valid value).
-const STRING_FORMATS: &[(&str, &str, &str)] = &[
+pub(crate) const STRING_FORMATS: &[(&str, &str, &str)] = &[
     ("email", "is_email", "email address"),
     ("uri", "is_uri", "URI"),
     ("ipv4", "is_ipv4", "IPv4 address"),
@@ -1790,7 +1790,16 @@ impl Emitter<'_> {
                 out.extend(self.body(sub, d).with_context(|| format!("in allOf/{i}"))?);
             }
         }
+        // The alternation a discriminator reads (`oneOf`, else `anyOf`) is replaced by the
+        // tag's choice; every other keyword of the node (the other alternation, `not`,
+        // `if`) is still checked, as JSON Schema would.
+        let mut discriminated_list = None;
         if let Some(d) = super::emit_types::discriminated(&Value::Object(m.clone())) {
+            discriminated_list = Some(if m.contains_key("oneOf") {
+                "oneOf"
+            } else {
+                "anyOf"
+            });
             // The tag picks the one branch to check (with its errors), as the discriminator
             // says; plain `oneOf` would refuse a value that several branches accept.
             let property = d.property;
@@ -1817,9 +1826,9 @@ impl Emitter<'_> {
                     }
                 }
             });
-            return Ok(out);
         }
         if let Some(any) = branches("anyOf")?
+            && discriminated_list != Some("anyOf")
             && !any.iter().any(is_trivially_true)
         {
             let mut branches = Vec::new();
@@ -1830,13 +1839,18 @@ impl Emitter<'_> {
             }
             out.extend(quote!(ok &= s.any_of(#p, #v, &[#(#branches),*]);));
         }
-        if let Some(one) = branches("oneOf")?
+        let one_of = if discriminated_list == Some("oneOf") {
+            None
+        } else {
+            branches("oneOf")?
+        };
+        if let Some(one) = one_of
             && let Some(values) = disjoint_string_choices(one)
         {
             // Each branch one or more string constants, none shared: exactly one branch
             // matches iff the value is one of them, so one list check says the same.
             out.extend(quote!(ok &= s.one_of_strs(#p, #v, &[#(#values),*]);));
-        } else if let Some(one) = branches("oneOf")? {
+        } else if let Some(one) = one_of {
             let mut branches = Vec::new();
             for (i, sub) in one.iter().enumerate() {
                 branches.push(self.node_fn(sub).with_context(|| format!("in oneOf/{i}"))?);
@@ -2263,6 +2277,25 @@ mod tests {
             }
         "#]]
         .assert_eq(&code);
+    }
+
+    #[test]
+    fn a_discriminator_replaces_only_the_alternation_it_reads() {
+        // The tag picks the `oneOf` branch; `anyOf` and `not` beside it are still checked.
+        let branch = |name: &str| json!({load::REF_KEY: format!("p#/{name}"), load::REF_NAME: name, "type": "object"});
+        let code = emit(json!({
+            "oneOf": [branch("Cat"), branch("Dog")],
+            "discriminator": {"propertyName": "kind"},
+            "anyOf": [{"required": ["a"]}, {"required": ["b"]}],
+            "not": {"required": ["c"]}
+        }));
+        assert!(code.contains("Some(\"Cat\") =>"), "{code}");
+        assert!(code.contains("s.any_of("), "{code}");
+        assert!(
+            code.contains("must not match the schema in `not`"),
+            "{code}"
+        );
+        assert!(!code.contains("s.one_of("), "{code}");
     }
 
     #[test]

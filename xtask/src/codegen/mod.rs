@@ -61,7 +61,7 @@ impl Options {
 
 /// Our generated crate's manifest and the workspace's: the standalone manifest takes its
 /// features, dependencies and lints from them, so it cannot fall behind what `rt/` needs.
-const GENERATED_MANIFEST: &str = include_str!("../../../generated/Cargo.toml");
+pub(crate) const GENERATED_MANIFEST: &str = include_str!("../../../generated/Cargo.toml");
 const WORKSPACE_MANIFEST: &str = include_str!("../../../Cargo.toml");
 
 /// A valid Cargo package name from what the user asked for (`upstream-r0.3.0-api` →
@@ -199,7 +199,7 @@ pub fn generate_from(opts: &Options, mut spec: model::Spec) -> Result<BTreeMap<P
 }
 
 /// The sections `[name]` of a manifest, verbatim (without their header lines).
-fn manifest_section<'a>(manifest: &'a str, name: &str) -> Vec<&'a str> {
+pub(crate) fn manifest_section<'a>(manifest: &'a str, name: &str) -> Vec<&'a str> {
     let header = format!("[{name}]");
     let mut out = Vec::new();
     let mut inside = false;

@@ -919,7 +919,7 @@ pub fn normalise_schema(schema: Value) -> Value {
             map.insert(key.into(), Value::Array(list.collect()));
         }
     }
-    let nullable = map
+    let mut nullable = map
         .remove("nullable")
         .and_then(|v| v.as_bool())
         .unwrap_or(false)
@@ -927,6 +927,18 @@ pub fn normalise_schema(schema: Value) -> Value {
             .remove("x-nullable")
             .and_then(|v| v.as_bool())
             .unwrap_or(false);
+    // A part of `allOf` that is `nullable` without a `type` of its own (Box's
+    // `allOf: [{type: object, …}, {nullable: true}]`) makes the merged schema nullable: the
+    // letter of OpenAPI 3.0 gives it no effect, but nothing else could be meant by it, and
+    // the API sends the `null` (ARCHITECTURE.md, "OpenAPI's letter and its authors' intent").
+    if let Some(Value::Array(parts)) = map.get("allOf") {
+        nullable |= parts.iter().any(|part| {
+            part.get("type").is_none()
+                && ["nullable", "x-nullable"]
+                    .iter()
+                    .any(|k| part.get(*k) == Some(&Value::Bool(true)))
+        });
+    }
     for (flag, bound) in [
         ("exclusiveMinimum", "minimum"),
         ("exclusiveMaximum", "maximum"),
@@ -1019,6 +1031,26 @@ mod tests {
             s,
             json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer", "exclusiveMinimum": 0}}, "required": ["a", "b"]})
         );
+    }
+
+    #[test]
+    fn a_lone_nullable_inside_all_of_makes_the_merged_schema_nullable() {
+        // Box's `shared_link`: an object part, an empty one and `{nullable: true}`.
+        let s = normalise_schema(json!({"allOf": [
+            {"type": "object", "properties": {"url": {"type": "string"}}},
+            {},
+            {"nullable": true}
+        ]}));
+        assert_eq!(
+            s,
+            json!({"type": ["object", "null"], "properties": {"url": {"type": "string"}}})
+        );
+        // A part with its own type keeps its nullability to itself (it is merged as it is).
+        let s = normalise_schema(json!({"allOf": [
+            {"type": "object", "properties": {"url": {"type": "string"}}},
+            {"type": "object", "nullable": false}
+        ]}));
+        assert_eq!(s["type"], json!("object"));
     }
 
     #[test]
