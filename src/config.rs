@@ -10,6 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// `OXIDENT_CONFIG` as figment sees it once the prefix is stripped (keys are lower-cased).
 const CONFIG_FILE_VARIABLE_KEY: &str = "config";
@@ -85,7 +86,8 @@ pub struct ServerConfig {
     /// Open connections in total (0: as many as the open-files limit allows); kept below
     /// the open-files limit, which is raised to its hard limit at start.
     pub max_connections: usize,
-    /// Open connections from one client address (0: no cap).
+    /// Open connections from one client address (0: no cap); IPv6 addresses count per
+    /// `[ratelimit] ipv6_prefix` network.
     pub max_connections_per_ip: usize,
     /// `[server.tls]`: serve HTTPS on `bind` (reloaded on SIGHUP); plain HTTP without it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,8 +189,14 @@ impl Default for AuthConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionsConfig {
-    /// A validation session expires this long after its last change.
-    pub lifetime_hours: u64,
+    /// How long a validation session lives: from its creation or last `requestToken` resend
+    /// while it is not validated, from its (first) validation once it is. A duration such as
+    /// `"24h"`, `"90m"`, `"90s"` (units `ms`, `s`, `m`, `h`, `d`). Default 24 h.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<ConfigDuration>,
+    /// The same in whole hours (the older key); `lifetime` is its successor, set one of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifetime_hours: Option<u64>,
     /// Wrong tokens tolerated per session before it is locked.
     pub max_submit_attempts: u32,
 }
@@ -196,15 +204,95 @@ pub struct SessionsConfig {
 impl Default for SessionsConfig {
     fn default() -> Self {
         Self {
-            lifetime_hours: 24,
+            lifetime: None,
+            lifetime_hours: None,
             max_submit_attempts: 10,
         }
     }
 }
 
+/// The session lifetime when neither key is set.
+const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 impl SessionsConfig {
+    pub fn lifetime(&self) -> Duration {
+        match (self.lifetime, self.lifetime_hours) {
+            (Some(d), _) => d.0,
+            (None, Some(h)) => Duration::from_secs(h.saturating_mul(3600)),
+            (None, None) => DEFAULT_SESSION_LIFETIME,
+        }
+    }
+
     pub fn lifetime_ms(&self) -> i64 {
-        i64::try_from(self.lifetime_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX)
+        i64::try_from(self.lifetime().as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.lifetime.is_some() && self.lifetime_hours.is_some() {
+            p.push(
+                "sessions: set `lifetime` or `lifetime_hours`, not both (`lifetime` replaces it)"
+                    .into(),
+            );
+        }
+        if self.lifetime_hours == Some(0) {
+            p.push("sessions.lifetime_hours: must be at least 1".into());
+        }
+        if self.lifetime.is_some_and(|d| d.0 < Duration::from_secs(1)) {
+            p.push("sessions.lifetime: must be at least 1s".into());
+        }
+        if self.max_submit_attempts == 0 {
+            p.push("sessions.max_submit_attempts: must be at least 1".into());
+        }
+        p
+    }
+}
+
+/// A duration written for people: a whole number and a unit, `"24h"`, `"90s"`, `"1500ms"`
+/// (units `ms`, `s`, `m`, `h`, `d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ConfigDuration(pub Duration);
+
+impl std::str::FromStr for ConfigDuration {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "`{text}` is not a duration: write a whole number and a unit, e.g. \"24h\", \"90s\" \
+                 (units: ms, s, m, h, d)"
+            )
+        };
+        let t = text.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let (number, unit) = t.split_at(split);
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        let ms_per_unit: u64 = match unit.trim() {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return Err(bad()),
+        };
+        n.checked_mul(ms_per_unit)
+            .map(|ms| Self(Duration::from_millis(ms)))
+            .ok_or_else(|| format!("`{text}` is too long a duration"))
+    }
+}
+
+impl TryFrom<String> for ConfigDuration {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl From<ConfigDuration> for String {
+    fn from(d: ConfigDuration) -> String {
+        format!("{}ms", d.0.as_millis())
     }
 }
 
@@ -289,6 +377,10 @@ pub struct RateLimitConfig {
     pub invite_per_address_per_hour: u32,
     /// Lookups (v1 and v2) a client address may make per second.
     pub lookup_per_ip_per_second: u32,
+    /// How many leading bits of an IPv6 address are one client, for every per-address limit
+    /// above and `server.max_connections_per_ip` (1–128). One IPv6 host usually holds a
+    /// whole /64; an IPv4-mapped address (`::ffff:a.b.c.d`) counts as its IPv4 address.
+    pub ipv6_prefix: crate::client_net::Ipv6Prefix,
 }
 
 impl Default for RateLimitConfig {
@@ -299,6 +391,7 @@ impl Default for RateLimitConfig {
             invite_per_ip_per_minute: 10,
             invite_per_address_per_hour: 10,
             lookup_per_ip_per_second: 100,
+            ipv6_prefix: crate::client_net::Ipv6Prefix::DEFAULT,
         }
     }
 }
@@ -437,12 +530,7 @@ impl Config {
         if self.database.max_connections < 2 {
             p.push("database.max_connections: must be at least 2".into());
         }
-        if self.sessions.lifetime_hours == 0 {
-            p.push("sessions.lifetime_hours: must be at least 1".into());
-        }
-        if self.sessions.max_submit_attempts == 0 {
-            p.push("sessions.max_submit_attempts: must be at least 1".into());
-        }
+        p.extend(self.sessions.problems());
         if let Some(smtp) = &self.email.smtp {
             if smtp.host.trim().is_empty() {
                 p.push("email.smtp.host: must not be empty".into());
@@ -504,6 +592,64 @@ mod tests {
             assert_eq!(c.server.bind, "127.0.0.1:8090");
             assert!(c.email.smtp.is_none());
             assert_eq!(c.sessions.lifetime_ms(), 24 * 3_600_000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn session_lifetime_is_a_duration_and_lifetime_hours_still_works() {
+        figment::Jail::expect_with(|jail| {
+            for (text, ms) in [
+                ("\"90s\"", 90_000),
+                ("\"2s\"", 2_000),
+                ("\"24h\"", 86_400_000),
+                ("\"1500ms\"", 1_500),
+                ("\"30m\"", 1_800_000),
+                ("\"2d\"", 172_800_000),
+            ] {
+                jail.create_file("c.toml", &format!("[sessions]\nlifetime = {text}\n"))?;
+                let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+                assert_eq!(c.sessions.lifetime_ms(), ms, "{text}");
+            }
+            jail.create_file("c.toml", "[sessions]\nlifetime_hours = 3\n")?;
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+            assert_eq!(c.sessions.lifetime_ms(), 3 * 3_600_000);
+            jail.set_env("OXIDENT_SESSIONS__LIFETIME", "45s");
+            let c = Config::load(None).map_err(|p| p.join("; "))?;
+            assert_eq!(c.sessions.lifetime_ms(), 45_000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_lifetimes_and_prefixes_are_refused_with_a_reason() {
+        figment::Jail::expect_with(|jail| {
+            for (toml, expected) in [
+                (
+                    "[sessions]\nlifetime = \"24 hours\"\n",
+                    "units: ms, s, m, h, d",
+                ),
+                ("[sessions]\nlifetime = \"h\"\n", "not a duration"),
+                ("[sessions]\nlifetime = \"10\"\n", "not a duration"),
+                ("[sessions]\nlifetime = \"-1s\"\n", "not a duration"),
+                ("[sessions]\nlifetime = \"0s\"\n", "at least 1s"),
+                (
+                    "[sessions]\nlifetime = \"1h\"\nlifetime_hours = 1\n",
+                    "not both",
+                ),
+                ("[ratelimit]\nipv6_prefix = 0\n", "1 to 128"),
+                ("[ratelimit]\nipv6_prefix = 129\n", "1 to 128"),
+            ] {
+                jail.create_file("c.toml", toml)?;
+                let problems = Config::load(Some(Path::new("c.toml"))).expect_err(toml);
+                assert!(
+                    problems.iter().any(|p| p.contains(expected)),
+                    "{toml}: {problems:?}"
+                );
+            }
+            jail.create_file("c.toml", "[ratelimit]\nipv6_prefix = 48\n")?;
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+            assert_eq!(c.ratelimit.ipv6_prefix.bits(), 48);
             Ok(())
         });
     }
@@ -593,7 +739,8 @@ mod example_file {
         figment::Jail::expect_with(|_| {
             let c = Config::load(Some(&path)).expect("example config loads");
             assert_eq!(c.server.bind, ServerConfig::default().bind);
-            assert_eq!(c.sessions.lifetime_hours, 24);
+            assert_eq!(c.sessions.lifetime(), Duration::from_secs(24 * 3600));
+            assert_eq!(c.ratelimit.ipv6_prefix.bits(), 64);
             Ok(())
         });
     }
@@ -665,7 +812,8 @@ mod example_file {
             jail.set_env("OXIDENT_SESSIONS__LIFETIME_HOURS", "48");
             let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
             assert_eq!(c.server.bind, "127.0.0.1:2");
-            assert_eq!(c.sessions.lifetime_hours, 48);
+            assert_eq!(c.sessions.lifetime_hours, Some(48));
+            assert_eq!(c.sessions.lifetime_ms(), 48 * 3_600_000);
             Ok(())
         });
     }

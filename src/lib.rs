@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod client_net;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -41,6 +42,7 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
     let limits = connection_limits::ConnectionLimits {
         total: connection_limits::effective_total(state.config.server.max_connections, fd_limit),
         per_ip: state.config.server.max_connections_per_ip,
+        ipv6_prefix: state.config.ratelimit.ipv6_prefix,
         exempt: state.config.server.trusted_proxies.clone(),
     };
     let listener = tokio::net::TcpListener::bind(addr).await?;

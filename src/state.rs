@@ -102,6 +102,7 @@ impl AppState {
             &config.sms,
             config.email.templates.folder.as_deref(),
             clock.clone(),
+            config.ratelimit.ipv6_prefix,
         )
         .map_err(anyhow::Error::msg)
         .context("setting up SMS")?;

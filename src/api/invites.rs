@@ -1,7 +1,7 @@
 //! Invitations over HTTP: `store-invite` and `sign-ed25519`, one body each for both API
 //! versions. v2 also requires the `sender` to be the token's owner (`403 M_UNAUTHORIZED`, as
-//! sydent). store-invite is rate-limited per client address; the rules live in
-//! `service::invites`.
+//! sydent). store-invite is rate-limited per client address and per recipient; the rules
+//! live in `service::invites`.
 
 use super::access::Version;
 use super::{Api, request};
@@ -9,8 +9,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::invites::{InviteRequest, KeyEntry, SignedInvitation, StoredInvite};
 use oxident_api::rt::server::RequestContext;
 
-/// store-invite: the stored invite and its two `public_keys` entries. `request.brand` and
-/// `request.verified_sender` are filled here.
+/// store-invite: the stored invite and its two `public_keys` entries. `request.brand`,
+/// `request.client_ip` and `request.verified_sender` are filled here.
 pub async fn store_invite(
     api: &Api,
     v: Version,
@@ -26,8 +26,8 @@ pub async fn store_invite(
         request.verified_sender = Some(caller.user_id);
     }
     let invites = &api.services.invites;
-    invites.check_rate(api.http.client_ip(ctx))?;
     request.brand = request::brand(ctx).map(str::to_owned);
+    request.client_ip = api.http.client_ip(ctx);
     let stored = invites.store_invite(request).await?;
     let keys = invites.key_entries(&stored);
     Ok((stored, keys))

@@ -291,6 +291,7 @@ impl StoreInviteApi for Api {
             sender_display_name: b.sender_display_name,
             extra: b.extra,
             brand: None,
+            client_ip: None,
         };
         let (stored, keys) = invites::store_invite(self, V1, ctx, request).await?;
         // The reference server answers v1 like v2 (objects with validity URLs, plus the
@@ -576,6 +577,7 @@ impl V2StoreInviteApi for Api {
             sender_display_name: b.sender_display_name,
             extra: b.extra,
             brand: None,
+            client_ip: None,
         };
         let (stored, keys) = invites::store_invite(self, V2, ctx, request).await?;
         use v2_store_invite::store_invite_v2::{PublicKey, StoreInviteResponse};

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::client_net::{ClientNet, Ipv6Prefix};
 use oxident_api::rt::ErrCode;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
@@ -22,8 +23,10 @@ use tokio::net::TcpStream;
 pub struct ConnectionLimits {
     /// All clients together (0: no cap).
     pub total: usize,
-    /// One client address (0: no cap).
+    /// One client (0: no cap): an IPv4 address, or an IPv6 network of `ipv6_prefix` bits.
     pub per_ip: usize,
+    /// How many leading bits of an IPv6 address are one client (`[ratelimit] ipv6_prefix`).
+    pub ipv6_prefix: Ipv6Prefix,
     /// Addresses the per-address cap does not apply to (reverse proxies: every client of
     /// theirs arrives from them). They still count towards `total`.
     pub exempt: Vec<IpAddr>,
@@ -35,6 +38,7 @@ impl ConnectionLimits {
         Self {
             total: 0,
             per_ip: 0,
+            ipv6_prefix: Ipv6Prefix::DEFAULT,
             exempt: Vec::new(),
         }
     }
@@ -45,7 +49,7 @@ impl ConnectionLimits {
 pub struct ConnectionCounter {
     limits: ConnectionLimits,
     total: AtomicUsize,
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    per_ip: Mutex<HashMap<ClientNet, usize>>,
     /// Refusal answers being written; beyond a few, refused connections are just closed.
     refusing: AtomicUsize,
 }
@@ -63,7 +67,7 @@ pub enum Refusal {
 #[derive(Debug)]
 pub struct Admitted {
     counter: Arc<ConnectionCounter>,
-    ip: IpAddr,
+    client: ClientNet,
     per_ip_counted: bool,
 }
 
@@ -76,10 +80,10 @@ impl Drop for Admitted {
                 .per_ip
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            if let Some(n) = map.get_mut(&self.ip) {
+            if let Some(n) = map.get_mut(&self.client) {
                 *n -= 1;
                 if *n == 0 {
-                    map.remove(&self.ip);
+                    map.remove(&self.client);
                 }
             }
         }
@@ -109,9 +113,10 @@ impl ConnectionCounter {
             return Err(Refusal::ServerFull);
         }
         let per_ip_counted = self.limits.per_ip != 0 && !self.limits.exempt.contains(&ip);
+        let client = ClientNet::of(ip, self.limits.ipv6_prefix);
         if per_ip_counted {
             let mut map = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
-            let n = map.entry(ip).or_insert(0);
+            let n = map.entry(client).or_insert(0);
             if *n >= self.limits.per_ip {
                 drop(map);
                 self.total.fetch_sub(1, Ordering::AcqRel);
@@ -121,7 +126,7 @@ impl ConnectionCounter {
         }
         Ok(Admitted {
             counter: self.clone(),
-            ip,
+            client,
             per_ip_counted,
         })
     }
@@ -233,6 +238,7 @@ mod tests {
         let counter = ConnectionCounter::new(ConnectionLimits {
             total: 3,
             per_ip: 2,
+            ipv6_prefix: Ipv6Prefix::DEFAULT,
             exempt: vec![IpAddr::from([10, 0, 0, 9])],
         });
         let a1 = counter.admit(peer([10, 0, 0, 1], 1)).expect("first");
@@ -263,12 +269,48 @@ mod tests {
         let counter = ConnectionCounter::new(ConnectionLimits {
             total: 0,
             per_ip: 1,
+            ipv6_prefix: Ipv6Prefix::DEFAULT,
             exempt: vec![IpAddr::from([10, 0, 0, 9])],
         });
         let held: Vec<_> = (0..5)
             .map(|p| counter.admit(peer([10, 0, 0, 9], p)).expect("proxy"))
             .collect();
         assert_eq!(held.len(), 5);
+    }
+
+    #[test]
+    fn ipv6_peers_count_per_prefix() {
+        let v6 = |s: &str, port| SocketAddr::new(s.parse().expect("address"), port);
+        let counter = ConnectionCounter::new(ConnectionLimits {
+            total: 0,
+            per_ip: 2,
+            ipv6_prefix: Ipv6Prefix::DEFAULT,
+            exempt: Vec::new(),
+        });
+        let a = counter.admit(v6("2001:db8:0:1::1", 1)).expect("first");
+        let _b = counter.admit(v6("2001:db8:0:1::2", 1)).expect("second");
+        assert_eq!(
+            counter.admit(v6("2001:db8:0:1:abcd::3", 1)).err(),
+            Some(Refusal::AddressFull),
+            "three addresses of one /64 are one client"
+        );
+        let _c = counter
+            .admit(v6("2001:db8:0:2::1", 1))
+            .expect("another /64");
+        drop(a);
+        let _d = counter
+            .admit(v6("2001:db8:0:1::3", 1))
+            .expect("a place of the /64 was freed");
+        // With a /128 every address is its own client.
+        let per_address = ConnectionCounter::new(ConnectionLimits {
+            total: 0,
+            per_ip: 1,
+            ipv6_prefix: Ipv6Prefix::new(128).expect("prefix"),
+            exempt: Vec::new(),
+        });
+        let _e = per_address.admit(v6("2001:db8::1", 1)).expect("one");
+        let _f = per_address.admit(v6("2001:db8::2", 1)).expect("another");
+        assert!(per_address.admit(v6("2001:db8::1", 2)).is_err());
     }
 
     #[test]

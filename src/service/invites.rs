@@ -17,7 +17,7 @@ use crate::crypto::{PublicKey, SigningKey};
 use crate::error::{ApiError, ApiResult};
 use crate::mail::{InviteVars, MailError, Mailer, Templates};
 use crate::service::address::{MEDIUM_EMAIL, canonical_email, check_user_id};
-use crate::service::ratelimit::Limiter;
+use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
 use crate::service::signed::{Signatures, Signer};
 use crate::store::{AssociationStore, InviteStore, NewEphemeralKey, NewInvite, Threepid};
 use serde_json::{Map, Value, json};
@@ -36,7 +36,7 @@ pub struct InviteService {
     pub(crate) random: Arc<dyn RandomSource>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) signer: Arc<Signer>,
-    pub(crate) per_ip: Limiter<Option<IpAddr>>,
+    pub(crate) per_ip: ClientLimiter,
     pub(crate) per_address: Limiter,
     pub(crate) config: InvitesConfig,
     /// Base of the key validity URLs in store-invite answers.
@@ -86,6 +86,8 @@ pub struct InviteRequest {
     pub extra: Map<String, Value>,
     /// `brand` query parameter: which template set renders the mail.
     pub brand: Option<String>,
+    /// The requester, for the per-client limit.
+    pub client_ip: Option<IpAddr>,
 }
 
 /// What store-invite answers.
@@ -161,11 +163,6 @@ fn redact_part(part: &str, reveal: usize) -> String {
 }
 
 impl InviteService {
-    /// Counts one store-invite request of a client (`429 M_LIMIT_EXCEEDED` over the limit).
-    pub fn check_rate(&self, client: Option<IpAddr>) -> ApiResult<()> {
-        self.per_ip.check(&client)
-    }
-
     /// The two `public_keys` entries of a store-invite answer: the long-term key, then the
     /// invite's ephemeral key, each with the v2 URL that answers for it (v2, because an
     /// operator may switch the v1 API off and homeservers fetch these URLs for years).
@@ -200,6 +197,14 @@ impl InviteService {
         if req.room_id.trim().is_empty() {
             return Err(ApiError::InvalidParam("room_id must not be empty".into()));
         }
+        // Per client and per recipient (like requestToken's: one inbox, whoever is asking),
+        // both or neither: a client over its own limit spends no inbox's budget. Before the
+        // bound-address check, so the limit also bounds probing which addresses are bound.
+        let client = self.per_ip.key(req.client_ip);
+        check_all(&[
+            &self.per_ip.charge(&client),
+            &self.per_address.charge(address.as_str()),
+        ])?;
         if self.config.refuse_bound_addresses
             && let Some(bound) = self
                 .associations
@@ -208,9 +213,6 @@ impl InviteService {
         {
             return Err(ApiError::ThreepidInUse { mxid: bound.mxid });
         }
-        // Per recipient, like requestToken's per-address limit: one inbox, whoever is asking.
-        self.per_address.check(&address)?;
-
         let rng = self.random.as_ref();
         let token = random_token_from(rng, EMAIL_TOKEN_LEN)?;
         let key = SigningKey::generate_from(rng, EPHEMERAL_KEY_VERSION)?;

@@ -8,7 +8,7 @@
 use crate::crypto::tokens::{PEPPER_LEN, RandomSource, random_token_from};
 use crate::error::{ApiError, ApiResult};
 use crate::service::address::canonical_address;
-use crate::service::ratelimit::Limiter;
+use crate::service::ratelimit::ClientLimiter;
 use crate::service::signed::{Signer, signed_association_for_lookup};
 use crate::store::{Association, AssociationStore, Threepid};
 use serde_json::Value;
@@ -23,7 +23,7 @@ pub struct LookupService {
     pub(crate) random: Arc<dyn RandomSource>,
     pub(crate) signer: Arc<Signer>,
     pub(crate) max_addresses: usize,
-    pub(crate) per_ip: Limiter<Option<IpAddr>>,
+    pub(crate) per_ip: ClientLimiter,
 }
 
 pub const ALGORITHM_NONE: &str = "none";
@@ -35,7 +35,7 @@ pub const ALGORITHMS: [&str; 2] = [ALGORITHM_NONE, ALGORITHM_SHA256];
 impl LookupService {
     /// Counts one lookup request of a client (`429 M_LIMIT_EXCEEDED` over the limit).
     pub fn check_rate(&self, client: Option<IpAddr>) -> ApiResult<()> {
-        self.per_ip.check(&client)
+        self.per_ip.check(client)
     }
 
     /// v1 `GET /lookup`'s answer: the signed association, or `{}` when nothing is bound (the

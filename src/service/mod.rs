@@ -31,7 +31,7 @@ use invites::InviteService;
 use keys::KeyService;
 use lookup::LookupService;
 use msisdn::MsisdnService;
-use ratelimit::Limiter;
+use ratelimit::{ClientLimiter, Limiter};
 use sessions::SessionService;
 use signed::Signer;
 use std::sync::Arc;
@@ -95,10 +95,11 @@ impl Services {
             templates: templates.clone(),
             clock: clock.clone(),
             random: random.clone(),
-            per_ip: Limiter::new(
+            per_ip: ClientLimiter::new(
                 limits.request_token_per_ip_per_minute,
                 minute,
                 clock.clone(),
+                limits.ipv6_prefix,
             ),
             per_address: Limiter::new(
                 limits.request_token_per_address_per_hour,
@@ -131,10 +132,11 @@ impl Services {
             random: random.clone(),
             signer: signer.clone(),
             max_addresses: config.lookup.max_addresses,
-            per_ip: Limiter::new(
+            per_ip: ClientLimiter::new(
                 limits.lookup_per_ip_per_second,
                 Duration::from_secs(1),
                 clock.clone(),
+                limits.ipv6_prefix,
             ),
         });
         let invites = Arc::new(InviteService {
@@ -145,7 +147,12 @@ impl Services {
             random: random.clone(),
             clock: clock.clone(),
             signer: signer.clone(),
-            per_ip: Limiter::new(limits.invite_per_ip_per_minute, minute, clock.clone()),
+            per_ip: ClientLimiter::new(
+                limits.invite_per_ip_per_minute,
+                minute,
+                clock.clone(),
+                limits.ipv6_prefix,
+            ),
             per_address: Limiter::new(limits.invite_per_address_per_hour, hour, clock.clone()),
             config: config.invites.clone(),
             public_base_url,

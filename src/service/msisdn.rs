@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::crypto::tokens::{RandomSource, new_session_id, random_digits_from};
 use crate::error::{ApiError, ApiResult};
 use crate::service::address::{MEDIUM_MSISDN, check_client_secret, check_next_link};
+use crate::service::ratelimit::check_all;
 use crate::service::sessions::SessionService;
 use crate::sms::{OutgoingSms, ParsedNumber, Sms, phone};
 use crate::store::{NewSession, SessionStore, ValidationSession};
@@ -100,15 +101,19 @@ impl MsisdnService {
             .store
             .find_session(MEDIUM_MSISDN, &number.msisdn, req.client_secret)
             .await?
-            && existing.modified_ms >= stale_before
+            && existing.lifetime_start_ms() >= stale_before
             && req.send_attempt <= existing.send_attempt
         {
             return Ok(answer(existing.sid));
         }
 
-        // The number first: a refusal for a flooded number costs the client no budget.
-        sms.per_number.check(number.msisdn.as_str())?;
-        sms.per_ip.check(&req.client_ip)?;
+        // Both limits or neither: a refusal for a flooded number costs the client no budget,
+        // and a client over its own limit spends none of the number's.
+        let client = sms.per_ip.key(req.client_ip);
+        check_all(&[
+            &sms.per_number.charge(number.msisdn.as_str()),
+            &sms.per_ip.charge(&client),
+        ])?;
 
         let candidate = NewSession {
             sid: new_session_id(self.random.as_ref())?,

@@ -5,8 +5,10 @@
 //! Rules kept here:
 //! * one session per (medium, canonical address, client_secret); the same `sid` and token come
 //!   back until the session expires; a mail goes out only when `send_attempt` grows;
-//! * a session expires `sessions.lifetime_ms()` after its last modification (creation, a new
-//!   send, a validation); expired sessions answer `M_SESSION_EXPIRED`;
+//! * a session expires `sessions.lifetime` after its creation or last resend while it is not
+//!   validated, and after its first validation once it is (re-submitting the token, or a
+//!   resend, does not extend a validated session: whoever once held the mailed link cannot
+//!   keep it alive); expired sessions answer `M_SESSION_EXPIRED`;
 //! * secrets and tokens are compared in constant time; after `sessions.max_submit_attempts`
 //!   wrong tokens a session is locked (`400 M_NO_VALID_SESSION`, even for the right token);
 //! * the mail is sent before `requestToken` answers; a failed send leaves the session in
@@ -21,7 +23,7 @@ use crate::mail::{Mailer, ResponseVars, Templates, VerificationVars, verificatio
 use crate::service::address::{
     MEDIUM_EMAIL, canonical_email, check_client_secret, check_next_link, is_valid_opaque_id,
 };
-use crate::service::ratelimit::Limiter;
+use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
 use crate::store::{NewSession, SessionStore, ValidationSession};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -34,7 +36,7 @@ pub struct SessionService {
     pub(crate) templates: Arc<Templates>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn RandomSource>,
-    pub(crate) per_ip: Limiter<Option<IpAddr>>,
+    pub(crate) per_ip: ClientLimiter,
     pub(crate) per_address: Limiter,
     pub(crate) config: SessionsConfig,
     /// Where the mailed link points (`[server] public_base_url`).
@@ -98,7 +100,7 @@ pub const KEEP_EXPIRED_LIFETIMES: i64 = 5;
 
 impl SessionService {
     fn is_expired(&self, session: &ValidationSession, now_ms: i64) -> bool {
-        now_ms.saturating_sub(session.modified_ms) > self.config.lifetime_ms()
+        now_ms.saturating_sub(session.lifetime_start_ms()) > self.config.lifetime_ms()
     }
 
     /// The page a browser shows after following the mailed link (`GET submitToken`).
@@ -125,14 +127,18 @@ impl SessionService {
             .store
             .find_session(MEDIUM_EMAIL, &address, req.client_secret)
             .await?
-            && existing.modified_ms >= stale_before
+            && existing.lifetime_start_ms() >= stale_before
             && req.send_attempt <= existing.send_attempt
         {
             return Ok(existing.sid);
         }
 
-        self.per_ip.check(&req.client_ip)?;
-        self.per_address.check(&address)?;
+        // Both limits or neither: a client over its own limit spends no inbox's budget.
+        let client = self.per_ip.key(req.client_ip);
+        check_all(&[
+            &self.per_ip.charge(&client),
+            &self.per_address.charge(address.as_str()),
+        ])?;
 
         let candidate = NewSession {
             sid: new_session_id(self.random.as_ref())?,

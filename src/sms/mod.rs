@@ -16,14 +16,14 @@ pub mod routing;
 pub mod templates;
 pub mod webhook;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::client_net::Ipv6Prefix;
 use crate::clock::Clock;
-use crate::service::ratelimit::Limiter;
+use crate::service::ratelimit::{ClientLimiter, Limiter};
 pub use config::{GatewayKind, SmsConfig};
 pub use http::Answer;
 pub use phone::{ParsedNumber, PhoneError};
@@ -76,17 +76,19 @@ pub struct Sms {
     pub routing: Routing,
     pub templates: SmsTemplates,
     pub token_length: usize,
-    pub per_ip: Limiter<Option<IpAddr>>,
+    pub per_ip: ClientLimiter,
     pub per_number: Limiter,
 }
 
 impl Sms {
     /// `None` when `[sms] gateway` is not set (SMS switched off). `templates_folder` is the
-    /// email brands' folder, where brands keep `sms_template.txt` too.
+    /// email brands' folder, where brands keep `sms_template.txt` too; `ipv6_prefix` is
+    /// `[ratelimit] ipv6_prefix`, the per-client limit's unit.
     pub fn from_config(
         config: &SmsConfig,
         templates_folder: Option<&std::path::Path>,
         clock: Arc<dyn Clock>,
+        ipv6_prefix: Ipv6Prefix,
     ) -> Result<Option<Self>, String> {
         let Some(kind) = config.gateway else {
             return Ok(None);
@@ -111,7 +113,7 @@ impl Sms {
                 ))
             }
         };
-        Self::with_gateway(config, templates_folder, gateway, clock).map(Some)
+        Self::with_gateway(config, templates_folder, gateway, clock, ipv6_prefix).map(Some)
     }
 
     /// As [`Self::from_config`] with a gateway of the caller's (tests, embedding).
@@ -120,6 +122,7 @@ impl Sms {
         templates_folder: Option<&std::path::Path>,
         gateway: Arc<dyn SmsGateway>,
         clock: Arc<dyn Clock>,
+        ipv6_prefix: Ipv6Prefix,
     ) -> Result<Self, String> {
         let routing = Routing::new(config.parsed_rules()?, config.parsed_originators()?);
         phone::warm_up();
@@ -129,10 +132,11 @@ impl Sms {
             routing,
             templates,
             token_length: config.token_length,
-            per_ip: Limiter::new(
+            per_ip: ClientLimiter::new(
                 config.per_ip_per_minute,
                 Duration::from_secs(60),
                 clock.clone(),
+                ipv6_prefix,
             ),
             per_number: Limiter::new(config.per_number_per_hour, Duration::from_secs(3600), clock),
         })

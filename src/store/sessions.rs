@@ -30,12 +30,22 @@ pub struct ValidationSession {
     pub send_attempt: i64,
     pub next_link: Option<String>,
     pub created_ms: i64,
-    /// Last modification (creation, a new send, a validation): the 24 h lifetime runs from here.
+    /// Last modification (creation, a new send, the first validation).
     pub modified_ms: i64,
-    /// When the token was first submitted successfully.
+    /// When the token was first submitted successfully; later submissions change nothing.
     pub validated_ms: Option<i64>,
     /// Wrong tokens submitted so far.
     pub failed_submits: i64,
+}
+
+impl ValidationSession {
+    /// Where the session's lifetime runs from: its (first) validation once validated, else its
+    /// last modification (creation or a resend). A validated session is not extended by
+    /// anything — neither re-submitting the token nor a resend — so whoever once held the
+    /// mailed link cannot keep it alive.
+    pub fn lifetime_start_ms(&self) -> i64 {
+        self.validated_ms.unwrap_or(self.modified_ms)
+    }
 }
 
 /// What [`Store::request_session`] did.
@@ -66,7 +76,8 @@ impl SessionRequest {
 pub trait SessionStore: Send + Sync {
     /// The `requestToken` step, atomically. Looks up the session for
     /// `(medium, address, client_secret)` of `candidate`:
-    /// * none, or one last modified before `stale_before_ms` (expired; it is replaced) →
+    /// * none, or one whose lifetime started before `stale_before_ms`
+    ///   ([`ValidationSession::lifetime_start_ms`]: expired; it is replaced) →
     ///   stores `candidate` with `created_ms = modified_ms = now_ms` → `Created`;
     /// * `candidate.send_attempt` greater than the stored one → stores the new `send_attempt`
     ///   (and `next_link` when given), sets `modified_ms = now_ms` → `Resend`;
@@ -91,8 +102,9 @@ pub trait SessionStore: Send + Sync {
         client_secret: &str,
     ) -> StoreResult<Option<ValidationSession>>;
 
-    /// Marks the session validated: `validated_ms` is set if it was not (the first validation
-    /// time is kept) and `modified_ms = now_ms`. `false` if there is no such session or it
+    /// Marks the session validated: the first time, `validated_ms = modified_ms = now_ms`; a
+    /// session already validated is left exactly as it is (no timestamp moves, so submitting
+    /// the token again never extends its lifetime). `false` if there is no such session or it
     /// already counts `max_failures` wrong tokens (checked in the same statement, so a right
     /// token racing wrong ones cannot validate a session they locked).
     async fn mark_session_validated(

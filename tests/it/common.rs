@@ -328,6 +328,30 @@ impl TestApp {
         reply
     }
 
+    /// As [`post`](Self::post), from the loopback source address `from` (any 127/8 address
+    /// reaches the server), so the server sees another client.
+    pub async fn post_from(
+        &self,
+        from: std::net::IpAddr,
+        op: &str,
+        path: &str,
+        body: Value,
+    ) -> Reply {
+        let client = reqwest::Client::builder()
+            .local_address(from)
+            .build()
+            .expect("client");
+        let resp = client
+            .post(format!("{}{}", self.base, path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        let reply = read_reply(resp).await;
+        check_against_spec(op, &reply);
+        reply
+    }
+
     pub async fn get(&self, op: &str, path_and_query: &str, token: Option<&str>) -> Reply {
         self.call(op, "GET", path_and_query, None, token).await
     }

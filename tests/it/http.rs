@@ -555,6 +555,7 @@ async fn connection_caps_keep_serving_others() {
         total: 8,
         per_ip: 3,
         exempt: Vec::new(),
+        ..oxident::connection_limits::ConnectionLimits::unlimited()
     };
     let edge = oxident::app(app.shared_state());
     let server = tokio::spawn(oxident::serve::serve_limited(

@@ -12,6 +12,7 @@ pub const V1_SUBMIT: &str = "/_matrix/identity/api/v1/validate/email/submitToken
 pub const V2_SUBMIT: &str = "/_matrix/identity/v2/validate/email/submitToken";
 pub const V1_VALIDATED: &str = "/_matrix/identity/api/v1/3pid/getValidated3pid";
 pub const V2_VALIDATED: &str = "/_matrix/identity/v2/3pid/getValidated3pid";
+const V1_BIND: &str = "/_matrix/identity/api/v1/3pid/bind";
 const V1_MSISDN_REQUEST: &str = "/_matrix/identity/api/v1/validate/msisdn/requestToken";
 const V2_MSISDN_REQUEST: &str = "/_matrix/identity/v2/validate/msisdn/requestToken";
 const V1_MSISDN_SUBMIT: &str = "/_matrix/identity/api/v1/validate/msisdn/submitToken";
@@ -338,6 +339,71 @@ async fn sessions_expire_after_their_lifetime() {
     app.clock.advance_ms(1);
     let r = validated_v1(&app, &sid, "s3cret").await;
     assert_eq!((r.status, r.errcode()), (400, "M_SESSION_EXPIRED"));
+}
+
+/// Issue 21: a validated session expires its lifetime after its FIRST validation. Submitting
+/// the token again (anyone who once had the mailed link can) and asking for a resend are
+/// answered as before but extend nothing. The lifetime is set as a duration, `"2s"`.
+#[tokio::test]
+async fn resubmitting_the_token_does_not_extend_a_validated_session() {
+    use oxident::clock::Clock as _;
+    let app = TestApp::start_with(|c| {
+        c.sessions.lifetime = Some("2s".parse().expect("a duration"));
+    })
+    .await;
+    assert_eq!(app.config.sessions.lifetime_ms(), 2_000);
+    let sid = sid_of(&request_v1(&app, "dora@example.org", "s3cret", 1).await);
+    let token = token_from_mail(&app.smtp.wait_for(1).await.remove(0).text());
+    let r = submit_v1(&app, &sid, "s3cret", &token).await;
+    assert_eq!((r.status, &r.json), (200, &json!({"success": true})));
+    let first_validation = app.clock.now_ms();
+
+    // One second later: the token again (still accepted), and a resend.
+    app.clock.advance_ms(1_000);
+    let r = submit_v1(&app, &sid, "s3cret", &token).await;
+    assert_eq!((r.status, &r.json), (200, &json!({"success": true})));
+    assert_eq!(
+        sid_of(&request_v1(&app, "dora@example.org", "s3cret", 2).await),
+        sid
+    );
+    let r = validated_v1(&app, &sid, "s3cret").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["validated_at"], json!(first_validation));
+
+    // Just past the lifetime counted from the first validation (1 s after the second one):
+    // refused, as expired, whatever is asked.
+    app.clock.advance_ms(1_001);
+    let r = validated_v1(&app, &sid, "s3cret").await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (400, "M_SESSION_EXPIRED"),
+        "{}",
+        r.text
+    );
+    let r = submit_v1(&app, &sid, "s3cret", &token).await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (400, "M_SESSION_EXPIRED"),
+        "{}",
+        r.text
+    );
+    let r = app
+        .post(
+            "bind",
+            V1_BIND,
+            json!({"sid": sid, "client_secret": "s3cret", "mxid": "@dora:example.org"}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (400, "M_SESSION_EXPIRED"),
+        "{}",
+        r.text
+    );
+    // A new request with the same secret opens a new session.
+    let fresh = sid_of(&request_v1(&app, "dora@example.org", "s3cret", 1).await);
+    assert_ne!(fresh, sid);
 }
 
 #[tokio::test]

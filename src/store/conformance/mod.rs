@@ -29,12 +29,13 @@ pub use associations::{associations, pepper_created_after_bindings};
 pub use concurrency::concurrent_writes;
 pub use invites::invites;
 pub use restart::{check_every_kind, write_every_kind};
-pub use sessions::sessions;
+pub use sessions::{sessions, validation_is_counted_once};
 
 /// Runs every story. `store` must be empty (freshly created); stories run in order.
 pub async fn run_all(store: &dyn Store) {
     pepper_created_after_bindings(store).await;
     sessions(store).await;
+    validation_is_counted_once(store).await;
     associations(store).await;
     invites(store).await;
     accounts(store).await;

@@ -151,7 +151,8 @@ pub async fn sessions(store: &dyn SessionStore) {
             .expect("validate locked")
     );
 
-    // Validation keeps the first validation time and refreshes the modification time.
+    // The first validation sets the validation and modification times; a second one changes
+    // nothing.
     assert!(
         store
             .mark_session_validated("s1", 4_000, 10)
@@ -173,10 +174,10 @@ pub async fn sessions(store: &dyn SessionStore) {
     let v = store.get_session("s1").await.expect("get").expect("exists");
     assert_eq!(
         (v.validated_ms, v.modified_ms, v.failed_submits),
-        (Some(4_000), 5_000, 2)
+        (Some(4_000), 4_000, 2)
     );
 
-    // An expired session (modified before stale_before_ms) is replaced by the candidate.
+    // An expired session (validated before stale_before_ms) is replaced by the candidate.
     let fresh = store
         .request_session(&session("s4", addr, "secret", "tok4", 1), 6_000, 7_000)
         .await
@@ -225,4 +226,81 @@ pub async fn sessions(store: &dyn SessionStore) {
             .expect("delete"),
         0
     );
+}
+
+/// A validated session's lifetime runs from its first validation (issue 21): submitting the
+/// token again moves no timestamp, a resend does not move the lifetime's start, and once the
+/// lifetime counted from the validation is over, `request_session` replaces the session even
+/// though it was modified later.
+pub async fn validation_is_counted_once(store: &dyn SessionStore) {
+    let addr = "once@example.com";
+    let created = store
+        .request_session(&session("once-1", addr, "secret", "tokA", 1), 0, 10_000)
+        .await
+        .expect("create");
+    assert_eq!(created.outcome, SessionRequestOutcome::Created);
+    assert_eq!(created.session.lifetime_start_ms(), 10_000);
+    assert!(
+        store
+            .mark_session_validated("once-1", 11_000, 10)
+            .await
+            .expect("validate")
+    );
+    let validated = store
+        .get_session("once-1")
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        (
+            validated.validated_ms,
+            validated.modified_ms,
+            validated.lifetime_start_ms()
+        ),
+        (Some(11_000), 11_000, 11_000)
+    );
+    for later in [12_000, 13_000, 1_000_000] {
+        assert!(
+            store
+                .mark_session_validated("once-1", later, 10)
+                .await
+                .expect("validate again"),
+            "the right token is still accepted"
+        );
+        assert_eq!(
+            store.get_session("once-1").await.expect("get").as_ref(),
+            Some(&validated),
+            "re-submitting at {later} changed nothing"
+        );
+    }
+
+    // A resend records the send but does not move the lifetime's start.
+    let resend = store
+        .request_session(&session("once-2", addr, "secret", "tokB", 2), 0, 14_000)
+        .await
+        .expect("resend");
+    assert_eq!(resend.outcome, SessionRequestOutcome::Resend);
+    assert_eq!(
+        (
+            resend.session.sid.as_str(),
+            resend.session.modified_ms,
+            resend.session.lifetime_start_ms()
+        ),
+        ("once-1", 14_000, 11_000)
+    );
+
+    // Expired counted from the validation (11 000 < 11 001), though modified at 14 000.
+    let replaced = store
+        .request_session(
+            &session("once-3", addr, "secret", "tokC", 1),
+            11_001,
+            15_000,
+        )
+        .await
+        .expect("replace");
+    assert_eq!(
+        (replaced.outcome, replaced.session.sid.as_str()),
+        (SessionRequestOutcome::Created, "once-3")
+    );
+    assert_eq!(store.get_session("once-1").await.expect("get"), None);
 }

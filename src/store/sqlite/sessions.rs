@@ -32,7 +32,7 @@ impl SessionStore for SqliteStore {
         .transpose()?;
 
         let result = match existing {
-            Some(mut session) if session.modified_ms >= stale_before_ms => {
+            Some(mut session) if session.lifetime_start_ms() >= stale_before_ms => {
                 if candidate.send_attempt > session.send_attempt {
                     sqlx::query(
                         "UPDATE validation_sessions SET send_attempt = ?1, modified_ms = ?2, \
@@ -148,7 +148,8 @@ impl SessionStore for SqliteStore {
     ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE validation_sessions SET validated_ms = COALESCE(validated_ms, ?1), \
-             modified_ms = ?1 WHERE sid = ?2 AND failed_submits < ?3",
+             modified_ms = CASE WHEN validated_ms IS NULL THEN ?1 ELSE modified_ms END \
+             WHERE sid = ?2 AND failed_submits < ?3",
         )
         .bind(now_ms)
         .bind(sid)
