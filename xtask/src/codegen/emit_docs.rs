@@ -105,63 +105,118 @@ pub fn bundle(spec: &Spec, title: &str) -> String {
     s
 }
 
-/// The document is inlined, except where a schema contains itself: such a reference is a
-/// `$ref` to `components/schemas` (holding one full copy), and the loader's markers go.
+/// A schema component used more than once, or one that contains itself, is written once in
+/// `components/schemas` and referred to by `$ref` wherever a use has its shape (a use refined
+/// beside its `$ref`, e.g. made nullable, stays inline); the rest is inlined, and the loader's
+/// markers go. Without this, a spec whose components nest (GitHub's) bundles to 5× its size.
 fn components_for_cycles(doc: &mut Value) {
-    use super::load::{REF_CYCLE, REF_KEY, REF_NAME};
-    fn collect(
-        v: &Value,
-        cyclic: &mut BTreeMap<String, String>,
-        full: &mut BTreeMap<String, Value>,
-    ) {
+    use super::load::{REF_CYCLE, REF_KEY, REF_NAME, is_annotation};
+    struct Found {
+        cyclic: BTreeMap<String, String>,
+        full: BTreeMap<String, (String, Value)>,
+        uses: BTreeMap<String, usize>,
+    }
+    fn collect(v: &Value, found: &mut Found) {
         match v {
             Value::Object(m) => {
                 if let (Some(Value::String(key)), Some(Value::String(name))) =
                     (m.get(REF_KEY), m.get(REF_NAME))
                 {
                     if m.contains_key(REF_CYCLE) {
-                        cyclic.insert(key.clone(), name.clone());
-                    } else {
-                        full.entry(key.clone()).or_insert_with(|| v.clone());
+                        found.cyclic.insert(key.clone(), name.clone());
+                        return;
                     }
+                    *found.uses.entry(key.clone()).or_default() += 1;
+                    if found.full.contains_key(key) {
+                        // Its inside was seen with the first use.
+                        return;
+                    }
+                    found.full.insert(key.clone(), (name.clone(), v.clone()));
                 }
-                m.values().for_each(|v| collect(v, cyclic, full));
+                m.values().for_each(|v| collect(v, found));
             }
-            Value::Array(a) => a.iter().for_each(|v| collect(v, cyclic, full)),
+            Value::Array(a) => a.iter().for_each(|v| collect(v, found)),
             _ => {}
         }
     }
-    fn rewrite(v: &mut Value, names: &BTreeMap<String, String>) {
+    /// The same schema but for annotations (and the markers, which name the same component).
+    fn same_shape(a: &Map<String, Value>, b: &Value) -> bool {
+        let Value::Object(b) = b else { return false };
+        let checked = |m: &Map<String, Value>| {
+            m.iter()
+                .filter(|(k, _)| !is_annotation(k) && !k.starts_with("x-oxident-"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        checked(a) == checked(b)
+    }
+    fn rewrite(
+        v: &mut Value,
+        names: &BTreeMap<String, String>,
+        full: &BTreeMap<String, (String, Value)>,
+        root: bool,
+    ) {
         match v {
             Value::Object(m) => {
-                if m.remove(REF_CYCLE).is_some()
-                    && let Some(Value::String(key)) = m.get(REF_KEY)
+                if let Some(Value::String(key)) = m.get(REF_KEY)
                     && let Some(name) = names.get(key)
                 {
-                    let target = format!("#/components/schemas/{name}");
-                    m.clear();
-                    m.insert("$ref".into(), Value::String(target));
-                    return;
+                    let target = Value::String(format!("#/components/schemas/{name}"));
+                    if m.contains_key(REF_CYCLE) {
+                        m.clear();
+                        m.insert("$ref".into(), target);
+                        return;
+                    }
+                    if !root
+                        && let Some((_, component)) = full.get(key)
+                        && same_shape(m, component)
+                    {
+                        let description = m
+                            .get("description")
+                            .filter(|d| component.get("description") != Some(*d))
+                            .cloned();
+                        m.clear();
+                        m.insert("$ref".into(), target);
+                        if let Some(d) = description {
+                            m.insert("description".into(), d);
+                        }
+                        return;
+                    }
                 }
+                m.remove(REF_CYCLE);
                 m.remove(REF_KEY);
                 m.remove(REF_NAME);
-                m.values_mut().for_each(|v| rewrite(v, names));
+                m.values_mut().for_each(|v| rewrite(v, names, full, false));
             }
-            Value::Array(a) => a.iter_mut().for_each(|v| rewrite(v, names)),
+            Value::Array(a) => a.iter_mut().for_each(|v| rewrite(v, names, full, false)),
             _ => {}
         }
     }
-    let mut cyclic = BTreeMap::new();
-    let mut full = BTreeMap::new();
-    collect(doc, &mut cyclic, &mut full);
-    // One component name per recursive schema (a numeric suffix where names clash).
+    let mut found = Found {
+        cyclic: BTreeMap::new(),
+        full: BTreeMap::new(),
+        uses: BTreeMap::new(),
+    };
+    collect(doc, &mut found);
+    let mut wanted: BTreeMap<String, String> = found.cyclic.clone();
+    for (key, (name, _)) in &found.full {
+        if found.uses.get(key).is_some_and(|n| *n > 1) {
+            wanted.insert(key.clone(), name.clone());
+        }
+    }
+    // One component name per schema (a numeric suffix where names clash).
     let mut names = BTreeMap::new();
     let mut taken = std::collections::BTreeSet::new();
-    for (key, name) in &cyclic {
+    for (key, name) in &wanted {
         let base: String = name
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
             .collect();
+        let base = if base.is_empty() {
+            "Schema".to_string()
+        } else {
+            base
+        };
         let mut unique = base.clone();
         let mut n = 2;
         while !taken.insert(unique.clone()) {
@@ -172,13 +227,13 @@ fn components_for_cycles(doc: &mut Value) {
     }
     let mut schemas = Map::new();
     for (key, name) in &names {
-        if let Some(schema) = full.get(key) {
+        if let Some((_, schema)) = found.full.get(key) {
             let mut schema = schema.clone();
-            rewrite(&mut schema, &names);
+            rewrite(&mut schema, &names, &found.full, true);
             schemas.insert(name.clone(), schema);
         }
     }
-    rewrite(doc, &names);
+    rewrite(doc, &names, &found.full, false);
     if !schemas.is_empty() {
         doc["components"]["schemas"] = Value::Object(schemas);
     }

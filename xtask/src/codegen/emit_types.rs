@@ -72,8 +72,23 @@ pub fn pascal_words(raw: &str) -> String {
         .collect()
 }
 
+/// An identifier; whatever `name` holds (names come from the spec), the result is one: other
+/// characters become `_`, and a leading digit gets a `_` before it.
 pub fn ident(name: &str) -> Ident {
-    Ident::new(name, Span::call_site())
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    Ident::new(&s, Span::call_site())
 }
 
 /// A Rust field name for a JSON property (the JSON name is kept by a serde rename when they

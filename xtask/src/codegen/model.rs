@@ -430,6 +430,16 @@ fn assign_names(files: &mut [SpecFile]) {
     }
 }
 
+/// `default`, a status code `100`–`599`, or a range `1XX`–`5XX`.
+fn is_status_key(key: &str) -> bool {
+    let b = key.as_bytes();
+    key.eq_ignore_ascii_case("default")
+        || (b.len() == 3
+            && (b'1'..=b'5').contains(&b[0])
+            && ((b[1].is_ascii_digit() && b[2].is_ascii_digit())
+                || (b[1].eq_ignore_ascii_case(&b'X') && b[2].eq_ignore_ascii_case(&b'X'))))
+}
+
 fn str_of(v: Option<&Value>) -> String {
     v.and_then(Value::as_str).unwrap_or_default().to_string()
 }
@@ -609,6 +619,16 @@ fn read_file(rel: &str, doc: &Value) -> Result<SpecFile> {
             let mut responses = Vec::new();
             if let Some(rs) = op.get("responses").and_then(Value::as_object) {
                 for (status, r) in rs {
+                    if status.starts_with("x-") {
+                        continue; // a specification extension, not a response
+                    }
+                    if !is_status_key(status) {
+                        bail!(
+                            "{} {path}: response key {status:?} is not a status code (`200`, `4XX` or `default`) at #/paths/{}/{method}/responses",
+                            method.to_ascii_uppercase(),
+                            path.replace('~', "~0").replace('/', "~1")
+                        );
+                    }
                     responses.push(read_response(status, r, swagger2));
                 }
             }
