@@ -511,11 +511,11 @@ impl SharedValidators {
     pub fn collect(spec: &Spec) -> Self {
         // Occurrences in the code as it would be emitted with sharing: a shape seen before
         // is counted again, but its insides are not (they are emitted once, with it).
-        fn visit(
-            schema: &Value,
+        fn visit<'s>(
+            schema: &'s Value,
             root: bool,
-            count: &mut BTreeMap<String, (usize, Value)>,
-            components: &mut BTreeMap<String, Value>,
+            count: &mut BTreeMap<String, (usize, &'s Value)>,
+            components: &mut BTreeMap<String, &'s Value>,
             recursive: &mut BTreeSet<String>,
         ) {
             if let Some(Value::String(key)) = schema.get(load::REF_KEY) {
@@ -523,13 +523,11 @@ impl SharedValidators {
                     recursive.insert(key.clone());
                     return;
                 }
-                components
-                    .entry(key.clone())
-                    .or_insert_with(|| schema.clone());
+                components.entry(key.clone()).or_insert(schema);
             }
             if root || worth_sharing(schema) {
                 let key = validation_key(schema);
-                let entry = count.entry(key).or_insert((0, schema.clone()));
+                let entry = count.entry(key).or_insert((0, schema));
                 entry.0 += 1;
                 if entry.0 > 1 {
                     return;
@@ -539,22 +537,24 @@ impl SharedValidators {
                 visit(sub, false, count, components, recursive);
             }
         }
-        let mut count: BTreeMap<String, (usize, Value)> = BTreeMap::new();
+        // Borrowed, not cloned: on a large spec the schemas are most of the memory.
+        let params: Vec<Option<Value>> = spec
+            .files
+            .iter()
+            .flat_map(|f| f.operations.iter())
+            .map(|op| op.params_schema())
+            .collect();
+        let mut count: BTreeMap<String, (usize, &Value)> = BTreeMap::new();
         let mut components = BTreeMap::new();
         let mut recursive = BTreeSet::new();
-        for op in spec.files.iter().flat_map(|f| f.operations.iter()) {
-            let roots = op
-                .params_schema()
-                .into_iter()
-                .chain(
-                    op.body
-                        .iter()
-                        .filter(|b| !b.binary)
-                        .map(|b| b.schema.clone()),
-                )
-                .chain(op.responses.iter().filter_map(|r| r.schema.clone()));
+        let ops = spec.files.iter().flat_map(|f| f.operations.iter());
+        for (op, own_params) in ops.zip(&params) {
+            let roots = own_params
+                .iter()
+                .chain(op.body.iter().filter(|b| !b.binary).map(|b| &b.schema))
+                .chain(op.responses.iter().filter_map(|r| r.schema.as_ref()));
             for schema in roots {
-                visit(&schema, true, &mut count, &mut components, &mut recursive);
+                visit(schema, true, &mut count, &mut components, &mut recursive);
             }
         }
         // A recursive component is shared even where it occurs once.
@@ -562,7 +562,7 @@ impl SharedValidators {
         for reference in &recursive {
             if let Some(schema) = components.get(reference) {
                 let key = validation_key(schema);
-                count.entry(key.clone()).or_insert((0, schema.clone())).0 += 2;
+                count.entry(key.clone()).or_insert((0, schema)).0 += 2;
                 by_ref_key.insert(reference.clone(), key);
             }
         }
@@ -572,7 +572,7 @@ impl SharedValidators {
         let repeated: Vec<(String, Value)> = count
             .into_iter()
             .filter(|(_, (n, _))| *n > 1)
-            .map(|(k, (_, v))| (k, v))
+            .map(|(k, (_, v))| (k, v.clone()))
             .collect();
         for (i, (key, schema)) in repeated.into_iter().enumerate() {
             let base = schema

@@ -129,6 +129,11 @@ impl Loader {
         self.docs.insert(normalise(path), Rc::new(doc));
     }
 
+    /// Drops the kept resolved targets (memory: they are copies of what was inlined).
+    pub fn forget_resolved(&mut self) {
+        self.memo = HashMap::new();
+    }
+
     /// The parsed document at `path` (read and parsed once).
     pub fn document(&mut self, path: &Path) -> Result<Rc<Value>> {
         let path = normalise(path);

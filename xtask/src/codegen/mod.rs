@@ -107,23 +107,31 @@ pub fn generate_from(opts: &Options, mut spec: model::Spec) -> Result<BTreeMap<P
     let src = opts.out_dir.join("src");
     let title = format!("{} — generated API", opts.crate_name);
     let shared = emit_crate::SharedValidators::collect(&spec);
-    let roots: Vec<serde_json::Value> = spec
+    // Borrowed where the model holds them (only the parameters' object is built here).
+    let params: Vec<serde_json::Value> = spec
         .files
         .iter()
         .flat_map(|f| f.operations.iter())
-        .flat_map(|op| {
-            op.params_schema()
-                .into_iter()
-                .chain(op.body.iter().map(|b| b.schema.clone()))
-                .chain(op.responses.iter().filter_map(|r| r.schema.clone()))
-        })
-        .chain(
-            spec.files
-                .iter()
-                .flat_map(|f| f.events.iter().map(|e| e.schema.clone())),
-        )
+        .filter_map(|op| op.params_schema())
         .collect();
-    let mut types = emit_types::TypeGen::for_crate(&roots);
+    let roots = params.iter().chain(
+        spec.files
+            .iter()
+            .flat_map(|f| {
+                f.operations.iter().flat_map(|op| {
+                    op.body
+                        .iter()
+                        .map(|b| &b.schema)
+                        .chain(op.responses.iter().filter_map(|r| r.schema.as_ref()))
+                })
+            })
+            .chain(
+                spec.files
+                    .iter()
+                    .flat_map(|f| f.events.iter().map(|e| &e.schema)),
+            ),
+    );
+    let mut types = emit_types::TypeGen::for_crate(roots);
     // Webhook and callback bodies: types (`{Name}Payload`), not routes.
     for event in spec.files.iter().flat_map(|f| f.events.iter()) {
         types.root(&event.schema, "Payload", &event.name);

@@ -258,12 +258,16 @@ pub fn load_spec_with(
             continue; // a shared schema file placed beside the API files
         }
         let doc = loader.load_api(&path)?;
+        // The resolved targets were for this document's inlining; the model is built from it.
+        loader.forget_resolved();
         let rel = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_string();
-        files.push(read_file(&rel, &doc).with_context(|| format!("in {}", path.display()))?);
+        let file = read_file(&rel, &doc).with_context(|| format!("in {}", path.display()))?;
+        drop(doc);
+        files.push(file);
     }
     if files.is_empty() {
         bail!(
