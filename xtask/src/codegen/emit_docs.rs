@@ -1,4 +1,5 @@
-//! The bundled OpenAPI 3.1 document (every `$ref` resolved) and the Markdown API reference.
+//! The bundled OpenAPI 3.1 document (self-contained: shared schemas in `components/schemas`)
+//! and the Markdown API reference.
 
 use super::emit_types::clean_markup;
 use super::model::{ParamLocation, Spec};
