@@ -143,13 +143,11 @@ fn components_for_cycles(doc: &mut Value) {
     /// The same schema but for annotations (and the markers, which name the same component).
     fn same_shape(a: &Map<String, Value>, b: &Value) -> bool {
         let Value::Object(b) = b else { return false };
-        let checked = |m: &Map<String, Value>| {
+        fn checked(m: &Map<String, Value>) -> impl Iterator<Item = (&String, &Value)> {
             m.iter()
                 .filter(|(k, _)| !is_annotation(k) && !k.starts_with("x-oxident-"))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<Vec<_>>()
-        };
-        checked(a) == checked(b)
+        }
+        checked(a).eq(checked(b))
     }
     fn rewrite(
         v: &mut Value,

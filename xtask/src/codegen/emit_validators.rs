@@ -69,40 +69,74 @@ impl SharedIndex {
 /// vendor extensions), so schemas that differ only in wording share one validator. A
 /// recursion stub keeps the component it stands for.
 pub fn validation_key(schema: &Value) -> String {
-    fn strip(v: &Value) -> Value {
+    /// Writes the stripped schema as compact JSON, as `serde_json` would write the stripped
+    /// value (the keys order shared validators, so the text must not change), without
+    /// building that value: emission asks for the key of every nested schema.
+    fn write(v: &Value, out: &mut Vec<u8>, keep_all: bool) {
         match v {
-            Value::Object(m) if m.contains_key(load::REF_CYCLE) => {
-                serde_json::json!({"$cycle": m.get(load::REF_KEY)})
+            Value::Object(m) if !keep_all && m.contains_key(load::REF_CYCLE) => {
+                out.extend_from_slice(b"{\"$cycle\":");
+                scalar(m.get(load::REF_KEY).unwrap_or(&Value::Null), out);
+                out.push(b'}');
             }
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .filter(|(k, _)| {
-                        !matches!(
+            Value::Object(m) => {
+                out.push(b'{');
+                let mut first = true;
+                for (k, v) in m {
+                    // Property names are data, not keywords: keep every one.
+                    if !keep_all
+                        && (matches!(
                             k.as_str(),
                             "description" | "example" | "examples" | "deprecated"
-                        ) && !k.starts_with("x-")
-                    })
-                    .map(|(k, v)| {
-                        // Property names are data, not keywords: keep every one.
-                        let v = if k == "properties" {
-                            match v {
-                                Value::Object(props) => Value::Object(
-                                    props.iter().map(|(n, s)| (n.clone(), strip(s))).collect(),
-                                ),
-                                other => strip(other),
+                        ) || k.starts_with("x-"))
+                    {
+                        continue;
+                    }
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    scalar(&Value::String(k.clone()), out);
+                    out.push(b':');
+                    if !keep_all && k == "properties" && v.is_object() {
+                        if let Value::Object(props) = v {
+                            out.push(b'{');
+                            for (i, (n, s)) in props.iter().enumerate() {
+                                if i > 0 {
+                                    out.push(b',');
+                                }
+                                scalar(&Value::String(n.clone()), out);
+                                out.push(b':');
+                                write(s, out, false);
                             }
-                        } else {
-                            strip(v)
-                        };
-                        (k.clone(), v)
-                    })
-                    .collect(),
-            ),
-            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
-            other => other.clone(),
+                            out.push(b'}');
+                        }
+                    } else {
+                        write(v, out, false);
+                    }
+                }
+                out.push(b'}');
+            }
+            Value::Array(a) => {
+                out.push(b'[');
+                for (i, item) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(item, out, false);
+                }
+                out.push(b']');
+            }
+            other => scalar(other, out),
         }
     }
-    strip(schema).to_string()
+    fn scalar(v: &Value, out: &mut Vec<u8>) {
+        // Writing a JSON scalar into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, v);
+    }
+    let mut out = Vec::with_capacity(256);
+    write(schema, &mut out, false);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Whether checking `schema` takes enough code that a shared validator beats a copy.
