@@ -7,6 +7,20 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 pub fn bundle(spec: &Spec, title: &str) -> String {
+    let components = Components::find(spec.files.iter().flat_map(|f| {
+        f.operations.iter().flat_map(|op| {
+            op.params
+                .iter()
+                .map(|p| &p.schema)
+                // A form body is written under two media types: two uses.
+                .chain(
+                    op.body
+                        .iter()
+                        .flat_map(|b| std::iter::repeat_n(&b.schema, if b.form { 2 } else { 1 })),
+                )
+                .chain(op.responses.iter().filter_map(|r| r.schema.as_ref()))
+        })
+    }));
     let mut paths = Map::new();
     let mut schemes = Map::new();
     for f in &spec.files {
@@ -33,7 +47,7 @@ pub fn bundle(spec: &Spec, title: &str) -> String {
                 .params
                 .iter()
                 .map(|p| {
-                    let mut v = json!({"name": p.name, "in": p.location.as_str(), "required": p.required, "schema": p.schema});
+                    let mut v = json!({"name": p.name, "in": p.location.as_str(), "required": p.required, "schema": components.place(&p.schema)});
                     if !p.description.is_empty() {
                         v["description"] = json!(p.description);
                     }
@@ -48,11 +62,12 @@ pub fn bundle(spec: &Spec, title: &str) -> String {
             }
             if let Some(b) = &op.body {
                 let mut content = Map::new();
-                content.insert("application/json".into(), json!({"schema": b.schema}));
+                let schema = components.place(&b.schema);
+                content.insert("application/json".into(), json!({"schema": schema}));
                 if b.form {
                     content.insert(
                         "application/x-www-form-urlencoded".into(),
-                        json!({"schema": b.schema}),
+                        json!({"schema": schema}),
                     );
                 }
                 o.insert(
@@ -64,7 +79,7 @@ pub fn bundle(spec: &Spec, title: &str) -> String {
             for r in &op.responses {
                 let mut rv = json!({"description": r.description});
                 if let Some(schema) = &r.schema {
-                    let mut media = json!({"schema": schema});
+                    let mut media = json!({"schema": components.place(schema)});
                     if let Some(ex) = r.examples.first() {
                         media["example"] = ex.clone();
                     }
@@ -98,7 +113,10 @@ pub fn bundle(spec: &Spec, title: &str) -> String {
         "components": {"securitySchemes": schemes},
     });
     let mut doc = doc;
-    components_for_cycles(&mut doc);
+    let schemas = components.schemas();
+    if !schemas.is_empty() {
+        doc["components"]["schemas"] = Value::Object(schemas);
+    }
     uniform_tuples_as_items(&mut doc);
     super::model::sort_keys(&mut doc);
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -106,136 +124,145 @@ pub fn bundle(spec: &Spec, title: &str) -> String {
     s
 }
 
-/// A schema component used more than once, or one that contains itself, is written once in
-/// `components/schemas` and referred to by `$ref` wherever a use has its shape (a use refined
-/// beside its `$ref`, e.g. made nullable, stays inline); the rest is inlined, and the loader's
-/// markers go. Without this, a spec whose components nest (GitHub's) bundles to 5× its size.
-fn components_for_cycles(doc: &mut Value) {
-    use super::load::{REF_CYCLE, REF_KEY, REF_NAME, is_annotation};
-    struct Found {
-        cyclic: BTreeMap<String, String>,
-        full: BTreeMap<String, (String, Value)>,
-        uses: BTreeMap<String, usize>,
-    }
-    fn collect(v: &Value, found: &mut Found) {
-        match v {
-            Value::Object(m) => {
-                if let (Some(Value::String(key)), Some(Value::String(name))) =
-                    (m.get(REF_KEY), m.get(REF_NAME))
-                {
-                    if m.contains_key(REF_CYCLE) {
-                        found.cyclic.insert(key.clone(), name.clone());
-                        return;
+/// The bundle's `components/schemas`. A schema the loader identified that is used more than
+/// once, or that contains itself, is written there once and referred to by `$ref` wherever a
+/// use has its shape (a use refined beside its reference, e.g. made nullable, stays inline);
+/// the rest is inlined, and the loader's markers go. Each schema is copied as it is placed,
+/// skipping what becomes a `$ref`, so the fully inlined document is never built: GitHub's
+/// would be 17.8 MB of JSON from a 3.7 MB spec.
+struct Components<'a> {
+    /// Component reference → its name in `components/schemas`.
+    names: BTreeMap<String, String>,
+    /// Component reference → its first full occurrence.
+    full: BTreeMap<String, &'a Value>,
+}
+
+impl<'a> Components<'a> {
+    fn find(schemas: impl Iterator<Item = &'a Value>) -> Self {
+        use super::load::{REF_CYCLE, REF_KEY, REF_NAME};
+        #[derive(Default)]
+        struct Found<'a> {
+            cyclic: BTreeMap<String, String>,
+            full: BTreeMap<String, (String, &'a Value)>,
+            uses: BTreeMap<String, usize>,
+        }
+        fn collect<'a>(v: &'a Value, found: &mut Found<'a>) {
+            match v {
+                Value::Object(m) => {
+                    if let (Some(Value::String(key)), Some(Value::String(name))) =
+                        (m.get(REF_KEY), m.get(REF_NAME))
+                    {
+                        if m.contains_key(REF_CYCLE) {
+                            found.cyclic.insert(key.clone(), name.clone());
+                            return;
+                        }
+                        *found.uses.entry(key.clone()).or_default() += 1;
+                        if found.full.contains_key(key) {
+                            // Its inside was seen with the first use.
+                            return;
+                        }
+                        found.full.insert(key.clone(), (name.clone(), v));
                     }
-                    *found.uses.entry(key.clone()).or_default() += 1;
-                    if found.full.contains_key(key) {
-                        // Its inside was seen with the first use.
-                        return;
-                    }
-                    found.full.insert(key.clone(), (name.clone(), v.clone()));
+                    m.values().for_each(|v| collect(v, found));
                 }
-                m.values().for_each(|v| collect(v, found));
+                Value::Array(a) => a.iter().for_each(|v| collect(v, found)),
+                _ => {}
             }
-            Value::Array(a) => a.iter().for_each(|v| collect(v, found)),
-            _ => {}
         }
-    }
-    /// The same schema but for annotations (and the markers, which name the same component).
-    fn same_shape(a: &Map<String, Value>, b: &Value) -> bool {
-        let Value::Object(b) = b else { return false };
-        fn checked(m: &Map<String, Value>) -> impl Iterator<Item = (&String, &Value)> {
-            m.iter()
-                .filter(|(k, _)| !is_annotation(k) && !k.starts_with("x-oxident-"))
+        let mut found = Found::default();
+        schemas.for_each(|s| collect(s, &mut found));
+        let mut wanted: BTreeMap<String, String> = found.cyclic.clone();
+        for (key, (name, _)) in &found.full {
+            if found.uses.get(key).is_some_and(|n| *n > 1) {
+                wanted.insert(key.clone(), name.clone());
+            }
         }
-        checked(a).eq(checked(b))
+        // One component name per schema (a numeric suffix where names clash).
+        let mut names = BTreeMap::new();
+        let mut taken = std::collections::BTreeSet::new();
+        for (key, name) in &wanted {
+            let base: String = name
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                .collect();
+            let base = if base.is_empty() {
+                "Schema".to_string()
+            } else {
+                base
+            };
+            let mut unique = base.clone();
+            let mut n = 2;
+            while !taken.insert(unique.clone()) {
+                unique = format!("{base}{n}");
+                n += 1;
+            }
+            names.insert(key.clone(), unique);
+        }
+        let full = found.full.into_iter().map(|(k, (_, v))| (k, v)).collect();
+        Self { names, full }
     }
-    fn rewrite(
-        v: &mut Value,
-        names: &BTreeMap<String, String>,
-        full: &BTreeMap<String, (String, Value)>,
-        root: bool,
-    ) {
+
+    /// A copy of `schema` as the bundle holds it.
+    fn place(&self, schema: &Value) -> Value {
+        self.copy(schema, false)
+    }
+
+    fn copy(&self, v: &Value, root: bool) -> Value {
+        use super::load::{REF_CYCLE, REF_KEY, REF_NAME};
         match v {
             Value::Object(m) => {
                 if let Some(Value::String(key)) = m.get(REF_KEY)
-                    && let Some(name) = names.get(key)
+                    && let Some(name) = self.names.get(key)
                 {
                     let target = Value::String(format!("#/components/schemas/{name}"));
                     if m.contains_key(REF_CYCLE) {
-                        m.clear();
-                        m.insert("$ref".into(), target);
-                        return;
+                        return json!({"$ref": target});
                     }
                     if !root
-                        && let Some((_, component)) = full.get(key)
+                        && let Some(component) = self.full.get(key)
                         && same_shape(m, component)
                     {
-                        let description = m
+                        let mut out = Map::new();
+                        out.insert("$ref".into(), target);
+                        if let Some(d) = m
                             .get("description")
                             .filter(|d| component.get("description") != Some(*d))
-                            .cloned();
-                        m.clear();
-                        m.insert("$ref".into(), target);
-                        if let Some(d) = description {
-                            m.insert("description".into(), d);
+                        {
+                            out.insert("description".into(), d.clone());
                         }
-                        return;
+                        return Value::Object(out);
                     }
                 }
-                m.remove(REF_CYCLE);
-                m.remove(REF_KEY);
-                m.remove(REF_NAME);
-                m.values_mut().for_each(|v| rewrite(v, names, full, false));
+                Value::Object(
+                    m.iter()
+                        .filter(|(k, _)| !matches!(k.as_str(), REF_CYCLE | REF_KEY | REF_NAME))
+                        .map(|(k, v)| (k.clone(), self.copy(v, false)))
+                        .collect(),
+                )
             }
-            Value::Array(a) => a.iter_mut().for_each(|v| rewrite(v, names, full, false)),
-            _ => {}
+            Value::Array(a) => Value::Array(a.iter().map(|v| self.copy(v, false)).collect()),
+            other => other.clone(),
         }
     }
-    let mut found = Found {
-        cyclic: BTreeMap::new(),
-        full: BTreeMap::new(),
-        uses: BTreeMap::new(),
-    };
-    collect(doc, &mut found);
-    let mut wanted: BTreeMap<String, String> = found.cyclic.clone();
-    for (key, (name, _)) in &found.full {
-        if found.uses.get(key).is_some_and(|n| *n > 1) {
-            wanted.insert(key.clone(), name.clone());
-        }
+
+    /// `components/schemas`: each component written once, its own uses of others as `$ref`s.
+    fn schemas(&self) -> Map<String, Value> {
+        self.names
+            .iter()
+            .filter_map(|(key, name)| Some((name.clone(), self.copy(self.full.get(key)?, true))))
+            .collect()
     }
-    // One component name per schema (a numeric suffix where names clash).
-    let mut names = BTreeMap::new();
-    let mut taken = std::collections::BTreeSet::new();
-    for (key, name) in &wanted {
-        let base: String = name
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-            .collect();
-        let base = if base.is_empty() {
-            "Schema".to_string()
-        } else {
-            base
-        };
-        let mut unique = base.clone();
-        let mut n = 2;
-        while !taken.insert(unique.clone()) {
-            unique = format!("{base}{n}");
-            n += 1;
-        }
-        names.insert(key.clone(), unique);
+}
+
+/// The same schema but for annotations (and the markers, which name the same component).
+fn same_shape(a: &Map<String, Value>, b: &Value) -> bool {
+    use super::load::is_annotation;
+    fn checked(m: &Map<String, Value>) -> impl Iterator<Item = (&String, &Value)> {
+        m.iter()
+            .filter(|(k, _)| !is_annotation(k) && !k.starts_with("x-oxident-"))
     }
-    let mut schemas = Map::new();
-    for (key, name) in &names {
-        if let Some((_, schema)) = found.full.get(key) {
-            let mut schema = schema.clone();
-            rewrite(&mut schema, &names, &found.full, true);
-            schemas.insert(name.clone(), schema);
-        }
-    }
-    rewrite(doc, &names, &found.full, false);
-    if !schemas.is_empty() {
-        doc["components"]["schemas"] = Value::Object(schemas);
-    }
+    let Value::Object(b) = b else { return false };
+    checked(a).eq(checked(b))
 }
 
 /// A tuple whose members all have one schema (`prefixItems: [s, s, s]`, bulk lookup's
