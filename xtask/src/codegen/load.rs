@@ -434,20 +434,9 @@ pub fn is_annotation(k: &str) -> bool {
 /// `apiAgent`, `#/Pet/properties/owner` → `owner`, `#/Pet/items` → `Pet`), else the file's
 /// stem. Clashes are made unique (and stable) by the type emitter.
 fn schema_name(file: &Path, pointer: &str) -> Option<String> {
-    const KEYWORDS: [&str; 28] = [
-        "items",
-        "schema",
+    // Keywords that hold schemas or name maps, beside the schema keys.
+    const CONTAINERS: [&str; 15] = [
         "schemas",
-        "additionalProperties",
-        "not",
-        "allOf",
-        "oneOf",
-        "anyOf",
-        "prefixItems",
-        "contains",
-        "if",
-        "then",
-        "else",
         "content",
         "properties",
         "definitions",
@@ -459,7 +448,6 @@ fn schema_name(file: &Path, pointer: &str) -> Option<String> {
         "headers",
         "paths",
         "patternProperties",
-        "additionalItems",
         "webhooks",
         "callbacks",
         "examples",
@@ -475,13 +463,31 @@ fn schema_name(file: &Path, pointer: &str) -> Option<String> {
         .map(unescape_token)
         .collect();
     let name = tokens.iter().rev().find(|t| {
-        !KEYWORDS.contains(&t.as_str())
+        !SCHEMA_KEYS.contains(&t.as_str())
+            && !CONTAINERS.contains(&t.as_str())
             && !t.chars().all(|c| c.is_ascii_digit())
             && !t.contains('/')
             && !super::model::METHODS.contains(&t.as_str())
     });
     name.cloned().or_else(stem)
 }
+
+/// Keys whose value is a schema (or a list of schemas).
+const SCHEMA_KEYS: [&str; 13] = [
+    "schema",
+    "items",
+    "additionalProperties",
+    "not",
+    "allOf",
+    "oneOf",
+    "anyOf",
+    "prefixItems",
+    "additionalItems",
+    "contains",
+    "if",
+    "then",
+    "else",
+];
 
 /// Where a value sits, as far as "is this a schema?" needs: the key holding it and the key
 /// above that.
@@ -527,21 +533,6 @@ impl Ctx {
     }
 
     fn is_schema(&self) -> bool {
-        const SCHEMA_KEYS: [&str; 13] = [
-            "schema",
-            "items",
-            "additionalProperties",
-            "not",
-            "allOf",
-            "oneOf",
-            "anyOf",
-            "prefixItems",
-            "additionalItems",
-            "contains",
-            "if",
-            "then",
-            "else",
-        ];
         self.key
             .as_deref()
             .is_some_and(|k| SCHEMA_KEYS.contains(&k))
