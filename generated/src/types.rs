@@ -275,37 +275,6 @@ pub struct PublicKey {
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SignedAssociation2 {
-    /// Address of the bound 3PID.
-    pub address: String,
-    /// Medium of the bound 3PID.
-    pub medium: String,
-    /// Matrix user ID the 3PID is bound to.
-    pub mxid: String,
-    /// End of the period in which the association is known to hold (ms since the epoch).
-    pub not_after: i64,
-    /// Start of the period in which the association is known to hold (ms since the epoch).
-    pub not_before: i64,
-    /// Signatures of the identity servers vouching for this association.
-    pub signatures: std::collections::BTreeMap<
-        String,
-        std::collections::BTreeMap<String, String>,
-    >,
-    /// When the association was verified (ms since the epoch).
-    pub ts: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ValidatedThreePid2 {
-    /// Address of the validated 3PID.
-    pub address: String,
-    /// Medium of the validated 3PID.
-    pub medium: String,
-    /// When validation happened (ms since the epoch).
-    pub validated_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AccountInfo {
     /// Matrix user ID that registered the token.
     pub user_id: String,

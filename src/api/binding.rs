@@ -43,6 +43,32 @@ pub async fn get_validated3pid(
         .await
 }
 
+/// Both versions answer a bind with the one generated type (formats fold into one shape).
+impl From<SignedAssociation> for oxident_api::types::SignedAssociation {
+    fn from(s: SignedAssociation) -> Self {
+        let a = s.association;
+        Self {
+            address: a.address,
+            medium: a.medium,
+            mxid: a.mxid,
+            not_after: a.not_after,
+            not_before: a.not_before,
+            signatures: s.signatures,
+            ts: a.ts,
+        }
+    }
+}
+
+impl From<ValidatedThreepid> for oxident_api::types::ValidatedThreePid {
+    fn from(t: ValidatedThreepid) -> Self {
+        Self {
+            medium: t.medium,
+            address: t.address,
+            validated_at: t.validated_at,
+        }
+    }
+}
+
 /// An unbind request as both versions send it.
 pub struct UnbindRequest<'a> {
     pub sid: Option<&'a str>,

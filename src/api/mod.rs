@@ -76,17 +76,11 @@ impl AssociationsApi for Api {
         ctx: &RequestContext,
         b: associations::bind::RequestBody,
     ) -> Answer<associations::bind::Response> {
-        let s = binding::bind(self, V1, ctx, &b.sid, &b.client_secret, &b.mxid).await?;
-        let a = s.association;
-        Ok(associations::bind::SignedAssociation {
-            address: a.address,
-            medium: a.medium,
-            mxid: a.mxid,
-            not_after: a.not_after,
-            not_before: a.not_before,
-            signatures: s.signatures,
-            ts: a.ts,
-        })
+        Ok(
+            binding::bind(self, V1, ctx, &b.sid, &b.client_secret, &b.mxid)
+                .await?
+                .into(),
+        )
     }
 
     async fn get_validated3pid(
@@ -94,12 +88,11 @@ impl AssociationsApi for Api {
         ctx: &RequestContext,
         p: associations::get_validated3pid::Params,
     ) -> Answer<associations::get_validated3pid::Response> {
-        let t = binding::get_validated3pid(self, V1, ctx, &p.sid, &p.client_secret).await?;
-        Ok(associations::get_validated3pid::ValidatedThreePid {
-            medium: t.medium,
-            address: t.address,
-            validated_at: t.validated_at,
-        })
+        Ok(
+            binding::get_validated3pid(self, V1, ctx, &p.sid, &p.client_secret)
+                .await?
+                .into(),
+        )
     }
 
     async fn unbind(
@@ -320,17 +313,11 @@ impl V2AssociationsApi for Api {
         ctx: &RequestContext,
         b: v2_associations::bind_v2::RequestBody,
     ) -> Answer<v2_associations::bind_v2::Response> {
-        let s = binding::bind(self, V2, ctx, &b.sid, &b.client_secret, &b.mxid).await?;
-        let a = s.association;
-        Ok(v2_associations::bind_v2::SignedAssociation {
-            address: a.address,
-            medium: a.medium,
-            mxid: a.mxid,
-            not_after: a.not_after,
-            not_before: a.not_before,
-            signatures: s.signatures,
-            ts: a.ts,
-        })
+        Ok(
+            binding::bind(self, V2, ctx, &b.sid, &b.client_secret, &b.mxid)
+                .await?
+                .into(),
+        )
     }
 
     async fn get_validated3pid_v2(
@@ -338,12 +325,11 @@ impl V2AssociationsApi for Api {
         ctx: &RequestContext,
         p: v2_associations::get_validated3pid_v2::Params,
     ) -> Answer<v2_associations::get_validated3pid_v2::Response> {
-        let t = binding::get_validated3pid(self, V2, ctx, &p.sid, &p.client_secret).await?;
-        Ok(v2_associations::get_validated3pid_v2::ValidatedThreePid {
-            medium: t.medium,
-            address: t.address,
-            validated_at: t.validated_at,
-        })
+        Ok(
+            binding::get_validated3pid(self, V2, ctx, &p.sid, &p.client_secret)
+                .await?
+                .into(),
+        )
     }
 
     async fn unbind_v2(

@@ -8,8 +8,8 @@
 use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
-    BindRequest, SignedAssociation2 as SignedAssociation, BindRequest as RequestBody,
-    SignedAssociation2 as Response,
+    BindRequest, SignedAssociation, BindRequest as RequestBody,
+    SignedAssociation as Response,
 };
 
 /// This operation for code generic over operations (the dispatcher, the registry).

@@ -8,8 +8,8 @@
 use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
-    GetValidated3pidParams, ValidatedThreePid2 as ValidatedThreePid,
-    GetValidated3pidParams as Params, ValidatedThreePid2 as Response,
+    GetValidated3pidParams, ValidatedThreePid, GetValidated3pidParams as Params,
+    ValidatedThreePid as Response,
 };
 
 /// This operation for code generic over operations (the dispatcher, the registry).

@@ -37,12 +37,71 @@ pub struct TypeGen {
 
 /// The shape a named type stands for: the schema without annotations and without `null` in
 /// its `type` (nullability belongs to the use, `Option<Name>`, not to the type).
+/// Constraints that only the validator checks — a `format` that maps to no other Rust type, a
+/// bound, a length, a pattern — are not part of it either: a shape that differs only by them
+/// (v1's and v2's `SignedAssociation`, one with `format: mx-user-id`) is one Rust type.
 fn core_key(schema: &Value) -> String {
-    let mut core = schema.clone();
+    let mut core = type_shape(schema);
     if let Some(Value::Array(ts)) = core.get_mut("type") {
         ts.retain(|t| t != "null");
     }
     super::emit_validators::validation_key(&core)
+}
+
+/// `schema` without the keywords that do not change the Rust type it becomes.
+fn type_shape(schema: &Value) -> Value {
+    const CHECK_ONLY: [&str; 14] = [
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minProperties",
+        "maxProperties",
+        "format",
+    ];
+    /// Formats that pick the Rust type (`Binary`, `i32`, …).
+    const TYPE_FORMATS: [&str; 8] = [
+        "binary", "int8", "int16", "int32", "uint8", "uint16", "uint32", "uint64",
+    ];
+    match schema {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, v)| {
+                    !CHECK_ONLY.contains(&k.as_str())
+                        || (*k == "format" && v.as_str().is_some_and(|f| TYPE_FORMATS.contains(&f)))
+                })
+                .map(|(k, v)| {
+                    let v = match k.as_str() {
+                        // Maps of names to schemas: every name kept.
+                        "properties" | "patternProperties" | "$defs" | "definitions" => match v {
+                            Value::Object(named) => Value::Object(
+                                named
+                                    .iter()
+                                    .map(|(n, s)| (n.clone(), type_shape(s)))
+                                    .collect(),
+                            ),
+                            other => other.clone(),
+                        },
+                        // Data, not schemas.
+                        "enum" | "const" | "default" | "example" | "examples" | "required" => {
+                            v.clone()
+                        }
+                        _ => type_shape(v),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(type_shape).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Names no nested type may take: the fixed root names every operation module exports, and

@@ -246,3 +246,52 @@ components:
         "{server}"
     );
 }
+
+/// Two schemas of one name that differ only in what the validator checks (a `format`, a
+/// bound) are one Rust type; each operation still checks its own constraints. v1 and v2 of
+/// the identity API had `SignedAssociation` and `SignedAssociation2` for this.
+#[test]
+fn shapes_differing_only_in_checks_are_one_type() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let thing = |extra: &str| {
+        format!(
+            "type: object\nrequired: [id]\nproperties:\n  id: {{type: string{extra}}}\n  n: {{type: integer, format: int32}}\n"
+        )
+    };
+    std::fs::create_dir_all(tmp.path().join("v1")).expect("dir");
+    std::fs::create_dir_all(tmp.path().join("v2")).expect("dir");
+    std::fs::write(tmp.path().join("v1/Thing.yaml"), thing("")).expect("write");
+    std::fs::write(
+        tmp.path().join("v2/Thing.yaml"),
+        thing(", format: mx-user-id, maxLength: 255"),
+    )
+    .expect("write");
+    let op = |name: &str, dir: &str| {
+        format!(
+            "  /{name}:\n    get:\n      operationId: {name}\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {{$ref: '{dir}/Thing.yaml'}}\n"
+        )
+    };
+    std::fs::write(
+        tmp.path().join("api.yaml"),
+        format!(
+            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n{}{}",
+            op("getOld", "v1"),
+            op("getNew", "v2")
+        ),
+    )
+    .expect("write");
+    let opts = Options::standalone(tmp.path(), &tmp.path().join("out"), "t", false);
+    let files = codegen::generate(&opts).expect("codegen succeeds");
+    let types = file(&files, "src/types.rs");
+    assert_eq!(types.matches("pub struct Thing").count(), 1, "{types}");
+    assert!(types.contains("pub n: Option<i32>,"), "{types}");
+    assert!(!types.contains("Thing2"), "{types}");
+    let new = file(&files, "api/get_new.rs");
+    assert!(new.contains("Thing as Response"), "{new}");
+    // The validators still differ: only v2's checks the length.
+    assert!(
+        new.contains("255") || file(&files, "src/shared.rs").contains("255"),
+        "{new}"
+    );
+    assert!(!file(&files, "api/get_old.rs").contains("255"));
+}
