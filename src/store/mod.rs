@@ -26,6 +26,7 @@ use async_trait::async_trait;
 mod rows;
 mod accounts;
 mod associations;
+mod digest_hash;
 /// Test code (the stories every backend must pass): compiled for this crate's tests and
 /// with the `store-conformance` feature only, never into the release library.
 #[cfg(any(test, feature = "store-conformance"))]

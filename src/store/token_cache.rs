@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::AccessTokenOwner;
+use super::digest_hash::DigestHashKey;
 
 /// Entries kept by [`TokenCache`] before it starts over.
 const TOKEN_CACHE_CAPACITY: usize = 4096;
@@ -29,43 +30,13 @@ pub(crate) struct TokenCache {
     /// How long a cached owner is believed without asking the database again.
     ttl: Duration,
     pub(crate) generation: AtomicU64,
+    /// The table's hash key (a copy of what `entries` hashes with), for the tests.
+    #[cfg(test)]
+    key: DigestHashKey,
     /// Keyed by the token's raw SHA-256 (the stored digest before encoding).
-    entries: Mutex<HashMap<[u8; 32], (AccessTokenOwner, Duration), DigestHash>>,
-}
-
-/// Hashes a SHA-256 digest by taking 8 of its bytes: digests are uniform already, and SipHash
-/// over 32 bytes was a tenth of an authenticated lookup's own work. Not a way in for hash
-/// flooding: only tokens this server issued are ever inserted, and a digest cannot be chosen
-/// without inverting SHA-256 — a probe with any other costs at most the probe length the
-/// stored ones make.
-#[derive(Debug, Default, Clone, Copy)]
-struct DigestHash;
-
-impl std::hash::BuildHasher for DigestHash {
-    type Hasher = DigestHasher;
-
-    fn build_hasher(&self) -> DigestHasher {
-        DigestHasher(0)
-    }
-}
-
-/// See [`DigestHash`]. A `[u8; 32]` hashes as its length, then its bytes.
-#[derive(Debug)]
-struct DigestHasher(u64);
-
-impl std::hash::Hasher for DigestHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut word = [0u8; 8];
-        let n = bytes.len().min(8);
-        word[..n].copy_from_slice(&bytes[..n]);
-        self.0 ^= u64::from_le_bytes(word);
-    }
-
-    fn write_usize(&mut self, _length: usize) {}
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    /// Hashed with a key drawn per cache (`super::digest_hash`), so which digests share a
+    /// bucket cannot be worked out from outside.
+    entries: Mutex<HashMap<[u8; 32], (AccessTokenOwner, Duration), DigestHashKey>>,
 }
 
 impl TokenCache {
@@ -97,10 +68,13 @@ impl TokenCache {
 
 impl TokenCache {
     pub(crate) fn new(ttl: Duration) -> Self {
+        let key = DigestHashKey::random();
         Self {
             ttl,
+            #[cfg(test)]
+            key,
             generation: AtomicU64::new(0),
-            entries: Mutex::default(),
+            entries: Mutex::new(HashMap::with_hasher(key)),
         }
     }
 }
@@ -146,5 +120,15 @@ mod tests {
         cache.insert(generation, twin, other.clone());
         assert_eq!(cache.get(&d), Some(owner));
         assert_eq!(cache.get(&twin), Some(other));
+    }
+
+    #[test]
+    fn two_caches_hash_the_same_digest_differently() {
+        use std::hash::BuildHasher;
+        let hash_in = |cache: &TokenCache| cache.key.hash_one([7u8; 32]);
+        assert_ne!(
+            hash_in(&TokenCache::default()),
+            hash_in(&TokenCache::default())
+        );
     }
 }
