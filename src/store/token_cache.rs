@@ -3,15 +3,16 @@
 //! entry is believed, which bounds how long a token deleted elsewhere (another process on
 //! the same database) stays usable here.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
+
+use hashlink::LruCache;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::AccessTokenOwner;
 use super::digest_hash::DigestHashKey;
 
-/// Entries kept by [`TokenCache`] before it starts over.
+/// Entries kept by [`TokenCache`]; past it the least recently used token is forgotten.
 const TOKEN_CACHE_CAPACITY: usize = 4096;
 /// How long a cached token owner is believed without asking the database again. Bounds how
 /// long a token deleted by *another* process (the sqlite3 shell, a second server on the same
@@ -19,7 +20,9 @@ const TOKEN_CACHE_CAPACITY: usize = 4096;
 const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// Owners of recently presented access tokens, keyed by token digest (the cache holds no
-/// token). Bounded: when full it is cleared, which costs one query per token afterwards.
+/// token). Bounded by a `hashlink::LruCache`: past [`TOKEN_CACHE_CAPACITY`] the least
+/// recently used token is forgotten, in O(1) (it used to be cleared whole, which sent every
+/// live token back to the database at once).
 /// Only found tokens are cached, so random tokens cannot fill it with misses.
 ///
 /// A lookup that races with a deletion must not re-insert the deleted token: every deletion
@@ -36,12 +39,12 @@ pub(crate) struct TokenCache {
     /// Keyed by the token's raw SHA-256 (the stored digest before encoding).
     /// Hashed with a key drawn per cache (`super::digest_hash`), so which digests share a
     /// bucket cannot be worked out from outside.
-    entries: Mutex<HashMap<[u8; 32], (AccessTokenOwner, Duration), DigestHashKey>>,
+    entries: Mutex<LruCache<[u8; 32], (AccessTokenOwner, Duration), DigestHashKey>>,
 }
 
 impl TokenCache {
     pub(crate) fn get(&self, digest: &[u8; 32]) -> Option<AccessTokenOwner> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let (owner, cached_at) = entries.get(digest)?;
         (crate::clock::monotonic_now().saturating_sub(*cached_at) < self.ttl).then(|| owner.clone())
     }
@@ -51,9 +54,6 @@ impl TokenCache {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if self.generation.load(Ordering::Acquire) != generation {
             return;
-        }
-        if entries.len() >= TOKEN_CACHE_CAPACITY {
-            entries.clear();
         }
         entries.insert(digest, (owner, crate::clock::monotonic_now()));
     }
@@ -74,7 +74,7 @@ impl TokenCache {
             #[cfg(test)]
             key,
             generation: AtomicU64::new(0),
-            entries: Mutex::new(HashMap::with_hasher(key)),
+            entries: Mutex::new(LruCache::with_hasher(TOKEN_CACHE_CAPACITY, key)),
         }
     }
 }
@@ -120,6 +120,31 @@ mod tests {
         cache.insert(generation, twin, other.clone());
         assert_eq!(cache.get(&d), Some(owner));
         assert_eq!(cache.get(&twin), Some(other));
+    }
+
+    #[test]
+    fn past_its_bound_the_least_recently_used_token_goes() {
+        let cache = TokenCache::default();
+        let owner = AccessTokenOwner {
+            user_id: "@u:hs".into(),
+            created_ms: 1,
+        };
+        let digest = |i: usize| {
+            let mut d = [0u8; 32];
+            d[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            d
+        };
+        let generation = cache.generation.load(Ordering::Acquire);
+        for i in 0..TOKEN_CACHE_CAPACITY {
+            cache.insert(generation, digest(i), owner.clone());
+        }
+        assert!(cache.get(&digest(0)).is_some());
+        cache.insert(generation, digest(TOKEN_CACHE_CAPACITY), owner.clone());
+        let len = cache.entries.lock().map(|e| e.len()).unwrap_or_default();
+        assert_eq!(len, TOKEN_CACHE_CAPACITY);
+        assert!(cache.get(&digest(0)).is_some(), "used recently: kept");
+        assert!(cache.get(&digest(1)).is_none(), "least recently used: gone");
+        assert!(cache.get(&digest(2)).is_some(), "the others stay cached");
     }
 
     #[test]
