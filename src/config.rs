@@ -176,13 +176,36 @@ pub struct AuthConfig {
     /// Accept the deprecated `access_token` query parameter (required by spec v1.11–v1.19;
     /// dropped by the next version). When off, `/versions` stops advertising those versions.
     pub accept_query_access_token: bool,
+    /// An access token not used for this long is deleted (a client then registers again,
+    /// as after a logout). Use is recorded to within an hour. Default 30 days.
+    pub token_unused_lifetime: ConfigDuration,
+    /// Access tokens kept per account: a new one past this drops the oldest. 0: no cap.
+    pub max_tokens_per_account: u32,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             accept_query_access_token: true,
+            token_unused_lifetime: ConfigDuration(Duration::from_secs(30 * 86_400)),
+            max_tokens_per_account: 32,
         }
+    }
+}
+
+impl AuthConfig {
+    pub fn token_unused_lifetime_ms(&self) -> i64 {
+        i64::try_from(self.token_unused_lifetime.0.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.token_unused_lifetime.0 < Duration::from_secs(2 * 3600) {
+            p.push(
+                "auth.token_unused_lifetime: must be at least 2h (use is recorded hourly)".into(),
+            );
+        }
+        p
     }
 }
 
@@ -498,7 +521,7 @@ impl Config {
 
     /// Semantic checks beyond types.
     pub fn problems(&self) -> Vec<String> {
-        let mut p = Vec::new();
+        let mut p = self.auth.problems();
         if self.server.bind.parse::<SocketAddr>().is_err() {
             p.push(format!(
                 "server.bind: `{}` is not an address like 127.0.0.1:8090",

@@ -60,11 +60,6 @@ impl Api {
 
 type Answer<T> = Result<T, ApiError>;
 
-/// The whole store-invite request as received: stored with the invite (sydent keeps it).
-fn params_of(body: &impl serde::Serialize) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(body).map_err(ApiError::internal)
-}
-
 /// Methods answer `ApiError` (each area trait's `type Error`); the runtime turns it into Matrix JSON.
 impl OxidentApi for Api {}
 
@@ -276,7 +271,6 @@ impl StoreInviteApi for Api {
         b: store_invite::store_invite::RequestBody,
     ) -> Answer<store_invite::store_invite::Response> {
         let request = InviteRequest {
-            params: params_of(&b)?,
             medium: b.medium,
             address: b.address,
             room_id: b.room_id,
@@ -562,7 +556,6 @@ impl V2StoreInviteApi for Api {
         b: v2_store_invite::store_invite_v2::RequestBody,
     ) -> Answer<v2_store_invite::store_invite_v2::Response> {
         let request = InviteRequest {
-            params: params_of(&b)?,
             medium: b.medium,
             address: b.address,
             room_id: b.room_id,

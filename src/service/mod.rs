@@ -163,6 +163,8 @@ impl Services {
             random,
             clock: clock.clone(),
             terms,
+            token_unused_lifetime_ms: config.auth.token_unused_lifetime_ms(),
+            max_tokens_per_account: config.auth.max_tokens_per_account,
         });
         let keys = Arc::new(KeyService {
             signer: signer.clone(),

@@ -2,12 +2,14 @@
 //! [`InviteStore`].
 
 use async_trait::async_trait;
-use serde_json::Value;
 
 use super::{StoreResult, Threepid};
 use crate::crypto::SecretString;
 
-/// A pending third-party invite from `store-invite`.
+/// A pending third-party invite from `store-invite`: only what `onbind` delivery and
+/// `sign-ed25519` read. The display fields of the request (room name, avatars, extra keys)
+/// served the invitation mail, sent before the invite is stored, and are not kept: a
+/// store-invite body may be 256 KiB (issue 21).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInvite {
     pub token: String,
@@ -15,8 +17,6 @@ pub struct NewInvite {
     pub address: String,
     pub room_id: String,
     pub sender: String,
-    /// The whole request body as received (display fields, unknown extra keys).
-    pub params: Value,
 }
 
 /// The ephemeral key pair issued with an invite.
@@ -46,7 +46,6 @@ pub struct Invite {
     pub address: String,
     pub room_id: String,
     pub sender: String,
-    pub params: Value,
     pub created_ms: i64,
     /// When the homeserver acknowledged the `onbind` callback.
     pub delivered_ms: Option<i64>,

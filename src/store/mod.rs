@@ -40,7 +40,7 @@ pub mod sqlite;
 pub mod sydent_db;
 mod token_cache;
 
-pub use accounts::{AccessTokenOwner, AccountStore};
+pub use accounts::{AccessTokenOwner, AccountStore, TOKEN_USE_RESOLUTION_MS};
 pub use associations::{Association, AssociationStore, HashMatch, Threepid};
 pub use invites::{EphemeralKey, Invite, InviteStore, NewEphemeralKey, NewInvite, PendingDelivery};
 pub use postgres::PostgresStore;

@@ -58,6 +58,18 @@ impl TokenCache {
         entries.insert(digest, (owner, crate::clock::monotonic_now()));
     }
 
+    /// Forgets the token whose stored digest (URL-safe base64, as in the `token_hash`
+    /// column) is `stored`; called after its row was deleted.
+    pub(crate) fn remove_stored(&self, stored: &str) {
+        match crate::crypto::b64::decode_array::<32>(stored) {
+            Ok(digest) => self.remove(&digest),
+            // Not a digest this server wrote: nothing cached under it.
+            Err(_) => {
+                self.generation.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+    }
+
     /// Forgets `digest`; called after the row was deleted.
     pub(crate) fn remove(&self, digest: &[u8; 32]) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -95,6 +107,7 @@ mod tests {
         let owner = AccessTokenOwner {
             user_id: "@u:hs".into(),
             created_ms: 1,
+            last_used_ms: 1,
         };
         // A lookup reads the generation, then a logout deletes the token before the lookup
         // caches what it read: the stale result is not cached.
@@ -114,6 +127,7 @@ mod tests {
         let other = AccessTokenOwner {
             user_id: "@v:hs".into(),
             created_ms: 2,
+            last_used_ms: 2,
         };
         let generation = cache.generation.load(Ordering::Acquire);
         cache.insert(generation, d, owner.clone());
@@ -128,6 +142,7 @@ mod tests {
         let owner = AccessTokenOwner {
             user_id: "@u:hs".into(),
             created_ms: 1,
+            last_used_ms: 1,
         };
         let digest = |i: usize| {
             let mut d = [0u8; 32];

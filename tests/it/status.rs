@@ -367,3 +367,65 @@ async fn v1_can_be_switched_off_whole_or_bind_only() {
     let r = app.get("ping", "/_matrix/identity/api/v1", None).await;
     assert_eq!(r.status, 200);
 }
+
+/// Bounded growth (issue 21): a token unused for `[auth] token_unused_lifetime` stops
+/// working and housekeeping deletes it; a token in use stays (use is recorded hourly);
+/// registering past `[auth] max_tokens_per_account` drops the account's oldest token.
+#[tokio::test]
+async fn unused_tokens_expire_and_accounts_keep_their_newest() {
+    const DAY: i64 = 86_400_000;
+    let hs = FakeHomeserver::start().await;
+    let user = format!("@many:{}", hs.server_name());
+    let app = TestApp::start_with(|c| c.auth.max_tokens_per_account = 3).await;
+    let account = |token: String| {
+        let app = &app;
+        async move {
+            app.get("getAccount", "/_matrix/identity/v2/account", Some(&token))
+                .await
+                .status
+        }
+    };
+    let mut tokens = Vec::new();
+    for i in 0..4 {
+        hs.issue(&format!("openid-{i}"), &user);
+        let r = app
+            .post(
+                "registerAccount",
+                REGISTER,
+                openid_body(&hs.server_name(), &format!("openid-{i}")),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        tokens.push(r.json["token"].as_str().expect("token").to_owned());
+        app.clock.advance_ms(1_000);
+    }
+    assert_eq!(account(tokens[0].clone()).await, 401, "the oldest of 4 is gone");
+    for t in &tokens[1..] {
+        assert_eq!(account(t.clone()).await, 200);
+    }
+
+    // tokens[1] is used every 20 days, tokens[2] never again: only the used one lasts.
+    for _ in 0..3 {
+        app.clock.advance_ms(20 * DAY);
+        assert_eq!(account(tokens[1].clone()).await, 200);
+    }
+    assert_eq!(account(tokens[2].clone()).await, 401, "unused for 60 days");
+    let purged = app
+        .shared_state()
+        .services
+        .accounts
+        .purge_unused_tokens()
+        .await
+        .expect("purge");
+    assert_eq!(purged, 2, "tokens[2] and tokens[3]");
+    assert!(
+        app.store()
+            .access_token_owner(&tokens[2])
+            .await
+            .expect("store")
+            .is_none(),
+        "the row is deleted"
+    );
+    assert_eq!(account(tokens[1].clone()).await, 200);
+}

@@ -25,8 +25,6 @@ impl InviteStore for PostgresStore {
         key: &NewEphemeralKey,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let params =
-            serde_json::to_string(&invite.params).map_err(|e| StoreError::Database(Box::new(e)))?;
         let conflict = |e| match db_err(e) {
             StoreError::Conflict(_) => StoreError::Conflict("invite token or ephemeral key exists"),
             other => other,
@@ -41,7 +39,8 @@ impl InviteStore for PostgresStore {
         .bind(&invite.address)
         .bind(&invite.room_id)
         .bind(&invite.sender)
-        .bind(params)
+        // The column stays for old rows; nothing is kept in it (issue 21).
+        .bind("{}")
         .bind(now_ms)
         .execute(&mut *tx)
         .await

@@ -414,7 +414,6 @@ pub(crate) mod tests {
             address: "d@x".into(),
             room_id: "!r:hs".into(),
             sender: "@s:hs".into(),
-            params: serde_json::json!({}),
         };
         let key = NewEphemeralKey {
             public_key: "pk".into(),
