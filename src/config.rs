@@ -400,6 +400,12 @@ pub struct RateLimitConfig {
     pub invite_per_address_per_hour: u32,
     /// Lookups (v1 and v2) a client address may make per second.
     pub lookup_per_ip_per_second: u32,
+    /// Hashes one account may look up per hour in v2 lookups (each address of a request
+    /// counts), against enumeration. 0: off (the default: v1 lookups need no account, so a
+    /// budget only binds where the v1 API is switched off or its clients are few).
+    pub lookup_hashes_per_account_per_hour: u32,
+    /// The same per day (0: off).
+    pub lookup_hashes_per_account_per_day: u32,
     /// How many leading bits of an IPv6 address are one client, for every per-address limit
     /// above and `server.max_connections_per_ip` (1–128). One IPv6 host usually holds a
     /// whole /64; an IPv4-mapped address (`::ffff:a.b.c.d`) counts as its IPv4 address.
@@ -414,6 +420,8 @@ impl Default for RateLimitConfig {
             invite_per_ip_per_minute: 10,
             invite_per_address_per_hour: 10,
             lookup_per_ip_per_second: 100,
+            lookup_hashes_per_account_per_hour: 0,
+            lookup_hashes_per_account_per_day: 0,
             ipv6_prefix: crate::client_net::Ipv6Prefix::DEFAULT,
         }
     }
@@ -581,6 +589,24 @@ impl Config {
         }
         if self.lookup.max_addresses == 0 {
             p.push("lookup.max_addresses: must be at least 1".into());
+        }
+        for (name, budget) in [
+            (
+                "lookup_hashes_per_account_per_hour",
+                self.ratelimit.lookup_hashes_per_account_per_hour,
+            ),
+            (
+                "lookup_hashes_per_account_per_day",
+                self.ratelimit.lookup_hashes_per_account_per_day,
+            ),
+        ] {
+            if budget != 0 && (budget as usize) < self.lookup.max_addresses {
+                p.push(format!(
+                    "ratelimit.{name}: must be 0 (off) or at least lookup.max_addresses ({}): \
+                     a request larger than the budget could never be answered",
+                    self.lookup.max_addresses
+                ));
+            }
         }
         p.extend(self.sms.problems(self.email.templates.folder.as_deref()));
         p

@@ -138,6 +138,16 @@ impl Services {
                 clock.clone(),
                 limits.ipv6_prefix,
             ),
+            hashes_per_hour: Limiter::new(
+                limits.lookup_hashes_per_account_per_hour,
+                hour,
+                clock.clone(),
+            ),
+            hashes_per_day: Limiter::new(
+                limits.lookup_hashes_per_account_per_day,
+                24 * hour,
+                clock.clone(),
+            ),
         });
         let invites = Arc::new(InviteService {
             store: store.clone(),
