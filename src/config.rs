@@ -406,6 +406,10 @@ pub struct RateLimitConfig {
     pub lookup_hashes_per_account_per_hour: u32,
     /// The same per day (0: off).
     pub lookup_hashes_per_account_per_day: u32,
+    /// Requests that make this server call a homeserver the request names — `register`
+    /// (OpenID userinfo) and homeserver-signed `unbind` (its keys) — a client address may
+    /// make per minute, both together.
+    pub outbound_per_ip_per_minute: u32,
     /// How many leading bits of an IPv6 address are one client, for every per-address limit
     /// above and `server.max_connections_per_ip` (1–128). One IPv6 host usually holds a
     /// whole /64; an IPv4-mapped address (`::ffff:a.b.c.d`) counts as its IPv4 address.
@@ -422,6 +426,7 @@ impl Default for RateLimitConfig {
             lookup_per_ip_per_second: 100,
             lookup_hashes_per_account_per_hour: 0,
             lookup_hashes_per_account_per_day: 0,
+            outbound_per_ip_per_minute: 20,
             ipv6_prefix: crate::client_net::Ipv6Prefix::DEFAULT,
         }
     }

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod edge;
 pub mod error;
 pub mod federation;
+pub mod log_throttle;
 pub mod logging;
 pub mod mail;
 pub mod private_files;

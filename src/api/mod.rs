@@ -355,10 +355,10 @@ impl V2AuthApi for Api {
 
     async fn register_account(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         b: v2_auth::register_account::RequestBody,
     ) -> Answer<v2_auth::register_account::Response> {
-        let token = account::register(self, &b.matrix_server_name, &b.access_token).await?;
+        let token = account::register(self, ctx, &b.matrix_server_name, &b.access_token).await?;
         // Both keys, as the reference server answers: clients written against it read
         // `access_token`, the spec names `token`.
         Ok(v2_auth::register_account::RegisterResponse {

@@ -88,7 +88,19 @@ impl FederationClient {
                 return Ok(None);
             }
         }
-        let entry = self.fetch_keys(origin, now_ms).await?;
+        let name = origin.to_ascii_lowercase();
+        if self.key_failures.failed_recently(&name, now_ms) {
+            return Err(FederationError::Unreachable(
+                "failed moments ago; not asked again yet".into(),
+            ));
+        }
+        let entry = match self.fetch_keys(origin, now_ms).await {
+            Ok(entry) => entry,
+            Err(e) => {
+                self.key_failures.record(&name, now_ms);
+                return Err(e);
+            }
+        };
         let key = entry.keys.get(key_id).copied();
         self.keys.put(origin, entry);
         Ok(key)

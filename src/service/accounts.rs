@@ -8,6 +8,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::federation::{FederationClient, FederationError};
 use crate::service::terms::Policies;
 use crate::store::{AccountStore, TOKEN_USE_RESOLUTION_MS};
+use crate::service::ratelimit::ClientLimiter;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The owner of a valid access token.
@@ -29,6 +31,9 @@ pub struct AccountService {
     pub(crate) token_unused_lifetime_ms: i64,
     /// `[auth] max_tokens_per_account` (0: no cap).
     pub(crate) max_tokens_per_account: u32,
+    /// `[ratelimit] outbound_per_ip_per_minute`, shared with signed unbinds: `register` is
+    /// unauthenticated and makes this server call the homeserver it names.
+    pub(crate) outbound_per_ip: Arc<ClientLimiter>,
 }
 
 impl AccountService {
@@ -38,7 +43,9 @@ impl AccountService {
         &self,
         matrix_server_name: &str,
         openid_token: &str,
+        client: Option<IpAddr>,
     ) -> ApiResult<String> {
+        self.outbound_per_ip.check(client)?;
         let server_name = matrix_server_name.trim().to_ascii_lowercase();
         let user_id = self
             .federation
@@ -52,9 +59,8 @@ impl AccountService {
                 FederationError::ForeignUser { .. } => ApiError::Forbidden(
                     "the homeserver vouched for a user of another server".into(),
                 ),
-                FederationError::Denied(_) => {
-                    ApiError::Forbidden("this homeserver's address is not allowed".into())
-                }
+                // Denied, unreachable, TLS, a bad answer: one answer (502), so a caller
+                // cannot tell which names resolve to denied addresses.
                 other => ApiError::HomeserverUnavailable(other.to_string()),
             })?;
         let token = random_token_from(self.random.as_ref(), ACCESS_TOKEN_LEN)?;

@@ -118,7 +118,15 @@ impl Services {
             default_brand: config.email.templates.default_brand.clone(),
             session_lifetime_ms: config.sessions.lifetime_ms(),
         });
+        // One budget for both unauthenticated requests that make this server call out.
+        let outbound_per_ip = Arc::new(ClientLimiter::new(
+            limits.outbound_per_ip_per_minute,
+            minute,
+            clock.clone(),
+            limits.ipv6_prefix,
+        ));
         let bindings = Arc::new(BindingService {
+            outbound_per_ip: outbound_per_ip.clone(),
             sessions: sessions.clone(),
             store: store.clone(),
             signer: signer.clone(),
@@ -175,6 +183,7 @@ impl Services {
             terms,
             token_unused_lifetime_ms: config.auth.token_unused_lifetime_ms(),
             max_tokens_per_account: config.auth.max_tokens_per_account,
+            outbound_per_ip,
         });
         let keys = Arc::new(KeyService {
             signer: signer.clone(),

@@ -26,6 +26,8 @@ struct Shared {
     tokens: Mutex<HashMap<String, String>>,
     onbinds: Mutex<Vec<serde_json::Value>>,
     down: std::sync::atomic::AtomicBool,
+    /// While set, key and OpenID requests are answered 503.
+    calls_down: std::sync::atomic::AtomicBool,
     /// The server name it signs its key answer as (its `server_name()`).
     name: Mutex<String>,
 }
@@ -72,6 +74,13 @@ impl FakeHomeserver {
     pub fn set_down(&self, down: bool) {
         self.shared
             .down
+            .store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// While down, key and OpenID userinfo requests are answered 503.
+    pub fn set_calls_down(&self, down: bool) {
+        self.shared
+            .calls_down
             .store(down, std::sync::atomic::Ordering::SeqCst);
     }
 
@@ -151,6 +160,12 @@ impl FakeHomeserver {
 }
 
 fn respond(method: &str, target: &str, body: &[u8], state: &Shared) -> (u16, String) {
+    if state.calls_down.load(std::sync::atomic::Ordering::SeqCst)
+        && (target == "/_matrix/key/v2/server"
+            || target.starts_with("/_matrix/federation/v1/openid/userinfo"))
+    {
+        return (503, r#"{"errcode":"M_UNKNOWN","error":"down"}"#.into());
+    }
     if method == "GET" && target == "/_matrix/key/v2/server" {
         let name = state.name.lock().map(|n| n.clone()).unwrap_or_default();
         let key = hs_key();

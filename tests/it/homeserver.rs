@@ -284,6 +284,38 @@ async fn signed_unbind_from_an_unreachable_or_denied_homeserver_is_refused() {
     let app = TestApp::start().await;
     let me = app.base.trim_start_matches("http://").to_owned();
     let auth = x_matrix(&hs_key(), "127.0.0.1:1", &me, V2_UNBIND, &content);
-    let r = signed_unbind(&app, "unbindV2", V2_UNBIND, Some(&auth), &content).await;
-    assert_eq!((r.status, r.errcode()), (403, "M_FORBIDDEN"), "{}", r.text);
+    let silent = signed_unbind(&app, "unbindV2", V2_UNBIND, Some(&auth), &content).await;
+    assert_eq!((silent.status, silent.errcode()), (403, "M_FORBIDDEN"), "{}", silent.text);
+    // One answer, whatever failed (issue 21): a denied address reads like no answer.
+    assert_eq!(r.json, silent.json);
+}
+
+/// A homeserver whose keys could not be fetched is not asked again for 30 s (issue 21),
+/// and signed unbinds count against the client's budget of requests that call out.
+#[tokio::test]
+async fn key_fetch_failures_are_remembered_and_signed_unbinds_are_limited() {
+    let hs = FakeHomeserver::start().await;
+    let app = TestApp::start_with(|c| c.ratelimit.outbound_per_ip_per_minute = 3).await;
+    let origin = hs.server_name();
+    let mxid = format!("@f:{origin}");
+    bind(&app, "f@example.org", &mxid).await;
+    let content = json!({"mxid": mxid, "threepid": {"medium": "email", "address": "f@example.org"}});
+    let me = app.base.trim_start_matches("http://").to_owned();
+    let auth = x_matrix(&hs_key(), &origin, &me, V2_UNBIND, &content);
+    let unbind = || signed_unbind(&app, "unbindV2", V2_UNBIND, Some(&auth), &content);
+
+    hs.set_calls_down(true);
+    assert_eq!(unbind().await.status, 403);
+    hs.set_calls_down(false);
+    app.clock.advance_ms(1_000);
+    assert_eq!(unbind().await.status, 403, "the failure is remembered");
+    assert_eq!(bound_to(&app, "f@example.org").await.as_deref(), Some(mxid.as_str()));
+    app.clock.advance_ms(30_000);
+    let r = unbind().await;
+    assert_eq!((r.status, &r.json), (200, &json!({})), "{}", r.text);
+    assert_eq!(bound_to(&app, "f@example.org").await, None);
+    // 3 a minute: the 4th fits after the 31 s that passed, the 5th does not.
+    assert_eq!(unbind().await.status, 200);
+    let r = unbind().await;
+    assert_eq!((r.status, r.errcode()), (429, "M_LIMIT_EXCEEDED"), "{}", r.text);
 }

@@ -165,7 +165,51 @@ async fn loopback_homeservers_are_refused_unless_allowed() {
             None,
         )
         .await;
-    assert_eq!((r.status, r.errcode()), (403, "M_FORBIDDEN"), "{}", r.text);
+    // The same answer as for a homeserver that does not answer (issue 21).
+    assert_eq!((r.status, r.errcode()), (502, "M_UNKNOWN"), "{}", r.text);
+}
+
+/// Unauthenticated requests that make us call out (issue 21): one answer whatever the
+/// outbound call's failure (a denied address reads like no answer), a failed homeserver is
+/// not asked again for a while, and each client has a budget of such requests.
+#[tokio::test]
+async fn register_fails_one_way_remembers_failures_and_is_limited_per_client() {
+    let hs = FakeHomeserver::start().await;
+    hs.issue("good", &format!("@a:{}", hs.server_name()));
+    let app = TestApp::start_with(|c| {
+        c.federation.extra_denied = vec!["127.0.0.3/32".parse().expect("net")];
+        c.ratelimit.outbound_per_ip_per_minute = 4;
+    })
+    .await;
+    let register = |name: String, token: &'static str| {
+        let app = &app;
+        async move {
+            app.post("registerAccount", REGISTER, openid_body(&name, token), None)
+                .await
+        }
+    };
+    let denied = register("127.0.0.3:1".into(), "x").await;
+    let silent = register("127.0.0.1:1".into(), "x").await;
+    assert_eq!((denied.status, denied.errcode()), (502, "M_UNKNOWN"), "{}", denied.text);
+    assert_eq!(
+        (denied.status, &denied.json),
+        (silent.status, &silent.json),
+        "a denied address and a dead port answer alike"
+    );
+
+    // A homeserver that failed is not asked again for 30 s, even once it is back.
+    hs.set_calls_down(true);
+    assert_eq!(register(hs.server_name(), "good").await.status, 502);
+    hs.set_calls_down(false);
+    app.clock.advance_ms(1_000);
+    assert_eq!(register(hs.server_name(), "good").await.status, 502, "remembered");
+    // That was the client's 4th such request this minute: the 5th is refused at once.
+    let r = register(hs.server_name(), "good").await;
+    assert_eq!((r.status, r.errcode()), (429, "M_LIMIT_EXCEEDED"), "{}", r.text);
+    assert!(r.headers.contains_key("retry-after"));
+    app.clock.advance_ms(60_000);
+    let r = register(hs.server_name(), "good").await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 #[tokio::test]
