@@ -119,6 +119,10 @@ pub struct DatabaseConfig {
     pub url: Option<String>,
     /// Connections in this instance's pool (each instance has its own).
     pub max_connections: u32,
+    /// How long a request waits for a free connection before it is answered 503 (with
+    /// `Retry-After`). Once the health check (every 250 ms) finds the database unreachable,
+    /// requests are answered 503 at once, and served again within a second of its return.
+    pub acquire_timeout: ConfigDuration,
 }
 
 impl Default for DatabaseConfig {
@@ -126,6 +130,7 @@ impl Default for DatabaseConfig {
         Self {
             url: None,
             max_connections: 16,
+            acquire_timeout: ConfigDuration(Duration::from_secs(3)),
         }
     }
 }
@@ -136,6 +141,7 @@ impl std::fmt::Debug for DatabaseConfig {
         f.debug_struct("DatabaseConfig")
             .field("url", &self.url.as_ref().map(|_| "<redacted>"))
             .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
             .finish()
     }
 }

@@ -77,6 +77,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Store: SessionStore + AssociationStore + InviteStore + AccountStore {
     /// Succeeds when the database answers (readiness check for `GET /_matrix/identity/v2`).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Whether the database is believed reachable, without asking it (no I/O): `false` while
+    /// a backend's own health check finds it unreachable, when every call fails at once with
+    /// [`StoreError::Unavailable`] instead of waiting for a connection. For readiness probes.
+    fn available(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

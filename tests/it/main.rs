@@ -9,6 +9,7 @@ mod smtp_sink;
 
 mod binding;
 mod cli;
+mod db_outage;
 mod client_limits;
 mod homeserver;
 mod http;

@@ -52,7 +52,7 @@ impl AccountStore for PostgresStore {
                 "SELECT user_id, created_ms, last_used_ms FROM access_tokens WHERE token_hash = $1",
             )
                 .bind(b64::encode_url_safe(&raw))
-                .fetch_optional(self.pool())
+                .fetch_optional(self.pool()?)
                 .await
                 .map_err(db_err)?;
         let owner = row
@@ -73,7 +73,7 @@ impl AccountStore for PostgresStore {
     async fn delete_access_token(&self, token: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1")
             .bind(access_token_digest(token))
-            .execute(self.pool())
+            .execute(self.pool()?)
             .await;
         // Forget it even if the DELETE failed: the next request asks the database.
         self.inner.tokens.remove(&access_token_sha256(token));
@@ -86,7 +86,7 @@ impl AccountStore for PostgresStore {
         )
         .bind(access_token_digest(token))
         .bind(now_ms)
-        .execute(self.pool())
+        .execute(self.pool()?)
         .await
         .map_err(db_err)?;
         if done.rows_affected() > 0 {
@@ -105,7 +105,7 @@ impl AccountStore for PostgresStore {
         )
         .bind(user_id)
         .bind(i64::from(keep))
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await
         .map_err(db_err)?;
         for digest in &gone {
@@ -119,7 +119,7 @@ impl AccountStore for PostgresStore {
             "DELETE FROM access_tokens WHERE last_used_ms < $1 RETURNING token_hash",
         )
         .bind(unused_since_ms)
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await
         .map_err(db_err)?;
         for digest in &gone {
@@ -141,7 +141,7 @@ impl AccountStore for PostgresStore {
         .bind(user_id)
         .bind(now_ms)
         .bind(urls)
-        .execute(self.pool())
+        .execute(self.pool()?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -152,7 +152,7 @@ impl AccountStore for PostgresStore {
             "SELECT url FROM accepted_terms WHERE user_id = $1 ORDER BY url",
         )
         .bind(user_id)
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await
         .map_err(db_err)
     }

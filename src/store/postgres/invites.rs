@@ -66,7 +66,7 @@ impl InviteStore for PostgresStore {
         }
         sqlx::query(concat!(invite_select!(), "WHERE i.token = $1"))
             .bind(token)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.pool()?)
             .await
             .map_err(db_err)?
             .map(|row| invite_from_row(&row))
@@ -84,7 +84,7 @@ impl InviteStore for PostgresStore {
         ))
         .bind(&threepid.medium)
         .bind(&threepid.address)
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await
         .map_err(db_err)?;
         rows.iter().map(invite_from_row).collect()
@@ -149,7 +149,7 @@ impl InviteStore for PostgresStore {
         )
         .bind(now_ms)
         .bind(tokens)
-        .execute(self.pool())
+        .execute(self.pool()?)
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected())
@@ -170,7 +170,7 @@ impl InviteStore for PostgresStore {
         )
         .bind(next_attempt_ms)
         .bind(tokens)
-        .execute(self.pool())
+        .execute(self.pool()?)
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected())
@@ -187,7 +187,7 @@ impl InviteStore for PostgresStore {
         )
         .bind(public_key)
         .bind(now_ms)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.pool()?)
         .await
         .map_err(db_err)?;
         Ok(found.is_some())
