@@ -356,6 +356,12 @@ pub struct InvitesConfig {
     /// Leading characters of the domain shown there (sydent's
     /// `email.third_party_invite_domain_obfuscate_characters`).
     pub domain_reveal_characters: usize,
+    /// An invite still not delivered to its homeserver this long after it was stored is
+    /// given up (logged and counted; no longer retried). Default 7 days.
+    pub delivery_give_up_after: ConfigDuration,
+    /// Deliveries in flight to one homeserver at once; more wait their turn, so a slow
+    /// homeserver holds a few slots, not the whole queue.
+    pub delivery_per_destination: u32,
 }
 
 impl Default for InvitesConfig {
@@ -364,6 +370,8 @@ impl Default for InvitesConfig {
             refuse_bound_addresses: true,
             username_reveal_characters: 3,
             domain_reveal_characters: 3,
+            delivery_give_up_after: ConfigDuration(Duration::from_secs(7 * 86_400)),
+            delivery_per_destination: 2,
         }
     }
 }

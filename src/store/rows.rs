@@ -64,7 +64,7 @@ where
 macro_rules! invite_columns {
     () => {
         "SELECT i.token, i.medium, i.address, i.room_id, i.sender, i.created_ms, \
-         i.delivered_ms, i.delivery_attempts, i.next_attempt_ms, e.public_key, e.private_key, \
+         i.delivered_ms, i.delivery_attempts, i.next_attempt_ms, i.delivery_started_ms, e.public_key, e.private_key, \
          e.created_ms AS key_created_ms, e.expires_ms AS key_expires_ms "
     };
 }
@@ -98,6 +98,7 @@ where
         delivered_ms: row.try_get("delivered_ms").map_err(corrupt)?,
         delivery_attempts: row.try_get("delivery_attempts").map_err(corrupt)?,
         next_attempt_ms: row.try_get("next_attempt_ms").map_err(corrupt)?,
+        delivery_started_ms: row.try_get("delivery_started_ms").map_err(corrupt)?,
         ephemeral_key: EphemeralKey {
             public_key: row.try_get("public_key").map_err(corrupt)?,
             private_key: private_key.map(SecretString::from),
