@@ -78,7 +78,11 @@ mod tests {
         for ms in [1_001, 30_000, 60_999] {
             assert_eq!(t.admit_at(ms), None);
         }
-        assert_eq!(t.admit_at(61_000), Some(3), "then one a period, saying how many");
+        assert_eq!(
+            t.admit_at(61_000),
+            Some(3),
+            "then one a period, saying how many"
+        );
         assert_eq!(t.admit_at(61_001), None);
         assert_eq!(t.admit_at(200_000), Some(1));
     }

@@ -65,7 +65,10 @@ mod tests {
         assert!(f.failed_recently("hs.example", 1_000 + FAILURE_TTL_MS - 1));
         assert!(!f.failed_recently("other.example", 1_000));
         assert!(!f.failed_recently("hs.example", 1_000 + FAILURE_TTL_MS));
-        assert!(!f.failed_recently("hs.example", 1_000), "forgotten once expired");
+        assert!(
+            !f.failed_recently("hs.example", 1_000),
+            "forgotten once expired"
+        );
         for i in 0..MAX_FAILED + 5 {
             f.record(&format!("h{i}"), 0);
         }

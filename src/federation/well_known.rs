@@ -277,8 +277,16 @@ mod tests {
         c.put("new.example", None, 1000, 1);
         assert_eq!(c.lock().len(), MAX_ENTRIES);
         assert_eq!(c.get("h0.example", 2), Some(None), "used recently: kept");
-        assert_eq!(c.get("h1.example", 2), None, "least recently used: forgotten");
+        assert_eq!(
+            c.get("h1.example", 2),
+            None,
+            "least recently used: forgotten"
+        );
         assert_eq!(c.get("new.example", 2), Some(None));
-        assert_eq!(c.get("h2.example", 2), Some(None), "live entries are not dropped");
+        assert_eq!(
+            c.get("h2.example", 2),
+            Some(None),
+            "live entries are not dropped"
+        );
     }
 }

@@ -6,9 +6,9 @@ use crate::clock::Clock;
 use crate::crypto::tokens::{ACCESS_TOKEN_LEN, RandomSource, random_token_from};
 use crate::error::{ApiError, ApiResult};
 use crate::federation::{FederationClient, FederationError};
+use crate::service::ratelimit::ClientLimiter;
 use crate::service::terms::Policies;
 use crate::store::{AccountStore, TOKEN_USE_RESOLUTION_MS};
-use crate::service::ratelimit::ClientLimiter;
 use std::net::IpAddr;
 use std::sync::Arc;
 

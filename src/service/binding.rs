@@ -7,10 +7,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::federation::FederationClient;
 use crate::service::address::{MEDIUM_EMAIL, MEDIUM_MSISDN, canonical_address, check_user_id};
 use crate::service::invite_delivery::DeliveryWaker;
+use crate::service::ratelimit::ClientLimiter;
 use crate::service::sessions::SessionService;
 use crate::service::signed::{SignedAssociation, Signer, VALIDITY_MS};
 use crate::store::{Association, AssociationStore, Threepid};
-use crate::service::ratelimit::ClientLimiter;
 use std::net::IpAddr;
 use std::sync::Arc;
 

@@ -354,11 +354,28 @@ mod tests {
         assert!(check_all(&[&l.charge_n("a", 6)]).is_ok());
         let err = check_all(&[&l.charge_n("a", 6)]).expect_err("12 > 10");
         // 2 of the 6 must refill first: 2 s.
-        assert!(matches!(err, ApiError::LimitExceeded { retry_after_ms: 2000 }), "{err:?}");
-        assert!(check_all(&[&l.charge_n("a", 4)]).is_ok(), "nothing was spent");
+        assert!(
+            matches!(
+                err,
+                ApiError::LimitExceeded {
+                    retry_after_ms: 2000
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            check_all(&[&l.charge_n("a", 4)]).is_ok(),
+            "nothing was spent"
+        );
         assert!(check_all(&[&l.charge_n("a", 1)]).is_err());
-        assert!(check_all(&[&l.charge_n("a", 0)]).is_ok(), "an empty request costs nothing");
-        assert!(check_all(&[&l.charge_n("b", 11)]).is_err(), "over the burst: never");
+        assert!(
+            check_all(&[&l.charge_n("a", 0)]).is_ok(),
+            "an empty request costs nothing"
+        );
+        assert!(
+            check_all(&[&l.charge_n("b", 11)]).is_err(),
+            "over the burst: never"
+        );
         assert!(check_all(&[&l.charge_n("b", 10)]).is_ok());
     }
 

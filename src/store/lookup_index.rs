@@ -20,9 +20,9 @@
 //! table holds only 4-byte offsets into the arena (no allocation per entry). About 57 bytes
 //! per association (docs/benchmarks.md).
 
+use super::digest_hash::DigestHashKey;
 use super::{Association, Threepid};
 use crate::crypto::hashing::lookup_digest;
-use super::digest_hash::DigestHashKey;
 use hashbrown::HashTable;
 
 /// A SHA-256 digest as stored in the table.
@@ -535,8 +535,10 @@ mod tests {
         // Answers do not depend on the key.
         let (mut a, mut b) = (a, b);
         for i in 0..200 {
-            a.insert(&hash(i), &format!("@u{i}:hs"), TIMES).expect("room");
-            b.insert(&hash(i), &format!("@u{i}:hs"), TIMES).expect("room");
+            a.insert(&hash(i), &format!("@u{i}:hs"), TIMES)
+                .expect("room");
+            b.insert(&hash(i), &format!("@u{i}:hs"), TIMES)
+                .expect("room");
         }
         for i in 0..220 {
             assert_eq!(a.get(&hash(i)), b.get(&hash(i)));

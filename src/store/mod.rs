@@ -26,11 +26,11 @@ use async_trait::async_trait;
 mod rows;
 mod accounts;
 mod associations;
-mod digest_hash;
 /// Test code (the stories every backend must pass): compiled for this crate's tests and
 /// with the `store-conformance` feature only, never into the release library.
 #[cfg(any(test, feature = "store-conformance"))]
 pub mod conformance;
+mod digest_hash;
 pub mod import;
 mod invites;
 mod lookup_index;

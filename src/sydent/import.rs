@@ -16,7 +16,6 @@
 
 use std::collections::BTreeMap;
 
-
 use crate::service::address::canonical_address;
 use crate::service::signed::VALIDITY_MS;
 use crate::store::import::{

@@ -134,11 +134,19 @@ async fn a_database_outage_is_answered_503_at_once_and_ends_within_a_second() {
             break r;
         }
         assert_ne!(r.status, 500, "{}", r.text);
-        assert!(Instant::now() < deadline, "no 503 during the outage: {}", r.text);
+        assert!(
+            Instant::now() < deadline,
+            "no 503 during the outage: {}",
+            r.text
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(refused.errcode(), "M_UNKNOWN", "{}", refused.text);
-    assert!(refused.json["retry_after_ms"].as_u64().is_some_and(|ms| ms > 0));
+    assert!(
+        refused.json["retry_after_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms > 0)
+    );
     let retry_after: u64 = refused.headers["retry-after"]
         .to_str()
         .expect("ascii")
@@ -170,6 +178,10 @@ async fn a_database_outage_is_answered_503_at_once_and_ends_within_a_second() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(back.elapsed() < Duration::from_secs(1), "{:?}", back.elapsed());
+    assert!(
+        back.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        back.elapsed()
+    );
     assert!(app.store().available());
 }

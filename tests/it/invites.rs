@@ -288,7 +288,9 @@ async fn invites_keep_only_what_delivery_reads() {
             "sqlite://{}?mode=ro",
             app.dir.path().join("oxident.sqlite").display()
         );
-        let db = sqlx::SqlitePool::connect(&url).await.expect("open read-only");
+        let db = sqlx::SqlitePool::connect(&url)
+            .await
+            .expect("open read-only");
         let widest: i64 = sqlx::query_scalar(
             "SELECT max(length(token) + length(address) + length(room_id) + length(sender) \
              + length(params)) FROM invites",
@@ -302,9 +304,19 @@ async fn invites_keep_only_what_delivery_reads() {
 
     body["room_id"] = json!(format!("!{}:example.org", "r".repeat(250)));
     let r = store_v2(&app, &token, body.clone()).await;
-    assert_eq!((r.status, r.errcode()), (400, "M_INVALID_PARAM"), "{}", r.text);
+    assert_eq!(
+        (r.status, r.errcode()),
+        (400, "M_INVALID_PARAM"),
+        "{}",
+        r.text
+    );
     let r = app.post("storeInvite", V1_STORE, body, None).await;
-    assert_eq!((r.status, r.errcode()), (400, "M_INVALID_PARAM"), "{}", r.text);
+    assert_eq!(
+        (r.status, r.errcode()),
+        (400, "M_INVALID_PARAM"),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]

@@ -515,7 +515,12 @@ async fn v2_lookups_spend_an_account_budget_counted_in_hashes() {
     // One request of 4 hashes, then 3 more do not fit in the hour's 5 …
     assert_eq!(lookup_v2(&app, &token, hashes(4)).await.status, 200);
     let r = lookup_v2(&app, &token, hashes(3)).await;
-    assert_eq!((r.status, r.errcode()), (429, "M_LIMIT_EXCEEDED"), "{}", r.text);
+    assert_eq!(
+        (r.status, r.errcode()),
+        (429, "M_LIMIT_EXCEEDED"),
+        "{}",
+        r.text
+    );
     let retry_ms = r.json["retry_after_ms"].as_u64().expect("retry_after_ms");
     assert!(retry_ms > 0);
     let header: u64 = r.headers["retry-after"]
@@ -523,7 +528,10 @@ async fn v2_lookups_spend_an_account_budget_counted_in_hashes() {
         .expect("ascii")
         .parse()
         .expect("seconds");
-    assert!(header >= 1 && header * 1000 >= retry_ms, "{header} s, {retry_ms} ms");
+    assert!(
+        header >= 1 && header * 1000 >= retry_ms,
+        "{header} s, {retry_ms} ms"
+    );
     // … but 1 does: the refused request spent nothing.
     assert_eq!(lookup_v2(&app, &token, hashes(1)).await.status, 200);
     assert_eq!(lookup_v2(&app, &token, hashes(1)).await.status, 429);
@@ -534,6 +542,15 @@ async fn v2_lookups_spend_an_account_budget_counted_in_hashes() {
     app.clock.advance_ms(3_600_000);
     assert_eq!(lookup_v2(&app, &token, hashes(3)).await.status, 200);
     let r = lookup_v2(&app, &token, hashes(1)).await;
-    assert_eq!((r.status, r.errcode()), (429, "M_LIMIT_EXCEEDED"), "{}", r.text);
-    assert!(r.json["retry_after_ms"].as_u64().is_some_and(|ms| ms > 3_600_000));
+    assert_eq!(
+        (r.status, r.errcode()),
+        (429, "M_LIMIT_EXCEEDED"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.json["retry_after_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms > 3_600_000)
+    );
 }

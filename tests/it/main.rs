@@ -9,8 +9,8 @@ mod smtp_sink;
 
 mod binding;
 mod cli;
-mod db_outage;
 mod client_limits;
+mod db_outage;
 mod homeserver;
 mod http;
 mod invites;

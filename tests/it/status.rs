@@ -190,7 +190,12 @@ async fn register_fails_one_way_remembers_failures_and_is_limited_per_client() {
     };
     let denied = register("127.0.0.3:1".into(), "x").await;
     let silent = register("127.0.0.1:1".into(), "x").await;
-    assert_eq!((denied.status, denied.errcode()), (502, "M_UNKNOWN"), "{}", denied.text);
+    assert_eq!(
+        (denied.status, denied.errcode()),
+        (502, "M_UNKNOWN"),
+        "{}",
+        denied.text
+    );
     assert_eq!(
         (denied.status, &denied.json),
         (silent.status, &silent.json),
@@ -202,10 +207,19 @@ async fn register_fails_one_way_remembers_failures_and_is_limited_per_client() {
     assert_eq!(register(hs.server_name(), "good").await.status, 502);
     hs.set_calls_down(false);
     app.clock.advance_ms(1_000);
-    assert_eq!(register(hs.server_name(), "good").await.status, 502, "remembered");
+    assert_eq!(
+        register(hs.server_name(), "good").await.status,
+        502,
+        "remembered"
+    );
     // That was the client's 4th such request this minute: the 5th is refused at once.
     let r = register(hs.server_name(), "good").await;
-    assert_eq!((r.status, r.errcode()), (429, "M_LIMIT_EXCEEDED"), "{}", r.text);
+    assert_eq!(
+        (r.status, r.errcode()),
+        (429, "M_LIMIT_EXCEEDED"),
+        "{}",
+        r.text
+    );
     assert!(r.headers.contains_key("retry-after"));
     app.clock.advance_ms(60_000);
     let r = register(hs.server_name(), "good").await;
@@ -444,7 +458,11 @@ async fn unused_tokens_expire_and_accounts_keep_their_newest() {
         tokens.push(r.json["token"].as_str().expect("token").to_owned());
         app.clock.advance_ms(1_000);
     }
-    assert_eq!(account(tokens[0].clone()).await, 401, "the oldest of 4 is gone");
+    assert_eq!(
+        account(tokens[0].clone()).await,
+        401,
+        "the oldest of 4 is gone"
+    );
     for t in &tokens[1..] {
         assert_eq!(account(t.clone()).await, 200);
     }

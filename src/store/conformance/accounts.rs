@@ -67,20 +67,31 @@ pub async fn token_lifetimes(store: &dyn AccountStore) {
         .expect("create");
     // Cached before the trim: the trim must reach the cache too.
     assert!(owner("many-0").await.is_some());
-    assert_eq!(store.trim_access_tokens("@many:hs", 3).await.expect("trim"), 2);
+    assert_eq!(
+        store.trim_access_tokens("@many:hs", 3).await.expect("trim"),
+        2
+    );
     assert_eq!(owner("many-0").await, None, "the oldest go");
     assert_eq!(owner("many-1").await, None);
     assert!(owner("many-2").await.is_some());
     assert!(owner("lone").await.is_some(), "other accounts keep theirs");
-    assert_eq!(store.trim_access_tokens("@many:hs", 3).await.expect("trim"), 0);
+    assert_eq!(
+        store.trim_access_tokens("@many:hs", 3).await.expect("trim"),
+        0
+    );
 
-    assert_eq!(owner("many-2").await.map(|o| o.last_used_ms), Some(1_000_002));
+    assert_eq!(
+        owner("many-2").await.map(|o| o.last_used_ms),
+        Some(1_000_002)
+    );
     store
         .touch_access_token("many-2", 2_000_000)
         .await
         .expect("touch");
     assert_eq!(
-        owner("many-2").await.map(|o| (o.created_ms, o.last_used_ms)),
+        owner("many-2")
+            .await
+            .map(|o| (o.created_ms, o.last_used_ms)),
         Some((1_000_002, 2_000_000)),
         "a use is seen at once, through the cache"
     );

@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-
 use super::{
     AccessTokenOwner, AccountStore, Association, AssociationStore, HashMatch, NewEphemeralKey,
     NewInvite, NewSession, SessionRequestOutcome, SessionStore, Store, StoreError, Threepid,

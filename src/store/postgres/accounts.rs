@@ -47,14 +47,13 @@ impl AccountStore for PostgresStore {
             return Ok(Some(owner));
         }
         let generation = tokens.generation.load(Ordering::Acquire);
-        let row =
-            sqlx::query(
-                "SELECT user_id, created_ms, last_used_ms FROM access_tokens WHERE token_hash = $1",
-            )
-                .bind(b64::encode_url_safe(&raw))
-                .fetch_optional(self.pool()?)
-                .await
-                .map_err(db_err)?;
+        let row = sqlx::query(
+            "SELECT user_id, created_ms, last_used_ms FROM access_tokens WHERE token_hash = $1",
+        )
+        .bind(b64::encode_url_safe(&raw))
+        .fetch_optional(self.pool()?)
+        .await
+        .map_err(db_err)?;
         let owner = row
             .map(|row| {
                 Ok(AccessTokenOwner {

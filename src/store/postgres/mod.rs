@@ -112,7 +112,9 @@ impl Health {
     fn set(&self, down: bool) {
         if self.down.swap(down, Ordering::AcqRel) != down {
             if down {
-                tracing::error!("the database does not answer: requests are refused (503) until it does");
+                tracing::error!(
+                    "the database does not answer: requests are refused (503) until it does"
+                );
             } else {
                 tracing::info!("the database answers again");
             }
@@ -220,7 +222,10 @@ async fn watch_health(inner: Weak<Inner>) {
                 sqlx::query("SELECT 1").execute(&mut conn).await?;
                 conn.close().await
             };
-            matches!(tokio::time::timeout(HEALTH_TIMEOUT, attempt).await, Ok(Ok(())))
+            matches!(
+                tokio::time::timeout(HEALTH_TIMEOUT, attempt).await,
+                Ok(Ok(()))
+            )
         } else {
             let ping = sqlx::query("SELECT 1").execute(&inner.pool);
             matches!(tokio::time::timeout(HEALTH_TIMEOUT, ping).await, Ok(Ok(_)))

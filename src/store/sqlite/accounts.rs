@@ -47,14 +47,13 @@ impl AccountStore for SqliteStore {
         }
         let digest = b64::encode_url_safe(&raw);
         let generation = self.tokens.generation.load(Ordering::Acquire);
-        let row =
-            sqlx::query(
-                "SELECT user_id, created_ms, last_used_ms FROM access_tokens WHERE token_hash = ?1",
-            )
-                .bind(&digest)
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(db_err)?;
+        let row = sqlx::query(
+            "SELECT user_id, created_ms, last_used_ms FROM access_tokens WHERE token_hash = ?1",
+        )
+        .bind(&digest)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
         let owner = row
             .map(|row| {
                 Ok(AccessTokenOwner {

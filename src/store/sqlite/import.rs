@@ -8,10 +8,10 @@ use super::{SqliteStore, db_err, json_array};
 use crate::crypto::SecretString;
 use crate::crypto::hashing::lookup_hash;
 use crate::crypto::tokens::access_token_digest;
+use crate::store::StoreResult;
 use crate::store::import::{
     ImportCount, ImportedAccount, ImportedAssociation, ImportedInvite, UnownedEphemeralKey,
 };
-use crate::store::StoreResult;
 
 impl SqliteStore {
     /// Stores bindings with their original timestamps, each hashed under the current pepper
