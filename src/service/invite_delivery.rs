@@ -291,22 +291,28 @@ impl DeliveryService {
                 Err(at) => later.entry(at).or_default().push(invite.token.clone()),
             }
         }
-        self.give_up(too_old, now).await?;
-        for (at, tokens) in &later {
-            self.store.defer_deliveries(tokens, *at, now).await?;
-        }
-        // The lease: no pass takes an invite in flight again before its answer is in.
-        let lease =
-            now.saturating_add(i64::try_from(ONBIND_TIMEOUT.as_millis()).unwrap_or(0) + 60_000);
         let tokens: Vec<String> = starting
             .iter()
             .map(|(d, _)| d.invite.token.clone())
             .collect();
-        if let Err(e) = self.store.defer_deliveries(&tokens, lease, now).await {
+        // The lease: no pass takes an invite in flight again before its answer is in.
+        let lease =
+            now.saturating_add(i64::try_from(ONBIND_TIMEOUT.as_millis()).unwrap_or(0) + 60_000);
+        let recorded: ApiResult<()> = async {
+            self.give_up(too_old, now).await?;
+            for (at, waiting) in &later {
+                self.store.defer_deliveries(waiting, *at, now).await?;
+            }
+            self.store.defer_deliveries(&tokens, lease, now).await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = recorded {
+            // Nothing started: give the slots back.
             for (_, server) in &starting {
                 self.destinations.finish(server, now, None);
             }
-            return Err(e.into());
+            return Err(e);
         }
         for (delivery, server) in starting {
             let this = self.clone();
