@@ -119,6 +119,10 @@ pub struct DatabaseConfig {
     pub url: Option<String>,
     /// Connections in this instance's pool (each instance has its own).
     pub max_connections: u32,
+    /// How long a request waits for a free connection before it is answered 503 (with
+    /// `Retry-After`). Once the health check (every 250 ms) finds the database unreachable,
+    /// requests are answered 503 at once, and served again within a second of its return.
+    pub acquire_timeout: ConfigDuration,
 }
 
 impl Default for DatabaseConfig {
@@ -126,6 +130,7 @@ impl Default for DatabaseConfig {
         Self {
             url: None,
             max_connections: 16,
+            acquire_timeout: ConfigDuration(Duration::from_secs(3)),
         }
     }
 }
@@ -136,6 +141,7 @@ impl std::fmt::Debug for DatabaseConfig {
         f.debug_struct("DatabaseConfig")
             .field("url", &self.url.as_ref().map(|_| "<redacted>"))
             .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
             .finish()
     }
 }
@@ -176,13 +182,36 @@ pub struct AuthConfig {
     /// Accept the deprecated `access_token` query parameter (required by spec v1.11–v1.19;
     /// dropped by the next version). When off, `/versions` stops advertising those versions.
     pub accept_query_access_token: bool,
+    /// An access token not used for this long is deleted (a client then registers again,
+    /// as after a logout). Use is recorded to within an hour. Default 30 days.
+    pub token_unused_lifetime: ConfigDuration,
+    /// Access tokens kept per account: a new one past this drops the oldest. 0: no cap.
+    pub max_tokens_per_account: u32,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             accept_query_access_token: true,
+            token_unused_lifetime: ConfigDuration(Duration::from_secs(30 * 86_400)),
+            max_tokens_per_account: 32,
         }
+    }
+}
+
+impl AuthConfig {
+    pub fn token_unused_lifetime_ms(&self) -> i64 {
+        i64::try_from(self.token_unused_lifetime.0.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.token_unused_lifetime.0 < Duration::from_secs(2 * 3600) {
+            p.push(
+                "auth.token_unused_lifetime: must be at least 2h (use is recorded hourly)".into(),
+            );
+        }
+        p
     }
 }
 
@@ -327,6 +356,12 @@ pub struct InvitesConfig {
     /// Leading characters of the domain shown there (sydent's
     /// `email.third_party_invite_domain_obfuscate_characters`).
     pub domain_reveal_characters: usize,
+    /// An invite still not delivered to its homeserver this long after it was stored is
+    /// given up (logged and counted; no longer retried). Default 7 days.
+    pub delivery_give_up_after: ConfigDuration,
+    /// Deliveries in flight to one homeserver at once; more wait their turn, so a slow
+    /// homeserver holds a few slots, not the whole queue.
+    pub delivery_per_destination: u32,
 }
 
 impl Default for InvitesConfig {
@@ -335,6 +370,8 @@ impl Default for InvitesConfig {
             refuse_bound_addresses: true,
             username_reveal_characters: 3,
             domain_reveal_characters: 3,
+            delivery_give_up_after: ConfigDuration(Duration::from_secs(7 * 86_400)),
+            delivery_per_destination: 2,
         }
     }
 }
@@ -377,6 +414,16 @@ pub struct RateLimitConfig {
     pub invite_per_address_per_hour: u32,
     /// Lookups (v1 and v2) a client address may make per second.
     pub lookup_per_ip_per_second: u32,
+    /// Hashes one account may look up per hour in v2 lookups (each address of a request
+    /// counts), against enumeration. 0: off (the default: v1 lookups need no account, so a
+    /// budget only binds where the v1 API is switched off or its clients are few).
+    pub lookup_hashes_per_account_per_hour: u32,
+    /// The same per day (0: off).
+    pub lookup_hashes_per_account_per_day: u32,
+    /// Requests that make this server call a homeserver the request names — `register`
+    /// (OpenID userinfo) and homeserver-signed `unbind` (its keys) — a client address may
+    /// make per minute, both together.
+    pub outbound_per_ip_per_minute: u32,
     /// How many leading bits of an IPv6 address are one client, for every per-address limit
     /// above and `server.max_connections_per_ip` (1–128). One IPv6 host usually holds a
     /// whole /64; an IPv4-mapped address (`::ffff:a.b.c.d`) counts as its IPv4 address.
@@ -391,6 +438,9 @@ impl Default for RateLimitConfig {
             invite_per_ip_per_minute: 10,
             invite_per_address_per_hour: 10,
             lookup_per_ip_per_second: 100,
+            lookup_hashes_per_account_per_hour: 0,
+            lookup_hashes_per_account_per_day: 0,
+            outbound_per_ip_per_minute: 20,
             ipv6_prefix: crate::client_net::Ipv6Prefix::DEFAULT,
         }
     }
@@ -498,7 +548,7 @@ impl Config {
 
     /// Semantic checks beyond types.
     pub fn problems(&self) -> Vec<String> {
-        let mut p = Vec::new();
+        let mut p = self.auth.problems();
         if self.server.bind.parse::<SocketAddr>().is_err() {
             p.push(format!(
                 "server.bind: `{}` is not an address like 127.0.0.1:8090",
@@ -558,6 +608,24 @@ impl Config {
         }
         if self.lookup.max_addresses == 0 {
             p.push("lookup.max_addresses: must be at least 1".into());
+        }
+        for (name, budget) in [
+            (
+                "lookup_hashes_per_account_per_hour",
+                self.ratelimit.lookup_hashes_per_account_per_hour,
+            ),
+            (
+                "lookup_hashes_per_account_per_day",
+                self.ratelimit.lookup_hashes_per_account_per_day,
+            ),
+        ] {
+            if budget != 0 && (budget as usize) < self.lookup.max_addresses {
+                p.push(format!(
+                    "ratelimit.{name}: must be 0 (off) or at least lookup.max_addresses ({}): \
+                     a request larger than the budget could never be answered",
+                    self.lookup.max_addresses
+                ));
+            }
         }
         p.extend(self.sms.problems(self.email.templates.folder.as_deref()));
         p

@@ -63,6 +63,9 @@ pub enum ApiError {
     LimitExceeded { retry_after_ms: u64 },
     #[error("the homeserver could not be reached or verified")]
     HomeserverUnavailable(String),
+    /// The database cannot be reached (an outage): 503 with `Retry-After`, at once.
+    #[error("the database is unavailable: {0}")]
+    StoreUnavailable(String),
     #[error("this operation is not implemented by this server")]
     NotImplemented,
     /// Anything the client cannot act on; the cause is logged, never sent.
@@ -100,6 +103,7 @@ impl ApiError {
             ApiError::LimitExceeded { .. } => ErrCode::LimitExceeded,
             ApiError::NotImplemented => ErrCode::Unrecognized,
             ApiError::HomeserverUnavailable(_) => ErrCode::Unknown,
+            ApiError::StoreUnavailable(_) => ErrCode::Unknown,
             ApiError::Internal(_) => ErrCode::Unknown,
         }
     }
@@ -126,6 +130,7 @@ impl ApiError {
             ApiError::NoValidSession | ApiError::NotFound(_) | ApiError::UnknownInvite => 404,
             ApiError::LimitExceeded { .. } => 429,
             ApiError::HomeserverUnavailable(_) => 502,
+            ApiError::StoreUnavailable(_) => 503,
             ApiError::Internal(_) => 500,
             ApiError::NotImplemented => 501,
         }
@@ -140,6 +145,18 @@ impl From<ApiError> for MatrixError {
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 MatrixError::new(status, errcode, "Internal server error")
+            }
+            ApiError::StoreUnavailable(cause) => {
+                // Every request during an outage gets here: a line a minute at most.
+                static OUTAGE: crate::log_throttle::Throttle =
+                    crate::log_throttle::Throttle::new(std::time::Duration::from_secs(60));
+                crate::warn_throttled!(OUTAGE, %cause, "request refused: database unavailable");
+                MatrixError::new(
+                    status,
+                    errcode,
+                    "The database is unavailable; try again shortly",
+                )
+                .with_field("retry_after_ms", STORE_RETRY_AFTER_MS)
             }
             ApiError::HomeserverUnavailable(cause) => {
                 // The client named the homeserver: its failure is no fault of ours (`debug`).
@@ -168,9 +185,18 @@ impl From<ApiError> for MatrixError {
     }
 }
 
+/// What a 503 for a database outage asks the client to wait: the health check's period
+/// is a quarter of it, so by then the answer has changed if the database is back.
+const STORE_RETRY_AFTER_MS: u64 = 1000;
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            crate::store::StoreError::Unavailable(cause) => {
+                ApiError::StoreUnavailable(cause.to_string())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

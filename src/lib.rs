@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod edge;
 pub mod error;
 pub mod federation;
+pub mod log_throttle;
 pub mod logging;
 pub mod mail;
 pub mod private_files;
@@ -85,12 +86,19 @@ impl Drop for Background {
 pub fn spawn_background(state: Arc<state::AppState>) -> Background {
     Background(vec![
         tokio::spawn(state.services.deliveries.clone().run()),
-        tokio::spawn(housekeeping(state.services.sessions.clone())),
+        tokio::spawn(housekeeping(
+            state.services.sessions.clone(),
+            state.services.accounts.clone(),
+        )),
     ])
 }
 
-/// Hourly chores that keep storage small: deleting long-expired validation sessions.
-async fn housekeeping(sessions: Arc<service::sessions::SessionService>) {
+/// Hourly chores that keep storage small: deleting long-expired validation sessions and
+/// access tokens unused for `[auth] token_unused_lifetime`.
+async fn housekeeping(
+    sessions: Arc<service::sessions::SessionService>,
+    accounts: Arc<service::accounts::AccountService>,
+) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
@@ -98,6 +106,11 @@ async fn housekeeping(sessions: Arc<service::sessions::SessionService>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "purged long-expired validation sessions"),
             Err(e) => tracing::warn!(error = %e, "session purge failed"),
+        }
+        match accounts.purge_unused_tokens().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tokens = n, "purged unused access tokens"),
+            Err(e) => tracing::warn!(error = %e, "access token purge failed"),
         }
     }
 }

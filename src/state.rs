@@ -140,6 +140,7 @@ async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &config.database.url {
         let options = PostgresOptions {
             max_connections: config.database.max_connections,
+            acquire_timeout: config.database.acquire_timeout.0,
             ..PostgresOptions::default()
         };
         let store = PostgresStore::open_with(url, options)

@@ -843,7 +843,10 @@ pub fn error_response(e: &MatrixError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let bytes = to_json(&e.body()).unwrap_or_default();
     let mut response = json_bytes(status, bytes);
-    if status == StatusCode::TOO_MANY_REQUESTS {
+    // A 503 says when to retry only if its body does (a database outage does).
+    if status == StatusCode::TOO_MANY_REQUESTS
+        || (status == StatusCode::SERVICE_UNAVAILABLE && e.extra.contains_key("retry_after_ms"))
+    {
         // RFC 9110 §10.2.3 in whole seconds, rounded up from `retry_after_ms` (at least 1).
         let ms = e
             .extra

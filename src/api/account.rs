@@ -7,12 +7,13 @@ use oxident_api::rt::server::RequestContext;
 /// An access token for the user the OpenID token belongs to.
 pub async fn register(
     api: &Api,
+    ctx: &RequestContext,
     matrix_server_name: &str,
     openid_token: &str,
 ) -> ApiResult<String> {
     api.services
         .accounts
-        .register(matrix_server_name, openid_token)
+        .register(matrix_server_name, openid_token, api.http.client_ip(ctx))
         .await
 }
 

@@ -104,7 +104,7 @@ pub async fn unbind(
     match UnbindProof::from_parts(req.sid, req.client_secret)? {
         UnbindProof::HomeserverSignature => {
             bindings
-                .unbind_signed(signed_request(ctx), req.medium, req.address, req.mxid)
+                .unbind_signed(signed_request(api, ctx), req.medium, req.address, req.mxid)
                 .await
         }
         UnbindProof::Session { sid, client_secret } => {
@@ -117,7 +117,7 @@ pub async fn unbind(
 }
 
 /// What a homeserver's X-Matrix signature covers, from the request as it arrived.
-fn signed_request(ctx: &RequestContext) -> SignedRequest<'_> {
+fn signed_request<'a>(api: &Api, ctx: &'a RequestContext) -> SignedRequest<'a> {
     SignedRequest {
         authorization: ctx
             .headers
@@ -129,5 +129,6 @@ fn signed_request(ctx: &RequestContext) -> SignedRequest<'_> {
             .path_and_query()
             .map_or(ctx.uri.path(), |pq| pq.as_str()),
         content: ctx.body.as_ref(),
+        client: api.http.client_ip(ctx),
     }
 }

@@ -47,8 +47,8 @@ pub async fn lookup_hashed(
     pepper: &str,
     addresses: Vec<String>,
 ) -> ApiResult<BTreeMap<String, String>> {
-    api.user(ctx).await?;
+    let caller = api.user(ctx).await?;
     let lookup = &api.services.lookup;
-    lookup.check_rate(api.http.client_ip(ctx))?;
+    lookup.check_hashed_rate(api.http.client_ip(ctx), &caller.user_id, addresses.len())?;
     lookup.lookup_hashed(algorithm, pepper, addresses).await
 }

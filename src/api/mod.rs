@@ -60,11 +60,6 @@ impl Api {
 
 type Answer<T> = Result<T, ApiError>;
 
-/// The whole store-invite request as received: stored with the invite (sydent keeps it).
-fn params_of(body: &impl serde::Serialize) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(body).map_err(ApiError::internal)
-}
-
 /// Methods answer `ApiError` (each area trait's `type Error`); the runtime turns it into Matrix JSON.
 impl OxidentApi for Api {}
 
@@ -269,7 +264,6 @@ impl StoreInviteApi for Api {
         b: store_invite::store_invite::RequestBody,
     ) -> Answer<store_invite::store_invite::Response> {
         let request = InviteRequest {
-            params: params_of(&b)?,
             medium: b.medium,
             address: b.address,
             room_id: b.room_id,
@@ -347,10 +341,10 @@ impl V2AuthApi for Api {
 
     async fn register_account(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         b: v2_auth::register_account::RequestBody,
     ) -> Answer<v2_auth::register_account::Response> {
-        let token = account::register(self, &b.matrix_server_name, &b.access_token).await?;
+        let token = account::register(self, ctx, &b.matrix_server_name, &b.access_token).await?;
         // Both keys, as the reference server answers: clients written against it read
         // `access_token`, the spec names `token`.
         Ok(v2_auth::register_account::RegisterResponse {
@@ -548,7 +542,6 @@ impl V2StoreInviteApi for Api {
         b: v2_store_invite::store_invite_v2::RequestBody,
     ) -> Answer<v2_store_invite::store_invite_v2::Response> {
         let request = InviteRequest {
-            params: params_of(&b)?,
             medium: b.medium,
             address: b.address,
             room_id: b.room_id,

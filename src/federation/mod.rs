@@ -18,6 +18,7 @@
 //! URL (which carries the token in its query) and tracing spans skip the token.
 
 mod discovery;
+pub mod failures;
 mod ip_filter;
 mod resolver;
 mod server_keys;
@@ -145,6 +146,10 @@ pub struct FederationClient {
     pinned: Arc<Mutex<Vec<PinnedClient>>>,
     /// Homeservers' signing keys (X-Matrix verification).
     keys: Arc<server_keys::KeyCache>,
+    /// Origins whose key fetch failed lately, and servers whose OpenID check failed lately
+    /// (not for a bad token): not asked again for [`failures::FAILURE_TTL_MS`].
+    key_failures: Arc<failures::RecentFailures>,
+    openid_failures: Arc<failures::RecentFailures>,
 }
 
 /// Most clients pinned to SRV targets kept at once.
@@ -191,6 +196,8 @@ impl FederationClient {
             well_known: Arc::default(),
             pinned: Arc::default(),
             keys: Arc::default(),
+            key_failures: Arc::default(),
+            openid_failures: Arc::default(),
         })
     }
 
@@ -319,7 +326,29 @@ impl FederationClient {
         server_name: &str,
         access_token: &str,
     ) -> Result<String, FederationError> {
-        let sub = self.openid_userinfo(server_name, access_token).await?;
+        let now_ms = self.clock.now_ms();
+        let name = server_name.to_ascii_lowercase();
+        if self.openid_failures.failed_recently(&name, now_ms) {
+            return Err(FederationError::Unreachable(
+                "failed moments ago; not asked again yet".into(),
+            ));
+        }
+        let sub = match self.openid_userinfo(server_name, access_token).await {
+            Ok(sub) => sub,
+            Err(e) => {
+                // The destination failed, not the client's token: remember it briefly.
+                if matches!(
+                    e,
+                    FederationError::Denied(_)
+                        | FederationError::Unreachable(_)
+                        | FederationError::Tls(_)
+                        | FederationError::BadResponse(_)
+                ) {
+                    self.openid_failures.record(&name, now_ms);
+                }
+                return Err(e);
+            }
+        };
         if !user_belongs_to(&sub, server_name) {
             return Err(FederationError::ForeignUser {
                 user_id: sub,
@@ -397,7 +426,9 @@ impl FederationClient {
         if let Ok(ip) = bare.parse::<std::net::IpAddr>()
             && !self.filter.is_allowed(ip)
         {
-            tracing::warn!(%ip, "outbound request refused: denied address");
+            static DENIED: crate::log_throttle::Throttle =
+                crate::log_throttle::Throttle::new(std::time::Duration::from_secs(60));
+            crate::warn_throttled!(DENIED, %ip, "outbound request refused: denied address");
             return Err(FederationError::Denied(ip.to_string()));
         }
         Ok(())

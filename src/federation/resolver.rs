@@ -186,7 +186,13 @@ pub(crate) fn allowed_addrs(
         .collect();
     if kept.is_empty() {
         if !addrs.is_empty() {
-            tracing::warn!(%host, "outbound request refused: host resolves only to denied addresses");
+            static DENIED: crate::log_throttle::Throttle =
+                crate::log_throttle::Throttle::new(std::time::Duration::from_secs(60));
+            crate::warn_throttled!(
+                DENIED,
+                %host,
+                "outbound request refused: host resolves only to denied addresses"
+            );
             return Err(Box::new(DeniedAddress {
                 host: host.to_owned(),
             }));

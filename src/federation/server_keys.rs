@@ -8,7 +8,9 @@
 //! server hammer a homeserver.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+
+use hashlink::LruCache;
 
 use serde_json::Value;
 
@@ -19,7 +21,7 @@ use crate::crypto::{PublicKey, verify_json};
 const MAX_CACHE_MS: i64 = 7 * 24 * 3600 * 1000;
 /// A key id missing from a cached answer is looked for again no sooner than this.
 pub const REFETCH_AFTER_MS: i64 = 30 * 1000;
-/// Homeservers kept in the cache; the oldest fetch is dropped past this.
+/// Homeservers kept in the cache; the least recently used is dropped past this.
 const MAX_ORIGINS: usize = 4096;
 
 #[derive(Debug, Clone)]
@@ -29,35 +31,43 @@ struct Entry {
     expires_ms: i64,
 }
 
-/// The cache; one per [`FederationClient`].
-#[derive(Debug, Default)]
+/// The cache; one per [`FederationClient`]. A `hashlink::LruCache`: O(1) per use and per
+/// eviction (the old `HashMap` searched all 4096 entries for the oldest under its mutex).
+#[derive(Debug)]
 pub struct KeyCache {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<LruCache<String, Entry>>,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self::with_capacity(MAX_ORIGINS)
+    }
 }
 
 impl KeyCache {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(LruCache::new(capacity.max(1))),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LruCache<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn get(&self, origin: &str, now_ms: i64) -> Option<Entry> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(origin)
-            .filter(|e| e.expires_ms > now_ms)
-            .cloned()
+        let mut entries = self.lock();
+        let entry = entries.get(origin)?;
+        if entry.expires_ms > now_ms {
+            return Some(entry.clone());
+        }
+        entries.remove(origin);
+        None
     }
 
     fn put(&self, origin: &str, entry: Entry) {
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
-        };
-        if entries.len() >= MAX_ORIGINS
-            && !entries.contains_key(origin)
-            && let Some(oldest) = entries
-                .iter()
-                .min_by_key(|(_, e)| e.fetched_ms)
-                .map(|(k, _)| k.clone())
-        {
-            entries.remove(&oldest);
-        }
-        entries.insert(origin.to_owned(), entry);
+        // At capacity the insert forgets the least recently used origin.
+        self.lock().insert(origin.to_owned(), entry);
     }
 }
 
@@ -78,7 +88,19 @@ impl FederationClient {
                 return Ok(None);
             }
         }
-        let entry = self.fetch_keys(origin, now_ms).await?;
+        let name = origin.to_ascii_lowercase();
+        if self.key_failures.failed_recently(&name, now_ms) {
+            return Err(FederationError::Unreachable(
+                "failed moments ago; not asked again yet".into(),
+            ));
+        }
+        let entry = match self.fetch_keys(origin, now_ms).await {
+            Ok(entry) => entry,
+            Err(e) => {
+                self.key_failures.record(&name, now_ms);
+                return Err(e);
+            }
+        };
         let key = entry.keys.get(key_id).copied();
         self.keys.put(origin, entry);
         Ok(key)
@@ -221,8 +243,13 @@ mod tests {
             e.fetched_ms = i64::try_from(i).expect("small") + 1;
             cache.put(&format!("o{i}"), e);
         }
-        let len = cache.entries.lock().expect("lock").len();
-        assert_eq!(len, MAX_ORIGINS);
+        assert_eq!(cache.lock().len(), MAX_ORIGINS);
         assert!(cache.get("a", 0).is_none(), "the oldest fetch went first");
+        // Least recently *used* goes next: o10 was fetched before o11 but is used now.
+        assert!(cache.get("o10", 0).is_some());
+        cache.put("late", entry.clone());
+        assert_eq!(cache.lock().len(), MAX_ORIGINS);
+        assert!(cache.get("o10", 0).is_some());
+        assert!(cache.get("o11", 0).is_none());
     }
 }

@@ -11,8 +11,9 @@
 //! cached. Not done: the exponential back-off on repeated failures the spec encourages (a
 //! failure costs one request an hour).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+
+use hashlink::LruCache;
 
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, EXPIRES, HeaderMap};
@@ -29,40 +30,52 @@ pub(crate) const MAX_TTL_MS: i64 = 48 * HOUR_MS;
 pub(crate) const ERROR_TTL_MS: i64 = HOUR_MS;
 /// Redirects followed for one well-known.
 pub(crate) const MAX_REDIRECTS: usize = 5;
-/// Cached names at most; expired entries go first when it is reached.
+/// Cached names at most; past it the least recently used name is forgotten.
 const MAX_ENTRIES: usize = 10_000;
 
-/// Well-known answers by host name: the delegated name, or `None` for a failure.
-#[derive(Debug, Default)]
+/// Well-known answers by host name: the delegated name, or `None` for a failure, and when
+/// the answer expires. A `hashlink::LruCache`: O(1) per use and per eviction, where the old
+/// `HashMap` scanned all 10 000 entries under its mutex (and then dropped an arbitrary live
+/// one) whenever a new name came in at capacity (issue 21).
+#[derive(Debug)]
 pub(crate) struct WellKnownCache {
-    entries: Mutex<HashMap<String, (Option<ServerName>, i64)>>,
+    entries: Mutex<LruCache<String, (Option<ServerName>, i64)>>,
+}
+
+impl Default for WellKnownCache {
+    fn default() -> Self {
+        Self::with_capacity(MAX_ENTRIES)
+    }
 }
 
 impl WellKnownCache {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(LruCache::new(capacity.max(1))),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LruCache<String, (Option<ServerName>, i64)>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn get(&self, host: &str, now_ms: i64) -> Option<Option<ServerName>> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(host)
-            .filter(|(_, expires)| *expires > now_ms)
-            .map(|(delegated, _)| delegated.clone())
+        let mut entries = self.lock();
+        let (delegated, expires) = entries.get(host)?;
+        if *expires > now_ms {
+            return Some(delegated.clone());
+        }
+        entries.remove(host);
+        None
     }
 
     fn put(&self, host: &str, delegated: Option<ServerName>, ttl_ms: i64, now_ms: i64) {
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
-        };
+        let mut entries = self.lock();
         if ttl_ms <= 0 {
             entries.remove(host);
             return;
         }
-        if entries.len() >= MAX_ENTRIES && !entries.contains_key(host) {
-            entries.retain(|_, (_, expires)| *expires > now_ms);
-            if entries.len() >= MAX_ENTRIES
-                && let Some(victim) = entries.keys().next().cloned()
-            {
-                entries.remove(&victim);
-            }
-        }
+        // At capacity the insert forgets the least recently used name.
         entries.insert(host.to_owned(), (delegated, now_ms.saturating_add(ttl_ms)));
     }
 }
@@ -250,7 +263,30 @@ mod tests {
         for i in 0..MAX_ENTRIES + 10 {
             c.put(&format!("h{i}.example"), None, 1000, 0);
         }
-        let len = c.entries.lock().map(|e| e.len()).unwrap_or_default();
-        assert_eq!(len, MAX_ENTRIES);
+        assert_eq!(c.lock().len(), MAX_ENTRIES);
+    }
+
+    #[test]
+    fn past_its_bound_the_cache_forgets_the_least_recently_used_name() {
+        let c = WellKnownCache::default();
+        for i in 0..MAX_ENTRIES {
+            c.put(&format!("h{i}.example"), None, 1000, 0);
+        }
+        // h0 is the oldest entry but was just used; h1 is now the least recently used.
+        assert_eq!(c.get("h0.example", 1), Some(None));
+        c.put("new.example", None, 1000, 1);
+        assert_eq!(c.lock().len(), MAX_ENTRIES);
+        assert_eq!(c.get("h0.example", 2), Some(None), "used recently: kept");
+        assert_eq!(
+            c.get("h1.example", 2),
+            None,
+            "least recently used: forgotten"
+        );
+        assert_eq!(c.get("new.example", 2), Some(None));
+        assert_eq!(
+            c.get("h2.example", 2),
+            Some(None),
+            "live entries are not dropped"
+        );
     }
 }

@@ -6,8 +6,10 @@ use crate::clock::Clock;
 use crate::crypto::tokens::{ACCESS_TOKEN_LEN, RandomSource, random_token_from};
 use crate::error::{ApiError, ApiResult};
 use crate::federation::{FederationClient, FederationError};
+use crate::service::ratelimit::ClientLimiter;
 use crate::service::terms::Policies;
-use crate::store::AccountStore;
+use crate::store::{AccountStore, TOKEN_USE_RESOLUTION_MS};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The owner of a valid access token.
@@ -24,6 +26,14 @@ pub struct AccountService {
     pub(crate) random: Arc<dyn RandomSource>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) terms: Policies,
+    /// `[auth] token_unused_lifetime`: a token unused this long no longer authenticates
+    /// (and housekeeping deletes it).
+    pub(crate) token_unused_lifetime_ms: i64,
+    /// `[auth] max_tokens_per_account` (0: no cap).
+    pub(crate) max_tokens_per_account: u32,
+    /// `[ratelimit] outbound_per_ip_per_minute`, shared with signed unbinds: `register` is
+    /// unauthenticated and makes this server call the homeserver it names.
+    pub(crate) outbound_per_ip: Arc<ClientLimiter>,
 }
 
 impl AccountService {
@@ -33,7 +43,9 @@ impl AccountService {
         &self,
         matrix_server_name: &str,
         openid_token: &str,
+        client: Option<IpAddr>,
     ) -> ApiResult<String> {
+        self.outbound_per_ip.check(client)?;
         let server_name = matrix_server_name.trim().to_ascii_lowercase();
         let user_id = self
             .federation
@@ -47,15 +59,20 @@ impl AccountService {
                 FederationError::ForeignUser { .. } => ApiError::Forbidden(
                     "the homeserver vouched for a user of another server".into(),
                 ),
-                FederationError::Denied(_) => {
-                    ApiError::Forbidden("this homeserver's address is not allowed".into())
-                }
+                // Denied, unreachable, TLS, a bad answer: one answer (502), so a caller
+                // cannot tell which names resolve to denied addresses.
                 other => ApiError::HomeserverUnavailable(other.to_string()),
             })?;
         let token = random_token_from(self.random.as_ref(), ACCESS_TOKEN_LEN)?;
         self.store
             .create_access_token(&token, &user_id, self.clock.now_ms())
             .await?;
+        // Every register adds a token: an account keeps its newest few (issue 21).
+        if self.max_tokens_per_account > 0 {
+            self.store
+                .trim_access_tokens(&user_id, self.max_tokens_per_account)
+                .await?;
+        }
         tracing::info!(%user_id, "registered an access token");
         Ok(token)
     }
@@ -68,6 +85,15 @@ impl AccountService {
             .access_token_owner(token)
             .await?
             .ok_or(ApiError::Unauthorized)?;
+        let now = self.clock.now_ms();
+        let unused = now.saturating_sub(owner.last_used_ms);
+        if unused >= self.token_unused_lifetime_ms {
+            // Expired: housekeeping deletes it within the hour.
+            return Err(ApiError::Unauthorized);
+        }
+        if unused >= TOKEN_USE_RESOLUTION_MS {
+            self.store.touch_access_token(token, now).await?;
+        }
         Ok(Caller {
             user_id: owner.user_id,
         })
@@ -99,6 +125,15 @@ impl AccountService {
         let token = token.ok_or(ApiError::Unauthorized)?;
         self.store.delete_access_token(token).await?;
         Ok(())
+    }
+
+    /// Deletes the tokens unused for `[auth] token_unused_lifetime` (housekeeping).
+    pub async fn purge_unused_tokens(&self) -> ApiResult<u64> {
+        let cutoff = self
+            .clock
+            .now_ms()
+            .saturating_sub(self.token_unused_lifetime_ms);
+        Ok(self.store.purge_unused_access_tokens(cutoff).await?)
     }
 
     /// The policies as `GET /v2/terms` serves them.

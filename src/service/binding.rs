@@ -7,10 +7,16 @@ use crate::error::{ApiError, ApiResult};
 use crate::federation::FederationClient;
 use crate::service::address::{MEDIUM_EMAIL, MEDIUM_MSISDN, canonical_address, check_user_id};
 use crate::service::invite_delivery::DeliveryWaker;
+use crate::service::ratelimit::ClientLimiter;
 use crate::service::sessions::SessionService;
 use crate::service::signed::{SignedAssociation, Signer, VALIDITY_MS};
 use crate::store::{Association, AssociationStore, Threepid};
+use std::net::IpAddr;
 use std::sync::Arc;
+
+/// The one answer to a signed unbind whose origin's keys could not be had, whatever the
+/// reason (denied address, no answer, a bad answer).
+const KEY_FETCH_FAILED: &str = "could not fetch the homeserver's signing keys";
 
 /// Binding and unbinding: the sessions that prove control, the association store, the
 /// signer, the federation client (homeserver keys for signed unbinds), and the delivery
@@ -24,6 +30,9 @@ pub struct BindingService {
     pub(crate) deliveries: DeliveryWaker,
     /// The names homeservers may address this server by (see [`own_names`]).
     pub(crate) own_names: Vec<String>,
+    /// `[ratelimit] outbound_per_ip_per_minute`, shared with `register`: signed unbinds
+    /// are unauthenticated and make this server fetch keys from the origin they name.
+    pub(crate) outbound_per_ip: Arc<ClientLimiter>,
 }
 
 /// How the caller of `unbind` proves its right.
@@ -61,6 +70,8 @@ pub struct SignedRequest<'a> {
     pub uri: &'a str,
     /// The JSON body as sent (the signature covers every key of it, known or not).
     pub content: Option<&'a serde_json::Value>,
+    /// The requester, for the outbound-call limit.
+    pub client: Option<IpAddr>,
 }
 
 /// The names homeservers may address this server by (their `destination_is`: the
@@ -151,16 +162,20 @@ impl BindingService {
                 "unsupported medium `{medium}`"
             )));
         }
+        // Before anything that may call out.
+        self.outbound_per_ip.check(request.client)?;
         let key = self
             .federation
             .server_key(&header.origin, &header.key, self.clock.now_ms())
             .await
             .map_err(|e| {
-                tracing::warn!(origin = %header.origin, error = %e, "cannot fetch a homeserver's signing keys");
-                ApiError::Forbidden(format!(
-                    "could not fetch the signing keys of {}: {e}",
-                    header.origin
-                ))
+                // Unauthenticated callers choose the origin: one line a minute at most, and
+                // one answer whatever failed (which names resolve to denied addresses, or
+                // answer at all, is not this endpoint's to tell).
+                static KEY_FETCH: crate::log_throttle::Throttle =
+                    crate::log_throttle::Throttle::new(std::time::Duration::from_secs(60));
+                crate::warn_throttled!(KEY_FETCH, origin = %header.origin, error = %e, "cannot fetch a homeserver's signing keys");
+                ApiError::Forbidden(KEY_FETCH_FAILED.into())
             })?
             .ok_or_else(|| ApiError::Forbidden(format!("{} has no key {}", header.origin, header.key)))?;
         let names = &self.own_names;

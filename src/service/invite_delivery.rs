@@ -11,10 +11,24 @@
 //! Each invite goes in a request of its own: Synapse answers an error for the whole request
 //! if one invite in it fails (a room that no longer exists, say), and one bad invite must not
 //! hold back the others. Failures are retried with exponential back-off
-//! ([`retry_delay_ms`]), for as long as the invite is pending.
+//! ([`retry_delay_ms`]).
+//!
+//! Scheduling (issue 21): a pass takes the due invites and starts each delivery as a task of
+//! its own, then goes back to waiting at once: a homeserver that takes its whole 60 s
+//! timeout holds back nothing but its own invites. Per homeserver, at most
+//! `[invites] delivery_per_destination` deliveries are in flight, and after a failure of the
+//! homeserver itself (no answer, 5xx) its other invites wait out the same back-off; an
+//! invite that must wait is deferred in the store (`defer_deliveries`, no attempt counted),
+//! so the next pass's batch holds other work. An invite in flight is deferred for its
+//! timeout too (a lease), so no pass takes it twice. Delivery gives up
+//! `[invites] delivery_give_up_after` after it started (the first time the invite was due):
+//! logged, counted ([`DeliveryService::given_up`]), and never retried.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+use hashlink::LruCache;
 
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -35,6 +49,110 @@ pub struct DeliveryService {
     pub(crate) federation: FederationClient,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) waker: DeliveryWaker,
+    /// `[invites] delivery_give_up_after`, in ms.
+    pub(crate) give_up_after_ms: i64,
+    /// `[invites] delivery_per_destination`.
+    pub(crate) per_destination: u32,
+    pub(crate) destinations: Destinations,
+    /// Invites given up since start.
+    pub(crate) given_up: AtomicU64,
+}
+
+/// What the worker knows of each homeserver it delivers to: deliveries in flight, and the
+/// back-off after failures of the homeserver itself. Bounded (LRU); a forgotten homeserver
+/// starts afresh.
+#[derive(Debug)]
+pub struct Destinations(Mutex<LruCache<String, Destination>>);
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Destination {
+    in_flight: u32,
+    failures: i64,
+    retry_at_ms: i64,
+}
+
+/// Homeservers remembered at most.
+const MAX_DESTINATIONS: usize = 4096;
+/// How long an invite waits when its homeserver already has its share in flight.
+const BUSY_RETRY_MS: i64 = 5_000;
+/// Deliveries in flight at most, over all homeservers.
+const MAX_IN_FLIGHT: usize = 64;
+
+impl Default for Destinations {
+    fn default() -> Self {
+        Self(Mutex::new(LruCache::new(MAX_DESTINATIONS)))
+    }
+}
+
+impl Destinations {
+    fn lock(&self) -> MutexGuard<'_, LruCache<String, Destination>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A delivery slot at `server` now (`Ok`), or the time to try again (`Err`).
+    fn take(&self, server: &str, now_ms: i64, per_destination: u32) -> Result<(), i64> {
+        let mut map = self.lock();
+        if map.get(server).is_none() {
+            map.insert(server.to_owned(), Destination::default());
+        }
+        let Some(d) = map.get_mut(server) else {
+            return Ok(());
+        };
+        if d.retry_at_ms > now_ms {
+            return Err(d.retry_at_ms);
+        }
+        if d.in_flight >= per_destination.max(1) {
+            return Err(now_ms.saturating_add(BUSY_RETRY_MS));
+        }
+        d.in_flight += 1;
+        Ok(())
+    }
+
+    /// Gives back a slot of `server`; `failed`: the homeserver itself failed (no answer,
+    /// 5xx), so its deliveries back off. Returns when `server` may be tried again.
+    fn finish(&self, server: &str, now_ms: i64, failed: Option<bool>) -> i64 {
+        let mut map = self.lock();
+        let Some(d) = map.get_mut(server) else {
+            return now_ms;
+        };
+        d.in_flight = d.in_flight.saturating_sub(1);
+        match failed {
+            Some(true) => {
+                d.failures = d.failures.saturating_add(1);
+                d.retry_at_ms = now_ms.saturating_add(retry_delay_ms(d.failures));
+            }
+            Some(false) => {
+                d.failures = 0;
+                d.retry_at_ms = 0;
+            }
+            None => {}
+        }
+        d.retry_at_ms
+    }
+}
+
+/// Why a delivery failed, and whether the homeserver itself did (no answer, 5xx) or only
+/// this invite (a 4xx answer: the room is gone, say; the binding changed).
+#[derive(Debug)]
+struct Failure {
+    reason: String,
+    destination_failed: bool,
+}
+
+impl Failure {
+    fn invite(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            destination_failed: false,
+        }
+    }
+
+    fn destination(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            destination_failed: true,
+        }
+    }
 }
 
 /// The federation path homeservers serve for this (Synapse routes POST only).
@@ -102,107 +220,196 @@ pub fn onbind_body(
 }
 
 impl DeliveryService {
-    /// Runs until the task is dropped: a pass at start, then one whenever woken or every
-    /// [`POLL`].
+    /// Runs until the task is dropped: a pass at start, then one whenever woken, a delivery
+    /// finishes, or every [`POLL`]. Deliveries run as tasks of their own; a pass never waits
+    /// for one.
     pub async fn run(self: Arc<Self>) {
+        let mut running = tokio::task::JoinSet::new();
         loop {
-            match self.deliver_due().await {
-                // A full batch, every outcome recorded: there may be more due right now. (An
-                // outcome the store could not record leaves its invite due; going round at once
-                // would then call the homeserver again in a loop.)
-                Ok(n) if n >= BATCH as usize => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "invite delivery pass failed"),
+            while let Some(done) = running.try_join_next() {
+                if let Err(e) = done {
+                    tracing::error!(error = %e, "invite delivery task failed");
+                }
             }
-            let _ = tokio::time::timeout(POLL, self.waker.0.notified()).await;
+            let taken = if running.len() < MAX_IN_FLIGHT {
+                match self.dispatch_due(&mut running).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "invite delivery pass failed");
+                        0
+                    }
+                }
+            } else {
+                0
+            };
+            // A full batch, every invite in it started or deferred: there may be more due.
+            if taken >= BATCH as usize {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                () = self.waker.0.notified() => {}
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    if let Err(e) = done {
+                        tracing::error!(error = %e, "invite delivery task failed");
+                    }
+                }
+            }
         }
     }
 
-    /// One pass: every due delivery is attempted (concurrently, each homeserver's answer
-    /// recorded as it comes). Returns how many outcomes were recorded.
-    pub async fn deliver_due(self: &Arc<Self>) -> ApiResult<usize> {
-        let due = self
-            .store
-            .pending_deliveries(self.clock.now_ms(), BATCH)
-            .await?;
-        let mut attempts = tokio::task::JoinSet::new();
+    /// Invites given up since start (`[invites] delivery_give_up_after`).
+    pub fn given_up(&self) -> u64 {
+        self.given_up.load(Ordering::Relaxed)
+    }
+
+    /// One pass over the due invites, each given up, deferred (its homeserver busy or
+    /// backing off) or started in `running`. Returns how many were taken.
+    async fn dispatch_due(
+        self: &Arc<Self>,
+        running: &mut tokio::task::JoinSet<()>,
+    ) -> ApiResult<usize> {
+        let now = self.clock.now_ms();
+        let due = self.store.pending_deliveries(now, BATCH).await?;
+        let taken = due.len();
+        let mut too_old = Vec::new();
+        let mut later: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+        let mut starting = Vec::new();
         for delivery in due {
-            let this = self.clone();
-            attempts.spawn(async move { this.deliver_one(delivery).await });
-        }
-        let mut recorded = 0;
-        while let Some(done) = attempts.join_next().await {
-            match done {
-                Ok(true) => recorded += 1,
-                Ok(false) => {}
-                Err(e) => tracing::error!(error = %e, "invite delivery task failed"),
+            let invite = &delivery.invite;
+            if invite
+                .delivery_started_ms
+                .is_some_and(|started| now.saturating_sub(started) >= self.give_up_after_ms)
+            {
+                too_old.push(delivery);
+                continue;
+            }
+            let server = server_of(&delivery.mxid).to_owned();
+            match self.destinations.take(&server, now, self.per_destination) {
+                Ok(()) => starting.push((delivery, server)),
+                Err(at) => later.entry(at).or_default().push(invite.token.clone()),
             }
         }
-        Ok(recorded)
+        let tokens: Vec<String> = starting
+            .iter()
+            .map(|(d, _)| d.invite.token.clone())
+            .collect();
+        // The lease: no pass takes an invite in flight again before its answer is in.
+        let lease =
+            now.saturating_add(i64::try_from(ONBIND_TIMEOUT.as_millis()).unwrap_or(0) + 60_000);
+        let recorded: ApiResult<()> = async {
+            self.give_up(too_old, now).await?;
+            for (at, waiting) in &later {
+                self.store.defer_deliveries(waiting, *at, now).await?;
+            }
+            self.store.defer_deliveries(&tokens, lease, now).await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = recorded {
+            // Nothing started: give the slots back.
+            for (_, server) in &starting {
+                self.destinations.finish(server, now, None);
+            }
+            return Err(e);
+        }
+        for (delivery, server) in starting {
+            let this = self.clone();
+            running.spawn(async move { this.deliver_one(delivery, server).await });
+        }
+        Ok(taken)
     }
 
-    /// Attempts one delivery; `true` when its outcome (delivered, or the next retry) is stored.
-    async fn deliver_one(&self, delivery: PendingDelivery) -> bool {
+    /// Marks these invites given up, with a line each.
+    async fn give_up(&self, deliveries: Vec<PendingDelivery>, now: i64) -> ApiResult<()> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let tokens: Vec<String> = deliveries.iter().map(|d| d.invite.token.clone()).collect();
+        let n = self.store.abandon_deliveries(&tokens, now).await?;
+        self.given_up.fetch_add(n, Ordering::Relaxed);
+        for d in &deliveries {
+            tracing::warn!(
+                room_id = %d.invite.room_id,
+                failures = d.invite.delivery_attempts,
+                given_up_total = self.given_up(),
+                "invite delivery given up: not delivered within [invites] delivery_give_up_after"
+            );
+        }
+        Ok(())
+    }
+
+    /// Attempts one delivery and records its outcome (delivered, or the next retry).
+    async fn deliver_one(&self, delivery: PendingDelivery, server: String) {
         let PendingDelivery { invite, mxid } = delivery;
         let token = invite.token.clone();
-        let outcome = self.attempt(&invite, &mxid).await;
+        let outcome = self.attempt(&invite, &mxid, &server).await;
         let now = self.clock.now_ms();
         let recorded = match outcome {
             Ok(()) => {
+                self.destinations.finish(&server, now, Some(false));
                 tracing::info!(room_id = %invite.room_id, "invite delivered to the homeserver");
                 self.store
                     .mark_invites_delivered(std::slice::from_ref(&token), now)
                     .await
             }
             Err(why) => {
+                let destination_retry = self.destinations.finish(
+                    &server,
+                    now,
+                    Some(why.destination_failed).filter(|failed| *failed),
+                );
                 let failures = invite.delivery_attempts.saturating_add(1);
-                let delay = retry_delay_ms(failures);
+                let next = now
+                    .saturating_add(retry_delay_ms(failures))
+                    .max(destination_retry);
                 tracing::warn!(
                     room_id = %invite.room_id,
                     failures,
-                    retry_in_s = delay / 1000,
-                    reason = %why,
+                    retry_in_s = (next - now) / 1000,
+                    reason = %why.reason,
                     "invite delivery failed; will retry"
                 );
                 self.store
-                    .record_delivery_failure(
-                        std::slice::from_ref(&token),
-                        now.saturating_add(delay),
-                    )
+                    .record_delivery_failure(std::slice::from_ref(&token), next)
                     .await
             }
         };
-        match recorded {
-            Ok(_) => true,
-            Err(e) => {
-                // The invite stays pending: at worst it is delivered twice, which homeservers
-                // tolerate (the member event already exists).
-                tracing::error!(error = %e, "could not record an invite delivery outcome");
-                false
-            }
+        if let Err(e) = recorded {
+            // The invite stays pending (due when its lease ends): at worst it is delivered
+            // twice, which homeservers tolerate (the member event already exists).
+            tracing::error!(error = %e, "could not record an invite delivery outcome");
         }
+        // Its homeserver has a free slot again: deferred invites may go.
+        self.waker.wake();
     }
 
-    /// Builds, signs and sends one onbind request. `Err` holds a reason for the log.
-    async fn attempt(&self, invite: &crate::store::Invite, mxid: &str) -> Result<(), String> {
+    /// Builds, signs and sends one onbind request to `server`.
+    async fn attempt(
+        &self,
+        invite: &crate::store::Invite,
+        mxid: &str,
+        server: &str,
+    ) -> Result<(), Failure> {
         let threepid = Threepid::new(&invite.medium, &invite.address);
         let association = self
             .associations
             .get_association(&threepid)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| Failure::invite(e.to_string()))?
             .filter(|a| a.mxid == mxid)
-            .ok_or("the binding changed before delivery")?;
-        let body = onbind_body(&self.signer, &association, invite).map_err(|e| e.to_string())?;
-        let server = mxid
-            .split_once(':')
-            .map(|(_, server)| server)
-            .ok_or("the bound Matrix ID has no server name")?;
+            .ok_or_else(|| Failure::invite("the binding changed before delivery"))?;
+        let body = onbind_body(&self.signer, &association, invite)
+            .map_err(|e| Failure::invite(e.to_string()))?;
+        if server.is_empty() {
+            return Err(Failure::invite("the bound Matrix ID has no server name"));
+        }
         let (status, answer) = self
             .federation
             .post_json(server, ONBIND_PATH, &body, Some(ONBIND_TIMEOUT))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Failure::destination(e.to_string()))?;
         if status.is_success() {
             return Ok(());
         }
@@ -211,16 +418,50 @@ impl DeliveryService {
             .and_then(|v| v.get("errcode"))
             .and_then(Value::as_str)
             .unwrap_or("-");
-        Err(format!(
-            "homeserver answered HTTP {} ({errcode})",
-            status.as_u16()
-        ))
+        let reason = format!("homeserver answered HTTP {} ({errcode})", status.as_u16());
+        Err(if status.is_server_error() {
+            Failure::destination(reason)
+        } else {
+            Failure::invite(reason)
+        })
     }
+}
+
+/// The server name of `mxid` (empty when it has none).
+fn server_of(mxid: &str) -> &str {
+    mxid.split_once(':').map_or("", |(_, server)| server)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_homeserver_gets_its_share_of_slots_and_backs_off_after_failing() {
+        let d = Destinations::default();
+        assert_eq!(d.take("slow.example", 0, 2), Ok(()));
+        assert_eq!(d.take("slow.example", 0, 2), Ok(()));
+        assert_eq!(
+            d.take("slow.example", 0, 2),
+            Err(BUSY_RETRY_MS),
+            "its share is in flight"
+        );
+        assert_eq!(
+            d.take("fast.example", 0, 2),
+            Ok(()),
+            "others are not held back"
+        );
+        // The homeserver failed: its deliveries wait out the back-off, 30 s then 60 s.
+        assert_eq!(d.finish("slow.example", 1_000, Some(true)), 31_000);
+        assert_eq!(d.take("slow.example", 2_000, 2), Err(31_000));
+        assert_eq!(d.finish("slow.example", 2_000, Some(true)), 62_000);
+        assert_eq!(d.take("slow.example", 62_000, 2), Ok(()));
+        // An invite's own failure (a 4xx) moves nothing; a success clears the back-off.
+        assert_eq!(d.finish("slow.example", 63_000, None), 62_000);
+        assert_eq!(d.take("slow.example", 63_000, 2), Ok(()));
+        assert_eq!(d.finish("slow.example", 64_000, Some(false)), 0);
+        assert_eq!(d.take("slow.example", 64_000, 2), Ok(()));
+    }
 
     #[test]
     fn back_off_doubles_up_to_an_hour() {

@@ -61,6 +61,8 @@ pub struct SignedInvitation {
 
 /// Key id of the ephemeral key in `sign-ed25519` signatures (sydent's).
 pub const EPHEMERAL_KEY_VERSION: &str = "0";
+/// Longest `room_id` accepted (the spec's limit for every Matrix identifier).
+pub const MAX_ROOM_ID_LEN: usize = 255;
 /// Extra request parameters that fill named template variables.
 const WEB_CLIENT_LOCATION: &str = "org.matrix.web_client_location";
 
@@ -80,8 +82,6 @@ pub struct InviteRequest {
     pub room_type: Option<String>,
     pub sender_avatar_url: Option<String>,
     pub sender_display_name: Option<String>,
-    /// The whole request body as received (stored with the invite).
-    pub params: Value,
     /// Request properties beyond the named ones.
     pub extra: Map<String, Value>,
     /// `brand` query parameter: which template set renders the mail.
@@ -197,6 +197,13 @@ impl InviteService {
         if req.room_id.trim().is_empty() {
             return Err(ApiError::InvalidParam("room_id must not be empty".into()));
         }
+        // Stored with the invite: a Matrix identifier is at most 255 bytes (the sender's
+        // length is checked with its syntax).
+        if req.room_id.len() > MAX_ROOM_ID_LEN {
+            return Err(ApiError::InvalidParam(format!(
+                "room_id must be at most {MAX_ROOM_ID_LEN} bytes long"
+            )));
+        }
         // Per client and per recipient (like requestToken's: one inbox, whoever is asking),
         // both or neither: a client over its own limit spends no inbox's budget. Before the
         // bound-address check, so the limit also bounds probing which addresses are bound.
@@ -266,7 +273,6 @@ impl InviteService {
             address: address.clone(),
             room_id: req.room_id,
             sender: req.sender,
-            params: req.params,
         };
         let ephemeral = NewEphemeralKey {
             public_key: ephemeral_public_key.clone(),

@@ -8,7 +8,7 @@
 use crate::crypto::tokens::{PEPPER_LEN, RandomSource, random_token_from};
 use crate::error::{ApiError, ApiResult};
 use crate::service::address::canonical_address;
-use crate::service::ratelimit::ClientLimiter;
+use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
 use crate::service::signed::{Signer, signed_association_for_lookup};
 use crate::store::{Association, AssociationStore, Threepid};
 use serde_json::Value;
@@ -24,6 +24,10 @@ pub struct LookupService {
     pub(crate) signer: Arc<Signer>,
     pub(crate) max_addresses: usize,
     pub(crate) per_ip: ClientLimiter,
+    /// `[ratelimit] lookup_hashes_per_account_per_hour` / `_per_day`, keyed by user ID and
+    /// charged one event per hash.
+    pub(crate) hashes_per_hour: Limiter,
+    pub(crate) hashes_per_day: Limiter,
 }
 
 pub const ALGORITHM_NONE: &str = "none";
@@ -36,6 +40,29 @@ impl LookupService {
     /// Counts one lookup request of a client (`429 M_LIMIT_EXCEEDED` over the limit).
     pub fn check_rate(&self, client: Option<IpAddr>) -> ApiResult<()> {
         self.per_ip.check(client)
+    }
+
+    /// Counts a v2 lookup of `hashes` addresses by `user_id`: one request of the client and
+    /// `hashes` events of each of the account's budgets, all or none (`check_all`), so a
+    /// refused request spends nothing. An over-size request is refused before it is counted.
+    pub fn check_hashed_rate(
+        &self,
+        client: Option<IpAddr>,
+        user_id: &str,
+        hashes: usize,
+    ) -> ApiResult<()> {
+        self.check_count(hashes)?;
+        if self.hashes_per_hour.is_off() && self.hashes_per_day.is_off() {
+            // The default: no locks, boxes or key copies beyond the client's limit.
+            return self.per_ip.check(client);
+        }
+        let cost = u32::try_from(hashes).unwrap_or(u32::MAX);
+        let client = self.per_ip.key(client);
+        check_all(&[
+            &self.per_ip.charge(&client),
+            &self.hashes_per_hour.charge_n(user_id, cost),
+            &self.hashes_per_day.charge_n(user_id, cost),
+        ])
     }
 
     /// v1 `GET /lookup`'s answer: the signed association, or `{}` when nothing is bound (the

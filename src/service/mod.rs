@@ -118,7 +118,15 @@ impl Services {
             default_brand: config.email.templates.default_brand.clone(),
             session_lifetime_ms: config.sessions.lifetime_ms(),
         });
+        // One budget for both unauthenticated requests that make this server call out.
+        let outbound_per_ip = Arc::new(ClientLimiter::new(
+            limits.outbound_per_ip_per_minute,
+            minute,
+            clock.clone(),
+            limits.ipv6_prefix,
+        ));
         let bindings = Arc::new(BindingService {
+            outbound_per_ip: outbound_per_ip.clone(),
             sessions: sessions.clone(),
             store: store.clone(),
             signer: signer.clone(),
@@ -137,6 +145,16 @@ impl Services {
                 Duration::from_secs(1),
                 clock.clone(),
                 limits.ipv6_prefix,
+            ),
+            hashes_per_hour: Limiter::new(
+                limits.lookup_hashes_per_account_per_hour,
+                hour,
+                clock.clone(),
+            ),
+            hashes_per_day: Limiter::new(
+                limits.lookup_hashes_per_account_per_day,
+                24 * hour,
+                clock.clone(),
             ),
         });
         let invites = Arc::new(InviteService {
@@ -163,6 +181,9 @@ impl Services {
             random,
             clock: clock.clone(),
             terms,
+            token_unused_lifetime_ms: config.auth.token_unused_lifetime_ms(),
+            max_tokens_per_account: config.auth.max_tokens_per_account,
+            outbound_per_ip,
         });
         let keys = Arc::new(KeyService {
             signer: signer.clone(),
@@ -176,6 +197,11 @@ impl Services {
             federation,
             clock,
             waker: deliveries,
+            give_up_after_ms: i64::try_from(config.invites.delivery_give_up_after.0.as_millis())
+                .unwrap_or(i64::MAX),
+            per_destination: config.invites.delivery_per_destination,
+            destinations: Default::default(),
+            given_up: Default::default(),
         });
         Some(Self {
             sessions,

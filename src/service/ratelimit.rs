@@ -98,11 +98,16 @@ impl<K: Hash + Eq> Limiter<K> {
             return Ok(());
         }
         let mut table = self.lock();
-        if let Some(wait) = self.wait(&mut table, key, now) {
+        if let Some(wait) = self.wait(&mut table, key, now, 1) {
             return Err(limit_exceeded(wait));
         }
-        self.spend(&mut table, key, now);
+        self.spend(&mut table, key, now, 1);
         Ok(())
+    }
+
+    /// Whether this limit is switched off (burst 0).
+    pub fn is_off(&self) -> bool {
+        self.burst == 0
     }
 
     /// `key`'s event in a [`check_all`].
@@ -111,41 +116,68 @@ impl<K: Hash + Eq> Limiter<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        Keyed { limiter: self, key }
+        self.charge_n(key, 1)
+    }
+
+    /// `cost` events of `key` at once in a [`check_all`] (a lookup's hashes): all of them fit
+    /// in the budget, or none is counted. A cost above the burst never fits (the operator's
+    /// settings keep the burst at or above the largest request).
+    pub fn charge_n<'a, Q>(&'a self, key: &'a Q, cost: u32) -> Keyed<'a, K, Q>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        Keyed {
+            limiter: self,
+            key,
+            cost,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, LruCache<K, Duration>> {
         self.tat.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// How long `key` must wait for its next event; `None`: it may have it now.
-    fn wait<Q>(&self, table: &mut LruCache<K, Duration>, key: &Q, now: Duration) -> Option<Duration>
+    /// How long `key` must wait before `cost` more events fit; `None`: they fit now.
+    fn wait<Q>(
+        &self,
+        table: &mut LruCache<K, Duration>,
+        key: &Q,
+        now: Duration,
+        cost: u32,
+    ) -> Option<Duration>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        if self.burst == 0 {
+        if self.burst == 0 || cost == 0 {
             return None;
+        }
+        if cost > self.burst {
+            // Never fits: wait a whole period (the answer must still say when to retry).
+            return Some(self.interval * self.burst);
         }
         // A key not remembered has a full burst.
         let tat = (*table.get(key)?).max(now);
-        let tolerance = self.interval * (self.burst - 1);
-        let allow_at = tat.checked_sub(tolerance).unwrap_or(now);
+        // GCRA with a weight: the events fit if the bucket, after them, holds at most `burst`.
+        let allow_at = (tat + self.interval * cost)
+            .checked_sub(self.interval * self.burst)
+            .unwrap_or(now);
         (allow_at > now).then(|| allow_at - now)
     }
 
-    /// Counts one event for `key` (after [`Self::wait`] allowed it, under the same lock).
-    fn spend<Q>(&self, table: &mut LruCache<K, Duration>, key: &Q, now: Duration)
+    /// Counts `cost` events for `key` (after [`Self::wait`] allowed them, under the same lock).
+    fn spend<Q>(&self, table: &mut LruCache<K, Duration>, key: &Q, now: Duration, cost: u32)
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        if self.burst == 0 {
+        if self.burst == 0 || cost == 0 {
             return;
         }
         // One hash of the key for a known key (the steady state).
         if let Some(tat) = table.get_mut(key) {
-            *tat = (*tat).max(now) + self.interval;
+            *tat = (*tat).max(now) + self.interval * cost;
             return;
         }
         // A new key: first forget a few whose bucket is full again (the cold end holds them
@@ -158,7 +190,7 @@ impl<K: Hash + Eq> Limiter<K> {
                 _ => break,
             }
         }
-        table.insert(key.to_owned(), now + self.interval);
+        table.insert(key.to_owned(), now + self.interval * cost);
     }
 
     #[cfg(test)]
@@ -171,6 +203,7 @@ impl<K: Hash + Eq> Limiter<K> {
 pub struct Keyed<'a, K, Q: ?Sized> {
     limiter: &'a Limiter<K>,
     key: &'a Q,
+    cost: u32,
 }
 
 /// A [`Keyed`] of any key type, so one [`check_all`] takes limiters of different keys.
@@ -203,6 +236,7 @@ where
             limiter: self.limiter,
             table: self.limiter.lock(),
             key: self.key,
+            cost: self.cost,
             now: self.limiter.clock.monotonic(),
         })
     }
@@ -212,6 +246,7 @@ struct Locked<'a, K, Q: ?Sized> {
     limiter: &'a Limiter<K>,
     table: MutexGuard<'a, LruCache<K, Duration>>,
     key: &'a Q,
+    cost: u32,
     now: Duration,
 }
 
@@ -221,11 +256,13 @@ where
     Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
 {
     fn wait(&mut self) -> Option<Duration> {
-        self.limiter.wait(&mut self.table, self.key, self.now)
+        self.limiter
+            .wait(&mut self.table, self.key, self.now, self.cost)
     }
 
     fn spend(&mut self) {
-        self.limiter.spend(&mut self.table, self.key, self.now);
+        self.limiter
+            .spend(&mut self.table, self.key, self.now, self.cost);
     }
 }
 
@@ -308,6 +345,38 @@ mod tests {
         assert!(l.check_at(&Some(b), t0).is_ok());
         assert!(l.check_at(&None, t0).is_ok());
         assert!(l.check_at(&None, t0).is_err());
+    }
+
+    #[test]
+    fn a_weighted_charge_fits_whole_or_not_at_all() {
+        let clock = Arc::new(ManualClock::new(0));
+        let l: Limiter = Limiter::new(10, Duration::from_secs(10), clock.clone());
+        assert!(check_all(&[&l.charge_n("a", 6)]).is_ok());
+        let err = check_all(&[&l.charge_n("a", 6)]).expect_err("12 > 10");
+        // 2 of the 6 must refill first: 2 s.
+        assert!(
+            matches!(
+                err,
+                ApiError::LimitExceeded {
+                    retry_after_ms: 2000
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            check_all(&[&l.charge_n("a", 4)]).is_ok(),
+            "nothing was spent"
+        );
+        assert!(check_all(&[&l.charge_n("a", 1)]).is_err());
+        assert!(
+            check_all(&[&l.charge_n("a", 0)]).is_ok(),
+            "an empty request costs nothing"
+        );
+        assert!(
+            check_all(&[&l.charge_n("b", 11)]).is_err(),
+            "over the burst: never"
+        );
+        assert!(check_all(&[&l.charge_n("b", 10)]).is_ok());
     }
 
     #[test]

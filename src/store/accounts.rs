@@ -11,7 +11,14 @@ pub struct AccessTokenOwner {
     pub user_id: String,
     /// When this token was issued.
     pub created_ms: i64,
+    /// When it was last used, to within [`TOKEN_USE_RESOLUTION_MS`] (the caller records use
+    /// with [`AccountStore::touch_access_token`] when this is older than that).
+    pub last_used_ms: i64,
 }
+
+/// How stale a token's `last_used_ms` may get before a use is recorded again: one write per
+/// token per hour, not one per authenticated request.
+pub const TOKEN_USE_RESOLUTION_MS: i64 = 3_600_000;
 
 /// Access tokens and terms acceptance. Used as `Arc<dyn AccountStore>`.
 #[async_trait]
@@ -26,6 +33,17 @@ pub trait AccountStore: Send + Sync {
 
     /// Deletes `token` (logout). `true` if it existed.
     async fn delete_access_token(&self, token: &str) -> StoreResult<bool>;
+
+    /// Records a use of `token` at `now_ms` (its `last_used_ms`).
+    async fn touch_access_token(&self, token: &str, now_ms: i64) -> StoreResult<()>;
+
+    /// Deletes all but the `keep` newest tokens of `user_id` (by `created_ms`, then digest);
+    /// returns how many went.
+    async fn trim_access_tokens(&self, user_id: &str, keep: u32) -> StoreResult<u64>;
+
+    /// Deletes every token not used since `unused_since_ms` (`last_used_ms` before it);
+    /// returns how many went.
+    async fn purge_unused_access_tokens(&self, unused_since_ms: i64) -> StoreResult<u64>;
 
     // ----- terms -----
 

@@ -2,12 +2,14 @@
 //! [`InviteStore`].
 
 use async_trait::async_trait;
-use serde_json::Value;
 
 use super::{StoreResult, Threepid};
 use crate::crypto::SecretString;
 
-/// A pending third-party invite from `store-invite`.
+/// A pending third-party invite from `store-invite`: only what `onbind` delivery and
+/// `sign-ed25519` read. The display fields of the request (room name, avatars, extra keys)
+/// served the invitation mail, sent before the invite is stored, and are not kept: a
+/// store-invite body may be 256 KiB (issue 21).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInvite {
     pub token: String,
@@ -15,8 +17,6 @@ pub struct NewInvite {
     pub address: String,
     pub room_id: String,
     pub sender: String,
-    /// The whole request body as received (display fields, unknown extra keys).
-    pub params: Value,
 }
 
 /// The ephemeral key pair issued with an invite.
@@ -46,7 +46,6 @@ pub struct Invite {
     pub address: String,
     pub room_id: String,
     pub sender: String,
-    pub params: Value,
     pub created_ms: i64,
     /// When the homeserver acknowledged the `onbind` callback.
     pub delivered_ms: Option<i64>,
@@ -54,6 +53,8 @@ pub struct Invite {
     pub delivery_attempts: i64,
     /// Earliest time of the next attempt after a failure.
     pub next_attempt_ms: Option<i64>,
+    /// When delivery started (the first time it was due and taken up or deferred).
+    pub delivery_started_ms: Option<i64>,
     pub ephemeral_key: EphemeralKey,
 }
 
@@ -79,10 +80,10 @@ pub trait InviteStore: Send + Sync {
     /// The invite with this token (for `sign-ed25519`), delivered or not.
     async fn get_invite(&self, token: &str) -> StoreResult<Option<Invite>>;
 
-    /// Undelivered invites for one 3PID, oldest first (to deliver on bind).
+    /// Undelivered, not abandoned invites for one 3PID, oldest first (to deliver on bind).
     async fn undelivered_invites(&self, threepid: &Threepid) -> StoreResult<Vec<Invite>>;
 
-    /// Undelivered invites whose 3PID is bound and which are due (`next_attempt_ms` unset or
+    /// Undelivered, not abandoned invites whose 3PID is bound and which are due (`next_attempt_ms` unset or
     /// `<= now_ms`), oldest first, at most `limit` — the work list of a delivery retrier that
     /// survives restarts.
     async fn pending_deliveries(
@@ -101,6 +102,20 @@ pub trait InviteStore: Send + Sync {
         tokens: &[String],
         next_attempt_ms: i64,
     ) -> StoreResult<u64>;
+
+    /// Sets the next attempt of these undelivered invites to `until_ms` without counting an
+    /// attempt (one in flight, or its homeserver busy or backing off), releasing any claim,
+    /// and `delivery_started_ms` to `now_ms` where unset; returns how many changed.
+    async fn defer_deliveries(
+        &self,
+        tokens: &[String],
+        until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64>;
+
+    /// Gives up delivering these invites (too old): they are never listed by
+    /// [`Self::pending_deliveries`] again; returns how many changed.
+    async fn abandon_deliveries(&self, tokens: &[String], now_ms: i64) -> StoreResult<u64>;
 
     /// Whether `public_key` (compared verbatim) is an ephemeral key this server issued that has
     /// not expired at `now_ms`.

@@ -20,6 +20,7 @@
 //! table holds only 4-byte offsets into the arena (no allocation per entry). About 57 bytes
 //! per association (docs/benchmarks.md).
 
+use super::digest_hash::DigestHashKey;
 use super::{Association, Threepid};
 use crate::crypto::hashing::lookup_digest;
 use hashbrown::HashTable;
@@ -28,16 +29,6 @@ use hashbrown::HashTable;
 type Digest = [u8; 32];
 
 const DIGEST_LEN: usize = 32;
-
-/// The table hash of a digest: its first eight bytes. Stored digests are SHA-256 outputs of
-/// inputs nobody can choose in bulk (each one is a validated 3PID), so they are already
-/// uniform; SipHash over them would only add time. A probe with an attacker-chosen key costs
-/// at most the probe length the stored keys produce.
-fn table_hash(digest: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(word)
-}
 
 /// Decodes a lookup hash as the store writes it (unpadded URL-safe base64 of 32 bytes).
 /// Anything else — padding, non-canonical trailing bits, another length — is `None`, so a
@@ -141,7 +132,10 @@ pub(super) struct Found {
 #[derive(Default)]
 pub(super) struct LookupIndex {
     pepper: Option<String>,
-    /// Offsets into `arena`, one per association.
+    /// This index's secret table-hash key, drawn when it is made (`super::digest_hash`:
+    /// the pepper is public, so unkeyed buckets could be flooded with ground addresses).
+    key: DigestHashKey,
+    /// Offsets into `arena`, one per association, hashed by `key`.
     table: HashTable<u32>,
     /// Entries: the digest, the length of the mxid's `@localpart` (LEB128), the localpart,
     /// the server name's number in `servers` (LEB128; 0 for an mxid without `:`), `ts`
@@ -317,7 +311,7 @@ impl LookupIndex {
     fn find(&self, digest: &[u8]) -> Option<u32> {
         let arena = &self.arena;
         self.table
-            .find(table_hash(digest), |&offset| {
+            .find(self.key.hash(digest), |&offset| {
                 digest_at(arena, offset) == digest
             })
             .copied()
@@ -394,7 +388,8 @@ impl LookupIndex {
         push_signed(&mut self.arena, times.ts);
         push_number(&mut self.arena, shape as u64);
         let arena = &self.arena;
-        let hash = table_hash(&digest);
+        let key = self.key;
+        let hash = key.hash(&digest);
         let eq = |&o: &u32| o != offset && digest_at(arena, o) == digest;
         match self.table.find_mut(hash, eq) {
             Some(slot) => {
@@ -403,7 +398,7 @@ impl LookupIndex {
             }
             None => {
                 self.table
-                    .insert_unique(hash, offset, |&o| table_hash(digest_at(arena, o)));
+                    .insert_unique(hash, offset, |&o| key.hash(digest_at(arena, o)));
             }
         }
         self.maybe_compact();
@@ -418,7 +413,7 @@ impl LookupIndex {
         let arena = &self.arena;
         if let Ok(found) = self
             .table
-            .find_entry(table_hash(&digest), |&o| digest_at(arena, o) == digest)
+            .find_entry(self.key.hash(&digest), |&o| digest_at(arena, o) == digest)
         {
             let (offset, _) = found.remove();
             self.garbage += entry_at(arena, offset).size;
@@ -528,6 +523,26 @@ mod tests {
             index.get("not base64 at all, but 43 characters long!!"),
             None
         );
+    }
+
+    #[test]
+    fn two_indexes_place_the_same_digest_in_different_buckets() {
+        // Hash flooding: with the pepper public, an unkeyed bucket function lets anyone
+        // grind addresses whose digests share a bucket. Each index draws its own key.
+        let digest = decode_digest(&hash(1)).expect("a stored hash");
+        let (a, b) = (LookupIndex::new(None), LookupIndex::new(None));
+        assert_ne!(a.key.hash(&digest), b.key.hash(&digest));
+        // Answers do not depend on the key.
+        let (mut a, mut b) = (a, b);
+        for i in 0..200 {
+            a.insert(&hash(i), &format!("@u{i}:hs"), TIMES)
+                .expect("room");
+            b.insert(&hash(i), &format!("@u{i}:hs"), TIMES)
+                .expect("room");
+        }
+        for i in 0..220 {
+            assert_eq!(a.get(&hash(i)), b.get(&hash(i)));
+        }
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod associations;
 /// with the `store-conformance` feature only, never into the release library.
 #[cfg(any(test, feature = "store-conformance"))]
 pub mod conformance;
+mod digest_hash;
 pub mod import;
 mod invites;
 mod lookup_index;
@@ -39,7 +40,7 @@ pub mod sqlite;
 pub mod sydent_db;
 mod token_cache;
 
-pub use accounts::{AccessTokenOwner, AccountStore};
+pub use accounts::{AccessTokenOwner, AccountStore, TOKEN_USE_RESOLUTION_MS};
 pub use associations::{Association, AssociationStore, HashMatch, Threepid};
 pub use invites::{EphemeralKey, Invite, InviteStore, NewEphemeralKey, NewInvite, PendingDelivery};
 pub use postgres::PostgresStore;
@@ -76,6 +77,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Store: SessionStore + AssociationStore + InviteStore + AccountStore {
     /// Succeeds when the database answers (readiness check for `GET /_matrix/identity/v2`).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Whether the database is believed reachable, without asking it (no I/O): `false` while
+    /// a backend's own health check finds it unreachable, when every call fails at once with
+    /// [`StoreError::Unavailable`] instead of waiting for a connection. For readiness probes.
+    fn available(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

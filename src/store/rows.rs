@@ -63,8 +63,8 @@ where
 /// Columns of `invites i JOIN ephemeral_keys e`, as read by [`invite_from_row`].
 macro_rules! invite_columns {
     () => {
-        "SELECT i.token, i.medium, i.address, i.room_id, i.sender, i.params, i.created_ms, \
-         i.delivered_ms, i.delivery_attempts, i.next_attempt_ms, e.public_key, e.private_key, \
+        "SELECT i.token, i.medium, i.address, i.room_id, i.sender, i.created_ms, \
+         i.delivered_ms, i.delivery_attempts, i.next_attempt_ms, i.delivery_started_ms, e.public_key, e.private_key, \
          e.created_ms AS key_created_ms, e.expires_ms AS key_expires_ms "
     };
 }
@@ -87,9 +87,6 @@ where
     i64: for<'a> Decode<'a, R::Database> + Type<R::Database>,
 {
     let corrupt = |_| StoreError::Corrupt("invites");
-    let params: String = row.try_get("params").map_err(corrupt)?;
-    let params =
-        serde_json::from_str(&params).map_err(|_| StoreError::Corrupt("invites.params"))?;
     let private_key: Option<String> = row.try_get("private_key").map_err(corrupt)?;
     Ok(Invite {
         token: row.try_get("token").map_err(corrupt)?,
@@ -97,11 +94,11 @@ where
         address: row.try_get("address").map_err(corrupt)?,
         room_id: row.try_get("room_id").map_err(corrupt)?,
         sender: row.try_get("sender").map_err(corrupt)?,
-        params,
         created_ms: row.try_get("created_ms").map_err(corrupt)?,
         delivered_ms: row.try_get("delivered_ms").map_err(corrupt)?,
         delivery_attempts: row.try_get("delivery_attempts").map_err(corrupt)?,
         next_attempt_ms: row.try_get("next_attempt_ms").map_err(corrupt)?,
+        delivery_started_ms: row.try_get("delivery_started_ms").map_err(corrupt)?,
         ephemeral_key: EphemeralKey {
             public_key: row.try_get("public_key").map_err(corrupt)?,
             private_key: private_key.map(SecretString::from),

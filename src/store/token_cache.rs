@@ -3,14 +3,16 @@
 //! entry is believed, which bounds how long a token deleted elsewhere (another process on
 //! the same database) stays usable here.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
+
+use hashlink::LruCache;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::AccessTokenOwner;
+use super::digest_hash::DigestHashKey;
 
-/// Entries kept by [`TokenCache`] before it starts over.
+/// Entries kept by [`TokenCache`]; past it the least recently used token is forgotten.
 const TOKEN_CACHE_CAPACITY: usize = 4096;
 /// How long a cached token owner is believed without asking the database again. Bounds how
 /// long a token deleted by *another* process (the sqlite3 shell, a second server on the same
@@ -18,7 +20,9 @@ const TOKEN_CACHE_CAPACITY: usize = 4096;
 const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// Owners of recently presented access tokens, keyed by token digest (the cache holds no
-/// token). Bounded: when full it is cleared, which costs one query per token afterwards.
+/// token). Bounded by a `hashlink::LruCache`: past [`TOKEN_CACHE_CAPACITY`] the least
+/// recently used token is forgotten, in O(1) (it used to be cleared whole, which sent every
+/// live token back to the database at once).
 /// Only found tokens are cached, so random tokens cannot fill it with misses.
 ///
 /// A lookup that races with a deletion must not re-insert the deleted token: every deletion
@@ -29,48 +33,18 @@ pub(crate) struct TokenCache {
     /// How long a cached owner is believed without asking the database again.
     ttl: Duration,
     pub(crate) generation: AtomicU64,
+    /// The table's hash key (a copy of what `entries` hashes with), for the tests.
+    #[cfg(test)]
+    key: DigestHashKey,
     /// Keyed by the token's raw SHA-256 (the stored digest before encoding).
-    entries: Mutex<HashMap<[u8; 32], (AccessTokenOwner, Duration), DigestHash>>,
-}
-
-/// Hashes a SHA-256 digest by taking 8 of its bytes: digests are uniform already, and SipHash
-/// over 32 bytes was a tenth of an authenticated lookup's own work. Not a way in for hash
-/// flooding: only tokens this server issued are ever inserted, and a digest cannot be chosen
-/// without inverting SHA-256 — a probe with any other costs at most the probe length the
-/// stored ones make.
-#[derive(Debug, Default, Clone, Copy)]
-struct DigestHash;
-
-impl std::hash::BuildHasher for DigestHash {
-    type Hasher = DigestHasher;
-
-    fn build_hasher(&self) -> DigestHasher {
-        DigestHasher(0)
-    }
-}
-
-/// See [`DigestHash`]. A `[u8; 32]` hashes as its length, then its bytes.
-#[derive(Debug)]
-struct DigestHasher(u64);
-
-impl std::hash::Hasher for DigestHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut word = [0u8; 8];
-        let n = bytes.len().min(8);
-        word[..n].copy_from_slice(&bytes[..n]);
-        self.0 ^= u64::from_le_bytes(word);
-    }
-
-    fn write_usize(&mut self, _length: usize) {}
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    /// Hashed with a key drawn per cache (`super::digest_hash`), so which digests share a
+    /// bucket cannot be worked out from outside.
+    entries: Mutex<LruCache<[u8; 32], (AccessTokenOwner, Duration), DigestHashKey>>,
 }
 
 impl TokenCache {
     pub(crate) fn get(&self, digest: &[u8; 32]) -> Option<AccessTokenOwner> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let (owner, cached_at) = entries.get(digest)?;
         (crate::clock::monotonic_now().saturating_sub(*cached_at) < self.ttl).then(|| owner.clone())
     }
@@ -81,10 +55,19 @@ impl TokenCache {
         if self.generation.load(Ordering::Acquire) != generation {
             return;
         }
-        if entries.len() >= TOKEN_CACHE_CAPACITY {
-            entries.clear();
-        }
         entries.insert(digest, (owner, crate::clock::monotonic_now()));
+    }
+
+    /// Forgets the token whose stored digest (URL-safe base64, as in the `token_hash`
+    /// column) is `stored`; called after its row was deleted.
+    pub(crate) fn remove_stored(&self, stored: &str) {
+        match crate::crypto::b64::decode_array::<32>(stored) {
+            Ok(digest) => self.remove(&digest),
+            // Not a digest this server wrote: nothing cached under it.
+            Err(_) => {
+                self.generation.fetch_add(1, Ordering::AcqRel);
+            }
+        }
     }
 
     /// Forgets `digest`; called after the row was deleted.
@@ -97,10 +80,13 @@ impl TokenCache {
 
 impl TokenCache {
     pub(crate) fn new(ttl: Duration) -> Self {
+        let key = DigestHashKey::random();
         Self {
             ttl,
+            #[cfg(test)]
+            key,
             generation: AtomicU64::new(0),
-            entries: Mutex::default(),
+            entries: Mutex::new(LruCache::with_hasher(TOKEN_CACHE_CAPACITY, key)),
         }
     }
 }
@@ -121,6 +107,7 @@ mod tests {
         let owner = AccessTokenOwner {
             user_id: "@u:hs".into(),
             created_ms: 1,
+            last_used_ms: 1,
         };
         // A lookup reads the generation, then a logout deletes the token before the lookup
         // caches what it read: the stale result is not cached.
@@ -140,11 +127,48 @@ mod tests {
         let other = AccessTokenOwner {
             user_id: "@v:hs".into(),
             created_ms: 2,
+            last_used_ms: 2,
         };
         let generation = cache.generation.load(Ordering::Acquire);
         cache.insert(generation, d, owner.clone());
         cache.insert(generation, twin, other.clone());
         assert_eq!(cache.get(&d), Some(owner));
         assert_eq!(cache.get(&twin), Some(other));
+    }
+
+    #[test]
+    fn past_its_bound_the_least_recently_used_token_goes() {
+        let cache = TokenCache::default();
+        let owner = AccessTokenOwner {
+            user_id: "@u:hs".into(),
+            created_ms: 1,
+            last_used_ms: 1,
+        };
+        let digest = |i: usize| {
+            let mut d = [0u8; 32];
+            d[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            d
+        };
+        let generation = cache.generation.load(Ordering::Acquire);
+        for i in 0..TOKEN_CACHE_CAPACITY {
+            cache.insert(generation, digest(i), owner.clone());
+        }
+        assert!(cache.get(&digest(0)).is_some());
+        cache.insert(generation, digest(TOKEN_CACHE_CAPACITY), owner.clone());
+        let len = cache.entries.lock().map(|e| e.len()).unwrap_or_default();
+        assert_eq!(len, TOKEN_CACHE_CAPACITY);
+        assert!(cache.get(&digest(0)).is_some(), "used recently: kept");
+        assert!(cache.get(&digest(1)).is_none(), "least recently used: gone");
+        assert!(cache.get(&digest(2)).is_some(), "the others stay cached");
+    }
+
+    #[test]
+    fn two_caches_hash_the_same_digest_differently() {
+        use std::hash::BuildHasher;
+        let hash_in = |cache: &TokenCache| cache.key.hash_one([7u8; 32]);
+        assert_ne!(
+            hash_in(&TokenCache::default()),
+            hash_in(&TokenCache::default())
+        );
     }
 }

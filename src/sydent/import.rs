@@ -16,8 +16,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use crate::service::address::canonical_address;
 use crate::service::signed::VALIDITY_MS;
 use crate::store::import::{
@@ -248,13 +246,6 @@ fn imported_invite(row: &InviteRow, key: &EphemeralKeyRow) -> ImportedInvite {
             address: address.clone(),
             room_id: row.room_id.clone(),
             sender: row.sender.clone(),
-            // What sydent kept of the request.
-            params: json!({
-                "medium": row.medium,
-                "address": row.address,
-                "room_id": row.room_id,
-                "sender": row.sender,
-            }),
         },
         created_ms: row.received_ts.unwrap_or(0),
         delivered_ms: row.sent_ts,

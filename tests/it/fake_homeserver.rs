@@ -26,6 +26,12 @@ struct Shared {
     tokens: Mutex<HashMap<String, String>>,
     onbinds: Mutex<Vec<serde_json::Value>>,
     down: std::sync::atomic::AtomicBool,
+    /// While set, key and OpenID requests are answered 503.
+    calls_down: std::sync::atomic::AtomicBool,
+    /// While set, onbind requests are held without an answer (a slow homeserver).
+    hanging: std::sync::atomic::AtomicBool,
+    /// Onbind requests held so far.
+    held: std::sync::atomic::AtomicUsize,
     /// The server name it signs its key answer as (its `server_name()`).
     name: Mutex<String>,
 }
@@ -73,6 +79,25 @@ impl FakeHomeserver {
         self.shared
             .down
             .store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// While down, key and OpenID userinfo requests are answered 503.
+    pub fn set_calls_down(&self, down: bool) {
+        self.shared
+            .calls_down
+            .store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// While set, onbind requests are read and then held for two minutes without an answer.
+    pub fn set_hanging(&self, hanging: bool) {
+        self.shared
+            .hanging
+            .store(hanging, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Onbind requests held while hanging.
+    pub fn held(&self) -> usize {
+        self.shared.held.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub async fn start() -> Self {
@@ -139,6 +164,13 @@ impl FakeHomeserver {
                     let method = words.next().unwrap_or("").to_owned();
                     let target = words.next().unwrap_or("").to_owned();
                     let body = &req[head_end..head_end + length];
+                    if target == "/_matrix/federation/v1/3pid/onbind"
+                        && state.hanging.load(std::sync::atomic::Ordering::SeqCst)
+                    {
+                        state.held.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+                        return;
+                    }
                     let (status, body) = respond(&method, &target, body, &state);
                     let resp = format!("HTTP/1.0 {status} X\r\nServer: fake\r\n\r\n{body}");
                     let _ = tls.write_all(resp.as_bytes()).await;
@@ -151,6 +183,12 @@ impl FakeHomeserver {
 }
 
 fn respond(method: &str, target: &str, body: &[u8], state: &Shared) -> (u16, String) {
+    if state.calls_down.load(std::sync::atomic::Ordering::SeqCst)
+        && (target == "/_matrix/key/v2/server"
+            || target.starts_with("/_matrix/federation/v1/openid/userinfo"))
+    {
+        return (503, r#"{"errcode":"M_UNKNOWN","error":"down"}"#.into());
+    }
     if method == "GET" && target == "/_matrix/key/v2/server" {
         let name = state.name.lock().map(|n| n.clone()).unwrap_or_default();
         let key = hs_key();

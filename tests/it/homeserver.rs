@@ -284,6 +284,147 @@ async fn signed_unbind_from_an_unreachable_or_denied_homeserver_is_refused() {
     let app = TestApp::start().await;
     let me = app.base.trim_start_matches("http://").to_owned();
     let auth = x_matrix(&hs_key(), "127.0.0.1:1", &me, V2_UNBIND, &content);
-    let r = signed_unbind(&app, "unbindV2", V2_UNBIND, Some(&auth), &content).await;
-    assert_eq!((r.status, r.errcode()), (403, "M_FORBIDDEN"), "{}", r.text);
+    let silent = signed_unbind(&app, "unbindV2", V2_UNBIND, Some(&auth), &content).await;
+    assert_eq!(
+        (silent.status, silent.errcode()),
+        (403, "M_FORBIDDEN"),
+        "{}",
+        silent.text
+    );
+    // One answer, whatever failed (issue 21): a denied address reads like no answer.
+    assert_eq!(r.json, silent.json);
+}
+
+/// A homeserver whose keys could not be fetched is not asked again for 30 s (issue 21),
+/// and signed unbinds count against the client's budget of requests that call out.
+#[tokio::test]
+async fn key_fetch_failures_are_remembered_and_signed_unbinds_are_limited() {
+    let hs = FakeHomeserver::start().await;
+    let app = TestApp::start_with(|c| c.ratelimit.outbound_per_ip_per_minute = 3).await;
+    let origin = hs.server_name();
+    let mxid = format!("@f:{origin}");
+    bind(&app, "f@example.org", &mxid).await;
+    let content =
+        json!({"mxid": mxid, "threepid": {"medium": "email", "address": "f@example.org"}});
+    let me = app.base.trim_start_matches("http://").to_owned();
+    let auth = x_matrix(&hs_key(), &origin, &me, V2_UNBIND, &content);
+    let unbind = || signed_unbind(&app, "unbindV2", V2_UNBIND, Some(&auth), &content);
+
+    hs.set_calls_down(true);
+    assert_eq!(unbind().await.status, 403);
+    hs.set_calls_down(false);
+    app.clock.advance_ms(1_000);
+    assert_eq!(unbind().await.status, 403, "the failure is remembered");
+    assert_eq!(
+        bound_to(&app, "f@example.org").await.as_deref(),
+        Some(mxid.as_str())
+    );
+    app.clock.advance_ms(30_000);
+    let r = unbind().await;
+    assert_eq!((r.status, &r.json), (200, &json!({})), "{}", r.text);
+    assert_eq!(bound_to(&app, "f@example.org").await, None);
+    // 3 a minute: the 4th fits after the 31 s that passed, the 5th does not.
+    assert_eq!(unbind().await.status, 200);
+    let r = unbind().await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (429, "M_LIMIT_EXCEEDED"),
+        "{}",
+        r.text
+    );
+}
+
+/// Invite delivery (issue 21): a homeserver that never answers holds only its own share of
+/// delivery slots; a bind for another homeserver is delivered at once, not after the slow
+/// one's 60 s timeout.
+#[tokio::test]
+async fn a_slow_homeserver_does_not_hold_back_other_deliveries() {
+    let slow = FakeHomeserver::start().await;
+    slow.set_hanging(true);
+    let fast = FakeHomeserver::start().await;
+    let app = TestApp::start_with(|c| c.invites.delivery_per_destination = 2).await;
+    let wait_held = |n: usize| {
+        let slow = &slow;
+        async move {
+            for _ in 0..200 {
+                if slow.held() >= n {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            panic!(
+                "the slow homeserver holds {} requests, not {n}",
+                slow.held()
+            );
+        }
+    };
+    store_invite(&app, "s1@example.org", "!s1:example.org").await;
+    bind(
+        &app,
+        "s1@example.org",
+        &format!("@s1:{}", slow.server_name()),
+    )
+    .await;
+    wait_held(1).await;
+
+    let invite = store_invite(&app, "f@example.org", "!f:example.org").await;
+    let started = std::time::Instant::now();
+    bind(&app, "f@example.org", &format!("@f:{}", fast.server_name())).await;
+    let onbinds = fast.wait_for_onbinds(1).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "delivered after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(onbinds[0]["invites"][0]["token"], invite.as_str());
+    wait_invite(&app, &invite, |(delivered, _)| delivered.is_some()).await;
+
+    // More invites for the slow homeserver: at most 2 of its requests are in flight.
+    for i in 2..=4 {
+        let address = format!("s{i}@example.org");
+        store_invite(&app, &address, "!s:example.org").await;
+        bind(&app, &address, &format!("@s{i}:{}", slow.server_name())).await;
+    }
+    wait_held(2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(slow.held(), 2, "its share, no more");
+}
+
+/// An invite whose delivery started longer ago than `[invites] delivery_give_up_after` is
+/// given up: never sent, counted, and not retried once the homeserver is back.
+#[tokio::test]
+async fn delivery_gives_up_after_the_configured_age() {
+    let hs = FakeHomeserver::start().await;
+    hs.set_down(true);
+    let app = TestApp::start_with(|c| {
+        c.invites.delivery_give_up_after =
+            oxident::config::ConfigDuration(std::time::Duration::from_secs(3600));
+    })
+    .await;
+    let token = store_invite(&app, "old@example.org", "!o:example.org").await;
+    bind(&app, "old@example.org", &format!("@o:{}", hs.server_name())).await;
+    wait_invite(&app, &token, |(_, attempts)| attempts == 1).await;
+    let deliveries = app.shared_state().services.deliveries.clone();
+    assert_eq!(deliveries.given_up(), 0);
+
+    // Retried within the hour (the homeserver still down) …
+    app.clock.advance_ms(31_000);
+    app.state().deliveries.wake();
+    wait_invite(&app, &token, |(_, attempts)| attempts == 2).await;
+    // … and given up after it.
+    hs.set_down(false);
+    app.clock.advance_ms(3_600_000);
+    app.state().deliveries.wake();
+    for _ in 0..200 {
+        if deliveries.given_up() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(deliveries.given_up(), 1);
+    app.clock.advance_ms(3_600_000);
+    app.state().deliveries.wake();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(hs.onbinds().is_empty(), "never sent once given up");
+    assert_eq!(invite_state(&app, &token).await, (None, 2));
 }

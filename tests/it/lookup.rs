@@ -491,3 +491,66 @@ async fn lookups_are_rate_limited_per_client() {
     .await;
     assert_eq!((r.status, r.errcode()), (429, "M_LIMIT_EXCEEDED"));
 }
+
+/// Enumeration (issue 21): an account's v2 lookups are counted in hashes against an hourly
+/// and a daily budget (off by default); over it, 429 `M_LIMIT_EXCEEDED` with `Retry-After`
+/// and `retry_after_ms`. A refused request spends nothing; other accounts are not affected.
+#[tokio::test]
+async fn v2_lookups_spend_an_account_budget_counted_in_hashes() {
+    let app = TestApp::start_with(|c| {
+        c.lookup.max_addresses = 4;
+        c.ratelimit.lookup_hashes_per_account_per_hour = 5;
+        c.ratelimit.lookup_hashes_per_account_per_day = 8;
+    })
+    .await;
+    let token = app.token_for("@counter:example.org").await;
+    let pepper = hash_details(&app, &token).await["lookup_pepper"]
+        .as_str()
+        .expect("pepper")
+        .to_owned();
+    let hashes = |n: usize| -> Value {
+        let addresses: Vec<String> = (0..n).map(|i| format!("h{i}")).collect();
+        json!({"algorithm": "sha256", "pepper": pepper, "addresses": addresses})
+    };
+    // One request of 4 hashes, then 3 more do not fit in the hour's 5 …
+    assert_eq!(lookup_v2(&app, &token, hashes(4)).await.status, 200);
+    let r = lookup_v2(&app, &token, hashes(3)).await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (429, "M_LIMIT_EXCEEDED"),
+        "{}",
+        r.text
+    );
+    let retry_ms = r.json["retry_after_ms"].as_u64().expect("retry_after_ms");
+    assert!(retry_ms > 0);
+    let header: u64 = r.headers["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!(
+        header >= 1 && header * 1000 >= retry_ms,
+        "{header} s, {retry_ms} ms"
+    );
+    // … but 1 does: the refused request spent nothing.
+    assert_eq!(lookup_v2(&app, &token, hashes(1)).await.status, 200);
+    assert_eq!(lookup_v2(&app, &token, hashes(1)).await.status, 429);
+    // Another account has its own budget.
+    let other = app.token_for("@other:example.org").await;
+    assert_eq!(lookup_v2(&app, &other, hashes(4)).await.status, 200);
+    // An hour later the hourly budget is back, and the day's 8 is what binds.
+    app.clock.advance_ms(3_600_000);
+    assert_eq!(lookup_v2(&app, &token, hashes(3)).await.status, 200);
+    let r = lookup_v2(&app, &token, hashes(1)).await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (429, "M_LIMIT_EXCEEDED"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.json["retry_after_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms > 3_600_000)
+    );
+}

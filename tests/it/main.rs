@@ -10,6 +10,7 @@ mod smtp_sink;
 mod binding;
 mod cli;
 mod client_limits;
+mod db_outage;
 mod homeserver;
 mod http;
 mod invites;

@@ -231,10 +231,18 @@ impl Instance {
     }
 }
 
+/// The instances' time (they run on the system clock): a token issued at 1 would have gone
+/// unused for decades, past `[auth] token_unused_lifetime`.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// An access token for `user_id`, written straight into the database.
 async fn token_for(db: &PostgresStore, user_id: &str) -> String {
     let token = format!("tok-{}", user_id.replace([':', '@', '.'], "-"));
-    db.create_access_token(&token, user_id, 1)
+    db.create_access_token(&token, user_id, now_ms())
         .await
         .expect("token");
     token
@@ -267,7 +275,7 @@ async fn two_instances_share_one_postgres_database() {
     );
     // The test's own view of the database (tokens, session tokens, row counts).
     let db = PostgresStore::open(&url).await.expect("open database");
-    db.create_access_token("tok", "@alice:is.test", 1)
+    db.create_access_token("tok", "@alice:is.test", now_ms())
         .await
         .expect("token");
     let token = "tok";

@@ -165,7 +165,65 @@ async fn loopback_homeservers_are_refused_unless_allowed() {
             None,
         )
         .await;
-    assert_eq!((r.status, r.errcode()), (403, "M_FORBIDDEN"), "{}", r.text);
+    // The same answer as for a homeserver that does not answer (issue 21).
+    assert_eq!((r.status, r.errcode()), (502, "M_UNKNOWN"), "{}", r.text);
+}
+
+/// Unauthenticated requests that make us call out (issue 21): one answer whatever the
+/// outbound call's failure (a denied address reads like no answer), a failed homeserver is
+/// not asked again for a while, and each client has a budget of such requests.
+#[tokio::test]
+async fn register_fails_one_way_remembers_failures_and_is_limited_per_client() {
+    let hs = FakeHomeserver::start().await;
+    hs.issue("good", &format!("@a:{}", hs.server_name()));
+    let app = TestApp::start_with(|c| {
+        c.federation.extra_denied = vec!["127.0.0.3/32".parse().expect("net")];
+        c.ratelimit.outbound_per_ip_per_minute = 4;
+    })
+    .await;
+    let register = |name: String, token: &'static str| {
+        let app = &app;
+        async move {
+            app.post("registerAccount", REGISTER, openid_body(&name, token), None)
+                .await
+        }
+    };
+    let denied = register("127.0.0.3:1".into(), "x").await;
+    let silent = register("127.0.0.1:1".into(), "x").await;
+    assert_eq!(
+        (denied.status, denied.errcode()),
+        (502, "M_UNKNOWN"),
+        "{}",
+        denied.text
+    );
+    assert_eq!(
+        (denied.status, &denied.json),
+        (silent.status, &silent.json),
+        "a denied address and a dead port answer alike"
+    );
+
+    // A homeserver that failed is not asked again for 30 s, even once it is back.
+    hs.set_calls_down(true);
+    assert_eq!(register(hs.server_name(), "good").await.status, 502);
+    hs.set_calls_down(false);
+    app.clock.advance_ms(1_000);
+    assert_eq!(
+        register(hs.server_name(), "good").await.status,
+        502,
+        "remembered"
+    );
+    // That was the client's 4th such request this minute: the 5th is refused at once.
+    let r = register(hs.server_name(), "good").await;
+    assert_eq!(
+        (r.status, r.errcode()),
+        (429, "M_LIMIT_EXCEEDED"),
+        "{}",
+        r.text
+    );
+    assert!(r.headers.contains_key("retry-after"));
+    app.clock.advance_ms(60_000);
+    let r = register(hs.server_name(), "good").await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 #[tokio::test]
@@ -366,4 +424,70 @@ async fn v1_can_be_switched_off_whole_or_bind_only() {
     );
     let r = app.get("ping", "/_matrix/identity/api/v1", None).await;
     assert_eq!(r.status, 200);
+}
+
+/// Bounded growth (issue 21): a token unused for `[auth] token_unused_lifetime` stops
+/// working and housekeeping deletes it; a token in use stays (use is recorded hourly);
+/// registering past `[auth] max_tokens_per_account` drops the account's oldest token.
+#[tokio::test]
+async fn unused_tokens_expire_and_accounts_keep_their_newest() {
+    const DAY: i64 = 86_400_000;
+    let hs = FakeHomeserver::start().await;
+    let user = format!("@many:{}", hs.server_name());
+    let app = TestApp::start_with(|c| c.auth.max_tokens_per_account = 3).await;
+    let account = |token: String| {
+        let app = &app;
+        async move {
+            app.get("getAccount", "/_matrix/identity/v2/account", Some(&token))
+                .await
+                .status
+        }
+    };
+    let mut tokens = Vec::new();
+    for i in 0..4 {
+        hs.issue(&format!("openid-{i}"), &user);
+        let r = app
+            .post(
+                "registerAccount",
+                REGISTER,
+                openid_body(&hs.server_name(), &format!("openid-{i}")),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        tokens.push(r.json["token"].as_str().expect("token").to_owned());
+        app.clock.advance_ms(1_000);
+    }
+    assert_eq!(
+        account(tokens[0].clone()).await,
+        401,
+        "the oldest of 4 is gone"
+    );
+    for t in &tokens[1..] {
+        assert_eq!(account(t.clone()).await, 200);
+    }
+
+    // tokens[1] is used every 20 days, tokens[2] never again: only the used one lasts.
+    for _ in 0..3 {
+        app.clock.advance_ms(20 * DAY);
+        assert_eq!(account(tokens[1].clone()).await, 200);
+    }
+    assert_eq!(account(tokens[2].clone()).await, 401, "unused for 60 days");
+    let purged = app
+        .shared_state()
+        .services
+        .accounts
+        .purge_unused_tokens()
+        .await
+        .expect("purge");
+    assert_eq!(purged, 2, "tokens[2] and tokens[3]");
+    assert!(
+        app.store()
+            .access_token_owner(&tokens[2])
+            .await
+            .expect("store")
+            .is_none(),
+        "the row is deleted"
+    );
+    assert_eq!(account(tokens[1].clone()).await, 200);
 }

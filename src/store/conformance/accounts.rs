@@ -16,7 +16,8 @@ pub async fn accounts(store: &dyn AccountStore) {
         store.access_token_owner("tok-a").await.expect("owner"),
         Some(AccessTokenOwner {
             user_id: "@user:hs".to_owned(),
-            created_ms: 10
+            created_ms: 10,
+            last_used_ms: 10,
         })
     );
     assert_eq!(
@@ -46,6 +47,84 @@ pub async fn accounts(store: &dyn AccountStore) {
             .expect("owner")
             .map(|o| o.user_id),
         Some("@user:hs".to_owned())
+    );
+}
+
+/// Bounded growth (issue 21): an account's oldest tokens are trimmed, a use moves
+/// `last_used_ms` forward only, unused tokens are purged, and none of it survives in a cache.
+pub async fn token_lifetimes(store: &dyn AccountStore) {
+    let owner = |t: &'static str| async move { store.access_token_owner(t).await.expect("owner") };
+    const T: [&str; 5] = ["many-0", "many-1", "many-2", "many-3", "many-4"];
+    for (i, t) in (0..).zip(T) {
+        store
+            .create_access_token(t, "@many:hs", 1_000_000 + i)
+            .await
+            .expect("create");
+    }
+    store
+        .create_access_token("lone", "@lone:hs", 1_000_000)
+        .await
+        .expect("create");
+    // Cached before the trim: the trim must reach the cache too.
+    assert!(owner("many-0").await.is_some());
+    assert_eq!(
+        store.trim_access_tokens("@many:hs", 3).await.expect("trim"),
+        2
+    );
+    assert_eq!(owner("many-0").await, None, "the oldest go");
+    assert_eq!(owner("many-1").await, None);
+    assert!(owner("many-2").await.is_some());
+    assert!(owner("lone").await.is_some(), "other accounts keep theirs");
+    assert_eq!(
+        store.trim_access_tokens("@many:hs", 3).await.expect("trim"),
+        0
+    );
+
+    assert_eq!(
+        owner("many-2").await.map(|o| o.last_used_ms),
+        Some(1_000_002)
+    );
+    store
+        .touch_access_token("many-2", 2_000_000)
+        .await
+        .expect("touch");
+    assert_eq!(
+        owner("many-2")
+            .await
+            .map(|o| (o.created_ms, o.last_used_ms)),
+        Some((1_000_002, 2_000_000)),
+        "a use is seen at once, through the cache"
+    );
+    store
+        .touch_access_token("many-2", 1_500_000)
+        .await
+        .expect("touch");
+    assert_eq!(
+        owner("many-2").await.map(|o| o.last_used_ms),
+        Some(2_000_000),
+        "never backwards"
+    );
+    store
+        .touch_access_token("no-such-token", 1)
+        .await
+        .expect("touching nothing");
+
+    assert!(owner("many-3").await.is_some(), "cached before the purge");
+    let purged = store
+        .purge_unused_access_tokens(1_800_000)
+        .await
+        .expect("purge");
+    assert!(purged >= 3, "many-3, many-4 and lone at least: {purged}");
+    assert_eq!(owner("many-3").await, None);
+    assert_eq!(owner("many-4").await, None);
+    assert_eq!(owner("lone").await, None);
+    assert!(owner("many-2").await.is_some(), "used since: kept");
+    assert_eq!(
+        store
+            .purge_unused_access_tokens(1_800_000)
+            .await
+            .expect("purge"),
+        0
     );
 }
 

@@ -87,11 +87,6 @@ pub async fn invites(store: &dyn Store) {
         )
     );
     assert_eq!(
-        inv1.params,
-        new_invite("inv1", "dave@example.com").params,
-        "params round-trip"
-    );
-    assert_eq!(
         (
             inv1.created_ms,
             inv1.delivered_ms,
@@ -206,6 +201,83 @@ pub async fn invites(store: &dyn Store) {
     assert_eq!(
         (inv1.delivery_attempts, inv1.next_attempt_ms),
         (1, Some(500))
+    );
+
+    // Deferring (in flight, a busy homeserver) postpones without counting an attempt.
+    assert_eq!(
+        store
+            .defer_deliveries(&["inv2".to_owned(), "nope".to_owned()], 550, 320)
+            .await
+            .expect("defer"),
+        1
+    );
+    assert_eq!(
+        due(store.pending_deliveries(549, 10).await.expect("pending")),
+        ["inv1"]
+    );
+    assert_eq!(
+        due(store.pending_deliveries(550, 10).await.expect("pending")),
+        ["inv1", "inv2"]
+    );
+    let inv2 = store
+        .get_invite("inv2")
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        (
+            inv2.delivery_attempts,
+            inv2.next_attempt_ms,
+            inv2.delivery_started_ms
+        ),
+        (0, Some(550), Some(320))
+    );
+    store
+        .defer_deliveries(&["inv2".to_owned()], 550, 400)
+        .await
+        .expect("defer again");
+    assert_eq!(
+        store
+            .get_invite("inv2")
+            .await
+            .expect("get")
+            .and_then(|i| i.delivery_started_ms),
+        Some(320),
+        "delivery starts once"
+    );
+    assert_eq!(store.defer_deliveries(&[], 1, 1).await.expect("none"), 0);
+
+    // Given up: never listed again, and only once.
+    store
+        .store_invite(
+            &new_invite("inv-old", "dave@example.com"),
+            &new_key("pk-old", None),
+            1,
+        )
+        .await
+        .expect("store");
+    assert_eq!(
+        due(store.pending_deliveries(550, 10).await.expect("pending")),
+        ["inv-old", "inv1", "inv2"]
+    );
+    let old = ["inv-old".to_owned()];
+    assert_eq!(
+        store.abandon_deliveries(&old, 560).await.expect("abandon"),
+        1
+    );
+    assert_eq!(store.abandon_deliveries(&old, 560).await.expect("again"), 0);
+    assert_eq!(
+        due(store.pending_deliveries(10_000, 10).await.expect("pending")),
+        ["inv1", "inv2"]
+    );
+    assert_eq!(
+        store
+            .get_invite("inv-old")
+            .await
+            .expect("get")
+            .map(|i| i.token),
+        Some("inv-old".to_owned()),
+        "still known (sign-ed25519, key validity)"
     );
 
     // Delivery.

@@ -8,8 +8,6 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
-
 use super::{
     AccessTokenOwner, AccountStore, Association, AssociationStore, HashMatch, NewEphemeralKey,
     NewInvite, NewSession, SessionRequestOutcome, SessionStore, Store, StoreError, Threepid,
@@ -24,7 +22,7 @@ mod invites;
 mod restart;
 mod sessions;
 
-pub use accounts::{accounts, terms};
+pub use accounts::{accounts, terms, token_lifetimes};
 pub use associations::{associations, pepper_created_after_bindings};
 pub use concurrency::concurrent_writes;
 pub use invites::invites;
@@ -39,6 +37,7 @@ pub async fn run_all(store: &dyn Store) {
     associations(store).await;
     invites(store).await;
     accounts(store).await;
+    token_lifetimes(store).await;
     terms(store).await;
     unstorable_keys_match_nothing(store).await;
 }
@@ -77,14 +76,6 @@ fn new_invite(token: &str, address: &str) -> NewInvite {
         address: address.to_owned(),
         room_id: "!room:hs".to_owned(),
         sender: "@inviter:hs".to_owned(),
-        params: json!({
-            "medium": "email",
-            "address": address,
-            "room_id": "!room:hs",
-            "sender": "@inviter:hs",
-            "room_name": "Ünïcode room",
-            "org.example.extra": { "nested": [1, 2, 3] }
-        }),
     }
 }
 

@@ -26,7 +26,7 @@ impl AccountStore for PostgresStore {
             .await
             .map_err(db_err)?;
         sqlx::query(
-            "INSERT INTO access_tokens (token_hash, user_id, created_ms) VALUES ($1, $2, $3)",
+            "INSERT INTO access_tokens (token_hash, user_id, created_ms, last_used_ms) VALUES ($1, $2, $3, $3)",
         )
         .bind(access_token_digest(token))
         .bind(user_id)
@@ -47,17 +47,19 @@ impl AccountStore for PostgresStore {
             return Ok(Some(owner));
         }
         let generation = tokens.generation.load(Ordering::Acquire);
-        let row =
-            sqlx::query("SELECT user_id, created_ms FROM access_tokens WHERE token_hash = $1")
-                .bind(b64::encode_url_safe(&raw))
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db_err)?;
+        let row = sqlx::query(
+            "SELECT user_id, created_ms, last_used_ms FROM access_tokens WHERE token_hash = $1",
+        )
+        .bind(b64::encode_url_safe(&raw))
+        .fetch_optional(self.pool()?)
+        .await
+        .map_err(db_err)?;
         let owner = row
             .map(|row| {
                 Ok(AccessTokenOwner {
                     user_id: row.try_get("user_id").map_err(db_err)?,
                     created_ms: row.try_get("created_ms").map_err(db_err)?,
+                    last_used_ms: row.try_get("last_used_ms").map_err(db_err)?,
                 })
             })
             .transpose()?;
@@ -70,11 +72,59 @@ impl AccountStore for PostgresStore {
     async fn delete_access_token(&self, token: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1")
             .bind(access_token_digest(token))
-            .execute(self.pool())
+            .execute(self.pool()?)
             .await;
         // Forget it even if the DELETE failed: the next request asks the database.
         self.inner.tokens.remove(&access_token_sha256(token));
         Ok(done.map_err(db_err)?.rows_affected() == 1)
+    }
+
+    async fn touch_access_token(&self, token: &str, now_ms: i64) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE access_tokens SET last_used_ms = $2 WHERE token_hash = $1 AND last_used_ms < $2",
+        )
+        .bind(access_token_digest(token))
+        .bind(now_ms)
+        .execute(self.pool()?)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() > 0 {
+            // The cached owner carries the old time: read the new one next.
+            self.inner.tokens.remove(&access_token_sha256(token));
+        }
+        Ok(())
+    }
+
+    async fn trim_access_tokens(&self, user_id: &str, keep: u32) -> StoreResult<u64> {
+        let gone: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM access_tokens WHERE user_id = $1 AND token_hash NOT IN \
+             (SELECT token_hash FROM access_tokens WHERE user_id = $1 \
+              ORDER BY created_ms DESC, token_hash DESC LIMIT $2) \
+             RETURNING token_hash",
+        )
+        .bind(user_id)
+        .bind(i64::from(keep))
+        .fetch_all(self.pool()?)
+        .await
+        .map_err(db_err)?;
+        for digest in &gone {
+            self.inner.tokens.remove_stored(digest);
+        }
+        Ok(gone.len() as u64)
+    }
+
+    async fn purge_unused_access_tokens(&self, unused_since_ms: i64) -> StoreResult<u64> {
+        let gone: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM access_tokens WHERE last_used_ms < $1 RETURNING token_hash",
+        )
+        .bind(unused_since_ms)
+        .fetch_all(self.pool()?)
+        .await
+        .map_err(db_err)?;
+        for digest in &gone {
+            self.inner.tokens.remove_stored(digest);
+        }
+        Ok(gone.len() as u64)
     }
 
     async fn accept_terms(&self, user_id: &str, urls: &[String], now_ms: i64) -> StoreResult<()> {
@@ -90,7 +140,7 @@ impl AccountStore for PostgresStore {
         .bind(user_id)
         .bind(now_ms)
         .bind(urls)
-        .execute(self.pool())
+        .execute(self.pool()?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -101,7 +151,7 @@ impl AccountStore for PostgresStore {
             "SELECT url FROM accepted_terms WHERE user_id = $1 ORDER BY url",
         )
         .bind(user_id)
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await
         .map_err(db_err)
     }

@@ -143,7 +143,7 @@ impl PostgresStore {
             let applied = self.inner.applied.load(Ordering::Acquire);
             let pruned: i64 =
                 sqlx::query_scalar("SELECT upto FROM association_changes_pruned WHERE id = 1")
-                    .fetch_one(self.pool())
+                    .fetch_one(self.pool()?)
                     .await
                     .map_err(db_err)?;
             if pruned > applied {
@@ -156,7 +156,7 @@ impl PostgresStore {
             )
             .bind(applied)
             .bind(BATCH)
-            .fetch_all(self.pool())
+            .fetch_all(self.pool()?)
             .await
             .map_err(db_err)?;
             let Some(last) = rows.last() else {
@@ -406,7 +406,7 @@ impl AssociationStore for PostgresStore {
         )
         .bind(&threepid.medium)
         .bind(&threepid.address)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.pool()?)
         .await
         .map_err(db_err)?
         .map(|row| association_from_row(&row))
@@ -445,7 +445,7 @@ impl AssociationStore for PostgresStore {
         )
         .bind(&media)
         .bind(&addresses)
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await
         .map_err(db_err)?;
         rows.iter().map(association_from_row).collect()
@@ -491,7 +491,7 @@ impl AssociationStore for PostgresStore {
         )
         .bind(&hashes)
         .bind(pepper)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.pool()?)
         .await
         .map_err(db_err)?
         else {
@@ -519,7 +519,7 @@ impl AssociationStore for PostgresStore {
             return Ok(Some(pepper.to_owned()));
         }
         sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
-            .fetch_optional(self.pool())
+            .fetch_optional(self.pool()?)
             .await
             .map_err(db_err)
     }

@@ -25,8 +25,6 @@ impl InviteStore for PostgresStore {
         key: &NewEphemeralKey,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let params =
-            serde_json::to_string(&invite.params).map_err(|e| StoreError::Database(Box::new(e)))?;
         let conflict = |e| match db_err(e) {
             StoreError::Conflict(_) => StoreError::Conflict("invite token or ephemeral key exists"),
             other => other,
@@ -41,7 +39,8 @@ impl InviteStore for PostgresStore {
         .bind(&invite.address)
         .bind(&invite.room_id)
         .bind(&invite.sender)
-        .bind(params)
+        // The column stays for old rows; nothing is kept in it (issue 21).
+        .bind("{}")
         .bind(now_ms)
         .execute(&mut *tx)
         .await
@@ -67,7 +66,7 @@ impl InviteStore for PostgresStore {
         }
         sqlx::query(concat!(invite_select!(), "WHERE i.token = $1"))
             .bind(token)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.pool()?)
             .await
             .map_err(db_err)?
             .map(|row| invite_from_row(&row))
@@ -80,12 +79,12 @@ impl InviteStore for PostgresStore {
         }
         let rows = sqlx::query(concat!(
             invite_select!(),
-            "WHERE i.medium = $1 AND i.address = $2 AND i.delivered_ms IS NULL \
+            "WHERE i.medium = $1 AND i.address = $2 AND i.delivered_ms IS NULL AND i.abandoned_ms IS NULL \
              ORDER BY i.created_ms, i.token"
         ))
         .bind(&threepid.medium)
         .bind(&threepid.address)
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await
         .map_err(db_err)?;
         rows.iter().map(invite_from_row).collect()
@@ -105,7 +104,7 @@ impl InviteStore for PostgresStore {
             "UPDATE invites SET claimed_by = $1, claimed_until_ms = $2 + $3 \
              WHERE token IN (SELECT i.token FROM invites AS i \
              JOIN associations AS a ON a.medium = i.medium AND a.address = i.address \
-             WHERE i.delivered_ms IS NULL \
+             WHERE i.delivered_ms IS NULL AND i.abandoned_ms IS NULL \
              AND (i.next_attempt_ms IS NULL OR i.next_attempt_ms <= $2) \
              AND (i.claimed_by IS NULL OR i.claimed_by = $1 OR i.claimed_until_ms <= $2) \
              ORDER BY i.created_ms, i.token LIMIT $4 FOR UPDATE OF i SKIP LOCKED) \
@@ -150,7 +149,7 @@ impl InviteStore for PostgresStore {
         )
         .bind(now_ms)
         .bind(tokens)
-        .execute(self.pool())
+        .execute(self.pool()?)
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected())
@@ -171,7 +170,46 @@ impl InviteStore for PostgresStore {
         )
         .bind(next_attempt_ms)
         .bind(tokens)
-        .execute(self.pool())
+        .execute(self.pool()?)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn defer_deliveries(
+        &self,
+        tokens: &[String],
+        until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        if tokens.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE invites SET next_attempt_ms = $1, claimed_by = NULL, claimed_until_ms = NULL, \
+             delivery_started_ms = coalesce(delivery_started_ms, $3) \
+             WHERE delivered_ms IS NULL AND token = ANY($2)",
+        )
+        .bind(until_ms)
+        .bind(tokens)
+        .bind(now_ms)
+        .execute(self.pool()?)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn abandon_deliveries(&self, tokens: &[String], now_ms: i64) -> StoreResult<u64> {
+        if tokens.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE invites SET abandoned_ms = $1, claimed_by = NULL, claimed_until_ms = NULL \
+             WHERE delivered_ms IS NULL AND abandoned_ms IS NULL AND token = ANY($2)",
+        )
+        .bind(now_ms)
+        .bind(tokens)
+        .execute(self.pool()?)
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected())
@@ -188,7 +226,7 @@ impl InviteStore for PostgresStore {
         )
         .bind(public_key)
         .bind(now_ms)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.pool()?)
         .await
         .map_err(db_err)?;
         Ok(found.is_some())

@@ -17,7 +17,7 @@
 //!   holds at once on the instance that handled it, on the others within that time.
 
 use std::str::FromStr as _;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
@@ -47,7 +47,8 @@ const SESSION_SCOPE: i32 = 0x01d4;
 pub struct PostgresOptions {
     /// Connections in this instance's pool.
     pub max_connections: u32,
-    /// How long a caller waits for a free connection before failing with `Unavailable`.
+    /// How long a caller waits for a free connection before failing with `Unavailable`
+    /// (before the health check has noticed an outage; after, calls fail at once).
     pub acquire_timeout: Duration,
     /// Keep the lookup hashes in memory (and follow the other instances' changes).
     pub lookup_index: bool,
@@ -63,7 +64,7 @@ impl Default for PostgresOptions {
     fn default() -> Self {
         Self {
             max_connections: 16,
-            acquire_timeout: Duration::from_secs(30),
+            acquire_timeout: Duration::from_secs(3),
             lookup_index: true,
             follow_interval: Duration::from_millis(100),
             token_cache_ttl: Duration::from_secs(10),
@@ -90,7 +91,42 @@ struct Inner {
     /// This store's number (from the `store_instances` sequence): the owner of its claims.
     instance: i64,
     tokens: TokenCache,
+    health: Health,
+    /// For the health check's own connections while the database is down.
+    connect: PgConnectOptions,
 }
+
+/// Whether the database answers, as [`watch_health`] last found: while it does not, every
+/// call fails at once with `Unavailable` (answered 503 with `Retry-After`) instead of
+/// queueing for a connection the pool keeps failing to make.
+#[derive(Debug, Default)]
+struct Health {
+    down: AtomicBool,
+}
+
+impl Health {
+    fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    fn set(&self, down: bool) {
+        if self.down.swap(down, Ordering::AcqRel) != down {
+            if down {
+                tracing::error!(
+                    "the database does not answer: requests are refused (503) until it does"
+                );
+            } else {
+                tracing::info!("the database answers again");
+            }
+        }
+    }
+}
+
+/// How often the health check asks the database: an outage is noticed, and its end acted
+/// on, within about this (plus one round trip). 4 `SELECT 1` a second per instance.
+const HEALTH_INTERVAL: Duration = Duration::from_millis(250);
+/// A health check not answered in this time counts as a failure.
+const HEALTH_TIMEOUT: Duration = Duration::from_millis(500);
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user:password@host:port/database?sslmode=…`) and applies
@@ -104,7 +140,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
             .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await
             .map_err(unavailable)?;
         MIGRATOR.run(&pool).await.map_err(unavailable)?;
@@ -119,7 +155,10 @@ impl PostgresStore {
             applied: AtomicI64::new(0),
             instance,
             tokens: TokenCache::new(options.token_cache_ttl),
+            health: Health::default(),
+            connect,
         });
+        tokio::spawn(watch_health(Arc::downgrade(&inner)));
         let store = Self { inner };
         if options.lookup_index {
             let _guard = store.inner.index_writes.lock().await;
@@ -149,12 +188,49 @@ impl PostgresStore {
         self.inner.pool.close().await;
     }
 
-    fn pool(&self) -> &PgPool {
-        &self.inner.pool
+    fn pool(&self) -> StoreResult<&PgPool> {
+        if self.inner.health.is_down() {
+            return Err(StoreError::Unavailable(
+                "the database is unreachable (waiting for it to answer again)".into(),
+            ));
+        }
+        Ok(&self.inner.pool)
     }
 
     async fn tx(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        self.inner.pool.begin().await.map_err(db_err)
+        self.pool()?.begin().await.map_err(db_err)
+    }
+}
+
+/// Asks the database `SELECT 1` every [`HEALTH_INTERVAL`] until the store is dropped or
+/// closed, and sets [`Health`]. While it answers, through the pool (a dead pooled connection
+/// is noticed by the pool's own test before acquire). While it does not, on a connection of
+/// its own, one attempt per interval: the pool retries a failed connect with a growing
+/// back-off inside one acquire, which delayed recovery by seconds; a fresh attempt every
+/// 250 ms notices the database's return within that, and requests then connect at once.
+async fn watch_health(inner: Weak<Inner>) {
+    use sqlx::Connection as _;
+    loop {
+        tokio::time::sleep(HEALTH_INTERVAL).await;
+        let Some(inner) = inner.upgrade() else { return };
+        if inner.pool.is_closed() {
+            return;
+        }
+        let ok = if inner.health.is_down() {
+            let attempt = async {
+                let mut conn = sqlx::PgConnection::connect_with(&inner.connect).await?;
+                sqlx::query("SELECT 1").execute(&mut conn).await?;
+                conn.close().await
+            };
+            matches!(
+                tokio::time::timeout(HEALTH_TIMEOUT, attempt).await,
+                Ok(Ok(()))
+            )
+        } else {
+            let ping = sqlx::query("SELECT 1").execute(&inner.pool);
+            matches!(tokio::time::timeout(HEALTH_TIMEOUT, ping).await, Ok(Ok(_)))
+        };
+        inner.health.set(!ok);
     }
 }
 
@@ -165,6 +241,10 @@ async fn follow(inner: Weak<Inner>, interval: Duration) {
         let Some(inner) = inner.upgrade() else { return };
         if inner.pool.is_closed() {
             return;
+        }
+        if inner.health.is_down() {
+            // Nothing to read; the health check says when there is again.
+            continue;
         }
         let store = PostgresStore { inner };
         if let Err(e) = store.follow_changes().await {
@@ -201,9 +281,15 @@ fn db_err(e: sqlx::Error) -> StoreError {
         {
             StoreError::Unavailable(Box::new(e))
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(Box::new(e))
-        }
+        // A connection that breaks mid-conversation or while being made (the server went
+        // away, a relay cut it) reads as a protocol or TLS failure: the database is not
+        // reachable, which the client can retry; nothing it sent was wrong.
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
         _ => StoreError::Database(Box::new(e)),
     }
 }
@@ -212,10 +298,14 @@ fn db_err(e: sqlx::Error) -> StoreError {
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
-            .execute(self.pool())
+            .execute(self.pool()?)
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    fn available(&self) -> bool {
+        !self.inner.health.is_down()
     }
 }
 
@@ -414,7 +504,6 @@ pub(crate) mod tests {
             address: "d@x".into(),
             room_id: "!r:hs".into(),
             sender: "@s:hs".into(),
-            params: serde_json::json!({}),
         };
         let key = NewEphemeralKey {
             public_key: "pk".into(),

@@ -126,7 +126,7 @@ impl SessionStore for PostgresStore {
         }
         sqlx::query(concat!(session_select!(), "WHERE sid = $1"))
             .bind(sid)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.pool()?)
             .await
             .map_err(db_err)?
             .map(|row| session_from_row(&row))
@@ -149,7 +149,7 @@ impl SessionStore for PostgresStore {
         .bind(medium)
         .bind(address)
         .bind(client_secret)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.pool()?)
         .await
         .map_err(db_err)?
         .map(|row| session_from_row(&row))
@@ -170,7 +170,7 @@ impl SessionStore for PostgresStore {
         .bind(now_ms)
         .bind(sid)
         .bind(max_failures)
-        .execute(self.pool())
+        .execute(self.pool()?)
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
@@ -183,7 +183,7 @@ impl SessionStore for PostgresStore {
         )
         .bind(sid)
         .bind(max_failures)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.pool()?)
         .await
         .map_err(db_err)
     }
@@ -191,7 +191,7 @@ impl SessionStore for PostgresStore {
     async fn delete_sessions_modified_before(&self, cutoff_ms: i64) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM validation_sessions WHERE modified_ms < $1")
             .bind(cutoff_ms)
-            .execute(self.pool())
+            .execute(self.pool()?)
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected())

@@ -8,10 +8,10 @@ use super::{SqliteStore, db_err, json_array};
 use crate::crypto::SecretString;
 use crate::crypto::hashing::lookup_hash;
 use crate::crypto::tokens::access_token_digest;
+use crate::store::StoreResult;
 use crate::store::import::{
     ImportCount, ImportedAccount, ImportedAssociation, ImportedInvite, UnownedEphemeralKey,
 };
-use crate::store::{StoreError, StoreResult};
 
 impl SqliteStore {
     /// Stores bindings with their original timestamps, each hashed under the current pepper
@@ -140,8 +140,6 @@ impl SqliteStore {
             if exists.is_some() {
                 continue;
             }
-            let params =
-                serde_json::to_string(&i.params).map_err(|e| StoreError::Database(Box::new(e)))?;
             sqlx::query(
                 "INSERT INTO invites \
                  (token, medium, address, room_id, sender, params, created_ms, delivered_ms) \
@@ -152,7 +150,7 @@ impl SqliteStore {
             .bind(&i.address)
             .bind(&i.room_id)
             .bind(&i.sender)
-            .bind(params)
+            .bind("{}")
             .bind(row.created_ms)
             .bind(row.delivered_ms)
             .execute(&mut *tx)
@@ -216,12 +214,14 @@ impl SqliteStore {
             .rows_affected();
             for token in &account.tokens {
                 new_tokens += sqlx::query(
-                    "INSERT INTO access_tokens (token_hash, user_id, created_ms) \
-                     VALUES (?1, ?2, ?3) ON CONFLICT (token_hash) DO NOTHING",
+                    "INSERT INTO access_tokens (token_hash, user_id, created_ms, last_used_ms) \
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (token_hash) DO NOTHING",
                 )
                 .bind(access_token_digest(SecretString::expose(token)))
                 .bind(&account.user_id)
                 .bind(account.created_ms)
+                // sydent never recorded use: an imported token counts as used at the move.
+                .bind(now_ms)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?

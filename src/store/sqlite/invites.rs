@@ -19,8 +19,6 @@ impl InviteStore for SqliteStore {
         key: &NewEphemeralKey,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let params =
-            serde_json::to_string(&invite.params).map_err(|e| StoreError::Database(Box::new(e)))?;
         let conflict = |e| match db_err(e) {
             StoreError::Conflict(_) => StoreError::Conflict("invite token or ephemeral key exists"),
             other => other,
@@ -35,7 +33,8 @@ impl InviteStore for SqliteStore {
         .bind(&invite.address)
         .bind(&invite.room_id)
         .bind(&invite.sender)
-        .bind(params)
+        // The column stays for old rows; nothing is kept in it (issue 21).
+        .bind("{}")
         .bind(now_ms)
         .execute(&mut *tx)
         .await
@@ -68,7 +67,7 @@ impl InviteStore for SqliteStore {
     async fn undelivered_invites(&self, threepid: &Threepid) -> StoreResult<Vec<Invite>> {
         let rows = sqlx::query(concat!(
             invite_select!(),
-            "WHERE i.medium = ?1 AND i.address = ?2 AND i.delivered_ms IS NULL \
+            "WHERE i.medium = ?1 AND i.address = ?2 AND i.delivered_ms IS NULL AND i.abandoned_ms IS NULL \
              ORDER BY i.created_ms, i.token"
         ))
         .bind(&threepid.medium)
@@ -89,7 +88,7 @@ impl InviteStore for SqliteStore {
             ", a.mxid ",
             invite_from!(),
             "JOIN associations AS a ON a.medium = i.medium AND a.address = i.address \
-             WHERE i.delivered_ms IS NULL \
+             WHERE i.delivered_ms IS NULL AND i.abandoned_ms IS NULL \
              AND (i.next_attempt_ms IS NULL OR i.next_attempt_ms <= ?1) \
              ORDER BY i.created_ms, i.token LIMIT ?2"
         ))
@@ -137,6 +136,46 @@ impl InviteStore for SqliteStore {
              WHERE delivered_ms IS NULL AND token IN (SELECT value FROM json_each(?2))",
         )
         .bind(next_attempt_ms)
+        .bind(json_array(tokens)?)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn defer_deliveries(
+        &self,
+        tokens: &[String],
+        until_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        if tokens.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE invites SET next_attempt_ms = ?1, \
+             delivery_started_ms = coalesce(delivery_started_ms, ?3) \
+             WHERE delivered_ms IS NULL AND token IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(until_ms)
+        .bind(json_array(tokens)?)
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn abandon_deliveries(&self, tokens: &[String], now_ms: i64) -> StoreResult<u64> {
+        if tokens.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE invites SET abandoned_ms = ?1 \
+             WHERE delivered_ms IS NULL AND abandoned_ms IS NULL \
+             AND token IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(now_ms)
         .bind(json_array(tokens)?)
         .execute(&self.writer)
         .await
