@@ -47,21 +47,17 @@ impl DigestHashKey {
         }
     }
 
-    /// The table hash of `digest` (its first 16 bytes; a shorter input is zero-padded).
+    /// The table hash of `digest` (its first 16 bytes; a missing word counts as zero).
     #[inline]
     pub(crate) fn hash(&self, digest: &[u8]) -> u64 {
-        let mut block = [0u8; 16];
-        let n = digest.len().min(16);
-        block[..n].copy_from_slice(&digest[..n]);
-        let (lo, hi) = block.split_at(8);
-        let mut a = [0u8; 8];
-        let mut b = [0u8; 8];
-        a.copy_from_slice(lo);
-        b.copy_from_slice(hi);
-        folded_multiply(
-            u64::from_le_bytes(a) ^ self.k0,
-            u64::from_le_bytes(b) ^ self.k1,
-        )
+        // Two fixed-size loads: no length-dependent copy (that was a `memcpy` call per probe).
+        let word = |at: usize| {
+            digest
+                .get(at..at + 8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(0, u64::from_le_bytes)
+        };
+        folded_multiply(word(0) ^ self.k0, word(8) ^ self.k1)
     }
 }
 
