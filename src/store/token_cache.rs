@@ -70,6 +70,12 @@ impl TokenCache {
         }
     }
 
+    /// Forgets every token of `stored` (rows just deleted); returns how many there were.
+    pub(crate) fn remove_all_stored(&self, stored: &[String]) -> u64 {
+        stored.iter().for_each(|s| self.remove_stored(s));
+        stored.len() as u64
+    }
+
     /// Forgets `digest`; called after the row was deleted.
     pub(crate) fn remove(&self, digest: &[u8; 32]) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());

@@ -107,10 +107,7 @@ impl AccountStore for PostgresStore {
         .fetch_all(self.pool()?)
         .await
         .map_err(db_err)?;
-        for digest in &gone {
-            self.inner.tokens.remove_stored(digest);
-        }
-        Ok(gone.len() as u64)
+        Ok(self.inner.tokens.remove_all_stored(&gone))
     }
 
     async fn purge_unused_access_tokens(&self, unused_since_ms: i64) -> StoreResult<u64> {
@@ -121,10 +118,7 @@ impl AccountStore for PostgresStore {
         .fetch_all(self.pool()?)
         .await
         .map_err(db_err)?;
-        for digest in &gone {
-            self.inner.tokens.remove_stored(digest);
-        }
-        Ok(gone.len() as u64)
+        Ok(self.inner.tokens.remove_all_stored(&gone))
     }
 
     async fn accept_terms(&self, user_id: &str, urls: &[String], now_ms: i64) -> StoreResult<()> {

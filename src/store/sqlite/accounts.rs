@@ -108,10 +108,7 @@ impl AccountStore for SqliteStore {
         .fetch_all(&self.writer)
         .await
         .map_err(db_err)?;
-        for digest in &gone {
-            self.tokens.remove_stored(digest);
-        }
-        Ok(gone.len() as u64)
+        Ok(self.tokens.remove_all_stored(&gone))
     }
 
     async fn purge_unused_access_tokens(&self, unused_since_ms: i64) -> StoreResult<u64> {
@@ -122,10 +119,7 @@ impl AccountStore for SqliteStore {
         .fetch_all(&self.writer)
         .await
         .map_err(db_err)?;
-        for digest in &gone {
-            self.tokens.remove_stored(digest);
-        }
-        Ok(gone.len() as u64)
+        Ok(self.tokens.remove_all_stored(&gone))
     }
 
     async fn accept_terms(&self, user_id: &str, urls: &[String], now_ms: i64) -> StoreResult<()> {
