@@ -223,17 +223,31 @@ impl PostgresStore {
         Ok(tx)
     }
 
-    /// Commits, then applies the change to this instance's index at once (read-your-writes);
-    /// the poller applies it again in log order, which leaves the same state. A commit that
-    /// failed with an unknown outcome is found in the log by the poller.
+    /// Commits, then applies the change (logged as `seq`) to this instance's index at once
+    /// (read-your-writes); the poller applies it again in log order, which leaves the same
+    /// state. Unless the poller got there first: between the commit and taking the index
+    /// lock, another instance may commit a later change to the same hash and this poller
+    /// apply both; applying ours again then would undo the later one for good (two racing
+    /// binds of one address left an instance answering the loser). A commit that failed with
+    /// an unknown outcome is found in the log by the poller.
     async fn commit_and_apply(
         &self,
         tx: Transaction<'static, Postgres>,
+        seq: i64,
         change: impl FnOnce(&mut LookupIndex) -> Result<(), IndexFull>,
     ) -> StoreResult<()> {
         tx.commit().await.map_err(db_err)?;
         let _guard = self.inner.index_writes.lock().await;
-        self.update_index(change);
+        // The poller applies whole batches under this lock, in order: if it has applied our
+        // change, it has applied everything before the ones it stopped at too.
+        if self
+            .inner
+            .applied
+            .load(std::sync::atomic::Ordering::Acquire)
+            < seq
+        {
+            self.update_index(change);
+        }
         Ok(())
     }
 
@@ -355,8 +369,10 @@ impl AssociationStore for PostgresStore {
             Self::prune_log(&mut tx).await?;
         }
         let times = Times::of(association);
-        self.commit_and_apply(tx, |index| index.insert(&hash, &association.mxid, times))
-            .await?;
+        self.commit_and_apply(tx, seq, |index| {
+            index.insert(&hash, &association.mxid, times)
+        })
+        .await?;
         Ok(previous)
     }
 
@@ -376,12 +392,14 @@ impl AssociationStore for PostgresStore {
             tx.commit().await.map_err(db_err)?;
             return Ok(removed.is_some());
         };
-        sqlx::query("INSERT INTO association_changes (lookup_hash) VALUES ($1)")
-            .bind(hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        self.commit_and_apply(tx, |index| {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO association_changes (lookup_hash) VALUES ($1) RETURNING seq",
+        )
+        .bind(hash)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        self.commit_and_apply(tx, seq, |index| {
             index.remove(hash);
             Ok(())
         })
