@@ -33,15 +33,6 @@ fn invite_body(address: &str) -> Value {
            "sender": "@bob:example.org"})
 }
 
-fn assert_limited(r: &Reply) {
-    assert_eq!(
-        (r.status, r.errcode()),
-        (429, "M_LIMIT_EXCEEDED"),
-        "{}",
-        r.text
-    );
-}
-
 /// The case: a client over its per-address limit keeps asking for texts to one
 /// number; those refusals must not spend the number's budget, so another client can still
 /// have the number's code sent.
@@ -80,7 +71,7 @@ async fn texts_refused_for_the_client_leave_the_numbers_budget() {
                 msisdn_body(number, &format!("more{i}")),
             )
             .await;
-        assert_limited(&r);
+        r.assert_limited();
     }
     let r = app
         .post_from(
@@ -101,7 +92,7 @@ async fn texts_refused_for_the_client_leave_the_numbers_budget() {
             msisdn_body(number, "late"),
         )
         .await;
-    assert_limited(&r);
+    r.assert_limited();
 }
 
 /// Email requestToken, both ways round: a client over its own limit spends no inbox's budget,
@@ -142,7 +133,7 @@ async fn mails_refused_by_one_limit_spend_no_other() {
                 email_body(victim, &format!("c{i}")),
             )
             .await;
-        assert_limited(&r);
+        r.assert_limited();
     }
     // Those refusals cost FIRST nothing: two of its three mails are left.
     for to in ["x@example.org", "y@example.org"] {
@@ -166,7 +157,7 @@ async fn mails_refused_by_one_limit_spend_no_other() {
                 email_body("fresh@example.org", &format!("f{i}")),
             )
             .await;
-        assert_limited(&r);
+        r.assert_limited();
     }
     for secret in ["s1", "s2"] {
         let r = app
@@ -209,7 +200,7 @@ async fn invites_refused_for_the_recipient_leave_the_clients_budget() {
                 invite_body("kim@example.org"),
             )
             .await;
-        assert_limited(&r);
+        r.assert_limited();
     }
     for to in ["lee@example.org", "max@example.org"] {
         let r = app
@@ -225,7 +216,7 @@ async fn invites_refused_for_the_recipient_leave_the_clients_budget() {
             invite_body("ned@example.org"),
         )
         .await;
-    assert_limited(&r);
+    r.assert_limited();
     // …and that refusal left ned's budget to others.
     let r = app
         .post_from(
@@ -411,8 +402,12 @@ async fn ipv6_addresses_of_one_prefix_share_one_budget() {
     };
     assert_eq!(request_token(same_a, "a@example.org").await.status, 200);
     assert_eq!(request_token(same_b, "b@example.org").await.status, 200);
-    assert_limited(&request_token(same_c, "c@example.org").await);
-    assert_limited(&request_token(same_a, "d@example.org").await);
+    request_token(same_c, "c@example.org")
+        .await
+        .assert_limited();
+    request_token(same_a, "d@example.org")
+        .await
+        .assert_limited();
     let r = request_token(other_net, "e@example.org").await;
     assert_eq!(r.status, 200, "another /64 is another client: {}", r.text);
 

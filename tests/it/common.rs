@@ -58,6 +58,17 @@ impl Reply {
     pub fn errcode(&self) -> &str {
         self.json["errcode"].as_str().unwrap_or("")
     }
+
+    /// A rate limit's refusal: 429 `M_LIMIT_EXCEEDED`.
+    #[track_caller]
+    pub fn assert_limited(&self) {
+        assert_eq!(
+            (self.status, self.errcode()),
+            (429, "M_LIMIT_EXCEEDED"),
+            "{}",
+            self.text
+        );
+    }
 }
 
 pub fn base_config(dir: &std::path::Path, smtp_port: u16) -> Config {

@@ -326,12 +326,7 @@ async fn key_fetch_failures_are_remembered_and_signed_unbinds_are_limited() {
     // 3 a minute: the 4th fits after the 31 s that passed, the 5th does not.
     assert_eq!(unbind().await.status, 200);
     let r = unbind().await;
-    assert_eq!(
-        (r.status, r.errcode()),
-        (429, "M_LIMIT_EXCEEDED"),
-        "{}",
-        r.text
-    );
+    r.assert_limited();
 }
 
 /// Invite delivery (issue 21): a homeserver that never answers holds only its own share of

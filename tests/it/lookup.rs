@@ -515,12 +515,7 @@ async fn v2_lookups_spend_an_account_budget_counted_in_hashes() {
     // One request of 4 hashes, then 3 more do not fit in the hour's 5 …
     assert_eq!(lookup_v2(&app, &token, hashes(4)).await.status, 200);
     let r = lookup_v2(&app, &token, hashes(3)).await;
-    assert_eq!(
-        (r.status, r.errcode()),
-        (429, "M_LIMIT_EXCEEDED"),
-        "{}",
-        r.text
-    );
+    r.assert_limited();
     let retry_ms = r.json["retry_after_ms"].as_u64().expect("retry_after_ms");
     assert!(retry_ms > 0);
     let header: u64 = r.headers["retry-after"]
@@ -542,12 +537,7 @@ async fn v2_lookups_spend_an_account_budget_counted_in_hashes() {
     app.clock.advance_ms(3_600_000);
     assert_eq!(lookup_v2(&app, &token, hashes(3)).await.status, 200);
     let r = lookup_v2(&app, &token, hashes(1)).await;
-    assert_eq!(
-        (r.status, r.errcode()),
-        (429, "M_LIMIT_EXCEEDED"),
-        "{}",
-        r.text
-    );
+    r.assert_limited();
     assert!(
         r.json["retry_after_ms"]
             .as_u64()

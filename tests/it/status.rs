@@ -214,12 +214,7 @@ async fn register_fails_one_way_remembers_failures_and_is_limited_per_client() {
     );
     // That was the client's 4th such request this minute: the 5th is refused at once.
     let r = register(hs.server_name(), "good").await;
-    assert_eq!(
-        (r.status, r.errcode()),
-        (429, "M_LIMIT_EXCEEDED"),
-        "{}",
-        r.text
-    );
+    r.assert_limited();
     assert!(r.headers.contains_key("retry-after"));
     app.clock.advance_ms(60_000);
     let r = register(hs.server_name(), "good").await;
