@@ -795,7 +795,14 @@ fn read_response(status: &str, r: &Value, swagger2: bool) -> Response {
             .as_ref()
             .and_then(|s| s.get("type"))
             .and_then(Value::as_str)
-            == Some("string");
+            == Some("string")
+            // Bytes beside a text form (OpenAI's speech: octet-stream or event-stream) are
+            // bytes: the schema read is the binary one.
+            && schema
+                .as_ref()
+                .and_then(|s| s.get("format"))
+                .and_then(Value::as_str)
+                != Some("binary");
         schema
     };
     Response {

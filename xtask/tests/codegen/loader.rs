@@ -139,3 +139,20 @@ fn json_escapes_are_json() -> anyhow::Result<()> {
     assert!(bundle.contains("Hello! 👍"), "{bundle}");
     Ok(())
 }
+
+/// Seen on OpenAI's spec: a response offered as bytes or as an event stream is bytes, not
+/// text (the generated crate answered a `Binary` through the text responder and did not build).
+#[test]
+fn binary_beside_a_text_media_type_stays_binary() -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    std::fs::write(
+        tmp.path().join("api.yaml"),
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /speech:\n    post:\n      operationId: createSpeech\n      responses:\n        '200':\n          description: ok\n          content:\n            application/octet-stream:\n              schema: {type: string, format: binary}\n            text/event-stream:\n              schema: {type: string}\n",
+    )?;
+    let files = strict(&tmp.path().join("api.yaml"))?;
+    let server = file(&files, "src/server.rs");
+    assert!(!server.contains("call!(serve_text"), "{server}");
+    let op = file(&files, "create_speech.rs");
+    assert!(op.contains("crate::rt::binary::Binary"), "{op}");
+    Ok(())
+}
