@@ -34,6 +34,7 @@ pub struct Config {
     pub sydent: SydentSection,
     pub api: ApiConfig,
     pub sms: crate::sms::SmsConfig,
+    pub metrics: crate::ops::MetricsConfig,
 }
 
 /// `[api]`: which API generations are served (sydent's `enable_v1_access` and
@@ -92,6 +93,9 @@ pub struct ServerConfig {
     /// `[server.tls]`: serve HTTPS on `bind` (reloaded on SIGHUP); plain HTTP without it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::edge::tls::TlsConfig>,
+    /// On SIGTERM or Ctrl-C, how long requests in flight (and invite deliveries under way)
+    /// may take to finish before the server exits anyway.
+    pub shutdown_grace: ConfigDuration,
 }
 
 impl Default for ServerConfig {
@@ -106,6 +110,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             max_connections_per_ip: 256,
             tls: None,
+            shutdown_grace: ConfigDuration(Duration::from_secs(10)),
         }
     }
 }

@@ -503,6 +503,54 @@ pub enum Route {
     GetVersions,
 }
 
+impl Route {
+    /// The operation's `operationId`, as the spec spells it.
+    pub const fn operation_id(self) -> &'static str {
+        match self {
+            Route::Bind => "bind",
+            Route::GetValidated3pid => "getValidated3pid",
+            Route::Unbind => "unbind",
+            Route::EmailRequestToken => "emailRequestToken",
+            Route::EmailSubmitTokenGet => "emailSubmitTokenGet",
+            Route::EmailSubmitTokenPost => "emailSubmitTokenPost",
+            Route::BlindlySignStuff => "blindlySignStuff",
+            Route::LookupUsers => "lookupUsers",
+            Route::LookupUser => "lookupUser",
+            Route::MsisdnRequestToken => "msisdnRequestToken",
+            Route::MsisdnSubmitTokenGet => "msisdnSubmitTokenGet",
+            Route::MsisdnSubmitTokenPost => "msisdnSubmitTokenPost",
+            Route::Ping => "ping",
+            Route::IsEphemeralPubKeyValid => "isEphemeralPubKeyValid",
+            Route::IsPubKeyValid => "isPubKeyValid",
+            Route::GetPubKey => "getPubKey",
+            Route::StoreInvite => "storeInvite",
+            Route::BindV2 => "bindV2",
+            Route::GetValidated3pidV2 => "getValidated3pidV2",
+            Route::UnbindV2 => "unbindV2",
+            Route::GetAccount => "getAccount",
+            Route::Logout => "logout",
+            Route::RegisterAccount => "registerAccount",
+            Route::EmailRequestTokenV2 => "emailRequestTokenV2",
+            Route::EmailSubmitTokenGetV2 => "emailSubmitTokenGetV2",
+            Route::EmailSubmitTokenPostV2 => "emailSubmitTokenPostV2",
+            Route::BlindlySignStuffV2 => "blindlySignStuffV2",
+            Route::GetHashDetails => "getHashDetails",
+            Route::LookupUsersV2 => "lookupUsersV2",
+            Route::MsisdnRequestTokenV2 => "msisdnRequestTokenV2",
+            Route::MsisdnSubmitTokenGetV2 => "msisdnSubmitTokenGetV2",
+            Route::MsisdnSubmitTokenPostV2 => "msisdnSubmitTokenPostV2",
+            Route::PingV2 => "pingV2",
+            Route::IsEphemeralPubKeyValidV2 => "isEphemeralPubKeyValidV2",
+            Route::IsPubKeyValidV2 => "isPubKeyValidV2",
+            Route::GetPubKeyV2 => "getPubKeyV2",
+            Route::StoreInviteV2 => "storeInviteV2",
+            Route::GetTerms => "getTerms",
+            Route::AgreeToTerms => "agreeToTerms",
+            Route::GetVersions => "getVersions",
+        }
+    }
+}
+
 /// The templated paths, each with its methods' routes, in the order they are tried
 /// (more literal segments first).
 static TEMPLATED: &[PathRoutes<Route>] = &[

@@ -19,11 +19,15 @@ fn root() -> PathBuf {
 
 /// (crate path as written in code, the only paths under src/ allowed to name it). reqwest:
 /// `federation/` (destinations chosen by requests, behind the SSRF guard) and the SMS
-/// gateways' transport (`sms/http.rs`: the operator's gateway URL, see ARCHITECTURE.md).
+/// gateways' transport (`sms/http.rs`: the operator's gateway URL, see ARCHITECTURE.md), and
+/// `oxident health` (`ops/probe.rs`: the server's own operator listener).
 const OWNERS: &[(&str, &[&str])] = &[
     ("sqlx::", &["src/store"]),
     ("lettre::", &["src/mail"]),
-    ("reqwest::", &["src/federation", "src/sms/http.rs"]),
+    (
+        "reqwest::",
+        &["src/federation", "src/sms/http.rs", "src/ops/probe.rs"],
+    ),
     ("hickory_", &["src/federation"]),
     ("ed25519_dalek::", &["src/crypto"]),
 ];

@@ -913,6 +913,8 @@ pub(crate) fn typed_decode_is_exact(schema: &Value) -> bool {
 pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> {
     let trait_id = ident(trait_name);
     let mut variants = Vec::new();
+    // Each route's operationId (metrics and logs label requests with it).
+    let mut route_ids = Vec::new();
     let mut calls = Vec::new();
     let mut responders: Vec<TokenStream> = Vec::new();
     // Path template → (method, route variant); templates with parameters are matched after
@@ -972,6 +974,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 fn #o(&self, #(#args),*) -> impl Answer<#m::#o::Response, Self::Error>;
             });
             variants.push(quote!(#variant,));
+            let id = &op.operation_id;
+            route_ids.push(quote!(Route::#variant => #id,));
             calls.push(quote!(Route::#variant => call!(#respond, #m::#o #(, #parts)*),));
             let found = quote!(Route::#variant);
             match routes.iter_mut().find(|(p, _)| *p == op.path) {
@@ -1121,6 +1125,15 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Route {
             #(#variants)*
+        }
+
+        impl Route {
+            /// The operation's `operationId`, as the spec spells it.
+            pub const fn operation_id(self) -> &'static str {
+                match self {
+                    #(#route_ids)*
+                }
+            }
         }
 
         /// The templated paths, each with its methods' routes, in the order they are tried

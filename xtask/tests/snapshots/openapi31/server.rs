@@ -68,6 +68,18 @@ pub enum Route {
     GetStatus,
 }
 
+impl Route {
+    /// The operation's `operationId`, as the spec spells it.
+    pub const fn operation_id(self) -> &'static str {
+        match self {
+            Route::Op2faStatus => "2faStatus",
+            Route::StoreInvite => "storeInvite",
+            Route::GetInvite => "getInvite",
+            Route::GetStatus => "getStatus",
+        }
+    }
+}
+
 /// The templated paths, each with its methods' routes, in the order they are tried
 /// (more literal segments first).
 static TEMPLATED: &[PathRoutes<Route>] = &[

@@ -94,6 +94,21 @@ pub enum Route {
     LookupGetVersions,
 }
 
+impl Route {
+    /// The operation's `operationId`, as the spec spells it.
+    pub const fn operation_id(self) -> &'static str {
+        match self {
+            Route::Logout => "logout",
+            Route::Register => "register",
+            Route::GetAccount => "getAccount",
+            Route::AccountsGetVersions => "getVersions",
+            Route::Lookup => "lookup",
+            Route::SubmitForm => "submitForm",
+            Route::LookupGetVersions => "getVersions",
+        }
+    }
+}
+
 /// The templated paths, each with its methods' routes, in the order they are tried
 /// (more literal segments first).
 static TEMPLATED: &[PathRoutes<Route>] = &[
