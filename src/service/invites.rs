@@ -14,9 +14,9 @@ use crate::clock::Clock;
 use crate::config::InvitesConfig;
 use crate::crypto::tokens::{EMAIL_TOKEN_LEN, RandomSource, random_token_from};
 use crate::crypto::{PublicKey, SigningKey};
+use crate::domain::{EmailAddress, Medium, UserId};
 use crate::error::{ApiError, ApiResult};
 use crate::mail::{InviteVars, MailError, Mailer, Templates};
-use crate::service::address::{MEDIUM_EMAIL, canonical_email, check_user_id};
 use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
 use crate::service::signed::{Signatures, Signer};
 use crate::store::{AssociationStore, InviteStore, NewEphemeralKey, NewInvite, Threepid};
@@ -66,13 +66,13 @@ pub const MAX_ROOM_ID_LEN: usize = 255;
 /// Extra request parameters that fill named template variables.
 const WEB_CLIENT_LOCATION: &str = "org.matrix.web_client_location";
 
-/// A store-invite request, whichever API version it came from.
+/// A store-invite request, whichever API version it came from. Invitations go by email
+/// only, so the address is one.
 #[derive(Debug, Clone)]
 pub struct InviteRequest {
-    pub medium: String,
-    pub address: String,
+    pub address: EmailAddress,
     pub room_id: String,
-    pub sender: String,
+    pub sender: UserId,
     /// The inviter as authenticated by an access token (v2).
     pub verified_sender: Option<String>,
     pub room_alias: Option<String>,
@@ -186,14 +186,7 @@ impl InviteService {
     }
 
     pub async fn store_invite(&self, req: InviteRequest) -> ApiResult<StoredInvite> {
-        if req.medium != MEDIUM_EMAIL {
-            return Err(ApiError::Unrecognized(format!(
-                "medium `{}` is not supported for invitations; only `email` is",
-                req.medium
-            )));
-        }
-        let address = canonical_email(&req.address)?;
-        check_user_id(&req.sender)?;
+        let address = req.address.as_str().to_owned();
         if req.room_id.trim().is_empty() {
             return Err(ApiError::InvalidParam("room_id must not be empty".into()));
         }
@@ -215,7 +208,7 @@ impl InviteService {
         if self.config.refuse_bound_addresses
             && let Some(bound) = self
                 .associations
-                .get_association(&Threepid::new(MEDIUM_EMAIL, &address))
+                .get_association(&Threepid::new(Medium::Email.as_str(), &address))
                 .await?
         {
             return Err(ApiError::ThreepidInUse { mxid: bound.mxid });
@@ -241,7 +234,7 @@ impl InviteService {
             token: token.clone(),
             ephemeral_private_key: private_key,
             room_id: req.room_id.clone(),
-            sender: req.sender.clone(),
+            sender: req.sender.as_str().to_owned(),
             verified_sender: req.verified_sender.clone(),
             sender_display_name: req.sender_display_name.clone(),
             sender_avatar_url: req.sender_avatar_url.clone(),
@@ -269,10 +262,10 @@ impl InviteService {
 
         let invite = NewInvite {
             token: token.clone(),
-            medium: MEDIUM_EMAIL.to_owned(),
+            medium: Medium::Email.as_str().to_owned(),
             address: address.clone(),
             room_id: req.room_id,
-            sender: req.sender,
+            sender: req.sender.into_string(),
         };
         let ephemeral = NewEphemeralKey {
             public_key: ephemeral_public_key.clone(),
@@ -304,11 +297,10 @@ impl InviteService {
     /// (key id `ed25519:0`, entity = this server's name).
     pub async fn sign_invitation(
         &self,
-        mxid: &str,
+        mxid: &UserId,
         token: &str,
         private_key: &str,
     ) -> ApiResult<SignedInvitation> {
-        check_user_id(mxid)?;
         let key =
             SigningKey::from_base64_seed(EPHEMERAL_KEY_VERSION, private_key).map_err(|_| {
                 ApiError::InvalidParam(
@@ -337,7 +329,7 @@ impl InviteService {
         let signatures =
             serde_json::from_value(signed["signatures"].take()).map_err(ApiError::internal)?;
         Ok(SignedInvitation {
-            mxid: mxid.to_owned(),
+            mxid: mxid.as_str().to_owned(),
             sender: invite.sender,
             token: invite.token,
             signatures,

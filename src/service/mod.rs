@@ -116,7 +116,7 @@ impl Services {
             random: random.clone(),
             sms,
             default_brand: config.email.templates.default_brand.clone(),
-            session_lifetime_ms: config.sessions.lifetime_ms(),
+            session_lifetime: config.sessions.lifetime(),
         });
         // One budget for both unauthenticated requests that make this server call out.
         let outbound_per_ip = Arc::new(ClientLimiter::new(
