@@ -7,29 +7,20 @@ use super::access::Version;
 use super::{Api, request};
 use crate::domain::{EmailAddress, Medium, UserId};
 use crate::error::{ApiError, ApiResult};
-use crate::service::invites::{InviteRequest, KeyEntry, StoredInvite};
+use crate::service::invites::{InviteRequest, InviteRoom, KeyEntry, StoredInvite};
 use oxident_api::rt::server::RequestContext;
 use oxident_api::types::{
     PublicKey, SignInvitationRequest, SignedInvitation, StoreInviteRequest, StoreInviteRequestV1,
     StoreInviteResponse, StoreInviteResponseV1,
 };
-use serde_json::{Map, Value};
 
-/// A store-invite body of either version, as sent. v1's has no `room_type` field: a v1
-/// `room_type` arrives among its extra keys, where the service looks for it.
+/// A store-invite body of either version, as sent (before the gate and parsing). v1's has no
+/// `room_type` field: a v1 `room_type` arrives among its extra keys, where the service looks.
 pub struct InviteBody {
-    pub medium: String,
-    pub address: String,
-    pub room_id: String,
-    pub sender: String,
-    pub room_alias: Option<String>,
-    pub room_avatar_url: Option<String>,
-    pub room_join_rules: Option<String>,
-    pub room_name: Option<String>,
-    pub room_type: Option<String>,
-    pub sender_avatar_url: Option<String>,
-    pub sender_display_name: Option<String>,
-    pub extra: Map<String, Value>,
+    medium: String,
+    address: String,
+    sender: String,
+    room: InviteRoom,
 }
 
 /// The two generated bodies of one shape (v2 adds `room_type`), and the two answers of one.
@@ -37,12 +28,9 @@ macro_rules! store_invite_versions {
     ($($body:ty => |$b:ident| $room_type:expr, $answer:ident;)*) => {$(
         impl From<$body> for InviteBody {
             fn from($b: $body) -> Self {
-                InviteBody {
+                let room = InviteRoom {
                     room_type: $room_type,
-                    medium: $b.medium,
-                    address: $b.address,
                     room_id: $b.room_id,
-                    sender: $b.sender,
                     room_alias: $b.room_alias,
                     room_avatar_url: $b.room_avatar_url,
                     room_join_rules: $b.room_join_rules,
@@ -50,7 +38,8 @@ macro_rules! store_invite_versions {
                     sender_avatar_url: $b.sender_avatar_url,
                     sender_display_name: $b.sender_display_name,
                     extra: $b.extra,
-                }
+                };
+                InviteBody { medium: $b.medium, address: $b.address, sender: $b.sender, room }
             }
         }
 
@@ -112,16 +101,8 @@ pub async fn store_invite(
     let request = InviteRequest {
         address: EmailAddress::parse(&b.address)?,
         sender: UserId::parse(b.sender)?,
-        room_id: b.room_id,
         verified_sender,
-        room_alias: b.room_alias,
-        room_avatar_url: b.room_avatar_url,
-        room_join_rules: b.room_join_rules,
-        room_name: b.room_name,
-        room_type: b.room_type,
-        sender_avatar_url: b.sender_avatar_url,
-        sender_display_name: b.sender_display_name,
-        extra: b.extra,
+        room: b.room,
         brand: request::brand(ctx).map(str::to_owned),
         client_ip: api.http.client_ip(ctx),
     };

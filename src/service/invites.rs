@@ -71,10 +71,21 @@ const WEB_CLIENT_LOCATION: &str = "org.matrix.web_client_location";
 #[derive(Debug, Clone)]
 pub struct InviteRequest {
     pub address: EmailAddress,
-    pub room_id: String,
     pub sender: UserId,
     /// The inviter as authenticated by an access token (v2).
     pub verified_sender: Option<String>,
+    pub room: InviteRoom,
+    /// `brand` query parameter: which template set renders the mail.
+    pub brand: Option<String>,
+    /// The requester, for the per-client limit.
+    pub client_ip: Option<IpAddr>,
+}
+
+/// The room and how the inviter presents it, as the homeserver sent them: stored (`room_id`)
+/// or only put into the mail.
+#[derive(Debug, Clone)]
+pub struct InviteRoom {
+    pub room_id: String,
     pub room_alias: Option<String>,
     pub room_avatar_url: Option<String>,
     pub room_join_rules: Option<String>,
@@ -84,10 +95,6 @@ pub struct InviteRequest {
     pub sender_display_name: Option<String>,
     /// Request properties beyond the named ones.
     pub extra: Map<String, Value>,
-    /// `brand` query parameter: which template set renders the mail.
-    pub brand: Option<String>,
-    /// The requester, for the per-client limit.
-    pub client_ip: Option<IpAddr>,
 }
 
 /// What store-invite answers.
@@ -187,12 +194,12 @@ impl InviteService {
 
     pub async fn store_invite(&self, req: InviteRequest) -> ApiResult<StoredInvite> {
         let address = req.address.as_str().to_owned();
-        if req.room_id.trim().is_empty() {
+        if req.room.room_id.trim().is_empty() {
             return Err(ApiError::InvalidParam("room_id must not be empty".into()));
         }
         // Stored with the invite: a Matrix identifier is at most 255 bytes (the sender's
         // length is checked with its syntax).
-        if req.room_id.len() > MAX_ROOM_ID_LEN {
+        if req.room.room_id.len() > MAX_ROOM_ID_LEN {
             return Err(ApiError::InvalidParam(format!(
                 "room_id must be at most {MAX_ROOM_ID_LEN} bytes long"
             )));
@@ -233,23 +240,24 @@ impl InviteService {
             to: address.clone(),
             token: token.clone(),
             ephemeral_private_key: private_key,
-            room_id: req.room_id.clone(),
+            room_id: req.room.room_id.clone(),
             sender: req.sender.as_str().to_owned(),
             verified_sender: req.verified_sender.clone(),
-            sender_display_name: req.sender_display_name.clone(),
-            sender_avatar_url: req.sender_avatar_url.clone(),
-            room_name: req.room_name.clone(),
-            room_avatar_url: req.room_avatar_url.clone(),
-            room_alias: req.room_alias.clone(),
-            room_join_rules: req.room_join_rules.clone(),
+            sender_display_name: req.room.sender_display_name.clone(),
+            sender_avatar_url: req.room.sender_avatar_url.clone(),
+            room_name: req.room.room_name.clone(),
+            room_avatar_url: req.room.room_avatar_url.clone(),
+            room_alias: req.room.room_alias.clone(),
+            room_join_rules: req.room.room_join_rules.clone(),
             room_type: req
+                .room
                 .room_type
                 .clone()
-                .or_else(|| extra_string(&req.extra, "room_type")),
-            guest_user_id: extra_string(&req.extra, "guest_user_id"),
-            guest_access_token: extra_string(&req.extra, "guest_access_token"),
-            web_client_location: extra_string(&req.extra, WEB_CLIENT_LOCATION),
-            extra: template_extras(&req.extra),
+                .or_else(|| extra_string(&req.room.extra, "room_type")),
+            guest_user_id: extra_string(&req.room.extra, "guest_user_id"),
+            guest_access_token: extra_string(&req.room.extra, "guest_access_token"),
+            web_client_location: extra_string(&req.room.extra, WEB_CLIENT_LOCATION),
+            extra: template_extras(&req.room.extra),
         };
         let message = self
             .templates
@@ -264,7 +272,7 @@ impl InviteService {
             token: token.clone(),
             medium: Medium::Email.as_str().to_owned(),
             address: address.clone(),
-            room_id: req.room_id,
+            room_id: req.room.room_id,
             sender: req.sender.into_string(),
         };
         let ephemeral = NewEphemeralKey {

@@ -181,7 +181,7 @@ impl Services {
             random,
             clock: clock.clone(),
             terms,
-            token_unused_lifetime_ms: config.auth.token_unused_lifetime_ms(),
+            token_unused_lifetime: config.auth.token_unused_lifetime.0,
             max_tokens_per_account: config.auth.max_tokens_per_account,
             outbound_per_ip,
         });
