@@ -139,15 +139,23 @@ fn code_of(dir: &str) -> Vec<(String, String)> {
 
 #[test]
 fn api_sees_services_and_requests_only() {
-    let mut offences = Vec::new();
-    for (rel, code) in code_of("src/api") {
-        for name in [
+    assert_no_file_names(
+        "src/api",
+        &[
             "crate::store",
             "Mailer",
             "SigningKey",
             "crate::crypto",
             "AppState",
-        ] {
+        ],
+    );
+}
+
+/// Fails naming every file of `dir` whose code (not prose, not tests) names one of `names`.
+fn assert_no_file_names(dir: &str, names: &[&str]) {
+    let mut offences = Vec::new();
+    for (rel, code) in code_of(dir) {
+        for name in names {
             if code.contains(name) {
                 offences.push(format!("{rel} names {name}"));
             }
@@ -425,5 +433,49 @@ fn the_runtime_is_its_own_crate() {
     assert!(
         generated.contains("oxident-rt"),
         "the generated crate depends on oxident-rt"
+    );
+}
+
+/// `domain/` is the bottom layer: its types are parsed values every layer may use, so it may
+/// use nothing of `src/` but the error type their constructors fail with.
+#[test]
+fn the_domain_depends_on_nothing_but_the_error_type() {
+    let mut offences = Vec::new();
+    for (rel, code) in code_of("src/domain") {
+        for (at, _) in code.match_indices("crate::") {
+            let path = &code[at + "crate::".len()..];
+            if !path.starts_with("error") && !path.starts_with("domain") {
+                let name: String = path
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                offences.push(format!("{rel} names crate::{name}"));
+            }
+        }
+        if code.contains("super::super") {
+            offences.push(format!("{rel} reaches out through super::super"));
+        }
+    }
+    assert!(offences.is_empty(), "{}", offences.join("\n"));
+}
+
+/// A request is parsed once, where `api/` maps it (`crate::domain` types); below that nothing
+/// checks an identifier's grammar again or compares a medium as a string.
+#[test]
+fn requests_are_parsed_once_at_the_boundary() {
+    assert_no_file_names(
+        "src/service",
+        &[
+            "medium: &str",
+            "MEDIUM_EMAIL",
+            "MEDIUM_MSISDN",
+            "check_sid",
+            "check_client_secret",
+            "check_user_id",
+            "is_valid_opaque_id",
+            "canonical_email",
+            "sid: &str",
+            "client_secret: &str",
+        ],
     );
 }
