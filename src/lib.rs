@@ -8,6 +8,7 @@ pub mod client_net;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod duration;
 pub mod edge;
 pub mod error;
 pub mod federation;
