@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod duration;
 pub mod edge;
 pub mod error;
 pub mod federation;

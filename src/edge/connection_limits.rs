@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::client_net::{ClientNet, Ipv6Prefix};
-use oxident_api::rt::ErrCode;
+use crate::error::ErrCode;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 

@@ -11,19 +11,21 @@
 //! the invitee holds a link whose token this server does not know (`sign-ed25519` answers 404).
 
 use crate::clock::Clock;
-use crate::config::InvitesConfig;
 use crate::crypto::tokens::{EMAIL_TOKEN_LEN, RandomSource, random_token_from};
 use crate::crypto::{PublicKey, SigningKey};
 use crate::domain::{EmailAddress, Medium, UserId};
+use crate::duration::ConfigDuration;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::{InviteVars, MailError, Mailer, Templates};
 use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
 use crate::service::signed::{Signatures, Signer};
 use crate::store::{AssociationStore, InviteStore, NewEphemeralKey, NewInvite, Threepid};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Invitations: the invite and association stores, the mailer and templates, randomness
 /// (tokens, ephemeral keys), time, the signer, the two store-invite limits and `[invites]`.
@@ -342,6 +344,37 @@ impl InviteService {
             token: invite.token,
             signatures,
         })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InvitesConfig {
+    /// Refuse store-invite for an address that is already bound (`M_THREEPID_IN_USE`).
+    pub refuse_bound_addresses: bool,
+    /// Leading characters of the local part shown in an invite's `display_name` (sydent's
+    /// `email.third_party_invite_username_obfuscate_characters`).
+    pub username_reveal_characters: usize,
+    /// Leading characters of the domain shown there (sydent's
+    /// `email.third_party_invite_domain_obfuscate_characters`).
+    pub domain_reveal_characters: usize,
+    /// An invite still not delivered to its homeserver this long after it was stored is
+    /// given up (logged and counted; no longer retried). Default 7 days.
+    pub delivery_give_up_after: ConfigDuration,
+    /// Deliveries in flight to one homeserver at once; more wait their turn, so a slow
+    /// homeserver holds a few slots, not the whole queue.
+    pub delivery_per_destination: u32,
+}
+
+impl Default for InvitesConfig {
+    fn default() -> Self {
+        Self {
+            refuse_bound_addresses: true,
+            username_reveal_characters: 3,
+            domain_reveal_characters: 3,
+            delivery_give_up_after: ConfigDuration(Duration::from_secs(7 * 86_400)),
+            delivery_per_destination: 2,
+        }
     }
 }
 

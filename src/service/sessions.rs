@@ -15,15 +15,16 @@
 //!   place, so the next higher `send_attempt` sends the same token again.
 
 use crate::clock::Clock;
-use crate::config::SessionsConfig;
 use crate::crypto::constant_time_eq;
 use crate::crypto::tokens::{EMAIL_TOKEN_LEN, RandomSource, new_session_id, random_token_from};
 use crate::domain::{ClientSecret, EmailAddress, Medium, Sid, Timestamp};
+use crate::duration::ConfigDuration;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::{Mailer, ResponseVars, Templates, VerificationVars, verification_link};
 use crate::service::address::check_next_link;
 use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
 use crate::store::{NewSession, SessionStore, ValidationSession};
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -297,4 +298,78 @@ impl SessionService {
             .delete_sessions_modified_before(cutoff.as_millis())
             .await?)
     }
+}
+
+/// `[sessions]`: how long validation sessions live and how many wrong tokens they tolerate.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// How long a validation session lives: from its creation or last `requestToken` resend
+    /// while it is not validated, from its (first) validation once it is. A duration such as
+    /// `"24h"`, `"90m"`, `"90s"` (units `ms`, `s`, `m`, `h`, `d`). Default 24 h.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<ConfigDuration>,
+    /// The same in whole hours (the older key); `lifetime` is its successor, set one of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifetime_hours: Option<u64>,
+    /// Wrong tokens tolerated per session before it is locked.
+    pub max_submit_attempts: u32,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            lifetime: None,
+            lifetime_hours: None,
+            max_submit_attempts: 10,
+        }
+    }
+}
+
+/// The session lifetime when neither key is set.
+const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+impl SessionsConfig {
+    pub fn lifetime(&self) -> Duration {
+        match (self.lifetime, self.lifetime_hours) {
+            (Some(d), _) => d.0,
+            (None, Some(h)) => Duration::from_secs(h.saturating_mul(3600)),
+            (None, None) => DEFAULT_SESSION_LIFETIME,
+        }
+    }
+
+    pub fn lifetime_ms(&self) -> i64 {
+        i64::try_from(self.lifetime().as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Every problem of `[sessions]` (the configuration gathers all areas' at once).
+    pub fn validate(&self) -> Vec<SessionsConfigError> {
+        let mut p = Vec::new();
+        if self.lifetime.is_some() && self.lifetime_hours.is_some() {
+            p.push(SessionsConfigError::TwoLifetimes);
+        }
+        if self.lifetime_hours == Some(0) {
+            p.push(SessionsConfigError::ZeroLifetimeHours);
+        }
+        if self.lifetime.is_some_and(|d| d.0 < Duration::from_secs(1)) {
+            p.push(SessionsConfigError::LifetimeUnderASecond);
+        }
+        if self.max_submit_attempts == 0 {
+            p.push(SessionsConfigError::NoSubmitAttempts);
+        }
+        p
+    }
+}
+
+/// What is wrong with `[sessions]`; the text names the key, as every configuration problem does.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionsConfigError {
+    #[error("sessions: set `lifetime` or `lifetime_hours`, not both (`lifetime` replaces it)")]
+    TwoLifetimes,
+    #[error("sessions.lifetime_hours: must be at least 1")]
+    ZeroLifetimeHours,
+    #[error("sessions.lifetime: must be at least 1s")]
+    LifetimeUnderASecond,
+    #[error("sessions.max_submit_attempts: must be at least 1")]
+    NoSubmitAttempts,
 }

@@ -479,3 +479,52 @@ fn requests_are_parsed_once_at_the_boundary() {
         ],
     );
 }
+
+/// The runtime generated crates build on serves any API: no Matrix errcode (`M_…`) is
+/// spelled anywhere under `rt/`, code, comments or tests. The identity server's errcodes live
+/// in `src/error.rs`, which maps the runtime's neutral `Rejection` kinds onto them.
+#[test]
+fn the_runtime_spells_no_matrix_errcode() {
+    let mut files = Vec::new();
+    rust_files(&root().join("rt"), &mut files);
+    files.retain(|f| !f.components().any(|c| c.as_os_str() == "target"));
+    files.push(root().join("rt/Cargo.toml"));
+    let mut offences = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("read");
+        let bytes = text.as_bytes();
+        // `M_` starting a word and followed by a capital: `M_UNKNOWN`, not `PARAM_KINDS`.
+        for (i, _) in text.match_indices("M_") {
+            let starts_word =
+                i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+            let capital = bytes.get(i + 2).is_some_and(u8::is_ascii_uppercase);
+            if starts_word && capital {
+                let line = text[..i].lines().count();
+                offences.push(format!("{}:{line}", f.display()));
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "Matrix errcodes belong to src/error.rs, not the runtime: {offences:?}"
+    );
+}
+
+/// Each area owns its settings; `config.rs` composes them. An area module under
+/// `src/service/` never names `crate::config`, so `config` → `service` is the only
+/// direction (it used to go both ways: `config` checked terms, services read
+/// `config::SessionsConfig`). `service/mod.rs`, the wiring that builds every service from the
+/// whole configuration, is the composition root and may.
+#[test]
+fn services_do_not_import_the_configuration() {
+    let mut offences = Vec::new();
+    for (rel, code) in code_of("src/service") {
+        if rel == "src/service/mod.rs" {
+            continue;
+        }
+        if code.contains("crate::config") {
+            offences.push(rel);
+        }
+    }
+    assert!(offences.is_empty(), "{}", offences.join("\n"));
+}
