@@ -8,7 +8,9 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use async_trait::async_trait;
 use sqlx::{Database, Transaction};
 
-use super::{Affected as _, Backend, Bind as _, Columns as _, Exec as _, conn};
+use super::{
+    Affected as _, Backend, Bind as _, Columns as _, Exec as _, conn, fetch_mapped, read_mapped,
+};
 use crate::crypto::hashing::lookup_hash;
 use crate::store::lookup_index::{IndexFull, LookupIndex, Times};
 use crate::store::rows::association_from_row;
@@ -234,14 +236,10 @@ impl<B: AssociationSql> AssociationStore for B {
     async fn bind(&self, association: &Association) -> StoreResult<Option<Association>> {
         let (_order, mut tx) = self.begin_association_write().await?;
         let pepper = current_pepper::<B>(&mut tx).await?;
-        let previous = sqlx::query(SELECT_ONE)
+        let query = sqlx::query(SELECT_ONE)
             .text(&association.medium)
-            .text(&association.address)
-            .fetch_optional((*tx).ex())
-            .await
-            .map_err(B::db_err)?
-            .map(|row| association_from_row(&row))
-            .transpose()?;
+            .text(&association.address);
+        let previous = fetch_mapped::<B, _>(query, &mut tx, association_from_row).await?;
         let hash = pepper
             .as_deref()
             .map(|p| lookup_hash(&association.address, &association.medium, p));
@@ -303,14 +301,10 @@ impl<B: AssociationSql> AssociationStore for B {
         {
             return Ok(answer);
         }
-        sqlx::query(SELECT_ONE)
+        let query = sqlx::query(SELECT_ONE)
             .text(&threepid.medium)
-            .text(&threepid.address)
-            .fetch_optional(conn::<B>(self.reads()?).await?.ex())
-            .await
-            .map_err(B::db_err)?
-            .map(|row| association_from_row(&row))
-            .transpose()
+            .text(&threepid.address);
+        read_mapped(self, query, association_from_row).await
     }
 
     async fn get_associations(&self, threepids: &[Threepid]) -> StoreResult<Vec<Association>> {

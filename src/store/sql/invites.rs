@@ -5,7 +5,9 @@ use std::future::Future;
 use async_trait::async_trait;
 use sqlx::Database;
 
-use super::{Affected as _, Backend, Bind as _, Columns as _, Exec as _, conflict, conn};
+use super::{
+    Affected as _, Backend, Bind as _, Columns as _, Exec as _, conflict, conn, read_mapped,
+};
 use crate::crypto::SecretString;
 use crate::store::rows::invite_from_row;
 use crate::store::{
@@ -76,13 +78,8 @@ impl<B: InviteSql> InviteStore for B {
         if !B::storable(token) {
             return Ok(None);
         }
-        sqlx::query(concat!(invite_select!(), "WHERE i.token = $1"))
-            .text(token)
-            .fetch_optional(conn::<B>(self.reads()?).await?.ex())
-            .await
-            .map_err(B::db_err)?
-            .map(|row| invite_from_row(&row))
-            .transpose()
+        let query = sqlx::query(concat!(invite_select!(), "WHERE i.token = $1")).text(token);
+        read_mapped(self, query, invite_from_row).await
     }
 
     async fn undelivered_invites(&self, threepid: &Threepid) -> StoreResult<Vec<Invite>> {

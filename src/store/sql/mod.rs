@@ -219,6 +219,29 @@ pub(in crate::store) async fn conn<B: Backend>(
     pool.acquire().await.map_err(B::db_err)
 }
 
+/// Runs `query` on `conn` and maps its row, if there is one, with `map`.
+pub(in crate::store) async fn fetch_mapped<B: Backend, T>(
+    query: Query<'_, B::Db, <B::Db as Database>::Arguments>,
+    conn: &mut <B::Db as Database>::Connection,
+    map: impl Fn(&<B::Db as Database>::Row) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    query
+        .fetch_optional(conn.ex())
+        .await
+        .map_err(B::db_err)?
+        .map(|row| map(&row))
+        .transpose()
+}
+
+/// [`fetch_mapped`] on a connection from `store`'s read pool.
+pub(in crate::store) async fn read_mapped<B: Backend, T>(
+    store: &B,
+    query: Query<'_, B::Db, <B::Db as Database>::Arguments>,
+    map: impl Fn(&<B::Db as Database>::Row) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    fetch_mapped::<B, T>(query, &mut *conn::<B>(store.reads()?).await?, map).await
+}
+
 /// `db_err`, with a unique-key violation named `what`.
 pub(in crate::store) fn conflict<B: Backend>(
     what: &'static str,

@@ -5,7 +5,10 @@ use std::future::Future;
 use async_trait::async_trait;
 use sqlx::Transaction;
 
-use super::{Affected as _, Backend, Bind as _, Columns as _, Exec as _, conflict, conn};
+use super::{
+    Affected as _, Backend, Bind as _, Columns as _, Exec as _, conflict, conn, fetch_mapped,
+    read_mapped,
+};
 use crate::store::rows::session_from_row;
 use crate::store::{
     NewSession, SessionRequest, SessionRequestOutcome, SessionStore, StoreResult, ValidationSession,
@@ -37,15 +40,11 @@ impl<B: SessionSql> SessionStore for B {
     ) -> StoreResult<SessionRequest> {
         let mut tx = self.begin().await?;
         B::lock_scope(&mut tx, candidate).await?;
-        let existing = sqlx::query(SELECT_BY_SCOPE)
+        let query = sqlx::query(SELECT_BY_SCOPE)
             .text(&candidate.medium)
             .text(&candidate.address)
-            .text(&candidate.client_secret)
-            .fetch_optional((*tx).ex())
-            .await
-            .map_err(B::db_err)?
-            .map(|row| session_from_row(&row))
-            .transpose()?;
+            .text(&candidate.client_secret);
+        let existing = fetch_mapped::<B, _>(query, &mut tx, session_from_row).await?;
 
         let result = match existing {
             Some(mut session) if session.lifetime_start_ms() >= stale_before_ms => {
@@ -127,13 +126,8 @@ impl<B: SessionSql> SessionStore for B {
         if !B::storable(sid) {
             return Ok(None);
         }
-        sqlx::query(concat!(session_select!(), "WHERE sid = $1"))
-            .text(sid)
-            .fetch_optional(conn::<B>(self.reads()?).await?.ex())
-            .await
-            .map_err(B::db_err)?
-            .map(|row| session_from_row(&row))
-            .transpose()
+        let query = sqlx::query(concat!(session_select!(), "WHERE sid = $1")).text(sid);
+        read_mapped(self, query, session_from_row).await
     }
 
     async fn find_session(
@@ -148,15 +142,11 @@ impl<B: SessionSql> SessionStore for B {
         {
             return Ok(None);
         }
-        sqlx::query(SELECT_BY_SCOPE)
+        let query = sqlx::query(SELECT_BY_SCOPE)
             .text(medium)
             .text(address)
-            .text(client_secret)
-            .fetch_optional(conn::<B>(self.reads()?).await?.ex())
-            .await
-            .map_err(B::db_err)?
-            .map(|row| session_from_row(&row))
-            .transpose()
+            .text(client_secret);
+        read_mapped(self, query, session_from_row).await
     }
 
     async fn mark_session_validated(
