@@ -36,6 +36,7 @@ mod invites;
 mod lookup_index;
 pub mod postgres;
 mod sessions;
+mod sql;
 pub mod sqlite;
 pub mod sydent_db;
 mod token_cache;

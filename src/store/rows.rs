@@ -1,10 +1,9 @@
 //! Rows → domain structs, once for every backend: each backend's schema has the same column
-//! names and types (text, 64-bit integers), so only the row type differs. The `*_select!`
+//! names and types (text, 64-bit integers), read through [`Columns`]. The `*_select!`
 //! macros name the columns the mappers read (macros, so SQL strings stay `&'static str`).
 
-use sqlx::{ColumnIndex, Decode, Row, Type};
-
 use crate::crypto::SecretString;
+use crate::store::sql::Columns;
 use crate::store::{Association, EphemeralKey, Invite, StoreError, StoreResult, ValidationSession};
 
 /// The columns [`session_from_row`] reads (a macro so SQL strings stay `&'static str`).
@@ -15,46 +14,34 @@ macro_rules! session_select {
     };
 }
 
-pub(super) fn session_from_row<R>(row: &R) -> StoreResult<ValidationSession>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    String: for<'a> Decode<'a, R::Database> + Type<R::Database>,
-    i64: for<'a> Decode<'a, R::Database> + Type<R::Database>,
-{
+pub(super) fn session_from_row(row: &impl Columns) -> StoreResult<ValidationSession> {
     (|| {
         Ok::<_, sqlx::Error>(ValidationSession {
-            sid: row.try_get("sid")?,
-            medium: row.try_get("medium")?,
-            address: row.try_get("address")?,
-            client_secret: row.try_get("client_secret")?,
-            token: row.try_get("token")?,
-            send_attempt: row.try_get("send_attempt")?,
-            next_link: row.try_get("next_link")?,
-            created_ms: row.try_get("created_ms")?,
-            modified_ms: row.try_get("modified_ms")?,
-            validated_ms: row.try_get("validated_ms")?,
-            failed_submits: row.try_get("failed_submits")?,
+            sid: row.text("sid")?,
+            medium: row.text("medium")?,
+            address: row.text("address")?,
+            client_secret: row.text("client_secret")?,
+            token: row.text("token")?,
+            send_attempt: row.int("send_attempt")?,
+            next_link: row.opt_text("next_link")?,
+            created_ms: row.int("created_ms")?,
+            modified_ms: row.int("modified_ms")?,
+            validated_ms: row.opt_int("validated_ms")?,
+            failed_submits: row.int("failed_submits")?,
         })
     })()
     .map_err(|_| StoreError::Corrupt("validation_sessions"))
 }
 
-pub(super) fn association_from_row<R>(row: &R) -> StoreResult<Association>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    String: for<'a> Decode<'a, R::Database> + Type<R::Database>,
-    i64: for<'a> Decode<'a, R::Database> + Type<R::Database>,
-{
+pub(super) fn association_from_row(row: &impl Columns) -> StoreResult<Association> {
     (|| {
         Ok::<_, sqlx::Error>(Association {
-            medium: row.try_get("medium")?,
-            address: row.try_get("address")?,
-            mxid: row.try_get("mxid")?,
-            ts: row.try_get("ts")?,
-            not_before: row.try_get("not_before")?,
-            not_after: row.try_get("not_after")?,
+            medium: row.text("medium")?,
+            address: row.text("address")?,
+            mxid: row.text("mxid")?,
+            ts: row.int("ts")?,
+            not_before: row.int("not_before")?,
+            not_after: row.int("not_after")?,
         })
     })()
     .map_err(|_| StoreError::Corrupt("associations"))
@@ -79,31 +66,25 @@ macro_rules! invite_select {
     };
 }
 
-pub(super) fn invite_from_row<R>(row: &R) -> StoreResult<Invite>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    String: for<'a> Decode<'a, R::Database> + Type<R::Database>,
-    i64: for<'a> Decode<'a, R::Database> + Type<R::Database>,
-{
+pub(super) fn invite_from_row(row: &impl Columns) -> StoreResult<Invite> {
     let corrupt = |_| StoreError::Corrupt("invites");
-    let private_key: Option<String> = row.try_get("private_key").map_err(corrupt)?;
+    let private_key = row.opt_text("private_key").map_err(corrupt)?;
     Ok(Invite {
-        token: row.try_get("token").map_err(corrupt)?,
-        medium: row.try_get("medium").map_err(corrupt)?,
-        address: row.try_get("address").map_err(corrupt)?,
-        room_id: row.try_get("room_id").map_err(corrupt)?,
-        sender: row.try_get("sender").map_err(corrupt)?,
-        created_ms: row.try_get("created_ms").map_err(corrupt)?,
-        delivered_ms: row.try_get("delivered_ms").map_err(corrupt)?,
-        delivery_attempts: row.try_get("delivery_attempts").map_err(corrupt)?,
-        next_attempt_ms: row.try_get("next_attempt_ms").map_err(corrupt)?,
-        delivery_started_ms: row.try_get("delivery_started_ms").map_err(corrupt)?,
+        token: row.text("token").map_err(corrupt)?,
+        medium: row.text("medium").map_err(corrupt)?,
+        address: row.text("address").map_err(corrupt)?,
+        room_id: row.text("room_id").map_err(corrupt)?,
+        sender: row.text("sender").map_err(corrupt)?,
+        created_ms: row.int("created_ms").map_err(corrupt)?,
+        delivered_ms: row.opt_int("delivered_ms").map_err(corrupt)?,
+        delivery_attempts: row.int("delivery_attempts").map_err(corrupt)?,
+        next_attempt_ms: row.opt_int("next_attempt_ms").map_err(corrupt)?,
+        delivery_started_ms: row.opt_int("delivery_started_ms").map_err(corrupt)?,
         ephemeral_key: EphemeralKey {
-            public_key: row.try_get("public_key").map_err(corrupt)?,
+            public_key: row.text("public_key").map_err(corrupt)?,
             private_key: private_key.map(SecretString::from),
-            created_ms: row.try_get("key_created_ms").map_err(corrupt)?,
-            expires_ms: row.try_get("key_expires_ms").map_err(corrupt)?,
+            created_ms: row.int("key_created_ms").map_err(corrupt)?,
+            expires_ms: row.opt_int("key_expires_ms").map_err(corrupt)?,
         },
     })
 }

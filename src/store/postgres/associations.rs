@@ -1,16 +1,20 @@
-//! [`AssociationStore`] on PostgreSQL, and the in-memory lookup index of each instance:
-//! loaded at open, changed at once by this instance's writes, following every instance's
-//! writes through the `association_changes` log (by sequence number), rebuilt when the log
-//! says every hash changed or when this instance fell behind its pruning.
+//! [`AssociationStore`](crate::store::AssociationStore) on PostgreSQL: the shared
+//! operations (`store/sql/associations.rs`) with this dialect's batched statements (`text[]`
+//! parameters), the advisory lock every association write takes, and the in-memory lookup
+//! index of each instance: loaded at open, changed at once by this instance's writes,
+//! following every instance's writes through the `association_changes` log (by sequence
+//! number), rebuilt when the log says every hash changed or when this instance fell behind
+//! its pruning.
 
-use crate::store::rows::association_from_row;
-use async_trait::async_trait;
+use std::sync::RwLock;
+
+use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row as _, Transaction};
 
 use super::{ASSOCIATION_WRITES, PostgresStore, db_err, storable};
-use crate::crypto::hashing::lookup_hash;
 use crate::store::lookup_index::{IndexFull, LookupIndex, Times};
-use crate::store::{Association, AssociationStore, HashMatch, StoreError, StoreResult, Threepid};
+use crate::store::sql::associations::{AssociationSql, Change, current_pepper, fill_index};
+use crate::store::{HashMatch, StoreError, StoreResult, Threepid};
 
 /// Rows read per statement while loading the index or following the log.
 const BATCH: i64 = 10_000;
@@ -44,66 +48,10 @@ impl PostgresStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
-        let pepper = current_pepper(&mut tx).await?;
-        let (count, name_bytes): (i64, i64) = sqlx::query_as(
-            "SELECT count(*), coalesce(sum(octet_length(split_part(mxid, ':', 1)) + 1), 0)::BIGINT \
-             FROM associations WHERE lookup_hash IS NOT NULL",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let mut index = LookupIndex::with_capacity(
-            pepper,
-            usize::try_from(count).unwrap_or(0),
-            usize::try_from(name_bytes).unwrap_or(0),
-        );
-        let mut after = String::new();
-        loop {
-            let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
-                "SELECT lookup_hash, mxid, ts, not_before, not_after FROM associations \
-                 WHERE lookup_hash > $1 ORDER BY lookup_hash LIMIT $2",
-            )
-            .bind(&after)
-            .bind(BATCH)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            let Some((last, ..)) = rows.last() else {
-                break;
-            };
-            after.clone_from(last);
-            for (hash, mxid, ts, not_before, not_after) in &rows {
-                let times = Times {
-                    ts: *ts,
-                    not_before: *not_before,
-                    not_after: *not_after,
-                };
-                index
-                    .insert(hash, mxid, times)
-                    .map_err(|_| StoreError::Corrupt("lookup index: too many associations"))?;
-            }
-        }
+        let pepper = current_pepper::<Self>(&mut tx).await?;
+        let index = fill_index::<Self>(&mut tx, pepper).await?;
         tx.commit().await.map_err(db_err)?;
         Ok((index, seq))
-    }
-
-    pub(super) fn index_ref(&self) -> std::sync::RwLockReadGuard<'_, Option<LookupIndex>> {
-        self.inner.index.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(super) fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Option<LookupIndex>> {
-        self.inner.index.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Applies a committed change to the index; drops the index if it cannot.
-    fn update_index(&self, change: impl FnOnce(&mut LookupIndex) -> Result<(), IndexFull>) {
-        let mut guard = self.index_mut();
-        if let Some(index) = guard.as_mut()
-            && change(index).is_err()
-        {
-            tracing::warn!("the in-memory lookup index was dropped; lookups now query PostgreSQL");
-            *guard = None;
-        }
     }
 
     /// Rebuilds the index from the database (if there is one), or drops it if that fails.
@@ -211,18 +159,6 @@ impl PostgresStore {
         }
     }
 
-    /// Starts a transaction holding the association write lock until it ends.
-    async fn association_tx(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        let mut tx = self.tx().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-            .bind(ASSOCIATION_WRITES.0)
-            .bind(ASSOCIATION_WRITES.1)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        Ok(tx)
-    }
-
     /// Commits, then applies the change (logged as `seq`) to this instance's index at once
     /// (read-your-writes); the poller applies it again in log order, which leaves the same
     /// state. Unless the poller got there first: between the commit and taking the index
@@ -289,174 +225,99 @@ impl PostgresStore {
         let _guard = self.inner.index_writes.lock().await;
         self.reload_index().await;
     }
-}
 
-pub(super) async fn current_pepper(
-    tx: &mut Transaction<'static, Postgres>,
-) -> StoreResult<Option<String>> {
-    sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_err)
-}
-
-/// Recomputes every association's lookup hash with the pepper `$1`, in one statement.
-async fn rehash_all(tx: &mut Transaction<'static, Postgres>, pepper: &str) -> StoreResult<u64> {
-    let done = sqlx::query(concat!(
-        "UPDATE associations SET lookup_hash = ",
-        sql_lookup_hash!("$1")
-    ))
-    .bind(pepper)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_err)?;
-    Ok(done.rows_affected())
-}
-
-#[async_trait]
-impl AssociationStore for PostgresStore {
-    async fn bind(&self, association: &Association) -> StoreResult<Option<Association>> {
-        let mut tx = self.association_tx().await?;
-        let pepper = current_pepper(&mut tx).await?;
-        let previous = sqlx::query(
-            "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
-             WHERE medium = $1 AND address = $2",
-        )
-        .bind(&association.medium)
-        .bind(&association.address)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .map(|row| association_from_row(&row))
-        .transpose()?;
-        let hash = pepper
-            .as_deref()
-            .map(|p| lookup_hash(&association.address, &association.medium, p));
-        sqlx::query(
-            "INSERT INTO associations (medium, address, mxid, ts, not_before, not_after, lookup_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (medium, address) DO UPDATE SET mxid = excluded.mxid, ts = excluded.ts, \
-             not_before = excluded.not_before, not_after = excluded.not_after, \
-             lookup_hash = excluded.lookup_hash",
-        )
-        .bind(&association.medium)
-        .bind(&association.address)
-        .bind(&association.mxid)
-        .bind(association.ts)
-        .bind(association.not_before)
-        .bind(association.not_after)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let Some(hash) = hash else {
-            tx.commit().await.map_err(db_err)?;
-            return Ok(previous);
-        };
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO association_changes (lookup_hash, mxid, ts, not_before, not_after) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING seq",
-        )
-        .bind(&hash)
-        .bind(&association.mxid)
-        .bind(association.ts)
-        .bind(association.not_before)
-        .bind(association.not_after)
+    /// Logs `change` in `tx` (for the other instances) and commits; applies it here.
+    async fn log_and_commit(
+        &self,
+        mut tx: Transaction<'static, Postgres>,
+        change: Change<'_>,
+    ) -> StoreResult<()> {
+        let seq: i64 = match &change {
+            Change::None => return tx.commit().await.map_err(db_err),
+            Change::PepperSeen | Change::Rehashed => {
+                if matches!(change, Change::Rehashed) {
+                    Self::log_reload(&mut tx).await?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                self.reload_after_rehash().await;
+                return Ok(());
+            }
+            Change::Bound { hash, association } => sqlx::query_scalar(
+                "INSERT INTO association_changes (lookup_hash, mxid, ts, not_before, not_after) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+            )
+            .bind(hash)
+            .bind(&association.mxid)
+            .bind(association.ts)
+            .bind(association.not_before)
+            .bind(association.not_after),
+            Change::Unbound { hash } => sqlx::query_scalar(
+                "INSERT INTO association_changes (lookup_hash) VALUES ($1) RETURNING seq",
+            )
+            .bind(hash),
+        }
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
         if seq % PRUNE_EVERY == 0 {
             Self::prune_log(&mut tx).await?;
         }
-        let times = Times::of(association);
-        self.commit_and_apply(tx, seq, |index| {
-            index.insert(&hash, &association.mxid, times)
-        })
-        .await?;
-        Ok(previous)
+        self.commit_and_apply(tx, seq, |index| change.apply(index))
+            .await
+    }
+}
+
+impl AssociationSql for PostgresStore {
+    const INDEX_KNOWS_THE_PEPPER: bool = false;
+    const INDEX_SIZE: &'static str = "SELECT count(*) AS count, \
+         coalesce(sum(octet_length(split_part(mxid, ':', 1)) + 1), 0)::BIGINT AS name_bytes \
+         FROM associations WHERE lookup_hash IS NOT NULL";
+    const INDEX_BATCH: i64 = BATCH;
+    const NAME: &'static str = "PostgreSQL";
+
+    type Order<'a> = ();
+
+    /// Holds the association write lock until the transaction ends.
+    async fn begin_association_write(&self) -> StoreResult<((), Transaction<'static, Postgres>)> {
+        let mut tx = self.tx().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(ASSOCIATION_WRITES.0)
+            .bind(ASSOCIATION_WRITES.1)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        Ok(((), tx))
     }
 
-    async fn unbind(&self, threepid: &Threepid, mxid: &str) -> StoreResult<bool> {
-        let mut tx = self.association_tx().await?;
-        let removed: Option<Option<String>> = sqlx::query_scalar(
-            "DELETE FROM associations WHERE medium = $1 AND address = $2 AND mxid = $3 \
-             RETURNING lookup_hash",
-        )
-        .bind(&threepid.medium)
-        .bind(&threepid.address)
-        .bind(mxid)
-        .fetch_optional(&mut *tx)
+    async fn commit_change(
+        &self,
+        tx: Transaction<'static, Postgres>,
+        change: Change<'_>,
+    ) -> StoreResult<()> {
+        self.log_and_commit(tx, change).await
+    }
+
+    /// In one statement (the hash computed in SQL).
+    async fn rehash_all(tx: &mut Transaction<'static, Postgres>, pepper: &str) -> StoreResult<u64> {
+        let done = sqlx::query(concat!(
+            "UPDATE associations SET lookup_hash = ",
+            sql_lookup_hash!("$1")
+        ))
+        .bind(pepper)
+        .execute(&mut **tx)
         .await
         .map_err(db_err)?;
-        let Some(Some(hash)) = &removed else {
-            tx.commit().await.map_err(db_err)?;
-            return Ok(removed.is_some());
-        };
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO association_changes (lookup_hash) VALUES ($1) RETURNING seq",
-        )
-        .bind(hash)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        self.commit_and_apply(tx, seq, |index| {
-            index.remove(hash);
-            Ok(())
-        })
-        .await?;
-        Ok(true)
+        Ok(done.rows_affected())
     }
 
-    async fn get_association(&self, threepid: &Threepid) -> StoreResult<Option<Association>> {
-        if !storable(&threepid.medium) || !storable(&threepid.address) {
-            return Ok(None);
-        }
-        if let Some(answer) = self
-            .index_ref()
-            .as_ref()
-            .and_then(|i| i.association(threepid))
-        {
-            return Ok(answer);
-        }
-        sqlx::query(
-            "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
-             WHERE medium = $1 AND address = $2",
-        )
-        .bind(&threepid.medium)
-        .bind(&threepid.address)
-        .fetch_optional(self.pool()?)
-        .await
-        .map_err(db_err)?
-        .map(|row| association_from_row(&row))
-        .transpose()
-    }
-
-    async fn get_associations(&self, threepids: &[Threepid]) -> StoreResult<Vec<Association>> {
-        if threepids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let answers = self.index_ref().as_ref().and_then(|index| {
-            threepids
-                .iter()
-                .map(|t| index.association(t))
-                .collect::<Option<Vec<_>>>()
-        });
-        if let Some(answers) = answers {
-            let mut found: Vec<Association> = answers.into_iter().flatten().collect();
-            fn key(a: &Association) -> (&str, &str) {
-                (&a.medium, &a.address)
-            }
-            found.sort_by(|a, b| key(a).cmp(&key(b)));
-            found.dedup_by(|a, b| a.medium == b.medium && a.address == b.address);
-            return Ok(found);
-        }
+    async fn association_rows(&self, threepids: &[Threepid]) -> StoreResult<Vec<PgRow>> {
         let threepids = threepids
             .iter()
             .filter(|t| storable(&t.medium) && storable(&t.address));
         let (media, addresses): (Vec<&str>, Vec<&str>) = threepids
             .map(|t| (t.medium.as_str(), t.address.as_str()))
             .unzip();
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
              WHERE (medium, address) IN (SELECT * FROM unnest($1::text[], $2::text[])) \
              ORDER BY medium, address",
@@ -465,37 +326,14 @@ impl AssociationStore for PostgresStore {
         .bind(&addresses)
         .fetch_all(self.pool()?)
         .await
-        .map_err(db_err)?;
-        rows.iter().map(association_from_row).collect()
+        .map_err(db_err)
     }
 
-    async fn lookup_hashes(
+    async fn lookup_hashes_sql(
         &self,
         pepper: &str,
         hashes: Vec<String>,
     ) -> StoreResult<Option<Vec<HashMatch>>> {
-        // An index on another pepper may be behind a pepper change made by another
-        // instance: SQL then gives the answer (and checks the pepper itself).
-        if let Some(index) = self.index_ref().as_ref()
-            && index.pepper() == Some(pepper)
-        {
-            let mut found: Vec<HashMatch> = hashes
-                .into_iter()
-                .filter_map(|hash| {
-                    let mxid = index.get(&hash)?;
-                    Some(HashMatch {
-                        lookup_hash: hash,
-                        mxid,
-                    })
-                })
-                .collect();
-            found.sort_unstable_by(|a, b| a.lookup_hash.cmp(&b.lookup_hash));
-            found.dedup_by(|a, b| a.lookup_hash == b.lookup_hash);
-            return Ok(Some(found));
-        }
-        if !storable(pepper) {
-            return Ok(None);
-        }
         let hashes: Vec<String> = hashes.into_iter().filter(|h| storable(h)).collect();
         // One statement, one snapshot: the pepper check and the matches agree.
         let Some(row) = sqlx::query(
@@ -529,59 +367,7 @@ impl AssociationStore for PostgresStore {
         Ok(Some(found))
     }
 
-    async fn lookup_pepper(&self) -> StoreResult<Option<String>> {
-        if let Some(index) = self.index_ref().as_ref()
-            && let Some(pepper) = index.pepper()
-        {
-            // A pepper only changes by rotation, which the log follows.
-            return Ok(Some(pepper.to_owned()));
-        }
-        sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
-            .fetch_optional(self.pool()?)
-            .await
-            .map_err(db_err)
-    }
-
-    async fn get_or_create_lookup_pepper(&self, candidate: &str) -> StoreResult<String> {
-        if let Some(pepper) = self.lookup_pepper().await? {
-            return Ok(pepper);
-        }
-        let mut tx = self.association_tx().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(candidate)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected()
-            == 1;
-        if inserted {
-            rehash_all(&mut tx, candidate).await?;
-            Self::log_reload(&mut tx).await?;
-        }
-        let pepper = current_pepper(&mut tx)
-            .await?
-            .ok_or(StoreError::Corrupt("lookup_pepper"))?;
-        tx.commit().await.map_err(db_err)?;
-        self.reload_after_rehash().await;
-        Ok(pepper)
-    }
-
-    async fn rotate_lookup_pepper(&self, new_pepper: &str) -> StoreResult<u64> {
-        let mut tx = self.association_tx().await?;
-        sqlx::query(
-            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, $1) \
-             ON CONFLICT (id) DO UPDATE SET pepper = excluded.pepper",
-        )
-        .bind(new_pepper)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let rehashed = rehash_all(&mut tx, new_pepper).await?;
-        Self::log_reload(&mut tx).await?;
-        tx.commit().await.map_err(db_err)?;
-        self.reload_after_rehash().await;
-        Ok(rehashed)
+    fn index_cell(&self) -> &RwLock<Option<LookupIndex>> {
+        &self.inner.index
     }
 }

@@ -22,10 +22,14 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::postgres::PgArguments;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::query::Query;
 use sqlx::{Postgres, Transaction};
 
 use super::lookup_index::LookupIndex;
+use super::sql::Backend;
+use super::sql::associations::AssociationSql as _;
 use super::token_cache::TokenCache;
 use super::{Store, StoreError, StoreResult};
 
@@ -199,6 +203,37 @@ impl PostgresStore {
 
     async fn tx(&self) -> StoreResult<Transaction<'static, Postgres>> {
         self.pool()?.begin().await.map_err(db_err)
+    }
+}
+
+impl Backend for PostgresStore {
+    type Db = Postgres;
+
+    fn reads(&self) -> StoreResult<&PgPool> {
+        self.pool()
+    }
+
+    fn writes(&self) -> StoreResult<&PgPool> {
+        self.pool()
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.tx().await
+    }
+
+    fn bind_list<'q>(
+        query: Query<'q, Postgres, PgArguments>,
+        items: &[String],
+    ) -> StoreResult<Query<'q, Postgres, PgArguments>> {
+        Ok(query.bind(items))
+    }
+
+    fn db_err(e: sqlx::Error) -> StoreError {
+        db_err(e)
+    }
+
+    fn storable(s: &str) -> bool {
+        storable(s)
     }
 }
 

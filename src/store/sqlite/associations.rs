@@ -1,26 +1,29 @@
-//! [`AssociationStore`] on SQLite, and the upkeep of the in-memory lookup index: loaded at
-//! open, changed after each commit that changes associations, reloaded when a commit's outcome
-//! is unknown or every hash changed.
+//! [`AssociationStore`](crate::store::AssociationStore) on SQLite: the shared operations
+//! (`store/sql/associations.rs`) with this dialect's batched statements (keys as one JSON
+//! array expanded by `json_each`), and the upkeep of the in-memory lookup index: loaded at
+//! open, changed after each commit that changes associations (in commit order: one writer
+//! at a time holds `association_writes`), reloaded when a commit's outcome is unknown or
+//! every hash changed.
 
-use crate::store::rows::association_from_row;
+use std::sync::RwLock;
 use std::sync::atomic::Ordering;
 
-use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
 use sqlx::{ConnectOptions as _, Connection as _, Row as _, Sqlite, Transaction};
 
 use super::{SqliteStore, db_err, json_array, unavailable};
 use crate::crypto::hashing::lookup_hash;
-use crate::store::lookup_index::{IndexFull, LookupIndex, Times};
-use crate::store::{Association, AssociationStore, HashMatch, StoreError, StoreResult, Threepid};
+use crate::store::lookup_index::LookupIndex;
+use crate::store::sql::associations::{AssociationSql, Change, current_pepper, fill_index};
+use crate::store::{Association, HashMatch, StoreError, StoreResult, Threepid};
 
 /// Rows rehashed per statement batch during a pepper change.
 const REHASH_BATCH: i64 = 1000;
 
 impl SqliteStore {
-    /// Reads every association's lookup hash and owner, in one snapshot, a batch at a time
-    /// along the covering index (no row list of the whole table in memory at once), on a
-    /// connection of its own with a small page cache: through a pooled reader, the scan would
-    /// leave that reader's whole cache filled with index pages nobody reads again.
+    /// Reads every association's lookup hash and owner, in one snapshot, on a connection of
+    /// its own with a small page cache: through a pooled reader, the scan would leave that
+    /// reader's whole cache filled with index pages nobody reads again.
     pub(super) async fn load_index(&self) -> StoreResult<LookupIndex> {
         let mut conn = self
             .connect
@@ -38,69 +41,10 @@ impl SqliteStore {
         conn: &mut sqlx::SqliteConnection,
     ) -> StoreResult<LookupIndex> {
         let mut tx = conn.begin().await.map_err(db_err)?;
-        let pepper = current_pepper(&mut tx).await?;
-        let (count, name_bytes): (i64, i64) = sqlx::query_as(
-            "SELECT count(*), coalesce(sum(instr(CAST(mxid AS BLOB), ':')), 0) \
-             FROM associations WHERE lookup_hash IS NOT NULL",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let mut index = LookupIndex::with_capacity(
-            pepper,
-            usize::try_from(count).unwrap_or(0),
-            usize::try_from(name_bytes).unwrap_or(0),
-        );
-        let mut after = String::new();
-        loop {
-            let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
-                "SELECT lookup_hash, mxid, ts, not_before, not_after FROM associations \
-                 WHERE lookup_hash > ?1 ORDER BY lookup_hash LIMIT ?2",
-            )
-            .bind(&after)
-            .bind(REHASH_BATCH)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            let Some((last, ..)) = rows.last() else {
-                break;
-            };
-            after.clone_from(last);
-            for (hash, mxid, ts, not_before, not_after) in &rows {
-                let times = Times {
-                    ts: *ts,
-                    not_before: *not_before,
-                    not_after: *not_after,
-                };
-                index
-                    .insert(hash, mxid, times)
-                    .map_err(|_| StoreError::Corrupt("lookup index: too many associations"))?;
-            }
-        }
+        let pepper = current_pepper::<Self>(&mut tx).await?;
+        let index = fill_index::<Self>(&mut tx, pepper).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(index)
-    }
-
-    pub(super) fn index_ref(&self) -> std::sync::RwLockReadGuard<'_, Option<LookupIndex>> {
-        self.index.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(super) fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Option<LookupIndex>> {
-        self.index.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Applies a committed change to the index; drops the index if it cannot.
-    pub(super) fn update_index(
-        &self,
-        change: impl FnOnce(&mut LookupIndex) -> Result<(), IndexFull>,
-    ) {
-        let mut guard = self.index_mut();
-        if let Some(index) = guard.as_mut()
-            && change(index).is_err()
-        {
-            tracing::warn!("the in-memory lookup index was dropped; lookups now query SQLite");
-            *guard = None;
-        }
     }
 
     /// After a commit that failed with an unknown outcome, or changed every hash: reloads the
@@ -166,76 +110,75 @@ impl SqliteStore {
     }
 }
 
-/// The first eight bytes of `s` as a big-endian number, zero-padded: ordering by it agrees
-/// with ordering the strings, except that strings equal in it still need a string compare.
-fn prefix_key(s: &str) -> u64 {
-    if let Some(head) = s.as_bytes().first_chunk::<8>() {
-        // The usual case (hashes are 43 characters): one load, no copy loop.
-        return u64::from_be_bytes(*head);
-    }
-    let mut word = [0u8; 8];
-    word[..s.len()].copy_from_slice(s.as_bytes());
-    u64::from_be_bytes(word)
-}
-
-/// Sorts matches by hash. A 1000-match sort with string compares, moving 48-byte matches
-/// around, took a fifth of a 1000-hash lookup: here each hash's 8-byte prefix is read once
-/// and (prefix, position) pairs are sorted, then matches move once; only runs of equal
-/// prefixes (repeated hashes, in practice) are compared as strings.
-fn sort_by_hash(found: &mut [HashMatch]) {
-    found.sort_by_cached_key(|m| prefix_key(&m.lookup_hash));
-    let mut start = 0;
-    while start < found.len() {
-        let key = prefix_key(&found[start].lookup_hash);
-        let run = found[start..]
-            .iter()
-            .take_while(|m| prefix_key(&m.lookup_hash) == key)
-            .count();
-        if run > 1 {
-            found[start..start + run].sort_unstable_by(|a, b| a.lookup_hash.cmp(&b.lookup_hash));
-        }
-        start += run;
-    }
-}
-
 /// v2 lookup in one statement, hence one snapshot: no row if there is no pepper; else
-/// whether `?2` is the current pepper and, only if it is, the matches of the hashes in the
-/// JSON array `?1` (sorted, distinct) as one JSON array of `[hash, mxid]` pairs, in the
-/// order of `?1`.
+/// whether `$2` is the current pepper and, only if it is, the matches of the hashes in the
+/// JSON array `$1` (sorted, distinct) as one JSON array of `[hash, mxid]` pairs, in the
+/// order of `$1`.
 /// * One row instead of one per match: sqlx hands every row over from its worker thread
 ///   separately.
 /// * `json_each CROSS JOIN associations` walks the (sorted) hashes and searches the
 ///   covering index `associations_lookup_hash (lookup_hash, mxid)` for each; `IN (SELECT
 ///   ...)` would first build and sort a temporary index of the hashes.
-const SQL_LOOKUP_HASHES: &str = "SELECT p.pepper = ?2 AS current, \
-     CASE WHEN p.pepper = ?2 THEN ( \
+const SQL_LOOKUP_HASHES: &str = "SELECT p.pepper = $2 AS current, \
+     CASE WHEN p.pepper = $2 THEN ( \
      SELECT json_group_array(json_array(associations.lookup_hash, associations.mxid)) \
-     FROM json_each(?1) CROSS JOIN associations \
+     FROM json_each($1) CROSS JOIN associations \
      ON associations.lookup_hash = json_each.value) END AS matches \
      FROM lookup_pepper AS p WHERE p.id = 1";
 
 const SQL_GET_ASSOCIATIONS: &str = "SELECT medium, address, mxid, ts, not_before, not_after \
      FROM associations WHERE (medium, address) IN \
-     (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)) \
+     (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($1)) \
      ORDER BY medium, address";
 
-/// Recomputes every association's lookup hash with `pepper`, in the caller's transaction,
-/// in key order, [`REHASH_BATCH`] rows at a time (bounded memory). Returns the row count.
-async fn rehash_all(tx: &mut Transaction<'static, Sqlite>, pepper: &str) -> StoreResult<u64> {
-    let mut done = 0u64;
-    let mut after: Option<(String, String)> = None;
-    loop {
-        let rows =
-            match &after {
+impl AssociationSql for SqliteStore {
+    const INDEX_KNOWS_THE_PEPPER: bool = true;
+    const INDEX_SIZE: &'static str = "SELECT count(*) AS count, \
+         coalesce(sum(instr(CAST(mxid AS BLOB), ':')), 0) AS name_bytes \
+         FROM associations WHERE lookup_hash IS NOT NULL";
+    const INDEX_BATCH: i64 = 1000;
+    const NAME: &'static str = "SQLite";
+
+    type Order<'a> = tokio::sync::MutexGuard<'a, ()>;
+
+    async fn begin_association_write(
+        &self,
+    ) -> StoreResult<(Self::Order<'_>, Transaction<'static, Sqlite>)> {
+        let order = self.association_writes.lock().await;
+        Ok((order, self.write_tx().await?))
+    }
+
+    async fn commit_change(
+        &self,
+        tx: Transaction<'static, Sqlite>,
+        change: Change<'_>,
+    ) -> StoreResult<()> {
+        self.commit_associations(tx).await?;
+        match change {
+            Change::None | Change::PepperSeen => {}
+            Change::Rehashed => self.reload_index().await,
+            Change::Bound { .. } | Change::Unbound { .. } => {
+                self.update_index(|index| change.apply(index));
+            }
+        }
+        Ok(())
+    }
+
+    /// In key order, [`REHASH_BATCH`] rows at a time (bounded memory).
+    async fn rehash_all(tx: &mut Transaction<'static, Sqlite>, pepper: &str) -> StoreResult<u64> {
+        let mut done = 0u64;
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let rows = match &after {
                 None => sqlx::query(
-                    "SELECT medium, address FROM associations ORDER BY medium, address LIMIT ?1",
+                    "SELECT medium, address FROM associations ORDER BY medium, address LIMIT $1",
                 )
                 .bind(REHASH_BATCH)
                 .fetch_all(&mut **tx)
                 .await,
                 Some((medium, address)) => sqlx::query(
-                    "SELECT medium, address FROM associations WHERE (medium, address) > (?1, ?2) \
-                     ORDER BY medium, address LIMIT ?3",
+                    "SELECT medium, address FROM associations WHERE (medium, address) > ($1, $2) \
+                     ORDER BY medium, address LIMIT $3",
                 )
                 .bind(medium)
                 .bind(address)
@@ -244,192 +187,52 @@ async fn rehash_all(tx: &mut Transaction<'static, Sqlite>, pepper: &str) -> Stor
                 .await,
             }
             .map_err(db_err)?;
-        if rows.is_empty() {
-            return Ok(done);
-        }
-        let mut last = None;
-        for row in &rows {
-            let medium: String = row.try_get("medium").map_err(db_err)?;
-            let address: String = row.try_get("address").map_err(db_err)?;
-            sqlx::query(
-                "UPDATE associations SET lookup_hash = ?1 WHERE medium = ?2 AND address = ?3",
-            )
-            .bind(lookup_hash(&address, &medium, pepper))
-            .bind(&medium)
-            .bind(&address)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?;
-            done += 1;
-            last = Some((medium, address));
-        }
-        after = last;
-    }
-}
-pub(super) async fn current_pepper(
-    conn: &mut sqlx::SqliteConnection,
-) -> StoreResult<Option<String>> {
-    sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)
-}
-
-#[async_trait]
-impl AssociationStore for SqliteStore {
-    async fn bind(&self, association: &Association) -> StoreResult<Option<Association>> {
-        let _order = self.association_writes.lock().await;
-        let mut tx = self.write_tx().await?;
-        let pepper = current_pepper(&mut tx).await?;
-        let previous = sqlx::query(
-            "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
-             WHERE medium = ?1 AND address = ?2",
-        )
-        .bind(&association.medium)
-        .bind(&association.address)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .map(|row| association_from_row(&row))
-        .transpose()?;
-        let hash = pepper
-            .as_deref()
-            .map(|p| lookup_hash(&association.address, &association.medium, p));
-        sqlx::query(
-            "INSERT INTO associations (medium, address, mxid, ts, not_before, not_after, lookup_hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-             ON CONFLICT (medium, address) DO UPDATE SET mxid = excluded.mxid, ts = excluded.ts, \
-             not_before = excluded.not_before, not_after = excluded.not_after, \
-             lookup_hash = excluded.lookup_hash",
-        )
-        .bind(&association.medium)
-        .bind(&association.address)
-        .bind(&association.mxid)
-        .bind(association.ts)
-        .bind(association.not_before)
-        .bind(association.not_after)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        self.commit_associations(tx).await?;
-        if let Some(hash) = &hash {
-            let times = Times::of(association);
-            self.update_index(|index| index.insert(hash, &association.mxid, times));
-        }
-        Ok(previous)
-    }
-
-    async fn unbind(&self, threepid: &Threepid, mxid: &str) -> StoreResult<bool> {
-        let _order = self.association_writes.lock().await;
-        let mut tx = self.write_tx().await?;
-        let removed: Option<Option<String>> = sqlx::query_scalar(
-            "DELETE FROM associations WHERE medium = ?1 AND address = ?2 AND mxid = ?3 \
-             RETURNING lookup_hash",
-        )
-        .bind(&threepid.medium)
-        .bind(&threepid.address)
-        .bind(mxid)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        self.commit_associations(tx).await?;
-        if let Some(Some(hash)) = &removed {
-            self.update_index(|index| {
-                index.remove(hash);
-                Ok(())
-            });
-        }
-        Ok(removed.is_some())
-    }
-
-    async fn get_association(&self, threepid: &Threepid) -> StoreResult<Option<Association>> {
-        if let Some(answer) = self
-            .index_ref()
-            .as_ref()
-            .and_then(|i| i.association(threepid))
-        {
-            return Ok(answer);
-        }
-        sqlx::query(
-            "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
-             WHERE medium = ?1 AND address = ?2",
-        )
-        .bind(&threepid.medium)
-        .bind(&threepid.address)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db_err)?
-        .map(|row| association_from_row(&row))
-        .transpose()
-    }
-
-    async fn get_associations(&self, threepids: &[Threepid]) -> StoreResult<Vec<Association>> {
-        if threepids.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One read lock for the whole batch, released before any await below.
-        let answers = self.index_ref().as_ref().and_then(|index| {
-            threepids
-                .iter()
-                .map(|t| index.association(t))
-                .collect::<Option<Vec<_>>>()
-        });
-        if let Some(answers) = answers {
-            // The order and distinctness the statement below gives.
-            let mut found: Vec<Association> = answers.into_iter().flatten().collect();
-            fn key(a: &Association) -> (&str, &str) {
-                (&a.medium, &a.address)
+            if rows.is_empty() {
+                return Ok(done);
             }
-            if !found.is_sorted_by(|a, b| key(a) < key(b)) {
-                found.sort_by(|a, b| key(a).cmp(&key(b)));
-                found.dedup_by(|a, b| a.medium == b.medium && a.address == b.address);
+            let mut last = None;
+            for row in &rows {
+                let medium: String = row.try_get("medium").map_err(db_err)?;
+                let address: String = row.try_get("address").map_err(db_err)?;
+                sqlx::query(
+                    "UPDATE associations SET lookup_hash = $1 WHERE medium = $2 AND address = $3",
+                )
+                .bind(lookup_hash(&address, &medium, pepper))
+                .bind(&medium)
+                .bind(&address)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                done += 1;
+                last = Some((medium, address));
             }
-            return Ok(found);
+            after = last;
         }
+    }
+
+    async fn association_rows(&self, threepids: &[Threepid]) -> StoreResult<Vec<SqliteRow>> {
         let pairs: Vec<[&str; 2]> = threepids
             .iter()
             .map(|t| [t.medium.as_str(), t.address.as_str()])
             .collect();
-        let rows = sqlx::query(SQL_GET_ASSOCIATIONS)
+        sqlx::query(SQL_GET_ASSOCIATIONS)
             .bind(json_array(&pairs)?)
             .fetch_all(&self.reader)
             .await
-            .map_err(db_err)?;
-        rows.iter().map(association_from_row).collect()
+            .map_err(db_err)
     }
 
-    async fn lookup_hashes(
+    async fn lookup_hashes_sql(
         &self,
         pepper: &str,
         hashes: Vec<String>,
     ) -> StoreResult<Option<Vec<HashMatch>>> {
-        if let Some(index) = self.index_ref().as_ref() {
-            if index.pepper() != Some(pepper) {
-                return Ok(None);
-            }
-            // Each match takes the asked-for string itself (it equals the stored one).
-            let mut found: Vec<HashMatch> = hashes
-                .into_iter()
-                .filter_map(|hash| {
-                    let mxid = index.get(&hash)?;
-                    Some(HashMatch {
-                        lookup_hash: hash,
-                        mxid,
-                    })
-                })
-                .collect();
-            sort_by_hash(&mut found);
-            found.dedup_by(|a, b| a.lookup_hash == b.lookup_hash);
-            return Ok(Some(found));
-        }
         // Sorted and distinct, as the statement expects (callers usually send them so).
         let mut keys: Vec<&str> = hashes.iter().map(String::as_str).collect();
         if !keys.is_sorted_by(|a, b| a < b) {
             keys.sort_unstable();
             keys.dedup();
         }
-        // One statement: the pepper check and the lookup see the same snapshot.
         let Some(row) = sqlx::query(SQL_LOOKUP_HASHES)
             .bind(json_array(&keys)?)
             .bind(pepper)
@@ -456,65 +259,8 @@ impl AssociationStore for SqliteStore {
         Ok(Some(found))
     }
 
-    async fn lookup_pepper(&self) -> StoreResult<Option<String>> {
-        if let Some(index) = self.index_ref().as_ref() {
-            return Ok(index.pepper().map(str::to_owned));
-        }
-        sqlx::query_scalar::<_, String>("SELECT pepper FROM lookup_pepper WHERE id = 1")
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_err)
-    }
-
-    async fn get_or_create_lookup_pepper(&self, candidate: &str) -> StoreResult<String> {
-        if let Some(pepper) = self.lookup_pepper().await? {
-            return Ok(pepper);
-        }
-        let _order = self.association_writes.lock().await;
-        let mut tx = self.write_tx().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(candidate)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected()
-            == 1;
-        if inserted {
-            rehash_all(&mut tx, candidate).await?;
-        }
-        let pepper = current_pepper(&mut tx)
-            .await?
-            .ok_or(StoreError::Corrupt("lookup_pepper"))?;
-        self.commit_associations(tx).await?;
-        if inserted {
-            self.reload_index().await;
-        }
-        Ok(pepper)
-    }
-
-    async fn rotate_lookup_pepper(&self, new_pepper: &str) -> StoreResult<u64> {
-        let _order = self.association_writes.lock().await;
-        let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, ?1) \
-             ON CONFLICT (id) DO UPDATE SET pepper = excluded.pepper",
-        )
-        .bind(new_pepper)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let rehashed = rehash_all(&mut tx, new_pepper).await?;
-        self.commit_associations(tx).await?;
-        self.reload_index().await;
-        Ok(rehashed)
-    }
-
-    async fn original_signed_association(
-        &self,
-        association: &Association,
-    ) -> StoreResult<Option<String>> {
+    /// Imported from sydent (`oxident import-sydent`), looked for only once there were any.
+    async fn original_signed(&self, association: &Association) -> StoreResult<Option<String>> {
         if !self.imported_signatures.load(Ordering::Acquire) {
             return Ok(None);
         }
@@ -526,6 +272,10 @@ impl AssociationStore for SqliteStore {
         )
         .await
     }
+
+    fn index_cell(&self) -> &RwLock<Option<LookupIndex>> {
+        &self.index
+    }
 }
 
 #[cfg(test)]
@@ -536,45 +286,7 @@ mod tests {
 
     use super::super::tests::{open_temp, without_index};
     use super::*;
-
-    /// Sorting by the prefix key, then the string, is sorting by the string.
-    #[test]
-    fn prefix_key_order_is_string_order() {
-        let mut words: Vec<String> = [
-            "",
-            "a",
-            "a\0",
-            "a\0b",
-            "ab",
-            "abcdefgh",
-            "abcdefgh\0",
-            "abcdefgi",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-        words.extend((0..200u32).map(|i| crate::crypto::lookup_hash(&i.to_string(), "email", "p")));
-        words.extend((0..50u32).map(|i| format!("abcdefgh{}", 50 - i)));
-        // Repeats, and strings sharing a prefix, out of order.
-        words.extend(["abcdefgz", "abcdefga", "abcdefgh", "a"].map(str::to_owned));
-        words.reverse();
-        let mut matches: Vec<HashMatch> = words
-            .iter()
-            .map(|w| HashMatch {
-                lookup_hash: w.clone(),
-                mxid: format!("@{w}:hs"),
-            })
-            .collect();
-        sort_by_hash(&mut matches);
-        words.sort_unstable();
-        let sorted: Vec<&String> = matches.iter().map(|m| &m.lookup_hash).collect();
-        assert_eq!(sorted, words.iter().collect::<Vec<_>>());
-        assert!(
-            matches
-                .iter()
-                .all(|m| m.mxid == format!("@{}:hs", m.lookup_hash))
-        );
-    }
+    use crate::store::AssociationStore as _;
 
     fn association(i: usize, mxid: &str) -> Association {
         Association {

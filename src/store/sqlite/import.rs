@@ -3,7 +3,6 @@
 
 use std::sync::atomic::Ordering;
 
-use super::associations::current_pepper;
 use super::{SqliteStore, db_err, json_array};
 use crate::crypto::SecretString;
 use crate::crypto::hashing::lookup_hash;
@@ -12,6 +11,7 @@ use crate::store::StoreResult;
 use crate::store::import::{
     ImportCount, ImportedAccount, ImportedAssociation, ImportedInvite, UnownedEphemeralKey,
 };
+use crate::store::sql::associations::current_pepper;
 
 impl SqliteStore {
     /// Stores bindings with their original timestamps, each hashed under the current pepper
@@ -24,7 +24,7 @@ impl SqliteStore {
     ) -> StoreResult<ImportCount> {
         let _order = self.association_writes.lock().await;
         let mut tx = self.write_tx().await?;
-        let pepper = current_pepper(&mut tx).await?;
+        let pepper = current_pepper::<Self>(&mut tx).await?;
         let mut written = 0;
         for row in rows {
             let a = &row.association;

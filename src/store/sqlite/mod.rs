@@ -36,12 +36,16 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
 
 use super::lookup_index::LookupIndex;
+use super::sql::Backend;
+use super::sql::associations::AssociationSql as _;
 use super::{Store, StoreError, StoreResult};
 
 mod accounts;
@@ -190,6 +194,33 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_err)
+    }
+}
+
+impl Backend for SqliteStore {
+    type Db = Sqlite;
+
+    fn reads(&self) -> StoreResult<&SqlitePool> {
+        Ok(&self.reader)
+    }
+
+    fn writes(&self) -> StoreResult<&SqlitePool> {
+        Ok(&self.writer)
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.write_tx().await
+    }
+
+    fn bind_list<'q>(
+        query: Query<'q, Sqlite, SqliteArguments>,
+        items: &[String],
+    ) -> StoreResult<Query<'q, Sqlite, SqliteArguments>> {
+        Ok(query.bind(json_array(items)?))
+    }
+
+    fn db_err(e: sqlx::Error) -> StoreError {
+        db_err(e)
     }
 }
 

@@ -1,0 +1,253 @@
+//! The store operations written once for both backends. Each operation is one generic
+//! function (a blanket `impl … for B` per area, in this folder's file of that area); a backend
+//! supplies only what its dialect forces, through this folder's traits: [`Backend`] (pools,
+//! how a write transaction starts, error classes, which strings it can hold) and one trait per
+//! area (`SessionSql`, `AssociationSql`, `InviteSql`, `AccountSql`: the statements whose SQL
+//! differs, and the steps only one backend has: PostgreSQL's advisory locks, change log and
+//! delivery claims, SQLite's in-process write order).
+//!
+//! Placeholders are `$N` in every statement: PostgreSQL's syntax, which SQLite reads as
+//! named parameters and sqlx binds by their number, so a statement both dialects share is one
+//! string.
+//!
+//! sqlx's generic API needs its bounds (`for<'c> &'c mut Connection: Executor<'c>`, `Encode`
+//! and `Decode` for each value type) repeated on every generic function, because Rust does not
+//! imply a trait's where-clauses. [`SqlDb`] carries them once instead: as bounds on the
+//! database's associated types ([`Exec`] on its connection, [`Columns`] on its row), which
+//! Rust does imply, and as the supertrait [`Values`].
+
+use std::future::Future;
+
+use sqlx::pool::PoolConnection;
+use sqlx::query::Query;
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Transaction, Type,
+};
+
+use super::{StoreError, StoreResult};
+
+pub(super) mod accounts;
+pub(super) mod associations;
+pub(super) mod invites;
+pub(super) mod sessions;
+
+/// A database the shared operations run on (SQLite and PostgreSQL; blanket-implemented).
+pub(in crate::store) trait SqlDb:
+    Database<
+        Connection: Exec<Self>,
+        Row: Columns,
+        QueryResult: Affected,
+        Arguments: IntoArguments<Self>,
+    > + Values
+{
+}
+
+impl<DB> SqlDb for DB where
+    DB: Database<
+            Connection: Exec<DB>,
+            Row: Columns,
+            QueryResult: Affected,
+            Arguments: IntoArguments<DB>,
+        > + Values
+{
+}
+
+/// How many rows a statement changed (sqlx has no trait for it).
+pub(in crate::store) trait Affected {
+    fn affected(&self) -> u64;
+}
+
+impl Affected for sqlx::sqlite::SqliteQueryResult {
+    fn affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl Affected for sqlx::postgres::PgQueryResult {
+    fn affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+/// A connection as a sqlx executor (`conn.ex()`), for generic code.
+pub(in crate::store) trait Exec<DB: Database>: Send {
+    fn ex(&mut self) -> impl Executor<'_, Database = DB>;
+}
+
+impl<DB: Database, C: Send> Exec<DB> for C
+where
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+{
+    fn ex(&mut self) -> impl Executor<'_, Database = DB> {
+        self
+    }
+}
+
+/// Reading the two column types every table uses (text and 64-bit integers) by name.
+pub(in crate::store) trait Columns {
+    fn text(&self, column: &str) -> Result<String, sqlx::Error>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
+    fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
+}
+
+impl<R: Row> Columns for R
+where
+    for<'a> &'a str: ColumnIndex<R>,
+    String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn text(&self, column: &str) -> Result<String, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn int(&self, column: &str) -> Result<i64, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get(column)
+    }
+}
+
+/// Binding the value types the shared statements take.
+pub(in crate::store) trait Values: Database {
+    fn bind_text<'q>(
+        q: Query<'q, Self, Self::Arguments>,
+        v: &str,
+    ) -> Query<'q, Self, Self::Arguments>;
+    fn bind_opt_text<'q>(
+        q: Query<'q, Self, Self::Arguments>,
+        v: Option<&str>,
+    ) -> Query<'q, Self, Self::Arguments>;
+    fn bind_int<'q>(
+        q: Query<'q, Self, Self::Arguments>,
+        v: i64,
+    ) -> Query<'q, Self, Self::Arguments>;
+    fn bind_opt_int<'q>(
+        q: Query<'q, Self, Self::Arguments>,
+        v: Option<i64>,
+    ) -> Query<'q, Self, Self::Arguments>;
+}
+
+impl<DB: Database> Values for DB
+where
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    for<'a> i64: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
+{
+    fn bind_text<'q>(q: Query<'q, DB, DB::Arguments>, v: &str) -> Query<'q, DB, DB::Arguments> {
+        q.bind(v)
+    }
+    fn bind_opt_text<'q>(
+        q: Query<'q, DB, DB::Arguments>,
+        v: Option<&str>,
+    ) -> Query<'q, DB, DB::Arguments> {
+        q.bind(v)
+    }
+    fn bind_int<'q>(q: Query<'q, DB, DB::Arguments>, v: i64) -> Query<'q, DB, DB::Arguments> {
+        q.bind(v)
+    }
+    fn bind_opt_int<'q>(
+        q: Query<'q, DB, DB::Arguments>,
+        v: Option<i64>,
+    ) -> Query<'q, DB, DB::Arguments> {
+        q.bind(v)
+    }
+}
+
+/// `query.text(..)`, `query.int(..)`, …: [`Values`] in sqlx's chaining style.
+pub(in crate::store) trait Bind: Sized {
+    fn text(self, v: &str) -> Self;
+    fn opt_text(self, v: Option<&str>) -> Self;
+    fn int(self, v: i64) -> Self;
+    fn opt_int(self, v: Option<i64>) -> Self;
+}
+
+impl<DB: Values> Bind for Query<'_, DB, DB::Arguments> {
+    fn text(self, v: &str) -> Self {
+        DB::bind_text(self, v)
+    }
+    fn opt_text(self, v: Option<&str>) -> Self {
+        DB::bind_opt_text(self, v)
+    }
+    fn int(self, v: i64) -> Self {
+        DB::bind_int(self, v)
+    }
+    fn opt_int(self, v: Option<i64>) -> Self {
+        DB::bind_opt_int(self, v)
+    }
+}
+
+/// What each backend supplies to every area: its pools, its write transactions, its error
+/// classes and which strings it can store.
+pub(in crate::store) trait Backend: Send + Sync + 'static {
+    type Db: SqlDb;
+
+    /// The pool reads go to (SQLite: the read-only connections).
+    fn reads(&self) -> StoreResult<&Pool<Self::Db>>;
+
+    /// The pool single-statement writes go to (SQLite: its one writer connection).
+    fn writes(&self) -> StoreResult<&Pool<Self::Db>>;
+
+    /// A transaction for writes (SQLite: `BEGIN IMMEDIATE`, so it never upgrades a read lock).
+    fn begin(&self) -> impl Future<Output = StoreResult<Transaction<'static, Self::Db>>> + Send;
+
+    /// Binds `items` as one parameter, in the form the backend's list statements expand
+    /// (SQLite: a JSON array for `json_each`; PostgreSQL: a `text[]`).
+    fn bind_list<'q>(
+        query: Query<'q, Self::Db, <Self::Db as Database>::Arguments>,
+        items: &[String],
+    ) -> StoreResult<Query<'q, Self::Db, <Self::Db as Database>::Arguments>>;
+
+    /// The backend's error classes ([`StoreError::Unavailable`], `Conflict`, …).
+    fn db_err(e: sqlx::Error) -> StoreError;
+
+    /// Whether a key can be stored at all; a read by one that cannot matches nothing and is
+    /// not sent (PostgreSQL's `text` holds no NUL).
+    fn storable(_s: &str) -> bool {
+        true
+    }
+}
+
+/// A connection from `pool`, errors classed by `B`.
+pub(in crate::store) async fn conn<B: Backend>(
+    pool: &Pool<B::Db>,
+) -> StoreResult<PoolConnection<B::Db>> {
+    pool.acquire().await.map_err(B::db_err)
+}
+
+/// Runs `query` on `conn` and maps its row, if there is one, with `map`.
+pub(in crate::store) async fn fetch_mapped<B: Backend, T>(
+    query: Query<'_, B::Db, <B::Db as Database>::Arguments>,
+    conn: &mut <B::Db as Database>::Connection,
+    map: impl Fn(&<B::Db as Database>::Row) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    query
+        .fetch_optional(conn.ex())
+        .await
+        .map_err(B::db_err)?
+        .map(|row| map(&row))
+        .transpose()
+}
+
+/// [`fetch_mapped`] on a connection from `store`'s read pool.
+pub(in crate::store) async fn read_mapped<B: Backend, T>(
+    store: &B,
+    query: Query<'_, B::Db, <B::Db as Database>::Arguments>,
+    map: impl Fn(&<B::Db as Database>::Row) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    fetch_mapped::<B, T>(query, &mut *conn::<B>(store.reads()?).await?, map).await
+}
+
+/// `db_err`, with a unique-key violation named `what`.
+pub(in crate::store) fn conflict<B: Backend>(
+    what: &'static str,
+) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match B::db_err(e) {
+        StoreError::Conflict(_) => StoreError::Conflict(what),
+        other => other,
+    }
+}
