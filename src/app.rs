@@ -1,11 +1,14 @@
 //! The application as the accept loop runs it: the generated dispatcher
 //! (`oxident_api::server::dispatch`) over this server's [`Api`], inside the edge
-//! ([`crate::edge`]), with the operator's switches for the deprecated v1 API.
+//! ([`crate::edge`]), with the operator's switches for the deprecated v1 API; and the admin
+//! listener's application ([`admin_app`]), the same dispatcher serving only the admin paths.
 
 use crate::api::Api;
 use crate::api::request::HttpRules;
-use crate::edge::errors::empty;
+use crate::edge::errors::{empty, matrix_response};
 use crate::edge::{AccessLog, App, Cors, Hook};
+use crate::error::{ApiError, MatrixError};
+use crate::ops::admin::AdminGate;
 use crate::ops::metrics::RequestMetrics;
 use crate::state::AppState;
 use http::StatusCode;
@@ -28,9 +31,48 @@ pub fn app(state: Arc<AppState>) -> App {
         hooks.push(Box::new(RequestMetrics(state.ops.metrics.clone())));
     }
     App::with_hooks(prefix, body_limit, timeout, hooks, move |request, peer| {
-        if v1.refuses(request.uri().path()) {
+        if v1.refuses(request.uri().path()) || is_admin_path(request.uri().path()) {
             // An empty 404: the edge answers it as Matrix JSON, `M_UNRECOGNIZED`.
             return Box::pin(std::future::ready(empty(StatusCode::NOT_FOUND)));
+        }
+        oxident_api::server::dispatch(&api, request, peer)
+    })
+}
+
+/// Where `spec/admin.yaml`'s operations live. The client port answers them as it answers any
+/// unknown path (their existence is not its to tell); the admin listener serves nothing else.
+const ADMIN_PREFIX: &str = "/_matrix/identity/internal";
+
+fn is_admin_path(path: &str) -> bool {
+    path.strip_prefix(ADMIN_PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The admin listener's application (`[admin] bind`): the admin paths only, each request
+/// first checked against `[admin] secret` when one is set (a wrong or missing secret:
+/// `401 M_UNAUTHORIZED`, before the body is read). No CORS: no browser page of another origin
+/// has any business here.
+pub fn admin_app(state: Arc<AppState>) -> App {
+    let prefix = u32::try_from(state.clock.now_ms().rem_euclid(1 << 31)).unwrap_or(0);
+    let body_limit = state.config.server.body_limit_bytes;
+    let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
+    let gate = AdminGate::of(&state.config.admin);
+    let api = Arc::new(Api::new(
+        state.services.clone(),
+        HttpRules::from_config(&state.config),
+    ));
+    let hooks: Vec<Box<dyn Hook>> = vec![Box::new(AccessLog)];
+    App::with_hooks(prefix, body_limit, timeout, hooks, move |request, peer| {
+        if !is_admin_path(request.uri().path()) {
+            return Box::pin(std::future::ready(empty(StatusCode::NOT_FOUND)));
+        }
+        let authorization = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        if !gate.admits(authorization) {
+            let refusal = MatrixError::from(ApiError::AdminUnauthorized);
+            return Box::pin(std::future::ready(matrix_response(&refusal)));
         }
         oxident_api::server::dispatch(&api, request, peer)
     })

@@ -1,5 +1,5 @@
 //! Command-line interface: `oxident` (serve), `check-config`, `generate-key`, `import-key`,
-//! `import-sydent`, `health` and `validate`. Parsing lives here so `main.rs` stays a few lines.
+//! `import-sydent`, `health`, `validate`, `admin …` and `rotate-pepper`. Parsing lives here so `main.rs` stays a few lines.
 
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -63,6 +63,18 @@ pub enum Command {
         #[arg(long)]
         ready: bool,
     },
+    /// Ask the running server's admin listener (`[admin] bind`, with `[admin] secret` from the
+    /// configuration). Prints the JSON answer; exit 0 on success, 1 on a refusal, 2 when the
+    /// listener cannot be reached.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+    /// Replace the lookup pepper and rehash every association. Asks the running server's admin
+    /// listener when `[admin] bind` is set and it answers; otherwise (the server stopped, or
+    /// no admin listener) rotates in the database directly. On SQLite the server must then be
+    /// stopped (its in-memory lookup index would not follow); PostgreSQL instances follow.
+    RotatePepper,
     /// Check a JSON payload against an operation's request or response schema.
     ///
     /// Exit status: 0 valid, 1 invalid, 2 usage error or unreadable input.
@@ -75,6 +87,74 @@ pub enum Command {
         /// JSON file; `-` or nothing for standard input.
         file: Option<String>,
     },
+}
+
+/// `oxident admin …`: one admin operation each.
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Bind a 3PID to a Matrix ID without validation (sydent's internal bind).
+    Bind(ThreepidArgs),
+    /// Remove a 3PID's binding to a Matrix ID (sydent's internal unbind).
+    Unbind(ThreepidArgs),
+    /// List a user's or a 3PID's associations and pending invites.
+    List(SubjectArgs),
+    /// Everything held about a user or a 3PID, as JSON.
+    Export(SubjectArgs),
+    /// Erase everything held about a user or a 3PID.
+    Erase(SubjectArgs),
+    /// Revoke every access token of a user.
+    RevokeTokens {
+        #[arg(long)]
+        mxid: String,
+    },
+    /// Replace the lookup pepper (the running server only; see `oxident rotate-pepper`).
+    RotatePepper,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ThreepidArgs {
+    #[arg(long)]
+    pub medium: String,
+    #[arg(long)]
+    pub address: String,
+    #[arg(long)]
+    pub mxid: String,
+}
+
+/// A user (`--mxid`) or a 3PID (`--medium` and `--address`).
+#[derive(Debug, clap::Args)]
+pub struct SubjectArgs {
+    #[arg(long, conflicts_with_all = ["medium", "address"], required_unless_present_all = ["medium", "address"])]
+    pub mxid: Option<String>,
+    #[arg(long, requires = "address")]
+    pub medium: Option<String>,
+    #[arg(long, requires = "medium")]
+    pub address: Option<String>,
+}
+
+impl SubjectArgs {
+    fn pairs(&self) -> Vec<(&'static str, &str)> {
+        let mut pairs = Vec::new();
+        if let Some(mxid) = &self.mxid {
+            pairs.push(("mxid", mxid.as_str()));
+        }
+        if let Some(medium) = &self.medium {
+            pairs.push(("medium", medium.as_str()));
+        }
+        if let Some(address) = &self.address {
+            pairs.push(("address", address.as_str()));
+        }
+        pairs
+    }
+
+    fn body(&self) -> serde_json::Value {
+        let object: serde_json::Map<String, serde_json::Value> = self
+            .pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), serde_json::Value::from(v)))
+            .collect();
+        serde_json::Value::Object(object)
+    }
 }
 
 /// Runs a non-server command; `None` means "serve".
@@ -92,6 +172,8 @@ pub fn run_command(cli: &Cli) -> Option<ExitCode> {
             force,
         } => Some(import_sydent(cli, db, sydent_config.as_deref(), *force)),
         Command::Health { ready } => Some(health(cli, *ready)),
+        Command::Admin { action } => Some(admin(cli, action)),
+        Command::RotatePepper => Some(rotate_pepper(cli)),
         Command::Validate {
             operation,
             part,
@@ -158,6 +240,126 @@ fn health(cli: &Cli, ready: bool) -> ExitCode {
         }
         Err(e) => {
             eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<crate::config::Config, ExitCode> {
+    crate::config::Config::load(cli.config.as_deref()).map_err(|problems| {
+        for p in problems {
+            eprintln!("config: {p}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+/// How long the CLI waits for the admin listener: a rotation rehashes every association.
+const ADMIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn admin(cli: &Cli, action: &AdminAction) -> ExitCode {
+    use serde_json::json;
+    let config = match load_config(cli) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let (method, path, body) = match action {
+        AdminAction::Bind(t) | AdminAction::Unbind(t) => {
+            let path = if matches!(action, AdminAction::Bind(_)) {
+                "bind"
+            } else {
+                "unbind"
+            };
+            let body = json!({"medium": t.medium, "address": t.address, "mxid": t.mxid});
+            ("POST", path.to_owned(), Some(body))
+        }
+        AdminAction::List(s) => (
+            "GET",
+            format!("records?{}", crate::ops::admin_client::query(&s.pairs())),
+            None,
+        ),
+        AdminAction::Export(s) => (
+            "GET",
+            format!("export?{}", crate::ops::admin_client::query(&s.pairs())),
+            None,
+        ),
+        AdminAction::Erase(s) => ("POST", "erase".to_owned(), Some(s.body())),
+        AdminAction::RevokeTokens { mxid } => (
+            "POST",
+            "revoke_tokens".to_owned(),
+            Some(json!({"mxid": mxid})),
+        ),
+        AdminAction::RotatePepper => ("POST", "rotate_pepper".to_owned(), None),
+    };
+    let answer =
+        crate::ops::admin_client::call(&config.admin, method, &path, body.as_ref(), ADMIN_TIMEOUT);
+    print_admin_answer(answer)
+}
+
+fn print_admin_answer(
+    answer: Result<(u16, serde_json::Value), crate::ops::admin_client::AdminCallError>,
+) -> ExitCode {
+    match answer {
+        Ok((status, json)) => {
+            let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+            if (200..300).contains(&status) {
+                println!("{text}");
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("{status}: {text}");
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn rotate_pepper(cli: &Cli) -> ExitCode {
+    use crate::ops::admin_client::{AdminCallError, call};
+    let config = match load_config(cli) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match call(&config.admin, "POST", "rotate_pepper", None, ADMIN_TIMEOUT) {
+        Err(AdminCallError::Off | AdminCallError::NotRunning(_)) => {}
+        answer => return print_admin_answer(answer),
+    }
+    if config.database.url.is_none() {
+        eprintln!(
+            "no admin listener answers: rotating in {} directly (the server must be stopped)",
+            config.storage.sqlite_path.display()
+        );
+    }
+    let rotated = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                let store = crate::state::open_store(&config).await?;
+                let random = crate::crypto::tokens::OsRandom;
+                let pepper = crate::crypto::tokens::random_token_from(
+                    &random,
+                    crate::crypto::tokens::PEPPER_LEN,
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let rehashed = store.rotate_lookup_pepper(&pepper).await?;
+                Ok::<_, anyhow::Error>((pepper, rehashed))
+            })
+        });
+    match rotated {
+        Ok((pepper, rehashed)) => {
+            println!(
+                "{}",
+                serde_json::json!({"lookup_pepper": pepper, "rehashed": rehashed})
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
     }

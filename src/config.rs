@@ -47,6 +47,7 @@ pub struct Config {
     pub api: ApiConfig,
     pub sms: crate::sms::SmsConfig,
     pub metrics: crate::ops::MetricsConfig,
+    pub admin: crate::ops::admin::AdminConfig,
 }
 
 /// `[api]`: which API generations are served (sydent's `enable_v1_access` and
@@ -468,6 +469,12 @@ impl Config {
                 ));
             }
         }
+        p.extend(
+            self.admin
+                .problems()
+                .into_iter()
+                .map(|(key, problem)| ConfigError::invalid(key, problem)),
+        );
         p.extend(
             self.sms
                 .problems(self.email.templates.folder.as_deref())

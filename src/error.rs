@@ -159,6 +159,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("unknown access token")]
     UnknownToken,
+    /// The admin listener's secret is set and the request does not carry it.
+    #[error("missing or wrong admin secret")]
+    AdminUnauthorized,
     #[error("the terms of service have not been accepted")]
     TermsNotSigned,
     #[error("{0}")]
@@ -224,7 +227,9 @@ impl ApiError {
             ApiError::SessionNotValidated => ErrCode::SessionNotValidated,
             ApiError::SessionExpired => ErrCode::SessionExpired,
             ApiError::TokenIncorrect => ErrCode::TokenIncorrect,
-            ApiError::Unauthorized | ApiError::NotTokenOwner(_) => ErrCode::Unauthorized,
+            ApiError::Unauthorized | ApiError::AdminUnauthorized | ApiError::NotTokenOwner(_) => {
+                ErrCode::Unauthorized
+            }
             ApiError::UnknownToken => ErrCode::UnknownToken,
             ApiError::TermsNotSigned => ErrCode::TermsNotSigned,
             ApiError::Forbidden(_) => ErrCode::Forbidden,
@@ -259,7 +264,7 @@ impl ApiError {
             | ApiError::InvalidPepper { .. }
             | ApiError::Unrecognized(_)
             | ApiError::TooLarge(_) => 400,
-            ApiError::Unauthorized | ApiError::UnknownToken => 401,
+            ApiError::Unauthorized | ApiError::AdminUnauthorized | ApiError::UnknownToken => 401,
             ApiError::TermsNotSigned | ApiError::Forbidden(_) | ApiError::NotTokenOwner(_) => 403,
             ApiError::NoValidSession | ApiError::NotFound(_) | ApiError::UnknownInvite => 404,
             ApiError::LimitExceeded { .. } => 429,

@@ -24,7 +24,7 @@ pub mod state;
 pub mod store;
 pub mod sydent;
 
-pub use app::app;
+pub use app::{admin_app, app};
 /// The edge's listener parts, at the paths embedders and tests have used.
 pub use edge::{connection_limits, serve, tls};
 
@@ -37,7 +37,34 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
         Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
         None => None,
     };
-    serve_on(listener, ops_listener, config, shutdown_signal()).await
+    // Checked again here (`Config::load` refuses it too) because a listener on the network
+    // without the secret would hand anyone unvalidated binds and erasures.
+    let admin_listener = match config.admin.bind {
+        Some(addr) if !addr.ip().is_loopback() && config.admin.secret.is_none() => {
+            anyhow::bail!("admin.bind {addr} is not a loopback address and admin.secret is not set")
+        }
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+        None => None,
+    };
+    serve_on(
+        listener,
+        Listeners {
+            ops: ops_listener,
+            admin: admin_listener,
+        },
+        config,
+        shutdown_signal(),
+    )
+    .await
+}
+
+/// The listeners besides the client port, each off unless configured.
+#[derive(Debug, Default)]
+pub struct Listeners {
+    /// `[metrics] bind`: `/health`, `/ready`, `/metrics`.
+    pub ops: Option<tokio::net::TcpListener>,
+    /// `[admin] bind`: the admin API (`spec/admin.yaml`).
+    pub admin: Option<tokio::net::TcpListener>,
 }
 
 /// Runs the server on these listeners until `shutdown` completes, then drains: no new
@@ -46,7 +73,7 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
 /// saying 503 until the store is open and its index built.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
-    ops_listener: Option<tokio::net::TcpListener>,
+    others: Listeners,
     config: config::Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -59,7 +86,7 @@ pub async fn serve_on(
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let ops = ops::listener::Ops::default();
-    if let Some(ops_listener) = ops_listener {
+    if let Some(ops_listener) = others.ops {
         tracing::info!(addr = ?ops_listener.local_addr().ok(), "operator listener (/health, /ready, /metrics)");
         tokio::spawn(ops::listener::serve(
             ops_listener,
@@ -93,6 +120,20 @@ pub async fn serve_on(
         open_files_limit = fd_limit,
         "oxident listening"
     );
+    let admin = others.admin.map(|admin_listener| {
+        tracing::info!(
+            addr = ?admin_listener.local_addr().ok(),
+            secret = state.config.admin.secret.is_some(),
+            "admin listener"
+        );
+        tokio::spawn(serve::serve_with_tls(
+            admin_listener,
+            admin_app(state.clone()),
+            stall_period(&state.config),
+            None,
+            stopped(stop_rx.clone()),
+        ))
+    });
     let counter = connection_limits::ConnectionCounter::new(limits);
     ops.metrics.watch_connections(counter.clone());
     let background = spawn_background(state.clone());
@@ -119,6 +160,11 @@ pub async fn serve_on(
     tokio::select! {
         served = &mut serving => served?,
         () = grace_over => tracing::warn!("shutdown grace period over: closing connections still open"),
+    }
+    if let Some(admin) = admin {
+        // Stopped with the client listener (same signal); an operator's request in flight
+        // gets what is left of the grace period.
+        let _ = tokio::time::timeout(grace, admin).await;
     }
     background.stop(grace).await;
     tracing::info!("stopped");

@@ -153,7 +153,7 @@ impl AppState {
 }
 
 /// The configured backend: PostgreSQL when `[database] url` is set, else the SQLite file.
-async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &config.database.url {
         let options = PostgresOptions {
             max_connections: config.database.max_connections,

@@ -12,6 +12,7 @@ pub mod server;
 pub mod validate;
 pub mod shared;
 pub mod types;
+pub mod admin;
 pub mod associations;
 pub mod email_associations;
 pub mod invitation_signing;

@@ -6,28 +6,86 @@
 use ::axum::http::Method;
 use crate::rt::server::PathRoutes;
 use crate::{
-    associations, email_associations, invitation_signing, lookup, phone_associations,
-    ping, pubkey, store_invite, v2_associations, v2_auth, v2_email_associations,
-    v2_invitation_signing, v2_lookup, v2_phone_associations, v2_ping, v2_pubkey,
-    v2_store_invite, v2_terms, versions,
+    admin, associations, email_associations, invitation_signing, lookup,
+    phone_associations, ping, pubkey, store_invite, v2_associations, v2_auth,
+    v2_email_associations, v2_invitation_signing, v2_lookup, v2_phone_associations,
+    v2_ping, v2_pubkey, v2_store_invite, v2_terms, versions,
 };
 use crate::rt::server::{Answer, RequestContext};
 
 /// The whole API: one trait per spec file (below), each with its own error type, and
 /// how errors are written. The dispatcher validates and decodes every request before
 /// a method is called, so implementations see typed, schema-valid values only.
-pub trait OxidentApi: AssociationsApi + EmailAssociationsApi + InvitationSigningApi + LookupApi + PhoneAssociationsApi + PingApi + PubkeyApi + StoreInviteApi + V2AssociationsApi + V2AuthApi + V2EmailAssociationsApi + V2InvitationSigningApi + V2LookupApi + V2PhoneAssociationsApi + V2PingApi + V2PubkeyApi + V2StoreInviteApi + V2TermsApi + VersionsApi + Send + Sync + 'static {
+pub trait OxidentApi: AdminApi + AssociationsApi + EmailAssociationsApi + InvitationSigningApi + LookupApi + PhoneAssociationsApi + PingApi + PubkeyApi + StoreInviteApi + V2AssociationsApi + V2AuthApi + V2EmailAssociationsApi + V2InvitationSigningApi + V2LookupApi + V2PhoneAssociationsApi + V2PingApi + V2PubkeyApi + V2StoreInviteApi + V2TermsApi + VersionsApi + Send + Sync + 'static {
     /// How a request no operation takes is refused (an unknown path, a method the path
     /// does not answer, a path parameter that does not decode): as the API's error
     /// type writes the [`crate::rt::Rejection`].
-    /// By default as `AssociationsApi::Error` writes it; an implementation whose files fail with different error types may choose here.
+    /// By default as `AdminApi::Error` writes it; an implementation whose files fail with different error types may choose here.
     fn write_rejection(rejection: crate::rt::Rejection) -> ::axum::response::Response {
         ::axum::response::IntoResponse::into_response(
-            <<Self as AssociationsApi>::Error as From<
-                crate::rt::Rejection,
-            >>::from(rejection),
+            <<Self as AdminApi>::Error as From<crate::rt::Rejection>>::from(rejection),
         )
     }
+}
+
+/// The operations of `admin.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
+pub trait AdminApi: Send + Sync + 'static {
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
+
+    /// `POST /_matrix/identity/internal/bind` (`internalBind`):
+    /// Bind a 3PID to a Matrix user ID without validation.
+    fn internal_bind(
+        &self,
+        ctx: &RequestContext,
+        body: admin::internal_bind::RequestBody,
+    ) -> impl Answer<admin::internal_bind::Response, Self::Error>;
+
+    /// `POST /_matrix/identity/internal/erase` (`adminErase`):
+    /// Erase everything held about a user or a 3PID.
+    fn admin_erase(
+        &self,
+        ctx: &RequestContext,
+        body: admin::admin_erase::RequestBody,
+    ) -> impl Answer<admin::admin_erase::Response, Self::Error>;
+
+    /// `GET /_matrix/identity/internal/export` (`adminExport`):
+    /// Everything held about a user or a 3PID (a data subject's access request).
+    fn admin_export(
+        &self,
+        ctx: &RequestContext,
+        params: admin::admin_export::Params,
+    ) -> impl Answer<admin::admin_export::Response, Self::Error>;
+
+    /// `GET /_matrix/identity/internal/records` (`adminListRecords`):
+    /// List the associations and pending invites of a user or a 3PID.
+    fn admin_list_records(
+        &self,
+        ctx: &RequestContext,
+        params: admin::admin_list_records::Params,
+    ) -> impl Answer<admin::admin_list_records::Response, Self::Error>;
+
+    /// `POST /_matrix/identity/internal/revoke_tokens` (`adminRevokeTokens`):
+    /// Revoke every access token of a user.
+    fn admin_revoke_tokens(
+        &self,
+        ctx: &RequestContext,
+        body: admin::admin_revoke_tokens::RequestBody,
+    ) -> impl Answer<admin::admin_revoke_tokens::Response, Self::Error>;
+
+    /// `POST /_matrix/identity/internal/rotate_pepper` (`adminRotatePepper`):
+    /// Replace the lookup pepper and rehash every association.
+    fn admin_rotate_pepper(
+        &self,
+        ctx: &RequestContext,
+    ) -> impl Answer<admin::admin_rotate_pepper::Response, Self::Error>;
+
+    /// `POST /_matrix/identity/internal/unbind` (`internalUnbind`):
+    /// Remove a 3PID's binding to a Matrix user ID.
+    fn internal_unbind(
+        &self,
+        ctx: &RequestContext,
+        body: admin::internal_unbind::RequestBody,
+    ) -> impl Answer<admin::internal_unbind::Response, Self::Error>;
 }
 
 /// The operations of `associations.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
@@ -466,6 +524,13 @@ pub trait VersionsApi: Send + Sync + 'static {
 /// named after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
+    InternalBind,
+    AdminErase,
+    AdminExport,
+    AdminListRecords,
+    AdminRevokeTokens,
+    AdminRotatePepper,
+    InternalUnbind,
     Bind,
     GetValidated3pid,
     Unbind,
@@ -512,6 +577,13 @@ impl Route {
     /// The operation's `operationId`, as the spec spells it.
     pub const fn operation_id(self) -> &'static str {
         match self {
+            Route::InternalBind => "internalBind",
+            Route::AdminErase => "adminErase",
+            Route::AdminExport => "adminExport",
+            Route::AdminListRecords => "adminListRecords",
+            Route::AdminRevokeTokens => "adminRevokeTokens",
+            Route::AdminRotatePepper => "adminRotatePepper",
+            Route::InternalUnbind => "internalUnbind",
             Route::Bind => "bind",
             Route::GetValidated3pid => "getValidated3pid",
             Route::Unbind => "unbind",
@@ -609,6 +681,17 @@ pub fn route(
                 (Method::POST, Route::MsisdnSubmitTokenPost),
             ]
         }
+        "/_matrix/identity/internal/bind" => &[(Method::POST, Route::InternalBind)],
+        "/_matrix/identity/internal/erase" => &[(Method::POST, Route::AdminErase)],
+        "/_matrix/identity/internal/export" => &[(Method::GET, Route::AdminExport)],
+        "/_matrix/identity/internal/records" => &[(Method::GET, Route::AdminListRecords)],
+        "/_matrix/identity/internal/revoke_tokens" => {
+            &[(Method::POST, Route::AdminRevokeTokens)]
+        }
+        "/_matrix/identity/internal/rotate_pepper" => {
+            &[(Method::POST, Route::AdminRotatePepper)]
+        }
+        "/_matrix/identity/internal/unbind" => &[(Method::POST, Route::InternalUnbind)],
         "/_matrix/identity/v2" => &[(Method::GET, Route::PingV2)],
         "/_matrix/identity/v2/3pid/bind" => &[(Method::POST, Route::BindV2)],
         "/_matrix/identity/v2/3pid/getValidated3pid" => {
@@ -703,6 +786,13 @@ pub fn dispatch<A: OxidentApi>(
         };
     }
     match route {
+        Route::InternalBind => call!(serve_json, admin::internal_bind, body),
+        Route::AdminErase => call!(serve_json, admin::admin_erase, body),
+        Route::AdminExport => call!(serve_json, admin::admin_export, params),
+        Route::AdminListRecords => call!(serve_json, admin::admin_list_records, params),
+        Route::AdminRevokeTokens => call!(serve_json, admin::admin_revoke_tokens, body),
+        Route::AdminRotatePepper => call!(serve_json, admin::admin_rotate_pepper),
+        Route::InternalUnbind => call!(serve_json, admin::internal_unbind, body),
         Route::Bind => call!(serve_json, associations::bind, body),
         Route::GetValidated3pid => {
             call!(serve_json, associations::get_validated3pid, params)

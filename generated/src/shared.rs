@@ -33,12 +33,217 @@ fn any_object_n1<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     ok
 }
 
+/// Validates a JSON value against the `AdminInvite` schema, reporting every error.
+pub fn validate_admin_invite(v: &Value) -> Result<(), rt::Errors> {
+    rt::run(v, admin_invite_n0, admin_invite_n0)
+}
+
+pub(crate) fn admin_invite_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
+    let mut ok = true;
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "address" => ok &= s.is_string(&p.at(key1), v1),
+                "created_ms" => {
+                    let p1 = &p.at(key1);
+                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
+                        ok &= s.whole(p1, v1, number1, "integer");
+                        ok
+                            &= s
+                                .number_format(
+                                    p1,
+                                    number1,
+                                    rt::formats::is_int64,
+                                    "64-bit integer",
+                                );
+                    }
+                }
+                "delivered_ms" => {
+                    let p1 = &p.at(key1);
+                    match v1 {
+                        Value::Number(number1) => {
+                            ok &= s.whole(p1, v1, number1, "integer or null");
+                            ok
+                                &= s
+                                    .number_format(
+                                        p1,
+                                        number1,
+                                        rt::formats::is_int64,
+                                        "64-bit integer",
+                                    );
+                        }
+                        Value::Null => {}
+                        _ => {
+                            ok = s.wrong_type(p1, v1, "integer or null");
+                        }
+                    }
+                }
+                "medium" => ok &= s.is_string(&p.at(key1), v1),
+                "public_key" => ok &= s.is_string(&p.at(key1), v1),
+                "room_id" => ok &= s.is_string(&p.at(key1), v1),
+                "sender" => ok &= s.is_string(&p.at(key1), v1),
+                _ => {}
+            }
+            rt::stop_if_failed!(ok);
+        }
+        ok &= s.has(p, "medium", object.contains_key("medium"));
+        ok &= s.has(p, "address", object.contains_key("address"));
+        ok &= s.has(p, "room_id", object.contains_key("room_id"));
+        ok &= s.has(p, "sender", object.contains_key("sender"));
+        ok &= s.has(p, "created_ms", object.contains_key("created_ms"));
+        ok &= s.has(p, "public_key", object.contains_key("public_key"));
+    }
+    ok
+}
+
 /// Validates a JSON value against the `SignedAssociation` schema, reporting every error.
 pub fn validate_signed_association(v: &Value) -> Result<(), rt::Errors> {
     rt::run(v, signed_association_n0, signed_association_n0)
 }
 
 pub(crate) fn signed_association_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
+    let mut ok = true;
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "address" => ok &= s.is_string(&p.at(key1), v1),
+                "medium" => ok &= s.is_string(&p.at(key1), v1),
+                "mxid" => ok &= s.is_string(&p.at(key1), v1),
+                "not_after" => {
+                    let p1 = &p.at(key1);
+                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
+                        ok &= s.whole(p1, v1, number1, "integer");
+                        ok
+                            &= s
+                                .number_format(
+                                    p1,
+                                    number1,
+                                    rt::formats::is_int64,
+                                    "64-bit integer",
+                                );
+                    }
+                }
+                "not_before" => {
+                    let p1 = &p.at(key1);
+                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
+                        ok &= s.whole(p1, v1, number1, "integer");
+                        ok
+                            &= s
+                                .number_format(
+                                    p1,
+                                    number1,
+                                    rt::formats::is_int64,
+                                    "64-bit integer",
+                                );
+                    }
+                }
+                "signatures" => {
+                    ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
+                }
+                "ts" => {
+                    let p1 = &p.at(key1);
+                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
+                        ok &= s.whole(p1, v1, number1, "integer");
+                        ok
+                            &= s
+                                .number_format(
+                                    p1,
+                                    number1,
+                                    rt::formats::is_int64,
+                                    "64-bit integer",
+                                );
+                    }
+                }
+                _ => {}
+            }
+            rt::stop_if_failed!(ok);
+        }
+        ok &= s.has(p, "address", object.contains_key("address"));
+        ok &= s.has(p, "medium", object.contains_key("medium"));
+        ok &= s.has(p, "mxid", object.contains_key("mxid"));
+        ok &= s.has(p, "not_before", object.contains_key("not_before"));
+        ok &= s.has(p, "not_after", object.contains_key("not_after"));
+        ok &= s.has(p, "ts", object.contains_key("ts"));
+        ok &= s.has(p, "signatures", object.contains_key("signatures"));
+    }
+    ok
+}
+
+/// Validates a JSON value against the `AdminAssociation` schema, reporting every error.
+pub fn validate_admin_association(v: &Value) -> Result<(), rt::Errors> {
+    rt::run(v, admin_association_n0, admin_association_n0)
+}
+
+pub(crate) fn admin_association_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
+    let mut ok = true;
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "address" => ok &= s.is_string(&p.at(key1), v1),
+                "medium" => ok &= s.is_string(&p.at(key1), v1),
+                "mxid" => ok &= s.is_string(&p.at(key1), v1),
+                "not_after" => {
+                    let p1 = &p.at(key1);
+                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
+                        ok &= s.whole(p1, v1, number1, "integer");
+                        ok
+                            &= s
+                                .number_format(
+                                    p1,
+                                    number1,
+                                    rt::formats::is_int64,
+                                    "64-bit integer",
+                                );
+                    }
+                }
+                "not_before" => {
+                    let p1 = &p.at(key1);
+                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
+                        ok &= s.whole(p1, v1, number1, "integer");
+                        ok
+                            &= s
+                                .number_format(
+                                    p1,
+                                    number1,
+                                    rt::formats::is_int64,
+                                    "64-bit integer",
+                                );
+                    }
+                }
+                "ts" => {
+                    let p1 = &p.at(key1);
+                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
+                        ok &= s.whole(p1, v1, number1, "integer");
+                        ok
+                            &= s
+                                .number_format(
+                                    p1,
+                                    number1,
+                                    rt::formats::is_int64,
+                                    "64-bit integer",
+                                );
+                    }
+                }
+                _ => {}
+            }
+            rt::stop_if_failed!(ok);
+        }
+        ok &= s.has(p, "medium", object.contains_key("medium"));
+        ok &= s.has(p, "address", object.contains_key("address"));
+        ok &= s.has(p, "mxid", object.contains_key("mxid"));
+        ok &= s.has(p, "ts", object.contains_key("ts"));
+        ok &= s.has(p, "not_before", object.contains_key("not_before"));
+        ok &= s.has(p, "not_after", object.contains_key("not_after"));
+    }
+    ok
+}
+
+/// Validates a JSON value against the `SignedAssociation` schema, reporting every error.
+pub fn validate_signed_association_2(v: &Value) -> Result<(), rt::Errors> {
+    rt::run(v, signed_association_2_n0, signed_association_2_n0)
+}
+
+pub(crate) fn signed_association_2_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
     if let Some(object) = s.object(p, v, &mut ok, "object") {
         for (key1, v1) in object {
@@ -78,6 +283,76 @@ pub(crate) fn signed_association_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> 
         ok &= s.has(p, "not_after", object.contains_key("not_after"));
         ok &= s.has(p, "ts", object.contains_key("ts"));
         ok &= s.has(p, "signatures", object.contains_key("signatures"));
+    }
+    ok
+}
+
+/// Validates a JSON value against the `InternalThreepidRequest` schema, reporting every error.
+pub fn validate_internal_threepid_request(v: &Value) -> Result<(), rt::Errors> {
+    rt::run(v, internal_threepid_request_n0, internal_threepid_request_n0)
+}
+
+pub(crate) fn internal_threepid_request_n0<S: Sink>(
+    v: &Value,
+    p: &Path,
+    s: &mut S,
+) -> bool {
+    let mut ok = true;
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        if let Some([v1_0, v1_1, v1_2]) = rt::exact_keys(
+            object,
+            ["address", "medium", "mxid"],
+        ) {
+            ok &= s.is_string(&p.at("address"), v1_0);
+            ok &= s.is_string(&p.at("medium"), v1_1);
+            ok &= s.is_string(&p.at("mxid"), v1_2);
+        } else {
+            let mut seen: u64 = 0;
+            for (key1, v1) in object {
+                match key1.as_str() {
+                    "address" => {
+                        seen |= 2;
+                        ok &= s.is_string(&p.at(key1), v1);
+                    }
+                    "medium" => {
+                        seen |= 1;
+                        ok &= s.is_string(&p.at(key1), v1);
+                    }
+                    "mxid" => {
+                        seen |= 4;
+                        ok &= s.is_string(&p.at(key1), v1);
+                    }
+                    _ => {}
+                }
+                rt::stop_if_failed!(ok);
+            }
+            if seen != 7 {
+                ok &= s.has(p, "medium", seen & 1 != 0);
+                ok &= s.has(p, "address", seen & 2 != 0);
+                ok &= s.has(p, "mxid", seen & 4 != 0);
+            }
+        }
+    }
+    ok
+}
+
+/// Validates a JSON value against its schema, reporting every error.
+pub fn validate_address_medium_mxid(v: &Value) -> Result<(), rt::Errors> {
+    rt::run(v, address_medium_mxid_n0, address_medium_mxid_n0)
+}
+
+pub(crate) fn address_medium_mxid_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
+    let mut ok = true;
+    if let Some(object) = s.object(p, v, &mut ok, "object") {
+        for (key1, v1) in object {
+            match key1.as_str() {
+                "address" => ok &= s.is_string(&p.at(key1), v1),
+                "medium" => ok &= s.is_string(&p.at(key1), v1),
+                "mxid" => ok &= s.is_string(&p.at(key1), v1),
+                _ => {}
+            }
+            rt::stop_if_failed!(ok);
+        }
     }
     ok
 }

@@ -5,13 +5,13 @@
 //! operations use it. Operation modules alias and re-export them.
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BindRequest {
-    /// Client secret that was given to `requestToken`.
-    pub client_secret: String,
-    /// Matrix user ID to bind the 3PID to.
+pub struct InternalThreepidRequest {
+    /// The 3PID's address.
+    pub address: String,
+    /// The 3PID's medium (`email`, `msisdn`).
+    pub medium: String,
+    /// The Matrix user ID.
     pub mxid: String,
-    /// Session ID returned by `requestToken`.
-    pub sid: String,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -33,6 +33,135 @@ pub struct SignedAssociation {
     >,
     /// When the association was verified (ms since the epoch).
     pub ts: i64,
+}
+
+/// Either `mxid`, or `medium` and `address`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminSubject {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mxid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminErased {
+    pub accepted_terms: i64,
+    pub associations: i64,
+    pub ephemeral_keys: i64,
+    pub invites: i64,
+    pub sessions: i64,
+    pub tokens: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminExportParams {
+    /// The 3PID's address, with `medium`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The 3PID's medium (`email`, `msisdn`), with `address`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    /// A Matrix user ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mxid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminExport {
+    /// The user's account; `null` for a 3PID or a user who never registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::types::AdminAccount>,
+    pub associations: Vec<crate::types::AdminAssociation>,
+    pub invites: Vec<crate::types::AdminInvite>,
+    pub sessions: Vec<crate::types::AdminSession>,
+}
+
+/// The user's account; `null` for a 3PID or a user who never registered.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminAccount {
+    pub accepted_terms: Vec<String>,
+    pub created_ms: i64,
+    /// One entry per access token (the token itself is never stored).
+    pub tokens: Vec<crate::types::AdminToken>,
+    pub user_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminToken {
+    pub created_ms: i64,
+    pub last_used_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminAssociation {
+    pub address: String,
+    pub medium: String,
+    pub mxid: String,
+    pub not_after: i64,
+    pub not_before: i64,
+    pub ts: i64,
+}
+
+/// A stored third-party invite (its token is a secret of the room and is not shown).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminInvite {
+    pub address: String,
+    pub created_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_ms: Option<i64>,
+    pub medium: String,
+    /// The invite's ephemeral public key.
+    pub public_key: String,
+    pub room_id: String,
+    pub sender: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminSession {
+    pub address: String,
+    pub created_ms: i64,
+    pub medium: String,
+    pub sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validated_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminRecords {
+    pub associations: Vec<crate::types::AdminAssociation>,
+    pub pending_invites: Vec<crate::types::AdminInvite>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminRevokeRequest {
+    /// The user whose tokens go.
+    pub mxid: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminRevoked {
+    pub revoked: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminRotated {
+    /// The new pepper.
+    pub lookup_pepper: String,
+    /// Associations rehashed.
+    pub rehashed: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BindRequest {
+    /// Client secret that was given to `requestToken`.
+    pub client_secret: String,
+    /// Matrix user ID to bind the 3PID to.
+    pub mxid: String,
+    /// Session ID returned by `requestToken`.
+    pub sid: String,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

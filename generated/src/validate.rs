@@ -7,7 +7,7 @@
 //! let body = serde_json::json!({});
 //! // `Ok(verdict)`: the operation exists and has a body schema; the verdict lists
 //! // every violation with its JSON pointer.
-//! let verdict = oxident_api::validate::request("bind", &body);
+//! let verdict = oxident_api::validate::request("internalBind", &body);
 //! assert!(verdict.is_ok());
 //! ```
 use crate::rt::{LookupError, OperationInfo};
@@ -16,6 +16,21 @@ use serde_json::Value;
 
 /// Every operation of the specification.
 pub static OPERATIONS: &[OperationInfo] = &[
+    OperationInfo::of::<crate::admin::internal_bind::Op>("internal_bind", "admin.yaml"),
+    OperationInfo::of::<crate::admin::admin_erase::Op>("admin_erase", "admin.yaml"),
+    OperationInfo::of::<crate::admin::admin_export::Op>("admin_export", "admin.yaml"),
+    OperationInfo::of::<
+        crate::admin::admin_list_records::Op,
+    >("admin_list_records", "admin.yaml"),
+    OperationInfo::of::<
+        crate::admin::admin_revoke_tokens::Op,
+    >("admin_revoke_tokens", "admin.yaml"),
+    OperationInfo::of::<
+        crate::admin::admin_rotate_pepper::Op,
+    >("admin_rotate_pepper", "admin.yaml"),
+    OperationInfo::of::<
+        crate::admin::internal_unbind::Op,
+    >("internal_unbind", "admin.yaml"),
     OperationInfo::of::<crate::associations::bind::Op>("bind", "associations.yaml"),
     OperationInfo::of::<
         crate::associations::get_validated3pid::Op,

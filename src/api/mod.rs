@@ -14,6 +14,7 @@
 
 mod access;
 mod account;
+mod admin;
 mod binding;
 mod invites;
 mod lookups;

@@ -3,6 +3,8 @@
 //! scrapes never compete with clients under the connection caps, and so that nothing about the
 //! server's internals is visible to the Internet unless the operator binds it there.
 
+pub mod admin;
+pub mod admin_client;
 pub mod health;
 pub mod listener;
 pub mod metrics;

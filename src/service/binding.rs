@@ -106,6 +106,14 @@ impl BindingService {
         mxid: &UserId,
     ) -> ApiResult<SignedAssociation> {
         let threepid = self.sessions.validated_threepid(sid, client_secret).await?;
+        self.publish(Threepid::new(threepid.medium, threepid.address), mxid)
+            .await
+    }
+
+    /// Publishes `threepid` → `mxid` (replacing any earlier binding of that 3PID), wakes the
+    /// delivery of invites waiting for it, and returns the signed association: a bind, once
+    /// control of the 3PID is proven (a session) or vouched for (the admin API's internal bind).
+    pub async fn publish(&self, threepid: Threepid, mxid: &UserId) -> ApiResult<SignedAssociation> {
         let now = self.clock.now();
         let association = Association {
             medium: threepid.medium,

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod address;
+pub mod admin;
 pub mod binding;
 pub mod invite_delivery;
 pub mod invites;
@@ -49,6 +50,7 @@ pub struct Services {
     pub accounts: Arc<AccountService>,
     pub keys: Arc<KeyService>,
     pub deliveries: Arc<DeliveryService>,
+    pub admin: Arc<admin::AdminService>,
 }
 
 /// What the services are built from: the swappable parts and the parts built from the
@@ -175,6 +177,12 @@ impl Services {
             config: config.invites.clone(),
             public_base_url,
         });
+        let admin = Arc::new(admin::AdminService {
+            bindings: bindings.clone(),
+            store: store.clone(),
+            associations: store.clone(),
+            random: random.clone(),
+        });
         let accounts = Arc::new(AccountService {
             store: store.clone(),
             federation: federation.clone(),
@@ -212,6 +220,7 @@ impl Services {
             accounts,
             keys,
             deliveries,
+            admin,
         })
     }
 }

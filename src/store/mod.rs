@@ -25,6 +25,7 @@ use async_trait::async_trait;
 #[macro_use]
 mod rows;
 mod accounts;
+pub mod admin;
 mod associations;
 /// Test code (the stories every backend must pass): compiled for this crate's tests and
 /// with the `store-conformance` feature only, never into the release library.
@@ -42,6 +43,7 @@ pub mod sydent_db;
 mod token_cache;
 
 pub use accounts::{AccessTokenOwner, AccountStore, TOKEN_USE_RESOLUTION_MS};
+pub use admin::AdminStore;
 pub use associations::{Association, AssociationStore, HashMatch, Threepid};
 pub use invites::{EphemeralKey, Invite, InviteStore, NewEphemeralKey, NewInvite, PendingDelivery};
 pub use postgres::PostgresStore;
@@ -75,7 +77,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything the server persists: every area, plus readiness. Used as `Arc<dyn Store>`;
 /// narrow it with upcasting (`let s: Arc<dyn SessionStore> = store;`).
 #[async_trait]
-pub trait Store: SessionStore + AssociationStore + InviteStore + AccountStore {
+pub trait Store: SessionStore + AssociationStore + InviteStore + AccountStore + AdminStore {
     /// Succeeds when the database answers (readiness check for `GET /_matrix/identity/v2`).
     async fn ping(&self) -> StoreResult<()>;
 

@@ -47,6 +47,10 @@ pub struct TestApp {
     /// configuration has `[metrics] bind` (any address: the test binds a free loopback port).
     pub ops_base: Option<String>,
     ops_task: Option<AbortOnDrop>,
+    /// `http://…` of the admin listener, served when the configuration has `[admin] bind`
+    /// (any address: the test binds a free loopback port; the secret is the configured one).
+    pub admin_base: Option<String>,
+    admin_task: Option<AbortOnDrop>,
 }
 
 /// A task that ends when this is dropped.
@@ -204,6 +208,8 @@ impl TestApp {
             background: None,
             ops_base: None,
             ops_task: None,
+            admin_base: None,
+            admin_task: None,
         };
         app.boot().await;
         app
@@ -262,6 +268,22 @@ impl TestApp {
                 oxident::ops::listener::serve(ops, state.ops.clone(), std::future::pending::<()>());
             self.ops_task = Some(AbortOnDrop(tokio::spawn(serving)));
         }
+        if self.config.admin.bind.is_some() {
+            let admin = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind the admin listener");
+            self.admin_base = Some(format!("http://{}", admin.local_addr().expect("addr")));
+            let serving = oxident::serve::serve_with_tls(
+                admin,
+                oxident::admin_app(state.clone()),
+                oxident::stall_period(&state.config),
+                None,
+                std::future::pending::<()>(),
+            );
+            self.admin_task = Some(AbortOnDrop(tokio::spawn(async move {
+                let _ = serving.await;
+            })));
+        }
         let (tx, rx) = oneshot::channel::<()>();
         self.background = Some(oxident::spawn_background(state.clone()));
         let stall = oxident::stall_period(&state.config);
@@ -280,6 +302,7 @@ impl TestApp {
     pub async fn restart(&mut self) {
         self.background = None;
         self.ops_task = None;
+        self.admin_task = None;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -295,6 +318,7 @@ impl TestApp {
     pub async fn restart_in_place(&mut self) {
         self.background = None;
         self.ops_task = None;
+        self.admin_task = None;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -386,6 +410,35 @@ impl TestApp {
             .await
             .expect("request sent");
         let reply = read_reply(resp).await;
+        check_against_spec(op, &reply);
+        reply
+    }
+
+    /// Sends a request for admin operation `op` to the admin listener (with `secret` as the
+    /// bearer, if given) and checks the answer against the spec. `path` is below
+    /// `/_matrix/identity/internal`.
+    pub async fn admin(
+        &self,
+        op: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        secret: Option<&str>,
+    ) -> Reply {
+        let base = self
+            .admin_base
+            .as_deref()
+            .expect("[admin] bind is configured");
+        let url = format!("{base}/_matrix/identity/internal{path}");
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, &url);
+        if let Some(s) = secret {
+            req = req.bearer_auth(s);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let reply = read_reply(req.send().await.expect("request sent")).await;
         check_against_spec(op, &reply);
         reply
     }

@@ -7,6 +7,7 @@ mod fake_homeserver;
 mod fake_sms_gateway;
 mod smtp_sink;
 
+mod admin;
 mod binding;
 mod cli;
 mod client_limits;

@@ -20,13 +20,19 @@ fn root() -> PathBuf {
 /// (crate path as written in code, the only paths under src/ allowed to name it). reqwest:
 /// `federation/` (destinations chosen by requests, behind the SSRF guard) and the SMS
 /// gateways' transport (`sms/http.rs`: the operator's gateway URL, see ARCHITECTURE.md), and
-/// `oxident health` (`ops/probe.rs`: the server's own operator listener).
+/// `oxident health` and `oxident admin` (`ops/probe.rs`, `ops/admin_client.rs`: the server's
+/// own operator and admin listeners).
 const OWNERS: &[(&str, &[&str])] = &[
     ("sqlx::", &["src/store"]),
     ("lettre::", &["src/mail"]),
     (
         "reqwest::",
-        &["src/federation", "src/sms/http.rs", "src/ops/probe.rs"],
+        &[
+            "src/federation",
+            "src/sms/http.rs",
+            "src/ops/probe.rs",
+            "src/ops/admin_client.rs",
+        ],
     ),
     ("hickory_", &["src/federation"]),
     ("ed25519_dalek::", &["src/crypto"]),

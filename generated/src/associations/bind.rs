@@ -40,6 +40,6 @@ impl crate::rt::Operation for Op {
 }
 
 pub use crate::shared::validate_bind_request as validate_body;
-pub use crate::shared::validate_signed_association as validate_response_200;
+pub use crate::shared::validate_signed_association_2 as validate_response_200;
 pub use crate::shared::validate_error as validate_response_400;
 pub use crate::shared::validate_error as validate_response_404;

@@ -74,7 +74,7 @@ fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
 
 fn response_200_n1<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
     let mut ok = true;
-    ok &= crate::shared::signed_association_n0(v, p, &mut *s);
+    ok &= crate::shared::signed_association_2_n0(v, p, &mut *s);
     ok
 }
 

@@ -4,8 +4,6 @@
 //! `POST /_matrix/identity/v2/3pid/bind` (`bindV2`)
 //!
 //! Bind the 3PID of a validated session to a Matrix user ID.
-#![allow(clippy::collapsible_if, clippy::collapsible_match)]
-use crate::rt::validate::{self as rt, Path, Sink, Value};
 
 pub use crate::types::{
     BindRequest, SignedAssociation, BindRequest as RequestBody,
@@ -35,80 +33,8 @@ impl crate::rt::Operation for Op {
 }
 
 pub use crate::shared::validate_bind_request as validate_body;
+pub use crate::shared::validate_signed_association as validate_response_200;
 pub use crate::shared::validate_error as validate_response_400;
 pub use crate::shared::validate_error as validate_response_401;
 pub use crate::shared::validate_error as validate_response_403;
 pub use crate::shared::validate_error as validate_response_404;
-
-/// Validates a JSON value against the `SignedAssociation` schema, reporting every error.
-pub fn validate_response_200(v: &Value) -> Result<(), rt::Errors> {
-    rt::run(v, response_200_n0, response_200_n0)
-}
-
-fn response_200_n0<S: Sink>(v: &Value, p: &Path, s: &mut S) -> bool {
-    let mut ok = true;
-    if let Some(object) = s.object(p, v, &mut ok, "object") {
-        for (key1, v1) in object {
-            match key1.as_str() {
-                "address" => ok &= s.is_string(&p.at(key1), v1),
-                "medium" => ok &= s.is_string(&p.at(key1), v1),
-                "mxid" => ok &= s.is_string(&p.at(key1), v1),
-                "not_after" => {
-                    let p1 = &p.at(key1);
-                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                        ok &= s.whole(p1, v1, number1, "integer");
-                        ok
-                            &= s
-                                .number_format(
-                                    p1,
-                                    number1,
-                                    rt::formats::is_int64,
-                                    "64-bit integer",
-                                );
-                    }
-                }
-                "not_before" => {
-                    let p1 = &p.at(key1);
-                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                        ok &= s.whole(p1, v1, number1, "integer");
-                        ok
-                            &= s
-                                .number_format(
-                                    p1,
-                                    number1,
-                                    rt::formats::is_int64,
-                                    "64-bit integer",
-                                );
-                    }
-                }
-                "signatures" => {
-                    ok &= crate::shared::any_object_n0(v1, &p.at(key1), &mut *s);
-                }
-                "ts" => {
-                    let p1 = &p.at(key1);
-                    if let Some(number1) = s.number(p1, v1, &mut ok, "integer") {
-                        ok &= s.whole(p1, v1, number1, "integer");
-                        ok
-                            &= s
-                                .number_format(
-                                    p1,
-                                    number1,
-                                    rt::formats::is_int64,
-                                    "64-bit integer",
-                                );
-                    }
-                }
-                _ => {}
-            }
-            rt::stop_if_failed!(ok);
-        }
-        ok &= s.has(p, "address", object.contains_key("address"));
-        ok &= s.has(p, "medium", object.contains_key("medium"));
-        ok &= s.has(p, "mxid", object.contains_key("mxid"));
-        ok &= s.has(p, "not_before", object.contains_key("not_before"));
-        ok &= s.has(p, "not_after", object.contains_key("not_after"));
-        ok &= s.has(p, "ts", object.contains_key("ts"));
-        ok &= s.has(p, "signatures", object.contains_key("signatures"));
-    }
-    ok
-}

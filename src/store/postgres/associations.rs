@@ -255,6 +255,12 @@ impl PostgresStore {
                 "INSERT INTO association_changes (lookup_hash) VALUES ($1) RETURNING seq",
             )
             .bind(hash),
+            // One log row per hash; the last one's number stands for all (they commit together).
+            Change::UnboundAll { hashes } => sqlx::query_scalar(
+                "WITH logged AS (INSERT INTO association_changes (lookup_hash) \
+                 SELECT unnest($1::text[]) RETURNING seq) SELECT max(seq) FROM logged",
+            )
+            .bind(*hashes),
         }
         .fetch_one(&mut *tx)
         .await

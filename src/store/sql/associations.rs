@@ -27,6 +27,8 @@ pub(in crate::store) enum Change<'a> {
     },
     /// The binding with this lookup hash is gone.
     Unbound { hash: &'a str },
+    /// The bindings with these lookup hashes are gone (an erasure).
+    UnboundAll { hashes: &'a [String] },
     /// Every hash changed (a pepper was created or replaced).
     Rehashed,
     /// A pepper exists that this instance may not have seen (another writer created it).
@@ -43,6 +45,12 @@ impl Change<'_> {
             }
             Change::Unbound { hash } => {
                 index.remove(hash);
+                Ok(())
+            }
+            Change::UnboundAll { hashes } => {
+                for hash in *hashes {
+                    index.remove(hash);
+                }
                 Ok(())
             }
             Change::None | Change::PepperSeen | Change::Rehashed => Ok(()),
@@ -63,6 +71,9 @@ pub(in crate::store) trait AssociationSql: Backend {
     const INDEX_BATCH: i64;
     /// Says which backend lookups fall back to when the index goes.
     const NAME: &'static str;
+    /// Statements deleting what the backend keeps about a 3PID (`$1` medium, `$2` address)
+    /// outside the shared tables, for an erasure (SQLite: imported signed associations).
+    const THREEPID_COPIES: &'static [&'static str] = &[];
 
     /// Held from the start of an association write to its commit (SQLite: an in-process
     /// lock, so the index applies commits in their order).

@@ -27,6 +27,7 @@ use sqlx::{
 use super::{StoreError, StoreResult};
 
 pub(super) mod accounts;
+pub(super) mod admin;
 pub(super) mod associations;
 pub(super) mod invites;
 pub(super) mod sessions;

@@ -138,6 +138,8 @@ impl AssociationSql for SqliteStore {
          FROM associations WHERE lookup_hash IS NOT NULL";
     const INDEX_BATCH: i64 = 1000;
     const NAME: &'static str = "SQLite";
+    const THREEPID_COPIES: &'static [&'static str] =
+        &["DELETE FROM imported_signed_associations WHERE medium = $1 AND address = $2"];
 
     type Order<'a> = tokio::sync::MutexGuard<'a, ()>;
 
@@ -157,7 +159,7 @@ impl AssociationSql for SqliteStore {
         match change {
             Change::None | Change::PepperSeen => {}
             Change::Rehashed => self.reload_index().await,
-            Change::Bound { .. } | Change::Unbound { .. } => {
+            Change::Bound { .. } | Change::Unbound { .. } | Change::UnboundAll { .. } => {
                 self.update_index(|index| change.apply(index));
             }
         }
