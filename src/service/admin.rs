@@ -6,7 +6,7 @@
 
 use crate::crypto::tokens::{PEPPER_LEN, RandomSource, random_token_from};
 use crate::domain::{Medium, UserId};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::service::binding::BindingService;
 use crate::service::signed::SignedAssociation;
 use crate::store::admin::Subject;
@@ -113,7 +113,21 @@ impl AdminService {
 
     /// A new lookup pepper, every association rehashed under it; the pepper and the count.
     pub async fn rotate_pepper(&self) -> ApiResult<(String, u64)> {
-        let pepper = random_token_from(self.random.as_ref(), PEPPER_LEN)?;
+        let current = self.associations.lookup_pepper().await?;
+        let mut pepper = random_token_from(self.random.as_ref(), PEPPER_LEN)?;
+        // A rotation that kept the pepper would leave every client's cached hashes valid
+        // while reporting success.
+        for _ in 0..3 {
+            if current.as_deref() != Some(pepper.as_str()) {
+                break;
+            }
+            pepper = random_token_from(self.random.as_ref(), PEPPER_LEN)?;
+        }
+        if current.as_deref() == Some(pepper.as_str()) {
+            return Err(ApiError::Internal(
+                "the random source keeps drawing the current pepper".into(),
+            ));
+        }
         let rehashed = self.associations.rotate_lookup_pepper(&pepper).await?;
         tracing::info!(rehashed, "admin: lookup pepper rotated");
         Ok((pepper, rehashed))

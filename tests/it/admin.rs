@@ -585,7 +585,10 @@ async fn rotation_on_one_instance_reaches_the_other() {
     let b = Arc::new(start(url).await);
     let token = a.token_for("@looker:example.org").await;
     let addresses = seed_many(&a, 100).await;
-    let old = pepper_of(&b, &token).await;
+    // Made by A (both instances draw the same test randomness: B's first pepper would be the
+    // one A's rotation draws).
+    let old = pepper_of(&a, &token).await;
+    assert_eq!(pepper_of(&b, &token).await, old);
     let stop = Arc::new(AtomicBool::new(false));
     let answered = Arc::new(AtomicUsize::new(0));
     let lookups = {
@@ -609,13 +612,17 @@ async fn rotation_on_one_instance_reaches_the_other() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let new = r.json["lookup_pepper"].as_str().expect("pepper").to_owned();
+    assert_ne!(new, old);
     // Within the change-log delay B answers the old pepper `M_INVALID_PEPPER`.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     stop.store(true, Ordering::Release);
-    let (_, switched) = lookups
+    let (full, switched) = lookups
         .await
         .expect("no lookup failed on the other instance");
-    assert!(switched > 0, "B switched to the new pepper");
+    assert!(
+        full > 0 && switched > 0,
+        "B answered before and after: {full}, {switched}"
+    );
     assert_eq!(pepper_of(&b, &token).await, new);
     let r = b
         .post(
@@ -627,4 +634,108 @@ async fn rotation_on_one_instance_reaches_the_other() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["mappings"].as_object().map(|m| m.len()), Some(100));
+}
+
+/// Runs `oxident` with `args` and the configuration file `config`; (exit code, stdout, stderr).
+async fn oxident(config: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_oxident"));
+    command.arg("--config").arg(config).args(args);
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("joined")
+        .expect("run oxident");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_asks_the_running_server_and_rotates_a_stopped_one_directly() {
+    let mut app = TestApp::start_with(|c| {
+        c.admin.bind = Some("127.0.0.1:0".parse().expect("addr"));
+        c.admin.secret = Some(oxident::ops::admin::AdminSecret::new(SECRET));
+    })
+    .await;
+    let admin_addr = app
+        .admin_base
+        .as_deref()
+        .and_then(|b| b.strip_prefix("http://"))
+        .expect("admin listener")
+        .to_owned();
+    let database = match &app.config.database.url {
+        Some(url) => format!("[database]\nurl = \"{url}\"\n"),
+        None => format!(
+            "[storage]\nsqlite_path = \"{}\"\n",
+            app.config.storage.sqlite_path.display()
+        ),
+    };
+    let config = app.dir.path().join("cli.toml");
+    let write = |admin: &str| {
+        std::fs::write(&config, format!("{database}[admin]\n{admin}")).expect("write config")
+    };
+    write(&format!("bind = \"{admin_addr}\"\nsecret = \"{SECRET}\"\n"));
+
+    let (code, out, err) = oxident(
+        &config,
+        &[
+            "admin",
+            "bind",
+            "--medium",
+            "email",
+            "--address",
+            "cli@example.org",
+            "--mxid",
+            "@cli:example.org",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        v1_lookup(&app, "cli@example.org").await["mxid"],
+        "@cli:example.org"
+    );
+    let (code, out, err) = oxident(&config, &["admin", "list", "--mxid", "@cli:example.org"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let listed: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(listed["associations"][0]["address"], "cli@example.org");
+    // Through the running server: its lookups switch at once.
+    let token = app.token_for("@looker:example.org").await;
+    let before = pepper_of(&app, &token).await;
+    let (code, out, err) = oxident(&config, &["rotate-pepper"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let rotated: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(rotated["rehashed"], 1);
+    assert_eq!(
+        pepper_of(&app, &token).await,
+        rotated["lookup_pepper"].as_str().expect("pepper")
+    );
+    assert_ne!(rotated["lookup_pepper"], before.as_str());
+
+    // A wrong secret is refused; nothing listening: `admin` fails, `rotate-pepper` opens the
+    // store itself.
+    write(&format!(
+        "bind = \"{admin_addr}\"\nsecret = \"not the admin secret at all\"\n"
+    ));
+    let (code, _, err) = oxident(
+        &config,
+        &["admin", "revoke-tokens", "--mxid", "@cli:example.org"],
+    )
+    .await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("M_UNAUTHORIZED"), "{err}");
+    let stopped = crate::sydent_peer::free_port();
+    write(&format!("bind = \"127.0.0.1:{stopped}\"\n"));
+    let (code, _, err) = oxident(&config, &["admin", "list", "--mxid", "@cli:example.org"]).await;
+    assert_eq!(code, 2, "{err}");
+    // The server stops; its data folder stays.
+    let _dir = std::mem::replace(&mut app.dir, tempfile::tempdir().expect("temp dir"));
+    drop(app);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (code, out, err) = oxident(&config, &["rotate-pepper"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let offline: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(offline["rehashed"], 1);
+    assert_ne!(offline["lookup_pepper"], rotated["lookup_pepper"]);
 }
