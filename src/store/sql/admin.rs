@@ -60,7 +60,7 @@ async fn delete<B: Backend>(
 ) -> StoreResult<u64> {
     let mut query = sqlx::query(statement);
     for key in keys {
-        query = query.text(*key);
+        query = query.text(key);
     }
     Ok(query.execute(c.ex()).await.map_err(B::db_err)?.affected())
 }
