@@ -60,14 +60,15 @@ impl HttpRules {
     }
 }
 
-/// The `brand` query parameter: which template set renders a mail or page. Brand names are
-/// folder names, which need no percent-decoding; anything unusual selects the default brand.
+/// The `brand` query parameter: which template set renders a mail or page. The query is split
+/// as a form (`form_urlencoded`, as every other parameter is read); a brand is a folder name,
+/// which never needs an escape, so a value that had to be decoded (or is empty) selects the
+/// default brand, as any other unusual name does.
 pub fn brand(ctx: &RequestContext) -> Option<&str> {
-    ctx.uri
-        .query()?
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == "brand")
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty())
+    let (_, value) = form_urlencoded::parse(ctx.uri.query()?.as_bytes())
+        .find(|(name, _)| name == "brand")?;
+    match value {
+        Cow::Borrowed(value) if !value.is_empty() => Some(value),
+        _ => None,
+    }
 }
