@@ -65,8 +65,8 @@ impl HttpRules {
 /// which never needs an escape, so a value that had to be decoded (or is empty) selects the
 /// default brand, as any other unusual name does.
 pub fn brand(ctx: &RequestContext) -> Option<&str> {
-    let (_, value) = form_urlencoded::parse(ctx.uri.query()?.as_bytes())
-        .find(|(name, _)| name == "brand")?;
+    let (_, value) =
+        form_urlencoded::parse(ctx.uri.query()?.as_bytes()).find(|(name, _)| name == "brand")?;
     match value {
         Cow::Borrowed(value) if !value.is_empty() => Some(value),
         _ => None,

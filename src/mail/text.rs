@@ -160,7 +160,8 @@ pub(crate) fn rfc2822_date(epoch_ms: i64) -> String {
     let secs = u64::try_from(epoch_ms.div_euclid(1000))
         .unwrap_or(0)
         .min(LAST_SECOND);
-    let date = httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs));
+    let date =
+        httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs));
     match date.strip_suffix("GMT") {
         Some(stem) => format!("{stem}-0000"),
         None => date,
