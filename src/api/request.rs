@@ -72,3 +72,42 @@ pub fn brand(ctx: &RequestContext) -> Option<&str> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brand_of(path_and_query: &str) -> Option<String> {
+        let ctx = RequestContext {
+            method: http::Method::GET,
+            uri: path_and_query.parse().expect("a URI"),
+            headers: http::HeaderMap::new(),
+            remote_addr: None,
+            body: None,
+        };
+        brand(&ctx).map(str::to_owned)
+    }
+
+    #[test]
+    fn brand_is_a_plain_form_value() {
+        assert_eq!(
+            brand_of("/x?a=1&brand=vector-im").as_deref(),
+            Some("vector-im")
+        );
+        assert_eq!(
+            brand_of("/x?brand=acme&brand=other").as_deref(),
+            Some("acme")
+        );
+        // Escapes mean no folder name: the default brand.
+        for none in [
+            "/x",
+            "/x?a=1",
+            "/x?brand=",
+            "/x?brand=a%2Fb",
+            "/x?brand=a+b",
+            "/x?brandx=a",
+        ] {
+            assert_eq!(brand_of(none), None, "{none}");
+        }
+    }
+}

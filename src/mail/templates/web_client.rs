@@ -99,35 +99,44 @@ mod tests {
     #[test]
     fn only_allowed_clients_are_linked() {
         let default = config(&[]);
-        let pick = |c: &TemplatesConfig, url: &str| web_client_location(c, Some(url));
-        assert_eq!(
-            pick(&default, "https://app.element.io/#/x/"),
-            "https://app.element.io/#/x"
-        );
-        assert_eq!(
-            pick(&default, "https://evil.example"),
-            "https://app.element.io"
-        );
-        assert_eq!(
-            pick(&default, "https://evil.example\\@app.element.io/"),
-            "https://app.element.io"
-        );
+        let listed = config(&["Client.Example.", "[::1]", "exämple.org"]);
+        for (config, requested, linked) in [
+            (
+                &default,
+                "https://app.element.io/#/x/",
+                "https://app.element.io/#/x",
+            ),
+            (&default, "https://evil.example", "https://app.element.io"),
+            (
+                &default,
+                "https://evil.example\\@app.element.io/",
+                "https://app.element.io",
+            ),
+            (
+                &listed,
+                "https://xn--exmple-cua.org/",
+                "https://xn--exmple-cua.org",
+            ),
+            (
+                &listed,
+                "https://client.example:8443/a",
+                "https://client.example:8443/a",
+            ),
+            (&listed, "http://[::1]/", "http://[::1]"),
+            (
+                &listed,
+                "https://app.element.io/x",
+                "https://app.element.io",
+            ),
+        ] {
+            assert_eq!(
+                web_client_location(config, Some(requested)),
+                linked,
+                "{requested}"
+            );
+        }
         assert_eq!(
             web_client_location(&default, None),
-            "https://app.element.io"
-        );
-        let listed = config(&["Client.Example.", "[::1]", "exämple.org"]);
-        assert_eq!(
-            pick(&listed, "https://xn--exmple-cua.org/"),
-            "https://xn--exmple-cua.org"
-        );
-        assert_eq!(
-            pick(&listed, "https://client.example:8443/a"),
-            "https://client.example:8443/a"
-        );
-        assert_eq!(pick(&listed, "http://[::1]/"), "http://[::1]");
-        assert_eq!(
-            pick(&listed, "https://app.element.io/x"),
             "https://app.element.io"
         );
     }
