@@ -4,8 +4,9 @@
 
 use crate::api::Api;
 use crate::api::request::HttpRules;
-use crate::edge::App;
 use crate::edge::errors::empty;
+use crate::edge::{AccessLog, App, Cors, Hook};
+use crate::ops::metrics::RequestMetrics;
 use crate::state::AppState;
 use http::StatusCode;
 use std::sync::Arc;
@@ -21,7 +22,12 @@ pub fn app(state: Arc<AppState>) -> App {
         state.services.clone(),
         HttpRules::from_config(&state.config),
     ));
-    App::new(prefix, body_limit, timeout, move |request, peer| {
+    let mut hooks: Vec<Box<dyn Hook>> = vec![Box::new(Cors), Box::new(AccessLog)];
+    // Counting costs a second routing per request: only when someone can scrape the counts.
+    if state.config.metrics.bind.is_some() {
+        hooks.push(Box::new(RequestMetrics(state.ops.metrics.clone())));
+    }
+    App::with_hooks(prefix, body_limit, timeout, hooks, move |request, peer| {
         if v1.refuses(request.uri().path()) {
             // An empty 404: the edge answers it as Matrix JSON, `M_UNRECOGNIZED`.
             return Box::pin(std::future::ready(empty(StatusCode::NOT_FOUND)));

@@ -1,5 +1,5 @@
 //! Command-line interface: `oxident` (serve), `check-config`, `generate-key`, `import-key`,
-//! `import-sydent` and `validate`. Parsing lives here so `main.rs` stays a few lines.
+//! `import-sydent`, `health` and `validate`. Parsing lives here so `main.rs` stays a few lines.
 
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -55,6 +55,14 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Ask the running server's operator listener (`[metrics] bind`) whether it is alive (or
+    /// ready, with --ready): exit 0 if so, 1 if not. For container health checks, where no
+    /// HTTP client is installed.
+    Health {
+        /// Ask `/ready` (store reachable, index loaded, key present) instead of `/health`.
+        #[arg(long)]
+        ready: bool,
+    },
     /// Check a JSON payload against an operation's request or response schema.
     ///
     /// Exit status: 0 valid, 1 invalid, 2 usage error or unreadable input.
@@ -83,6 +91,7 @@ pub fn run_command(cli: &Cli) -> Option<ExitCode> {
             sydent_config,
             force,
         } => Some(import_sydent(cli, db, sydent_config.as_deref(), *force)),
+        Command::Health { ready } => Some(health(cli, *ready)),
         Command::Validate {
             operation,
             part,
@@ -112,6 +121,43 @@ fn check_config(cli: &Cli) -> ExitCode {
             for p in problems {
                 eprintln!("  - {p}");
             }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn health(cli: &Cli, ready: bool) -> ExitCode {
+    let config = match crate::config::Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(problems) => {
+            for p in problems {
+                eprintln!("config: {p}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let Some(mut addr) = config.metrics.bind else {
+        eprintln!("no operator listener: set [metrics] bind (OXIDENT_METRICS__BIND)");
+        return ExitCode::from(2);
+    };
+    // A wildcard bind is reached on loopback.
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    match crate::ops::probe::ask(addr, ready) {
+        Ok((healthy, body)) => {
+            println!("{body}");
+            if healthy {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("{e}");
             ExitCode::from(1)
         }
     }

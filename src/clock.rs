@@ -5,13 +5,20 @@
 //! (`SystemTime::now`, `Instant::now`); clippy's `disallowed-methods` (clippy.toml) refuses
 //! them everywhere else.
 
+use crate::domain::Timestamp;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 pub trait Clock: Send + Sync {
-    /// Milliseconds since the Unix epoch.
-    fn now_ms(&self) -> i64;
+    /// The wall-clock time.
+    fn now(&self) -> Timestamp;
+
+    /// [`Clock::now`] as the plain milliseconds of callers not yet speaking [`Timestamp`]
+    /// (the stores' columns, federation caches, mail dates).
+    fn now_ms(&self) -> i64 {
+        self.now().as_millis()
+    }
 
     /// Time on a scale that never goes backwards (from an arbitrary start): for intervals
     /// such as rate-limit budgets, which a wall-clock step must not reset or stretch.
@@ -23,10 +30,12 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     #[allow(clippy::disallowed_methods)]
-    fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        )
     }
 
     fn monotonic(&self) -> Duration {
@@ -56,8 +65,8 @@ impl ManualClock {
 }
 
 impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.0.load(Ordering::SeqCst))
     }
 
     /// The manual time itself (it only moves forward unless a test moves it back).

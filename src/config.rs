@@ -2,9 +2,21 @@
 //! (`OXIDENT_<SECTION>__<KEY>`, e.g. `OXIDENT_SERVER__BIND=0.0.0.0:8090`), and defaults that
 //! run: with no file at all the server listens on 127.0.0.1:8090 with SQLite, a generated key
 //! and mail written to a folder.
+//!
+//! Each area owns its section's settings and their checks (`[sessions]` in
+//! `service::sessions`, `[terms]` in `service::terms`, `[ratelimit]` in `service::ratelimit`,
+//! `[invites]` in `service::invites`, `[server.tls]` in `edge::tls`, `[sydent]` in `sydent`,
+//! `[sms]` in `sms`); this module only composes them: figment's layers, the environment, and
+//! every area's problems gathered into one list of [`ConfigError`]s.
 
+pub use crate::duration::ConfigDuration;
 use crate::mail::smtp::SmtpConfig;
 use crate::mail::templates::TemplatesConfig;
+use crate::service::invites::InvitesConfig;
+use crate::service::ratelimit::RateLimitConfig;
+use crate::service::sessions::{SessionsConfig, SessionsConfigError};
+use crate::service::terms::{TermsConfig, TermsConfigError};
+use crate::sydent::SydentSection;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -34,6 +46,7 @@ pub struct Config {
     pub sydent: SydentSection,
     pub api: ApiConfig,
     pub sms: crate::sms::SmsConfig,
+    pub metrics: crate::ops::MetricsConfig,
 }
 
 /// `[api]`: which API generations are served (sydent's `enable_v1_access` and
@@ -55,15 +68,6 @@ impl Default for ApiConfig {
             enable_v1_associations: true,
         }
     }
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SydentSection {
-    /// A `sydent.conf` to take settings from, for a server replacing sydent: its options
-    /// that mean something here become their TOML twins (README, "Moving from sydent"),
-    /// below this file and the environment, which win.
-    pub config_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -92,6 +96,9 @@ pub struct ServerConfig {
     /// `[server.tls]`: serve HTTPS on `bind` (reloaded on SIGHUP); plain HTTP without it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::edge::tls::TlsConfig>,
+    /// On SIGTERM or Ctrl-C, how long requests in flight (and invite deliveries under way)
+    /// may take to finish before the server exits anyway.
+    pub shutdown_grace: ConfigDuration,
 }
 
 impl Default for ServerConfig {
@@ -106,6 +113,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             max_connections_per_ip: 256,
             tls: None,
+            shutdown_grace: ConfigDuration(Duration::from_secs(10)),
         }
     }
 }
@@ -204,124 +212,15 @@ impl AuthConfig {
         i64::try_from(self.token_unused_lifetime.0.as_millis()).unwrap_or(i64::MAX)
     }
 
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<ConfigError> {
         let mut p = Vec::new();
         if self.token_unused_lifetime.0 < Duration::from_secs(2 * 3600) {
-            p.push(
-                "auth.token_unused_lifetime: must be at least 2h (use is recorded hourly)".into(),
-            );
+            p.push(ConfigError::invalid(
+                "auth.token_unused_lifetime",
+                "must be at least 2h (use is recorded hourly)",
+            ));
         }
         p
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SessionsConfig {
-    /// How long a validation session lives: from its creation or last `requestToken` resend
-    /// while it is not validated, from its (first) validation once it is. A duration such as
-    /// `"24h"`, `"90m"`, `"90s"` (units `ms`, `s`, `m`, `h`, `d`). Default 24 h.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lifetime: Option<ConfigDuration>,
-    /// The same in whole hours (the older key); `lifetime` is its successor, set one of them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lifetime_hours: Option<u64>,
-    /// Wrong tokens tolerated per session before it is locked.
-    pub max_submit_attempts: u32,
-}
-
-impl Default for SessionsConfig {
-    fn default() -> Self {
-        Self {
-            lifetime: None,
-            lifetime_hours: None,
-            max_submit_attempts: 10,
-        }
-    }
-}
-
-/// The session lifetime when neither key is set.
-const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(24 * 3600);
-
-impl SessionsConfig {
-    pub fn lifetime(&self) -> Duration {
-        match (self.lifetime, self.lifetime_hours) {
-            (Some(d), _) => d.0,
-            (None, Some(h)) => Duration::from_secs(h.saturating_mul(3600)),
-            (None, None) => DEFAULT_SESSION_LIFETIME,
-        }
-    }
-
-    pub fn lifetime_ms(&self) -> i64 {
-        i64::try_from(self.lifetime().as_millis()).unwrap_or(i64::MAX)
-    }
-
-    fn problems(&self) -> Vec<String> {
-        let mut p = Vec::new();
-        if self.lifetime.is_some() && self.lifetime_hours.is_some() {
-            p.push(
-                "sessions: set `lifetime` or `lifetime_hours`, not both (`lifetime` replaces it)"
-                    .into(),
-            );
-        }
-        if self.lifetime_hours == Some(0) {
-            p.push("sessions.lifetime_hours: must be at least 1".into());
-        }
-        if self.lifetime.is_some_and(|d| d.0 < Duration::from_secs(1)) {
-            p.push("sessions.lifetime: must be at least 1s".into());
-        }
-        if self.max_submit_attempts == 0 {
-            p.push("sessions.max_submit_attempts: must be at least 1".into());
-        }
-        p
-    }
-}
-
-/// A duration written for people: a whole number and a unit, `"24h"`, `"90s"`, `"1500ms"`
-/// (units `ms`, `s`, `m`, `h`, `d`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ConfigDuration(pub Duration);
-
-impl std::str::FromStr for ConfigDuration {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let bad = || {
-            format!(
-                "`{text}` is not a duration: write a whole number and a unit, e.g. \"24h\", \"90s\" \
-                 (units: ms, s, m, h, d)"
-            )
-        };
-        let t = text.trim();
-        let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let (number, unit) = t.split_at(split);
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        let ms_per_unit: u64 = match unit.trim() {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => return Err(bad()),
-        };
-        n.checked_mul(ms_per_unit)
-            .map(|ms| Self(Duration::from_millis(ms)))
-            .ok_or_else(|| format!("`{text}` is too long a duration"))
-    }
-}
-
-impl TryFrom<String> for ConfigDuration {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        text.parse()
-    }
-}
-
-impl From<ConfigDuration> for String {
-    fn from(d: ConfigDuration) -> String {
-        format!("{}ms", d.0.as_millis())
     }
 }
 
@@ -347,37 +246,6 @@ impl Default for EmailConfig {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct InvitesConfig {
-    /// Refuse store-invite for an address that is already bound (`M_THREEPID_IN_USE`).
-    pub refuse_bound_addresses: bool,
-    /// Leading characters of the local part shown in an invite's `display_name` (sydent's
-    /// `email.third_party_invite_username_obfuscate_characters`).
-    pub username_reveal_characters: usize,
-    /// Leading characters of the domain shown there (sydent's
-    /// `email.third_party_invite_domain_obfuscate_characters`).
-    pub domain_reveal_characters: usize,
-    /// An invite still not delivered to its homeserver this long after it was stored is
-    /// given up (logged and counted; no longer retried). Default 7 days.
-    pub delivery_give_up_after: ConfigDuration,
-    /// Deliveries in flight to one homeserver at once; more wait their turn, so a slow
-    /// homeserver holds a few slots, not the whole queue.
-    pub delivery_per_destination: u32,
-}
-
-impl Default for InvitesConfig {
-    fn default() -> Self {
-        Self {
-            refuse_bound_addresses: true,
-            username_reveal_characters: 3,
-            domain_reveal_characters: 3,
-            delivery_give_up_after: ConfigDuration(Duration::from_secs(7 * 86_400)),
-            delivery_per_destination: 2,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
 pub struct LookupConfig {
     /// Most addresses accepted in one v2 lookup or v1 bulk_lookup.
     pub max_addresses: usize,
@@ -387,61 +255,6 @@ impl Default for LookupConfig {
     fn default() -> Self {
         Self {
             max_addresses: 10_000,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TermsConfig {
-    /// A TOML or JSON file of policies in the `/v2/terms` shape (`{policies: {...}}`).
-    /// None: no terms, nothing is gated.
-    pub policies_file: Option<PathBuf>,
-}
-
-/// Each limit is a burst refilled evenly over its period; 0 switches that limit off.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RateLimitConfig {
-    /// Validation mails a client address may trigger per minute (burst = this number).
-    pub request_token_per_ip_per_minute: u32,
-    /// Validation mails one destination address may receive per hour.
-    pub request_token_per_address_per_hour: u32,
-    /// Invitation mails a client address may trigger per minute.
-    pub invite_per_ip_per_minute: u32,
-    /// Invitation mails one email address may receive per hour, whoever sends them (many
-    /// senders or homeservers cannot flood one inbox).
-    pub invite_per_address_per_hour: u32,
-    /// Lookups (v1 and v2) a client address may make per second.
-    pub lookup_per_ip_per_second: u32,
-    /// Hashes one account may look up per hour in v2 lookups (each address of a request
-    /// counts), against enumeration. 0: off (the default: v1 lookups need no account, so a
-    /// budget only binds where the v1 API is switched off or its clients are few).
-    pub lookup_hashes_per_account_per_hour: u32,
-    /// The same per day (0: off).
-    pub lookup_hashes_per_account_per_day: u32,
-    /// Requests that make this server call a homeserver the request names — `register`
-    /// (OpenID userinfo) and homeserver-signed `unbind` (its keys) — a client address may
-    /// make per minute, both together.
-    pub outbound_per_ip_per_minute: u32,
-    /// How many leading bits of an IPv6 address are one client, for every per-address limit
-    /// above and `server.max_connections_per_ip` (1–128). One IPv6 host usually holds a
-    /// whole /64; an IPv4-mapped address (`::ffff:a.b.c.d`) counts as its IPv4 address.
-    pub ipv6_prefix: crate::client_net::Ipv6Prefix,
-}
-
-impl Default for RateLimitConfig {
-    fn default() -> Self {
-        Self {
-            request_token_per_ip_per_minute: 10,
-            request_token_per_address_per_hour: 5,
-            invite_per_ip_per_minute: 10,
-            invite_per_address_per_hour: 10,
-            lookup_per_ip_per_second: 100,
-            lookup_hashes_per_account_per_hour: 0,
-            lookup_hashes_per_account_per_day: 0,
-            outbound_per_ip_per_minute: 20,
-            ipv6_prefix: crate::client_net::Ipv6Prefix::DEFAULT,
         }
     }
 }
@@ -497,24 +310,24 @@ impl Config {
     }
 
     /// Loads and checks the configuration; every problem is reported, not just the first.
-    pub fn load(file: Option<&Path>) -> Result<Self, Vec<String>> {
+    pub fn load(file: Option<&Path>) -> Result<Self, Vec<ConfigError>> {
         Self::load_layers(file, None)
     }
 
     /// The configuration of a server replacing sydent that has no TOML file: `sydent_conf`'s
     /// options (as with `[sydent] config_file`), defaults and the environment.
-    pub fn load_from_sydent_conf(sydent_conf: &Path) -> Result<Self, Vec<String>> {
+    pub fn load_from_sydent_conf(sydent_conf: &Path) -> Result<Self, Vec<ConfigError>> {
         Self::load_layers(None, Some(sydent_conf))
     }
 
-    fn load_layers(file: Option<&Path>, sydent_conf: Option<&Path>) -> Result<Self, Vec<String>> {
+    fn load_layers(
+        file: Option<&Path>,
+        sydent_conf: Option<&Path>,
+    ) -> Result<Self, Vec<ConfigError>> {
         if let Some(path) = file
             && !path.is_file()
         {
-            return Err(vec![format!(
-                "configuration file {} does not exist",
-                path.display()
-            )]);
+            return Err(vec![ConfigError::NoFile(path.to_path_buf())]);
         }
         let mut figment = Self::figment(file);
         let sydent_file = sydent_conf.map(Path::to_path_buf).or_else(|| {
@@ -524,20 +337,26 @@ impl Config {
                 .flatten()
         });
         if let Some(path) = sydent_file {
-            let conf = crate::sydent::conf::SydentConf::load(&path).map_err(|e| vec![e])?;
+            let conf = crate::sydent::conf::SydentConf::load(&path)
+                .map_err(|e| vec![ConfigError::SydentFile(e)])?;
             let base = path.parent().unwrap_or(Path::new("."));
             let (values, problems) = conf.oxident_values(base);
             if !problems.is_empty() {
                 return Err(problems
                     .into_iter()
-                    .map(|p| format!("sydent.config_file {}: {p}", path.display()))
+                    .map(|problem| ConfigError::SydentOption {
+                        path: path.clone(),
+                        problem,
+                    })
                     .collect());
             }
             figment = Self::layered(file, Some(values));
         }
-        let config: Config = figment
-            .extract()
-            .map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+        let config: Config = figment.extract().map_err(|e| {
+            e.into_iter()
+                .map(|e| ConfigError::Read(e.to_string()))
+                .collect::<Vec<_>>()
+        })?;
         let problems = config.problems();
         if problems.is_empty() {
             Ok(config)
@@ -546,68 +365,87 @@ impl Config {
         }
     }
 
-    /// Semantic checks beyond types.
-    pub fn problems(&self) -> Vec<String> {
+    /// Semantic checks beyond types: every area's own, then those across sections.
+    pub fn problems(&self) -> Vec<ConfigError> {
         let mut p = self.auth.problems();
         if self.server.bind.parse::<SocketAddr>().is_err() {
-            p.push(format!(
-                "server.bind: `{}` is not an address like 127.0.0.1:8090",
-                self.server.bind
+            p.push(ConfigError::invalid(
+                "server.bind",
+                format!(
+                    "`{}` is not an address like 127.0.0.1:8090",
+                    self.server.bind
+                ),
             ));
         }
         if self.server.server_name.trim().is_empty() || self.server.server_name.contains('/') {
-            p.push("server.server_name: must be a host name (with optional port)".into());
+            p.push(ConfigError::invalid(
+                "server.server_name",
+                "must be a host name (with optional port)",
+            ));
         }
         let url = &self.server.public_base_url;
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            p.push(format!(
-                "server.public_base_url: `{url}` must start with http:// or https://"
+            p.push(ConfigError::invalid(
+                "server.public_base_url",
+                format!("`{url}` must start with http:// or https://"),
             ));
         }
         if let Some(tls) = &self.server.tls
             && let Err(e) = crate::edge::tls::check(tls)
         {
-            p.push(format!("server.tls: {e}"));
+            p.push(ConfigError::Tls(e));
         }
         if self.server.body_limit_bytes < 1024 {
-            p.push("server.body_limit_bytes: must be at least 1024".into());
+            p.push(ConfigError::invalid(
+                "server.body_limit_bytes",
+                "must be at least 1024",
+            ));
         }
         if let Some(url) = &self.database.url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
-            p.push("database.url: must start with postgres:// (or postgresql://)".into());
+            p.push(ConfigError::invalid(
+                "database.url",
+                "must start with postgres:// (or postgresql://)",
+            ));
         }
         if self.database.max_connections < 2 {
-            p.push("database.max_connections: must be at least 2".into());
+            p.push(ConfigError::invalid(
+                "database.max_connections",
+                "must be at least 2",
+            ));
         }
-        p.extend(self.sessions.problems());
+        p.extend(self.sessions.validate().into_iter().map(ConfigError::from));
         if let Some(smtp) = &self.email.smtp {
             if smtp.host.trim().is_empty() {
-                p.push("email.smtp.host: must not be empty".into());
+                p.push(ConfigError::invalid("email.smtp.host", "must not be empty"));
             }
             if let Some(problem) = smtp.plaintext_auth_problem() {
-                p.push(format!("email.smtp: {problem}"));
+                p.push(ConfigError::invalid("email.smtp", problem));
             }
             if smtp.from.trim().is_empty() && self.email.templates.from.trim().is_empty() {
-                p.push("email.smtp.from: a sender address is needed".into());
+                p.push(ConfigError::invalid(
+                    "email.smtp.from",
+                    "a sender address is needed",
+                ));
             }
         }
         if let Some(folder) = &self.email.templates.folder
             && !folder.is_dir()
         {
-            p.push(format!(
-                "email.templates.folder: {} is not a folder",
-                folder.display()
+            p.push(ConfigError::invalid(
+                "email.templates.folder",
+                format!("{} is not a folder", folder.display()),
             ));
         }
-        if let Some(file) = &self.terms.policies_file {
-            match crate::service::terms::Policies::load(file) {
-                Ok(_) => {}
-                Err(e) => p.push(format!("terms.policies_file: {e}")),
-            }
+        if let Err(e) = self.terms.validate() {
+            p.push(e.into());
         }
         if self.lookup.max_addresses == 0 {
-            p.push("lookup.max_addresses: must be at least 1".into());
+            p.push(ConfigError::invalid(
+                "lookup.max_addresses",
+                "must be at least 1",
+            ));
         }
         for (name, budget) in [
             (
@@ -620,14 +458,22 @@ impl Config {
             ),
         ] {
             if budget != 0 && (budget as usize) < self.lookup.max_addresses {
-                p.push(format!(
-                    "ratelimit.{name}: must be 0 (off) or at least lookup.max_addresses ({}): \
-                     a request larger than the budget could never be answered",
-                    self.lookup.max_addresses
+                p.push(ConfigError::invalid(
+                    format!("ratelimit.{name}"),
+                    format!(
+                        "must be 0 (off) or at least lookup.max_addresses ({}): a request \
+                         larger than the budget could never be answered",
+                        self.lookup.max_addresses
+                    ),
                 ));
             }
         }
-        p.extend(self.sms.problems(self.email.templates.folder.as_deref()));
+        p.extend(
+            self.sms
+                .problems(self.email.templates.folder.as_deref())
+                .into_iter()
+                .map(ConfigError::Sms),
+        );
         p
     }
 
@@ -636,6 +482,46 @@ impl Config {
             .bind
             .parse()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8090)))
+    }
+}
+
+/// One problem with the configuration. Its text names the key (`section.key: …`) and is what
+/// `check-config` and a refused start print, one per line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {} does not exist", .0.display())]
+    NoFile(PathBuf),
+    /// A value of the wrong type, an unknown key, a file that does not parse (figment's
+    /// message, which says where the value came from).
+    #[error("{0}")]
+    Read(String),
+    /// The sydent.conf named by `[sydent] config_file` cannot be read.
+    #[error("{0}")]
+    SydentFile(String),
+    /// An option of that sydent.conf has no meaning here or a bad value.
+    #[error("sydent.config_file {}: {problem}", path.display())]
+    SydentOption { path: PathBuf, problem: String },
+    #[error(transparent)]
+    Sessions(#[from] SessionsConfigError),
+    #[error(transparent)]
+    Terms(#[from] TermsConfigError),
+    #[error("server.tls: {0}")]
+    Tls(#[from] crate::edge::tls::TlsError),
+    /// A `[sms]` problem, as `sms::SmsConfig::problems` words it.
+    #[error("{0}")]
+    Sms(String),
+    /// A section this module keeps (server, database, auth, email, lookup) or a rule
+    /// across sections.
+    #[error("{key}: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+impl ConfigError {
+    fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -650,6 +536,15 @@ struct EmptyDefaults {}
 )]
 mod tests {
     use super::*;
+
+    /// Problems as one line, for a test's error.
+    pub(super) fn joined(problems: &[ConfigError]) -> String {
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 
     // Every test that reads the environment runs inside figment's Jail, which serialises
     // them, so one test's OXIDENT_* variables never leak into another.
@@ -676,14 +571,14 @@ mod tests {
                 ("\"2d\"", 172_800_000),
             ] {
                 jail.create_file("c.toml", &format!("[sessions]\nlifetime = {text}\n"))?;
-                let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+                let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| joined(&p))?;
                 assert_eq!(c.sessions.lifetime_ms(), ms, "{text}");
             }
             jail.create_file("c.toml", "[sessions]\nlifetime_hours = 3\n")?;
-            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| joined(&p))?;
             assert_eq!(c.sessions.lifetime_ms(), 3 * 3_600_000);
             jail.set_env("OXIDENT_SESSIONS__LIFETIME", "45s");
-            let c = Config::load(None).map_err(|p| p.join("; "))?;
+            let c = Config::load(None).map_err(|p| joined(&p))?;
             assert_eq!(c.sessions.lifetime_ms(), 45_000);
             Ok(())
         });
@@ -711,12 +606,12 @@ mod tests {
                 jail.create_file("c.toml", toml)?;
                 let problems = Config::load(Some(Path::new("c.toml"))).expect_err(toml);
                 assert!(
-                    problems.iter().any(|p| p.contains(expected)),
+                    problems.iter().any(|p| p.to_string().contains(expected)),
                     "{toml}: {problems:?}"
                 );
             }
             jail.create_file("c.toml", "[ratelimit]\nipv6_prefix = 48\n")?;
-            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| joined(&p))?;
             assert_eq!(c.ratelimit.ipv6_prefix.bits(), 48);
             Ok(())
         });
@@ -772,7 +667,9 @@ mod tests {
             let problems = Config::load(Some(&path)).expect_err("missing files");
             assert_eq!(problems.len(), 1, "{problems:?}");
             assert!(
-                problems[0].starts_with("server.tls: cannot read /nonexistent/cert.pem"),
+                problems[0]
+                    .to_string()
+                    .starts_with("server.tls: cannot read /nonexistent/cert.pem"),
                 "{problems:?}"
             );
             Ok(())
@@ -786,7 +683,7 @@ mod tests {
         std::fs::write(&path, "[server]\nbnid = \"127.0.0.1:1\"\n").expect("write");
         figment::Jail::expect_with(|_| {
             let problems = Config::load(Some(&path)).expect_err("typo");
-            assert!(problems[0].contains("bnid"), "{problems:?}");
+            assert!(problems[0].to_string().contains("bnid"), "{problems:?}");
             Ok(())
         });
     }
@@ -798,6 +695,7 @@ mod tests {
     reason = "figment::Jail's closure signature returns figment::Error"
 )]
 mod example_file {
+    use super::tests::joined;
     use super::*;
 
     /// The documented example must stay loadable and describe the defaults.
@@ -820,9 +718,9 @@ mod example_file {
         figment::Jail::expect_with(|jail| {
             jail.create_file("c.toml", "[server]\nbind = \"127.0.0.1:3\"\n")?;
             jail.set_env("OXIDENT_CONFIG", "c.toml");
-            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| joined(&p))?;
             assert_eq!(c.server.bind, "127.0.0.1:3");
-            let c = Config::load(None).map_err(|p| p.join("; "))?;
+            let c = Config::load(None).map_err(|p| joined(&p))?;
             assert_eq!(c.server.bind, ServerConfig::default().bind);
             Ok(())
         });
@@ -853,7 +751,7 @@ mod example_file {
                 "[sydent]\nconfig_file = \"sydent.conf\"\n[lookup]\nmax_addresses = 5\n",
             )?;
             jail.set_env("OXIDENT_SERVER__SERVER_NAME", "env.example");
-            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| joined(&p))?;
             assert_eq!(c.server.server_name, "env.example");
             assert_eq!(c.lookup.max_addresses, 5);
             assert_eq!(c.server.bind, "127.0.0.1:9999");
@@ -878,7 +776,7 @@ mod example_file {
             jail.create_file("c.toml", "[server]\nbind = \"127.0.0.1:1\"\n")?;
             jail.set_env("OXIDENT_SERVER__BIND", "127.0.0.1:2");
             jail.set_env("OXIDENT_SESSIONS__LIFETIME_HOURS", "48");
-            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| p.join("; "))?;
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|p| joined(&p))?;
             assert_eq!(c.server.bind, "127.0.0.1:2");
             assert_eq!(c.sessions.lifetime_hours, Some(48));
             assert_eq!(c.sessions.lifetime_ms(), 48 * 3_600_000);

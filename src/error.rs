@@ -1,8 +1,130 @@
 //! `ApiError`: the one error type handlers and services return. Each variant names a rule
 //! that was broken; the errcode, the HTTP status and the client-facing text are decided in one
-//! place below, so no errcode is spelled at a raise site.
+//! place below, so no errcode is spelled at a raise site. Also the Matrix wire shape itself
+//! (`ErrCode`, `MatrixError`): the generated runtime is neutral, and the dispatcher's own
+//! refusals reach us as `Rejection`s (`ApiError::Rejected`), mapped to errcodes here.
 
-use oxident_api::rt::{ErrCode, MatrixError};
+use oxident_api::rt::{Rejection, RejectionKind};
+use serde_json::{Map, Value};
+
+macro_rules! errcodes {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal,)*) => {
+        /// Every errcode the identity service uses. One enum, so no code is spelled twice.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrCode { $($(#[$doc])* $variant,)* }
+
+        impl ErrCode {
+            pub const ALL: &'static [ErrCode] = &[$(ErrCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrCode::$variant => $code,)* }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($code => Some(ErrCode::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+errcodes! {
+    /// The body is not valid JSON, or not a JSON object.
+    BadJson = "M_BAD_JSON",
+    NotJson = "M_NOT_JSON",
+    /// A required parameter or field is missing.
+    MissingParams = "M_MISSING_PARAMS",
+    /// A parameter or field has the wrong type or format.
+    InvalidParam = "M_INVALID_PARAM",
+    /// Unknown endpoint (404) or wrong method (405), or an unsupported request.
+    Unrecognized = "M_UNRECOGNIZED",
+    Unauthorized = "M_UNAUTHORIZED",
+    UnknownToken = "M_UNKNOWN_TOKEN",
+    TermsNotSigned = "M_TERMS_NOT_SIGNED",
+    Forbidden = "M_FORBIDDEN",
+    NotFound = "M_NOT_FOUND",
+    SessionNotValidated = "M_SESSION_NOT_VALIDATED",
+    NoValidSession = "M_NO_VALID_SESSION",
+    SessionExpired = "M_SESSION_EXPIRED",
+    TokenIncorrect = "M_TOKEN_INCORRECT",
+    InvalidEmail = "M_INVALID_EMAIL",
+    EmailSendError = "M_EMAIL_SEND_ERROR",
+    InvalidAddress = "M_INVALID_ADDRESS",
+    SendError = "M_SEND_ERROR",
+    DestinationRejected = "M_DESTINATION_REJECTED",
+    ThreepidInUse = "M_THREEPID_IN_USE",
+    InvalidPepper = "M_INVALID_PEPPER",
+    LimitExceeded = "M_LIMIT_EXCEEDED",
+    TooLarge = "M_TOO_LARGE",
+    Unknown = "M_UNKNOWN",
+}
+
+impl std::fmt::Display for ErrCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A Matrix error response ready to send (written by `edge::errors::matrix_response`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixError {
+    pub status: u16,
+    pub errcode: ErrCode,
+    pub error: String,
+    /// Extra top-level fields some errors carry (e.g. `mxid` with `M_THREEPID_IN_USE`).
+    pub extra: Map<String, Value>,
+    /// The `Allow` header of a 405: the methods the path answers, as the dispatcher knows them.
+    pub allow: Option<Box<str>>,
+}
+
+impl MatrixError {
+    pub fn new(status: u16, errcode: ErrCode, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            errcode,
+            error: error.into(),
+            extra: Map::new(),
+            allow: None,
+        }
+    }
+
+    pub fn with_field(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// The JSON body as sent on the wire.
+    pub fn body(&self) -> Value {
+        let mut map = self.extra.clone();
+        map.insert(
+            "errcode".into(),
+            Value::String(self.errcode.as_str().into()),
+        );
+        map.insert("error".into(), Value::String(self.error.clone()));
+        Value::Object(map)
+    }
+}
+
+impl std::fmt::Display for MatrixError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.errcode, self.error)
+    }
+}
+
+impl std::error::Error for MatrixError {}
+
+/// The errcode of each of the runtime's refusals: the one place Matrix's codes meet the
+/// runtime's neutral kinds (exhaustive, so a new kind cannot go unmapped).
+fn rejection_errcode(kind: RejectionKind) -> ErrCode {
+    match kind {
+        RejectionKind::BadBody => ErrCode::BadJson,
+        RejectionKind::Missing => ErrCode::MissingParams,
+        RejectionKind::Invalid => ErrCode::InvalidParam,
+        RejectionKind::InvalidEmail => ErrCode::InvalidEmail,
+        RejectionKind::NotFound | RejectionKind::MethodNotAllowed => ErrCode::Unrecognized,
+        RejectionKind::TooLarge => ErrCode::TooLarge,
+        RejectionKind::Internal => ErrCode::Unknown,
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -71,6 +193,17 @@ pub enum ApiError {
     /// Anything the client cannot act on; the cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The dispatcher refused the request before a handler ran (unreadable body, a field the
+    /// validator refused, unknown path or method, body too large); its message is the
+    /// client's, as the runtime wrote it.
+    #[error("{0}")]
+    Rejected(Rejection),
+}
+
+impl From<Rejection> for ApiError {
+    fn from(rejection: Rejection) -> Self {
+        ApiError::Rejected(rejection)
+    }
 }
 
 impl ApiError {
@@ -105,6 +238,7 @@ impl ApiError {
             ApiError::HomeserverUnavailable(_) => ErrCode::Unknown,
             ApiError::StoreUnavailable(_) => ErrCode::Unknown,
             ApiError::Internal(_) => ErrCode::Unknown,
+            ApiError::Rejected(r) => rejection_errcode(r.kind),
         }
     }
 
@@ -133,6 +267,7 @@ impl ApiError {
             ApiError::StoreUnavailable(_) => 503,
             ApiError::Internal(_) => 500,
             ApiError::NotImplemented => 501,
+            ApiError::Rejected(r) => r.status,
         }
     }
 }
@@ -180,6 +315,14 @@ impl From<ApiError> for MatrixError {
                 MatrixError::new(status, errcode, e.to_string())
                     .with_field("retry_after_ms", retry_after_ms)
             }
+            ApiError::Rejected(r) => {
+                if r.kind == RejectionKind::Internal {
+                    tracing::error!(cause = %r.message, "the dispatcher could not answer");
+                }
+                let mut m = MatrixError::new(status, errcode, r.message);
+                m.allow = r.allow;
+                m
+            }
             other => MatrixError::new(status, errcode, other.to_string()),
         }
     }
@@ -217,6 +360,37 @@ mod tests {
         let m: MatrixError = ApiError::internal("disk on fire at /secret/path").into();
         assert_eq!((m.status, m.errcode), (500, ErrCode::Unknown));
         assert!(!m.error.contains("secret"));
+    }
+
+    /// The runtime's refusals keep the wire they had when the runtime spoke Matrix itself:
+    /// the errcode per kind, the status, the message as written, `Allow` on a 405.
+    #[test]
+    fn rejections_become_the_matrix_errors_they_always_were() {
+        use oxident_api::rt::{Rejection, RejectionKind as K};
+        for (kind, status, errcode) in [
+            (K::BadBody, 400, "M_BAD_JSON"),
+            (K::Missing, 400, "M_MISSING_PARAMS"),
+            (K::Invalid, 400, "M_INVALID_PARAM"),
+            (K::InvalidEmail, 400, "M_INVALID_EMAIL"),
+            (K::NotFound, 404, "M_UNRECOGNIZED"),
+            (K::MethodNotAllowed, 405, "M_UNRECOGNIZED"),
+            (K::TooLarge, 413, "M_TOO_LARGE"),
+            (K::Internal, 500, "M_UNKNOWN"),
+        ] {
+            let m = MatrixError::from(ApiError::from(Rejection::new(kind, "why")));
+            assert_eq!(
+                (m.status, m.body()),
+                (
+                    status,
+                    serde_json::json!({"errcode": errcode, "error": "why"})
+                ),
+                "{kind:?}"
+            );
+        }
+        let m = MatrixError::from(ApiError::from(Rejection::method_not_allowed(
+            "GET, OPTIONS",
+        )));
+        assert_eq!(m.allow.as_deref(), Some("GET, OPTIONS"));
     }
 
     #[test]

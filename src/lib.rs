@@ -8,12 +8,15 @@ pub mod client_net;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod domain;
+pub mod duration;
 pub mod edge;
 pub mod error;
 pub mod federation;
 pub mod log_throttle;
 pub mod logging;
 pub mod mail;
+pub mod ops;
 pub mod private_files;
 pub mod service;
 pub mod sms;
@@ -29,8 +32,43 @@ use std::sync::Arc;
 
 /// Runs the server until Ctrl-C / SIGTERM.
 pub async fn serve(config: config::Config) -> anyhow::Result<()> {
-    let addr = config.bind_addr();
-    let state = Arc::new(state::AppState::from_config(config).await?);
+    let listener = tokio::net::TcpListener::bind(config.bind_addr()).await?;
+    let ops_listener = match config.metrics.bind {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+        None => None,
+    };
+    serve_on(listener, ops_listener, config, shutdown_signal()).await
+}
+
+/// Runs the server on these listeners until `shutdown` completes, then drains: no new
+/// connection is accepted, requests in flight are answered, and it returns once every
+/// connection is closed. The operator listener (if any) answers from the start, `/ready`
+/// saying 503 until the store is open and its index built.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    ops_listener: Option<tokio::net::TcpListener>,
+    config: config::Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let ops = ops::listener::Ops::default();
+    if let Some(ops_listener) = ops_listener {
+        tracing::info!(addr = ?ops_listener.local_addr().ok(), "operator listener (/health, /ready, /metrics)");
+        tokio::spawn(ops::listener::serve(
+            ops_listener,
+            ops.clone(),
+            stopped(stop_rx.clone()),
+        ));
+    }
+    let addr = listener.local_addr()?;
+    let state = Arc::new(state::AppState::from_config_with(config, ops.clone()).await?);
     let tls = match &state.config.server.tls {
         Some(c) => {
             let tls = Arc::new(tls::Tls::load(c)?);
@@ -46,7 +84,6 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
         ipv6_prefix: state.config.ratelimit.ipv6_prefix,
         exempt: state.config.server.trusted_proxies.clone(),
     };
-    let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
         %addr,
         tls = tls.is_some(),
@@ -56,9 +93,35 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
         open_files_limit = fd_limit,
         "oxident listening"
     );
-    let _background = spawn_background(state.clone());
+    let counter = connection_limits::ConnectionCounter::new(limits);
+    ops.metrics.watch_connections(counter.clone());
+    let background = spawn_background(state.clone());
     let stall = stall_period(&state.config);
-    serve::serve_limited(listener, app(state), stall, tls, limits, shutdown_signal()).await?;
+    let grace = state.config.server.shutdown_grace.0;
+    let serving = serve::serve_counted(
+        listener,
+        app(state),
+        stall,
+        tls,
+        counter,
+        stopped(stop_rx.clone()),
+    );
+    tokio::pin!(serving);
+    // Once told to stop, connections get `grace` to finish the requests in hand.
+    let grace_over = async {
+        stopped(stop_rx).await;
+        tracing::info!(
+            ?grace,
+            "shutting down: no new connections; finishing requests in flight"
+        );
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = &mut serving => served?,
+        () = grace_over => tracing::warn!("shutdown grace period over: closing connections still open"),
+    }
+    background.stop(grace).await;
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -69,12 +132,33 @@ pub fn stall_period(config: &config::Config) -> std::time::Duration {
     std::time::Duration::from_secs(config.server.request_timeout_secs.max(1))
 }
 
-/// The server's background tasks; dropping this stops them.
-pub struct Background(Vec<tokio::task::JoinHandle<()>>);
+/// The server's background tasks; [`Background::stop`] stops them between units of work,
+/// dropping this stops them at once.
+pub struct Background {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Asks every task to stop after the work in hand (no new delivery starts) and waits for
+    /// them, at most `grace`; what is still running then is cut off.
+    pub async fn stop(mut self, grace: std::time::Duration) {
+        let _ = self.stop.send(true);
+        let tasks = std::mem::take(&mut self.tasks);
+        let all = async {
+            for task in tasks {
+                let _ = task.await;
+            }
+        };
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("background tasks still busy after the shutdown grace period");
+        }
+    }
+}
 
 impl Drop for Background {
     fn drop(&mut self) {
-        for task in &self.0 {
+        for task in &self.tasks {
             task.abort();
         }
     }
@@ -84,13 +168,31 @@ impl Drop for Background {
 /// whatever a previous run left undelivered) and housekeeping. Production and the
 /// integration tests both start the server's tasks here.
 pub fn spawn_background(state: Arc<state::AppState>) -> Background {
-    Background(vec![
-        tokio::spawn(state.services.deliveries.clone().run()),
-        tokio::spawn(housekeeping(
-            state.services.sessions.clone(),
-            state.services.accounts.clone(),
-        )),
-    ])
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let deliveries = state.services.deliveries.clone();
+    let chores = housekeeping(
+        state.services.sessions.clone(),
+        state.services.accounts.clone(),
+    );
+    let stop_chores = until_stopped();
+    Background {
+        stop,
+        tasks: vec![
+            tokio::spawn(deliveries.run_until(until_stopped())),
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = chores => {}
+                    () = stop_chores => {}
+                }
+            }),
+        ],
+    }
 }
 
 /// Hourly chores that keep storage small: deleting long-expired validation sessions and

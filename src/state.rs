@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::crypto::{OsRandom, RandomSource, SigningKey};
 use crate::federation::FederationClient;
 use crate::mail::{DirectoryMailer, Mailer, SmtpMailer, Templates};
+use crate::ops::listener::Ops;
 use crate::service::invite_delivery::DeliveryWaker;
 use crate::service::terms::Policies;
 use crate::service::{Services, Wiring};
@@ -24,6 +25,8 @@ pub struct AppState {
     pub services: Services,
     /// Wakes the invite delivery worker (`service::invite_delivery`).
     pub deliveries: DeliveryWaker,
+    /// The operator's metrics and readiness (`ops`).
+    pub ops: Ops,
 }
 
 /// The swappable parts; `AppState::assemble` fills the rest from the configuration.
@@ -34,12 +37,20 @@ pub struct Parts {
     pub keys: Vec<SigningKey>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn RandomSource>,
+    /// Made before the state, so the operator listener answers (`/ready`: 503) while the
+    /// store opens and its index builds.
+    pub ops: Ops,
 }
 
 impl AppState {
     /// Production wiring: SQLite, the key file (generated on first start), SMTP or the outbox
     /// folder, the system clock and the OS random source.
     pub async fn from_config(config: Config) -> anyhow::Result<Self> {
+        Self::from_config_with(config, Ops::default()).await
+    }
+
+    /// [`Self::from_config`] reporting to `ops`, which the operator listener already serves.
+    pub async fn from_config_with(config: Config, ops: Ops) -> anyhow::Result<Self> {
         for path in [&config.storage.sqlite_path, &config.keys.signing_key_path] {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 crate::private_files::create_private_dir_all(parent)
@@ -71,6 +82,7 @@ impl AppState {
             keys,
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
+            ops,
         })
     }
 
@@ -82,7 +94,9 @@ impl AppState {
             keys,
             clock,
             random,
+            ops,
         } = parts;
+        let signing_keys = keys.len();
         let mut templates_config = config.email.templates.clone();
         if templates_config.identity_server_url
             == crate::mail::TemplatesConfig::default().identity_server_url
@@ -121,12 +135,15 @@ impl AppState {
             sms,
         })
         .context("the key file holds no signing key")?;
+        // The store is open (its index built when it opened) and the keys are loaded.
+        ops.readiness.started(store.clone(), signing_keys);
         Ok(Self {
             config,
             store,
             clock,
             services,
             deliveries,
+            ops,
         })
     }
 

@@ -17,17 +17,22 @@ use crate::rt::server::{Answer, RequestContext};
 /// how errors are written. The dispatcher validates and decodes every request before
 /// a method is called, so implementations see typed, schema-valid values only.
 pub trait OxidentApi: AssociationsApi + EmailAssociationsApi + InvitationSigningApi + LookupApi + PhoneAssociationsApi + PingApi + PubkeyApi + StoreInviteApi + V2AssociationsApi + V2AuthApi + V2EmailAssociationsApi + V2InvitationSigningApi + V2LookupApi + V2PhoneAssociationsApi + V2PingApi + V2PubkeyApi + V2StoreInviteApi + V2TermsApi + VersionsApi + Send + Sync + 'static {
-    /// How every error answer is written (validation, routing and the methods' own):
-    /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
-    /// shape instead.
-    fn write_error(error: &crate::rt::MatrixError) -> ::axum::response::Response {
-        crate::rt::server::error_response(error)
+    /// How a request no operation takes is refused (an unknown path, a method the path
+    /// does not answer, a path parameter that does not decode): as the API's error
+    /// type writes the [`crate::rt::Rejection`].
+    /// By default as `AssociationsApi::Error` writes it; an implementation whose files fail with different error types may choose here.
+    fn write_rejection(rejection: crate::rt::Rejection) -> ::axum::response::Response {
+        ::axum::response::IntoResponse::into_response(
+            <<Self as AssociationsApi>::Error as From<
+                crate::rt::Rejection,
+            >>::from(rejection),
+        )
     }
 }
 
-/// The operations of `associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `associations.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait AssociationsApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_matrix/identity/api/v1/3pid/bind` (`bind`, deprecated):
     /// Bind the 3PID of a validated session to a Matrix user ID.
@@ -54,9 +59,9 @@ pub trait AssociationsApi: Send + Sync + 'static {
     ) -> impl Answer<associations::unbind::Response, Self::Error>;
 }
 
-/// The operations of `email_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `email_associations.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait EmailAssociationsApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_matrix/identity/api/v1/validate/email/requestToken` (`emailRequestToken`, deprecated):
     /// Start validating an email address.
@@ -83,9 +88,9 @@ pub trait EmailAssociationsApi: Send + Sync + 'static {
     ) -> impl Answer<email_associations::email_submit_token_post::Response, Self::Error>;
 }
 
-/// The operations of `invitation_signing.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `invitation_signing.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait InvitationSigningApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_matrix/identity/api/v1/sign-ed25519` (`blindlySignStuff`, deprecated):
     /// Sign the acceptance of a stored invitation on the client's behalf.
@@ -96,9 +101,9 @@ pub trait InvitationSigningApi: Send + Sync + 'static {
     ) -> impl Answer<invitation_signing::blindly_sign_stuff::Response, Self::Error>;
 }
 
-/// The operations of `lookup.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `lookup.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait LookupApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_matrix/identity/api/v1/bulk_lookup` (`lookupUsers`, deprecated):
     /// Find the Matrix user IDs bound to several 3PIDs.
@@ -117,9 +122,9 @@ pub trait LookupApi: Send + Sync + 'static {
     ) -> impl Answer<lookup::lookup_user::Response, Self::Error>;
 }
 
-/// The operations of `phone_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `phone_associations.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait PhoneAssociationsApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_matrix/identity/api/v1/validate/msisdn/requestToken` (`msisdnRequestToken`, deprecated):
     /// Start validating a phone number.
@@ -149,9 +154,9 @@ pub trait PhoneAssociationsApi: Send + Sync + 'static {
     >;
 }
 
-/// The operations of `ping.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `ping.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait PingApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `GET /_matrix/identity/api/v1` (`ping`, deprecated):
     /// Report that a v1 identity service is running here.
@@ -161,9 +166,9 @@ pub trait PingApi: Send + Sync + 'static {
     ) -> impl Answer<ping::ping::Response, Self::Error>;
 }
 
-/// The operations of `pubkey.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `pubkey.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait PubkeyApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `GET /_matrix/identity/api/v1/pubkey/ephemeral/isvalid` (`isEphemeralPubKeyValid`, deprecated):
     /// Ask if a key is a valid ephemeral (invitation) key of this server.
@@ -190,9 +195,9 @@ pub trait PubkeyApi: Send + Sync + 'static {
     ) -> impl Answer<pubkey::get_pub_key::Response, Self::Error>;
 }
 
-/// The operations of `store_invite.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `store_invite.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait StoreInviteApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_matrix/identity/api/v1/store-invite` (`storeInvite`, deprecated):
     /// Record a pending room invitation for a 3PID that is not bound yet.
@@ -203,9 +208,9 @@ pub trait StoreInviteApi: Send + Sync + 'static {
     ) -> impl Answer<store_invite::store_invite::Response, Self::Error>;
 }
 
-/// The operations of `v2_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `v2_associations.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait V2AssociationsApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_matrix/identity/v2/3pid/bind` (`bindV2`):
     /// Bind the 3PID of a validated session to a Matrix user ID.
@@ -232,9 +237,9 @@ pub trait V2AssociationsApi: Send + Sync + 'static {
     ) -> impl Answer<v2_associations::unbind_v2::Response, Self::Error>;
 }
 
-/// The operations of `v2_auth.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `v2_auth.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait V2AuthApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `GET /_matrix/identity/v2/account` (`getAccount`):
     /// Tell which user owns the presented access token.
@@ -259,9 +264,9 @@ pub trait V2AuthApi: Send + Sync + 'static {
     ) -> impl Answer<v2_auth::register_account::Response, Self::Error>;
 }
 
-/// The operations of `v2_email_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `v2_email_associations.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait V2EmailAssociationsApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_matrix/identity/v2/validate/email/requestToken` (`emailRequestTokenV2`):
     /// Start validating an email address.
@@ -297,9 +302,9 @@ pub trait V2EmailAssociationsApi: Send + Sync + 'static {
     >;
 }
 
-/// The operations of `v2_invitation_signing.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `v2_invitation_signing.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait V2InvitationSigningApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_matrix/identity/v2/sign-ed25519` (`blindlySignStuffV2`):
     /// Sign the acceptance of a stored invitation on the client's behalf.
@@ -313,9 +318,9 @@ pub trait V2InvitationSigningApi: Send + Sync + 'static {
     >;
 }
 
-/// The operations of `v2_lookup.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `v2_lookup.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait V2LookupApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `GET /_matrix/identity/v2/hash_details` (`getHashDetails`):
     /// Get the pepper and hash algorithms used for lookups.
@@ -333,9 +338,9 @@ pub trait V2LookupApi: Send + Sync + 'static {
     ) -> impl Answer<v2_lookup::lookup_users_v2::Response, Self::Error>;
 }
 
-/// The operations of `v2_phone_associations.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `v2_phone_associations.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait V2PhoneAssociationsApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_matrix/identity/v2/validate/msisdn/requestToken` (`msisdnRequestTokenV2`):
     /// Start validating a phone number.
@@ -371,9 +376,9 @@ pub trait V2PhoneAssociationsApi: Send + Sync + 'static {
     >;
 }
 
-/// The operations of `v2_ping.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `v2_ping.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait V2PingApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `GET /_matrix/identity/v2` (`pingV2`):
     /// Report that a v2 identity service is running here.
@@ -383,9 +388,9 @@ pub trait V2PingApi: Send + Sync + 'static {
     ) -> impl Answer<v2_ping::ping_v2::Response, Self::Error>;
 }
 
-/// The operations of `v2_pubkey.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `v2_pubkey.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait V2PubkeyApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `GET /_matrix/identity/v2/pubkey/ephemeral/isvalid` (`isEphemeralPubKeyValidV2`):
     /// Ask if a key is a valid ephemeral (invitation) key of this server.
@@ -412,9 +417,9 @@ pub trait V2PubkeyApi: Send + Sync + 'static {
     ) -> impl Answer<v2_pubkey::get_pub_key_v2::Response, Self::Error>;
 }
 
-/// The operations of `v2_store_invite.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `v2_store_invite.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait V2StoreInviteApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_matrix/identity/v2/store-invite` (`storeInviteV2`):
     /// Record a pending room invitation for a 3PID that is not bound yet.
@@ -425,9 +430,9 @@ pub trait V2StoreInviteApi: Send + Sync + 'static {
     ) -> impl Answer<v2_store_invite::store_invite_v2::Response, Self::Error>;
 }
 
-/// The operations of `v2_terms.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `v2_terms.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait V2TermsApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `GET /_matrix/identity/v2/terms` (`getTerms`):
     /// List the policies users must accept.
@@ -445,9 +450,9 @@ pub trait V2TermsApi: Send + Sync + 'static {
     ) -> impl Answer<v2_terms::agree_to_terms::Response, Self::Error>;
 }
 
-/// The operations of `versions.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `versions.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait VersionsApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `GET /_matrix/identity/versions` (`getVersions`):
     /// List the specification versions this server implements.
@@ -503,6 +508,54 @@ pub enum Route {
     GetVersions,
 }
 
+impl Route {
+    /// The operation's `operationId`, as the spec spells it.
+    pub const fn operation_id(self) -> &'static str {
+        match self {
+            Route::Bind => "bind",
+            Route::GetValidated3pid => "getValidated3pid",
+            Route::Unbind => "unbind",
+            Route::EmailRequestToken => "emailRequestToken",
+            Route::EmailSubmitTokenGet => "emailSubmitTokenGet",
+            Route::EmailSubmitTokenPost => "emailSubmitTokenPost",
+            Route::BlindlySignStuff => "blindlySignStuff",
+            Route::LookupUsers => "lookupUsers",
+            Route::LookupUser => "lookupUser",
+            Route::MsisdnRequestToken => "msisdnRequestToken",
+            Route::MsisdnSubmitTokenGet => "msisdnSubmitTokenGet",
+            Route::MsisdnSubmitTokenPost => "msisdnSubmitTokenPost",
+            Route::Ping => "ping",
+            Route::IsEphemeralPubKeyValid => "isEphemeralPubKeyValid",
+            Route::IsPubKeyValid => "isPubKeyValid",
+            Route::GetPubKey => "getPubKey",
+            Route::StoreInvite => "storeInvite",
+            Route::BindV2 => "bindV2",
+            Route::GetValidated3pidV2 => "getValidated3pidV2",
+            Route::UnbindV2 => "unbindV2",
+            Route::GetAccount => "getAccount",
+            Route::Logout => "logout",
+            Route::RegisterAccount => "registerAccount",
+            Route::EmailRequestTokenV2 => "emailRequestTokenV2",
+            Route::EmailSubmitTokenGetV2 => "emailSubmitTokenGetV2",
+            Route::EmailSubmitTokenPostV2 => "emailSubmitTokenPostV2",
+            Route::BlindlySignStuffV2 => "blindlySignStuffV2",
+            Route::GetHashDetails => "getHashDetails",
+            Route::LookupUsersV2 => "lookupUsersV2",
+            Route::MsisdnRequestTokenV2 => "msisdnRequestTokenV2",
+            Route::MsisdnSubmitTokenGetV2 => "msisdnSubmitTokenGetV2",
+            Route::MsisdnSubmitTokenPostV2 => "msisdnSubmitTokenPostV2",
+            Route::PingV2 => "pingV2",
+            Route::IsEphemeralPubKeyValidV2 => "isEphemeralPubKeyValidV2",
+            Route::IsPubKeyValidV2 => "isPubKeyValidV2",
+            Route::GetPubKeyV2 => "getPubKeyV2",
+            Route::StoreInviteV2 => "storeInviteV2",
+            Route::GetTerms => "getTerms",
+            Route::AgreeToTerms => "agreeToTerms",
+            Route::GetVersions => "getVersions",
+        }
+    }
+}
+
 /// The templated paths, each with its methods' routes, in the order they are tried
 /// (more literal segments first).
 static TEMPLATED: &[PathRoutes<Route>] = &[
@@ -511,14 +564,14 @@ static TEMPLATED: &[PathRoutes<Route>] = &[
 ];
 
 /// The operation for `method` and `path` (as sent, still percent-encoded) and its
-/// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
-/// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter
-/// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are one
+/// path parameters, decoded. An unknown path is a 404 rejection, a known path with
+/// another method a 405 with the `Allow` header's methods, a path parameter that is
+/// not UTF-8 once decoded a 400. Literal paths are one
 /// `match` (each with its methods' routes); templated ones are tried after them.
 pub fn route(
     method: &Method,
     path: &str,
-) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
+) -> Result<(Route, Vec<(String, String)>), crate::rt::Rejection> {
     let literal: &[(Method, Route)] = match path {
         "/_matrix/identity/api/v1" => &[(Method::GET, Route::Ping)],
         "/_matrix/identity/api/v1/3pid/bind" => &[(Method::POST, Route::Bind)],
@@ -618,14 +671,13 @@ pub fn dispatch<A: OxidentApi>(
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
-        Err(e) => return crate::rt::server::ready(A::write_error(&e)),
+        Err(e) => return crate::rt::server::ready(A::write_rejection(e)),
     };
     use crate::rt::server::{Routed, serve_json, serve_raw};
     let routed = Routed {
         request,
         peer,
         path_params,
-        on_error: A::write_error,
     };
     let api = ::std::sync::Arc::clone(api);
     macro_rules! call {

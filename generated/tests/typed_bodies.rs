@@ -12,8 +12,8 @@ use std::task::{Context, Poll, Waker};
 use axum::body::Body;
 use axum::http::Request;
 use axum::http::request::Parts;
-use oxident_api::rt::MatrixError;
 use oxident_api::rt::Operation;
+use oxident_api::rt::Rejection;
 use oxident_api::rt::ScalarKind;
 use oxident_api::rt::server::{decode_owned, read_body, read_typed_body};
 use oxident_api::rt::validate::Errors;
@@ -40,10 +40,6 @@ fn request(body: &str, content_type: Option<&str>) -> (Parts, Body) {
     }
 }
 
-fn outcome<T: Debug>(r: Result<T, MatrixError>) -> Result<T, (u16, Value)> {
-    r.map_err(|e| (e.status, serde_json::to_value(e.body()).unwrap_or_default()))
-}
-
 /// Both paths on `body`; returns whether it was accepted.
 fn agree<T: DeserializeOwned + PartialEq + Debug>(
     body: &str,
@@ -56,11 +52,11 @@ fn agree<T: DeserializeOwned + PartialEq + Debug>(
         Some("application/x-www-form-urlencoded"),
     ] {
         let (parts, raw) = request(body, content_type);
-        let typed = outcome(now(read_typed_body::<T>(&parts, raw, form_kinds, validate)));
+        let typed: Result<T, Rejection> =
+            now(read_typed_body::<T>(&parts, raw, form_kinds, validate));
         let (parts, raw) = request(body, content_type);
-        let checked = outcome(
-            now(read_body(&parts, raw, form_kinds)).and_then(|v| decode_owned::<T>(v, validate)),
-        );
+        let checked =
+            now(read_body(&parts, raw, form_kinds)).and_then(|v| decode_owned::<T>(v, validate));
         assert_eq!(typed, checked, "{body} ({content_type:?})");
     }
     let (parts, raw) = request(body, None);

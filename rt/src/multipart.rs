@@ -7,7 +7,7 @@
 //! [`Binary`](crate::binary::Binary) turns it back into the bytes. Other parts are text and
 //! must be UTF-8.
 
-use crate::error::{ErrCode, MatrixError};
+use crate::error::{Rejection, RejectionKind};
 
 /// One part of a `multipart/form-data` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +20,8 @@ pub struct Part {
     pub data: Vec<u8>,
 }
 
-fn bad(message: &str) -> MatrixError {
-    MatrixError::new(400, ErrCode::BadJson, message)
+fn bad(message: &str) -> Rejection {
+    Rejection::new(RejectionKind::BadBody, message)
 }
 
 /// The `boundary` parameter of a `multipart/form-data` content type, if it is one.
@@ -46,7 +46,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The parts of `body`, delimited by `boundary`.
-pub fn parse(boundary: &str, body: &[u8]) -> Result<Vec<Part>, MatrixError> {
+pub fn parse(boundary: &str, body: &[u8]) -> Result<Vec<Part>, Rejection> {
     let delimiter = format!("--{boundary}");
     let delimiter = delimiter.as_bytes();
     let start = find(body, delimiter).ok_or_else(|| bad("Body has no multipart boundary"))?;
@@ -79,7 +79,7 @@ pub fn parse(boundary: &str, body: &[u8]) -> Result<Vec<Part>, MatrixError> {
 }
 
 /// `name` and `filename` of a part's `Content-Disposition: form-data` header.
-fn disposition(headers: &str) -> Result<(String, Option<String>), MatrixError> {
+fn disposition(headers: &str) -> Result<(String, Option<String>), Rejection> {
     let value = headers
         .split("\r\n")
         .find_map(|line| {
@@ -119,7 +119,7 @@ pub fn bytes_as_text(bytes: &[u8]) -> String {
 
 /// The form's fields as name/value pairs: files and the `binary` fields keep their bytes
 /// ([`bytes_as_text`]); other fields must be UTF-8 text.
-pub fn pairs(parts: Vec<Part>, binary: &[&str]) -> Result<Vec<(String, String)>, MatrixError> {
+pub fn pairs(parts: Vec<Part>, binary: &[&str]) -> Result<Vec<(String, String)>, Rejection> {
     parts
         .into_iter()
         .map(|part| {
@@ -141,7 +141,7 @@ mod tests {
     const BODY: &[u8] = b"preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello \xc3\xa9\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n\x00\xff\r\n--X\r\n--XyZ--\r\n";
 
     #[test]
-    fn reads_text_and_file_parts() -> Result<(), MatrixError> {
+    fn reads_text_and_file_parts() -> Result<(), Rejection> {
         let b =
             boundary("multipart/form-data; boundary=\"XyZ\"").ok_or_else(|| bad("no boundary"))?;
         let parts = parse(&b, BODY)?;

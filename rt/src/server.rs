@@ -1,9 +1,9 @@
 //! The wire work shared by every generated route: reading and decoding bodies and parameters,
-//! turning validator findings into Matrix errors, and writing responses. Generated handlers are
+//! turning validator findings into [`Rejection`]s, and writing responses. Generated handlers are
 //! a few calls into this module, so the behaviour is written (and reviewed) once.
 
 use super::validate::Errors;
-use super::{BodyMode, ErrCode, MatrixError, Operation, RawResponse, ScalarKind};
+use super::{BodyMode, Operation, RawResponse, Rejection, RejectionKind, ScalarKind};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header, request::Parts};
 use axum::response::{IntoResponse, Response};
@@ -74,8 +74,8 @@ impl RequestContext {
     }
 }
 
-fn bad_json(message: impl Into<String>) -> MatrixError {
-    MatrixError::new(400, ErrCode::BadJson, message)
+fn bad_json(message: impl Into<String>) -> Rejection {
+    Rejection::new(RejectionKind::BadBody, message)
 }
 
 /// Reads the body as a JSON value: JSON whatever the Content-Type says (clients need not send
@@ -85,7 +85,7 @@ pub async fn read_body(
     parts: &Parts,
     body: Body,
     form_kinds: Option<&[(&str, ScalarKind)]>,
-) -> Result<Value, MatrixError> {
+) -> Result<Value, Rejection> {
     let bytes = body_bytes(body).await?;
     parse_body(parts, &bytes, form_kinds)
 }
@@ -99,7 +99,7 @@ pub async fn read_typed_body<T: DeserializeOwned>(
     body: Body,
     form_kinds: Option<&[(&str, ScalarKind)]>,
     validate: fn(&Value) -> Result<(), Errors>,
-) -> Result<T, MatrixError> {
+) -> Result<T, Rejection> {
     let bytes = body_bytes(body).await?;
     // serde's derive would also take a JSON array for a struct: only objects are tried.
     if first_byte(&bytes) == Some(b'{')
@@ -110,10 +110,10 @@ pub async fn read_typed_body<T: DeserializeOwned>(
     decode_owned(parse_body(parts, &bytes, form_kinds)?, validate)
 }
 
-async fn body_bytes(body: Body) -> Result<axum::body::Bytes, MatrixError> {
+async fn body_bytes(body: Body) -> Result<axum::body::Bytes, Rejection> {
     axum::body::to_bytes(body, DEFAULT_BODY_LIMIT)
         .await
-        .map_err(|_| MatrixError::new(413, ErrCode::TooLarge, "Request body too large"))
+        .map_err(|_| Rejection::too_large())
 }
 
 fn first_byte(bytes: &[u8]) -> Option<u8> {
@@ -124,7 +124,7 @@ fn parse_body(
     parts: &Parts,
     bytes: &[u8],
     form_kinds: Option<&[(&str, ScalarKind)]>,
-) -> Result<Value, MatrixError> {
+) -> Result<Value, Rejection> {
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -168,11 +168,10 @@ pub fn read_params(
     parts: &Parts,
     path_params: Vec<(String, String)>,
     kinds: &[(&str, ScalarKind)],
-) -> Result<Value, MatrixError> {
+) -> Result<Value, Rejection> {
     let mut pairs: Vec<(String, String)> = match parts.uri.query() {
-        Some(q) => serde_urlencoded::from_str(q).map_err(|_| {
-            MatrixError::new(400, ErrCode::InvalidParam, "Query string is not valid")
-        })?,
+        Some(q) => serde_urlencoded::from_str(q)
+            .map_err(|_| Rejection::new(RejectionKind::Invalid, "Query string is not valid"))?,
         None => Vec::new(),
     };
     pairs.extend(path_params);
@@ -187,7 +186,7 @@ pub fn read_all_params(
     kinds: &[(&str, ScalarKind)],
     headers: &[&str],
     cookies: &[&str],
-) -> Result<Value, MatrixError> {
+) -> Result<Value, Rejection> {
     if headers.is_empty() && cookies.is_empty() {
         return read_params(parts, path_params, kinds);
     }
@@ -271,19 +270,18 @@ fn typed_object(pairs: Vec<(String, String)>, kinds: &[(&str, ScalarKind)]) -> V
 pub fn decode_owned<T: DeserializeOwned>(
     value: Value,
     validate: fn(&Value) -> Result<(), Errors>,
-) -> Result<T, MatrixError> {
-    validate(&value).map_err(|e| MatrixError::from_validation(&e))?;
-    serde_json::from_value(value)
-        .map_err(|e| MatrixError::new(400, ErrCode::InvalidParam, e.to_string()))
+) -> Result<T, Rejection> {
+    validate(&value).map_err(|e| Rejection::from_validation(&e))?;
+    serde_json::from_value(value).map_err(|e| Rejection::new(RejectionKind::Invalid, e.to_string()))
 }
 
 /// Validates then deserialises; the validator's findings become the spec's 400 errors.
 pub fn check_and_decode<T: DeserializeOwned>(
     value: &Value,
     validate: fn(&Value) -> Result<(), Errors>,
-) -> Result<T, MatrixError> {
-    validate(value).map_err(|e| MatrixError::from_validation(&e))?;
-    T::deserialize(value).map_err(|e| MatrixError::new(400, ErrCode::InvalidParam, e.to_string()))
+) -> Result<T, Rejection> {
+    validate(value).map_err(|e| Rejection::from_validation(&e))?;
+    T::deserialize(value).map_err(|e| Rejection::new(RejectionKind::Invalid, e.to_string()))
 }
 
 /// Everything a handler needs before the implementation is called, for any operation: the
@@ -294,7 +292,7 @@ pub async fn accept<Op: Operation>(
     request: axum::extract::Request,
     peer: Option<SocketAddr>,
     path_params: Vec<(String, String)>,
-) -> Result<(RequestContext, Op::Params, Op::Body), MatrixError> {
+) -> Result<(RequestContext, Op::Params, Op::Body), Rejection> {
     let (parts, body) = request.into_parts();
     let params = params_of::<Op>(&parts, path_params)?;
     let mut raw = None;
@@ -310,7 +308,7 @@ pub async fn accept<Op: Operation>(
         )?,
         BodyMode::Bytes => {
             Op::body_from_bytes(body_bytes(body).await?.to_vec()).ok_or_else(|| {
-                MatrixError::new(500, ErrCode::Unknown, "The operation takes no raw body")
+                Rejection::new(RejectionKind::Internal, "The operation takes no raw body")
             })?
         }
         BodyMode::KeepRaw => {
@@ -328,21 +326,21 @@ pub async fn accept<Op: Operation>(
 /// One request of the operation `Op`, start to finish, as the one boxed future the
 /// dispatcher returns: [`accept`], then `call` (the implementation, given the context,
 /// parameters and body), then `respond` ([`json_response`] or [`raw_response`]) with the
-/// operation's success status; any error is written by `on_error` (the API's error shape:
-/// [`error_response`] for Matrix's). Every generated route is this function with its `Op`.
+/// operation's success status. Errors are written in the API's shape, its error type `E`:
+/// the implementation's own as they are, the runtime's [`Rejection`]s made into an `E`
+/// first. Every generated route is this function with its `Op`.
 pub fn handle<Op, T, E, Fut, F>(
     _op: Op,
     request: axum::extract::Request,
     peer: Option<SocketAddr>,
     path_params: Vec<(String, String)>,
-    respond: fn(Result<T, MatrixError>) -> Response,
-    on_error: fn(&MatrixError) -> Response,
+    respond: Responder<T>,
     call: F,
 ) -> ResponseFuture
 where
     Op: Operation + 'static,
     T: 'static,
-    E: Into<MatrixError>,
+    E: From<Rejection> + IntoResponse,
     F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
     Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
@@ -355,11 +353,8 @@ where
             .map(|(ctx, params, body)| call(ctx, params, body));
         return Box::pin(async move {
             match answer {
-                Ok(called) => match called.await {
-                    Ok(answer) => success::<Op>(respond(Ok(answer))),
-                    Err(e) => on_error(&e.into()),
-                },
-                Err(e) => on_error(&e),
+                Ok(called) => finish::<Op, T, E>(called.await, respond),
+                Err(e) => E::from(e).into_response(),
             }
         });
     }
@@ -368,27 +363,39 @@ where
         // that one body read in it, not every body mode's.
         return Box::pin(async move {
             match accept_typed::<Op>(request, peer, path_params).await {
-                Ok((ctx, params, body)) => match call(ctx, params, body).await {
-                    Ok(answer) => success::<Op>(respond(Ok(answer))),
-                    Err(e) => on_error(&e.into()),
-                },
-                Err(e) => on_error(&e),
+                Ok((ctx, params, body)) => {
+                    finish::<Op, T, E>(call(ctx, params, body).await, respond)
+                }
+                Err(e) => E::from(e).into_response(),
             }
         });
     }
     Box::pin(async move {
         match accept::<Op>(request, peer, path_params).await {
-            Ok((ctx, params, body)) => match call(ctx, params, body).await {
-                Ok(answer) => success::<Op>(respond(Ok(answer))),
-                Err(e) => on_error(&e.into()),
-            },
-            Err(e) => on_error(&e),
+            Ok((ctx, params, body)) => finish::<Op, T, E>(call(ctx, params, body).await, respond),
+            Err(e) => E::from(e).into_response(),
         }
     })
 }
 
-/// A routed request and what answers its errors: everything [`handle`] takes that is the
-/// same for every operation, so the generated dispatcher names it once and each route is
+/// How a kind of answer is written ([`json_response`], [`raw_response`], …): the response,
+/// or the rejection to write in the API's error shape when the answer cannot be written.
+pub type Responder<T> = fn(T) -> Result<Response, Rejection>;
+
+/// The implementation's result as the response: its answer with the operation's success
+/// status, or its error in its own shape.
+fn finish<Op: Operation, T, E: From<Rejection> + IntoResponse>(
+    result: Result<T, E>,
+    respond: Responder<T>,
+) -> Response {
+    match result.map(respond) {
+        Ok(Ok(response)) => success::<Op>(response),
+        Ok(Err(rejection)) => E::from(rejection).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A routed request: everything [`handle`] takes that is the same for every operation, so the generated dispatcher names it once and each route is
 /// its `Op`, its kind of answer and the call (`serve_json(routed, Op, |ctx, params, body| …)`).
 /// [`serve_json`], [`serve_raw`] and [`serve_text`] are [`handle`] with their responder;
 /// nothing is boxed or dispatched dynamically beyond what [`handle`] does.
@@ -396,23 +403,16 @@ pub struct Routed {
     pub request: axum::extract::Request,
     pub peer: Option<SocketAddr>,
     pub path_params: Vec<(String, String)>,
-    /// How the API writes its errors (the trait's `write_error`).
-    pub on_error: fn(&MatrixError) -> Response,
 }
 
 impl Routed {
     /// [`handle`] for this request, answering through `respond`.
     #[inline]
-    fn serve<Op, T, E, Fut, F>(
-        self,
-        op: Op,
-        respond: fn(Result<T, MatrixError>) -> Response,
-        call: F,
-    ) -> ResponseFuture
+    fn serve<Op, T, E, Fut, F>(self, op: Op, respond: Responder<T>, call: F) -> ResponseFuture
     where
         Op: Operation + 'static,
         T: 'static,
-        E: Into<MatrixError>,
+        E: From<Rejection> + IntoResponse,
         F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
@@ -420,9 +420,8 @@ impl Routed {
             request,
             peer,
             path_params,
-            on_error,
         } = self;
-        handle(op, request, peer, path_params, respond, on_error, call)
+        handle(op, request, peer, path_params, respond, call)
     }
 }
 
@@ -432,7 +431,7 @@ pub fn serve_json<Op, T, E, Fut, F>(routed: Routed, op: Op, call: F) -> Response
 where
     Op: Operation + 'static,
     T: Serialize + 'static,
-    E: Into<MatrixError>,
+    E: From<Rejection> + IntoResponse,
     F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
     Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
@@ -445,7 +444,7 @@ pub fn serve_statuses<Op, T, E, Fut, F>(routed: Routed, op: Op, call: F) -> Resp
 where
     Op: Operation + 'static,
     T: Serialize + crate::Statuses + 'static,
-    E: Into<MatrixError>,
+    E: From<Rejection> + IntoResponse,
     F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
     Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
@@ -457,7 +456,7 @@ where
 pub fn serve_raw<Op, E, Fut, F>(routed: Routed, op: Op, call: F) -> ResponseFuture
 where
     Op: Operation + 'static,
-    E: Into<MatrixError>,
+    E: From<Rejection> + IntoResponse,
     F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
     Fut: Future<Output = Result<RawResponse, E>> + Send + 'static,
 {
@@ -469,7 +468,7 @@ where
 pub fn serve_text<Op, E, Fut, F>(routed: Routed, op: Op, call: F) -> ResponseFuture
 where
     Op: Operation + 'static,
-    E: Into<MatrixError>,
+    E: From<Rejection> + IntoResponse,
     F: FnOnce(RequestContext, Op::Params, Op::Body) -> Fut + Send + 'static,
     Fut: Future<Output = Result<String, E>> + Send + 'static,
 {
@@ -491,7 +490,7 @@ fn success<Op: Operation>(mut response: Response) -> Response {
 fn params_of<Op: Operation>(
     parts: &Parts,
     path_params: Vec<(String, String)>,
-) -> Result<Op::Params, MatrixError> {
+) -> Result<Op::Params, Rejection> {
     match Op::PARAM_KINDS {
         Some(kinds) => decode_owned(
             read_all_params(parts, path_params, kinds, Op::HEADERS, Op::COOKIES)?,
@@ -506,7 +505,7 @@ async fn accept_typed<Op: Operation>(
     request: axum::extract::Request,
     peer: Option<SocketAddr>,
     path_params: Vec<(String, String)>,
-) -> Result<(RequestContext, Op::Params, Op::Body), MatrixError> {
+) -> Result<(RequestContext, Op::Params, Op::Body), Rejection> {
     let (parts, body) = request.into_parts();
     let params = params_of::<Op>(&parts, path_params)?;
     let body = read_typed_body(&parts, body, Op::FORM_KINDS, Op::VALIDATE_BODY).await?;
@@ -518,7 +517,7 @@ fn accept_head<Op: Operation>(
     request: axum::extract::Request,
     peer: Option<SocketAddr>,
     path_params: Vec<(String, String)>,
-) -> Result<(RequestContext, Op::Params, Op::Body), MatrixError> {
+) -> Result<(RequestContext, Op::Params, Op::Body), Rejection> {
     let (parts, body) = request.into_parts();
     drop(body);
     let params = params_of::<Op>(&parts, path_params)?;
@@ -526,9 +525,9 @@ fn accept_head<Op: Operation>(
 }
 
 /// The value of an absent part (`()`): what a unit deserialises from.
-fn unit<T: DeserializeOwned>() -> Result<T, MatrixError> {
+fn unit<T: DeserializeOwned>() -> Result<T, Rejection> {
     serde_json::from_value(Value::Null)
-        .map_err(|e| MatrixError::new(500, ErrCode::Unknown, e.to_string()))
+        .map_err(|e| Rejection::new(RejectionKind::Internal, e.to_string()))
 }
 
 /// What a generated handler method returns: a `Send` future of the method's answer or its
@@ -546,8 +545,8 @@ pub type PathRoutes<R> = (&'static str, &'static [(Method, R)]);
 /// `match` on the whole path found (each method's route; empty when the path is no literal
 /// one), else the first of `templated` whose template `path` fits ([`match_template`]). A
 /// GET route answers HEAD unless the path has a HEAD route of its own, as axum's
-/// `MethodRouter::get`. An unknown path is `404 M_UNRECOGNIZED`, a known path with another
-/// method `405` ([`allowed`]). The literal paths stay a `match` in the generated code: rustc
+/// `MethodRouter::get`. An unknown path is a 404 [`Rejection`], a known path with another
+/// method a 405 ([`allowed`]). The literal paths stay a `match` in the generated code: rustc
 /// compiles it to length tests and inlined comparisons with the constants, about half the
 /// instructions of searching a sorted table.
 #[inline]
@@ -556,7 +555,7 @@ pub fn find_route<R: Copy>(
     path: &str,
     literal: &'static [(Method, R)],
     templated: &[PathRoutes<R>],
-) -> Result<(R, Vec<(String, String)>), MatrixError> {
+) -> Result<(R, Vec<(String, String)>), Rejection> {
     let (methods, params) = if literal.is_empty() {
         let mut found = None;
         for (template, methods) in templated {
@@ -565,7 +564,7 @@ pub fn find_route<R: Copy>(
                 break;
             }
         }
-        found.ok_or_else(MatrixError::not_found)?
+        found.ok_or_else(Rejection::not_found)?
     } else {
         (literal, Vec::new())
     };
@@ -583,7 +582,7 @@ pub fn find_route<R: Copy>(
 /// The `405` of a path answering `methods`, with its `Allow` header: those methods, HEAD
 /// where GET answers it, and OPTIONS, which the server's edge answers on every path (CORS
 /// preflight); sorted.
-fn allowed<R>(methods: &[(Method, R)]) -> MatrixError {
+fn allowed<R>(methods: &[(Method, R)]) -> Rejection {
     let mut allow: Vec<&str> = methods.iter().map(|(m, _)| m.as_str()).collect();
     for implied in ["HEAD", "OPTIONS"] {
         if (implied == "OPTIONS" || allow.contains(&"GET")) && !allow.contains(&implied) {
@@ -591,18 +590,18 @@ fn allowed<R>(methods: &[(Method, R)]) -> MatrixError {
         }
     }
     allow.sort_unstable();
-    MatrixError::method_not_allowed(&allow.join(", "))
+    Rejection::method_not_allowed(&allow.join(", "))
 }
 
 /// Matches `path` (as sent, percent-encoded) against a route template such as
 /// `/a/{id}/b`: literal segments compare byte for byte, each `{name}` takes one non-empty
 /// segment. `None` when the path does not fit; otherwise the parameters, percent-decoded,
-/// or `400 M_INVALID_PARAM` when one does not decode to UTF-8. The same rules as axum's
+/// or a 400 [`RejectionKind::Invalid`] when one does not decode to UTF-8. The same rules as axum's
 /// router (matchit), which the generated dispatcher replaces.
 pub fn match_template(
     path: &str,
     template: &str,
-) -> Option<Result<Vec<(String, String)>, MatrixError>> {
+) -> Option<Result<Vec<(String, String)>, Rejection>> {
     let mut given = path.strip_prefix('/')?.split('/');
     let mut captured = Vec::new();
     for expected in template.strip_prefix('/')?.split('/') {
@@ -626,9 +625,7 @@ pub fn match_template(
             .map(|(name, raw)| {
                 percent_decode(raw)
                     .map(|value| (name.to_owned(), value))
-                    .ok_or_else(|| {
-                        MatrixError::new(400, ErrCode::InvalidParam, "Invalid path parameter")
-                    })
+                    .ok_or_else(|| Rejection::new(RejectionKind::Invalid, "Invalid path parameter"))
             })
             .collect(),
     )
@@ -690,78 +687,54 @@ fn percent_decode(raw: &str) -> Option<String> {
 }
 
 /// A JSON success response (status 200).
-pub fn json_response<T: Serialize>(result: Result<T, MatrixError>) -> Response {
-    match result {
-        // Room for a typical answer up front: growing from empty took five reallocations
-        // for a hundred bytes.
-        Ok(body) => match to_json(&body) {
-            Ok(bytes) => json_bytes(StatusCode::OK, bytes),
-            Err(_) => error_response(&MatrixError::new(500, ErrCode::Unknown, "Internal error")),
-        },
-        Err(e) => error_response(&e),
-    }
+pub fn json_response<T: Serialize>(body: T) -> Result<Response, Rejection> {
+    Ok(json_bytes(StatusCode::OK, to_json(&body)?))
 }
 
 /// A JSON success response with the status its value names (several documented successes).
-pub fn statuses_response<T: Serialize + crate::Statuses>(
-    result: Result<T, MatrixError>,
-) -> Response {
-    match result {
-        Ok(body) => {
-            let status = StatusCode::from_u16(body.status()).unwrap_or(StatusCode::OK);
-            match to_json(&body) {
-                Ok(bytes) => json_bytes(status, bytes),
-                Err(_) => {
-                    error_response(&MatrixError::new(500, ErrCode::Unknown, "Internal error"))
-                }
-            }
-        }
-        Err(e) => error_response(&e),
-    }
+pub fn statuses_response<T: Serialize + crate::Statuses>(body: T) -> Result<Response, Rejection> {
+    let status = StatusCode::from_u16(body.status()).unwrap_or(StatusCode::OK);
+    Ok(json_bytes(status, to_json(&body)?))
 }
 
-fn to_json<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
+/// The answer as JSON bytes; an answer that does not serialise is the runtime's failure.
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, Rejection> {
+    // Room for a typical answer up front: growing from empty took five reallocations for a
+    // hundred bytes.
     let mut bytes = Vec::with_capacity(256);
-    serde_json::to_writer(&mut bytes, value)?;
+    serde_json::to_writer(&mut bytes, value)
+        .map_err(|_| Rejection::new(RejectionKind::Internal, "Internal error"))?;
     Ok(bytes)
 }
 
 /// A `text/plain` answer: the string as it is (not a JSON string).
-pub fn text_response(result: Result<String, MatrixError>) -> Response {
-    match result {
-        Ok(text) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            text,
-        )
-            .into_response(),
-        Err(e) => error_response(&e),
-    }
+pub fn text_response(text: String) -> Result<Response, Rejection> {
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response())
 }
 
 /// A non-JSON success response (HTML page or redirect).
-pub fn raw_response(result: Result<RawResponse, MatrixError>) -> Response {
-    match result {
-        Ok(raw) => {
-            let status = StatusCode::from_u16(raw.status).unwrap_or(StatusCode::OK);
-            let mut response = (status, raw.body).into_response();
-            let headers = response.headers_mut();
-            if let Some(ct) = raw
-                .content_type
-                .and_then(|c| HeaderValue::from_str(&c).ok())
-            {
-                headers.insert(header::CONTENT_TYPE, ct);
-            }
-            if let Some(loc) = raw
-                .location
-                .and_then(|l| HeaderValue::from_str(&location_value(&l)).ok())
-            {
-                headers.insert(header::LOCATION, loc);
-            }
-            response
-        }
-        Err(e) => error_response(&e),
+pub fn raw_response(raw: RawResponse) -> Result<Response, Rejection> {
+    let status = StatusCode::from_u16(raw.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, raw.body).into_response();
+    let headers = response.headers_mut();
+    if let Some(ct) = raw
+        .content_type
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
+        headers.insert(header::CONTENT_TYPE, ct);
     }
+    if let Some(loc) = raw
+        .location
+        .and_then(|l| HeaderValue::from_str(&location_value(&l)).ok())
+    {
+        headers.insert(header::LOCATION, loc);
+    }
+    Ok(response)
 }
 
 /// A URI reference fit for `Location` (RFC 3986 characters only): every byte outside the
@@ -791,8 +764,9 @@ const fn all_but(set: &percent_encoding::AsciiSet, kept: &[u8]) -> percent_encod
 }
 
 /// Built by hand: `(status, bytes).into_response()` would insert an octet-stream
-/// content type first, only for it to be replaced.
-fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
+/// content type first, only for it to be replaced. Public so that an implementation's error
+/// shape writes its JSON the same way.
+pub fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -802,38 +776,22 @@ fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
     response
 }
 
-pub fn error_response(e: &MatrixError) -> Response {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let bytes = to_json(&e.body()).unwrap_or_default();
-    let mut response = json_bytes(status, bytes);
-    // A 503 says when to retry only if its body does (a database outage does).
-    if status == StatusCode::TOO_MANY_REQUESTS
-        || (status == StatusCode::SERVICE_UNAVAILABLE && e.extra.contains_key("retry_after_ms"))
-    {
-        // RFC 9110 §10.2.3 in whole seconds, rounded up from `retry_after_ms` (at least 1).
-        let ms = e
-            .extra
-            .get("retry_after_ms")
-            .and_then(Value::as_u64)
-            .unwrap_or(1000);
-        let secs = ms.div_ceil(1000).max(1);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    }
-    if let Some(allow) = e
-        .allow
-        .as_deref()
-        .and_then(|a| HeaderValue::from_str(a).ok())
-    {
+/// The `Allow` header a 405 carries, on whatever response the API writes for it.
+pub fn with_allow(mut response: Response, allow: Option<&str>) -> Response {
+    if let Some(allow) = allow.and_then(|a| HeaderValue::from_str(a).ok()) {
         response.headers_mut().insert(header::ALLOW, allow);
     }
     response
 }
 
-impl IntoResponse for MatrixError {
+/// The neutral error shape, `{"error": "<kind>", "message": "..."}` with the rejection's
+/// status (and `Allow`): what a generated crate answers when its implementation fails with
+/// [`Rejection`] itself rather than an error type of its own.
+impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        error_response(&self)
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = serde_json::to_vec(&self.body()).unwrap_or_default();
+        with_allow(json_bytes(status, bytes), self.allow.as_deref())
     }
 }
 
@@ -955,9 +913,9 @@ mod tests {
     }
 
     mod generic_handler {
-        use super::super::{accept, error_response, handle, json_response};
+        use super::super::{accept, handle, json_response};
         use crate::validate::{ErrorKind, Errors, Path, Sink, collect};
-        use crate::{BodyMode, MatrixError, Operation, ScalarKind};
+        use crate::{BodyMode, Operation, Rejection, RejectionKind, ScalarKind};
         use axum::body::Body;
         use axum::http::{Request, StatusCode};
         use axum::response::IntoResponse;
@@ -1081,7 +1039,9 @@ mod tests {
 
         #[tokio::test]
         async fn text_answers_are_written_as_they_are() {
-            let r = super::super::text_response(Ok("pong".to_owned()));
+            let Ok(r) = super::super::text_response("pong".to_owned()) else {
+                panic!("text is always written");
+            };
             assert_eq!(
                 r.headers()
                     .get("content-type")
@@ -1150,14 +1110,13 @@ mod tests {
 
         #[tokio::test]
         async fn accept_answers_with_the_spec_errors() {
-            let status =
-                |r: Result<_, MatrixError>| r.err().map(|e| (e.status, e.errcode.as_str()));
+            let status = |r: Result<_, Rejection>| r.err().map(|e| (e.status, e.kind));
             let missing = accept::<Both>(post("/things/x1", r#"{"a":"b"}"#), None, path()).await;
-            assert_eq!(status(missing), Some((400, "M_MISSING_PARAMS")));
+            assert_eq!(status(missing), Some((400, RejectionKind::Missing)));
             let bad_json = accept::<Both>(post("/things/x1?n=1", "{"), None, path()).await;
-            assert_eq!(status(bad_json), Some((400, "M_BAD_JSON")));
+            assert_eq!(status(bad_json), Some((400, RejectionKind::BadBody)));
             let no_field = accept::<Both>(post("/things/x1?n=1", "{}"), None, path()).await;
-            assert_eq!(status(no_field), Some((400, "M_MISSING_PARAMS")));
+            assert_eq!(status(no_field), Some((400, RejectionKind::Missing)));
         }
 
         #[tokio::test]
@@ -1225,7 +1184,7 @@ mod tests {
                 .await
                 .err();
             assert_eq!(
-                err.map(|e| (e.status, e.error.contains("n"))),
+                err.map(|e| (e.status, e.message.contains("n"))),
                 Some((400, true))
             );
             // A text field that is not UTF-8, and a body that is not multipart after all.
@@ -1235,7 +1194,7 @@ mod tests {
                 let err = accept::<UploadOp>(multipart(bad), None, Vec::new())
                     .await
                     .err();
-                assert_eq!(err.map(|e| e.errcode), Some(crate::ErrCode::BadJson));
+                assert_eq!(err.map(|e| e.kind), Some(RejectionKind::BadBody));
             }
         }
 
@@ -1247,9 +1206,8 @@ mod tests {
                 None,
                 path(),
                 json_response,
-                error_response,
                 |_ctx, p: Params, b: Payload| async move {
-                    Ok::<_, MatrixError>(json!({"n": p.n, "a": b.a}))
+                    Ok::<_, Rejection>(json!({"n": p.n, "a": b.a}))
                 },
             )
             .await;
@@ -1267,9 +1225,8 @@ mod tests {
                 None,
                 path(),
                 json_response,
-                error_response,
                 |_ctx, _p: Params, _b: Payload| async move {
-                    Err::<Value, _>(MatrixError::new(500, crate::ErrCode::Unknown, "called"))
+                    Err::<Value, _>(Rejection::new(RejectionKind::Internal, "called"))
                 },
             )
             .await;
@@ -1285,12 +1242,20 @@ mod tests {
                 const PATH: &'static str = "/c";
                 const SUCCESS: u16 = 201;
             }
-            fn problem(e: &MatrixError) -> axum::response::Response {
-                (
-                    StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-                    "problem",
-                )
-                    .into_response()
+            struct Problem(u16);
+            impl From<Rejection> for Problem {
+                fn from(r: Rejection) -> Self {
+                    Problem(r.status)
+                }
+            }
+            impl IntoResponse for Problem {
+                fn into_response(self) -> axum::response::Response {
+                    (
+                        StatusCode::from_u16(self.0).unwrap_or(StatusCode::BAD_REQUEST),
+                        "problem",
+                    )
+                        .into_response()
+                }
             }
             let created = handle(
                 Created,
@@ -1298,8 +1263,7 @@ mod tests {
                 None,
                 Vec::new(),
                 json_response,
-                problem,
-                |_ctx, (), ()| async move { Ok::<_, MatrixError>(json!({"id": 1})) },
+                |_ctx, (), ()| async move { Ok::<_, Problem>(json!({"id": 1})) },
             )
             .await;
             assert_eq!(created.status(), StatusCode::CREATED);
@@ -1328,8 +1292,7 @@ mod tests {
                     None,
                     Vec::new(),
                     crate::server::statuses_response,
-                    error_response,
-                    |_ctx, (), ()| async move { Ok::<_, MatrixError>(answer) },
+                    |_ctx, (), ()| async move { Ok::<_, Rejection>(answer) },
                 )
                 .await;
                 assert_eq!(got.status(), status);
@@ -1347,10 +1310,7 @@ mod tests {
                 None,
                 Vec::new(),
                 json_response,
-                problem,
-                |_ctx, (), ()| async move {
-                    Err::<Value, _>(MatrixError::new(409, crate::ErrCode::Unknown, "taken"))
-                },
+                |_ctx, (), ()| async move { Err::<Value, _>(Problem(409)) },
             )
             .await;
             assert_eq!(failed.status(), StatusCode::CONFLICT);

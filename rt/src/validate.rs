@@ -1143,8 +1143,8 @@ pub fn const_error(v: &Value, expected: &str) -> String {
 }
 
 impl ValidationError {
-    /// A `format: email` failure: the Identity Service answers these with `M_INVALID_EMAIL`
-    /// rather than the generic `M_INVALID_PARAM`.
+    /// A `format: email` failure: some APIs answer these with an error code of their own
+    /// (`RejectionKind::InvalidEmail`) rather than the generic invalid-value one.
     pub fn is_invalid_email(&self) -> bool {
         self.kind == ErrorKind::Format && self.message.ends_with(" is not a valid email address")
     }

@@ -5,42 +5,52 @@
 
 use super::Api;
 use super::access::Version;
+use crate::domain::{ClientSecret, Medium, Sid, UserId};
 use crate::error::{ApiError, ApiResult};
 use crate::service::binding::{SignedRequest, UnbindProof};
 use crate::service::sessions::ValidatedThreepid;
 use crate::service::signed::SignedAssociation;
 use oxident_api::rt::server::RequestContext;
+use oxident_api::types::{BindRequest, GetValidated3pidParams, UnbindRequest};
+
+/// The session a request names, parsed (after the gate, so an unauthenticated v2 request is
+/// refused for that first).
+fn session(sid: &str, client_secret: &str) -> ApiResult<(Sid, ClientSecret)> {
+    Ok((Sid::parse(sid)?, ClientSecret::parse(client_secret)?))
+}
 
 pub async fn bind(
     api: &Api,
     v: Version,
     ctx: &RequestContext,
-    sid: &str,
-    client_secret: &str,
-    mxid: &str,
-) -> ApiResult<SignedAssociation> {
+    b: BindRequest,
+) -> ApiResult<oxident_api::types::SignedAssociation> {
     if let Some(caller) = api.admit(v, ctx).await?
-        && caller.user_id != mxid
+        && caller.user_id != b.mxid
     {
         return Err(ApiError::NotTokenOwner(
             "mxid must be the user of the access token".into(),
         ));
     }
-    api.services.bindings.bind(sid, client_secret, mxid).await
+    let mxid = UserId::parse(b.mxid)?;
+    let (sid, client_secret) = session(&b.sid, &b.client_secret)?;
+    let signed = api.services.bindings.bind(&sid, &client_secret, &mxid);
+    Ok(signed.await?.into())
 }
 
 pub async fn get_validated3pid(
     api: &Api,
     v: Version,
     ctx: &RequestContext,
-    sid: &str,
-    client_secret: &str,
-) -> ApiResult<ValidatedThreepid> {
+    p: GetValidated3pidParams,
+) -> ApiResult<oxident_api::types::ValidatedThreePid> {
     api.admit(v, ctx).await?;
-    api.services
-        .sessions
-        .validated_threepid(sid, client_secret)
-        .await
+    let (sid, client_secret) = session(&p.sid, &p.client_secret)?;
+    let sessions = &api.services.sessions;
+    Ok(sessions
+        .validated_threepid(&sid, &client_secret)
+        .await?
+        .into())
 }
 
 /// Both versions answer a bind with the one generated type (formats fold into one shape).
@@ -64,29 +74,7 @@ impl From<ValidatedThreepid> for oxident_api::types::ValidatedThreePid {
         Self {
             medium: t.medium,
             address: t.address,
-            validated_at: t.validated_at,
-        }
-    }
-}
-
-/// An unbind request as both versions send it.
-pub struct UnbindRequest<'a> {
-    pub sid: Option<&'a str>,
-    pub client_secret: Option<&'a str>,
-    pub medium: &'a str,
-    pub address: &'a str,
-    pub mxid: &'a str,
-}
-
-/// v1 and v2 unbind with one body shape.
-impl<'a> From<&'a oxident_api::types::UnbindRequest> for UnbindRequest<'a> {
-    fn from(b: &'a oxident_api::types::UnbindRequest) -> Self {
-        UnbindRequest {
-            sid: b.sid.as_deref(),
-            client_secret: b.client_secret.as_deref(),
-            medium: &b.threepid.medium,
-            address: &b.threepid.address,
-            mxid: &b.mxid,
+            validated_at: t.validated_at.as_millis(),
         }
     }
 }
@@ -98,19 +86,24 @@ pub async fn unbind(
     api: &Api,
     v: Version,
     ctx: &RequestContext,
-    req: UnbindRequest<'_>,
+    b: UnbindRequest,
 ) -> ApiResult<()> {
     let bindings = &api.services.bindings;
-    match UnbindProof::from_parts(req.sid, req.client_secret)? {
+    let address = &b.threepid.address;
+    match UnbindProof::from_parts(b.sid.as_deref(), b.client_secret.as_deref())? {
         UnbindProof::HomeserverSignature => {
+            let (mxid, medium) = (UserId::parse(b.mxid)?, Medium::require(&b.threepid.medium)?);
+            let request = signed_request(api, ctx);
             bindings
-                .unbind_signed(signed_request(api, ctx), req.medium, req.address, req.mxid)
+                .unbind_signed(request, medium, address, &mxid)
                 .await
         }
         UnbindProof::Session { sid, client_secret } => {
             api.admit(v, ctx).await?;
+            let (mxid, medium) = (UserId::parse(b.mxid)?, Medium::require(&b.threepid.medium)?);
+            let (sid, client_secret) = session(sid, client_secret)?;
             bindings
-                .unbind_with_session(sid, client_secret, req.medium, req.address, req.mxid)
+                .unbind_with_session(&sid, &client_secret, medium, address, &mxid)
                 .await
         }
     }

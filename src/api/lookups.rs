@@ -3,22 +3,23 @@
 //! reference server). Lookups are rate-limited per client address.
 
 use super::Api;
+use crate::domain::Medium;
 use crate::error::ApiResult;
 use crate::service::lookup::ALGORITHMS;
 use oxident_api::rt::server::RequestContext;
-use serde_json::Value;
+use oxident_api::types::LookupUserParams;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// v1 `GET /lookup`: the signed association, or `{}`.
-pub async fn lookup_user(
-    api: &Api,
-    ctx: &RequestContext,
-    medium: &str,
-    address: &str,
-) -> ApiResult<Value> {
+/// v1 `GET /lookup`: the signed association, or `{}` (also for a medium nobody binds: any
+/// medium is a legal question).
+pub async fn lookup_user(api: &Api, ctx: &RequestContext, p: LookupUserParams) -> ApiResult<Value> {
     let lookup = &api.services.lookup;
     lookup.check_rate(api.http.client_ip(ctx))?;
-    lookup.lookup_signed(medium, address).await
+    match Medium::parse(&p.medium) {
+        Some(medium) => lookup.lookup_signed(medium, &p.address).await,
+        None => Ok(Value::Object(Map::new())),
+    }
 }
 
 /// v1 `POST /bulk_lookup`: `(medium, address, mxid)` triples.

@@ -2,8 +2,12 @@
 //! and the others, each failing with `MatrixError`; `OxidentApi` is all of them). Each method maps the
 //! generated request type to the area function's arguments, names the API version (the one
 //! thing that differs between the v1 and v2 twins: `access::Version`), and maps the answer
-//! back to the generated response type. No rule lives here: area functions call the
-//! services (`crate::service`), which own the rules.
+//! back to the generated response type. No rule lives here: area functions parse the request
+//! into `crate::domain` types (once: services re-check nothing) and call the services
+//! (`crate::service`), which own the rules.
+//!
+//! The v1 and v2 twins share their request and response types (one generated type per
+//! shape), so each pair is one line of [`twins!`]: one body, written once, serving both.
 //!
 //! Architecture Invariant: `api/` never names the store, the mailer or key material; it sees
 //! [`Services`] and the request ([`request::HttpRules`]) only.
@@ -17,13 +21,10 @@ pub mod request;
 pub mod status;
 mod validation;
 
+use crate::domain::Medium;
 use crate::error::ApiError;
 use crate::service::Services;
-use crate::service::address::{MEDIUM_EMAIL, MEDIUM_MSISDN};
-use crate::service::invites::InviteRequest;
 use access::Version::{V1, V2};
-use binding::UnbindRequest;
-use oxident_api::rt::Operation;
 use oxident_api::rt::server::RequestContext;
 use oxident_api::server::{
     AssociationsApi, EmailAssociationsApi, InvitationSigningApi, LookupApi, OxidentApi,
@@ -31,6 +32,7 @@ use oxident_api::server::{
     V2EmailAssociationsApi, V2InvitationSigningApi, V2LookupApi, V2PhoneAssociationsApi, V2PingApi,
     V2PubkeyApi, V2StoreInviteApi, V2TermsApi, VersionsApi,
 };
+use oxident_api::types::{KeyValidity, PubKeyResponse};
 use oxident_api::{
     associations, email_associations, invitation_signing, lookup, phone_associations, ping, pubkey,
     store_invite, v2_associations, v2_auth, v2_email_associations, v2_invitation_signing,
@@ -39,7 +41,7 @@ use oxident_api::{
 use request::HttpRules;
 use serde_json::Map;
 use std::sync::Arc;
-use validation::{EmailRequest, MsisdnRequest};
+use validation::{email_request, msisdn_request};
 
 /// The API as the generated dispatcher sees it: the services and the rules for reading
 /// requests, nothing else. Cloning is a few reference counts.
@@ -63,99 +65,84 @@ type Answer<T> = Result<T, ApiError>;
 /// Methods answer `ApiError` (each area trait's `type Error`); the runtime turns it into Matrix JSON.
 impl OxidentApi for Api {}
 
-impl AssociationsApi for Api {
-    type Error = ApiError;
-
-    async fn bind(
-        &self,
-        ctx: &RequestContext,
-        b: associations::bind::RequestBody,
-    ) -> Answer<associations::bind::Response> {
-        Ok(
-            binding::bind(self, V1, ctx, &b.sid, &b.client_secret, &b.mxid)
-                .await?
-                .into(),
-        )
-    }
-
-    async fn get_validated3pid(
-        &self,
-        ctx: &RequestContext,
-        p: associations::get_validated3pid::Params,
-    ) -> Answer<associations::get_validated3pid::Response> {
-        Ok(
-            binding::get_validated3pid(self, V1, ctx, &p.sid, &p.client_secret)
-                .await?
-                .into(),
-        )
-    }
-
-    async fn unbind(
-        &self,
-        ctx: &RequestContext,
-        b: associations::unbind::RequestBody,
-    ) -> Answer<associations::unbind::Response> {
-        binding::unbind(self, V1, ctx, UnbindRequest::from(&b)).await?;
-        Ok(Map::new())
-    }
+/// One trait method of a v1/v2 pair (see [`twins!`]): the generated signature, the API
+/// version bound to `$v` and the shared body.
+macro_rules! twin {
+    ($version:ident, $f:ident, $m:ident::$op:ident, ($arg:ident: $part:ident),
+     |$api:ident, $v:ident, $ctx:ident| $call:expr) => {
+        async fn $f(
+            &self,
+            $ctx: &RequestContext,
+            $arg: $m::$op::$part,
+        ) -> Answer<$m::$op::Response> {
+            let ($api, $v) = (self, $version);
+            $call
+        }
+    };
+    ($version:ident, $f:ident, $m:ident::$op:ident, (), |$api:ident, $v:ident, $ctx:ident| $call:expr) => {
+        async fn $f(&self, $ctx: &RequestContext) -> Answer<$m::$op::Response> {
+            let ($api, $v) = (self, $version);
+            $call
+        }
+    };
 }
 
-impl EmailAssociationsApi for Api {
-    type Error = ApiError;
+/// The v1 and v2 traits of one spec area, implemented together: a line per operation pair
+/// (`v1_name / v2_name (argument: generated part) => |api, version, ctx| body;`) writes the
+/// v1 method with `V1` and the v2 method with `V2`. The operations' modules are named after
+/// their methods, so the line names the generated types too.
+macro_rules! twins {
+    ($t1:ident / $t2:ident for $m1:ident / $m2:ident {
+        $($f1:ident / $f2:ident ($($arg:ident: $part:ident)?)
+            => |$api:ident, $v:ident, $ctx:ident| $call:expr;)*
+    }) => {
+        impl $t1 for Api {
+            type Error = ApiError;
+            $(twin!(V1, $f1, $m1::$f1, ($($arg: $part)?), |$api, $v, $ctx| $call);)*
+        }
 
-    async fn email_request_token(
-        &self,
-        ctx: &RequestContext,
-        b: email_associations::email_request_token::RequestBody,
-    ) -> Answer<email_associations::email_request_token::Response> {
-        let req = EmailRequest {
-            client_secret: &b.client_secret,
-            email: &b.email,
-            next_link: b.next_link.as_deref(),
-            send_attempt: b.send_attempt,
-            submit_path: <email_associations::email_submit_token_get::Op as Operation>::PATH,
-        };
-        let sid = validation::email_request_token(self, V1, ctx, req).await?;
-        Ok(email_associations::email_request_token::RequestTokenResponse { sid })
-    }
-
-    async fn email_submit_token_get(
-        &self,
-        ctx: &RequestContext,
-        p: email_associations::email_submit_token_get::Params,
-    ) -> Answer<email_associations::email_submit_token_get::Response> {
-        let (sid, secret, token) = (&p.sid, &p.client_secret, &p.token);
-        validation::submit_token_page(self, ctx, MEDIUM_EMAIL, sid, secret, token).await
-    }
-
-    async fn email_submit_token_post(
-        &self,
-        ctx: &RequestContext,
-        b: email_associations::email_submit_token_post::RequestBody,
-    ) -> Answer<email_associations::email_submit_token_post::Response> {
-        let (sid, secret, token) = (&b.sid, &b.client_secret, &b.token);
-        validation::submit_token(self, V1, ctx, MEDIUM_EMAIL, sid, secret, token).await?;
-        Ok(email_associations::email_submit_token_post::SubmitTokenResponse { success: true })
-    }
+        impl $t2 for Api {
+            type Error = ApiError;
+            $(twin!(V2, $f2, $m2::$f2, ($($arg: $part)?), |$api, $v, $ctx| $call);)*
+        }
+    };
 }
 
-impl InvitationSigningApi for Api {
-    type Error = ApiError;
+twins!(AssociationsApi / V2AssociationsApi for associations / v2_associations {
+    bind / bind_v2 (b: RequestBody) => |api, v, ctx| binding::bind(api, v, ctx, b).await;
+    get_validated3pid / get_validated3pid_v2 (p: Params) => |api, v, ctx| binding::get_validated3pid(api, v, ctx, p).await;
+    unbind / unbind_v2 (b: RequestBody) => |api, v, ctx| binding::unbind(api, v, ctx, b).await.map(|()| Map::new());
+});
 
-    async fn blindly_sign_stuff(
-        &self,
-        ctx: &RequestContext,
-        b: invitation_signing::blindly_sign_stuff::RequestBody,
-    ) -> Answer<invitation_signing::blindly_sign_stuff::Response> {
-        let s = invites::sign(self, V1, ctx, &b.mxid, &b.token, &b.private_key).await?;
-        Ok(invitation_signing::blindly_sign_stuff::SignedInvitation {
-            mxid: s.mxid,
-            sender: s.sender,
-            signatures: s.signatures,
-            token: s.token,
-        })
-    }
-}
+twins!(EmailAssociationsApi / V2EmailAssociationsApi for email_associations / v2_email_associations {
+    email_request_token / email_request_token_v2 (b: RequestBody) => |api, v, ctx| validation::email_request_token(api, v, ctx, email_request!(b)).await;
+    email_submit_token_get / email_submit_token_get_v2 (p: Params) => |api, _v, ctx| validation::submit_token_page(api, ctx, Medium::Email, p).await;
+    email_submit_token_post / email_submit_token_post_v2 (b: RequestBody) => |api, v, ctx| validation::submit_token(api, v, ctx, Medium::Email, b).await;
+});
+
+twins!(PhoneAssociationsApi / V2PhoneAssociationsApi for phone_associations / v2_phone_associations {
+    msisdn_request_token / msisdn_request_token_v2 (b: RequestBody) => |api, v, ctx| validation::msisdn_request_token(api, v, ctx, msisdn_request!(b)).await;
+    msisdn_submit_token_get / msisdn_submit_token_get_v2 (p: Params) => |api, _v, ctx| validation::submit_token_page(api, ctx, Medium::Msisdn, p).await;
+    msisdn_submit_token_post / msisdn_submit_token_post_v2 (b: RequestBody) => |api, v, ctx| validation::submit_token(api, v, ctx, Medium::Msisdn, b).await;
+});
+
+twins!(InvitationSigningApi / V2InvitationSigningApi for invitation_signing / v2_invitation_signing {
+    blindly_sign_stuff / blindly_sign_stuff_v2 (b: RequestBody) => |api, v, ctx| invites::sign(api, v, ctx, b).await;
+});
+
+twins!(StoreInviteApi / V2StoreInviteApi for store_invite / v2_store_invite {
+    store_invite / store_invite_v2 (b: RequestBody) => |api, v, ctx| Ok(invites::store_invite(api, v, ctx, b.into()).await?.into());
+});
+
+twins!(PingApi / V2PingApi for ping / v2_ping {
+    ping / ping_v2 () => |_api, _v, _ctx| Ok(Map::new());
+});
+
+twins!(PubkeyApi / V2PubkeyApi for pubkey / v2_pubkey {
+    get_pub_key / get_pub_key_v2 (p: Params) => |api, _v, _ctx| Ok(PubKeyResponse { public_key: api.services.keys.public_key(&p.key_id)? });
+    is_pub_key_valid / is_pub_key_valid_v2 (p: Params) => |api, _v, _ctx| Ok(KeyValidity { valid: api.services.keys.is_long_term_key(&p.public_key) });
+    is_ephemeral_pub_key_valid / is_ephemeral_pub_key_valid_v2 (p: Params) => |api, _v, _ctx| Ok(KeyValidity { valid: api.services.keys.is_ephemeral_key(&p.public_key).await? });
+});
 
 impl LookupApi for Api {
     type Error = ApiError;
@@ -165,7 +152,7 @@ impl LookupApi for Api {
         ctx: &RequestContext,
         p: lookup::lookup_user::Params,
     ) -> Answer<lookup::lookup_user::Response> {
-        lookups::lookup_user(self, ctx, &p.medium, &p.address).await
+        lookups::lookup_user(self, ctx, p).await
     }
 
     async fn lookup_users(
@@ -175,164 +162,6 @@ impl LookupApi for Api {
     ) -> Answer<lookup::lookup_users::Response> {
         let threepids = lookups::lookup_users(self, ctx, &b.threepids).await?;
         Ok(lookup::lookup_users::BulkLookupResponse { threepids })
-    }
-}
-
-impl PhoneAssociationsApi for Api {
-    type Error = ApiError;
-
-    async fn msisdn_request_token(
-        &self,
-        ctx: &RequestContext,
-        b: phone_associations::msisdn_request_token::RequestBody,
-    ) -> Answer<phone_associations::msisdn_request_token::Response> {
-        let req = MsisdnRequest {
-            client_secret: &b.client_secret,
-            country: &b.country,
-            phone_number: &b.phone_number,
-            next_link: b.next_link.as_deref(),
-            send_attempt: b.send_attempt,
-        };
-        validation::msisdn_request_token(self, V1, ctx, req).await
-    }
-
-    async fn msisdn_submit_token_get(
-        &self,
-        ctx: &RequestContext,
-        p: phone_associations::msisdn_submit_token_get::Params,
-    ) -> Answer<phone_associations::msisdn_submit_token_get::Response> {
-        let (sid, secret, token) = (&p.sid, &p.client_secret, &p.token);
-        validation::submit_token_page(self, ctx, MEDIUM_MSISDN, sid, secret, token).await
-    }
-
-    async fn msisdn_submit_token_post(
-        &self,
-        ctx: &RequestContext,
-        b: phone_associations::msisdn_submit_token_post::RequestBody,
-    ) -> Answer<phone_associations::msisdn_submit_token_post::Response> {
-        let (sid, secret, token) = (&b.sid, &b.client_secret, &b.token);
-        validation::submit_token(self, V1, ctx, MEDIUM_MSISDN, sid, secret, token).await?;
-        Ok(phone_associations::msisdn_submit_token_post::SubmitTokenResponse { success: true })
-    }
-}
-
-impl PingApi for Api {
-    type Error = ApiError;
-
-    async fn ping(&self, _ctx: &RequestContext) -> Answer<ping::ping::Response> {
-        Ok(Map::new())
-    }
-}
-
-impl PubkeyApi for Api {
-    type Error = ApiError;
-
-    async fn get_pub_key(
-        &self,
-        _ctx: &RequestContext,
-        p: pubkey::get_pub_key::Params,
-    ) -> Answer<pubkey::get_pub_key::Response> {
-        let public_key = self.services.keys.public_key(&p.key_id)?;
-        Ok(pubkey::get_pub_key::PubKeyResponse { public_key })
-    }
-
-    async fn is_pub_key_valid(
-        &self,
-        _ctx: &RequestContext,
-        p: pubkey::is_pub_key_valid::Params,
-    ) -> Answer<pubkey::is_pub_key_valid::Response> {
-        let valid = self.services.keys.is_long_term_key(&p.public_key);
-        Ok(pubkey::is_pub_key_valid::KeyValidity { valid })
-    }
-
-    async fn is_ephemeral_pub_key_valid(
-        &self,
-        _ctx: &RequestContext,
-        p: pubkey::is_ephemeral_pub_key_valid::Params,
-    ) -> Answer<pubkey::is_ephemeral_pub_key_valid::Response> {
-        let valid = self.services.keys.is_ephemeral_key(&p.public_key).await?;
-        Ok(pubkey::is_ephemeral_pub_key_valid::KeyValidity { valid })
-    }
-}
-
-impl StoreInviteApi for Api {
-    type Error = ApiError;
-
-    async fn store_invite(
-        &self,
-        ctx: &RequestContext,
-        b: store_invite::store_invite::RequestBody,
-    ) -> Answer<store_invite::store_invite::Response> {
-        let request = InviteRequest {
-            medium: b.medium,
-            address: b.address,
-            room_id: b.room_id,
-            sender: b.sender,
-            verified_sender: None,
-            room_alias: b.room_alias,
-            room_avatar_url: b.room_avatar_url,
-            room_join_rules: b.room_join_rules,
-            room_name: b.room_name,
-            room_type: None,
-            sender_avatar_url: b.sender_avatar_url,
-            sender_display_name: b.sender_display_name,
-            extra: b.extra,
-            brand: None,
-            client_ip: None,
-        };
-        let (stored, keys) = invites::store_invite(self, V1, ctx, request).await?;
-        // The reference server answers v1 like v2 (objects with validity URLs, plus the
-        // top-level `public_key`), and clients read that shape; r0.3.0's plain strings are
-        // what nobody sends (spec/UPSTREAM.md).
-        use store_invite::store_invite::{PublicKey, StoreInviteResponseV1};
-        Ok(StoreInviteResponseV1 {
-            display_name: stored.display_name,
-            public_key: stored.server_public_key,
-            public_keys: keys
-                .map(|k| PublicKey {
-                    public_key: k.public_key,
-                    key_validity_url: k.key_validity_url,
-                })
-                .into(),
-            token: stored.token,
-        })
-    }
-}
-
-impl V2AssociationsApi for Api {
-    type Error = ApiError;
-
-    async fn bind_v2(
-        &self,
-        ctx: &RequestContext,
-        b: v2_associations::bind_v2::RequestBody,
-    ) -> Answer<v2_associations::bind_v2::Response> {
-        Ok(
-            binding::bind(self, V2, ctx, &b.sid, &b.client_secret, &b.mxid)
-                .await?
-                .into(),
-        )
-    }
-
-    async fn get_validated3pid_v2(
-        &self,
-        ctx: &RequestContext,
-        p: v2_associations::get_validated3pid_v2::Params,
-    ) -> Answer<v2_associations::get_validated3pid_v2::Response> {
-        Ok(
-            binding::get_validated3pid(self, V2, ctx, &p.sid, &p.client_secret)
-                .await?
-                .into(),
-        )
-    }
-
-    async fn unbind_v2(
-        &self,
-        ctx: &RequestContext,
-        b: v2_associations::unbind_v2::RequestBody,
-    ) -> Answer<v2_associations::unbind_v2::Response> {
-        binding::unbind(self, V2, ctx, UnbindRequest::from(&b)).await?;
-        Ok(Map::new())
     }
 }
 
@@ -364,69 +193,6 @@ impl V2AuthApi for Api {
     }
 }
 
-impl V2EmailAssociationsApi for Api {
-    type Error = ApiError;
-
-    async fn email_request_token_v2(
-        &self,
-        ctx: &RequestContext,
-        b: v2_email_associations::email_request_token_v2::RequestBody,
-    ) -> Answer<v2_email_associations::email_request_token_v2::Response> {
-        let req = EmailRequest {
-            client_secret: &b.client_secret,
-            email: &b.email,
-            next_link: b.next_link.as_deref(),
-            send_attempt: b.send_attempt,
-            submit_path: <v2_email_associations::email_submit_token_get_v2::Op as Operation>::PATH,
-        };
-        let sid = validation::email_request_token(self, V2, ctx, req).await?;
-        Ok(v2_email_associations::email_request_token_v2::RequestTokenResponse { sid })
-    }
-
-    async fn email_submit_token_get_v2(
-        &self,
-        ctx: &RequestContext,
-        p: v2_email_associations::email_submit_token_get_v2::Params,
-    ) -> Answer<v2_email_associations::email_submit_token_get_v2::Response> {
-        let (sid, secret, token) = (&p.sid, &p.client_secret, &p.token);
-        validation::submit_token_page(self, ctx, MEDIUM_EMAIL, sid, secret, token).await
-    }
-
-    async fn email_submit_token_post_v2(
-        &self,
-        ctx: &RequestContext,
-        b: v2_email_associations::email_submit_token_post_v2::RequestBody,
-    ) -> Answer<v2_email_associations::email_submit_token_post_v2::Response> {
-        let (sid, secret, token) = (&b.sid, &b.client_secret, &b.token);
-        validation::submit_token(self, V2, ctx, MEDIUM_EMAIL, sid, secret, token).await?;
-        Ok(
-            v2_email_associations::email_submit_token_post_v2::SubmitTokenResponse {
-                success: true,
-            },
-        )
-    }
-}
-
-impl V2InvitationSigningApi for Api {
-    type Error = ApiError;
-
-    async fn blindly_sign_stuff_v2(
-        &self,
-        ctx: &RequestContext,
-        b: v2_invitation_signing::blindly_sign_stuff_v2::RequestBody,
-    ) -> Answer<v2_invitation_signing::blindly_sign_stuff_v2::Response> {
-        let s = invites::sign(self, V2, ctx, &b.mxid, &b.token, &b.private_key).await?;
-        Ok(
-            v2_invitation_signing::blindly_sign_stuff_v2::SignedInvitation {
-                mxid: s.mxid,
-                sender: s.sender,
-                signatures: s.signatures,
-                token: s.token,
-            },
-        )
-    }
-}
-
 impl V2LookupApi for Api {
     type Error = ApiError;
 
@@ -449,128 +215,6 @@ impl V2LookupApi for Api {
         let mappings =
             lookups::lookup_hashed(self, ctx, &b.algorithm, &b.pepper, b.addresses).await?;
         Ok(v2_lookup::lookup_users_v2::LookupResponse { mappings })
-    }
-}
-
-impl V2PhoneAssociationsApi for Api {
-    type Error = ApiError;
-
-    async fn msisdn_request_token_v2(
-        &self,
-        ctx: &RequestContext,
-        b: v2_phone_associations::msisdn_request_token_v2::RequestBody,
-    ) -> Answer<v2_phone_associations::msisdn_request_token_v2::Response> {
-        let req = MsisdnRequest {
-            client_secret: &b.client_secret,
-            country: &b.country,
-            phone_number: &b.phone_number,
-            next_link: b.next_link.as_deref(),
-            send_attempt: b.send_attempt,
-        };
-        validation::msisdn_request_token(self, V2, ctx, req).await
-    }
-
-    async fn msisdn_submit_token_get_v2(
-        &self,
-        ctx: &RequestContext,
-        p: v2_phone_associations::msisdn_submit_token_get_v2::Params,
-    ) -> Answer<v2_phone_associations::msisdn_submit_token_get_v2::Response> {
-        let (sid, secret, token) = (&p.sid, &p.client_secret, &p.token);
-        validation::submit_token_page(self, ctx, MEDIUM_MSISDN, sid, secret, token).await
-    }
-
-    async fn msisdn_submit_token_post_v2(
-        &self,
-        ctx: &RequestContext,
-        b: v2_phone_associations::msisdn_submit_token_post_v2::RequestBody,
-    ) -> Answer<v2_phone_associations::msisdn_submit_token_post_v2::Response> {
-        let (sid, secret, token) = (&b.sid, &b.client_secret, &b.token);
-        validation::submit_token(self, V2, ctx, MEDIUM_MSISDN, sid, secret, token).await?;
-        Ok(
-            v2_phone_associations::msisdn_submit_token_post_v2::SubmitTokenResponse {
-                success: true,
-            },
-        )
-    }
-}
-
-impl V2PingApi for Api {
-    type Error = ApiError;
-
-    async fn ping_v2(&self, _ctx: &RequestContext) -> Answer<v2_ping::ping_v2::Response> {
-        Ok(Map::new())
-    }
-}
-
-impl V2PubkeyApi for Api {
-    type Error = ApiError;
-
-    async fn get_pub_key_v2(
-        &self,
-        _ctx: &RequestContext,
-        p: v2_pubkey::get_pub_key_v2::Params,
-    ) -> Answer<v2_pubkey::get_pub_key_v2::Response> {
-        let public_key = self.services.keys.public_key(&p.key_id)?;
-        Ok(v2_pubkey::get_pub_key_v2::PubKeyResponse { public_key })
-    }
-
-    async fn is_pub_key_valid_v2(
-        &self,
-        _ctx: &RequestContext,
-        p: v2_pubkey::is_pub_key_valid_v2::Params,
-    ) -> Answer<v2_pubkey::is_pub_key_valid_v2::Response> {
-        let valid = self.services.keys.is_long_term_key(&p.public_key);
-        Ok(v2_pubkey::is_pub_key_valid_v2::KeyValidity { valid })
-    }
-
-    async fn is_ephemeral_pub_key_valid_v2(
-        &self,
-        _ctx: &RequestContext,
-        p: v2_pubkey::is_ephemeral_pub_key_valid_v2::Params,
-    ) -> Answer<v2_pubkey::is_ephemeral_pub_key_valid_v2::Response> {
-        let valid = self.services.keys.is_ephemeral_key(&p.public_key).await?;
-        Ok(v2_pubkey::is_ephemeral_pub_key_valid_v2::KeyValidity { valid })
-    }
-}
-
-impl V2StoreInviteApi for Api {
-    type Error = ApiError;
-
-    async fn store_invite_v2(
-        &self,
-        ctx: &RequestContext,
-        b: v2_store_invite::store_invite_v2::RequestBody,
-    ) -> Answer<v2_store_invite::store_invite_v2::Response> {
-        let request = InviteRequest {
-            medium: b.medium,
-            address: b.address,
-            room_id: b.room_id,
-            sender: b.sender,
-            verified_sender: None,
-            room_alias: b.room_alias,
-            room_avatar_url: b.room_avatar_url,
-            room_join_rules: b.room_join_rules,
-            room_name: b.room_name,
-            room_type: b.room_type,
-            sender_avatar_url: b.sender_avatar_url,
-            sender_display_name: b.sender_display_name,
-            extra: b.extra,
-            brand: None,
-            client_ip: None,
-        };
-        let (stored, keys) = invites::store_invite(self, V2, ctx, request).await?;
-        use v2_store_invite::store_invite_v2::{PublicKey, StoreInviteResponse};
-        Ok(StoreInviteResponse {
-            display_name: stored.display_name,
-            public_key: stored.server_public_key,
-            public_keys: keys
-                .map(|k| PublicKey {
-                    public_key: k.public_key,
-                    key_validity_url: k.key_validity_url,
-                })
-                .into(),
-            token: stored.token,
-        })
     }
 }
 

@@ -5,24 +5,41 @@
 
 use super::access::Version;
 use super::{Api, request};
+use crate::domain::{ClientSecret, EmailAddress, Medium, Sid};
 use crate::error::{ApiError, ApiResult};
 use crate::mail::ResponseVars;
-use crate::service::address::{MEDIUM_MSISDN, check_next_link};
+use crate::service::address::check_next_link;
 use crate::service::msisdn::{MsisdnSession, MsisdnTokenRequest};
 use crate::service::sessions::EmailTokenRequest;
-use oxident_api::rt::RawResponse;
 use oxident_api::rt::server::RequestContext;
-use oxident_api::types::MsisdnRequestTokenResponse;
+use oxident_api::rt::{Operation, RawResponse};
+use oxident_api::types::{
+    EmailSubmitTokenGetParams, MsisdnRequestTokenResponse, RequestTokenResponse,
+    SubmitTokenRequest, SubmitTokenResponse,
+};
+use oxident_api::{email_associations, v2_email_associations};
 
-/// An email `requestToken` as both versions send it.
+/// An email `requestToken` as both versions send it (two generated types of one shape:
+/// [`email_request!`] borrows either's fields).
 pub struct EmailRequest<'a> {
     pub client_secret: &'a str,
     pub email: &'a str,
     pub next_link: Option<&'a str>,
     pub send_attempt: i64,
-    /// Path of the `GET submitToken` operation the mail links to (the request's version).
-    pub submit_path: &'a str,
 }
+
+/// The [`EmailRequest`] of either version's body.
+macro_rules! email_request {
+    ($b:expr) => {
+        validation::EmailRequest {
+            client_secret: &$b.client_secret,
+            email: &$b.email,
+            next_link: $b.next_link.as_deref(),
+            send_attempt: $b.send_attempt,
+        }
+    };
+}
+pub(crate) use email_request;
 
 /// `requestToken` (email): the session id.
 pub async fn email_request_token(
@@ -30,23 +47,32 @@ pub async fn email_request_token(
     v: Version,
     ctx: &RequestContext,
     req: EmailRequest<'_>,
-) -> ApiResult<String> {
+) -> ApiResult<RequestTokenResponse> {
     api.admit(v, ctx).await?;
-    api.services
+    let client_secret = ClientSecret::parse(req.client_secret)?;
+    let email = EmailAddress::parse(req.email)?;
+    // The mail links to the `GET submitToken` of the request's version.
+    let submit_path = match v {
+        Version::V1 => <email_associations::email_submit_token_get::Op as Operation>::PATH,
+        Version::V2 => <v2_email_associations::email_submit_token_get_v2::Op as Operation>::PATH,
+    };
+    let sid = api
+        .services
         .sessions
         .request_email_token(EmailTokenRequest {
-            client_secret: req.client_secret,
-            email: req.email,
+            client_secret: &client_secret,
+            email: &email,
             next_link: req.next_link,
             send_attempt: req.send_attempt,
             brand: request::brand(ctx),
             client_ip: api.http.client_ip(ctx),
-            submit_path: req.submit_path,
+            submit_path,
         })
-        .await
+        .await?;
+    Ok(RequestTokenResponse { sid })
 }
 
-/// An msisdn `requestToken` as both versions send it.
+/// An msisdn `requestToken` as both versions send it (see [`EmailRequest`]).
 pub struct MsisdnRequest<'a> {
     pub client_secret: &'a str,
     pub country: &'a str,
@@ -54,6 +80,20 @@ pub struct MsisdnRequest<'a> {
     pub next_link: Option<&'a str>,
     pub send_attempt: i64,
 }
+
+/// The [`MsisdnRequest`] of either version's body.
+macro_rules! msisdn_request {
+    ($b:expr) => {
+        validation::MsisdnRequest {
+            client_secret: &$b.client_secret,
+            country: &$b.country,
+            phone_number: &$b.phone_number,
+            next_link: $b.next_link.as_deref(),
+            send_attempt: $b.send_attempt,
+        }
+    };
+}
+pub(crate) use msisdn_request;
 
 /// `requestToken` (msisdn): the session and the number as understood.
 pub async fn msisdn_request_token(
@@ -63,11 +103,12 @@ pub async fn msisdn_request_token(
     req: MsisdnRequest<'_>,
 ) -> ApiResult<MsisdnRequestTokenResponse> {
     api.admit(v, ctx).await?;
+    let client_secret = ClientSecret::parse(req.client_secret)?;
     let s: MsisdnSession = api
         .services
         .msisdn
         .request_token(MsisdnTokenRequest {
-            client_secret: req.client_secret,
+            client_secret: &client_secret,
             country: req.country,
             phone_number: req.phone_number,
             next_link: req.next_link,
@@ -89,21 +130,23 @@ pub async fn msisdn_request_token(
 /// returns the session's `next_link`.
 async fn validate(
     api: &Api,
-    medium: &str,
+    medium: Medium,
     sid: &str,
     client_secret: &str,
     token: &str,
 ) -> ApiResult<Option<String>> {
-    let session = if medium == MEDIUM_MSISDN {
-        api.services
-            .msisdn
-            .submit_token(sid, client_secret, token)
-            .await?
-    } else {
-        api.services
-            .sessions
-            .submit_token(medium, sid, client_secret, token)
-            .await?
+    let (sid, client_secret) = (Sid::parse(sid)?, ClientSecret::parse(client_secret)?);
+    let session = match medium {
+        Medium::Msisdn => {
+            let msisdn = &api.services.msisdn;
+            msisdn.submit_token(&sid, &client_secret, token).await?
+        }
+        Medium::Email => {
+            let sessions = &api.services.sessions;
+            sessions
+                .submit_token(medium, &sid, &client_secret, token)
+                .await?
+        }
     };
     Ok(session.next_link)
 }
@@ -113,14 +156,12 @@ pub async fn submit_token(
     api: &Api,
     v: Version,
     ctx: &RequestContext,
-    medium: &str,
-    sid: &str,
-    client_secret: &str,
-    token: &str,
-) -> ApiResult<()> {
+    medium: Medium,
+    b: SubmitTokenRequest,
+) -> ApiResult<SubmitTokenResponse> {
     api.admit(v, ctx).await?;
-    validate(api, medium, sid, client_secret, token).await?;
-    Ok(())
+    validate(api, medium, &b.sid, &b.client_secret, &b.token).await?;
+    Ok(SubmitTokenResponse { success: true })
 }
 
 /// `GET submitToken`: a page for the person who clicked the link, or a redirect to the
@@ -128,14 +169,12 @@ pub async fn submit_token(
 pub async fn submit_token_page(
     api: &Api,
     ctx: &RequestContext,
-    medium: &str,
-    sid: &str,
-    client_secret: &str,
-    token: &str,
+    medium: Medium,
+    p: EmailSubmitTokenGetParams,
 ) -> ApiResult<RawResponse> {
     let sessions = &api.services.sessions;
-    let phone = medium == MEDIUM_MSISDN;
-    let (status, vars) = match validate(api, medium, sid, client_secret, token).await {
+    let phone = medium == Medium::Msisdn;
+    let (status, vars) = match validate(api, medium, &p.sid, &p.client_secret, &p.token).await {
         Ok(next_link) => {
             // Checked at requestToken; checked again so a stored value can never redirect
             // to another scheme.

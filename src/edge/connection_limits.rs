@@ -9,12 +9,12 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::client_net::{ClientNet, Ipv6Prefix};
-use oxident_api::rt::ErrCode;
+use crate::error::ErrCode;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
@@ -52,6 +52,9 @@ pub struct ConnectionCounter {
     per_ip: Mutex<HashMap<ClientNet, usize>>,
     /// Refusal answers being written; beyond a few, refused connections are just closed.
     refusing: AtomicUsize,
+    /// Connections refused since start, per [`Refusal`] (the operator's metrics read them).
+    refused_address_full: AtomicU64,
+    refused_server_full: AtomicU64,
 }
 
 /// Why a connection is refused.
@@ -101,7 +104,30 @@ impl ConnectionCounter {
             total: AtomicUsize::new(0),
             per_ip: Mutex::new(HashMap::new()),
             refusing: AtomicUsize::new(0),
+            refused_address_full: AtomicU64::new(0),
+            refused_server_full: AtomicU64::new(0),
         })
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// Connections refused since start for this reason.
+    pub fn refused(&self, why: Refusal) -> u64 {
+        match why {
+            Refusal::AddressFull => self.refused_address_full.load(Ordering::Relaxed),
+            Refusal::ServerFull => self.refused_server_full.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count_refusal(&self, why: Refusal) {
+        let counter = match why {
+            Refusal::AddressFull => &self.refused_address_full,
+            Refusal::ServerFull => &self.refused_server_full,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A place for a connection from `peer`, or why there is none.
@@ -110,6 +136,7 @@ impl ConnectionCounter {
         let total = self.total.fetch_add(1, Ordering::AcqRel) + 1;
         if self.limits.total != 0 && total > self.limits.total {
             self.total.fetch_sub(1, Ordering::AcqRel);
+            self.count_refusal(Refusal::ServerFull);
             return Err(Refusal::ServerFull);
         }
         let per_ip_counted = self.limits.per_ip != 0 && !self.limits.exempt.contains(&ip);
@@ -120,6 +147,7 @@ impl ConnectionCounter {
             if *n >= self.limits.per_ip {
                 drop(map);
                 self.total.fetch_sub(1, Ordering::AcqRel);
+                self.count_refusal(Refusal::AddressFull);
                 return Err(Refusal::AddressFull);
             }
             *n += 1;
@@ -261,7 +289,10 @@ mod tests {
         let _a3 = counter
             .admit(peer([10, 0, 0, 1], 5))
             .expect("a place was freed");
-        assert_eq!(counter.total.load(Ordering::Acquire), 3);
+        assert_eq!(counter.open(), 3);
+        // What the operator's metrics read: two refused for the address, one for the server.
+        assert_eq!(counter.refused(Refusal::AddressFull), 2);
+        assert_eq!(counter.refused(Refusal::ServerFull), 1);
     }
 
     #[test]

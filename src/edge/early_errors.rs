@@ -16,7 +16,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use oxident_api::rt::ErrCode;
+use crate::error::ErrCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A connection stream whose parse-error answers are rewritten as Matrix JSON.

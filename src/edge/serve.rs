@@ -11,6 +11,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use super::Body;
@@ -76,23 +77,55 @@ pub async fn serve_limited(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let counter = ConnectionCounter::new(limits);
+    serve_counted(listener, app, stall_period, tls, counter, shutdown).await
+}
+
+/// [`serve_limited`] with a counter made by the caller, who can then read how many
+/// connections are open and how many were refused (the operator's metrics).
+pub async fn serve_counted(
+    listener: TcpListener,
+    app: App,
+    stall_period: Duration,
+    tls: Option<Arc<Tls>>,
+    counter: Arc<ConnectionCounter>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     // `closing` tells connections to wind down; `open` is dropped by each connection task
     // when it ends, so `open_tx.closed()` resolves once all are gone.
     let (closing_tx, closing_rx) = watch::channel(false);
     let (open_tx, open_rx) = watch::channel(());
     tokio::pin!(shutdown);
+    let mut draining = false;
     loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and the like: log, back off, keep serving.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+        let (stream, peer) = if draining {
+            // Connections the kernel completed before the stop are still answered: dropping
+            // the listener would reset them, their requests sent and never read.
+            match std::future::poll_fn(|cx| match listener.poll_accept(cx) {
+                Poll::Pending => Poll::Ready(None),
+                Poll::Ready(accepted) => Poll::Ready(accepted.ok()),
+            })
+            .await
+            {
+                Some(pair) => pair,
+                None => break,
+            }
+        } else {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors and the like: log, back off, keep serving.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => {
+                    draining = true;
+                    let _ = closing_tx.send(true);
                     continue;
                 }
-            },
-            () = &mut shutdown => break,
+            }
         };
         let admitted = match counter.admit(peer) {
             Ok(admitted) => admitted,
@@ -147,7 +180,6 @@ pub async fn serve_limited(
         }
     }
     drop(listener);
-    let _ = closing_tx.send(true);
     drop(open_rx);
     open_tx.closed().await;
     Ok(())
@@ -179,7 +211,18 @@ async fn connection<IO>(
     tokio::select! {
         _ = connection.as_mut() => return,
         () = stalled(&heads, stall_period) => {}
-        _ = closing.wait_for(|c| *c) => {}
+        () = async { drop(closing.wait_for(|c| *c).await) } => {
+            // A connection closing before its first request head was read may have the
+            // request on its way (accepted as the server stopped): read it and answer it,
+            // rather than close on a client that cannot tell whether it was done.
+            if heads.load(Ordering::Relaxed) == 0 {
+                tokio::select! {
+                    _ = connection.as_mut() => return,
+                    () = first_head(&heads) => {}
+                    () = tokio::time::sleep(FIRST_HEAD_AT_SHUTDOWN) => {}
+                }
+            }
+        }
     }
     // Finish the request in hand, if any, then close; a response the client does
     // not read gets one more period, not forever.
@@ -188,6 +231,17 @@ async fn connection<IO>(
         let _ = connection.await;
     } else {
         let _ = tokio::time::timeout(stall_period, connection).await;
+    }
+}
+
+/// How long a connection accepted as the server stops may take to send its first request
+/// head before it is closed unanswered.
+const FIRST_HEAD_AT_SHUTDOWN: Duration = Duration::from_millis(500);
+
+/// Resolves once a request head was received on the connection.
+async fn first_head(heads: &AtomicU64) {
+    while heads.load(Ordering::Relaxed) == 0 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 
@@ -215,5 +269,41 @@ async fn stalled(heads: &AtomicU64, period: Duration) {
             return;
         }
         seen = now;
+    }
+}
+
+/// A plain HTTP/1.1 listener for small fixed answers (the operator listener, `ops/`): no
+/// caps, hooks or limits of the client port, each connection closed after `limit`.
+pub async fn serve_plain<F>(
+    listener: TcpListener,
+    answer: F,
+    limit: Duration,
+    shutdown: impl Future<Output = ()>,
+) where
+    F: Fn(&http::Method, &str) -> http::Response<String> + Clone + Send + Sync + 'static,
+{
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => return,
+        };
+        let answer = answer.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                let response = answer(request.method(), request.uri().path()).map(Body::from);
+                async move { Ok::<_, std::convert::Infallible>(response) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(limit, connection).await;
+        });
     }
 }

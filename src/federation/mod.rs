@@ -22,7 +22,6 @@ pub mod failures;
 mod ip_filter;
 mod resolver;
 mod server_keys;
-mod server_name;
 mod tls;
 mod well_known;
 pub mod xmatrix;
@@ -42,12 +41,12 @@ use serde::Deserialize;
 
 use crate::clock::Clock;
 
+pub use crate::domain::server_name::{
+    DEFAULT_FEDERATION_PORT, Host, InvalidServerName, ServerName, user_belongs_to,
+};
 pub use discovery::Destination;
 pub use ip_filter::{AddressFilter, DEFAULT_DENIED_RANGES, default_denied};
 pub use resolver::DeniedAddress;
-pub use server_name::{
-    DEFAULT_FEDERATION_PORT, Host, InvalidServerName, ServerName, user_belongs_to,
-};
 
 /// Largest response body read from a homeserver (well-known, userinfo).
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;

@@ -4,6 +4,7 @@
 
 use crate::clock::Clock;
 use crate::crypto::tokens::{ACCESS_TOKEN_LEN, RandomSource, random_token_from};
+use crate::domain::Timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::federation::{FederationClient, FederationError};
 use crate::service::ratelimit::ClientLimiter;
@@ -11,6 +12,7 @@ use crate::service::terms::Policies;
 use crate::store::{AccountStore, TOKEN_USE_RESOLUTION_MS};
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The owner of a valid access token.
 #[derive(Debug, Clone)]
@@ -28,7 +30,7 @@ pub struct AccountService {
     pub(crate) terms: Policies,
     /// `[auth] token_unused_lifetime`: a token unused this long no longer authenticates
     /// (and housekeeping deletes it).
-    pub(crate) token_unused_lifetime_ms: i64,
+    pub(crate) token_unused_lifetime: Duration,
     /// `[auth] max_tokens_per_account` (0: no cap).
     pub(crate) max_tokens_per_account: u32,
     /// `[ratelimit] outbound_per_ip_per_minute`, shared with signed unbinds: `register` is
@@ -85,14 +87,16 @@ impl AccountService {
             .access_token_owner(token)
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        let now = self.clock.now_ms();
-        let unused = now.saturating_sub(owner.last_used_ms);
-        if unused >= self.token_unused_lifetime_ms {
+        let now = self.clock.now();
+        let unused = now.since(Timestamp::from_millis(owner.last_used_ms));
+        if unused >= self.token_unused_lifetime {
             // Expired: housekeeping deletes it within the hour.
             return Err(ApiError::Unauthorized);
         }
-        if unused >= TOKEN_USE_RESOLUTION_MS {
-            self.store.touch_access_token(token, now).await?;
+        if unused >= Duration::from_millis(TOKEN_USE_RESOLUTION_MS.unsigned_abs()) {
+            self.store
+                .touch_access_token(token, now.as_millis())
+                .await?;
         }
         Ok(Caller {
             user_id: owner.user_id,
@@ -129,11 +133,11 @@ impl AccountService {
 
     /// Deletes the tokens unused for `[auth] token_unused_lifetime` (housekeeping).
     pub async fn purge_unused_tokens(&self) -> ApiResult<u64> {
-        let cutoff = self
-            .clock
-            .now_ms()
-            .saturating_sub(self.token_unused_lifetime_ms);
-        Ok(self.store.purge_unused_access_tokens(cutoff).await?)
+        let cutoff = self.clock.now() - self.token_unused_lifetime;
+        Ok(self
+            .store
+            .purge_unused_access_tokens(cutoff.as_millis())
+            .await?)
     }
 
     /// The policies as `GET /v2/terms` serves them.

@@ -3,13 +3,13 @@
 //! signed; `unbind` with the same proof removes it.
 
 use crate::clock::Clock;
+use crate::domain::{ClientSecret, Medium, Sid, UserId};
 use crate::error::{ApiError, ApiResult};
 use crate::federation::FederationClient;
-use crate::service::address::{MEDIUM_EMAIL, MEDIUM_MSISDN, canonical_address, check_user_id};
 use crate::service::invite_delivery::DeliveryWaker;
 use crate::service::ratelimit::ClientLimiter;
 use crate::service::sessions::SessionService;
-use crate::service::signed::{SignedAssociation, Signer, VALIDITY_MS};
+use crate::service::signed::{SignedAssociation, Signer, VALIDITY};
 use crate::store::{Association, AssociationStore, Threepid};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -101,20 +101,19 @@ impl BindingService {
     /// returns the signed association.
     pub async fn bind(
         &self,
-        sid: &str,
-        client_secret: &str,
-        mxid: &str,
+        sid: &Sid,
+        client_secret: &ClientSecret,
+        mxid: &UserId,
     ) -> ApiResult<SignedAssociation> {
-        check_user_id(mxid)?;
         let threepid = self.sessions.validated_threepid(sid, client_secret).await?;
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let association = Association {
             medium: threepid.medium,
             address: threepid.address,
-            mxid: mxid.to_owned(),
-            ts: now,
-            not_before: now,
-            not_after: now.saturating_add(VALIDITY_MS),
+            mxid: mxid.as_str().to_owned(),
+            ts: now.as_millis(),
+            not_before: now.as_millis(),
+            not_after: (now + VALIDITY).as_millis(),
         };
         let replaced = self.store.bind(&association).await?;
         if let Some(old) = replaced.filter(|old| old.mxid != association.mxid) {
@@ -135,9 +134,9 @@ impl BindingService {
     pub async fn unbind_signed(
         &self,
         request: SignedRequest<'_>,
-        medium: &str,
+        medium: Medium,
         address: &str,
-        mxid: &str,
+        mxid: &UserId,
     ) -> ApiResult<()> {
         use crate::federation::{ServerName, xmatrix};
         let header = request.authorization.ok_or_else(|| {
@@ -151,16 +150,10 @@ impl BindingService {
         ServerName::parse(&header.origin).map_err(|e| {
             ApiError::InvalidParam(format!("the X-Matrix origin is not a server name: {e}"))
         })?;
-        check_user_id(mxid)?;
         if !crate::federation::user_belongs_to(mxid, &header.origin) {
             return Err(ApiError::Forbidden(
                 "a homeserver may only unbind its own users".into(),
             ));
-        }
-        if medium != MEDIUM_EMAIL && medium != MEDIUM_MSISDN {
-            return Err(ApiError::InvalidParam(format!(
-                "unsupported medium `{medium}`"
-            )));
         }
         // Before anything that may call out.
         self.outbound_per_ip.check(request.client)?;
@@ -204,7 +197,7 @@ impl BindingService {
             &key,
         )
         .ok_or_else(|| ApiError::Forbidden("the X-Matrix signature does not verify".into()))?;
-        let threepid = Threepid::new(medium, canonical_address(medium, address));
+        let threepid = Threepid::new(medium.as_str(), medium.canonical_address(address));
         if self.store.unbind(&threepid, mxid).await? {
             tracing::info!(origin = %header.origin, "a homeserver unbound a 3PID of its user");
         }
@@ -216,19 +209,13 @@ impl BindingService {
     /// `403 M_FORBIDDEN`.
     pub async fn unbind_with_session(
         &self,
-        sid: &str,
-        client_secret: &str,
-        medium: &str,
+        sid: &Sid,
+        client_secret: &ClientSecret,
+        medium: Medium,
         address: &str,
-        mxid: &str,
+        mxid: &UserId,
     ) -> ApiResult<()> {
-        check_user_id(mxid)?;
-        if medium != MEDIUM_EMAIL && medium != MEDIUM_MSISDN {
-            return Err(ApiError::InvalidParam(format!(
-                "unsupported medium `{medium}`"
-            )));
-        }
-        let threepid = Threepid::new(medium, canonical_address(medium, address));
+        let threepid = Threepid::new(medium.as_str(), medium.canonical_address(address));
         let session = self.sessions.validated_threepid(sid, client_secret).await?;
         if session.medium != threepid.medium || session.address != threepid.address {
             return Err(ApiError::Forbidden(
@@ -237,7 +224,7 @@ impl BindingService {
         }
         match self.store.get_association(&threepid).await? {
             None => Ok(()),
-            Some(a) if a.mxid != mxid => Err(ApiError::Forbidden(
+            Some(a) if *mxid != a.mxid => Err(ApiError::Forbidden(
                 "this 3PID is not bound to that Matrix ID".into(),
             )),
             Some(_) => {

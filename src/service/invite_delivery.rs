@@ -224,7 +224,15 @@ impl DeliveryService {
     /// finishes, or every [`POLL`]. Deliveries run as tasks of their own; a pass never waits
     /// for one.
     pub async fn run(self: Arc<Self>) {
+        self.run_until(std::future::pending()).await;
+    }
+
+    /// [`Self::run`] until `stop` completes: then no new delivery starts, and those under
+    /// way finish (the caller bounds how long it waits). A delivery cut off mid-request would
+    /// be sent again at the next start, and a homeserver could show the invite twice.
+    pub async fn run_until(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
         let mut running = tokio::task::JoinSet::new();
+        tokio::pin!(stop);
         loop {
             while let Some(done) = running.try_join_next() {
                 if let Err(e) = done {
@@ -248,6 +256,7 @@ impl DeliveryService {
                 continue;
             }
             tokio::select! {
+                () = &mut stop => break,
                 () = tokio::time::sleep(POLL) => {}
                 () = self.waker.0.notified() => {}
                 Some(done) = running.join_next(), if !running.is_empty() => {
@@ -255,6 +264,11 @@ impl DeliveryService {
                         tracing::error!(error = %e, "invite delivery task failed");
                     }
                 }
+            }
+        }
+        while let Some(done) = running.join_next().await {
+            if let Err(e) = done {
+                tracing::error!(error = %e, "invite delivery task failed");
             }
         }
     }

@@ -11,19 +11,21 @@
 //! the invitee holds a link whose token this server does not know (`sign-ed25519` answers 404).
 
 use crate::clock::Clock;
-use crate::config::InvitesConfig;
 use crate::crypto::tokens::{EMAIL_TOKEN_LEN, RandomSource, random_token_from};
 use crate::crypto::{PublicKey, SigningKey};
+use crate::domain::{EmailAddress, Medium, UserId};
+use crate::duration::ConfigDuration;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::{InviteVars, MailError, Mailer, Templates};
-use crate::service::address::{MEDIUM_EMAIL, canonical_email, check_user_id};
 use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
 use crate::service::signed::{Signatures, Signer};
 use crate::store::{AssociationStore, InviteStore, NewEphemeralKey, NewInvite, Threepid};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Invitations: the invite and association stores, the mailer and templates, randomness
 /// (tokens, ephemeral keys), time, the signer, the two store-invite limits and `[invites]`.
@@ -66,15 +68,26 @@ pub const MAX_ROOM_ID_LEN: usize = 255;
 /// Extra request parameters that fill named template variables.
 const WEB_CLIENT_LOCATION: &str = "org.matrix.web_client_location";
 
-/// A store-invite request, whichever API version it came from.
+/// A store-invite request, whichever API version it came from. Invitations go by email
+/// only, so the address is one.
 #[derive(Debug, Clone)]
 pub struct InviteRequest {
-    pub medium: String,
-    pub address: String,
-    pub room_id: String,
-    pub sender: String,
+    pub address: EmailAddress,
+    pub sender: UserId,
     /// The inviter as authenticated by an access token (v2).
     pub verified_sender: Option<String>,
+    pub room: InviteRoom,
+    /// `brand` query parameter: which template set renders the mail.
+    pub brand: Option<String>,
+    /// The requester, for the per-client limit.
+    pub client_ip: Option<IpAddr>,
+}
+
+/// The room and how the inviter presents it, as the homeserver sent them: stored (`room_id`)
+/// or only put into the mail.
+#[derive(Debug, Clone)]
+pub struct InviteRoom {
+    pub room_id: String,
     pub room_alias: Option<String>,
     pub room_avatar_url: Option<String>,
     pub room_join_rules: Option<String>,
@@ -84,10 +97,6 @@ pub struct InviteRequest {
     pub sender_display_name: Option<String>,
     /// Request properties beyond the named ones.
     pub extra: Map<String, Value>,
-    /// `brand` query parameter: which template set renders the mail.
-    pub brand: Option<String>,
-    /// The requester, for the per-client limit.
-    pub client_ip: Option<IpAddr>,
 }
 
 /// What store-invite answers.
@@ -186,20 +195,13 @@ impl InviteService {
     }
 
     pub async fn store_invite(&self, req: InviteRequest) -> ApiResult<StoredInvite> {
-        if req.medium != MEDIUM_EMAIL {
-            return Err(ApiError::Unrecognized(format!(
-                "medium `{}` is not supported for invitations; only `email` is",
-                req.medium
-            )));
-        }
-        let address = canonical_email(&req.address)?;
-        check_user_id(&req.sender)?;
-        if req.room_id.trim().is_empty() {
+        let address = req.address.as_str().to_owned();
+        if req.room.room_id.trim().is_empty() {
             return Err(ApiError::InvalidParam("room_id must not be empty".into()));
         }
         // Stored with the invite: a Matrix identifier is at most 255 bytes (the sender's
         // length is checked with its syntax).
-        if req.room_id.len() > MAX_ROOM_ID_LEN {
+        if req.room.room_id.len() > MAX_ROOM_ID_LEN {
             return Err(ApiError::InvalidParam(format!(
                 "room_id must be at most {MAX_ROOM_ID_LEN} bytes long"
             )));
@@ -215,7 +217,7 @@ impl InviteService {
         if self.config.refuse_bound_addresses
             && let Some(bound) = self
                 .associations
-                .get_association(&Threepid::new(MEDIUM_EMAIL, &address))
+                .get_association(&Threepid::new(Medium::Email.as_str(), &address))
                 .await?
         {
             return Err(ApiError::ThreepidInUse { mxid: bound.mxid });
@@ -240,23 +242,24 @@ impl InviteService {
             to: address.clone(),
             token: token.clone(),
             ephemeral_private_key: private_key,
-            room_id: req.room_id.clone(),
-            sender: req.sender.clone(),
+            room_id: req.room.room_id.clone(),
+            sender: req.sender.as_str().to_owned(),
             verified_sender: req.verified_sender.clone(),
-            sender_display_name: req.sender_display_name.clone(),
-            sender_avatar_url: req.sender_avatar_url.clone(),
-            room_name: req.room_name.clone(),
-            room_avatar_url: req.room_avatar_url.clone(),
-            room_alias: req.room_alias.clone(),
-            room_join_rules: req.room_join_rules.clone(),
+            sender_display_name: req.room.sender_display_name.clone(),
+            sender_avatar_url: req.room.sender_avatar_url.clone(),
+            room_name: req.room.room_name.clone(),
+            room_avatar_url: req.room.room_avatar_url.clone(),
+            room_alias: req.room.room_alias.clone(),
+            room_join_rules: req.room.room_join_rules.clone(),
             room_type: req
+                .room
                 .room_type
                 .clone()
-                .or_else(|| extra_string(&req.extra, "room_type")),
-            guest_user_id: extra_string(&req.extra, "guest_user_id"),
-            guest_access_token: extra_string(&req.extra, "guest_access_token"),
-            web_client_location: extra_string(&req.extra, WEB_CLIENT_LOCATION),
-            extra: template_extras(&req.extra),
+                .or_else(|| extra_string(&req.room.extra, "room_type")),
+            guest_user_id: extra_string(&req.room.extra, "guest_user_id"),
+            guest_access_token: extra_string(&req.room.extra, "guest_access_token"),
+            web_client_location: extra_string(&req.room.extra, WEB_CLIENT_LOCATION),
+            extra: template_extras(&req.room.extra),
         };
         let message = self
             .templates
@@ -269,10 +272,10 @@ impl InviteService {
 
         let invite = NewInvite {
             token: token.clone(),
-            medium: MEDIUM_EMAIL.to_owned(),
+            medium: Medium::Email.as_str().to_owned(),
             address: address.clone(),
-            room_id: req.room_id,
-            sender: req.sender,
+            room_id: req.room.room_id,
+            sender: req.sender.into_string(),
         };
         let ephemeral = NewEphemeralKey {
             public_key: ephemeral_public_key.clone(),
@@ -304,11 +307,10 @@ impl InviteService {
     /// (key id `ed25519:0`, entity = this server's name).
     pub async fn sign_invitation(
         &self,
-        mxid: &str,
+        mxid: &UserId,
         token: &str,
         private_key: &str,
     ) -> ApiResult<SignedInvitation> {
-        check_user_id(mxid)?;
         let key =
             SigningKey::from_base64_seed(EPHEMERAL_KEY_VERSION, private_key).map_err(|_| {
                 ApiError::InvalidParam(
@@ -337,11 +339,42 @@ impl InviteService {
         let signatures =
             serde_json::from_value(signed["signatures"].take()).map_err(ApiError::internal)?;
         Ok(SignedInvitation {
-            mxid: mxid.to_owned(),
+            mxid: mxid.as_str().to_owned(),
             sender: invite.sender,
             token: invite.token,
             signatures,
         })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InvitesConfig {
+    /// Refuse store-invite for an address that is already bound (`M_THREEPID_IN_USE`).
+    pub refuse_bound_addresses: bool,
+    /// Leading characters of the local part shown in an invite's `display_name` (sydent's
+    /// `email.third_party_invite_username_obfuscate_characters`).
+    pub username_reveal_characters: usize,
+    /// Leading characters of the domain shown there (sydent's
+    /// `email.third_party_invite_domain_obfuscate_characters`).
+    pub domain_reveal_characters: usize,
+    /// An invite still not delivered to its homeserver this long after it was stored is
+    /// given up (logged and counted; no longer retried). Default 7 days.
+    pub delivery_give_up_after: ConfigDuration,
+    /// Deliveries in flight to one homeserver at once; more wait their turn, so a slow
+    /// homeserver holds a few slots, not the whole queue.
+    pub delivery_per_destination: u32,
+}
+
+impl Default for InvitesConfig {
+    fn default() -> Self {
+        Self {
+            refuse_bound_addresses: true,
+            username_reveal_characters: 3,
+            domain_reveal_characters: 3,
+            delivery_give_up_after: ConfigDuration(Duration::from_secs(7 * 86_400)),
+            delivery_per_destination: 2,
+        }
     }
 }
 

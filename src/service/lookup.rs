@@ -6,8 +6,8 @@
 //! request costs one store call proportional to its size, never a scan.
 
 use crate::crypto::tokens::{PEPPER_LEN, RandomSource, random_token_from};
+use crate::domain::Medium;
 use crate::error::{ApiError, ApiResult};
-use crate::service::address::canonical_address;
 use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
 use crate::service::signed::{Signer, signed_association_for_lookup};
 use crate::store::{Association, AssociationStore, Threepid};
@@ -67,7 +67,7 @@ impl LookupService {
 
     /// v1 `GET /lookup`'s answer: the signed association, or `{}` when nothing is bound (the
     /// spec's 200 allows both).
-    pub async fn lookup_signed(&self, medium: &str, address: &str) -> ApiResult<Value> {
+    pub async fn lookup_signed(&self, medium: Medium, address: &str) -> ApiResult<Value> {
         match self.lookup_one(medium, address).await? {
             Some(a) => signed_association_for_lookup(&self.signer, &self.store, &a).await,
             None => Ok(Value::Object(Default::default())),
@@ -95,29 +95,41 @@ impl LookupService {
     }
 
     /// v1 `GET /lookup`: the association of one 3PID, if bound.
-    pub async fn lookup_one(&self, medium: &str, address: &str) -> ApiResult<Option<Association>> {
-        let threepid = Threepid::new(medium, canonical_address(medium, address));
+    pub async fn lookup_one(
+        &self,
+        medium: Medium,
+        address: &str,
+    ) -> ApiResult<Option<Association>> {
+        let threepid = Threepid::new(medium.as_str(), medium.canonical_address(address));
         Ok(self.store.get_association(&threepid).await?)
     }
 
     /// v1 `POST /bulk_lookup`: `(medium, address, mxid)` for every bound 3PID among `threepids`,
     /// medium and address exactly as the client sent them, in request order (duplicates once).
+    /// An entry of a medium nobody binds is legal and matches nothing.
     pub async fn lookup_many(
         &self,
         threepids: &[(String, String)],
     ) -> ApiResult<Vec<(String, String, String)>> {
         self.check_count(threepids.len())?;
-        let canonical: Vec<Threepid> = threepids
+        let canonical: Vec<Option<Threepid>> = threepids
             .iter()
-            .map(|(medium, address)| Threepid::new(medium, canonical_address(medium, address)))
+            .map(|(medium, address)| {
+                let medium = Medium::parse(medium)?;
+                Some(Threepid::new(
+                    medium.as_str(),
+                    medium.canonical_address(address),
+                ))
+            })
             .collect();
-        let owners = self.owners_of(&canonical).await?;
+        let known: Vec<Threepid> = canonical.iter().flatten().cloned().collect();
+        let owners = self.owners_of(&known).await?;
         let mut seen = HashSet::new();
         Ok(threepids
             .iter()
             .zip(&canonical)
             .filter_map(|((medium, address), key)| {
-                let mxid = owners.get(key)?;
+                let mxid = owners.get(key.as_ref()?)?;
                 seen.insert((medium, address))
                     .then(|| (medium.clone(), address.clone(), mxid.clone()))
             })
@@ -191,10 +203,11 @@ impl LookupService {
             .iter()
             .filter_map(|entry| {
                 let (address, medium) = entry.rsplit_once(' ')?;
-                (!address.is_empty() && !medium.is_empty()).then(|| {
+                let medium = Medium::parse(medium)?;
+                (!address.is_empty()).then(|| {
                     (
                         entry,
-                        Threepid::new(medium, canonical_address(medium, address)),
+                        Threepid::new(medium.as_str(), medium.canonical_address(address)),
                     )
                 })
             })

@@ -116,7 +116,7 @@ impl Services {
             random: random.clone(),
             sms,
             default_brand: config.email.templates.default_brand.clone(),
-            session_lifetime_ms: config.sessions.lifetime_ms(),
+            session_lifetime: config.sessions.lifetime(),
         });
         // One budget for both unauthenticated requests that make this server call out.
         let outbound_per_ip = Arc::new(ClientLimiter::new(
@@ -181,7 +181,7 @@ impl Services {
             random,
             clock: clock.clone(),
             terms,
-            token_unused_lifetime_ms: config.auth.token_unused_lifetime_ms(),
+            token_unused_lifetime: config.auth.token_unused_lifetime.0,
             max_tokens_per_account: config.auth.max_tokens_per_account,
             outbound_per_ip,
         });

@@ -14,11 +14,13 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::crypto::tokens::{RandomSource, new_session_id, random_digits_from};
+use crate::domain::{ClientSecret, Medium, Msisdn, Sid};
 use crate::error::{ApiError, ApiResult};
-use crate::service::address::{MEDIUM_MSISDN, check_client_secret, check_next_link};
+use crate::service::address::check_next_link;
 use crate::service::ratelimit::check_all;
 use crate::service::sessions::SessionService;
 use crate::sms::{OutgoingSms, ParsedNumber, Sms, phone};
@@ -35,13 +37,14 @@ pub struct MsisdnService {
     pub(crate) sms: Option<Sms>,
     /// The brand whose `sms_template.txt` is used when the request's has none.
     pub(crate) default_brand: String,
-    pub(crate) session_lifetime_ms: i64,
+    pub(crate) session_lifetime: Duration,
 }
 
-/// A `requestToken` call for a phone number, already decoded.
+/// A `requestToken` call for a phone number, its secret parsed (the number is parsed here,
+/// with the country it is dialled from).
 #[derive(Debug, Clone)]
 pub struct MsisdnTokenRequest<'a> {
-    pub client_secret: &'a str,
+    pub client_secret: &'a ClientSecret,
     /// ISO 3166-1 alpha-2 code of the country `phone_number` is dialled from.
     pub country: &'a str,
     pub phone_number: &'a str,
@@ -75,12 +78,12 @@ impl MsisdnService {
     /// `requestToken` for a phone number: the session, after the text was sent when one was
     /// due.
     pub async fn request_token(&self, req: MsisdnTokenRequest<'_>) -> ApiResult<MsisdnSession> {
-        check_client_secret(req.client_secret)?;
         let sms = self.sms()?;
         let number = phone::parse(req.country, req.phone_number).map_err(|e| {
             tracing::debug!(error = %e, "phone number refused");
             ApiError::InvalidAddress
         })?;
+        let msisdn = Msisdn::parse(&number.msisdn)?;
         if !sms.routing.allows(&number) {
             return Err(ApiError::DestinationRejected(COUNTRY_REJECTED.into()));
         }
@@ -93,13 +96,13 @@ impl MsisdnService {
             msisdn: number.msisdn.clone(),
             intl_fmt: number.intl_fmt.clone(),
         };
-        let now = self.clock.now_ms();
-        let stale_before = now.saturating_sub(self.session_lifetime_ms);
+        let now = self.clock.now();
+        let stale_before = (now - self.session_lifetime).as_millis();
 
         // A retry that would send nothing answers at once and costs no text budget.
         if let Some(existing) = self
             .store
-            .find_session(MEDIUM_MSISDN, &number.msisdn, req.client_secret)
+            .find_session(Medium::Msisdn.as_str(), &msisdn, req.client_secret)
             .await?
             && existing.lifetime_start_ms() >= stale_before
             && req.send_attempt <= existing.send_attempt
@@ -117,16 +120,16 @@ impl MsisdnService {
 
         let candidate = NewSession {
             sid: new_session_id(self.random.as_ref())?,
-            medium: MEDIUM_MSISDN.to_owned(),
-            address: number.msisdn.clone(),
-            client_secret: req.client_secret.to_owned(),
+            medium: Medium::Msisdn.as_str().to_owned(),
+            address: msisdn.into_string(),
+            client_secret: req.client_secret.as_str().to_owned(),
             token: random_digits_from(self.random.as_ref(), sms.token_length)?,
             send_attempt: req.send_attempt,
             next_link: next_link.map(str::to_owned),
         };
         let outcome = self
             .store
-            .request_session(&candidate, stale_before, now)
+            .request_session(&candidate, stale_before, now.as_millis())
             .await?;
         if outcome.should_send() {
             self.send_code(sms, &number, req.brand, &outcome.session)
@@ -170,8 +173,8 @@ impl MsisdnService {
     /// normalise tokens).
     pub async fn submit_token(
         &self,
-        sid: &str,
-        client_secret: &str,
+        sid: &Sid,
+        client_secret: &ClientSecret,
         token: &str,
     ) -> ApiResult<ValidationSession> {
         let code: String = token
@@ -179,7 +182,7 @@ impl MsisdnService {
             .filter(|c| !c.is_whitespace() && *c != '-')
             .collect();
         self.sessions
-            .submit_token(MEDIUM_MSISDN, sid, client_secret, &code)
+            .submit_token(Medium::Msisdn, sid, client_secret, &code)
             .await
     }
 }

@@ -19,6 +19,7 @@ use crate::client_net::{ClientNet, Ipv6Prefix};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use hashlink::LruCache;
+use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -322,6 +323,53 @@ impl ClientLimiter {
         key: &'a Option<ClientNet>,
     ) -> Keyed<'a, Option<ClientNet>, Option<ClientNet>> {
         self.limiter.charge(key)
+    }
+}
+
+/// Each limit is a burst refilled evenly over its period; 0 switches that limit off.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Validation mails a client address may trigger per minute (burst = this number).
+    pub request_token_per_ip_per_minute: u32,
+    /// Validation mails one destination address may receive per hour.
+    pub request_token_per_address_per_hour: u32,
+    /// Invitation mails a client address may trigger per minute.
+    pub invite_per_ip_per_minute: u32,
+    /// Invitation mails one email address may receive per hour, whoever sends them (many
+    /// senders or homeservers cannot flood one inbox).
+    pub invite_per_address_per_hour: u32,
+    /// Lookups (v1 and v2) a client address may make per second.
+    pub lookup_per_ip_per_second: u32,
+    /// Hashes one account may look up per hour in v2 lookups (each address of a request
+    /// counts), against enumeration. 0: off (the default: v1 lookups need no account, so a
+    /// budget only binds where the v1 API is switched off or its clients are few).
+    pub lookup_hashes_per_account_per_hour: u32,
+    /// The same per day (0: off).
+    pub lookup_hashes_per_account_per_day: u32,
+    /// Requests that make this server call a homeserver the request names — `register`
+    /// (OpenID userinfo) and homeserver-signed `unbind` (its keys) — a client address may
+    /// make per minute, both together.
+    pub outbound_per_ip_per_minute: u32,
+    /// How many leading bits of an IPv6 address are one client, for every per-address limit
+    /// above and `server.max_connections_per_ip` (1–128). One IPv6 host usually holds a
+    /// whole /64; an IPv4-mapped address (`::ffff:a.b.c.d`) counts as its IPv4 address.
+    pub ipv6_prefix: crate::client_net::Ipv6Prefix,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            request_token_per_ip_per_minute: 10,
+            request_token_per_address_per_hour: 5,
+            invite_per_ip_per_minute: 10,
+            invite_per_address_per_hour: 10,
+            lookup_per_ip_per_second: 100,
+            lookup_hashes_per_account_per_hour: 0,
+            lookup_hashes_per_account_per_day: 0,
+            outbound_per_ip_per_minute: 20,
+            ipv6_prefix: crate::client_net::Ipv6Prefix::DEFAULT,
+        }
     }
 }
 

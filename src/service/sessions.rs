@@ -15,18 +15,19 @@
 //!   place, so the next higher `send_attempt` sends the same token again.
 
 use crate::clock::Clock;
-use crate::config::SessionsConfig;
 use crate::crypto::constant_time_eq;
 use crate::crypto::tokens::{EMAIL_TOKEN_LEN, RandomSource, new_session_id, random_token_from};
+use crate::domain::{ClientSecret, EmailAddress, Medium, Sid, Timestamp};
+use crate::duration::ConfigDuration;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::{Mailer, ResponseVars, Templates, VerificationVars, verification_link};
-use crate::service::address::{
-    MEDIUM_EMAIL, canonical_email, check_client_secret, check_next_link, is_valid_opaque_id,
-};
+use crate::service::address::check_next_link;
 use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
 use crate::store::{NewSession, SessionStore, ValidationSession};
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Validation sessions and what they need: the session store, the mailer and its templates,
 /// time, randomness, the two requestToken limits and the `[sessions]` settings.
@@ -47,11 +48,11 @@ pub struct SessionService {
 /// The reference link shape (see [`verification_link`]) uses the v2 path.
 const V2_SUBMIT_PATH: &str = "/_matrix/identity/v2/validate/email/submitToken";
 
-/// A `requestToken` call for an email address, already decoded.
+/// A `requestToken` call for an email address, already parsed.
 #[derive(Debug, Clone)]
 pub struct EmailTokenRequest<'a> {
-    pub client_secret: &'a str,
-    pub email: &'a str,
+    pub client_secret: &'a ClientSecret,
+    pub email: &'a EmailAddress,
     pub next_link: Option<&'a str>,
     pub send_attempt: i64,
     /// The template brand asked for (`?brand=`); unknown brands select the default one.
@@ -68,21 +69,7 @@ pub struct EmailTokenRequest<'a> {
 pub struct ValidatedThreepid {
     pub medium: String,
     pub address: String,
-    pub validated_at: i64,
-}
-
-fn check_sid(sid: &str) -> ApiResult<()> {
-    if is_valid_opaque_id(sid) {
-        Ok(())
-    } else {
-        Err(ApiError::InvalidParam(
-            "sid must be 1-255 characters of [0-9a-zA-Z.=_-]".into(),
-        ))
-    }
-}
-
-fn secret_matches(session: &ValidationSession, client_secret: &str) -> bool {
-    constant_time_eq(session.client_secret.as_bytes(), client_secret.as_bytes())
+    pub validated_at: Timestamp,
 }
 
 fn mail_error(e: &crate::mail::MailError) -> ApiError {
@@ -96,11 +83,15 @@ fn mail_error(e: &crate::mail::MailError) -> ApiError {
 
 /// Expired sessions are kept for a while (so a late click still reads "expired" rather than
 /// "unknown"), then deleted: after this many lifetimes, as the reference server does.
-pub const KEEP_EXPIRED_LIFETIMES: i64 = 5;
+pub const KEEP_EXPIRED_LIFETIMES: u32 = 5;
 
 impl SessionService {
-    fn is_expired(&self, session: &ValidationSession, now_ms: i64) -> bool {
-        now_ms.saturating_sub(session.lifetime_start_ms()) > self.config.lifetime_ms()
+    fn lifetime(&self) -> Duration {
+        self.config.lifetime()
+    }
+
+    fn is_expired(&self, session: &ValidationSession, now: Timestamp) -> bool {
+        now.since(Timestamp::from_millis(session.lifetime_start_ms())) > self.lifetime()
     }
 
     /// The page a browser shows after following the mailed link (`GET submitToken`).
@@ -113,19 +104,18 @@ impl SessionService {
     /// `requestToken` for an email address: returns the session id, after the mail was sent when
     /// one was due.
     pub async fn request_email_token(&self, req: EmailTokenRequest<'_>) -> ApiResult<String> {
-        check_client_secret(req.client_secret)?;
-        let address = canonical_email(req.email)?;
+        let address = req.email;
         let next_link = req.next_link.filter(|l| !l.is_empty());
         if let Some(link) = next_link {
             check_next_link(link)?;
         }
-        let now = self.clock.now_ms();
-        let stale_before = now.saturating_sub(self.config.lifetime_ms());
+        let now = self.clock.now();
+        let stale_before = (now - self.lifetime()).as_millis();
 
         // A retry that would send nothing answers at once and costs no rate-limit budget.
         if let Some(existing) = self
             .store
-            .find_session(MEDIUM_EMAIL, &address, req.client_secret)
+            .find_session(Medium::Email.as_str(), address, req.client_secret)
             .await?
             && existing.lifetime_start_ms() >= stale_before
             && req.send_attempt <= existing.send_attempt
@@ -142,16 +132,16 @@ impl SessionService {
 
         let candidate = NewSession {
             sid: new_session_id(self.random.as_ref())?,
-            medium: MEDIUM_EMAIL.to_owned(),
-            address: address.clone(),
-            client_secret: req.client_secret.to_owned(),
+            medium: Medium::Email.as_str().to_owned(),
+            address: address.as_str().to_owned(),
+            client_secret: req.client_secret.as_str().to_owned(),
             token: random_token_from(self.random.as_ref(), EMAIL_TOKEN_LEN)?,
             send_attempt: req.send_attempt,
             next_link: next_link.map(str::to_owned),
         };
         let outcome = self
             .store
-            .request_session(&candidate, stale_before, now)
+            .request_session(&candidate, stale_before, now.as_millis())
             .await?;
         if outcome.should_send() {
             self.send_verification_mail(&req, &outcome.session).await?;
@@ -202,13 +192,11 @@ impl SessionService {
     /// `next_link` is where the GET form redirects).
     pub async fn submit_token(
         &self,
-        medium: &str,
-        sid: &str,
-        client_secret: &str,
+        medium: Medium,
+        sid: &Sid,
+        client_secret: &ClientSecret,
         token: &str,
     ) -> ApiResult<ValidationSession> {
-        check_sid(sid)?;
-        check_client_secret(client_secret)?;
         let no_session = || {
             ApiError::SessionUnusable(
                 "no validation session matches this sid and client_secret".into(),
@@ -218,12 +206,12 @@ impl SessionService {
             .store
             .get_session(sid)
             .await?
-            .filter(|s| s.medium == medium)
+            .filter(|s| s.medium == medium.as_str())
             .ok_or_else(no_session)?;
-        if !secret_matches(&session, client_secret) {
+        if !client_secret.matches(&session.client_secret) {
             return Err(no_session());
         }
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         if self.is_expired(&session, now) {
             return Err(ApiError::SessionExpired);
         }
@@ -247,7 +235,7 @@ impl SessionService {
         }
         if !self
             .store
-            .mark_session_validated(sid, now, max_failures)
+            .mark_session_validated(sid, now.as_millis(), max_failures)
             .await?
         {
             return Err(self
@@ -261,7 +249,7 @@ impl SessionService {
     /// or it is gone (purged or replaced).
     async fn locked_or_gone(
         &self,
-        sid: &str,
+        sid: &Sid,
         max_failures: i64,
         locked: impl FnOnce() -> ApiError,
         gone: impl FnOnce() -> ApiError,
@@ -279,21 +267,22 @@ impl SessionService {
     /// (`M_SESSION_NOT_VALIDATED`).
     pub async fn validated_threepid(
         &self,
-        sid: &str,
-        client_secret: &str,
+        sid: &Sid,
+        client_secret: &ClientSecret,
     ) -> ApiResult<ValidatedThreepid> {
-        check_sid(sid)?;
-        check_client_secret(client_secret)?;
         let session = self
             .store
             .get_session(sid)
             .await?
-            .filter(|s| secret_matches(s, client_secret))
+            .filter(|s| client_secret.matches(&s.client_secret))
             .ok_or(ApiError::NoValidSession)?;
-        if self.is_expired(&session, self.clock.now_ms()) {
+        if self.is_expired(&session, self.clock.now()) {
             return Err(ApiError::SessionExpired);
         }
-        let validated_at = session.validated_ms.ok_or(ApiError::SessionNotValidated)?;
+        let validated_at = session
+            .validated_ms
+            .map(Timestamp::from_millis)
+            .ok_or(ApiError::SessionNotValidated)?;
         Ok(ValidatedThreepid {
             medium: session.medium,
             address: session.address,
@@ -303,11 +292,84 @@ impl SessionService {
 
     /// Deletes sessions older than [`KEEP_EXPIRED_LIFETIMES`] lifetimes; returns how many.
     pub async fn purge_old_sessions(&self) -> ApiResult<u64> {
-        let cutoff = self.clock.now_ms().saturating_sub(
-            self.config
-                .lifetime_ms()
-                .saturating_mul(KEEP_EXPIRED_LIFETIMES),
-        );
-        Ok(self.store.delete_sessions_modified_before(cutoff).await?)
+        let cutoff = self.clock.now() - self.lifetime().saturating_mul(KEEP_EXPIRED_LIFETIMES);
+        Ok(self
+            .store
+            .delete_sessions_modified_before(cutoff.as_millis())
+            .await?)
     }
+}
+
+/// `[sessions]`: how long validation sessions live and how many wrong tokens they tolerate.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// How long a validation session lives: from its creation or last `requestToken` resend
+    /// while it is not validated, from its (first) validation once it is. A duration such as
+    /// `"24h"`, `"90m"`, `"90s"` (units `ms`, `s`, `m`, `h`, `d`). Default 24 h.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<ConfigDuration>,
+    /// The same in whole hours (the older key); `lifetime` is its successor, set one of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifetime_hours: Option<u64>,
+    /// Wrong tokens tolerated per session before it is locked.
+    pub max_submit_attempts: u32,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            lifetime: None,
+            lifetime_hours: None,
+            max_submit_attempts: 10,
+        }
+    }
+}
+
+/// The session lifetime when neither key is set.
+const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+impl SessionsConfig {
+    pub fn lifetime(&self) -> Duration {
+        match (self.lifetime, self.lifetime_hours) {
+            (Some(d), _) => d.0,
+            (None, Some(h)) => Duration::from_secs(h.saturating_mul(3600)),
+            (None, None) => DEFAULT_SESSION_LIFETIME,
+        }
+    }
+
+    pub fn lifetime_ms(&self) -> i64 {
+        i64::try_from(self.lifetime().as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Every problem of `[sessions]` (the configuration gathers all areas' at once).
+    pub fn validate(&self) -> Vec<SessionsConfigError> {
+        let mut p = Vec::new();
+        if self.lifetime.is_some() && self.lifetime_hours.is_some() {
+            p.push(SessionsConfigError::TwoLifetimes);
+        }
+        if self.lifetime_hours == Some(0) {
+            p.push(SessionsConfigError::ZeroLifetimeHours);
+        }
+        if self.lifetime.is_some_and(|d| d.0 < Duration::from_secs(1)) {
+            p.push(SessionsConfigError::LifetimeUnderASecond);
+        }
+        if self.max_submit_attempts == 0 {
+            p.push(SessionsConfigError::NoSubmitAttempts);
+        }
+        p
+    }
+}
+
+/// What is wrong with `[sessions]`; the text names the key, as every configuration problem does.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionsConfigError {
+    #[error("sessions: set `lifetime` or `lifetime_hours`, not both (`lifetime` replaces it)")]
+    TwoLifetimes,
+    #[error("sessions.lifetime_hours: must be at least 1")]
+    ZeroLifetimeHours,
+    #[error("sessions.lifetime: must be at least 1s")]
+    LifetimeUnderASecond,
+    #[error("sessions.max_submit_attempts: must be at least 1")]
+    NoSubmitAttempts,
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// `not_after` for new associations: the reference server vouches for 100 years.
-pub const VALIDITY_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
+pub const VALIDITY: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// `signatures` of a signed object: entity → key id → signature.
 pub type Signatures = BTreeMap<String, BTreeMap<String, String>>;

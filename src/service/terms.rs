@@ -1,9 +1,11 @@
 //! Terms of service: the operator's policies file and the rule "every current policy is
 //! accepted (in any of its languages)" that gates authenticated endpoints.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::path::PathBuf;
 
 /// The policies as served by `GET /v2/terms`, and the URLs that count as acceptance.
 #[derive(Debug, Clone, Default)]
@@ -92,6 +94,35 @@ impl Policies {
             .iter()
             .all(|urls| accepted.clone().into_iter().any(|a| urls.contains(a)))
     }
+}
+
+/// `[terms]`: where the policies come from.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TermsConfig {
+    /// A TOML or JSON file of policies in the `/v2/terms` shape (`{policies: {...}}`).
+    /// None: no terms, nothing is gated.
+    pub policies_file: Option<PathBuf>,
+}
+
+impl TermsConfig {
+    /// The policies file, if one is named, must load: a server that would serve broken terms
+    /// does not start.
+    pub fn validate(&self) -> Result<(), TermsConfigError> {
+        match &self.policies_file {
+            Some(file) => Policies::load(file)
+                .map(drop)
+                .map_err(TermsConfigError::PoliciesFile),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What is wrong with `[terms]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TermsConfigError {
+    #[error("terms.policies_file: {0}")]
+    PoliciesFile(String),
 }
 
 #[cfg(test)]

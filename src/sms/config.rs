@@ -311,7 +311,7 @@ mod tests {
             )?;
             let c =
                 crate::config::Config::load_from_sydent_conf(std::path::Path::new("sydent.conf"))
-                    .map_err(|p| p.join("; "))?;
+                    .map_err(|p| format!("{p:?}"))?;
             assert_eq!(c.sms.gateway, Some(GatewayKind::Openmarket));
             assert_eq!(c.sms.openmarket.username, "u");
             assert_eq!(c.sms.openmarket.password.expose(), "p");

@@ -16,8 +16,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::service::address::canonical_address;
-use crate::service::signed::VALIDITY_MS;
+use crate::domain::{Medium, Timestamp};
+use crate::service::signed::VALIDITY;
 use crate::store::import::{
     ImportCount, ImportedAccount, ImportedAssociation, ImportedInvite, OriginalSignature,
     UnownedEphemeralKey,
@@ -174,7 +174,9 @@ fn associations(data: &SydentData, skipped: &mut Vec<String>) -> Vec<ImportedAss
                     mxid: mxid.clone(),
                     ts,
                     not_before: row.not_before.unwrap_or(ts),
-                    not_after: row.not_after.unwrap_or(ts.saturating_add(VALIDITY_MS)),
+                    not_after: row
+                        .not_after
+                        .unwrap_or((Timestamp::from_millis(ts) + VALIDITY).as_millis()),
                 },
                 signed: None,
             });
@@ -286,6 +288,12 @@ fn account<'a>(
             tokens: Vec::new(),
             accepted_terms: Vec::new(),
         })
+}
+
+/// A sydent row's address in our canonical form: a medium we know is folded its way, any
+/// other is carried over as sydent had it.
+fn canonical_address(medium: &str, address: &str) -> String {
+    Medium::parse(medium).map_or_else(|| address.to_owned(), |m| m.canonical_address(address))
 }
 
 #[cfg(test)]

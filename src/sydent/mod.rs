@@ -14,6 +14,8 @@ use std::path::Path;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::keyfile;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// The whole `import-sydent` command: the signing key first (so a refused key writes no
 /// data), then the database. Progress and counts go to `out`; the error is the reason.
@@ -116,4 +118,13 @@ fn import_signing_key(
         key.public_key().to_base64()
     );
     Ok(())
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SydentSection {
+    /// A `sydent.conf` to take settings from, for a server replacing sydent: its options
+    /// that mean something here become their TOML twins (README, "Moving from sydent"),
+    /// below this file and the environment, which win.
+    pub config_file: Option<PathBuf>,
 }

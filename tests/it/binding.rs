@@ -4,7 +4,7 @@
 use crate::common::{Reply, SERVER_NAME, START_MS, TestApp, test_key};
 use crate::validation::{request_v1, sid_of, validated_session};
 use oxident::crypto::verify_json;
-use oxident::service::signed::VALIDITY_MS;
+use oxident::service::signed::VALIDITY;
 use oxident::store::Threepid;
 use serde_json::{Value, json};
 
@@ -50,7 +50,10 @@ async fn v1_bind_returns_a_signed_association() {
     assert_eq!(r.json["mxid"], "@alice:example.org");
     assert_eq!(r.json["ts"], now);
     assert_eq!(r.json["not_before"], now);
-    assert_eq!(r.json["not_after"], now + VALIDITY_MS);
+    assert_eq!(
+        r.json["not_after"],
+        now + i64::try_from(VALIDITY.as_millis()).expect("fits")
+    );
     let key = test_key();
     verify_json(&r.json, SERVER_NAME, key.key_id(), &key.public_key())
         .expect("signed by the server key");

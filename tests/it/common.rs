@@ -43,6 +43,19 @@ pub struct TestApp {
     pub tls: Option<Arc<oxident::tls::Tls>>,
     /// Invite delivery and housekeeping, as `oxident::serve` runs them.
     background: Option<oxident::Background>,
+    /// `http://…` of the operator listener (`/health`, `/ready`, `/metrics`), served when the
+    /// configuration has `[metrics] bind` (any address: the test binds a free loopback port).
+    pub ops_base: Option<String>,
+    ops_task: Option<AbortOnDrop>,
+}
+
+/// A task that ends when this is dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A response, already checked against the spec.
@@ -189,6 +202,8 @@ impl TestApp {
             task: None,
             tls: None,
             background: None,
+            ops_base: None,
+            ops_task: None,
         };
         app.boot().await;
         app
@@ -233,10 +248,20 @@ impl TestApp {
             keys: vec![test_key()],
             clock: self.clock.clone(),
             random: Arc::new(DeterministicRandom::new(42)),
+            ops: Default::default(),
         })
         .expect("assemble state");
         let state = Arc::new(state);
         self.state = Some(state.clone());
+        if self.config.metrics.bind.is_some() {
+            let ops = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind the operator listener");
+            self.ops_base = Some(format!("http://{}", ops.local_addr().expect("addr")));
+            let serving =
+                oxident::ops::listener::serve(ops, state.ops.clone(), std::future::pending::<()>());
+            self.ops_task = Some(AbortOnDrop(tokio::spawn(serving)));
+        }
         let (tx, rx) = oneshot::channel::<()>();
         self.background = Some(oxident::spawn_background(state.clone()));
         let stall = oxident::stall_period(&state.config);
@@ -254,6 +279,7 @@ impl TestApp {
     /// Stops the server and starts a new one on the same data folder (a restart).
     pub async fn restart(&mut self) {
         self.background = None;
+        self.ops_task = None;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -268,6 +294,7 @@ impl TestApp {
     /// handed out before (a homeserver's `key_validity_url`s, its `id_server`) stays valid.
     pub async fn restart_in_place(&mut self) {
         self.background = None;
+        self.ops_task = None;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -487,7 +487,7 @@ async fn replicated_associations_keep_their_original_signatures() {
         .state()
         .services
         .lookup
-        .lookup_signed("email", "ivy@example.org")
+        .lookup_signed(oxident::domain::Medium::Email, "ivy@example.org")
         .await
         .expect("signed");
     verify_json(&answer, "peer.test", "ed25519:1", &peer.public_key()).expect("peer's signature");
@@ -505,7 +505,7 @@ async fn replicated_associations_keep_their_original_signatures() {
         .state()
         .services
         .lookup
-        .lookup_signed("email", "jo@example.org")
+        .lookup_signed(oxident::domain::Medium::Email, "jo@example.org")
         .await
         .expect("signed");
     assert!(answer["signatures"].get("peer.test").is_none(), "{answer}");

@@ -19,11 +19,15 @@ fn root() -> PathBuf {
 
 /// (crate path as written in code, the only paths under src/ allowed to name it). reqwest:
 /// `federation/` (destinations chosen by requests, behind the SSRF guard) and the SMS
-/// gateways' transport (`sms/http.rs`: the operator's gateway URL, see ARCHITECTURE.md).
+/// gateways' transport (`sms/http.rs`: the operator's gateway URL, see ARCHITECTURE.md), and
+/// `oxident health` (`ops/probe.rs`: the server's own operator listener).
 const OWNERS: &[(&str, &[&str])] = &[
     ("sqlx::", &["src/store"]),
     ("lettre::", &["src/mail"]),
-    ("reqwest::", &["src/federation", "src/sms/http.rs"]),
+    (
+        "reqwest::",
+        &["src/federation", "src/sms/http.rs", "src/ops/probe.rs"],
+    ),
     ("hickory_", &["src/federation"]),
     ("ed25519_dalek::", &["src/crypto"]),
 ];
@@ -135,15 +139,23 @@ fn code_of(dir: &str) -> Vec<(String, String)> {
 
 #[test]
 fn api_sees_services_and_requests_only() {
-    let mut offences = Vec::new();
-    for (rel, code) in code_of("src/api") {
-        for name in [
+    assert_no_file_names(
+        "src/api",
+        &[
             "crate::store",
             "Mailer",
             "SigningKey",
             "crate::crypto",
             "AppState",
-        ] {
+        ],
+    );
+}
+
+/// Fails naming every file of `dir` whose code (not prose, not tests) names one of `names`.
+fn assert_no_file_names(dir: &str, names: &[&str]) {
+    let mut offences = Vec::new();
+    for (rel, code) in code_of(dir) {
+        for name in names {
             if code.contains(name) {
                 offences.push(format!("{rel} names {name}"));
             }
@@ -422,4 +434,97 @@ fn the_runtime_is_its_own_crate() {
         generated.contains("oxident-rt"),
         "the generated crate depends on oxident-rt"
     );
+}
+
+/// `domain/` is the bottom layer: its types are parsed values every layer may use, so it may
+/// use nothing of `src/` but the error type their constructors fail with.
+#[test]
+fn the_domain_depends_on_nothing_but_the_error_type() {
+    let mut offences = Vec::new();
+    for (rel, code) in code_of("src/domain") {
+        for (at, _) in code.match_indices("crate::") {
+            let path = &code[at + "crate::".len()..];
+            if !path.starts_with("error") && !path.starts_with("domain") {
+                let name: String = path
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                offences.push(format!("{rel} names crate::{name}"));
+            }
+        }
+        if code.contains("super::super") {
+            offences.push(format!("{rel} reaches out through super::super"));
+        }
+    }
+    assert!(offences.is_empty(), "{}", offences.join("\n"));
+}
+
+/// A request is parsed once, where `api/` maps it (`crate::domain` types); below that nothing
+/// checks an identifier's grammar again or compares a medium as a string.
+#[test]
+fn requests_are_parsed_once_at_the_boundary() {
+    assert_no_file_names(
+        "src/service",
+        &[
+            "medium: &str",
+            "MEDIUM_EMAIL",
+            "MEDIUM_MSISDN",
+            "check_sid",
+            "check_client_secret",
+            "check_user_id",
+            "is_valid_opaque_id",
+            "canonical_email",
+            "sid: &str",
+            "client_secret: &str",
+        ],
+    );
+}
+
+/// The runtime generated crates build on serves any API: no Matrix errcode (`M_…`) is
+/// spelled anywhere under `rt/`, code, comments or tests. The identity server's errcodes live
+/// in `src/error.rs`, which maps the runtime's neutral `Rejection` kinds onto them.
+#[test]
+fn the_runtime_spells_no_matrix_errcode() {
+    let mut files = Vec::new();
+    rust_files(&root().join("rt"), &mut files);
+    files.retain(|f| !f.components().any(|c| c.as_os_str() == "target"));
+    files.push(root().join("rt/Cargo.toml"));
+    let mut offences = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("read");
+        let bytes = text.as_bytes();
+        // `M_` starting a word and followed by a capital: `M_UNKNOWN`, not `PARAM_KINDS`.
+        for (i, _) in text.match_indices("M_") {
+            let starts_word =
+                i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+            let capital = bytes.get(i + 2).is_some_and(u8::is_ascii_uppercase);
+            if starts_word && capital {
+                let line = text[..i].lines().count();
+                offences.push(format!("{}:{line}", f.display()));
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "Matrix errcodes belong to src/error.rs, not the runtime: {offences:?}"
+    );
+}
+
+/// Each area owns its settings; `config.rs` composes them. An area module under
+/// `src/service/` never names `crate::config`, so `config` → `service` is the only
+/// direction (it used to go both ways: `config` checked terms, services read
+/// `config::SessionsConfig`). `service/mod.rs`, the wiring that builds every service from the
+/// whole configuration, is the composition root and may.
+#[test]
+fn services_do_not_import_the_configuration() {
+    let mut offences = Vec::new();
+    for (rel, code) in code_of("src/service") {
+        if rel == "src/service/mod.rs" {
+            continue;
+        }
+        if code.contains("crate::config") {
+            offences.push(rel);
+        }
+    }
+    assert!(offences.is_empty(), "{}", offences.join("\n"));
 }

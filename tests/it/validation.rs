@@ -846,7 +846,7 @@ async fn long_expired_sessions_are_purged_but_recent_ones_kept() {
         .to_string();
     let lifetime = app.state().config.sessions.lifetime_ms();
     app.clock
-        .advance_ms(lifetime * oxident::service::sessions::KEEP_EXPIRED_LIFETIMES + 1);
+        .advance_ms(lifetime * i64::from(oxident::service::sessions::KEEP_EXPIRED_LIFETIMES) + 1);
     let fresh = request("new-1").await.json["sid"]
         .as_str()
         .expect("sid")

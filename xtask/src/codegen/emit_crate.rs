@@ -913,6 +913,8 @@ pub(crate) fn typed_decode_is_exact(schema: &Value) -> bool {
 pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> {
     let trait_id = ident(trait_name);
     let mut variants = Vec::new();
+    // Each route's operationId (metrics and logs label requests with it).
+    let mut route_ids = Vec::new();
     let mut calls = Vec::new();
     let mut responders: Vec<TokenStream> = Vec::new();
     // Path template → (method, route variant); templates with parameters are matched after
@@ -972,6 +974,8 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
                 fn #o(&self, #(#args),*) -> impl Answer<#m::#o::Response, Self::Error>;
             });
             variants.push(quote!(#variant,));
+            let id = &op.operation_id;
+            route_ids.push(quote!(Route::#variant => #id,));
             calls.push(quote!(Route::#variant => call!(#respond, #m::#o #(, #parts)*),));
             let found = quote!(Route::#variant);
             match routes.iter_mut().find(|(p, _)| *p == op.path) {
@@ -995,14 +999,15 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         }
         let file_trait = ident(&format!("{}Api", f.module.to_pascal_case()));
         let doc = format!(
-            " The operations of `{}`, one method each; `Error` is what they fail with (anything \
-             that becomes the runtime's error answer).",
+            " The operations of `{}`, one method each; `Error` is what they fail with, and the \
+             shape every error of theirs is written in: the runtime's own refusals (bad body, \
+             invalid parameter, …) become an `Error` too.",
             f.rel_path
         );
         file_traits.push(quote! {
             #[doc = #doc]
             pub trait #file_trait: Send + Sync + 'static {
-                type Error: Into<crate::rt::MatrixError> + Send;
+                type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
                 #(#methods)*
             }
         });
@@ -1050,17 +1055,17 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             let _ = (api, peer);
             match route(request.method(), request.uri().path()) {
                 Ok((route, _)) => match route {},
-                Err(e) => crate::rt::server::ready(A::write_error(&e)),
+                Err(e) => crate::rt::server::ready(A::write_rejection(e)),
             }
         }
     } else {
         quote! {
             let (route, path_params) = match route(request.method(), request.uri().path()) {
                 Ok(found) => found,
-                Err(e) => return crate::rt::server::ready(A::write_error(&e)),
+                Err(e) => return crate::rt::server::ready(A::write_rejection(e)),
             };
             use crate::rt::server::{Routed, #(#responders),*};
-            let routed = Routed { request, peer, path_params, on_error: A::write_error };
+            let routed = Routed { request, peer, path_params };
             let api = ::std::sync::Arc::clone(api);
             macro_rules! call {
                 ($serve:ident, $m:ident::$o:ident) => {
@@ -1096,6 +1101,25 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             use crate::rt::server::{Answer, RequestContext};
         }
     };
+    // Routing refusals belong to no operation: the first file's error type writes them (an
+    // implementation usually has one error type for all), or the runtime's neutral shape
+    // when the API has no operations.
+    let (rejection_doc, rejection_default) = match file_trait_ids.first() {
+        Some(first) => {
+            let doc = format!(
+                " By default as `{first}::Error` writes it; an implementation whose files fail \
+                 with different error types may choose here."
+            );
+            (
+                quote!(#[doc = #doc]),
+                quote!(::axum::response::IntoResponse::into_response(<<Self as #first>::Error as From<crate::rt::Rejection>>::from(rejection))),
+            )
+        }
+        None => (
+            quote!(#[doc = " By default in the runtime's neutral shape."]),
+            quote!(::axum::response::IntoResponse::into_response(rejection)),
+        ),
+    };
     let tokens = quote! {
         //! The handler trait, the dispatcher that routes requests to it, and an axum router
         //! built on the dispatcher.
@@ -1107,11 +1131,12 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
         /// how errors are written. The dispatcher validates and decodes every request before
         /// a method is called, so implementations see typed, schema-valid values only.
         pub trait #trait_id: #(#file_trait_ids +)* Send + Sync + 'static {
-            /// How every error answer is written (validation, routing and the methods' own):
-            /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
-            /// shape instead.
-            fn write_error(error: &crate::rt::MatrixError) -> ::axum::response::Response {
-                crate::rt::server::error_response(error)
+            /// How a request no operation takes is refused (an unknown path, a method the path
+            /// does not answer, a path parameter that does not decode): as the API's error
+            /// type writes the [`crate::rt::Rejection`].
+            #rejection_doc
+            fn write_rejection(rejection: crate::rt::Rejection) -> ::axum::response::Response {
+                #rejection_default
             }
         }
         #(#file_traits)*
@@ -1123,16 +1148,25 @@ pub fn server_rs(spec: &Spec, trait_name: &str, source: &str) -> Result<String> 
             #(#variants)*
         }
 
+        impl Route {
+            /// The operation's `operationId`, as the spec spells it.
+            pub const fn operation_id(self) -> &'static str {
+                match self {
+                    #(#route_ids)*
+                }
+            }
+        }
+
         /// The templated paths, each with its methods' routes, in the order they are tried
         /// (more literal segments first).
         static TEMPLATED: &[PathRoutes<Route>] = &[#(#templated)*];
 
         /// The operation for `method` and `path` (as sent, still percent-encoded) and its
-        /// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
-        /// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter
-        /// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are one
+        /// path parameters, decoded. An unknown path is a 404 rejection, a known path with
+        /// another method a 405 with the `Allow` header's methods, a path parameter that is
+        /// not UTF-8 once decoded a 400. Literal paths are one
         /// `match` (each with its methods' routes); templated ones are tried after them.
-        pub fn route(method: &Method, path: &str) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
+        pub fn route(method: &Method, path: &str) -> Result<(Route, Vec<(String, String)>), crate::rt::Rejection> {
             let literal: &[(Method, Route)] = match path {
                 #(#literal)*
                 _ => &[],

@@ -10,17 +10,20 @@ use crate::rt::server::{Answer, RequestContext};
 /// how errors are written. The dispatcher validates and decodes every request before
 /// a method is called, so implementations see typed, schema-valid values only.
 pub trait FixtureOpenapi31Api: InvitesApi + LegacyApi + Send + Sync + 'static {
-    /// How every error answer is written (validation, routing and the methods' own):
-    /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
-    /// shape instead.
-    fn write_error(error: &crate::rt::MatrixError) -> ::axum::response::Response {
-        crate::rt::server::error_response(error)
+    /// How a request no operation takes is refused (an unknown path, a method the path
+    /// does not answer, a path parameter that does not decode): as the API's error
+    /// type writes the [`crate::rt::Rejection`].
+    /// By default as `InvitesApi::Error` writes it; an implementation whose files fail with different error types may choose here.
+    fn write_rejection(rejection: crate::rt::Rejection) -> ::axum::response::Response {
+        ::axum::response::IntoResponse::into_response(
+            <<Self as InvitesApi>::Error as From<crate::rt::Rejection>>::from(rejection),
+        )
     }
 }
 
-/// The operations of `invites.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `invites.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait InvitesApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `GET /_fixture/invites/v3/2fa` (`2faStatus`):
     /// An operationId that starts with a digit.
@@ -46,9 +49,9 @@ pub trait InvitesApi: Send + Sync + 'static {
     ) -> impl Answer<invites::get_invite::Response, Self::Error>;
 }
 
-/// The operations of `legacy.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `legacy.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait LegacyApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `GET /_fixture/legacy/status` (`getStatus`, deprecated):
     /// Legacy status.
@@ -68,6 +71,18 @@ pub enum Route {
     GetStatus,
 }
 
+impl Route {
+    /// The operation's `operationId`, as the spec spells it.
+    pub const fn operation_id(self) -> &'static str {
+        match self {
+            Route::Op2faStatus => "2faStatus",
+            Route::StoreInvite => "storeInvite",
+            Route::GetInvite => "getInvite",
+            Route::GetStatus => "getStatus",
+        }
+    }
+}
+
 /// The templated paths, each with its methods' routes, in the order they are tried
 /// (more literal segments first).
 static TEMPLATED: &[PathRoutes<Route>] = &[
@@ -75,14 +90,14 @@ static TEMPLATED: &[PathRoutes<Route>] = &[
 ];
 
 /// The operation for `method` and `path` (as sent, still percent-encoded) and its
-/// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
-/// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter
-/// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are one
+/// path parameters, decoded. An unknown path is a 404 rejection, a known path with
+/// another method a 405 with the `Allow` header's methods, a path parameter that is
+/// not UTF-8 once decoded a 400. Literal paths are one
 /// `match` (each with its methods' routes); templated ones are tried after them.
 pub fn route(
     method: &Method,
     path: &str,
-) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
+) -> Result<(Route, Vec<(String, String)>), crate::rt::Rejection> {
     let literal: &[(Method, Route)] = match path {
         "/_fixture/invites/v3/2fa" => &[(Method::GET, Route::Op2faStatus)],
         "/_fixture/invites/v3/invite" => &[(Method::POST, Route::StoreInvite)],
@@ -106,14 +121,13 @@ pub fn dispatch<A: FixtureOpenapi31Api>(
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
-        Err(e) => return crate::rt::server::ready(A::write_error(&e)),
+        Err(e) => return crate::rt::server::ready(A::write_rejection(e)),
     };
     use crate::rt::server::{Routed, serve_json};
     let routed = Routed {
         request,
         peer,
         path_params,
-        on_error: A::write_error,
     };
     let api = ::std::sync::Arc::clone(api);
     macro_rules! call {

@@ -10,17 +10,20 @@ use crate::rt::server::{Answer, RequestContext};
 /// how errors are written. The dispatcher validates and decodes every request before
 /// a method is called, so implementations see typed, schema-valid values only.
 pub trait FixtureSwagger2Api: AccountsApi + LookupApi + Send + Sync + 'static {
-    /// How every error answer is written (validation, routing and the methods' own):
-    /// Matrix's `{"errcode", "error"}` JSON unless the implementation gives its API's
-    /// shape instead.
-    fn write_error(error: &crate::rt::MatrixError) -> ::axum::response::Response {
-        crate::rt::server::error_response(error)
+    /// How a request no operation takes is refused (an unknown path, a method the path
+    /// does not answer, a path parameter that does not decode): as the API's error
+    /// type writes the [`crate::rt::Rejection`].
+    /// By default as `AccountsApi::Error` writes it; an implementation whose files fail with different error types may choose here.
+    fn write_rejection(rejection: crate::rt::Rejection) -> ::axum::response::Response {
+        ::axum::response::IntoResponse::into_response(
+            <<Self as AccountsApi>::Error as From<crate::rt::Rejection>>::from(rejection),
+        )
     }
 }
 
-/// The operations of `accounts.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `accounts.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait AccountsApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_fixture/api/v1/account/logout` (`logout`, deprecated):
     /// Log out (deprecated).
@@ -53,9 +56,9 @@ pub trait AccountsApi: Send + Sync + 'static {
     ) -> impl Answer<accounts::accounts_get_versions::Response, Self::Error>;
 }
 
-/// The operations of `lookup.yaml`, one method each; `Error` is what they fail with (anything that becomes the runtime's error answer).
+/// The operations of `lookup.yaml`, one method each; `Error` is what they fail with, and the shape every error of theirs is written in: the runtime's own refusals (bad body, invalid parameter, …) become an `Error` too.
 pub trait LookupApi: Send + Sync + 'static {
-    type Error: Into<crate::rt::MatrixError> + Send;
+    type Error: From<crate::rt::Rejection> + ::axum::response::IntoResponse + Send;
 
     /// `POST /_fixture/api/v2/lookup` (`lookup`):
     /// Look addresses up.
@@ -94,6 +97,21 @@ pub enum Route {
     LookupGetVersions,
 }
 
+impl Route {
+    /// The operation's `operationId`, as the spec spells it.
+    pub const fn operation_id(self) -> &'static str {
+        match self {
+            Route::Logout => "logout",
+            Route::Register => "register",
+            Route::GetAccount => "getAccount",
+            Route::AccountsGetVersions => "getVersions",
+            Route::Lookup => "lookup",
+            Route::SubmitForm => "submitForm",
+            Route::LookupGetVersions => "getVersions",
+        }
+    }
+}
+
 /// The templated paths, each with its methods' routes, in the order they are tried
 /// (more literal segments first).
 static TEMPLATED: &[PathRoutes<Route>] = &[
@@ -101,14 +119,14 @@ static TEMPLATED: &[PathRoutes<Route>] = &[
 ];
 
 /// The operation for `method` and `path` (as sent, still percent-encoded) and its
-/// path parameters, decoded. An unknown path is `404 M_UNRECOGNIZED`, a known path
-/// with another method `405 M_UNRECOGNIZED` with an `Allow` header, a path parameter
-/// that is not UTF-8 once decoded `400 M_INVALID_PARAM`. Literal paths are one
+/// path parameters, decoded. An unknown path is a 404 rejection, a known path with
+/// another method a 405 with the `Allow` header's methods, a path parameter that is
+/// not UTF-8 once decoded a 400. Literal paths are one
 /// `match` (each with its methods' routes); templated ones are tried after them.
 pub fn route(
     method: &Method,
     path: &str,
-) -> Result<(Route, Vec<(String, String)>), crate::rt::MatrixError> {
+) -> Result<(Route, Vec<(String, String)>), crate::rt::Rejection> {
     let literal: &[(Method, Route)] = match path {
         "/_fixture/api/v1/account/logout" => &[(Method::POST, Route::Logout)],
         "/_fixture/api/v1/account/register" => &[(Method::POST, Route::Register)],
@@ -135,14 +153,13 @@ pub fn dispatch<A: FixtureSwagger2Api>(
 ) -> crate::rt::server::ResponseFuture {
     let (route, path_params) = match route(request.method(), request.uri().path()) {
         Ok(found) => found,
-        Err(e) => return crate::rt::server::ready(A::write_error(&e)),
+        Err(e) => return crate::rt::server::ready(A::write_rejection(e)),
     };
     use crate::rt::server::{Routed, serve_json, serve_raw};
     let routed = Routed {
         request,
         peer,
         path_params,
-        on_error: A::write_error,
     };
     let api = ::std::sync::Arc::clone(api);
     macro_rules! call {
