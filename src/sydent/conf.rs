@@ -376,6 +376,28 @@ impl SydentConf {
             };
             set("server.bind", bind.into());
         }
+        // sydent's internal API (bind/unbind without validation) is the admin listener here;
+        // an empty port (sydent's default) leaves it off, and its address defaults to `::1`.
+        if let Some(port) = self
+            .read(&mut problems, "http", "internalapi.http.port")
+            .filter(|p| !p.is_empty())
+        {
+            let address = self
+                .read(&mut problems, "http", "internalapi.http.bind_address")
+                .unwrap_or("::1");
+            let bind = if address.contains(':') {
+                format!("[{address}]:{port}")
+            } else {
+                format!("{address}:{port}")
+            };
+            if bind.parse::<std::net::SocketAddr>().is_ok() {
+                set("admin.bind", bind.into());
+            } else {
+                problems.push(format!(
+                    "http.internalapi.http.port / bind_address: `{bind}` is not an address"
+                ));
+            }
+        }
         if let Some(v) = self.read(&mut problems, "http", "client_http_base") {
             set("server.public_base_url", v.into());
             set("email.templates.identity_server_url", v.into());
@@ -705,6 +727,28 @@ json.dump(answers, sys.stdout)
             })
             .collect::<serde_json::Map<_, _>>()
             .into()
+    }
+
+    #[test]
+    fn the_internal_api_becomes_the_admin_listener() {
+        let values = |text: &str| {
+            let conf = SydentConf::parse(text).expect("parses");
+            let (values, problems) = conf.oxident_values(Path::new("/"));
+            assert!(problems.is_empty(), "{problems:?}");
+            values
+        };
+        let v = values("[http]\ninternalapi.http.port = 8091\n");
+        assert_eq!(v["admin"]["bind"], "[::1]:8091");
+        let v = values(
+            "[http]\ninternalapi.http.port = 8091\ninternalapi.http.bind_address = 127.0.0.1\n",
+        );
+        assert_eq!(v["admin"]["bind"], "127.0.0.1:8091");
+        // sydent's default: an empty port, no internal API.
+        let v = values("[http]\ninternalapi.http.port =\ninternalapi.http.bind_address = ::1\n");
+        assert!(v.get("admin").is_none());
+        let bad = SydentConf::parse("[http]\ninternalapi.http.port = eighty\n").expect("parses");
+        let (_, problems) = bad.oxident_values(Path::new("/"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
     }
 
     #[test]
