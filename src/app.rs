@@ -17,14 +17,13 @@ use std::time::Duration;
 
 /// The whole application, as the accept loop (`serve.rs`) and tests run it.
 pub fn app(state: Arc<AppState>) -> App {
-    let prefix = u32::try_from(state.clock.now_ms().rem_euclid(1 << 31)).unwrap_or(0);
-    let body_limit = state.config.server.body_limit_bytes;
-    let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
+    let Parts {
+        prefix,
+        body_limit,
+        timeout,
+        api,
+    } = Parts::of(&state);
     let v1 = V1Access::of(&state.config.api);
-    let api = Arc::new(Api::new(
-        state.services.clone(),
-        HttpRules::from_config(&state.config),
-    ));
     let mut hooks: Vec<Box<dyn Hook>> = vec![Box::new(Cors), Box::new(AccessLog)];
     // Counting costs a second routing per request: only when someone can scrape the counts.
     if state.config.metrics.bind.is_some() {
@@ -37,6 +36,29 @@ pub fn app(state: Arc<AppState>) -> App {
         }
         oxident_api::server::dispatch(&api, request, peer)
     })
+}
+
+/// What both listeners' applications are made of: the edge's settings and the API.
+struct Parts {
+    /// Request ids start from the clock, so two runs' ids differ.
+    prefix: u32,
+    body_limit: usize,
+    timeout: Duration,
+    api: Arc<Api>,
+}
+
+impl Parts {
+    fn of(state: &AppState) -> Self {
+        Self {
+            prefix: u32::try_from(state.clock.now_ms().rem_euclid(1 << 31)).unwrap_or(0),
+            body_limit: state.config.server.body_limit_bytes,
+            timeout: Duration::from_secs(state.config.server.request_timeout_secs.max(1)),
+            api: Arc::new(Api::new(
+                state.services.clone(),
+                HttpRules::from_config(&state.config),
+            )),
+        }
+    }
 }
 
 /// Where `spec/admin.yaml`'s operations live. The client port answers them as it answers any
@@ -53,14 +75,13 @@ fn is_admin_path(path: &str) -> bool {
 /// `401 M_UNAUTHORIZED`, before the body is read). No CORS: no browser page of another origin
 /// has any business here.
 pub fn admin_app(state: Arc<AppState>) -> App {
-    let prefix = u32::try_from(state.clock.now_ms().rem_euclid(1 << 31)).unwrap_or(0);
-    let body_limit = state.config.server.body_limit_bytes;
-    let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
+    let Parts {
+        prefix,
+        body_limit,
+        timeout,
+        api,
+    } = Parts::of(&state);
     let gate = AdminGate::of(&state.config.admin);
-    let api = Arc::new(Api::new(
-        state.services.clone(),
-        HttpRules::from_config(&state.config),
-    ));
     let hooks: Vec<Box<dyn Hook>> = vec![Box::new(AccessLog)];
     App::with_hooks(prefix, body_limit, timeout, hooks, move |request, peer| {
         if !is_admin_path(request.uri().path()) {

@@ -10,8 +10,8 @@ use oxident_api::admin;
 use oxident_api::rt::server::RequestContext;
 use oxident_api::server::AdminApi;
 use oxident_api::types::{
-    AdminAccount, AdminAssociation, AdminErased, AdminExport, AdminInvite, AdminRecords,
-    AdminSession, AdminToken, InternalThreepidRequest,
+    AdminAccount, AdminAssociation, AdminErased, AdminExport, AdminExportParams, AdminInvite,
+    AdminRecords, AdminSession, AdminToken, InternalThreepidRequest,
 };
 use serde_json::Map;
 
@@ -38,6 +38,14 @@ fn threepid_request(b: &InternalThreepidRequest) -> ApiResult<(Medium, UserId)> 
 /// Counts as the wire's `int64` (a count beyond it cannot happen; saturate rather than wrap).
 fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Api {
+    /// Everything held about the subject the query names (list and export share it).
+    async fn records(&self, p: &AdminExportParams) -> ApiResult<Records> {
+        let whom = whom(p.mxid.as_deref(), p.medium.as_deref(), p.address.as_deref())?;
+        self.services.admin.records(&whom).await
+    }
 }
 
 impl AdminApi for Api {
@@ -71,8 +79,7 @@ impl AdminApi for Api {
         _ctx: &RequestContext,
         p: admin::admin_list_records::Params,
     ) -> ApiResult<admin::admin_list_records::Response> {
-        let whom = whom(p.mxid.as_deref(), p.medium.as_deref(), p.address.as_deref())?;
-        let records = self.services.admin.records(&whom).await?;
+        let records = self.records(&p).await?;
         Ok(AdminRecords {
             associations: associations(&records),
             pending_invites: records
@@ -89,8 +96,7 @@ impl AdminApi for Api {
         _ctx: &RequestContext,
         p: admin::admin_export::Params,
     ) -> ApiResult<admin::admin_export::Response> {
-        let whom = whom(p.mxid.as_deref(), p.medium.as_deref(), p.address.as_deref())?;
-        let records = self.services.admin.records(&whom).await?;
+        let records = self.records(&p).await?;
         Ok(AdminExport {
             associations: associations(&records),
             invites: records.invites.iter().map(invite).collect(),

@@ -259,6 +259,15 @@ async fn seed_person(app: &TestApp) -> String {
     token
 }
 
+/// Erases a subject; the counts.
+async fn erase(app: &TestApp, subject: Value) -> Value {
+    let r = app
+        .admin("adminErase", "POST", "/erase", Some(subject), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json
+}
+
 #[tokio::test]
 async fn list_export_and_erase_a_user() {
     let app = admin_app().await;
@@ -305,18 +314,9 @@ async fn list_export_and_erase_a_user() {
     assert!(!r.text.contains(&token), "no token is exported");
     assert!(!r.text.contains("secret1"), "no client secret is exported");
 
-    let r = app
-        .admin(
-            "adminErase",
-            "POST",
-            "/erase",
-            Some(json!({"mxid": "@ears:example.org"})),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let erased = erase(&app, json!({"mxid": "@ears:example.org"})).await;
     assert_eq!(
-        r.json,
+        erased,
         json!({"associations": 2, "invites": 2, "ephemeral_keys": 2, "sessions": 2,
                "tokens": 1, "accepted_terms": 1})
     );
@@ -353,18 +353,13 @@ async fn list_export_and_erase_a_user() {
 async fn erase_a_3pid_and_refuse_unclear_subjects() {
     let app = admin_app().await;
     seed_person(&app).await;
-    let r = app
-        .admin(
-            "adminErase",
-            "POST",
-            "/erase",
-            Some(json!({"medium": "email", "address": "ONE@example.org"})),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let erased = erase(
+        &app,
+        json!({"medium": "email", "address": "ONE@example.org"}),
+    )
+    .await;
     assert_eq!(
-        r.json,
+        erased,
         json!({"associations": 1, "invites": 1, "ephemeral_keys": 1, "sessions": 1,
                "tokens": 0, "accepted_terms": 0})
     );

@@ -375,10 +375,24 @@ impl TestApp {
         body: Option<Value>,
         token: Option<&str>,
     ) -> Reply {
-        let url = format!("{}{}", self.base, path_and_query);
+        self.call_at(&self.base, op, method, path_and_query, body, token)
+            .await
+    }
+
+    /// [`call`](Self::call) to the listener at `base`.
+    async fn call_at(
+        &self,
+        base: &str,
+        op: &str,
+        method: &str,
+        path_and_query: &str,
+        body: Option<Value>,
+        bearer: Option<&str>,
+    ) -> Reply {
+        let url = format!("{base}{path_and_query}");
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.client.request(method, &url);
-        if let Some(t) = token {
+        if let Some(t) = bearer {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
@@ -429,18 +443,8 @@ impl TestApp {
             .admin_base
             .as_deref()
             .expect("[admin] bind is configured");
-        let url = format!("{base}/_matrix/identity/internal{path}");
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.client.request(method, &url);
-        if let Some(s) = secret {
-            req = req.bearer_auth(s);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let reply = read_reply(req.send().await.expect("request sent")).await;
-        check_against_spec(op, &reply);
-        reply
+        let path = format!("/_matrix/identity/internal{path}");
+        self.call_at(base, op, method, &path, body, secret).await
     }
 
     pub async fn get(&self, op: &str, path_and_query: &str, token: Option<&str>) -> Reply {

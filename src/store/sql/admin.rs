@@ -52,6 +52,20 @@ async fn threepids_of<B: Backend>(
     }
 }
 
+/// The rows `statement` (`$1` medium, `$2` address) reads for `t`.
+async fn rows_of<B: Backend>(
+    c: &mut Connection<B>,
+    statement: &'static str,
+    t: &Threepid,
+) -> StoreResult<Vec<<B::Db as Database>::Row>> {
+    sqlx::query(statement)
+        .text(&t.medium)
+        .text(&t.address)
+        .fetch_all(c.ex())
+        .await
+        .map_err(B::db_err)
+}
+
 /// Runs a `DELETE` (or anything else that changes rows); how many it changed.
 async fn delete<B: Backend>(
     c: &mut Connection<B>,
@@ -97,39 +111,32 @@ impl<B: AssociationSql + AccountSql> AdminStore for B {
         let mut c = conn::<B>(self.reads()?).await?;
         let threepids = threepids_of::<B>(&mut c, subject).await?;
         for t in &threepids {
-            let row = sqlx::query(
+            let found = rows_of::<B>(
+                &mut c,
                 "SELECT medium, address, mxid, ts, not_before, not_after FROM associations \
                  WHERE medium = $1 AND address = $2",
+                t,
             )
-            .text(&t.medium)
-            .text(&t.address)
-            .fetch_optional(c.ex())
-            .await
-            .map_err(B::db_err)?;
-            if let Some(row) = row {
-                records.associations.push(association_from_row(&row)?);
+            .await?;
+            for row in &found {
+                records.associations.push(association_from_row(row)?);
             }
-            let invites = sqlx::query(concat!(
-                invite_select!(),
-                "WHERE i.medium = $1 AND i.address = $2"
-            ))
-            .text(&t.medium)
-            .text(&t.address)
-            .fetch_all(c.ex())
-            .await
-            .map_err(B::db_err)?;
+            let invites = rows_of::<B>(
+                &mut c,
+                concat!(invite_select!(), "WHERE i.medium = $1 AND i.address = $2"),
+                t,
+            )
+            .await?;
             for row in &invites {
                 records.invites.push(invite_from_row(row)?);
             }
-            let sessions = sqlx::query(
+            let sessions = rows_of::<B>(
+                &mut c,
                 "SELECT sid, medium, address, created_ms, validated_ms FROM validation_sessions \
                  WHERE medium = $1 AND address = $2",
+                t,
             )
-            .text(&t.medium)
-            .text(&t.address)
-            .fetch_all(c.ex())
-            .await
-            .map_err(B::db_err)?;
+            .await?;
             for row in &sessions {
                 records.sessions.push(SessionSummary {
                     sid: row.text("sid").map_err(B::db_err)?,
