@@ -197,8 +197,7 @@ impl Services {
             federation,
             clock,
             waker: deliveries,
-            give_up_after_ms: i64::try_from(config.invites.delivery_give_up_after.0.as_millis())
-                .unwrap_or(i64::MAX),
+            give_up_after: config.invites.delivery_give_up_after.0,
             per_destination: config.invites.delivery_per_destination,
             destinations: Default::default(),
             given_up: Default::default(),
