@@ -3,6 +3,16 @@
 //!
 //! Schemas stay `serde_json::Value` (normalised to the JSON Schema 2020-12 dialect of OpenAPI
 //! 3.1) so the type generator and the validator generator see exactly the same data.
+//!
+//! The model: `Spec` → `SpecFile` → `Operation` with params, body, responses, security and
+//! produces. Normalisation: draft-4 tuple `items` → `prefixItems`; `nullable`/`x-nullable` → `null`
+//! in `type`, after the `allOf` merge, so `nullable` beside `allOf: [$ref]` holds, and so does a
+//! lone `{nullable: true}` inside `allOf` (ARCHITECTURE.md, *OpenAPI's letter and its authors'
+//! intent*); boolean `exclusiveMinimum` → the 2020-12 number form; `allOf` merged. Operation names
+//! are snake_case operationIds, prefixed with the file's module when two files share an id; `trace`
+//! is a method like the others. Webhooks (OpenAPI 3.1; a document may have no `paths`) and
+//! operations' callbacks are `SpecFile::events`: their JSON bodies become types (`{Name}Payload` in
+//! `types.rs`), not routes.
 
 use super::load::{self, Loader};
 use anyhow::{Context, Result, bail};
