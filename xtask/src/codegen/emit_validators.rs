@@ -46,6 +46,14 @@
 //! finishes the node, and loops stop at the end of the iteration), which only costs time on invalid
 //! input. A module holding validators imports `Path`, `Sink` and `Value` from the runtime; a spec
 //! type of one of those names keeps its `crate::types::` path there.
+//!
+//! A `oneOf`/`anyOf` of named components with a `discriminator` is checked as a tagged union
+//! (ARCHITECTURE.md, *OpenAPI's letter and its authors' intent*): the tag (required, a string, one
+//! of the branches' tags: `mapping`, else the component name) picks the branch, whose errors are
+//! reported; a value that two branches accept is valid, and an unknown or missing tag is one error
+//! at the tag's pointer. The discriminator replaces only the alternation it reads (`oneOf`, else
+//! `anyOf`); `not`, `if` and the node's other alternation are still checked. A discriminator on a
+//! parent without `oneOf`/`anyOf` (inheritance through `allOf`) is an annotation.
 
 use std::collections::BTreeSet;
 
