@@ -26,9 +26,9 @@
 //! counts as "no record", so discovery moves on as the spec does for a missing one. The well-known
 //! cache (10 000 names) and the homeservers' key cache (4096 origins) are `hashlink::LruCache`s:
 //! the least recently used entry goes, in O(1), where the well-known's old map scanned all entries
-//! under its mutex and then dropped an arbitrary live one. `accept_invalid_certs` (test homeservers only)
-//! also skips the handshake signature checks, which is what makes self-signed X.509 v1 certificates
-//! work with rustls.
+//! under its mutex and then dropped an arbitrary live one. `accept_invalid_certs` (test
+//! homeservers only) also skips the handshake signature checks, which is what makes self-signed
+//! X.509 v1 certificates work with rustls.
 
 mod discovery;
 pub mod failures;

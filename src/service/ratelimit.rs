@@ -4,9 +4,10 @@
 //!
 //! * **Several limits, all or nothing.** A request that several limits apply to (requestToken:
 //!   the client and the destination) is counted by [`check_all`]: every limiter is locked (in
-//!   one global order, so two such checks never deadlock), every one is asked, and only when
-//!   all allow the request is it counted in all of them. A request one limit refuses spends no
-//!   other's budget: a client over its own limit cannot drain a phone number's or an inbox's.
+//!   one global order, the limiters' addresses, so two such checks never deadlock), every one
+//!   is asked, and only when all allow the request is it counted in all of them. A request one
+//!   limit refuses spends no other's budget: a client over its own limit cannot drain a phone
+//!   number's or an inbox's.
 //! * **Bounded memory.** Each limiter remembers at most [`MAX_KEYS`] keys in a
 //!   `hashlink::LruCache` (the least recently used key is forgotten first; O(1) per event, no
 //!   pass over the table under the lock). Keys whose bucket has refilled carry no information
