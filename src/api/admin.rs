@@ -85,7 +85,7 @@ impl AdminApi for Api {
             pending_invites: records
                 .invites
                 .iter()
-                .filter(|i| i.delivered_ms.is_none())
+                .filter(|i| i.delivered_at.is_none())
                 .map(invite)
                 .collect(),
         })
@@ -105,21 +105,21 @@ impl AdminApi for Api {
                 .iter()
                 .map(|s| AdminSession {
                     sid: s.sid.clone(),
-                    medium: s.medium.clone(),
+                    medium: s.medium.as_str().to_owned(),
                     address: s.address.clone(),
-                    created_ms: s.created_ms,
-                    validated_ms: s.validated_ms,
+                    created_ms: s.created_at.as_millis(),
+                    validated_ms: s.validated_at.map(|t| t.as_millis()),
                 })
                 .collect(),
             account: records.account.map(|a| AdminAccount {
-                user_id: a.user_id,
-                created_ms: a.created_ms,
+                user_id: a.user_id.as_str().to_owned(),
+                created_ms: a.created_at.as_millis(),
                 tokens: a
                     .tokens
                     .iter()
                     .map(|t| AdminToken {
-                        created_ms: t.created_ms,
-                        last_used_ms: t.last_used_ms,
+                        created_ms: t.created_at.as_millis(),
+                        last_used_ms: t.last_used_at.as_millis(),
                     })
                     .collect(),
                 accepted_terms: a.accepted_terms,
@@ -180,24 +180,24 @@ fn associations(records: &Records) -> Vec<AdminAssociation> {
         .associations
         .iter()
         .map(|a| AdminAssociation {
-            medium: a.medium.clone(),
+            medium: a.medium.as_str().to_owned(),
             address: a.address.clone(),
-            mxid: a.mxid.clone(),
-            ts: a.ts,
-            not_before: a.not_before,
-            not_after: a.not_after,
+            mxid: a.mxid.as_str().to_owned(),
+            ts: a.ts.as_millis(),
+            not_before: a.not_before.as_millis(),
+            not_after: a.not_after.as_millis(),
         })
         .collect()
 }
 
 fn invite(i: &crate::service::admin::Invite) -> AdminInvite {
     AdminInvite {
-        medium: i.medium.clone(),
+        medium: i.medium.as_str().to_owned(),
         address: i.address.clone(),
         room_id: i.room_id.clone(),
         sender: i.sender.clone(),
-        created_ms: i.created_ms,
-        delivered_ms: i.delivered_ms,
+        created_ms: i.created_at.as_millis(),
+        delivered_ms: i.delivered_at.map(|t| t.as_millis()),
         public_key: i.ephemeral_key.public_key.clone(),
     }
 }

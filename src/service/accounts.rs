@@ -1,15 +1,24 @@
 //! Accounts: an identity-server access token is issued to the Matrix user an OpenID token
 //! belongs to, as confirmed by that user's homeserver; the token then names its user on every
 //! authenticated call, and the terms-of-service gate decides whether that user may proceed.
+//!
+//! Bounded growth (issue 21): access tokens are stored as SHA-256 digests and carry `last_used_ms`,
+//! recorded at most once an hour per token (`AccountStore::touch_access_token`, when the owner read
+//! shows it older than `TOKEN_USE_RESOLUTION_MS`: no write per request). A token unused for `[auth]
+//! token_unused_lifetime` (30 days) no longer authenticates, and hourly housekeeping deletes it (a
+//! client then registers again, as after a logout; sydent keeps tokens forever). A register keeps
+//! the account's newest `[auth] max_tokens_per_account` (32) tokens. Trims and purges reach the
+//! token cache (`RETURNING token_hash`), an LRU of 4096 tokens (`hashlink::LruCache`; it used to be
+//! cleared whole when full).
 
 use crate::clock::Clock;
 use crate::crypto::tokens::{ACCESS_TOKEN_LEN, RandomSource, random_token_from};
-use crate::domain::Timestamp;
+use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult};
 use crate::federation::{FederationClient, FederationError};
 use crate::service::ratelimit::ClientLimiter;
 use crate::service::terms::Policies;
-use crate::store::{AccountStore, TOKEN_USE_RESOLUTION_MS};
+use crate::store::{AccountStore, TOKEN_USE_RESOLUTION};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +26,7 @@ use std::time::Duration;
 /// The owner of a valid access token.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub user_id: String,
+    pub user_id: UserId,
 }
 
 /// Accounts and terms: the account store, the federation client (OpenID checks with
@@ -65,9 +74,13 @@ impl AccountService {
                 // cannot tell which names resolve to denied addresses.
                 other => ApiError::HomeserverUnavailable(other.to_string()),
             })?;
+        // The homeserver checked the shape and the server part; a user ID over 255 bytes is
+        // one more bad answer.
+        let user_id = UserId::parse(user_id)
+            .map_err(|_| ApiError::HomeserverUnavailable("not a Matrix user ID".into()))?;
         let token = random_token_from(self.random.as_ref(), ACCESS_TOKEN_LEN)?;
         self.store
-            .create_access_token(&token, &user_id, self.clock.now_ms())
+            .create_access_token(&token, &user_id, self.clock.now())
             .await?;
         // Every register adds a token: an account keeps its newest few (issue 21).
         if self.max_tokens_per_account > 0 {
@@ -88,15 +101,13 @@ impl AccountService {
             .await?
             .ok_or(ApiError::Unauthorized)?;
         let now = self.clock.now();
-        let unused = now.since(Timestamp::from_millis(owner.last_used_ms));
+        let unused = now.since(owner.last_used_at);
         if unused >= self.token_unused_lifetime {
             // Expired: housekeeping deletes it within the hour.
             return Err(ApiError::Unauthorized);
         }
-        if unused >= Duration::from_millis(TOKEN_USE_RESOLUTION_MS.unsigned_abs()) {
-            self.store
-                .touch_access_token(token, now.as_millis())
-                .await?;
+        if unused >= TOKEN_USE_RESOLUTION {
+            self.store.touch_access_token(token, now).await?;
         }
         Ok(Caller {
             user_id: owner.user_id,
@@ -134,10 +145,7 @@ impl AccountService {
     /// Deletes the tokens unused for `[auth] token_unused_lifetime` (housekeeping).
     pub async fn purge_unused_tokens(&self) -> ApiResult<u64> {
         let cutoff = self.clock.now() - self.token_unused_lifetime;
-        Ok(self
-            .store
-            .purge_unused_access_tokens(cutoff.as_millis())
-            .await?)
+        Ok(self.store.purge_unused_access_tokens(cutoff).await?)
     }
 
     /// The policies as `GET /v2/terms` serves them.
@@ -146,7 +154,7 @@ impl AccountService {
     }
 
     /// Records accepted policy URLs (appended; URLs no policy publishes are refused).
-    pub async fn accept_terms(&self, user_id: &str, urls: &[String]) -> ApiResult<()> {
+    pub async fn accept_terms(&self, user_id: &UserId, urls: &[String]) -> ApiResult<()> {
         let known = self.terms.known_urls();
         if let Some(unknown) = urls.iter().find(|u| !known.contains(u.as_str())) {
             return Err(ApiError::InvalidParam(format!(
@@ -154,7 +162,7 @@ impl AccountService {
             )));
         }
         self.store
-            .accept_terms(user_id, urls, self.clock.now_ms())
+            .accept_terms(user_id, urls, self.clock.now())
             .await?;
         Ok(())
     }

@@ -32,9 +32,9 @@ impl Whom {
 
     fn subject(&self) -> Subject {
         match self {
-            Whom::User(user) => Subject::User(user.as_str().to_owned()),
+            Whom::User(user) => Subject::User(user.clone()),
             Whom::Threepid(medium, address) => {
-                Subject::Threepid(Threepid::new(medium.as_str(), address.clone()))
+                Subject::Threepid(Threepid::new(*medium, address.clone()))
             }
         }
     }
@@ -67,7 +67,7 @@ impl AdminService {
         address: &str,
         mxid: &UserId,
     ) -> ApiResult<SignedAssociation> {
-        let threepid = Threepid::new(medium.as_str(), medium.canonical_address(address));
+        let threepid = Threepid::canonical(medium, address);
         let signed = self.bindings.publish(threepid, mxid).await?;
         tracing::info!(mxid = %mxid.as_str(), medium = %medium.as_str(), "admin: bound a 3PID without validation");
         Ok(signed)
@@ -76,8 +76,8 @@ impl AdminService {
     /// Removes the binding if it is to `mxid`; nothing otherwise (success either way, as
     /// the reference server answers).
     pub async fn unbind(&self, medium: Medium, address: &str, mxid: &UserId) -> ApiResult<()> {
-        let threepid = Threepid::new(medium.as_str(), medium.canonical_address(address));
-        if self.associations.unbind(&threepid, mxid.as_str()).await? {
+        let threepid = Threepid::canonical(medium, address);
+        if self.associations.unbind(&threepid, mxid).await? {
             tracing::info!(mxid = %mxid.as_str(), medium = %medium.as_str(), "admin: unbound a 3PID");
         }
         Ok(())
@@ -106,7 +106,7 @@ impl AdminService {
 
     /// Revokes every access token of `user`; how many there were.
     pub async fn revoke_tokens(&self, user: &UserId) -> ApiResult<u64> {
-        let revoked = self.store.revoke_access_tokens(user.as_str()).await?;
+        let revoked = self.store.revoke_access_tokens(user).await?;
         tracing::info!(mxid = %user.as_str(), revoked, "admin: access tokens revoked");
         Ok(revoked)
     }

@@ -9,6 +9,15 @@
 //! `onbind` would later deliver for nothing). The opposite failure — mail sent, then the
 //! database write fails — is a rare server fault; the homeserver then also gets an error and
 //! the invitee holds a link whose token this server does not know (`sign-ed25519` answers 404).
+//!
+//! Bounded storage (issue 21): an invite keeps only what `onbind` and `sign-ed25519` read (token,
+//! medium, address, room ID ≤ 255 bytes, sender, key). The display fields served the mail, which is
+//! sent before the invite is stored, so the body (up to the 256 KiB body limit) is not kept; the
+//! old `params` column holds `{}`. Invitations are rate limited per client and per recipient
+//! address (`ratelimit.invite_per_address_per_hour`), both in one `check_all` before the
+//! bound-address check, so the limit also bounds probing which addresses are bound. Ephemeral
+//! invite keys are issued as URL-safe unpadded base64 and never expire; their private half is
+//! mailed, not stored; `sign-ed25519` refuses a key that is not the invite's own.
 
 use crate::clock::Clock;
 use crate::crypto::tokens::{EMAIL_TOKEN_LEN, RandomSource, random_token_from};
@@ -217,10 +226,12 @@ impl InviteService {
         if self.config.refuse_bound_addresses
             && let Some(bound) = self
                 .associations
-                .get_association(&Threepid::new(Medium::Email.as_str(), &address))
+                .get_association(&Threepid::new(Medium::Email, address.as_str()))
                 .await?
         {
-            return Err(ApiError::ThreepidInUse { mxid: bound.mxid });
+            return Err(ApiError::ThreepidInUse {
+                mxid: bound.mxid.into_string(),
+            });
         }
         let rng = self.random.as_ref();
         let token = random_token_from(rng, EMAIL_TOKEN_LEN)?;
@@ -272,7 +283,7 @@ impl InviteService {
 
         let invite = NewInvite {
             token: token.clone(),
-            medium: Medium::Email.as_str().to_owned(),
+            medium: Medium::Email,
             address: address.clone(),
             room_id: req.room.room_id,
             sender: req.sender.into_string(),
@@ -282,11 +293,11 @@ impl InviteService {
             // Not kept: it travels only in the mail; a database leak must not leak it.
             private_key: None,
             // Never expires (sydent): the invite event references it for the room's lifetime.
-            expires_ms: None,
+            expires_at: None,
         };
         // Invite and key in one transaction.
         self.store
-            .store_invite(&invite, &ephemeral, self.clock.now_ms())
+            .store_invite(&invite, &ephemeral, self.clock.now())
             .await?;
 
         Ok(StoredInvite {

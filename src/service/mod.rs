@@ -20,7 +20,6 @@ pub mod signed;
 pub mod terms;
 
 use crate::clock::Clock;
-use crate::config::Config;
 use crate::crypto::{RandomSource, SigningKey};
 use crate::federation::FederationClient;
 use crate::mail::{Mailer, Templates};
@@ -28,12 +27,12 @@ use crate::store::Store;
 use accounts::AccountService;
 use binding::BindingService;
 use invite_delivery::{DeliveryService, DeliveryWaker};
-use invites::InviteService;
+use invites::{InviteService, InvitesConfig};
 use keys::KeyService;
 use lookup::LookupService;
 use msisdn::MsisdnService;
-use ratelimit::{ClientLimiter, Limiter};
-use sessions::SessionService;
+use ratelimit::{ClientLimiter, Limiter, RateLimitConfig};
+use sessions::{SessionService, SessionsConfig};
 use signed::Signer;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,10 +52,33 @@ pub struct Services {
     pub admin: Arc<admin::AdminService>,
 }
 
+/// The settings the services read: each area's own section as its service file defines it,
+/// and the few values of sections no area owns. Composed from the configuration by
+/// `state.rs`, so this module, like every area, never names `crate::config` (the two would
+/// import each other).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `[server] server_name`: who signs.
+    pub server_name: String,
+    /// `[server] public_base_url`: where mailed links point.
+    pub public_base_url: String,
+    /// `[email.templates] default_brand`, for texts.
+    pub default_brand: String,
+    /// `[lookup] max_addresses`.
+    pub max_lookup_addresses: usize,
+    /// `[auth] token_unused_lifetime`.
+    pub token_unused_lifetime: Duration,
+    /// `[auth] max_tokens_per_account` (0: no cap).
+    pub max_tokens_per_account: u32,
+    pub ratelimit: RateLimitConfig,
+    pub sessions: SessionsConfig,
+    pub invites: InvitesConfig,
+}
+
 /// What the services are built from: the swappable parts and the parts built from the
 /// configuration.
-pub struct Wiring<'a> {
-    pub config: &'a Config,
+pub struct Wiring {
+    pub settings: Settings,
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn Mailer>,
     pub templates: Arc<Templates>,
@@ -72,9 +94,9 @@ pub struct Wiring<'a> {
 
 impl Services {
     /// `None` when `keys` is empty (nothing to sign with).
-    pub fn build(w: Wiring<'_>) -> Option<Self> {
+    pub fn build(w: Wiring) -> Option<Self> {
         let Wiring {
-            config,
+            settings,
             store,
             mailer,
             templates,
@@ -86,11 +108,11 @@ impl Services {
             deliveries,
             sms,
         } = w;
-        let limits = &config.ratelimit;
+        let limits = &settings.ratelimit;
         let minute = Duration::from_secs(60);
         let hour = Duration::from_secs(3600);
-        let signer = Arc::new(Signer::new(config.server.server_name.clone(), keys)?);
-        let public_base_url = config.server.public_base_url.clone();
+        let signer = Arc::new(Signer::new(settings.server_name.clone(), keys)?);
+        let public_base_url = settings.public_base_url.clone();
         let sessions = Arc::new(SessionService {
             store: store.clone(),
             mailer: mailer.clone(),
@@ -108,7 +130,7 @@ impl Services {
                 hour,
                 clock.clone(),
             ),
-            config: config.sessions.clone(),
+            config: settings.sessions.clone(),
             public_base_url: public_base_url.clone(),
         });
         let msisdn = Arc::new(MsisdnService {
@@ -117,8 +139,8 @@ impl Services {
             clock: clock.clone(),
             random: random.clone(),
             sms,
-            default_brand: config.email.templates.default_brand.clone(),
-            session_lifetime: config.sessions.lifetime(),
+            default_brand: settings.default_brand.clone(),
+            session_lifetime: settings.sessions.lifetime(),
         });
         // One budget for both unauthenticated requests that make this server call out.
         let outbound_per_ip = Arc::new(ClientLimiter::new(
@@ -135,13 +157,13 @@ impl Services {
             clock: clock.clone(),
             federation: federation.clone(),
             deliveries: deliveries.clone(),
-            own_names: binding::own_names(&config.server.server_name, &public_base_url),
+            own_names: binding::own_names(&settings.server_name, &public_base_url),
         });
         let lookup = Arc::new(LookupService {
             store: store.clone(),
             random: random.clone(),
             signer: signer.clone(),
-            max_addresses: config.lookup.max_addresses,
+            max_addresses: settings.max_lookup_addresses,
             per_ip: ClientLimiter::new(
                 limits.lookup_per_ip_per_second,
                 Duration::from_secs(1),
@@ -174,7 +196,7 @@ impl Services {
                 limits.ipv6_prefix,
             ),
             per_address: Limiter::new(limits.invite_per_address_per_hour, hour, clock.clone()),
-            config: config.invites.clone(),
+            config: settings.invites.clone(),
             public_base_url,
         });
         let admin = Arc::new(admin::AdminService {
@@ -189,8 +211,8 @@ impl Services {
             random,
             clock: clock.clone(),
             terms,
-            token_unused_lifetime: config.auth.token_unused_lifetime.0,
-            max_tokens_per_account: config.auth.max_tokens_per_account,
+            token_unused_lifetime: settings.token_unused_lifetime,
+            max_tokens_per_account: settings.max_tokens_per_account,
             outbound_per_ip,
         });
         let keys = Arc::new(KeyService {
@@ -205,9 +227,8 @@ impl Services {
             federation,
             clock,
             waker: deliveries,
-            give_up_after_ms: i64::try_from(config.invites.delivery_give_up_after.0.as_millis())
-                .unwrap_or(i64::MAX),
-            per_destination: config.invites.delivery_per_destination,
+            give_up_after: settings.invites.delivery_give_up_after.0,
+            per_destination: settings.invites.delivery_per_destination,
             destinations: Default::default(),
             given_up: Default::default(),
         });

@@ -13,6 +13,17 @@
 //!   wrong tokens a session is locked (`400 M_NO_VALID_SESSION`, even for the right token);
 //! * the mail is sent before `requestToken` answers; a failed send leaves the session in
 //!   place, so the next higher `send_attempt` sends the same token again.
+//!
+//! Details: `[sessions] lifetime` is 24 h by default (a duration such as `"90s"`, or the older
+//! `lifetime_hours`). The start of the lifetime is `ValidationSession::lifetime_start_ms`, used by
+//! these checks and by the stores' "stale" test alike; `mark_session_validated` is a no-op on a
+//! validated session on both backends (conformance story `validation_is_counted_once`), so
+//! submitting the token again changes no timestamp (issue 21; sydent does not move a session's time
+//! on validation either). Wrong tokens are counted by one conditional `UPDATE` (the cap checked in
+//! the same statement), and validation is refused in the statement that would record it once the
+//! cap is reached, so concurrent guesses never exceed `sessions.max_submit_attempts`. submitToken
+//! takes no access token (the browser following the link has none) and redirects only to the stored
+//! http(s) `next_link`, percent-encoding what a URI may not carry (`rt::server::location_value`).
 
 use crate::clock::Clock;
 use crate::crypto::constant_time_eq;
@@ -23,7 +34,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::mail::{Mailer, ResponseVars, Templates, VerificationVars, verification_link};
 use crate::service::address::check_next_link;
 use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
-use crate::store::{NewSession, SessionStore, ValidationSession};
+use crate::store::{NewSession, SessionStore, Threepid, ValidationSession};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -67,7 +78,7 @@ pub struct EmailTokenRequest<'a> {
 /// A validated, unexpired session: what `getValidated3pid` reports and `bind` binds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatedThreepid {
-    pub medium: String,
+    pub medium: Medium,
     pub address: String,
     pub validated_at: Timestamp,
 }
@@ -81,6 +92,12 @@ fn mail_error(e: &crate::mail::MailError) -> ApiError {
     }
 }
 
+/// A fresh session id. The generator's alphabet is within the grammar, so a refusal would be
+/// a bug here, not the client's fault.
+pub(crate) fn new_sid(random: &dyn RandomSource) -> ApiResult<Sid> {
+    Sid::parse(new_session_id(random)?).map_err(ApiError::internal)
+}
+
 /// Expired sessions are kept for a while (so a late click still reads "expired" rather than
 /// "unknown"), then deleted: after this many lifetimes, as the reference server does.
 pub const KEEP_EXPIRED_LIFETIMES: u32 = 5;
@@ -91,7 +108,7 @@ impl SessionService {
     }
 
     fn is_expired(&self, session: &ValidationSession, now: Timestamp) -> bool {
-        now.since(Timestamp::from_millis(session.lifetime_start_ms())) > self.lifetime()
+        now.since(session.lifetime_start()) > self.lifetime()
     }
 
     /// The page a browser shows after following the mailed link (`GET submitToken`).
@@ -110,17 +127,18 @@ impl SessionService {
             check_next_link(link)?;
         }
         let now = self.clock.now();
-        let stale_before = (now - self.lifetime()).as_millis();
+        let stale_before = now - self.lifetime();
+        let threepid = Threepid::new(Medium::Email, address.as_str());
 
         // A retry that would send nothing answers at once and costs no rate-limit budget.
         if let Some(existing) = self
             .store
-            .find_session(Medium::Email.as_str(), address, req.client_secret)
+            .find_session(&threepid, req.client_secret)
             .await?
-            && existing.lifetime_start_ms() >= stale_before
+            && existing.lifetime_start() >= stale_before
             && req.send_attempt <= existing.send_attempt
         {
-            return Ok(existing.sid);
+            return Ok(existing.sid.into_string());
         }
 
         // Both limits or neither: a client over its own limit spends no inbox's budget.
@@ -131,22 +149,22 @@ impl SessionService {
         ])?;
 
         let candidate = NewSession {
-            sid: new_session_id(self.random.as_ref())?,
-            medium: Medium::Email.as_str().to_owned(),
-            address: address.as_str().to_owned(),
-            client_secret: req.client_secret.as_str().to_owned(),
+            sid: new_sid(self.random.as_ref())?,
+            medium: threepid.medium,
+            address: threepid.address,
+            client_secret: req.client_secret.clone(),
             token: random_token_from(self.random.as_ref(), EMAIL_TOKEN_LEN)?,
             send_attempt: req.send_attempt,
             next_link: next_link.map(str::to_owned),
         };
         let outcome = self
             .store
-            .request_session(&candidate, stale_before, now.as_millis())
+            .request_session(&candidate, stale_before, now)
             .await?;
         if outcome.should_send() {
             self.send_verification_mail(&req, &outcome.session).await?;
         }
-        Ok(outcome.session.sid)
+        Ok(outcome.session.sid.into_string())
     }
 
     /// The link placed in the mail: the reference shape, on the `GET submitToken` path of the API
@@ -206,7 +224,7 @@ impl SessionService {
             .store
             .get_session(sid)
             .await?
-            .filter(|s| s.medium == medium.as_str())
+            .filter(|s| s.medium == medium)
             .ok_or_else(no_session)?;
         if !client_secret.matches(&session.client_secret) {
             return Err(no_session());
@@ -235,7 +253,7 @@ impl SessionService {
         }
         if !self
             .store
-            .mark_session_validated(sid, now.as_millis(), max_failures)
+            .mark_session_validated(sid, now, max_failures)
             .await?
         {
             return Err(self
@@ -279,10 +297,7 @@ impl SessionService {
         if self.is_expired(&session, self.clock.now()) {
             return Err(ApiError::SessionExpired);
         }
-        let validated_at = session
-            .validated_ms
-            .map(Timestamp::from_millis)
-            .ok_or(ApiError::SessionNotValidated)?;
+        let validated_at = session.validated_at.ok_or(ApiError::SessionNotValidated)?;
         Ok(ValidatedThreepid {
             medium: session.medium,
             address: session.address,
@@ -293,10 +308,7 @@ impl SessionService {
     /// Deletes sessions older than [`KEEP_EXPIRED_LIFETIMES`] lifetimes; returns how many.
     pub async fn purge_old_sessions(&self) -> ApiResult<u64> {
         let cutoff = self.clock.now() - self.lifetime().saturating_mul(KEEP_EXPIRED_LIFETIMES);
-        Ok(self
-            .store
-            .delete_sessions_modified_before(cutoff.as_millis())
-            .await?)
+        Ok(self.store.delete_sessions_modified_before(cutoff).await?)
     }
 }
 

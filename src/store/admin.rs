@@ -7,11 +7,12 @@
 use async_trait::async_trait;
 
 use super::{Association, Invite, StoreResult, Threepid};
+use crate::domain::{Medium, Timestamp, UserId};
 
 /// Whose records: a user, with everything bound to it, or one 3PID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
-    User(String),
+    User(UserId),
     Threepid(Threepid),
 }
 
@@ -19,24 +20,24 @@ pub enum Subject {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSummary {
     pub sid: String,
-    pub medium: String,
+    pub medium: Medium,
     pub address: String,
-    pub created_ms: i64,
-    pub validated_ms: Option<i64>,
+    pub created_at: Timestamp,
+    pub validated_at: Option<Timestamp>,
 }
 
 /// One access token's use (the token itself is stored only as a digest, never shown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenUse {
-    pub created_ms: i64,
-    pub last_used_ms: i64,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
 }
 
 /// A user's account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRecords {
-    pub user_id: String,
-    pub created_ms: i64,
+    pub user_id: UserId,
+    pub created_at: Timestamp,
     /// Oldest first.
     pub tokens: Vec<TokenUse>,
     /// By URL.
@@ -81,5 +82,5 @@ pub trait AdminStore: Send + Sync {
 
     /// Deletes every access token of `user_id`; how many there were. The token cache forgets
     /// them at once here (other PostgreSQL instances within their cache's lifetime).
-    async fn revoke_access_tokens(&self, user_id: &str) -> StoreResult<u64>;
+    async fn revoke_access_tokens(&self, user_id: &UserId) -> StoreResult<u64>;
 }

@@ -9,7 +9,11 @@
 //! API below mentions it, so a PostgreSQL backend is a new folder plus a migrations folder.
 //!
 //! Conventions every backend follows (and `conformance` checks):
-//! * Time comes in as `now_ms` (milliseconds since the epoch); the store never reads a clock.
+//! * The traits speak the domain types (`domain::`): a [`crate::domain::Timestamp`] for every
+//!   instant (`now`, cutoffs, stored times), `Medium`, `Sid`, `ClientSecret`, `UserId`. They
+//!   become columns (text, milliseconds) and back in one place, `sql::{Bind, Columns}`; a row
+//!   its type refuses (a medium other than email and msisdn) is [`StoreError::Corrupt`].
+//!   The store never reads a clock.
 //! * Randomness comes in too: the caller generates sids, tokens, peppers and keys; the store
 //!   never invents a value, so tests are exact.
 //! * Addresses arrive already canonical (case-folded email, MSISDN digits); the store compares
@@ -42,7 +46,7 @@ pub mod sqlite;
 pub mod sydent_db;
 mod token_cache;
 
-pub use accounts::{AccessTokenOwner, AccountStore, TOKEN_USE_RESOLUTION_MS};
+pub use accounts::{AccessTokenOwner, AccountStore, TOKEN_USE_RESOLUTION};
 pub use admin::AdminStore;
 pub use associations::{Association, AssociationStore, HashMatch, Threepid};
 pub use invites::{EphemeralKey, Invite, InviteStore, NewEphemeralKey, NewInvite, PendingDelivery};

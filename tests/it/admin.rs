@@ -231,7 +231,11 @@ async fn the_server_refuses_an_admin_listener_off_loopback_without_a_secret() {
 async fn seed_person(app: &TestApp) -> String {
     let token = app.token_for("@ears:example.org").await;
     app.store()
-        .accept_terms("@ears:example.org", &["https://terms/1".into()], 0)
+        .accept_terms(
+            &oxident::domain::UserId::parse("@ears:example.org").expect("user id"),
+            &["https://terms/1".into()],
+            oxident::domain::Timestamp::from_millis(0),
+        )
         .await
         .expect("terms");
     validated_session(app, "one@example.org", "secret1").await;

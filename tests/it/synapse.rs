@@ -2,11 +2,19 @@
 //! asserted on both sides, and invite delivery across a homeserver outage and an Oxident
 //! restart. Synapse is the PyPI package in the venv `.ci/run` builds (`harness.rs`); without
 //! it these tests print how to enable them and pass, except under CI, where they fail.
+//!
+//! Oxident is an in-process `TestApp` with TLS. One Synapse serves the whole test binary, started
+//! on first use; the outage test starts its own and stops it, and restarts Oxident on the same
+//! address (`TestApp::restart_in_place`: the room's `key_validity_url`s must stay valid). Each flow
+//! asserts both sides: Synapse's client API and its database (read-only, through the venv's
+//! Python), and Oxident's store, lookups and SMTP sink. A failing test prints Synapse's log for its
+//! duration (without the access log).
 
 mod harness;
 
 use crate::common::{TestApp, token_from_mail};
 use harness::{HsUser, Synapse};
+use oxident::domain::Medium;
 use oxident::store::Threepid;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -275,7 +283,7 @@ async fn wait_until_delivered(is: &TestApp, token: &str) -> oxident::store::Invi
             .await
             .expect("store")
             .expect("invite");
-        if invite.delivered_ms.is_some() {
+        if invite.delivered_at.is_some() {
             return invite;
         }
         assert!(
@@ -289,7 +297,7 @@ async fn wait_until_delivered(is: &TestApp, token: &str) -> oxident::store::Invi
 }
 
 fn email_threepid(email: &str) -> Threepid {
-    Threepid::new("email", email)
+    Threepid::new(Medium::Email, email)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -415,7 +423,7 @@ async fn synapse_email_invite_is_stored_and_mailed() {
     assert_eq!(stored.room_id, room);
     assert_eq!(stored.sender, alice.user_id);
     assert_eq!(stored.address, email);
-    assert!(stored.delivered_ms.is_none());
+    assert!(stored.delivered_at.is_none());
     assert!(
         keys.iter()
             .any(|k| k["public_key"] == stored.ephemeral_key.public_key.as_str()),
@@ -632,7 +640,7 @@ async fn synapse_onbind_survives_an_outage_and_a_restart() {
         .expect("store")
         .expect("invite");
     assert!(
-        stored.delivered_ms.is_none(),
+        stored.delivered_at.is_none(),
         "delivered to a stopped homeserver?"
     );
 

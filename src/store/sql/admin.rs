@@ -11,6 +11,7 @@ use sqlx::Database;
 use super::accounts::AccountSql;
 use super::associations::{AssociationSql, Change};
 use super::{Affected as _, Backend, Bind as _, Columns as _, Exec as _, conn};
+use crate::domain::{Timestamp, UserId};
 use crate::store::admin::{
     AccountRecords, AdminStore, Erased, SessionSummary, Subject, SubjectRecords, TokenUse,
 };
@@ -22,8 +23,8 @@ type Connection<B> = <<B as Backend>::Db as Database>::Connection;
 /// Whether every key of `subject` can be stored at all (else nothing matches it).
 fn storable<B: Backend>(subject: &Subject) -> bool {
     match subject {
-        Subject::User(user) => B::storable(user),
-        Subject::Threepid(t) => B::storable(&t.medium) && B::storable(&t.address),
+        Subject::User(user) => B::storable(user.as_str()),
+        Subject::Threepid(t) => B::storable(&t.address),
     }
 }
 
@@ -37,14 +38,14 @@ async fn threepids_of<B: Backend>(
         Subject::User(user) => sqlx::query(
             "SELECT medium, address FROM associations WHERE mxid = $1 ORDER BY medium, address",
         )
-        .text(user)
+        .text(user.as_str())
         .fetch_all(c.ex())
         .await
         .map_err(B::db_err)?
         .iter()
         .map(|row| {
             Ok(Threepid::new(
-                row.text("medium").map_err(B::db_err)?,
+                row.medium("medium").map_err(B::db_err)?,
                 row.text("address").map_err(B::db_err)?,
             ))
         })
@@ -59,7 +60,7 @@ async fn rows_of<B: Backend>(
     t: &Threepid,
 ) -> StoreResult<Vec<<B::Db as Database>::Row>> {
     sqlx::query(statement)
-        .text(&t.medium)
+        .medium(t.medium)
         .text(&t.address)
         .fetch_all(c.ex())
         .await
@@ -140,16 +141,16 @@ impl<B: AssociationSql + AccountSql> AdminStore for B {
             for row in &sessions {
                 records.sessions.push(SessionSummary {
                     sid: row.text("sid").map_err(B::db_err)?,
-                    medium: row.text("medium").map_err(B::db_err)?,
+                    medium: row.medium("medium").map_err(B::db_err)?,
                     address: row.text("address").map_err(B::db_err)?,
-                    created_ms: row.int("created_ms").map_err(B::db_err)?,
-                    validated_ms: row.opt_int("validated_ms").map_err(B::db_err)?,
+                    created_at: row.time("created_ms").map_err(B::db_err)?,
+                    validated_at: row.opt_time("validated_ms").map_err(B::db_err)?,
                 });
             }
         }
         if let Subject::User(user) = subject {
             let sent = sqlx::query(concat!(invite_select!(), "WHERE i.sender = $1"))
-                .text(user)
+                .text(user.as_str())
                 .fetch_all(c.ex())
                 .await
                 .map_err(B::db_err)?;
@@ -160,11 +161,11 @@ impl<B: AssociationSql + AccountSql> AdminStore for B {
         }
         records
             .invites
-            .sort_by(|a, b| (a.created_ms, &a.token).cmp(&(b.created_ms, &b.token)));
+            .sort_by(|a, b| (a.created_at, &a.token).cmp(&(b.created_at, &b.token)));
         records.invites.dedup_by(|a, b| a.token == b.token);
         records
             .sessions
-            .sort_by(|a, b| (a.created_ms, &a.sid).cmp(&(b.created_ms, &b.sid)));
+            .sort_by(|a, b| (a.created_at, &a.sid).cmp(&(b.created_at, &b.sid)));
         Ok(records)
     }
 
@@ -205,7 +206,7 @@ impl<B: AssociationSql + AccountSql> AdminStore for B {
                 "DELETE FROM associations WHERE medium = $1 AND address = $2 \
                  RETURNING lookup_hash",
             )
-            .text(&t.medium)
+            .medium(t.medium)
             .text(&t.address)
             .fetch_all(c.ex())
             .await
@@ -252,14 +253,14 @@ impl<B: AssociationSql + AccountSql> AdminStore for B {
         Ok(erased)
     }
 
-    async fn revoke_access_tokens(&self, user_id: &str) -> StoreResult<u64> {
-        if !B::storable(user_id) {
+    async fn revoke_access_tokens(&self, user_id: &UserId) -> StoreResult<u64> {
+        if !B::storable(user_id.as_str()) {
             return Ok(0);
         }
         let gone = delete_returning::<B>(
             &mut *conn::<B>(self.writes()?).await?,
             "DELETE FROM access_tokens WHERE user_id = $1 RETURNING token_hash",
-            user_id,
+            user_id.as_str(),
             "token_hash",
         )
         .await?;
@@ -272,34 +273,34 @@ impl<B: AssociationSql + AccountSql> AdminStore for B {
 /// A user's account, tokens and accepted terms; `None` if it never registered.
 async fn account<B: Backend>(
     c: &mut Connection<B>,
-    user: &str,
+    user: &UserId,
 ) -> StoreResult<Option<AccountRecords>> {
     let created = sqlx::query("SELECT created_ms FROM accounts WHERE user_id = $1")
-        .text(user)
+        .text(user.as_str())
         .fetch_optional(c.ex())
         .await
         .map_err(B::db_err)?
-        .map(|row| row.int("created_ms").map_err(B::db_err))
+        .map(|row| row.time("created_ms").map_err(B::db_err))
         .transpose()?;
     let tokens = sqlx::query(
         "SELECT created_ms, last_used_ms FROM access_tokens WHERE user_id = $1 \
          ORDER BY created_ms, token_hash",
     )
-    .text(user)
+    .text(user.as_str())
     .fetch_all(c.ex())
     .await
     .map_err(B::db_err)?
     .iter()
     .map(|row| {
         Ok(TokenUse {
-            created_ms: row.int("created_ms").map_err(B::db_err)?,
-            last_used_ms: row.int("last_used_ms").map_err(B::db_err)?,
+            created_at: row.time("created_ms").map_err(B::db_err)?,
+            last_used_at: row.time("last_used_ms").map_err(B::db_err)?,
         })
     })
     .collect::<StoreResult<Vec<_>>>()?;
     let accepted_terms =
         sqlx::query("SELECT url FROM accepted_terms WHERE user_id = $1 ORDER BY url")
-            .text(user)
+            .text(user.as_str())
             .fetch_all(c.ex())
             .await
             .map_err(B::db_err)?
@@ -310,8 +311,8 @@ async fn account<B: Backend>(
         return Ok(None);
     }
     Ok(Some(AccountRecords {
-        user_id: user.to_owned(),
-        created_ms: created.unwrap_or(0),
+        user_id: user.clone(),
+        created_at: created.unwrap_or(Timestamp::from_millis(0)),
         tokens,
         accepted_terms,
     }))

@@ -358,7 +358,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let (dir, store) = open_temp().await;
         store
-            .create_access_token("t", "@u:hs", 1)
+            .create_access_token(
+                "t",
+                &crate::domain::UserId::parse("@u:hs").expect("a user ID"),
+                crate::domain::Timestamp::from_millis(1),
+            )
             .await
             .expect("write");
         for name in ["oxident.db", "oxident.db-wal", "oxident.db-shm"] {
