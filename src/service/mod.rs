@@ -4,6 +4,11 @@
 //! Each area is a service value that owns exactly what it needs (its store, the mailer, the
 //! clock, its limits and settings); [`Services::build`] is the one place they are wired, so a
 //! new dependency of one area shows up in one struct and one line here.
+//!
+//! Adding a field to the session flow touches the spec, `api/`'s mapping,
+//! `service/sessions.rs`, `store/sessions.rs`, the one implementation `store/sql/sessions.rs`
+//! and both backends' migrations (a backend's own `sessions.rs` only where its dialect needs
+//! its own SQL).
 
 pub mod accounts;
 pub mod address;
