@@ -24,7 +24,6 @@
 //! `[invites] delivery_give_up_after` after it started (the first time the invite was due):
 //! logged, counted ([`DeliveryService::given_up`]), and never retried.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -36,6 +35,7 @@ use tokio::sync::Notify;
 use crate::clock::Clock;
 use crate::error::ApiResult;
 use crate::federation::FederationClient;
+use crate::ops::metrics::{Delivery, Metrics};
 use crate::service::signed::Signer;
 use crate::store::{Association, AssociationStore, InviteStore, PendingDelivery, Threepid};
 
@@ -54,8 +54,8 @@ pub struct DeliveryService {
     /// `[invites] delivery_per_destination`.
     pub(crate) per_destination: u32,
     pub(crate) destinations: Destinations,
-    /// Invites given up since start.
-    pub(crate) given_up: AtomicU64,
+    /// Deliveries by outcome (given up ones included: [`Self::given_up`] reads them there).
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 /// What the worker knows of each homeserver it delivers to: deliveries in flight, and the
@@ -275,7 +275,7 @@ impl DeliveryService {
 
     /// Invites given up since start (`[invites] delivery_give_up_after`).
     pub fn given_up(&self) -> u64 {
-        self.given_up.load(Ordering::Relaxed)
+        self.metrics.delivered(Delivery::GivenUp)
     }
 
     /// One pass over the due invites, each given up, deferred (its homeserver busy or
@@ -321,6 +321,11 @@ impl DeliveryService {
             Ok(())
         }
         .await;
+        let deferred = later.values().map(Vec::len).sum::<usize>();
+        if recorded.is_ok() && deferred > 0 {
+            self.metrics
+                .deliveries(Delivery::Deferred, u64::try_from(deferred).unwrap_or(0));
+        }
         if let Err(e) = recorded {
             // Nothing started: give the slots back.
             for (_, server) in &starting {
@@ -342,7 +347,7 @@ impl DeliveryService {
         }
         let tokens: Vec<String> = deliveries.iter().map(|d| d.invite.token.clone()).collect();
         let n = self.store.abandon_deliveries(&tokens, now).await?;
-        self.given_up.fetch_add(n, Ordering::Relaxed);
+        self.metrics.deliveries(Delivery::GivenUp, n);
         for d in &deliveries {
             tracing::warn!(
                 room_id = %d.invite.room_id,
@@ -360,6 +365,14 @@ impl DeliveryService {
         let token = invite.token.clone();
         let outcome = self.attempt(&invite, &mxid, &server).await;
         let now = self.clock.now_ms();
+        self.metrics.deliveries(
+            if outcome.is_ok() {
+                Delivery::Delivered
+            } else {
+                Delivery::Failed
+            },
+            1,
+        );
         let recorded = match outcome {
             Ok(()) => {
                 self.destinations.finish(&server, now, Some(false));
