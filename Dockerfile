@@ -14,14 +14,13 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 ARG BINARY_FROM=build
 
 FROM ${RUST_IMAGE} AS build
-# The commit the binary reports in `oxident_build_info` (read with `option_env!`). A build
-# argument, not a build script: .git is not in the build context, and a script asking git
-# would rerun on every commit of a development checkout.
+# The commit the binary reports in `oxident_build_info` (read with `option_env!`; a build
+# argument is in the environment of this stage's RUN). Not a build script: .git is not in the
+# build context, and a script asking git would rerun on every commit of a checkout.
 ARG OXIDENT_COMMIT=unknown
 WORKDIR /src
 COPY . .
-RUN OXIDENT_COMMIT=${OXIDENT_COMMIT} cargo build --release --locked --bin oxident \
- && cp target/release/oxident /oxident
+RUN cargo build --release --locked --bin oxident && cp target/release/oxident /oxident
 
 FROM ${BINARY_FROM} AS binary
 

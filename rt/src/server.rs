@@ -678,28 +678,12 @@ fn match_segment<'t, 's>(
 }
 
 /// `%XX` escapes decoded; `None` when the result is not UTF-8. A `%` not followed by two hex
-/// digits stays as it is, as in the URL standard.
+/// digits stays as it is, as in the URL standard (and the `percent-encoding` crate).
 fn percent_decode(raw: &str) -> Option<String> {
-    if !raw.contains('%') {
-        return Some(raw.to_owned());
-    }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push((hex(h)? * 16 + hex(l)?) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()
+        .map(std::borrow::Cow::into_owned)
 }
 
 /// A JSON success response (status 200).
@@ -758,44 +742,23 @@ pub fn raw_response(raw: RawResponse) -> Result<Response, Rejection> {
 /// non-ASCII text still redirects where it says instead of being dropped or sent raw. Existing
 /// `%XX` escapes are kept.
 pub fn location_value(link: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let keep = |b: u8| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.'
-                    | b'_'
-                    | b'~'
-                    | b':'
-                    | b'/'
-                    | b'?'
-                    | b'#'
-                    | b'['
-                    | b']'
-                    | b'@'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-                    | b'%'
-            )
-    };
-    let mut out = String::with_capacity(link.len());
-    for &b in link.as_bytes() {
-        if keep(b) {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
+    percent_encoding::utf8_percent_encode(link, LOCATION_ESCAPED).to_string()
+}
+
+/// What [`location_value`] escapes: every byte but RFC 3986's unreserved and reserved
+/// characters and `%` (non-ASCII bytes always are).
+const LOCATION_ESCAPED: &percent_encoding::AsciiSet = &all_but(
+    percent_encoding::NON_ALPHANUMERIC,
+    b"-._~:/?#[]@!$&'()*+,;=%",
+);
+
+/// `set` without each of `kept` (evaluated at compile time; `kept` is never empty).
+const fn all_but(set: &percent_encoding::AsciiSet, kept: &[u8]) -> percent_encoding::AsciiSet {
+    let mut out = set.remove(kept[0]);
+    let mut i = 1;
+    while i < kept.len() {
+        out = out.remove(kept[i]);
+        i += 1;
     }
     out
 }

@@ -60,14 +60,54 @@ impl HttpRules {
     }
 }
 
-/// The `brand` query parameter: which template set renders a mail or page. Brand names are
-/// folder names, which need no percent-decoding; anything unusual selects the default brand.
+/// The `brand` query parameter: which template set renders a mail or page. The query is split
+/// as a form (`form_urlencoded`, as every other parameter is read); a brand is a folder name,
+/// which never needs an escape, so a value that had to be decoded (or is empty) selects the
+/// default brand, as any other unusual name does.
 pub fn brand(ctx: &RequestContext) -> Option<&str> {
-    ctx.uri
-        .query()?
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == "brand")
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty())
+    let (_, value) =
+        form_urlencoded::parse(ctx.uri.query()?.as_bytes()).find(|(name, _)| name == "brand")?;
+    match value {
+        Cow::Borrowed(value) if !value.is_empty() => Some(value),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brand_of(path_and_query: &str) -> Option<String> {
+        let ctx = RequestContext {
+            method: http::Method::GET,
+            uri: path_and_query.parse().expect("a URI"),
+            headers: http::HeaderMap::new(),
+            remote_addr: None,
+            body: None,
+        };
+        brand(&ctx).map(str::to_owned)
+    }
+
+    #[test]
+    fn brand_is_a_plain_form_value() {
+        assert_eq!(
+            brand_of("/x?a=1&brand=vector-im").as_deref(),
+            Some("vector-im")
+        );
+        assert_eq!(
+            brand_of("/x?brand=acme&brand=other").as_deref(),
+            Some("acme")
+        );
+        // Escapes mean no folder name: the default brand.
+        for none in [
+            "/x",
+            "/x?a=1",
+            "/x?brand=",
+            "/x?brand=a%2Fb",
+            "/x?brand=a+b",
+            "/x?brandx=a",
+        ] {
+            assert_eq!(brand_of(none), None, "{none}");
+        }
+    }
 }

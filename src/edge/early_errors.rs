@@ -5,7 +5,10 @@
 //! answers by itself — 400, 414 or 431 with an empty body — and closes the connection. It
 //! offers no hook for that answer, so the connection's writer recognises it: a response head
 //! with an error status and `content-length: 0`, which the app never sends (every answer of
-//! the edge carries a JSON body), and writes it again with a Matrix error body.
+//! the edge carries a JSON body), and writes it again with a Matrix error body. hyper builds
+//! that head in `Server::on_error` (`proto/h1/role.rs`), private, with no callback before
+//! it is serialised: reading the bytes back (with `httparse`, the parser hyper itself uses)
+//! is the one place left to change it.
 //!
 //! Cost on the hot path: one prefix comparison per write.
 
@@ -35,41 +38,49 @@ impl<S> JsonEarlyErrors<S> {
     }
 }
 
-/// The Matrix answer for a response head hyper wrote on its own, if `head` is one.
+/// The most header fields hyper's own answer carries (it writes `content-length`, `date` and
+/// sometimes `connection`); a head with more is not one of them.
+const MAX_FIELDS: usize = 8;
+
+/// The Matrix answer for a response head hyper wrote on its own, if `head` is one: a whole
+/// HTTP/1.x head (read by `httparse`, hyper's own parser) with an error status, an empty
+/// `content-length` and no `content-type`.
 pub fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
-    let status_line_end = head.windows(2).position(|w| w == b"\r\n")?;
-    let status_line = std::str::from_utf8(&head[..status_line_end]).ok()?;
-    let mut parts = status_line.splitn(3, ' ');
-    let version = parts.next()?;
-    if !version.starts_with("HTTP/1.") {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
+    let mut response = httparse::Response::new(&mut fields);
+    match response.parse(head) {
+        Ok(httparse::Status::Complete(len)) if len == head.len() => {}
+        _ => return None,
+    }
+    let status = response.code?;
+    if !(400..600).contains(&status) {
         return None;
     }
-    let status: u16 = parts.next()?.parse().ok()?;
-    if !(400..600).contains(&status) || !head.ends_with(b"\r\n\r\n") {
-        return None;
-    }
-    let text = std::str::from_utf8(head).ok()?;
     let mut has_empty_length = false;
-    let mut kept = String::with_capacity(text.len() + 160);
-    kept.push_str(status_line);
-    kept.push_str("\r\n");
-    for line in text[status_line_end + 2..]
-        .split("\r\n")
-        .filter(|l| !l.is_empty())
-    {
-        let (name, value) = line.split_once(':')?;
-        if name.eq_ignore_ascii_case("content-length") {
-            if value.trim() != "0" {
+    let mut kept = Vec::with_capacity(head.len() + 160);
+    kept.extend_from_slice(
+        format!(
+            "HTTP/1.{} {status} {}\r\n",
+            response.version?,
+            response.reason.unwrap_or("")
+        )
+        .as_bytes(),
+    );
+    for field in response.headers.iter() {
+        if field.name.eq_ignore_ascii_case("content-length") {
+            if field.value.trim_ascii() != b"0" {
                 return None;
             }
             has_empty_length = true;
             continue;
         }
-        if name.eq_ignore_ascii_case("content-type") {
+        if field.name.eq_ignore_ascii_case("content-type") {
             return None;
         }
-        kept.push_str(line);
-        kept.push_str("\r\n");
+        kept.extend_from_slice(field.name.as_bytes());
+        kept.extend_from_slice(b": ");
+        kept.extend_from_slice(field.value);
+        kept.extend_from_slice(b"\r\n");
     }
     if !has_empty_length {
         return None;
@@ -84,10 +95,10 @@ pub fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
         _ => (ErrCode::Unknown, "Internal server error"),
     };
     let body = serde_json::json!({"errcode": errcode.as_str(), "error": error}).to_string();
-    kept.push_str("content-type: application/json\r\n");
-    kept.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-    kept.push_str(&body);
-    Some(kept.into_bytes())
+    kept.extend_from_slice(b"content-type: application/json\r\n");
+    kept.extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
+    kept.extend_from_slice(body.as_bytes());
+    Some(kept)
 }
 
 impl<S: AsyncWrite + Unpin> JsonEarlyErrors<S> {

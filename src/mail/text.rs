@@ -3,7 +3,6 @@
 
 use super::MailError;
 use crate::crypto::RandomSource;
-use std::fmt::Write as _;
 
 use base64::Engine as _;
 
@@ -76,17 +75,17 @@ pub(crate) fn markupsafe(value: &str) -> String {
 /// Percent-encodes like Python's `urllib.parse.quote(value, safe="/")`, which is what Jinja2's
 /// `urlencode` filter does for strings: UTF-8 bytes, keeping `A-Z a-z 0-9 _ . - ~ /`.
 pub(crate) fn python_quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for &b in value.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            // Writing into a String cannot fail.
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(value, PYTHON_QUOTE_ESCAPED).to_string()
 }
+
+/// What `urllib.parse.quote` escapes with `safe="/"`: everything but its always-safe
+/// characters (letters, digits, `_.-~`) and `/`.
+const PYTHON_QUOTE_ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~')
+    .remove(b'/');
 
 /// A header value: kept as is when it is short printable ASCII, otherwise RFC 2047 encoded
 /// words (`=?utf-8?b?…?=`), folded onto continuation lines (`\n ` — the message is converted
@@ -152,37 +151,21 @@ pub(crate) fn random_token(
 }
 
 /// RFC 2822 date in UTC as Python's `email.utils.formatdate(localtime=False)` writes it:
-/// `Fri, 09 Nov 2001 01:08:47 -0000`.
+/// `Fri, 09 Nov 2001 01:08:47 -0000`. That is HTTP's IMF-fixdate (`httpdate`) with `-0000`
+/// ("UTC, no local zone known") where HTTP writes `GMT`. A clock outside 1970–9999, which
+/// `httpdate` cannot write, is held at the nearest end.
 pub(crate) fn rfc2822_date(epoch_ms: i64) -> String {
-    let secs = epoch_ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    // 1970-01-01 was a Thursday.
-    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-    let month_name = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ][(month - 1) as usize];
-    format!(
-        "{weekday}, {day:02} {month_name} {year:04} {:02}:{:02}:{:02} -0000",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month 1-12, day 1-31); Howard Hinnant's algorithm.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    /// 9999-12-31T23:59:59Z, the last second an IMF-fixdate can hold.
+    const LAST_SECOND: u64 = 253_402_300_799;
+    let secs = u64::try_from(epoch_ms.div_euclid(1000))
+        .unwrap_or(0)
+        .min(LAST_SECOND);
+    let date =
+        httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs));
+    match date.strip_suffix("GMT") {
+        Some(stem) => format!("{stem}-0000"),
+        None => date,
+    }
 }
 
 /// A bare `local@domain` address that is safe in an envelope and a header: lettre accepts it
@@ -295,6 +278,9 @@ mod tests {
             rfc2822_date(951_782_400_999),
             "Tue, 29 Feb 2000 00:00:00 -0000"
         );
+        // Outside what an IMF-fixdate holds: the nearest end, never a panic.
+        assert_eq!(rfc2822_date(-1), "Thu, 01 Jan 1970 00:00:00 -0000");
+        assert_eq!(rfc2822_date(i64::MAX), "Fri, 31 Dec 9999 23:59:59 -0000");
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //! quoted-printable (RFC 2045 §6.7) and labelled so; other parts are left byte for byte as the
 //! template wrote them, so ordinary mails stay identical to the reference server's. A part
 //! the template already labels `quoted-printable` or `base64` is the template's own business.
+//!
+//! The encoding is the `quoted_printable` crate's. The walk over headers and parts stays
+//! here: lettre only builds messages and the MIME parsers (`mail-parser`, `mailparse`) only
+//! read them, and none gives a message back with one part re-encoded and every other byte
+//! as the template wrote it.
 
 /// RFC 5322 §2.1.1: a line is at most 998 characters, not counting CRLF.
 pub const MAX_LINE: usize = 998;
-
-/// Quoted-printable lines are at most 76 characters (RFC 2045 §6.7, rule 5), `=` included.
-const QP_LINE: usize = 76;
 
 /// `message` (CRLF line endings) with every over-long body line made safe. Returns the input
 /// unchanged when no line is too long.
@@ -196,66 +198,23 @@ fn boundary_of(content_type: &str) -> Option<String> {
     })
 }
 
-/// Quoted-printable encoding of a body with CRLF line breaks (kept as hard breaks); lines
-/// longer than 76 characters get soft breaks.
+/// Quoted-printable encoding of a body with CRLF line breaks, kept as hard breaks (the
+/// `quoted_printable` crate's text mode: lines of at most 76 characters, a bare CR or LF and
+/// white space before a break encoded).
 pub(crate) fn quoted_printable(body: &[u8]) -> Vec<u8> {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = Vec::with_capacity(body.len() + body.len() / 8);
-    let mut width = 0;
-    let mut i = 0;
-    while i < body.len() {
-        if body[i..].starts_with(b"\r\n") {
-            out.extend_from_slice(b"\r\n");
-            width = 0;
-            i += 2;
-            continue;
-        }
-        let b = body[i];
-        // A bare CR or LF is not a line break: it is encoded like any other byte.
-        let ends_line = i + 1 == body.len() || body[i + 1..].starts_with(b"\r\n");
-        let literal =
-            matches!(b, b'!'..=b'<' | b'>'..=b'~') || (matches!(b, b' ' | b'\t') && !ends_line);
-        let size = if literal { 1 } else { 3 };
-        // Room for this character and, unless it ends the line, a soft break `=`.
-        let room = if ends_line { QP_LINE } else { QP_LINE - 1 };
-        if width + size > room {
-            out.extend_from_slice(b"=\r\n");
-            width = 0;
-        }
-        if literal {
-            out.push(b);
-        } else {
-            out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
-        }
-        width += size;
-        i += 1;
-    }
-    out
+    quoted_printable::encode(body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Decodes quoted-printable (the test's oracle for round trips).
+    /// Quoted-printable lines are at most 76 characters (RFC 2045 §6.7, rule 5), `=` included.
+    const QP_LINE: usize = 76;
+
+    /// Decodes quoted-printable strictly (the test's oracle for round trips).
     fn decode_qp(encoded: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < encoded.len() {
-            match encoded[i] {
-                b'=' if encoded[i + 1..].starts_with(b"\r\n") => i += 3,
-                b'=' => {
-                    let hex = std::str::from_utf8(&encoded[i + 1..i + 3]).expect("hex");
-                    out.push(u8::from_str_radix(hex, 16).expect("hex digit"));
-                    i += 3;
-                }
-                b => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
-        out
+        quoted_printable::decode(encoded, quoted_printable::ParseMode::Strict).expect("valid QP")
     }
 
     fn max_line(bytes: &[u8]) -> usize {

@@ -3,6 +3,8 @@
 //! key and the server name its signatures were made under.
 
 pub mod conf;
+#[cfg(test)]
+pub(crate) mod cpython;
 pub mod import;
 pub mod terms;
 
