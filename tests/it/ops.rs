@@ -3,7 +3,7 @@
 use crate::common::{TestApp, backend_is_postgres};
 use crate::fake_homeserver::FakeHomeserver;
 use crate::fake_sms_gateway::FakeSmsGateway;
-use crate::validation::validated_session;
+use crate::homeserver::bind;
 use oxident::crypto::lookup_hash;
 use oxident::sms::GatewayKind;
 use oxident::sms::config::Secret;
@@ -195,17 +195,8 @@ async fn every_family_counts_a_scripted_flow() {
 
     // A validation mail and a bind, whose invite delivery fails: the homeserver is down.
     hs.set_down(true);
-    let sid = validated_session(&app, "inv@example.org", "mail-secret").await;
     let mxid = format!("@carol:{}", hs.server_name());
-    let r = app
-        .post(
-            "bind",
-            "/_matrix/identity/api/v1/3pid/bind",
-            json!({"sid": sid, "client_secret": "mail-secret", "mxid": mxid}),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    bind(&app, "inv@example.org", &mxid).await;
     let mut waiting = None;
     for _ in 0..200 {
         let scrape = scrape(&app).await;
