@@ -3,6 +3,15 @@
 //! place below, so no errcode is spelled at a raise site. Also the Matrix wire shape itself
 //! (`ErrCode`, `MatrixError`): the generated runtime is neutral, and the dispatcher's own
 //! refusals reach us as `Rejection`s (`ApiError::Rejected`), mapped to errcodes here.
+//!
+//! Every answer is JSON, errors included, except the human pages of GET submitToken. A database
+//! that cannot be reached is `503 M_UNKNOWN` with `Retry-After` (`ApiError::StoreUnavailable`),
+//! never a 500. The runtime's refusals: an unparseable body is 400 `M_BAD_JSON`, a missing field
+//! `M_MISSING_PARAMS`, a wrong type or format `M_INVALID_PARAM` (a malformed `format: email`:
+//! `M_INVALID_EMAIL`), an unknown path or method `M_UNRECOGNIZED`. Framework answers (404, 405,
+//! 413, 408, panics) come from the dispatcher's `route` or the edge, which also converts any other
+//! non-JSON error response (`edge/errors.rs`); answers hyper makes before the app are rewritten on
+//! the connection (`edge/early_errors.rs`).
 
 use oxident_api::rt::{Rejection, RejectionKind};
 use serde_json::{Map, Value};

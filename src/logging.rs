@@ -10,6 +10,15 @@
 //! fields when the span is *created* — for every request, although most requests log nothing:
 //! measured at about 8 % of the CPU time of a status request (docs/benchmarks.md). Here a
 //! request that logs nothing pays for two swaps of a thread-local per poll.
+//!
+//! A text line ends with `request{id=… method=… path=…}`; a JSON line carries a `"request"` object.
+//! 5xx answers are logged at `error`, every answer with its latency at `debug`; a 502 (a homeserver
+//! the client named failed) and a client's bad `matrix_server_name` at `debug` only, since
+//! unauthenticated clients choose them. This replaced tower-http's `TraceLayer`. The `RequestInfo`
+//! is boxed, so each poll moves a pointer, and the thread-local is restored on unwind too. The
+//! request id is made once and moved onto the response after the request's last log line; it is not
+//! copied into the request. Filters made of `target=level` directives use `Targets` (no regex
+//! engine at start-up or per event); anything richer falls back to `EnvFilter`.
 
 use std::cell::RefCell;
 use std::str::FromStr as _;

@@ -5,6 +5,10 @@
 //! (its error type is built `From<Rejection>`), so a generated crate for any specification
 //! speaks that specification's error shape, not the one of the API this runtime was first
 //! written for.
+//!
+//! A [`Rejection`] carries a neutral `RejectionKind`, a status, a message and, for a 405, the
+//! `Allow` list. It is itself the neutral shape, `{"error": kind, "message": …}`, for
+//! implementations without an error type of their own.
 
 /// Why the runtime refused a request. The implementation maps each kind to its own error
 /// codes with one exhaustive `match`, so a new kind is a compile error there, not a silent

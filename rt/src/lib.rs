@@ -3,6 +3,15 @@
 //! each API's implementation writes them in its error shape), and (feature `server`) request
 //! decoding and responses. Generated crates depend on this crate and re-export it as
 //! `crate::rt`, so emitted code and their users name it the same way whichever crate it is.
+//!
+//! Files: `error.rs` (`Rejection`), `server.rs` (feature `server`: request context, body and
+//! parameter decoding, path templates, responses), `validate.rs` and `formats.rs` (what the emitted
+//! validators call), `multipart.rs`, `binary.rs` (`Binary`, the type of a `format: binary` field),
+//! and here `Operation`, `OperationInfo` with its `const fn of`, `RawResponse` and `Statuses`. The
+//! crate is used for any API (GitHub's and OpenAI's too, through `cargo xtask corpus`) and
+//! versioned on its own: generated crates depend on it, ours by workspace path, standalone ones by
+//! `{ version = "0.1", path = <this workspace>/rt }`, and users write `oxident_api::rt::…`. Its
+//! unit tests run with `cargo test -p oxident-rt --features server`.
 
 pub mod binary;
 pub mod error;

@@ -1,6 +1,20 @@
 //! The wire work shared by every generated route: reading and decoding bodies and parameters,
 //! turning validator findings into [`Rejection`]s, and writing responses. Generated handlers are
 //! a few calls into this module, so the behaviour is written (and reviewed) once.
+//!
+//! `accept::<Op>` does the wire work of every operation: JSON bodies whatever the Content-Type
+//! (clients need not send one); form bodies where the spec's `consumes` allows them (Matrix's v1
+//! endpoints); `multipart/form-data` bodies (`multipart`); query, path, header and cookie
+//! parameters typed per schema (an array parameter repeated, `?t=a&t=b`, or delimited, `?t=a,b`, as
+//! its `style`/`explode` or Swagger's `collectionFormat` says: `ScalarKind::Array`); path templates
+//! with literals inside a segment (`{name}:cancel`, `{stem}.{ext}`: `match_template`); raw bodies
+//! (`application/octet-stream` and other non-JSON media with a string schema: `Vec<u8>`,
+//! `BodyMode::Bytes`); `text/plain` answers written as text (`text_response`); validation before
+//! deserialisation, and serialisation of the answer. `handle` answers with the spec's first 2xx
+//! (`Op::SUCCESS`); an operation documenting several JSON successes has an enum `Response`, a
+//! variant per status (`Statuses`), written with the variant's status by `serve_statuses`. Every
+//! error is written in the operation's `Error` shape, and a validator's refusal names the JSON
+//! pointer in its message.
 
 use super::validate::Errors;
 use super::{BodyMode, Operation, RawResponse, Rejection, RejectionKind, ScalarKind};

@@ -20,6 +20,10 @@
 //! service is not offered there. The target's addresses are resolved here and filtered with
 //! the address guard before the request (reqwest skips its resolver, and so our guard, for
 //! names it is given addresses for).
+//!
+//! The `Host` header is always set explicitly: the spec's values differ from what an HTTP client
+//! derives from the URL (no `:8448`, say); the URL's host is the name TLS verifies and sends as
+//! SNI. When no SRV target has an allowed address, the name is `Denied`.
 
 use std::net::SocketAddr;
 

@@ -4,6 +4,13 @@
 //! naming a dead or refused server cost a connection attempt (up to the outbound timeout).
 //! A failure is kept [`FAILURE_TTL_MS`]; the cache holds at most [`MAX_FAILED`] names, the
 //! least recently used forgotten first (`hashlink::LruCache`, O(1)).
+//!
+//! Both share one per-client budget (`[ratelimit] outbound_per_ip_per_minute`, 20), charged before
+//! the outbound call; a client's bad OpenID token is not a destination failure. Every outbound
+//! failure gets one answer (register: 502 `M_UNKNOWN` "Could not verify with the homeserver";
+//! unbind: 403 "could not fetch the homeserver's signing keys"), so neither tells a caller whether
+//! a name resolves to a denied address (register used to answer those 403). The WARN lines such
+//! requests cause go through `log_throttle`.
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -16,6 +16,19 @@
 //!
 //! Access tokens never appear in logs or error messages: reqwest errors are stripped of their
 //! URL (which carries the token in its query) and tracing spans skip the token.
+//!
+//! Destinations in private, loopback, link-local and other special ranges (sydent's list plus
+//! IPv4-mapped IPv6 and more; `ip_filter.rs`) are refused both for IP literals and after DNS
+//! resolution, unless the operator allows them; responses are bounded in size. The client is built
+//! on first use: a server that only answers lookups never maps in TLS setup. Clients pinned to an
+//! SRV target's addresses are kept per (host, addresses), 16 at most. Only the chosen SRV target is
+//! tried (no fail-over on connection errors), and an SRV lookup that fails (timeout, SERVFAIL)
+//! counts as "no record", so discovery moves on as the spec does for a missing one. The well-known
+//! cache (10 000 names) and the homeservers' key cache (4096 origins) are `hashlink::LruCache`s:
+//! the least recently used entry goes, in O(1), where the well-known's old map scanned all entries
+//! under its mutex and then dropped an arbitrary live one. `accept_invalid_certs` (test
+//! homeservers only) also skips the handshake signature checks, which is what makes self-signed
+//! X.509 v1 certificates work with rustls.
 
 mod discovery;
 pub mod failures;

@@ -9,6 +9,21 @@
 //! * [`smtp::SmtpMailer`]: real delivery through an SMTP relay (lettre).
 //! * [`directory::DirectoryMailer`]: development transport that writes `.eml` files.
 //! * [`memory::MemoryMailer`]: in-process recorder for tests of the callers.
+//!
+//! Every template is auto-escaped with markupsafe's rules (`&<>"'`, not `/`) through a custom
+//! minijinja formatter, so sydent's own templates, which rely on `|safe`, render byte-identically
+//! to Jinja2. Every value has control characters and Unicode line separators replaced before
+//! rendering, so no value can add a header or a MIME part, and is cut to 8 KiB (`next_link` itself
+//! is refused over 2 048 bytes). A part with a line over RFC 5322's 998 octets is re-encoded
+//! (`transfer_encoding.rs`). Brands are sub-folders (`matrix-org` is built in and compiled into the
+//! binary); an unknown or malformed brand name selects the default. Without SMTP the
+//! `DirectoryMailer` writes `.eml` files and warns. The invite mail's web client link follows a
+//! homeserver's `org.matrix.web_client_location` only to hosts in
+//! `email.templates.web_client_hosts` (default: the default web client's host).
+//!
+//! A validation mail is sent before the HTTP answer, so a failure is reported
+//! (`M_EMAIL_SEND_ERROR`) and the session stays usable; an invite mail is sent before the invite is
+//! stored, so a failed mail leaves no invite behind.
 
 pub mod directory;
 pub mod memory;

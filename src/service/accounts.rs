@@ -1,6 +1,15 @@
 //! Accounts: an identity-server access token is issued to the Matrix user an OpenID token
 //! belongs to, as confirmed by that user's homeserver; the token then names its user on every
 //! authenticated call, and the terms-of-service gate decides whether that user may proceed.
+//!
+//! Bounded growth (issue 21): access tokens are stored as SHA-256 digests and carry `last_used_ms`,
+//! recorded at most once an hour per token (`AccountStore::touch_access_token`, when the owner read
+//! shows it older than `TOKEN_USE_RESOLUTION_MS`: no write per request). A token unused for `[auth]
+//! token_unused_lifetime` (30 days) no longer authenticates, and hourly housekeeping deletes it (a
+//! client then registers again, as after a logout; sydent keeps tokens forever). A register keeps
+//! the account's newest `[auth] max_tokens_per_account` (32) tokens. Trims and purges reach the
+//! token cache (`RETURNING token_hash`), an LRU of 4096 tokens (`hashlink::LruCache`; it used to be
+//! cleared whole when full).
 
 use crate::clock::Clock;
 use crate::crypto::tokens::{ACCESS_TOKEN_LEN, RandomSource, random_token_from};

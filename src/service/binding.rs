@@ -1,6 +1,17 @@
 //! Binding and unbinding 3PIDs (is-behaviour §10.1, §11): a validated, unexpired session
 //! proves control of the 3PID; `bind` publishes (or replaces) its association and returns it
 //! signed; `unbind` with the same proof removes it.
+//!
+//! Unbind signed by the homeserver (`unbind_signed`, with `federation/xmatrix.rs` and
+//! `federation/server_keys.rs`): the X-Matrix header is parsed (quoted or bare values, repeated
+//! parameters refused), the origin's key fetched from its `/_matrix/key/v2/server` (kept only if it
+//! signed the answer itself; cached until `valid_until_ts`, at most 7 days; an answer already
+//! expired is refused; an unknown key id refetched at most every 30 s), and the signature checked
+//! over `{method, uri, origin, destination_is, content}` with the raw body. `destination_is` is the
+//! `id_server` the client gave its homeserver, which Synapse repeats as the header's `destination`:
+//! it must be one of our names (the server name, the public URL's host:port, with or without :443).
+//! The origin must be the server of `mxid`. No access token, no terms gate; every refusal is `403
+//! M_FORBIDDEN` with a Matrix body, so the homeserver reports an error rather than "unsupported".
 
 use crate::clock::Clock;
 use crate::domain::{ClientSecret, Medium, Sid, UserId};

@@ -23,6 +23,16 @@
 //! timeout too (a lease), so no pass takes it twice. Delivery gives up
 //! `[invites] delivery_give_up_after` after it started (the first time the invite was due):
 //! logged, counted ([`DeliveryService::given_up`]), and never retried.
+//!
+//! Figures and details: the worker is started with the server by `spawn_background`, beside
+//! housekeeping. Each request carries the association with `invites`, the whole and each invite's
+//! `signed {mxid, token}` signed with the long-term key. Back-off: 30 s doubling to 1 h.
+//! `delivery_per_destination` is 2 by default; a homeserver's own failure is no answer or a 5xx,
+//! not a 4xx about one invite. The lease of an invite in flight is its timeout + 60 s; deferring
+//! releases the PostgreSQL claim, so unauthenticated v1 store-invites aimed at a slow server delay
+//! nobody else's. `delivery_give_up_after` is 7 days, counted from `delivery_started_ms`, set when
+//! the invite is first due: from the bind, not the invite's creation, since invitees often sign up
+//! weeks later. Giving up sets `abandoned_ms` and logs a WARN.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

@@ -9,6 +9,15 @@
 //! `onbind` would later deliver for nothing). The opposite failure — mail sent, then the
 //! database write fails — is a rare server fault; the homeserver then also gets an error and
 //! the invitee holds a link whose token this server does not know (`sign-ed25519` answers 404).
+//!
+//! Bounded storage (issue 21): an invite keeps only what `onbind` and `sign-ed25519` read (token,
+//! medium, address, room ID ≤ 255 bytes, sender, key). The display fields served the mail, which is
+//! sent before the invite is stored, so the body (up to the 256 KiB body limit) is not kept; the
+//! old `params` column holds `{}`. Invitations are rate limited per client and per recipient
+//! address (`ratelimit.invite_per_address_per_hour`), both in one `check_all` before the
+//! bound-address check, so the limit also bounds probing which addresses are bound. Ephemeral
+//! invite keys are issued as URL-safe unpadded base64 and never expire; their private half is
+//! mailed, not stored; `sign-ed25519` refuses a key that is not the invite's own.
 
 use crate::clock::Clock;
 use crate::crypto::tokens::{EMAIL_TOKEN_LEN, RandomSource, random_token_from};

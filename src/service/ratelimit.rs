@@ -4,9 +4,10 @@
 //!
 //! * **Several limits, all or nothing.** A request that several limits apply to (requestToken:
 //!   the client and the destination) is counted by [`check_all`]: every limiter is locked (in
-//!   one global order, so two such checks never deadlock), every one is asked, and only when
-//!   all allow the request is it counted in all of them. A request one limit refuses spends no
-//!   other's budget: a client over its own limit cannot drain a phone number's or an inbox's.
+//!   one global order, the limiters' addresses, so two such checks never deadlock), every one
+//!   is asked, and only when all allow the request is it counted in all of them. A request one
+//!   limit refuses spends no other's budget: a client over its own limit cannot drain a phone
+//!   number's or an inbox's.
 //! * **Bounded memory.** Each limiter remembers at most [`MAX_KEYS`] keys in a
 //!   `hashlink::LruCache` (the least recently used key is forgotten first; O(1) per event, no
 //!   pass over the table under the lock). Keys whose bucket has refilled carry no information
@@ -14,6 +15,19 @@
 //!   debt gives it a full burst again, so a limiter is only as strong as its key space is
 //!   small: client keys are networks (`ClientNet`, IPv6 per prefix), and destination keys are
 //!   behind the per-client limit in the same [`check_all`].
+//!
+//! Store-invite is counted for the client and the recipient; the 429 of a `check_all` waits for the
+//! slowest limit, and every 429 is `M_LIMIT_EXCEEDED` with `Retry-After` and `retry_after_ms`. The
+//! old `HashMap` grew per distinct key and was pruned by an O(n) pass under the mutex; `hashlink`
+//! is in the lock file through sqlx. Not `governor`: its keyed limiter has no all-or-nothing check
+//! across limiters and is not in the lock file. Not `moka`: its eviction runs on its own clock and
+//! asynchronously, which the injected-clock tests cannot drive.
+//!
+//! Lookup budget per account (`[ratelimit] lookup_hashes_per_account_per_hour` / `_per_day`, 0 =
+//! off by default: v1 lookups need no account, so a budget alone would push an enumerator to v1):
+//! v2 lookups charge each address as one event (`Limiter::charge_n`, a weighted GCRA step) in the
+//! same `check_all` as the client's request limit, so a refused request spends nothing. With both
+//! off the lookup path takes the old single-limiter check (no boxes or locks beyond it).
 
 use crate::client_net::{ClientNet, Ipv6Prefix};
 use crate::clock::Clock;

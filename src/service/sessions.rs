@@ -13,6 +13,17 @@
 //!   wrong tokens a session is locked (`400 M_NO_VALID_SESSION`, even for the right token);
 //! * the mail is sent before `requestToken` answers; a failed send leaves the session in
 //!   place, so the next higher `send_attempt` sends the same token again.
+//!
+//! Details: `[sessions] lifetime` is 24 h by default (a duration such as `"90s"`, or the older
+//! `lifetime_hours`). The start of the lifetime is `ValidationSession::lifetime_start_ms`, used by
+//! these checks and by the stores' "stale" test alike; `mark_session_validated` is a no-op on a
+//! validated session on both backends (conformance story `validation_is_counted_once`), so
+//! submitting the token again changes no timestamp (issue 21; sydent does not move a session's time
+//! on validation either). Wrong tokens are counted by one conditional `UPDATE` (the cap checked in
+//! the same statement), and validation is refused in the statement that would record it once the
+//! cap is reached, so concurrent guesses never exceed `sessions.max_submit_attempts`. submitToken
+//! takes no access token (the browser following the link has none) and redirects only to the stored
+//! http(s) `next_link`, percent-encoding what a URI may not carry (`rt::server::location_value`).
 
 use crate::clock::Clock;
 use crate::crypto::constant_time_eq;

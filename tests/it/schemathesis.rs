@@ -7,6 +7,10 @@
 //! `PEER_SCHEMATHESIS_VENV` — not `OXIDENT_…`: the configuration reads every `OXIDENT_*` variable
 //! and refuses unknown ones). Without it the test is skipped with one line saying how to
 //! enable it — unless `CI` is set, where a missing venv fails.
+//!
+//! Logout runs last, on its own. `tests/schemathesis.toml` says where the Matrix API differs from
+//! schemathesis' defaults (a schema-valid request that breaks an API rule is a 400 with an errcode;
+//! register's unreachable homeserver is the documented 502).
 
 use crate::common::TestApp;
 use crate::fake_homeserver::FakeHomeserver;

@@ -2,6 +2,13 @@
 //! asserted on both sides, and invite delivery across a homeserver outage and an Oxident
 //! restart. Synapse is the PyPI package in the venv `.ci/run` builds (`harness.rs`); without
 //! it these tests print how to enable them and pass, except under CI, where they fail.
+//!
+//! Oxident is an in-process `TestApp` with TLS. One Synapse serves the whole test binary, started
+//! on first use; the outage test starts its own and stops it, and restarts Oxident on the same
+//! address (`TestApp::restart_in_place`: the room's `key_validity_url`s must stay valid). Each flow
+//! asserts both sides: Synapse's client API and its database (read-only, through the venv's
+//! Python), and Oxident's store, lookups and SMTP sink. A failing test prints Synapse's log for its
+//! duration (without the access log).
 
 mod harness;
 

@@ -8,6 +8,38 @@
 //! Examples are not trusted: real specs carry examples their own schemas refuse. An example
 //! both validators refuse at the same pointers is the spec's error, listed, not a failure;
 //! a disagreement (one accepts, or the pointer sets differ) is ours to explain.
+//!
+//! `.ci/run` steps run it on `../shared/openapi-corpus` and `../shared/openapi-corpus-next`. Each
+//! spec folder (and `gaps/*`) becomes a crate in `target/corpus/`, `cargo test`ed there with an
+//! `examples` test this command writes (with `examples.json` and a `jsonschema` dev-dependency
+//! added to the crate's manifest). Every response example, body or response schema `example` and
+//! gap run-time case goes through the crate's `validate::` registry *and* through `jsonschema` on
+//! the schema that validator was emitted from (the *oracle schema*). Real specs' examples break
+//! their own schemas (147 of Twilio's 287); such an example is counted and listed under the spec's
+//! line (`spec error (both refuse): …`). A gap case may name the one pointer it must be refused at
+//! (`GAP_CASES`). A warning anywhere or a build failure also fails the run; the figures are in
+//! docs/benchmarks.md.
+//!
+//! Pointers are compared as sets of RFC 6901 instance locations, in our convention: jsonschema
+//! reports a missing required property and an unexpected one at the object, we at the property, so
+//! its `required` and `additionalProperties` errors are moved to `{object}/{property}` first; every
+//! other error is its `instance_path`. Error kinds are not compared (the oracle's translations
+//! change them by construction: an unknown discriminator tag is our `Enum`, its `required`), nor
+//! messages or counts (jsonschema may report one location twice).
+//!
+//! The oracle schema (`oracle_schema`) is the model's schema after normalisation and degradation,
+//! so both sides judge the same semantics (the choices of ARCHITECTURE.md's *OpenAPI's letter and
+//! its authors' intent* included), in plain 2020-12: recursion stubs become `$ref`s into the root's
+//! `$defs`; a discriminated `oneOf`/`anyOf` becomes "the tag is required and one of the branches'
+//! tags, and `if` the tag is T `then` T's branch"; `format: int32`/`int64` become the bounds
+//! `rt::formats` checks; annotations, `x-*` and `$id` go. Formats: jsonschema asserts with its own
+//! checks the five both implement (`email`, `uri`, `ipv4`, `ipv6`, `uuid`, so our implementations
+//! are compared too), ours for the Matrix `mx-*` formats (registered from `rt::formats::check`),
+//! and none of the formats we leave unchecked (`date-time`, `date`, `time`, `duration`, `hostname`,
+//! `idn-*`, `iri*`, `uri-reference`, `uri-template`, `json-pointer`, `relative-json-pointer`,
+//! `regex`: registered as always valid). That is the one place the two differ on purpose: a
+//! malformed `date-time` passes both (Twilio's dates are RFC 2822, not RFC 3339; asserting them is
+//! a separate decision).
 
 use crate::codegen::{self, Options, degrade, emit_types, emit_validators, load, model};
 use anyhow::{Context, Result, bail};

@@ -1,4 +1,8 @@
 //! Project automation: `cargo xtask codegen`, `corpus`, `spec-diff` (`cargo xtask help`).
+//!
+//! `codegen [--check] [--strict] [--spec PATH --out DIR --crate-name NAME]` (`--spec`: an entry
+//! file, whose references are followed from its folder, or a folder whose API files are each a
+//! module), `corpus <DIR>`, `spec-diff <upstream root>`.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};

@@ -1,6 +1,6 @@
 //! `cargo xtask spec-diff <upstream root>`: a structural comparison of spec/ with an upstream
-//! tree (operations, parameters, body and response fields with their types and requiredness,
-//! status codes, security). Descriptions are ignored: ours are our own words.
+//! tree (operations, parameters, body and response fields with their types, formats, patterns
+//! and requiredness, status codes, security). Descriptions are ignored: ours are our own words.
 //!
 //! Each difference is one line `<operationId>: <ours|upstream>-only: <fact>`. Lines listed in
 //! a ```` ```accepted <label> ```` block of spec/UPSTREAM.md (label = the upstream root's folder

@@ -1,6 +1,11 @@
 //! Schema constructs the emitters cannot check are taken out of the schema before emission,
 //! keyword by keyword, each with a [`Warning`] naming where it was; the rest of the schema,
 //! the operation and the crate are still generated. `--strict` makes any warning an error.
+//!
+//! Removed: a pattern neither the `regex` crate nor an ECMA-262 engine takes; `propertyNames`,
+//! `unevaluated*` and `dependencies`; an unknown `type` (Swagger 2.0's `file` is not one: the model
+//! reads it as `format: binary`); a non-positive `multipleOf`; a bound that is not a finite number.
+//! Each warning names the spec file, the operation and the JSON pointer.
 
 use super::emit_validators::check_pattern;
 use super::model::Spec;

@@ -1,5 +1,58 @@
 //! Model → the files of the generated crate: one module per spec file, one per operation
 //! (types + validators + facts), the handler trait and router, and the operation registry.
+//!
+//! Per operation: `Params`/`RequestBody`/`Response` types, validators (a part whose schema has a
+//! shared validator re-exports it: `pub use crate::shared::validate_error as
+//! validate_response_404;`) and `Op`, whose `rt::Operation` impl is the one place the operation's
+//! facts are written: id, method, path, deprecation, security, responses with their validators,
+//! parameter and form typing, body mode, and the validators as consts of fn-pointer type (`const
+//! VALIDATE_BODY: crate::rt::Validator = validate_body;`). One generic, unit-tested
+//! `rt::server::accept::<Op>` does the wire work of every operation: there are no per-operation
+//! handler bodies.
+//!
+//! The crate's other files: `server.rs` (below); `validate.rs`, the registry by operationId (one
+//! `OperationInfo::of::<…::Op>(name, file)` per operation); `types.rs` (`emit_types`); `shared.rs`,
+//! one validator per shape that occurs more than once in the emitted code (roots such as the error
+//! body in ~90 responses, and objects or alternatives nested anywhere) plus every recursive
+//! component, whose root helper `x_n0`, generic over the sink, operations' validators and other
+//! shared ones call (scalars and arrays of scalars stay inline, cheaper than a call); `lib.rs`,
+//! `pub use oxident_rt as rt;` and the modules. A module holding emitted validators starts with
+//! `emit_validators::module_prelude()` (`use crate::rt::validate as rt;` and the lint allows).
+//!
+//! `server.rs` holds one trait per spec file (`AssociationsApi`, `V2LookupApi`, …) with one async
+//! method per operation (typed arguments, the request context by reference) and an associated `type
+//! Error: From<rt::Rejection> + IntoResponse`, the API's wire shape: the runtime's refusals of that
+//! file's operations become an `Error` and are written as the implementation's own errors are. Each
+//! method returns `impl rt::server::Answer<Response, Self::Error>`, a `Send` future of the result,
+//! so implementations are plain `async fn`s. `trait OxidentApi` is all of them, plus the provided
+//! `write_rejection` for refusals no operation owns (404, 405, an undecodable path parameter), by
+//! default through the first file's `Error`.
+//!
+//! `route(method, path)` finds a request's operation: one `match` on the literal paths, an arm per
+//! path giving each method's `Route`, then `rt::server::find_route`, which picks the method's route
+//! or tries the static `TEMPLATED` table, one row per path, most literal segments first (axum's
+//! precedence). A sorted table searched at run time instead of the `match` cost a status request
+//! ~100 instructions: rustc compiles the `match` to length tests and inlined comparisons with the
+//! constants. An unknown path is a 404, a known path with another method a 405 with an `Allow`
+//! header the runtime lists from the path's methods (HEAD beside GET, OPTIONS everywhere), both
+//! `Rejection`s; a GET route answers HEAD. `dispatch(&api, request, peer)` routes, then calls
+//! `rt::server::handle` (through `serve_json`/`serve_raw`/`serve_text`, which take the request as
+//! one `Routed`) with the operation's `Op` and a closure calling the trait method, as one boxed
+//! future; each arm is one line, `Route::BindV2 => call!(serve_json, v2_associations::bind_v2,
+//! body),`, the closure written once in a local `call!` macro. `router(api)` is an axum `Router`
+//! with `dispatch` as its fallback, for services that mount the API beside their own routes;
+//! Oxident's server calls `dispatch` directly, because axum's router cost a boxed route clone, a
+//! boxed handler future and a URL-params extension per request, and moving its futures through the
+//! layers was the largest user-space cost of a status request (docs/benchmarks.md).
+//!
+//! Where serde's derive checks a body schema exactly (all properties required and plain: a string,
+//! boolean, number or `int64`, or an unconstrained array of those; `typed_decode_is_exact` decides,
+//! 11 operations today, v2 lookup among them), the handler parses the body straight into its type
+//! (`BodyMode::Typed`, `rt::server::read_typed_body`), and only a body serde refuses takes the
+//! validating path, for the validator's error: no `Value` tree for the valid case
+//! (`generated/tests/typed_bodies.rs` checks both paths agree). The parsed JSON is dropped once
+//! decoded, except for operations marked `x-keep-raw-body: true` in the spec (unbind: a
+//! homeserver's signature covers the exact body), which get it in `RequestContext::body`.
 
 use super::emit_types::{TypeGen, doc_attrs, ident};
 use super::emit_validators::{

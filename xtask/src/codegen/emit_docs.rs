@@ -1,5 +1,12 @@
 //! The bundled OpenAPI 3.1 document (self-contained: shared schemas in `components/schemas`)
 //! and the Markdown API reference.
+//!
+//! Written: `generated/openapi.json` (OpenAPI 3.1, one file, no external references) and
+//! `docs/api.md`. A schema the loader identified that is used more than once, or is recursive, is
+//! written once in `components/schemas` and referred to by a `$ref` wherever a use has exactly its
+//! shape (a use refined beside its reference, made nullable say, stays inline); everything else is
+//! inline. Inlining every use made GitHub's bundle 17.8 MB from a 3.7 MB spec (2.8 MB now), all of
+//! it `include_str!`ed by the crate.
 
 use super::emit_types::clean_markup;
 use super::model::{ParamLocation, Spec};

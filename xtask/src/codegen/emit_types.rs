@@ -1,6 +1,24 @@
 //! Schema → Rust types (serde). Inline anonymous objects are named from their `title`, else
 //! from where they sit (`RequestBody` + `Threepid` → `RequestBodyThreepid`), so names are
 //! deterministic and readable; a clash with a different shape gets a numeric suffix.
+//!
+//! The types of the whole crate are emitted at once, into `types.rs`. Optional → `Option`; maps →
+//! `BTreeMap`; `additionalProperties: true` beside properties → `#[serde(flatten)] extra`
+//! (store-invite keeps every extra parameter); string enums → enums; tuples → tuples; a
+//! `oneOf`/`anyOf` of named components with a `discriminator` → an enum with one variant per branch
+//! (serialised as the branch, deserialised by the tag's value, `mapping` honoured; the validator
+//! checks only the branch the tag names). A struct or enum is named from its `title`, else its
+//! component name, else its position (`{Operation}{Params|RequestBody|Response}` + property names).
+//!
+//! A type's identity is its shape without annotations, `null` (nullability is the use's `Option`)
+//! or what only the validator checks (a `format` that picks no other Rust type, bounds, lengths,
+//! patterns: v1's and v2's `SignedAssociation` are one type, each operation keeping its own
+//! validator): one named type per shape and name, and an untitled shape is one type wherever it
+//! occurs. A field whose type is a recursive component is `Box`ed (not inside a `Vec` or map). Each
+//! operation module re-exports every named type its roots reach, without the numeric suffix where
+//! that is unambiguous (so `bind::SignedAssociation` keeps naming what it did), and names its roots
+//! in the same `use` (`pub use crate::types::{…, SignedAssociation as Response};`); a root that is
+//! not a named type (`Vec<…>`, `serde_json::Value`) is a `pub type` alias.
 
 use heck::ToPascalCase;
 use proc_macro2::{Ident, Span, TokenStream};

@@ -1,5 +1,9 @@
 //! The fuzz targets' bodies (`xtask/fuzz/`, cargo-fuzz), here so the regression test runs the
 //! same code on stable over every input a fuzzer ever saved (`xtask/fuzz/regressions/`).
+//!
+//! Two targets: `yaml_loader` (any bytes through the YAML parser) and `spec_model` (any document,
+//! taken as a spec, through the loader, the model, the degrade step and every emitter).
+//! `scripts/fuzz.sh TARGET SECONDS` runs one on nightly, seeded with the corpus specs.
 
 use super::{Options, generate_from, load::Loader, model, yaml};
 use std::path::{Path, PathBuf};

@@ -12,6 +12,22 @@
 //! Upstream Matrix files reach across the tree (`../client-server/definitions/...`,
 //! `../../schemas/...`), put `$ref` beside other keywords, and even under `securityDefinitions`;
 //! resolving generically, before anything is interpreted, handles all of these the same way.
+//!
+//! `Loader::load_api` resolves an API document's `paths`, `webhooks` and the top-level keys the
+//! model reads; an unused component's dangling `$ref`, or a broken file nothing reaches, changes
+//! nothing. A `$ref` in a schema position with only annotations beside it leaves the target's
+//! identity in the inlined copy: `x-oxident-ref`, and `x-oxident-name` (the component's name, else
+//! the pointer's last segment that is not a keyword, `#/apiAgent` → `apiAgent`, else the file's
+//! stem; the type emitter makes clashes unique). A reference back to a schema being resolved
+//! becomes a stub holding only that identity (`x-oxident-cycle`), which the emitters close through
+//! the name and the bundled document turns back into a `$ref` to `components/schemas`. Relative
+//! files, `~0`/`~1`/percent escapes and `$ref` beside other keywords (siblings refine the target)
+//! all resolve; a URL is an error, never a request. Example values, `default`, `enum` and `const`
+//! are data: a `$ref` inside them is not followed (GitHub's SCIM examples carry one).
+//!
+//! Failures are `LoadError`s naming the innermost `file#pointer`, each `$ref` site that led there,
+//! and the operation (`GET /a`). Bounds: 256 nested `$ref`s, and a node budget for what inlining
+//! produces, so a spec whose references multiply is an error, not an out-of-memory.
 
 use super::yaml;
 use anyhow::{Result, anyhow};

@@ -1,6 +1,16 @@
 //! `cargo xtask codegen`: spec/ → generated/ (types, trait + router, validators, bundled
 //! OpenAPI document, API reference). Deterministic output; `--check` compares instead of
 //! writing, as rust-analyzer's sourcegen does.
+//!
+//! `generate` loads the model, then `generate_from` runs the degrade step and the Rust emission on
+//! this thread, while the bundled document and the reference, which only read the model, are
+//! written on a second one (a fifth of the time on large specs). The emitters borrow the model's
+//! schemas rather than copying them: on a large spec the schemas are most of the memory
+//! (docs/benchmarks.md, generator v3).
+//!
+//! Snapshot tests (`xtask/tests/snapshots/`, `expect-test`) pin the emitted code for two fixture
+//! specs; after a generator change `UPDATE_EXPECT=1 cargo test -p xtask` rewrites them from the
+//! generator's output (never by hand), and the diff is reviewed with the change.
 
 pub mod degrade;
 pub mod emit_crate;

@@ -3,6 +3,24 @@
 //!
 //! Schemas stay `serde_json::Value` (normalised to the JSON Schema 2020-12 dialect of OpenAPI
 //! 3.1) so the type generator and the validator generator see exactly the same data.
+//!
+//! The model: `Spec` → `SpecFile` → `Operation` with params, body, responses, security and
+//! produces. Normalisation: draft-4 tuple `items` → `prefixItems`; `nullable`/`x-nullable` → `null`
+//! in `type`, after the `allOf` merge, so `nullable` beside `allOf: [$ref]` holds, and so does a
+//! lone `{nullable: true}` inside `allOf` (ARCHITECTURE.md, *OpenAPI's letter and its authors'
+//! intent*); boolean `exclusiveMinimum` → the 2020-12 number form; `allOf` merged. Operation names
+//! are snake_case operationIds, prefixed with the file's module when two files share an id; `trace`
+//! is a method like the others. Webhooks (OpenAPI 3.1; a document may have no `paths`) and
+//! operations' callbacks are `SpecFile::events`: their JSON bodies become types (`{Name}Payload` in
+//! `types.rs`), not routes.
+//!
+//! Why the lone `nullable` counts: OpenAPI 3.0.3 gives `nullable` no effect without a `type` beside
+//! it, so `allOf: [{type: object, …}, {nullable: true}]` would refuse `null`; but a part that says
+//! nothing else can mean nothing else, and the API sends the `null` (Box's `shared_link`: "`null`
+//! if no shared link has been created"). `nullable` with an `enum` that does not list `null`
+//! follows the letter: the `enum` is a list the author wrote out, 3.0.3 says `null` must be in it,
+//! and `null` is refused (Twilio's `nullable` enums: their `null` examples are listed as the spec's
+//! errors).
 
 use super::load::{self, Loader};
 use anyhow::{Context, Result, bail};

@@ -11,6 +11,13 @@
 //! ever touching the document's text. Aliases are expanded with a size budget (a "billion
 //! laughs" document is an error, not an out-of-memory), nesting is bounded, and YAML 1.1 merge
 //! keys (`<<: *base`), which some OpenAPI files use, are honoured.
+//!
+//! JSON (a `.json` file, or text starting with `{` or `[`) goes through `serde_json`, so every JSON
+//! escape (surrogate pairs included) means what JSON says. `saphyr-parser` itself refused Docker's
+//! spec, which libyaml accepts. The loader this replaced patched the document's *text* to get such
+//! integers through a serde value type, and panicked on an em dash; the archived `serde_yaml` types
+//! YAML 1.1. An integer beyond 64 bits becomes the nearest `f64` (`maximum: 2^128-1`); nesting is
+//! bounded at 128 levels, as in serde_json; duplicate keys are errors.
 
 use anyhow::{Result, anyhow, bail};
 use granit_parser::{Event, Parser, ScalarStyle};
