@@ -10,7 +10,15 @@
 //! connections, the store's index, pools and delivery queue) are read at scrape time by a
 //! collector; events nothing else counts (mails, texts, delivery attempts, rate-limit
 //! refusals) are counted where they happen, through the small methods below, so services
-//! never name a `prometheus-client` type.
+//! never name a `prometheus-client` type. Services get the instance's `Metrics` through
+//! `service::Wiring`, never a global; a rate limit's refusals are a [`RefusalCount`] its
+//! limiter keeps.
+//!
+//! The store's numbers are read by [`Metrics::scrape`] (one `Store::readings` per scrape: an
+//! indexed count of the delivery queue, on PostgreSQL also `max(seq)` of the change log),
+//! not cached: Prometheus scrapes every 15 s or so. Store query latency is not measured: no
+//! single place sees every statement, and timing each store call would put a clock read on
+//! the lookup path for a number the request latency per operation already bounds.
 
 use crate::clock::Clock;
 use crate::edge::connection_limits::{ConnectionCounter, Refusal};
