@@ -26,6 +26,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use oxident::crypto::lookup_hash;
 use oxident::crypto::tokens::{ACCESS_TOKEN_LEN, PEPPER_LEN, random_token};
+use oxident::domain::{Medium, Timestamp, UserId};
+use oxident::service::signed::VALIDITY;
 use oxident::store::sqlite::SqliteStore;
 use oxident::store::{AccountStore, Association, AssociationStore};
 
@@ -49,7 +51,10 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let store = SqliteStore::open(&db).await?;
-    let now = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?;
+    let now = Timestamp::from_millis(i64::try_from(
+        SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis(),
+    )?);
+    let user = |id: String| UserId::parse(id).map_err(|e| anyhow::anyhow!("{e}"));
     let pepper = store
         .get_or_create_lookup_pepper(&random_token(PEPPER_LEN)?)
         .await?;
@@ -58,12 +63,12 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..count {
         store
             .bind(&Association {
-                medium: "email".into(),
+                medium: Medium::Email,
                 address: address(i),
-                mxid: format!("@user{i}:example.org"),
+                mxid: user(format!("@user{i}:example.org"))?,
                 ts: now,
                 not_before: now,
-                not_after: now + 100 * 365 * 24 * 3600 * 1000,
+                not_after: now + VALIDITY,
             })
             .await?;
         if (i + 1) % BATCH == 0 || i + 1 == count {
@@ -74,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
 
     let token = random_token(ACCESS_TOKEN_LEN)?;
     store
-        .create_access_token(&token, "@bench:example.org", now)
+        .create_access_token(&token, &user("@bench:example.org".into())?, now)
         .await?;
     store.close().await;
 

@@ -17,6 +17,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use oxident::crypto::lookup_hash;
 use oxident::crypto::tokens::{ACCESS_TOKEN_LEN, PEPPER_LEN, random_token};
+use oxident::domain::{Timestamp, UserId};
 use oxident::store::{AccountStore as _, AssociationStore as _, PostgresStore, SqliteStore};
 use sqlx::Connection as _;
 
@@ -39,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
     let now = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?;
     let not_after = now + 100 * 365 * 24 * 3600 * 1000;
     let token = random_token(ACCESS_TOKEN_LEN)?;
+    let bench = UserId::parse("@bench:example.org").map_err(|e| anyhow::anyhow!("{e}"))?;
 
     // Schema, pepper and token through the store (its migrations, its pepper rules).
     let pepper = match backend.as_str() {
@@ -48,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
                 .get_or_create_lookup_pepper(&random_token(PEPPER_LEN)?)
                 .await?;
             store
-                .create_access_token(&token, "@bench:example.org", now)
+                .create_access_token(&token, &bench, Timestamp::from_millis(now))
                 .await?;
             store.close().await;
             pepper
@@ -59,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
                 .get_or_create_lookup_pepper(&random_token(PEPPER_LEN)?)
                 .await?;
             store
-                .create_access_token(&token, "@bench:example.org", now)
+                .create_access_token(&token, &bench, Timestamp::from_millis(now))
                 .await?;
             store.close().await;
             pepper

@@ -14,8 +14,9 @@ pub trait Clock: Send + Sync {
     /// The wall-clock time.
     fn now(&self) -> Timestamp;
 
-    /// [`Clock::now`] as the plain milliseconds of callers not yet speaking [`Timestamp`]
-    /// (the stores' columns, federation caches, mail dates).
+    /// [`Clock::now`] as plain milliseconds, for what speaks them: the federation client's
+    /// caches and key validity, mail dates and Message-IDs, outbox file names. Stores and
+    /// services take [`Timestamp`]s.
     fn now_ms(&self) -> i64 {
         self.now().as_millis()
     }

@@ -11,7 +11,7 @@ use crate::mail::{DirectoryMailer, Mailer, SmtpMailer, Templates};
 use crate::ops::listener::Ops;
 use crate::service::invite_delivery::DeliveryWaker;
 use crate::service::terms::Policies;
-use crate::service::{Services, Wiring};
+use crate::service::{Services, Settings, Wiring};
 use crate::store::Store;
 use crate::store::postgres::{PostgresOptions, PostgresStore};
 use crate::store::sqlite::SqliteStore;
@@ -122,7 +122,7 @@ impl AppState {
         .context("setting up SMS")?;
         let deliveries = DeliveryWaker::default();
         let services = Services::build(Wiring {
-            config: &config,
+            settings: settings_of(&config),
             store: store.clone(),
             mailer,
             templates: Arc::new(templates),
@@ -151,6 +151,22 @@ impl AppState {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+}
+
+/// What the services read of the configuration: each area's own section, and the values of
+/// shared sections they need.
+fn settings_of(config: &Config) -> Settings {
+    Settings {
+        server_name: config.server.server_name.clone(),
+        public_base_url: config.server.public_base_url.clone(),
+        default_brand: config.email.templates.default_brand.clone(),
+        max_lookup_addresses: config.lookup.max_addresses,
+        token_unused_lifetime: config.auth.token_unused_lifetime.0,
+        max_tokens_per_account: config.auth.max_tokens_per_account,
+        ratelimit: config.ratelimit.clone(),
+        sessions: config.sessions.clone(),
+        invites: config.invites.clone(),
     }
 }
 

@@ -19,7 +19,7 @@ pub async fn register(
 
 /// The token's user (terms-gated, as `GET /account` is in the reference server).
 pub async fn whoami(api: &Api, ctx: &RequestContext) -> ApiResult<String> {
-    Ok(api.user(ctx).await?.user_id)
+    Ok(api.user(ctx).await?.user_id.into_string())
 }
 
 /// Not terms-gated: a user must always be able to sign out.

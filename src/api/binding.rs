@@ -59,12 +59,12 @@ impl From<SignedAssociation> for oxident_api::types::SignedAssociation {
         let a = s.association;
         Self {
             address: a.address,
-            medium: a.medium,
-            mxid: a.mxid,
-            not_after: a.not_after,
-            not_before: a.not_before,
+            medium: a.medium.as_str().to_owned(),
+            mxid: a.mxid.into_string(),
+            not_after: a.not_after.as_millis(),
+            not_before: a.not_before.as_millis(),
             signatures: s.signatures,
-            ts: a.ts,
+            ts: a.ts.as_millis(),
         }
     }
 }
@@ -72,7 +72,7 @@ impl From<SignedAssociation> for oxident_api::types::SignedAssociation {
 impl From<ValidatedThreepid> for oxident_api::types::ValidatedThreePid {
     fn from(t: ValidatedThreepid) -> Self {
         Self {
-            medium: t.medium,
+            medium: t.medium.as_str().to_owned(),
             address: t.address,
             validated_at: t.validated_at.as_millis(),
         }

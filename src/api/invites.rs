@@ -85,12 +85,12 @@ pub async fn store_invite(
 ) -> ApiResult<InviteAnswer> {
     let mut verified_sender = None;
     if let Some(caller) = api.admit(v, ctx).await? {
-        if b.sender != caller.user_id {
+        if caller.user_id != b.sender {
             return Err(ApiError::NotTokenOwner(
                 "sender must be the user the access token belongs to".into(),
             ));
         }
-        verified_sender = Some(caller.user_id);
+        verified_sender = Some(caller.user_id.into_string());
     }
     if Medium::parse(&b.medium) != Some(Medium::Email) {
         return Err(ApiError::Unrecognized(format!(

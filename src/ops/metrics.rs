@@ -331,7 +331,7 @@ impl Metrics {
     /// reading per scrape (an indexed count; Prometheus scrapes every 15 s or so), no cache.
     pub async fn scrape(&self) -> String {
         if let Some((store, clock)) = self.store.get() {
-            let readings = store.readings(clock.now_ms()).await;
+            let readings = store.readings(clock.now()).await;
             *self
                 .store_readings
                 .lock()
@@ -439,8 +439,7 @@ impl Collector for StoreSeries {
                 pending.metric_type(),
             )?)?;
             // Always written, 0 with an empty queue: an alert on it needs no `absent()`.
-            let waited = u64::try_from(queue.oldest_age_ms.unwrap_or(0)).unwrap_or(0);
-            let age = ConstGauge::new(Duration::from_millis(waited).as_secs_f64());
+            let age = ConstGauge::new(queue.oldest_age.unwrap_or_default().as_secs_f64());
             age.encode(encoder.encode_descriptor(
                 "invites_pending_delivery_oldest_age",
                 "How long the oldest invite pending delivery has waited since it became due",

@@ -13,12 +13,12 @@
 
 use crate::clock::Clock;
 use crate::crypto::tokens::{ACCESS_TOKEN_LEN, RandomSource, random_token_from};
-use crate::domain::Timestamp;
+use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult};
 use crate::federation::{FederationClient, FederationError};
 use crate::service::ratelimit::ClientLimiter;
 use crate::service::terms::Policies;
-use crate::store::{AccountStore, TOKEN_USE_RESOLUTION_MS};
+use crate::store::{AccountStore, TOKEN_USE_RESOLUTION};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +26,7 @@ use std::time::Duration;
 /// The owner of a valid access token.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub user_id: String,
+    pub user_id: UserId,
 }
 
 /// Accounts and terms: the account store, the federation client (OpenID checks with
@@ -74,9 +74,13 @@ impl AccountService {
                 // cannot tell which names resolve to denied addresses.
                 other => ApiError::HomeserverUnavailable(other.to_string()),
             })?;
+        // The homeserver checked the shape and the server part; a user ID over 255 bytes is
+        // one more bad answer.
+        let user_id = UserId::parse(user_id)
+            .map_err(|_| ApiError::HomeserverUnavailable("not a Matrix user ID".into()))?;
         let token = random_token_from(self.random.as_ref(), ACCESS_TOKEN_LEN)?;
         self.store
-            .create_access_token(&token, &user_id, self.clock.now_ms())
+            .create_access_token(&token, &user_id, self.clock.now())
             .await?;
         // Every register adds a token: an account keeps its newest few (issue 21).
         if self.max_tokens_per_account > 0 {
@@ -97,15 +101,13 @@ impl AccountService {
             .await?
             .ok_or(ApiError::Unauthorized)?;
         let now = self.clock.now();
-        let unused = now.since(Timestamp::from_millis(owner.last_used_ms));
+        let unused = now.since(owner.last_used_at);
         if unused >= self.token_unused_lifetime {
             // Expired: housekeeping deletes it within the hour.
             return Err(ApiError::Unauthorized);
         }
-        if unused >= Duration::from_millis(TOKEN_USE_RESOLUTION_MS.unsigned_abs()) {
-            self.store
-                .touch_access_token(token, now.as_millis())
-                .await?;
+        if unused >= TOKEN_USE_RESOLUTION {
+            self.store.touch_access_token(token, now).await?;
         }
         Ok(Caller {
             user_id: owner.user_id,
@@ -143,10 +145,7 @@ impl AccountService {
     /// Deletes the tokens unused for `[auth] token_unused_lifetime` (housekeeping).
     pub async fn purge_unused_tokens(&self) -> ApiResult<u64> {
         let cutoff = self.clock.now() - self.token_unused_lifetime;
-        Ok(self
-            .store
-            .purge_unused_access_tokens(cutoff.as_millis())
-            .await?)
+        Ok(self.store.purge_unused_access_tokens(cutoff).await?)
     }
 
     /// The policies as `GET /v2/terms` serves them.
@@ -155,7 +154,7 @@ impl AccountService {
     }
 
     /// Records accepted policy URLs (appended; URLs no policy publishes are refused).
-    pub async fn accept_terms(&self, user_id: &str, urls: &[String]) -> ApiResult<()> {
+    pub async fn accept_terms(&self, user_id: &UserId, urls: &[String]) -> ApiResult<()> {
         let known = self.terms.known_urls();
         if let Some(unknown) = urls.iter().find(|u| !known.contains(u.as_str())) {
             return Err(ApiError::InvalidParam(format!(
@@ -163,7 +162,7 @@ impl AccountService {
             )));
         }
         self.store
-            .accept_terms(user_id, urls, self.clock.now_ms())
+            .accept_terms(user_id, urls, self.clock.now())
             .await?;
         Ok(())
     }

@@ -121,10 +121,10 @@ impl BindingService {
         let association = Association {
             medium: threepid.medium,
             address: threepid.address,
-            mxid: mxid.as_str().to_owned(),
-            ts: now.as_millis(),
-            not_before: now.as_millis(),
-            not_after: (now + VALIDITY).as_millis(),
+            mxid: mxid.clone(),
+            ts: now,
+            not_before: now,
+            not_after: now + VALIDITY,
         };
         let replaced = self.store.bind(&association).await?;
         if let Some(old) = replaced.filter(|old| old.mxid != association.mxid) {
@@ -208,7 +208,7 @@ impl BindingService {
             &key,
         )
         .ok_or_else(|| ApiError::Forbidden("the X-Matrix signature does not verify".into()))?;
-        let threepid = Threepid::new(medium.as_str(), medium.canonical_address(address));
+        let threepid = Threepid::canonical(medium, address);
         if self.store.unbind(&threepid, mxid).await? {
             tracing::info!(origin = %header.origin, "a homeserver unbound a 3PID of its user");
         }
@@ -226,7 +226,7 @@ impl BindingService {
         address: &str,
         mxid: &UserId,
     ) -> ApiResult<()> {
-        let threepid = Threepid::new(medium.as_str(), medium.canonical_address(address));
+        let threepid = Threepid::canonical(medium, address);
         let session = self.sessions.validated_threepid(sid, client_secret).await?;
         if session.medium != threepid.medium || session.address != threepid.address {
             return Err(ApiError::Forbidden(

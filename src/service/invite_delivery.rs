@@ -11,7 +11,7 @@
 //! Each invite goes in a request of its own: Synapse answers an error for the whole request
 //! if one invite in it fails (a room that no longer exists, say), and one bad invite must not
 //! hold back the others. Failures are retried with exponential back-off
-//! ([`retry_delay_ms`]).
+//! ([`retry_delay`]).
 //!
 //! Scheduling (issue 21): a pass takes the due invites and starts each delivery as a task of
 //! its own, then goes back to waiting at once: a homeserver that takes its whole 60 s
@@ -43,6 +43,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
+use crate::domain::{Timestamp, UserId};
 use crate::error::ApiResult;
 use crate::federation::FederationClient;
 use crate::ops::metrics::{Delivery, Metrics};
@@ -59,8 +60,8 @@ pub struct DeliveryService {
     pub(crate) federation: FederationClient,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) waker: DeliveryWaker,
-    /// `[invites] delivery_give_up_after`, in ms.
-    pub(crate) give_up_after_ms: i64,
+    /// `[invites] delivery_give_up_after`.
+    pub(crate) give_up_after: Duration,
     /// `[invites] delivery_per_destination`.
     pub(crate) per_destination: u32,
     pub(crate) destinations: Destinations,
@@ -78,13 +79,13 @@ pub struct Destinations(Mutex<LruCache<String, Destination>>);
 struct Destination {
     in_flight: u32,
     failures: i64,
-    retry_at_ms: i64,
+    retry_at: Timestamp,
 }
 
 /// Homeservers remembered at most.
 const MAX_DESTINATIONS: usize = 4096;
 /// How long an invite waits when its homeserver already has its share in flight.
-const BUSY_RETRY_MS: i64 = 5_000;
+const BUSY_RETRY: Duration = Duration::from_secs(5);
 /// Deliveries in flight at most, over all homeservers.
 const MAX_IN_FLIGHT: usize = 64;
 
@@ -100,7 +101,7 @@ impl Destinations {
     }
 
     /// A delivery slot at `server` now (`Ok`), or the time to try again (`Err`).
-    fn take(&self, server: &str, now_ms: i64, per_destination: u32) -> Result<(), i64> {
+    fn take(&self, server: &str, now: Timestamp, per_destination: u32) -> Result<(), Timestamp> {
         let mut map = self.lock();
         if map.get(server).is_none() {
             map.insert(server.to_owned(), Destination::default());
@@ -108,11 +109,11 @@ impl Destinations {
         let Some(d) = map.get_mut(server) else {
             return Ok(());
         };
-        if d.retry_at_ms > now_ms {
-            return Err(d.retry_at_ms);
+        if d.retry_at > now {
+            return Err(d.retry_at);
         }
         if d.in_flight >= per_destination.max(1) {
-            return Err(now_ms.saturating_add(BUSY_RETRY_MS));
+            return Err(now + BUSY_RETRY);
         }
         d.in_flight += 1;
         Ok(())
@@ -120,24 +121,24 @@ impl Destinations {
 
     /// Gives back a slot of `server`; `failed`: the homeserver itself failed (no answer,
     /// 5xx), so its deliveries back off. Returns when `server` may be tried again.
-    fn finish(&self, server: &str, now_ms: i64, failed: Option<bool>) -> i64 {
+    fn finish(&self, server: &str, now: Timestamp, failed: Option<bool>) -> Timestamp {
         let mut map = self.lock();
         let Some(d) = map.get_mut(server) else {
-            return now_ms;
+            return now;
         };
         d.in_flight = d.in_flight.saturating_sub(1);
         match failed {
             Some(true) => {
                 d.failures = d.failures.saturating_add(1);
-                d.retry_at_ms = now_ms.saturating_add(retry_delay_ms(d.failures));
+                d.retry_at = now + retry_delay(d.failures);
             }
             Some(false) => {
                 d.failures = 0;
-                d.retry_at_ms = 0;
+                d.retry_at = Timestamp::EPOCH;
             }
             None => {}
         }
-        d.retry_at_ms
+        d.retry_at
     }
 }
 
@@ -167,9 +168,9 @@ impl Failure {
 
 /// The federation path homeservers serve for this (Synapse routes POST only).
 pub const ONBIND_PATH: &str = "/_matrix/federation/v1/3pid/onbind";
-/// First retry after a failure; doubled per further failure up to [`MAX_RETRY_MS`].
-pub const FIRST_RETRY_MS: i64 = 30_000;
-pub const MAX_RETRY_MS: i64 = 3_600_000;
+/// First retry after a failure; doubled per further failure up to [`MAX_RETRY`].
+pub const FIRST_RETRY: Duration = Duration::from_secs(30);
+pub const MAX_RETRY: Duration = Duration::from_secs(3600);
 /// How long a homeserver may take to answer an onbind: it creates and sends the member
 /// event before it answers (Synapse took ~20 s under load right after a restart), and an
 /// answer cut off by a shorter timeout means a delivery made twice.
@@ -190,11 +191,9 @@ impl DeliveryWaker {
 }
 
 /// Delay before the next attempt after `failures` failed ones (1 → 30 s, 2 → 60 s, …, ≤ 1 h).
-pub fn retry_delay_ms(failures: i64) -> i64 {
+pub fn retry_delay(failures: i64) -> Duration {
     let doublings = u32::try_from(failures.clamp(1, 20) - 1).unwrap_or(0);
-    FIRST_RETRY_MS
-        .saturating_mul(1_i64 << doublings)
-        .min(MAX_RETRY_MS)
+    FIRST_RETRY.saturating_mul(1 << doublings).min(MAX_RETRY)
 }
 
 /// The onbind body: the association with this invite under `invites`, the whole signed with
@@ -294,22 +293,22 @@ impl DeliveryService {
         self: &Arc<Self>,
         running: &mut tokio::task::JoinSet<()>,
     ) -> ApiResult<usize> {
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let due = self.store.pending_deliveries(now, BATCH).await?;
         let taken = due.len();
         let mut too_old = Vec::new();
-        let mut later: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+        let mut later: std::collections::BTreeMap<Timestamp, Vec<String>> = Default::default();
         let mut starting = Vec::new();
         for delivery in due {
             let invite = &delivery.invite;
             if invite
-                .delivery_started_ms
-                .is_some_and(|started| now.saturating_sub(started) >= self.give_up_after_ms)
+                .delivery_started_at
+                .is_some_and(|started| now.since(started) >= self.give_up_after)
             {
                 too_old.push(delivery);
                 continue;
             }
-            let server = server_of(&delivery.mxid).to_owned();
+            let server = delivery.mxid.server_name().to_owned();
             match self.destinations.take(&server, now, self.per_destination) {
                 Ok(()) => starting.push((delivery, server)),
                 Err(at) => later.entry(at).or_default().push(invite.token.clone()),
@@ -320,8 +319,7 @@ impl DeliveryService {
             .map(|(d, _)| d.invite.token.clone())
             .collect();
         // The lease: no pass takes an invite in flight again before its answer is in.
-        let lease =
-            now.saturating_add(i64::try_from(ONBIND_TIMEOUT.as_millis()).unwrap_or(0) + 60_000);
+        let lease = now + ONBIND_TIMEOUT + Duration::from_secs(60);
         let recorded: ApiResult<()> = async {
             self.give_up(too_old, now).await?;
             for (at, waiting) in &later {
@@ -351,7 +349,7 @@ impl DeliveryService {
     }
 
     /// Marks these invites given up, with a line each.
-    async fn give_up(&self, deliveries: Vec<PendingDelivery>, now: i64) -> ApiResult<()> {
+    async fn give_up(&self, deliveries: Vec<PendingDelivery>, now: Timestamp) -> ApiResult<()> {
         if deliveries.is_empty() {
             return Ok(());
         }
@@ -374,7 +372,7 @@ impl DeliveryService {
         let PendingDelivery { invite, mxid } = delivery;
         let token = invite.token.clone();
         let outcome = self.attempt(&invite, &mxid, &server).await;
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         self.metrics.deliveries(
             if outcome.is_ok() {
                 Delivery::Delivered
@@ -398,13 +396,11 @@ impl DeliveryService {
                     Some(why.destination_failed).filter(|failed| *failed),
                 );
                 let failures = invite.delivery_attempts.saturating_add(1);
-                let next = now
-                    .saturating_add(retry_delay_ms(failures))
-                    .max(destination_retry);
+                let next = (now + retry_delay(failures)).max(destination_retry);
                 tracing::warn!(
                     room_id = %invite.room_id,
                     failures,
-                    retry_in_s = (next - now) / 1000,
+                    retry_in_s = next.since(now).as_secs(),
                     reason = %why.reason,
                     "invite delivery failed; will retry"
                 );
@@ -426,22 +422,19 @@ impl DeliveryService {
     async fn attempt(
         &self,
         invite: &crate::store::Invite,
-        mxid: &str,
+        mxid: &UserId,
         server: &str,
     ) -> Result<(), Failure> {
-        let threepid = Threepid::new(&invite.medium, &invite.address);
+        let threepid = Threepid::new(invite.medium, invite.address.as_str());
         let association = self
             .associations
             .get_association(&threepid)
             .await
             .map_err(|e| Failure::invite(e.to_string()))?
-            .filter(|a| a.mxid == mxid)
+            .filter(|a| a.mxid == *mxid)
             .ok_or_else(|| Failure::invite("the binding changed before delivery"))?;
         let body = onbind_body(&self.signer, &association, invite)
             .map_err(|e| Failure::invite(e.to_string()))?;
-        if server.is_empty() {
-            return Err(Failure::invite("the bound Matrix ID has no server name"));
-        }
         let (status, answer) = self
             .federation
             .post_json(server, ONBIND_PATH, &body, Some(ONBIND_TIMEOUT))
@@ -464,51 +457,51 @@ impl DeliveryService {
     }
 }
 
-/// The server name of `mxid` (empty when it has none).
-fn server_of(mxid: &str) -> &str {
-    mxid.split_once(':').map_or("", |(_, server)| server)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millis(ms)
+    }
+
     #[test]
     fn a_homeserver_gets_its_share_of_slots_and_backs_off_after_failing() {
         let d = Destinations::default();
-        assert_eq!(d.take("slow.example", 0, 2), Ok(()));
-        assert_eq!(d.take("slow.example", 0, 2), Ok(()));
+        assert_eq!(d.take("slow.example", at(0), 2), Ok(()));
+        assert_eq!(d.take("slow.example", at(0), 2), Ok(()));
         assert_eq!(
-            d.take("slow.example", 0, 2),
-            Err(BUSY_RETRY_MS),
+            d.take("slow.example", at(0), 2),
+            Err(at(5_000)),
             "its share is in flight"
         );
         assert_eq!(
-            d.take("fast.example", 0, 2),
+            d.take("fast.example", at(0), 2),
             Ok(()),
             "others are not held back"
         );
         // The homeserver failed: its deliveries wait out the back-off, 30 s then 60 s.
-        assert_eq!(d.finish("slow.example", 1_000, Some(true)), 31_000);
-        assert_eq!(d.take("slow.example", 2_000, 2), Err(31_000));
-        assert_eq!(d.finish("slow.example", 2_000, Some(true)), 62_000);
-        assert_eq!(d.take("slow.example", 62_000, 2), Ok(()));
+        assert_eq!(d.finish("slow.example", at(1_000), Some(true)), at(31_000));
+        assert_eq!(d.take("slow.example", at(2_000), 2), Err(at(31_000)));
+        assert_eq!(d.finish("slow.example", at(2_000), Some(true)), at(62_000));
+        assert_eq!(d.take("slow.example", at(62_000), 2), Ok(()));
         // An invite's own failure (a 4xx) moves nothing; a success clears the back-off.
-        assert_eq!(d.finish("slow.example", 63_000, None), 62_000);
-        assert_eq!(d.take("slow.example", 63_000, 2), Ok(()));
-        assert_eq!(d.finish("slow.example", 64_000, Some(false)), 0);
-        assert_eq!(d.take("slow.example", 64_000, 2), Ok(()));
+        assert_eq!(d.finish("slow.example", at(63_000), None), at(62_000));
+        assert_eq!(d.take("slow.example", at(63_000), 2), Ok(()));
+        assert_eq!(d.finish("slow.example", at(64_000), Some(false)), at(0));
+        assert_eq!(d.take("slow.example", at(64_000), 2), Ok(()));
     }
 
     #[test]
     fn back_off_doubles_up_to_an_hour() {
-        assert_eq!(retry_delay_ms(1), 30_000);
-        assert_eq!(retry_delay_ms(2), 60_000);
-        assert_eq!(retry_delay_ms(3), 120_000);
-        assert_eq!(retry_delay_ms(7), 1_920_000);
-        assert_eq!(retry_delay_ms(8), MAX_RETRY_MS);
-        assert_eq!(retry_delay_ms(1_000_000), MAX_RETRY_MS);
-        assert_eq!(retry_delay_ms(0), 30_000);
-        assert_eq!(retry_delay_ms(-5), 30_000);
+        let secs = Duration::from_secs;
+        assert_eq!(retry_delay(1), secs(30));
+        assert_eq!(retry_delay(2), secs(60));
+        assert_eq!(retry_delay(3), secs(120));
+        assert_eq!(retry_delay(7), secs(1_920));
+        assert_eq!(retry_delay(8), MAX_RETRY);
+        assert_eq!(retry_delay(1_000_000), MAX_RETRY);
+        assert_eq!(retry_delay(0), secs(30));
+        assert_eq!(retry_delay(-5), secs(30));
     }
 }

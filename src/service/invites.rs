@@ -228,10 +228,12 @@ impl InviteService {
         if self.config.refuse_bound_addresses
             && let Some(bound) = self
                 .associations
-                .get_association(&Threepid::new(Medium::Email.as_str(), &address))
+                .get_association(&Threepid::new(Medium::Email, address.as_str()))
                 .await?
         {
-            return Err(ApiError::ThreepidInUse { mxid: bound.mxid });
+            return Err(ApiError::ThreepidInUse {
+                mxid: bound.mxid.into_string(),
+            });
         }
         let rng = self.random.as_ref();
         let token = random_token_from(rng, EMAIL_TOKEN_LEN)?;
@@ -284,7 +286,7 @@ impl InviteService {
 
         let invite = NewInvite {
             token: token.clone(),
-            medium: Medium::Email.as_str().to_owned(),
+            medium: Medium::Email,
             address: address.clone(),
             room_id: req.room.room_id,
             sender: req.sender.into_string(),
@@ -294,11 +296,11 @@ impl InviteService {
             // Not kept: it travels only in the mail; a database leak must not leak it.
             private_key: None,
             // Never expires (sydent): the invite event references it for the room's lifetime.
-            expires_ms: None,
+            expires_at: None,
         };
         // Invite and key in one transaction.
         self.store
-            .store_invite(&invite, &ephemeral, self.clock.now_ms())
+            .store_invite(&invite, &ephemeral, self.clock.now())
             .await?;
 
         Ok(StoredInvite {

@@ -49,7 +49,7 @@ impl KeyService {
 
     /// Whether `public_key` is an unexpired ephemeral key issued with an invitation.
     pub async fn is_ephemeral_key(&self, public_key: &str) -> ApiResult<bool> {
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let given = restore_plus(public_key);
         if given.is_empty() {
             return Ok(false);

@@ -100,7 +100,7 @@ impl LookupService {
         medium: Medium,
         address: &str,
     ) -> ApiResult<Option<Association>> {
-        let threepid = Threepid::new(medium.as_str(), medium.canonical_address(address));
+        let threepid = Threepid::canonical(medium, address);
         Ok(self.store.get_association(&threepid).await?)
     }
 
@@ -114,13 +114,7 @@ impl LookupService {
         self.check_count(threepids.len())?;
         let canonical: Vec<Option<Threepid>> = threepids
             .iter()
-            .map(|(medium, address)| {
-                let medium = Medium::parse(medium)?;
-                Some(Threepid::new(
-                    medium.as_str(),
-                    medium.canonical_address(address),
-                ))
-            })
+            .map(|(medium, address)| Some(Threepid::canonical(Medium::parse(medium)?, address)))
             .collect();
         let known: Vec<Threepid> = canonical.iter().flatten().cloned().collect();
         let owners = self.owners_of(&known).await?;
@@ -144,7 +138,7 @@ impl LookupService {
         let found = self.store.get_associations(&distinct).await?;
         Ok(found
             .into_iter()
-            .map(|a| (Threepid::new(a.medium, a.address), a.mxid))
+            .map(|a| (Threepid::new(a.medium, a.address), a.mxid.into_string()))
             .collect())
     }
 
@@ -204,12 +198,7 @@ impl LookupService {
             .filter_map(|entry| {
                 let (address, medium) = entry.rsplit_once(' ')?;
                 let medium = Medium::parse(medium)?;
-                (!address.is_empty()).then(|| {
-                    (
-                        entry,
-                        Threepid::new(medium.as_str(), medium.canonical_address(address)),
-                    )
-                })
+                (!address.is_empty()).then(|| (entry, Threepid::canonical(medium, address)))
             })
             .collect();
         let threepids: Vec<Threepid> = parsed.iter().map(|(_, t)| t.clone()).collect();

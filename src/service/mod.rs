@@ -19,7 +19,6 @@ pub mod signed;
 pub mod terms;
 
 use crate::clock::Clock;
-use crate::config::Config;
 use crate::crypto::{RandomSource, SigningKey};
 use crate::federation::FederationClient;
 use crate::mail::{Mailer, Templates};
@@ -28,12 +27,12 @@ use crate::store::Store;
 use accounts::AccountService;
 use binding::BindingService;
 use invite_delivery::{DeliveryService, DeliveryWaker};
-use invites::InviteService;
+use invites::{InviteService, InvitesConfig};
 use keys::KeyService;
 use lookup::LookupService;
 use msisdn::MsisdnService;
-use ratelimit::{ClientLimiter, Limiter};
-use sessions::SessionService;
+use ratelimit::{ClientLimiter, Limiter, RateLimitConfig};
+use sessions::{SessionService, SessionsConfig};
 use signed::Signer;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,10 +68,33 @@ pub struct Services {
     pub deliveries: Arc<DeliveryService>,
 }
 
+/// The settings the services read: each area's own section as its service file defines it,
+/// and the few values of sections no area owns. Composed from the configuration by
+/// `state.rs`, so this module, like every area, never names `crate::config` (the two would
+/// import each other).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `[server] server_name`: who signs.
+    pub server_name: String,
+    /// `[server] public_base_url`: where mailed links point.
+    pub public_base_url: String,
+    /// `[email.templates] default_brand`, for texts.
+    pub default_brand: String,
+    /// `[lookup] max_addresses`.
+    pub max_lookup_addresses: usize,
+    /// `[auth] token_unused_lifetime`.
+    pub token_unused_lifetime: Duration,
+    /// `[auth] max_tokens_per_account` (0: no cap).
+    pub max_tokens_per_account: u32,
+    pub ratelimit: RateLimitConfig,
+    pub sessions: SessionsConfig,
+    pub invites: InvitesConfig,
+}
+
 /// What the services are built from: the swappable parts and the parts built from the
 /// configuration.
-pub struct Wiring<'a> {
-    pub config: &'a Config,
+pub struct Wiring {
+    pub settings: Settings,
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn Mailer>,
     pub templates: Arc<Templates>,
@@ -90,9 +112,9 @@ pub struct Wiring<'a> {
 
 impl Services {
     /// `None` when `keys` is empty (nothing to sign with).
-    pub fn build(w: Wiring<'_>) -> Option<Self> {
+    pub fn build(w: Wiring) -> Option<Self> {
         let Wiring {
-            config,
+            settings,
             store,
             mailer,
             templates,
@@ -114,11 +136,11 @@ impl Services {
                 .counting(metrics.rate_limit("sms.per_number_per_hour"));
             sms
         });
-        let limits = &config.ratelimit;
+        let limits = &settings.ratelimit;
         let minute = Duration::from_secs(60);
         let hour = Duration::from_secs(3600);
-        let signer = Arc::new(Signer::new(config.server.server_name.clone(), keys)?);
-        let public_base_url = config.server.public_base_url.clone();
+        let signer = Arc::new(Signer::new(settings.server_name.clone(), keys)?);
+        let public_base_url = settings.public_base_url.clone();
         let sessions = Arc::new(SessionService {
             store: store.clone(),
             mailer: mailer.clone(),
@@ -139,7 +161,7 @@ impl Services {
             )
             .counting(metrics.rate_limit("request_token_per_address_per_hour")),
             metrics: metrics.clone(),
-            config: config.sessions.clone(),
+            config: settings.sessions.clone(),
             public_base_url: public_base_url.clone(),
         });
         let msisdn = Arc::new(MsisdnService {
@@ -149,8 +171,8 @@ impl Services {
             random: random.clone(),
             sms,
             metrics: metrics.clone(),
-            default_brand: config.email.templates.default_brand.clone(),
-            session_lifetime: config.sessions.lifetime(),
+            default_brand: settings.default_brand.clone(),
+            session_lifetime: settings.sessions.lifetime(),
         });
         // One budget for both unauthenticated requests that make this server call out.
         let outbound_per_ip = Arc::new(
@@ -170,13 +192,13 @@ impl Services {
             clock: clock.clone(),
             federation: federation.clone(),
             deliveries: deliveries.clone(),
-            own_names: binding::own_names(&config.server.server_name, &public_base_url),
+            own_names: binding::own_names(&settings.server_name, &public_base_url),
         });
         let lookup = Arc::new(LookupService {
             store: store.clone(),
             random: random.clone(),
             signer: signer.clone(),
-            max_addresses: config.lookup.max_addresses,
+            max_addresses: settings.max_lookup_addresses,
             per_ip: ClientLimiter::new(
                 limits.lookup_per_ip_per_second,
                 Duration::from_secs(1),
@@ -215,7 +237,7 @@ impl Services {
             per_address: Limiter::new(limits.invite_per_address_per_hour, hour, clock.clone())
                 .counting(metrics.rate_limit("invite_per_address_per_hour")),
             metrics: metrics.clone(),
-            config: config.invites.clone(),
+            config: settings.invites.clone(),
             public_base_url,
         });
         let accounts = Arc::new(AccountService {
@@ -224,8 +246,8 @@ impl Services {
             random,
             clock: clock.clone(),
             terms,
-            token_unused_lifetime: config.auth.token_unused_lifetime.0,
-            max_tokens_per_account: config.auth.max_tokens_per_account,
+            token_unused_lifetime: settings.token_unused_lifetime,
+            max_tokens_per_account: settings.max_tokens_per_account,
             outbound_per_ip,
         });
         let keys = Arc::new(KeyService {
@@ -240,9 +262,8 @@ impl Services {
             federation,
             clock,
             waker: deliveries,
-            give_up_after_ms: i64::try_from(config.invites.delivery_give_up_after.0.as_millis())
-                .unwrap_or(i64::MAX),
-            per_destination: config.invites.delivery_per_destination,
+            give_up_after: settings.invites.delivery_give_up_after.0,
+            per_destination: settings.invites.delivery_per_destination,
             destinations: Default::default(),
             metrics,
         });

@@ -17,15 +17,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::crypto::tokens::{RandomSource, new_session_id, random_digits_from};
+use crate::crypto::tokens::{RandomSource, random_digits_from};
 use crate::domain::{ClientSecret, Medium, Msisdn, Sid};
 use crate::error::{ApiError, ApiResult};
 use crate::ops::metrics::Metrics;
 use crate::service::address::check_next_link;
 use crate::service::ratelimit::check_all;
-use crate::service::sessions::SessionService;
+use crate::service::sessions::{SessionService, new_sid};
 use crate::sms::{OutgoingSms, ParsedNumber, Sms, phone};
-use crate::store::{NewSession, SessionStore, ValidationSession};
+use crate::store::{NewSession, SessionStore, Threepid, ValidationSession};
 
 /// Phone number sessions and what they need: the email sessions (submitToken and the
 /// session rules are theirs), the store, time, randomness, and SMS when it is configured.
@@ -99,17 +99,18 @@ impl MsisdnService {
             intl_fmt: number.intl_fmt.clone(),
         };
         let now = self.clock.now();
-        let stale_before = (now - self.session_lifetime).as_millis();
+        let stale_before = now - self.session_lifetime;
+        let threepid = Threepid::new(Medium::Msisdn, msisdn.into_string());
 
         // A retry that would send nothing answers at once and costs no text budget.
         if let Some(existing) = self
             .store
-            .find_session(Medium::Msisdn.as_str(), &msisdn, req.client_secret)
+            .find_session(&threepid, req.client_secret)
             .await?
-            && existing.lifetime_start_ms() >= stale_before
+            && existing.lifetime_start() >= stale_before
             && req.send_attempt <= existing.send_attempt
         {
-            return Ok(answer(existing.sid));
+            return Ok(answer(existing.sid.into_string()));
         }
 
         // Both limits or neither: a refusal for a flooded number costs the client no budget,
@@ -121,23 +122,23 @@ impl MsisdnService {
         ])?;
 
         let candidate = NewSession {
-            sid: new_session_id(self.random.as_ref())?,
-            medium: Medium::Msisdn.as_str().to_owned(),
-            address: msisdn.into_string(),
-            client_secret: req.client_secret.as_str().to_owned(),
+            sid: new_sid(self.random.as_ref())?,
+            medium: threepid.medium,
+            address: threepid.address,
+            client_secret: req.client_secret.clone(),
             token: random_digits_from(self.random.as_ref(), sms.token_length)?,
             send_attempt: req.send_attempt,
             next_link: next_link.map(str::to_owned),
         };
         let outcome = self
             .store
-            .request_session(&candidate, stale_before, now.as_millis())
+            .request_session(&candidate, stale_before, now)
             .await?;
         if outcome.should_send() {
             self.send_code(sms, &number, req.brand, &outcome.session)
                 .await?;
         }
-        Ok(answer(outcome.session.sid))
+        Ok(answer(outcome.session.sid.into_string()))
     }
 
     async fn send_code(

@@ -35,7 +35,7 @@ use crate::mail::{Mailer, ResponseVars, Templates, VerificationVars, verificatio
 use crate::ops::metrics::Metrics;
 use crate::service::address::check_next_link;
 use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
-use crate::store::{NewSession, SessionStore, ValidationSession};
+use crate::store::{NewSession, SessionStore, Threepid, ValidationSession};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -80,7 +80,7 @@ pub struct EmailTokenRequest<'a> {
 /// A validated, unexpired session: what `getValidated3pid` reports and `bind` binds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatedThreepid {
-    pub medium: String,
+    pub medium: Medium,
     pub address: String,
     pub validated_at: Timestamp,
 }
@@ -94,6 +94,12 @@ fn mail_error(e: &crate::mail::MailError) -> ApiError {
     }
 }
 
+/// A fresh session id. The generator's alphabet is within the grammar, so a refusal would be
+/// a bug here, not the client's fault.
+pub(crate) fn new_sid(random: &dyn RandomSource) -> ApiResult<Sid> {
+    Sid::parse(new_session_id(random)?).map_err(ApiError::internal)
+}
+
 /// Expired sessions are kept for a while (so a late click still reads "expired" rather than
 /// "unknown"), then deleted: after this many lifetimes, as the reference server does.
 pub const KEEP_EXPIRED_LIFETIMES: u32 = 5;
@@ -104,7 +110,7 @@ impl SessionService {
     }
 
     fn is_expired(&self, session: &ValidationSession, now: Timestamp) -> bool {
-        now.since(Timestamp::from_millis(session.lifetime_start_ms())) > self.lifetime()
+        now.since(session.lifetime_start()) > self.lifetime()
     }
 
     /// The page a browser shows after following the mailed link (`GET submitToken`).
@@ -123,17 +129,18 @@ impl SessionService {
             check_next_link(link)?;
         }
         let now = self.clock.now();
-        let stale_before = (now - self.lifetime()).as_millis();
+        let stale_before = now - self.lifetime();
+        let threepid = Threepid::new(Medium::Email, address.as_str());
 
         // A retry that would send nothing answers at once and costs no rate-limit budget.
         if let Some(existing) = self
             .store
-            .find_session(Medium::Email.as_str(), address, req.client_secret)
+            .find_session(&threepid, req.client_secret)
             .await?
-            && existing.lifetime_start_ms() >= stale_before
+            && existing.lifetime_start() >= stale_before
             && req.send_attempt <= existing.send_attempt
         {
-            return Ok(existing.sid);
+            return Ok(existing.sid.into_string());
         }
 
         // Both limits or neither: a client over its own limit spends no inbox's budget.
@@ -144,22 +151,22 @@ impl SessionService {
         ])?;
 
         let candidate = NewSession {
-            sid: new_session_id(self.random.as_ref())?,
-            medium: Medium::Email.as_str().to_owned(),
-            address: address.as_str().to_owned(),
-            client_secret: req.client_secret.as_str().to_owned(),
+            sid: new_sid(self.random.as_ref())?,
+            medium: threepid.medium,
+            address: threepid.address,
+            client_secret: req.client_secret.clone(),
             token: random_token_from(self.random.as_ref(), EMAIL_TOKEN_LEN)?,
             send_attempt: req.send_attempt,
             next_link: next_link.map(str::to_owned),
         };
         let outcome = self
             .store
-            .request_session(&candidate, stale_before, now.as_millis())
+            .request_session(&candidate, stale_before, now)
             .await?;
         if outcome.should_send() {
             self.send_verification_mail(&req, &outcome.session).await?;
         }
-        Ok(outcome.session.sid)
+        Ok(outcome.session.sid.into_string())
     }
 
     /// The link placed in the mail: the reference shape, on the `GET submitToken` path of the API
@@ -220,7 +227,7 @@ impl SessionService {
             .store
             .get_session(sid)
             .await?
-            .filter(|s| s.medium == medium.as_str())
+            .filter(|s| s.medium == medium)
             .ok_or_else(no_session)?;
         if !client_secret.matches(&session.client_secret) {
             return Err(no_session());
@@ -249,7 +256,7 @@ impl SessionService {
         }
         if !self
             .store
-            .mark_session_validated(sid, now.as_millis(), max_failures)
+            .mark_session_validated(sid, now, max_failures)
             .await?
         {
             return Err(self
@@ -293,10 +300,7 @@ impl SessionService {
         if self.is_expired(&session, self.clock.now()) {
             return Err(ApiError::SessionExpired);
         }
-        let validated_at = session
-            .validated_ms
-            .map(Timestamp::from_millis)
-            .ok_or(ApiError::SessionNotValidated)?;
+        let validated_at = session.validated_at.ok_or(ApiError::SessionNotValidated)?;
         Ok(ValidatedThreepid {
             medium: session.medium,
             address: session.address,
@@ -307,10 +311,7 @@ impl SessionService {
     /// Deletes sessions older than [`KEEP_EXPIRED_LIFETIMES`] lifetimes; returns how many.
     pub async fn purge_old_sessions(&self) -> ApiResult<u64> {
         let cutoff = self.clock.now() - self.lifetime().saturating_mul(KEEP_EXPIRED_LIFETIMES);
-        Ok(self
-            .store
-            .delete_sessions_modified_before(cutoff.as_millis())
-            .await?)
+        Ok(self.store.delete_sessions_modified_before(cutoff).await?)
     }
 }
 

@@ -111,7 +111,7 @@ pub async fn signed_association_for_lookup(
     if let Some(text) = store.original_signed_association(a).await?
         && let Ok(mut original) = serde_json::from_str::<Value>(&text)
         && original["mxid"] == a.mxid.as_str()
-        && original["ts"] == a.ts
+        && original["ts"] == a.ts.as_millis()
     {
         if original["signatures"].get(signer.server_name()).is_none() {
             signer.sign(&mut original)?;

@@ -4,35 +4,56 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
+use crate::domain::{Medium, Timestamp, UserId};
 
 /// A 3PID ↔ Matrix ID association (the unsigned fields of the signed association object).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Association {
-    pub medium: String,
+    pub medium: Medium,
+    /// Canonical ([`Medium::canonical_address`]).
     pub address: String,
-    pub mxid: String,
-    pub ts: i64,
-    pub not_before: i64,
-    pub not_after: i64,
+    pub mxid: UserId,
+    pub ts: Timestamp,
+    pub not_before: Timestamp,
+    pub not_after: Timestamp,
 }
 
-/// A 3PID as `(medium, address)`.
+impl Association {
+    /// The 3PID this association binds.
+    pub fn threepid(&self) -> Threepid {
+        Threepid::new(self.medium, self.address.clone())
+    }
+}
+
+/// A 3PID as `(medium, address)`, the address in its medium's canonical form.
+///
+/// The address stays a string, not an [`crate::domain::EmailAddress`]: lookups fold whatever
+/// they are asked (no syntax check; a malformed address simply matches nothing), and an
+/// address carried over from sydent passed sydent's rules, not ours, yet stays findable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Threepid {
-    pub medium: String,
+    pub medium: Medium,
     pub address: String,
 }
 
 impl Threepid {
-    pub fn new(medium: impl Into<String>, address: impl Into<String>) -> Self {
+    /// `address` must be canonical already (see [`Threepid::canonical`] otherwise).
+    pub fn new(medium: Medium, address: impl Into<String>) -> Self {
         Self {
-            medium: medium.into(),
+            medium,
             address: address.into(),
         }
     }
+
+    /// The 3PID of `address` as a client wrote it: canonicalised for `medium`.
+    pub fn canonical(medium: Medium, address: &str) -> Self {
+        Self::new(medium, medium.canonical_address(address))
+    }
 }
 
-/// One v2 lookup match: the hash as stored (equal to the one asked for) and its owner.
+/// One v2 lookup match: the hash as stored (equal to the one asked for) and its owner. The
+/// mxid stays the text the index holds: the lookup answers it as it is, and parsing 1000
+/// owners per request would be work for nothing on the hottest path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HashMatch {
     pub lookup_hash: String,
@@ -48,7 +69,7 @@ pub trait AssociationStore: Send + Sync {
     async fn bind(&self, association: &Association) -> StoreResult<Option<Association>>;
 
     /// Removes the binding of `threepid` only if it is bound to `mxid`. `true` if removed.
-    async fn unbind(&self, threepid: &Threepid, mxid: &str) -> StoreResult<bool>;
+    async fn unbind(&self, threepid: &Threepid, mxid: &UserId) -> StoreResult<bool>;
 
     /// The binding of one 3PID (v1 lookup, bind checks, store-invite's "already bound").
     async fn get_association(&self, threepid: &Threepid) -> StoreResult<Option<Association>>;

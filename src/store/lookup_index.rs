@@ -23,6 +23,7 @@
 use super::digest_hash::DigestHashKey;
 use super::{Association, Threepid};
 use crate::crypto::hashing::lookup_digest;
+use crate::domain::{Timestamp, UserId};
 use hashbrown::HashTable;
 
 /// A SHA-256 digest as stored in the table.
@@ -98,9 +99,9 @@ type Shape = (i64, i64);
 impl Times {
     pub(super) fn of(a: &Association) -> Self {
         Self {
-            ts: a.ts,
-            not_before: a.not_before,
-            not_after: a.not_after,
+            ts: a.ts.as_millis(),
+            not_before: a.not_before.as_millis(),
+            not_after: a.not_after.as_millis(),
         }
     }
 
@@ -356,15 +357,21 @@ impl LookupIndex {
     /// answer — every association has its hash under the current pepper, so a miss means
     /// unbound. A hash match is the 3PID itself: `"<address> <medium> <pepper>"` with a
     /// medium without spaces splits one way only, and SHA-256 has no known collisions.
+    ///
+    /// An owner that is not a user ID (a corrupt row) is not answered here either: the
+    /// database is asked, and says it is corrupt.
     pub(super) fn association(&self, threepid: &Threepid) -> Option<Option<Association>> {
-        let digest = lookup_digest(&threepid.address, &threepid.medium, self.pepper()?);
-        Some(self.get_digest(&digest).map(|found| Association {
-            medium: threepid.medium.clone(),
+        let digest = lookup_digest(&threepid.address, threepid.medium.as_str(), self.pepper()?);
+        let Some(found) = self.get_digest(&digest) else {
+            return Some(None);
+        };
+        Some(Some(Association {
+            medium: threepid.medium,
             address: threepid.address.clone(),
-            mxid: found.mxid,
-            ts: found.times.ts,
-            not_before: found.times.not_before,
-            not_after: found.times.not_after,
+            mxid: UserId::parse(found.mxid).ok()?,
+            ts: Timestamp::from_millis(found.times.ts),
+            not_before: Timestamp::from_millis(found.times.not_before),
+            not_after: Timestamp::from_millis(found.times.not_after),
         }))
     }
 

@@ -9,7 +9,11 @@
 //! API below mentions it, so a PostgreSQL backend is a new folder plus a migrations folder.
 //!
 //! Conventions every backend follows (and `conformance` checks):
-//! * Time comes in as `now_ms` (milliseconds since the epoch); the store never reads a clock.
+//! * The traits speak the domain types (`domain::`): a [`crate::domain::Timestamp`] for every
+//!   instant (`now`, cutoffs, stored times), `Medium`, `Sid`, `ClientSecret`, `UserId`. They
+//!   become columns (text, milliseconds) and back in one place, `sql::{Bind, Columns}`; a row
+//!   its type refuses (a medium other than email and msisdn) is [`StoreError::Corrupt`].
+//!   The store never reads a clock.
 //! * Randomness comes in too: the caller generates sids, tokens, peppers and keys; the store
 //!   never invents a value, so tests are exact.
 //! * Addresses arrive already canonical (case-folded email, MSISDN digits); the store compares
@@ -41,7 +45,7 @@ pub mod sqlite;
 pub mod sydent_db;
 mod token_cache;
 
-pub use accounts::{AccessTokenOwner, AccountStore, TOKEN_USE_RESOLUTION_MS};
+pub use accounts::{AccessTokenOwner, AccountStore, TOKEN_USE_RESOLUTION};
 pub use associations::{Association, AssociationStore, HashMatch, Threepid};
 pub use invites::{EphemeralKey, Invite, InviteStore, NewEphemeralKey, NewInvite, PendingDelivery};
 pub use postgres::PostgresStore;
@@ -110,8 +114,8 @@ pub struct PoolReading {
 pub struct PendingDeliveries {
     pub invites: u64,
     /// How long the oldest has waited since it became due (its first delivery attempt, else
-    /// its binding), in ms; `None` when none waits.
-    pub oldest_age_ms: Option<i64>,
+    /// its binding); `None` when none waits.
+    pub oldest_age: Option<std::time::Duration>,
 }
 
 /// Everything the server persists: every area, plus readiness. Used as `Arc<dyn Store>`;
@@ -128,9 +132,9 @@ pub trait Store: SessionStore + AssociationStore + InviteStore + AccountStore {
         true
     }
 
-    /// The numbers the operator's metrics show, read at `now_ms`. Costs one indexed query (two
+    /// The numbers the operator's metrics show, read at `now`. Costs one indexed query (two
     /// on PostgreSQL) and never fails: what the database does not answer is left out.
-    async fn readings(&self, now_ms: i64) -> StoreReadings;
+    async fn readings(&self, now: crate::domain::Timestamp) -> StoreReadings;
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! macros name the columns the mappers read (macros, so SQL strings stay `&'static str`).
 
 use crate::crypto::SecretString;
+use crate::domain::{ClientSecret, Sid, UserId};
 use crate::store::sql::Columns;
 use crate::store::{Association, EphemeralKey, Invite, StoreError, StoreResult, ValidationSession};
 
@@ -17,16 +18,16 @@ macro_rules! session_select {
 pub(super) fn session_from_row(row: &impl Columns) -> StoreResult<ValidationSession> {
     (|| {
         Ok::<_, sqlx::Error>(ValidationSession {
-            sid: row.text("sid")?,
-            medium: row.text("medium")?,
+            sid: row.parsed("sid", Sid::parse)?,
+            medium: row.medium("medium")?,
             address: row.text("address")?,
-            client_secret: row.text("client_secret")?,
+            client_secret: row.parsed("client_secret", ClientSecret::parse)?,
             token: row.text("token")?,
             send_attempt: row.int("send_attempt")?,
             next_link: row.opt_text("next_link")?,
-            created_ms: row.int("created_ms")?,
-            modified_ms: row.int("modified_ms")?,
-            validated_ms: row.opt_int("validated_ms")?,
+            created_at: row.time("created_ms")?,
+            modified_at: row.time("modified_ms")?,
+            validated_at: row.opt_time("validated_ms")?,
             failed_submits: row.int("failed_submits")?,
         })
     })()
@@ -36,12 +37,12 @@ pub(super) fn session_from_row(row: &impl Columns) -> StoreResult<ValidationSess
 pub(super) fn association_from_row(row: &impl Columns) -> StoreResult<Association> {
     (|| {
         Ok::<_, sqlx::Error>(Association {
-            medium: row.text("medium")?,
+            medium: row.medium("medium")?,
             address: row.text("address")?,
-            mxid: row.text("mxid")?,
-            ts: row.int("ts")?,
-            not_before: row.int("not_before")?,
-            not_after: row.int("not_after")?,
+            mxid: row.parsed("mxid", UserId::parse)?,
+            ts: row.time("ts")?,
+            not_before: row.time("not_before")?,
+            not_after: row.time("not_after")?,
         })
     })()
     .map_err(|_| StoreError::Corrupt("associations"))
@@ -71,20 +72,20 @@ pub(super) fn invite_from_row(row: &impl Columns) -> StoreResult<Invite> {
     let private_key = row.opt_text("private_key").map_err(corrupt)?;
     Ok(Invite {
         token: row.text("token").map_err(corrupt)?,
-        medium: row.text("medium").map_err(corrupt)?,
+        medium: row.medium("medium").map_err(corrupt)?,
         address: row.text("address").map_err(corrupt)?,
         room_id: row.text("room_id").map_err(corrupt)?,
         sender: row.text("sender").map_err(corrupt)?,
-        created_ms: row.int("created_ms").map_err(corrupt)?,
-        delivered_ms: row.opt_int("delivered_ms").map_err(corrupt)?,
+        created_at: row.time("created_ms").map_err(corrupt)?,
+        delivered_at: row.opt_time("delivered_ms").map_err(corrupt)?,
         delivery_attempts: row.int("delivery_attempts").map_err(corrupt)?,
-        next_attempt_ms: row.opt_int("next_attempt_ms").map_err(corrupt)?,
-        delivery_started_ms: row.opt_int("delivery_started_ms").map_err(corrupt)?,
+        next_attempt_at: row.opt_time("next_attempt_ms").map_err(corrupt)?,
+        delivery_started_at: row.opt_time("delivery_started_ms").map_err(corrupt)?,
         ephemeral_key: EphemeralKey {
             public_key: row.text("public_key").map_err(corrupt)?,
             private_key: private_key.map(SecretString::from),
-            created_ms: row.int("key_created_ms").map_err(corrupt)?,
-            expires_ms: row.opt_int("key_expires_ms").map_err(corrupt)?,
+            created_at: row.time("key_created_ms").map_err(corrupt)?,
+            expires_at: row.opt_time("key_expires_ms").map_err(corrupt)?,
         },
     })
 }

@@ -106,14 +106,19 @@ impl Default for TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Timestamp, UserId};
+
+    fn user(id: &str) -> UserId {
+        UserId::parse(id).expect("a user ID")
+    }
 
     #[test]
     fn token_cache_does_not_resurrect_a_deleted_token() {
         let cache = TokenCache::default();
         let owner = AccessTokenOwner {
-            user_id: "@u:hs".into(),
-            created_ms: 1,
-            last_used_ms: 1,
+            user_id: user("@u:hs"),
+            created_at: Timestamp::from_millis(1),
+            last_used_at: Timestamp::from_millis(1),
         };
         // A lookup reads the generation, then a logout deletes the token before the lookup
         // caches what it read: the stale result is not cached.
@@ -131,9 +136,9 @@ mod tests {
         let mut twin = d;
         twin[31] = 8;
         let other = AccessTokenOwner {
-            user_id: "@v:hs".into(),
-            created_ms: 2,
-            last_used_ms: 2,
+            user_id: user("@v:hs"),
+            created_at: Timestamp::from_millis(2),
+            last_used_at: Timestamp::from_millis(2),
         };
         let generation = cache.generation.load(Ordering::Acquire);
         cache.insert(generation, d, owner.clone());
@@ -146,9 +151,9 @@ mod tests {
     fn past_its_bound_the_least_recently_used_token_goes() {
         let cache = TokenCache::default();
         let owner = AccessTokenOwner {
-            user_id: "@u:hs".into(),
-            created_ms: 1,
-            last_used_ms: 1,
+            user_id: user("@u:hs"),
+            created_at: Timestamp::from_millis(1),
+            last_used_at: Timestamp::from_millis(1),
         };
         let digest = |i: usize| {
             let mut d = [0u8; 32];

@@ -13,10 +13,15 @@
 //!   unpaired stay valid for `isvalid`.
 //! * **Accounts**: tokens are stored as digests; accepted policy URLs as a set.
 //! * **The lookup pepper** is imported before the associations, so v2 hashes stay the same.
+//!
+//! Rows this server could not serve are skipped and listed in the report: an association or
+//! invite of a medium other than email and msisdn (sydent validates only those two; another
+//! could only have come from a replication peer, and no request here can bind, look up or
+//! deliver it), or an association whose mxid is not a Matrix user ID.
 
 use std::collections::BTreeMap;
 
-use crate::domain::{Medium, Timestamp};
+use crate::domain::{Medium, Timestamp, UserId};
 use crate::service::signed::VALIDITY;
 use crate::store::import::{
     ImportCount, ImportedAccount, ImportedAssociation, ImportedInvite, OriginalSignature,
@@ -129,7 +134,13 @@ async fn import_pepper(store: &SqliteStore, pepper: Option<&str>) -> StoreResult
 fn associations(data: &SydentData, skipped: &mut Vec<String>) -> Vec<ImportedAssociation> {
     let mut chosen: BTreeMap<Threepid, ImportedAssociation> = BTreeMap::new();
     for row in &data.global_associations {
-        let threepid = Threepid::new(&row.medium, canonical_address(&row.medium, &row.address));
+        let (threepid, mxid) = match bindable(&row.medium, &row.address, &row.mxid) {
+            Ok(bound) => bound,
+            Err(why) => {
+                skipped.push(format!("global association {} ({why})", row.id));
+                continue;
+            }
+        };
         if serde_json::from_str::<serde_json::Value>(&row.sg_assoc).is_err() {
             skipped.push(format!(
                 "global association {} (its signed object is not JSON)",
@@ -139,12 +150,12 @@ fn associations(data: &SydentData, skipped: &mut Vec<String>) -> Vec<ImportedAss
         }
         let candidate = ImportedAssociation {
             association: Association {
-                medium: threepid.medium.clone(),
+                medium: threepid.medium,
                 address: threepid.address.clone(),
-                mxid: row.mxid.clone(),
-                ts: row.ts,
-                not_before: row.not_before,
-                not_after: row.not_after,
+                mxid,
+                ts: Timestamp::from_millis(row.ts),
+                not_before: Timestamp::from_millis(row.not_before),
+                not_after: Timestamp::from_millis(row.not_after),
             },
             signed: Some(OriginalSignature {
                 origin_server: row.origin_server.clone(),
@@ -154,7 +165,7 @@ fn associations(data: &SydentData, skipped: &mut Vec<String>) -> Vec<ImportedAss
         };
         match chosen.get(&threepid) {
             // Rows come in id order: at equal ts the later row wins, as sydent's newest.
-            Some(existing) if existing.association.ts > row.ts => {}
+            Some(existing) if existing.association.ts.as_millis() > row.ts => {}
             _ => {
                 chosen.insert(threepid, candidate);
             }
@@ -164,19 +175,24 @@ fn associations(data: &SydentData, skipped: &mut Vec<String>) -> Vec<ImportedAss
         let (Some(mxid), Some(ts)) = (&row.mxid, row.ts) else {
             continue; // unbound in sydent
         };
-        let threepid = Threepid::new(&row.medium, canonical_address(&row.medium, &row.address));
+        let (threepid, mxid) = match bindable(&row.medium, &row.address, mxid) {
+            Ok(bound) => bound,
+            Err(why) => {
+                skipped.push(format!("local association {} ({why})", row.id));
+                continue;
+            }
+        };
+        let ts = Timestamp::from_millis(ts);
         chosen
             .entry(threepid.clone())
             .or_insert(ImportedAssociation {
                 association: Association {
                     medium: threepid.medium,
                     address: threepid.address,
-                    mxid: mxid.clone(),
+                    mxid,
                     ts,
-                    not_before: row.not_before.unwrap_or(ts),
-                    not_after: row
-                        .not_after
-                        .unwrap_or((Timestamp::from_millis(ts) + VALIDITY).as_millis()),
+                    not_before: row.not_before.map_or(ts, Timestamp::from_millis),
+                    not_after: row.not_after.map_or(ts + VALIDITY, Timestamp::from_millis),
                 },
                 signed: None,
             });
@@ -218,7 +234,17 @@ fn pair_invites(
                 }
             }
             Event::Invite(invite) => match waiting.take() {
-                Some(key) => paired.push(imported_invite(invite, key)),
+                Some(key) => match imported_invite(invite, key) {
+                    Ok(imported) => paired.push(imported),
+                    Err(why) => {
+                        skipped.push(format!(
+                            "invite {} to {} in {} ({why})",
+                            invite.id, invite.address, invite.room_id
+                        ));
+                        // Its key stays valid for `isvalid`, as sydent's did.
+                        unowned.push(unowned_key(key));
+                    }
+                },
                 None => skipped.push(format!(
                     "invite {} to {} in {} (no ephemeral key was stored with it)",
                     invite.id, invite.address, invite.room_id
@@ -239,20 +265,20 @@ fn unowned_key(key: &EphemeralKeyRow) -> UnownedEphemeralKey {
     }
 }
 
-fn imported_invite(row: &InviteRow, key: &EphemeralKeyRow) -> ImportedInvite {
-    let address = canonical_address(&row.medium, &row.address);
-    ImportedInvite {
+fn imported_invite(row: &InviteRow, key: &EphemeralKeyRow) -> Result<ImportedInvite, String> {
+    let threepid = threepid(&row.medium, &row.address)?;
+    Ok(ImportedInvite {
         invite: NewInvite {
             token: row.token.clone(),
-            medium: row.medium.clone(),
-            address: address.clone(),
+            medium: threepid.medium,
+            address: threepid.address,
             room_id: row.room_id.clone(),
             sender: row.sender.clone(),
         },
         created_ms: row.received_ts.unwrap_or(0),
         delivered_ms: row.sent_ts,
         public_key: key.public_key.clone(),
-    }
+    })
 }
 
 fn accounts(data: &SydentData, now_ms: i64) -> Vec<ImportedAccount> {
@@ -290,10 +316,19 @@ fn account<'a>(
         })
 }
 
-/// A sydent row's address in our canonical form: a medium we know is folded its way, any
-/// other is carried over as sydent had it.
-fn canonical_address(medium: &str, address: &str) -> String {
-    Medium::parse(medium).map_or_else(|| address.to_owned(), |m| m.canonical_address(address))
+/// A sydent row's 3PID, its address in our canonical form, if its medium is one this server
+/// serves; else why the row is skipped.
+fn threepid(medium: &str, address: &str) -> Result<Threepid, String> {
+    let medium = Medium::parse(medium)
+        .ok_or_else(|| format!("medium `{medium}` is not one this server serves"))?;
+    Ok(Threepid::canonical(medium, address))
+}
+
+/// The 3PID and the owner of a sydent association, or why it cannot be served here.
+fn bindable(medium: &str, address: &str, mxid: &str) -> Result<(Threepid, UserId), String> {
+    let threepid = threepid(medium, address)?;
+    let mxid = UserId::parse(mxid).map_err(|_| format!("`{mxid}` is not a Matrix user ID"))?;
+    Ok((threepid, mxid))
 }
 
 #[cfg(test)]

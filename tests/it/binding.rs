@@ -1,9 +1,10 @@
 //! Tests of the binding area: `…/3pid/bind` and `…/3pid/unbind`, v1 and v2, on sessions
 //! validated over real HTTP.
 
-use crate::common::{Reply, SERVER_NAME, START_MS, TestApp, test_key};
+use crate::common::{Reply, SERVER_NAME, START_MS, TestApp, at, test_key, user};
 use crate::validation::{request_v1, sid_of, validated_session};
 use oxident::crypto::verify_json;
+use oxident::domain::Medium;
 use oxident::service::signed::VALIDITY;
 use oxident::store::Threepid;
 use serde_json::{Value, json};
@@ -30,10 +31,10 @@ fn unbind_body(sid: &str, secret: &str, address: &str, mxid: &str) -> Value {
 /// The Matrix ID `address` is bound to, read from storage.
 pub async fn bound_to(app: &TestApp, address: &str) -> Option<String> {
     app.store()
-        .get_association(&Threepid::new("email", address))
+        .get_association(&Threepid::new(Medium::Email, address))
         .await
         .expect("store")
-        .map(|a| a.mxid)
+        .map(|a| a.mxid.into_string())
 }
 
 #[tokio::test]
@@ -150,13 +151,13 @@ async fn bind_replaces_an_older_binding() {
 
     let stored = app
         .store()
-        .get_association(&Threepid::new("email", "shared@example.org"))
+        .get_association(&Threepid::new(Medium::Email, "shared@example.org"))
         .await
         .expect("store")
         .expect("bound");
     assert_eq!(
         (stored.mxid.as_str(), stored.ts),
-        ("@bob:example.org", START_MS + 60_000)
+        ("@bob:example.org", at(START_MS + 60_000))
     );
 }
 
@@ -201,9 +202,9 @@ async fn v2_bind_is_terms_gated() {
 
     app.store()
         .accept_terms(
-            "@alice:example.org",
+            &user("@alice:example.org"),
             &["https://is.test/tos/1".to_owned()],
-            START_MS,
+            at(START_MS),
         )
         .await
         .expect("accept");

@@ -347,7 +347,7 @@ impl TestApp {
     pub async fn token_for(&self, user_id: &str) -> String {
         let token = format!("tok_{}", user_id.trim_start_matches('@').replace(':', "_"));
         self.store()
-            .create_access_token(&token, user_id, START_MS)
+            .create_access_token(&token, &user(user_id), at(START_MS))
             .await
             .expect("create token");
         token
@@ -547,4 +547,19 @@ pub fn token_from_mail(text: &str) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric())
         .collect()
+}
+
+/// The instant `ms` milliseconds after the epoch, as the store takes times.
+pub fn at(ms: i64) -> oxident::domain::Timestamp {
+    oxident::domain::Timestamp::from_millis(ms)
+}
+
+/// `id` as the store takes a Matrix user ID.
+pub fn user(id: &str) -> oxident::domain::UserId {
+    oxident::domain::UserId::parse(id).expect("a user ID")
+}
+
+/// `s` as the store takes a session id.
+pub fn sid(s: &str) -> oxident::domain::Sid {
+    oxident::domain::Sid::parse(s).expect("a sid")
 }

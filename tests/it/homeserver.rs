@@ -47,7 +47,10 @@ async fn invite_state(app: &TestApp, token: &str) -> (Option<i64>, i64) {
         .await
         .expect("store")
         .expect("invite exists");
-    (invite.delivered_ms, invite.delivery_attempts)
+    (
+        invite.delivered_at.map(|t| t.as_millis()),
+        invite.delivery_attempts,
+    )
 }
 
 /// Polls (bounded) until the invite's delivery state satisfies `done`.

@@ -1,10 +1,11 @@
 //! store-invite, ephemeral key validity and sign-ed25519, end to end over HTTP with the
 //! invitation mail read back from the SMTP sink.
 
-use crate::common::{Reply, SERVER_NAME, START_MS, TestApp, test_key};
+use crate::common::{Reply, SERVER_NAME, START_MS, TestApp, at, test_key};
 use crate::lookup::form_encode;
 use crate::smtp_sink::Failure;
 use oxident::crypto::{PublicKey, SigningKey, b64, verify_json};
+use oxident::domain::{Medium, UserId};
 use oxident::store::{Association, Threepid};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -325,12 +326,12 @@ async fn bound_addresses_are_refused_with_the_owner() {
     let token = app.token_for(SENDER).await;
     app.store()
         .bind(&Association {
-            medium: "email".into(),
+            medium: Medium::Email,
             address: "erin@example.org".into(),
-            mxid: "@erin:example.org".into(),
-            ts: START_MS,
-            not_before: START_MS,
-            not_after: START_MS + 1,
+            mxid: UserId::parse("@erin:example.org").expect("a user ID"),
+            ts: at(START_MS),
+            not_before: at(START_MS),
+            not_after: at(START_MS + 1),
         })
         .await
         .expect("bind");
@@ -444,7 +445,7 @@ async fn a_failed_mail_leaves_no_invite_behind() {
     assert_eq!(r.errcode(), "M_EMAIL_SEND_ERROR", "{}", r.text);
 
     // Nothing to deliver once the address gets bound: no invite was stored.
-    let threepid = Threepid::new("email", "henry@example.org");
+    let threepid = Threepid::new(Medium::Email, "henry@example.org");
     assert!(
         app.store()
             .undelivered_invites(&threepid)

@@ -1,6 +1,6 @@
 //! Public keys, v1 lookups and v2 hashed lookups, end to end over HTTP.
 
-use crate::common::{SERVER_NAME, START_MS, TestApp, test_key};
+use crate::common::{SERVER_NAME, START_MS, TestApp, at, test_key, user};
 use oxident::crypto::{PublicKey, b64, lookup_hash, verify_json};
 use oxident::store::Association;
 use serde_json::{Value, json};
@@ -13,12 +13,12 @@ const V1_BULK: &str = "/_matrix/identity/api/v1/bulk_lookup";
 async fn seed(app: &TestApp, medium: &str, address: &str, mxid: &str) {
     app.store()
         .bind(&Association {
-            medium: medium.into(),
+            medium: oxident::domain::Medium::parse(medium).expect("a medium"),
             address: address.into(),
-            mxid: mxid.into(),
-            ts: START_MS,
-            not_before: START_MS,
-            not_after: START_MS + 1000,
+            mxid: user(mxid),
+            ts: at(START_MS),
+            not_before: at(START_MS),
+            not_after: at(START_MS + 1000),
         })
         .await
         .expect("seed association");

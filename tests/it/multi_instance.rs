@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use oxident::store::{AccountStore as _, PostgresStore, SessionStore as _};
 use serde_json::{Value, json};
 
-use crate::common::{Reply, check_against_spec, fresh_postgres_database, read_reply};
+use crate::common::{
+    Reply, at, check_against_spec, fresh_postgres_database, read_reply, sid as sid_of, user,
+};
 use crate::fake_homeserver::FakeHomeserver;
 use crate::sydent_peer::free_port;
 
@@ -242,7 +244,7 @@ fn now_ms() -> i64 {
 /// An access token for `user_id`, written straight into the database.
 async fn token_for(db: &PostgresStore, user_id: &str) -> String {
     let token = format!("tok-{}", user_id.replace([':', '@', '.'], "-"));
-    db.create_access_token(&token, user_id, now_ms())
+    db.create_access_token(&token, &user(user_id), at(now_ms()))
         .await
         .expect("token");
     token
@@ -275,7 +277,7 @@ async fn two_instances_share_one_postgres_database() {
     );
     // The test's own view of the database (tokens, session tokens, row counts).
     let db = PostgresStore::open(&url).await.expect("open database");
-    db.create_access_token("tok", "@alice:is.test", now_ms())
+    db.create_access_token("tok", &user("@alice:is.test"), at(now_ms()))
         .await
         .expect("token");
     let token = "tok";
@@ -296,7 +298,11 @@ async fn two_instances_share_one_postgres_database() {
     let sid = a
         .request_token(token, "alice@example.org", "secret-a")
         .await;
-    let session = db.get_session(&sid).await.expect("read").expect("stored");
+    let session = db
+        .get_session(&sid_of(&sid))
+        .await
+        .expect("read")
+        .expect("stored");
     b.submit_token(token, &sid, "secret-a", &session.token)
         .await;
     let r = a.bind(token, &sid, "secret-a", "@alice:is.test").await;
@@ -361,7 +367,11 @@ async fn two_instances_share_one_postgres_database() {
     );
     let ivy = format!("@ivy:{}", homeserver.server_name());
     let sid = b.request_token(token, "ivy@example.org", "secret-i").await;
-    let session = db.get_session(&sid).await.expect("read").expect("stored");
+    let session = db
+        .get_session(&sid_of(&sid))
+        .await
+        .expect("read")
+        .expect("stored");
     b.submit_token(token, &sid, "secret-i", &session.token)
         .await;
     let ivy_token = token_for(&db, &ivy).await;
@@ -375,7 +385,11 @@ async fn two_instances_share_one_postgres_database() {
     let sid_a = a.request_token(token, "race@example.org", "race-a").await;
     let sid_b = b.request_token(token, "race@example.org", "race-b").await;
     for (instance, sid, secret) in [(&a, &sid_a, "race-a"), (&b, &sid_b, "race-b")] {
-        let session = db.get_session(sid).await.expect("read").expect("stored");
+        let session = db
+            .get_session(&sid_of(sid))
+            .await
+            .expect("read")
+            .expect("stored");
         instance
             .submit_token(token, sid, secret, &session.token)
             .await;

@@ -6,6 +6,7 @@ use crate::common::{Reply, TestApp};
 use crate::fake_sms_gateway::FakeSmsGateway;
 use oxident::config::Config;
 use oxident::crypto::lookup_hash;
+use oxident::domain::Medium;
 use oxident::sms::GatewayKind;
 use oxident::sms::config::Secret;
 use oxident::store::Threepid;
@@ -88,10 +89,10 @@ fn sid_of(r: &Reply) -> String {
 
 async fn bound_to(app: &TestApp, msisdn: &str) -> Option<String> {
     app.store()
-        .get_association(&Threepid::new("msisdn", msisdn))
+        .get_association(&Threepid::new(Medium::Msisdn, msisdn))
         .await
         .expect("store")
-        .map(|a| a.mxid)
+        .map(|a| a.mxid.into_string())
 }
 
 #[tokio::test]

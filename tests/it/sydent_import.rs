@@ -436,6 +436,7 @@ fn an_unknown_sydent_schema_is_refused() {
 #[tokio::test]
 async fn replicated_associations_keep_their_original_signatures() {
     use crate::common::{SERVER_NAME, TestApp, test_key};
+    use oxident::domain::{Medium, Timestamp, UserId};
     use oxident::store::import::{ImportedAssociation, OriginalSignature};
     use oxident::store::sqlite::SqliteStore;
     use oxident::store::{Association, Threepid};
@@ -444,12 +445,12 @@ async fn replicated_associations_keep_their_original_signatures() {
     let mut app = TestApp::start_with(|c| c.database.url = None).await;
     let peer = SigningKey::from_seed("1", &[3u8; 32]).expect("peer key");
     let association = Association {
-        medium: "email".into(),
+        medium: Medium::Email,
         address: "ivy@example.org".into(),
-        mxid: "@ivy:hs.test".into(),
-        ts: 1_700_000_000_000,
-        not_before: 1_700_000_000_000,
-        not_after: 4_853_600_000_000,
+        mxid: UserId::parse("@ivy:hs.test").expect("a user ID"),
+        ts: Timestamp::from_millis(1_700_000_000_000),
+        not_before: Timestamp::from_millis(1_700_000_000_000),
+        not_after: Timestamp::from_millis(4_853_600_000_000),
     };
     let mut original = json!({
         "medium": "email", "address": "ivy@example.org", "mxid": "@ivy:hs.test",
@@ -478,7 +479,7 @@ async fn replicated_associations_keep_their_original_signatures() {
     app.restart().await;
     let found = app
         .store()
-        .get_association(&Threepid::new("email", "ivy@example.org"))
+        .get_association(&Threepid::new(Medium::Email, "ivy@example.org"))
         .await
         .expect("read")
         .expect("imported association is found");
@@ -497,7 +498,7 @@ async fn replicated_associations_keep_their_original_signatures() {
     // A binding made here is signed afresh.
     let own = Association {
         address: "jo@example.org".into(),
-        mxid: "@jo:hs.test".into(),
+        mxid: UserId::parse("@jo:hs.test").expect("a user ID"),
         ..association
     };
     app.store().bind(&own).await.expect("bind");

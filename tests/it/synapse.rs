@@ -14,6 +14,7 @@ mod harness;
 
 use crate::common::{TestApp, token_from_mail};
 use harness::{HsUser, Synapse};
+use oxident::domain::Medium;
 use oxident::store::Threepid;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -282,7 +283,7 @@ async fn wait_until_delivered(is: &TestApp, token: &str) -> oxident::store::Invi
             .await
             .expect("store")
             .expect("invite");
-        if invite.delivered_ms.is_some() {
+        if invite.delivered_at.is_some() {
             return invite;
         }
         assert!(
@@ -296,7 +297,7 @@ async fn wait_until_delivered(is: &TestApp, token: &str) -> oxident::store::Invi
 }
 
 fn email_threepid(email: &str) -> Threepid {
-    Threepid::new("email", email)
+    Threepid::new(Medium::Email, email)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,7 +423,7 @@ async fn synapse_email_invite_is_stored_and_mailed() {
     assert_eq!(stored.room_id, room);
     assert_eq!(stored.sender, alice.user_id);
     assert_eq!(stored.address, email);
-    assert!(stored.delivered_ms.is_none());
+    assert!(stored.delivered_at.is_none());
     assert!(
         keys.iter()
             .any(|k| k["public_key"] == stored.ephemeral_key.public_key.as_str()),
@@ -639,7 +640,7 @@ async fn synapse_onbind_survives_an_outage_and_a_restart() {
         .expect("store")
         .expect("invite");
     assert!(
-        stored.delivered_ms.is_none(),
+        stored.delivered_at.is_none(),
         "delivered to a stopped homeserver?"
     );
 

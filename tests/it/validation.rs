@@ -2,7 +2,7 @@
 //! `…/validate/msisdn/…` and `…/3pid/getValidated3pid`, v1 and v2, over real HTTP with a real
 //! SMTP sink.
 
-use crate::common::{Reply, START_MS, TestApp, token_from_mail};
+use crate::common::{Reply, START_MS, TestApp, at, sid as typed_sid, token_from_mail, user};
 use crate::smtp_sink::Failure;
 use serde_json::{Value, json};
 
@@ -464,7 +464,7 @@ async fn concurrent_wrong_tokens_never_pass_the_cap() {
     assert_eq!((r.status, r.errcode()), (400, "M_NO_VALID_SESSION"));
     let stored = app
         .store()
-        .get_session(&sid)
+        .get_session(&typed_sid(&sid))
         .await
         .expect("get")
         .expect("session");
@@ -661,7 +661,7 @@ async fn long_and_non_ascii_next_links_make_valid_mails_and_redirects() {
 
     let token = app
         .store()
-        .get_session(&sid)
+        .get_session(&typed_sid(&sid))
         .await
         .expect("get")
         .expect("session")
@@ -743,9 +743,9 @@ async fn v2_validation_is_terms_gated() {
 
     app.store()
         .accept_terms(
-            "@alice:example.org",
+            &user("@alice:example.org"),
             &["https://is.test/tos/1".to_owned()],
-            START_MS,
+            at(START_MS),
         )
         .await
         .expect("accept terms");
@@ -859,10 +859,16 @@ async fn long_expired_sessions_are_purged_but_recent_ones_kept() {
         .await
         .expect("purge");
     assert_eq!(purged, 1);
-    assert!(app.store().get_session(&old).await.expect("read").is_none());
     assert!(
         app.store()
-            .get_session(&fresh)
+            .get_session(&typed_sid(&old))
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        app.store()
+            .get_session(&typed_sid(&fresh))
             .await
             .expect("read")
             .is_some()

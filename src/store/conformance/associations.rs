@@ -41,7 +41,7 @@ pub async fn pepper_created_after_bindings(store: &dyn AssociationStore) {
     );
     assert!(
         store
-            .unbind(&tp("email", "early@example.com"), "@early:hs")
+            .unbind(&tp("email", "early@example.com"), &u("@early:hs"))
             .await
             .expect("unbind")
     );
@@ -150,15 +150,20 @@ pub async fn associations(store: &dyn AssociationStore) {
     // Unbind only with the matching mxid.
     assert!(
         !store
-            .unbind(&alice, "@alice:hs")
+            .unbind(&alice, &u("@alice:hs"))
             .await
             .expect("unbind wrong mxid")
     );
     assert!(store.get_association(&alice).await.expect("get").is_some());
-    assert!(store.unbind(&alice, "@alice2:hs").await.expect("unbind"));
+    assert!(
+        store
+            .unbind(&alice, &u("@alice2:hs"))
+            .await
+            .expect("unbind")
+    );
     assert!(
         !store
-            .unbind(&alice, "@alice2:hs")
+            .unbind(&alice, &u("@alice2:hs"))
             .await
             .expect("unbind twice")
     );

@@ -18,20 +18,17 @@ pub async fn concurrent_writes(store: Arc<dyn Store>) {
         let store = Arc::clone(&store);
         handles.push(tokio::spawn(async move {
             for o in 0..OPS {
-                let now = (t * 1_000 + o) as i64;
+                let ms = (t * 1_000 + o) as i64;
+                let now = Timestamp::from_millis(ms);
+                let user = UserId::parse(format!("@c{t}:hs")).expect("a user ID");
                 let address = format!("c{t}-{o}@example.com");
                 store
-                    .bind(&assoc("email", &address, &format!("@c{t}:hs"), now))
+                    .bind(&assoc("email", &address, &format!("@c{t}:hs"), ms))
                     .await
                     .expect("bind");
                 // Hot rows: everybody rebinds the same 3PID and hits the same session scope.
                 store
-                    .bind(&assoc(
-                        "email",
-                        "hot@example.com",
-                        &format!("@c{t}:hs"),
-                        now,
-                    ))
+                    .bind(&assoc("email", "hot@example.com", &format!("@c{t}:hs"), ms))
                     .await
                     .expect("hot bind");
                 store
@@ -41,28 +38,32 @@ pub async fn concurrent_writes(store: Arc<dyn Store>) {
                             "hot@example.com",
                             "hot",
                             "tok",
-                            now,
+                            ms,
                         ),
-                        0,
+                        Timestamp::EPOCH,
                         now,
                     )
                     .await
                     .expect("hot session");
                 let sid = format!("c-own-{t}-{o}");
                 store
-                    .request_session(&session(&sid, &address, "s", "tok", 1), 0, now)
+                    .request_session(
+                        &session(&sid, &address, "s", "tok", 1),
+                        Timestamp::EPOCH,
+                        now,
+                    )
                     .await
                     .expect("session");
                 store
-                    .mark_session_validated(&sid, now, 10)
+                    .mark_session_validated(&self::sid(&sid), now, 10)
                     .await
                     .expect("validate");
                 store
-                    .create_access_token(&format!("c-tok-{t}-{o}"), &format!("@c{t}:hs"), now)
+                    .create_access_token(&format!("c-tok-{t}-{o}"), &user, now)
                     .await
                     .expect("token");
                 store
-                    .accept_terms(&format!("@c{t}:hs"), &[format!("https://terms/{o}")], now)
+                    .accept_terms(&user, &[format!("https://terms/{o}")], now)
                     .await
                     .expect("terms");
                 store
@@ -122,7 +123,7 @@ pub async fn concurrent_writes(store: Arc<dyn Store>) {
     assert_eq!(pepper, "c-pepper-2");
     let hashes: Vec<String> = all
         .iter()
-        .map(|t| lookup_hash(&t.address, &t.medium, &pepper))
+        .map(|t| lookup_hash(&t.address, t.medium.as_str(), &pepper))
         .collect();
     let found = store
         .lookup_hashes(&pepper, hashes.clone())
@@ -153,7 +154,7 @@ pub async fn concurrent_writes(store: Arc<dyn Store>) {
         }
         assert_eq!(
             store
-                .accepted_terms(&format!("@c{t}:hs"))
+                .accepted_terms(&u(&format!("@c{t}:hs")))
                 .await
                 .expect("terms")
                 .len(),
@@ -162,7 +163,7 @@ pub async fn concurrent_writes(store: Arc<dyn Store>) {
     }
     assert!(
         store
-            .find_session("email", "hot@example.com", "hot")
+            .find_session(&tp("email", "hot@example.com"), &secret("hot"))
             .await
             .expect("find")
             .is_some()

@@ -9,7 +9,7 @@ pub async fn invites(store: &dyn Store) {
         .store_invite(
             &new_invite("inv1", "dave@example.com"),
             &new_key("pk-1_-", None),
-            100,
+            t(100),
         )
         .await
         .expect("inv1");
@@ -17,7 +17,7 @@ pub async fn invites(store: &dyn Store) {
         .store_invite(
             &new_invite("inv2", "dave@example.com"),
             &new_key("pk2+/", Some(1_000)),
-            200,
+            t(200),
         )
         .await
         .expect("inv2");
@@ -25,7 +25,7 @@ pub async fn invites(store: &dyn Store) {
         .store_invite(
             &new_invite("inv3", "erin@example.com"),
             &new_key("pk3", None),
-            150,
+            t(150),
         )
         .await
         .expect("inv3");
@@ -35,7 +35,7 @@ pub async fn invites(store: &dyn Store) {
         .store_invite(
             &new_invite("inv1", "x@example.com"),
             &new_key("pk-new", None),
-            250,
+            t(250),
         )
         .await;
     assert!(
@@ -44,7 +44,7 @@ pub async fn invites(store: &dyn Store) {
     );
     assert!(
         !store
-            .is_ephemeral_key_valid("pk-new", 250)
+            .is_ephemeral_key_valid("pk-new", t(250))
             .await
             .expect("valid")
     );
@@ -52,7 +52,7 @@ pub async fn invites(store: &dyn Store) {
         .store_invite(
             &new_invite("inv-new", "x@example.com"),
             &new_key("pk3", None),
-            250,
+            t(250),
         )
         .await;
     assert!(
@@ -88,10 +88,10 @@ pub async fn invites(store: &dyn Store) {
     );
     assert_eq!(
         (
-            inv1.created_ms,
-            inv1.delivered_ms,
+            inv1.created_at.ms(),
+            inv1.delivered_at.ms(),
             inv1.delivery_attempts,
-            inv1.next_attempt_ms
+            inv1.next_attempt_at.ms()
         ),
         (100, None, 0, None)
     );
@@ -104,7 +104,10 @@ pub async fn invites(store: &dyn Store) {
         Some("private-of-pk-1_-")
     );
     assert_eq!(
-        (inv1.ephemeral_key.created_ms, inv1.ephemeral_key.expires_ms),
+        (
+            inv1.ephemeral_key.created_at.ms(),
+            inv1.ephemeral_key.expires_at.ms()
+        ),
         (100, None)
     );
     assert_eq!(store.get_invite("nope").await.expect("get"), None);
@@ -112,31 +115,31 @@ pub async fn invites(store: &dyn Store) {
     // Ephemeral key validity: verbatim comparison, optional expiry.
     assert!(
         store
-            .is_ephemeral_key_valid("pk-1_-", 1_000_000)
+            .is_ephemeral_key_valid("pk-1_-", t(1_000_000))
             .await
             .expect("valid")
     );
     assert!(
         !store
-            .is_ephemeral_key_valid("pk+1/-", 0)
+            .is_ephemeral_key_valid("pk+1/-", t(0))
             .await
             .expect("other alphabet is another string")
     );
     assert!(
         store
-            .is_ephemeral_key_valid("pk2+/", 999)
+            .is_ephemeral_key_valid("pk2+/", t(999))
             .await
             .expect("valid")
     );
     assert!(
         !store
-            .is_ephemeral_key_valid("pk2+/", 1_000)
+            .is_ephemeral_key_valid("pk2+/", t(1_000))
             .await
             .expect("expired")
     );
     assert!(
         !store
-            .is_ephemeral_key_valid("unknown", 0)
+            .is_ephemeral_key_valid("unknown", t(0))
             .await
             .expect("unknown")
     );
@@ -149,14 +152,14 @@ pub async fn invites(store: &dyn Store) {
 
     // Nothing to deliver until the 3PID is bound.
     assert_eq!(
-        store.pending_deliveries(300, 10).await.expect("pending"),
+        store.pending_deliveries(t(300), 10).await.expect("pending"),
         vec![]
     );
     store
         .bind(&assoc("email", "dave@example.com", "@dave:hs", 300))
         .await
         .expect("bind");
-    let pending = store.pending_deliveries(300, 10).await.expect("pending");
+    let pending = store.pending_deliveries(t(300), 10).await.expect("pending");
     assert_eq!(
         pending
             .iter()
@@ -166,7 +169,7 @@ pub async fn invites(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .pending_deliveries(300, 1)
+            .pending_deliveries(t(300), 1)
             .await
             .expect("pending")
             .len(),
@@ -177,7 +180,7 @@ pub async fn invites(store: &dyn Store) {
     // A failure postpones the invite.
     assert_eq!(
         store
-            .record_delivery_failure(&["inv1".to_owned()], 500)
+            .record_delivery_failure(&["inv1".to_owned()], t(500))
             .await
             .expect("fail"),
         1
@@ -186,11 +189,11 @@ pub async fn invites(store: &dyn Store) {
         v.into_iter().map(|p| p.invite.token).collect::<Vec<_>>()
     };
     assert_eq!(
-        due(store.pending_deliveries(499, 10).await.expect("pending")),
+        due(store.pending_deliveries(t(499), 10).await.expect("pending")),
         ["inv2"]
     );
     assert_eq!(
-        due(store.pending_deliveries(500, 10).await.expect("pending")),
+        due(store.pending_deliveries(t(500), 10).await.expect("pending")),
         ["inv1", "inv2"]
     );
     let inv1 = store
@@ -199,24 +202,24 @@ pub async fn invites(store: &dyn Store) {
         .expect("get")
         .expect("exists");
     assert_eq!(
-        (inv1.delivery_attempts, inv1.next_attempt_ms),
+        (inv1.delivery_attempts, inv1.next_attempt_at.ms()),
         (1, Some(500))
     );
 
     // Deferring (in flight, a busy homeserver) postpones without counting an attempt.
     assert_eq!(
         store
-            .defer_deliveries(&["inv2".to_owned(), "nope".to_owned()], 550, 320)
+            .defer_deliveries(&["inv2".to_owned(), "nope".to_owned()], t(550), t(320))
             .await
             .expect("defer"),
         1
     );
     assert_eq!(
-        due(store.pending_deliveries(549, 10).await.expect("pending")),
+        due(store.pending_deliveries(t(549), 10).await.expect("pending")),
         ["inv1"]
     );
     assert_eq!(
-        due(store.pending_deliveries(550, 10).await.expect("pending")),
+        due(store.pending_deliveries(t(550), 10).await.expect("pending")),
         ["inv1", "inv2"]
     );
     let inv2 = store
@@ -227,13 +230,13 @@ pub async fn invites(store: &dyn Store) {
     assert_eq!(
         (
             inv2.delivery_attempts,
-            inv2.next_attempt_ms,
-            inv2.delivery_started_ms
+            inv2.next_attempt_at.ms(),
+            inv2.delivery_started_at.ms()
         ),
         (0, Some(550), Some(320))
     );
     store
-        .defer_deliveries(&["inv2".to_owned()], 550, 400)
+        .defer_deliveries(&["inv2".to_owned()], t(550), t(400))
         .await
         .expect("defer again");
     assert_eq!(
@@ -241,33 +244,45 @@ pub async fn invites(store: &dyn Store) {
             .get_invite("inv2")
             .await
             .expect("get")
-            .and_then(|i| i.delivery_started_ms),
+            .and_then(|i| i.delivery_started_at.ms()),
         Some(320),
         "delivery starts once"
     );
-    assert_eq!(store.defer_deliveries(&[], 1, 1).await.expect("none"), 0);
+    assert_eq!(
+        store.defer_deliveries(&[], t(1), t(1)).await.expect("none"),
+        0
+    );
 
     // Given up: never listed again, and only once.
     store
         .store_invite(
             &new_invite("inv-old", "dave@example.com"),
             &new_key("pk-old", None),
-            1,
+            t(1),
         )
         .await
         .expect("store");
     assert_eq!(
-        due(store.pending_deliveries(550, 10).await.expect("pending")),
+        due(store.pending_deliveries(t(550), 10).await.expect("pending")),
         ["inv-old", "inv1", "inv2"]
     );
     let old = ["inv-old".to_owned()];
     assert_eq!(
-        store.abandon_deliveries(&old, 560).await.expect("abandon"),
+        store
+            .abandon_deliveries(&old, t(560))
+            .await
+            .expect("abandon"),
         1
     );
-    assert_eq!(store.abandon_deliveries(&old, 560).await.expect("again"), 0);
     assert_eq!(
-        due(store.pending_deliveries(10_000, 10).await.expect("pending")),
+        store.abandon_deliveries(&old, t(560)).await.expect("again"),
+        0
+    );
+    assert_eq!(
+        due(store
+            .pending_deliveries(t(10_000), 10)
+            .await
+            .expect("pending")),
         ["inv1", "inv2"]
     );
     assert_eq!(
@@ -284,20 +299,23 @@ pub async fn invites(store: &dyn Store) {
     let delivered = store
         .mark_invites_delivered(
             &["inv1".to_owned(), "inv2".to_owned(), "nope".to_owned()],
-            600,
+            t(600),
         )
         .await
         .expect("deliver");
     assert_eq!(delivered, 2);
     assert_eq!(
         store
-            .mark_invites_delivered(&["inv1".to_owned()], 700)
+            .mark_invites_delivered(&["inv1".to_owned()], t(700))
             .await
             .expect("again"),
         0
     );
     assert_eq!(
-        store.mark_invites_delivered(&[], 700).await.expect("none"),
+        store
+            .mark_invites_delivered(&[], t(700))
+            .await
+            .expect("none"),
         0
     );
     assert_eq!(
@@ -306,7 +324,8 @@ pub async fn invites(store: &dyn Store) {
             .await
             .expect("get")
             .expect("exists")
-            .delivered_ms,
+            .delivered_at
+            .ms(),
         Some(600)
     );
     assert_eq!(
@@ -314,19 +333,22 @@ pub async fn invites(store: &dyn Store) {
         vec![]
     );
     assert_eq!(
-        store.pending_deliveries(10_000, 10).await.expect("pending"),
+        store
+            .pending_deliveries(t(10_000), 10)
+            .await
+            .expect("pending"),
         vec![]
     );
     assert_eq!(
         store
-            .record_delivery_failure(&["inv1".to_owned()], 900)
+            .record_delivery_failure(&["inv1".to_owned()], t(900))
             .await
             .expect("fail"),
         0
     );
     assert!(
         store
-            .is_ephemeral_key_valid("pk-1_-", 700)
+            .is_ephemeral_key_valid("pk-1_-", t(700))
             .await
             .expect("keys outlive delivery")
     );

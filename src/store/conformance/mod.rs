@@ -14,6 +14,7 @@ use super::{
 };
 use crate::crypto::SecretString;
 use crate::crypto::hashing::lookup_hash;
+use crate::domain::{ClientSecret, Medium, Sid, Timestamp, UserId};
 
 mod accounts;
 mod associations;
@@ -42,12 +43,53 @@ pub async fn run_all(store: &dyn Store) {
     unstorable_keys_match_nothing(store).await;
 }
 
+/// Stored times as the milliseconds the stories write their expectations in.
+trait Millis {
+    type Out;
+    fn ms(self) -> Self::Out;
+}
+
+impl Millis for Timestamp {
+    type Out = i64;
+    fn ms(self) -> i64 {
+        self.as_millis()
+    }
+}
+
+impl Millis for Option<Timestamp> {
+    type Out = Option<i64>;
+    fn ms(self) -> Option<i64> {
+        self.map(Timestamp::as_millis)
+    }
+}
+
+/// The instant `ms` milliseconds after the epoch.
+fn t(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn u(id: &str) -> UserId {
+    UserId::parse(id).expect("a user ID")
+}
+
+fn sid(s: &str) -> Sid {
+    Sid::parse(s).expect("a sid")
+}
+
+fn secret(s: &str) -> ClientSecret {
+    ClientSecret::parse(s).expect("a client secret")
+}
+
+fn medium(m: &str) -> Medium {
+    Medium::parse(m).expect("a medium")
+}
+
 fn session(sid: &str, address: &str, secret: &str, token: &str, attempt: i64) -> NewSession {
     NewSession {
-        sid: sid.to_owned(),
-        medium: "email".to_owned(),
+        sid: self::sid(sid),
+        medium: Medium::Email,
         address: address.to_owned(),
-        client_secret: secret.to_owned(),
+        client_secret: self::secret(secret),
         token: token.to_owned(),
         send_attempt: attempt,
         next_link: None,
@@ -56,23 +98,23 @@ fn session(sid: &str, address: &str, secret: &str, token: &str, attempt: i64) ->
 
 fn assoc(medium: &str, address: &str, mxid: &str, ts: i64) -> Association {
     Association {
-        medium: medium.to_owned(),
+        medium: self::medium(medium),
         address: address.to_owned(),
-        mxid: mxid.to_owned(),
-        ts,
-        not_before: ts,
-        not_after: ts + 100 * 365 * 24 * 3600 * 1000,
+        mxid: u(mxid),
+        ts: t(ts),
+        not_before: t(ts),
+        not_after: t(ts + 100 * 365 * 24 * 3600 * 1000),
     }
 }
 
 fn tp(medium: &str, address: &str) -> Threepid {
-    Threepid::new(medium, address)
+    Threepid::new(self::medium(medium), address)
 }
 
 fn new_invite(token: &str, address: &str) -> NewInvite {
     NewInvite {
         token: token.to_owned(),
-        medium: "email".to_owned(),
+        medium: Medium::Email,
         address: address.to_owned(),
         room_id: "!room:hs".to_owned(),
         sender: "@inviter:hs".to_owned(),
@@ -83,7 +125,7 @@ fn new_key(public_key: &str, expires_ms: Option<i64>) -> NewEphemeralKey {
     NewEphemeralKey {
         public_key: public_key.to_owned(),
         private_key: Some(SecretString::new(format!("private-of-{public_key}"))),
-        expires_ms,
+        expires_at: expires_ms.map(t),
     }
 }
 
@@ -119,7 +161,7 @@ pub async fn unstorable_keys_match_nothing(store: &dyn Store) {
     );
     assert!(
         store
-            .get_associations(&[tp(nul, nul)])
+            .get_associations(&[tp("msisdn", nul)])
             .await
             .expect("no error")
             .is_empty()
@@ -134,14 +176,13 @@ pub async fn unstorable_keys_match_nothing(store: &dyn Store) {
     );
     assert!(
         !store
-            .is_ephemeral_key_valid(nul, 0)
+            .is_ephemeral_key_valid(nul, t(0))
             .await
             .expect("no error")
     );
-    assert!(store.get_session(nul).await.expect("no error").is_none());
     assert!(
         store
-            .find_session("email", nul, nul)
+            .find_session(&tp("email", nul), &secret("s"))
             .await
             .expect("no error")
             .is_none()

@@ -8,10 +8,16 @@ use super::*;
 pub async fn write_every_kind(store: &dyn Store) {
     let mut s = session("r-sid", "restart@example.com", "r-secret", "r-token", 3);
     s.next_link = Some("https://example.org/after".to_owned());
-    store.request_session(&s, 0, 1_000).await.expect("session");
-    store.record_failed_submit("r-sid", 10).await.expect("fail");
     store
-        .mark_session_validated("r-sid", 2_000, 10)
+        .request_session(&s, t(0), t(1_000))
+        .await
+        .expect("session");
+    store
+        .record_failed_submit(&sid("r-sid"), 10)
+        .await
+        .expect("fail");
+    store
+        .mark_session_validated(&sid("r-sid"), t(2_000), 10)
         .await
         .expect("validate");
 
@@ -28,21 +34,25 @@ pub async fn write_every_kind(store: &dyn Store) {
         .store_invite(
             &new_invite("r-inv", "later@example.com"),
             &new_key("r-pk", Some(9_000)),
-            4_000,
+            t(4_000),
         )
         .await
         .expect("invite");
     store
-        .record_delivery_failure(&["r-inv".to_owned()], 4_500)
+        .record_delivery_failure(&["r-inv".to_owned()], t(4_500))
         .await
         .expect("failure");
 
     store
-        .create_access_token("r-access", "@restart:hs", 5_000)
+        .create_access_token("r-access", &u("@restart:hs"), t(5_000))
         .await
         .expect("token");
     store
-        .accept_terms("@restart:hs", &["https://terms/v1".to_owned()], 6_000)
+        .accept_terms(
+            &u("@restart:hs"),
+            &["https://terms/v1".to_owned()],
+            t(6_000),
+        )
         .await
         .expect("terms");
 }
@@ -50,7 +60,7 @@ pub async fn write_every_kind(store: &dyn Store) {
 /// Checks everything [`write_every_kind`] wrote.
 pub async fn check_every_kind(store: &dyn Store) {
     let s = store
-        .get_session("r-sid")
+        .get_session(&sid("r-sid"))
         .await
         .expect("get")
         .expect("session survived");
@@ -68,9 +78,9 @@ pub async fn check_every_kind(store: &dyn Store) {
     );
     assert_eq!(
         (
-            s.created_ms,
-            s.modified_ms,
-            s.validated_ms,
+            s.created_at.ms(),
+            s.modified_at.ms(),
+            s.validated_at.ms(),
             s.failed_submits
         ),
         (1_000, 2_000, Some(2_000), 1)
@@ -109,7 +119,11 @@ pub async fn check_every_kind(store: &dyn Store) {
         ("!room:hs", "@inviter:hs")
     );
     assert_eq!(
-        (inv.created_ms, inv.delivery_attempts, inv.next_attempt_ms),
+        (
+            inv.created_at.ms(),
+            inv.delivery_attempts,
+            inv.next_attempt_at.ms()
+        ),
         (4_000, 1, Some(4_500))
     );
     assert_eq!(
@@ -121,7 +135,7 @@ pub async fn check_every_kind(store: &dyn Store) {
     );
     assert!(
         store
-            .is_ephemeral_key_valid("r-pk", 8_999)
+            .is_ephemeral_key_valid("r-pk", t(8_999))
             .await
             .expect("valid")
     );
@@ -129,13 +143,16 @@ pub async fn check_every_kind(store: &dyn Store) {
     assert_eq!(
         store.access_token_owner("r-access").await.expect("owner"),
         Some(AccessTokenOwner {
-            user_id: "@restart:hs".to_owned(),
-            created_ms: 5_000,
-            last_used_ms: 5_000,
+            user_id: u("@restart:hs"),
+            created_at: t(5_000),
+            last_used_at: t(5_000),
         })
     );
     assert_eq!(
-        store.accepted_terms("@restart:hs").await.expect("terms"),
+        store
+            .accepted_terms(&u("@restart:hs"))
+            .await
+            .expect("terms"),
         ["https://terms/v1"]
     );
 }

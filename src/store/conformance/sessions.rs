@@ -6,7 +6,7 @@ use super::*;
 pub async fn sessions(store: &dyn SessionStore) {
     let addr = "sess@example.com";
     let first = store
-        .request_session(&session("s1", addr, "secret", "tok1", 1), 0, 1_000)
+        .request_session(&session("s1", addr, "secret", "tok1", 1), t(0), t(1_000))
         .await
         .expect("create");
     assert_eq!(first.outcome, SessionRequestOutcome::Created);
@@ -27,22 +27,26 @@ pub async fn sessions(store: &dyn SessionStore) {
     );
     assert_eq!(
         (
-            s.created_ms,
-            s.modified_ms,
-            s.validated_ms,
+            s.created_at.ms(),
+            s.modified_at.ms(),
+            s.validated_at.ms(),
             s.failed_submits
         ),
         (1_000, 1_000, None, 0)
     );
     assert_eq!(
-        store.get_session("s1").await.expect("get").as_ref(),
+        store.get_session(&sid("s1")).await.expect("get").as_ref(),
         Some(s)
     );
 
     // Same scope, same or lower send_attempt: same session, nothing sent, nothing changed.
     for attempt in [1, 0, -5] {
         let again = store
-            .request_session(&session("s2", addr, "secret", "tok2", attempt), 0, 2_000)
+            .request_session(
+                &session("s2", addr, "secret", "tok2", attempt),
+                t(0),
+                t(2_000),
+            )
             .await
             .expect("repeat");
         assert_eq!(again.outcome, SessionRequestOutcome::Unchanged);
@@ -50,7 +54,7 @@ pub async fn sessions(store: &dyn SessionStore) {
         assert_eq!(&again.session, s, "sid, token and timestamps unchanged");
     }
     assert_eq!(
-        store.get_session("s2").await.expect("get"),
+        store.get_session(&sid("s2")).await.expect("get"),
         None,
         "candidate discarded"
     );
@@ -59,7 +63,7 @@ pub async fn sessions(store: &dyn SessionStore) {
     let mut with_link = session("s2", addr, "secret", "tok2", 2);
     with_link.next_link = Some("https://example.org/next".to_owned());
     let resend = store
-        .request_session(&with_link, 0, 3_000)
+        .request_session(&with_link, t(0), t(3_000))
         .await
         .expect("resend");
     assert_eq!(resend.outcome, SessionRequestOutcome::Resend);
@@ -73,7 +77,10 @@ pub async fn sessions(store: &dyn SessionStore) {
         ("s1", "tok1", 2)
     );
     assert_eq!(
-        (resend.session.created_ms, resend.session.modified_ms),
+        (
+            resend.session.created_at.ms(),
+            resend.session.modified_at.ms()
+        ),
         (1_000, 3_000)
     );
     assert_eq!(
@@ -81,12 +88,12 @@ pub async fn sessions(store: &dyn SessionStore) {
         Some("https://example.org/next")
     );
     assert_eq!(
-        store.get_session("s1").await.expect("get"),
+        store.get_session(&sid("s1")).await.expect("get"),
         Some(resend.session.clone())
     );
     // A later resend without next_link keeps the stored one.
     let keep = store
-        .request_session(&session("s2", addr, "secret", "tok2", 3), 0, 3_100)
+        .request_session(&session("s2", addr, "secret", "tok2", 3), t(0), t(3_100))
         .await
         .expect("resend");
     assert_eq!(
@@ -96,29 +103,29 @@ pub async fn sessions(store: &dyn SessionStore) {
 
     // Lookups.
     let found = store
-        .find_session("email", addr, "secret")
+        .find_session(&tp("email", addr), &secret("secret"))
         .await
         .expect("find");
     assert_eq!(found, Some(keep.session.clone()));
     assert_eq!(
         store
-            .find_session("email", addr, "other")
+            .find_session(&tp("email", addr), &secret("other"))
             .await
             .expect("find"),
         None
     );
     assert_eq!(
         store
-            .find_session("msisdn", addr, "secret")
+            .find_session(&tp("msisdn", addr), &secret("secret"))
             .await
             .expect("find"),
         None
     );
-    assert_eq!(store.get_session("nope").await.expect("get"), None);
+    assert_eq!(store.get_session(&sid("nope")).await.expect("get"), None);
 
     // Another client secret for the same address is another session.
     let other = store
-        .request_session(&session("s3", addr, "secret-2", "tok3", 1), 0, 3_500)
+        .request_session(&session("s3", addr, "secret-2", "tok3", 1), t(0), t(3_500))
         .await
         .expect("second scope");
     assert_eq!(
@@ -128,25 +135,37 @@ pub async fn sessions(store: &dyn SessionStore) {
 
     // Wrong tokens are counted up to the cap, and not past it.
     assert_eq!(
-        store.record_failed_submit("s1", 3).await.expect("fail"),
+        store
+            .record_failed_submit(&sid("s1"), 3)
+            .await
+            .expect("fail"),
         Some(1)
     );
     assert_eq!(
-        store.record_failed_submit("s1", 3).await.expect("fail"),
+        store
+            .record_failed_submit(&sid("s1"), 3)
+            .await
+            .expect("fail"),
         Some(2)
     );
     assert_eq!(
-        store.record_failed_submit("s1", 2).await.expect("fail"),
+        store
+            .record_failed_submit(&sid("s1"), 2)
+            .await
+            .expect("fail"),
         None
     );
     assert_eq!(
-        store.record_failed_submit("nope", 3).await.expect("fail"),
+        store
+            .record_failed_submit(&sid("nope"), 3)
+            .await
+            .expect("fail"),
         None
     );
     // A session at its cap cannot be validated.
     assert!(
         !store
-            .mark_session_validated("s1", 4_000, 2)
+            .mark_session_validated(&sid("s1"), t(4_000), 2)
             .await
             .expect("validate locked")
     );
@@ -155,47 +174,59 @@ pub async fn sessions(store: &dyn SessionStore) {
     // nothing.
     assert!(
         store
-            .mark_session_validated("s1", 4_000, 10)
+            .mark_session_validated(&sid("s1"), t(4_000), 10)
             .await
             .expect("validate")
     );
     assert!(
         store
-            .mark_session_validated("s1", 5_000, 10)
+            .mark_session_validated(&sid("s1"), t(5_000), 10)
             .await
             .expect("validate again")
     );
     assert!(
         !store
-            .mark_session_validated("nope", 5_000, 10)
+            .mark_session_validated(&sid("nope"), t(5_000), 10)
             .await
             .expect("validate unknown")
     );
-    let v = store.get_session("s1").await.expect("get").expect("exists");
+    let v = store
+        .get_session(&sid("s1"))
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(
-        (v.validated_ms, v.modified_ms, v.failed_submits),
+        (v.validated_at.ms(), v.modified_at.ms(), v.failed_submits),
         (Some(4_000), 4_000, 2)
     );
 
     // An expired session (validated before stale_before_ms) is replaced by the candidate.
     let fresh = store
-        .request_session(&session("s4", addr, "secret", "tok4", 1), 6_000, 7_000)
+        .request_session(
+            &session("s4", addr, "secret", "tok4", 1),
+            t(6_000),
+            t(7_000),
+        )
         .await
         .expect("replace stale");
     assert_eq!(fresh.outcome, SessionRequestOutcome::Created);
     assert_eq!(
-        (fresh.session.sid.as_str(), fresh.session.validated_ms),
+        (fresh.session.sid.as_str(), fresh.session.validated_at.ms()),
         ("s4", None)
     );
     assert_eq!(
-        store.get_session("s1").await.expect("get"),
+        store.get_session(&sid("s1")).await.expect("get"),
         None,
         "stale session removed"
     );
 
     // A colliding sid is a conflict, and nothing is written.
     let collision = store
-        .request_session(&session("s4", "other@example.com", "x", "t", 1), 0, 7_100)
+        .request_session(
+            &session("s4", "other@example.com", "x", "t", 1),
+            t(0),
+            t(7_100),
+        )
         .await;
     assert!(
         matches!(collision, Err(StoreError::Conflict(_))),
@@ -203,7 +234,7 @@ pub async fn sessions(store: &dyn SessionStore) {
     );
     assert_eq!(
         store
-            .find_session("email", "other@example.com", "x")
+            .find_session(&tp("email", "other@example.com"), &secret("x"))
             .await
             .expect("find"),
         None
@@ -212,16 +243,16 @@ pub async fn sessions(store: &dyn SessionStore) {
     // Clean-up by modification time: s3 (3_500) goes, s4 (7_000) stays.
     assert_eq!(
         store
-            .delete_sessions_modified_before(4_000)
+            .delete_sessions_modified_before(t(4_000))
             .await
             .expect("delete"),
         1
     );
-    assert_eq!(store.get_session("s3").await.expect("get"), None);
-    assert!(store.get_session("s4").await.expect("get").is_some());
+    assert_eq!(store.get_session(&sid("s3")).await.expect("get"), None);
+    assert!(store.get_session(&sid("s4")).await.expect("get").is_some());
     assert_eq!(
         store
-            .delete_sessions_modified_before(4_000)
+            .delete_sessions_modified_before(t(4_000))
             .await
             .expect("delete"),
         0
@@ -235,40 +266,48 @@ pub async fn sessions(store: &dyn SessionStore) {
 pub async fn validation_is_counted_once(store: &dyn SessionStore) {
     let addr = "once@example.com";
     let created = store
-        .request_session(&session("once-1", addr, "secret", "tokA", 1), 0, 10_000)
+        .request_session(
+            &session("once-1", addr, "secret", "tokA", 1),
+            t(0),
+            t(10_000),
+        )
         .await
         .expect("create");
     assert_eq!(created.outcome, SessionRequestOutcome::Created);
-    assert_eq!(created.session.lifetime_start_ms(), 10_000);
+    assert_eq!(created.session.lifetime_start().ms(), 10_000);
     assert!(
         store
-            .mark_session_validated("once-1", 11_000, 10)
+            .mark_session_validated(&sid("once-1"), t(11_000), 10)
             .await
             .expect("validate")
     );
     let validated = store
-        .get_session("once-1")
+        .get_session(&sid("once-1"))
         .await
         .expect("get")
         .expect("exists");
     assert_eq!(
         (
-            validated.validated_ms,
-            validated.modified_ms,
-            validated.lifetime_start_ms()
+            validated.validated_at.ms(),
+            validated.modified_at.ms(),
+            validated.lifetime_start().ms()
         ),
         (Some(11_000), 11_000, 11_000)
     );
     for later in [12_000, 13_000, 1_000_000] {
         assert!(
             store
-                .mark_session_validated("once-1", later, 10)
+                .mark_session_validated(&sid("once-1"), t(later), 10)
                 .await
                 .expect("validate again"),
             "the right token is still accepted"
         );
         assert_eq!(
-            store.get_session("once-1").await.expect("get").as_ref(),
+            store
+                .get_session(&sid("once-1"))
+                .await
+                .expect("get")
+                .as_ref(),
             Some(&validated),
             "re-submitting at {later} changed nothing"
         );
@@ -276,15 +315,19 @@ pub async fn validation_is_counted_once(store: &dyn SessionStore) {
 
     // A resend records the send but does not move the lifetime's start.
     let resend = store
-        .request_session(&session("once-2", addr, "secret", "tokB", 2), 0, 14_000)
+        .request_session(
+            &session("once-2", addr, "secret", "tokB", 2),
+            t(0),
+            t(14_000),
+        )
         .await
         .expect("resend");
     assert_eq!(resend.outcome, SessionRequestOutcome::Resend);
     assert_eq!(
         (
             resend.session.sid.as_str(),
-            resend.session.modified_ms,
-            resend.session.lifetime_start_ms()
+            resend.session.modified_at.ms(),
+            resend.session.lifetime_start().ms()
         ),
         ("once-1", 14_000, 11_000)
     );
@@ -293,8 +336,8 @@ pub async fn validation_is_counted_once(store: &dyn SessionStore) {
     let replaced = store
         .request_session(
             &session("once-3", addr, "secret", "tokC", 1),
-            11_001,
-            15_000,
+            t(11_001),
+            t(15_000),
         )
         .await
         .expect("replace");
@@ -302,5 +345,5 @@ pub async fn validation_is_counted_once(store: &dyn SessionStore) {
         (replaced.outcome, replaced.session.sid.as_str()),
         (SessionRequestOutcome::Created, "once-3")
     );
-    assert_eq!(store.get_session("once-1").await.expect("get"), None);
+    assert_eq!(store.get_session(&sid("once-1")).await.expect("get"), None);
 }

@@ -268,10 +268,10 @@ impl PostgresStore {
                  VALUES ($1, $2, $3, $4, $5) RETURNING seq",
             )
             .bind(hash)
-            .bind(&association.mxid)
-            .bind(association.ts)
-            .bind(association.not_before)
-            .bind(association.not_after),
+            .bind(association.mxid.as_str())
+            .bind(association.ts.as_millis())
+            .bind(association.not_before.as_millis())
+            .bind(association.not_after.as_millis()),
             Change::Unbound { hash } => sqlx::query_scalar(
                 "INSERT INTO association_changes (lookup_hash) VALUES ($1) RETURNING seq",
             )
@@ -332,9 +332,7 @@ impl AssociationSql for PostgresStore {
     }
 
     async fn association_rows(&self, threepids: &[Threepid]) -> StoreResult<Vec<PgRow>> {
-        let threepids = threepids
-            .iter()
-            .filter(|t| storable(&t.medium) && storable(&t.address));
+        let threepids = threepids.iter().filter(|t| storable(&t.address));
         let (media, addresses): (Vec<&str>, Vec<&str>) = threepids
             .map(|t| (t.medium.as_str(), t.address.as_str()))
             .unzip();

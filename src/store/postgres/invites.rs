@@ -5,6 +5,7 @@
 use sqlx::postgres::PgRow;
 
 use super::{PostgresStore, db_err};
+use crate::domain::Timestamp;
 use crate::store::StoreResult;
 use crate::store::sql::invites::InviteSql;
 
@@ -31,7 +32,7 @@ impl InviteSql for PostgresStore {
     /// whose lease runs are skipped, as are rows another instance is claiming right now
     /// (`SKIP LOCKED`), so two delivery workers never send the same invite. This instance
     /// gets its own claims again (a pass that stopped halfway resumes).
-    async fn pending_rows(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<PgRow>> {
+    async fn pending_rows(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<PgRow>> {
         let mut tx = self.tx().await?;
         let claimed: Vec<String> = sqlx::query_scalar(
             "UPDATE invites SET claimed_by = $1, claimed_until_ms = $2 + $3 \
@@ -44,7 +45,7 @@ impl InviteSql for PostgresStore {
              RETURNING token",
         )
         .bind(self.inner.instance)
-        .bind(now_ms)
+        .bind(now.as_millis())
         .bind(CLAIM_LEASE_MS)
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)

@@ -347,8 +347,8 @@ impl Store for PostgresStore {
         !self.inner.health.is_down()
     }
 
-    async fn readings(&self, now_ms: i64) -> StoreReadings {
-        let mut readings = super::sql::readings(self, now_ms).await;
+    async fn readings(&self, now: crate::domain::Timestamp) -> StoreReadings {
+        let mut readings = super::sql::readings(self, now).await;
         readings.change_log_lag = match self.change_log_lag().await {
             Ok(lag) => lag,
             Err(e) => {
@@ -464,6 +464,7 @@ pub(crate) mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_second_instance_follows_the_change_log() {
         use crate::crypto::hashing::lookup_hash;
+        use crate::domain::{Medium, Timestamp, UserId};
         use crate::store::{Association, AssociationStore as _, Threepid};
         let Some(url) = fresh_database("postgres_follow").await else {
             return;
@@ -471,12 +472,12 @@ pub(crate) mod tests {
         let a = PostgresStore::open(&url).await.expect("opens");
         let b = PostgresStore::open(&url).await.expect("opens");
         let assoc = |address: &str, mxid: &str| Association {
-            medium: "email".into(),
+            medium: Medium::Email,
             address: address.into(),
-            mxid: mxid.into(),
-            ts: 10,
-            not_before: 10,
-            not_after: 20,
+            mxid: UserId::parse(mxid).expect("a user ID"),
+            ts: Timestamp::from_millis(10),
+            not_before: Timestamp::from_millis(10),
+            not_after: Timestamp::from_millis(20),
         };
         // Waits until `b` answers `expected` for `address` (v2 and v1), at most 2 s.
         async fn converges(b: &PostgresStore, pepper: &str, address: &str, expected: Option<&str>) {
@@ -484,12 +485,12 @@ pub(crate) mod tests {
                 let hash = lookup_hash(address, "email", pepper);
                 let v2 = b.lookup_hashes(pepper, vec![hash]).await.expect("lookup");
                 let v1 = b
-                    .get_association(&Threepid::new("email", address))
+                    .get_association(&Threepid::new(Medium::Email, address))
                     .await
                     .expect("lookup");
                 let v2 = v2.map(|m| m.first().map(|m| m.mxid.clone()));
                 if v2 == Some(expected.map(str::to_owned))
-                    && v1.map(|a| a.mxid).as_deref() == expected
+                    && v1.as_ref().map(|a| a.mxid.as_str()) == expected
                 {
                     return;
                 }
@@ -511,9 +512,12 @@ pub(crate) mod tests {
         b.bind(&assoc("u@x", "@v:hs")).await.expect("rebind");
         converges(&a, &pepper, "u@x", Some("@v:hs")).await;
         assert!(
-            a.unbind(&Threepid::new("email", "u@x"), "@v:hs")
-                .await
-                .expect("unbind")
+            a.unbind(
+                &Threepid::new(Medium::Email, "u@x"),
+                &UserId::parse("@v:hs").expect("a user ID")
+            )
+            .await
+            .expect("unbind")
         );
         converges(&b, &pepper, "u@x", None).await;
         a.rotate_lookup_pepper("p2").await.expect("rotate");
@@ -541,9 +545,11 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn delivery_claims_keep_two_instances_apart() {
         use crate::crypto::SecretString;
+        use crate::domain::{Medium, Timestamp, UserId};
         use crate::store::{
             Association, AssociationStore as _, InviteStore as _, NewEphemeralKey, NewInvite,
         };
+        let t = Timestamp::from_millis;
         let Some(url) = fresh_database("postgres_claims").await else {
             return;
         };
@@ -551,7 +557,7 @@ pub(crate) mod tests {
         let b = PostgresStore::open(&url).await.expect("opens");
         let invite = NewInvite {
             token: "inv".into(),
-            medium: "email".into(),
+            medium: Medium::Email,
             address: "d@x".into(),
             room_id: "!r:hs".into(),
             sender: "@s:hs".into(),
@@ -559,16 +565,16 @@ pub(crate) mod tests {
         let key = NewEphemeralKey {
             public_key: "pk".into(),
             private_key: Some(SecretString::new("sk".to_owned())),
-            expires_ms: None,
+            expires_at: None,
         };
-        a.store_invite(&invite, &key, 100).await.expect("store");
+        a.store_invite(&invite, &key, t(100)).await.expect("store");
         b.bind(&Association {
-            medium: "email".into(),
+            medium: Medium::Email,
             address: "d@x".into(),
-            mxid: "@d:hs".into(),
-            ts: 100,
-            not_before: 100,
-            not_after: 200,
+            mxid: UserId::parse("@d:hs").expect("a user ID"),
+            ts: t(100),
+            not_before: t(100),
+            not_after: t(200),
         })
         .await
         .expect("bind");
@@ -576,44 +582,53 @@ pub(crate) mod tests {
             v.into_iter().map(|p| p.invite.token).collect::<Vec<_>>()
         };
         assert_eq!(
-            tokens(a.pending_deliveries(1_000, 10).await.expect("a")),
+            tokens(a.pending_deliveries(t(1_000), 10).await.expect("a")),
             ["inv"]
         );
-        assert!(b.pending_deliveries(1_000, 10).await.expect("b").is_empty());
+        assert!(
+            b.pending_deliveries(t(1_000), 10)
+                .await
+                .expect("b")
+                .is_empty()
+        );
         assert_eq!(
-            tokens(a.pending_deliveries(1_001, 10).await.expect("a")),
+            tokens(a.pending_deliveries(t(1_001), 10).await.expect("a")),
             ["inv"]
         );
         let after_lease = 1_001 + 30 * 60 * 1000;
         assert_eq!(
-            tokens(b.pending_deliveries(after_lease, 10).await.expect("b")),
+            tokens(b.pending_deliveries(t(after_lease), 10).await.expect("b")),
             ["inv"]
         );
         assert!(
-            a.pending_deliveries(after_lease, 10)
+            a.pending_deliveries(t(after_lease), 10)
                 .await
                 .expect("a")
                 .is_empty()
         );
         // B failed: the retry is due later and open to any instance.
         assert_eq!(
-            b.record_delivery_failure(&["inv".to_owned()], after_lease + 10)
+            b.record_delivery_failure(&["inv".to_owned()], t(after_lease + 10))
                 .await
                 .expect("failure"),
             1
         );
         assert_eq!(
-            tokens(a.pending_deliveries(after_lease + 10, 10).await.expect("a")),
+            tokens(
+                a.pending_deliveries(t(after_lease + 10), 10)
+                    .await
+                    .expect("a")
+            ),
             ["inv"]
         );
         assert_eq!(
-            a.mark_invites_delivered(&["inv".to_owned()], after_lease + 20)
+            a.mark_invites_delivered(&["inv".to_owned()], t(after_lease + 20))
                 .await
                 .expect("delivered"),
             1
         );
         assert!(
-            b.pending_deliveries(i64::MAX / 2, 10)
+            b.pending_deliveries(t(i64::MAX / 2), 10)
                 .await
                 .expect("b")
                 .is_empty()

@@ -16,9 +16,9 @@ impl SessionSql for PostgresStore {
     ) -> StoreResult<()> {
         sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2 || ' ' || $3 || ' ' || $4))")
             .bind(SESSION_SCOPE)
-            .bind(&candidate.medium)
+            .bind(candidate.medium.as_str())
             .bind(&candidate.address)
-            .bind(&candidate.client_secret)
+            .bind(candidate.client_secret.as_str())
             .execute(&mut **tx)
             .await
             .map_err(db_err)?;

@@ -9,6 +9,7 @@ use sqlx::query::Query;
 use super::{Affected as _, Backend, Bind as _, Columns as _, Exec as _, conflict, conn};
 use crate::crypto::b64;
 use crate::crypto::tokens::{access_token_digest, access_token_sha256};
+use crate::domain::{Timestamp, UserId};
 use crate::store::token_cache::TokenCache;
 use crate::store::{AccessTokenOwner, AccountStore, StoreResult};
 
@@ -27,8 +28,8 @@ impl<B: AccountSql> AccountStore for B {
     async fn create_access_token(
         &self,
         token: &str,
-        user_id: &str,
-        now_ms: i64,
+        user_id: &UserId,
+        now: Timestamp,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
@@ -36,7 +37,7 @@ impl<B: AccountSql> AccountStore for B {
              ON CONFLICT (user_id) DO NOTHING",
         )
         .text(user_id)
-        .int(now_ms)
+        .time(now)
         .execute((*tx).ex())
         .await
         .map_err(B::db_err)?;
@@ -46,7 +47,7 @@ impl<B: AccountSql> AccountStore for B {
         )
         .text(&access_token_digest(token))
         .text(user_id)
-        .int(now_ms)
+        .time(now)
         .execute((*tx).ex())
         .await
         .map_err(conflict::<B>("access token exists"))?;
@@ -70,9 +71,9 @@ impl<B: AccountSql> AccountStore for B {
         let owner = row
             .map(|row| {
                 Ok(AccessTokenOwner {
-                    user_id: row.text("user_id").map_err(B::db_err)?,
-                    created_ms: row.int("created_ms").map_err(B::db_err)?,
-                    last_used_ms: row.int("last_used_ms").map_err(B::db_err)?,
+                    user_id: row.parsed("user_id", UserId::parse).map_err(B::db_err)?,
+                    created_at: row.time("created_ms").map_err(B::db_err)?,
+                    last_used_at: row.time("last_used_ms").map_err(B::db_err)?,
                 })
             })
             .transpose()?;
@@ -96,12 +97,12 @@ impl<B: AccountSql> AccountStore for B {
         Ok(done?.affected() == 1)
     }
 
-    async fn touch_access_token(&self, token: &str, now_ms: i64) -> StoreResult<()> {
+    async fn touch_access_token(&self, token: &str, now: Timestamp) -> StoreResult<()> {
         let done = sqlx::query(
             "UPDATE access_tokens SET last_used_ms = $2 WHERE token_hash = $1 AND last_used_ms < $2",
         )
         .text(&access_token_digest(token))
-        .int(now_ms)
+        .time(now)
         .execute(conn::<B>(self.writes()?).await?.ex())
         .await
         .map_err(B::db_err)?;
@@ -112,7 +113,7 @@ impl<B: AccountSql> AccountStore for B {
         Ok(())
     }
 
-    async fn trim_access_tokens(&self, user_id: &str, keep: u32) -> StoreResult<u64> {
+    async fn trim_access_tokens(&self, user_id: &UserId, keep: u32) -> StoreResult<u64> {
         let query = sqlx::query(
             "DELETE FROM access_tokens WHERE user_id = $1 AND token_hash NOT IN \
              (SELECT token_hash FROM access_tokens WHERE user_id = $1 \
@@ -124,19 +125,24 @@ impl<B: AccountSql> AccountStore for B {
         forget_deleted(self, query).await
     }
 
-    async fn purge_unused_access_tokens(&self, unused_since_ms: i64) -> StoreResult<u64> {
+    async fn purge_unused_access_tokens(&self, unused_since: Timestamp) -> StoreResult<u64> {
         let query =
             sqlx::query("DELETE FROM access_tokens WHERE last_used_ms < $1 RETURNING token_hash")
-                .int(unused_since_ms);
+                .time(unused_since);
         forget_deleted(self, query).await
     }
 
-    async fn accept_terms(&self, user_id: &str, urls: &[String], now_ms: i64) -> StoreResult<()> {
+    async fn accept_terms(
+        &self,
+        user_id: &UserId,
+        urls: &[String],
+        now: Timestamp,
+    ) -> StoreResult<()> {
         if urls.is_empty() {
             return Ok(());
         }
         // One statement, so all URLs land or none.
-        let query = sqlx::query(B::ACCEPT_TERMS).text(user_id).int(now_ms);
+        let query = sqlx::query(B::ACCEPT_TERMS).text(user_id).time(now);
         B::bind_list(query, urls)?
             .execute(conn::<B>(self.writes()?).await?.ex())
             .await
@@ -144,7 +150,7 @@ impl<B: AccountSql> AccountStore for B {
         Ok(())
     }
 
-    async fn accepted_terms(&self, user_id: &str) -> StoreResult<Vec<String>> {
+    async fn accepted_terms(&self, user_id: &UserId) -> StoreResult<Vec<String>> {
         sqlx::query("SELECT url FROM accepted_terms WHERE user_id = $1 ORDER BY url")
             .text(user_id)
             .fetch_all(conn::<B>(self.reads()?).await?.ex())

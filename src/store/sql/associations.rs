@@ -12,6 +12,7 @@ use super::{
     Affected as _, Backend, Bind as _, Columns as _, Exec as _, conn, fetch_mapped, read_mapped,
 };
 use crate::crypto::hashing::lookup_hash;
+use crate::domain::UserId;
 use crate::store::lookup_index::{IndexFull, LookupIndex, Times};
 use crate::store::rows::association_from_row;
 use crate::store::{Association, AssociationStore, HashMatch, StoreError, StoreResult, Threepid};
@@ -237,12 +238,12 @@ impl<B: AssociationSql> AssociationStore for B {
         let (_order, mut tx) = self.begin_association_write().await?;
         let pepper = current_pepper::<B>(&mut tx).await?;
         let query = sqlx::query(SELECT_ONE)
-            .text(&association.medium)
+            .medium(association.medium)
             .text(&association.address);
         let previous = fetch_mapped::<B, _>(query, &mut tx, association_from_row).await?;
         let hash = pepper
             .as_deref()
-            .map(|p| lookup_hash(&association.address, &association.medium, p));
+            .map(|p| lookup_hash(&association.address, association.medium.as_str(), p));
         sqlx::query(
             "INSERT INTO associations (medium, address, mxid, ts, not_before, not_after, \
              lookup_hash) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -250,12 +251,12 @@ impl<B: AssociationSql> AssociationStore for B {
              not_before = excluded.not_before, not_after = excluded.not_after, \
              lookup_hash = excluded.lookup_hash",
         )
-        .text(&association.medium)
+        .medium(association.medium)
         .text(&association.address)
         .text(&association.mxid)
-        .int(association.ts)
-        .int(association.not_before)
-        .int(association.not_after)
+        .time(association.ts)
+        .time(association.not_before)
+        .time(association.not_after)
         .opt_text(hash.as_deref())
         .execute((*tx).ex())
         .await
@@ -268,13 +269,13 @@ impl<B: AssociationSql> AssociationStore for B {
         Ok(previous)
     }
 
-    async fn unbind(&self, threepid: &Threepid, mxid: &str) -> StoreResult<bool> {
+    async fn unbind(&self, threepid: &Threepid, mxid: &UserId) -> StoreResult<bool> {
         let (_order, mut tx) = self.begin_association_write().await?;
         let removed = sqlx::query(
             "DELETE FROM associations WHERE medium = $1 AND address = $2 AND mxid = $3 \
              RETURNING lookup_hash",
         )
-        .text(&threepid.medium)
+        .medium(threepid.medium)
         .text(&threepid.address)
         .text(mxid)
         .fetch_optional((*tx).ex())
@@ -291,7 +292,7 @@ impl<B: AssociationSql> AssociationStore for B {
     }
 
     async fn get_association(&self, threepid: &Threepid) -> StoreResult<Option<Association>> {
-        if !B::storable(&threepid.medium) || !B::storable(&threepid.address) {
+        if !B::storable(&threepid.address) {
             return Ok(None);
         }
         if let Some(answer) = self
@@ -302,7 +303,7 @@ impl<B: AssociationSql> AssociationStore for B {
             return Ok(answer);
         }
         let query = sqlx::query(SELECT_ONE)
-            .text(&threepid.medium)
+            .medium(threepid.medium)
             .text(&threepid.address);
         read_mapped(self, query, association_from_row).await
     }
@@ -321,8 +322,9 @@ impl<B: AssociationSql> AssociationStore for B {
         if let Some(answers) = answers {
             // The order and distinctness the statement gives.
             let mut found: Vec<Association> = answers.into_iter().flatten().collect();
+            // The statement's order: by the medium's text, then the address.
             fn key(a: &Association) -> (&str, &str) {
-                (&a.medium, &a.address)
+                (a.medium.as_str(), &a.address)
             }
             if !found.is_sorted_by(|a, b| key(a) < key(b)) {
                 found.sort_by(|a, b| key(a).cmp(&key(b)));

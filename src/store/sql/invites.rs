@@ -9,6 +9,7 @@ use super::{
     Affected as _, Backend, Bind as _, Columns as _, Exec as _, conflict, conn, read_mapped,
 };
 use crate::crypto::SecretString;
+use crate::domain::{Timestamp, UserId};
 use crate::store::rows::invite_from_row;
 use crate::store::{
     Invite, InviteStore, NewEphemeralKey, NewInvite, PendingDeliveries, PendingDelivery,
@@ -30,7 +31,7 @@ pub(in crate::store) trait InviteSql: Backend {
     /// (`invite_columns!`) and the bound `mxid`, in `(created_ms, token)` order.
     fn pending_rows(
         &self,
-        now_ms: i64,
+        now: Timestamp,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<<Self::Db as Database>::Row>>> + Send;
 }
@@ -41,7 +42,7 @@ impl<B: InviteSql> InviteStore for B {
         &self,
         invite: &NewInvite,
         key: &NewEphemeralKey,
-        now_ms: i64,
+        now: Timestamp,
     ) -> StoreResult<()> {
         let conflict = conflict::<B>("invite token or ephemeral key exists");
         let mut tx = self.begin().await?;
@@ -50,13 +51,13 @@ impl<B: InviteSql> InviteStore for B {
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .text(&invite.token)
-        .text(&invite.medium)
+        .medium(invite.medium)
         .text(&invite.address)
         .text(&invite.room_id)
         .text(&invite.sender)
         // The column stays for old rows; nothing is kept in it (issue 21).
         .text("{}")
-        .int(now_ms)
+        .time(now)
         .execute((*tx).ex())
         .await
         .map_err(&conflict)?;
@@ -67,8 +68,8 @@ impl<B: InviteSql> InviteStore for B {
         .text(&key.public_key)
         .text(&invite.token)
         .opt_text(key.private_key.as_ref().map(SecretString::expose))
-        .int(now_ms)
-        .opt_int(key.expires_ms)
+        .time(now)
+        .opt_time(key.expires_at)
         .execute((*tx).ex())
         .await
         .map_err(&conflict)?;
@@ -84,7 +85,7 @@ impl<B: InviteSql> InviteStore for B {
     }
 
     async fn undelivered_invites(&self, threepid: &Threepid) -> StoreResult<Vec<Invite>> {
-        if !B::storable(&threepid.medium) || !B::storable(&threepid.address) {
+        if !B::storable(&threepid.address) {
             return Ok(Vec::new());
         }
         let rows = sqlx::query(concat!(
@@ -92,7 +93,7 @@ impl<B: InviteSql> InviteStore for B {
             "WHERE i.medium = $1 AND i.address = $2 AND i.delivered_ms IS NULL \
              AND i.abandoned_ms IS NULL ORDER BY i.created_ms, i.token"
         ))
-        .text(&threepid.medium)
+        .medium(threepid.medium)
         .text(&threepid.address)
         .fetch_all(conn::<B>(self.reads()?).await?.ex())
         .await
@@ -102,53 +103,53 @@ impl<B: InviteSql> InviteStore for B {
 
     async fn pending_deliveries(
         &self,
-        now_ms: i64,
+        now: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<PendingDelivery>> {
-        self.pending_rows(now_ms, limit)
+        self.pending_rows(now, limit)
             .await?
             .iter()
             .map(|row| {
                 Ok(PendingDelivery {
                     invite: invite_from_row(row)?,
-                    mxid: row.text("mxid").map_err(B::db_err)?,
+                    mxid: row.parsed("mxid", UserId::parse).map_err(B::db_err)?,
                 })
             })
             .collect()
     }
 
-    async fn mark_invites_delivered(&self, tokens: &[String], now_ms: i64) -> StoreResult<u64> {
-        update_listed(self, B::MARK_DELIVERED, now_ms, tokens, None).await
+    async fn mark_invites_delivered(&self, tokens: &[String], now: Timestamp) -> StoreResult<u64> {
+        update_listed(self, B::MARK_DELIVERED, now, tokens, None).await
     }
 
     async fn record_delivery_failure(
         &self,
         tokens: &[String],
-        next_attempt_ms: i64,
+        next_attempt: Timestamp,
     ) -> StoreResult<u64> {
-        update_listed(self, B::RECORD_FAILURE, next_attempt_ms, tokens, None).await
+        update_listed(self, B::RECORD_FAILURE, next_attempt, tokens, None).await
     }
 
     async fn defer_deliveries(
         &self,
         tokens: &[String],
-        until_ms: i64,
-        now_ms: i64,
+        until: Timestamp,
+        now: Timestamp,
     ) -> StoreResult<u64> {
-        update_listed(self, B::DEFER, until_ms, tokens, Some(now_ms)).await
+        update_listed(self, B::DEFER, until, tokens, Some(now)).await
     }
 
-    async fn abandon_deliveries(&self, tokens: &[String], now_ms: i64) -> StoreResult<u64> {
-        update_listed(self, B::ABANDON, now_ms, tokens, None).await
+    async fn abandon_deliveries(&self, tokens: &[String], now: Timestamp) -> StoreResult<u64> {
+        update_listed(self, B::ABANDON, now, tokens, None).await
     }
 
-    async fn is_ephemeral_key_valid(&self, public_key: &str, now_ms: i64) -> StoreResult<bool> {
+    async fn is_ephemeral_key_valid(&self, public_key: &str, now: Timestamp) -> StoreResult<bool> {
         if !B::storable(public_key) {
             return Ok(false);
         }
         let found = sqlx::query(B::KEY_VALID)
             .text(public_key)
-            .int(now_ms)
+            .time(now)
             .fetch_optional(conn::<B>(self.reads()?).await?.ex())
             .await
             .map_err(B::db_err)?;
@@ -161,16 +162,16 @@ impl<B: InviteSql> InviteStore for B {
 async fn update_listed<B: InviteSql>(
     store: &B,
     sql: &'static str,
-    time: i64,
+    time: Timestamp,
     tokens: &[String],
-    now: Option<i64>,
+    now: Option<Timestamp>,
 ) -> StoreResult<u64> {
     if tokens.is_empty() {
         return Ok(0);
     }
-    let mut query = B::bind_list(sqlx::query(sql).int(time), tokens)?;
+    let mut query = B::bind_list(sqlx::query(sql).time(time), tokens)?;
     if let Some(now) = now {
-        query = query.int(now);
+        query = query.time(now);
     }
     let done = query
         .execute(conn::<B>(store.writes()?).await?.ex())
@@ -183,7 +184,7 @@ async fn update_listed<B: InviteSql>(
 /// undelivered invites' partial index (the metrics' reading; the queue is the store).
 pub(in crate::store) async fn delivery_queue<B: Backend>(
     store: &B,
-    now_ms: i64,
+    now: Timestamp,
 ) -> StoreResult<PendingDeliveries> {
     let query = sqlx::query(
         "SELECT count(*) AS pending, min(coalesce(i.delivery_started_ms, a.ts)) AS since \
@@ -196,7 +197,7 @@ pub(in crate::store) async fn delivery_queue<B: Backend>(
         let since = row.opt_int("since").map_err(B::db_err)?;
         Ok(PendingDeliveries {
             invites: u64::try_from(pending).unwrap_or(0),
-            oldest_age_ms: since.map(|since| now_ms.saturating_sub(since).max(0)),
+            oldest_age: since.map(|since| now.since(Timestamp::from_millis(since))),
         })
     })
     .await?;

@@ -25,6 +25,8 @@ use sqlx::{
 };
 
 use super::{IndexReading, PoolReading, StoreError, StoreReadings, StoreResult};
+use crate::domain::{Medium, Timestamp};
+use crate::error::ApiResult;
 use associations::AssociationSql;
 use invites::InviteSql;
 
@@ -85,12 +87,40 @@ where
     }
 }
 
-/// Reading the two column types every table uses (text and 64-bit integers) by name.
+/// Reading the two column types every table uses (text and 64-bit integers) by name, and
+/// the domain types stored in them: the one place a column becomes a [`Timestamp`], a
+/// [`Medium`] or an identifier, for both backends. A value its type refuses (a medium this
+/// server does not serve, an mxid that is not a user ID) is a decoding error, which the row
+/// mappers report as [`StoreError::Corrupt`].
 pub(in crate::store) trait Columns {
     fn text(&self, column: &str) -> Result<String, sqlx::Error>;
     fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
     fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
     fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
+
+    /// Milliseconds since the epoch (every `*_ms` column, `ts`, `not_before`, `not_after`).
+    fn time(&self, column: &str) -> Result<Timestamp, sqlx::Error> {
+        self.int(column).map(Timestamp::from_millis)
+    }
+    fn opt_time(&self, column: &str) -> Result<Option<Timestamp>, sqlx::Error> {
+        Ok(self.opt_int(column)?.map(Timestamp::from_millis))
+    }
+    fn medium(&self, column: &str) -> Result<Medium, sqlx::Error> {
+        let text = self.text(column)?;
+        Medium::parse(&text).ok_or_else(|| refused(column, format!("unsupported medium `{text}`")))
+    }
+    /// The column's text through a domain type's validating constructor.
+    fn parsed<T>(&self, column: &str, parse: fn(String) -> ApiResult<T>) -> Result<T, sqlx::Error> {
+        parse(self.text(column)?).map_err(|e| refused(column, e.to_string()))
+    }
+}
+
+/// A column whose stored value its domain type refuses.
+fn refused(column: &str, why: String) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: why.into(),
+    }
 }
 
 impl<R: Row> Columns for R
@@ -160,12 +190,23 @@ where
     }
 }
 
-/// `query.text(..)`, `query.int(..)`, …: [`Values`] in sqlx's chaining style.
+/// `query.text(..)`, `query.int(..)`, …: [`Values`] in sqlx's chaining style, and the
+/// domain types in the columns' forms (identifiers bind as text through `Deref<Target = str>`).
 pub(in crate::store) trait Bind: Sized {
     fn text(self, v: &str) -> Self;
     fn opt_text(self, v: Option<&str>) -> Self;
     fn int(self, v: i64) -> Self;
     fn opt_int(self, v: Option<i64>) -> Self;
+
+    fn time(self, v: Timestamp) -> Self {
+        self.int(v.as_millis())
+    }
+    fn opt_time(self, v: Option<Timestamp>) -> Self {
+        self.opt_int(v.map(Timestamp::as_millis))
+    }
+    fn medium(self, v: Medium) -> Self {
+        self.text(v.as_str())
+    }
 }
 
 impl<DB: Values> Bind for Query<'_, DB, DB::Arguments> {
@@ -221,7 +262,7 @@ pub(in crate::store) trait Backend: Send + Sync + 'static {
 /// change-log lag, which its own implementation adds).
 pub(in crate::store) async fn readings<B: AssociationSql + InviteSql>(
     store: &B,
-    now_ms: i64,
+    now: Timestamp,
 ) -> StoreReadings {
     let lookup_index = store.index_ref().as_ref().map(|index| IndexReading {
         entries: u64::try_from(index.len()).unwrap_or(u64::MAX),
@@ -240,7 +281,7 @@ pub(in crate::store) async fn readings<B: AssociationSql + InviteSql>(
             }
         })
         .collect();
-    let pending_deliveries = match invites::delivery_queue(store, now_ms).await {
+    let pending_deliveries = match invites::delivery_queue(store, now).await {
         Ok(pending) => Some(pending),
         Err(e) => {
             tracing::debug!(error = %e, "metrics: the invite delivery queue was not read");

@@ -9,9 +9,11 @@ use super::{
     Affected as _, Backend, Bind as _, Columns as _, Exec as _, conflict, conn, fetch_mapped,
     read_mapped,
 };
+use crate::domain::{ClientSecret, Sid, Timestamp};
 use crate::store::rows::session_from_row;
 use crate::store::{
-    NewSession, SessionRequest, SessionRequestOutcome, SessionStore, StoreResult, ValidationSession,
+    NewSession, SessionRequest, SessionRequestOutcome, SessionStore, StoreResult, Threepid,
+    ValidationSession,
 };
 
 /// What a backend adds to the shared session operations.
@@ -35,33 +37,33 @@ impl<B: SessionSql> SessionStore for B {
     async fn request_session(
         &self,
         candidate: &NewSession,
-        stale_before_ms: i64,
-        now_ms: i64,
+        stale_before: Timestamp,
+        now: Timestamp,
     ) -> StoreResult<SessionRequest> {
         let mut tx = self.begin().await?;
         B::lock_scope(&mut tx, candidate).await?;
         let query = sqlx::query(SELECT_BY_SCOPE)
-            .text(&candidate.medium)
+            .medium(candidate.medium)
             .text(&candidate.address)
             .text(&candidate.client_secret);
         let existing = fetch_mapped::<B, _>(query, &mut tx, session_from_row).await?;
 
         let result = match existing {
-            Some(mut session) if session.lifetime_start_ms() >= stale_before_ms => {
+            Some(mut session) if session.lifetime_start() >= stale_before => {
                 if candidate.send_attempt > session.send_attempt {
                     sqlx::query(
                         "UPDATE validation_sessions SET send_attempt = $1, modified_ms = $2, \
                          next_link = COALESCE($3, next_link) WHERE sid = $4",
                     )
                     .int(candidate.send_attempt)
-                    .int(now_ms)
+                    .time(now)
                     .opt_text(candidate.next_link.as_deref())
                     .text(&session.sid)
                     .execute((*tx).ex())
                     .await
                     .map_err(B::db_err)?;
                     session.send_attempt = candidate.send_attempt;
-                    session.modified_ms = now_ms;
+                    session.modified_at = now;
                     if candidate.next_link.is_some() {
                         session.next_link.clone_from(&candidate.next_link);
                     }
@@ -90,28 +92,28 @@ impl<B: SessionSql> SessionStore for B {
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, NULL, 0)",
                 )
                 .text(&candidate.sid)
-                .text(&candidate.medium)
+                .medium(candidate.medium)
                 .text(&candidate.address)
                 .text(&candidate.client_secret)
                 .text(&candidate.token)
                 .int(candidate.send_attempt)
                 .opt_text(candidate.next_link.as_deref())
-                .int(now_ms)
+                .time(now)
                 .execute((*tx).ex())
                 .await
                 .map_err(conflict::<B>("session id exists"))?;
                 SessionRequest {
                     session: ValidationSession {
                         sid: candidate.sid.clone(),
-                        medium: candidate.medium.clone(),
+                        medium: candidate.medium,
                         address: candidate.address.clone(),
                         client_secret: candidate.client_secret.clone(),
                         token: candidate.token.clone(),
                         send_attempt: candidate.send_attempt,
                         next_link: candidate.next_link.clone(),
-                        created_ms: now_ms,
-                        modified_ms: now_ms,
-                        validated_ms: None,
+                        created_at: now,
+                        modified_at: now,
+                        validated_at: None,
                         failed_submits: 0,
                     },
                     outcome: SessionRequestOutcome::Created,
@@ -122,37 +124,31 @@ impl<B: SessionSql> SessionStore for B {
         Ok(result)
     }
 
-    async fn get_session(&self, sid: &str) -> StoreResult<Option<ValidationSession>> {
-        if !B::storable(sid) {
-            return Ok(None);
-        }
+    async fn get_session(&self, sid: &Sid) -> StoreResult<Option<ValidationSession>> {
+        // A `Sid` (like a `ClientSecret`) is `[0-9a-zA-Z.=_-]`: storable by every backend.
         let query = sqlx::query(concat!(session_select!(), "WHERE sid = $1")).text(sid);
         read_mapped(self, query, session_from_row).await
     }
 
     async fn find_session(
         &self,
-        medium: &str,
-        address: &str,
-        client_secret: &str,
+        threepid: &Threepid,
+        client_secret: &ClientSecret,
     ) -> StoreResult<Option<ValidationSession>> {
-        if ![medium, address, client_secret]
-            .into_iter()
-            .all(B::storable)
-        {
+        if !B::storable(&threepid.address) {
             return Ok(None);
         }
         let query = sqlx::query(SELECT_BY_SCOPE)
-            .text(medium)
-            .text(address)
+            .medium(threepid.medium)
+            .text(&threepid.address)
             .text(client_secret);
         read_mapped(self, query, session_from_row).await
     }
 
     async fn mark_session_validated(
         &self,
-        sid: &str,
-        now_ms: i64,
+        sid: &Sid,
+        now: Timestamp,
         max_failures: i64,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
@@ -160,7 +156,7 @@ impl<B: SessionSql> SessionStore for B {
              modified_ms = CASE WHEN validated_ms IS NULL THEN $1 ELSE modified_ms END \
              WHERE sid = $2 AND failed_submits < $3",
         )
-        .int(now_ms)
+        .time(now)
         .text(sid)
         .int(max_failures)
         .execute(conn::<B>(self.writes()?).await?.ex())
@@ -169,7 +165,7 @@ impl<B: SessionSql> SessionStore for B {
         Ok(done.affected() == 1)
     }
 
-    async fn record_failed_submit(&self, sid: &str, max_failures: i64) -> StoreResult<Option<i64>> {
+    async fn record_failed_submit(&self, sid: &Sid, max_failures: i64) -> StoreResult<Option<i64>> {
         sqlx::query(
             "UPDATE validation_sessions SET failed_submits = failed_submits + 1 \
              WHERE sid = $1 AND failed_submits < $2 RETURNING failed_submits",
@@ -183,9 +179,9 @@ impl<B: SessionSql> SessionStore for B {
         .transpose()
     }
 
-    async fn delete_sessions_modified_before(&self, cutoff_ms: i64) -> StoreResult<u64> {
+    async fn delete_sessions_modified_before(&self, cutoff: Timestamp) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM validation_sessions WHERE modified_ms < $1")
-            .int(cutoff_ms)
+            .time(cutoff)
             .execute(conn::<B>(self.writes()?).await?.ex())
             .await
             .map_err(B::db_err)?;

@@ -25,7 +25,11 @@ mod tests {
     async fn cached_token_owner_is_forgotten_on_logout() {
         let (_dir, store) = open_temp().await;
         store
-            .create_access_token("t", "@u:hs", 1)
+            .create_access_token(
+                "t",
+                &crate::domain::UserId::parse("@u:hs").expect("a user ID"),
+                crate::domain::Timestamp::from_millis(1),
+            )
             .await
             .expect("create");
         assert!(

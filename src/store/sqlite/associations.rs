@@ -264,13 +264,7 @@ impl AssociationSql for SqliteStore {
         if !self.imported_signatures.load(Ordering::Acquire) {
             return Ok(None);
         }
-        self.imported_signed_association(
-            &association.medium,
-            &association.address,
-            &association.mxid,
-            association.ts,
-        )
-        .await
+        self.imported_signed_association(association).await
     }
 
     fn index_cell(&self) -> &RwLock<Option<LookupIndex>> {
@@ -286,17 +280,19 @@ mod tests {
 
     use super::super::tests::{open_temp, without_index};
     use super::*;
+    use crate::domain::{Medium, Timestamp, UserId};
     use crate::store::AssociationStore as _;
 
     fn association(i: usize, mxid: &str) -> Association {
+        let t = Timestamp::from_millis;
         Association {
-            medium: "email".into(),
+            medium: Medium::Email,
             address: format!("u{i}@example.org"),
-            mxid: mxid.into(),
+            mxid: UserId::parse(mxid).expect("a user ID"),
             // Distinct per association and per binding: the index must keep each exactly.
-            ts: 1_700_000_000_000 + i64::try_from(i * 7 + mxid.len()).expect("small"),
-            not_before: 1_700_000_000_000 - i64::try_from(i).expect("small"),
-            not_after: i64::MAX - i64::try_from(i % 3).expect("small"),
+            ts: t(1_700_000_000_000 + i64::try_from(i * 7 + mxid.len()).expect("small")),
+            not_before: t(1_700_000_000_000 - i64::try_from(i).expect("small")),
+            not_after: t(i64::MAX - i64::try_from(i % 3).expect("small")),
         }
     }
 
@@ -326,8 +322,8 @@ mod tests {
         // Clear-text (v1) lookups answer from the index too: the same associations, times
         // included, single and batched.
         let threepids: Vec<Threepid> = (0..n + 5)
-            .map(|i| Threepid::new("email", format!("u{i}@example.org")))
-            .chain([Threepid::new("msisdn", "u0@example.org")])
+            .map(|i| Threepid::new(Medium::Email, format!("u{i}@example.org")))
+            .chain([Threepid::new(Medium::Msisdn, "u0@example.org")])
             .collect();
         for threepid in &threepids {
             assert_eq!(
@@ -395,8 +391,8 @@ mod tests {
                 1 => {
                     store
                         .unbind(
-                            &Threepid::new("email", format!("u{i}@example.org")),
-                            &format!("@a{i}:hs"),
+                            &Threepid::new(Medium::Email, format!("u{i}@example.org")),
+                            &UserId::parse(format!("@a{i}:hs")).expect("a user ID"),
                         )
                         .await
                         .expect("unbind");
@@ -404,8 +400,8 @@ mod tests {
                 2 => {
                     store
                         .unbind(
-                            &Threepid::new("email", format!("u{i}@example.org")),
-                            "@someone-else:hs",
+                            &Threepid::new(Medium::Email, format!("u{i}@example.org")),
+                            &UserId::parse("@someone-else:hs").expect("a user ID"),
                         )
                         .await
                         .expect("unbind");
@@ -446,7 +442,10 @@ mod tests {
                         let mxid = format!("@t{t}r{round}:hs");
                         if (t + round) % 3 == 0 {
                             store
-                                .unbind(&Threepid::new("email", format!("u{i}@example.org")), &mxid)
+                                .unbind(
+                                    &Threepid::new(Medium::Email, format!("u{i}@example.org")),
+                                    &UserId::parse(mxid.as_str()).expect("a user ID"),
+                                )
                                 .await
                                 .expect("unbind");
                         } else {

@@ -7,11 +7,11 @@ use super::{SqliteStore, db_err, json_array};
 use crate::crypto::SecretString;
 use crate::crypto::hashing::lookup_hash;
 use crate::crypto::tokens::access_token_digest;
-use crate::store::StoreResult;
 use crate::store::import::{
     ImportCount, ImportedAccount, ImportedAssociation, ImportedInvite, UnownedEphemeralKey,
 };
 use crate::store::sql::associations::current_pepper;
+use crate::store::{Association, StoreResult};
 
 impl SqliteStore {
     /// Stores bindings with their original timestamps, each hashed under the current pepper
@@ -30,7 +30,7 @@ impl SqliteStore {
             let a = &row.association;
             let hash = pepper
                 .as_deref()
-                .map(|p| lookup_hash(&a.address, &a.medium, p));
+                .map(|p| lookup_hash(&a.address, a.medium.as_str(), p));
             let done = sqlx::query(
                 "INSERT INTO associations \
                  (medium, address, mxid, ts, not_before, not_after, lookup_hash) \
@@ -40,12 +40,12 @@ impl SqliteStore {
                  not_after = excluded.not_after, lookup_hash = excluded.lookup_hash \
                  WHERE excluded.ts > associations.ts",
             )
-            .bind(&a.medium)
+            .bind(a.medium.as_str())
             .bind(&a.address)
-            .bind(&a.mxid)
-            .bind(a.ts)
-            .bind(a.not_before)
-            .bind(a.not_after)
+            .bind(a.mxid.as_str())
+            .bind(a.ts.as_millis())
+            .bind(a.not_before.as_millis())
+            .bind(a.not_after.as_millis())
             .bind(&hash)
             .execute(&mut *tx)
             .await
@@ -63,10 +63,10 @@ impl SqliteStore {
                 )
                 .bind(&signed.origin_server)
                 .bind(signed.origin_id)
-                .bind(&a.medium)
+                .bind(a.medium.as_str())
                 .bind(&a.address)
-                .bind(&a.mxid)
-                .bind(a.ts)
+                .bind(a.mxid.as_str())
+                .bind(a.ts.as_millis())
                 .bind(&signed.signed_json)
                 .execute(&mut *tx)
                 .await
@@ -93,24 +93,21 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The original signed object of the binding of `(medium, address)` to `mxid` with this
-    /// `ts`, if one was imported (the newest, when several servers signed it).
+    /// The original signed object of exactly this binding (3PID, mxid and `ts`), if one was
+    /// imported (the newest, when several servers signed it).
     pub async fn imported_signed_association(
         &self,
-        medium: &str,
-        address: &str,
-        mxid: &str,
-        ts: i64,
+        association: &Association,
     ) -> StoreResult<Option<String>> {
         sqlx::query_scalar::<_, String>(
             "SELECT signed_json FROM imported_signed_associations \
              WHERE medium = ?1 AND address = ?2 AND mxid = ?3 AND ts = ?4 \
              ORDER BY origin_id DESC LIMIT 1",
         )
-        .bind(medium)
-        .bind(address)
-        .bind(mxid)
-        .bind(ts)
+        .bind(association.medium.as_str())
+        .bind(&association.address)
+        .bind(association.mxid.as_str())
+        .bind(association.ts.as_millis())
         .fetch_optional(&self.reader)
         .await
         .map_err(db_err)
@@ -146,7 +143,7 @@ impl SqliteStore {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .bind(&i.token)
-            .bind(&i.medium)
+            .bind(i.medium.as_str())
             .bind(&i.address)
             .bind(&i.room_id)
             .bind(&i.sender)

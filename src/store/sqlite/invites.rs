@@ -5,6 +5,7 @@
 use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, db_err};
+use crate::domain::Timestamp;
 use crate::store::StoreResult;
 use crate::store::sql::invites::InviteSql;
 
@@ -24,7 +25,7 @@ impl InviteSql for SqliteStore {
          AND (expires_ms IS NULL OR expires_ms > $2) \
          UNION ALL SELECT 1 FROM unowned_ephemeral_keys WHERE public_key = $1 LIMIT 1";
 
-    async fn pending_rows(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<SqliteRow>> {
+    async fn pending_rows(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<SqliteRow>> {
         sqlx::query(concat!(
             invite_columns!(),
             ", a.mxid ",
@@ -34,7 +35,7 @@ impl InviteSql for SqliteStore {
              AND (i.next_attempt_ms IS NULL OR i.next_attempt_ms <= $1) \
              ORDER BY i.created_ms, i.token LIMIT $2"
         ))
-        .bind(now_ms)
+        .bind(now.as_millis())
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await

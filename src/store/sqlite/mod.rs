@@ -292,8 +292,8 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn readings(&self, now_ms: i64) -> StoreReadings {
-        super::sql::readings(self, now_ms).await
+    async fn readings(&self, now: crate::domain::Timestamp) -> StoreReadings {
+        super::sql::readings(self, now).await
     }
 }
 
@@ -366,7 +366,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let (dir, store) = open_temp().await;
         store
-            .create_access_token("t", "@u:hs", 1)
+            .create_access_token(
+                "t",
+                &crate::domain::UserId::parse("@u:hs").expect("a user ID"),
+                crate::domain::Timestamp::from_millis(1),
+            )
             .await
             .expect("write");
         for name in ["oxident.db", "oxident.db-wal", "oxident.db-shm"] {
