@@ -288,13 +288,14 @@ async fn stalled(heads: &AtomicU64, period: Duration) {
 
 /// A plain HTTP/1.1 listener for small fixed answers (the operator listener, `ops/`): no
 /// caps, hooks or limits of the client port, each connection closed after `limit`.
-pub async fn serve_plain<F>(
+pub async fn serve_plain<F, A>(
     listener: TcpListener,
     answer: F,
     limit: Duration,
     shutdown: impl Future<Output = ()>,
 ) where
-    F: Fn(&http::Method, &str) -> http::Response<String> + Clone + Send + Sync + 'static,
+    F: Fn(http::Method, String) -> A + Clone + Send + Sync + 'static,
+    A: Future<Output = http::Response<String>> + Send + 'static,
 {
     tokio::pin!(shutdown);
     loop {
@@ -312,8 +313,8 @@ pub async fn serve_plain<F>(
         let answer = answer.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                let response = answer(request.method(), request.uri().path()).map(Body::from);
-                async move { Ok::<_, std::convert::Infallible>(response) }
+                let answering = answer(request.method().clone(), request.uri().path().to_owned());
+                async move { Ok::<_, std::convert::Infallible>(answering.await.map(Body::from)) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service);
