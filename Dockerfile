@@ -1,7 +1,7 @@
 # The production image: the release binary on Debian slim, run as an unprivileged user, all
 # state (database, signing key, mail outbox) in the /data volume. README.md, "Production".
 #
-#   docker build -t oxident .
+#   docker build -t oxident --build-arg OXIDENT_COMMIT=$(git rev-parse HEAD) .
 #   docker run -d --name oxident -p 8090:8090 -v oxident-data:/data \
 #     -e OXIDENT_SERVER__SERVER_NAME=id.example.org \
 #     -e OXIDENT_SERVER__PUBLIC_BASE_URL=https://id.example.org oxident
@@ -14,6 +14,10 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 ARG BINARY_FROM=build
 
 FROM ${RUST_IMAGE} AS build
+# The commit the binary reports in `oxident_build_info` (read with `option_env!`; a build
+# argument is in the environment of this stage's RUN). Not a build script: .git is not in the
+# build context, and a script asking git would rerun on every commit of a checkout.
+ARG OXIDENT_COMMIT=unknown
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bin oxident && cp target/release/oxident /oxident

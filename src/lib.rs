@@ -105,12 +105,7 @@ pub async fn serve_on(
         None => None,
     };
     let fd_limit = connection_limits::raise_fd_limit();
-    let limits = connection_limits::ConnectionLimits {
-        total: connection_limits::effective_total(state.config.server.max_connections, fd_limit),
-        per_ip: state.config.server.max_connections_per_ip,
-        ipv6_prefix: state.config.ratelimit.ipv6_prefix,
-        exempt: state.config.server.trusted_proxies.clone(),
-    };
+    let limits = connection_caps(&state.config, fd_limit);
     tracing::info!(
         %addr,
         tls = tls.is_some(),
@@ -169,6 +164,20 @@ pub async fn serve_on(
     background.stop(grace).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The accept loop's caps from `[server]`: the total kept below the open-files limit
+/// `fd_limit`, per client as `[ratelimit] ipv6_prefix` counts clients, proxies exempt.
+pub fn connection_caps(
+    config: &config::Config,
+    fd_limit: Option<u64>,
+) -> connection_limits::ConnectionLimits {
+    connection_limits::ConnectionLimits {
+        total: connection_limits::effective_total(config.server.max_connections, fd_limit),
+        per_ip: config.server.max_connections_per_ip,
+        ipv6_prefix: config.ratelimit.ipv6_prefix,
+        exempt: config.server.trusted_proxies.clone(),
+    }
 }
 
 /// The accept loop's stall period: the request timeout. A connection that sends no new request

@@ -133,10 +133,12 @@ impl AppState {
             terms,
             deliveries: deliveries.clone(),
             sms,
+            metrics: ops.metrics.clone(),
         })
         .context("the key file holds no signing key")?;
         // The store is open (its index built when it opened) and the keys are loaded.
         ops.readiness.started(store.clone(), signing_keys);
+        ops.metrics.watch_store(store.clone(), clock.clone());
         Ok(Self {
             config,
             store,

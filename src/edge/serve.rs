@@ -6,6 +6,20 @@
 //! hands each request straight to the application (docs/benchmarks.md). It also guards
 //! against stalled connections, which `axum::serve` does not: a client that opens
 //! connections and never finishes a request head (slowloris) is disconnected ([`stalled`]).
+//!
+//! The stall guard is one timer per connection, not hyper's `header_read_timeout` (which
+//! allocates, registers and cancels a timer for every request head): a connection that
+//! delivers no new request head for a whole period (the request timeout) is closed after
+//! finishing any answer in hand, slowloris clients and idle keep-alive connections alike,
+//! within one to two periods. With `[server.tls]` (`serve_with_tls`) each connection's task
+//! first does the TLS handshake, bounded by the stall period and cut short by shutdown.
+//!
+//! On shutdown the loop stops accepting but first takes the connections the kernel already
+//! completed (dropping the listener would reset them with their requests unread), and a
+//! connection that has not sent its first request head yet gets a moment to send it: every
+//! request sent before the stop is answered (`tests/it/shutdown.rs`: SIGTERM under load, a
+//! fresh connection per request, none cut off). [`serve_plain`] serves small fixed answers
+//! (the operator listener, `ops/`).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -274,13 +288,14 @@ async fn stalled(heads: &AtomicU64, period: Duration) {
 
 /// A plain HTTP/1.1 listener for small fixed answers (the operator listener, `ops/`): no
 /// caps, hooks or limits of the client port, each connection closed after `limit`.
-pub async fn serve_plain<F>(
+pub async fn serve_plain<F, A>(
     listener: TcpListener,
     answer: F,
     limit: Duration,
     shutdown: impl Future<Output = ()>,
 ) where
-    F: Fn(&http::Method, &str) -> http::Response<String> + Clone + Send + Sync + 'static,
+    F: Fn(http::Method, String) -> A + Clone + Send + Sync + 'static,
+    A: Future<Output = http::Response<String>> + Send + 'static,
 {
     tokio::pin!(shutdown);
     loop {
@@ -298,8 +313,8 @@ pub async fn serve_plain<F>(
         let answer = answer.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                let response = answer(request.method(), request.uri().path()).map(Body::from);
-                async move { Ok::<_, std::convert::Infallible>(response) }
+                let answering = answer(request.method().clone(), request.uri().path().to_owned());
+                async move { Ok::<_, std::convert::Infallible>(answering.await.map(Body::from)) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service);

@@ -79,6 +79,10 @@ impl DirectoryMailer {
 }
 
 impl Mailer for DirectoryMailer {
+    fn transport(&self) -> &'static str {
+        "directory"
+    }
+
     fn send<'a>(&'a self, to: &'a str, message: &'a [u8]) -> MailFuture<'a> {
         Box::pin(self.write(to, message))
     }

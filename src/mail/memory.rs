@@ -45,6 +45,10 @@ impl MemoryMailer {
 }
 
 impl Mailer for MemoryMailer {
+    fn transport(&self) -> &'static str {
+        "memory"
+    }
+
     fn send<'a>(&'a self, to: &'a str, message: &'a [u8]) -> MailFuture<'a> {
         let result = {
             let mut state = self.lock();

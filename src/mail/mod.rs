@@ -53,6 +53,9 @@ pub trait Mailer: Send + Sync {
     /// endings) to the single recipient `to` (a bare address, no display name). The envelope
     /// sender is the transport's configured address; the message's own headers are not read.
     fn send<'a>(&'a self, to: &'a str, message: &'a [u8]) -> MailFuture<'a>;
+
+    /// The transport's name in the operator's metrics (`smtp`, `directory`, `memory`).
+    fn transport(&self) -> &'static str;
 }
 
 /// Why a message could not be rendered or delivered.

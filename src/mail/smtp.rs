@@ -210,6 +210,10 @@ impl SmtpMailer {
 }
 
 impl Mailer for SmtpMailer {
+    fn transport(&self) -> &'static str {
+        "smtp"
+    }
+
     fn send<'a>(&'a self, to: &'a str, message: &'a [u8]) -> MailFuture<'a> {
         Box::pin(self.deliver(to, message))
     }

@@ -26,7 +26,10 @@ const CONNECTION_LIMIT: Duration = Duration::from_secs(30);
 pub async fn serve(listener: TcpListener, ops: Ops, shutdown: impl Future<Output = ()>) {
     crate::edge::serve::serve_plain(
         listener,
-        move |method, path| answer(&ops, method, path),
+        move |method, path| {
+            let ops = ops.clone();
+            async move { answer(&ops, &method, &path).await }
+        },
         CONNECTION_LIMIT,
         shutdown,
     )
@@ -34,7 +37,7 @@ pub async fn serve(listener: TcpListener, ops: Ops, shutdown: impl Future<Output
 }
 
 /// The answer to one request.
-pub fn answer(ops: &Ops, method: &Method, path: &str) -> Response<String> {
+pub async fn answer(ops: &Ops, method: &Method, path: &str) -> Response<String> {
     if method != Method::GET && method != Method::HEAD {
         return error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -52,7 +55,11 @@ pub fn answer(ops: &Ops, method: &Method, path: &str) -> Response<String> {
             };
             json(status, &report)
         }
-        "/metrics" => respond(StatusCode::OK, metrics::CONTENT_TYPE, ops.metrics.encode()),
+        "/metrics" => respond(
+            StatusCode::OK,
+            metrics::CONTENT_TYPE,
+            ops.metrics.scrape().await,
+        ),
         _ => error(
             StatusCode::NOT_FOUND,
             ApiError::Unrecognized(

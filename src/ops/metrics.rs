@@ -7,11 +7,24 @@
 //!
 //! Names follow the Prometheus conventions: the `oxident_` prefix, base units (`_seconds`),
 //! `_total` on counters (the encoder adds it). Values something else keeps anyway (open
-//! connections) are read at scrape time by a collector.
+//! connections, the store's index, pools and delivery queue) are read at scrape time by a
+//! collector; events nothing else counts (mails, texts, delivery attempts, rate-limit
+//! refusals) are counted where they happen, through the small methods below, so services
+//! never name a `prometheus-client` type. Services get the instance's `Metrics` through
+//! `service::Wiring`, never a global; a rate limit's refusals are a [`RefusalCount`] its
+//! limiter keeps.
+//!
+//! The store's numbers are read by [`Metrics::scrape`] (one `Store::readings` per scrape: an
+//! indexed count of the delivery queue, on PostgreSQL also `max(seq)` of the change log),
+//! not cached: Prometheus scrapes every 15 s or so. Store query latency is not measured: no
+//! single place sees every statement, and timing each store call would put a clock read on
+//! the lookup path for a number the request latency per operation already bounds.
 
+use crate::clock::Clock;
 use crate::edge::connection_limits::{ConnectionCounter, Refusal};
 use crate::edge::{Body, Hook};
 use crate::logging::RequestInfo;
+use crate::store::{Store, StoreReadings};
 use http::Response;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -22,7 +35,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// The content type of [`Metrics::encode`]'s text.
@@ -47,6 +60,84 @@ pub struct ReasonLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MailLabels {
+    /// The template brand the mail was rendered with (an operator's folder name, or the
+    /// default brand: never a client's free text).
+    pub brand: String,
+    pub transport: &'static str,
+    pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TextLabels {
+    pub transport: &'static str,
+    pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    /// The limit's `[ratelimit]` (or `[sms]`) setting.
+    pub limit: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    pool: &'static str,
+    state: &'static str,
+}
+
+/// What became of one invite the delivery worker took up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The homeserver accepted it.
+    Delivered,
+    /// The attempt failed; it will be retried.
+    Failed,
+    /// Not attempted now: its homeserver is busy or backing off.
+    Deferred,
+    /// Not delivered within `[invites] delivery_give_up_after`: never retried.
+    GivenUp,
+}
+
+impl Delivery {
+    const ALL: [Delivery; 4] = [
+        Delivery::Delivered,
+        Delivery::Failed,
+        Delivery::Deferred,
+        Delivery::GivenUp,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Delivery::Delivered => "delivered",
+            Delivery::Failed => "failed",
+            Delivery::Deferred => "deferred",
+            Delivery::GivenUp => "given_up",
+        }
+    }
+}
+
+fn outcome(sent: bool) -> &'static str {
+    if sent { "sent" } else { "failed" }
+}
+
+/// One rate limit's refusals, kept by its limiter (`service::ratelimit`). The default counts
+/// into no registry (a limiter built without metrics, as unit tests build them).
+#[derive(Debug, Clone, Default)]
+pub struct RefusalCount(Counter);
+
+impl RefusalCount {
+    pub fn refused(&self) {
+        self.0.inc();
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
     commit: &'static str,
@@ -67,7 +158,13 @@ pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
     pub request_duration: Family<OperationLabels, Histogram, fn() -> Histogram>,
+    mails: Family<MailLabels, Counter>,
+    texts: Family<TextLabels, Counter>,
+    deliveries: Family<OutcomeLabels, Counter>,
+    rate_limited: Family<LimitLabels, Counter>,
     connections: Arc<OnceLock<Arc<ConnectionCounter>>>,
+    store: OnceLock<(Arc<dyn Store>, Arc<dyn Clock>)>,
+    store_readings: Arc<Mutex<Option<StoreReadings>>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -109,14 +206,110 @@ impl Metrics {
             Unit::Seconds,
             request_duration.clone(),
         );
+        let mails = Family::<MailLabels, Counter>::default();
+        registry.register(
+            "mails",
+            "Mails handed to the mail transport (sent) or not (failed: rendering or transport), \
+             by template brand and transport",
+            mails.clone(),
+        );
+        let texts = Family::<TextLabels, Counter>::default();
+        registry.register(
+            "texts",
+            "Validation texts handed to the SMS gateway (sent) or refused by it or unreachable \
+             (failed), by gateway",
+            texts.clone(),
+        );
+        let deliveries = Family::<OutcomeLabels, Counter>::default();
+        for outcome in Delivery::ALL {
+            // Present from the start at 0, so a rate over them is defined before the first.
+            let _ = deliveries.get_or_create(&OutcomeLabels {
+                outcome: outcome.label(),
+            });
+        }
+        registry.register(
+            "invite_deliveries",
+            "Invites the delivery worker took up, by what became of them (onbind to the \
+             invitee's homeserver)",
+            deliveries.clone(),
+        );
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "rate_limited",
+            "Requests refused by a rate limit, by limit (its setting's name); a request several \
+             limits refuse counts in each",
+            rate_limited.clone(),
+        );
         let connections = Arc::new(OnceLock::new());
         registry.register_collector(Box::new(ConnectionReadings(connections.clone())));
+        let store_readings = Arc::new(Mutex::new(None));
+        registry.register_collector(Box::new(StoreSeries(store_readings.clone())));
         Self {
             registry,
             requests,
             request_duration,
+            mails,
+            texts,
+            deliveries,
+            rate_limited,
             connections,
+            store: OnceLock::new(),
+            store_readings,
         }
+    }
+
+    /// Reads the store's numbers ([`Store::readings`]) at each scrape of [`Self::scrape`].
+    pub fn watch_store(&self, store: Arc<dyn Store>, clock: Arc<dyn Clock>) {
+        let _ = self.store.set((store, clock));
+    }
+
+    /// Counts one mail: rendered and handed to `transport` (`sent`), or not.
+    pub fn mail(&self, brand: &str, transport: &'static str, sent: bool) {
+        self.mails
+            .get_or_create(&MailLabels {
+                brand: brand.to_owned(),
+                transport,
+                outcome: outcome(sent),
+            })
+            .inc();
+    }
+
+    /// Counts one validation text: accepted by the gateway `transport` (`sent`), or not.
+    pub fn text(&self, transport: &'static str, sent: bool) {
+        self.texts
+            .get_or_create(&TextLabels {
+                transport,
+                outcome: outcome(sent),
+            })
+            .inc();
+    }
+
+    /// Counts `n` invites the delivery worker took up with this outcome.
+    pub fn deliveries(&self, what: Delivery, n: u64) {
+        self.deliveries
+            .get_or_create(&OutcomeLabels {
+                outcome: what.label(),
+            })
+            .inc_by(n);
+    }
+
+    /// Invites with this outcome since start.
+    pub fn delivered(&self, what: Delivery) -> u64 {
+        self.deliveries
+            .get_or_create(&OutcomeLabels {
+                outcome: what.label(),
+            })
+            .get()
+    }
+
+    /// The refusal count of the rate limit `limit`, for its limiter to keep; the series is
+    /// exported from now on, at 0 until a refusal.
+    pub fn rate_limit(&self, limit: &'static str) -> RefusalCount {
+        RefusalCount(
+            self.rate_limited
+                .get_or_create(&LimitLabels { limit })
+                .clone(),
+        )
     }
 
     /// Reads open and refused connections from the accept loop's counter at each scrape.
@@ -134,7 +327,20 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The exposition: every series, as Prometheus scrapes it.
+    /// The exposition with the store's numbers read now: what `/metrics` answers. One store
+    /// reading per scrape (an indexed count; Prometheus scrapes every 15 s or so), no cache.
+    pub async fn scrape(&self) -> String {
+        if let Some((store, clock)) = self.store.get() {
+            let readings = store.readings(clock.now()).await;
+            *self
+                .store_readings
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(readings);
+        }
+        self.encode()
+    }
+
+    /// The exposition: every series, as Prometheus scrapes it (the store's as last read).
     pub fn encode(&self) -> String {
         let mut text = String::with_capacity(8 * 1024);
         // Writing into a String cannot fail.
@@ -172,6 +378,84 @@ impl Collector for ConnectionReadings {
         ] {
             ConstCounter::new(counter.refused(why))
                 .encode(refused.encode_family(&ReasonLabels { reason })?)?;
+        }
+        Ok(())
+    }
+}
+
+/// The store's numbers, as [`Metrics::scrape`] last read them: the lookup index, the pools, the
+/// invite delivery queue, PostgreSQL's change-log lag. A number the store could not read is
+/// left out (no series), not written as 0.
+#[derive(Debug)]
+struct StoreSeries(Arc<Mutex<Option<StoreReadings>>>);
+
+fn gauge(value: u64) -> ConstGauge {
+    ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX))
+}
+
+impl Collector for StoreSeries {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(readings) = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone() else {
+            return Ok(());
+        };
+        if let Some(index) = readings.lookup_index {
+            let entries = gauge(index.entries);
+            entries.encode(encoder.encode_descriptor(
+                "lookup_index_entries",
+                "Lookup hashes held in memory for v2 lookups",
+                None,
+                entries.metric_type(),
+            )?)?;
+            let bytes = gauge(index.bytes);
+            bytes.encode(encoder.encode_descriptor(
+                "lookup_index",
+                "Heap memory of the in-memory lookup index (its table and arena)",
+                Some(&Unit::Bytes),
+                bytes.metric_type(),
+            )?)?;
+        }
+        if !readings.pools.is_empty() {
+            let mut pools = encoder.encode_descriptor(
+                "store_connections",
+                "Database connections of each pool, lent out (in_use) or waiting (idle)",
+                None,
+                MetricType::Gauge,
+            )?;
+            for p in &readings.pools {
+                for (state, n) in [("in_use", p.in_use), ("idle", p.idle)] {
+                    gauge(u64::from(n)).encode(pools.encode_family(&PoolLabels {
+                        pool: p.pool,
+                        state,
+                    })?)?;
+                }
+            }
+        }
+        if let Some(queue) = readings.pending_deliveries {
+            let pending = gauge(queue.invites);
+            pending.encode(encoder.encode_descriptor(
+                "invites_pending_delivery",
+                "Invites whose address is bound and that no homeserver has accepted yet",
+                None,
+                pending.metric_type(),
+            )?)?;
+            // Always written, 0 with an empty queue: an alert on it needs no `absent()`.
+            let age = ConstGauge::new(queue.oldest_age.unwrap_or_default().as_secs_f64());
+            age.encode(encoder.encode_descriptor(
+                "invites_pending_delivery_oldest_age",
+                "How long the oldest invite pending delivery has waited since it became due",
+                Some(&Unit::Seconds),
+                age.metric_type(),
+            )?)?;
+        }
+        if let Some(lag) = readings.change_log_lag {
+            let lag = gauge(lag);
+            lag.encode(encoder.encode_descriptor(
+                "association_log_lag",
+                "PostgreSQL: association changes in the shared change log that this \
+                 instance's lookup index has not applied yet",
+                None,
+                lag.metric_type(),
+            )?)?;
         }
         Ok(())
     }

@@ -34,7 +34,6 @@
 //! the invite is first due: from the bind, not the invite's creation, since invitees often sign up
 //! weeks later. Giving up sets `abandoned_ms` and logs a WARN.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -47,6 +46,7 @@ use crate::clock::Clock;
 use crate::domain::{Timestamp, UserId};
 use crate::error::ApiResult;
 use crate::federation::FederationClient;
+use crate::ops::metrics::{Delivery, Metrics};
 use crate::service::signed::Signer;
 use crate::store::{Association, AssociationStore, InviteStore, PendingDelivery, Threepid};
 
@@ -65,8 +65,8 @@ pub struct DeliveryService {
     /// `[invites] delivery_per_destination`.
     pub(crate) per_destination: u32,
     pub(crate) destinations: Destinations,
-    /// Invites given up since start.
-    pub(crate) given_up: AtomicU64,
+    /// Deliveries by outcome (given up ones included: [`Self::given_up`] reads them there).
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 /// What the worker knows of each homeserver it delivers to: deliveries in flight, and the
@@ -284,7 +284,7 @@ impl DeliveryService {
 
     /// Invites given up since start (`[invites] delivery_give_up_after`).
     pub fn given_up(&self) -> u64 {
-        self.given_up.load(Ordering::Relaxed)
+        self.metrics.delivered(Delivery::GivenUp)
     }
 
     /// One pass over the due invites, each given up, deferred (its homeserver busy or
@@ -329,6 +329,11 @@ impl DeliveryService {
             Ok(())
         }
         .await;
+        let deferred = later.values().map(Vec::len).sum::<usize>();
+        if recorded.is_ok() && deferred > 0 {
+            self.metrics
+                .deliveries(Delivery::Deferred, u64::try_from(deferred).unwrap_or(0));
+        }
         if let Err(e) = recorded {
             // Nothing started: give the slots back.
             for (_, server) in &starting {
@@ -350,7 +355,7 @@ impl DeliveryService {
         }
         let tokens: Vec<String> = deliveries.iter().map(|d| d.invite.token.clone()).collect();
         let n = self.store.abandon_deliveries(&tokens, now).await?;
-        self.given_up.fetch_add(n, Ordering::Relaxed);
+        self.metrics.deliveries(Delivery::GivenUp, n);
         for d in &deliveries {
             tracing::warn!(
                 room_id = %d.invite.room_id,
@@ -368,6 +373,14 @@ impl DeliveryService {
         let token = invite.token.clone();
         let outcome = self.attempt(&invite, &mxid, &server).await;
         let now = self.clock.now();
+        self.metrics.deliveries(
+            if outcome.is_ok() {
+                Delivery::Delivered
+            } else {
+                Delivery::Failed
+            },
+            1,
+        );
         let recorded = match outcome {
             Ok(()) => {
                 self.destinations.finish(&server, now, Some(false));

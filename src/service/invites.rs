@@ -26,6 +26,7 @@ use crate::domain::{EmailAddress, Medium, UserId};
 use crate::duration::ConfigDuration;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::{InviteVars, MailError, Mailer, Templates};
+use crate::ops::metrics::Metrics;
 use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
 use crate::service::signed::{Signatures, Signer};
 use crate::store::{AssociationStore, InviteStore, NewEphemeralKey, NewInvite, Threepid};
@@ -49,6 +50,7 @@ pub struct InviteService {
     pub(crate) signer: Arc<Signer>,
     pub(crate) per_ip: ClientLimiter,
     pub(crate) per_address: Limiter,
+    pub(crate) metrics: Arc<Metrics>,
     pub(crate) config: InvitesConfig,
     /// Base of the key validity URLs in store-invite answers.
     pub(crate) public_base_url: String,
@@ -272,14 +274,15 @@ impl InviteService {
             web_client_location: extra_string(&req.room.extra, WEB_CLIENT_LOCATION),
             extra: template_extras(&req.room.extra),
         };
-        let message = self
-            .templates
-            .render_invite(req.brand.as_deref(), &vars)
-            .map_err(mail_error)?;
-        self.mailer
-            .send(&address, &message)
-            .await
-            .map_err(mail_error)?;
+        super::send_mail(
+            self.mailer.as_ref(),
+            &self.metrics,
+            self.templates.resolve_brand(req.brand.as_deref()),
+            &address,
+            self.templates.render_invite(req.brand.as_deref(), &vars),
+        )
+        .await
+        .map_err(mail_error)?;
 
         let invite = NewInvite {
             token: token.clone(),

@@ -4,6 +4,11 @@
 //! Each area is a service value that owns exactly what it needs (its store, the mailer, the
 //! clock, its limits and settings); [`Services::build`] is the one place they are wired, so a
 //! new dependency of one area shows up in one struct and one line here.
+//!
+//! Adding a field to the session flow touches the spec, `api/`'s mapping,
+//! `service/sessions.rs`, `store/sessions.rs`, the one implementation `store/sql/sessions.rs`
+//! and both backends' migrations (a backend's own `sessions.rs` only where its dialect needs
+//! its own SQL).
 
 pub mod accounts;
 pub mod address;
@@ -23,6 +28,7 @@ use crate::clock::Clock;
 use crate::crypto::{RandomSource, SigningKey};
 use crate::federation::FederationClient;
 use crate::mail::{Mailer, Templates};
+use crate::ops::metrics::Metrics;
 use crate::store::Store;
 use accounts::AccountService;
 use binding::BindingService;
@@ -37,6 +43,23 @@ use signed::Signer;
 use std::sync::Arc;
 use std::time::Duration;
 use terms::Policies;
+
+/// Sends a rendered mail (a failed rendering is a mail not sent) and counts it by brand and
+/// transport: the one place the validation and invitation mails go out.
+pub(crate) async fn send_mail(
+    mailer: &dyn Mailer,
+    metrics: &Metrics,
+    brand: &str,
+    to: &str,
+    message: Result<Vec<u8>, crate::mail::MailError>,
+) -> Result<(), crate::mail::MailError> {
+    let sent = match message {
+        Ok(message) => mailer.send(to, &message).await,
+        Err(e) => Err(e),
+    };
+    metrics.mail(brand, mailer.transport(), sent.is_ok());
+    sent
+}
 
 /// Every area's service. Cloning is a reference count per area.
 #[derive(Clone)]
@@ -90,6 +113,8 @@ pub struct Wiring {
     pub deliveries: DeliveryWaker,
     /// Texting (`[sms]`), built by the caller (it can fail); `None`: no gateway.
     pub sms: Option<crate::sms::Sms>,
+    /// Where mails, texts, deliveries and rate-limit refusals are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {
@@ -107,7 +132,17 @@ impl Services {
             terms,
             deliveries,
             sms,
+            metrics,
         } = w;
+        let sms = sms.map(|mut sms| {
+            sms.per_ip = sms
+                .per_ip
+                .counting(metrics.rate_limit("sms.per_ip_per_minute"));
+            sms.per_number = sms
+                .per_number
+                .counting(metrics.rate_limit("sms.per_number_per_hour"));
+            sms
+        });
         let limits = &settings.ratelimit;
         let minute = Duration::from_secs(60);
         let hour = Duration::from_secs(3600);
@@ -124,12 +159,15 @@ impl Services {
                 minute,
                 clock.clone(),
                 limits.ipv6_prefix,
-            ),
+            )
+            .counting(metrics.rate_limit("request_token_per_ip_per_minute")),
             per_address: Limiter::new(
                 limits.request_token_per_address_per_hour,
                 hour,
                 clock.clone(),
-            ),
+            )
+            .counting(metrics.rate_limit("request_token_per_address_per_hour")),
+            metrics: metrics.clone(),
             config: settings.sessions.clone(),
             public_base_url: public_base_url.clone(),
         });
@@ -139,16 +177,20 @@ impl Services {
             clock: clock.clone(),
             random: random.clone(),
             sms,
+            metrics: metrics.clone(),
             default_brand: settings.default_brand.clone(),
             session_lifetime: settings.sessions.lifetime(),
         });
         // One budget for both unauthenticated requests that make this server call out.
-        let outbound_per_ip = Arc::new(ClientLimiter::new(
-            limits.outbound_per_ip_per_minute,
-            minute,
-            clock.clone(),
-            limits.ipv6_prefix,
-        ));
+        let outbound_per_ip = Arc::new(
+            ClientLimiter::new(
+                limits.outbound_per_ip_per_minute,
+                minute,
+                clock.clone(),
+                limits.ipv6_prefix,
+            )
+            .counting(metrics.rate_limit("outbound_per_ip_per_minute")),
+        );
         let bindings = Arc::new(BindingService {
             outbound_per_ip: outbound_per_ip.clone(),
             sessions: sessions.clone(),
@@ -169,17 +211,20 @@ impl Services {
                 Duration::from_secs(1),
                 clock.clone(),
                 limits.ipv6_prefix,
-            ),
+            )
+            .counting(metrics.rate_limit("lookup_per_ip_per_second")),
             hashes_per_hour: Limiter::new(
                 limits.lookup_hashes_per_account_per_hour,
                 hour,
                 clock.clone(),
-            ),
+            )
+            .counting(metrics.rate_limit("lookup_hashes_per_account_per_hour")),
             hashes_per_day: Limiter::new(
                 limits.lookup_hashes_per_account_per_day,
                 24 * hour,
                 clock.clone(),
-            ),
+            )
+            .counting(metrics.rate_limit("lookup_hashes_per_account_per_day")),
         });
         let invites = Arc::new(InviteService {
             store: store.clone(),
@@ -194,8 +239,11 @@ impl Services {
                 minute,
                 clock.clone(),
                 limits.ipv6_prefix,
-            ),
-            per_address: Limiter::new(limits.invite_per_address_per_hour, hour, clock.clone()),
+            )
+            .counting(metrics.rate_limit("invite_per_ip_per_minute")),
+            per_address: Limiter::new(limits.invite_per_address_per_hour, hour, clock.clone())
+                .counting(metrics.rate_limit("invite_per_address_per_hour")),
+            metrics: metrics.clone(),
             config: settings.invites.clone(),
             public_base_url,
         });
@@ -230,7 +278,7 @@ impl Services {
             give_up_after: settings.invites.delivery_give_up_after.0,
             per_destination: settings.invites.delivery_per_destination,
             destinations: Default::default(),
-            given_up: Default::default(),
+            metrics,
         });
         Some(Self {
             sessions,

@@ -20,6 +20,7 @@ use crate::clock::Clock;
 use crate::crypto::tokens::{RandomSource, random_digits_from};
 use crate::domain::{ClientSecret, Medium, Msisdn, Sid};
 use crate::error::{ApiError, ApiResult};
+use crate::ops::metrics::Metrics;
 use crate::service::address::check_next_link;
 use crate::service::ratelimit::check_all;
 use crate::service::sessions::{SessionService, new_sid};
@@ -35,6 +36,7 @@ pub struct MsisdnService {
     pub(crate) random: Arc<dyn RandomSource>,
     /// `None` while `[sms]` names no gateway.
     pub(crate) sms: Option<Sms>,
+    pub(crate) metrics: Arc<Metrics>,
     /// The brand whose `sms_template.txt` is used when the request's has none.
     pub(crate) default_brand: String,
     pub(crate) session_lifetime: Duration,
@@ -153,7 +155,9 @@ impl MsisdnService {
                 .render(brand, &self.default_brand, &session.token),
             originator: sms.routing.originator(number).clone(),
         };
-        match sms.gateway.send(&text).await {
+        let sent = sms.gateway.send(&text).await;
+        self.metrics.text(sms.gateway.transport(), sent.is_ok());
+        match sent {
             Ok(answer) => {
                 tracing::debug!(
                     status = answer.status,

@@ -32,6 +32,7 @@
 use crate::client_net::{ClientNet, Ipv6Prefix};
 use crate::clock::Clock;
 use crate::error::ApiError;
+use crate::ops::metrics::RefusalCount;
 use hashlink::LruCache;
 use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
@@ -56,6 +57,8 @@ pub struct Limiter<K = String> {
     /// key → theoretical arrival time of the next event, on the clock's monotonic scale.
     tat: Mutex<LruCache<K, Duration>>,
     clock: Arc<dyn Clock>,
+    /// This limit's refusals, for the operator's metrics ([`Self::counting`]).
+    refusals: RefusalCount,
 }
 
 impl<K> std::fmt::Debug for Limiter<K> {
@@ -92,7 +95,13 @@ impl<K: Hash + Eq> Limiter<K> {
             burst,
             tat: Mutex::new(LruCache::new(capacity.max(1))),
             clock,
+            refusals: RefusalCount::default(),
         }
+    }
+
+    /// Counts this limit's refusals in `refusals` (from `Metrics::rate_limit`).
+    pub fn counting(self, refusals: RefusalCount) -> Self {
+        Self { refusals, ..self }
     }
 
     /// Counts one event for `key`; `Err` carries how long to wait.
@@ -114,6 +123,7 @@ impl<K: Hash + Eq> Limiter<K> {
         }
         let mut table = self.lock();
         if let Some(wait) = self.wait(&mut table, key, now, 1) {
+            self.refusals.refused();
             return Err(limit_exceeded(wait));
         }
         self.spend(&mut table, key, now, 1);
@@ -235,6 +245,8 @@ pub trait Held {
     fn wait(&mut self) -> Option<Duration>;
     /// Counts the event.
     fn spend(&mut self);
+    /// Counts a refusal of the event by this limit (the operator's metrics).
+    fn refused(&self);
 }
 
 impl<K, Q> Charge for Keyed<'_, K, Q>
@@ -279,6 +291,10 @@ where
         self.limiter
             .spend(&mut self.table, self.key, self.now, self.cost);
     }
+
+    fn refused(&self) {
+        self.limiter.refusals.refused();
+    }
 }
 
 /// Counts one event in every limiter of `charges`, or in none: all are locked (in address
@@ -296,7 +312,15 @@ pub fn check_all(charges: &[&dyn Charge]) -> Result<(), ApiError> {
         return Err(ApiError::internal("check_all: a limiter appears twice"));
     }
     let mut held: Vec<Box<dyn Held + '_>> = ordered.iter().map(|c| c.lock()).collect();
-    if let Some(wait) = held.iter_mut().filter_map(|h| h.wait()).max() {
+    let mut slowest = None;
+    for h in &mut held {
+        if let Some(wait) = h.wait() {
+            // Each limit that refuses counts the refusal: the metrics say which limits bite.
+            h.refused();
+            slowest = slowest.max(Some(wait));
+        }
+    }
+    if let Some(wait) = slowest {
         return Err(limit_exceeded(wait));
     }
     for h in &mut held {
@@ -318,6 +342,14 @@ impl ClientLimiter {
         Self {
             limiter: Limiter::new(burst, period, clock),
             prefix,
+        }
+    }
+
+    /// Counts this limit's refusals in `refusals` (from `Metrics::rate_limit`).
+    pub fn counting(self, refusals: RefusalCount) -> Self {
+        Self {
+            limiter: self.limiter.counting(refusals),
+            ..self
         }
     }
 
@@ -439,6 +471,28 @@ mod tests {
             "over the burst: never"
         );
         assert!(check_all(&[&l.charge_n("b", 10)]).is_ok());
+    }
+
+    #[test]
+    fn each_limit_that_refuses_counts_the_refusal() {
+        let metrics = crate::ops::metrics::Metrics::new();
+        let clock = Arc::new(ManualClock::new(0));
+        let tight: Limiter = Limiter::new(1, Duration::from_secs(60), clock.clone())
+            .counting(metrics.rate_limit("tight"));
+        let loose: Limiter =
+            Limiter::new(5, Duration::from_secs(60), clock).counting(metrics.rate_limit("loose"));
+        assert!(check_all(&[&tight.charge("a"), &loose.charge("a")]).is_ok());
+        assert!(check_all(&[&tight.charge("a"), &loose.charge("a")]).is_err());
+        assert!(tight.check("a").is_err());
+        let text = metrics.encode();
+        assert!(
+            text.contains("oxident_rate_limited_total{limit=\"tight\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("oxident_rate_limited_total{limit=\"loose\"} 0\n"),
+            "{text}"
+        );
     }
 
     #[test]

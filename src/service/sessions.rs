@@ -32,6 +32,7 @@ use crate::domain::{ClientSecret, EmailAddress, Medium, Sid, Timestamp};
 use crate::duration::ConfigDuration;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::{Mailer, ResponseVars, Templates, VerificationVars, verification_link};
+use crate::ops::metrics::Metrics;
 use crate::service::address::check_next_link;
 use crate::service::ratelimit::{ClientLimiter, Limiter, check_all};
 use crate::store::{NewSession, SessionStore, Threepid, ValidationSession};
@@ -50,6 +51,7 @@ pub struct SessionService {
     pub(crate) random: Arc<dyn RandomSource>,
     pub(crate) per_ip: ClientLimiter,
     pub(crate) per_address: Limiter,
+    pub(crate) metrics: Arc<Metrics>,
     pub(crate) config: SessionsConfig,
     /// Where the mailed link points (`[server] public_base_url`).
     pub(crate) public_base_url: String,
@@ -195,14 +197,15 @@ impl SessionService {
             link: self.submit_link(session, req.submit_path),
             ipaddress: req.client_ip.map(|ip| ip.to_string()),
         };
-        let message = self
-            .templates
-            .render_verification(req.brand, &vars)
-            .map_err(|e| mail_error(&e))?;
-        self.mailer
-            .send(&session.address, &message)
-            .await
-            .map_err(|e| mail_error(&e))
+        super::send_mail(
+            self.mailer.as_ref(),
+            &self.metrics,
+            self.templates.resolve_brand(req.brand),
+            &session.address,
+            self.templates.render_verification(req.brand, &vars),
+        )
+        .await
+        .map_err(|e| mail_error(&e))
     }
 
     /// `submitToken` (POST or GET): validates the session of `medium` when `sid`,

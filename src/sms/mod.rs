@@ -67,6 +67,9 @@ pub enum SmsError {
 #[async_trait]
 pub trait SmsGateway: Send + Sync + std::fmt::Debug {
     async fn send(&self, sms: &OutgoingSms) -> Result<Answer, SmsError>;
+
+    /// The gateway's name in the operator's metrics (`openmarket`, `webhook`, `outbox`).
+    fn transport(&self) -> &'static str;
 }
 
 /// Everything msisdn validation needs, built once from `[sms]` when a gateway is configured.

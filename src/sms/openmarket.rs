@@ -44,6 +44,10 @@ pub fn request_body(sms: &OutgoingSms) -> serde_json::Value {
 
 #[async_trait]
 impl SmsGateway for OpenMarket {
+    fn transport(&self) -> &'static str {
+        "openmarket"
+    }
+
     async fn send(&self, sms: &OutgoingSms) -> Result<super::http::Answer, SmsError> {
         self.http
             .post_json(

@@ -39,6 +39,10 @@ impl Outbox {
 
 #[async_trait]
 impl SmsGateway for Outbox {
+    fn transport(&self) -> &'static str {
+        "outbox"
+    }
+
     async fn send(&self, sms: &OutgoingSms) -> Result<Answer, SmsError> {
         let n = self.sequence.fetch_add(1, Ordering::Relaxed);
         let path = self

@@ -141,6 +141,10 @@ fn map_strings(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
 
 #[async_trait]
 impl SmsGateway for Webhook {
+    fn transport(&self) -> &'static str {
+        "webhook"
+    }
+
     async fn send(&self, sms: &OutgoingSms) -> Result<Answer, SmsError> {
         let name = self
             .config

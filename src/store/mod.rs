@@ -78,6 +78,48 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// What the operator's metrics read from the store at each scrape (`ops::metrics`): numbers
+/// the store keeps anyway, so no second count has to be kept right beside them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreReadings {
+    /// The in-memory lookup index; `None` without one (switched off, or dropped).
+    pub lookup_index: Option<IndexReading>,
+    /// Each connection pool of the backend.
+    pub pools: Vec<PoolReading>,
+    /// Invites whose address is bound and that no homeserver has accepted yet; `None` when
+    /// the database did not answer.
+    pub pending_deliveries: Option<PendingDeliveries>,
+    /// PostgreSQL: association changes committed to the log that this instance's lookup
+    /// index has not applied yet (`None` on SQLite, without an index, or unanswered).
+    pub change_log_lag: Option<u64>,
+}
+
+/// The lookup index's size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IndexReading {
+    pub entries: u64,
+    /// Heap bytes of its table and arena.
+    pub bytes: u64,
+}
+
+/// One connection pool: connections lent out and connections waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolReading {
+    /// `reader`/`writer` (SQLite), `main` (PostgreSQL).
+    pub pool: &'static str,
+    pub in_use: u32,
+    pub idle: u32,
+}
+
+/// The invite delivery queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PendingDeliveries {
+    pub invites: u64,
+    /// How long the oldest has waited since it became due (its first delivery attempt, else
+    /// its binding); `None` when none waits.
+    pub oldest_age: Option<std::time::Duration>,
+}
+
 /// Everything the server persists: every area, plus readiness. Used as `Arc<dyn Store>`;
 /// narrow it with upcasting (`let s: Arc<dyn SessionStore> = store;`).
 #[async_trait]
@@ -91,6 +133,10 @@ pub trait Store: SessionStore + AssociationStore + InviteStore + AccountStore + 
     fn available(&self) -> bool {
         true
     }
+
+    /// The numbers the operator's metrics show, read at `now`. Costs one indexed query (two
+    /// on PostgreSQL) and never fails: what the database does not answer is left out.
+    async fn readings(&self, now: crate::domain::Timestamp) -> StoreReadings;
 }
 
 #[cfg(test)]

@@ -369,12 +369,25 @@ impl SydentConf {
         if port.is_some() || address.is_some() {
             let port = port.unwrap_or("8090");
             let address = address.unwrap_or("::");
-            let bind = if address.contains(':') {
-                format!("[{address}]:{port}")
-            } else {
-                format!("{address}:{port}")
-            };
-            set("server.bind", bind.into());
+            set("server.bind", socket_address(address, port).into());
+        }
+        // sydent serves its Prometheus metrics on `prometheus_addr`:`prometheus_port` once the
+        // port is set (and does not start without the address): the operator listener here.
+        if let Some(port) = self.read(&mut problems, "general", "prometheus_port") {
+            let address = self.read(&mut problems, "general", "prometheus_addr");
+            match (port.parse::<u16>(), address) {
+                (Ok(port), Some(address)) => {
+                    set("metrics.bind", socket_address(address, port).into());
+                }
+                (Err(_), _) => {
+                    problems.push(format!("general.prometheus_port: `{port}` is not a port"))
+                }
+                (Ok(_), None) => problems.push(
+                    "general.prometheus_addr: needed with prometheus_port (sydent does not \
+                     start without it)"
+                        .into(),
+                ),
+            }
         }
         // sydent's internal API (bind/unbind without validation) is the admin listener here;
         // an empty port (sydent's default) leaves it off, and its address defaults to `::1`.
@@ -531,6 +544,15 @@ fn sms_map_entry(out: &mut Map<String, Value>, table: &str, key: &str, value: Va
         if let Value::Object(map) = entry {
             map.insert(key.to_owned(), value);
         }
+    }
+}
+
+/// `address:port` as a socket address reads it (an IPv6 address in brackets).
+fn socket_address(address: &str, port: impl std::fmt::Display) -> String {
+    if address.contains(':') {
+        format!("[{address}]:{port}")
+    } else {
+        format!("{address}:{port}")
     }
 }
 
@@ -768,6 +790,35 @@ json.dump(answers, sys.stdout)
         let bad = SydentConf::parse("[general]\nenable_v1_access = maybe\n").expect("parses");
         let (_, problems) = bad.oxident_values(Path::new("/"));
         assert_eq!(problems.len(), 1, "{problems:?}");
+    }
+
+    #[test]
+    fn prometheus_port_and_addr_become_the_operator_listener() {
+        let conf = SydentConf::parse("[general]\nprometheus_port = 9101\nprometheus_addr = ::1\n")
+            .expect("parses");
+        let (values, problems) = conf.oxident_values(Path::new("/"));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(values["metrics"]["bind"], "[::1]:9101");
+        let conf =
+            SydentConf::parse("[general]\nprometheus_port = 9101\nprometheus_addr = 127.0.0.1\n")
+                .expect("parses");
+        let (values, _) = conf.oxident_values(Path::new("/"));
+        assert_eq!(values["metrics"]["bind"], "127.0.0.1:9101");
+        // Without the port sydent serves no metrics; a bad port or no address stops it.
+        let (values, problems) = SydentConf::parse("[general]\nprometheus_addr = ::1\n")
+            .expect("parses")
+            .oxident_values(Path::new("/"));
+        assert!(problems.is_empty() && values.get("metrics").is_none());
+        for bad in [
+            "prometheus_port = http\nprometheus_addr = ::1",
+            "prometheus_port = 9101",
+        ] {
+            let (values, problems) = SydentConf::parse(&format!("[general]\n{bad}\n"))
+                .expect("parses")
+                .oxident_values(Path::new("/"));
+            assert_eq!(problems.len(), 1, "{bad}: {problems:?}");
+            assert!(values.get("metrics").is_none());
+        }
     }
 
     #[test]

@@ -1,6 +1,18 @@
 //! Moving from sydent: `oxident import-sydent --db sydent.db [--config sydent.conf]` carries
 //! a sydent's data over (`import`), reading its configuration file (`conf`) for the signing
 //! key and the server name its signatures were made under.
+//!
+//! `import` maps sydent's rows onto ours: the newest global association per 3PID, invites
+//! paired with the ephemeral key stored just before them, accounts with tokens and terms.
+//! Associations and invites of a medium other than email/msisdn, and associations whose mxid
+//! is not a user ID, are skipped and listed in the report (nothing here could serve them); such
+//! an invite's key stays valid as an unowned key. The sydent database is read by
+//! `store/sydent_db.rs` (read-only, schema version 5 or refused) and written through
+//! `SqliteStore`'s `import_*` methods (`store/sqlite/import.rs`: one transaction per area,
+//! idempotent by natural key, the lookup index rebuilt after associations); migration
+//! `0004_sydent_import.sql` keeps sydent's original signed associations, which v1 lookups serve
+//! for a carried-over binding (`Store::original_signed_association`: a replication peer's
+//! signature cannot be made again here), and the ephemeral keys no invite owns.
 
 pub mod conf;
 #[cfg(test)]

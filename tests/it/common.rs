@@ -289,8 +289,19 @@ impl TestApp {
         let stall = oxident::stall_period(&state.config);
         let app = oxident::app(state);
         let tls = self.tls.clone();
+        // With the operator listener on, the caps of `[server]` and their counter, as
+        // `serve_on` wires them (the metrics read it); else none, as most tests need.
+        let limits = if self.config.metrics.bind.is_some() {
+            oxident::connection_caps(&self.config, None)
+        } else {
+            oxident::connection_limits::ConnectionLimits::unlimited()
+        };
+        let counter = oxident::connection_limits::ConnectionCounter::new(limits);
+        if let Some(state) = &self.state {
+            state.ops.metrics.watch_connections(counter.clone());
+        }
         self.task = Some(tokio::spawn(async move {
-            let _ = oxident::serve::serve_with_tls(listener, app, stall, tls, async {
+            let _ = oxident::serve::serve_counted(listener, app, stall, tls, counter, async {
                 let _ = rx.await;
             })
             .await;

@@ -24,7 +24,7 @@ async fn store_invite(app: &TestApp, address: &str, room: &str) -> String {
 
 /// Binds through a new validated session (a new client secret each time: the same one would
 /// reuse the session and send no mail).
-async fn bind(app: &TestApp, address: &str, mxid: &str) {
+pub async fn bind(app: &TestApp, address: &str, mxid: &str) {
     static SECRETS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = SECRETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let secret = format!("secret{n}");

@@ -79,6 +79,27 @@ impl PostgresStore {
         }
     }
 
+    /// How many association changes other instances (or this one) committed that this
+    /// instance's index has not applied yet: the newest `seq` minus the applied one (an
+    /// index-only read of the log's key). `None` without an index: nothing follows the log.
+    pub(super) async fn change_log_lag(&self) -> StoreResult<Option<u64>> {
+        if self.index_ref().is_none() {
+            return Ok(None);
+        }
+        let newest: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM association_changes")
+                .fetch_one(self.pool()?)
+                .await
+                .map_err(db_err)?;
+        let applied = self
+            .inner
+            .applied
+            .load(std::sync::atomic::Ordering::Acquire);
+        Ok(Some(
+            u64::try_from(newest.saturating_sub(applied)).unwrap_or(0),
+        ))
+    }
+
     /// Applies the log rows committed since the last ones applied (by any instance, this one
     /// included: re-applying its own change is idempotent), in `seq` order.
     pub(super) async fn follow_changes(&self) -> StoreResult<()> {

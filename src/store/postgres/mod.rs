@@ -31,7 +31,7 @@ use super::lookup_index::LookupIndex;
 use super::sql::Backend;
 use super::sql::associations::AssociationSql as _;
 use super::token_cache::TokenCache;
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreReadings, StoreResult};
 
 mod accounts;
 mod associations;
@@ -217,6 +217,10 @@ impl Backend for PostgresStore {
         self.pool()
     }
 
+    fn pools(&self) -> Vec<(&'static str, &PgPool)> {
+        vec![("main", &self.inner.pool)]
+    }
+
     async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
         self.tx().await
     }
@@ -341,6 +345,18 @@ impl Store for PostgresStore {
 
     fn available(&self) -> bool {
         !self.inner.health.is_down()
+    }
+
+    async fn readings(&self, now: crate::domain::Timestamp) -> StoreReadings {
+        let mut readings = super::sql::readings(self, now).await;
+        readings.change_log_lag = match self.change_log_lag().await {
+            Ok(lag) => lag,
+            Err(e) => {
+                tracing::debug!(error = %e, "metrics: the association change log was not read");
+                None
+            }
+        };
+        readings
     }
 }
 

@@ -24,9 +24,11 @@ use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Transaction, Type,
 };
 
-use super::{StoreError, StoreResult};
+use super::{IndexReading, PoolReading, StoreError, StoreReadings, StoreResult};
 use crate::domain::{Medium, Timestamp};
 use crate::error::ApiResult;
+use associations::AssociationSql;
+use invites::InviteSql;
 
 pub(super) mod accounts;
 pub(super) mod admin;
@@ -234,6 +236,9 @@ pub(in crate::store) trait Backend: Send + Sync + 'static {
     /// The pool single-statement writes go to (SQLite: its one writer connection).
     fn writes(&self) -> StoreResult<&Pool<Self::Db>>;
 
+    /// Every pool, named, whether or not the database answers (for [`readings`]).
+    fn pools(&self) -> Vec<(&'static str, &Pool<Self::Db>)>;
+
     /// A transaction for writes (SQLite: `BEGIN IMMEDIATE`, so it never upgrades a read lock).
     fn begin(&self) -> impl Future<Output = StoreResult<Transaction<'static, Self::Db>>> + Send;
 
@@ -251,6 +256,44 @@ pub(in crate::store) trait Backend: Send + Sync + 'static {
     /// not sent (PostgreSQL's `text` holds no NUL).
     fn storable(_s: &str) -> bool {
         true
+    }
+}
+
+/// [`Store::readings`](super::Store::readings) but for what only one backend has (PostgreSQL's
+/// change-log lag, which its own implementation adds).
+pub(in crate::store) async fn readings<B: AssociationSql + InviteSql>(
+    store: &B,
+    now: Timestamp,
+) -> StoreReadings {
+    let lookup_index = store.index_ref().as_ref().map(|index| IndexReading {
+        entries: u64::try_from(index.len()).unwrap_or(u64::MAX),
+        bytes: u64::try_from(index.heap_bytes()).unwrap_or(u64::MAX),
+    });
+    let pools = store
+        .pools()
+        .into_iter()
+        .map(|(pool, p)| {
+            let size = p.size();
+            let idle = u32::try_from(p.num_idle()).unwrap_or(size).min(size);
+            PoolReading {
+                pool,
+                in_use: size - idle,
+                idle,
+            }
+        })
+        .collect();
+    let pending_deliveries = match invites::delivery_queue(store, now).await {
+        Ok(pending) => Some(pending),
+        Err(e) => {
+            tracing::debug!(error = %e, "metrics: the invite delivery queue was not read");
+            None
+        }
+    };
+    StoreReadings {
+        lookup_index,
+        pools,
+        pending_deliveries,
+        change_log_lag: None,
     }
 }
 

@@ -46,7 +46,7 @@ use sqlx::{Sqlite, Transaction};
 use super::lookup_index::LookupIndex;
 use super::sql::Backend;
 use super::sql::associations::AssociationSql as _;
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreReadings, StoreResult};
 
 mod accounts;
 mod associations;
@@ -208,6 +208,10 @@ impl Backend for SqliteStore {
         Ok(&self.writer)
     }
 
+    fn pools(&self) -> Vec<(&'static str, &SqlitePool)> {
+        vec![("reader", &self.reader), ("writer", &self.writer)]
+    }
+
     async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         self.write_tx().await
     }
@@ -286,6 +290,10 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn readings(&self, now: crate::domain::Timestamp) -> StoreReadings {
+        super::sql::readings(self, now).await
     }
 }
 
