@@ -120,7 +120,7 @@ pub fn backend_is_postgres() -> bool {
 }
 
 /// With the PostgreSQL backend selected: the URL of a new, empty database.
-async fn postgres_backend() -> Option<String> {
+pub async fn postgres_backend() -> Option<String> {
     if !backend_is_postgres() {
         return None;
     }

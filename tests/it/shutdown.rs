@@ -1,6 +1,6 @@
 //! SIGTERM under load, against the real binary: every request is answered or refused
 //! cleanly, the process exits 0 once drained, and every acknowledged session is still there
-//! after a restart.
+//! after a restart. On SQLite, and on PostgreSQL in the suite's PostgreSQL run.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -27,7 +27,13 @@ impl Drop for Server {
     }
 }
 
-fn write_config(dir: &std::path::Path) -> (std::path::PathBuf, SocketAddr, SocketAddr) {
+/// The server's configuration: SQLite in `dir`, or with `TEST_BACKEND=postgres` a fresh
+/// PostgreSQL database (the suite's backend switch, as `TestApp` has it).
+async fn write_config(dir: &std::path::Path) -> (std::path::PathBuf, SocketAddr, SocketAddr) {
+    let database = match crate::common::postgres_backend().await {
+        Some(url) => format!("[database]\nurl = \"{url}\"\n"),
+        None => String::new(),
+    };
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let ops = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let d = dir.display();
@@ -49,7 +55,7 @@ request_token_per_ip_per_minute = 1000000
 request_token_per_address_per_hour = 1000000
 [metrics]
 bind = "{ops}"
-"#
+{database}"#
     );
     let path = dir.join("oxident.toml");
     std::fs::write(&path, config).expect("write config");
@@ -92,7 +98,7 @@ struct Acknowledged {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_drains_and_loses_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (config, addr, ops) = write_config(dir.path());
+    let (config, addr, ops) = write_config(dir.path()).await;
     let mut server = start(&config, addr, ops).await;
     let url = format!(
         "{}/_matrix/identity/api/v1/validate/email/requestToken",
