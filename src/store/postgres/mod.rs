@@ -15,6 +15,68 @@
 //!   invite at once.
 //! * Access-token owners are cached for [`PostgresOptions::token_cache_ttl`] (10 s): a logout
 //!   holds at once on the instance that handled it, on the others within that time.
+//!
+//! # Several instances on one database
+//!
+//! `[database] url = "postgres://…"` selects `PostgresStore` (it wins over `[storage]
+//! sqlite_path`, which is then never opened); `max_connections` sizes each instance's pool.
+//! Instances share nothing but the database; what that takes:
+//!
+//! - **Shared state.** Sessions, associations, the lookup pepper, invites, ephemeral keys,
+//!   tokens and terms are rows. The **signing key stays a file**, the same file on every instance
+//!   (`oxident generate-key` once, then distribute it as a secret, like a TLS key): the private
+//!   key is not in every database dump and replica, and the key file remains the one unit the
+//!   operator backs up, rotates and imports (`import-key`). An instance started without the
+//!   file would generate a key of its own: provision the file before the second instance starts.
+//! - **Concurrency.** Every write that changes associations or the pepper takes one
+//!   transaction-scoped advisory lock, so two binds of one address on two instances run one
+//!   after the other and leave one row (the primary key would anyway); `request_session` locks
+//!   its `(medium, address, client_secret)` scope the same way, so concurrent requests make one
+//!   session. `record_failed_submit` and `mark_session_validated` are single conditional
+//!   `UPDATE`s: the cap holds under PostgreSQL's row locks. Invite tokens and ephemeral keys are
+//!   primary keys.
+//! - **Invite delivery.** `pending_deliveries` claims what it returns (`claimed_by` = the
+//!   instance's number from a sequence, a 30-minute lease, `FOR UPDATE SKIP LOCKED`), so the
+//!   delivery workers of two instances never hold one invite at once; a recorded failure
+//!   releases the claim, an instance that died releases it when the lease ends.
+//! - **Lookups.** Each instance keeps its own in-memory lookup index. Every association write
+//!   appends to `association_changes` under the advisory lock, so `seq` order is commit order
+//!   and a poller reading `seq > last applied` never skips a row committed later with a smaller
+//!   number. Each instance applies its own writes at once (unless its poller already applied
+//!   that `seq`, and so any later change to the same hash: re-applying would undo the later one)
+//!   and everyone's by polling every 100 ms. **Delay bound: a bind or unbind on one instance reaches the others' lookups within
+//!   1 s** (poll interval plus one query; measured 4–110 ms in `tests/it/multi_instance.rs`). A
+//!   pepper change logs a reload marker (the others rebuild their index); a lookup with a pepper
+//!   the index does not know yet is answered by SQL, which checks the pepper itself. The log
+//!   keeps the last 100 000 changes; an instance further behind (or restarted) rebuilds.
+//! - **Access tokens.** Each instance caches token owners (`store/token_cache.rs`, shared with
+//!   SQLite) for 10 s on PostgreSQL: a logout holds at once on the instance that handled it and
+//!   on the others within 10 s. Without the cache every authenticated request (each v2 lookup)
+//!   paid a database round trip: 1-hash v2 lookups ran at a fifth of SQLite's rate.
+//! - **Rate limits are per instance** (in memory): with N instances behind a balancer the
+//!   effective limit is up to N × the configured one. Sharing them would put a database write on
+//!   every limited request; divide the configured limits by N where that matters.
+//! - **Outages** (issue 21). A health check per instance asks `SELECT 1` every 250 ms (through
+//!   the pool while the database answers; on a connection of its own while it does not, since
+//!   the pool retries a failed connect with a back-off of seconds inside one acquire). While it
+//!   fails, every store call fails at once with `StoreError::Unavailable` (no pool wait), which
+//!   `ApiError::StoreUnavailable` answers `503 M_UNKNOWN` "The database is unavailable; try again
+//!   shortly" with `retry_after_ms` and `Retry-After` (1 s; `rt::server::error_response` sets the
+//!   header on a 503 whose body carries `retry_after_ms`); its first success ends the outage, so
+//!   service resumes within ~250 ms of the database's return (`tests/it/db_outage.rs`, through
+//!   a TCP relay that is cut and restored). Before the check notices, a request waits at most
+//!   `[database] acquire_timeout` (3 s; was 30 s) and gets the same 503; a connection broken
+//!   mid-conversation (I/O, protocol or TLS failure) is `Unavailable`, not a 500.
+//!   `Store::available()` exposes the state without I/O, for a readiness probe. The change-log
+//!   follower pauses while the database is down.
+//! - `import-sydent` writes SQLite only (it refuses to run with `database.url` set).
+//! - Text columns are `COLLATE "C"`: orders and comparisons are bytewise, as in SQLite, whatever
+//!   the database's default collation.
+//! - PostgreSQL's `text` cannot hold a NUL character, so no row contains one: every read by a key
+//!   with a NUL answers "not found" without sending it (`storable` in the backend's `mod.rs`),
+//!   instead of the database error a client could provoke (schemathesis found a v2 lookup with
+//!   pepper `"#\u0000"` answered 500). The conformance story `unstorable_keys_match_nothing`
+//!   holds both backends to it.
 
 use std::str::FromStr as _;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};

@@ -15,6 +15,44 @@
 //! imply a trait's where-clauses. [`SqlDb`] carries them once instead: as bounds on the
 //! database's associated types ([`Exec`] on its connection, [`Columns`] on its row), which
 //! Rust does imply, and as the supertrait [`Values`].
+//!
+//! # One implementation, two dialects
+//!
+//! Each store operation is written once, in `store/sql/<area>.rs`, as one blanket impl of the
+//! area trait (`impl<B: SessionSql> SessionStore for B`); a backend supplies only what its
+//! dialect forces, in its own file of that area, by implementing that area's dialect trait
+//! (`SessionSql`, `AssociationSql`, `InviteSql`, `AccountSql`) and, once, `sql::Backend`:
+//! - its pools (SQLite: a reader pool and the one writer; PostgreSQL: one pool behind the health
+//!   check), how a write transaction begins (`BEGIN IMMEDIATE` on SQLite), its error classes, which
+//!   keys it can store (PostgreSQL: no NUL), how a list is one parameter (SQLite: a JSON array for
+//!   `json_each`; PostgreSQL: a `text[]`);
+//! - the statements whose text differs (list updates, `accept_terms`' upsert, the ephemeral-key
+//!   check that also reads SQLite's imported keys, the batched v1/v2 lookups, the index sizing
+//!   query, rehashing: a Rust loop on SQLite, one statement with the hash in SQL on PostgreSQL);
+//! - the steps only one backend has: PostgreSQL's advisory locks (`lock_scope`,
+//!   `begin_association_write`), its change log and the index's read-your-writes rule
+//!   (`commit_change` with the `Change` the shared code made), its delivery claims
+//!   (`pending_rows`); SQLite's in-process write order (a mutex held as `AssociationSql::Order`).
+//! Placeholders are `$N` in every statement: PostgreSQL's syntax, which SQLite reads as named
+//! parameters that sqlx binds by number, so a statement both dialects share is one string.
+//!
+//! Why generic functions: sqlx's generic API keeps each backend's native driver (its types,
+//! `RETURNING`, arrays, transactions as they are) and is monomorphised per backend into the
+//! calls the hand-written twins made (no boxing or conversion per row or call; a read takes a
+//! pooled connection explicitly, which is what sqlx's `&Pool` executor did inside); the lookup
+//! index and the change-log poller behave as before (the shared code hands each backend a
+//! `Change` to apply; PostgreSQL's index answers now sort with SQLite's prefix-key sort). Not
+//! re-measured with the benchmarks: no hot path gained work. Its cost is bounds: `for<'c> &'c mut Connection: Executor<'c>`,
+//! `Encode`/`Decode` per value type, on every generic function, since Rust does not imply a
+//! trait's where-clauses. `sql::SqlDb` carries them once instead, as bounds on `Database`'s
+//! associated types (`Connection: Exec`, `Row: Columns`, …), which Rust does imply, plus a
+//! supertrait whose methods bind values (`query.text(..)`, `.int(..)`). Rejected: sqlx's `Any`
+//! driver — it converts every row to `AnyRow` (a copy per value), has no arrays (PostgreSQL's
+//! `= ANY($1)` and `unnest`), and cannot take SQLite's own connection options (`IMMEDIATE`,
+//! pragmas per pool); a shared "plan" both backends execute — the operations branch on what they
+//! read inside their transaction (`request_session`, `bind`), so the plan would be an
+//! interpreter, and each backend's executor would again be a twin of the other's. A retyped
+//! signature (domain types) changes one place: the area's file in `sql/`.
 
 use std::future::Future;
 
