@@ -33,6 +33,7 @@
 //!   `begin_association_write`), its change log and the index's read-your-writes rule
 //!   (`commit_change` with the `Change` the shared code made), its delivery claims
 //!   (`pending_rows`); SQLite's in-process write order (a mutex held as `AssociationSql::Order`).
+//!
 //! Placeholders are `$N` in every statement: PostgreSQL's syntax, which SQLite reads as named
 //! parameters that sqlx binds by number, so a statement both dialects share is one string.
 //!
