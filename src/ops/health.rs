@@ -64,3 +64,18 @@ impl Readiness {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Until the state is built (the store opening, its index loading) an instance is not
+    /// ready, and says what it waits for.
+    #[test]
+    fn not_ready_until_started() {
+        let readiness = Readiness::default();
+        let (ready, report) = readiness.report();
+        assert!(!ready);
+        assert_eq!(report["checks"]["index"], "building");
+    }
+}

@@ -112,7 +112,23 @@ async fn a_database_outage_is_answered_503_at_once_and_ends_within_a_second() {
     );
     let relay = Relay::start(target).await;
     url.set_port(Some(relay.port)).expect("port");
-    let app = TestApp::start_with(|c| c.database.url = Some(url.to_string())).await;
+    let app = TestApp::start_with(|c| {
+        c.database.url = Some(url.to_string());
+        c.metrics.bind = Some("127.0.0.1:0".parse().expect("address"));
+    })
+    .await;
+    let ready = || async {
+        let base = app.ops_base.as_deref().expect("operator listener");
+        let r = app
+            .client
+            .get(format!("{base}/ready"))
+            .send()
+            .await
+            .expect("operator listener answers");
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.expect("JSON");
+        (status, body)
+    };
     let mut n = 0;
     let mut next = || {
         n += 1;
@@ -122,6 +138,7 @@ async fn a_database_outage_is_answered_503_at_once_and_ends_within_a_second() {
     let (r, _) = request_token(&app, next()).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(app.store().available());
+    assert_eq!(ready().await.0, 200);
 
     relay.cut();
     // The first requests may still meet a dead pooled connection: an error, but never a 500,
@@ -157,6 +174,9 @@ async fn a_database_outage_is_answered_503_at_once_and_ends_within_a_second() {
     // Once the health check has noticed (4 times a second), refusals are immediate.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(!app.store().available(), "readiness can see the outage");
+    let (status, report) = ready().await;
+    assert_eq!(status, 503, "{report}");
+    assert_eq!(report["checks"]["store"], "unreachable");
     for _ in 0..3 {
         let (r, took) = request_token(&app, next()).await;
         assert_eq!(r.status, 503, "{}", r.text);
@@ -184,4 +204,9 @@ async fn a_database_outage_is_answered_503_at_once_and_ends_within_a_second() {
         back.elapsed()
     );
     assert!(app.store().available());
+    assert_eq!(
+        ready().await.0,
+        200,
+        "ready again once the database is back"
+    );
 }
