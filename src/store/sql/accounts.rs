@@ -55,32 +55,14 @@ impl<B: AccountSql> AccountStore for B {
     }
 
     async fn access_token_owner(&self, token: &str) -> StoreResult<Option<AccessTokenOwner>> {
-        let tokens = self.tokens();
         let raw = access_token_sha256(token);
-        if let Some(owner) = tokens.get(&raw) {
+        if let Some(owner) = self.tokens().get(&raw) {
             return Ok(Some(owner));
         }
-        let generation = tokens.generation.load(Ordering::Acquire);
-        let row = sqlx::query(
-            "SELECT user_id, created_ms, last_used_ms FROM access_tokens WHERE token_hash = $1",
-        )
-        .text(&b64::encode_url_safe(&raw))
-        .fetch_optional(conn::<B>(self.reads()?).await?.ex())
-        .await
-        .map_err(B::db_err)?;
-        let owner = row
-            .map(|row| {
-                Ok(AccessTokenOwner {
-                    user_id: row.parsed("user_id", UserId::parse).map_err(B::db_err)?,
-                    created_at: row.time("created_ms").map_err(B::db_err)?,
-                    last_used_at: row.time("last_used_ms").map_err(B::db_err)?,
-                })
-            })
-            .transpose()?;
-        if let Some(owner) = &owner {
-            tokens.insert(generation, raw, owner.clone());
-        }
-        Ok(owner)
+        // Boxed on its own: the pool and query states are large, and held inline they made
+        // every cached answer (each authenticated request) allocate and move them too
+        // (docs/benchmarks.md, issue 24).
+        Box::pin(token_owner_from_database(self, raw)).await
     }
 
     async fn delete_access_token(&self, token: &str) -> StoreResult<bool> {
@@ -175,4 +157,33 @@ async fn forget_deleted<B: AccountSql>(
         .map(|row| row.text("token_hash").map_err(B::db_err))
         .collect::<StoreResult<Vec<String>>>()?;
     Ok(store.tokens().remove_all_stored(&gone))
+}
+
+/// The owner of the token whose SHA-256 is `raw`, from the database, cached on the way out.
+async fn token_owner_from_database<B: AccountSql>(
+    store: &B,
+    raw: [u8; 32],
+) -> StoreResult<Option<AccessTokenOwner>> {
+    let tokens = store.tokens();
+    let generation = tokens.generation.load(Ordering::Acquire);
+    let row = sqlx::query(
+        "SELECT user_id, created_ms, last_used_ms FROM access_tokens WHERE token_hash = $1",
+    )
+    .text(&b64::encode_url_safe(&raw))
+    .fetch_optional(conn::<B>(store.reads()?).await?.ex())
+    .await
+    .map_err(B::db_err)?;
+    let owner = row
+        .map(|row| {
+            Ok(AccessTokenOwner {
+                user_id: row.parsed("user_id", UserId::parse).map_err(B::db_err)?,
+                created_at: row.time("created_ms").map_err(B::db_err)?,
+                last_used_at: row.time("last_used_ms").map_err(B::db_err)?,
+            })
+        })
+        .transpose()?;
+    if let Some(owner) = &owner {
+        tokens.insert(generation, raw, owner.clone());
+    }
+    Ok(owner)
 }
