@@ -588,6 +588,28 @@ async fn rotation_on_one_instance_reaches_the_other() {
     // one A's rotation draws).
     let old = pepper_of(&a, &token).await;
     assert_eq!(pepper_of(&b, &token).await, old);
+    // B follows A's binds and the pepper's creation through the change log (polled every
+    // 100 ms): wait until it answers all of them before rotating, or its first answers are
+    // short for a reason that has nothing to do with rotation (CI once saw exactly that).
+    let converged = async {
+        loop {
+            let r = b
+                .post(
+                    "lookupUsersV2",
+                    V2_LOOKUP,
+                    lookup_body(&old, &addresses),
+                    Some(&token),
+                )
+                .await;
+            if r.status == 200 && r.json["mappings"].as_object().map(|m| m.len()) == Some(100) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), converged)
+        .await
+        .expect("B follows A's binds within the change-log delay");
     let stop = Arc::new(AtomicBool::new(false));
     let answered = Arc::new(AtomicUsize::new(0));
     let lookups = {
