@@ -29,6 +29,7 @@ pub mod early_errors;
 pub(crate) mod errors;
 mod future;
 pub mod hooks;
+mod on_wake;
 mod request_id;
 pub mod serve;
 #[cfg(test)]

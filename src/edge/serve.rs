@@ -39,6 +39,7 @@ use tokio::sync::watch;
 use super::App;
 use super::connection_limits::{ConnectionCounter, ConnectionLimits};
 use super::early_errors::JsonEarlyErrors;
+use super::on_wake::OnWake;
 use super::tls::Tls;
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, asks every
@@ -222,19 +223,25 @@ async fn connection<IO>(
     let connection = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(JsonEarlyErrors::new(stream)), service);
     tokio::pin!(connection);
+    // The guards wake once a period or once a lifetime, the connection once a request: they
+    // are polled only when their own waker fired ([`OnWake`]), the connection first.
+    let guards = OnWake::new(async {
+        tokio::select! {
+            () = stalled(&heads, stall_period) => Guard::Stalled,
+            () = async { drop(closing.wait_for(|c| *c).await) } => Guard::Closing,
+        }
+    });
     tokio::select! {
+        biased;
         _ = connection.as_mut() => return,
-        () = stalled(&heads, stall_period) => {}
-        () = async { drop(closing.wait_for(|c| *c).await) } => {
+        guard = guards => if guard == Guard::Closing && heads.load(Ordering::Relaxed) == 0 {
             // A connection closing before its first request head was read may have the
             // request on its way (accepted as the server stopped): read it and answer it,
             // rather than close on a client that cannot tell whether it was done.
-            if heads.load(Ordering::Relaxed) == 0 {
-                tokio::select! {
-                    _ = connection.as_mut() => return,
-                    () = first_head(&heads) => {}
-                    () = tokio::time::sleep(FIRST_HEAD_AT_SHUTDOWN) => {}
-                }
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                () = first_head(&heads) => {}
+                () = tokio::time::sleep(FIRST_HEAD_AT_SHUTDOWN) => {}
             }
         }
     }
@@ -246,6 +253,15 @@ async fn connection<IO>(
     } else {
         let _ = tokio::time::timeout(stall_period, connection).await;
     }
+}
+
+/// Which guard ended a connection's service.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// No request head for a whole period.
+    Stalled,
+    /// The server is shutting down.
+    Closing,
 }
 
 /// How long a connection accepted as the server stops may take to send its first request
