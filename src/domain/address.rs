@@ -14,6 +14,11 @@ impl EmailAddress {
     /// Full Unicode case folding of the whole address, without any syntax check: lookups
     /// fold whatever they are asked for. `to_lowercase` would keep the `ß`.
     pub fn fold(address: &str) -> String {
+        // Folding maps ASCII to ASCII lowercase and nothing else there; the Unicode tables
+        // cost a v1 lookup ~3 000 instructions for the usual all-ASCII address.
+        if address.is_ascii() {
+            return address.to_ascii_lowercase();
+        }
         caseless::default_case_fold_str(address)
     }
 
@@ -69,6 +74,17 @@ string_newtype!(Msisdn);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ASCII shortcut folds exactly as the Unicode tables do.
+    #[test]
+    fn ascii_folding_is_full_folding() {
+        let every_ascii: String = (0u8..128).map(char::from).collect();
+        assert_eq!(
+            EmailAddress::fold(&every_ascii),
+            caseless::default_case_fold_str(&every_ascii)
+        );
+        assert_eq!(EmailAddress::fold("MiXeD@Example.ORG"), "mixed@example.org");
+    }
 
     #[test]
     fn folds_fully() {

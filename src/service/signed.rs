@@ -7,7 +7,7 @@ use crate::crypto::{PublicKey, SigningKey, sign_json};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{Association, AssociationStore};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// `not_after` for new associations: the reference server vouches for 100 years.
@@ -25,6 +25,58 @@ pub struct Signer {
     key: SigningKey,
     /// Every long-term key this server holds (all stay valid at `/pubkey/isvalid`).
     keys: Vec<SigningKey>,
+    /// Signatures of associations signed lately, by the key in use (which does not change
+    /// while the process runs).
+    signatures: SignatureCache,
+}
+
+/// The key in use's signatures of the associations signed lately (at bind, or at a v1
+/// lookup), so an association looked up again is not signed again: ed25519 is deterministic,
+/// the signature of the same fields by the same key is the same bytes, and signing was three
+/// quarters of a v1 lookup's instructions (docs/benchmarks.md, issue 23). Bounded: two
+/// generations of at most [`SIGNATURE_CACHE_GENERATION`] entries each; when the young one is
+/// full it becomes the old one and the old one is dropped, and an old entry used again moves
+/// back to the young one (an approximate LRU without per-entry bookkeeping). Keyed by every
+/// signed field, so a rebound or re-validated association (another `mxid` or `ts`) is a miss.
+#[derive(Debug, Default)]
+struct SignatureCache(std::sync::Mutex<Generations>);
+
+#[derive(Debug, Default)]
+struct Generations {
+    young: HashMap<Association, String>,
+    old: HashMap<Association, String>,
+}
+
+/// Entries per generation: ~250 bytes each (the key's strings and the base64 signature), so
+/// at most ~1 MiB for both.
+const SIGNATURE_CACHE_GENERATION: usize = 2048;
+
+impl SignatureCache {
+    fn get(&self, a: &Association) -> Option<String> {
+        let mut generations = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(signature) = generations.young.get(a) {
+            return Some(signature.clone());
+        }
+        let (a, signature) = generations.old.remove_entry(a)?;
+        generations.put(a, signature.clone());
+        Some(signature)
+    }
+
+    fn put(&self, a: Association, signature: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .put(a, signature);
+    }
+}
+
+impl Generations {
+    fn put(&mut self, a: Association, signature: String) {
+        if self.young.len() >= SIGNATURE_CACHE_GENERATION {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(a, signature);
+    }
 }
 
 impl Signer {
@@ -35,6 +87,7 @@ impl Signer {
             server_name,
             key,
             keys,
+            signatures: SignatureCache::default(),
         })
     }
 
@@ -76,7 +129,14 @@ impl Signer {
     /// detour cost a v1 lookup ~5 % more instructions).
     pub fn signed_association_json(&self, a: &Association) -> ApiResult<Value> {
         let mut v = association_json(a);
+        if let Some(signature) = self.signatures.get(a) {
+            v["signatures"] = json!({ &self.server_name: { self.key.key_id(): signature } });
+            return Ok(v);
+        }
         self.sign(&mut v)?;
+        if let Some(signature) = v["signatures"][&self.server_name][self.key.key_id()].as_str() {
+            self.signatures.put(a.clone(), signature.to_owned());
+        }
         Ok(v)
     }
 }
@@ -119,4 +179,76 @@ pub async fn signed_association_for_lookup(
         return Ok(original);
     }
     signer.signed_association_json(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::verify_json;
+    use crate::domain::{Medium, Timestamp, UserId};
+
+    fn signer() -> Signer {
+        let key = SigningKey::from_seed("0", &[7u8; 32]).expect("key");
+        Signer::new("id.example.org".to_owned(), vec![key]).expect("signer")
+    }
+
+    fn association(i: usize, mxid: &str) -> Association {
+        Association {
+            medium: Medium::Email,
+            address: format!("user{i}@example.org"),
+            mxid: UserId::parse(mxid).expect("mxid"),
+            ts: Timestamp::from_millis(1_700_000_000_000),
+            not_before: Timestamp::from_millis(1_700_000_000_000),
+            not_after: Timestamp::from_millis(4_800_000_000_000),
+        }
+    }
+
+    /// A signature served from the cache is the object signing would make, byte for byte,
+    /// and it verifies; an association with another owner is signed anew.
+    #[test]
+    fn a_cached_signature_is_the_fresh_one_and_follows_the_fields() {
+        let signer = signer();
+        let a = association(1, "@alice:example.org");
+        let first = signer.signed_association_json(&a).expect("signed");
+        let again = signer.signed_association_json(&a).expect("cached");
+        assert_eq!(
+            serde_json::to_string(&again).expect("json"),
+            serde_json::to_string(&first).expect("json")
+        );
+        let fresh = {
+            let mut v = association_json(&a);
+            signer.sign(&mut v).expect("signed");
+            v
+        };
+        assert_eq!(again, fresh);
+        let public = signer.public_key();
+        verify_json(&again, "id.example.org", "ed25519:0", &public).expect("verifies");
+        let rebound = association(1, "@bob:example.org");
+        let other = signer.signed_association_json(&rebound).expect("signed");
+        assert_ne!(other["signatures"], again["signatures"]);
+        verify_json(&other, "id.example.org", "ed25519:0", &public).expect("verifies");
+    }
+
+    /// The cache holds at most two generations, and what is used stays.
+    #[test]
+    fn the_cache_is_bounded_and_keeps_what_is_used() {
+        let signer = signer();
+        let hot = association(0, "@hot:example.org");
+        signer.signed_association_json(&hot).expect("signed");
+        for i in 1..=3 * SIGNATURE_CACHE_GENERATION {
+            signer
+                .signed_association_json(&association(i, "@u:example.org"))
+                .expect("signed");
+            if i % 1000 == 0 {
+                assert!(signer.signatures.get(&hot).is_some(), "still cached at {i}");
+            }
+        }
+        let generations = signer.signatures.0.lock().expect("lock");
+        assert!(generations.young.len() <= SIGNATURE_CACHE_GENERATION);
+        assert!(generations.old.len() <= SIGNATURE_CACHE_GENERATION);
+        assert!(
+            generations.young.contains_key(&hot) || generations.old.contains_key(&hot),
+            "the entry used all along survived"
+        );
+    }
 }

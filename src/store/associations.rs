@@ -7,7 +7,7 @@ use super::StoreResult;
 use crate::domain::{Medium, Timestamp, UserId};
 
 /// A 3PID ↔ Matrix ID association (the unsigned fields of the signed association object).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Association {
     pub medium: Medium,
     /// Canonical ([`Medium::canonical_address`]).
