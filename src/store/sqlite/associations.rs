@@ -4,6 +4,14 @@
 //! open, changed after each commit that changes associations (in commit order: one writer
 //! at a time holds `association_writes`), reloaded when a commit's outcome is unknown or
 //! every hash changed.
+//!
+//! During a pepper rotation a second index, under the next pepper, is built as the rotation
+//! goes (each batch's rows, and every bind, unbind and erasure meanwhile, under the same
+//! lock) and becomes the index at the switch: one process makes every change, so it is
+//! complete then, and the switch does not hold the write lock for a reload of the whole table.
+//! It costs a second index's memory while the rotation runs. Without it (the rotation was
+//! begun by another process, or it was dropped: an unknown commit outcome, an import, an
+//! arena too large) the switch reloads the index instead, as every pepper change once did.
 
 use std::sync::RwLock;
 use std::sync::atomic::Ordering;
@@ -13,12 +21,26 @@ use sqlx::{ConnectOptions as _, Connection as _, Row as _, Sqlite, Transaction};
 
 use super::{SqliteStore, db_err, json_array, unavailable};
 use crate::crypto::hashing::lookup_hash;
-use crate::store::lookup_index::LookupIndex;
-use crate::store::sql::associations::{AssociationSql, Change, current_pepper, fill_index};
+use crate::store::lookup_index::{IndexFull, LookupIndex, Times};
+use crate::store::sql::associations::{
+    AssociationSql, Batch, Change, Hashed, Slot, by_slot, fill_index, pepper_state,
+};
 use crate::store::{Association, HashMatch, StoreError, StoreResult, Threepid};
 
-/// Rows rehashed per statement batch during a pepper change.
+/// Rows read per statement while a pepper's creation hashes every association.
 const REHASH_BATCH: i64 = 1000;
+
+/// A rotation batch's rows, in primary-key order: the first ones, and those after `($1, $2)`.
+const BATCH_FIRST: &str = "SELECT medium, address, mxid, ts, not_before, not_after \
+     FROM associations ORDER BY medium, address LIMIT $1";
+const BATCH_AFTER: &str = "SELECT medium, address, mxid, ts, not_before, not_after \
+     FROM associations WHERE (medium, address) > ($1, $2) ORDER BY medium, address LIMIT $3";
+/// One row's hash in one column.
+const SET_HASH: [&str; 2] = by_slot!(
+    "UPDATE associations SET ",
+    HASH,
+    " = $1 WHERE medium = $2 AND address = $3"
+);
 
 impl SqliteStore {
     /// Reads every association's lookup hash and owner, in one snapshot, on a connection of
@@ -41,15 +63,17 @@ impl SqliteStore {
         conn: &mut sqlx::SqliteConnection,
     ) -> StoreResult<LookupIndex> {
         let mut tx = conn.begin().await.map_err(db_err)?;
-        let pepper = current_pepper::<Self>(&mut tx).await?;
-        let index = fill_index::<Self>(&mut tx, pepper).await?;
+        let state = pepper_state::<Self>(&mut tx).await?;
+        let index = fill_index::<Self>(&mut tx, state).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(index)
     }
 
     /// After a commit that failed with an unknown outcome, or changed every hash: reloads the
-    /// index from the database (if there is one), or drops it if that fails.
+    /// index from the database (if there is one), or drops it if that fails. The index a
+    /// rotation builds is dropped too (it may have missed the change; the switch reloads).
     pub(super) async fn reload_index(&self) {
+        *self.next_index_mut() = None;
         if self.index_ref().is_none() {
             return;
         }
@@ -79,6 +103,53 @@ impl SqliteStore {
                 Err(db_err(e))
             }
         }
+    }
+
+    fn next_index_mut(&self) -> std::sync::MutexGuard<'_, Option<LookupIndex>> {
+        self.next_index.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A rotation to `pepper` began: an empty index under it, which its batches and every
+    /// association write fill until the switch (none without an index).
+    fn begin_next_index(&self, pepper: &str) {
+        let size = self.index_ref().as_ref().map(LookupIndex::len);
+        *self.next_index_mut() =
+            size.map(|count| LookupIndex::with_capacity(Some(pepper.to_owned()), count, 0));
+    }
+
+    /// Applies a committed change to the index a rotation builds; drops it if it cannot.
+    fn update_next_index(&self, change: impl FnOnce(&mut LookupIndex) -> Result<(), IndexFull>) {
+        let mut guard = self.next_index_mut();
+        if let Some(next) = guard.as_mut()
+            && change(next).is_err()
+        {
+            tracing::warn!(
+                "the lookup index being built for the new pepper was dropped; \
+                 the switch reloads the index instead"
+            );
+            *guard = None;
+        }
+    }
+
+    /// At the switch to `pepper`: the index built during the rotation becomes the index, or,
+    /// without one, the index is reloaded.
+    async fn switch_index(&self, pepper: &str) {
+        let next = self.next_index_mut().take();
+        match next {
+            Some(next) if next.pepper() == Some(pepper) => {
+                let mut index = self.index_mut();
+                if index.is_some() {
+                    *index = Some(next);
+                }
+            }
+            _ => self.reload_index().await,
+        }
+    }
+
+    /// Number of entries in the index a rotation builds, `None` without one (tests).
+    #[cfg(test)]
+    pub(crate) fn next_indexed_hashes(&self) -> Option<usize> {
+        self.next_index_mut().as_ref().map(LookupIndex::len)
     }
 
     /// Number of entries in the in-memory lookup index, `None` without one (tests).
@@ -112,18 +183,23 @@ impl SqliteStore {
 
 /// v2 lookup in one statement, hence one snapshot: no row if there is no pepper; else
 /// whether `$2` is the current pepper and, only if it is, the matches of the hashes in the
-/// JSON array `$1` (sorted, distinct) as one JSON array of `[hash, mxid]` pairs, in the
-/// order of `$1`.
+/// JSON array `$1` (sorted, distinct) in the current column (`slot`) as one JSON array of
+/// `[hash, mxid]` pairs, in the order of `$1`.
+/// * One subquery per column, each naming its column (so each searches its column's index),
+///   of which `CASE` runs the current one only.
 /// * One row instead of one per match: sqlx hands every row over from its worker thread
 ///   separately.
 /// * `json_each CROSS JOIN associations` walks the (sorted) hashes and searches the
-///   covering index `associations_lookup_hash (lookup_hash, mxid)` for each; `IN (SELECT
-///   ...)` would first build and sort a temporary index of the hashes.
+///   covering index `associations_lookup_hash (lookup_hash_0, mxid)` (or `_1`'s) for each;
+///   `IN (SELECT ...)` would first build and sort a temporary index of the hashes.
 const SQL_LOOKUP_HASHES: &str = "SELECT p.pepper = $2 AS current, \
-     CASE WHEN p.pepper = $2 THEN ( \
-     SELECT json_group_array(json_array(associations.lookup_hash, associations.mxid)) \
+     CASE WHEN p.pepper = $2 THEN CASE p.slot WHEN 0 THEN ( \
+     SELECT json_group_array(json_array(associations.lookup_hash_0, associations.mxid)) \
      FROM json_each($1) CROSS JOIN associations \
-     ON associations.lookup_hash = json_each.value) END AS matches \
+     ON associations.lookup_hash_0 = json_each.value) ELSE ( \
+     SELECT json_group_array(json_array(associations.lookup_hash_1, associations.mxid)) \
+     FROM json_each($1) CROSS JOIN associations \
+     ON associations.lookup_hash_1 = json_each.value) END END AS matches \
      FROM lookup_pepper AS p WHERE p.id = 1";
 
 const SQL_GET_ASSOCIATIONS: &str = "SELECT medium, address, mxid, ts, not_before, not_after \
@@ -133,9 +209,12 @@ const SQL_GET_ASSOCIATIONS: &str = "SELECT medium, address, mxid, ts, not_before
 
 impl AssociationSql for SqliteStore {
     const INDEX_KNOWS_THE_PEPPER: bool = true;
-    const INDEX_SIZE: &'static str = "SELECT count(*) AS count, \
-         coalesce(sum(instr(CAST(mxid AS BLOB), ':')), 0) AS name_bytes \
-         FROM associations WHERE lookup_hash IS NOT NULL";
+    const INDEX_SIZE: [&'static str; 2] = by_slot!(
+        "SELECT count(*) AS count, coalesce(sum(instr(CAST(mxid AS BLOB), ':')), 0) \
+         AS name_bytes FROM associations WHERE ",
+        HASH,
+        " IS NOT NULL"
+    );
     const INDEX_BATCH: i64 = 1000;
     const NAME: &'static str = "SQLite";
     const THREEPID_COPIES: &'static [&'static str] =
@@ -159,57 +238,95 @@ impl AssociationSql for SqliteStore {
         match change {
             Change::None | Change::PepperSeen => {}
             Change::Rehashed => self.reload_index().await,
-            Change::Bound { .. } | Change::Unbound { .. } | Change::UnboundAll { .. } => {
+            Change::RotationStarted { pepper } => self.begin_next_index(pepper),
+            Change::Switched { pepper, .. } => {
+                self.update_next_index(|next| change.apply_next(next));
+                self.switch_index(pepper).await;
+            }
+            Change::Bound { .. }
+            | Change::Unbound { .. }
+            | Change::UnboundAll { .. }
+            | Change::NextHashed { .. } => {
                 self.update_index(|index| change.apply(index));
+                self.update_next_index(|next| change.apply_next(next));
             }
         }
         Ok(())
     }
 
     /// In key order, [`REHASH_BATCH`] rows at a time (bounded memory).
-    async fn rehash_all(tx: &mut Transaction<'static, Sqlite>, pepper: &str) -> StoreResult<u64> {
+    async fn rehash_all(
+        tx: &mut Transaction<'static, Sqlite>,
+        slot: Slot,
+        pepper: &str,
+    ) -> StoreResult<u64> {
         let mut done = 0u64;
-        let mut after: Option<(String, String)> = None;
+        let mut after = None;
         loop {
-            let rows = match &after {
-                None => sqlx::query(
-                    "SELECT medium, address FROM associations ORDER BY medium, address LIMIT $1",
-                )
-                .bind(REHASH_BATCH)
-                .fetch_all(&mut **tx)
-                .await,
-                Some((medium, address)) => sqlx::query(
-                    "SELECT medium, address FROM associations WHERE (medium, address) > ($1, $2) \
-                     ORDER BY medium, address LIMIT $3",
-                )
-                .bind(medium)
-                .bind(address)
-                .bind(REHASH_BATCH)
-                .fetch_all(&mut **tx)
-                .await,
+            let batch = Self::rehash_batch(tx, slot, pepper, after.as_ref(), REHASH_BATCH).await?;
+            done += batch.rehashed;
+            match batch.last {
+                Some(last) => after = Some(last),
+                None => return Ok(done),
             }
-            .map_err(db_err)?;
-            if rows.is_empty() {
-                return Ok(done);
+        }
+    }
+
+    /// The hashes computed here, one `UPDATE` per row (SQLite has no SHA-256 in SQL).
+    async fn rehash_batch(
+        tx: &mut Transaction<'static, Sqlite>,
+        slot: Slot,
+        pepper: &str,
+        after: Option<&(String, String)>,
+        limit: i64,
+    ) -> StoreResult<Batch> {
+        let rows = match after {
+            None => {
+                sqlx::query(BATCH_FIRST)
+                    .bind(limit)
+                    .fetch_all(&mut **tx)
+                    .await
             }
-            let mut last = None;
-            for row in &rows {
-                let medium: String = row.try_get("medium").map_err(db_err)?;
-                let address: String = row.try_get("address").map_err(db_err)?;
-                sqlx::query(
-                    "UPDATE associations SET lookup_hash = $1 WHERE medium = $2 AND address = $3",
-                )
-                .bind(lookup_hash(&address, &medium, pepper))
+            Some((medium, address)) => {
+                sqlx::query(BATCH_AFTER)
+                    .bind(medium)
+                    .bind(address)
+                    .bind(limit)
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+        }
+        .map_err(db_err)?;
+        let corrupt = |_| StoreError::Corrupt("associations");
+        let mut entries = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for row in &rows {
+            let medium: String = row.try_get("medium").map_err(corrupt)?;
+            let address: String = row.try_get("address").map_err(corrupt)?;
+            let hash = lookup_hash(&address, &medium, pepper);
+            sqlx::query(SET_HASH[slot.index()])
+                .bind(&hash)
                 .bind(&medium)
                 .bind(&address)
                 .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
-                done += 1;
-                last = Some((medium, address));
-            }
-            after = last;
+            entries.push(Hashed {
+                hash,
+                mxid: row.try_get("mxid").map_err(corrupt)?,
+                times: Times {
+                    ts: row.try_get("ts").map_err(corrupt)?,
+                    not_before: row.try_get("not_before").map_err(corrupt)?,
+                    not_after: row.try_get("not_after").map_err(corrupt)?,
+                },
+            });
+            last = Some((medium, address));
         }
+        Ok(Batch {
+            rehashed: entries.len() as u64,
+            last,
+            entries,
+        })
     }
 
     async fn association_rows(&self, threepids: &[Threepid]) -> StoreResult<Vec<SqliteRow>> {

@@ -110,6 +110,9 @@ pub struct SqliteStore {
     tokens: Arc<TokenCache>,
     /// `None` inside: no index (switched off, or dropped after it could not follow a write).
     index: Arc<RwLock<Option<LookupIndex>>>,
+    /// While a pepper rotation runs: the index under the next pepper, which becomes `index` at
+    /// the switch (`store/sqlite/associations.rs`). Changed under `association_writes`.
+    next_index: Arc<std::sync::Mutex<Option<LookupIndex>>>,
     /// Held by every write that changes associations or the pepper, from `BEGIN` until the
     /// index has applied it: commits and index updates happen in the same order.
     association_writes: Arc<tokio::sync::Mutex<()>>,
@@ -163,6 +166,7 @@ impl SqliteStore {
             connect,
             tokens: Arc::default(),
             index: Arc::default(),
+            next_index: Arc::default(),
             association_writes: Arc::default(),
             imported_signatures: Arc::default(),
         };
