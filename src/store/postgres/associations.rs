@@ -52,8 +52,9 @@ macro_rules! sql_lookup_hash {
 /// One rotation batch in one statement, per slot ([`by_slot!`]): the first `$2` rows in key
 /// order (`FIRST`), or the first `$4` after the key `($2, $3)` (`AFTER`), hashed with `$1`;
 /// answers how many, and the last key. The rows are updated as the key range up to the
-/// batch's last key (an index range scan; a join with the batch's keys may be planned as a
-/// scan of the whole table): the advisory lock keeps other writers out of that range.
+/// batch's last key, which the advisory lock keeps other writers out of; the bound is a
+/// scalar subquery so that it is part of the primary key's index condition (joined, it was a
+/// filter on a scan to the end of the table, and a rotation quadratic).
 macro_rules! rehash_batch {
     ($after:literal, $limit:literal, $lower:literal) => {
         by_slot!(
@@ -67,16 +68,17 @@ macro_rules! rehash_batch {
             HASH,
             " = ",
             { sql_lookup_hash!("$1") },
-            " FROM last WHERE ",
+            " WHERE ",
             $lower,
-            "(medium, address) <= (last_medium, last_address) RETURNING 1) \
+            "(medium, address) <= \
+             ((SELECT last_medium FROM last), (SELECT last_address FROM last)) RETURNING 1) \
              SELECT (SELECT count(*) FROM done) AS rehashed, last_medium, last_address \
              FROM (SELECT 1) AS one LEFT JOIN last ON TRUE"
         )
     };
 }
 const REHASH_FIRST: [&str; 2] = rehash_batch!("", "$2", "");
-const REHASH_AFTER: [&str; 2] = rehash_batch!(
+pub(super) const REHASH_AFTER: [&str; 2] = rehash_batch!(
     "WHERE (medium, address) > ($2, $3)",
     "$4",
     "(medium, address) > ($2, $3) AND "
@@ -91,7 +93,7 @@ const REHASH_ALL: [&str; 2] = by_slot!("UPDATE associations SET ", HASH, " = ", 
 /// arrays. One branch per column, each naming its column (so each can search that column's
 /// index), of which the current one's runs: the other's condition on `p.slot` is false before
 /// any row is read (a one-time filter in the plan).
-const SQL_LOOKUP_HASHES: &str = "SELECT p.pepper = $2 AS current, \
+pub(super) const SQL_LOOKUP_HASHES: &str = "SELECT p.pepper = $2 AS current, \
      coalesce(m.hashes, '{}') AS hashes, coalesce(m.mxids, '{}') AS mxids \
      FROM lookup_pepper AS p LEFT JOIN LATERAL ( \
      SELECT array_agg(h.lookup_hash ORDER BY h.lookup_hash, h.mxid) AS hashes, \

@@ -430,7 +430,7 @@ pub(in crate::store) async fn current_pepper<B: Backend>(
 }
 
 /// Reads the index, column by column.
-const FILL_INDEX: [&str; 2] = by_slot!(
+pub(in crate::store) const FILL_INDEX: [&str; 2] = by_slot!(
     "SELECT ",
     HASH,
     " AS lookup_hash, mxid, ts, not_before, not_after FROM associations WHERE ",

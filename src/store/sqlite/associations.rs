@@ -158,26 +158,17 @@ impl SqliteStore {
         self.index_ref().as_ref().map(LookupIndex::len)
     }
 
-    /// `EXPLAIN QUERY PLAN` rows of the two batched lookups (for index tests).
+    /// `EXPLAIN QUERY PLAN` rows of `sql` with `params` (for index tests).
     #[cfg(test)]
-    pub(crate) async fn lookup_query_plans(&self) -> StoreResult<(Vec<String>, Vec<String>)> {
-        let mut plans = Vec::new();
-        for (sql, params) in [(SQL_LOOKUP_HASHES, 2), (SQL_GET_ASSOCIATIONS, 1)] {
-            let mut query =
-                sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).bind("[]");
-            if params == 2 {
-                query = query.bind("");
-            }
-            let rows = query.fetch_all(&self.reader).await.map_err(db_err)?;
-            let mut details = Vec::new();
-            for row in rows {
-                details.push(row.try_get::<String, _>("detail").map_err(db_err)?);
-            }
-            plans.push(details);
+    pub(crate) async fn query_plan(&self, sql: &str, params: usize) -> StoreResult<Vec<String>> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+        for _ in 0..params {
+            query = query.bind("[]");
         }
-        let associations = plans.pop().unwrap_or_default();
-        let hashes = plans.pop().unwrap_or_default();
-        Ok((hashes, associations))
+        let rows = query.fetch_all(&self.reader).await.map_err(db_err)?;
+        rows.iter()
+            .map(|row| row.try_get::<String, _>("detail").map_err(db_err))
+            .collect()
     }
 }
 
@@ -400,7 +391,7 @@ mod tests {
     use super::super::tests::{open_temp, without_index};
     use super::*;
     use crate::domain::{Medium, Timestamp, UserId};
-    use crate::store::AssociationStore as _;
+    use crate::store::{AssociationStore as _, Rotation};
 
     fn association(i: usize, mxid: &str) -> Association {
         let t = Timestamp::from_millis;
@@ -543,6 +534,79 @@ mod tests {
         reopened.close().await;
     }
 
+    /// The index a rotation builds under the next pepper is, at the switch, exactly what the
+    /// database holds: binds, rebinds, unbinds and an erasure went on during the rotation, on
+    /// keys its batches had passed and keys they had not reached.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_index_built_during_a_rotation_is_the_index_after_it() {
+        use std::ops::ControlFlow;
+        use std::sync::atomic::AtomicU64;
+
+        use crate::store::AdminStore as _;
+        use crate::store::admin::Subject;
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("oxident.db");
+        let store = SqliteStore::open(&path).await.expect("opens");
+        store
+            .get_or_create_lookup_pepper("p1")
+            .await
+            .expect("pepper");
+        for i in 0..200 {
+            store
+                .bind(&association(i, &format!("@a{i}:hs")))
+                .await
+                .expect("bind");
+        }
+        let batches = AtomicU64::new(0);
+        let progress = |_: u64| {
+            batches.fetch_add(1, Ordering::AcqRel);
+            ControlFlow::Continue(())
+        };
+        let rotation = store.rotate_lookup_pepper_with("p2", 9, &progress);
+        let writes = async {
+            let mut during = None;
+            // Keys sort as text: u0, u1, u10, u100, …; writes land before and after the batches.
+            for i in (0..220).rev().step_by(7) {
+                if during.is_none() {
+                    during = store.next_indexed_hashes();
+                }
+                let threepid = Threepid::new(Medium::Email, format!("u{i}@example.org"));
+                match i % 3 {
+                    0 => {
+                        store
+                            .bind(&association(i, &format!("@b{i}:hs")))
+                            .await
+                            .expect("rebind");
+                    }
+                    1 => {
+                        store
+                            .unbind(&threepid, &UserId::parse(format!("@a{i}:hs")).expect("id"))
+                            .await
+                            .expect("unbind");
+                    }
+                    _ => {
+                        store
+                            .erase_subject(&Subject::Threepid(threepid))
+                            .await
+                            .expect("erase");
+                    }
+                }
+            }
+            during
+        };
+        let (rotated, during) = tokio::join!(rotation, writes);
+        assert!(matches!(rotated, Ok(Rotation::Switched(_))), "{rotated:?}");
+        assert!(
+            during.is_some(),
+            "an index under the next pepper was being built during the rotation"
+        );
+        assert_eq!(store.next_indexed_hashes(), None, "it became the index");
+        assert!(batches.load(Ordering::Acquire) > 1);
+        assert_index_agrees(&store, &path, 220).await;
+        store.close().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn lookup_index_applies_concurrent_binds_in_commit_order() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -584,21 +648,53 @@ mod tests {
     #[tokio::test]
     async fn batched_lookups_use_indexes() {
         let (_dir, store) = open_temp().await;
-        let (hashes, associations) = store.lookup_query_plans().await.expect("plans");
+        let plan = |sql: &'static str, params| store.query_plan(sql, params);
         let scans = |plan: &[String]| plan.iter().any(|d| d.starts_with("SCAN associations"));
+        let hashes = plan(SQL_LOOKUP_HASHES, 2).await.expect("plan");
         assert!(
             !scans(&hashes),
             "v2 lookup must not scan associations: {hashes:?}"
         );
-        assert!(
-            hashes
-                .iter()
-                .any(|d| d.contains("associations_lookup_hash")),
-            "v2 lookup uses the lookup_hash index: {hashes:?}"
-        );
+        for index in ["associations_lookup_hash ", "associations_lookup_hash_1 "] {
+            assert!(
+                hashes.iter().any(|d| d.contains(index)),
+                "v2 lookup searches each column through its index ({index}): {hashes:?}"
+            );
+        }
+        let associations = plan(SQL_GET_ASSOCIATIONS, 1).await.expect("plan");
         assert!(
             !scans(&associations),
             "bulk lookup must not scan associations: {associations:?}"
+        );
+        store.close().await;
+    }
+
+    /// A rotation batch reads and writes its rows through the primary key (never a scan of the
+    /// table, which would make a rotation quadratic), and loading the index reads each column
+    /// through its index.
+    #[tokio::test]
+    async fn rotation_batches_and_index_loads_use_indexes() {
+        let (_dir, store) = open_temp().await;
+        let plan = |sql: &'static str, params| store.query_plan(sql, params);
+        let searches = |plan: &[String], how: &str| {
+            plan.len() == 1 && plan[0].starts_with("SEARCH associations") && plan[0].contains(how)
+        };
+        let after = plan(BATCH_AFTER, 3).await.expect("plan");
+        assert!(searches(&after, "PRIMARY KEY"), "{after:?}");
+        for slot in 0..2 {
+            let set = plan(SET_HASH[slot], 3).await.expect("plan");
+            assert!(searches(&set, "PRIMARY KEY"), "{set:?}");
+            let fill = plan(crate::store::sql::associations::FILL_INDEX[slot], 2)
+                .await
+                .expect("plan");
+            let index = ["associations_lookup_hash ", "associations_lookup_hash_1 "][slot];
+            assert!(searches(&fill, index), "{fill:?}");
+        }
+        // In key order without sorting: the first batch reads its rows and stops.
+        let first = plan(BATCH_FIRST, 1).await.expect("plan");
+        assert!(
+            first.len() == 1 && first[0].starts_with("SCAN associations"),
+            "{first:?}"
         );
         store.close().await;
     }

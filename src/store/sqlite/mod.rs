@@ -357,6 +357,25 @@ mod tests {
         reopened.close().await;
     }
 
+    #[tokio::test]
+    async fn a_rotation_stopped_half_way_is_completed_after_a_restart() {
+        for options in [SqliteOptions::default(), without_index()] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("oxident.db");
+            let store = SqliteStore::open_with(&path, options.clone())
+                .await
+                .expect("opens");
+            conformance::rotation_stopped_half_way(&store).await;
+            store.close().await;
+            drop(store);
+            let reopened = SqliteStore::open_with(&path, options)
+                .await
+                .expect("reopens");
+            conformance::rotation_completed_after_restart(&reopened).await;
+            reopened.close().await;
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_writers_never_see_busy() {
         let (_dir, store) = open_temp().await;
