@@ -46,7 +46,8 @@
 //!   that `seq`, and so any later change to the same hash: re-applying would undo the later one)
 //!   and everyone's by polling every 100 ms. **Delay bound: a bind or unbind on one instance reaches the others' lookups within
 //!   1 s** (poll interval plus one query; measured 4–110 ms in `tests/it/multi_instance.rs`). A
-//!   pepper change logs a reload marker (the others rebuild their index); a lookup with a pepper
+//!   pepper change logs a reload marker (the others rebuild their index; a rotation logs it at
+//!   its switch, its batches nothing: `store/postgres/associations.rs`); a lookup with a pepper
 //!   the index does not know yet is answered by SQL, which checks the pepper itself. The log
 //!   keeps the last 100 000 changes; an instance further behind (or restarted) rebuilds.
 //! - **Access tokens.** Each instance caches token owners (`store/token_cache.rs`, shared with
@@ -737,7 +738,7 @@ pub(crate) mod tests {
                     .expect("explain");
             rows.join("\n")
         };
-        for slot in 0..2 {
+        for (slot, rehash_after) in REHASH_AFTER.iter().enumerate() {
             sqlx::query("UPDATE lookup_pepper SET slot = $1")
                 .bind(i64::try_from(slot).expect("small"))
                 .execute(pool)
@@ -754,7 +755,7 @@ pub(crate) mod tests {
                 assert!(lookup.contains(index), "{index}: {lookup}");
             }
             let batch = plan(
-                REHASH_AFTER[slot]
+                rehash_after
                     .replace("$1", "'p2'")
                     .replace("$2", "'email'")
                     .replace("$3", "'u5@x'")

@@ -784,7 +784,7 @@ impl<B: AssociationSql> AssociationStore for B {
             drop(order);
             after = done.last;
             batches += 1;
-            if batches % LOG_EVERY == 0 {
+            if batches.is_multiple_of(LOG_EVERY) {
                 tracing::info!(rehashed, "pepper rotation: associations rehashed so far");
             }
             if progress(rehashed).is_break() {
