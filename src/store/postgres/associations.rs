@@ -14,7 +14,9 @@
 //! index, as for any pepper change; until it has, a lookup with the new pepper is answered by
 //! SQL, and one with the old pepper by the index it still holds (the delay bound of
 //! `store/postgres/mod.rs`). Other instances' binds log only current hashes, so this
-//! instance could not build the next pepper's index as the rotation goes, as SQLite does.
+//! instance could not build the next pepper's index as the rotation goes, as SQLite does. The
+//! rebuild holds no database lock (the switch has committed), but it holds this instance's
+//! index lock: a bind committed here meanwhile answers once the rebuild is done.
 
 use std::sync::RwLock;
 
