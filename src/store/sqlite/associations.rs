@@ -27,7 +27,7 @@ use crate::store::sql::associations::{
 };
 use crate::store::{Association, HashMatch, StoreError, StoreResult, Threepid};
 
-/// Rows read per statement while a pepper's creation hashes every association.
+/// Rows hashed per statement while a pepper's creation hashes every association.
 const REHASH_BATCH: i64 = 1000;
 
 /// A rotation batch's rows, in primary-key order: the first ones, and those after `($1, $2)`.
@@ -267,7 +267,7 @@ impl AssociationSql for SqliteStore {
         }
     }
 
-    /// The hashes computed here, one `UPDATE` per row (SQLite has no SHA-256 in SQL).
+    /// The hashes computed here (SQLite has no SHA-256 in SQL), written in one statement.
     async fn rehash_batch(
         tx: &mut Transaction<'static, Sqlite>,
         slot: Slot,
