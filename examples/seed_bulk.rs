@@ -1,7 +1,9 @@
 //! Seeds millions of associations for the scale benchmark (`scripts/load-scale.sh`): the
 //! schema, pepper and access token through the server's own store, the rows in bulk — COPY on
 //! PostgreSQL, one transaction of prepared inserts on SQLite — with lookup hashes computed by
-//! `oxident::crypto::lookup_hash`. Writes the same request bodies as `examples/seed.rs`.
+//! `oxident::crypto::lookup_hash`, written to `lookup_hash_0`: the column of a database's first
+//! pepper (seed a new database; after a pepper rotation the current column may be the other
+//! one). Writes the same request bodies as `examples/seed.rs`.
 //!
 //! ```sh
 //! cargo run --release --example seed_bulk -- sqlite DB_PATH OUT_DIR COUNT
@@ -76,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
             let mut copy = conn
                 .copy_in_raw(
                     "COPY associations (medium, address, mxid, ts, not_before, not_after, \
-                     lookup_hash) FROM STDIN",
+                     lookup_hash_0) FROM STDIN",
                 )
                 .await?;
             let mut buf = String::new();
@@ -104,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
                 let a = address(i);
                 sqlx::query(
                     "INSERT INTO associations \
-                     (medium, address, mxid, ts, not_before, not_after, lookup_hash) \
+                     (medium, address, mxid, ts, not_before, not_after, lookup_hash_0) \
                      VALUES ('email', ?1, ?2, ?3, ?3, ?4, ?5)",
                 )
                 .bind(&a)

@@ -70,10 +70,12 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
-    /// Replace the lookup pepper and rehash every association. Asks the running server's admin
-    /// listener when `[admin] bind` is set and it answers; otherwise (the server stopped, or
-    /// no admin listener) rotates in the database directly. On SQLite the server must then be
-    /// stopped (its in-memory lookup index would not follow); PostgreSQL instances follow.
+    /// Replace the lookup pepper and rehash every association, in batches while lookups and
+    /// binds go on; interrupted, it leaves the old pepper current (run it again). Asks the
+    /// running server's admin listener when `[admin] bind` is set and it answers; otherwise (the
+    /// server stopped, or no admin listener) rotates in the database directly. On SQLite the
+    /// server must then be stopped (its in-memory lookup index would not follow); PostgreSQL
+    /// instances follow.
     RotatePepper,
     /// Check a JSON payload against an operation's request or response schema.
     ///

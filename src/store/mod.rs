@@ -48,7 +48,9 @@ mod token_cache;
 
 pub use accounts::{AccessTokenOwner, AccountStore, TOKEN_USE_RESOLUTION};
 pub use admin::AdminStore;
-pub use associations::{Association, AssociationStore, HashMatch, Threepid};
+pub use associations::{
+    Association, AssociationStore, HashMatch, ROTATION_BATCH, Rotation, RotationProgress, Threepid,
+};
 pub use invites::{EphemeralKey, Invite, InviteStore, NewEphemeralKey, NewInvite, PendingDelivery};
 pub use postgres::PostgresStore;
 pub use sessions::{

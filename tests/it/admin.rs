@@ -591,8 +591,22 @@ async fn rotation_on_one_instance_reaches_the_other() {
     // B follows A's binds and the pepper's creation through the change log (polled every
     // 100 ms): wait until it answers all of them before rotating, or its first answers are
     // short for a reason that has nothing to do with rotation (CI once saw exactly that).
+    // Answers alone do not show that B's index has followed (B answers through SQL while its
+    // index lacks the pepper), so wait for its log lag to be 0 too: else B's index could
+    // catch up with the pepper's creation only after the switch, and B accept the old pepper
+    // again after refusing it (seen here about once in a dozen runs).
     let converged = async {
         loop {
+            let lag = b
+                .state()
+                .store
+                .readings(oxident::domain::Timestamp::from_millis(0))
+                .await
+                .change_log_lag;
+            if lag != Some(0) {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                continue;
+            }
             let r = b
                 .post(
                     "lookupUsersV2",

@@ -1,7 +1,8 @@
 //! The store conformance suite: one story per area, written against `&dyn Store` only, so
 //! every backend (SQLite now, PostgreSQL later) runs exactly the same checks. Each backend's
-//! tests call [`run_all`] on a fresh, empty store, plus the restart pair
-//! ([`write_every_kind`] → reopen → [`check_every_kind`]) and [`concurrent_writes`].
+//! tests call [`run_all`] on a fresh, empty store, plus the restart pairs
+//! ([`write_every_kind`] → reopen → [`check_every_kind`], [`rotation_stopped_half_way`] →
+//! reopen → [`rotation_completed_after_restart`]) and [`concurrent_writes`].
 //!
 //! The functions panic on the first violated expectation (they are test code that lives in
 //! the library so other crates' and backends' tests can call them).
@@ -21,6 +22,7 @@ mod associations;
 mod concurrency;
 mod invites;
 mod restart;
+mod rotation;
 mod sessions;
 
 pub use accounts::{accounts, terms, token_lifetimes};
@@ -28,6 +30,10 @@ pub use associations::{associations, pepper_created_after_bindings};
 pub use concurrency::concurrent_writes;
 pub use invites::invites;
 pub use restart::{check_every_kind, write_every_kind};
+pub use rotation::{
+    a_later_rotation_replaces_one_in_progress, rotation_completed_after_restart,
+    rotation_goes_on_beside_binds, rotation_stopped_half_way,
+};
 pub use sessions::{sessions, validation_is_counted_once};
 
 /// Runs every story. `store` must be empty (freshly created); stories run in order.
@@ -41,6 +47,8 @@ pub async fn run_all(store: &dyn Store) {
     token_lifetimes(store).await;
     terms(store).await;
     unstorable_keys_match_nothing(store).await;
+    rotation_goes_on_beside_binds(store).await;
+    a_later_rotation_replaces_one_in_progress(store).await;
 }
 
 /// Stored times as the milliseconds the stories write their expectations in.

@@ -5,6 +5,18 @@
 //! following every instance's writes through the `association_changes` log (by sequence
 //! number), rebuilt when the log says every hash changed or when this instance fell behind
 //! its pruning.
+//!
+//! A pepper rotation (`store/sql/associations.rs`) logs nothing while its batches run: they
+//! write only the column no lookup reads, binds meanwhile log their current hash as always,
+//! and an instance loading its index then (at start, or after falling behind) reads the
+//! current column in the snapshot it reads the pepper and the slot in, so the batches change
+//! nothing it reads. The switch logs one reload marker, on which every instance rebuilds its
+//! index, as for any pepper change; until it has, a lookup with the new pepper is answered by
+//! SQL, and one with the old pepper by the index it still holds (the delay bound of
+//! `store/postgres/mod.rs`). Other instances' binds log only current hashes, so this
+//! instance could not build the next pepper's index as the rotation goes, as SQLite does. The
+//! rebuild holds no database lock (the switch has committed), but it holds this instance's
+//! index lock: a bind committed here meanwhile answers once the rebuild is done.
 
 use std::sync::RwLock;
 
@@ -13,7 +25,9 @@ use sqlx::{Postgres, Row as _, Transaction};
 
 use super::{ASSOCIATION_WRITES, PostgresStore, db_err, storable};
 use crate::store::lookup_index::{IndexFull, LookupIndex, Times};
-use crate::store::sql::associations::{AssociationSql, Change, current_pepper, fill_index};
+use crate::store::sql::associations::{
+    AssociationSql, Batch, Change, Slot, by_slot, fill_index, pepper_state,
+};
 use crate::store::{HashMatch, StoreError, StoreResult, Threepid};
 
 /// Rows read per statement while loading the index or following the log.
@@ -24,8 +38,9 @@ const LOG_KEPT: i64 = 100_000;
 const PRUNE_EVERY: i64 = 1024;
 
 /// The lookup hash of `address`, `medium`, `pepper` computed in SQL, equal to
-/// [`lookup_hash`] (URL-safe unpadded base64 of SHA-256 of `address medium pepper`): a pepper
-/// change rehashes every row in one statement instead of a round trip per row.
+/// [`lookup_hash`](crate::crypto::lookup_hash) (URL-safe unpadded base64 of SHA-256 of
+/// `address medium pepper`): a pepper change rehashes a batch of rows in one statement instead
+/// of a round trip per row.
 macro_rules! sql_lookup_hash {
     ($pepper:literal) => {
         concat!(
@@ -35,6 +50,62 @@ macro_rules! sql_lookup_hash {
         )
     };
 }
+
+/// One rotation batch in one statement, per slot ([`by_slot!`]): the first `$2` rows in key
+/// order (`FIRST`), or the first `$4` after the key `($2, $3)` (`AFTER`), hashed with `$1`;
+/// answers how many, and the last key. The rows are updated as the key range up to the
+/// batch's last key, which the advisory lock keeps other writers out of; the bound is a
+/// scalar subquery so that it is part of the primary key's index condition (joined, it was a
+/// filter on a scan to the end of the table, and a rotation quadratic).
+macro_rules! rehash_batch {
+    ($after:literal, $limit:literal, $lower:literal) => {
+        by_slot!(
+            "WITH batch AS (SELECT medium, address FROM associations ",
+            $after,
+            " ORDER BY medium, address LIMIT ",
+            $limit,
+            "), last AS (SELECT medium AS last_medium, address AS last_address FROM batch \
+             ORDER BY medium DESC, address DESC LIMIT 1), \
+             done AS (UPDATE associations SET ",
+            HASH,
+            " = ",
+            { sql_lookup_hash!("$1") },
+            " WHERE ",
+            $lower,
+            "(medium, address) <= \
+             ((SELECT last_medium FROM last), (SELECT last_address FROM last)) RETURNING 1) \
+             SELECT (SELECT count(*) FROM done) AS rehashed, last_medium, last_address \
+             FROM (SELECT 1) AS one LEFT JOIN last ON TRUE"
+        )
+    };
+}
+const REHASH_FIRST: [&str; 2] = rehash_batch!("", "$2", "");
+pub(super) const REHASH_AFTER: [&str; 2] = rehash_batch!(
+    "WHERE (medium, address) > ($2, $3)",
+    "$4",
+    "(medium, address) > ($2, $3) AND "
+);
+/// Every row's hash in one column (a pepper's creation).
+const REHASH_ALL: [&str; 2] = by_slot!("UPDATE associations SET ", HASH, " = ", {
+    sql_lookup_hash!("$1")
+});
+
+/// v2 lookup in one statement (one snapshot: the pepper check and the matches agree): whether
+/// `$2` is the current pepper and, if it is, the matches of `$1` in the current column, as two
+/// arrays. One branch per column, each naming its column (so each can search that column's
+/// index), of which the current one's runs: the other's condition on `p.slot` is false before
+/// any row is read (a one-time filter in the plan).
+pub(super) const SQL_LOOKUP_HASHES: &str = "SELECT p.pepper = $2 AS current, \
+     coalesce(m.hashes, '{}') AS hashes, coalesce(m.mxids, '{}') AS mxids \
+     FROM lookup_pepper AS p LEFT JOIN LATERAL ( \
+     SELECT array_agg(h.lookup_hash ORDER BY h.lookup_hash, h.mxid) AS hashes, \
+     array_agg(h.mxid ORDER BY h.lookup_hash, h.mxid) AS mxids FROM ( \
+     SELECT a.lookup_hash_0 AS lookup_hash, a.mxid FROM associations AS a \
+     WHERE p.pepper = $2 AND p.slot = 0 AND a.lookup_hash_0 = ANY($1) \
+     UNION ALL \
+     SELECT a.lookup_hash_1 AS lookup_hash, a.mxid FROM associations AS a \
+     WHERE p.pepper = $2 AND p.slot = 1 AND a.lookup_hash_1 = ANY($1)) AS h) AS m ON TRUE \
+     WHERE p.id = 1";
 
 impl PostgresStore {
     /// Reads every lookup hash and owner, and the log position they reflect, in one snapshot.
@@ -48,8 +119,8 @@ impl PostgresStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
-        let pepper = current_pepper::<Self>(&mut tx).await?;
-        let index = fill_index::<Self>(&mut tx, pepper).await?;
+        let state = pepper_state::<Self>(&mut tx).await?;
+        let index = fill_index::<Self>(&mut tx, state).await?;
         tx.commit().await.map_err(db_err)?;
         Ok((index, seq))
     }
@@ -254,16 +325,21 @@ impl PostgresStore {
         change: Change<'_>,
     ) -> StoreResult<()> {
         let seq: i64 = match &change {
-            Change::None => return tx.commit().await.map_err(db_err),
-            Change::PepperSeen | Change::Rehashed => {
-                if matches!(change, Change::Rehashed) {
+            // A rotation's batches fill the column no index reads (see the module's text).
+            Change::None | Change::RotationStarted { .. } | Change::NextHashed { .. } => {
+                return tx.commit().await.map_err(db_err);
+            }
+            Change::PepperSeen | Change::Rehashed | Change::Switched { .. } => {
+                if matches!(change, Change::Rehashed | Change::Switched { .. }) {
                     Self::log_reload(&mut tx).await?;
                 }
                 tx.commit().await.map_err(db_err)?;
                 self.reload_after_rehash().await;
                 return Ok(());
             }
-            Change::Bound { hash, association } => sqlx::query_scalar(
+            Change::Bound {
+                hash, association, ..
+            } => sqlx::query_scalar(
                 "INSERT INTO association_changes (lookup_hash, mxid, ts, not_before, not_after) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING seq",
             )
@@ -272,12 +348,12 @@ impl PostgresStore {
             .bind(association.ts.as_millis())
             .bind(association.not_before.as_millis())
             .bind(association.not_after.as_millis()),
-            Change::Unbound { hash } => sqlx::query_scalar(
+            Change::Unbound { hash, .. } => sqlx::query_scalar(
                 "INSERT INTO association_changes (lookup_hash) VALUES ($1) RETURNING seq",
             )
             .bind(hash),
             // One log row per hash; the last one's number stands for all (they commit together).
-            Change::UnboundAll { hashes } => sqlx::query_scalar(
+            Change::UnboundAll { hashes, .. } => sqlx::query_scalar(
                 "WITH logged AS (INSERT INTO association_changes (lookup_hash) \
                  SELECT unnest($1::text[]) RETURNING seq) SELECT max(seq) FROM logged",
             )
@@ -296,9 +372,13 @@ impl PostgresStore {
 
 impl AssociationSql for PostgresStore {
     const INDEX_KNOWS_THE_PEPPER: bool = false;
-    const INDEX_SIZE: &'static str = "SELECT count(*) AS count, \
+    const INDEX_SIZE: [&'static str; 2] = by_slot!(
+        "SELECT count(*) AS count, \
          coalesce(sum(octet_length(split_part(mxid, ':', 1)) + 1), 0)::BIGINT AS name_bytes \
-         FROM associations WHERE lookup_hash IS NOT NULL";
+         FROM associations WHERE ",
+        HASH,
+        " IS NOT NULL"
+    );
     const INDEX_BATCH: i64 = BATCH;
     const NAME: &'static str = "PostgreSQL";
 
@@ -325,16 +405,47 @@ impl AssociationSql for PostgresStore {
     }
 
     /// In one statement (the hash computed in SQL).
-    async fn rehash_all(tx: &mut Transaction<'static, Postgres>, pepper: &str) -> StoreResult<u64> {
-        let done = sqlx::query(concat!(
-            "UPDATE associations SET lookup_hash = ",
-            sql_lookup_hash!("$1")
-        ))
-        .bind(pepper)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
+    async fn rehash_all(
+        tx: &mut Transaction<'static, Postgres>,
+        slot: Slot,
+        pepper: &str,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(REHASH_ALL[slot.index()])
+            .bind(pepper)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
         Ok(done.rows_affected())
+    }
+
+    /// In one statement (the hashes computed in SQL); no entries (see `Batch::entries`).
+    async fn rehash_batch(
+        tx: &mut Transaction<'static, Postgres>,
+        slot: Slot,
+        pepper: &str,
+        after: Option<&(String, String)>,
+        limit: i64,
+    ) -> StoreResult<Batch> {
+        let query = match after {
+            None => sqlx::query(REHASH_FIRST[slot.index()])
+                .bind(pepper)
+                .bind(limit),
+            Some((medium, address)) => sqlx::query(REHASH_AFTER[slot.index()])
+                .bind(pepper)
+                .bind(medium)
+                .bind(address)
+                .bind(limit),
+        };
+        let row = query.fetch_one(&mut **tx).await.map_err(db_err)?;
+        let corrupt = |_| StoreError::Corrupt("associations");
+        let rehashed: i64 = row.try_get("rehashed").map_err(corrupt)?;
+        let last_medium: Option<String> = row.try_get("last_medium").map_err(corrupt)?;
+        let last_address: Option<String> = row.try_get("last_address").map_err(corrupt)?;
+        Ok(Batch {
+            rehashed: u64::try_from(rehashed).unwrap_or(0),
+            last: last_medium.zip(last_address),
+            entries: Vec::new(),
+        })
     }
 
     async fn association_rows(&self, threepids: &[Threepid]) -> StoreResult<Vec<PgRow>> {
@@ -360,21 +471,12 @@ impl AssociationSql for PostgresStore {
         hashes: Vec<String>,
     ) -> StoreResult<Option<Vec<HashMatch>>> {
         let hashes: Vec<String> = hashes.into_iter().filter(|h| storable(h)).collect();
-        // One statement, one snapshot: the pepper check and the matches agree.
-        let Some(row) = sqlx::query(
-            "SELECT p.pepper = $2 AS current, \
-             coalesce(m.hashes, '{}') AS hashes, coalesce(m.mxids, '{}') AS mxids \
-             FROM lookup_pepper AS p LEFT JOIN LATERAL ( \
-             SELECT array_agg(a.lookup_hash ORDER BY a.lookup_hash, a.mxid) AS hashes, \
-             array_agg(a.mxid ORDER BY a.lookup_hash, a.mxid) AS mxids \
-             FROM associations AS a WHERE p.pepper = $2 AND a.lookup_hash = ANY($1)) AS m ON TRUE \
-             WHERE p.id = 1",
-        )
-        .bind(&hashes)
-        .bind(pepper)
-        .fetch_optional(self.pool()?)
-        .await
-        .map_err(db_err)?
+        let Some(row) = sqlx::query(SQL_LOOKUP_HASHES)
+            .bind(&hashes)
+            .bind(pepper)
+            .fetch_optional(self.pool()?)
+            .await
+            .map_err(db_err)?
         else {
             return Ok(None);
         };

@@ -46,7 +46,8 @@
 //!   that `seq`, and so any later change to the same hash: re-applying would undo the later one)
 //!   and everyone's by polling every 100 ms. **Delay bound: a bind or unbind on one instance reaches the others' lookups within
 //!   1 s** (poll interval plus one query; measured 4–110 ms in `tests/it/multi_instance.rs`). A
-//!   pepper change logs a reload marker (the others rebuild their index); a lookup with a pepper
+//!   pepper change logs a reload marker (the others rebuild their index; a rotation logs it at
+//!   its switch, its batches nothing: `store/postgres/associations.rs`); a lookup with a pepper
 //!   the index does not know yet is answered by SQL, which checks the pepper itself. The log
 //!   keeps the last 100 000 changes; an instance further behind (or restarted) rebuilds.
 //! - **Access tokens.** Each instance caches token owners (`store/token_cache.rs`, shared with
@@ -511,6 +512,88 @@ pub(crate) mod tests {
         reopened.close().await;
     }
 
+    #[tokio::test]
+    async fn a_rotation_stopped_half_way_is_completed_after_a_restart() {
+        let Some(url) = fresh_database("postgres_rotation_restart").await else {
+            return;
+        };
+        let store = PostgresStore::open(&url).await.expect("opens");
+        conformance::rotation_stopped_half_way(&store).await;
+        store.close().await;
+        let reopened = PostgresStore::open(&url).await.expect("reopens");
+        conformance::rotation_completed_after_restart(&reopened).await;
+        reopened.close().await;
+    }
+
+    /// A database written before the second lookup hash column (migration 4) keeps its pepper
+    /// and hashes: they become slot 0's, found through the index and through SQL, and the
+    /// next rotation covers its rows.
+    #[tokio::test]
+    async fn a_database_from_before_the_hash_slots_migrates() {
+        use crate::crypto::hashing::lookup_hash;
+        use crate::store::{AssociationStore as _, HashMatch};
+        let Some(url) = fresh_database("postgres_slots_migration").await else {
+            return;
+        };
+        let old = PgPool::connect(&url).await.expect("connects");
+        MIGRATOR.run_to(3, &old).await.expect("migrates to 3");
+        let hash = lookup_hash("old@example.org", "email", "old-pepper");
+        sqlx::query("INSERT INTO lookup_pepper (id, pepper) VALUES (1, 'old-pepper')")
+            .execute(&old)
+            .await
+            .expect("pepper");
+        sqlx::query(
+            "INSERT INTO associations (medium, address, mxid, ts, not_before, not_after, \
+             lookup_hash) VALUES ('email', 'old@example.org', '@old:hs', 1, 1, 2, $1)",
+        )
+        .bind(&hash)
+        .execute(&old)
+        .await
+        .expect("association");
+        old.close().await;
+        let found = Some(vec![HashMatch {
+            lookup_hash: hash.clone(),
+            mxid: "@old:hs".to_owned(),
+        }]);
+        for lookup_index in [true, false] {
+            let options = PostgresOptions {
+                lookup_index,
+                ..PostgresOptions::default()
+            };
+            let store = PostgresStore::open_with(&url, options)
+                .await
+                .expect("opens");
+            assert_eq!(
+                store
+                    .lookup_hashes("old-pepper", vec![hash.clone()])
+                    .await
+                    .expect("lookup"),
+                found
+            );
+            store.close().await;
+        }
+        let store = PostgresStore::open(&url).await.expect("opens");
+        assert_eq!(
+            store
+                .rotate_lookup_pepper("new-pepper")
+                .await
+                .expect("rotates"),
+            1
+        );
+        let hash = lookup_hash("old@example.org", "email", "new-pepper");
+        assert_eq!(
+            store
+                .lookup_hashes("new-pepper", vec![hash.clone()])
+                .await
+                .expect("lookup"),
+            Some(vec![HashMatch {
+                lookup_hash: hash,
+                mxid: "@old:hs".to_owned(),
+            }])
+        );
+        store.close().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_writers_all_succeed() {
         let Some(url) = fresh_database("postgres_concurrent").await else {
@@ -600,6 +683,161 @@ pub(crate) mod tests {
         assert!(refused, "the old pepper is still accepted");
         a.close().await;
         b.close().await;
+    }
+
+    /// An instance that loads its index while a rotation is half done (here: stopped after
+    /// three batches, as a crash leaves it) reads the current column in its snapshot: it
+    /// answers the old pepper completely and follows binds; when a rotation completes, it
+    /// follows the switch.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_instance_loading_during_a_rotation_answers_the_old_pepper_then_follows() {
+        use std::ops::ControlFlow;
+
+        use crate::crypto::hashing::lookup_hash;
+        use crate::domain::{Medium, Timestamp, UserId};
+        use crate::store::{Association, AssociationStore as _, Rotation};
+        let Some(url) = fresh_database("postgres_rotation_follow").await else {
+            return;
+        };
+        let assoc = |i: usize| Association {
+            medium: Medium::Email,
+            address: format!("f{i}@x"),
+            mxid: UserId::parse(format!("@f{i}:hs")).expect("a user ID"),
+            ts: Timestamp::from_millis(10),
+            not_before: Timestamp::from_millis(10),
+            not_after: Timestamp::from_millis(20),
+        };
+        // Whether `store` answers `pepper` with exactly the owners of `0..n`.
+        async fn answers(store: &PostgresStore, pepper: &str, n: usize) -> bool {
+            let hashes = (0..n)
+                .map(|i| lookup_hash(&format!("f{i}@x"), "email", pepper))
+                .collect();
+            store
+                .lookup_hashes(pepper, hashes)
+                .await
+                .expect("lookup")
+                .is_some_and(|found| {
+                    found.len() == n
+                        && found.iter().all(|m| {
+                            (0..n).any(|i| {
+                                m.mxid == format!("@f{i}:hs")
+                                    && m.lookup_hash
+                                        == lookup_hash(&format!("f{i}@x"), "email", pepper)
+                            })
+                        })
+                })
+        }
+        async fn eventually(store: &PostgresStore, pepper: &str, n: usize) {
+            for _ in 0..300 {
+                if answers(store, pepper, n).await {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("{pepper} does not answer the {n} associations");
+        }
+        let a = PostgresStore::open(&url).await.expect("opens");
+        a.get_or_create_lookup_pepper("p1").await.expect("pepper");
+        for i in 0..40 {
+            a.bind(&assoc(i)).await.expect("bind");
+        }
+        let stop = |rehashed: u64| {
+            if rehashed >= 15 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        assert_eq!(
+            a.rotate_lookup_pepper_with("p2", 5, &stop)
+                .await
+                .expect("rotation"),
+            Rotation::Stopped(15)
+        );
+        let b = PostgresStore::open(&url).await.expect("opens");
+        assert!(answers(&b, "p1", 40).await, "loaded during the rotation");
+        assert!(!answers(&b, "p2", 40).await);
+        a.bind(&assoc(40)).await.expect("bind");
+        eventually(&b, "p1", 41).await;
+        a.rotate_lookup_pepper("p3").await.expect("rotation");
+        eventually(&b, "p3", 41).await;
+        // Within the change log's delay, the old pepper is refused.
+        let mut refused = false;
+        for _ in 0..300 {
+            if b.lookup_hashes("p1", Vec::new())
+                .await
+                .expect("lookup")
+                .is_none()
+            {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(refused, "the old pepper is still accepted");
+        a.close().await;
+        b.close().await;
+    }
+
+    /// The statements that read or write one hash column search its index (or the primary
+    /// key), never scan the table: checked in the plans PostgreSQL makes for a table of
+    /// 20 000 associations, for both columns.
+    #[tokio::test]
+    async fn hash_columns_are_searched_through_their_indexes() {
+        use super::associations::{REHASH_AFTER, SQL_LOOKUP_HASHES};
+        let Some(url) = fresh_database("postgres_plans").await else {
+            return;
+        };
+        let store = PostgresStore::open(&url).await.expect("opens");
+        let pool = store.pool().expect("pool");
+        for statement in [
+            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, 'p')",
+            "INSERT INTO associations (medium, address, mxid, ts, not_before, not_after, \
+             lookup_hash_0, lookup_hash_1) SELECT 'email', 'u' || i || '@x', '@u' || i || ':hs', \
+             1, 1, 2, md5(i::text), md5(i::text || 'n') FROM generate_series(1, 20000) AS i",
+            "ANALYZE associations",
+        ] {
+            sqlx::query(statement).execute(pool).await.expect("setup");
+        }
+        let plan = |statement: String| async move {
+            let rows: Vec<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN {statement}")))
+                    .fetch_all(pool)
+                    .await
+                    .expect("explain");
+            rows.join("\n")
+        };
+        for (slot, rehash_after) in REHASH_AFTER.iter().enumerate() {
+            sqlx::query("UPDATE lookup_pepper SET slot = $1")
+                .bind(i64::try_from(slot).expect("small"))
+                .execute(pool)
+                .await
+                .expect("slot");
+            let lookup = plan(
+                SQL_LOOKUP_HASHES
+                    .replace("$1", "ARRAY[md5('5'), md5('7n'), 'none']")
+                    .replace("$2", "'p'"),
+            )
+            .await;
+            assert!(!lookup.contains("Seq Scan on associations"), "{lookup}");
+            for index in ["associations_lookup_hash ", "associations_lookup_hash_1 "] {
+                assert!(lookup.contains(index), "{index}: {lookup}");
+            }
+            let batch = plan(
+                rehash_after
+                    .replace("$1", "'p2'")
+                    .replace("$2", "'email'")
+                    .replace("$3", "'u5@x'")
+                    .replace("$4", "5000"),
+            )
+            .await;
+            assert!(!batch.contains("Seq Scan"), "{batch}");
+            assert!(
+                batch.contains("Index Cond: ((ROW(medium, address) > ROW('email'::text, 'u5@x'::text)) AND (ROW(medium, address) <= ROW("),
+                "the batch's rows are a key range of the primary key: {batch}"
+            );
+        }
+        store.close().await;
     }
 
     /// Delivery work is claimed: while one instance holds an invite, another does not get

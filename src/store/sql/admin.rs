@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use sqlx::Database;
 
 use super::accounts::AccountSql;
-use super::associations::{AssociationSql, Change};
+use super::associations::{AssociationSql, Change, hash_columns, pepper_state};
 use super::{Affected as _, Backend, Bind as _, Columns as _, Exec as _, conn};
 use crate::domain::{Timestamp, UserId};
 use crate::store::admin::{
@@ -177,7 +177,8 @@ impl<B: AssociationSql + AccountSql> AdminStore for B {
         let (_order, mut tx) = self.begin_association_write().await?;
         let c: &mut Connection<B> = &mut tx;
         let threepids = threepids_of::<B>(c, subject).await?;
-        let mut hashes = Vec::new();
+        let state = pepper_state::<B>(c).await?;
+        let (mut hashes, mut next_hashes) = (Vec::new(), Vec::new());
         for t in &threepids {
             let keys = [t.medium.as_str(), t.address.as_str()];
             erased.ephemeral_keys += delete::<B>(
@@ -204,7 +205,7 @@ impl<B: AssociationSql + AccountSql> AdminStore for B {
             }
             let removed = sqlx::query(
                 "DELETE FROM associations WHERE medium = $1 AND address = $2 \
-                 RETURNING lookup_hash",
+                 RETURNING lookup_hash_0, lookup_hash_1",
             )
             .medium(t.medium)
             .text(&t.address)
@@ -213,7 +214,9 @@ impl<B: AssociationSql + AccountSql> AdminStore for B {
             .map_err(B::db_err)?;
             for row in &removed {
                 erased.associations += 1;
-                hashes.extend(row.opt_text("lookup_hash").map_err(B::db_err)?);
+                let (hash, next_hash) = state.split(hash_columns(row).map_err(B::db_err)?);
+                hashes.extend(hash);
+                next_hashes.extend(next_hash);
             }
         }
         let mut tokens = Vec::new();
@@ -243,10 +246,13 @@ impl<B: AssociationSql + AccountSql> AdminStore for B {
                 delete::<B>(c, "DELETE FROM accepted_terms WHERE user_id = $1", &user).await?;
             delete::<B>(c, "DELETE FROM accounts WHERE user_id = $1", &user).await?;
         }
-        let change = if hashes.is_empty() {
+        let change = if hashes.is_empty() && next_hashes.is_empty() {
             Change::None
         } else {
-            Change::UnboundAll { hashes: &hashes }
+            Change::UnboundAll {
+                hashes: &hashes,
+                next_hashes: &next_hashes,
+            }
         };
         self.commit_change(tx, change).await?;
         self.tokens().remove_all_stored(&tokens);

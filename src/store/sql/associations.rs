@@ -1,6 +1,27 @@
 //! [`AssociationStore`], once for both backends, and what both do with their in-memory
 //! lookup index ([`LookupIndex`]): answering from it, applying a committed change to it,
 //! loading it.
+//!
+//! # Two hash columns, one current
+//!
+//! Each association has two lookup hash columns, `lookup_hash_0` and `lookup_hash_1`;
+//! `lookup_pepper.slot` says which one holds the hashes under the current pepper ([`Slot`],
+//! read with the pepper as a [`PepperState`]). Everything that reads hashes reads that column
+//! only, and in the same snapshot as the pepper (a lookup is one statement; the index is
+//! loaded in one transaction), so a pepper is never paired with the other column's hashes.
+//! The other column serves a rotation (see `store/associations.rs`): `lookup_pepper.next_pepper`
+//! is set, binds write both columns, and batches fill it in primary-key order, each batch in a
+//! short write transaction of its own that re-checks that its rotation is still the latest one
+//! (`lookup_pepper.rotation`). The batch that finds the end of the table also switches:
+//! `pepper := next_pepper`, `slot := the other` — one row. Why not one column rewritten at the
+//! switch: that is the full-table update inside one transaction the batches exist to avoid;
+//! why not a table of (pepper, hash) rows: a second copy of each association to keep in step
+//! on every bind, unbind and erasure, and a join on every SQL lookup.
+//!
+//! Rows bound before a rotation began are covered because the batches walk every key; rows
+//! bound or rebound during it carry both hashes already (a batch redoing one writes the same
+//! value). A rotation that stops half-way leaves the current column whole; the next one starts
+//! again from the first key, so nothing depends on how far the last one got.
 
 use std::future::Future;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -12,28 +33,197 @@ use super::{
     Affected as _, Backend, Bind as _, Columns as _, Exec as _, conn, fetch_mapped, read_mapped,
 };
 use crate::crypto::hashing::lookup_hash;
-use crate::domain::UserId;
+use crate::domain::{Medium, UserId};
 use crate::store::lookup_index::{IndexFull, LookupIndex, Times};
 use crate::store::rows::association_from_row;
-use crate::store::{Association, AssociationStore, HashMatch, StoreError, StoreResult, Threepid};
+use crate::store::{
+    Association, AssociationStore, HashMatch, Rotation, RotationProgress, StoreError, StoreResult,
+    Threepid,
+};
+
+/// One of the two lookup hash columns (`lookup_hash_0`, `lookup_hash_1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::store) struct Slot(usize);
+
+impl Slot {
+    /// Slot 0: a database's first pepper is hashed into it.
+    pub(in crate::store) const FIRST: Slot = Slot(0);
+
+    /// `0` or `1`: the position of this slot's statement in a [`by_slot!`] pair.
+    pub(in crate::store) fn index(self) -> usize {
+        self.0
+    }
+
+    pub(in crate::store) fn other(self) -> Slot {
+        Slot(1 - self.0)
+    }
+
+    /// As stored in `lookup_pepper.slot`.
+    pub(in crate::store) fn number(self) -> i64 {
+        if self.0 == 0 { 0 } else { 1 }
+    }
+
+    fn from_number(n: i64) -> Option<Slot> {
+        match n {
+            0 => Some(Slot(0)),
+            1 => Some(Slot(1)),
+            _ => None,
+        }
+    }
+}
+
+/// `[statement on lookup_hash_0, the same on lookup_hash_1]`, for the statements that read or
+/// write one hash column (an index on a column is used only when the statement names it):
+/// `by_slot!("SELECT ", HASH, " FROM associations")`, every `HASH` replaced by the column's
+/// name, a part in braces (`{other_macro!(…)}`) spliced as it is. Pick one with [`Slot::index`].
+macro_rules! by_slot {
+    (@column $column:literal, HASH) => {
+        $column
+    };
+    (@column $column:literal, { $($spliced:tt)* }) => {
+        $($spliced)*
+    };
+    (@column $column:literal, $part:literal) => {
+        $part
+    };
+    ($($part:tt),+ $(,)?) => {
+        [
+            concat!($(by_slot!(@column "lookup_hash_0", $part)),+),
+            concat!($(by_slot!(@column "lookup_hash_1", $part)),+),
+        ]
+    };
+}
+pub(in crate::store) use by_slot;
+
+/// The `lookup_pepper` row: the current pepper, its column, and the rotation in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(in crate::store) struct PepperState {
+    /// `None` until the first pepper is created.
+    pub pepper: Option<String>,
+    /// The column holding the hashes under `pepper`.
+    pub slot: Slot,
+    /// While a rotation runs: the pepper it switches to, whose hashes go in the other column.
+    pub next: Option<String>,
+    /// The number of the latest rotation begun.
+    pub rotation: i64,
+}
+
+impl PepperState {
+    /// No pepper yet (no `lookup_pepper` row).
+    const NONE: PepperState = PepperState {
+        pepper: None,
+        slot: Slot::FIRST,
+        next: None,
+        rotation: 0,
+    };
+
+    /// The lookup hashes a row for `address` gets: under the current pepper, and under the
+    /// next one while a rotation runs.
+    pub(in crate::store) fn hashes(
+        &self,
+        medium: Medium,
+        address: &str,
+    ) -> (Option<String>, Option<String>) {
+        let hash = |pepper: &Option<String>| {
+            pepper
+                .as_deref()
+                .map(|p| lookup_hash(address, medium.as_str(), p))
+        };
+        (hash(&self.pepper), hash(&self.next))
+    }
+
+    /// `(lookup_hash_0, lookup_hash_1)` of a row whose current and next hashes are these.
+    pub(in crate::store) fn columns<'h>(
+        &self,
+        current: Option<&'h str>,
+        next: Option<&'h str>,
+    ) -> [Option<&'h str>; 2] {
+        let mut columns = [None, None];
+        columns[self.slot.index()] = current;
+        columns[self.slot.other().index()] = next;
+        columns
+    }
+
+    /// A row's current and next hashes, from its `lookup_hash_0` and `lookup_hash_1` (the
+    /// other column is a leftover unless a rotation runs).
+    pub(in crate::store) fn split(
+        &self,
+        mut columns: [Option<String>; 2],
+    ) -> (Option<String>, Option<String>) {
+        let current = columns[self.slot.index()].take();
+        let next = match self.next {
+            Some(_) => columns[self.slot.other().index()].take(),
+            None => None,
+        };
+        (current, next)
+    }
+}
+
+/// A row's two hash columns, `lookup_hash_0` and `lookup_hash_1`.
+pub(in crate::store) fn hash_columns<R: super::Columns>(
+    row: &R,
+) -> Result<[Option<String>; 2], sqlx::Error> {
+    Ok([
+        row.opt_text("lookup_hash_0")?,
+        row.opt_text("lookup_hash_1")?,
+    ])
+}
+
+/// An association a rotation batch rehashed: its new hash and what the index keeps of it.
+pub(in crate::store) struct Hashed {
+    pub hash: String,
+    pub mxid: String,
+    pub times: Times,
+}
+
+/// What one rotation batch did ([`AssociationSql::rehash_batch`]).
+pub(in crate::store) struct Batch {
+    /// Rows rehashed: fewer than asked for means the end of the table.
+    pub rehashed: u64,
+    /// The primary key `(medium, address)` of the last one: the next batch starts after it.
+    pub last: Option<(String, String)>,
+    /// The rows with their new hashes, for a backend whose index follows the rotation as it
+    /// goes (SQLite: one process makes every change, so an index built from the batches and
+    /// the writes meanwhile is complete at the switch); else empty (PostgreSQL: other
+    /// instances bind too and log only current hashes, so every instance reloads at the
+    /// switch).
+    pub entries: Vec<Hashed>,
+}
 
 /// What a committed association write changed, for [`AssociationSql::commit_change`].
 pub(in crate::store) enum Change<'a> {
     /// Nothing the index holds (no row changed, or the row has no hash: no pepper yet).
     None,
-    /// `association` is bound, with this lookup hash.
+    /// `association` is bound, with this lookup hash (and, while a rotation runs, this one
+    /// under the next pepper).
     Bound {
         hash: &'a str,
+        next_hash: Option<&'a str>,
         association: &'a Association,
     },
-    /// The binding with this lookup hash is gone.
-    Unbound { hash: &'a str },
-    /// The bindings with these lookup hashes are gone (an erasure).
-    UnboundAll { hashes: &'a [String] },
-    /// Every hash changed (a pepper was created or replaced).
+    /// The binding with this lookup hash (and next one) is gone.
+    Unbound {
+        hash: &'a str,
+        next_hash: Option<&'a str>,
+    },
+    /// The bindings with these lookup hashes (and next ones) are gone (an erasure).
+    UnboundAll {
+        hashes: &'a [String],
+        next_hashes: &'a [String],
+    },
+    /// Every hash changed (a pepper was created).
     Rehashed,
     /// A pepper exists that this instance may not have seen (another writer created it).
     PepperSeen,
+    /// A rotation to `pepper` began (or began again): nothing is hashed under it yet.
+    RotationStarted { pepper: &'a str },
+    /// A rotation batch hashed these under the next pepper (`entries` as [`Batch::entries`]).
+    NextHashed { entries: &'a [Hashed] },
+    /// The last batch, then the switch: `pepper` is current.
+    Switched {
+        pepper: &'a str,
+        entries: &'a [Hashed],
+    },
 }
 
 impl Change<'_> {
@@ -41,20 +231,62 @@ impl Change<'_> {
     /// needs a reload instead).
     pub(in crate::store) fn apply(&self, index: &mut LookupIndex) -> Result<(), IndexFull> {
         match self {
-            Change::Bound { hash, association } => {
-                index.insert(hash, &association.mxid, Times::of(association))
-            }
-            Change::Unbound { hash } => {
+            Change::Bound {
+                hash, association, ..
+            } => index.insert(hash, &association.mxid, Times::of(association)),
+            Change::Unbound { hash, .. } => {
                 index.remove(hash);
                 Ok(())
             }
-            Change::UnboundAll { hashes } => {
+            Change::UnboundAll { hashes, .. } => {
                 for hash in *hashes {
                     index.remove(hash);
                 }
                 Ok(())
             }
-            Change::None | Change::PepperSeen | Change::Rehashed => Ok(()),
+            Change::None
+            | Change::PepperSeen
+            | Change::Rehashed
+            | Change::RotationStarted { .. }
+            | Change::NextHashed { .. }
+            | Change::Switched { .. } => Ok(()),
+        }
+    }
+
+    /// Applies the change to the index a rotation builds under the next pepper (SQLite's,
+    /// which becomes the index at the switch).
+    pub(in crate::store) fn apply_next(&self, next: &mut LookupIndex) -> Result<(), IndexFull> {
+        match self {
+            Change::Bound {
+                next_hash: Some(hash),
+                association,
+                ..
+            } => next.insert(hash, &association.mxid, Times::of(association)),
+            Change::Unbound {
+                next_hash: Some(hash),
+                ..
+            } => {
+                next.remove(hash);
+                Ok(())
+            }
+            Change::UnboundAll { next_hashes, .. } => {
+                for hash in *next_hashes {
+                    next.remove(hash);
+                }
+                Ok(())
+            }
+            Change::NextHashed { entries } | Change::Switched { entries, .. } => {
+                for entry in *entries {
+                    next.insert(&entry.hash, &entry.mxid, entry.times)?;
+                }
+                Ok(())
+            }
+            Change::None
+            | Change::PepperSeen
+            | Change::Rehashed
+            | Change::RotationStarted { .. }
+            | Change::Bound { .. }
+            | Change::Unbound { .. } => Ok(()),
         }
     }
 }
@@ -65,9 +297,9 @@ pub(in crate::store) trait AssociationSql: Backend {
     /// process makes every change). Else (PostgreSQL) a pepper the index does not know may be
     /// one another instance just made current, and SQL answers.
     const INDEX_KNOWS_THE_PEPPER: bool;
-    /// `count(*)` of the hashed associations, and the bytes their mxids' localparts with `@`
-    /// take, as two `BIGINT`s (for sizing the index).
-    const INDEX_SIZE: &'static str;
+    /// Per slot ([`by_slot!`]): `count(*)` of the associations hashed in that column, and the
+    /// bytes their mxids' localparts with `@` take, as two `BIGINT`s (for sizing the index).
+    const INDEX_SIZE: [&'static str; 2];
     /// Rows read per statement while loading the index.
     const INDEX_BATCH: i64;
     /// Says which backend lookups fall back to when the index goes.
@@ -96,11 +328,23 @@ pub(in crate::store) trait AssociationSql: Backend {
         change: Change<'_>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// Recomputes every association's lookup hash with `pepper` in `tx`; the row count.
+    /// Recomputes every association's lookup hash in column `slot` with `pepper` in `tx`;
+    /// the row count (a pepper's creation, which has no old pepper to answer meanwhile).
     fn rehash_all(
         tx: &mut Transaction<'static, Self::Db>,
+        slot: Slot,
         pepper: &str,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Hashes with `pepper` into column `slot` the first `limit` associations after the
+    /// primary key `after` (from the first one without it), in key order, in `tx`.
+    fn rehash_batch(
+        tx: &mut Transaction<'static, Self::Db>,
+        slot: Slot,
+        pepper: &str,
+        after: Option<&(String, String)>,
+        limit: i64,
+    ) -> impl Future<Output = StoreResult<Batch>> + Send;
 
     /// The stored rows (`association_from_row`'s columns) of `threepids`, by `(medium, address)`.
     fn association_rows(
@@ -149,29 +393,63 @@ pub(in crate::store) trait AssociationSql: Backend {
     }
 }
 
+/// A rotation logs its progress every this many batches.
+const LOG_EVERY: u64 = 20;
+
 const SELECT_ONE: &str = "SELECT medium, address, mxid, ts, not_before, not_after \
      FROM associations WHERE medium = $1 AND address = $2";
+
+/// The pepper, its column and the rotation in progress, read on `conn` (in the caller's
+/// transaction).
+pub(in crate::store) async fn pepper_state<B: Backend>(
+    conn: &mut <B::Db as Database>::Connection,
+) -> StoreResult<PepperState> {
+    let Some(row) =
+        sqlx::query("SELECT pepper, slot, next_pepper, rotation FROM lookup_pepper WHERE id = 1")
+            .fetch_optional(conn.ex())
+            .await
+            .map_err(B::db_err)?
+    else {
+        return Ok(PepperState::NONE);
+    };
+    let corrupt = |_| StoreError::Corrupt("lookup_pepper");
+    Ok(PepperState {
+        pepper: Some(row.text("pepper").map_err(corrupt)?),
+        slot: Slot::from_number(row.int("slot").map_err(corrupt)?)
+            .ok_or(StoreError::Corrupt("lookup_pepper.slot"))?,
+        next: row.opt_text("next_pepper").map_err(corrupt)?,
+        rotation: row.int("rotation").map_err(corrupt)?,
+    })
+}
 
 /// The current pepper, read on `conn` (in the caller's transaction).
 pub(in crate::store) async fn current_pepper<B: Backend>(
     conn: &mut <B::Db as Database>::Connection,
 ) -> StoreResult<Option<String>> {
-    sqlx::query("SELECT pepper FROM lookup_pepper WHERE id = 1")
-        .fetch_optional(conn.ex())
-        .await
-        .map_err(B::db_err)?
-        .map(|row| row.text("pepper").map_err(B::db_err))
-        .transpose()
+    Ok(pepper_state::<B>(conn).await?.pepper)
 }
 
-/// Every hashed association into a new index under `pepper`, read on `conn` (in the caller's
-/// snapshot) [`AssociationSql::INDEX_BATCH`] rows at a time along the hash index (no row list
-/// of the whole table in memory at once).
+/// Reads the index, column by column.
+pub(in crate::store) const FILL_INDEX: [&str; 2] = by_slot!(
+    "SELECT ",
+    HASH,
+    " AS lookup_hash, mxid, ts, not_before, not_after FROM associations WHERE ",
+    HASH,
+    " > $1 ORDER BY ",
+    HASH,
+    " LIMIT $2"
+);
+
+/// Every association hashed in column `slot` into a new index under `pepper` (the state's),
+/// read on `conn` (in the caller's snapshot, the one `pepper` and `slot` were read in)
+/// [`AssociationSql::INDEX_BATCH`] rows at a time along the hash index (no row list of the
+/// whole table in memory at once).
 pub(in crate::store) async fn fill_index<B: AssociationSql>(
     conn: &mut <B::Db as Database>::Connection,
-    pepper: Option<String>,
+    state: PepperState,
 ) -> StoreResult<LookupIndex> {
-    let size = sqlx::query(B::INDEX_SIZE)
+    let PepperState { pepper, slot, .. } = state;
+    let size = sqlx::query(B::INDEX_SIZE[slot.index()])
         .fetch_one(conn.ex())
         .await
         .map_err(B::db_err)?;
@@ -185,15 +463,12 @@ pub(in crate::store) async fn fill_index<B: AssociationSql>(
     let corrupt = |_| StoreError::Corrupt("associations");
     let mut after = String::new();
     loop {
-        let rows = sqlx::query(
-            "SELECT lookup_hash, mxid, ts, not_before, not_after FROM associations \
-             WHERE lookup_hash > $1 ORDER BY lookup_hash LIMIT $2",
-        )
-        .text(&after)
-        .int(B::INDEX_BATCH)
-        .fetch_all(conn.ex())
-        .await
-        .map_err(B::db_err)?;
+        let rows = sqlx::query(FILL_INDEX[slot.index()])
+            .text(&after)
+            .int(B::INDEX_BATCH)
+            .fetch_all(conn.ex())
+            .await
+            .map_err(B::db_err)?;
         for row in &rows {
             after = row.text("lookup_hash").map_err(corrupt)?;
             let times = Times {
@@ -247,20 +522,19 @@ fn sort_by_hash(found: &mut [HashMatch]) {
 impl<B: AssociationSql> AssociationStore for B {
     async fn bind(&self, association: &Association) -> StoreResult<Option<Association>> {
         let (_order, mut tx) = self.begin_association_write().await?;
-        let pepper = current_pepper::<B>(&mut tx).await?;
+        let state = pepper_state::<B>(&mut tx).await?;
         let query = sqlx::query(SELECT_ONE)
             .medium(association.medium)
             .text(&association.address);
         let previous = fetch_mapped::<B, _>(query, &mut tx, association_from_row).await?;
-        let hash = pepper
-            .as_deref()
-            .map(|p| lookup_hash(&association.address, association.medium.as_str(), p));
+        let (hash, next_hash) = state.hashes(association.medium, &association.address);
+        let [hash_0, hash_1] = state.columns(hash.as_deref(), next_hash.as_deref());
         sqlx::query(
             "INSERT INTO associations (medium, address, mxid, ts, not_before, not_after, \
-             lookup_hash) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             lookup_hash_0, lookup_hash_1) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (medium, address) DO UPDATE SET mxid = excluded.mxid, ts = excluded.ts, \
              not_before = excluded.not_before, not_after = excluded.not_after, \
-             lookup_hash = excluded.lookup_hash",
+             lookup_hash_0 = excluded.lookup_hash_0, lookup_hash_1 = excluded.lookup_hash_1",
         )
         .medium(association.medium)
         .text(&association.address)
@@ -268,12 +542,17 @@ impl<B: AssociationSql> AssociationStore for B {
         .time(association.ts)
         .time(association.not_before)
         .time(association.not_after)
-        .opt_text(hash.as_deref())
+        .opt_text(hash_0)
+        .opt_text(hash_1)
         .execute((*tx).ex())
         .await
         .map_err(B::db_err)?;
         let change = match &hash {
-            Some(hash) => Change::Bound { hash, association },
+            Some(hash) => Change::Bound {
+                hash,
+                next_hash: next_hash.as_deref(),
+                association,
+            },
             None => Change::None,
         };
         self.commit_change(tx, change).await?;
@@ -282,9 +561,10 @@ impl<B: AssociationSql> AssociationStore for B {
 
     async fn unbind(&self, threepid: &Threepid, mxid: &UserId) -> StoreResult<bool> {
         let (_order, mut tx) = self.begin_association_write().await?;
+        let state = pepper_state::<B>(&mut tx).await?;
         let removed = sqlx::query(
             "DELETE FROM associations WHERE medium = $1 AND address = $2 AND mxid = $3 \
-             RETURNING lookup_hash",
+             RETURNING lookup_hash_0, lookup_hash_1",
         )
         .medium(threepid.medium)
         .text(&threepid.address)
@@ -292,14 +572,22 @@ impl<B: AssociationSql> AssociationStore for B {
         .fetch_optional((*tx).ex())
         .await
         .map_err(B::db_err)?
-        .map(|row| row.opt_text("lookup_hash").map_err(B::db_err))
+        .map(|row| hash_columns(&row).map_err(B::db_err))
         .transpose()?;
-        let change = match &removed {
-            Some(Some(hash)) => Change::Unbound { hash },
-            _ => Change::None,
+        let Some(columns) = removed else {
+            self.commit_change(tx, Change::None).await?;
+            return Ok(false);
+        };
+        let (hash, next_hash) = state.split(columns);
+        let change = match &hash {
+            Some(hash) => Change::Unbound {
+                hash,
+                next_hash: next_hash.as_deref(),
+            },
+            None => Change::None,
         };
         self.commit_change(tx, change).await?;
-        Ok(removed.is_some())
+        Ok(true)
     }
 
     async fn get_association(&self, threepid: &Threepid) -> StoreResult<Option<Association>> {
@@ -403,12 +691,11 @@ impl<B: AssociationSql> AssociationStore for B {
         .map_err(B::db_err)?
         .affected()
             == 1;
+        let state = pepper_state::<B>(&mut tx).await?;
         if inserted {
-            B::rehash_all(&mut tx, candidate).await?;
+            B::rehash_all(&mut tx, state.slot, candidate).await?;
         }
-        let pepper = current_pepper::<B>(&mut tx)
-            .await?
-            .ok_or(StoreError::Corrupt("lookup_pepper"))?;
+        let pepper = state.pepper.ok_or(StoreError::Corrupt("lookup_pepper"))?;
         let change = if inserted {
             Change::Rehashed
         } else {
@@ -418,19 +705,92 @@ impl<B: AssociationSql> AssociationStore for B {
         Ok(pepper)
     }
 
-    async fn rotate_lookup_pepper(&self, new_pepper: &str) -> StoreResult<u64> {
-        let (_order, mut tx) = self.begin_association_write().await?;
-        sqlx::query(
-            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, $1) \
-             ON CONFLICT (id) DO UPDATE SET pepper = excluded.pepper",
-        )
-        .text(new_pepper)
-        .execute((*tx).ex())
-        .await
-        .map_err(B::db_err)?;
-        let rehashed = B::rehash_all(&mut tx, new_pepper).await?;
-        self.commit_change(tx, Change::Rehashed).await?;
-        Ok(rehashed)
+    async fn rotate_lookup_pepper_with(
+        &self,
+        new_pepper: &str,
+        batch: u32,
+        progress: RotationProgress<'_>,
+    ) -> StoreResult<Rotation> {
+        let limit = i64::from(batch.max(1));
+        // Begin (or begin again, replacing a rotation in progress): from this commit on,
+        // binds hash under both peppers.
+        let rotation = {
+            let (_order, mut tx) = self.begin_association_write().await?;
+            let state = pepper_state::<B>(&mut tx).await?;
+            if state.pepper.is_none() {
+                // Nothing is answered under a pepper yet: this is the pepper's creation.
+                sqlx::query("INSERT INTO lookup_pepper (id, pepper) VALUES (1, $1)")
+                    .text(new_pepper)
+                    .execute((*tx).ex())
+                    .await
+                    .map_err(B::db_err)?;
+                let rehashed = B::rehash_all(&mut tx, state.slot, new_pepper).await?;
+                self.commit_change(tx, Change::Rehashed).await?;
+                return Ok(Rotation::Switched(rehashed));
+            }
+            let rotation = state.rotation.wrapping_add(1);
+            sqlx::query("UPDATE lookup_pepper SET next_pepper = $1, rotation = $2 WHERE id = 1")
+                .text(new_pepper)
+                .int(rotation)
+                .execute((*tx).ex())
+                .await
+                .map_err(B::db_err)?;
+            self.commit_change(tx, Change::RotationStarted { pepper: new_pepper })
+                .await?;
+            rotation
+        };
+        tracing::info!("pepper rotation begun");
+        let mut after: Option<(String, String)> = None;
+        let mut rehashed = 0u64;
+        let mut batches = 0u64;
+        loop {
+            let (order, mut tx) = self.begin_association_write().await?;
+            let state = pepper_state::<B>(&mut tx).await?;
+            if state.rotation != rotation || state.next.as_deref() != Some(new_pepper) {
+                return Err(StoreError::Conflict(
+                    "another pepper rotation began and replaced this one",
+                ));
+            }
+            let next = state.slot.other();
+            let done = B::rehash_batch(&mut tx, next, new_pepper, after.as_ref(), limit).await?;
+            rehashed += done.rehashed;
+            if done.rehashed < u64::try_from(limit).unwrap_or(u64::MAX) {
+                // The end of the table: every association has its hash under the new pepper.
+                sqlx::query(
+                    "UPDATE lookup_pepper SET pepper = next_pepper, slot = $1, next_pepper = NULL \
+                     WHERE id = 1",
+                )
+                .int(next.number())
+                .execute((*tx).ex())
+                .await
+                .map_err(B::db_err)?;
+                let change = Change::Switched {
+                    pepper: new_pepper,
+                    entries: &done.entries,
+                };
+                self.commit_change(tx, change).await?;
+                drop(order);
+                tracing::info!(rehashed, "pepper rotation: the new pepper is current");
+                return Ok(Rotation::Switched(rehashed));
+            }
+            self.commit_change(
+                tx,
+                Change::NextHashed {
+                    entries: &done.entries,
+                },
+            )
+            .await?;
+            // Binds waiting for the lock go before the next batch.
+            drop(order);
+            after = done.last;
+            batches += 1;
+            if batches.is_multiple_of(LOG_EVERY) {
+                tracing::info!(rehashed, "pepper rotation: associations rehashed so far");
+            }
+            if progress(rehashed).is_break() {
+                return Ok(Rotation::Stopped(rehashed));
+            }
+        }
     }
 
     async fn original_signed_association(

@@ -28,7 +28,8 @@
 //!   `json_each`; PostgreSQL: a `text[]`);
 //! - the statements whose text differs (list updates, `accept_terms`' upsert, the ephemeral-key
 //!   check that also reads SQLite's imported keys, the batched v1/v2 lookups, the index sizing
-//!   query, rehashing: a Rust loop on SQLite, one statement with the hash in SQL on PostgreSQL);
+//!   query, a rotation's batch of rehashing: a Rust loop on SQLite, one statement with the hash in
+//!   SQL on PostgreSQL);
 //! - the steps only one backend has: PostgreSQL's advisory locks (`lock_scope`,
 //!   `begin_association_write`), its change log and the index's read-your-writes rule
 //!   (`commit_change` with the `Change` the shared code made), its delivery claims

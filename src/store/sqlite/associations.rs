@@ -4,6 +4,14 @@
 //! open, changed after each commit that changes associations (in commit order: one writer
 //! at a time holds `association_writes`), reloaded when a commit's outcome is unknown or
 //! every hash changed.
+//!
+//! During a pepper rotation a second index, under the next pepper, is built as the rotation
+//! goes (each batch's rows, and every bind, unbind and erasure meanwhile, under the same
+//! lock) and becomes the index at the switch: one process makes every change, so it is
+//! complete then, and the switch does not hold the write lock for a reload of the whole table.
+//! It costs a second index's memory while the rotation runs. Without it (the rotation was
+//! begun by another process, or it was dropped: an unknown commit outcome, an import, an
+//! arena too large) the switch reloads the index instead, as every pepper change once did.
 
 use std::sync::RwLock;
 use std::sync::atomic::Ordering;
@@ -13,12 +21,30 @@ use sqlx::{ConnectOptions as _, Connection as _, Row as _, Sqlite, Transaction};
 
 use super::{SqliteStore, db_err, json_array, unavailable};
 use crate::crypto::hashing::lookup_hash;
-use crate::store::lookup_index::LookupIndex;
-use crate::store::sql::associations::{AssociationSql, Change, current_pepper, fill_index};
+use crate::store::lookup_index::{IndexFull, LookupIndex, Times};
+use crate::store::sql::associations::{
+    AssociationSql, Batch, Change, Hashed, Slot, by_slot, fill_index, pepper_state,
+};
 use crate::store::{Association, HashMatch, StoreError, StoreResult, Threepid};
 
-/// Rows rehashed per statement batch during a pepper change.
+/// Rows hashed per statement while a pepper's creation hashes every association.
 const REHASH_BATCH: i64 = 1000;
+
+/// A rotation batch's rows, in primary-key order: the first ones, and those after `($1, $2)`.
+const BATCH_FIRST: &str = "SELECT medium, address, mxid, ts, not_before, not_after \
+     FROM associations ORDER BY medium, address LIMIT $1";
+const BATCH_AFTER: &str = "SELECT medium, address, mxid, ts, not_before, not_after \
+     FROM associations WHERE (medium, address) > ($1, $2) ORDER BY medium, address LIMIT $3";
+/// The batch's hashes in one column, in one statement: `$1` is a JSON array of
+/// `[medium, address, hash]`, each row found by its primary key (a statement per row cost a
+/// round trip to the connection's thread each, most of a batch's time).
+const SET_HASHES: [&str; 2] = by_slot!(
+    "UPDATE associations SET ",
+    HASH,
+    " = json_extract(j.value, '$[2]') FROM json_each($1) AS j \
+     WHERE associations.medium = json_extract(j.value, '$[0]') \
+     AND associations.address = json_extract(j.value, '$[1]')"
+);
 
 impl SqliteStore {
     /// Reads every association's lookup hash and owner, in one snapshot, on a connection of
@@ -41,15 +67,17 @@ impl SqliteStore {
         conn: &mut sqlx::SqliteConnection,
     ) -> StoreResult<LookupIndex> {
         let mut tx = conn.begin().await.map_err(db_err)?;
-        let pepper = current_pepper::<Self>(&mut tx).await?;
-        let index = fill_index::<Self>(&mut tx, pepper).await?;
+        let state = pepper_state::<Self>(&mut tx).await?;
+        let index = fill_index::<Self>(&mut tx, state).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(index)
     }
 
     /// After a commit that failed with an unknown outcome, or changed every hash: reloads the
-    /// index from the database (if there is one), or drops it if that fails.
+    /// index from the database (if there is one), or drops it if that fails. The index a
+    /// rotation builds is dropped too (it may have missed the change; the switch reloads).
     pub(super) async fn reload_index(&self) {
+        *self.next_index_mut() = None;
         if self.index_ref().is_none() {
             return;
         }
@@ -81,49 +109,92 @@ impl SqliteStore {
         }
     }
 
+    fn next_index_mut(&self) -> std::sync::MutexGuard<'_, Option<LookupIndex>> {
+        self.next_index.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A rotation to `pepper` began: an empty index under it, which its batches and every
+    /// association write fill until the switch (none without an index).
+    fn begin_next_index(&self, pepper: &str) {
+        let size = self.index_ref().as_ref().map(LookupIndex::len);
+        *self.next_index_mut() =
+            size.map(|count| LookupIndex::with_capacity(Some(pepper.to_owned()), count, 0));
+    }
+
+    /// Applies a committed change to the index a rotation builds; drops it if it cannot.
+    fn update_next_index(&self, change: impl FnOnce(&mut LookupIndex) -> Result<(), IndexFull>) {
+        let mut guard = self.next_index_mut();
+        if let Some(next) = guard.as_mut()
+            && change(next).is_err()
+        {
+            tracing::warn!(
+                "the lookup index being built for the new pepper was dropped; \
+                 the switch reloads the index instead"
+            );
+            *guard = None;
+        }
+    }
+
+    /// At the switch to `pepper`: the index built during the rotation becomes the index, or,
+    /// without one, the index is reloaded.
+    async fn switch_index(&self, pepper: &str) {
+        let next = self.next_index_mut().take();
+        match next {
+            Some(next) if next.pepper() == Some(pepper) => {
+                let mut index = self.index_mut();
+                if index.is_some() {
+                    *index = Some(next);
+                }
+            }
+            _ => self.reload_index().await,
+        }
+    }
+
+    /// Number of entries in the index a rotation builds, `None` without one (tests).
+    #[cfg(test)]
+    pub(crate) fn next_indexed_hashes(&self) -> Option<usize> {
+        self.next_index_mut().as_ref().map(LookupIndex::len)
+    }
+
     /// Number of entries in the in-memory lookup index, `None` without one (tests).
     #[cfg(test)]
     pub(crate) fn indexed_hashes(&self) -> Option<usize> {
         self.index_ref().as_ref().map(LookupIndex::len)
     }
 
-    /// `EXPLAIN QUERY PLAN` rows of the two batched lookups (for index tests).
+    /// `EXPLAIN QUERY PLAN` rows of `sql` with `params` (for index tests).
     #[cfg(test)]
-    pub(crate) async fn lookup_query_plans(&self) -> StoreResult<(Vec<String>, Vec<String>)> {
-        let mut plans = Vec::new();
-        for (sql, params) in [(SQL_LOOKUP_HASHES, 2), (SQL_GET_ASSOCIATIONS, 1)] {
-            let mut query =
-                sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).bind("[]");
-            if params == 2 {
-                query = query.bind("");
-            }
-            let rows = query.fetch_all(&self.reader).await.map_err(db_err)?;
-            let mut details = Vec::new();
-            for row in rows {
-                details.push(row.try_get::<String, _>("detail").map_err(db_err)?);
-            }
-            plans.push(details);
+    pub(crate) async fn query_plan(&self, sql: &str, params: usize) -> StoreResult<Vec<String>> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+        for _ in 0..params {
+            query = query.bind("[]");
         }
-        let associations = plans.pop().unwrap_or_default();
-        let hashes = plans.pop().unwrap_or_default();
-        Ok((hashes, associations))
+        let rows = query.fetch_all(&self.reader).await.map_err(db_err)?;
+        rows.iter()
+            .map(|row| row.try_get::<String, _>("detail").map_err(db_err))
+            .collect()
     }
 }
 
 /// v2 lookup in one statement, hence one snapshot: no row if there is no pepper; else
 /// whether `$2` is the current pepper and, only if it is, the matches of the hashes in the
-/// JSON array `$1` (sorted, distinct) as one JSON array of `[hash, mxid]` pairs, in the
-/// order of `$1`.
+/// JSON array `$1` (sorted, distinct) in the current column (`slot`) as one JSON array of
+/// `[hash, mxid]` pairs, in the order of `$1`.
+/// * One subquery per column, each naming its column (so each searches its column's index),
+///   of which `CASE` runs the current one only.
 /// * One row instead of one per match: sqlx hands every row over from its worker thread
 ///   separately.
 /// * `json_each CROSS JOIN associations` walks the (sorted) hashes and searches the
-///   covering index `associations_lookup_hash (lookup_hash, mxid)` for each; `IN (SELECT
-///   ...)` would first build and sort a temporary index of the hashes.
+///   covering index `associations_lookup_hash (lookup_hash_0, mxid)` (or `_1`'s) for each;
+///   `IN (SELECT ...)` would first build and sort a temporary index of the hashes.
 const SQL_LOOKUP_HASHES: &str = "SELECT p.pepper = $2 AS current, \
-     CASE WHEN p.pepper = $2 THEN ( \
-     SELECT json_group_array(json_array(associations.lookup_hash, associations.mxid)) \
+     CASE WHEN p.pepper = $2 THEN CASE p.slot WHEN 0 THEN ( \
+     SELECT json_group_array(json_array(associations.lookup_hash_0, associations.mxid)) \
      FROM json_each($1) CROSS JOIN associations \
-     ON associations.lookup_hash = json_each.value) END AS matches \
+     ON associations.lookup_hash_0 = json_each.value) ELSE ( \
+     SELECT json_group_array(json_array(associations.lookup_hash_1, associations.mxid)) \
+     FROM json_each($1) CROSS JOIN associations \
+     ON associations.lookup_hash_1 = json_each.value) END END AS matches \
      FROM lookup_pepper AS p WHERE p.id = 1";
 
 const SQL_GET_ASSOCIATIONS: &str = "SELECT medium, address, mxid, ts, not_before, not_after \
@@ -133,9 +204,12 @@ const SQL_GET_ASSOCIATIONS: &str = "SELECT medium, address, mxid, ts, not_before
 
 impl AssociationSql for SqliteStore {
     const INDEX_KNOWS_THE_PEPPER: bool = true;
-    const INDEX_SIZE: &'static str = "SELECT count(*) AS count, \
-         coalesce(sum(instr(CAST(mxid AS BLOB), ':')), 0) AS name_bytes \
-         FROM associations WHERE lookup_hash IS NOT NULL";
+    const INDEX_SIZE: [&'static str; 2] = by_slot!(
+        "SELECT count(*) AS count, coalesce(sum(instr(CAST(mxid AS BLOB), ':')), 0) \
+         AS name_bytes FROM associations WHERE ",
+        HASH,
+        " IS NOT NULL"
+    );
     const INDEX_BATCH: i64 = 1000;
     const NAME: &'static str = "SQLite";
     const THREEPID_COPIES: &'static [&'static str] =
@@ -159,57 +233,96 @@ impl AssociationSql for SqliteStore {
         match change {
             Change::None | Change::PepperSeen => {}
             Change::Rehashed => self.reload_index().await,
-            Change::Bound { .. } | Change::Unbound { .. } | Change::UnboundAll { .. } => {
+            Change::RotationStarted { pepper } => self.begin_next_index(pepper),
+            Change::Switched { pepper, .. } => {
+                self.update_next_index(|next| change.apply_next(next));
+                self.switch_index(pepper).await;
+            }
+            Change::Bound { .. }
+            | Change::Unbound { .. }
+            | Change::UnboundAll { .. }
+            | Change::NextHashed { .. } => {
                 self.update_index(|index| change.apply(index));
+                self.update_next_index(|next| change.apply_next(next));
             }
         }
         Ok(())
     }
 
     /// In key order, [`REHASH_BATCH`] rows at a time (bounded memory).
-    async fn rehash_all(tx: &mut Transaction<'static, Sqlite>, pepper: &str) -> StoreResult<u64> {
+    async fn rehash_all(
+        tx: &mut Transaction<'static, Sqlite>,
+        slot: Slot,
+        pepper: &str,
+    ) -> StoreResult<u64> {
         let mut done = 0u64;
-        let mut after: Option<(String, String)> = None;
+        let mut after = None;
         loop {
-            let rows = match &after {
-                None => sqlx::query(
-                    "SELECT medium, address FROM associations ORDER BY medium, address LIMIT $1",
-                )
-                .bind(REHASH_BATCH)
-                .fetch_all(&mut **tx)
-                .await,
-                Some((medium, address)) => sqlx::query(
-                    "SELECT medium, address FROM associations WHERE (medium, address) > ($1, $2) \
-                     ORDER BY medium, address LIMIT $3",
-                )
-                .bind(medium)
-                .bind(address)
-                .bind(REHASH_BATCH)
-                .fetch_all(&mut **tx)
-                .await,
+            let batch = Self::rehash_batch(tx, slot, pepper, after.as_ref(), REHASH_BATCH).await?;
+            done += batch.rehashed;
+            match batch.last {
+                Some(last) => after = Some(last),
+                None => return Ok(done),
             }
-            .map_err(db_err)?;
-            if rows.is_empty() {
-                return Ok(done);
+        }
+    }
+
+    /// The hashes computed here (SQLite has no SHA-256 in SQL), written in one statement.
+    async fn rehash_batch(
+        tx: &mut Transaction<'static, Sqlite>,
+        slot: Slot,
+        pepper: &str,
+        after: Option<&(String, String)>,
+        limit: i64,
+    ) -> StoreResult<Batch> {
+        let rows = match after {
+            None => {
+                sqlx::query(BATCH_FIRST)
+                    .bind(limit)
+                    .fetch_all(&mut **tx)
+                    .await
             }
-            let mut last = None;
-            for row in &rows {
-                let medium: String = row.try_get("medium").map_err(db_err)?;
-                let address: String = row.try_get("address").map_err(db_err)?;
-                sqlx::query(
-                    "UPDATE associations SET lookup_hash = $1 WHERE medium = $2 AND address = $3",
-                )
-                .bind(lookup_hash(&address, &medium, pepper))
-                .bind(&medium)
-                .bind(&address)
+            Some((medium, address)) => {
+                sqlx::query(BATCH_AFTER)
+                    .bind(medium)
+                    .bind(address)
+                    .bind(limit)
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+        }
+        .map_err(db_err)?;
+        let corrupt = |_| StoreError::Corrupt("associations");
+        let mut entries = Vec::with_capacity(rows.len());
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let medium: String = row.try_get("medium").map_err(corrupt)?;
+            let address: String = row.try_get("address").map_err(corrupt)?;
+            let hash = lookup_hash(&address, &medium, pepper);
+            entries.push(Hashed {
+                hash: hash.clone(),
+                mxid: row.try_get("mxid").map_err(corrupt)?,
+                times: Times {
+                    ts: row.try_get("ts").map_err(corrupt)?,
+                    not_before: row.try_get("not_before").map_err(corrupt)?,
+                    not_after: row.try_get("not_after").map_err(corrupt)?,
+                },
+            });
+            keys.push([medium, address, hash]);
+        }
+        if !keys.is_empty() {
+            sqlx::query(SET_HASHES[slot.index()])
+                .bind(json_array(&keys)?)
                 .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
-                done += 1;
-                last = Some((medium, address));
-            }
-            after = last;
         }
+        let last = keys.pop().map(|[medium, address, _]| (medium, address));
+        Ok(Batch {
+            rehashed: entries.len() as u64,
+            last,
+            entries,
+        })
     }
 
     async fn association_rows(&self, threepids: &[Threepid]) -> StoreResult<Vec<SqliteRow>> {
@@ -283,7 +396,7 @@ mod tests {
     use super::super::tests::{open_temp, without_index};
     use super::*;
     use crate::domain::{Medium, Timestamp, UserId};
-    use crate::store::AssociationStore as _;
+    use crate::store::{AssociationStore as _, Rotation};
 
     fn association(i: usize, mxid: &str) -> Association {
         let t = Timestamp::from_millis;
@@ -426,6 +539,79 @@ mod tests {
         reopened.close().await;
     }
 
+    /// The index a rotation builds under the next pepper is, at the switch, exactly what the
+    /// database holds: binds, rebinds, unbinds and an erasure went on during the rotation, on
+    /// keys its batches had passed and keys they had not reached.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_index_built_during_a_rotation_is_the_index_after_it() {
+        use std::ops::ControlFlow;
+        use std::sync::atomic::AtomicU64;
+
+        use crate::store::AdminStore as _;
+        use crate::store::admin::Subject;
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("oxident.db");
+        let store = SqliteStore::open(&path).await.expect("opens");
+        store
+            .get_or_create_lookup_pepper("p1")
+            .await
+            .expect("pepper");
+        for i in 0..200 {
+            store
+                .bind(&association(i, &format!("@a{i}:hs")))
+                .await
+                .expect("bind");
+        }
+        let batches = AtomicU64::new(0);
+        let progress = |_: u64| {
+            batches.fetch_add(1, Ordering::AcqRel);
+            ControlFlow::Continue(())
+        };
+        let rotation = store.rotate_lookup_pepper_with("p2", 9, &progress);
+        let writes = async {
+            let mut during = None;
+            // Keys sort as text: u0, u1, u10, u100, …; writes land before and after the batches.
+            for i in (0..220).rev().step_by(7) {
+                if during.is_none() {
+                    during = store.next_indexed_hashes();
+                }
+                let threepid = Threepid::new(Medium::Email, format!("u{i}@example.org"));
+                match i % 3 {
+                    0 => {
+                        store
+                            .bind(&association(i, &format!("@b{i}:hs")))
+                            .await
+                            .expect("rebind");
+                    }
+                    1 => {
+                        store
+                            .unbind(&threepid, &UserId::parse(format!("@a{i}:hs")).expect("id"))
+                            .await
+                            .expect("unbind");
+                    }
+                    _ => {
+                        store
+                            .erase_subject(&Subject::Threepid(threepid))
+                            .await
+                            .expect("erase");
+                    }
+                }
+            }
+            during
+        };
+        let (rotated, during) = tokio::join!(rotation, writes);
+        assert!(matches!(rotated, Ok(Rotation::Switched(_))), "{rotated:?}");
+        assert!(
+            during.is_some(),
+            "an index under the next pepper was being built during the rotation"
+        );
+        assert_eq!(store.next_indexed_hashes(), None, "it became the index");
+        assert!(batches.load(Ordering::Acquire) > 1);
+        assert_index_agrees(&store, &path, 220).await;
+        store.close().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn lookup_index_applies_concurrent_binds_in_commit_order() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -467,21 +653,58 @@ mod tests {
     #[tokio::test]
     async fn batched_lookups_use_indexes() {
         let (_dir, store) = open_temp().await;
-        let (hashes, associations) = store.lookup_query_plans().await.expect("plans");
+        let plan = |sql: &'static str, params| store.query_plan(sql, params);
         let scans = |plan: &[String]| plan.iter().any(|d| d.starts_with("SCAN associations"));
+        let hashes = plan(SQL_LOOKUP_HASHES, 2).await.expect("plan");
         assert!(
             !scans(&hashes),
             "v2 lookup must not scan associations: {hashes:?}"
         );
-        assert!(
-            hashes
-                .iter()
-                .any(|d| d.contains("associations_lookup_hash")),
-            "v2 lookup uses the lookup_hash index: {hashes:?}"
-        );
+        for index in ["associations_lookup_hash ", "associations_lookup_hash_1 "] {
+            assert!(
+                hashes.iter().any(|d| d.contains(index)),
+                "v2 lookup searches each column through its index ({index}): {hashes:?}"
+            );
+        }
+        let associations = plan(SQL_GET_ASSOCIATIONS, 1).await.expect("plan");
         assert!(
             !scans(&associations),
             "bulk lookup must not scan associations: {associations:?}"
+        );
+        store.close().await;
+    }
+
+    /// A rotation batch reads and writes its rows through the primary key (never a scan of the
+    /// table, which would make a rotation quadratic), and loading the index reads each column
+    /// through its index.
+    #[tokio::test]
+    async fn rotation_batches_and_index_loads_use_indexes() {
+        let (_dir, store) = open_temp().await;
+        let plan = |sql: &'static str, params| store.query_plan(sql, params);
+        let searches = |plan: &[String], how: &str| {
+            plan.len() == 1 && plan[0].starts_with("SEARCH associations") && plan[0].contains(how)
+        };
+        let after = plan(BATCH_AFTER, 3).await.expect("plan");
+        assert!(searches(&after, "PRIMARY KEY"), "{after:?}");
+        for slot in 0..2 {
+            let set = plan(SET_HASHES[slot], 1).await.expect("plan");
+            assert!(
+                set.len() == 2
+                    && set[0].starts_with("SCAN j")
+                    && set[1].starts_with("SEARCH associations USING PRIMARY KEY"),
+                "{set:?}"
+            );
+            let fill = plan(crate::store::sql::associations::FILL_INDEX[slot], 2)
+                .await
+                .expect("plan");
+            let index = ["associations_lookup_hash ", "associations_lookup_hash_1 "][slot];
+            assert!(searches(&fill, index), "{fill:?}");
+        }
+        // In key order without sorting: the first batch reads its rows and stops.
+        let first = plan(BATCH_FIRST, 1).await.expect("plan");
+        assert!(
+            first.len() == 1 && first[0].starts_with("SCAN associations"),
+            "{first:?}"
         );
         store.close().await;
     }

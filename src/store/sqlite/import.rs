@@ -5,17 +5,16 @@ use std::sync::atomic::Ordering;
 
 use super::{SqliteStore, db_err, json_array};
 use crate::crypto::SecretString;
-use crate::crypto::hashing::lookup_hash;
 use crate::crypto::tokens::access_token_digest;
 use crate::store::import::{
     ImportCount, ImportedAccount, ImportedAssociation, ImportedInvite, UnownedEphemeralKey,
 };
-use crate::store::sql::associations::current_pepper;
+use crate::store::sql::associations::pepper_state;
 use crate::store::{Association, StoreResult};
 
 impl SqliteStore {
     /// Stores bindings with their original timestamps, each hashed under the current pepper
-    /// (import the pepper first). A binding already here with a newer `ts` (made after an
+    /// (import the pepper first) and, if a rotation is in progress, the next one. A binding already here with a newer `ts` (made after an
     /// earlier import) wins. Original signed objects are kept by `(origin_server, origin_id)`.
     /// The lookup index is rebuilt from the database afterwards.
     pub async fn import_associations(
@@ -24,20 +23,20 @@ impl SqliteStore {
     ) -> StoreResult<ImportCount> {
         let _order = self.association_writes.lock().await;
         let mut tx = self.write_tx().await?;
-        let pepper = current_pepper::<Self>(&mut tx).await?;
+        let state = pepper_state::<Self>(&mut tx).await?;
         let mut written = 0;
         for row in rows {
             let a = &row.association;
-            let hash = pepper
-                .as_deref()
-                .map(|p| lookup_hash(&a.address, a.medium.as_str(), p));
+            let (hash, next_hash) = state.hashes(a.medium, &a.address);
+            let [hash_0, hash_1] = state.columns(hash.as_deref(), next_hash.as_deref());
             let done = sqlx::query(
                 "INSERT INTO associations \
-                 (medium, address, mxid, ts, not_before, not_after, lookup_hash) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 (medium, address, mxid, ts, not_before, not_after, lookup_hash_0, \
+                 lookup_hash_1) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
                  ON CONFLICT (medium, address) DO UPDATE SET mxid = excluded.mxid, \
                  ts = excluded.ts, not_before = excluded.not_before, \
-                 not_after = excluded.not_after, lookup_hash = excluded.lookup_hash \
+                 not_after = excluded.not_after, lookup_hash_0 = excluded.lookup_hash_0, \
+                 lookup_hash_1 = excluded.lookup_hash_1 \
                  WHERE excluded.ts > associations.ts",
             )
             .bind(a.medium.as_str())
@@ -46,7 +45,8 @@ impl SqliteStore {
             .bind(a.ts.as_millis())
             .bind(a.not_before.as_millis())
             .bind(a.not_after.as_millis())
-            .bind(&hash)
+            .bind(hash_0)
+            .bind(hash_1)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

@@ -110,6 +110,9 @@ pub struct SqliteStore {
     tokens: Arc<TokenCache>,
     /// `None` inside: no index (switched off, or dropped after it could not follow a write).
     index: Arc<RwLock<Option<LookupIndex>>>,
+    /// While a pepper rotation runs: the index under the next pepper, which becomes `index` at
+    /// the switch (`store/sqlite/associations.rs`). Changed under `association_writes`.
+    next_index: Arc<std::sync::Mutex<Option<LookupIndex>>>,
     /// Held by every write that changes associations or the pepper, from `BEGIN` until the
     /// index has applied it: commits and index updates happen in the same order.
     association_writes: Arc<tokio::sync::Mutex<()>>,
@@ -163,6 +166,7 @@ impl SqliteStore {
             connect,
             tokens: Arc::default(),
             index: Arc::default(),
+            next_index: Arc::default(),
             association_writes: Arc::default(),
             imported_signatures: Arc::default(),
         };
@@ -351,6 +355,104 @@ mod tests {
             .expect("reopens (migrations are idempotent)");
         conformance::check_every_kind(&reopened).await;
         reopened.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_rotation_stopped_half_way_is_completed_after_a_restart() {
+        for options in [SqliteOptions::default(), without_index()] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("oxident.db");
+            let store = SqliteStore::open_with(&path, options.clone())
+                .await
+                .expect("opens");
+            conformance::rotation_stopped_half_way(&store).await;
+            store.close().await;
+            drop(store);
+            let reopened = SqliteStore::open_with(&path, options)
+                .await
+                .expect("reopens");
+            conformance::rotation_completed_after_restart(&reopened).await;
+            reopened.close().await;
+        }
+    }
+
+    /// A database written before the second lookup hash column (migration 7) keeps its pepper
+    /// and hashes: they become slot 0's, found through the index and through SQL, and the
+    /// next rotation covers its rows.
+    #[tokio::test]
+    async fn a_database_from_before_the_hash_slots_migrates() {
+        use crate::crypto::hashing::lookup_hash;
+        use crate::domain::Medium;
+        use crate::store::{AssociationStore as _, HashMatch, Threepid};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("oxident.db");
+        let old = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true),
+            )
+            .await
+            .expect("connects");
+        MIGRATOR.run_to(6, &old).await.expect("migrates to 6");
+        let hash = lookup_hash("old@example.org", "email", "old-pepper");
+        for statement in [
+            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, 'old-pepper')".to_owned(),
+            format!(
+                "INSERT INTO associations (medium, address, mxid, ts, not_before, not_after, \
+                 lookup_hash) VALUES ('email', 'old@example.org', '@old:hs', 1, 1, 2, '{hash}')"
+            ),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&old)
+                .await
+                .expect("old rows");
+        }
+        old.close().await;
+        let found = Some(vec![HashMatch {
+            lookup_hash: hash.clone(),
+            mxid: "@old:hs".to_owned(),
+        }]);
+        for options in [SqliteOptions::default(), without_index()] {
+            let store = SqliteStore::open_with(&path, options).await.expect("opens");
+            assert_eq!(
+                store
+                    .lookup_hashes("old-pepper", vec![hash.clone()])
+                    .await
+                    .expect("lookup"),
+                found
+            );
+            let threepid = Threepid::new(Medium::Email, "old@example.org");
+            assert!(
+                store
+                    .get_association(&threepid)
+                    .await
+                    .expect("v1")
+                    .is_some()
+            );
+            store.close().await;
+        }
+        let store = SqliteStore::open(&path).await.expect("opens");
+        assert_eq!(
+            store
+                .rotate_lookup_pepper("new-pepper")
+                .await
+                .expect("rotates"),
+            1
+        );
+        let hash = lookup_hash("old@example.org", "email", "new-pepper");
+        assert_eq!(
+            store
+                .lookup_hashes("new-pepper", vec![hash.clone()])
+                .await
+                .expect("lookup"),
+            Some(vec![HashMatch {
+                lookup_hash: hash,
+                mxid: "@old:hs".to_owned(),
+            }])
+        );
+        store.close().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
