@@ -47,8 +47,9 @@ struct Generations {
     old: HashMap<Association, String>,
 }
 
-/// Entries per generation: ~250 bytes each (the key's strings and the base64 signature), so
-/// at most ~1 MiB for both.
+/// Entries per generation: ~300 bytes each with the allocator's overhead (the key's two
+/// strings, three timestamps, the base64 signature, the table slot), so at most ~1.2 MiB for
+/// both, and only once that many distinct associations were signed or looked up.
 const SIGNATURE_CACHE_GENERATION: usize = 2048;
 
 impl SignatureCache {
