@@ -1,4 +1,4 @@
-# The production image: the release binary on Debian slim, run as an unprivileged user, all
+# The production image: the `dist` build (Cargo.toml) on Debian slim, run as an unprivileged user, all
 # state (database, signing key, mail outbox) in the /data volume. README.md, "Production".
 #
 #   docker build -t oxident --build-arg OXIDENT_COMMIT=$(git rev-parse HEAD) .
@@ -20,7 +20,7 @@ FROM ${RUST_IMAGE} AS build
 ARG OXIDENT_COMMIT=unknown
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bin oxident && cp target/release/oxident /oxident
+RUN cargo build --profile dist --locked --bin oxident && cp target/dist/oxident /oxident
 
 FROM ${BINARY_FROM} AS binary
 

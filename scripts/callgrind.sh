@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Instructions per request of one request kind: the release server (or SERVER=... any binary
+# Instructions per request of one request kind: the optimised server, PROFILE below (or SERVER=... any binary
 # taking `--config`; BARE=1 for examples/bare_hyper, status only) under callgrind, N requests
 # on one keep-alive connection after a warm-up, instrumentation on only while they run.
 # Instruction counts do not move with the machine's load, so they compare builds exactly.
@@ -10,6 +10,9 @@
 # The lookup cases seed COUNT associations (default 100 000) with examples/seed first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The build measured: `dist` (what packages run, and every figure in docs/benchmarks.md
+# unless it says otherwise) or `release` (Cargo.toml, the two profiles).
+PROFILE="${PROFILE:-dist}"
 CASE="${1:-status}"
 case "$CASE" in
   status) n_default=5000 ;;
@@ -22,7 +25,7 @@ N="${N:-$n_default}"
 COUNT="${COUNT:-100000}"
 PORT="${PORT:-8097}"
 export PORT
-cargo build --release --quiet --bin oxident --example bare_hyper --example seed
+cargo build --profile "$PROFILE" --quiet --bin oxident --example bare_hyper --example seed
 work="$(mktemp -d)"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 # shellcheck source=status-config.sh
@@ -30,13 +33,13 @@ trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 write_status_config "$work"
 if [ "$CASE" != status ]; then
   echo "== seed $COUNT associations" >&2
-  target/release/examples/seed "$work/oxident.sqlite" "$work/bench" "$COUNT" >/dev/null
+  target/$PROFILE/examples/seed "$work/oxident.sqlite" "$work/bench" "$COUNT" >/dev/null
   printf '[ratelimit]\nlookup_per_ip_per_second = 1000000000\n' >>"$work/oxident.toml"
 fi
 if [ -n "${BARE:-}" ]; then
-  cmd=(target/release/examples/bare_hyper "127.0.0.1:$PORT")
+  cmd=(target/$PROFILE/examples/bare_hyper "127.0.0.1:$PORT")
 else
-  cmd=("${SERVER:-target/release/oxident}" --config "$work/oxident.toml")
+  cmd=("${SERVER:-target/$PROFILE/oxident}" --config "$work/oxident.toml")
 fi
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg" "${cmd[@]}" \
   >"$work/server.log" 2>&1 &

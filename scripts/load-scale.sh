@@ -11,6 +11,9 @@
 # instances on that database, each with its own wrk (half the connections), and sums.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The build measured: `dist` (what packages run, and every figure in docs/benchmarks.md
+# unless it says otherwise) or `release` (Cargo.toml, the two profiles).
+PROFILE="${PROFILE:-dist}"
 
 BACKEND="${BACKEND:-sqlite}"
 COUNTS="${COUNTS:-100000 1000000}"
@@ -26,8 +29,8 @@ for tool in wrk taskset curl; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y $tool)" >&2; exit 2; }
 done
 if [[ -z "${SKIP_BUILD:-}" ]]; then
-  echo "== build (release)" >&2
-  cargo build --release --quiet --bin oxident --example seed_bulk
+  echo "== build ($PROFILE)" >&2
+  cargo build --profile "$PROFILE" --quiet --bin oxident --example seed_bulk
 fi
 
 work="$(mktemp -d)"
@@ -73,7 +76,7 @@ lookup_per_ip_per_second = 1000000000
 TOML
 }
 start() { # dir port -> pid in $started
-  taskset -c "$SERVER_CPU" target/release/oxident --config "$1/oxident-$2.toml" >"$1/server-$2.log" 2>&1 &
+  taskset -c "$SERVER_CPU" target/$PROFILE/oxident --config "$1/oxident-$2.toml" >"$1/server-$2.log" 2>&1 &
   started=$!
   pids+=("$started")
   wait_up "http://127.0.0.1:$2/_matrix/identity/v2" "$1/server-$2.log"
@@ -97,7 +100,7 @@ for count in $COUNTS; do
   fi
   echo "== $BACKEND: seed $count" >&2
   seed_start=$(date +%s.%N)
-  target/release/examples/seed_bulk "$BACKEND" "$target" "$dir/bench" "$count"
+  target/$PROFILE/examples/seed_bulk "$BACKEND" "$target" "$dir/bench" "$count"
   seed_s=$(echo "$(date +%s.%N) - $seed_start" | bc)
   token="$(cat "$dir/bench/token")"
   v1="http://127.0.0.1:$PORT/_matrix/identity/api/v1/lookup?medium=email&address=$(sed 's/@/%40/' "$dir/bench/v1_address")"

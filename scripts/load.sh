@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load benchmark on loopback: the release server with 100 000 seeded email associations,
+# Load benchmark on loopback: the optimised server (PROFILE below) with 100 000 seeded email associations,
 # measured with wrk, against a bare hyper server answering `{}` (examples/bare_hyper.rs, the
 # issue's baseline) and a bare axum one (examples/bare.rs, for reference).
 #
@@ -13,6 +13,9 @@
 # all runs against that server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The build measured: `dist` (what packages run, and every figure in docs/benchmarks.md
+# unless it says otherwise) or `release` (Cargo.toml, the two profiles).
+PROFILE="${PROFILE:-dist}"
 
 DURATION="${DURATION:-10s}"
 WARMUP="${WARMUP:-3s}"
@@ -24,15 +27,15 @@ BARE_PORT="${BARE_PORT:-8098}"
 HYPER_PORT="${HYPER_PORT:-8099}"
 # Another build of the server to measure (an earlier commit's, say) against the same seed. Not
 # named OXIDENT_*: the server reads every OXIDENT_* variable as configuration.
-BENCH_SERVER="${BENCH_SERVER:-target/release/oxident}"
+BENCH_SERVER="${BENCH_SERVER:-target/$PROFILE/oxident}"
 WRK=(taskset -c "$LOAD_CPU" wrk -t2 -c32 --latency)
 
 for tool in wrk taskset curl; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y $tool)" >&2; exit 2; }
 done
 
-echo "== build (release)" >&2
-cargo build --release --quiet --bin oxident --example seed --example bare --example bare_hyper
+echo "== build ($PROFILE)" >&2
+cargo build --profile "$PROFILE" --quiet --bin oxident --example seed --example bare --example bare_hyper
 
 work="$(mktemp -d)"
 shm="$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)"
@@ -46,7 +49,7 @@ trap cleanup EXIT
 echo "== seed $COUNT associations" >&2
 # Every bind is an fsynced transaction (synchronous=FULL): seed on tmpfs, then copy the
 # closed database (WAL checkpointed on close) into the server's data folder on disk.
-target/release/examples/seed "$shm/oxident.sqlite" "$work/bench" "$COUNT"
+target/$PROFILE/examples/seed "$shm/oxident.sqlite" "$work/bench" "$COUNT"
 mkdir -p "$work/data"
 cp "$shm/oxident.sqlite" "$work/data/oxident.sqlite"
 rm -rf "$shm"
@@ -136,9 +139,9 @@ baseline() {
   baseline_hwm="$(vmhwm "$pid")"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
-baseline bare target/release/examples/bare "$BARE_PORT"
+baseline bare target/$PROFILE/examples/bare "$BARE_PORT"
 bare_hwm="$baseline_hwm"
-baseline bare_hyper target/release/examples/bare_hyper "$HYPER_PORT"
+baseline bare_hyper target/$PROFILE/examples/bare_hyper "$HYPER_PORT"
 
 echo
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  cpus: $(nproc)  cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"

@@ -10,11 +10,14 @@
 # Server on CPU $SERVER_CPU (0), wrk -t2 -c32 on CPU $LOAD_CPU (1), 2 s warm-up per server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The build measured: `dist` (what packages run, and every figure in docs/benchmarks.md
+# unless it says otherwise) or `release` (Cargo.toml, the two profiles).
+PROFILE="${PROFILE:-dist}"
 ROUNDS="${ROUNDS:-2}"
 DURATION="${DURATION:-6s}"
 SERVER_CPU="${SERVER_CPU:-0}"
 LOAD_CPU="${LOAD_CPU:-1}"
-cargo build --release --quiet --bin oxident --example bare_hyper
+cargo build --profile "$PROFILE" --quiet --bin oxident --example bare_hyper
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # shellcheck source=status-config.sh
@@ -42,7 +45,7 @@ one() { # name port command...
     'BEGIN {printf "%-12s %9.0f req/s  %6.2f us CPU per request\n", name, rps, ticks * 1e6 / hz / n}'
 }
 for _ in $(seq 1 "$ROUNDS"); do
-  one oxident 8097 target/release/oxident --config "$work/oxident.toml"
+  one oxident 8097 target/$PROFILE/oxident --config "$work/oxident.toml"
   if [ -n "${OLD:-}" ]; then one old 8097 "$OLD" --config "$work/oxident.toml"; fi
-  one bare_hyper 8099 target/release/examples/bare_hyper 127.0.0.1:8099
+  one bare_hyper 8099 target/$PROFILE/examples/bare_hyper 127.0.0.1:8099
 done
