@@ -436,6 +436,17 @@ fn lookup_body(pepper: &str, addresses: &[String]) -> Value {
     json!({"algorithm": "sha256", "pepper": pepper, "addresses": hashes})
 }
 
+/// A v2 lookup of `addresses` hashed with `pepper`, by the holder of `token`.
+async fn v2_lookup(app: &TestApp, token: &str, pepper: &str, addresses: &[String]) -> Reply {
+    app.post(
+        "lookupUsersV2",
+        V2_LOOKUP,
+        lookup_body(pepper, addresses),
+        Some(token),
+    )
+    .await
+}
+
 /// Lookups with `pepper` on `app` until `stop`: every answer must be the full set of matches
 /// (the old pepper still current) or `M_INVALID_PEPPER` naming a new pepper (after the
 /// switch); returns (full answers, invalid-pepper answers).
@@ -448,14 +459,7 @@ async fn look_up_until(
 ) -> (usize, usize) {
     let (mut full, mut switched) = (0, 0);
     while !stop.load(Ordering::Acquire) {
-        let r = app
-            .post(
-                "lookupUsersV2",
-                V2_LOOKUP,
-                lookup_body(pepper, addresses),
-                Some(token),
-            )
-            .await;
+        let r = v2_lookup(app, token, pepper, addresses).await;
         match (r.status, r.errcode()) {
             (200, _) => {
                 assert_eq!(
@@ -527,14 +531,7 @@ async fn rotation_answers_every_lookup_meanwhile_then_refuses_the_old_pepper() {
     );
 
     assert_eq!(pepper_of(&app, &token).await, new);
-    let r = app
-        .post(
-            "lookupUsersV2",
-            V2_LOOKUP,
-            lookup_body(&old, &addresses),
-            Some(&token),
-        )
-        .await;
+    let r = v2_lookup(&app, &token, &old, &addresses).await;
     assert_eq!(
         (r.status, r.errcode()),
         (400, "M_INVALID_PEPPER"),
@@ -542,14 +539,7 @@ async fn rotation_answers_every_lookup_meanwhile_then_refuses_the_old_pepper() {
         r.text
     );
     assert_eq!(r.json["lookup_pepper"], new.as_str());
-    let r = app
-        .post(
-            "lookupUsersV2",
-            V2_LOOKUP,
-            lookup_body(&new, &addresses),
-            Some(&token),
-        )
-        .await;
+    let r = v2_lookup(&app, &token, &new, &addresses).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["mappings"].as_object().map(|m| m.len()), Some(200));
     // v1 lookups hash with the new pepper too.
@@ -607,14 +597,7 @@ async fn rotation_on_one_instance_reaches_the_other() {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 continue;
             }
-            let r = b
-                .post(
-                    "lookupUsersV2",
-                    V2_LOOKUP,
-                    lookup_body(&old, &addresses),
-                    Some(&token),
-                )
-                .await;
+            let r = v2_lookup(&b, &token, &old, &addresses).await;
             if r.status == 200 && r.json["mappings"].as_object().map(|m| m.len()) == Some(100) {
                 break;
             }
@@ -659,14 +642,7 @@ async fn rotation_on_one_instance_reaches_the_other() {
         "B answered before and after: {full}, {switched}"
     );
     assert_eq!(pepper_of(&b, &token).await, new);
-    let r = b
-        .post(
-            "lookupUsersV2",
-            V2_LOOKUP,
-            lookup_body(&new, &addresses),
-            Some(&token),
-        )
-        .await;
+    let r = v2_lookup(&b, &token, &new, &addresses).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["mappings"].as_object().map(|m| m.len()), Some(100));
 }

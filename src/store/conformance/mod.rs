@@ -31,7 +31,8 @@ pub use concurrency::concurrent_writes;
 pub use invites::invites;
 pub use restart::{check_every_kind, write_every_kind};
 pub use rotation::{
-    a_later_rotation_replaces_one_in_progress, rotation_completed_after_restart,
+    MIGRATED_ADDRESS, MIGRATED_PEPPER, a_later_rotation_replaces_one_in_progress, migrated_hash,
+    migrated_row_is_found, migrated_row_is_rotated, rotation_completed_after_restart,
     rotation_goes_on_beside_binds, rotation_stopped_half_way,
 };
 pub use sessions::{sessions, validation_is_counted_once};

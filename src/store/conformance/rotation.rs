@@ -321,3 +321,58 @@ pub async fn rotation_completed_after_restart(store: &dyn AssociationStore) {
     );
     all_found(store, "stop-pepper-2", &addresses).await;
 }
+
+/// The row every "before the hash slots" migration test writes in the old schema: an email
+/// association of `@old:hs` hashed under [`MIGRATED_PEPPER`].
+pub const MIGRATED_ADDRESS: &str = "old@example.org";
+pub const MIGRATED_PEPPER: &str = "old-pepper";
+
+/// Its lookup hash under the old pepper, as the old schema's `lookup_hash` held it.
+pub fn migrated_hash() -> String {
+    crate::crypto::hashing::lookup_hash(MIGRATED_ADDRESS, "email", MIGRATED_PEPPER)
+}
+
+/// After the migration: the migrated row answers its old-pepper hash (and v1) on `store`.
+pub async fn migrated_row_is_found(store: &dyn AssociationStore) {
+    let hash = migrated_hash();
+    assert_eq!(
+        store
+            .lookup_hashes(MIGRATED_PEPPER, vec![hash.clone()])
+            .await
+            .expect("lookup"),
+        Some(vec![HashMatch {
+            lookup_hash: hash,
+            mxid: "@old:hs".to_owned(),
+        }])
+    );
+    let threepid = Threepid::new(Medium::Email, MIGRATED_ADDRESS);
+    assert!(
+        store
+            .get_association(&threepid)
+            .await
+            .expect("v1")
+            .is_some()
+    );
+}
+
+/// ...and the next rotation covers it: it answers under the new pepper.
+pub async fn migrated_row_is_rotated(store: &dyn AssociationStore) {
+    assert_eq!(
+        store
+            .rotate_lookup_pepper("new-pepper")
+            .await
+            .expect("rotates"),
+        1
+    );
+    let hash = crate::crypto::hashing::lookup_hash(MIGRATED_ADDRESS, "email", "new-pepper");
+    assert_eq!(
+        store
+            .lookup_hashes("new-pepper", vec![hash.clone()])
+            .await
+            .expect("lookup"),
+        Some(vec![HashMatch {
+            lookup_hash: hash,
+            mxid: "@old:hs".to_owned(),
+        }])
+    );
+}

@@ -381,9 +381,6 @@ mod tests {
     /// next rotation covers its rows.
     #[tokio::test]
     async fn a_database_from_before_the_hash_slots_migrates() {
-        use crate::crypto::hashing::lookup_hash;
-        use crate::domain::Medium;
-        use crate::store::{AssociationStore as _, HashMatch, Threepid};
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("oxident.db");
         let old = SqlitePoolOptions::new()
@@ -396,12 +393,16 @@ mod tests {
             .await
             .expect("connects");
         MIGRATOR.run_to(6, &old).await.expect("migrates to 6");
-        let hash = lookup_hash("old@example.org", "email", "old-pepper");
+        let hash = conformance::migrated_hash();
         for statement in [
-            "INSERT INTO lookup_pepper (id, pepper) VALUES (1, 'old-pepper')".to_owned(),
+            format!(
+                "INSERT INTO lookup_pepper (id, pepper) VALUES (1, '{}')",
+                conformance::MIGRATED_PEPPER
+            ),
             format!(
                 "INSERT INTO associations (medium, address, mxid, ts, not_before, not_after, \
-                 lookup_hash) VALUES ('email', 'old@example.org', '@old:hs', 1, 1, 2, '{hash}')"
+                 lookup_hash) VALUES ('email', '{}', '@old:hs', 1, 1, 2, '{hash}')",
+                conformance::MIGRATED_ADDRESS
             ),
         ] {
             sqlx::query(sqlx::AssertSqlSafe(statement))
@@ -410,48 +411,13 @@ mod tests {
                 .expect("old rows");
         }
         old.close().await;
-        let found = Some(vec![HashMatch {
-            lookup_hash: hash.clone(),
-            mxid: "@old:hs".to_owned(),
-        }]);
         for options in [SqliteOptions::default(), without_index()] {
             let store = SqliteStore::open_with(&path, options).await.expect("opens");
-            assert_eq!(
-                store
-                    .lookup_hashes("old-pepper", vec![hash.clone()])
-                    .await
-                    .expect("lookup"),
-                found
-            );
-            let threepid = Threepid::new(Medium::Email, "old@example.org");
-            assert!(
-                store
-                    .get_association(&threepid)
-                    .await
-                    .expect("v1")
-                    .is_some()
-            );
+            conformance::migrated_row_is_found(&store).await;
             store.close().await;
         }
         let store = SqliteStore::open(&path).await.expect("opens");
-        assert_eq!(
-            store
-                .rotate_lookup_pepper("new-pepper")
-                .await
-                .expect("rotates"),
-            1
-        );
-        let hash = lookup_hash("old@example.org", "email", "new-pepper");
-        assert_eq!(
-            store
-                .lookup_hashes("new-pepper", vec![hash.clone()])
-                .await
-                .expect("lookup"),
-            Some(vec![HashMatch {
-                lookup_hash: hash,
-                mxid: "@old:hs".to_owned(),
-            }])
-        );
+        conformance::migrated_row_is_rotated(&store).await;
         store.close().await;
     }
 
