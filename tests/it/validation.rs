@@ -600,22 +600,12 @@ async fn get_submit_token_redirects_to_next_link() {
     assert_eq!(validated_v1(&app, &sid, "s3cret").await.status, 200);
 }
 
-/// Decodes a quoted-printable body (soft breaks and `=XX` escapes).
+/// Decodes a quoted-printable body in the crate's strict mode: a malformed escape or an
+/// over-long line fails the test.
 fn decode_quoted_printable(encoded: &str) -> String {
-    let bytes = encoded.replace("=\r\n", "").into_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("hex");
-            out.push(u8::from_str_radix(hex, 16).expect("hex digit"));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).expect("utf-8")
+    let bytes = quoted_printable::decode(encoded, quoted_printable::ParseMode::Strict)
+        .expect("valid quoted-printable");
+    String::from_utf8(bytes).expect("utf-8")
 }
 
 /// A `next_link` is at most 2048 bytes; the longest one, full of characters that
