@@ -6,7 +6,7 @@
 use crate::crypto::{PublicKey, SigningKey, sign_json};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{Association, AssociationStore};
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -130,8 +130,14 @@ impl Signer {
     /// detour cost a v1 lookup ~5 % more instructions).
     pub fn signed_association_json(&self, a: &Association) -> ApiResult<Value> {
         let mut v = association_json(a);
-        if let Some(signature) = self.signatures.get(a) {
-            v["signatures"] = json!({ &self.server_name: { self.key.key_id(): signature } });
+        if let Some(signature) = self.signatures.get(a)
+            && let Value::Object(fields) = &mut v
+        {
+            let mut by_key = Map::new();
+            by_key.insert(self.key.key_id().to_owned(), Value::String(signature));
+            let mut by_server = Map::new();
+            by_server.insert(self.server_name.clone(), Value::Object(by_key));
+            fields.insert("signatures".to_owned(), Value::Object(by_server));
             return Ok(v);
         }
         self.sign(&mut v)?;
@@ -149,15 +155,23 @@ pub struct SignedAssociation {
     pub signatures: Signatures,
 }
 
+/// The unsigned object, built field by field: `json!` went through serde's value serializer
+/// for each field (a v1 lookup builds one per request).
 fn association_json(a: &Association) -> Value {
-    json!({
-        "medium": a.medium,
-        "address": a.address,
-        "mxid": a.mxid,
-        "ts": a.ts,
-        "not_before": a.not_before,
-        "not_after": a.not_after,
-    })
+    let mut fields = Map::new();
+    fields.insert(
+        "medium".to_owned(),
+        Value::String(a.medium.as_str().to_owned()),
+    );
+    fields.insert("address".to_owned(), Value::String(a.address.clone()));
+    fields.insert("mxid".to_owned(), Value::String(a.mxid.as_str().to_owned()));
+    fields.insert("ts".to_owned(), Value::from(a.ts.as_millis()));
+    fields.insert(
+        "not_before".to_owned(),
+        Value::from(a.not_before.as_millis()),
+    );
+    fields.insert("not_after".to_owned(), Value::from(a.not_after.as_millis()));
+    Value::Object(fields)
 }
 
 /// What a v1 lookup answers for `a`: the signed object carried over from sydent for exactly
@@ -228,6 +242,23 @@ mod tests {
         let other = signer.signed_association_json(&rebound).expect("signed");
         assert_ne!(other["signatures"], again["signatures"]);
         verify_json(&other, "id.example.org", "ed25519:0", &public).expect("verifies");
+    }
+
+    /// Built field by field, the object is what serialising the typed fields makes.
+    #[test]
+    fn the_unsigned_object_is_the_serialised_fields() {
+        let a = association(3, "@carol:example.org");
+        assert_eq!(
+            association_json(&a),
+            serde_json::json!({
+                "medium": a.medium,
+                "address": a.address,
+                "mxid": a.mxid,
+                "ts": a.ts,
+                "not_before": a.not_before,
+                "not_after": a.not_after,
+            })
+        );
     }
 
     /// The cache holds at most two generations, and what is used stays.
