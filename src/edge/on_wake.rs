@@ -73,7 +73,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
-    /// Counts its polls; ready once `ready` is set, and wakes itself when asked to.
+    /// Counts its polls; ready once `ready` is set; keeps the waker it was last polled with.
     struct Probe {
         polls: Arc<AtomicUsize>,
         ready: Arc<AtomicBool>,
