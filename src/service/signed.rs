@@ -6,8 +6,9 @@
 use crate::crypto::{PublicKey, SigningKey, sign_json};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{Association, AssociationStore};
+use hashlink::LruCache;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// `not_after` for new associations: the reference server vouches for 100 years.
@@ -33,54 +34,41 @@ pub struct Signer {
 /// The key in use's signatures of the associations signed lately (at bind, or at a v1
 /// lookup), so an association looked up again is not signed again: ed25519 is deterministic,
 /// the signature of the same fields by the same key is the same bytes, and signing was three
-/// quarters of a v1 lookup's instructions (docs/benchmarks.md, issue 23). Bounded: two
-/// generations of at most [`SIGNATURE_CACHE_GENERATION`] entries each; when the young one is
-/// full it becomes the old one and the old one is dropped, and an old entry used again moves
-/// back to the young one (an approximate LRU without per-entry bookkeeping). Keyed by every
-/// signed field, so a rebound or re-validated association (another `mxid` or `ts`) is a miss.
-#[derive(Debug, Default)]
-struct SignatureCache(std::sync::Mutex<Generations>);
+/// quarters of a v1 lookup's instructions (docs/benchmarks.md, issue 23). A bounded LRU table
+/// (`hashlink`, as the rate limits' tables), keyed by every signed field, so a rebound or
+/// re-validated association (another `mxid` or `ts`) is a miss. foldhash rather than SipHash
+/// (−700 instructions a v1 lookup): a key is an association already bound and looked up, not
+/// a string a client chooses, and the table is bounded.
+#[derive(Debug)]
+struct SignatureCache(std::sync::Mutex<LruCache<Association, String, foldhash::fast::RandomState>>);
 
-/// foldhash rather than SipHash (−700 instructions a v1 lookup): a key is an association
-/// already bound and looked up, not a string a client chooses, and the table is bounded.
-type Table = HashMap<Association, String, foldhash::fast::RandomState>;
+/// Entries kept: ~300 bytes each with the allocator's overhead (the key's two strings, three
+/// timestamps, the base64 signature, the table's links), so at most ~1.2 MiB, and only once
+/// that many distinct associations were signed or looked up.
+const SIGNATURE_CACHE_ENTRIES: usize = 4096;
 
-#[derive(Debug, Default)]
-struct Generations {
-    young: Table,
-    old: Table,
+impl Default for SignatureCache {
+    fn default() -> Self {
+        Self(std::sync::Mutex::new(LruCache::with_hasher(
+            SIGNATURE_CACHE_ENTRIES,
+            foldhash::fast::RandomState::default(),
+        )))
+    }
 }
 
-/// Entries per generation: ~300 bytes each with the allocator's overhead (the key's two
-/// strings, three timestamps, the base64 signature, the table slot), so at most ~1.2 MiB for
-/// both, and only once that many distinct associations were signed or looked up.
-const SIGNATURE_CACHE_GENERATION: usize = 2048;
-
 impl SignatureCache {
+    fn table(
+        &self,
+    ) -> std::sync::MutexGuard<'_, LruCache<Association, String, foldhash::fast::RandomState>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn get(&self, a: &Association) -> Option<String> {
-        let mut generations = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(signature) = generations.young.get(a) {
-            return Some(signature.clone());
-        }
-        let (a, signature) = generations.old.remove_entry(a)?;
-        generations.put(a, signature.clone());
-        Some(signature)
+        self.table().get(a).cloned()
     }
 
     fn put(&self, a: Association, signature: String) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .put(a, signature);
-    }
-}
-
-impl Generations {
-    fn put(&mut self, a: Association, signature: String) {
-        if self.young.len() >= SIGNATURE_CACHE_GENERATION {
-            self.old = std::mem::take(&mut self.young);
-        }
-        self.young.insert(a, signature);
+        self.table().insert(a, signature);
     }
 }
 
@@ -265,13 +253,13 @@ mod tests {
         );
     }
 
-    /// The cache holds at most two generations, and what is used stays.
+    /// The cache is bounded, and what is used stays.
     #[test]
     fn the_cache_is_bounded_and_keeps_what_is_used() {
         let signer = signer();
         let hot = association(0, "@hot:example.org");
         signer.signed_association_json(&hot).expect("signed");
-        for i in 1..=3 * SIGNATURE_CACHE_GENERATION {
+        for i in 1..=3 * SIGNATURE_CACHE_ENTRIES {
             signer
                 .signed_association_json(&association(i, "@u:example.org"))
                 .expect("signed");
@@ -279,11 +267,10 @@ mod tests {
                 assert!(signer.signatures.get(&hot).is_some(), "still cached at {i}");
             }
         }
-        let generations = signer.signatures.0.lock().expect("lock");
-        assert!(generations.young.len() <= SIGNATURE_CACHE_GENERATION);
-        assert!(generations.old.len() <= SIGNATURE_CACHE_GENERATION);
+        let table = signer.signatures.table();
+        assert!(table.len() <= SIGNATURE_CACHE_ENTRIES);
         assert!(
-            generations.young.contains_key(&hot) || generations.old.contains_key(&hot),
+            table.contains_key(&hot),
             "the entry used all along survived"
         );
     }
